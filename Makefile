@@ -1,0 +1,111 @@
+# PSA — make run (the demo), make test (the whole suite), make lint, make bench.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+BENCH_SIZE ?= S
+export DJANGO_SETTINGS_MODULE := psa.settings
+
+# A Python >= 3.12: PATH first, then pyenv's versions directory. Fails with a clear message if none.
+define find_python
+for c in python3.13 python3.12 python3 python; do \
+  p=$$(command -v $$c 2>/dev/null) || continue; \
+  "$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1 && { echo "$$p"; exit 0; }; \
+done; \
+for p in $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V -r); do \
+  "$$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1 && { echo "$$p"; exit 0; }; \
+done; \
+echo "PSA needs Python 3.12 or newer (Django 6). None found on PATH or in pyenv's versions directory." >&2; \
+echo "Install one (e.g. 'pyenv install 3.12') and run make again." >&2; exit 1
+endef
+
+.PHONY: help
+help:
+	@echo "make run      install everything, migrate, seed the demo, start web + worker + beat"
+	@echo "make install  everything 'make run' does before it starts a process"
+	@echo "make test     the whole test suite (PostgreSQL/Redis when reachable, else SQLite)"
+	@echo "make lint     ruff, import-linter (layers), missing migrations"
+	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
+
+# --- installation ------------------------------------------------------------------------------------
+$(VENV)/.python:
+	@PYTHON=$$($(find_python)); \
+	echo "Using $$PYTHON ($$($$PYTHON --version))"; \
+	rm -rf $(VENV); "$$PYTHON" -m venv $(VENV); \
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)" >$(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; exit 1; }; \
+	echo "$$PYTHON" > $@
+
+$(VENV)/.synced: uv.lock pyproject.toml $(VENV)/.python
+	$(VENV)/bin/uv sync --frozen --python $(PY) --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: $(VENV)/.synced node_modules/.installed
+
+.PHONY: install
+install: deps
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py seed_demo --quiet
+	DEBUG=true $(PY) manage.py collectstatic --noinput --verbosity 0
+
+# --- running -----------------------------------------------------------------------------------------
+.PHONY: run
+run: install
+	@echo ""
+	@echo "PSA is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@echo "Demo logins, password psa-demo-2026: sales, pm, consultant, finance, admin, client"
+	@echo "Background jobs: $${REDIS_URL:+Redis at $$REDIS_URL}$${REDIS_URL:-embedded filesystem broker (var/broker), real worker process}"
+	@echo ""
+	@export DEBUG=true; \
+	trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/celery -A psa worker --loglevel=INFO --pool=solo --without-mingle --without-gossip --without-heartbeat & \
+	$(VENV)/bin/celery -A psa beat --loglevel=INFO & \
+	$(VENV)/bin/gunicorn psa.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
+	wait
+
+.PHONY: worker
+worker: deps
+	$(VENV)/bin/celery -A psa worker --loglevel=INFO --pool=solo --without-mingle --without-gossip --without-heartbeat
+
+# --- quality -----------------------------------------------------------------------------------------
+.PHONY: lint
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+.PHONY: format
+format: deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# make test: DATABASE_URL/REDIS_URL when set; else local PostgreSQL/Redis on default ports when reachable;
+# else SQLite (PostgreSQL-only tests skipped with the reason printed).
+.PHONY: test
+test: deps
+	@eval "$$($(PY) tests/services_probe.py)"; \
+	export DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production-0123456789 \
+	  SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false STATIC_MANIFEST=false \
+	  PSA_VAR_DIR=$(CURDIR)/var/test; \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: deps
+	@eval "$$($(PY) tests/services_probe.py)"; \
+	BENCH_SIZE=$(BENCH_SIZE) DEBUG=false SECRET_KEY=bench-only-secret-key-0123456789abcdef STATIC_MANIFEST=false \
+	$(PY) -m tests.benchmarks.run
+
+.PHONY: clean
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

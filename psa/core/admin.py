@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from psa.core.models import AuditEvent, IdempotencyRecord, OutboxMessage
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "dedupe_key", "status", "attempts", "next_attempt_at", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["dedupe_key"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["summary", "object_id"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "key", "method", "path", "response_status"]
+    search_fields = ["key", "path"]
+    readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]

@@ -1,0 +1,203 @@
+"""API plumbing shared by every app: one error format, pagination, and Idempotency-Key on every POST.
+
+Errors are always `{"code": str, "message": str, "fields": {name: [messages]}}`:
+400 bad input, 401 not logged in, 403 role refused, 404 not in the caller's scope, 405 wrong method,
+409 conflict with the current state (status, already done, idempotency key reused with another payload).
+"""
+
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import generics, viewsets
+from rest_framework import views as drf_views
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from psa.core.exceptions import DomainError, IdempotencyConflict, IdempotencyInProgress
+from psa.core.models import IdempotencyRecord
+from psa.core.pagination import DefaultPagination, KeysetPagination  # noqa: F401 (re-exported)
+from psa.core.roles import HasRole
+
+
+def _flatten_detail(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten_detail(value).items():
+                    out[f"{name}.{sub}"] = msgs
+            elif isinstance(value, list):
+                flat: list[str] = []
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        for sub, msgs in _flatten_detail(item).items():
+                            out[f"{name}[{i}].{sub}"] = msgs
+                    else:
+                        flat.append(str(item))
+                if flat:
+                    out[name] = flat
+            else:
+                out[name] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(d) for d in detail]}
+    return {}
+
+
+_DRF_CODES = {
+    400: "validation_failed",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    415: "unsupported_media_type",
+    429: "throttled",
+}
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"code": code, "message": message, "fields": fields or {}}
+
+
+def exception_handler(exc, context):
+    """Turn every error into the one format, with a precise status."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        fields = {("non_field_errors" if k == "__all__" else k): v for k, v in fields.items()}
+        return Response(error_body("validation_failed", "Some fields are not valid.", fields), status=400)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, drf_exceptions.APIException):
+        status = exc.status_code
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, drf_exceptions.ValidationError):
+            fields = _flatten_detail(exc.detail)
+            message = "Some fields are not valid: " + ", ".join(sorted(fields)) + "." if fields else "Invalid."
+            if list(fields) == ["non_field_errors"]:
+                message = fields["non_field_errors"][0]
+            return Response(error_body("validation_failed", message, fields), status=400)
+        code = _DRF_CODES.get(status, "error")
+        message = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc)
+        return Response(error_body(code, message), status=status, headers=headers)
+    return None  # unexpected: a 500, logged by Django
+
+
+def request_fingerprint(method: str, path: str, data) -> str:
+    try:
+        body = json.dumps(data, sort_keys=True, default=str)
+    except TypeError:
+        body = repr(data)
+    return hashlib.sha256(f"{method}\n{path}\n{body}".encode()).hexdigest()
+
+
+class _Replay(Exception):
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
+class IdempotentMixin:
+    """Honour `Idempotency-Key` on POST: same key + same payload replays the first response with one side
+    effect; same key + different payload is a 409.
+
+    The key row is inserted inside the request's transaction, before the write it guards: a concurrent
+    duplicate blocks on the unique index until the first commits, then replays its response. A request that
+    fails with a server error rolls back its key, so the client may retry.
+    """
+
+    idempotency_header = "Idempotency-Key"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and request.headers.get(self.idempotency_header):
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._idempotency_record = None
+        key = request.headers.get(self.idempotency_header)
+        if request.method != "POST" or not key:
+            return
+        if len(key) > 255:
+            raise drf_exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        fingerprint = request_fingerprint(request.method, request.path, request.data)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=request.user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=request.method,
+                    path=request.path[:500],
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.fingerprint != fingerprint:
+                raise IdempotencyConflict(
+                    f"Idempotency-Key '{key}' was already used for a different request "
+                    f"({record.method} {record.path}).",
+                    fields={"Idempotency-Key": ["Reused with a different payload."]},
+                ) from None
+            if record.response_status is None:
+                raise IdempotencyInProgress() from None
+            raise _Replay(record) from None
+        self._idempotency_record = record
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            response = Response(exc.record.response_body, status=exc.record.response_status)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = getattr(self, "_idempotency_record", None)
+        if record is not None and response.status_code < 500:
+            body = json.loads(JSONRenderer().render(response.data) or b"null")
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                response_status=response.status_code, response_body=body
+            )
+        return response
+
+
+class RolePermissionMixin:
+    """Role check for every API view: `allowed_roles`, optionally refined per action in `action_roles`."""
+
+    permission_classes = [HasRole]
+    allowed_roles: tuple = ()
+    action_roles: dict = {}
+
+
+class APIView(IdempotentMixin, RolePermissionMixin, drf_views.APIView):
+    pass
+
+
+class GenericAPIView(IdempotentMixin, RolePermissionMixin, generics.GenericAPIView):
+    pass
+
+
+class GenericViewSet(IdempotentMixin, RolePermissionMixin, viewsets.GenericViewSet):
+    pass
+
+
+class ReadOnlyModelViewSet(IdempotentMixin, RolePermissionMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ModelViewSet(IdempotentMixin, RolePermissionMixin, viewsets.ModelViewSet):
+    pass

@@ -1,0 +1,90 @@
+"""Money and quantities: Decimal only, one rounding rule.
+
+Amounts carry 2 places, rates and quantities 4, hours 2 (DESIGN.md section 4). Every rounding goes through
+`round_money` / `round_to` with ROUND_HALF_UP; totals are sums of rounded parts and are never rounded again.
+"""
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+HOURS_PLACES = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# Field shapes, shared by every model that stores money, rates or hours.
+AMOUNT_FIELD = {"max_digits": 18, "decimal_places": 2}
+RATE_FIELD = {"max_digits": 18, "decimal_places": 4}
+HOURS_FIELD = {"max_digits": 9, "decimal_places": 2}
+
+
+def to_decimal(value: object) -> Decimal:
+    """Convert an int, str or Decimal to Decimal; floats are refused (they carry binary noise)."""
+    if isinstance(value, bool | float):
+        raise TypeError(f"money values must not be {type(value).__name__}; pass a str or Decimal")
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+
+
+def round_to(value: Decimal, places: Decimal) -> Decimal:
+    """Round half up to the given exponent (e.g. CENT)."""
+    return to_decimal(value).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round an amount to the cent, half up. The one rounding rule for money."""
+    return round_to(value, CENT)
+
+
+def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """Invoice line net = round(quantity x unit price), once."""
+    return round_money(to_decimal(quantity) * to_decimal(unit_price))
+
+
+def sum_money(values: Iterable[Decimal]) -> Decimal:
+    """Sum already-rounded amounts; the result is exact and is not rounded again."""
+    total = ZERO
+    for v in values:
+        total += to_decimal(v)
+    return total
+
+
+def split_evenly(total: Decimal, parts: int) -> list[Decimal]:
+    """Split an amount into `parts` equal cents, the last part taking the remainder.
+
+    1,000.00 over 12 gives 11 x 83.33 and 83.37; the parts always sum back to `total` exactly.
+    """
+    if parts <= 0:
+        raise ValueError("parts must be at least 1")
+    total = to_decimal(total)
+    if total != round_money(total):
+        raise ValueError("total must be a whole number of cents")
+    each = (
+        (total / parts).quantize(CENT, rounding="ROUND_DOWN")
+        if total >= 0
+        else -((-total / parts).quantize(CENT, rounding="ROUND_DOWN"))
+    )
+    result = [each] * (parts - 1)
+    result.append(total - each * (parts - 1))
+    return result
+
+
+def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Allocate `total` in proportion to `weights`, to the cent, summing back exactly.
+
+    Each share is rounded half up; the last non-zero weight takes the rounding remainder.
+    """
+    total = to_decimal(total)
+    weight_sum = sum((to_decimal(w) for w in weights), Decimal(0))
+    if not weights:
+        raise ValueError("weights must not be empty")
+    if weight_sum == 0:
+        raise ValueError("weights must not sum to zero")
+    shares = [round_money(total * to_decimal(w) / weight_sum) for w in weights]
+    last = max(i for i, w in enumerate(weights) if to_decimal(w) != 0)
+    shares[last] += total - sum(shares, Decimal(0))
+    return shares

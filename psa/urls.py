@@ -1,0 +1,30 @@
+"""Root URLs: auth, admin, the composition layer, then each app's pages."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("admin/", admin.site.urls),
+    path("", include("psa.web.urls")),
+]
+
+for app in ("crm", "projects", "ledger", "billing"):
+    try:
+        urlpatterns.append(path("", include(f"{app}.urls")))
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{app}.urls":
+            raise
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+admin.site.site_header = f"{settings.PSA_FIRM_NAME} — PSA administration"
+admin.site.site_title = "PSA admin"

@@ -1,0 +1,17 @@
+from django.conf import settings
+
+from psa.core.roles import primary_role, user_roles
+from psa.web.navigation import menu_for
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"firm_name": settings.PSA_FIRM_NAME}
+    role = primary_role(user)
+    return {
+        "firm_name": settings.PSA_FIRM_NAME,
+        "nav_items": menu_for(user, request.path),
+        "user_roles": sorted(r.label for r in user_roles(user)),
+        "primary_role": role.value if role else "",
+    }

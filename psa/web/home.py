@@ -1,0 +1,133 @@
+"""Home page panels, per role. Every figure is read from the database; later apps add their own providers.
+
+A provider takes the user and returns a Panel or None (not for this user). The composition's own providers
+are here; each app adds its own in `<app>/home.py` (`PROVIDERS`). Each issues a fixed number of queries
+whatever the data size; panels are shown by `order`.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from psa.core.models import AuditEvent, OutboxMessage, OutboxStatus
+from psa.core.roles import Role, has_role
+from psa.core.ui import Figure, Panel
+from psa.web.discovery import app_modules
+
+Provider = Callable[[object], Panel | None]
+PROVIDERS: list[Provider] = []
+
+
+def provider(fn: Provider) -> Provider:
+    PROVIDERS.append(fn)
+    return fn
+
+
+def panels_for(user) -> list[Panel]:
+    providers = list(PROVIDERS)
+    for module in app_modules("home"):
+        providers.extend(getattr(module, "PROVIDERS", []))
+    panels = [p for p in (fn(user) for fn in providers) if p is not None]
+    return sorted(panels, key=lambda p: p.order)
+
+
+@provider
+def _my_account(user) -> Panel:
+    from psa.core.roles import user_roles
+
+    return Panel(
+        title="My account",
+        figures=[
+            Figure("Roles", ", ".join(sorted(r.label for r in user_roles(user))) or "none"),
+            Figure(
+                "Last login",
+                timezone.localtime(user.last_login).strftime("%Y-%m-%d %H:%M") if user.last_login else "first",
+            ),
+            Figure("Member since", timezone.localtime(user.date_joined).strftime("%Y-%m-%d")),
+        ],
+        width=4,
+        order=0,
+    )
+
+
+@provider
+def _people(user) -> Panel | None:
+    if not has_role(user, Role.ADMIN, Role.FINANCE, Role.PROJECT_MANAGER):
+        return None
+    User = get_user_model()
+    counts = User.objects.filter(is_active=True).aggregate(
+        total=Count("id", distinct=True),
+        **{r.value: Count("id", filter=Q(groups__name=r.value), distinct=True) for r in Role},
+    )
+    return Panel(
+        title="People",
+        figures=[Figure("Active users", counts["total"])] + [Figure(r.label, counts[r.value]) for r in Role],
+        width=8,
+    )
+
+
+@provider
+def _jobs(user) -> Panel | None:
+    if not has_role(user, Role.ADMIN, Role.FINANCE):
+        return None
+    since = timezone.now() - timedelta(days=7)
+    stats = OutboxMessage.objects.aggregate(
+        pending=Count("id", filter=Q(status=OutboxStatus.PENDING)),
+        failed=Count("id", filter=Q(status=OutboxStatus.FAILED)),
+        delivered_week=Count("id", filter=Q(status=OutboxStatus.DELIVERED, delivered_at__gte=since)),
+    )
+    return Panel(
+        title="Outgoing messages",
+        figures=[
+            Figure("Waiting", stats["pending"], tone="warning" if stats["pending"] else ""),
+            Figure("Failed", stats["failed"], tone="danger" if stats["failed"] else ""),
+            Figure("Delivered in 7 days", stats["delivered_week"]),
+        ],
+        width=6,
+    )
+
+
+@provider
+def _security(user) -> Panel | None:
+    if not has_role(user, Role.ADMIN):
+        return None
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    since = timezone.now() - timedelta(days=1)
+    return Panel(
+        title="Sign-in security",
+        figures=[
+            Figure("Failed sign-ins (24 h)", AccessFailureLog.objects.filter(attempt_time__gte=since).count()),
+            Figure("Addresses being watched", AccessAttempt.objects.count()),
+            Figure("Admin site", "open", url=reverse("admin:index")),
+        ],
+        width=6,
+    )
+
+
+@provider
+def _recent_activity(user) -> Panel | None:
+    if not has_role(user, Role.ADMIN, Role.FINANCE):
+        return None
+    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")[:8]
+    return Panel(
+        title="Recent activity",
+        columns=["When", "Who", "What"],
+        rows=[
+            {
+                "cells": [
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    e.actor.get_username() if e.actor else "system",
+                    e.summary,
+                ]
+            }
+            for e in events
+        ],
+        empty="No recorded activity yet.",
+        width=12,
+        order=1000,
+    )

@@ -1,0 +1,39 @@
+// PSA front-end glue. No inline scripts (the Content Security Policy forbids them): behaviour hangs off
+// data attributes. Charts: <canvas data-chart="ID"> reads its Chart.js config from <script id="ID"
+// type="application/json"> (Django's json_script).
+(function () {
+  "use strict";
+
+  const charts = new WeakMap();
+
+  function renderCharts(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (charts.has(canvas)) return;
+      const source = document.getElementById(canvas.dataset.chart);
+      if (!source) return;
+      const config = JSON.parse(source.textContent);
+      config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+      charts.set(canvas, new Chart(canvas, config));
+    });
+  }
+
+  // Confirm dangerous buttons: <button data-confirm="Really?">
+  document.addEventListener("click", function (event) {
+    const el = event.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Auto-submit filter forms when a select changes: <form data-autosubmit>
+  document.addEventListener("change", function (event) {
+    const form = event.target.closest("form[data-autosubmit]");
+    if (form && event.target.tagName === "SELECT") form.requestSubmit();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.target); });
+  window.PSA = Object.assign(window.PSA || {}, { renderCharts: renderCharts });
+})();

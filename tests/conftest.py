@@ -1,0 +1,83 @@
+"""Shared test fixtures: users per role, API clients, a real Celery worker, and a real browser.
+
+Tests that need PostgreSQL, Redis or Chromium are marked (`postgres`, `redis`/`worker`, `browser`). When the
+service is missing they are skipped with the reason; with PSA_REQUIRE_FULL_STACK=1 (CI) a missing service
+fails the run instead, so CI can never go green by skipping.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+from tests.factories import UserFactory
+
+REQUIRE_FULL_STACK = os.environ.get("PSA_REQUIRE_FULL_STACK") == "1"
+CHROMIUM = os.environ.get("PSA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _missing(reason: str):
+    if REQUIRE_FULL_STACK:
+        pytest.fail(f"{reason} (PSA_REQUIRE_FULL_STACK=1 forbids skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _services_for_marks(request):
+    node = request.node
+    if node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("needs PostgreSQL: set DATABASE_URL or run PostgreSQL on 127.0.0.1:5432")
+    if (node.get_closest_marker("redis") or node.get_closest_marker("worker")) and not os.environ.get("REDIS_URL"):
+        _missing("needs Redis: set REDIS_URL or run Redis on 127.0.0.1:6379")
+    if node.get_closest_marker("browser") and not CHROMIUM:
+        _missing("needs Chromium: install Debian's chromium package")
+
+
+@pytest.fixture(autouse=True)
+def _no_lockout_between_tests(settings):
+    # Each test starts with a clean lockout state; the lockout test turns it on explicitly.
+    settings.AXES_ENABLED = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture
+def make_user(db):
+    def make(*roles, **kwargs):
+        return UserFactory(roles=list(roles), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_as(client, make_user):
+    """`client_as("finance")` logs the Django test client in as a fresh user holding that role."""
+
+    def login(*roles, **kwargs):
+        user = make_user(*roles, **kwargs)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_as(api_client, make_user):
+    def login(*roles, **kwargs):
+        user = make_user(*roles, **kwargs)
+        api_client.force_authenticate(user)
+        api_client.user = user
+        return api_client
+
+    return login
+
+
+pytest_plugins = ["tests.fixtures_worker", "tests.fixtures_browser"]

@@ -1,0 +1,71 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from psa.core.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def nav_labels(response) -> list[str]:
+    return [item["label"] for item in response.context["nav_items"]]
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_role_gets_a_home_page_with_real_figures(client_as, role):
+    response = client_as(role).get("/")
+    assert response.status_code == 200
+    assert response.context["panels"], "each role sees at least one panel"
+    html = response.content.decode()
+    assert "Lorem" not in html and "placeholder" not in html.lower()
+
+
+def test_admin_sees_admin_menu_and_consultant_does_not(client_as, client):
+    assert "Admin" in nav_labels(client_as("admin").get("/"))
+    client.logout()
+    assert "Admin" not in nav_labels(client_as("consultant").get("/"))
+
+
+def test_clients_do_not_see_the_api_menu(client_as):
+    assert "API" not in nav_labels(client_as("client").get("/"))
+
+
+def test_people_panel_counts_users_by_role(client_as, make_user):
+    make_user("consultant")
+    make_user("consultant")
+    make_user("sales")
+    response = client_as("admin").get("/")
+    people = next(p for p in response.context["panels"] if p.title == "People")
+    figures = {f.label: f.value for f in people.figures}
+    assert figures["Consultant"] == 2
+    assert figures["Sales"] == 1
+    assert figures["Administrator"] == 1
+    assert figures["Active users"] == 4
+
+
+def test_people_panel_is_hidden_from_consultants(client_as):
+    response = client_as("consultant").get("/")
+    assert "People" not in [p.title for p in response.context["panels"]]
+
+
+def _queries_for_home(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/").status_code == 200
+    return len(ctx)
+
+
+def test_home_queries_do_not_grow_with_data(client_as, make_user):
+    from psa.core.audit import audit_record
+
+    client = client_as("admin")
+    small = _queries_for_home(client)
+    for i in range(40):
+        user = make_user("consultant")
+        audit_record(actor=user, action="x", object_type="t", object_id=i, summary=f"event {i}")
+    assert _queries_for_home(client) == small
