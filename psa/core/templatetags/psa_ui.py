@@ -1,0 +1,65 @@
+"""Template helpers shared by every list and page."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (pagination and sort links keep filters)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    if "sort" in changes:
+        params.pop("page", None)
+    return params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, field: str, label: str) -> str:
+    """A column header that sorts by `field`, toggling direction, with an arrow on the active column."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    if current == field:
+        target, arrow = f"-{field}", " ▲"
+    elif current == f"-{field}":
+        target, arrow = field, " ▼"
+    else:
+        target, arrow = field, ""
+    params = request.GET.copy()
+    params["sort"] = target
+    params.pop("page", None)
+    return format_html(
+        '<a class="text-reset text-decoration-none" href="?{}">{}{}</a>', params.urlencode(), label, arrow
+    )
+
+
+@register.filter
+def money(value, currency: str = "") -> str:
+    """1234.5 -> '1,234.50' (with the currency code when given). Decimal in, never float."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(value)
+    text = f"{amount:,.2f}"
+    return f"{text} {currency}".strip()
+
+
+@register.filter
+def hours(value) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+@register.filter
+def percent(value, places: int = 0) -> str:
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):.{int(places)}f}%"
