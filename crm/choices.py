@@ -1,0 +1,54 @@
+"""CRM choices: currencies, billing models, stage kinds, opportunity status and its transitions."""
+
+from django.db import models
+
+# ISO 4217 codes the firm invoices in. Each account invoices in one of them (DESIGN.md section 4).
+CURRENCIES = [
+    ("EUR", "EUR — Euro"),
+    ("USD", "USD — US dollar"),
+    ("GBP", "GBP — Pound sterling"),
+    ("CHF", "CHF — Swiss franc"),
+    ("SEK", "SEK — Swedish krona"),
+    ("DKK", "DKK — Danish krone"),
+    ("NOK", "NOK — Norwegian krone"),
+    ("CAD", "CAD — Canadian dollar"),
+]
+CURRENCY_CODES = [code for code, _ in CURRENCIES]
+DEFAULT_CURRENCY = "EUR"
+
+
+class BillingModel(models.TextChoices):
+    TIME_AND_MATERIALS = "tm", "Time and materials"
+    FIXED_FEE = "fixed_fee", "Fixed fee"
+    MILESTONE = "milestone", "Milestone"
+    RETAINER = "retainer", "Retainer"
+    SUBSCRIPTION = "subscription", "Subscription"
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class OpportunityStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+# A won deal stays won (its contract and project exist); a lost deal may be reopened.
+OPPORTUNITY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    OpportunityStatus.OPEN: (OpportunityStatus.WON, OpportunityStatus.LOST),
+    OpportunityStatus.LOST: (OpportunityStatus.OPEN,),
+    OpportunityStatus.WON: (),
+}
+
+
+class ServiceType(models.TextChoices):
+    """What is being sold; picks the project template on a win."""
+
+    ADVISORY = "advisory", "Advisory"
+    IMPLEMENTATION = "implementation", "Implementation"
+    MANAGED_SERVICE = "managed_service", "Managed service"
+    TRAINING = "training", "Training"
