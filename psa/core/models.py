@@ -81,3 +81,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class NumberSeries(models.Model):
+    """The counter of one gapless number series in one year (e.g. journal entries of 2026).
+
+    `number_next` increments `last` with a single UPDATE inside the caller's transaction: the row stays locked
+    until that transaction ends, so concurrent callers queue up, numbers follow commit order, and a rollback
+    gives the number back.
+    """
+
+    series = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="numberseries_series_year_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.year}: {self.last}"
