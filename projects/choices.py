@@ -18,3 +18,47 @@ PROJECT_TRANSITIONS: dict[str, tuple[str, ...]] = {
     ProjectStatus.COMPLETED: (),
     ProjectStatus.CANCELLED: (),
 }
+
+
+class MilestoneStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACHIEVED = "achieved", "Achieved"
+    ACCEPTED = "accepted", "Accepted"
+
+
+MILESTONE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    MilestoneStatus.PLANNED: (MilestoneStatus.ACHIEVED,),
+    MilestoneStatus.ACHIEVED: (MilestoneStatus.ACCEPTED, MilestoneStatus.PLANNED),
+    MilestoneStatus.ACCEPTED: (),
+}
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+
+
+class ResourceRequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ChangeOrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+CHANGE_ORDER_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ChangeOrderStatus.DRAFT: (ChangeOrderStatus.SUBMITTED,),
+    ChangeOrderStatus.SUBMITTED: (ChangeOrderStatus.APPROVED, ChangeOrderStatus.REJECTED),
+    ChangeOrderStatus.APPROVED: (),
+    ChangeOrderStatus.REJECTED: (ChangeOrderStatus.DRAFT,),
+}
+
+
+class ChangeAction(models.TextChoices):
+    ADD = "add", "Add a line"
+    AMEND = "amend", "Amend a line"
