@@ -28,6 +28,7 @@ class Figure:
     url: str = ""
     hint: str = ""
     tone: str = ""  # "", "warning", "danger", "success"
+    small: bool = False  # text values (names, dates) render smaller than counts and amounts
 
 
 @dataclass

@@ -8,6 +8,7 @@ whatever the data size; panels are shown by `order`.
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -42,12 +43,13 @@ def _my_account(user) -> Panel:
     return Panel(
         title="My account",
         figures=[
-            Figure("Roles", ", ".join(sorted(r.label for r in user_roles(user))) or "none"),
+            Figure("Roles", ", ".join(sorted(r.label for r in user_roles(user))) or "none", small=True),
             Figure(
-                "Last login",
+                "Last sign-in",
                 timezone.localtime(user.last_login).strftime("%Y-%m-%d %H:%M") if user.last_login else "first",
+                small=True,
             ),
-            Figure("Member since", timezone.localtime(user.date_joined).strftime("%Y-%m-%d")),
+            Figure("Member since", timezone.localtime(user.date_joined).strftime("%Y-%m-%d"), small=True),
         ],
         width=4,
         order=0,
@@ -102,8 +104,11 @@ def _security(user) -> Panel | None:
         title="Sign-in security",
         figures=[
             Figure("Failed sign-ins (24 h)", AccessFailureLog.objects.filter(attempt_time__gte=since).count()),
-            Figure("Addresses being watched", AccessAttempt.objects.count()),
-            Figure("Admin site", "open", url=reverse("admin:index")),
+            Figure(
+                "Locked out now",
+                AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).count(),
+                url=reverse("admin:axes_accessattempt_changelist"),
+            ),
         ],
         width=6,
     )

@@ -9,8 +9,8 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_manage(*args, env_overrides: dict) -> subprocess.CompletedProcess:
-    dropped = {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+def _run_manage(*args, env_overrides: dict, keep_database: bool = False) -> subprocess.CompletedProcess:
+    dropped = {"REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"} | (set() if keep_database else {"DATABASE_URL"})
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(env_overrides)
     return subprocess.run(
