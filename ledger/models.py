@@ -1,0 +1,213 @@
+"""Ledger data: chart of accounts, monthly periods, journal entries and lines, stored monthly balances.
+
+Single-row rules are constraints here; the rules that span rows (an entry balances, posted entries are
+immutable, closed periods take no postings) are PostgreSQL triggers (migration 0003) and the posting service
+(ledger.services). Journal entries exist only as posted entries: a number is assigned at posting and drafts
+live in the documents that post (the manual-entry form, invoices).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+
+from ledger.choices import DEBIT_NORMAL, AccountType, EntryOrigin, PeriodStatus, SystemAccount
+from psa.core.money import AMOUNT_FIELD
+
+
+class LedgerAccount(models.Model):
+    """One account of the chart. `is_control` accounts (receivables, tax, contract positions) take postings
+    from the system only (invoices, payments, recognition), never from a manual journal entry."""
+
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=120)
+    type = models.CharField(max_length=12, choices=AccountType.choices)
+    system_role = models.CharField(
+        max_length=30,
+        choices=SystemAccount.choices,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The posting rule that uses this account (invoices, payments, recognition).",
+    )
+    is_control = models.BooleanField(
+        "control account", default=False, help_text="Only the system posts here; manual entries are refused."
+    )
+    is_active = models.BooleanField("active", default=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=[t.value for t in AccountType]), name="ledger_account_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def debit_normal(self) -> bool:
+        return self.type in DEBIT_NORMAL
+
+
+class AccountingPeriod(models.Model):
+    """A calendar month. Periods are contiguous; they close in order and reopen in reverse order, so the closed
+    periods are always a prefix of the calendar and their stored balances are cumulative (see AccountBalance)."""
+
+    start = models.DateField(unique=True)
+    end = models.DateField()
+    status = models.CharField(max_length=10, choices=PeriodStatus.choices, default=PeriodStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="ledger_period_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in PeriodStatus]), name="ledger_period_status_valid"
+            ),
+            # Overlaps are also refused on PostgreSQL by an exclusion constraint (migration 0003).
+        ]
+
+    def __str__(self) -> str:
+        return self.start.strftime("%B %Y")
+
+    @property
+    def label(self) -> str:
+        return self.start.strftime("%Y-%m")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PeriodStatus.OPEN
+
+
+class JournalEntry(models.Model):
+    """A posted journal entry. Immutable once written (a trigger refuses UPDATE and DELETE); corrections are
+    reversal entries, and an entry is reversed at most once (`reverses` is unique)."""
+
+    number = models.CharField(max_length=32, unique=True)
+    date = models.DateField()
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="entries")
+    requested_date = models.DateField(
+        null=True, blank=True, help_text="The date asked for when a catch-up moved the entry to an open period."
+    )
+    memo = models.CharField(max_length=300)
+    source = models.CharField(max_length=100, blank=True, help_text="What posted it, e.g. 'invoice:42' or 'manual'.")
+    origin = models.CharField(max_length=10, choices=EntryOrigin.choices, default=EntryOrigin.MANUAL)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    spec_hash = models.CharField(max_length=64, help_text="sha256 of the posting spec, to detect a reused key.")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    auto_reverse_on = models.DateField(null=True, blank=True, help_text="Post the reversal on this date.")
+    total = models.DecimalField(**AMOUNT_FIELD, help_text="Sum of debits (equal to the sum of credits).")
+    posted_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "journal entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="ledger_entry_total_positive"),
+            models.CheckConstraint(
+                condition=Q(origin__in=[o.value for o in EntryOrigin]), name="ledger_entry_origin_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_reverse_on__isnull=True) | Q(auto_reverse_on__gt=F("date")),
+                name="ledger_entry_auto_reverse_after_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["date", "id"], name="ledger_entry_date_idx"),
+            models.Index(
+                fields=["auto_reverse_on"], name="ledger_entry_autorev_idx", condition=Q(auto_reverse_on__isnull=False)
+            ),
+            models.Index(fields=["source"], name="ledger_entry_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.memo}"
+
+
+class JournalLine(models.Model):
+    """One side of an entry: one account, one positive amount on one side, and the client and project
+    dimensions. `date` and `period` repeat the entry's (checked by a trigger) so reports filter lines without a
+    join."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines")
+    debit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    credit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    client = models.ForeignKey(
+        "crm.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines"
+    )
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines"
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    date = models.DateField()
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["entry_id", "line_no"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
+                name="ledger_line_one_sided_positive",
+            ),
+            models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_line_entry_line_no_unique"),
+        ]
+        indexes = [
+            # The general ledger of one account, in date order (keyset pagination on date, id).
+            models.Index(fields=["account", "date", "id"], name="ledger_line_account_date_idx"),
+            # Open months of a report: lines after the last closed period, by date.
+            models.Index(fields=["date", "account"], name="ledger_line_date_idx"),
+            models.Index(fields=["period", "account"], name="ledger_line_period_idx"),
+            models.Index(fields=["client", "date"], name="ledger_line_client_idx", condition=Q(client__isnull=False)),
+            models.Index(
+                fields=["project", "date"], name="ledger_line_project_idx", condition=Q(project__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
+        return f"{self.entry_id}/{self.line_no} {self.account_id} {side}"
+
+    @property
+    def amount(self):
+        """Signed: debit positive, credit negative."""
+        return self.debit - self.credit
+
+
+class AccountBalance(models.Model):
+    """Stored monthly balance of one account x client x project, written when its period closes and removed
+    when it reopens. `debit`/`credit` are the month's movement; `cum_debit`/`cum_credit` are totals from the
+    first period through this one, so a report at any date reads one closed month's rows plus the lines of the
+    open months after it, however long the history."""
+
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.CASCADE, related_name="balances")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="balances")
+    client = models.ForeignKey("crm.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    debit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    credit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    cum_debit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    cum_credit = models.DecimalField(**AMOUNT_FIELD, default=0)
+
+    class Meta:
+        constraints = [
+            # One row per period x account x client x project, "no client" counting as one value.
+            models.UniqueConstraint(
+                "period", "account", Coalesce("client", 0), Coalesce("project", 0), name="ledger_balance_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "account"], name="ledger_balance_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.period_id} {self.account_id} {self.cum_debit - self.cum_credit}"

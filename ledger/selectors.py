@@ -1,0 +1,370 @@
+"""Ledger reads: trial balance, P&L, balance sheet, general ledger.
+
+Every report reads closed months from the stored balances (AccountBalance) and only the open months from
+journal lines: cumulative figures at a date start from the cumulative rows of the last closed month on or
+before that date and add the lines after it; movements over a range take whole closed months from the stored
+monthly movement and the rest from lines. A report's cost therefore follows the size of the chart and of the
+open months, not the length of the history.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from crm.models import Account as Client
+from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
+from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount
+from projects.models import Project
+from psa.core.money import ZERO
+
+EPOCH = date(1900, 1, 1)
+Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
+
+
+def last_closed_through(at: date) -> AccountingPeriod | None:
+    """The last closed period ending on or before `at` (closed periods are a prefix of the calendar)."""
+    return AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED, end__lte=at).order_by("-start").first()
+
+
+def _add(totals: Totals, rows, group: tuple[str, ...]) -> None:
+    for row in rows:
+        key = tuple(row[g] for g in group)
+        pair = totals[key]
+        pair[0] += row["d"] or ZERO
+        pair[1] += row["c"] or ZERO
+
+
+def _new_totals() -> Totals:
+    return defaultdict(lambda: [ZERO, ZERO])
+
+
+def cumulative(*, at: date, group: tuple[str, ...] = ("account",), filters: Q | None = None) -> Totals:
+    """Debits and credits from the first posting through `at`, per group (fields shared by lines and stored
+    balances: account, client, project)."""
+    filters = filters or Q()
+    totals = _new_totals()
+    closed = last_closed_through(at)
+    lines = JournalLine.objects.filter(filters, date__lte=at)
+    if closed is not None:
+        stored = AccountBalance.objects.filter(filters, period=closed)
+        _add(totals, stored.values(*group).annotate(d=Sum("cum_debit"), c=Sum("cum_credit")).order_by(), group)
+        lines = lines.filter(date__gt=closed.end)
+    _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+    return totals
+
+
+def movements(*, start: date, end: date, group: tuple[str, ...] = ("account",), filters: Q | None = None) -> Totals:
+    """Debits and credits posted from `start` through `end`, per group (may include `period`)."""
+    filters = filters or Q()
+    totals = _new_totals()
+    closed = list(
+        AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gte=start, end__lte=end)
+        .order_by("start")
+        .values("pk", "start", "end")
+    )
+    lines = JournalLine.objects.filter(filters, date__gte=start, date__lte=end)
+    if closed:
+        stored = AccountBalance.objects.filter(filters, period_id__in=[p["pk"] for p in closed])
+        _add(totals, stored.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+        # Closed months are contiguous: the lines still to read lie before or after them.
+        lines = lines.filter(Q(date__lt=closed[0]["start"]) | Q(date__gt=closed[-1]["end"]))
+    _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+    return totals
+
+
+def _accounts(ids) -> dict[int, LedgerAccount]:
+    return {a.pk: a for a in LedgerAccount.objects.filter(pk__in=list(ids))}
+
+
+def natural(account: LedgerAccount, debit: Decimal, credit: Decimal) -> Decimal:
+    """A balance with the account's normal sign (debit-normal: debit - credit; otherwise credit - debit)."""
+    return debit - credit if account.type in DEBIT_NORMAL else credit - debit
+
+
+# --- trial balance -----------------------------------------------------------------------------------------
+@dataclass
+class TrialBalanceRow:
+    account: LedgerAccount
+    opening: Decimal  # signed, debit positive
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.debit - self.credit
+
+    @property
+    def closing_debit(self) -> Decimal:
+        return self.closing if self.closing > 0 else ZERO
+
+    @property
+    def closing_credit(self) -> Decimal:
+        return -self.closing if self.closing < 0 else ZERO
+
+
+@dataclass
+class TrialBalance:
+    at: date
+    start: date | None
+    rows: list[TrialBalanceRow]
+    closed_through: AccountingPeriod | None
+    opening: Decimal = ZERO
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    closing_debit: Decimal = ZERO
+    closing_credit: Decimal = ZERO
+
+    @property
+    def balanced(self) -> bool:
+        return self.debit == self.credit and self.closing_debit == self.closing_credit and self.opening == 0
+
+
+def trial_balance(*, at: date | None = None, period: AccountingPeriod | None = None) -> TrialBalance:
+    """Trial balance at a date (totals since the first posting) or for a period (opening, the period's
+    debits and credits, closing). Lists every account with a balance or a movement, in code order."""
+    if period is not None:
+        at, start = period.end, period.start
+        opening = cumulative(at=start - timedelta(days=1))
+        moved = movements(start=start, end=at)
+    else:
+        start = None
+        opening = _new_totals()
+        moved = cumulative(at=at)
+    keys = {k for k, (d, c) in opening.items() if d != c} | {k for k, (d, c) in moved.items() if d or c}
+    accounts = _accounts(k[0] for k in keys)
+    rows = []
+    for (account_id,) in keys:
+        o = opening.get((account_id,), [ZERO, ZERO])
+        m = moved.get((account_id,), [ZERO, ZERO])
+        rows.append(TrialBalanceRow(accounts[account_id], o[0] - o[1], m[0], m[1]))
+    rows.sort(key=lambda r: r.account.code)
+    tb = TrialBalance(at=at, start=start, rows=rows, closed_through=last_closed_through(at))
+    for r in rows:
+        tb.opening += r.opening
+        tb.debit += r.debit
+        tb.credit += r.credit
+        tb.closing_debit += r.closing_debit
+        tb.closing_credit += r.closing_credit
+    return tb
+
+
+# --- profit and loss ---------------------------------------------------------------------------------------
+@dataclass
+class PnlRow:
+    account: LedgerAccount
+    values: list[Decimal]
+    total: Decimal
+
+
+@dataclass
+class Pnl:
+    start: date
+    end: date
+    by: str
+    columns: list[str]
+    income: list[PnlRow] = field(default_factory=list)
+    expense: list[PnlRow] = field(default_factory=list)
+    income_totals: list[Decimal] = field(default_factory=list)
+    expense_totals: list[Decimal] = field(default_factory=list)
+    net: list[Decimal] = field(default_factory=list)
+    income_total: Decimal = ZERO
+    expense_total: Decimal = ZERO
+    net_total: Decimal = ZERO
+
+
+PNL_GROUPS = {"": "Total", "period": "Month", "client": "Client", "project": "Project"}
+
+
+def _column_labels(by: str, keys: list) -> list[str]:
+    if by == "period":
+        periods = dict(AccountingPeriod.objects.filter(pk__in=keys).values_list("pk", "start"))
+        return [periods[k].strftime("%Y-%m") for k in keys]
+    if by == "client":
+        names = dict(Client.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name"))
+        return [names.get(k, "No client") if k else "No client" for k in keys]
+    if by == "project":
+        codes = dict(Project.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "code"))
+        return [codes.get(k, "No project") if k else "No project" for k in keys]
+    return ["Total"]
+
+
+def _column_order(by: str, keys: set) -> list:
+    if by == "period":
+        starts = dict(AccountingPeriod.objects.filter(pk__in=keys).values_list("pk", "start"))
+        return sorted(keys, key=lambda k: starts[k])
+    return sorted(keys, key=lambda k: (k is None, k or 0))
+
+
+def pnl(*, start: date, end: date, by: str = "", client_id: int | None = None, project_id: int | None = None) -> Pnl:
+    """Income and expenses from `start` through `end`, in one column or split by month, client or project."""
+    if by not in PNL_GROUPS:
+        by = ""
+    filters = Q(account__type__in=[AccountType.INCOME, AccountType.EXPENSE])
+    if client_id:
+        filters &= Q(client_id=client_id)
+    if project_id:
+        filters &= Q(project_id=project_id)
+    group = ("account", by) if by else ("account",)
+    moved = movements(start=start, end=end, group=group, filters=filters)
+    col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
+    report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"])
+    index = {k: i for i, k in enumerate(col_keys)}
+    accounts = _accounts({k[0] for k in moved})
+    per_account: dict[int, list[Decimal]] = {}
+    for key, (d, c) in moved.items():
+        account = accounts[key[0]]
+        values = per_account.setdefault(account.pk, [ZERO] * len(col_keys))
+        values[index[key[1]] if by else 0] += natural(account, d, c)
+    report.income_totals = [ZERO] * len(col_keys)
+    report.expense_totals = [ZERO] * len(col_keys)
+    for account_id, values in sorted(per_account.items(), key=lambda kv: accounts[kv[0]].code):
+        account = accounts[account_id]
+        row = PnlRow(account, values, sum(values, ZERO))
+        if account.type == AccountType.INCOME:
+            report.income.append(row)
+            report.income_totals = [a + b for a, b in zip(report.income_totals, values, strict=True)]
+        else:
+            report.expense.append(row)
+            report.expense_totals = [a + b for a, b in zip(report.expense_totals, values, strict=True)]
+    report.net = [i - e for i, e in zip(report.income_totals, report.expense_totals, strict=True)]
+    report.income_total = sum(report.income_totals, ZERO)
+    report.expense_total = sum(report.expense_totals, ZERO)
+    report.net_total = report.income_total - report.expense_total
+    return report
+
+
+# --- balance sheet -----------------------------------------------------------------------------------------
+@dataclass
+class BalanceSheetRow:
+    account: LedgerAccount | None
+    label: str
+    amount: Decimal
+
+
+@dataclass
+class BalanceSheet:
+    at: date
+    assets: list[BalanceSheetRow] = field(default_factory=list)
+    liabilities: list[BalanceSheetRow] = field(default_factory=list)
+    equity: list[BalanceSheetRow] = field(default_factory=list)
+    current_earnings: Decimal = ZERO
+    total_assets: Decimal = ZERO
+    total_liabilities: Decimal = ZERO
+    total_equity: Decimal = ZERO
+
+    @property
+    def total_liabilities_and_equity(self) -> Decimal:
+        return self.total_liabilities + self.total_equity
+
+    @property
+    def balanced(self) -> bool:
+        return self.total_assets == self.total_liabilities_and_equity
+
+
+def balance_sheet(*, at: date) -> BalanceSheet:
+    """Assets, liabilities and equity at a date; income less expenses to date shows as current earnings, so
+    the sheet balances exactly when the trial balance does."""
+    totals = cumulative(at=at)
+    accounts = _accounts(k[0] for k in totals)
+    sheet = BalanceSheet(at=at)
+    for (account_id,), (d, c) in sorted(totals.items(), key=lambda kv: accounts[kv[0][0]].code):
+        account = accounts[account_id]
+        amount = natural(account, d, c)
+        row = BalanceSheetRow(account, str(account), amount)
+        if account.type == AccountType.ASSET:
+            sheet.assets.append(row)
+        elif account.type == AccountType.LIABILITY:
+            sheet.liabilities.append(row)
+        elif account.type == AccountType.EQUITY:
+            sheet.equity.append(row)
+        elif account.type == AccountType.INCOME:
+            sheet.current_earnings += amount
+        else:
+            sheet.current_earnings -= amount
+    earnings = BalanceSheetRow(None, "Current earnings (income less expenses to date)", sheet.current_earnings)
+    sheet.equity.append(earnings)
+    sheet.total_assets = sum((r.amount for r in sheet.assets), ZERO)
+    sheet.total_liabilities = sum((r.amount for r in sheet.liabilities), ZERO)
+    sheet.total_equity = sum((r.amount for r in sheet.equity), ZERO)
+    return sheet
+
+
+# --- general ledger ----------------------------------------------------------------------------------------
+@dataclass
+class LedgerLine:
+    line: JournalLine
+    balance: Decimal  # running, with the account's normal sign
+
+
+@dataclass
+class GeneralLedgerPage:
+    account: LedgerAccount
+    opening: Decimal
+    lines: list[LedgerLine]
+    next_cursor: str | None
+    closing: Decimal
+
+
+def balance_before(*, account: LedgerAccount, on: date, line_id: int = 0) -> Decimal:
+    """The account's balance (normal sign) before the line (`on`, `line_id`) in (date, id) order."""
+    totals = cumulative(at=on - timedelta(days=1), filters=Q(account=account))
+    d, c = totals.get((account.pk,), [ZERO, ZERO])
+    if line_id:
+        same_day = JournalLine.objects.filter(account=account, date=on, id__lt=line_id).aggregate(
+            d=Sum("debit"), c=Sum("credit")
+        )
+        d += same_day["d"] or ZERO
+        c += same_day["c"] or ZERO
+    return natural(account, d, c)
+
+
+def parse_cursor(cursor: str | None) -> tuple[date, int] | None:
+    """A general-ledger cursor is '<date>.<line id>' of the last line shown."""
+    if not cursor:
+        return None
+    try:
+        day, _, line_id = cursor.partition(".")
+        return date.fromisoformat(day), int(line_id)
+    except ValueError:
+        return None
+
+
+def general_ledger(
+    *, account: LedgerAccount, after: str | None = None, start: date | None = None, limit: int = 50
+) -> GeneralLedgerPage:
+    """One page of an account's lines in (date, id) order with a running balance (keyset pagination)."""
+    lines = (
+        JournalLine.objects.filter(account=account).select_related("entry", "client", "project").order_by("date", "id")
+    )
+    if start:
+        lines = lines.filter(date__gte=start)
+    cursor = parse_cursor(after)
+    if cursor:
+        lines = lines.filter(Q(date__gt=cursor[0]) | Q(date=cursor[0], id__gt=cursor[1]))
+    page = list(lines[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    if page:
+        opening = balance_before(account=account, on=page[0].date, line_id=page[0].pk)
+    elif cursor:
+        opening = balance_before(account=account, on=cursor[0], line_id=cursor[1] + 1)
+    else:
+        opening = balance_before(account=account, on=start or date.max - timedelta(days=1))
+    running = opening
+    rows = []
+    for line in page:
+        running += natural(account, line.debit, line.credit)
+        rows.append(LedgerLine(line, running))
+    next_cursor = f"{page[-1].date.isoformat()}.{page[-1].pk}" if more and page else None
+    return GeneralLedgerPage(account=account, opening=opening, lines=rows, next_cursor=next_cursor, closing=running)
+
+
+def ledger_summary() -> dict:
+    """Figures for the finance home panel, in a fixed number of queries."""
+    periods = AccountingPeriod.objects.order_by("start")
+    first_open = periods.filter(status=PeriodStatus.OPEN).first()
+    last_closed = periods.filter(status=PeriodStatus.CLOSED).order_by("-start").first()
+    return {"first_open": first_open, "last_closed": last_closed}

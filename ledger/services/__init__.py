@@ -1,0 +1,36 @@
+"""Every ledger write. Billing and revenue recognition post through `entry_post`; see ledger.services.posting.
+
+from ledger.services import EntrySpec, LineSpec, entry_post
+
+entry = entry_post(
+    spec=EntrySpec(
+        date=invoice.issue_date,
+        memo=f"Invoice {invoice.number}",
+        source=f"invoice:{invoice.pk}",
+        lines=(
+            LineSpec(account=receivable, debit=gross, client_id=invoice.account_id),
+            LineSpec(account=tax_payable, credit=tax, client_id=invoice.account_id),
+            LineSpec(account=deferred, credit=net, client_id=invoice.account_id, project_id=project_id),
+        ),
+    ),
+    key=f"invoice:{invoice.pk}:issue",
+)
+"""
+
+from ledger.services.accounts import account_code_for, account_create, account_update
+from ledger.services.periods import period_close, period_reopen, periods_ensure
+from ledger.services.posting import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, entry_reverse
+
+__all__ = [
+    "EntrySpec",
+    "LineSpec",
+    "account_code_for",
+    "account_create",
+    "account_update",
+    "entries_auto_reverse_due",
+    "entry_post",
+    "entry_reverse",
+    "period_close",
+    "period_reopen",
+    "periods_ensure",
+]

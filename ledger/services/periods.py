@@ -1,0 +1,158 @@
+"""Accounting periods: created ahead, closed in order and reopened in reverse order, both with a reason.
+
+Closing a month writes its stored balances (AccountBalance, one row per account x client x project: the month's
+movement and the cumulative totals, from the previous closed month's rows plus this month's lines, in one
+set-based INSERT). Reopening removes them. Because closed months form a prefix of the calendar, a report reads
+one closed month's cumulative rows and only the lines of the open months after it.
+"""
+
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
+from ledger.models import AccountBalance, AccountingPeriod, JournalLine
+from psa.core.audit import audit_record
+from psa.core.exceptions import InvalidTransition, NotFoundError, ValidationFailed, ensure_transition
+
+
+def month_start(on: date) -> date:
+    return on.replace(day=1)
+
+
+def month_end(on: date) -> date:
+    return (on.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def next_month(on: date) -> date:
+    return month_end(on) + timedelta(days=1)
+
+
+@transaction.atomic
+def periods_ensure(*, through: date, start: date | None = None) -> list[AccountingPeriod]:
+    """Create the missing monthly periods up to the month of `through` (from `start`, or after the last one).
+
+    Periods stay contiguous; a month before a closed period cannot be added (closed months form a prefix)."""
+    # Serialise concurrent callers (the beat job and a person) on the first period row, if any.
+    existing = list(AccountingPeriod.objects.select_for_update().order_by("start").values_list("start", "status"))
+    wanted = month_start(start) if start else None
+    if existing:
+        first, first_status = existing[0]
+        last = existing[-1][0]
+        low = min(first, wanted) if wanted else first
+        if low < first and first_status == PeriodStatus.CLOSED:
+            raise ValidationFailed(
+                f"Cannot add months before {first:%Y-%m}: it is closed, and closed months must come first.",
+                fields={"start": ["Before a closed period."]},
+            )
+        high = max(month_start(through), last)
+    else:
+        low = wanted or month_start(through)
+        high = max(month_start(through), low)
+    have = {s for s, _ in existing}
+    created = []
+    month = low
+    while month <= high:
+        if month not in have:
+            created.append(AccountingPeriod(start=month, end=month_end(month)))
+        month = next_month(month)
+    AccountingPeriod.objects.bulk_create(created)
+    return created
+
+
+def _locked(period_id: int) -> AccountingPeriod:
+    period = AccountingPeriod.objects.select_for_update().filter(pk=period_id).first()
+    if period is None:
+        raise NotFoundError(f"No accounting period with id {period_id}.")
+    return period
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+    return reason[:250]
+
+
+BALANCE_INSERT = """
+INSERT INTO ledger_accountbalance
+  (period_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
+SELECT %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
+  SELECT account_id, client_id, project_id, 0 AS d, 0 AS c, cum_debit AS cd, cum_credit AS cc
+    FROM ledger_accountbalance WHERE period_id = %s
+  UNION ALL
+  SELECT account_id, client_id, project_id, debit, credit, debit, credit
+    FROM ledger_journalline WHERE period_id = %s
+) movements
+GROUP BY account_id, client_id, project_id
+"""
+
+
+def balances_write(period: AccountingPeriod) -> int:
+    """Write the stored balances of a period being closed (after any earlier one's). Returns the row count."""
+    previous = AccountingPeriod.objects.filter(start__lt=period.start).order_by("-start").values("pk").first()
+    AccountBalance.objects.filter(period=period).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(BALANCE_INSERT, [period.pk, previous["pk"] if previous else None, period.pk])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def period_close(*, period_id: int, by, reason: str) -> AccountingPeriod:
+    """Close a month: earlier months must be closed already; postings dated in it are refused from now on
+    (the database refuses them too). Writes the month's stored balances and an audit event."""
+    reason = _reason(reason)
+    period = _locked(period_id)
+    ensure_transition(period.status, PeriodStatus.CLOSED, PERIOD_TRANSITIONS)
+    earlier_open = (
+        AccountingPeriod.objects.filter(start__lt=period.start, status=PeriodStatus.OPEN).order_by("start").first()
+    )
+    if earlier_open is not None:
+        raise InvalidTransition(
+            f"Close {earlier_open.label} first: months close in order.",
+            fields={"period": [f"{earlier_open.label} is still open."]},
+        )
+    rows = balances_write(period)
+    period.status = PeriodStatus.CLOSED
+    period.closed_at = timezone.now()
+    period.closed_by = by if getattr(by, "is_authenticated", False) else None
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    lines = JournalLine.objects.filter(period=period).count()
+    audit_record(
+        actor=by,
+        action="ledger.period_close",
+        obj=period,
+        summary=f"Closed {period.label}: {reason}",
+        data={"reason": reason, "lines": lines, "balance_rows": rows},
+    )
+    return period
+
+
+@transaction.atomic
+def period_reopen(*, period_id: int, by, reason: str) -> AccountingPeriod:
+    """Reopen the latest closed month (later months must be open): removes its stored balances; audited."""
+    reason = _reason(reason)
+    period = _locked(period_id)
+    ensure_transition(period.status, PeriodStatus.OPEN, PERIOD_TRANSITIONS)
+    later_closed = (
+        AccountingPeriod.objects.filter(start__gt=period.start, status=PeriodStatus.CLOSED).order_by("-start").first()
+    )
+    if later_closed is not None:
+        raise InvalidTransition(
+            f"Reopen {later_closed.label} first: months reopen in reverse order.",
+            fields={"period": [f"{later_closed.label} is closed."]},
+        )
+    AccountBalance.objects.filter(period=period).delete()
+    period.status = PeriodStatus.OPEN
+    period.closed_at = None
+    period.closed_by = None
+    period.save(update_fields=["status", "closed_at", "closed_by"])
+    audit_record(
+        actor=by,
+        action="ledger.period_reopen",
+        obj=period,
+        summary=f"Reopened {period.label}: {reason}",
+        data={"reason": reason},
+    )
+    return period

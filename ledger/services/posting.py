@@ -1,0 +1,368 @@
+"""The posting engine: `entry_post` and `entry_reverse`.
+
+How a higher layer posts (billing, revenue recognition, payments)::
+
+    entry = entry_post(spec=EntrySpec(date=..., memo=..., source="invoice:42", lines=(LineSpec(...), ...)),
+                       key="invoice:42:issue")
+
+- `spec` is an `EntrySpec`: a date, a memo, a source reference, optional `auto_reverse_on`, and two or more
+  `LineSpec` (account code, a debit or a credit as Decimal, optional client and project ids, memo). Look account
+  codes up by role with `ledger.services.account_code_for(SystemAccount.RECEIVABLE)`.
+- `key` is the idempotency key (unique across the journal): posting the same key and the same spec again
+  returns the entry already posted; the same key with a different spec raises `IdempotencyConflict` (409).
+- `by` is the user posting by hand (manual entries, the API); leave it out when the system posts. Control
+  accounts (receivables, tax, contract positions) accept system postings only.
+- `catch_up=True` moves an entry dated in a closed period to the first open period after it (dated that
+  period's first day, the asked-for date kept in `requested_date`); without it a closed period is a
+  `PeriodClosed` error (409). A date no period covers is refused either way (create periods ahead first).
+- The number comes from the gapless `JE` series inside the same transaction; nothing is half-posted. Call it
+  inside your own transaction to post together with your document (the invoice and its entry commit or
+  roll back together).
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.models import Account as Client
+from ledger.choices import JOURNAL_SERIES, EntryOrigin, PeriodStatus
+from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from projects.models import Project
+from psa.core.audit import audit_record
+from psa.core.exceptions import ConflictError, IdempotencyConflict, PeriodClosed, ValidationFailed
+from psa.core.money import CENT, ZERO, to_decimal
+from psa.core.numbering import number_next
+
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One line to post: an account code and exactly one positive side."""
+
+    account: str
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    client_id: int | None = None
+    project_id: int | None = None
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """What to post. Compared field by field (via `fingerprint`) when a key is reused."""
+
+    date: date
+    memo: str
+    lines: Sequence[LineSpec] = field(default_factory=tuple)
+    source: str = ""
+    auto_reverse_on: date | None = None
+
+    def fingerprint(self) -> str:
+        def amount(value) -> str:
+            try:
+                return f"{to_decimal(value):.2f}"
+            except (TypeError, ValueError):
+                return repr(value)
+
+        body = {
+            "date": self.date.isoformat(),
+            "memo": self.memo,
+            "source": self.source,
+            "auto_reverse_on": self.auto_reverse_on.isoformat() if self.auto_reverse_on else None,
+            "lines": [
+                [ln.account, amount(ln.debit), amount(ln.credit), ln.client_id, ln.project_id, ln.memo]
+                for ln in self.lines
+            ],
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _amount(value, name: str, errors: dict) -> Decimal:
+    try:
+        amount = to_decimal(value if value not in (None, "") else ZERO)
+    except (TypeError, ValueError):
+        errors[name] = ["Enter an amount as a decimal number."]
+        return ZERO
+    if not amount.is_finite():
+        errors[name] = ["Enter a finite amount."]
+        return ZERO
+    if amount < 0:
+        errors[name] = ["Amounts are positive; put a credit in the credit column instead of a negative debit."]
+    elif amount != amount.quantize(CENT):
+        errors[name] = ["Amounts are whole cents (at most 2 decimal places)."]
+    elif amount > MAX_AMOUNT:
+        errors[name] = ["This amount is too large."]
+    return amount
+
+
+def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, Decimal, Decimal]], dict]:
+    """Check the spec; return the lines with their amounts and the accounts by code. Raises ValidationFailed
+    naming every problem at once."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(spec.date, date):
+        raise ValidationFailed("The entry needs a date.", fields={"date": "Enter a date."})
+    if not (spec.memo or "").strip():
+        errors["memo"] = ["Say what the entry is for."]
+    elif len(spec.memo) > 300:
+        errors["memo"] = ["At most 300 characters."]
+    if len(spec.source) > 100:
+        errors["source"] = ["At most 100 characters."]
+    if spec.auto_reverse_on is not None and spec.auto_reverse_on <= spec.date:
+        errors["auto_reverse_on"] = ["The automatic reversal must come after the entry's date."]
+    lines = list(spec.lines)
+    if len(lines) < 2:
+        errors["lines"] = ["An entry needs at least two lines (a debit and a credit)."]
+    checked: list[tuple[LineSpec, Decimal, Decimal]] = []
+    for i, line in enumerate(lines):
+        debit = _amount(line.debit, f"lines[{i}].debit", errors)
+        credit = _amount(line.credit, f"lines[{i}].credit", errors)
+        if f"lines[{i}].debit" not in errors and f"lines[{i}].credit" not in errors and (debit > 0) == (credit > 0):
+            errors[f"lines[{i}].debit"] = ["Each line has either a debit or a credit, greater than zero."]
+        if len(line.memo or "") > 200:
+            errors[f"lines[{i}].memo"] = ["At most 200 characters."]
+        checked.append((line, debit, credit))
+    codes = {str(line.account) for line in lines}
+    accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)} if codes else {}
+    for i, line in enumerate(lines):
+        account = accounts.get(str(line.account))
+        name = f"lines[{i}].account"
+        if account is None:
+            errors[name] = [f"No account with code '{line.account}' in the chart of accounts."]
+        elif not account.is_active:
+            errors[name] = [f"Account {account} is inactive; reactivate it or pick another account."]
+        elif account.is_control and not system:
+            errors[name] = [
+                f"Account {account} is a control account: only the system posts to it "
+                "(invoices, credit notes, payments, revenue recognition)."
+            ]
+    _validate_dimensions(lines, errors)
+    if not errors.get("lines") and not any(k.endswith((".debit", ".credit")) for k in errors):
+        debits = sum((d for _, d, _ in checked), ZERO)
+        credits = sum((c for _, _, c in checked), ZERO)
+        if debits != credits:
+            errors["lines"] = [
+                f"Debits ({debits:,.2f}) and credits ({credits:,.2f}) differ by {abs(debits - credits):,.2f}: "
+                "an entry must balance."
+            ]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(f"The entry cannot be posted: {first}", fields=errors)
+    return checked, accounts
+
+
+def _validate_dimensions(lines: list[LineSpec], errors: dict) -> None:
+    client_ids = {ln.client_id for ln in lines if ln.client_id is not None}
+    project_ids = {ln.project_id for ln in lines if ln.project_id is not None}
+    clients = set(Client.objects.filter(pk__in=client_ids).values_list("pk", flat=True)) if client_ids else set()
+    projects = dict(Project.objects.filter(pk__in=project_ids).values_list("pk", "account_id")) if project_ids else {}
+    for i, line in enumerate(lines):
+        if line.client_id is not None and line.client_id not in clients:
+            errors[f"lines[{i}].client"] = [f"No client with id {line.client_id}."]
+        if line.project_id is not None:
+            if line.project_id not in projects:
+                errors[f"lines[{i}].project"] = [f"No project with id {line.project_id}."]
+            elif line.client_id is not None and projects[line.project_id] != line.client_id:
+                errors[f"lines[{i}].project"] = ["This project belongs to another client."]
+
+
+def _project_clients(lines: list[LineSpec]) -> dict[int, int]:
+    ids = {ln.project_id for ln in lines if ln.project_id is not None and ln.client_id is None}
+    return dict(Project.objects.filter(pk__in=ids).values_list("pk", "account_id")) if ids else {}
+
+
+def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date]:
+    """The open period an entry dated `on` goes to, locked against a concurrent close; and the posting date."""
+    period = AccountingPeriod.objects.select_for_update(no_key=True).filter(start__lte=on, end__gte=on).first()
+    if period is None:
+        raise PeriodClosed(
+            f"No accounting period covers {on:%Y-%m-%d}: create the periods first (Ledger → Periods).",
+            fields={"date": [f"No accounting period covers {on:%Y-%m-%d}."]},
+            code="period_undefined",
+        )
+    if period.status == PeriodStatus.OPEN:
+        return period, on
+    if catch_up:
+        later = (
+            AccountingPeriod.objects.select_for_update(no_key=True)
+            .filter(start__gt=period.start, status=PeriodStatus.OPEN)
+            .order_by("start")
+            .first()
+        )
+        if later is not None:
+            return later, later.start
+    raise PeriodClosed(
+        f"The period {period.label} is closed: an entry dated {on:%Y-%m-%d} cannot be posted. "
+        "Date it in an open period, or ask finance to reopen the month.",
+        fields={"date": [f"{period.label} is closed."]},
+    )
+
+
+def _existing(key: str, fingerprint: str) -> JournalEntry | None:
+    existing = JournalEntry.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.spec_hash != fingerprint:
+        raise IdempotencyConflict(
+            f"The key '{key}' already posted {existing.number} with different content.",
+            fields={"key": ["Reused with a different entry."]},
+        )
+    return existing
+
+
+@transaction.atomic
+def _post(
+    *,
+    spec: EntrySpec,
+    key: str,
+    by,
+    catch_up: bool,
+    origin: EntryOrigin,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    if not key or len(key) > 255:
+        raise ValidationFailed("An idempotency key of 1 to 255 characters is required.", fields={"key": "Required."})
+    fingerprint = spec.fingerprint()
+    existing = _existing(key, fingerprint)
+    if existing is not None:
+        return existing
+    system = by is None
+    checked, accounts = _validate(spec, system=system)
+    period, on = _resolve_period(spec.date, catch_up=catch_up)
+    project_clients = _project_clients([line for line, _, _ in checked])
+    entry = JournalEntry(
+        number=number_next(series=JOURNAL_SERIES, on=on),
+        date=on,
+        period=period,
+        requested_date=spec.date if on != spec.date else None,
+        memo=spec.memo.strip(),
+        source=spec.source or ("manual" if origin == EntryOrigin.MANUAL else ""),
+        origin=origin,
+        idempotency_key=key,
+        spec_hash=fingerprint,
+        reverses=reverses,
+        auto_reverse_on=spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None,
+        total=sum((d for _, d, _ in checked), ZERO),
+        posted_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    entry.save(force_insert=True)
+    JournalLine.objects.bulk_create(
+        [
+            JournalLine(
+                entry=entry,
+                line_no=i,
+                account=accounts[str(line.account)],
+                debit=debit,
+                credit=credit,
+                client_id=line.client_id if line.client_id is not None else project_clients.get(line.project_id),
+                project_id=line.project_id,
+                memo=line.memo or "",
+                date=on,
+                period=period,
+            )
+            for i, (line, debit, credit) in enumerate(checked, start=1)
+        ]
+    )
+    if not system:
+        verb = "reversed " + reverses.number if reverses is not None else "posted"
+        audit_record(
+            actor=by,
+            action="ledger.entry_reverse" if reverses is not None else "ledger.entry_post",
+            obj=entry,
+            summary=f"{entry.number} {verb}: {entry.memo} ({entry.total:,.2f})",
+            data={"number": entry.number, "total": str(entry.total), "date": on.isoformat()},
+        )
+    return entry
+
+
+def _post_once(**kwargs) -> JournalEntry:
+    """Post; when a concurrent twin with the same key commits first, replay it (or raise the conflict)."""
+    try:
+        return _post(**kwargs)
+    except IntegrityError as exc:
+        if "idempotency_key" not in str(exc) or transaction.get_connection().in_atomic_block:
+            raise
+        return _post(**kwargs)
+
+
+def entry_post(*, spec: EntrySpec, key: str, by=None, catch_up: bool = False) -> JournalEntry:
+    """Post a balanced entry once per key. Rules: at least two lines, each one-sided and positive in whole
+    cents; debits equal credits; accounts exist and are active; control accounts only for the system (`by`
+    None); the date's period exists and is open (or `catch_up` to the next open one); numbered gaplessly."""
+    origin = EntryOrigin.SYSTEM if by is None else EntryOrigin.MANUAL
+    return _post_once(spec=spec, key=key, by=by, catch_up=catch_up, origin=origin)
+
+
+def entry_reverse(
+    *, entry_id: int, by=None, on: date | None = None, memo: str = "", key: str | None = None
+) -> JournalEntry:
+    """Post the mirror of an entry (debits and credits swapped, same dimensions), at most once.
+
+    Dated `on` (default today, never before the entry); when that period is closed the reversal catches up to
+    the first open period. A user may reverse only entries without control-account lines; the system reverses
+    its own (e.g. accruals with an automatic reversal date)."""
+    with transaction.atomic():
+        original = JournalEntry.objects.select_for_update().filter(pk=entry_id).first()
+        if original is None:
+            from psa.core.exceptions import NotFoundError
+
+            raise NotFoundError(f"No journal entry with id {entry_id}.")
+        reversal = JournalEntry.objects.filter(reverses=original).first()
+        if reversal is not None:
+            raise ConflictError(
+                f"{original.number} was already reversed by {reversal.number}; an entry is reversed at most once.",
+                code="already_reversed",
+            )
+        on = on or timezone.localdate()
+        if on < original.date:
+            raise ValidationFailed(
+                "A reversal cannot be dated before the entry it reverses.",
+                fields={"date": [f"On or after {original.date:%Y-%m-%d}."]},
+            )
+        lines = tuple(
+            LineSpec(
+                account=line.account.code,
+                debit=line.credit,
+                credit=line.debit,
+                client_id=line.client_id,
+                project_id=line.project_id,
+                memo=line.memo,
+            )
+            for line in original.lines.select_related("account").order_by("line_no")
+        )
+        spec = EntrySpec(
+            date=on,
+            memo=(memo or f"Reversal of {original.number}: {original.memo}")[:300],
+            lines=lines,
+            source=f"reversal:{original.number}",
+        )
+        return _post(
+            spec=spec,
+            key=key or f"reverse:{original.pk}",
+            by=by,
+            catch_up=True,
+            origin=EntryOrigin.REVERSAL,
+            reverses=original,
+        )
+
+
+def entries_auto_reverse_due(*, today: date | None = None) -> int:
+    """Post the automatic reversals that are due (one transaction each); safe to run twice."""
+    today = today or timezone.localdate()
+    due = list(
+        JournalEntry.objects.filter(auto_reverse_on__lte=today, reversed_by__isnull=True)
+        .order_by("auto_reverse_on", "id")
+        .values_list("pk", "auto_reverse_on")
+    )
+    posted = 0
+    for entry_id, on in due:
+        try:
+            entry_reverse(entry_id=entry_id, on=on, key=f"auto-reverse:{entry_id}")
+            posted += 1
+        except ConflictError:
+            continue  # reversed meanwhile by someone else, or no open period yet: the next run retries
+    return posted
