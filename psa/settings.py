@@ -309,3 +309,6 @@ LOGGING = {
 PSA_FIRM_NAME = env.str("PSA_FIRM_NAME", default="Northwind Consulting")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)
 PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
+# Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
+PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)

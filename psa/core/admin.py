@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from psa.core.models import AuditEvent, IdempotencyRecord, OutboxMessage
+from psa.core.models import AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
 
 
 @admin.register(OutboxMessage)
@@ -30,3 +30,17 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ["created_at", "user", "key", "method", "path", "response_status"]
     search_fields = ["key", "path"]
     readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "active", "created_at"]
+    list_filter = ["active"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "type", "key", "correlation_id"]
+    list_filter = ["type"]
+    search_fields = ["key", "correlation_id"]
+    readonly_fields = [f.name for f in Event._meta.fields]

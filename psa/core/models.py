@@ -100,3 +100,64 @@ class NumberSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} {self.year}: {self.last}"
+
+
+class WebhookSubscription(models.Model):
+    """An external receiver of PSA events. Payloads are signed with `secret` (HMAC-SHA256)."""
+
+    name = models.CharField(max_length=120)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128)
+    event_types = models.JSONField(default=list, help_text="event types delivered, e.g. ['invoice.issued']")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+
+class Event(models.Model):
+    """A business event (opportunity.won, invoice.issued, ...), written in the transaction that caused it.
+
+    `key` makes emission idempotent: a service that runs twice emits its event once. `correlation_id`
+    follows one deal from opportunity to cash.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=50, db_index=True)
+    key = models.CharField(max_length=255, unique=True)
+    correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
+    data = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.key}"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP delivery attempt of an outbox message to a webhook receiver: the delivery log."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="webhook_attempts")
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="attempts")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subscription", "at"], name="webhook_attempt_sub_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.subscription_id}: {self.status_code or self.error[:40]}"

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from psa.core.api import APIView
 from psa.core.roles import Role, primary_role, user_roles
+from psa.web import webhook_api
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -60,3 +61,5 @@ def app_routes():
 
 
 app_routes()
+router.register("webhooks", webhook_api.WebhookSubscriptionViewSet, basename="api-webhook")
+router.register("webhook-deliveries", webhook_api.WebhookDeliveryViewSet, basename="api-webhook-delivery")

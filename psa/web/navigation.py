@@ -11,6 +11,7 @@ R = Role
 OWN: list[NavItem] = [
     NavItem("Home", "home", tuple(Role), "house", order=0),
     NavItem("API", "api-docs", (R.SALES, R.PROJECT_MANAGER, R.CONSULTANT, R.FINANCE, R.ADMIN), "braces", order=900),
+    NavItem("Webhooks", "webhook-list", (R.ADMIN,), "broadcast", order=940),
     NavItem("Admin", "admin:index", (R.ADMIN,), "gear", order=950),
 ]
 

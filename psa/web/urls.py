@@ -1,12 +1,20 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, views
+from psa.web import api, views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("settings/webhooks/", webhook_views.webhook_list, name="webhook-list"),
+    path("settings/webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook-detail"),
+    path("settings/webhooks/<int:pk>/toggle/", webhook_views.webhook_toggle, name="webhook-toggle"),
+    path(
+        "settings/webhooks/<int:pk>/replay/<uuid:message_id>/",
+        webhook_views.webhook_replay_view,
+        name="webhook-replay",
+    ),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),
     path("api/v1/auth/token/", api.TokenView.as_view(), name="api-token"),
     path("api/v1/", include(api.router.urls)),

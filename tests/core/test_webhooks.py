@@ -1,0 +1,204 @@
+"""Webhooks: signed deliveries to a real local HTTP receiver, retries, recovery without duplicates, replay."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from psa.core.exceptions import ValidationFailed
+from psa.core.models import Event, OutboxMessage, OutboxStatus, WebhookAttempt
+from psa.core.outbox import outbox_deliver, outbox_deliver_due
+from psa.core.webhooks import (
+    event_emit,
+    webhook_replay,
+    webhook_sign,
+    webhook_subscription_create,
+    webhook_verify,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A local HTTP server that records requests and answers with the queued status codes."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/psa"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.PSA_WEBHOOKS_ALLOW_PRIVATE = True
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def subscription(receiver, make_user):
+    return webhook_subscription_create(
+        name="ERP", url=receiver.url, event_types=["invoice.issued", "payment.received"], by=make_user("admin")
+    )
+
+
+def _deliver_all():
+    for message in OutboxMessage.objects.filter(kind="webhook", status=OutboxStatus.PENDING):
+        outbox_deliver(message_id=str(message.pk))
+
+
+def test_a_subscribed_event_arrives_signed_and_verifiable(receiver, subscription):
+    event = event_emit(
+        type="invoice.issued", key="invoice.issued:1", data={"number": "INV-2026-000001"}, correlation_id="deal-42"
+    )
+    _deliver_all()
+    assert len(receiver.requests) == 1
+    request = receiver.requests[0]
+    headers = request["headers"]
+    assert headers["psa-event-id"] == str(event.pk)
+    assert headers["psa-event-type"] == "invoice.issued"
+    assert webhook_verify(secret=subscription.secret, header=headers["psa-signature"], body=request["body"])
+    assert not webhook_verify(secret="wrong", header=headers["psa-signature"], body=request["body"])
+    payload = json.loads(request["body"])
+    assert payload["data"] == {"number": "INV-2026-000001"}
+    assert payload["correlation_id"] == "deal-42"
+
+
+def test_events_outside_the_subscription_are_not_sent(receiver, subscription):
+    event_emit(type="period.closed", key="period.closed:2026-10", data={})
+    _deliver_all()
+    assert receiver.requests == []
+
+
+def test_emitting_the_same_key_twice_sends_once(receiver, subscription):
+    event_emit(type="payment.received", key="payment:7", data={"amount": "10.00"})
+    event_emit(type="payment.received", key="payment:7", data={"amount": "10.00"})
+    _deliver_all()
+    assert Event.objects.count() == 1
+    assert len(receiver.requests) == 1
+
+
+def test_a_failing_receiver_is_retried_and_recovers_without_duplicates(receiver, subscription):
+    receiver.statuses = [500, 503]
+    event_emit(type="invoice.issued", key="invoice.issued:9", data={})
+    message = OutboxMessage.objects.get(kind="webhook")
+    for _ in range(3):
+        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        outbox_deliver_due()
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.DELIVERED
+    assert message.attempts == 3
+    attempts = list(WebhookAttempt.objects.filter(message=message).order_by("at", "id"))
+    assert [a.status_code for a in attempts] == [500, 503, 200]
+    assert [a.ok for a in attempts] == [False, False, True]
+    assert "receiver answered 500" in attempts[0].error
+    # Every attempt carried the same event id: the receiver keeps one.
+    event_ids = {r["headers"]["psa-event-id"] for r in receiver.requests}
+    assert len(event_ids) == 1
+    outbox_deliver_due()
+    assert len(receiver.requests) == 3, "nothing is sent after success"
+
+
+def test_a_receiver_that_never_recovers_ends_failed_with_the_reason(receiver, subscription, settings):
+    settings.PSA_OUTBOX_MAX_ATTEMPTS = 2
+    receiver.statuses = [500, 500]
+    event_emit(type="invoice.issued", key="invoice.issued:10", data={})
+    message = OutboxMessage.objects.get(kind="webhook")
+    outbox_deliver(message_id=str(message.pk))
+    outbox_deliver(message_id=str(message.pk))
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.FAILED
+    assert "500" in message.last_error
+    webhook_replay(message_id=str(message.pk))
+    outbox_deliver(message_id=str(message.pk))
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.DELIVERED
+
+
+def test_a_timeout_is_an_attempt_with_the_reason(settings, make_user):
+    settings.PSA_WEBHOOKS_ALLOW_PRIVATE = True
+    settings.PSA_WEBHOOK_TIMEOUT_S = 1
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    try:
+        webhook_subscription_create(
+            name="slow", url=f"http://127.0.0.1:{silent.getsockname()[1]}/", event_types=["invoice.issued"]
+        )
+        event_emit(type="invoice.issued", key="invoice.issued:slow", data={})
+        message = OutboxMessage.objects.get(kind="webhook")
+        outbox_deliver(message_id=str(message.pk))
+    finally:
+        silent.close()
+    attempt = WebhookAttempt.objects.get()
+    assert not attempt.ok
+    assert "timed out" in attempt.error.lower()
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.PENDING and message.attempts == 1
+
+
+def test_replaying_a_delivered_webhook_resends_the_same_event(receiver, subscription):
+    event_emit(type="invoice.issued", key="invoice.issued:11", data={})
+    _deliver_all()
+    message = OutboxMessage.objects.get(kind="webhook")
+    webhook_replay(message_id=str(message.pk))
+    _deliver_all()
+    assert len(receiver.requests) == 2
+    assert receiver.requests[0]["headers"]["psa-event-id"] == receiver.requests[1]["headers"]["psa-event-id"]
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "example.com"])
+def test_non_http_urls_are_refused(url):
+    with pytest.raises(ValidationFailed) as exc:
+        webhook_subscription_create(name="x", url=url, event_types=["invoice.issued"])
+    assert "url" in exc.value.fields
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://10.0.0.8/", "http://[::1]/", "http://169.254.169.254/"])
+def test_private_targets_are_refused_when_the_setting_forbids_them(settings, url):
+    settings.PSA_WEBHOOKS_ALLOW_PRIVATE = False
+    with pytest.raises(ValidationFailed, match="private or local"):
+        webhook_subscription_create(name="x", url=url, event_types=["invoice.issued"])
+
+
+def test_unknown_event_types_are_refused(settings):
+    settings.PSA_WEBHOOKS_ALLOW_PRIVATE = True
+    with pytest.raises(ValidationFailed) as exc:
+        webhook_subscription_create(name="x", url="http://127.0.0.1/", event_types=["invoice.exploded"])
+    assert "event_types" in exc.value.fields
+
+
+def test_stale_signatures_are_rejected():
+    body = b'{"id":"1"}'
+    header = webhook_sign(secret="s", body=body, timestamp=1_000_000)
+    assert webhook_verify(secret="s", header=header, body=body, now=1_000_100)
+    assert not webhook_verify(secret="s", header=header, body=body, now=1_000_000 + 3600)
+    assert not webhook_verify(secret="s", header=header, body=b'{"id":"2"}', now=1_000_100)
+    assert not webhook_verify(secret="s", header="garbage", body=body)
