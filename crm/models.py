@@ -149,6 +149,14 @@ class Opportunity(models.Model):
     service_end = models.DateField(null=True, blank=True)
     service_type = models.CharField(max_length=20, choices=ServiceType.choices, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    delivery_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The project manager who will run the engagement once won.",
+    )
     lost_reason = models.CharField(max_length=300, blank=True)
     notes = models.TextField(blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)

@@ -1,6 +1,23 @@
-"""CRM reads that are more than a filter."""
+"""CRM reads that are more than a filter: client scoping, win readiness, board, forecast, win rate, sales
+cycle and pipeline-weighted staffing demand. Each issues a fixed number of queries whatever the data size."""
 
-from crm.models import Account, Contact
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Round, RowNumber, TruncMonth
+
+from crm.choices import BillingModel, OpportunityStatus, StageKind
+from crm.models import Account, Contact, Opportunity, RoleDemand, Stage
+from crm.permissions import can_view_pipeline
+from psa.core.money import HOURS_PLACES, ZERO, round_to, sum_money
+
+WEIGHTED = Round(
+    ExpressionWrapper(F("amount") * F("probability") / Value(Decimal(100)), output_field=DecimalField()),
+    2,
+    output_field=DecimalField(max_digits=18, decimal_places=2),
+)
 
 
 def account_for_client_user(user) -> Account | None:
@@ -9,3 +26,223 @@ def account_for_client_user(user) -> Account | None:
         return None
     contact = Contact.objects.filter(user=user, portal_access=True).select_related("account").first()
     return contact.account if contact else None
+
+
+def opportunities_for(user) -> QuerySet[Opportunity]:
+    """Deals a user may see: the whole pipeline for sales, PMs, finance and admins; nothing for the rest."""
+    if not can_view_pipeline(user):
+        return Opportunity.objects.none()
+    return Opportunity.objects.all()
+
+
+def opportunity_list(user) -> QuerySet[Opportunity]:
+    return opportunities_for(user).select_related("account", "owner", "stage")
+
+
+# --- win readiness --------------------------------------------------------------------------------------
+def win_missing_fields(opp: Opportunity) -> dict[str, list[str]]:
+    """Every field a win needs that is missing or inconsistent, keyed by field name (empty = ready).
+
+    Needed: an account that is a complete billing entity, at least one line, each with a billing model and a
+    price (T&M: rate and hours; milestone: milestones summing to the price), service start and end, payment
+    terms, service type, and a value above zero.
+    """
+    missing: dict[str, list[str]] = {}
+    for name in opp.account.billing_entity_missing():
+        label = opp.account._meta.get_field(name).verbose_name
+        missing[f"account.{name}"] = [f"The account has no {label}."]
+    if not opp.service_start:
+        missing["service_start"] = ["The service start date is required."]
+    if not opp.service_end:
+        missing["service_end"] = ["The service end date is required."]
+    if opp.payment_terms_days is None:
+        missing["payment_terms_days"] = ["Payment terms are required."]
+    if not opp.service_type:
+        missing["service_type"] = ["The service type is required (it picks the project template)."]
+    lines = list(opp.lines.prefetch_related("milestones"))
+    if not lines:
+        missing["lines"] = ["Add at least one line."]
+    for i, line in enumerate(lines, start=1):
+        key = f"lines[{i}]"
+        if not line.billing_model:
+            missing[f"{key}.billing_model"] = [f"Line {i} ({line.description}) has no billing model."]
+            continue
+        if line.billing_model == BillingModel.TIME_AND_MATERIALS:
+            if line.rate is None:
+                missing[f"{key}.rate"] = [f"Line {i} ({line.description}) has no rate."]
+            if not line.hours:
+                missing[f"{key}.hours"] = [f"Line {i} ({line.description}) has no hours."]
+        elif not line.price:
+            missing[f"{key}.price"] = [f"Line {i} ({line.description}) has no price."]
+        if line.billing_model == BillingModel.MILESTONE and line.price:
+            milestones = list(line.milestones.all())
+            total = sum_money(m.amount for m in milestones)
+            if not milestones:
+                missing[f"{key}.milestones"] = [f"Line {i} ({line.description}) has no milestones."]
+            elif total != line.price:
+                missing[f"{key}.milestones"] = [
+                    f"Line {i} milestones add up to {total}, the line price is {line.price}."
+                ]
+    if lines and opp.amount <= 0 and "amount" not in missing:
+        missing["amount"] = ["The deal has no value."]
+    return missing
+
+
+# --- board ----------------------------------------------------------------------------------------------
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int = 0
+    amount: Decimal = ZERO
+    weighted: Decimal = ZERO
+    cards: list = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[BoardColumn]:
+    """Open deals by open stage: totals per column and the first `per_column` cards (closing soonest).
+
+    Three queries whatever the number of deals: stages, per-stage totals, and the cards (a window function
+    keeps the first N of each stage).
+    """
+    stages = list(Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order"))
+    columns = {s.pk: BoardColumn(stage=s) for s in stages}
+    open_deals = queryset.filter(status=OpportunityStatus.OPEN)
+    for row in (
+        open_deals.order_by().values("stage_id").annotate(n=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+    ):
+        col = columns.get(row["stage_id"])
+        if col:
+            col.count, col.amount, col.weighted = row["n"], row["amount"] or ZERO, row["weighted"] or ZERO
+    cards = (
+        open_deals.select_related("account", "owner")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("expected_close_date").asc(), F("id")])
+        )
+        .filter(rank__lte=per_column)
+        .order_by("stage_id", "rank")
+    )
+    for card in cards:
+        col = columns.get(card.stage_id)
+        if col:
+            col.cards.append(card)
+    return [columns[s.pk] for s in stages]
+
+
+# --- forecast -------------------------------------------------------------------------------------------
+def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
+    """Weighted pipeline of open deals by expected close month: deals, amount, Σ round(amount x p / 100)."""
+    return list(
+        queryset.filter(status=OpportunityStatus.OPEN)
+        .order_by()
+        .annotate(month=TruncMonth("expected_close_date"))
+        .values("month")
+        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("month")
+    )
+
+
+def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
+    return list(
+        queryset.filter(status=OpportunityStatus.OPEN)
+        .order_by()
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("-weighted", "owner__username")
+    )
+
+
+def forecast_by_stage(queryset: QuerySet[Opportunity]) -> list[dict]:
+    return list(
+        queryset.filter(status=OpportunityStatus.OPEN)
+        .order_by()
+        .values("stage_id", "stage__name", "stage__order")
+        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("stage__order")
+    )
+
+
+@dataclass
+class WinStats:
+    won: int
+    lost: int
+    win_rate: Decimal | None  # percent, one decimal
+    avg_cycle_days: Decimal | None  # days from creation to win, one decimal
+
+
+def win_stats(queryset: QuerySet[Opportunity], *, since: date | None = None) -> WinStats:
+    """Win rate = won / (won + lost) among closed deals; average sales cycle = mean days from a deal's first
+    stage-history row (its creation) to its win row. `since` limits both to deals closed on or after it.
+    Two queries."""
+    closed = queryset.filter(status__in=[OpportunityStatus.WON, OpportunityStatus.LOST])
+    if since:
+        closed = closed.filter(closed_at__date__gte=since)
+    counts = closed.order_by().aggregate(
+        won=Count("id", filter=Q(status=OpportunityStatus.WON)),
+        lost=Count("id", filter=Q(status=OpportunityStatus.LOST)),
+    )
+    spans = (
+        closed.filter(status=OpportunityStatus.WON)
+        .order_by()
+        .values("id")
+        .annotate(
+            started=Min("history__at"), won_at=Max("history__at", filter=Q(history__to_status=OpportunityStatus.WON))
+        )
+    )
+    seconds = [(s["won_at"] - s["started"]).total_seconds() for s in spans if s["won_at"] and s["started"]]
+    won, lost = counts["won"], counts["lost"]
+    rate = round_to(Decimal(won * 100) / Decimal(won + lost), Decimal("0.1")) if won + lost else None
+    cycle = (
+        round_to(Decimal(str(sum(seconds))) / Decimal(86400) / Decimal(len(seconds)), Decimal("0.1"))
+        if seconds
+        else None
+    )
+    return WinStats(won=won, lost=lost, win_rate=rate, avg_cycle_days=cycle)
+
+
+# --- pipeline-weighted staffing demand ------------------------------------------------------------------
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass
+class DemandGrid:
+    weeks: list[date]
+    rows: list[dict]  # {"role": str, "cells": [Decimal per week], "total": Decimal}
+    peak: Decimal
+
+
+def weighted_demand(queryset: QuerySet[Opportunity], *, start: date, weeks: int = 12) -> DemandGrid:
+    """Hours x probability per role per week from open deals' role demand, spread evenly over the calendar
+    days of each demand's date range. One query; the spreading is arithmetic on the fetched rows."""
+    first = week_start(start)
+    last = first + timedelta(days=7 * weeks - 1)
+    week_list = [first + timedelta(days=7 * i) for i in range(weeks)]
+    demands = (
+        RoleDemand.objects.filter(
+            line__opportunity__in=queryset.filter(status=OpportunityStatus.OPEN).values("id"),
+            start_date__lte=last,
+            end_date__gte=first,
+        )
+        .order_by()
+        .values_list("role__name", "hours", "start_date", "end_date", "line__opportunity__probability")
+    )
+    grid: dict[str, list[Decimal]] = {}
+    for role, hours, d_start, d_end, probability in demands:
+        days = (d_end - d_start).days + 1
+        per_day = hours * Decimal(probability) / Decimal(100) / Decimal(days)
+        cells = grid.setdefault(role, [Decimal(0)] * weeks)
+        for i, wk in enumerate(week_list):
+            lo, hi = max(wk, d_start), min(wk + timedelta(days=6), d_end)
+            if hi >= lo:
+                cells[i] += per_day * ((hi - lo).days + 1)
+    rows = []
+    peak = ZERO
+    for role in sorted(grid):
+        cells = [round_to(c, HOURS_PLACES) for c in grid[role]]
+        peak = max([peak, *cells])
+        rows.append({"role": role, "cells": cells, "total": sum(cells, ZERO)})
+    return DemandGrid(weeks=week_list, rows=rows, peak=peak)

@@ -1,0 +1,36 @@
+"""crm writes. Import from here: `from crm import services` / `services.opportunity_move(...)`."""
+
+from crm.services.accounts import account_create, account_update, contact_create, contact_update
+from crm.services.pipeline import (
+    ensure_may_change,
+    line_milestone_add,
+    opportunity_create,
+    opportunity_line_add,
+    opportunity_line_remove,
+    opportunity_lose,
+    opportunity_mark_won,
+    opportunity_move,
+    opportunity_reopen,
+    opportunity_update,
+    role_demand_add,
+    role_demand_remove,
+)
+
+__all__ = [
+    "account_create",
+    "account_update",
+    "contact_create",
+    "contact_update",
+    "ensure_may_change",
+    "line_milestone_add",
+    "opportunity_create",
+    "opportunity_line_add",
+    "opportunity_line_remove",
+    "opportunity_lose",
+    "opportunity_mark_won",
+    "opportunity_move",
+    "opportunity_reopen",
+    "opportunity_update",
+    "role_demand_add",
+    "role_demand_remove",
+]
