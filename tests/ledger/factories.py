@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import count
 
+from ledger.chart import chart_ensure_default
 from ledger.models import JournalEntry
 from ledger.services import EntrySpec, LineSpec, entry_post, periods_ensure
 
@@ -11,6 +12,7 @@ _keys = count(1)
 
 
 def make_periods(start: date = date(2026, 1, 1), through: date = date(2026, 12, 31)):
+    chart_ensure_default()  # a transactional test before this one may have emptied the chart
     return periods_ensure(start=start, through=through)
 
 

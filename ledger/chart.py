@@ -1,0 +1,44 @@
+"""The default chart of accounts (DESIGN.md section 6 plus the usual operating accounts).
+
+Migration 0002 creates it with its own frozen copy; `chart_ensure_default` restores missing accounts (the demo
+seed and tests that start from an emptied database call it). Control accounts take postings from the system
+only; `system_role` names the account each posting rule uses, so finance may renumber or rename accounts.
+"""
+
+from ledger.models import LedgerAccount
+
+# code, name, type, system role, control
+DEFAULT_CHART = [
+    ("1000", "Cash", "asset", "cash", False),
+    ("1100", "Accounts receivable", "asset", "receivable", True),
+    ("1150", "Unbilled receivable", "asset", "unbilled", True),
+    ("1200", "Prepaid expenses", "asset", None, False),
+    ("1500", "Equipment", "asset", None, False),
+    ("2000", "Accounts payable", "liability", None, False),
+    ("2100", "Tax payable", "liability", "tax_payable", True),
+    ("2200", "Deferred revenue", "liability", "deferred", True),
+    ("2300", "Accrued expenses", "liability", None, False),
+    ("3000", "Owner's equity", "equity", "equity", False),
+    ("3100", "Retained earnings", "equity", None, False),
+    ("4000", "Services revenue", "income", "services_revenue", False),
+    ("4100", "Expense reimbursement revenue", "income", "reimbursement_revenue", False),
+    ("5000", "Cost of services", "expense", "cost_of_services", False),
+    ("5100", "Salaries", "expense", None, False),
+    ("6000", "Rent", "expense", None, False),
+    ("6100", "Software and subscriptions", "expense", None, False),
+    ("6200", "Travel", "expense", None, False),
+    ("6900", "Write-offs", "expense", "write_offs", False),
+]
+
+
+def chart_ensure_default() -> int:
+    """Create the default accounts that are missing (by code or role); returns how many were created."""
+    have_codes = set(LedgerAccount.objects.values_list("code", flat=True))
+    have_roles = set(LedgerAccount.objects.exclude(system_role=None).values_list("system_role", flat=True))
+    missing = [
+        LedgerAccount(code=code, name=name, type=type_, system_role=role, is_control=control)
+        for code, name, type_, role, control in DEFAULT_CHART
+        if code not in have_codes and (role is None or role not in have_roles)
+    ]
+    LedgerAccount.objects.bulk_create(missing)
+    return len(missing)

@@ -1,0 +1,226 @@
+"""The database itself enforces invariants 1-4 of DESIGN.md section 5 on PostgreSQL.
+
+Each test writes raw SQL that bypasses the posting service, so it fails if the trigger or constraint is
+removed. `SET CONSTRAINTS ALL IMMEDIATE` makes the deferred balance trigger fire at the end of the statement
+inside the test's transaction; one test commits for real to show it fires at commit by default.
+"""
+
+import threading
+from datetime import date
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from ledger.models import JournalEntry, LedgerAccount
+from ledger.services import period_close
+from tests.ledger.factories import balanced, make_periods, post
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def account_id(code: str) -> int:
+    return LedgerAccount.objects.get(code=code).pk
+
+
+def raw_entry(*, period_id: int, on: date, lines: list[tuple[str, str, str]], key: str, total: str) -> str:
+    """One statement inserting an entry and its lines (so IMMEDIATE constraints see the whole entry)."""
+    values = ", ".join(
+        f"({i}, {account_id(code)}, {debit or 0}, {credit or 0})" for i, (code, debit, credit) in enumerate(lines, 1)
+    )
+    return f"""
+        WITH e AS (
+          INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, spec_hash,
+                                           total, posted_at)
+          VALUES ('RAW-{key}', '{on.isoformat()}', {period_id}, 'raw', 'raw', 'manual', '{key}', '', {total}, now())
+          RETURNING id, date, period_id
+        )
+        INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id)
+        SELECT e.id, v.line_no, v.account_id, v.debit, v.credit, '', e.date, e.period_id
+        FROM e, (VALUES {values}) AS v(line_no, account_id, debit, credit)
+    """
+
+
+def run_immediate(sql: str) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(sql)
+
+
+@pytest.fixture
+def march(periods):
+    return periods[2]
+
+
+# --- invariant 1: every entry balances; lines are one-sided and positive ----------------------------------
+def test_a_balanced_raw_entry_is_accepted(march):
+    run_immediate(
+        raw_entry(
+            period_id=march.pk, on=date(2026, 3, 3), lines=[("1000", "5", ""), ("3000", "", "5")], key="ok", total="5"
+        )
+    )
+    assert JournalEntry.objects.filter(idempotency_key="ok").exists()
+
+
+def test_the_balance_trigger_refuses_an_unbalanced_entry(march):
+    sql = raw_entry(
+        period_id=march.pk,
+        on=date(2026, 3, 3),
+        lines=[("1000", "5", ""), ("3000", "", "4")],
+        key="unbalanced",
+        total="5",
+    )
+    with pytest.raises(IntegrityError, match="does not balance"):
+        run_immediate(sql)
+    assert not JournalEntry.objects.filter(idempotency_key="unbalanced").exists()
+
+
+def test_the_balance_trigger_refuses_a_one_line_entry(march):
+    sql = raw_entry(period_id=march.pk, on=date(2026, 3, 3), lines=[("1000", "5", "")], key="single", total="5")
+    with pytest.raises(IntegrityError, match="1 lines"):
+        run_immediate(sql)
+
+
+def test_the_balance_trigger_refuses_a_line_added_to_a_posted_entry(march):
+    entry = post(balanced("5.00"))
+    with pytest.raises(IntegrityError, match="does not balance"):
+        run_immediate(
+            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id) "
+            f"VALUES ({entry.pk}, 9, {account_id('1000')}, 1, 0, '', '{entry.date}', {entry.period_id})"
+        )
+
+
+@pytest.mark.parametrize(("debit", "credit"), [("5", "5"), ("-5", "0"), ("0", "0"), ("0", "-1")])
+def test_the_check_constraint_refuses_lines_that_are_not_one_sided_and_positive(march, debit, credit):
+    entry = post(balanced("5.00"))
+    with pytest.raises(IntegrityError, match="ledger_line_one_sided_positive"):
+        run_immediate(
+            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id) "
+            f"VALUES ({entry.pk}, 9, {account_id('1000')}, {debit}, {credit}, '', '{entry.date}', {entry.period_id})"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_balance_trigger_is_deferred_to_commit():
+    (period,) = make_periods(start=date(2026, 3, 1), through=date(2026, 3, 31))
+    sql = raw_entry(
+        period_id=period.pk, on=date(2026, 3, 3), lines=[("1000", "5", ""), ("3000", "", "4")], key="late", total="5"
+    )
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql)  # accepted for now: the check waits for the commit
+        assert JournalEntry.objects.filter(idempotency_key="late").exists()
+    assert not JournalEntry.objects.filter(idempotency_key="late").exists()
+
+
+# --- invariant 2: posted entries are immutable; an entry is reversed at most once ---------------------------
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE ledger_journalentry SET memo = 'changed' WHERE id = {entry}",
+        "DELETE FROM ledger_journalentry WHERE id = {entry}",
+        "UPDATE ledger_journalline SET debit = debit + 1 WHERE entry_id = {entry}",
+        "DELETE FROM ledger_journalline WHERE entry_id = {entry}",
+    ],
+    ids=["update-entry", "delete-entry", "update-line", "delete-line"],
+)
+def test_posted_entries_and_lines_cannot_change(march, sql):
+    entry = post(balanced("5.00"))
+    with pytest.raises(IntegrityError, match="immutable"):
+        run_immediate(sql.format(entry=entry.pk))
+
+
+def test_the_orm_cannot_edit_a_posted_entry_either(march):
+    entry = post(balanced("5.00"))
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        JournalEntry.objects.filter(pk=entry.pk).update(memo="changed")
+
+
+def test_an_entry_is_reversed_at_most_once_even_in_raw_sql(march):
+    from ledger.services import entry_reverse
+
+    entry = post(balanced("5.00"))
+    entry_reverse(entry_id=entry.pk, on=date(2026, 3, 31))
+    sql = raw_entry(
+        period_id=march.pk,
+        on=date(2026, 3, 31),
+        lines=[("3000", "5", ""), ("1000", "", "5")],
+        key="second-reversal",
+        total="5",
+    )
+    sql = sql.replace("posted_at)", "posted_at, reverses_id)").replace("now())", f"now(), {entry.pk})")
+    with pytest.raises(IntegrityError, match="reverses_id"):
+        run_immediate(sql)
+
+
+# --- invariant 3: no posting into a closed or undefined period -----------------------------------------------
+def test_the_period_trigger_refuses_a_raw_posting_into_a_closed_month(periods, finance):
+    period_close(period_id=periods[0].pk, by=finance, reason="January done")
+    sql = raw_entry(
+        period_id=periods[0].pk,
+        on=date(2026, 1, 9),
+        lines=[("1000", "5", ""), ("3000", "", "5")],
+        key="closed",
+        total="5",
+    )
+    with pytest.raises(IntegrityError, match="2026-01 is closed"):
+        run_immediate(sql)
+
+
+def test_the_period_trigger_refuses_a_date_outside_its_period(march):
+    sql = raw_entry(
+        period_id=march.pk, on=date(2026, 4, 9), lines=[("1000", "5", ""), ("3000", "", "5")], key="outside", total="5"
+    )
+    with pytest.raises(IntegrityError, match="outside its accounting period"):
+        run_immediate(sql)
+
+
+def test_an_entry_needs_a_period(march):
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, "
+            "spec_hash, total, posted_at) VALUES ('X', '2030-01-01', NULL, 'x', '', 'manual', 'x', '', 1, now())"
+        )
+
+
+def test_periods_cannot_overlap(periods):
+    sql = "INSERT INTO ledger_accountingperiod (start, \"end\", status) VALUES ('2026-03-15', '2026-04-14', 'open')"
+    with pytest.raises(DatabaseError, match="ledger_period_no_overlap"), transaction.atomic():
+        connection.cursor().execute(sql)
+
+
+# --- invariant 4: gapless numbers under concurrency ------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_postings_with_rollbacks_leave_gapless_numbers():
+    make_periods(start=date(2026, 1, 1), through=date(2026, 12, 31))
+    threads_n, per_thread = 6, 8
+    barrier = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+
+    class ForcedRollback(Exception):
+        pass
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            for i in range(per_thread):
+                try:
+                    with transaction.atomic():
+                        post(balanced("1.00", on=date(2026, 5, 1 + i)), key=f"t{n}-{i}")
+                        if (n + i) % 3 == 0:
+                            raise ForcedRollback
+                except ForcedRollback:
+                    pass
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for n in JournalEntry.objects.values_list("number", flat=True))
+    expected = sum(1 for n in range(threads_n) for i in range(per_thread) if (n + i) % 3 != 0)
+    assert numbers == list(range(1, expected + 1))
