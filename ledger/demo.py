@@ -1,0 +1,184 @@
+"""The demo firm's books: the default chart, periods around today, and six months of manual entries posted by
+the finance user through the posting service (idempotent keys per month), with the older months closed.
+
+Later issues add invoices, payments and revenue recognition on top. Safe to run again: every entry is keyed by
+month, so a re-run posts only the months that are new since the last run.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from crm.models import Account as Client
+from ledger.chart import chart_ensure_default
+from ledger.choices import PeriodStatus
+from ledger.models import AccountingPeriod, JournalEntry
+from ledger.services import EntrySpec, LineSpec, entry_post, period_close, periods_ensure
+from ledger.services.periods import month_end, month_start
+from projects.models import Project
+from psa.core.exceptions import DomainError
+from psa.core.money import round_money
+
+DEMO_MONTHS = 6
+OPEN_MONTHS = 2  # the current month and the one before stay open
+
+
+def demo_months(today: date) -> list[date]:
+    months = [month_start(today)]
+    while len(months) < DEMO_MONTHS:
+        months.insert(0, month_start(months[0] - timedelta(days=1)))
+    return months
+
+
+def _dimensions() -> list[tuple[int | None, int | None]]:
+    clients = list(Client.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    dims: list[tuple[int | None, int | None]] = []
+    for client_id in clients:
+        project_id = Project.objects.filter(account_id=client_id).order_by("pk").values_list("pk", flat=True).first()
+        dims.append((client_id, project_id))
+    return dims or [(None, None)]
+
+
+def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str, EntrySpec]]:
+    growth = Decimal(1) + Decimal(index) / Decimal(20)
+    last_day = min(month_end(month), today)
+
+    def amount(base: str) -> Decimal:
+        return round_money(Decimal(base) * growth)
+
+    def on(day: int) -> date:
+        return min(month.replace(day=day), last_day)
+
+    key = f"demo:{month:%Y-%m}"
+    entries = []
+    if index == 0:
+        entries.append(
+            (
+                f"{key}:capital",
+                EntrySpec(
+                    date=month,
+                    memo="Owner's capital contribution",
+                    lines=(LineSpec("1000", debit=Decimal("250000.00")), LineSpec("3000", credit=Decimal("250000.00"))),
+                ),
+            )
+        )
+    receipts = [amount(base) for base in ("42000.00", "31500.00", "18250.00")][: len(dims)]
+    entries.append(
+        (
+            f"{key}:receipts",
+            EntrySpec(
+                date=on(10),
+                memo=f"Consulting fees received {month:%B %Y}",
+                lines=(
+                    LineSpec("1000", debit=sum(receipts, Decimal(0))),
+                    *(
+                        LineSpec("4000", credit=value, client_id=client_id, project_id=project_id)
+                        for value, (client_id, project_id) in zip(receipts, dims, strict=False)
+                    ),
+                ),
+            ),
+        )
+    )
+    travel = amount("1840.00")
+    entries += [
+        (
+            f"{key}:payroll",
+            EntrySpec(
+                date=on(25),
+                memo=f"Payroll {month:%B %Y}",
+                lines=(
+                    LineSpec("5000", debit=amount("38000.00"), memo="Delivery consultants"),
+                    LineSpec("5100", debit=amount("12500.00"), memo="Sales and administration"),
+                    LineSpec("1000", credit=amount("38000.00") + amount("12500.00")),
+                ),
+            ),
+        ),
+        (
+            f"{key}:rent",
+            EntrySpec(
+                date=on(1),
+                memo=f"Office rent {month:%B %Y}",
+                lines=(LineSpec("6000", debit=Decimal("6500.00")), LineSpec("1000", credit=Decimal("6500.00"))),
+            ),
+        ),
+        (
+            f"{key}:software",
+            EntrySpec(
+                date=on(5),
+                memo="Software subscriptions (supplier invoice)",
+                lines=(LineSpec("6100", debit=Decimal("1290.00")), LineSpec("2000", credit=Decimal("1290.00"))),
+            ),
+        ),
+        (
+            f"{key}:travel",
+            EntrySpec(
+                date=on(18),
+                memo="Client travel, rebilled at cost",
+                lines=(
+                    LineSpec("6200", debit=travel, client_id=dims[0][0], project_id=dims[0][1]),
+                    LineSpec("1000", credit=travel),
+                    LineSpec("1000", debit=travel, memo="Reimbursed by the client"),
+                    LineSpec("4100", credit=travel, client_id=dims[0][0], project_id=dims[0][1]),
+                ),
+            ),
+        ),
+    ]
+    if month_end(month) < today:
+        entries.append(
+            (
+                f"{key}:accrual",
+                EntrySpec(
+                    date=month_end(month),
+                    memo=f"Accrued utilities {month:%B %Y} (reverses next month)",
+                    lines=(LineSpec("6000", debit=Decimal("740.00")), LineSpec("2300", credit=Decimal("740.00"))),
+                    auto_reverse_on=month_end(month) + timedelta(days=1),
+                ),
+            )
+        )
+        entries.append(
+            (
+                f"{key}:supplier-payment",
+                EntrySpec(
+                    date=month_end(month),
+                    memo="Supplier payments",
+                    lines=(LineSpec("2000", debit=Decimal("1290.00")), LineSpec("1000", credit=Decimal("1290.00"))),
+                ),
+            )
+        )
+    return entries
+
+
+def seed() -> list[str]:
+    from ledger.services import entries_auto_reverse_due
+
+    today = timezone.localdate()
+    created_accounts = chart_ensure_default()
+    months = demo_months(today)
+    periods_ensure(start=months[0], through=today + timedelta(days=92))
+    finance = get_user_model().objects.filter(username="finance").first()
+    dims = _dimensions()
+    before = JournalEntry.objects.count()
+    skipped = 0
+    for index, month in enumerate(months):
+        for key, spec in _month_entries(month, index, dims, today):
+            try:
+                entry_post(spec=spec, key=key, by=finance, catch_up=True)
+            except DomainError:
+                skipped += 1  # e.g. the demo clients changed since the first run: keep what is posted
+    posted = JournalEntry.objects.count() - before
+    reversals = entries_auto_reverse_due(today=today)
+    closed = 0
+    for period in AccountingPeriod.objects.filter(
+        status=PeriodStatus.OPEN, start__gte=months[0], start__lt=months[-OPEN_MONTHS]
+    ).order_by("start"):
+        try:
+            period_close(period_id=period.pk, by=finance, reason="Demo month-end close")
+            closed += 1
+        except DomainError:
+            break
+    return [
+        f"ledger: {created_accounts} accounts added, {posted} entries posted, {reversals} reversals, "
+        f"{closed} months closed, {skipped} skipped"
+    ]

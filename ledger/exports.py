@@ -1,0 +1,167 @@
+"""Ledger exports: a beancount file that `bean-check` accepts, and a CSV of journal lines.
+
+Beancount: accounts become `<Root>:<code>-<Name>` (Assets, Liabilities, Equity, Income, Expenses), debits are
+positive and credits negative, every amount has exactly two decimals (bean-check's tolerance follows the
+decimals written). When the range starts after the first posting, one "Opening balances" transaction carries
+our trial balance the day before (it balances because the trial balance does). Balance assertions come from
+our own trial balance: at the first day of every month in the range and the day after its end (a beancount
+`balance` checks the balance at the start of its date). Client and project ride along as posting metadata.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+
+from ledger.choices import BEANCOUNT_ROOTS, FUNCTIONAL_CURRENCY
+from ledger.models import JournalLine, LedgerAccount
+from ledger.selectors import cumulative
+from ledger.services.periods import next_month
+
+CSV_HEADER = [
+    "date",
+    "number",
+    "entry_memo",
+    "source",
+    "line",
+    "account_code",
+    "account_name",
+    "account_type",
+    "debit",
+    "credit",
+    "client",
+    "project",
+    "line_memo",
+]
+
+
+def beancount_account(account: LedgerAccount) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", account.name)
+    name = "".join(w[:1].upper() + w[1:] for w in words) or "Account"
+    code = re.sub(r"[^A-Za-z0-9]", "", account.code) or str(account.pk)
+    return f"{BEANCOUNT_ROOTS[account.type]}:{code}-{name}"
+
+
+def _quote(text: str) -> str:
+    return '"' + (text or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _lines(start: date, end: date):
+    return (
+        JournalLine.objects.filter(date__gte=start, date__lte=end)
+        .select_related("entry", "account", "client", "project")
+        .order_by("date", "entry_id", "line_no")
+    )
+
+
+def _balances_at(at: date) -> dict[int, Decimal]:
+    return {key[0]: d - c for key, (d, c) in cumulative(at=at).items()}
+
+
+def beancount_export(*, start: date, end: date) -> Iterator[str]:
+    """The ledger from `start` through `end` as beancount text, chunk by chunk."""
+    currency = FUNCTIONAL_CURRENCY
+    accounts = {a.pk: a for a in LedgerAccount.objects.all()}
+    opening = {k: v for k, v in _balances_at(start - timedelta(days=1)).items() if v}
+    used = set(opening) | set(
+        JournalLine.objects.filter(date__gte=start, date__lte=end).values_list("account_id", flat=True).distinct()
+    )
+    yield f"; {settings.PSA_FIRM_NAME} general ledger, {start:%Y-%m-%d} to {end:%Y-%m-%d}, exported by PSA\n"
+    yield f'option "title" {_quote(settings.PSA_FIRM_NAME + " ledger")}\n'
+    yield f'option "operating_currency" "{currency}"\n\n'
+    for account_id in sorted(used, key=lambda pk: accounts[pk].code):
+        account = accounts[account_id]
+        yield f"{start:%Y-%m-%d} open {beancount_account(account)} {currency}\n"
+        yield f"  name: {_quote(account.name)}\n"
+    yield "\n"
+    if opening:
+        yield f'{start:%Y-%m-%d} * "Opening balances" "Trial balance at {start - timedelta(days=1):%Y-%m-%d}"\n'
+        for account_id in sorted(opening, key=lambda pk: accounts[pk].code):
+            yield f"  {beancount_account(accounts[account_id])}  {_amount(opening[account_id])} {currency}\n"
+        yield "\n"
+
+    assertion_days = []
+    day = next_month(start)
+    while day <= end:
+        assertion_days.append(day)
+        day = next_month(day)
+    assertion_days.append(end + timedelta(days=1))
+    pending = list(assertion_days)
+
+    def assertions(upto: date | None) -> Iterator[str]:
+        while pending and (upto is None or pending[0] <= upto):
+            at = pending.pop(0)
+            balances = _balances_at(at - timedelta(days=1))
+            for account_id in sorted(used, key=lambda pk: accounts[pk].code):
+                value = balances.get(account_id, Decimal("0"))
+                yield f"{at:%Y-%m-%d} balance {beancount_account(accounts[account_id])}  {_amount(value)} {currency}\n"
+            yield "\n"
+
+    current = None
+    for line in _lines(start, end).iterator(chunk_size=2000):
+        entry = line.entry
+        if current != entry.pk:
+            yield from assertions(entry.date)
+            if current is not None:
+                yield "\n"
+            current = entry.pk
+            yield f"{entry.date:%Y-%m-%d} * {_quote(entry.memo)}\n"
+            yield f"  number: {_quote(entry.number)}\n"
+            if entry.source:
+                yield f"  source: {_quote(entry.source)}\n"
+        amount = line.debit - line.credit
+        yield f"  {beancount_account(line.account)}  {_amount(amount)} {currency}\n"
+        if line.client_id:
+            yield f"    client: {_quote(line.client.name)}\n"
+        if line.project_id:
+            yield f"    project: {_quote(line.project.code)}\n"
+        if line.memo:
+            yield f"    memo: {_quote(line.memo)}\n"
+    if current is not None:
+        yield "\n"
+    yield from assertions(None)
+
+
+def csv_export(*, start: date, end: date) -> Iterator[str]:
+    """One CSV row per journal line from `start` through `end` (amounts as plain 2-decimal numbers)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_HEADER)
+    yield flush()
+    for line in _lines(start, end).iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                line.date.isoformat(),
+                line.entry.number,
+                line.entry.memo,
+                line.entry.source,
+                line.line_no,
+                line.account.code,
+                line.account.name,
+                line.account.type,
+                _amount(line.debit),
+                _amount(line.credit),
+                line.client.name if line.client_id else "",
+                line.project.code if line.project_id else "",
+                line.memo,
+            ]
+        )
+        yield flush()
+
+
+EXPORTERS = {"beancount": (beancount_export, "beancount", "text/plain"), "csv": (csv_export, "csv", "text/csv")}
