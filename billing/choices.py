@@ -1,0 +1,135 @@
+"""Billing choices: document kinds, statuses and their transitions, tax categories, source kinds, runs."""
+
+from django.conf import settings
+from django.db import models
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+# Gapless number series per kind (psa.core.numbering): INV-2026-000001, CN-2026-000001.
+SERIES = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
+# UNTDID 1001 document type codes used in the EN 16931 XML.
+TYPE_CODES = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    PARTLY_PAID = "partly_paid", "Partly paid"
+    PAID = "paid", "Paid"
+    CREDITED = "credited", "Credited"
+    WRITTEN_OFF = "written_off", "Written off"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = InvoiceStatus
+# Issued documents change only through settlement (payments, credit notes, write-offs); a draft may be
+# discarded (cancelled), which releases its sources. Settlement can move back from partly paid to issued
+# never: allocations are not undone (a refund is a credit note).
+INVOICE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.DRAFT: (S.ISSUED, S.CANCELLED),
+    S.ISSUED: (S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
+    S.PARTLY_PAID: (S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
+    S.PAID: (),
+    S.CREDITED: (),
+    S.WRITTEN_OFF: (),
+    S.CANCELLED: (),
+}
+OPEN_STATUSES = (S.ISSUED, S.PARTLY_PAID)
+FINAL_STATUSES = (S.ISSUED, S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF)
+
+
+class TaxKind(models.TextChoices):
+    """UNTDID 5305 VAT category codes."""
+
+    STANDARD = "S", "Standard rate"
+    ZERO = "Z", "Zero rated"
+    REVERSE_CHARGE = "AE", "Reverse charge"
+    EXEMPT = "E", "Exempt"
+
+
+class SourceKind(models.TextChoices):
+    """What an invoice line bills. Time entries and expenses join when projects has them."""
+
+    MILESTONE = "milestone", "Milestone"
+    SCHEDULE_EVENT = "schedule_event", "Schedule event"
+    TIME_ENTRY = "time_entry", "Time entry"
+    EXPENSE = "expense", "Expense"
+
+
+class ScheduleKind(models.TextChoices):
+    INSTALMENT = "instalment", "Fixed-fee instalment"
+    RETAINER = "retainer", "Retainer period"
+    SUBSCRIPTION = "subscription", "Subscription period"
+
+
+class RunScope(models.TextChoices):
+    ALL = "all", "All accounts"
+    ACCOUNTS = "accounts", "Some accounts"
+    PROJECTS = "projects", "Some projects"
+
+
+class RunStatus(models.TextChoices):
+    DRAFT = "draft", "Draft (preview)"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    DONE_WITH_ERRORS = "done_with_errors", "Done with errors"
+
+
+RUN_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    RunStatus.DRAFT: (RunStatus.RUNNING,),
+    RunStatus.RUNNING: (RunStatus.RUNNING, RunStatus.DONE, RunStatus.DONE_WITH_ERRORS),
+    RunStatus.DONE: (),
+    RunStatus.DONE_WITH_ERRORS: (RunStatus.RUNNING,),
+}
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Invoiced"
+    EMPTY = "empty", "Nothing to bill"
+    FAILED = "failed", "Failed"
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    DIRECT_DEBIT = "direct_debit", "Direct debit"
+    OTHER = "other", "Other"
+
+
+class WriteOffStatus(models.TextChoices):
+    REQUESTED = "requested", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+WRITE_OFF_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    WriteOffStatus.REQUESTED: (WriteOffStatus.APPROVED, WriteOffStatus.REJECTED),
+    WriteOffStatus.APPROVED: (),
+    WriteOffStatus.REJECTED: (),
+}
+
+# UN/ECE Rec 20 unit codes the lines use.
+UNITS = {"HUR": "hours", "DAY": "days", "MON": "months", "C62": "units"}
+
+AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
+
+
+def seller() -> dict:
+    """The firm as the seller on every document (snapshotted onto each invoice at creation)."""
+    return {
+        "name": getattr(settings, "PSA_FIRM_NAME", "Northwind Consulting"),
+        "legal_name": getattr(settings, "PSA_FIRM_LEGAL_NAME", "")
+        or f"{getattr(settings, 'PSA_FIRM_NAME', 'Northwind Consulting')} Ltd",
+        "address": getattr(settings, "PSA_FIRM_ADDRESS", "12 Harbour Street\n10115 Berlin"),
+        "country": getattr(settings, "PSA_FIRM_COUNTRY", "DE"),
+        "tax_id": getattr(settings, "PSA_FIRM_TAX_ID", "DE123456789"),
+        "email": getattr(settings, "PSA_FIRM_EMAIL", "billing@northwind.example"),
+        "iban": getattr(settings, "PSA_FIRM_IBAN", "DE89370400440532013000"),
+        "bic": getattr(settings, "PSA_FIRM_BIC", "COBADEFFXXX"),
+        "bank": getattr(settings, "PSA_FIRM_BANK", "Commerzbank Berlin"),
+    }

@@ -1,0 +1,431 @@
+"""Invoices and credit notes: building drafts from sources, issuing, discarding, crediting, settling."""
+
+from collections import OrderedDict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from billing.choices import (
+    FINAL_STATUSES,
+    INVOICE_TRANSITIONS,
+    OPEN_STATUSES,
+    SERIES,
+    InvoiceKind,
+    InvoiceStatus,
+    seller,
+)
+from billing.models import Allocation, CapWriteDown, Invoice, InvoiceLine, SourceLink, SourceRelease
+from billing.services._common import history, locked, require_finance
+from billing.services.posting import invoice_post
+from billing.services.sources import Capped, apply_caps, candidates_for, links_release
+from billing.services.tax import invoice_totals_write, tax_category_for_account
+from crm.models import Account
+from projects.models import Contract
+from psa.core.audit import audit_record
+from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
+from psa.core.money import RATE_PLACES, ZERO, line_net, round_to
+from psa.core.numbering import number_next
+from psa.core.webhooks import event_emit
+
+
+def _snapshot(account: Account) -> dict:
+    return {
+        "buyer_name": account.legal_name or account.name,
+        "buyer_address": account.billing_address,
+        "buyer_tax_id": account.tax_id,
+        "buyer_email": account.billing_email,
+        "seller": seller(),
+    }
+
+
+def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None, by=None) -> Invoice | None:
+    """Claim every billable source of one contract up to `period_end` and make one draft invoice of them.
+
+    Runs inside the caller's transaction (one contract per transaction). Sources are claimed with
+    SELECT ... FOR UPDATE SKIP LOCKED; a source another transaction holds is left for it. Caps cut the
+    amount and record the overflow as a write-down. Returns None when nothing is billable.
+    """
+    candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True)
+    if not candidates:
+        return None
+    account = contract.account
+    missing = account.billing_entity_missing()
+    if missing:
+        raise ValidationFailed(
+            f"{account} is not a complete billing entity: {', '.join(missing)} missing.",
+            fields={f"account.{m}": ["Required on an invoice."] for m in missing},
+        )
+    capped = apply_caps(candidates)
+    category = tax_category_for_account(account.pk)
+    starts = [c.candidate.period_start or c.candidate.source_date for c in capped]
+    ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
+    invoice = Invoice.objects.create(
+        kind=InvoiceKind.INVOICE,
+        account=account,
+        contract=contract,
+        project_id=contract.project_id,
+        run=run,
+        currency=contract.currency,
+        payment_terms_days=contract.payment_terms_days,
+        period_start=min(starts),
+        period_end=max(ends),
+        buyer_reference=contract.number,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+        **_snapshot(account),
+    )
+    groups: OrderedDict[tuple, list[Capped]] = OrderedDict()
+    for c in capped:
+        groups.setdefault(c.candidate.group, []).append(c)
+    lines = []
+    for position, members in enumerate(groups.values(), start=1):
+        first = members[0].candidate
+        billed = sum((m.billed for m in members), ZERO)
+        cut = sum((m.written_down for m in members), ZERO)
+        quantity = sum((m.candidate.quantity for m in members), Decimal("0"))
+        unit_price = first.unit_price if not cut else round_to(billed / quantity, RATE_PLACES)
+        net = line_net(quantity, unit_price) if not cut else billed
+        lines.append(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                description=first.description + (" (capped at the contract limit)" if cut else ""),
+                quantity=quantity,
+                unit=first.unit,
+                unit_price=unit_price,
+                net=net,
+                tax_category=category,
+                tax_rate=category.rate,
+                contract_line_id=first.contract_line_id,
+                period_start=min((m.candidate.period_start or m.candidate.source_date) for m in members),
+                period_end=max((m.candidate.period_end or m.candidate.source_date) for m in members),
+                written_down=cut,
+            )
+        )
+    InvoiceLine.objects.bulk_create(lines)
+    links = []
+    for line, members in zip(lines, groups.values(), strict=True):
+        for m in members:
+            links.append(
+                SourceLink(
+                    line=line,
+                    kind=m.candidate.kind,
+                    source_id=m.candidate.source_id,
+                    contract_line_id=m.candidate.contract_line_id,
+                    quantity=m.candidate.quantity,
+                    amount=m.billed,
+                    written_down=m.written_down,
+                    source_date=m.candidate.source_date,
+                    label=m.candidate.description[:300],
+                )
+            )
+    SourceLink.objects.bulk_create(links)
+    downs = [
+        CapWriteDown(contract_line_id=link.contract_line_id, link=link, run=run, amount=m.written_down, cap=m.cap)
+        for link, m in zip(links, [m for ms in groups.values() for m in ms], strict=True)
+        if m.written_down > 0
+    ]
+    if downs:
+        CapWriteDown.objects.bulk_create(downs)
+    invoice_totals_write(invoice)
+    return invoice
+
+
+def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
+    before = invoice.status
+    if before == target:
+        return
+    ensure_transition(before, target, INVOICE_TRANSITIONS)
+    invoice.status = target
+    invoice.save(update_fields=["status"])
+    history(invoice, by=by, from_status=before, note=note)
+
+
+def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
+    """Move an issued document along the table after its settlement figures changed."""
+    if invoice.status not in OPEN_STATUSES:
+        return
+    if invoice.balance == 0:
+        if invoice.amount_written_off > 0:
+            target = InvoiceStatus.WRITTEN_OFF
+        elif invoice.amount_credited > 0 and invoice.amount_paid == 0:
+            target = InvoiceStatus.CREDITED
+        else:
+            target = InvoiceStatus.PAID
+    elif invoice.balance < invoice.gross_total:
+        target = InvoiceStatus.PARTLY_PAID
+    else:
+        return
+    _set_status(invoice, target, by=by, note=note)
+
+
+def _check_issue_date(invoice: Invoice, on: date) -> None:
+    latest = Invoice.objects.filter(kind=invoice.kind, number__isnull=False).aggregate(m=Max("issue_date"))["m"]
+    if latest and on < latest:
+        raise ValidationFailed(
+            f"Numbers are chronological: the last {invoice.get_kind_display().lower()} was issued on "
+            f"{latest:%Y-%m-%d}, so this one cannot be dated {on:%Y-%m-%d}.",
+            fields={"issue_date": [f"On or after {latest:%Y-%m-%d}."]},
+        )
+
+
+@transaction.atomic
+def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
+    """Issue a draft invoice or credit note: number from its gapless series, dates from the payment terms,
+    ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered and emailed by a job
+    after commit. A credit note releases the sources it credits and is applied to the invoice it credits."""
+    require_finance(by)
+    invoice = locked(Invoice, invoice_id, "invoice")
+    ensure_transition(invoice.status, InvoiceStatus.ISSUED, INVOICE_TRANSITIONS)
+    if invoice.gross_total <= 0 or not invoice.lines.exists():
+        raise ValidationFailed(
+            "An invoice with nothing to pay cannot be issued; discard the draft instead.",
+            fields={"gross_total": ["Must be greater than zero."]},
+        )
+    on = on or timezone.localdate()
+    _check_issue_date(invoice, on)
+    invoice.number = number_next(series=SERIES[invoice.kind], on=on)
+    invoice.issue_date = on
+    invoice.due_date = on + timedelta(days=invoice.payment_terms_days if not invoice.is_credit_note else 0)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issued_by = by if getattr(by, "is_authenticated", False) else None
+    invoice.issued_at = timezone.now()
+    invoice.save()
+    history(invoice, by=by, from_status=InvoiceStatus.DRAFT)
+    entry = invoice_post(invoice)
+    Invoice.objects.filter(pk=invoice.pk).update(journal_entry=entry)
+    invoice.journal_entry = entry
+    if invoice.is_credit_note:
+        _credit_note_apply(invoice, by=by)
+    event_emit(
+        type="invoice.issued",
+        key=f"invoice.issued:{invoice.pk}",
+        data={
+            "id": invoice.pk,
+            "kind": invoice.kind,
+            "number": invoice.number,
+            "account_id": invoice.account_id,
+            "currency": invoice.currency,
+            "net_total": str(invoice.net_total),
+            "tax_total": str(invoice.tax_total),
+            "gross_total": str(invoice.gross_total),
+            "issue_date": invoice.issue_date.isoformat(),
+            "due_date": invoice.due_date.isoformat(),
+        },
+    )
+    audit_record(
+        actor=by,
+        action="billing.invoice_issue",
+        obj=invoice,
+        summary=f"{invoice.number} issued to {invoice.buyer_name} ({invoice.gross_total:,.2f} {invoice.currency})",
+    )
+    from billing.tasks import invoice_render_task
+
+    invoice_pk = invoice.pk
+    transaction.on_commit(lambda: invoice_render_task.delay(invoice_id=invoice_pk))
+    return invoice
+
+
+def invoices_issue(*, invoice_ids: list[int], by, on: date | None = None) -> list[Invoice]:
+    """Issue several drafts, one transaction each in id order (numbers follow that order)."""
+    return [invoice_issue(invoice_id=pk, by=by, on=on) for pk in sorted(set(invoice_ids))]
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice_id: int, by, note: str = "") -> Invoice:
+    """Discard a draft: its sources are released for the next run (a draft credit note frees what it held)."""
+    require_finance(by)
+    invoice = locked(Invoice, invoice_id, "invoice")
+    ensure_transition(invoice.status, InvoiceStatus.CANCELLED, INVOICE_TRANSITIONS)
+    links_release(links=SourceLink.objects.filter(line__invoice=invoice), reason="draft discarded")
+    SourceRelease.objects.filter(credit_line__invoice=invoice).delete()
+    invoice.status = InvoiceStatus.CANCELLED
+    invoice.save(update_fields=["status"])
+    history(invoice, by=by, from_status=InvoiceStatus.DRAFT, note=note or "Draft discarded")
+    return invoice
+
+
+# --- credit notes ---------------------------------------------------------------------------------------
+def _credited_so_far(line_ids: list[int]) -> dict[int, Decimal]:
+    rows = (
+        InvoiceLine.objects.filter(credited_line_id__in=line_ids)
+        .exclude(invoice__status=InvoiceStatus.CANCELLED)
+        .values("credited_line_id")
+        .annotate(total=Sum("net"))
+        .order_by()
+    )
+    return {r["credited_line_id"]: r["total"] for r in rows}
+
+
+@transaction.atomic
+def credit_note_create(
+    *,
+    invoice_id: int,
+    by,
+    line_ids: list[int] | None = None,
+    link_ids: list[int] | None = None,
+    amount: Decimal | None = None,
+    reason: str = "",
+) -> Invoice:
+    """A draft credit note for an issued invoice: whole lines (`line_ids`; none given = the whole invoice),
+    single sources (`link_ids`, e.g. some of the hours of a line) or a plain amount (a price reduction that
+    releases nothing). Credited lines' and sources' links are released when the credit note is issued, so
+    exactly what is credited becomes billable again. A line is never credited beyond its net."""
+    require_finance(by)
+    original = locked(Invoice, invoice_id, "invoice")
+    if original.is_credit_note or original.status not in FINAL_STATUSES:
+        raise ConflictError(
+            "Only an issued invoice can be credited.", fields={"invoice": ["Issue it first, or discard the draft."]}
+        )
+    if sum(x is not None and x != [] for x in (line_ids, link_ids, amount)) > 1:
+        raise ValidationFailed("Credit lines, sources or an amount — one at a time.", fields={"amount": ["Pick one."]})
+    lines = {ln.pk: ln for ln in original.lines.select_related("tax_category").order_by("position")}
+    credited = _credited_so_far(list(lines))
+    note = Invoice.objects.create(
+        kind=InvoiceKind.CREDIT_NOTE,
+        account=original.account,
+        contract=original.contract,
+        project=original.project,
+        credited_invoice=original,
+        currency=original.currency,
+        payment_terms_days=0,
+        period_start=original.period_start,
+        period_end=original.period_end,
+        buyer_name=original.buyer_name,
+        buyer_address=original.buyer_address,
+        buyer_tax_id=original.buyer_tax_id,
+        buyer_email=original.buyer_email,
+        buyer_reference=original.buyer_reference,
+        seller=original.seller,
+        note=(reason or f"Credit for invoice {original.number}")[:2000],
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    new_lines: list[InvoiceLine] = []
+    releases: list[tuple[int, list[SourceLink]]] = []
+    if amount is not None:
+        amount = Decimal(str(amount))
+        categories = {ln.tax_category_id for ln in lines.values()}
+        if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValidationFailed("Enter a positive amount in cents.", fields={"amount": ["Positive, 2 decimals."]})
+        if len(categories) != 1:
+            raise ValidationFailed(
+                "This invoice has several tax categories: credit whole lines or sources instead.",
+                fields={"amount": ["Credit per line."]},
+            )
+        first = next(iter(lines.values()))
+        room = original.net_total - sum(credited.values(), ZERO)
+        if amount > room:
+            raise ValidationFailed(
+                f"At most {room:,.2f} is left to credit on {original.number}.", fields={"amount": [f"At most {room}."]}
+            )
+        new_lines.append(
+            InvoiceLine(
+                invoice=note,
+                position=1,
+                description=reason or f"Price reduction on {original.number}",
+                quantity=Decimal("1"),
+                unit="C62",
+                unit_price=amount,
+                net=amount,
+                tax_category=first.tax_category,
+                tax_rate=first.tax_rate,
+            )
+        )
+    elif link_ids:
+        links = list(
+            SourceLink.objects.select_for_update()
+            .filter(pk__in=link_ids, line__invoice=original)
+            .select_related("line")
+            .order_by("pk")
+        )
+        if len(links) != len(set(link_ids)):
+            raise ValidationFailed(
+                "Some sources are not on this invoice.", fields={"link_ids": ["Not on this invoice."]}
+            )
+        by_line: OrderedDict[int, list[SourceLink]] = OrderedDict()
+        for link in links:
+            by_line.setdefault(link.line_id, []).append(link)
+        for position, (line_id, group) in enumerate(by_line.items(), start=1):
+            line = lines[line_id]
+            net = sum((lk.amount for lk in group), ZERO)
+            qty = sum((lk.quantity for lk in group), Decimal("0"))
+            unit_price = line.unit_price if line_net(qty, line.unit_price) == net else round_to(net / qty, RATE_PLACES)
+            new_lines.append(_credit_line(note, line, position, qty, unit_price, net, credited))
+            releases.append((position, group))
+    else:
+        chosen = [lines[pk] for pk in line_ids if pk in lines] if line_ids else list(lines.values())
+        if line_ids and len(chosen) != len(set(line_ids)):
+            raise ValidationFailed("Some lines are not on this invoice.", fields={"line_ids": ["Not on this invoice."]})
+        for position, line in enumerate(chosen, start=1):
+            new_lines.append(_credit_line(note, line, position, line.quantity, line.unit_price, line.net, credited))
+            releases.append((position, list(line.sources.filter(released_at__isnull=True))))
+    if not new_lines:
+        raise ValidationFailed("Nothing to credit.", fields={"line_ids": ["Pick at least one line."]})
+    InvoiceLine.objects.bulk_create(new_lines)
+    by_position = {ln.position: ln for ln in new_lines}
+    taken = set(
+        SourceRelease.objects.filter(link__in=[lk for _, g in releases for lk in g]).values_list("link_id", flat=True)
+    )
+    if taken:
+        raise ConflictError(
+            "Some of these sources are already credited by another credit note.",
+            fields={"link_ids": [f"Already credited: {sorted(taken)}"]},
+            code="already_credited",
+        )
+    SourceRelease.objects.bulk_create(
+        [SourceRelease(credit_line=by_position[pos], link=lk) for pos, group in releases for lk in group]
+    )
+    invoice_totals_write(note)
+    if note.gross_total > original.gross_total - sum(
+        Invoice.objects.filter(credited_invoice=original)
+        .exclude(pk=note.pk)
+        .exclude(status=InvoiceStatus.CANCELLED)
+        .values_list("gross_total", flat=True),
+        ZERO,
+    ):
+        raise ValidationFailed("The credit notes would exceed the invoice.", fields={"amount": ["Too much."]})
+    history(note, by=by, from_status="", note=f"Credits {original.number}")
+    return note
+
+
+def _credit_line(note, line, position, qty, unit_price, net, credited) -> InvoiceLine:
+    left = line.net - credited.get(line.pk, ZERO)
+    if net > left:
+        raise ValidationFailed(
+            f"Line {line.position} ({line.description}) has only {left:,.2f} left to credit.",
+            fields={"line_ids": [f"Line {line.position}: at most {left}."]},
+        )
+    return InvoiceLine(
+        invoice=note,
+        position=position,
+        description=f"Credit: {line.description}"[:300],
+        quantity=qty,
+        unit=line.unit,
+        unit_price=unit_price,
+        net=net,
+        tax_category=line.tax_category,
+        tax_rate=line.tax_rate,
+        contract_line_id=line.contract_line_id,
+        credited_line=line,
+        period_start=line.period_start,
+        period_end=line.period_end,
+    )
+
+
+def _credit_note_apply(note: Invoice, *, by) -> None:
+    """At issue: release the credited sources and apply the credit to the invoice's open balance; any rest
+    stays on the credit note as unapplied credit for the account."""
+    links = SourceLink.objects.filter(release__credit_line__invoice=note)
+    links_release(links=links, reason=f"credited by {note.number}")
+    original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
+    applied = min(note.gross_total, max(original.balance, ZERO))
+    if applied > 0:
+        Allocation.objects.create(invoice=original, credit_note=note, amount=applied)
+        original.amount_credited += applied
+        Invoice.objects.filter(pk=original.pk).update(amount_credited=original.amount_credited)
+        note.amount_paid += applied
+        Invoice.objects.filter(pk=note.pk).update(amount_paid=note.amount_paid)
+        settle_status(original, by=by, note=f"Credited by {note.number}")
+        settle_status(note, by=by, note=f"Applied to {original.number}")

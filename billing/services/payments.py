@@ -1,0 +1,294 @@
+"""Payments, allocations, write-offs and the bank CSV import.
+
+A payment posts Dr cash / Cr AR for its full amount in the transaction that records it; the part not
+allocated to invoices stays on the payment as unapplied credit for the account (AR in the GL then equals
+open invoice balances minus unapplied credits). Allocation locks the payment and the invoices in primary-key
+order. A write-off is requested by one finance user and approved by another (Dr write-offs / Cr AR).
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.choices import OPEN_STATUSES, WRITE_OFF_TRANSITIONS, InvoiceKind, PaymentMethod, WriteOffStatus
+from billing.models import Allocation, Invoice, Payment, WriteOff
+from billing.services._common import locked, require_finance
+from billing.services.invoices import settle_status
+from billing.services.posting import payment_post, write_off_post
+from crm.models import Account
+from psa.core.audit import audit_record
+from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
+from psa.core.money import to_decimal
+from psa.core.roles import Role, has_role
+from psa.core.webhooks import event_emit
+
+
+def _amount(value, name: str) -> Decimal:
+    try:
+        amount = to_decimal(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed("Enter an amount.", fields={name: ["Enter a decimal amount."]}) from None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed("Amounts are positive, in cents.", fields={name: ["Positive, at most 2 decimals."]})
+    return amount
+
+
+def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> Allocation:
+    if invoice.account_id != payment.account_id:
+        raise ValidationFailed(
+            f"{invoice} belongs to another account.", fields={"invoice": ["Belongs to another account."]}
+        )
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in OPEN_STATUSES:
+        raise ConflictError(f"{invoice} is not open for payment.", fields={"invoice": ["Not open."]})
+    if invoice.currency != payment.currency:
+        raise ValidationFailed("Currencies differ.", fields={"invoice": ["Another currency."]})
+    if amount > invoice.balance:
+        raise ValidationFailed(
+            f"{invoice} has {invoice.balance:,.2f} open; allocate at most that.",
+            fields={"amount": [f"At most {invoice.balance}."]},
+        )
+    if amount > payment.unapplied:
+        raise ValidationFailed(
+            f"The payment has {payment.unapplied:,.2f} left to allocate.",
+            fields={"amount": [f"At most {payment.unapplied}."]},
+        )
+    allocation = Allocation.objects.create(invoice=invoice, payment=payment, amount=amount)
+    invoice.amount_paid += amount
+    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=invoice.amount_paid)
+    payment.amount_allocated += amount
+    Payment.objects.filter(pk=payment.pk).update(amount_allocated=payment.amount_allocated)
+    settle_status(invoice, by=by, note=f"Payment {payment.reference or payment.pk}")
+    return allocation
+
+
+def _auto_allocate(payment: Payment, *, by) -> None:
+    invoices = list(
+        Invoice.objects.select_for_update()
+        .filter(
+            account_id=payment.account_id, kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, currency=payment.currency
+        )
+        .order_by("due_date", "pk")
+    )
+    for invoice in invoices:
+        if payment.unapplied <= 0:
+            break
+        take = min(invoice.balance, payment.unapplied)
+        if take > 0:
+            _allocate(payment, invoice, take, by=by)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    by,
+    account_id: int,
+    amount,
+    received_on: date,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    currency: str | None = None,
+    bank_ref: str | None = None,
+    allocations: list[dict] | None = None,
+    auto_allocate: bool = True,
+) -> Payment:
+    """Record money received and post it; allocate it as given (`[{"invoice_id", "amount"}]`) or, by
+    default, to the account's oldest open invoices. What is left is unapplied credit."""
+    require_finance(by)
+    amount = _amount(amount, "amount")
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise ValidationFailed("No such account.", fields={"account": ["Pick an account."]})
+    if method not in PaymentMethod.values:
+        raise ValidationFailed(
+            "Unknown payment method.", fields={"method": [f"One of {', '.join(PaymentMethod.values)}."]}
+        )
+    payment = Payment(
+        account=account,
+        amount=amount,
+        received_on=received_on,
+        method=method,
+        reference=(reference or "")[:200],
+        currency=currency or account.currency,
+        bank_ref=bank_ref or None,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    try:
+        with transaction.atomic():
+            payment.save(force_insert=True)
+    except IntegrityError:
+        raise ConflictError(
+            f"The bank transaction {bank_ref} was already imported.", fields={"bank_ref": ["Already imported."]}
+        ) from None
+    entry = payment_post(payment)
+    Payment.objects.filter(pk=payment.pk).update(journal_entry=entry)
+    payment.journal_entry = entry
+    if allocations:
+        ids = sorted({int(a["invoice_id"]) for a in allocations})
+        invoices = {i.pk: i for i in Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        for i, a in enumerate(allocations):
+            invoice = invoices.get(int(a["invoice_id"]))
+            if invoice is None:
+                raise ValidationFailed("No such invoice.", fields={f"allocations[{i}].invoice_id": ["Not found."]})
+            _allocate(payment, invoice, _amount(a["amount"], f"allocations[{i}].amount"), by=by)
+    elif auto_allocate:
+        _auto_allocate(payment, by=by)
+    event_emit(
+        type="payment.received",
+        key=f"payment.received:{payment.pk}",
+        data={"id": payment.pk, "account_id": account.pk, "amount": str(amount), "currency": payment.currency},
+    )
+    audit_record(
+        actor=by, action="billing.payment_record", obj=payment, summary=f"Payment {amount:,.2f} from {account}"
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> Allocation:
+    """Apply unapplied credit of a payment to an open invoice of the same account."""
+    require_finance(by)
+    payment = locked(Payment, payment_id, "payment")
+    invoice = locked(Invoice, invoice_id, "invoice")
+    return _allocate(payment, invoice, _amount(amount, "amount"), by=by)
+
+
+# --- write-offs ------------------------------------------------------------------------------------------
+@transaction.atomic
+def write_off_request(*, invoice_id: int, by, reason: str, amount=None) -> WriteOff:
+    """Ask to write off (part of) an open invoice's balance; another finance user approves it."""
+    require_finance(by)
+    invoice = locked(Invoice, invoice_id, "invoice")
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in OPEN_STATUSES:
+        raise ConflictError(f"{invoice} is not open.", fields={"invoice": ["Not open."]})
+    amount = invoice.balance if amount in (None, "") else _amount(amount, "amount")
+    if amount > invoice.balance:
+        raise ValidationFailed(
+            f"At most {invoice.balance:,.2f} is open.", fields={"amount": [f"At most {invoice.balance}."]}
+        )
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why.", fields={"reason": ["Required."]})
+    if WriteOff.objects.filter(invoice=invoice, status=WriteOffStatus.REQUESTED).exists():
+        raise ConflictError(
+            "A write-off of this invoice is already awaiting approval.", fields={"invoice": ["Pending."]}
+        )
+    return WriteOff.objects.create(invoice=invoice, amount=amount, reason=reason.strip()[:300], requested_by=by)
+
+
+def _decide(write_off_id: int, by, target: str) -> WriteOff:
+    require_finance(by)
+    write_off = locked(WriteOff, write_off_id, "write-off")
+    ensure_transition(write_off.status, target, WRITE_OFF_TRANSITIONS)
+    if write_off.requested_by_id == getattr(by, "pk", None) and not has_role(by, Role.ADMIN):
+        raise PermissionDeniedError("Another finance user must approve a write-off you requested (four eyes).")
+    write_off.status = target
+    write_off.decided_by = by
+    write_off.decided_at = timezone.now()
+    return write_off
+
+
+@transaction.atomic
+def write_off_approve(*, write_off_id: int, by, on: date | None = None) -> WriteOff:
+    write_off = _decide(write_off_id, by, WriteOffStatus.APPROVED)
+    invoice = locked(Invoice, write_off.invoice_id, "invoice")
+    if write_off.amount > invoice.balance:
+        raise ConflictError("The invoice was paid meanwhile; reject this write-off.", fields={"amount": ["Too much."]})
+    write_off.journal_entry = write_off_post(write_off, on or timezone.localdate())
+    write_off.save()
+    invoice.amount_written_off += write_off.amount
+    Invoice.objects.filter(pk=invoice.pk).update(amount_written_off=invoice.amount_written_off)
+    settle_status(invoice, by=by, note=f"Write-off: {write_off.reason}")
+    audit_record(
+        actor=by, action="billing.write_off", obj=invoice, summary=f"{invoice} written off {write_off.amount:,.2f}"
+    )
+    return write_off
+
+
+@transaction.atomic
+def write_off_reject(*, write_off_id: int, by) -> WriteOff:
+    write_off = _decide(write_off_id, by, WriteOffStatus.REJECTED)
+    write_off.save()
+    return write_off
+
+
+# --- bank CSV import -------------------------------------------------------------------------------------
+@dataclass
+class ImportResult:
+    created: list[Payment] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _parse_date(text: str) -> date:
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
+        try:
+            return timezone.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"unreadable date {text!r}")
+
+
+def payments_import_csv(*, by, content: str) -> ImportResult:
+    """Import a bank statement CSV with columns `date, amount, reference, bank_ref` and optionally
+    `invoice` (a number) or `account` (an id). The account is found from the invoice number (in `invoice` or
+    anywhere in the reference); payments go to that invoice first, the rest to the oldest open ones. Each
+    row is its own transaction; rows already imported (same `bank_ref`) are reported, not duplicated."""
+    require_finance(by)
+    result = ImportResult()
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    required = {"date", "amount", "reference", "bank_ref"}
+    if not reader.fieldnames or not required <= {f.strip().lower() for f in reader.fieldnames}:
+        raise ValidationFailed(
+            "The file needs the columns date, amount, reference, bank_ref (and optionally invoice or account).",
+            fields={"file": ["Missing columns."]},
+        )
+    numbers = dict(Invoice.objects.filter(number__isnull=False, kind=InvoiceKind.INVOICE).values_list("number", "pk"))
+    for n, raw in enumerate(reader, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        try:
+            amount = to_decimal(row["amount"].replace(",", ""))
+            on = _parse_date(row["date"])
+            number = row.get("invoice") or next((num for num in numbers if num in row["reference"]), "")
+            allocations = None
+            if number:
+                invoice = Invoice.objects.filter(pk=numbers.get(number)).first()
+                if invoice is None:
+                    raise NotFoundError(f"no invoice {number}")
+                account_id = invoice.account_id
+                allocations = (
+                    [{"invoice_id": invoice.pk, "amount": min(amount, invoice.balance)}]
+                    if invoice.balance > 0
+                    else None
+                )
+            elif row.get("account"):
+                account_id = int(row["account"])
+            else:
+                raise ValueError("no invoice number or account to match")
+            payment = payment_record(
+                by=by,
+                account_id=account_id,
+                amount=amount,
+                received_on=on,
+                reference=row["reference"],
+                bank_ref=row["bank_ref"] or None,
+                allocations=allocations,
+            )
+            if allocations and payment.unapplied > 0:
+                with transaction.atomic():
+                    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+                    _auto_allocate(payment, by=by)
+            result.created.append(payment)
+        except ConflictError as exc:
+            if "bank_ref" in exc.fields:
+                result.duplicates.append(row.get("bank_ref", ""))
+            else:
+                result.errors.append(f"line {n}: {exc.message}")
+        except (ValidationFailed, NotFoundError) as exc:
+            result.errors.append(f"line {n}: {exc.message}")
+        except (ValueError, InvalidOperation, KeyError) as exc:
+            result.errors.append(f"line {n}: {exc}")
+    return result

@@ -1,0 +1,274 @@
+"""Billing runs: create (idempotent by key), preview (claims nothing), start, execute, retry.
+
+`billing_run_execute` is what the job calls. It takes one pending item at a time with
+`SELECT ... FOR UPDATE SKIP LOCKED` (so several workers share a run), locks that item's contract (so two runs
+never split one contract's sources between them), and builds the contract's draft invoice in the same
+transaction; a failure rolls back that contract only and is recorded on the item with its reason. A killed
+worker's transaction rolls back with its connection, leaving its item pending for the re-run; sources are
+claimed with SKIP LOCKED and a partial unique index makes billing a source twice impossible.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
+from billing.models import BillingRun, BillingRunItem
+from billing.services._common import locked, require_finance
+from billing.services.invoices import invoice_draft_for_contract
+from billing.services.sources import apply_caps, candidates_for
+from crm.models import Account
+from projects.models import Contract
+from psa.core.audit import audit_record
+from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
+from psa.core.money import ZERO
+
+
+def _fingerprint(period_end: date, scope: str, account_ids: list[int], project_ids: list[int]) -> str:
+    body = json.dumps([period_end.isoformat(), scope, sorted(account_ids), sorted(project_ids)])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def scoped_contracts(run: BillingRun):
+    qs = Contract.objects.all()
+    if run.scope == RunScope.ACCOUNTS:
+        qs = qs.filter(account_id__in=run.account_ids)
+    elif run.scope == RunScope.PROJECTS:
+        qs = qs.filter(project_id__in=run.project_ids)
+    return qs.filter(start_date__lte=run.period_end)
+
+
+def billing_run_create(
+    *,
+    by,
+    period_end: date,
+    scope: str = RunScope.ALL,
+    account_ids: list[int] | None = None,
+    project_ids: list[int] | None = None,
+    key: str | None = None,
+) -> BillingRun:
+    """A run in preview. The same `key` gives the same run; the same key with other parameters is a 409."""
+    require_finance(by)
+    account_ids = sorted({int(x) for x in account_ids or []})
+    project_ids = sorted({int(x) for x in project_ids or []})
+    errors = {}
+    if scope not in RunScope.values:
+        errors["scope"] = [f"One of: {', '.join(RunScope.values)}."]
+    if scope == RunScope.ACCOUNTS and not account_ids:
+        errors["account_ids"] = ["Pick at least one account."]
+    if scope == RunScope.PROJECTS and not project_ids:
+        errors["project_ids"] = ["Pick at least one project."]
+    if not isinstance(period_end, date):
+        errors["period_end"] = ["Enter a date."]
+    if errors:
+        raise ValidationFailed("The run is not valid.", fields=errors)
+    fingerprint = _fingerprint(period_end, scope, account_ids, project_ids)
+    if key:
+        existing = BillingRun.objects.filter(key=key).first()
+        if existing is not None:
+            if existing.fingerprint != fingerprint:
+                raise IdempotencyConflict(
+                    f"The key '{key}' already made run {existing.pk} with other parameters.",
+                    fields={"key": ["Reused with other parameters."]},
+                )
+            return existing
+    try:
+        with transaction.atomic():
+            run = BillingRun.objects.create(
+                key=key or None,
+                fingerprint=fingerprint,
+                period_end=period_end,
+                scope=scope,
+                account_ids=account_ids if scope == RunScope.ACCOUNTS else [],
+                project_ids=project_ids if scope == RunScope.PROJECTS else [],
+                created_by=by if getattr(by, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        if not key:
+            raise
+        return billing_run_create(
+            by=by, period_end=period_end, scope=scope, account_ids=account_ids, project_ids=project_ids, key=key
+        )
+    return run
+
+
+@dataclass
+class PreviewRow:
+    account: Account
+    contract: Contract
+    sources: int = 0
+    net: Decimal = ZERO
+    written_down: Decimal = ZERO
+    lines: list = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow]
+    net: Decimal = ZERO
+    written_down: Decimal = ZERO
+    sources: int = 0
+
+    @property
+    def accounts(self) -> int:
+        return len({r.account.pk for r in self.rows})
+
+
+def billing_run_preview(*, run: BillingRun) -> Preview:
+    """What the run would invoice per account and contract, claiming nothing (a fixed number of queries)."""
+    contracts = {c.pk: c for c in scoped_contracts(run).select_related("account", "project")}
+    capped = apply_caps(candidates_for(contract_ids=list(contracts), period_end=run.period_end))
+    rows: dict[int, PreviewRow] = {}
+    for c in capped:
+        contract = contracts[c.candidate.contract_id]
+        row = rows.setdefault(contract.pk, PreviewRow(account=contract.account, contract=contract))
+        row.sources += 1
+        row.net += c.billed
+        row.written_down += c.written_down
+        row.lines.append(c)
+    ordered = sorted(rows.values(), key=lambda r: (r.account.name, r.contract.number))
+    return Preview(
+        rows=ordered,
+        net=sum((r.net for r in ordered), ZERO),
+        written_down=sum((r.written_down for r in ordered), ZERO),
+        sources=sum(r.sources for r in ordered),
+    )
+
+
+def _enqueue(run_id: int) -> None:
+    from billing.tasks import billing_run_execute_task
+
+    transaction.on_commit(lambda: billing_run_execute_task.delay(run_id=run_id))
+
+
+@transaction.atomic
+def billing_run_start(*, run_id: int, by) -> BillingRun:
+    """Start a previewed run: one item per contract with something to bill, then the job. Starting a run
+    that is already running only re-enqueues the job (it resumes the pending items; nothing runs twice)."""
+    require_finance(by)
+    run = locked(BillingRun, run_id, "billing run")
+    if run.status == RunStatus.RUNNING:
+        _enqueue(run.pk)
+        return run
+    ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
+    contract_ids = sorted(
+        {
+            c.contract_id
+            for c in candidates_for(
+                contract_ids=scoped_contracts(run).values_list("pk", flat=True), period_end=run.period_end
+            )
+        }
+    )
+    BillingRunItem.objects.bulk_create(
+        [BillingRunItem(run=run, contract_id=pk) for pk in contract_ids], ignore_conflicts=True
+    )
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    audit_record(
+        actor=by,
+        action="billing.run_start",
+        obj=run,
+        summary=f"Billing run {run.pk} started ({len(contract_ids)} contracts)",
+    )
+    if contract_ids:
+        _enqueue(run.pk)
+    else:
+        _finish(run)
+    return run
+
+
+@transaction.atomic
+def billing_run_retry(*, run_id: int, by) -> BillingRun:
+    """Put the failed items back in the queue and resume the run."""
+    require_finance(by)
+    run = locked(BillingRun, run_id, "billing run")
+    ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
+    if run.status == RunStatus.DRAFT:
+        raise ConflictError("Start the run first.", code="invalid_transition")
+    BillingRunItem.objects.filter(run=run, status=ItemStatus.FAILED).update(status=ItemStatus.PENDING)
+    run.status = RunStatus.RUNNING
+    run.finished_at = None
+    run.save(update_fields=["status", "finished_at"])
+    _enqueue(run.pk)
+    return run
+
+
+def _finish(run: BillingRun) -> None:
+    counts = dict(BillingRunItem.objects.filter(run=run).values_list("status").annotate(n=Count("id")).order_by())
+    if counts.get(ItemStatus.PENDING):
+        return
+    run.status = RunStatus.DONE_WITH_ERRORS if counts.get(ItemStatus.FAILED) else RunStatus.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+
+
+def _process_one(run: BillingRun) -> bool:
+    """Process the next pending item in its own transaction; False when none is left to take."""
+    with transaction.atomic():
+        item = (
+            BillingRunItem.objects.select_for_update(skip_locked=True)
+            .filter(run=run, status=ItemStatus.PENDING)
+            .order_by("contract_id")
+            .first()
+        )
+        if item is None:
+            return False
+        item.attempts += 1
+        try:
+            with transaction.atomic():
+                contract = (
+                    Contract.objects.select_for_update(no_key=True, of=("self",))
+                    .select_related("account")
+                    .get(pk=item.contract_id)
+                )
+                invoice = invoice_draft_for_contract(contract=contract, period_end=run.period_end, run=run)
+        except OperationalError:
+            raise
+        except Exception as exc:  # recorded on the item, the run goes on
+            item.status = ItemStatus.FAILED
+            item.error = (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:2000]
+        else:
+            item.status = ItemStatus.DONE if invoice else ItemStatus.EMPTY
+            item.invoice = invoice
+            item.error = ""
+        item.processed_at = timezone.now()
+        item.save(update_fields=["status", "invoice", "error", "attempts", "processed_at"])
+    return True
+
+
+def billing_run_execute(*, run_id: int) -> BillingRun | None:
+    """The job: process pending items one contract per transaction until none is left, then close the run."""
+    run = BillingRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return run
+    while _process_one(run):
+        pass
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RunStatus.RUNNING:
+            _finish(run)
+    return run
+
+
+def run_progress(run: BillingRun) -> dict:
+    counts = defaultdict(int)
+    for status, n in BillingRunItem.objects.filter(run=run).values_list("status").annotate(n=Count("id")).order_by():
+        counts[status] = n
+    total = sum(counts.values())
+    processed = total - counts[ItemStatus.PENDING]
+    return {
+        "total": total,
+        "processed": processed,
+        "invoiced": counts[ItemStatus.DONE],
+        "empty": counts[ItemStatus.EMPTY],
+        "failed": counts[ItemStatus.FAILED],
+        "percent": int(processed * 100 / total) if total else 100,
+    }

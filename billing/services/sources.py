@@ -1,0 +1,304 @@
+"""Billable sources and the billed-once rule.
+
+A *source provider* knows one kind of billable thing (accepted milestones, schedule events; time entries and
+expenses join here when projects has them) and answers, set-based, "what is billable for these contracts up
+to this date and not yet billed": one query per provider whatever the number of contracts or sources. With
+`lock=True` (a run processing one contract) the same query claims the rows with
+`SELECT ... FOR UPDATE SKIP LOCKED`; the partial unique index on SourceLink is the last line of defence.
+
+Adding a kind = one provider class registered in PROVIDERS. A `Candidate.group` key decides which sources
+share one invoice line (T&M: contract line x role x rate; milestones and schedule events: one line each).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Sum
+
+from billing.choices import ScheduleKind, SourceKind
+from billing.models import CapWriteDown, ScheduleEvent, SourceLink
+from billing.services._common import require_finance
+from crm.choices import BillingModel
+from projects.choices import MilestoneStatus
+from projects.models import ContractLine, Milestone
+from psa.core.exceptions import NotFoundError, ValidationFailed
+from psa.core.money import ZERO, line_net, split_evenly
+
+
+@dataclass
+class Candidate:
+    kind: str
+    source_id: int
+    contract_id: int
+    contract_line_id: int
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    source_date: date
+    period_start: date | None = None
+    period_end: date | None = None
+    group: tuple = ()
+
+    @property
+    def amount(self) -> Decimal:
+        return line_net(self.quantity, self.unit_price)
+
+
+def _not_billed(kind: str) -> Exists:
+    return Exists(SourceLink.objects.filter(kind=kind, source_id=OuterRef("pk"), released_at__isnull=True))
+
+
+class MilestoneSource:
+    """Accepted milestones of a contract line, billable from their acceptance date."""
+
+    kind = SourceKind.MILESTONE
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = (
+            Milestone.objects.filter(
+                status=MilestoneStatus.ACCEPTED,
+                contract_line__contract_id__in=list(contract_ids),
+                accepted_at__date__lte=period_end,
+                amount__gt=0,
+            )
+            .exclude(_not_billed(self.kind))
+            .order_by("accepted_at", "pk")
+        )
+        if lock:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = qs.values("pk", "name", "amount", "accepted_at", "contract_line_id", "contract_line__contract_id")
+        return [
+            Candidate(
+                kind=self.kind,
+                source_id=r["pk"],
+                contract_id=r["contract_line__contract_id"],
+                contract_line_id=r["contract_line_id"],
+                description=f"Milestone: {r['name']}",
+                quantity=Decimal("1"),
+                unit="C62",
+                unit_price=r["amount"],
+                source_date=r["accepted_at"].date(),
+                group=(self.kind, r["pk"]),
+            )
+            for r in rows
+        ]
+
+    def labels(self, ids: list[int]) -> dict[int, str]:
+        return {m.pk: f"{m.name} (accepted {m.accepted_at:%Y-%m-%d})" for m in Milestone.objects.filter(pk__in=ids)}
+
+
+class ScheduleSource:
+    """Fixed-fee instalments and retainer/subscription periods, billable from their `bill_on` date."""
+
+    kind = SourceKind.SCHEDULE_EVENT
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = (
+            ScheduleEvent.objects.filter(contract_line__contract_id__in=list(contract_ids), bill_on__lte=period_end)
+            .exclude(_not_billed(self.kind))
+            .order_by("bill_on", "pk")
+        )
+        if lock:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = qs.values(
+            "pk",
+            "description",
+            "amount",
+            "bill_on",
+            "kind",
+            "period_start",
+            "period_end",
+            "contract_line_id",
+            "contract_line__contract_id",
+        )
+        return [
+            Candidate(
+                kind=self.kind,
+                source_id=r["pk"],
+                contract_id=r["contract_line__contract_id"],
+                contract_line_id=r["contract_line_id"],
+                description=r["description"],
+                quantity=Decimal("1"),
+                unit="MON" if r["kind"] != ScheduleKind.INSTALMENT else "C62",
+                unit_price=r["amount"],
+                source_date=r["bill_on"],
+                period_start=r["period_start"],
+                period_end=r["period_end"],
+                group=(self.kind, r["pk"]),
+            )
+            for r in rows
+        ]
+
+    def labels(self, ids: list[int]) -> dict[int, str]:
+        return {
+            e.pk: f"{e.get_kind_display()} {e.sequence}: {e.period_start:%Y-%m-%d} to {e.period_end:%Y-%m-%d}"
+            for e in ScheduleEvent.objects.filter(pk__in=ids)
+        }
+
+
+PROVIDERS = [MilestoneSource(), ScheduleSource()]
+PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
+
+
+def candidates_for(*, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+    """Every billable source of these contracts up to `period_end`, oldest first (one query per provider)."""
+    contract_ids = list(contract_ids)
+    found: list[Candidate] = []
+    for provider in PROVIDERS:
+        found.extend(provider.candidates(contract_ids=contract_ids, period_end=period_end, lock=lock))
+    return sorted(found, key=lambda c: (c.source_date, c.kind, c.source_id))
+
+
+def cap_used(contract_line_ids: Iterable[int]) -> dict[int, Decimal]:
+    """What each contract line has billed so far (active links, drafts included), for its cap."""
+    rows = (
+        SourceLink.objects.filter(contract_line_id__in=list(contract_line_ids), released_at__isnull=True)
+        .values("contract_line_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {r["contract_line_id"]: r["total"] or ZERO for r in rows}
+
+
+@dataclass
+class Capped:
+    candidate: Candidate
+    billed: Decimal
+    written_down: Decimal
+    cap: Decimal | None
+
+
+def apply_caps(candidates: list[Candidate]) -> list[Capped]:
+    """Bill up to each contract line's not-to-exceed cap, oldest source first; the overflow is a write-down."""
+    line_ids = {c.contract_line_id for c in candidates}
+    caps = dict(ContractLine.objects.filter(pk__in=line_ids, cap__isnull=False).values_list("pk", "cap"))
+    used = cap_used(caps) if caps else {}
+    remaining = {pk: max(cap - used.get(pk, ZERO), ZERO) for pk, cap in caps.items()}
+    out = []
+    for c in candidates:
+        amount = c.amount
+        if c.contract_line_id in remaining:
+            billed = min(amount, remaining[c.contract_line_id])
+            remaining[c.contract_line_id] -= billed
+            out.append(Capped(c, billed, amount - billed, caps[c.contract_line_id]))
+        else:
+            out.append(Capped(c, amount, ZERO, None))
+    return out
+
+
+def links_release(*, links: Iterable[SourceLink], reason: str) -> int:
+    """Release links so their sources may be billed again (credit note issued, draft discarded)."""
+    from django.utils import timezone
+
+    ids = [link.pk for link in links]
+    return SourceLink.objects.filter(pk__in=ids, released_at__isnull=True).update(
+        released_at=timezone.now(), release_reason=reason[:200]
+    )
+
+
+# --- billing schedules -----------------------------------------------------------------------------------
+SCHEDULED_MODELS = {
+    BillingModel.FIXED_FEE: ScheduleKind.INSTALMENT,
+    BillingModel.RETAINER: ScheduleKind.RETAINER,
+    BillingModel.SUBSCRIPTION: ScheduleKind.SUBSCRIPTION,
+}
+
+
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+    out = []
+    cur = start
+    while cur <= end:
+        nxt = (cur.replace(day=1) + timedelta(days=32)).replace(day=1)
+        out.append((cur, min(nxt - timedelta(days=1), end)))
+        cur = nxt
+    return out
+
+
+@transaction.atomic
+def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
+    """Generate (or regenerate after a change order) the billing schedule of a contract line.
+
+    Retainers and subscriptions bill one event per calendar month of the line's dates, in advance (billable
+    from the first day of the month); fixed fee bills `instalments` equal parts (default: one per month) at
+    the end of each month. Events already billed stay as they are; the unbilled rest is rebuilt so that the
+    schedule always sums to the line's price to the cent (the last event takes the remainder). Safe to run
+    twice: the same line gives the same schedule.
+    """
+    require_finance(by)
+    line = ContractLine.objects.select_for_update().filter(pk=contract_line_id).first()
+    if line is None:
+        raise NotFoundError(f"No contract line with id {contract_line_id}.")
+    kind = SCHEDULED_MODELS.get(line.billing_model)
+    if kind is None:
+        raise ValidationFailed(
+            f"A {line.get_billing_model_display().lower()} line has no billing schedule.",
+            fields={"billing_model": ["Only fixed-fee, retainer and subscription lines are scheduled."]},
+        )
+    events = list(ScheduleEvent.objects.filter(contract_line=line).order_by("sequence"))
+    billed_ids = set(
+        SourceLink.objects.filter(
+            kind=SourceKind.SCHEDULE_EVENT, source_id__in=[e.pk for e in events], released_at__isnull=True
+        ).values_list("source_id", flat=True)
+    )
+    kept = [e for e in events if e.pk in billed_ids]
+    billed_total = sum((e.amount for e in kept), ZERO)
+    months = _months(line.start_date, line.end_date)
+    if kind == ScheduleKind.INSTALMENT and instalments:
+        step = max(len(months) // instalments, 1)
+        chunks = [months[i : i + step] for i in range(0, len(months), step)][:instalments]
+        periods = [(c[0][0], c[-1][1]) for c in chunks]
+        if len(periods) < instalments:
+            periods = [(line.start_date, line.end_date)] * instalments
+        else:
+            periods[-1] = (periods[-1][0], line.end_date)
+    else:
+        periods = months
+    kept_periods = {(e.period_start, e.period_end) for e in kept}
+    open_periods = [p for p in periods if p not in kept_periods]
+    remaining = line.price - billed_total
+    ScheduleEvent.objects.filter(contract_line=line).exclude(pk__in=billed_ids).delete()
+    if not open_periods or remaining <= 0:
+        return kept
+    amounts = split_evenly(remaining, len(open_periods))
+    next_seq = max((e.sequence for e in kept), default=0) + 1
+    label = {
+        ScheduleKind.INSTALMENT: "Instalment",
+        ScheduleKind.RETAINER: "Retainer",
+        ScheduleKind.SUBSCRIPTION: "Subscription",
+    }[kind]
+    new = []
+    for i, ((start, end), amount) in enumerate(zip(open_periods, amounts, strict=True)):
+        new.append(
+            ScheduleEvent(
+                contract_line=line,
+                sequence=next_seq + i,
+                kind=kind,
+                description=f"{line.description} — {label.lower()} {start:%b %Y}"
+                if start.month == end.month and start.year == end.year
+                else f"{line.description} — {label.lower()} {start:%d %b %Y} to {end:%d %b %Y}",
+                period_start=start,
+                period_end=end,
+                bill_on=end if kind == ScheduleKind.INSTALMENT else start,
+                amount=amount,
+            )
+        )
+    ScheduleEvent.objects.bulk_create(new)
+    return kept + new
+
+
+def schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
+    """Generate the schedule of every scheduled line of a contract; returns the number of events."""
+    count = 0
+    for line_id in ContractLine.objects.filter(
+        contract_id=contract_id, billing_model__in=list(SCHEDULED_MODELS)
+    ).values_list("pk", flat=True):
+        count += len(schedule_generate(contract_line_id=line_id, by=by))
+    return count
+
+
+def write_downs_for(links: Iterable[SourceLink]) -> list[CapWriteDown]:
+    return list(CapWriteDown.objects.filter(link__in=list(links)))

@@ -1,0 +1,88 @@
+"""Line nets, tax per category on the summed basis, and document totals (EN 16931).
+
+- line net (BT-131) = round(quantity x unit price, 2, half up), once;
+- per category: basis (BT-116) = sum of its line nets, tax (BT-117) = round(basis x rate / 100) — three lines
+  of 10.04 at 20 % give 30.12 x 20 % = 6.02, not 3 x 2.01;
+- sum of line nets (BT-106) = tax basis total (BT-109) = sum of bases; tax total (BT-110) = sum of category
+  taxes; total with tax (BT-112) = BT-109 + BT-110; amount due (BT-115) = BT-112 - paid. Nothing is rounded
+  twice: totals are sums of rounded parts.
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from billing.models import Invoice, InvoiceTax, TaxCategory
+from psa.core.money import ZERO, round_money, sum_money
+
+
+@dataclass
+class TaxRow:
+    category: TaxCategory
+    basis: Decimal = ZERO
+    amount: Decimal = ZERO
+
+
+@dataclass
+class Totals:
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+    gross: Decimal = ZERO
+    rows: list[TaxRow] = field(default_factory=list)
+
+
+def category_tax(basis: Decimal, rate: Decimal) -> Decimal:
+    return round_money(basis * rate / Decimal(100))
+
+
+def totals_for(lines: list[tuple[Decimal, TaxCategory]]) -> Totals:
+    """Totals of (net, category) pairs: one tax row per category on the summed basis."""
+    rows: OrderedDict[int, TaxRow] = OrderedDict()
+    for net, category in lines:
+        row = rows.setdefault(category.pk, TaxRow(category=category))
+        row.basis += net
+    for row in rows.values():
+        row.amount = category_tax(row.basis, row.category.rate)
+    net = sum_money(r.basis for r in rows.values())
+    tax = sum_money(r.amount for r in rows.values())
+    return Totals(net=net, tax=tax, gross=net + tax, rows=list(rows.values()))
+
+
+def invoice_totals_write(invoice: Invoice) -> Totals:
+    """Recompute a draft's tax rows and totals from its lines (two writes, whatever the line count)."""
+    lines = [(ln.net, ln.tax_category) for ln in invoice.lines.select_related("tax_category").order_by("position")]
+    totals = totals_for(lines)
+    InvoiceTax.objects.filter(invoice=invoice).delete()
+    InvoiceTax.objects.bulk_create(
+        [
+            InvoiceTax(
+                invoice=invoice,
+                tax_category=r.category,
+                kind=r.category.kind,
+                rate=r.category.rate,
+                basis=r.basis,
+                amount=r.amount,
+                exemption_reason=r.category.exemption_reason,
+            )
+            for r in totals.rows
+        ]
+    )
+    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
+    Invoice.objects.filter(pk=invoice.pk).update(net_total=totals.net, tax_total=totals.tax, gross_total=totals.gross)
+    return totals
+
+
+def tax_category_for_account(account_id: int) -> TaxCategory:
+    from billing.models import AccountTax
+    from psa.core.exceptions import ValidationFailed
+
+    setting = AccountTax.objects.filter(account_id=account_id).select_related("tax_category").first()
+    if setting is not None:
+        return setting.tax_category
+    default = TaxCategory.objects.filter(is_default=True, is_active=True).first()
+    if default is None:
+        raise ValidationFailed(
+            "No default tax category: mark one as default (Admin → Tax categories).",
+            fields={"tax_category": ["No default tax category."]},
+        )
+    return default

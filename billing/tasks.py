@@ -1,0 +1,20 @@
+"""Billing jobs: ids in, one service call, safe to run twice."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def billing_run_execute_task(*, run_id: int) -> None:
+    from billing.services import billing_run_execute
+
+    billing_run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def invoice_render_task(*, invoice_id: int) -> None:
+    from billing.services import invoice_render
+
+    invoice_render(invoice_id=invoice_id)

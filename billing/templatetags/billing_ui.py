@@ -1,0 +1,37 @@
+"""Billing template helpers."""
+
+from django import template
+
+from billing.choices import UNITS, InvoiceStatus
+
+register = template.Library()
+
+BADGES = {
+    InvoiceStatus.DRAFT: "secondary",
+    InvoiceStatus.ISSUED: "primary",
+    InvoiceStatus.PARTLY_PAID: "info",
+    InvoiceStatus.PAID: "success",
+    InvoiceStatus.CREDITED: "dark",
+    InvoiceStatus.WRITTEN_OFF: "warning",
+    InvoiceStatus.CANCELLED: "light",
+}
+
+
+@register.filter
+def unit_label(code: str) -> str:
+    return UNITS.get(code, code)
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    return BADGES.get(status, "secondary")
+
+
+@register.filter
+def status_label(invoice) -> str:
+    """Credit notes read 'Applied' where invoices read 'Paid'."""
+    if invoice.is_credit_note and invoice.status == InvoiceStatus.PAID:
+        return "Applied"
+    if invoice.is_credit_note and invoice.status == InvoiceStatus.PARTLY_PAID:
+        return "Partly applied"
+    return invoice.get_status_display()

@@ -1,0 +1,102 @@
+"""Billing test data: a complete billing entity, a contract with lines, accepted milestones, schedules.
+
+Accounts, projects and contracts are made with the ORM (their services belong to other apps and are not
+all committed yet); billing states (issued, paid) are always reached through billing.services.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import count
+
+from django.utils import timezone
+
+from billing.services import schedule_generate
+from crm.models import Account, Contact
+from ledger.services import periods_ensure
+from projects.models import Contract, ContractLine, Milestone, Project
+
+_n = count(1)
+
+
+def make_periods(start: date = date(2025, 1, 1), through: date = date(2027, 12, 31)):
+    return periods_ensure(start=start, through=through)
+
+
+def make_account(**kw) -> Account:
+    n = next(_n)
+    defaults = {
+        "name": f"Client {n}",
+        "legal_name": f"Client {n} GmbH",
+        "tax_id": f"DE{100000000 + n}",
+        "billing_address": "Hauptstrasse 1\n10115 Berlin",
+        "billing_email": f"ap{n}@client.example",
+        "currency": "EUR",
+        "payment_terms_days": 30,
+    }
+    defaults.update(kw)
+    return Account.objects.create(**defaults)
+
+
+def make_contract(account: Account | None = None, *, start=date(2026, 1, 1), end=date(2026, 12, 31), **kw) -> Contract:
+    account = account or make_account()
+    n = next(_n)
+    project = Project.objects.create(code=f"P{n:05d}", name=f"Project {n}", account=account, currency=account.currency)
+    return Contract.objects.create(
+        number=f"C-{n:05d}",
+        account=account,
+        project=project,
+        currency=account.currency,
+        payment_terms_days=kw.pop("payment_terms_days", 30),
+        start_date=start,
+        end_date=end,
+        **kw,
+    )
+
+
+def make_line(contract: Contract, model: str = "milestone", price: str = "1000.00", **kw) -> ContractLine:
+    return ContractLine.objects.create(
+        contract=contract,
+        position=kw.pop("position", next(_n)),
+        description=kw.pop("description", f"{model} line"),
+        billing_model=model,
+        price=Decimal(price),
+        start_date=kw.pop("start_date", contract.start_date),
+        end_date=kw.pop("end_date", contract.end_date),
+        **kw,
+    )
+
+
+def accept_milestone(line: ContractLine, amount: str, on: date = date(2026, 1, 20), name: str = "") -> Milestone:
+    at = timezone.make_aware(datetime(on.year, on.month, on.day, 12, 0))
+    return Milestone.objects.create(
+        project=line.contract.project,
+        contract_line=line,
+        name=name or f"Milestone {next(_n)}",
+        amount=Decimal(amount),
+        due_date=on,
+        status="accepted",
+        achieved_at=at,
+        accepted_at=at,
+    )
+
+
+def milestone_contract(*amounts: str, account=None, on: date = date(2026, 1, 20), cap: str | None = None):
+    contract = make_contract(account)
+    line = make_line(
+        contract, "milestone", price=str(sum(Decimal(a) for a in amounts)), cap=Decimal(cap) if cap else None
+    )
+    milestones = [accept_milestone(line, a, on) for a in amounts]
+    return contract, line, milestones
+
+
+def retainer_contract(monthly_total: str = "12000.00", account=None, model: str = "retainer"):
+    contract = make_contract(account)
+    line = make_line(contract, model, price=monthly_total)
+    schedule_generate(contract_line_id=line.pk)
+    return contract, line
+
+
+def portal_user(account: Account, make_user):
+    user = make_user("client")
+    Contact.objects.create(account=account, first_name="Claire", user=user, portal_access=True)
+    return user
