@@ -256,7 +256,7 @@ def invoice_render(*, invoice_id: int) -> Invoice | None:
     e-mail to the billing contact with the stored file attached."""
     with transaction.atomic():
         invoice = (
-            Invoice.objects.select_for_update()
+            Invoice.objects.select_for_update(of=("self",))
             .filter(pk=invoice_id, number__isnull=False)
             .select_related("credited_invoice")
             .first()
