@@ -293,6 +293,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "psa.core.tasks.idempotency_purge_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    "ledger-periods-ensure": {
+        "task": "ledger.tasks.periods_ensure_task",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    "ledger-auto-reversals": {
+        "task": "ledger.tasks.entries_auto_reverse_task",
+        "schedule": crontab(hour=0, minute=45),
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Admin: the chart of accounts is editable (through the same rules as the finance pages); the journal, periods
+and stored balances are read-only here (posting, closing and reopening go through the services)."""
+
+from django.contrib import admin
+
+from ledger.models import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "type", "system_role", "is_control", "is_active"]
+    list_filter = ["type", "is_control", "is_active"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["system_role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Same rule as ledger.services.account_update: history must not move.
+        return ["system_role", "code", "type"] if obj is not None and obj.lines.exists() else ["system_role"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccountingPeriod)
+class AccountingPeriodAdmin(ReadOnlyAdmin):
+    list_display = ["start", "end", "status", "closed_at", "closed_by"]
+    list_filter = ["status"]
+
+
+class JournalLineInline(admin.TabularInline):
+    model = JournalLine
+    fields = ["line_no", "account", "debit", "credit", "client", "project", "memo"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["number", "date", "memo", "origin", "source", "total", "posted_by"]
+    list_filter = ["origin"]
+    search_fields = ["number", "memo", "source", "idempotency_key"]
+    date_hierarchy = "date"
+    inlines = [JournalLineInline]
+
+
+@admin.register(AccountBalance)
+class AccountBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["period", "account", "client", "project", "debit", "credit", "cum_debit", "cum_credit"]
+    list_filter = ["period"]

@@ -1,0 +1,113 @@
+"""Ledger API shapes. Input serializers only check types; the services decide."""
+
+from rest_framework import serializers
+
+from ledger.choices import AccountType
+from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.selectors import PNL_GROUPS
+
+
+class LedgerAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerAccount
+        fields = ["id", "code", "name", "type", "system_role", "is_control", "is_active", "description"]
+        read_only_fields = ["id", "system_role"]
+
+
+class LedgerAccountInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=120)
+    type = serializers.ChoiceField(choices=AccountType.choices)
+    is_control = serializers.BooleanField(required=False, default=False)
+    is_active = serializers.BooleanField(required=False, default=True)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AccountingPeriodSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AccountingPeriod
+        fields = ["id", "label", "start", "end", "status", "closed_at", "closed_by"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=250)
+
+
+class JournalLineSerializer(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    number = serializers.CharField(source="entry.number", read_only=True)
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JournalLine
+        fields = ["id", "entry", "number", "line_no", "date", "account", "debit", "credit", "client", "project",
+                  "memo", "balance"]  # fmt: skip
+
+    def get_balance(self, line) -> str | None:
+        """Running balance (the account's normal sign) when the list is filtered to one account."""
+        balances = self.context.get("balances")
+        return f"{balances[line.pk]:.2f}" if balances and line.pk in balances else None
+
+
+class EntryLineSerializer(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = JournalLine
+        fields = ["line_no", "account", "debit", "credit", "client", "project", "memo"]
+
+
+class JournalEntrySerializer(serializers.ModelSerializer):
+    lines = EntryLineSerializer(many=True, read_only=True)
+    period = serializers.CharField(source="period.label", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "number", "date", "period", "requested_date", "memo", "source", "origin", "idempotency_key",
+                  "reverses", "auto_reverse_on", "total", "posted_at", "posted_by", "lines"]  # fmt: skip
+
+
+class LineInputSerializer(serializers.Serializer):
+    account = serializers.CharField(max_length=20)
+    debit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
+    credit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
+    client = serializers.IntegerField(required=False, allow_null=True, default=None)
+    project = serializers.IntegerField(required=False, allow_null=True, default=None)
+    memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class EntryInputSerializer(serializers.Serializer):
+    """A manual entry. `key` (or the Idempotency-Key header) makes it post once."""
+
+    date = serializers.DateField()
+    memo = serializers.CharField(max_length=300)
+    lines = LineInputSerializer(many=True)
+    auto_reverse_on = serializers.DateField(required=False, allow_null=True, default=None)
+    key = serializers.CharField(max_length=200, required=False)
+
+
+class ReverseInputSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    memo = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class TrialBalanceQuerySerializer(serializers.Serializer):
+    at = serializers.DateField(required=False)
+    period = serializers.IntegerField(required=False)
+
+
+class PnlQuerySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    by = serializers.ChoiceField(choices=list(PNL_GROUPS), required=False, default="")
+    client = serializers.IntegerField(required=False)
+    project = serializers.IntegerField(required=False)
+
+
+class AtQuerySerializer(serializers.Serializer):
+    at = serializers.DateField(required=False)

@@ -1,0 +1,132 @@
+"""Ledger forms. They collect input only; the services decide (and their refusals come back inline)."""
+
+import uuid
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+
+from crm.models import Account as Client
+from ledger.choices import AccountType
+from ledger.exports import EXPORTERS
+from ledger.models import AccountingPeriod, LedgerAccount
+from ledger.selectors import PNL_GROUPS
+from projects.models import Project
+
+DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"})
+TEXT = {"class": "form-control"}
+SELECT = {"class": "form-select"}
+MONEY = {"class": "form-control text-end", "inputmode": "decimal", "placeholder": "0.00"}
+
+
+class AccountForm(forms.Form):
+    code = forms.CharField(max_length=20, widget=forms.TextInput(attrs=TEXT))
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs=TEXT))
+    type = forms.ChoiceField(choices=AccountType.choices, widget=forms.Select(attrs=SELECT))
+    is_control = forms.BooleanField(
+        label="Control account",
+        required=False,
+        help_text="Only the system posts here (receivables, tax, contract positions).",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    is_active = forms.BooleanField(
+        label="Active", required=False, initial=True, widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
+    description = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs=TEXT))
+
+
+class EntryForm(forms.Form):
+    """The header of a manual journal entry. `key` makes a double submit post once."""
+
+    key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+    date = forms.DateField(widget=DATE, initial=timezone.localdate)
+    memo = forms.CharField(max_length=300, widget=forms.TextInput(attrs=TEXT | {"placeholder": "What is it for?"}))
+    auto_reverse_on = forms.DateField(
+        label="Reverse automatically on",
+        required=False,
+        widget=DATE,
+        help_text="For accruals: the reversal is posted on this date.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("key", f"form:{uuid.uuid4()}")
+        super().__init__(*args, **kwargs)
+
+
+class LineForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=LedgerAccount.objects.filter(is_active=True, is_control=False),
+        to_field_name="code",
+        required=False,
+        widget=forms.Select(attrs=SELECT),
+    )
+    debit = forms.DecimalField(max_digits=18, decimal_places=2, required=False, widget=forms.TextInput(attrs=MONEY))
+    credit = forms.DecimalField(max_digits=18, decimal_places=2, required=False, widget=forms.TextInput(attrs=MONEY))
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("name"), required=False, widget=forms.Select(attrs=SELECT)
+    )
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.order_by("code"), required=False, widget=forms.Select(attrs=SELECT)
+    )
+    memo = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs=TEXT))
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not any(data.get(f) for f in ("account", "debit", "credit", "client", "project", "memo"))
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=0, min_num=4, max_num=40)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=250, widget=forms.TextInput(attrs=TEXT | {"placeholder": "Why? (kept in the audit log)"})
+    )
+
+
+class ReverseForm(forms.Form):
+    date = forms.DateField(
+        widget=DATE, initial=timezone.localdate, help_text="A closed month moves to the next open one."
+    )
+    memo = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs=TEXT))
+
+
+class TrialBalanceForm(forms.Form):
+    at = forms.DateField(label="At date", required=False, widget=DATE)
+    period = forms.ModelChoiceField(
+        queryset=AccountingPeriod.objects.order_by("-start"),
+        required=False,
+        empty_label="— or a period —",
+        widget=forms.Select(attrs=SELECT),
+    )
+
+
+class PnlForm(forms.Form):
+    start = forms.DateField(widget=DATE, required=False)
+    end = forms.DateField(widget=DATE, required=False)
+    by = forms.ChoiceField(
+        label="Columns",
+        choices=[(k, v) for k, v in PNL_GROUPS.items()],
+        required=False,
+        widget=forms.Select(attrs=SELECT),
+    )
+
+
+class BalanceSheetForm(forms.Form):
+    at = forms.DateField(label="At date", required=False, widget=DATE)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[(k, k) for k in EXPORTERS], widget=forms.Select(attrs=SELECT))
+    start = forms.DateField(label="From", widget=DATE)
+    end = forms.DateField(label="To", widget=DATE)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", "The end comes before the start.")
+        return data
+
+
+def year_start(on: date) -> date:
+    return on.replace(month=1, day=1)

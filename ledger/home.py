@@ -1,0 +1,62 @@
+"""The finance home panel: the open month, the last close, this month's postings and a six-month P&L chart."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger.choices import PeriodStatus
+from ledger.models import AccountingPeriod, JournalEntry
+from ledger.selectors import pnl
+from ledger.services.periods import month_start
+from psa.core.roles import Role, has_role
+from psa.core.ui import Figure, Panel
+
+
+def _ledger(user) -> Panel | None:
+    if not has_role(user, Role.FINANCE):
+        return None
+    today = timezone.localdate()
+    first_open = AccountingPeriod.objects.filter(status=PeriodStatus.OPEN).order_by("start").first()
+    last_closed = AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED).order_by("-start").first()
+    this_month = JournalEntry.objects.filter(date__gte=month_start(today), date__lte=today).count()
+    start = month_start(month_start(today) - timedelta(days=150))
+    report = pnl(start=start, end=today, by="period")
+    chart = None
+    if report.columns:
+        chart = {
+            "id": "ledger-home-pnl",
+            "type": "bar",
+            "data": {
+                "labels": report.columns,
+                "datasets": [
+                    {"label": "Income", "data": [float(v) for v in report.income_totals], "backgroundColor": "#3d8b5f"},
+                    {
+                        "label": "Expenses",
+                        "data": [float(v) for v in report.expense_totals],
+                        "backgroundColor": "#c8553d",
+                    },
+                ],
+            },
+            "options": {"plugins": {"legend": {"position": "bottom"}}},
+        }
+    return Panel(
+        title="Ledger",
+        figures=[
+            Figure("First open month", first_open.label if first_open else "none", url=reverse("ledger:periods")),
+            Figure("Last closed", last_closed.label if last_closed else "none", url=reverse("ledger:periods")),
+            Figure("Entries this month", this_month, url=reverse("ledger:entries")),
+            Figure(
+                "Net income (6 months)",
+                f"{report.net_total:,.2f}",
+                url=reverse("ledger:pnl"),
+                tone="danger" if report.net_total < 0 else "",
+            ),
+        ],
+        chart=chart,
+        width=6,
+        order=40,
+    )
+
+
+PROVIDERS = [_ledger]

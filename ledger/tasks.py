@@ -1,0 +1,23 @@
+"""Ledger jobs (beat): create periods ahead, post due automatic reversals. Thin: each calls one service."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from ledger.services import entries_auto_reverse_due, periods_ensure
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+MONTHS_AHEAD_DAYS = 92  # about three months of open periods ahead of today
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def periods_ensure_task() -> int:
+    today = timezone.localdate()
+    return len(periods_ensure(start=today, through=today + timedelta(days=MONTHS_AHEAD_DAYS)))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def entries_auto_reverse_task() -> int:
+    return entries_auto_reverse_due(today=timezone.localdate())

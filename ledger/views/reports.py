@@ -1,0 +1,105 @@
+"""Reports as HTML and CSV (`?format=csv`): trial balance, P&L, balance sheet."""
+
+import csv
+from datetime import date
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from ledger.forms import BalanceSheetForm, PnlForm, TrialBalanceForm, year_start
+from ledger.selectors import balance_sheet, pnl, trial_balance
+from ledger.views.journal import LEDGER_ROLES
+from psa.core.roles import role_required
+
+
+def _csv(name: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def _money(value) -> str:
+    return f"{value:.2f}"
+
+
+@role_required(*LEDGER_ROLES)
+def trial_balance_view(request):
+    form = TrialBalanceForm(request.GET or None)
+    at, period = timezone.localdate(), None
+    if form.is_valid():
+        period = form.cleaned_data.get("period")
+        at = form.cleaned_data.get("at") or at
+    tb = trial_balance(period=period) if period else trial_balance(at=at)
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"trial-balance-{period.label if period else at.isoformat()}",
+            ["code", "account", "type", "opening", "debit", "credit", "closing_debit", "closing_credit"],
+            [
+                [r.account.code, r.account.name, r.account.type, _money(r.opening), _money(r.debit),
+                 _money(r.credit), _money(r.closing_debit), _money(r.closing_credit)]
+                for r in tb.rows
+            ]
+            + [["", "Total", "", _money(tb.opening), _money(tb.debit), _money(tb.credit), _money(tb.closing_debit),
+                _money(tb.closing_credit)]],
+        )  # fmt: skip
+    return render(request, "ledger/trial_balance.html", {"form": form, "tb": tb, "period": period})
+
+
+@role_required(*LEDGER_ROLES)
+def pnl_view(request):
+    today = timezone.localdate()
+    form = PnlForm(request.GET or None)
+    start, end, by = year_start(today), today, "period"
+    if form.is_valid():
+        start = form.cleaned_data.get("start") or start
+        end = form.cleaned_data.get("end") or end
+        by = form.cleaned_data.get("by") if "by" in request.GET else by
+    report = pnl(start=start, end=end, by=by)
+    if request.GET.get("format") == "csv":
+        rows = [
+            ["income", r.account.code, r.account.name, *map(_money, r.values), _money(r.total)] for r in report.income
+        ]
+        rows += [["expense", r.account.code, r.account.name, *map(_money, r.values), _money(r.total)]
+                 for r in report.expense]  # fmt: skip
+        rows.append(["net", "", "Net income", *map(_money, report.net), _money(report.net_total)])
+        return _csv(f"pnl-{start}-{end}", ["section", "code", "account", *report.columns, "total"], rows)
+    chart = None
+    if by == "period" and report.columns:
+        chart = {
+            "id": "pnl-chart",
+            "type": "bar",
+            "data": {
+                "labels": report.columns,
+                "datasets": [
+                    {"label": "Income", "data": [float(v) for v in report.income_totals], "backgroundColor": "#3d8b5f"},
+                    {"label": "Expenses", "data": [float(v) for v in report.expense_totals],
+                     "backgroundColor": "#c8553d"},
+                    {"label": "Net income", "data": [float(v) for v in report.net], "type": "line",
+                     "borderColor": "#243b6b", "backgroundColor": "#243b6b"},
+                ],
+            },
+            "options": {"plugins": {"legend": {"position": "bottom"}}},
+        }  # fmt: skip
+    return render(request, "ledger/pnl.html", {"form": form, "report": report, "chart": chart})
+
+
+@role_required(*LEDGER_ROLES)
+def balance_sheet_view(request):
+    form = BalanceSheetForm(request.GET or None)
+    at: date = timezone.localdate()
+    if form.is_valid():
+        at = form.cleaned_data.get("at") or at
+    sheet = balance_sheet(at=at)
+    if request.GET.get("format") == "csv":
+        rows = [["asset", r.account.code if r.account else "", r.label, _money(r.amount)] for r in sheet.assets]
+        rows += [["liability", r.account.code if r.account else "", r.label, _money(r.amount)]
+                 for r in sheet.liabilities]  # fmt: skip
+        rows += [["equity", r.account.code if r.account else "", r.label, _money(r.amount)] for r in sheet.equity]
+        rows += [["total", "", "Total assets", _money(sheet.total_assets)],
+                 ["total", "", "Total liabilities and equity", _money(sheet.total_liabilities_and_equity)]]  # fmt: skip
+        return _csv(f"balance-sheet-{at}", ["section", "code", "account", "amount"], rows)
+    return render(request, "ledger/balance_sheet.html", {"form": form, "sheet": sheet})
