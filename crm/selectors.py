@@ -112,11 +112,11 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
     columns = {s.pk: BoardColumn(stage=s) for s in stages}
     open_deals = queryset.filter(status=OpportunityStatus.OPEN)
     for row in (
-        open_deals.order_by().values("stage_id").annotate(n=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        open_deals.order_by().values("stage_id").annotate(n=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
     ):
         col = columns.get(row["stage_id"])
         if col:
-            col.count, col.amount, col.weighted = row["n"], row["amount"] or ZERO, row["weighted"] or ZERO
+            col.count, col.amount, col.weighted = row["n"], row["pipeline"] or ZERO, row["weighted"] or ZERO
     cards = (
         open_deals.select_related("account", "owner")
         .annotate(
@@ -134,13 +134,14 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
 
 # --- forecast -------------------------------------------------------------------------------------------
 def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
-    """Weighted pipeline of open deals by expected close month: deals, amount, Σ round(amount x p / 100)."""
+    """Weighted pipeline of open deals by expected close month: deals, pipeline (Σ amount) and weighted
+    (Σ round(amount x probability / 100), each deal rounded once)."""
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()
         .annotate(month=TruncMonth("expected_close_date"))
         .values("month")
-        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .annotate(deals=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
         .order_by("month")
     )
 
@@ -150,7 +151,7 @@ def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()
         .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
-        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .annotate(deals=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
         .order_by("-weighted", "owner__username")
     )
 
@@ -160,7 +161,7 @@ def forecast_by_stage(queryset: QuerySet[Opportunity]) -> list[dict]:
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()
         .values("stage_id", "stage__name", "stage__order")
-        .annotate(deals=Count("id"), amount=Sum("amount"), weighted=Sum(WEIGHTED))
+        .annotate(deals=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
         .order_by("stage__order")
     )
 

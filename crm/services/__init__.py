@@ -1,6 +1,7 @@
 """crm writes. Import from here: `from crm import services` / `services.opportunity_move(...)`."""
 
 from crm.services.accounts import account_create, account_update, contact_create, contact_update
+from crm.services.imports import ImportReport, csv_import
 from crm.services.pipeline import (
     ensure_may_change,
     line_milestone_add,
@@ -17,10 +18,12 @@ from crm.services.pipeline import (
 )
 
 __all__ = [
+    "ImportReport",
     "account_create",
     "account_update",
     "contact_create",
     "contact_update",
+    "csv_import",
     "ensure_may_change",
     "line_milestone_add",
     "opportunity_create",

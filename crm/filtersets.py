@@ -1,0 +1,96 @@
+"""FilterSets shared by the pipeline pages and the API."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from crm.choices import CURRENCIES, OpportunityStatus
+from crm.models import Account, Contact, Opportunity, Stage
+from psa.core.roles import Role
+
+
+def _bootstrap(filterset) -> None:
+    """Small Bootstrap controls in the filter bar."""
+    for field in filterset.form.fields.values():
+        widget = field.widget
+        css = "form-select form-select-sm" if widget.input_type == "select" else "form-control form-control-sm"
+        widget.attrs.setdefault("class", css)
+
+
+def sales_users(request=None):
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name=Role.SALES) | Q(groups__name=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class MonthInput(django_filters.widgets.forms.TextInput):
+    input_type = "month"
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
+    stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.order_by("order"), empty_label="Any stage")
+    status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices, empty_label="Any status")
+    close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=MonthInput)
+    account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
+    account_id = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    amount_min = django_filters.NumberFilter(label="Amount from", field_name="amount", lookup_expr="gte")
+    amount_max = django_filters.NumberFilter(label="Amount to", field_name="amount", lookup_expr="lte")
+
+    class Meta:
+        model = Opportunity
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(account__name__icontains=value)) if value else queryset
+
+    def filter_close_month(self, queryset, name, value):
+        try:
+            year, month = (int(p) for p in value.split("-")[:2])
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(expected_close_date__year=year, expected_close_date__month=month)
+
+
+class AccountFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
+    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
+    parent = django_filters.NumberFilter(field_name="parent_id", widget=django_filters.widgets.forms.HiddenInput)
+
+    class Meta:
+        model = Account
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def filter_q(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(domain__icontains=value))
+
+
+class ContactFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = Contact
+        fields = ["portal_access", "is_billing_contact"]
+
+    def filter_q(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(email__icontains=value)
+        )

@@ -1,0 +1,188 @@
+"""Pipeline and account forms. They collect input; the services decide (errors come back inline through
+psa.core.forms.form_apply_domain_error)."""
+
+from django import forms
+
+from crm.choices import BillingModel, StageKind
+from crm.filtersets import sales_users
+from crm.models import Account, Contact, LineMilestone, Opportunity, OpportunityLine, Role, RoleDemand, Stage
+from psa.core.roles import Role as UserRole
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class BootstrapMixin:
+    def _style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+
+class StyledModelForm(BootstrapMixin, forms.ModelForm):
+    """A ModelForm for its fields and widgets only: the service validates the model (full_clean, cross-field
+    rules) and its refusals come back inline, so the form skips its own model validation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class StyledForm(BootstrapMixin, forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class OpportunityForm(StyledModelForm):
+    """Header of a deal. Empty probability takes the stage's default; empty currency the account's."""
+
+    probability = forms.IntegerField(
+        required=False, help_text="Percent. Leave empty for the stage's default.", min_value=None
+    )
+    currency = forms.ChoiceField(required=False, help_text="Leave empty for the account's currency.")
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name",
+            "account",
+            "owner",
+            "stage",
+            "probability",
+            "currency",
+            "expected_close_date",
+            "service_start",
+            "service_end",
+            "service_type",
+            "payment_terms_days",
+            "delivery_manager",
+            "notes",
+        ]
+        widgets = {
+            "expected_close_date": DateInput(),
+            "service_start": DateInput(),
+            "service_end": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {"payment_terms_days": "Days. Leave empty for the account's terms."}
+
+    def __init__(self, *args, user=None, manager: bool = False, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["currency"].choices = [("", "Account's currency"), *Opportunity._meta.get_field("currency").choices]
+        self.fields["stage"].queryset = Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order")
+        self.fields["stage"].required = False
+        self.fields["owner"].queryset = sales_users()
+        self.fields["owner"].required = False
+        self.fields["delivery_manager"].queryset = (
+            get_user_model().objects.filter(groups__name=UserRole.PROJECT_MANAGER, is_active=True).order_by("username")
+        )
+        if not manager:
+            del self.fields["owner"]
+        if editing:
+            del self.fields["stage"]  # stage changes are moves (board), they write history
+
+
+class OpportunityLineForm(StyledModelForm):
+    class Meta:
+        model = OpportunityLine
+        fields = ["description", "billing_model", "hours", "rate", "price", "cap"]
+        help_texts = {
+            "hours": "Time and materials: estimated hours.",
+            "rate": "Time and materials: hourly rate.",
+            "price": "Fixed fee, milestone, retainer, subscription: the price.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["billing_model"].choices = [("", "— choose —"), *BillingModel.choices]
+
+
+class LineChoiceMixin:
+    def limit_lines(self, opportunity: Opportunity) -> None:
+        self.fields["line"].queryset = OpportunityLine.objects.filter(opportunity=opportunity)
+        self.fields["line"].empty_label = None
+
+
+class RoleDemandForm(LineChoiceMixin, StyledModelForm):
+    line = forms.ModelChoiceField(queryset=OpportunityLine.objects.none())
+
+    class Meta:
+        model = RoleDemand
+        fields = ["line", "role", "hours", "start_date", "end_date"]
+        widgets = {"start_date": DateInput(), "end_date": DateInput()}
+
+    def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_lines(opportunity)
+        self.fields["role"].queryset = Role.objects.filter(is_active=True)
+
+
+class LineMilestoneForm(LineChoiceMixin, StyledModelForm):
+    line = forms.ModelChoiceField(queryset=OpportunityLine.objects.none())
+
+    class Meta:
+        model = LineMilestone
+        fields = ["line", "name", "amount", "due_date"]
+        widgets = {"due_date": DateInput()}
+
+    def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_lines(opportunity)
+        self.fields["line"].queryset = self.fields["line"].queryset.filter(billing_model=BillingModel.MILESTONE)
+
+
+class LoseForm(StyledForm):
+    reason = forms.CharField(max_length=300, required=False, label="Why was it lost?")
+
+
+class AccountForm(StyledModelForm):
+    class Meta:
+        model = Account
+        fields = [
+            "name",
+            "legal_name",
+            "tax_id",
+            "domain",
+            "billing_address",
+            "billing_email",
+            "currency",
+            "payment_terms_days",
+            "parent",
+            "owner",
+        ]
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = sales_users()
+        parents = Account.objects.only("id", "name").order_by("name")
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents
+
+
+class ContactForm(StyledModelForm):
+    class Meta:
+        model = Contact
+        fields = ["first_name", "last_name", "email", "phone", "job_title", "is_billing_contact"]
+
+
+class ImportForm(StyledForm):
+    KINDS = [("accounts", "Accounts"), ("opportunities", "Opportunities")]
+    kind = forms.ChoiceField(choices=KINDS)
+    file = forms.FileField(help_text="A CSV export with a header row (see the columns below).")

@@ -1,0 +1,384 @@
+"""CSV import of accounts and opportunities from a CRM export.
+
+Every row is checked first (a dry run stops there and reports what would happen per row); then good rows are
+written in bulk — new ones created, rows whose external id is already known updated — and bad rows are
+reported with the reason. Lookups (owners, stages, accounts, existing ids) are one query each, never per row.
+
+Columns (header names are matched loosely: case, spaces, underscores and a few aliases):
+- accounts: name*, domain, owner email, external id, legal name, tax id, billing email, billing address,
+  currency, payment terms
+- opportunities: name*, account* (name or the account's external id), owner email*, stage*, amount,
+  close date* (YYYY-MM-DD), external id, probability, lost reason
+
+A deal's imported amount is kept as one line "Imported amount" with no billing model (a win then asks for
+one). Won deals are refused: win them in PSA so the engagement is provisioned.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from crm.choices import CURRENCY_CODES, OpportunityStatus, StageKind
+from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistory
+from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
+from psa.core.audit import audit_record
+from psa.core.exceptions import PermissionDeniedError, ValidationFailed
+from psa.core.money import round_money
+from psa.core.roles import has_role
+
+IMPORTED_LINE = "Imported amount"
+ALIASES = {
+    "name": "name",
+    "account_name": "name",
+    "deal_name": "name",
+    "opportunity_name": "name",
+    "domain": "domain",
+    "website": "domain",
+    "owner_email": "owner_email",
+    "owner": "owner_email",
+    "email_of_owner": "owner_email",
+    "stage": "stage",
+    "deal_stage": "stage",
+    "amount": "amount",
+    "value": "amount",
+    "close_date": "close_date",
+    "expected_close_date": "close_date",
+    "closedate": "close_date",
+    "external_id": "external_id",
+    "id": "external_id",
+    "record_id": "external_id",
+    "account": "account",
+    "company": "account",
+    "account_external_id": "account",
+    "legal_name": "legal_name",
+    "tax_id": "tax_id",
+    "vat": "tax_id",
+    "billing_email": "billing_email",
+    "billing_address": "billing_address",
+    "currency": "currency",
+    "payment_terms": "payment_terms",
+    "payment_terms_days": "payment_terms",
+    "probability": "probability",
+    "lost_reason": "lost_reason",
+}
+MAX_ROWS = 20000
+
+
+@dataclass
+class RowResult:
+    row: int
+    name: str
+    external_id: str
+    action: str  # "create", "update" or "error"
+    reason: str = ""
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    dry_run: bool
+    rows: list[RowResult] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def created(self) -> int:
+        return self.count("create")
+
+    @property
+    def updated(self) -> int:
+        return self.count("update")
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+
+def _key(header: str) -> str:
+    return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def _read(content: str | bytes) -> list[dict]:
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed("The file is not UTF-8 text.", fields={"file": ["Save the CSV as UTF-8."]}) from None
+    content = content.lstrip("\ufeff")
+    try:
+        dialect = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(content), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
+    columns = [ALIASES.get(_key(h), "") for h in header]
+    if "name" not in columns:
+        raise ValidationFailed("The file has no 'name' column.", fields={"file": ["A 'name' column is required."]})
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append({c: v.strip() for c, v in zip(columns, values, strict=False) if c})
+        if len(rows) > MAX_ROWS:
+            raise ValidationFailed(f"At most {MAX_ROWS} rows per file.", fields={"file": ["Split the file."]})
+    return rows
+
+
+def _parse_date(value: str) -> date | None:
+    for fmt_value in (value, value[:10]):
+        try:
+            return date.fromisoformat(fmt_value)
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_amount(value: str) -> Decimal | None:
+    cleaned = value.replace(" ", "").replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return round_money(amount) if amount.is_finite() else None
+
+
+def _owners_by_email(emails: set[str]) -> dict:
+    User = get_user_model()
+    users = User.objects.annotate(e=Lower("email")).filter(e__in={e.lower() for e in emails}, is_active=True)
+    return {u.e: u for u in users}
+
+
+@transaction.atomic
+def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
+    """Check every row, then (unless `dry_run`) create or update the good ones in bulk."""
+    if kind == "accounts":
+        if not has_role(by, *ACCOUNT_EDIT_ROLES):
+            raise PermissionDeniedError("Only sales, finance and administrators may import accounts.")
+        return _import_accounts(by=by, rows=_read(content), dry_run=dry_run)
+    if kind == "opportunities":
+        if not is_sales_manager(by):
+            raise PermissionDeniedError("Only a sales manager may import deals (they assign owners).")
+        return _import_opportunities(by=by, rows=_read(content), dry_run=dry_run)
+    raise ValidationFailed("Choose accounts or opportunities.", fields={"kind": ["Unknown import kind."]})
+
+
+def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+    report = ImportReport(kind="accounts", dry_run=dry_run)
+    ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
+    existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
+    owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
+    to_create, to_update, seen = [], [], set()
+    for n, r in enumerate(rows, start=2):  # row 1 is the header
+        name, ext = r.get("name", ""), r.get("external_id", "")
+        result = RowResult(row=n, name=name, external_id=ext, action="create")
+        problems = []
+        if not name:
+            problems.append("name is empty")
+        if ext and ext in seen:
+            problems.append(f"external id {ext} appears twice in the file")
+        owner = None
+        if r.get("owner_email"):
+            owner = owners.get(r["owner_email"].lower())
+            if owner is None:
+                problems.append(f"no user with email {r['owner_email']}")
+        currency = (r.get("currency") or "").upper()
+        if currency and currency not in CURRENCY_CODES:
+            problems.append(f"unknown currency {currency}")
+        terms = r.get("payment_terms", "")
+        if terms and (not terms.isdigit() or int(terms) > 365):
+            problems.append("payment terms must be 0-365 days")
+        if problems:
+            result.action, result.reason = "error", "; ".join(problems)
+            report.rows.append(result)
+            continue
+        seen.add(ext)
+        account = existing.get(ext) if ext else None
+        if account is None:
+            account = Account(name=name, external_id=ext or None, owner=owner or by)
+            to_create.append(account)
+        else:
+            result.action = "update"
+            account.name = name
+            to_update.append(account)
+        for col, attr in (
+            ("domain", "domain"),
+            ("legal_name", "legal_name"),
+            ("tax_id", "tax_id"),
+            ("billing_email", "billing_email"),
+            ("billing_address", "billing_address"),
+        ):
+            if r.get(col):
+                setattr(account, attr, r[col][:200] if attr != "billing_address" else r[col])
+        if currency:
+            account.currency = currency
+        if terms:
+            account.payment_terms_days = int(terms)
+        if owner:
+            account.owner = owner
+        report.rows.append(result)
+    if not dry_run:
+        Account.objects.bulk_create(to_create)
+        Account.objects.bulk_update(
+            to_update,
+            ["name", "domain", "legal_name", "tax_id", "billing_email", "billing_address", "currency",
+             "payment_terms_days", "owner", "updated_at"],
+        )  # fmt: skip
+        audit_record(
+            actor=by,
+            action="crm.import.accounts",
+            object_type="crm.account",
+            summary=f"Imported accounts: {len(to_create)} new, {len(to_update)} updated, {report.errors} refused",
+        )
+    return report
+
+
+def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+    report = ImportReport(kind="opportunities", dry_run=dry_run)
+    ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
+    existing = {o.external_id: o for o in Opportunity.objects.filter(external_id__in=ext_ids).prefetch_related("lines")}
+    owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
+    stages = {s.name.lower(): s for s in Stage.objects.filter(is_active=True)}
+    refs = {r["account"] for r in rows if r.get("account")}
+    by_ext = {a.external_id: a for a in Account.objects.filter(external_id__in=refs)}
+    lowered = {x.lower() for x in refs}
+    by_name = {a.lname: a for a in Account.objects.annotate(lname=Lower("name")).filter(lname__in=lowered)}
+    now = timezone.now()
+    new_opps, updates, new_lines, line_updates, history, seen = [], [], [], [], [], set()
+    for n, r in enumerate(rows, start=2):
+        name, ext = r.get("name", ""), r.get("external_id", "")
+        result = RowResult(row=n, name=name, external_id=ext, action="create")
+        problems = []
+        if not name:
+            problems.append("name is empty")
+        if ext and ext in seen:
+            problems.append(f"external id {ext} appears twice in the file")
+        ref = r.get("account", "")
+        account = by_ext.get(ref) or by_name.get(ref.lower()) if ref else None
+        if account is None:
+            problems.append(f"unknown account '{ref}' (import accounts first)" if ref else "account is empty")
+        owner = owners.get(r.get("owner_email", "").lower())
+        if owner is None:
+            problems.append(f"no user with email '{r.get('owner_email', '')}'")
+        stage = stages.get(r.get("stage", "").lower())
+        if stage is None:
+            problems.append(f"unknown stage '{r.get('stage', '')}'")
+        elif stage.kind == StageKind.WON:
+            problems.append("won deals are not imported: win them in PSA so the engagement is set up")
+        close = _parse_date(r.get("close_date", ""))
+        if close is None:
+            problems.append(f"close date '{r.get('close_date', '')}' is not a date (YYYY-MM-DD)")
+        amount = _parse_amount(r["amount"]) if r.get("amount") else Decimal("0.00")
+        if amount is None or amount < 0:
+            problems.append(f"amount '{r.get('amount')}' is not a positive number")
+        probability = None
+        if r.get("probability"):
+            if not r["probability"].isdigit() or int(r["probability"]) > 100:
+                problems.append("probability must be between 0 and 100")
+            else:
+                probability = int(r["probability"])
+        opp = existing.get(ext) if ext else None
+        if opp is not None and opp.status == OpportunityStatus.WON:
+            problems.append("the deal is already won in PSA; it is not changed by imports")
+        if problems:
+            result.action, result.reason = "error", "; ".join(problems)
+            report.rows.append(result)
+            continue
+        seen.add(ext)
+        lost = stage.kind == StageKind.LOST
+        status = OpportunityStatus.LOST if lost else OpportunityStatus.OPEN
+        fields = {
+            "name": name[:200],
+            "account": account,
+            "owner": owner,
+            "stage": stage,
+            "status": status,
+            "currency": account.currency,
+            "probability": probability if probability is not None else stage.default_probability,
+            "expected_close_date": close,
+            "lost_reason": (r.get("lost_reason") or "Imported as lost")[:300] if lost else "",
+            "closed_at": now if lost else None,
+            "payment_terms_days": account.payment_terms_days,
+        }
+        if opp is None:
+            opp = Opportunity(external_id=ext or None, amount=amount, created_at=now, **fields)
+            new_opps.append(opp)
+            new_lines.append((opp, amount))
+        else:
+            result.action = "update"
+            lines = list(opp.lines.all())
+            if opp.stage_id != stage.pk or opp.status != status:
+                history.append(
+                    StageHistory(
+                        opportunity=opp,
+                        by=by,
+                        from_stage_id=opp.stage_id,
+                        to_stage=stage,
+                        from_status=opp.status,
+                        to_status=status,
+                        probability=fields["probability"],
+                        note="Import",
+                    )
+                )
+            for attr, value in fields.items():
+                if attr == "payment_terms_days" and opp.payment_terms_days is not None:
+                    continue
+                setattr(opp, attr, value)
+            if len(lines) == 1 and lines[0].description == IMPORTED_LINE:
+                lines[0].price = lines[0].amount = amount
+                line_updates.append(lines[0])
+                opp.amount = amount
+            elif lines and amount != opp.amount:
+                result.reason = "amount not changed: the deal has lines priced in PSA"
+            elif not lines:
+                opp.amount = amount
+                new_lines.append((opp, amount))
+            updates.append(opp)
+        report.rows.append(result)
+    if dry_run:
+        return report
+    Opportunity.objects.bulk_create(new_opps)
+    Opportunity.objects.bulk_update(
+        updates,
+        ["name", "account", "owner", "stage", "status", "currency", "probability", "expected_close_date",
+         "lost_reason", "closed_at", "payment_terms_days", "amount"],
+    )  # fmt: skip
+    OpportunityLine.objects.bulk_update(line_updates, ["price", "amount"])
+    OpportunityLine.objects.bulk_create(
+        [
+            OpportunityLine(opportunity=o, position=1, description=IMPORTED_LINE, price=a, amount=a)
+            for o, a in new_lines
+            if a > 0
+        ]
+    )
+    history.extend(
+        StageHistory(
+            opportunity=o,
+            by=by,
+            at=now,
+            to_stage=o.stage,
+            from_status="",
+            to_status=o.status,
+            probability=o.probability,
+            note="Imported",
+        )
+        for o in new_opps
+    )
+    StageHistory.objects.bulk_create(history)
+    audit_record(
+        actor=by,
+        action="crm.import.opportunities",
+        object_type="crm.opportunity",
+        summary=f"Imported deals: {len(new_opps)} new, {len(updates)} updated, {report.errors} refused",
+    )
+    return report

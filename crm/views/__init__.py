@@ -1,0 +1,1 @@
+"""crm pages: pipeline board and list, opportunity pages, accounts, forecast, demand and CSV import."""

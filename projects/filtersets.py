@@ -1,0 +1,84 @@
+"""FilterSets shared by the project pages and the API."""
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from crm.choices import BillingModel
+from projects.choices import ChangeOrderStatus, ProjectStatus
+from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine
+from psa.core.roles import Role
+
+
+def _bootstrap(filterset) -> None:
+    for field in filterset.form.fields.values():
+        widget = field.widget
+        css = "form-select form-select-sm" if widget.input_type == "select" else "form-control form-control-sm"
+        widget.attrs.setdefault("class", css)
+
+
+def project_managers(request=None):
+    return get_user_model().objects.filter(groups__name=Role.PROJECT_MANAGER, is_active=True).order_by("username")
+
+
+class ProjectFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
+    account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
+    account_id = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    project_manager = django_filters.ModelChoiceFilter(
+        label="Project manager", queryset=project_managers, empty_label="Any PM"
+    )
+
+    class Meta:
+        model = Project
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value)) if value else queryset
+
+
+class ContractFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id")
+    project = django_filters.NumberFilter(field_name="project_id")
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    billing_model = django_filters.ChoiceFilter(
+        choices=BillingModel.choices, field_name="lines__billing_model", distinct=True
+    )
+
+    class Meta:
+        model = Contract
+        fields = ["currency"]
+
+
+class ChangeOrderFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="contract_id")
+    project = django_filters.NumberFilter(field_name="contract__project_id")
+    status = django_filters.ChoiceFilter(choices=ChangeOrderStatus.choices)
+
+    class Meta:
+        model = ChangeOrder
+        fields = []
+
+
+class RateCardFilter(django_filters.FilterSet):
+    class Meta:
+        model = RateCard
+        fields = ["currency", "is_default"]
+
+
+class RateCardLineFilter(django_filters.FilterSet):
+    rate_card = django_filters.NumberFilter(field_name="rate_card_id")
+    role = django_filters.NumberFilter(field_name="role_id")
+    valid_on = django_filters.DateFilter(method="filter_valid_on")
+
+    class Meta:
+        model = RateCardLine
+        fields = []
+
+    def filter_valid_on(self, queryset, name, value):
+        return queryset.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=value), valid_from__lte=value)

@@ -1,0 +1,192 @@
+"""Engagement pages: the win (handoff) action, project list and page, milestone and status moves, change
+orders, and the account page's projects fragment."""
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from crm.permissions import EDIT_ROLES as PIPELINE_EDIT_ROLES
+from projects import services
+from projects.choices import ChangeOrderStatus, MilestoneStatus, ProjectStatus
+from projects.filtersets import ProjectFilter
+from projects.forms import ChangeOrderForm, RejectForm
+from projects.models import ChangeOrder, Contract, Project
+from projects.permissions import PM_ROLES, VIEW_ROLES
+from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
+from psa.core.exceptions import DomainError
+from psa.core.forms import form_apply_domain_error
+from psa.core.listing import paginate_sorted
+from psa.core.roles import has_role, role_required
+
+SORT_FIELDS = {
+    "code": "code",
+    "name": "name",
+    "account": "account__name",
+    "status": "status",
+    "start": "start_date",
+    "end": "end_date",
+    "budget": "budget_amount",
+    "hours": "budget_hours",
+}
+
+
+def _flash(request, exc: DomainError) -> None:
+    details = "; ".join(m for msgs in exc.fields.values() for m in msgs)
+    messages.error(request, f"{exc.message} {details}" if details and details not in exc.message else exc.message)
+
+
+@role_required(*PIPELINE_EDIT_ROLES)
+@require_POST
+def opportunity_win(request, pk: int):
+    """Win a deal: on success open the new project; on refusal back to the deal with every missing field."""
+    try:
+        result = services.opportunity_win(opportunity_id=pk, by=request.user)
+    except DomainError as exc:
+        _flash(request, exc)
+        return redirect("crm:opportunity", pk=pk)
+    if result.created:
+        messages.success(
+            request, f"Won. Contract {result.contract.number} and project {result.project.code} are ready."
+        )
+    else:
+        messages.info(request, f"Already won: contract {result.contract.number}, project {result.project.code}.")
+    return redirect("projects:project", pk=result.project.pk)
+
+
+def _projects():
+    return Project.objects.select_related("account", "project_manager").annotate(
+        open_requests=Count("resource_requests", filter=Q(resource_requests__status="open"), distinct=True)
+    )
+
+
+@role_required(*VIEW_ROLES)
+def project_list(request):
+    filterset = ProjectFilter(request.GET or None, queryset=_projects())
+    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    page_obj, _sort = paginate_sorted(request, queryset, sort_fields=SORT_FIELDS, default_sort="-start")
+    return render(request, "projects/project_list.html", {"filter": filterset, "page_obj": page_obj})
+
+
+@role_required(*VIEW_ROLES)
+def project_detail(request, pk: int):
+    project = get_object_or_404(Project.objects.select_related("account", "project_manager", "template"), pk=pk)
+    contract = (
+        Contract.objects.select_related("opportunity")
+        .prefetch_related("lines__rate_card")
+        .filter(project=project)
+        .first()
+    )
+    change_orders = (
+        ChangeOrder.objects.filter(contract__project=project)
+        .select_related("requested_by", "decided_by", "contract")
+        .prefetch_related("lines__contract_line")
+        .order_by("-number")
+    )
+    return render(
+        request,
+        "projects/project_detail.html",
+        {
+            "project": project,
+            "contract": contract,
+            "tasks": project.tasks.all(),
+            "milestones": project.milestones.select_related("contract_line"),
+            "requests": project.resource_requests.select_related("role"),
+            "change_orders": change_orders,
+            "history": project.history.select_related("by").order_by("-at", "-id"),
+            "is_pm": has_role(request.user, *PM_ROLES),
+            "can_request_co": has_role(request.user, *CO_REQUEST_ROLES) and contract is not None,
+            "can_decide_co": has_role(request.user, *CO_DECIDE_ROLES),
+            "next_statuses": _next_statuses(project.status),
+            "MilestoneStatus": MilestoneStatus,
+            "co_form": ChangeOrderForm(contract=contract, prefix="co") if contract else None,
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+def _next_statuses(status: str) -> list[tuple[str, str]]:
+    from projects.choices import PROJECT_TRANSITIONS
+
+    return [(s, ProjectStatus(s).label) for s in PROJECT_TRANSITIONS.get(status, ())]
+
+
+@role_required(*PM_ROLES)
+@require_POST
+def project_status(request, pk: int):
+    try:
+        project = services.project_transition(project_id=pk, to_status=request.POST.get("status", ""), by=request.user)
+        messages.success(request, f"{project.code} is now {project.get_status_display().lower()}.")
+    except DomainError as exc:
+        _flash(request, exc)
+    return redirect("projects:project", pk=pk)
+
+
+@role_required(*PM_ROLES)
+@require_POST
+def milestone_move(request, pk: int, milestone_pk: int, action: str):
+    fn = {"achieve": services.milestone_achieve, "accept": services.milestone_accept}.get(action)
+    if fn is None:
+        messages.error(request, "Unknown milestone action.")
+        return redirect("projects:project", pk=pk)
+    try:
+        milestone = fn(milestone_id=milestone_pk, by=request.user)
+        messages.success(request, f"{milestone.name}: {milestone.get_status_display().lower()}.")
+    except DomainError as exc:
+        _flash(request, exc)
+    return redirect(f"/projects/{pk}/#milestones")
+
+
+@role_required(*CO_REQUEST_ROLES)
+@require_POST
+def change_order_create(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    contract = Contract.objects.filter(project=project).first()
+    if contract is None:
+        messages.error(request, "This project has no contract to change.")
+        return redirect("projects:project", pk=pk)
+    form = ChangeOrderForm(request.POST, contract=contract, prefix="co")
+    if form.is_valid():
+        try:
+            co = services.change_order_create(
+                contract_id=contract.pk,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                reason=form.cleaned_data["reason"],
+                lines=[form.change_spec()],
+            )
+            messages.success(request, f"Drafted change order CO-{co.number}.")
+            return redirect(f"/projects/{pk}/#change-orders")
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+    messages.error(
+        request, "The change order was not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+    )
+    return redirect(f"/projects/{pk}/#change-orders")
+
+
+@role_required(*CO_REQUEST_ROLES, *CO_DECIDE_ROLES)
+@require_POST
+def change_order_move(request, pk: int, co_pk: int, action: str):
+    try:
+        if action == "submit":
+            services.change_order_submit(change_order_id=co_pk, by=request.user)
+        elif action == "approve":
+            services.change_order_approve(change_order_id=co_pk, by=request.user)
+        elif action == "reject":
+            services.change_order_reject(change_order_id=co_pk, by=request.user, note=request.POST.get("note", ""))
+        else:
+            messages.error(request, "Unknown change-order action.")
+            return redirect("projects:project", pk=pk)
+        status = ChangeOrder.objects.values_list("status", flat=True).get(pk=co_pk)
+        messages.success(request, f"Change order {ChangeOrderStatus(status).label.lower()}.")
+    except DomainError as exc:
+        _flash(request, exc)
+    return redirect(f"/projects/{pk}/#change-orders")
+
+
+@role_required(*VIEW_ROLES)
+def account_projects(request, pk: int):
+    """Fragment for the crm account page (crm may not import projects, so it loads this over HTMX)."""
+    projects = _projects().filter(account_id=pk).order_by("-start_date", "-id")[:50]
+    return render(request, "projects/_account_projects.html", {"projects": projects, "account_id": pk})
