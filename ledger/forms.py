@@ -58,15 +58,16 @@ class LineForm(forms.Form):
         queryset=LedgerAccount.objects.filter(is_active=True, is_control=False),
         to_field_name="code",
         required=False,
+        empty_label="— account —",
         widget=forms.Select(attrs=SELECT),
     )
     debit = forms.DecimalField(max_digits=18, decimal_places=2, required=False, widget=forms.TextInput(attrs=MONEY))
     credit = forms.DecimalField(max_digits=18, decimal_places=2, required=False, widget=forms.TextInput(attrs=MONEY))
     client = forms.ModelChoiceField(
-        queryset=Client.objects.order_by("name"), required=False, widget=forms.Select(attrs=SELECT)
+        queryset=Client.objects.order_by("name"), required=False, empty_label="—", widget=forms.Select(attrs=SELECT)
     )
     project = forms.ModelChoiceField(
-        queryset=Project.objects.order_by("code"), required=False, widget=forms.Select(attrs=SELECT)
+        queryset=Project.objects.order_by("code"), required=False, empty_label="—", widget=forms.Select(attrs=SELECT)
     )
     memo = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs=TEXT))
 

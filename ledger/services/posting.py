@@ -199,7 +199,7 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
             return later, later.start
     raise PeriodClosed(
         f"The period {period.label} is closed: an entry dated {on:%Y-%m-%d} cannot be posted. "
-        "Date it in an open period, or ask finance to reopen the month.",
+        "Date it in an open period, or reopen the month first (Ledger → Periods).",
         fields={"date": [f"{period.label} is closed."]},
     )
 

@@ -1,0 +1,76 @@
+"""Finance in Chromium: posts a manual entry, sees it in the trial balance, closes the month, and a posting
+dated in the closed month is refused with a clear message."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ledger.chart import chart_ensure_default
+from ledger.models import JournalEntry
+from ledger.services import periods_ensure
+from psa.web.demo import DEMO_PASSWORD, seed_users
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def books(transactional_db):
+    seed_users()
+    chart_ensure_default()
+    today = timezone.localdate()
+    periods_ensure(start=today, through=today + timedelta(days=40))
+    return today
+
+
+def fill_entry(page, on, memo: str, amount: str) -> None:
+    page.goto("/ledger/entries/new/")
+    page.fill("#id_date", on.isoformat())
+    page.fill("#id_memo", memo)
+    page.select_option("#id_lines-0-account", "6100")
+    page.fill("#id_lines-0-debit", amount)
+    page.fill("#id_lines-0-memo", "Design tool licences")
+    page.select_option("#id_lines-1-account", "1000")
+    page.fill("#id_lines-1-credit", amount)
+    page.click("[data-testid=post-entry]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(page, login, screenshot, books):
+    today = books
+    login("finance", DEMO_PASSWORD)
+    page.click("[data-testid=main-nav] >> text=Ledger")
+    page.wait_for_url("**/ledger/")
+    screenshot(page, "ledger-journal-empty")
+
+    fill_entry(page, today, "Software subscriptions", "1250.00")
+    number = JournalEntry.objects.get().number
+    assert number in page.locator("[data-testid=entry-number]").inner_text()
+    assert "Posted " + number in page.locator(".alert-success").inner_text()
+    screenshot(page, "ledger-entry-posted")
+
+    page.click("[data-testid=ledger-tabs] >> text=Trial balance")
+    row = page.locator("[data-testid=trial-balance] tr[data-account='6100']")
+    assert "1,250.00" in row.inner_text()
+    assert "balanced" in page.locator("[data-testid=tb-status]").inner_text()
+    screenshot(page, "ledger-trial-balance")
+
+    label = today.strftime("%Y-%m")
+    page.click("[data-testid=ledger-tabs] >> text=Periods")
+    page.locator(f"tr[data-period='{label}'] input[name=reason]").fill("Month-end review done")
+    page.click(f"[data-testid=close-{label}]")
+    page.wait_for_load_state("networkidle")
+    assert f"{label} is closed" in page.locator(".alert-success").inner_text()
+    screenshot(page, "ledger-period-closed")
+
+    fill_entry(page, today, "Late supplier bill", "80.00")
+    errors = page.locator("[data-testid=form-errors]").inner_text()
+    assert f"The period {label} is closed" in errors and today.isoformat() in errors
+    assert JournalEntry.objects.count() == 1
+    screenshot(page, "ledger-closed-month-refused")
+
+    page.click("[data-testid=ledger-tabs] >> text=Audit")
+    audit = page.locator("[data-testid=audit-table]").inner_text()
+    assert f"Closed {label}: Month-end review done" in audit and number in audit
+    screenshot(page, "ledger-audit")
+    assert page.js_errors == [], page.js_errors
