@@ -86,3 +86,31 @@ def tax_category_for_account(account_id: int) -> TaxCategory:
             fields={"tax_category": ["No default tax category."]},
         )
     return default
+
+
+DEFAULT_CATEGORIES = [
+    ("S20", "Standard rate 20%", "S", "20.00", "", True),
+    ("S10", "Reduced rate 10%", "S", "10.00", "", False),
+    ("Z", "Zero rated", "Z", "0.00", "", False),
+    ("AE", "Reverse charge", "AE", "0.00", "Reverse charge: VAT due by the recipient (Art. 196 VAT Directive)", False),
+]
+
+
+def tax_categories_ensure_default() -> int:
+    """Create the default tax categories that are missing (migration 0002 made them; a flushed test database
+    or a fresh demo may not have them). Returns how many were created."""
+    created = 0
+    has_default = TaxCategory.objects.filter(is_default=True).exists()
+    for code, name, kind, rate, reason, default in DEFAULT_CATEGORIES:
+        _, was_created = TaxCategory.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "rate": Decimal(rate),
+                "exemption_reason": reason,
+                "is_default": default and not has_default,
+            },
+        )
+        created += was_created
+    return created

@@ -11,6 +11,7 @@ from itertools import count
 from django.utils import timezone
 
 from billing.services import schedule_generate
+from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
 from projects.models import Contract, ContractLine, Milestone, Project
@@ -19,6 +20,13 @@ _n = count(1)
 
 
 def make_periods(start: date = date(2025, 1, 1), through: date = date(2027, 12, 31)):
+    """Open periods, and the chart of accounts and tax categories (gone after a transactional test's flush)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
+    tax_categories_ensure_default()
     return periods_ensure(start=start, through=through)
 
 
