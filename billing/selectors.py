@@ -1,0 +1,308 @@
+"""Billing reads: scoped invoice lists, AR aging, DSO, overdue list, panels for sales, traceability.
+Each issues a fixed number of queries whatever the data size."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum, When
+from django.db.models.functions import Coalesce
+
+from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus
+from billing.models import CapWriteDown, Invoice, InvoiceLine, Payment, SourceLink
+from billing.services.sources import PROVIDER_BY_KIND
+from crm.models import Account
+from crm.selectors import account_for_client_user
+from psa.core.money import ZERO
+from psa.core.roles import Role, has_role
+
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+BALANCE = ExpressionWrapper(
+    F("gross_total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"), output_field=MONEY
+)
+
+
+def invoices_for(user) -> QuerySet[Invoice]:
+    """Documents a user may see: everything for finance and admins; a client its own account's issued ones."""
+    if has_role(user, Role.FINANCE, Role.ADMIN):
+        return Invoice.objects.all()
+    if has_role(user, Role.CLIENT):
+        account = account_for_client_user(user)
+        if account is None:
+            return Invoice.objects.none()
+        return Invoice.objects.filter(account=account, number__isnull=False)
+    return Invoice.objects.none()
+
+
+def invoice_list(user) -> QuerySet[Invoice]:
+    return invoices_for(user).select_related("account", "credited_invoice")
+
+
+def portal_balance(account: Account) -> dict:
+    """Open invoices minus unapplied credits, for the portal header (two queries)."""
+    agg = Invoice.objects.filter(account=account, status__in=OPEN_STATUSES).aggregate(
+        owed=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.INVOICE)), ZERO, output_field=MONEY),
+        credit=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO, output_field=MONEY),
+        overdue=Coalesce(
+            Sum(BALANCE, filter=Q(kind=InvoiceKind.INVOICE, due_date__lt=date.today())), ZERO, output_field=MONEY
+        ),
+    )
+    unapplied = Payment.objects.filter(account=account).aggregate(
+        u=Coalesce(Sum(F("amount") - F("amount_allocated"), output_field=MONEY), ZERO, output_field=MONEY)
+    )["u"]
+    agg["credit"] += unapplied
+    agg["balance"] = agg["owed"] - agg["credit"]
+    return agg
+
+
+# --- AR ------------------------------------------------------------------------------------------------
+@dataclass
+class AgingRow:
+    account_id: int
+    name: str
+    currency: str = ""
+    current: Decimal = ZERO
+    d1_30: Decimal = ZERO
+    d31_60: Decimal = ZERO
+    d61_90: Decimal = ZERO
+    d90: Decimal = ZERO
+    credits: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.d1_30 + self.d31_60 + self.d61_90 + self.d90
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.total - self.current
+
+
+@dataclass
+class Aging:
+    as_of: date
+    rows: list[AgingRow] = field(default_factory=list)
+
+    def column(self, name: str) -> Decimal:
+        return sum((getattr(r, name) for r in self.rows), ZERO)
+
+    @property
+    def totals(self) -> dict:
+        names = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
+        out = {n: self.column(n) for n in names}
+        out["total"] = sum((r.total for r in self.rows), ZERO)
+        out["overdue"] = out["total"] - out["current"]
+        return out
+
+
+def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Aging:
+    """Open invoice balances per account by days past due: current (not yet due), 1-30, 31-60, 61-90, 90+;
+    open credit notes and unapplied payments shown as credits. Three queries."""
+    as_of = as_of or date.today()
+    invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of)
+    if account_id:
+        invoices = invoices.filter(account_id=account_id)
+    rows = (
+        invoices.values("account_id", "account__name", "currency")
+        .annotate(
+            current=Coalesce(Sum(BALANCE, filter=Q(due_date__gte=as_of)), ZERO, output_field=MONEY),
+            d1_30=Coalesce(
+                Sum(BALANCE, filter=Q(due_date__lt=as_of, due_date__gte=as_of - timedelta(days=30))),
+                ZERO,
+                output_field=MONEY,
+            ),
+            d31_60=Coalesce(
+                Sum(
+                    BALANCE,
+                    filter=Q(due_date__lt=as_of - timedelta(days=30), due_date__gte=as_of - timedelta(days=60)),
+                ),
+                ZERO,
+                output_field=MONEY,
+            ),
+            d61_90=Coalesce(
+                Sum(
+                    BALANCE,
+                    filter=Q(due_date__lt=as_of - timedelta(days=60), due_date__gte=as_of - timedelta(days=90)),
+                ),
+                ZERO,
+                output_field=MONEY,
+            ),
+            d90=Coalesce(Sum(BALANCE, filter=Q(due_date__lt=as_of - timedelta(days=90))), ZERO, output_field=MONEY),
+        )
+        .order_by("account__name", "account_id")
+    )
+    table = {
+        r["account_id"]: AgingRow(
+            account_id=r["account_id"],
+            name=r["account__name"],
+            currency=r["currency"],
+            current=r["current"],
+            d1_30=r["d1_30"],
+            d31_60=r["d31_60"],
+            d61_90=r["d61_90"],
+            d90=r["d90"],
+        )
+        for r in rows
+    }
+    credit_notes = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, status__in=OPEN_STATUSES)
+    payments = Payment.objects.filter(amount_allocated__lt=F("amount"))
+    if account_id:
+        credit_notes, payments = credit_notes.filter(account_id=account_id), payments.filter(account_id=account_id)
+    for qs, expr in ((credit_notes, BALANCE), (payments, F("amount") - F("amount_allocated"))):
+        for r in qs.values("account_id", "account__name").annotate(c=Sum(expr, output_field=MONEY)).order_by():
+            row = table.setdefault(r["account_id"], AgingRow(account_id=r["account_id"], name=r["account__name"]))
+            row.credits += r["c"]
+    return Aging(as_of=as_of, rows=sorted(table.values(), key=lambda r: (r.name, r.account_id)))
+
+
+def dso(*, as_of: date | None = None, days: int = 90) -> Decimal | None:
+    """Days sales outstanding: open receivables / invoiced (gross) in the last `days` x `days`."""
+    as_of = as_of or date.today()
+    agg = Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__isnull=False).aggregate(
+        open=Coalesce(Sum(BALANCE, filter=Q(status__in=OPEN_STATUSES)), ZERO, output_field=MONEY),
+        sales=Coalesce(
+            Sum("gross_total", filter=Q(issue_date__gt=as_of - timedelta(days=days), issue_date__lte=as_of)),
+            ZERO,
+            output_field=MONEY,
+        ),
+    )
+    if not agg["sales"]:
+        return None
+    return (agg["open"] / agg["sales"] * days).quantize(Decimal("0.1"))
+
+
+def overdue_invoices(*, as_of: date | None = None) -> QuerySet[Invoice]:
+    as_of = as_of or date.today()
+    return (
+        Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=as_of)
+        .select_related("account")
+        .annotate(open_balance=BALANCE)
+        .order_by("due_date", "pk")
+    )
+
+
+# --- panels for sales ------------------------------------------------------------------------------------
+def account_ar(account: Account, *, as_of: date | None = None) -> dict:
+    """The account page's AR panel: open balance, overdue, credits, last payment (two queries)."""
+    as_of = as_of or date.today()
+    data = portal_balance(account)
+    last = (
+        Payment.objects.filter(account=account).order_by("-received_on", "-pk").values("received_on", "amount").first()
+    )
+    data["last_payment"] = last
+    data["as_of"] = as_of
+    return data
+
+
+def opportunity_invoiced(opportunity) -> dict:
+    """Invoiced to date (net of credit notes) against what was sold on a deal, per contract line."""
+    lines = (
+        InvoiceLine.objects.filter(
+            contract_line__source_line__opportunity=opportunity,
+            invoice__status__in=[s for s in InvoiceStatus.values if s not in ("draft", "cancelled")],
+        )
+        .values("contract_line__source_line_id")
+        .annotate(
+            net=Sum(
+                Case(
+                    When(invoice__kind=InvoiceKind.CREDIT_NOTE, then=-F("net")),
+                    default=F("net"),
+                    output_field=MONEY,
+                )
+            )
+        )
+        .order_by()
+    )
+    by_line = {r["contract_line__source_line_id"]: r["net"] for r in lines}
+    rows = [
+        {"line": ln, "sold": ln.amount, "invoiced": by_line.get(ln.pk, ZERO)}
+        for ln in opportunity.lines.all().order_by("position", "pk")
+    ]
+    sold = sum((r["sold"] for r in rows), ZERO)
+    invoiced = sum((r["invoiced"] for r in rows), ZERO)
+    return {
+        "rows": rows,
+        "sold": sold,
+        "invoiced": invoiced,
+        "remaining": sold - invoiced,
+        "percent": int(invoiced * 100 / sold) if sold else 0,
+    }
+
+
+# --- traceability ------------------------------------------------------------------------------------
+def explain_line(line: InvoiceLine) -> dict:
+    """Where a line's amount comes from: its sources, contract line (cap, rate card), the deal line sold, and
+    any cap write-down. A fixed number of queries."""
+    links = list(line.sources.all().select_related("contract_line"))
+    labels = {}
+    for kind in {lk.kind for lk in links}:
+        provider = PROVIDER_BY_KIND.get(kind)
+        if provider is not None:
+            labels.update(
+                {(kind, k): v for k, v in provider.labels([lk.source_id for lk in links if lk.kind == kind]).items()}
+            )
+    cline = None
+    if line.contract_line_id:
+        from projects.models import ContractLine
+
+        cline = (
+            ContractLine.objects.select_related("contract", "rate_card", "source_line__opportunity")
+            .filter(pk=line.contract_line_id)
+            .first()
+        )
+    downs = {d.link_id: d for d in CapWriteDown.objects.filter(link__in=links)}
+    billed_to_date = (
+        SourceLink.objects.filter(contract_line_id=line.contract_line_id, released_at__isnull=True).aggregate(
+            t=Coalesce(Sum("amount"), ZERO, output_field=MONEY)
+        )["t"]
+        if line.contract_line_id
+        else None
+    )
+    return {
+        "line": line,
+        "sources": [
+            {"link": lk, "label": labels.get((lk.kind, lk.source_id), lk.label), "down": downs.get(lk.pk)}
+            for lk in links
+        ],
+        "contract_line": cline,
+        "opportunity_line": cline.source_line if cline else None,
+        "billed_to_date": billed_to_date,
+        "credited_line": line.credited_line,
+    }
+
+
+def latest_payment_date(account_id: int):
+    return Payment.objects.filter(account_id=account_id).aggregate(m=Max("received_on"))["m"]
+
+
+def ledger_reconciliation() -> dict:
+    """AR and tax payable in the GL against the billing sub-ledger (DESIGN.md invariant 8)."""
+    from ledger.choices import SystemAccount
+    from ledger.models import JournalLine
+
+    gl = {
+        r["account__system_role"]: r["d"] - r["c"]
+        for r in JournalLine.objects.filter(
+            account__system_role__in=[SystemAccount.RECEIVABLE, SystemAccount.TAX_PAYABLE]
+        )
+        .values("account__system_role")
+        .annotate(
+            d=Coalesce(Sum("debit"), ZERO, output_field=MONEY), c=Coalesce(Sum("credit"), ZERO, output_field=MONEY)
+        )
+        .order_by()
+    }
+    issued = Invoice.objects.filter(number__isnull=False)
+    sub = issued.aggregate(
+        open_invoices=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.INVOICE)), ZERO, output_field=MONEY),
+        open_credits=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO, output_field=MONEY),
+        tax_invoiced=Coalesce(Sum("tax_total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO, output_field=MONEY),
+        tax_credited=Coalesce(Sum("tax_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO, output_field=MONEY),
+    )
+    unapplied = Payment.objects.aggregate(
+        u=Coalesce(Sum(F("amount") - F("amount_allocated"), output_field=MONEY), ZERO, output_field=MONEY)
+    )["u"]
+    return {
+        "gl_receivable": gl.get(SystemAccount.RECEIVABLE.value, ZERO),
+        "gl_tax_payable": -gl.get(SystemAccount.TAX_PAYABLE.value, ZERO),
+        "open_balances": sub["open_invoices"] - sub["open_credits"] - unapplied,
+        "invoiced_tax": sub["tax_invoiced"] - sub["tax_credited"],
+    }
