@@ -108,7 +108,13 @@ def project_detail(request, pk: int):
 def _next_statuses(status: str) -> list[tuple[str, str]]:
     from projects.choices import PROJECT_TRANSITIONS
 
-    return [(s, ProjectStatus(s).label) for s in PROJECT_TRANSITIONS.get(status, ())]
+    verbs = {
+        ProjectStatus.ACTIVE: "Start" if status == ProjectStatus.PLANNED else "Resume",
+        ProjectStatus.ON_HOLD: "Put on hold",
+        ProjectStatus.COMPLETED: "Complete",
+        ProjectStatus.CANCELLED: "Cancel project",
+    }
+    return [(s, verbs.get(s, ProjectStatus(s).label)) for s in PROJECT_TRANSITIONS.get(status, ())]
 
 
 @role_required(*PM_ROLES)

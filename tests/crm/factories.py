@@ -63,3 +63,13 @@ def make_deal(owner=None, account=None, *, ready: bool = True, **fields):
         ]
     defaults.update(fields)
     return services.opportunity_create(by=owner, account=account, lines=lines, **defaults)
+
+
+def ensure_default_stages() -> None:
+    """The default stages come from a data migration; a transactional test's flush removes them."""
+    if not Stage.objects.exists():
+        from importlib import import_module
+
+        from django.apps import apps
+
+        import_module("crm.migrations.0003_default_stages").forwards(apps, None)
