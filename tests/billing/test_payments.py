@@ -85,7 +85,11 @@ def test_a_write_off_needs_another_finance_user_and_posts_to_write_offs(periods,
 
 def test_the_bank_csv_import_matches_invoice_numbers_and_skips_what_it_already_imported(periods, finance):
     invoice = _issued(finance, "100.00")
-    csv = f"date,amount,reference,bank_ref\n2026-02-15,120.00,Payment {invoice.number} thanks,TX-1\n2026-02-16,5.00,unknown,TX-2\n"
+    csv = (
+        "date,amount,reference,bank_ref\n"
+        f"2026-02-15,120.00,Payment {invoice.number} thanks,TX-1\n"
+        "2026-02-16,5.00,unknown,TX-2\n"
+    )
     result = payments_import_csv(by=finance, content=csv)
     assert len(result.created) == 1 and len(result.errors) == 1
     invoice.refresh_from_db()

@@ -10,7 +10,7 @@ from billing.services.tax import totals_for
 pytestmark = pytest.mark.django_db
 
 
-def test_three_lines_of_10_04_at_20_percent_give_tax_6_02():
+def test_three_lines_of_10_04_at_20_percent_give_tax_6_02(periods):
     std = TaxCategory.objects.get(code="S20")
     totals = totals_for([(Decimal("10.04"), std)] * 3)
     assert totals.net == Decimal("30.12")
@@ -18,7 +18,7 @@ def test_three_lines_of_10_04_at_20_percent_give_tax_6_02():
     assert totals.gross == Decimal("36.14")
 
 
-def test_each_category_is_taxed_on_its_own_summed_basis():
+def test_each_category_is_taxed_on_its_own_summed_basis(periods):
     std, red, zero = (TaxCategory.objects.get(code=c) for c in ("S20", "S10", "Z"))
     totals = totals_for(
         [(Decimal("10.05"), std), (Decimal("0.05"), red), (Decimal("0.05"), red), (Decimal("99.99"), zero)]

@@ -1,0 +1,104 @@
+"""Admin: tax categories and account tax settings are master data; documents are read-only here (they change
+only through the billing services)."""
+
+from django.contrib import admin
+
+from billing.models import (
+    AccountTax,
+    Allocation,
+    BillingRun,
+    BillingRunItem,
+    CapWriteDown,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    ScheduleEvent,
+    SourceLink,
+    TaxCategory,
+    WriteOff,
+)
+
+
+@admin.register(TaxCategory)
+class TaxCategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "rate", "is_default", "is_active"]
+    list_filter = ["kind", "is_active"]
+
+
+@admin.register(AccountTax)
+class AccountTaxAdmin(admin.ModelAdmin):
+    list_display = ["account", "tax_category"]
+    autocomplete_fields = []
+    raw_id_fields = ["account"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = ["position", "description", "quantity", "unit", "unit_price", "net", "tax_rate", "written_down"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "status", "account", "issue_date", "due_date", "gross_total", "currency"]
+    list_filter = ["kind", "status", "currency"]
+    search_fields = ["number", "buyer_name"]
+    list_select_related = ["account"]
+    inlines = [LineInline]
+
+
+@admin.register(SourceLink)
+class SourceLinkAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "source_id", "line", "amount", "released_at", "release_reason"]
+    list_filter = ["kind"]
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "period_end", "scope", "status", "created_by", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(BillingRunItem)
+class BillingRunItemAdmin(ReadOnlyAdmin):
+    list_display = ["run", "contract", "status", "invoice", "attempts", "error"]
+    list_filter = ["status"]
+
+
+@admin.register(ScheduleEvent)
+class ScheduleEventAdmin(ReadOnlyAdmin):
+    list_display = ["contract_line", "sequence", "kind", "period_start", "period_end", "bill_on", "amount"]
+    list_filter = ["kind"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "account", "received_on", "amount", "amount_allocated", "currency", "reference"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "payment", "credit_note", "amount", "created_at"]
+
+
+@admin.register(WriteOff)
+class WriteOffAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "amount", "status", "requested_by", "decided_by", "reason"]
+
+
+@admin.register(CapWriteDown)
+class CapWriteDownAdmin(ReadOnlyAdmin):
+    list_display = ["contract_line", "amount", "cap", "run", "created_at"]

@@ -1,0 +1,220 @@
+from rest_framework import serializers
+
+from billing.choices import PaymentMethod, RunScope
+from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+
+
+class SourceLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SourceLink
+        fields = [
+            "id",
+            "kind",
+            "source_id",
+            "contract_line",
+            "quantity",
+            "amount",
+            "written_down",
+            "source_date",
+            "label",
+            "released_at",
+        ]
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    tax_category = serializers.CharField(source="tax_category.code")
+    sources = SourceLinkSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id",
+            "position",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "net",
+            "tax_category",
+            "tax_rate",
+            "contract_line",
+            "credited_line",
+            "period_start",
+            "period_end",
+            "written_down",
+            "sources",
+        ]
+
+
+class PortalLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id",
+            "position",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "net",
+            "tax_rate",
+            "period_start",
+            "period_end",
+        ]
+
+
+class InvoiceTaxSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceTax
+        fields = ["kind", "rate", "basis", "amount", "exemption_reason"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "kind",
+            "number",
+            "status",
+            "account",
+            "contract",
+            "project",
+            "run",
+            "credited_invoice",
+            "credited_invoice_number",
+            "currency",
+            "issue_date",
+            "due_date",
+            "period_start",
+            "period_end",
+            "buyer_name",
+            "net_total",
+            "tax_total",
+            "gross_total",
+            "amount_paid",
+            "amount_credited",
+            "amount_written_off",
+            "balance",
+            "pdf_sha256",
+        ]
+
+
+class InvoiceDetailSerializer(InvoiceSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    taxes = InvoiceTaxSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [
+            *InvoiceSerializer.Meta.fields,
+            "buyer_address",
+            "buyer_tax_id",
+            "buyer_email",
+            "seller",
+            "lines",
+            "taxes",
+        ]
+
+
+class PortalInvoiceDetailSerializer(InvoiceSerializer):
+    lines = PortalLineSerializer(many=True, read_only=True)
+    taxes = InvoiceTaxSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceSerializer.Meta):
+        fields = [*InvoiceSerializer.Meta.fields, "lines", "taxes"]
+
+
+class IssueSerializer(serializers.Serializer):
+    issue_date = serializers.DateField(required=False)
+
+
+class CreditSerializer(serializers.Serializer):
+    line_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    link_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BillingRun
+        fields = [
+            "id",
+            "key",
+            "period_end",
+            "scope",
+            "account_ids",
+            "project_ids",
+            "status",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+        ]
+        read_only_fields = ["id", "key", "status", "created_at", "started_at", "finished_at", "progress"]
+
+    def get_progress(self, run) -> dict:
+        from billing.services import run_progress
+
+        return run_progress(run)
+
+
+class RunCreateSerializer(serializers.Serializer):
+    period_end = serializers.DateField()
+    scope = serializers.ChoiceField(choices=RunScope.choices, default=RunScope.ALL)
+    account_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    project_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Allocation
+        fields = ["id", "invoice", "amount", "created_at"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    unapplied = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    allocations = AllocationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "account",
+            "received_on",
+            "amount",
+            "currency",
+            "method",
+            "reference",
+            "bank_ref",
+            "amount_allocated",
+            "unapplied",
+            "allocations",
+            "created_at",
+        ]
+
+
+class AllocationInputSerializer(serializers.Serializer):
+    invoice_id = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    received_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    bank_ref = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    allocations = AllocationInputSerializer(many=True, required=False)
+    auto_allocate = serializers.BooleanField(default=True)
+
+
+class AllocateSerializer(serializers.Serializer):
+    invoice_id = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)

@@ -1,0 +1,191 @@
+"""Billing API: runs (create with Idempotency-Key, preview, start, retry, status), invoices (filter, detail,
+issue, credit, PDF), payments (record, allocate), AR aging. Clients reach only their own account's issued
+documents through the invoice endpoints; everything else is finance's."""
+
+from datetime import date
+
+from django.http import HttpResponse
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from billing.api import serializers as s
+from billing.filtersets import InvoiceFilter, PaymentFilter, RunFilter
+from billing.models import BillingRun, Payment
+from billing.selectors import ar_aging, dso, invoices_for
+from billing.services import (
+    billing_run_create,
+    billing_run_preview,
+    billing_run_retry,
+    billing_run_start,
+    credit_note_create,
+    invoice_issue,
+    payment_allocate,
+    payment_record,
+)
+from billing.services.documents import invoice_pdf_stored
+from psa.core.api import GenericViewSet
+from psa.core.exceptions import NotFoundError
+from psa.core.roles import Role
+
+FINANCE = (Role.FINANCE, Role.ADMIN)
+
+
+class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Create with an `Idempotency-Key` header (the same key gives the same run), look at the preview, start it,
+    poll its status (`progress`), retry failed contracts."""
+
+    allowed_roles = FINANCE
+    serializer_class = s.RunSerializer
+    queryset = BillingRun.objects.order_by("-created_at", "-pk")
+    filterset_class = RunFilter
+
+    def create(self, request):
+        data = s.RunCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = billing_run_create(by=request.user, key=request.headers.get("Idempotency-Key"), **data.validated_data)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        preview = billing_run_preview(run=self.get_object())
+        return Response(
+            {
+                "net": str(preview.net),
+                "written_down": str(preview.written_down),
+                "sources": preview.sources,
+                "accounts": preview.accounts,
+                "invoices": [
+                    {
+                        "account": r.account.pk,
+                        "account_name": r.account.name,
+                        "contract": r.contract.pk,
+                        "contract_number": r.contract.number,
+                        "currency": r.contract.currency,
+                        "sources": r.sources,
+                        "net": str(r.net),
+                        "written_down": str(r.written_down),
+                    }
+                    for r in preview.rows
+                ],
+            }
+        )
+
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        run = billing_run_start(run_id=self.get_object().pk, by=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        run = billing_run_retry(run_id=self.get_object().pk, by=request.user)
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Invoices and credit notes. Finance sees all; a client user only its account's issued documents."""
+
+    allowed_roles = (*FINANCE, Role.CLIENT)
+    action_roles = {"issue": FINANCE, "credit": FINANCE}
+    filterset_class = InvoiceFilter
+
+    def get_queryset(self):
+        qs = invoices_for(self.request.user).select_related("credited_invoice").order_by("-created_at", "-pk")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("lines__tax_category", "lines__sources", "taxes")
+        return qs
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            if Role.FINANCE in _roles(self.request.user) or Role.ADMIN in _roles(self.request.user):
+                return s.InvoiceDetailSerializer
+            return s.PortalInvoiceDetailSerializer
+        return s.InvoiceSerializer
+
+    @action(detail=True, methods=["post"])
+    def issue(self, request, pk=None):
+        data = s.IssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoice = invoice_issue(
+            invoice_id=self.get_object().pk, by=request.user, on=data.validated_data.get("issue_date")
+        )
+        return Response(s.InvoiceSerializer(invoice).data)
+
+    @action(detail=True, methods=["post"])
+    def credit(self, request, pk=None):
+        data = s.CreditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = credit_note_create(invoice_id=self.get_object().pk, by=request.user, **data.validated_data)
+        return Response(s.InvoiceDetailSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        invoice = self.get_object()
+        if invoice.number is None:
+            raise NotFoundError("Drafts have no PDF.")
+        response = HttpResponse(invoice_pdf_stored(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        response["ETag"] = f'"{invoice.pdf_sha256}"'
+        return response
+
+
+def _roles(user):
+    from psa.core.roles import user_roles
+
+    return user_roles(user)
+
+
+class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    allowed_roles = FINANCE
+    serializer_class = s.PaymentSerializer
+    queryset = Payment.objects.prefetch_related("allocations").order_by("-received_on", "-pk")
+    filterset_class = PaymentFilter
+
+    def create(self, request):
+        data = s.PaymentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = dict(data.validated_data)
+        payment = payment_record(
+            by=request.user,
+            account_id=d.pop("account"),
+            bank_ref=d.pop("bank_ref") or None,
+            allocations=[dict(a) for a in d.pop("allocations", [])] or None,
+            **d,
+        )
+        return Response(s.PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def allocate(self, request, pk=None):
+        data = s.AllocateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment_allocate(payment_id=self.get_object().pk, by=request.user, **data.validated_data)
+        return Response(s.PaymentSerializer(Payment.objects.get(pk=pk)).data)
+
+
+class ArAgingViewSet(GenericViewSet):
+    """AR aging per account (current, 1-30, 31-60, 61-90, 90+), credits and DSO. `?as_of=YYYY-MM-DD`."""
+
+    allowed_roles = FINANCE
+
+    def list(self, request):
+        as_of = request.query_params.get("as_of")
+        try:
+            on = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            from psa.core.exceptions import ValidationFailed
+
+            raise ValidationFailed("Bad date.", fields={"as_of": ["Use YYYY-MM-DD."]}) from None
+        aging = ar_aging(as_of=on)
+        buckets = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
+        return Response(
+            {
+                "as_of": aging.as_of.isoformat(),
+                "dso": str(dso(as_of=aging.as_of)) if dso(as_of=aging.as_of) is not None else None,
+                "totals": {k: str(v) for k, v in aging.totals.items()},
+                "accounts": [
+                    {"account": r.account_id, "name": r.name, "currency": r.currency, "total": str(r.total)}
+                    | {b: str(getattr(r, b)) for b in buckets}
+                    for r in aging.rows
+                ],
+            }
+        )

@@ -1,0 +1,61 @@
+"""FilterSets shared by the HTML lists and the API."""
+
+import django_filters
+from django import forms
+
+from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus
+from billing.models import BillingRun, Invoice, Payment
+from crm.models import Account
+
+DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
+SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
+TEXT = forms.TextInput(attrs={"class": "form-control form-control-sm"})
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Number or client", method="search", widget=TEXT)
+    kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices, widget=SELECT)
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, widget=SELECT)
+    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    issued_from = django_filters.DateFilter(
+        field_name="issue_date", lookup_expr="gte", label="Issued from", widget=DATE
+    )
+    issued_to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte", label="Issued to", widget=DATE)
+    run = django_filters.NumberFilter(field_name="run_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Invoice
+        fields = ["q", "kind", "status", "account", "issued_from", "issued_to", "run"]
+
+    def search(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(number__icontains=value) | Q(buyer_name__icontains=value))
+
+
+class PortalInvoiceFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices, widget=SELECT)
+    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, widget=SELECT)
+
+    class Meta:
+        model = Invoice
+        fields = ["kind", "status"]
+
+
+class PaymentFilter(django_filters.FilterSet):
+    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, widget=SELECT)
+    received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte", widget=DATE)
+    received_to = django_filters.DateFilter(field_name="received_on", lookup_expr="lte", widget=DATE)
+
+    class Meta:
+        model = Payment
+        fields = ["account", "method", "received_from", "received_to"]
+
+
+class RunFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices, widget=SELECT)
+
+    class Meta:
+        model = BillingRun
+        fields = ["status"]

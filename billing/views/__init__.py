@@ -1,0 +1,1 @@
+"""Billing pages: runs, invoices, payments, AR, the client portal and the fragments other apps embed."""

@@ -1,0 +1,27 @@
+from functools import wraps
+
+from django.contrib import messages
+from django.shortcuts import redirect
+
+from psa.core.exceptions import DomainError
+from psa.core.roles import Role, role_required
+
+finance_required = role_required(Role.FINANCE, Role.ADMIN)
+
+
+def post_action(view):
+    """A POST-only action: a service refusal becomes a message on the page it came from."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            from django.http import HttpResponseNotAllowed
+
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.POST.get("next") or request.headers.get("referer") or "billing:invoice-list")
+
+    return wrapped

@@ -1,0 +1,166 @@
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from billing.choices import InvoiceStatus, WriteOffStatus
+from billing.filtersets import InvoiceFilter
+from billing.forms import CreditNoteForm, WriteOffForm
+from billing.models import Invoice, InvoiceLine, WriteOff
+from billing.selectors import explain_line
+from billing.selectors import invoice_list as invoices_visible
+from billing.services import (
+    credit_note_create,
+    invoice_cancel,
+    invoice_issue,
+    invoices_issue,
+    write_off_approve,
+    write_off_reject,
+    write_off_request,
+)
+from billing.services.documents import invoice_pdf_stored
+from billing.views._common import finance_required, post_action
+from psa.core.exceptions import DomainError
+from psa.core.forms import form_apply_domain_error
+from psa.core.listing import paginate_sorted
+
+INVOICE_SORTS = {
+    "number": "number",
+    "client": "buyer_name",
+    "issued": "issue_date",
+    "due": "due_date",
+    "total": "gross_total",
+    "status": "status",
+    "created": "created_at",
+}
+
+
+@finance_required
+def invoice_list(request):
+    f = InvoiceFilter(request.GET, queryset=invoices_visible(request.user))
+    page_obj, sort = paginate_sorted(request, f.qs, sort_fields=INVOICE_SORTS, default_sort="-created")
+    return render(request, "billing/invoice_list.html", {"filter": f, "page_obj": page_obj, "sort": sort})
+
+
+@finance_required
+@post_action
+def invoice_bulk_issue(request):
+    ids = [int(x) for x in request.POST.getlist("invoice") if x.isdigit()]
+    if not ids:
+        messages.warning(request, "Tick the drafts to issue.")
+        return redirect(request.POST.get("next") or "billing:invoice-list")
+    issued = invoices_issue(invoice_ids=ids, by=request.user)
+    messages.success(request, f"Issued {len(issued)}: {', '.join(i.number for i in issued)}.")
+    return redirect(request.POST.get("next") or "billing:invoice-list")
+
+
+@finance_required
+def invoice_detail(request, pk: int):
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("account", "contract", "project", "credited_invoice", "run", "journal_entry"),
+        pk=pk,
+    )
+    context = {
+        "invoice": invoice,
+        "lines": invoice.lines.select_related("tax_category", "contract_line").prefetch_related("sources"),
+        "taxes": invoice.taxes.all(),
+        "allocations": invoice.allocations.select_related("payment", "credit_note"),
+        "applications": invoice.applications.select_related("invoice"),
+        "credit_notes": invoice.credit_notes.all(),
+        "history": invoice.history.select_related("by"),
+        "write_offs": invoice.write_offs.select_related("requested_by", "decided_by"),
+        "credit_form": CreditNoteForm(invoice=invoice),
+        "write_off_form": WriteOffForm(),
+        "pending_write_off": invoice.write_offs.filter(status=WriteOffStatus.REQUESTED).first(),
+    }
+    return render(request, "billing/invoice_detail.html", context)
+
+
+@finance_required
+def line_explain(request, pk: int, line_id: int):
+    line = get_object_or_404(
+        InvoiceLine.objects.select_related("invoice", "tax_category", "credited_line__invoice"),
+        pk=line_id,
+        invoice_id=pk,
+    )
+    return render(request, "billing/_explain.html", explain_line(line))
+
+
+@finance_required
+@post_action
+def invoice_issue_view(request, pk: int):
+    invoice = invoice_issue(invoice_id=pk, by=request.user)
+    messages.success(request, f"{invoice.number} issued and posted; the PDF is being rendered and e-mailed.")
+    return redirect("billing:invoice-detail", pk=pk)
+
+
+@finance_required
+@post_action
+def invoice_cancel_view(request, pk: int):
+    invoice_cancel(invoice_id=pk, by=request.user)
+    messages.success(request, "Draft discarded; its sources are free for the next run.")
+    return redirect("billing:invoice-detail", pk=pk)
+
+
+@finance_required
+def invoice_credit(request, pk: int):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    form = CreditNoteForm(request.POST or None, invoice=invoice)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            note = credit_note_create(
+                invoice_id=pk,
+                by=request.user,
+                line_ids=[int(x) for x in d["lines"]] or None,
+                amount=d["amount"],
+                reason=d["reason"],
+            )
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+        else:
+            messages.success(request, "Draft credit note created: review and issue it.")
+            return redirect("billing:invoice-detail", pk=note.pk)
+    return render(request, "billing/credit_form.html", {"invoice": invoice, "form": form})
+
+
+@finance_required
+@post_action
+def write_off_request_view(request, pk: int):
+    form = WriteOffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for the write-off.")
+        return redirect("billing:invoice-detail", pk=pk)
+    write_off_request(
+        invoice_id=pk, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"]
+    )
+    messages.success(request, "Write-off requested; another finance user approves it.")
+    return redirect("billing:invoice-detail", pk=pk)
+
+
+@finance_required
+@post_action
+def write_off_decide(request, pk: int, write_off_id: int):
+    write_off = get_object_or_404(WriteOff, pk=write_off_id, invoice_id=pk)
+    if request.POST.get("decision") == "approve":
+        write_off_approve(write_off_id=write_off.pk, by=request.user)
+        messages.success(request, "Write-off approved and posted.")
+    else:
+        write_off_reject(write_off_id=write_off.pk, by=request.user)
+        messages.info(request, "Write-off rejected.")
+    return redirect("billing:invoice-detail", pk=pk)
+
+
+def pdf_response(invoice: Invoice) -> HttpResponse:
+    if invoice.number is None or invoice.status == InvoiceStatus.CANCELLED:
+        raise Http404("Drafts have no PDF.")
+    data = invoice_pdf_stored(invoice)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["ETag"] = f'"{invoice.pdf_sha256}"'
+    response["X-Content-SHA256"] = invoice.pdf_sha256
+    return response
+
+
+@finance_required
+def invoice_pdf(request, pk: int):
+    return pdf_response(get_object_or_404(Invoice, pk=pk))

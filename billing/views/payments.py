@@ -1,0 +1,113 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from billing.filtersets import PaymentFilter
+from billing.forms import ImportForm, PaymentForm
+from billing.models import Invoice, Payment
+from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
+from billing.services import payment_record, payments_import_csv
+from billing.views._common import finance_required
+from psa.core.exceptions import DomainError
+from psa.core.forms import form_apply_domain_error
+from psa.core.listing import paginate_sorted
+
+PAYMENT_SORTS = {"received": "received_on", "amount": "amount", "client": "account__name"}
+
+
+@finance_required
+def payment_list(request):
+    f = PaymentFilter(request.GET, queryset=Payment.objects.select_related("account"))
+    page_obj, sort = paginate_sorted(request, f.qs, sort_fields=PAYMENT_SORTS, default_sort="-received")
+    return render(request, "billing/payment_list.html", {"filter": f, "page_obj": page_obj, "sort": sort})
+
+
+@finance_required
+def payment_new(request):
+    initial = {}
+    invoice = None
+    if request.GET.get("invoice", "").isdigit():
+        invoice = Invoice.objects.filter(pk=int(request.GET["invoice"])).first()
+        if invoice:
+            initial = {
+                "account": invoice.account_id,
+                "amount": invoice.balance,
+                "invoice": invoice.pk,
+                "reference": invoice.number,
+            }
+    form = PaymentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            allocations = None
+            if d.get("invoice"):
+                target = Invoice.objects.filter(pk=d["invoice"]).first()
+                if target is not None and target.account_id == d["account"].pk:
+                    allocations = [{"invoice_id": target.pk, "amount": min(d["amount"], target.balance)}]
+            payment = payment_record(
+                by=request.user,
+                account_id=d["account"].pk,
+                amount=d["amount"],
+                received_on=d["received_on"],
+                method=d["method"],
+                reference=d["reference"],
+                allocations=allocations,
+            )
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Payment of {payment.amount:,.2f} {payment.currency} recorded"
+                + (f"; {payment.unapplied:,.2f} kept as unapplied credit." if payment.unapplied else "."),
+            )
+            if invoice is not None:
+                return redirect("billing:invoice-detail", pk=invoice.pk)
+            return redirect("billing:payment-list")
+    return render(request, "billing/payment_form.html", {"form": form, "invoice": invoice})
+
+
+@finance_required
+def payment_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = payments_import_csv(by=request.user, content=form.cleaned_data["file"].read().decode("utf-8-sig"))
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text.")
+    return render(request, "billing/payment_import.html", {"form": form, "result": result})
+
+
+@finance_required
+def ar_view(request):
+    aging = ar_aging()
+    totals = aging.totals
+    chart = {
+        "id": "ar-aging-chart",
+        "type": "bar",
+        "data": {
+            "labels": ["Current", "1-30", "31-60", "61-90", "90+"],
+            "datasets": [
+                {
+                    "label": "Open balance",
+                    "data": [float(totals[k]) for k in ("current", "d1_30", "d31_60", "d61_90", "d90")],
+                    "backgroundColor": ["#198754", "#ffc107", "#fd7e14", "#dc3545", "#842029"],
+                }
+            ],
+        },
+        "options": {"plugins": {"legend": {"display": False}}},
+    }
+    return render(
+        request,
+        "billing/ar.html",
+        {
+            "aging": aging,
+            "totals": totals,
+            "dso": dso(),
+            "overdue": overdue_invoices()[:50],
+            "chart": chart,
+            "rec": ledger_reconciliation(),
+        },
+    )

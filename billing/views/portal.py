@@ -1,0 +1,50 @@
+"""The client portal: a client user sees its own account's issued documents and balance — nothing else.
+Every lookup goes through `invoices_for(user)`, so another account's id is a 404."""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+
+from billing.filtersets import PortalInvoiceFilter
+from billing.selectors import invoices_for, portal_balance
+from billing.views.invoices import pdf_response
+from crm.selectors import account_for_client_user
+from psa.core.listing import paginate_sorted
+from psa.core.roles import Role, role_required
+
+client_required = role_required(Role.CLIENT)
+PORTAL_SORTS = {"number": "number", "issued": "issue_date", "due": "due_date", "total": "gross_total"}
+
+
+def _account(request):
+    account = account_for_client_user(request.user)
+    if account is None:
+        raise Http404("No account is linked to this login.")
+    return account
+
+
+@client_required
+def portal_home(request):
+    account = _account(request)
+    f = PortalInvoiceFilter(request.GET, queryset=invoices_for(request.user).select_related("credited_invoice"))
+    page_obj, sort = paginate_sorted(request, f.qs, sort_fields=PORTAL_SORTS, default_sort="-issued")
+    return render(
+        request,
+        "billing/portal/list.html",
+        {"account": account, "balance": portal_balance(account), "filter": f, "page_obj": page_obj, "sort": sort},
+    )
+
+
+@client_required
+def portal_invoice(request, pk: int):
+    account = _account(request)
+    invoice = get_object_or_404(invoices_for(request.user).select_related("credited_invoice"), pk=pk)
+    return render(
+        request,
+        "billing/portal/detail.html",
+        {"account": account, "invoice": invoice, "lines": invoice.lines.all(), "taxes": invoice.taxes.all()},
+    )
+
+
+@client_required
+def portal_pdf(request, pk: int):
+    return pdf_response(get_object_or_404(invoices_for(request.user), pk=pk))
