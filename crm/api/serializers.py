@@ -1,0 +1,233 @@
+"""crm API shapes. Output serializers are read-only; input serializers validate types and hand the values to
+the services, which decide."""
+
+from rest_framework import serializers
+
+from crm.choices import BillingModel, ServiceType
+from crm.models import (
+    Account,
+    Contact,
+    LineMilestone,
+    Opportunity,
+    OpportunityLine,
+    Role,
+    RoleDemand,
+    Stage,
+    StageHistory,
+)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "legal_name",
+            "tax_id",
+            "domain",
+            "billing_address",
+            "billing_email",
+            "currency",
+            "payment_terms_days",
+            "parent",
+            "owner",
+            "external_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"external_id": {"validators": []}}  # uniqueness is the service's job (clear error)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "account",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "is_billing_contact",
+            "user",
+            "portal_access",
+        ]
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "order", "default_probability", "kind", "is_active"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Role
+        fields = ["id", "name", "code", "is_active"]
+
+
+class LineMilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LineMilestone
+        fields = ["id", "name", "amount", "due_date"]
+
+
+class RoleDemandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RoleDemand
+        fields = ["id", "role", "hours", "start_date", "end_date"]
+
+
+class OpportunityLineSerializer(serializers.ModelSerializer):
+    milestones = LineMilestoneSerializer(many=True, read_only=True)
+    role_demands = RoleDemandSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = OpportunityLine
+        fields = [
+            "id",
+            "position",
+            "description",
+            "billing_model",
+            "hours",
+            "rate",
+            "price",
+            "cap",
+            "amount",
+            "milestones",
+            "role_demands",
+        ]
+
+
+class StageHistorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageHistory
+        fields = ["at", "by", "from_stage", "to_stage", "from_status", "to_status", "probability", "note"]
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    weighted_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "name",
+            "account",
+            "account_name",
+            "owner",
+            "stage",
+            "stage_name",
+            "status",
+            "currency",
+            "amount",
+            "probability",
+            "weighted_amount",
+            "expected_close_date",
+            "service_start",
+            "service_end",
+            "service_type",
+            "payment_terms_days",
+            "delivery_manager",
+            "lost_reason",
+            "notes",
+            "external_id",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OpportunityDetailSerializer(OpportunitySerializer):
+    lines = OpportunityLineSerializer(many=True, read_only=True)
+    history = StageHistorySerializer(many=True, read_only=True)
+
+    class Meta(OpportunitySerializer.Meta):
+        fields = [*OpportunitySerializer.Meta.fields, "lines", "history"]
+        read_only_fields = fields
+
+
+class MilestoneInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    due_date = serializers.DateField()
+
+
+class DemandInputSerializer(serializers.Serializer):
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    hours = serializers.DecimalField(max_digits=9, decimal_places=2)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+
+class LineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=200)
+    billing_model = serializers.ChoiceField(choices=BillingModel.choices, required=False, allow_blank=True)
+    hours = serializers.DecimalField(max_digits=9, decimal_places=2, required=False, allow_null=True)
+    rate = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True)
+    price = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
+    cap = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
+    milestones = MilestoneInputSerializer(many=True, required=False)
+    role_demands = DemandInputSerializer(many=True, required=False)
+
+
+class OpportunityInputSerializer(serializers.Serializer):
+    """Create or edit a deal. Probability outside 0-100, an end before the start or a currency other than the
+    account's are refused by the service with a 400 naming the field."""
+
+    name = serializers.CharField(max_length=200)
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=Opportunity._meta.get_field("owner").related_model.objects.all(), required=False
+    )
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
+    probability = serializers.IntegerField(required=False)
+    currency = serializers.CharField(max_length=3, required=False)
+    expected_close_date = serializers.DateField()
+    service_start = serializers.DateField(required=False, allow_null=True)
+    service_end = serializers.DateField(required=False, allow_null=True)
+    service_type = serializers.ChoiceField(choices=ServiceType.choices, required=False, allow_blank=True)
+    payment_terms_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=365)
+    delivery_manager = serializers.PrimaryKeyRelatedField(
+        queryset=Opportunity._meta.get_field("owner").related_model.objects.all(), required=False, allow_null=True
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    lines = LineInputSerializer(many=True, required=False)
+
+
+class MoveSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    probability = serializers.IntegerField(required=False, allow_null=True)
+
+
+class LoseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, allow_blank=True)
+
+
+class CsvImportSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("accounts", "accounts"), ("opportunities", "opportunities")])
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(default=True)
+
+
+class ImportRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    name = serializers.CharField()
+    external_id = serializers.CharField()
+    action = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    rows = ImportRowSerializer(many=True)
