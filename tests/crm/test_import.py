@@ -1,0 +1,125 @@
+"""CSV import: dry run per row, bulk import of good rows, bad rows with reasons, re-import updates."""
+
+from decimal import Decimal
+
+import pytest
+
+from crm import services
+from crm.models import Account, Opportunity
+from psa.core.exceptions import PermissionDeniedError, ValidationFailed
+from tests.crm.factories import AccountFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNTS = """Name,Domain,Owner Email,External ID,Currency,Payment Terms
+Acme,acme.example,rep@firm.example,A-1,EUR,30
+Beta,beta.example,nobody@firm.example,A-2,EUR,30
+,empty.example,,A-3,EUR,30
+Gamma,gamma.example,,A-4,XXX,30
+"""
+
+DEALS = """Deal Name,Account,Owner Email,Stage,Amount,Close Date,External ID
+Big one,Acme,rep@firm.example,Proposal,"12,000.50",2027-03-31,D-1
+Lost one,A-1,rep@firm.example,Lost,500,2027-01-31,D-2
+No stage,Acme,rep@firm.example,Dreaming,100,2027-01-31,D-3
+Bad date,Acme,rep@firm.example,Lead,100,31/01/2027,D-4
+Unknown account,Nope Inc,rep@firm.example,Lead,100,2027-01-31,D-5
+Won already,Acme,rep@firm.example,Won,100,2027-01-31,D-6
+"""
+
+
+@pytest.fixture
+def admin():
+    return UserFactory(roles=["admin"], email="admin@firm.example")
+
+
+@pytest.fixture
+def rep():
+    return UserFactory(roles=["sales"], email="rep@firm.example")
+
+
+def test_a_dry_run_reports_every_row_and_writes_nothing(admin, rep):
+    report = services.csv_import(by=admin, kind="accounts", content=ACCOUNTS, dry_run=True)
+    assert [(r.row, r.action) for r in report.rows] == [(2, "create"), (3, "error"), (4, "error"), (5, "error")]
+    assert "no user with email nobody@firm.example" in report.rows[1].reason
+    assert "name is empty" in report.rows[2].reason
+    assert "unknown currency XXX" in report.rows[3].reason
+    assert Account.objects.count() == 0
+
+
+def test_good_rows_are_imported_and_a_reimport_updates_by_external_id(admin, rep):
+    services.csv_import(by=admin, kind="accounts", content=ACCOUNTS, dry_run=False)
+    acme = Account.objects.get(external_id="A-1")
+    assert (acme.name, acme.domain, acme.owner, acme.currency) == ("Acme", "acme.example", rep, "EUR")
+    again = ACCOUNTS.replace("Acme,acme.example", "Acme Corp,acme.example")
+    report = services.csv_import(by=admin, kind="accounts", content=again.encode(), dry_run=False)
+    assert report.updated == 1 and report.created == 0
+    assert Account.objects.filter(external_id="A-1").get().name == "Acme Corp"
+    assert Account.objects.count() == 1
+
+
+def test_deals_import_with_amount_stage_and_reasons_for_bad_rows(admin, rep):
+    AccountFactory(name="Acme", external_id="A-1")
+    report = services.csv_import(by=admin, kind="opportunities", content=DEALS, dry_run=False)
+    actions = {r.external_id: (r.action, r.reason) for r in report.rows}
+    assert actions["D-1"][0] == actions["D-2"][0] == "create"
+    assert "unknown stage 'Dreaming'" in actions["D-3"][1]
+    assert "not a date" in actions["D-4"][1]
+    assert "unknown account 'Nope Inc'" in actions["D-5"][1]
+    assert "win them in PSA" in actions["D-6"][1]
+    big = Opportunity.objects.get(external_id="D-1")
+    assert (big.amount, big.probability, big.stage.name, big.owner) == (Decimal("12000.50"), 50, "Proposal", rep)
+    assert big.history.count() == 1
+    lost = Opportunity.objects.get(external_id="D-2")
+    assert lost.status == "lost" and lost.lost_reason == "Imported as lost"
+
+
+def test_reimporting_deals_updates_instead_of_duplicating(admin, rep):
+    AccountFactory(name="Acme", external_id="A-1")
+    services.csv_import(by=admin, kind="opportunities", content=DEALS, dry_run=False)
+    moved = DEALS.replace(
+        'Big one,Acme,rep@firm.example,Proposal,"12,000.50"', "Big one,Acme,rep@firm.example,Negotiation,15000"
+    )
+    report = services.csv_import(by=admin, kind="opportunities", content=moved, dry_run=False)
+    assert report.updated == 2 and report.created == 0
+    big = Opportunity.objects.get(external_id="D-1")
+    assert (big.amount, big.stage.name, big.probability) == (Decimal("15000.00"), "Negotiation", 75)
+    assert big.lines.get().amount == Decimal("15000.00")
+    assert big.history.count() == 2
+    assert Opportunity.objects.count() == 2
+
+
+def test_only_sales_managers_import_deals(rep):
+    with pytest.raises(PermissionDeniedError):
+        services.csv_import(by=rep, kind="opportunities", content=DEALS, dry_run=True)
+
+
+def test_a_file_without_a_name_column_is_refused(admin):
+    with pytest.raises(ValidationFailed) as exc:
+        services.csv_import(by=admin, kind="accounts", content="foo,bar\n1,2\n", dry_run=True)
+    assert "name" in exc.value.message
+
+
+def test_the_import_page_dry_runs_then_imports(client_as, rep):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_as("admin")
+    upload = SimpleUploadedFile("accounts.csv", ACCOUNTS.encode(), content_type="text/csv")
+    response = client.post("/crm/import/", {"kind": "accounts", "file": upload})
+    assert response.status_code == 200 and Account.objects.count() == 0
+    payload = response.context["payload"]
+    response = client.post("/crm/import/", {"kind": "accounts", "payload": payload, "confirm": "1"})
+    assert response.status_code == 200 and Account.objects.count() == 1
+
+
+def test_the_import_api_reports_rows(api_as, rep):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = api_as("admin")
+    upload = SimpleUploadedFile("accounts.csv", ACCOUNTS.encode(), content_type="text/csv")
+    response = api.post(
+        "/api/v1/crm-imports/", {"kind": "accounts", "file": upload, "dry_run": "true"}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 1 and response.json()["errors"] == 3
