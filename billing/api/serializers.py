@@ -159,6 +159,16 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "key", "status", "created_at", "started_at", "finished_at", "progress"]
 
     def get_progress(self, run) -> dict:
+        if hasattr(run, "n_total"):  # annotated by the list (one query for the page)
+            processed = run.n_total - run.n_pending
+            return {
+                "total": run.n_total,
+                "processed": processed,
+                "invoiced": run.n_done,
+                "empty": run.n_empty,
+                "failed": run.n_failed,
+                "percent": int(processed * 100 / run.n_total) if run.n_total else 100,
+            }
         from billing.services import run_progress
 
         return run_progress(run)

@@ -37,8 +37,17 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
 
     allowed_roles = FINANCE
     serializer_class = s.RunSerializer
-    queryset = BillingRun.objects.order_by("-created_at", "-pk")
     filterset_class = RunFilter
+
+    def get_queryset(self):
+        from django.db.models import Count, Q
+
+        def n(status=None):
+            return Count("items", filter=Q(items__status=status) if status else None)
+
+        return BillingRun.objects.annotate(
+            n_total=n(), n_pending=n("pending"), n_done=n("done"), n_empty=n("empty"), n_failed=n("failed")
+        ).order_by("-created_at", "-pk")
 
     def create(self, request):
         data = s.RunCreateSerializer(data=request.data)
