@@ -3,10 +3,10 @@
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from crm.models import Role
 from projects.models import RateCard, RateCardLine
+from projects.selectors import rate_card_line_overlap
 from projects.services._common import clean_or_refuse
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
@@ -53,12 +53,7 @@ def rate_card_line_create(
         )
     if line.rate < 0:
         raise ValidationFailed("A rate cannot be negative.", fields={"rate": ["Must be zero or more."]})
-    overlap = RateCardLine.objects.filter(rate_card=card, role=role).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=valid_from)
-    )
-    if valid_to is not None:
-        overlap = overlap.filter(valid_from__lte=valid_to)
-    clash = overlap.first()
+    clash = rate_card_line_overlap(rate_card_id=card.pk, role_id=role.pk, valid_from=valid_from, valid_to=valid_to)
     if clash is not None:
         until = clash.valid_to.isoformat() if clash.valid_to else "open-ended"
         raise ValidationFailed(
