@@ -7,7 +7,7 @@ from billing.views import fragments, invoices, payments, portal, runs
 app_name = "billing"
 
 urlpatterns = [
-    path("billing/", runs.run_list, name="run-list"),
+    path("billing/runs/", runs.run_list, name="run-list"),
     path("billing/runs/new/", runs.run_new, name="run-new"),
     path("billing/runs/<int:pk>/", runs.run_detail, name="run-detail"),
     path("billing/runs/<int:pk>/progress/", runs.run_progress_fragment, name="run-progress"),

@@ -46,7 +46,7 @@ def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
     mine, other = firm
     page.on("dialog", lambda dialog: dialog.accept())
     login("finance", DEMO_PASSWORD)
-    page.click("text=Billing runs")
+    page.click("[data-testid=main-nav] >> text=Billing")
     page.click("[data-testid=new-run]")
     page.fill("#id_period_end", "2026-01-31")
     page.click("[data-testid=run-preview]")

@@ -1,0 +1,14 @@
+"""The invoice_pdf benchmark record runs and has the agreed shape (inside `make test`)."""
+
+import pytest
+
+from tests.benchmarks.workloads import invoice_pdf
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def test_invoice_pdf_record_has_the_agreed_shape():
+    (record,) = invoice_pdf.run("tiny")
+    d = record.as_dict()
+    assert d["name"] == "invoice_pdf" and d["goal_ratio"] == 1.2
+    assert d["ours_s"] > 0 and d["baseline_s"] > 0 and d["queries"] <= 10
