@@ -10,11 +10,11 @@ Every line carries the client dimension; contract-position and AR lines carry th
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Sum
 
 from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
-from ledger.selectors import cumulative
+from ledger.models import JournalLine
 from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
 from psa.core.money import ZERO
 
@@ -23,13 +23,21 @@ def project_position(*, project_id: int | None, at: date) -> tuple[Decimal, Deci
     """(unbilled receivable debit balance, deferred revenue credit balance) of a project through `at`."""
     if project_id is None:
         return ZERO, ZERO
-    totals = cumulative(
-        at=at,
-        group=("account__system_role",),
-        filters=Q(project_id=project_id, account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED]),
+    # Journal lines are never deleted (closing a month only adds stored balances), so summing the project's
+    # lines through `at` is exact; one indexed query (ledger_line_project_idx).
+    rows = (
+        JournalLine.objects.filter(
+            project_id=project_id,
+            date__lte=at,
+            account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED],
+        )
+        .values("account__system_role")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+        .order_by()
     )
-    unbilled = totals.get((SystemAccount.UNBILLED.value,), [ZERO, ZERO])
-    deferred = totals.get((SystemAccount.DEFERRED.value,), [ZERO, ZERO])
+    totals = {r["account__system_role"]: (r["d"] or ZERO, r["c"] or ZERO) for r in rows}
+    unbilled = totals.get(SystemAccount.UNBILLED.value, (ZERO, ZERO))
+    deferred = totals.get(SystemAccount.DEFERRED.value, (ZERO, ZERO))
     return max(unbilled[0] - unbilled[1], ZERO), max(deferred[1] - deferred[0], ZERO)
 
 
