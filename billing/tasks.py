@@ -18,3 +18,13 @@ def invoice_render_task(*, invoice_id: int) -> None:
     from billing.services import invoice_render
 
     invoice_render(invoice_id=invoice_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def billing_sweep_task() -> dict:
+    from django.db import transaction
+
+    from billing.services.runs import billing_sweep
+
+    with transaction.atomic():
+        return billing_sweep()

@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.entries_auto_reverse_task",
         "schedule": crontab(hour=0, minute=45),
     },
+    "billing-sweep": {
+        # Resumes billing runs a dead worker left behind and renders PDFs a lost job never rendered.
+        "task": "billing.tasks.billing_sweep_task",
+        "schedule": 300.0,
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
 from billing.models import BillingRun, BillingRunItem
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
-from billing.services.sources import apply_caps, candidates_for
+from billing.services.sources import apply_caps, candidates_for, schedules_sync
 from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
@@ -70,6 +70,7 @@ def billing_run_create(
     if errors:
         raise ValidationFailed("The run is not valid.", fields=errors)
     fingerprint = _fingerprint(period_end, scope, account_ids, project_ids)
+    schedules_sync()  # new contracts and change orders: the preview must see their scheduled fees
     if key:
         existing = BillingRun.objects.filter(key=key).first()
         if existing is not None:
@@ -158,6 +159,7 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
         _enqueue(run.pk)
         return run
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
+    schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
     contract_ids = sorted(
         {
             c.contract_id
@@ -272,3 +274,31 @@ def run_progress(run: BillingRun) -> dict:
         "failed": counts[ItemStatus.FAILED],
         "percent": int(processed * 100 / total) if total else 100,
     }
+
+
+def billing_sweep() -> dict:
+    """The beat job's service: resume runs left running (a worker died and its message is not redelivered
+    before the visibility timeout) and render PDFs a lost job never rendered. Both are safe to repeat."""
+    from datetime import timedelta
+
+    from billing.models import Invoice
+
+    stale = timezone.now() - timedelta(minutes=10)
+    runs = list(
+        BillingRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=stale)
+        .filter(items__status=ItemStatus.PENDING)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+    for run_id in runs:
+        _enqueue(run_id)
+    unrendered = list(
+        Invoice.objects.filter(number__isnull=False, pdf_sha256="", issued_at__lt=timezone.now() - timedelta(minutes=5))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    from billing.tasks import invoice_render_task
+
+    for invoice_id in unrendered:
+        transaction.on_commit(lambda pk=invoice_id: invoice_render_task.delay(invoice_id=pk))
+    return {"runs": len(runs), "pdfs": len(unrendered)}

@@ -302,3 +302,26 @@ def schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
 
 def write_downs_for(links: Iterable[SourceLink]) -> list[CapWriteDown]:
     return list(CapWriteDown.objects.filter(link__in=list(links)))
+
+
+def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
+    """Generate missing schedules and rebuild those a change order made stale (events no longer summing to the
+    line's price, or the line now ending after its last event). One query to find them; returns how many
+    lines were (re)generated. Runs call it before they look for sources."""
+    from django.db.models import Count, Max
+
+    lines = ContractLine.objects.filter(billing_model__in=list(SCHEDULED_MODELS))
+    if contract_ids is not None:
+        lines = lines.filter(contract_id__in=list(contract_ids))
+    stale = [
+        row["pk"]
+        for row in lines.annotate(
+            n=Count("schedule_events"), total=Sum("schedule_events__amount"), last=Max("schedule_events__period_end")
+        )
+        .values("pk", "n", "total", "last", "price", "end_date")
+        .order_by("pk")
+        if row["n"] == 0 or row["total"] != row["price"] or (row["last"] and row["last"] < row["end_date"])
+    ]
+    for pk in stale:
+        schedule_generate(contract_line_id=pk)
+    return len(stale)

@@ -111,3 +111,35 @@ def test_an_item_that_fails_is_reported_with_its_reason_and_retried(periods, fin
     assert run.status == RunStatus.DONE and Invoice.objects.count() == 2
     with pytest.raises(InvalidTransition):
         billing_run_retry(run_id=run.pk, by=finance)
+
+
+def test_a_change_order_resyncs_the_unbilled_schedule_and_keeps_the_billed_part(periods, finance):
+    from billing.services.sources import schedules_sync
+
+    contract, line = retainer_contract("1200.00")
+    run = billing_run_create(by=finance, period_end=date(2026, 2, 28))
+    billing_run_start(run_id=run.pk, by=finance)
+    billing_run_execute(run_id=run.pk)
+    line.price = Decimal("2200.00")  # a change order adds 1,000.00 over the rest of the year
+    line.save()
+    assert schedules_sync(contract_ids=[contract.pk]) == 1
+    events = list(line.schedule_events.order_by("sequence"))
+    assert sum(e.amount for e in events) == Decimal("2200.00")
+    assert [e.amount for e in events[:2]] == [Decimal("100.00"), Decimal("100.00")]
+    assert events[2].amount == Decimal("200.00")
+
+
+def test_the_sweep_resumes_a_stale_run_and_renders_missing_pdfs(periods, finance, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services.runs import billing_sweep
+
+    milestone_contract("100.00")
+    run = billing_run_create(by=finance, period_end=END)
+    billing_run_start(run_id=run.pk, by=finance)
+    BillingRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert billing_sweep() == {"runs": 1, "pdfs": 0}
+    assert len(callbacks) == 1
