@@ -35,6 +35,7 @@ class OpportunityFilter(django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.order_by("order"), empty_label="Any stage")
     status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices, empty_label="Any status")
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
     close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=MonthInput)
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
     account_id = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.choices import OpportunityStatus
+from crm.choices import DEFAULT_CURRENCY, OpportunityStatus
 from crm.models import Opportunity
 from crm.permissions import can_view_pipeline
 from crm.selectors import WEIGHTED, forecast_by_month
@@ -21,10 +21,16 @@ def my_pipeline(user) -> Panel | None:
         return None
     today = timezone.localdate()
     month_start = today.replace(day=1)
-    stats = Opportunity.objects.filter(owner=user).aggregate(
+    mine = Opportunity.objects.filter(owner=user)
+    per_currency = (
+        mine.filter(status=OpportunityStatus.OPEN)
+        .order_by()
+        .values("currency")
+        .annotate(pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("-pipeline")
+    )
+    stats = mine.aggregate(
         open=Count("id", filter=Q(status=OpportunityStatus.OPEN)),
-        pipeline=Sum("amount", filter=Q(status=OpportunityStatus.OPEN)),
-        weighted=Sum(WEIGHTED, filter=Q(status=OpportunityStatus.OPEN)),
         overdue=Count("id", filter=Q(status=OpportunityStatus.OPEN, expected_close_date__lt=today)),
         won_month=Count("id", filter=Q(status=OpportunityStatus.WON, closed_at__date__gte=month_start)),
     )
@@ -33,8 +39,15 @@ def my_pipeline(user) -> Panel | None:
         title="My pipeline",
         figures=[
             Figure("Open deals", stats["open"], url=f"{board}?owner={user.pk}"),
-            Figure("Pipeline", money(stats["pipeline"] or 0)),
-            Figure("Weighted", money(stats["weighted"] or 0), url=reverse("crm:forecast")),
+            *[
+                Figure(
+                    f"Weighted {row['currency']}",
+                    money(row["weighted"] or 0),
+                    hint=f"of {money(row['pipeline'] or 0)} open",
+                    url=f"{reverse('crm:forecast')}?currency={row['currency']}&owner={user.pk}",
+                )
+                for row in per_currency
+            ],
             Figure(
                 "Past close date",
                 stats["overdue"],
@@ -53,9 +66,13 @@ def weighted_forecast(user) -> Panel | None:
         return None
     start = timezone.localdate().replace(day=1)
     end = date(start.year + (start.month + 5) // 12, (start.month + 5) % 12 + 1, 1)
-    months = forecast_by_month(Opportunity.objects.filter(expected_close_date__gte=start, expected_close_date__lt=end))
+    months = forecast_by_month(
+        Opportunity.objects.filter(
+            currency=DEFAULT_CURRENCY, expected_close_date__gte=start, expected_close_date__lt=end
+        )
+    )
     return Panel(
-        title="Weighted pipeline, next six months",
+        title=f"Weighted pipeline ({DEFAULT_CURRENCY}), next six months",
         chart={
             "id": "home-forecast-chart",
             "type": "bar",

@@ -91,10 +91,11 @@ def win_missing_fields(opp: Opportunity) -> dict[str, list[str]]:
 # --- board ----------------------------------------------------------------------------------------------
 @dataclass
 class BoardColumn:
+    """Totals are per currency (no implicit FX): [(currency, amount, weighted), ...]."""
+
     stage: Stage
     count: int = 0
-    amount: Decimal = ZERO
-    weighted: Decimal = ZERO
+    totals: list = field(default_factory=list)
     cards: list = field(default_factory=list)
 
     @property
@@ -111,12 +112,17 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
     stages = list(Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order"))
     columns = {s.pk: BoardColumn(stage=s) for s in stages}
     open_deals = queryset.filter(status=OpportunityStatus.OPEN)
-    for row in (
-        open_deals.order_by().values("stage_id").annotate(n=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
-    ):
+    totals = (
+        open_deals.order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("stage_id", "currency")
+    )
+    for row in totals:
         col = columns.get(row["stage_id"])
         if col:
-            col.count, col.amount, col.weighted = row["n"], row["pipeline"] or ZERO, row["weighted"] or ZERO
+            col.count += row["n"]
+            col.totals.append((row["currency"], row["pipeline"] or ZERO, row["weighted"] or ZERO))
     cards = (
         open_deals.select_related("account", "owner")
         .annotate(
@@ -134,7 +140,9 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
 
 # --- forecast -------------------------------------------------------------------------------------------
 def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
-    """Weighted pipeline of open deals by expected close month: deals, pipeline (Σ amount) and weighted
+    """Pass a queryset of one currency: amounts are never added across currencies (no implicit FX).
+
+    Weighted pipeline of open deals by expected close month: deals, pipeline (Σ amount) and weighted
     (Σ round(amount x probability / 100), each deal rounded once)."""
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)

@@ -7,20 +7,25 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from crm import selectors
+from crm.choices import DEFAULT_CURRENCY
 from crm.filtersets import OpportunityFilter
 from crm.permissions import VIEW_ROLES
 from psa.core.roles import role_required
 
 
 def _filtered(request):
-    filterset = OpportunityFilter(request.GET or None, queryset=selectors.opportunities_for(request.user))
-    queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-    return filterset, queryset
+    """The forecast adds amounts, so it reads one currency at a time (default: the firm's, DEFAULT_CURRENCY)."""
+    data = request.GET.copy()
+    if not data.get("currency"):
+        data["currency"] = DEFAULT_CURRENCY
+    filterset = OpportunityFilter(data, queryset=selectors.opportunities_for(request.user))
+    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.filter(currency=DEFAULT_CURRENCY)
+    return filterset, queryset, data["currency"]
 
 
 @role_required(*VIEW_ROLES)
 def forecast(request):
-    filterset, queryset = _filtered(request)
+    filterset, queryset, currency = _filtered(request)
     months = selectors.forecast_by_month(queryset)
     chart = {
         "id": "forecast-chart",
@@ -51,6 +56,7 @@ def forecast(request):
             "owners": selectors.forecast_by_owner(queryset),
             "stages": selectors.forecast_by_stage(queryset),
             "stats": selectors.win_stats(queryset),
+            "currency": currency,
             "chart": chart,
             "total_amount": sum((m["pipeline"] for m in months), 0),
             "total_weighted": sum((m["weighted"] for m in months), 0),

@@ -124,3 +124,14 @@ def test_the_forecast_page_shows_the_hand_computed_total(client_as, pipeline):
     assert response.status_code == 200
     assert response.context["total_weighted"] == Decimal("5740.72")
     assert "5,740.72" in response.content.decode()
+
+
+def test_the_forecast_never_adds_currencies(client_as, pipeline):
+    ann, _, _ = pipeline
+    usd = AccountFactory(currency="USD")
+    _deal(ann, usd, "50000.00", dt.date(2027, 1, 5), "Negotiation")
+    client = client_as("sales")
+    assert client.get("/crm/forecast/").context["total_weighted"] == Decimal("5740.72")
+    assert client.get("/crm/forecast/", {"currency": "USD"}).context["total_weighted"] == Decimal("37500.00")
+    lead = next(c for c in client.get("/crm/pipeline/").context["columns"] if c.stage.name == "Negotiation")
+    assert [(cur, w) for cur, _, w in lead.totals] == [("EUR", Decimal("407.39")), ("USD", Decimal("37500.00"))]
