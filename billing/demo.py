@@ -59,8 +59,17 @@ def _month_end(d: date) -> date:
 
 
 def _accounts(today: date) -> list[Account]:
+    """Three invoiced clients; the first is the `client` login's account (crm's demo links it to one), so the
+    portal shows real invoices."""
+    client = get_user_model().objects.filter(username="client").first()
+    contact = (
+        Contact.objects.filter(user=client, portal_access=True).select_related("account").first() if client else None
+    )
     accounts = []
-    for ext, name, legal, tax_id, address in CLIENTS:
+    for n, (ext, name, legal, tax_id, address) in enumerate(CLIENTS):
+        if n == 0 and contact is not None and not contact.account.billing_entity_missing():
+            accounts.append(contact.account)
+            continue
         account, _ = Account.objects.get_or_create(
             external_id=ext,
             defaults={
@@ -74,8 +83,7 @@ def _accounts(today: date) -> list[Account]:
             },
         )
         accounts.append(account)
-    client = get_user_model().objects.filter(username="client").first()
-    if client is not None and not Contact.objects.filter(user=client).exists():
+    if client is not None and contact is None:
         Contact.objects.create(
             account=accounts[0],
             first_name="Claire",
@@ -162,7 +170,16 @@ def seed() -> list[str]:
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
     tax_categories_ensure_default()
-    periods_ensure(start=first_month.replace(month=1), through=date(today.year + 1, 12, 31))
+    from ledger.models import AccountingPeriod
+
+    if AccountingPeriod.objects.exists():
+        periods_ensure(through=date(today.year + 1, 12, 31))
+    else:
+        periods_ensure(start=first_month.replace(month=1), through=date(today.year + 1, 12, 31))
+    last_closed = (
+        AccountingPeriod.objects.filter(status="closed").order_by("-end").values_list("end", flat=True).first()
+    )
+    first_open_day = last_closed + timedelta(days=1) if last_closed else first_month
     accounts = _accounts(today)
     _contracts(accounts, first_month)
     for contract_id in Contract.objects.values_list("pk", flat=True):
@@ -182,34 +199,36 @@ def seed() -> list[str]:
             runs += 1
         for invoice in Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk"):
             try:
-                invoice_issue(invoice_id=invoice.pk, by=finance, on=period_end + timedelta(days=1))
+                # Issued the day after the period, or in the first open month when the ledger closed it.
+                invoice_issue(invoice_id=invoice.pk, by=finance, on=max(period_end + timedelta(days=1), first_open_day))
                 issued += 1
             except DomainError:
                 continue  # a closed period or a later document: left as a draft for finance to look at
         month = period_end + timedelta(days=1)
-    paid = _payments(finance, today)
+    paid = _payments(finance, today, paid_through=today - timedelta(days=80))
     return [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
 
 
-def _payments(finance, today: date) -> int:
-    """Older invoices paid, one partly paid, the last two months open (some overdue)."""
+def _payments(finance, today: date, paid_through: date) -> int:
+    """Invoices for service periods ended before `paid_through` are paid (every fourth only half); the
+    later ones stay open, the older of them overdue."""
     made = 0
     invoices = list(
-        Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__isnull=False, status=InvoiceStatus.ISSUED).order_by(
-            "issue_date", "pk"
-        )
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            number__isnull=False,
+            status=InvoiceStatus.ISSUED,
+            run__period_end__lt=paid_through,
+        ).order_by("issue_date", "pk")
     )
-    cutoff = today - timedelta(days=75)
     for n, invoice in enumerate(invoices):
-        if invoice.issue_date > cutoff:
-            continue
         amount = invoice.balance if n % 4 else (invoice.balance / 2).quantize(Decimal("0.01"))
         try:
             payment_record(
                 by=finance,
                 account_id=invoice.account_id,
                 amount=amount,
-                received_on=min(invoice.due_date - timedelta(days=3 + n % 5), today),
+                received_on=min(invoice.issue_date + timedelta(days=10 + n % 7), today),
                 reference=f"Payment {invoice.number}",
                 bank_ref=f"demo-{invoice.number}",
                 allocations=[{"invoice_id": invoice.pk, "amount": amount}],
