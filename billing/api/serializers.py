@@ -228,3 +228,42 @@ class PaymentCreateSerializer(serializers.Serializer):
 class AllocateSerializer(serializers.Serializer):
     invoice_id = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class PreviewInvoiceSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    account_name = serializers.CharField()
+    contract = serializers.IntegerField()
+    contract_number = serializers.CharField()
+    currency = serializers.CharField()
+    sources = serializers.IntegerField()
+    net = serializers.DecimalField(max_digits=18, decimal_places=2)
+    written_down = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class PreviewSerializer(serializers.Serializer):
+    net = serializers.DecimalField(max_digits=18, decimal_places=2)
+    written_down = serializers.DecimalField(max_digits=18, decimal_places=2)
+    sources = serializers.IntegerField()
+    accounts = serializers.IntegerField()
+    invoices = PreviewInvoiceSerializer(many=True)
+
+
+class AgingRowSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    current = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d1_30 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d31_60 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d61_90 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d90 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    credits = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class ArAgingSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)
+    totals = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
+    accounts = AgingRowSerializer(many=True)

@@ -5,13 +5,15 @@ documents through the invoice endpoints; everything else is finance's."""
 from datetime import date
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from billing.api import serializers as s
 from billing.filtersets import InvoiceFilter, PaymentFilter, RunFilter
-from billing.models import BillingRun, Payment
+from billing.models import BillingRun, Invoice, Payment
 from billing.selectors import ar_aging, dso, invoices_for
 from billing.services import (
     billing_run_create,
@@ -49,12 +51,14 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
             n_total=n(), n_pending=n("pending"), n_done=n("done"), n_empty=n("empty"), n_failed=n("failed")
         ).order_by("-created_at", "-pk")
 
+    @extend_schema(request=s.RunCreateSerializer, responses={201: s.RunSerializer})
     def create(self, request):
         data = s.RunCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = billing_run_create(by=request.user, key=request.headers.get("Idempotency-Key"), **data.validated_data)
         return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=s.PreviewSerializer)
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         preview = billing_run_preview(run=self.get_object())
@@ -80,11 +84,13 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
             }
         )
 
+    @extend_schema(request=None, responses={202: s.RunSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         run = billing_run_start(run_id=self.get_object().pk, by=request.user)
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(request=None, responses={202: s.RunSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         run = billing_run_retry(run_id=self.get_object().pk, by=request.user)
@@ -111,6 +117,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
             return s.PortalInvoiceDetailSerializer
         return s.InvoiceSerializer
 
+    @extend_schema(request=s.IssueSerializer, responses=s.InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def issue(self, request, pk=None):
         data = s.IssueSerializer(data=request.data)
@@ -120,6 +127,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         )
         return Response(s.InvoiceSerializer(invoice).data)
 
+    @extend_schema(request=s.CreditSerializer, responses={201: s.InvoiceDetailSerializer})
     @action(detail=True, methods=["post"])
     def credit(self, request, pk=None):
         data = s.CreditSerializer(data=request.data)
@@ -127,6 +135,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         note = credit_note_create(invoice_id=self.get_object().pk, by=request.user, **data.validated_data)
         return Response(s.InvoiceDetailSerializer(note).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def pdf(self, request, pk=None):
         invoice = self.get_object()
@@ -150,6 +159,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     queryset = Payment.objects.prefetch_related("allocations").order_by("-received_on", "-pk")
     filterset_class = PaymentFilter
 
+    @extend_schema(request=s.PaymentCreateSerializer, responses={201: s.PaymentSerializer})
     def create(self, request):
         data = s.PaymentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -163,6 +173,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         )
         return Response(s.PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.AllocateSerializer, responses=s.PaymentSerializer)
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
         data = s.AllocateSerializer(data=request.data)
@@ -175,7 +186,14 @@ class ArAgingViewSet(GenericViewSet):
     """AR aging per account (current, 1-30, 31-60, 61-90, 90+), credits and DSO. `?as_of=YYYY-MM-DD`."""
 
     allowed_roles = FINANCE
+    serializer_class = s.ArAgingSerializer
+    pagination_class = None
+    queryset = Invoice.objects.none()  # for the schema; the aging is computed by a selector
 
+    @extend_schema(
+        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+        responses=s.ArAgingSerializer,
+    )
     def list(self, request):
         as_of = request.query_params.get("as_of")
         try:
