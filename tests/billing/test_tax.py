@@ -38,3 +38,38 @@ def test_only_standard_categories_carry_a_rate():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         TaxCategory.objects.create(code="BAD", name="Bad", kind="Z", rate=Decimal("5"))
+
+
+def test_the_database_refuses_an_unknown_status_and_a_numbered_draft(periods):
+    from django.db import IntegrityError, transaction
+
+    from billing.models import Invoice
+    from tests.billing.factories import make_account
+
+    account = make_account()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(account=account, buyer_name="X", status="sent")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(account=account, buyer_name="X", number="INV-2026-999999")
+
+
+def test_totals_are_sums_of_rounded_parts_for_any_lines(periods):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    categories = list(TaxCategory.objects.order_by("code"))
+    cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: Decimal(c) / 100)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(cents, st.sampled_from(categories)), min_size=1, max_size=30))
+    def check(lines):
+        totals = totals_for(lines)
+        assert totals.net == sum((n for n, _ in lines), Decimal("0"))
+        for row in totals.rows:
+            basis = sum((n for n, c in lines if c.pk == row.category.pk), Decimal("0"))
+            assert row.basis == basis
+            assert row.amount == (basis * row.category.rate / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        assert totals.tax == sum(r.amount for r in totals.rows)
+        assert totals.gross == totals.net + totals.tax
+
+    check()
