@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from billing.choices import InvoiceStatus, WriteOffStatus
 from billing.filtersets import InvoiceFilter
@@ -50,7 +51,16 @@ def invoice_bulk_issue(request):
         return redirect(request.POST.get("next") or "billing:invoice-list")
     issued = invoices_issue(invoice_ids=ids, by=request.user)
     messages.success(request, f"Issued {len(issued)}: {', '.join(i.number for i in issued)}.")
-    return redirect(request.POST.get("next") or "billing:invoice-list")
+    # Back to the same list, without a "drafts only" filter that would now hide what was just issued.
+    from urllib.parse import urlencode, urlsplit
+
+    from django.http import QueryDict
+
+    target = urlsplit(request.POST.get("next") or reverse("billing:invoice-list"))
+    params = QueryDict(target.query, mutable=True)
+    if params.get("status") == "draft":
+        params.pop("status")
+    return redirect(f"{target.path}?{urlencode(params, doseq=True)}" if params else target.path)
 
 
 @finance_required
