@@ -72,7 +72,7 @@ class JournalEntrySerializer(serializers.ModelSerializer):
                   "reverses", "auto_reverse_on", "total", "posted_at", "posted_by", "lines"]  # fmt: skip
 
 
-class LineInputSerializer(serializers.Serializer):
+class JournalLineInputSerializer(serializers.Serializer):
     account = serializers.CharField(max_length=20)
     debit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
     credit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
@@ -81,17 +81,17 @@ class LineInputSerializer(serializers.Serializer):
     memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class EntryInputSerializer(serializers.Serializer):
+class JournalEntryInputSerializer(serializers.Serializer):
     """A manual entry. `key` (or the Idempotency-Key header) makes it post once."""
 
     date = serializers.DateField()
     memo = serializers.CharField(max_length=300)
-    lines = LineInputSerializer(many=True)
+    lines = JournalLineInputSerializer(many=True)
     auto_reverse_on = serializers.DateField(required=False, allow_null=True, default=None)
     key = serializers.CharField(max_length=200, required=False)
 
 
-class ReverseInputSerializer(serializers.Serializer):
+class JournalReverseInputSerializer(serializers.Serializer):
     date = serializers.DateField(required=False)
     memo = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 

@@ -93,9 +93,9 @@ class JournalEntryViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
     allowed_roles = FINANCE
     filterset_class = JournalEntryFilter
 
-    @extend_schema(request=s.EntryInputSerializer, responses={201: s.JournalEntrySerializer})
+    @extend_schema(request=s.JournalEntryInputSerializer, responses={201: s.JournalEntrySerializer})
     def create(self, request, *args, **kwargs):
-        data = s.EntryInputSerializer(data=request.data)
+        data = s.JournalEntryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         key = v.get("key") or request.headers.get("Idempotency-Key") or str(uuid.uuid4())
@@ -119,10 +119,10 @@ class JournalEntryViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
         entry = self.get_queryset().get(pk=entry.pk)
         return Response(s.JournalEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.ReverseInputSerializer, responses={201: s.JournalEntrySerializer})
+    @extend_schema(request=s.JournalReverseInputSerializer, responses={201: s.JournalEntrySerializer})
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
-        data = s.ReverseInputSerializer(data=request.data)
+        data = s.JournalReverseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = get_object_or_404(JournalEntry, pk=pk)
         reversal = entry_reverse(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.models import Account as Client
@@ -37,7 +37,7 @@ from projects.models import Project
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, IdempotencyConflict, PeriodClosed, ValidationFailed
 from psa.core.money import CENT, ZERO, to_decimal
-from psa.core.numbering import number_next
+from psa.core.numbering import number_next, number_next_sql
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
@@ -102,9 +102,38 @@ def _amount(value, name: str, errors: dict) -> Decimal:
     return amount
 
 
-def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, Decimal, Decimal]], dict]:
-    """Check the spec; return the lines with their amounts and the accounts by code. Raises ValidationFailed
-    naming every problem at once."""
+# The posting path reads with plain SQL: it runs thousands of times per billing or recognition job, and the ORM's
+# per-query overhead would dominate (see the journal_post benchmark). Writes stay in one statement (below).
+@dataclass(frozen=True)
+class _Account:
+    id: int
+    code: str
+    name: str
+    is_active: bool
+    is_control: bool
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+def _rows(model, columns: str, key: str, values) -> list[tuple]:
+    values = list(values)
+    if not values:
+        return []
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} WHERE {key} IN ({placeholders})", values)
+        return cursor.fetchall()
+
+
+def _accounts_by_code(codes) -> dict[str, _Account]:
+    rows = _rows(LedgerAccount, "id, code, name, is_active, is_control", "code", codes)
+    return {row[1]: _Account(*row) for row in rows}
+
+
+def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, Decimal, Decimal]], dict, dict]:
+    """Check the spec; return the lines with their amounts, the accounts by code and each project's client.
+    Raises ValidationFailed naming every problem at once."""
     errors: dict[str, list[str]] = {}
     if not isinstance(spec.date, date):
         raise ValidationFailed("The entry needs a date.", fields={"date": "Enter a date."})
@@ -129,7 +158,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
             errors[f"lines[{i}].memo"] = ["At most 200 characters."]
         checked.append((line, debit, credit))
     codes = {str(line.account) for line in lines}
-    accounts = {a.code: a for a in LedgerAccount.objects.filter(code__in=codes)} if codes else {}
+    accounts = _accounts_by_code(codes)
     for i, line in enumerate(lines):
         account = accounts.get(str(line.account))
         name = f"lines[{i}].account"
@@ -142,7 +171,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
                 f"Account {account} is a control account: only the system posts to it "
                 "(invoices, credit notes, payments, revenue recognition)."
             ]
-    _validate_dimensions(lines, errors)
+    project_clients = _validate_dimensions(lines, errors)
     if not errors.get("lines") and not any(k.endswith((".debit", ".credit")) for k in errors):
         debits = sum((d for _, d, _ in checked), ZERO)
         credits = sum((c for _, _, c in checked), ZERO)
@@ -154,14 +183,17 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
     if errors:
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(f"The entry cannot be posted: {first}", fields=errors)
-    return checked, accounts
+    return checked, accounts, project_clients
 
 
-def _validate_dimensions(lines: list[LineSpec], errors: dict) -> None:
-    client_ids = {ln.client_id for ln in lines if ln.client_id is not None}
+def _validate_dimensions(lines: list[LineSpec], errors: dict) -> dict[int, int]:
+    """Check client and project ids (one query each at most); returns project id -> its client id."""
     project_ids = {ln.project_id for ln in lines if ln.project_id is not None}
-    clients = set(Client.objects.filter(pk__in=client_ids).values_list("pk", flat=True)) if client_ids else set()
-    projects = dict(Project.objects.filter(pk__in=project_ids).values_list("pk", "account_id")) if project_ids else {}
+    projects = dict(_rows(Project, "id, account_id", "id", project_ids))
+    # Clients already known as a project's client need no query of their own.
+    client_ids = {ln.client_id for ln in lines if ln.client_id is not None} - set(projects.values())
+    clients = {row[0] for row in _rows(Client, "id", "id", client_ids)}
+    clients |= set(projects.values())
     for i, line in enumerate(lines):
         if line.client_id is not None and line.client_id not in clients:
             errors[f"lines[{i}].client"] = [f"No client with id {line.client_id}."]
@@ -170,16 +202,25 @@ def _validate_dimensions(lines: list[LineSpec], errors: dict) -> None:
                 errors[f"lines[{i}].project"] = [f"No project with id {line.project_id}."]
             elif line.client_id is not None and projects[line.project_id] != line.client_id:
                 errors[f"lines[{i}].project"] = ["This project belongs to another client."]
+    return projects
 
 
-def _project_clients(lines: list[LineSpec]) -> dict[int, int]:
-    ids = {ln.project_id for ln in lines if ln.project_id is not None and ln.client_id is None}
-    return dict(Project.objects.filter(pk__in=ids).values_list("pk", "account_id")) if ids else {}
+def _period_row(sql: str, params: list) -> AccountingPeriod | None:
+    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    table = AccountingPeriod._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT id, start, "end", status FROM {table} WHERE {sql} ORDER BY start LIMIT 1{lock}', params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    period = AccountingPeriod(id=row[0], start=row[1], end=row[2], status=row[3])
+    period._state.adding = False
+    return period
 
 
 def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date]:
     """The open period an entry dated `on` goes to, locked against a concurrent close; and the posting date."""
-    period = AccountingPeriod.objects.select_for_update(no_key=True).filter(start__lte=on, end__gte=on).first()
+    period = _period_row('start <= %s AND "end" >= %s', [on, on])
     if period is None:
         raise PeriodClosed(
             f"No accounting period covers {on:%Y-%m-%d}: create the periods first (Ledger → Periods).",
@@ -189,12 +230,7 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
     if period.status == PeriodStatus.OPEN:
         return period, on
     if catch_up:
-        later = (
-            AccountingPeriod.objects.select_for_update(no_key=True)
-            .filter(start__gt=period.start, status=PeriodStatus.OPEN)
-            .order_by("start")
-            .first()
-        )
+        later = _period_row("start > %s AND status = %s", [period.start, PeriodStatus.OPEN.value])
         if later is not None:
             return later, later.start
     raise PeriodClosed(
@@ -205,8 +241,13 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
 
 
 def _existing(key: str, fingerprint: str) -> JournalEntry | None:
-    existing = JournalEntry.objects.filter(idempotency_key=key).first()
-    if existing is not None and existing.spec_hash != fingerprint:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, spec_hash FROM {JournalEntry._meta.db_table} WHERE idempotency_key = %s", [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    existing = JournalEntry.objects.get(pk=row[0])
+    if row[1] != fingerprint:
         raise IdempotencyConflict(
             f"The key '{key}' already posted {existing.number} with different content.",
             fields={"key": ["Reused with a different entry."]},
@@ -214,7 +255,6 @@ def _existing(key: str, fingerprint: str) -> JournalEntry | None:
     return existing
 
 
-@transaction.atomic
 def _post(
     *,
     spec: EntrySpec,
@@ -230,53 +270,150 @@ def _post(
     existing = _existing(key, fingerprint)
     if existing is not None:
         return existing
-    system = by is None
-    checked, accounts = _validate(spec, system=system)
-    period, on = _resolve_period(spec.date, catch_up=catch_up)
-    project_clients = _project_clients([line for line, _, _ in checked])
+    checked, accounts, project_clients = _validate(spec, system=by is None)
+    write = {
+        "spec": spec,
+        "key": key,
+        "by": by,
+        "catch_up": catch_up,
+        "origin": origin,
+        "reverses": reverses,
+        "fingerprint": fingerprint,
+        "checked": checked,
+        "accounts": accounts,
+        "project_clients": project_clients,
+    }
+    if transaction.get_connection().in_atomic_block:
+        # Inside the caller's transaction: the period lock is held by it and the entry with its number and lines
+        # is one INSERT statement, so a refusal leaves nothing behind and needs no savepoint.
+        return _write(**write)
+    with transaction.atomic():
+        return _write(**write)
+
+
+def _write(
+    *, spec, key, by, catch_up, origin, reverses, fingerprint, checked, accounts, project_clients
+) -> JournalEntry:
     entry = JournalEntry(
-        number=number_next(series=JOURNAL_SERIES, on=on),
-        date=on,
-        period=period,
-        requested_date=spec.date if on != spec.date else None,
         memo=spec.memo.strip(),
         source=spec.source or ("manual" if origin == EntryOrigin.MANUAL else ""),
         origin=origin,
         idempotency_key=key,
         spec_hash=fingerprint,
         reverses=reverses,
-        auto_reverse_on=spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None,
         total=sum((d for _, d, _ in checked), ZERO),
         posted_by=by if getattr(by, "is_authenticated", False) else None,
     )
-    entry.save(force_insert=True)
-    JournalLine.objects.bulk_create(
-        [
-            JournalLine(
-                entry=entry,
-                line_no=i,
-                account=accounts[str(line.account)],
-                debit=debit,
-                credit=credit,
-                client_id=line.client_id if line.client_id is not None else project_clients.get(line.project_id),
-                project_id=line.project_id,
-                memo=line.memo or "",
-                date=on,
-                period=period,
-            )
-            for i, (line, debit, credit) in enumerate(checked, start=1)
-        ]
-    )
-    if not system:
+    lines = [
+        JournalLine(
+            line_no=i,
+            account_id=accounts[str(line.account)].id,
+            debit=debit,
+            credit=credit,
+            client_id=line.client_id if line.client_id is not None else project_clients.get(line.project_id),
+            project_id=line.project_id,
+            memo=line.memo or "",
+        )
+        for i, (line, debit, credit) in enumerate(checked, start=1)
+    ]
+    if connection.vendor == "postgresql":
+        # Optimistic: one statement locks the open period covering the date, numbers and inserts. Only when no
+        # open period covers the date does the service look closer (closed, missing, or catch-up).
+        _dated(entry, lines, spec, spec.date, None)
+        if not _insert_one_statement(entry, lines):
+            period, on = _resolve_period(spec.date, catch_up=catch_up)
+            _dated(entry, lines, spec, on, period)
+            if not _insert_one_statement(entry, lines):
+                raise PeriodClosed(f"The period {period.label} was closed while posting; try again.")
+    else:
+        period, on = _resolve_period(spec.date, catch_up=catch_up)
+        _dated(entry, lines, spec, on, period)
+        _insert_orm(entry, lines)
+    if by is not None:
         verb = "reversed " + reverses.number if reverses is not None else "posted"
         audit_record(
             actor=by,
             action="ledger.entry_reverse" if reverses is not None else "ledger.entry_post",
             obj=entry,
             summary=f"{entry.number} {verb}: {entry.memo} ({entry.total:,.2f})",
-            data={"number": entry.number, "total": str(entry.total), "date": on.isoformat()},
+            data={"number": entry.number, "total": str(entry.total), "date": entry.date.isoformat()},
         )
     return entry
+
+
+def _dated(entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period) -> None:
+    entry.date = on
+    entry.requested_date = spec.date if on != spec.date else None
+    entry.auto_reverse_on = spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None
+    if period is not None:
+        entry.period = period
+    for line in lines:
+        line.date = on
+        line.period_id = period.pk if period is not None else None
+
+
+def _insert_orm(entry: JournalEntry, lines: list[JournalLine]) -> None:
+    """Number, entry and lines with the ORM (any database)."""
+    entry.number = number_next(series=JOURNAL_SERIES, on=entry.date)
+    entry.save(force_insert=True)
+    for line in lines:
+        line.entry = entry
+    JournalLine.objects.bulk_create(lines)
+
+
+ENTRY_COLUMNS = (
+    "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
+    "reverses_id", "auto_reverse_on", "total", "posted_by_id",
+)  # fmt: skip
+LINE_COLUMNS = ("line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo")
+LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text")
+
+
+def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> bool:
+    """Lock the open period covering the entry's date, take the number, insert the entry and its lines: one
+    PostgreSQL statement (data-modifying CTEs), one round trip instead of five, which keeps bulk posting close
+    to hand-written SQL. Returns False, having written nothing and taken no number, when no open period covers
+    the date. The triggers and the deferred balance check see the whole entry."""
+    period_table, entry_table, line_table = (
+        AccountingPeriod._meta.db_table,
+        JournalEntry._meta.db_table,
+        JournalLine._meta.db_table,
+    )
+    cte, number_expr, number_params = number_next_sql(series=JOURNAL_SERIES, on=entry.date, when="period")
+    values = ", ".join("(" + ", ".join(f"%s::{t}" for t in LINE_TYPES) + ")" for _ in lines)
+    sql = (
+        f"WITH period AS (SELECT id FROM {period_table} "
+        f"WHERE start <= %s AND \"end\" >= %s AND status = 'open' FOR NO KEY UPDATE), "
+        f"{cte}, entry AS ("
+        f"INSERT INTO {entry_table} (number, period_id, {', '.join(ENTRY_COLUMNS)}, posted_at) "
+        f"SELECT {number_expr}, period.id, {', '.join(['%s'] * len(ENTRY_COLUMNS))}, now() "
+        f"FROM number_next, period "
+        f"RETURNING id, number, posted_at, period_id, date), lines AS ("
+        f"INSERT INTO {line_table} (entry_id, date, period_id, {', '.join(LINE_COLUMNS)}) "
+        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('v.' + c for c in LINE_COLUMNS)} "
+        f"FROM entry, (VALUES {values}) AS v({', '.join(LINE_COLUMNS)}) RETURNING 1) "
+        f"SELECT id, number, posted_at, period_id FROM entry"
+    )
+    params = [entry.date, entry.date, *number_params]
+    params += [
+        entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
+        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
+    ]  # fmt: skip
+    for line in lines:
+        params += [line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk, entry.number, entry.posted_at, period_id = row
+    if entry.period_id != period_id:
+        entry.period_id = period_id  # read lazily if someone asks for entry.period
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    for line in lines:
+        line.entry_id, line.period_id = entry.pk, period_id
+    return True
 
 
 def _post_once(**kwargs) -> JournalEntry:

@@ -21,10 +21,14 @@ def number_format(*, series: str, year: int, value: int) -> str:
     return f"{series}-{year}-{value:0{WIDTH}d}"
 
 
-def number_next(*, series: str, on: date) -> str:
-    """The next number of `series` for the year of `on`, assigned in the caller's transaction."""
+def _check_series(series: str) -> None:
     if not series or len(series) > 20 or not series.replace("_", "").isalnum():
         raise ValueError(f"invalid series name: {series!r}")
+
+
+def number_next(*, series: str, on: date) -> str:
+    """The next number of `series` for the year of `on`, assigned in the caller's transaction."""
+    _check_series(series)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("number_next must run inside the transaction that makes the document final")
     table = NumberSeries._meta.db_table
@@ -42,3 +46,22 @@ def number_peek(*, series: str, year: int) -> int:
     """The last number handed out in a series and year (0 when none); for display and checks only."""
     row = NumberSeries.objects.filter(series=series, year=year).values_list("last", flat=True).first()
     return row or 0
+
+
+def number_next_sql(*, series: str, on: date, when: str = "") -> tuple[str, str, list]:
+    """`number_next` as SQL, for a caller that inserts its document in the same statement (PostgreSQL).
+
+    Returns (cte, expression, params): put `cte` in the statement's WITH list, select `expression` (the formatted
+    number) FROM `number_next`, and pass `params` first. Same counter row, same lock, same rollback rule; one
+    round trip less per document for bulk posting. With `when` (the name of an earlier CTE), the counter moves
+    only if that CTE returns a row, so a statement that inserts nothing takes no number.
+    """
+    _check_series(series)
+    table = NumberSeries._meta.db_table
+    source = f"SELECT %s, %s, 1 FROM {when} LIMIT 1" if when else "VALUES (%s, %s, 1)"
+    cte = (
+        f"number_next AS (INSERT INTO {table} (series, year, last) {source} "
+        f"ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1 RETURNING last)"
+    )
+    expression = f"%s || lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"
+    return cte, expression, [series, on.year, f"{series}-{on.year}-"]

@@ -207,3 +207,15 @@ def test_a_spec_built_by_a_higher_layer_posts(periods):
         key="invoice:1:issue",
     )
     assert entry.source == "invoice:1" and entry.total == Decimal("121.00")
+
+
+def test_the_orm_insert_path_used_off_postgresql_posts_the_same_entry(periods, monkeypatch):
+    from ledger.services import posting
+
+    monkeypatch.setattr(posting.connection, "vendor", "sqlite")
+    entry = post(spec(("1000", "70.00", ""), ("4000", "", "50.00"), ("4100", "", "20.00")), key="orm-path")
+    monkeypatch.undo()
+    again = post(spec(("1000", "70.00", ""), ("4000", "", "50.00"), ("4100", "", "20.00")), key="orm-path")
+    assert again.pk == entry.pk and entry.number == "JE-2026-000001"
+    assert post(balanced()).number == "JE-2026-000002"
+    assert [ln.line_no for ln in entry.lines.order_by("line_no")] == [1, 2, 3]

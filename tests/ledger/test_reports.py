@@ -113,3 +113,14 @@ def test_report_queries_do_not_grow_with_lines(books):
     for i in range(30):
         post(balanced("1.00", on=date(2026, 3, 1 + i % 28)))
     assert count_queries(run) == small
+
+
+def test_cumulative_groups_by_lookups_and_filters_for_higher_layers(books):
+    from django.db.models import Q
+
+    from ledger.selectors import cumulative
+
+    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    totals = cumulative(at=date(2026, 3, 31), group=("account__type",), filters=Q(project_id=books["project"].pk))
+    assert totals == {("income",): [Decimal("0.00"), Decimal("3000.00")]}
+    assert cumulative(at=date(2026, 3, 31), group=("account",), account_id=LedgerAccount.objects.get(code="4000").pk)

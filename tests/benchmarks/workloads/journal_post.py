@@ -1,0 +1,103 @@
+"""journal_post: 10k entries posted through ledger.services.entry_post in one job (one transaction), against a
+hand-written raw-SQL insert of the same rows (counter bump, entry, lines per entry) in one transaction.
+
+Both run on the same loaded ledger and fire the same triggers (balance at commit, open period, immutability);
+between runs the journal is reloaded so each run starts from the same state.
+"""
+
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from ledger.services import EntrySpec, LineSpec, entry_post
+from tests.benchmarks.gen_ledger import LINES_PER_MONTH, build_month, ledger_load, ledger_truncate
+from tests.benchmarks.harness import Record, timed
+
+ENTRIES = {"tiny": 300, "S": 10_000, "M": 10_000}
+
+
+def run(size: str) -> list[Record]:
+    import random
+
+    n = ENTRIES[size]
+    history = LINES_PER_MONTH[size] * 6
+
+    def load():
+        return ledger_load(size, history)
+
+    facts = load()
+    month = facts["first_open"].start
+    rng = random.Random(7)
+    plan = []
+    while len(plan) < n:
+        plan.extend(build_month(facts["firm"], month, 3 * n, rng))
+    plan = plan[:n]
+    specs = [
+        EntrySpec(
+            date=day,
+            memo=memo,
+            source=f"bench-post:{i}",
+            lines=tuple(
+                LineSpec(account=code, debit=d, credit=c, client_id=cl, project_id=pr) for code, d, c, cl, pr in lines
+            ),
+        )
+        for i, (memo, day, lines) in enumerate(plan)
+    ]
+    accounts = facts["firm"].accounts
+    period_id = facts["first_open"].pk
+
+    def ours():
+        with transaction.atomic():
+            for i, spec in enumerate(specs):
+                entry_post(spec=spec, key=f"bench-post:{i}")
+
+    def baseline():
+        with transaction.atomic(), connection.cursor() as cursor:
+            for i, (memo, day, lines) in enumerate(plan):
+                cursor.execute(
+                    "INSERT INTO core_numberseries (series, year, last) VALUES ('JE', %s, 1) "
+                    "ON CONFLICT (series, year) DO UPDATE SET last = core_numberseries.last + 1 RETURNING last",
+                    [day.year],
+                )
+                (number,) = cursor.fetchone()
+                total = sum((ln[1] for ln in lines), Decimal(0))
+                cursor.execute(
+                    "INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, "
+                    "spec_hash, total, posted_at) VALUES (%s, %s, %s, %s, %s, 'system', %s, '', %s, now()) "
+                    "RETURNING id",
+                    [f"JE-{day.year}-{number:06d}", day, period_id, memo, f"bench-post:{i}", f"bench-post:{i}", total],
+                )
+                (entry_id,) = cursor.fetchone()
+                values = []
+                params = []
+                for j, (code, d, c, cl, pr) in enumerate(lines, 1):
+                    values.append("(%s, %s, %s, %s, %s, %s, %s, '', %s, %s)")
+                    params += [entry_id, j, accounts[code], d, c, cl, pr, day, period_id]
+                cursor.execute(
+                    "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, "
+                    "project_id, memo, date, period_id) VALUES " + ", ".join(values),
+                    params,
+                )
+
+    ours_s, _ = timed(ours, setup=load, repeat=3)
+    load()
+    with transaction.atomic(), CaptureQueriesContext(connection) as sample:
+        for i, spec in enumerate(specs[:100]):
+            entry_post(spec=spec, key=f"bench-sample:{i}")
+    per_entry = len(sample) / min(100, len(specs))
+    baseline_s, _ = timed(baseline, setup=load, repeat=3)
+    lines = sum(len(s.lines) for s in specs)
+    ledger_truncate()
+    return [
+        Record(
+            name="journal_post",
+            size=size,
+            ours_s=ours_s,
+            baseline_s=baseline_s,
+            goal_ratio=3.0,
+            queries=round(per_entry * n),
+            notes=f"{n:,} entries / {lines:,} lines in one transaction, validated, numbered, with dimensions; "
+            f"{per_entry:.1f} queries per entry (baseline 3)",
+        )
+    ]
