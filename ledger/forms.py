@@ -13,7 +13,7 @@ from ledger.models import AccountingPeriod, LedgerAccount
 from ledger.selectors import PNL_GROUPS
 from projects.models import Project
 
-DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"})
+DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 TEXT = {"class": "form-control"}
 SELECT = {"class": "form-select"}
 MONEY = {"class": "form-control text-end", "inputmode": "decimal", "placeholder": "0.00"}

@@ -43,8 +43,15 @@ def _ledger(user) -> Panel | None:
     return Panel(
         title="Ledger",
         figures=[
-            Figure("First open month", first_open.label if first_open else "none", url=reverse("ledger:periods")),
-            Figure("Last closed", last_closed.label if last_closed else "none", url=reverse("ledger:periods")),
+            Figure(
+                "First open month",
+                first_open.label if first_open else "none",
+                url=reverse("ledger:periods"),
+                small=True,
+            ),
+            Figure(
+                "Last closed", last_closed.label if last_closed else "none", url=reverse("ledger:periods"), small=True
+            ),
             Figure("Entries this month", this_month, url=reverse("ledger:entries")),
             Figure(
                 "Net income (6 months)",

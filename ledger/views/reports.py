@@ -28,8 +28,8 @@ def _money(value) -> str:
 
 @role_required(*LEDGER_ROLES)
 def trial_balance_view(request):
-    form = TrialBalanceForm(request.GET or None)
     at, period = timezone.localdate(), None
+    form = TrialBalanceForm(request.GET or None, initial={"at": at})
     if form.is_valid():
         period = form.cleaned_data.get("period")
         at = form.cleaned_data.get("at") or at
@@ -52,8 +52,8 @@ def trial_balance_view(request):
 @role_required(*LEDGER_ROLES)
 def pnl_view(request):
     today = timezone.localdate()
-    form = PnlForm(request.GET or None)
     start, end, by = year_start(today), today, "period"
+    form = PnlForm(request.GET or None, initial={"start": start, "end": end, "by": by})
     if form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end
@@ -89,8 +89,8 @@ def pnl_view(request):
 
 @role_required(*LEDGER_ROLES)
 def balance_sheet_view(request):
-    form = BalanceSheetForm(request.GET or None)
     at: date = timezone.localdate()
+    form = BalanceSheetForm(request.GET or None, initial={"at": at})
     if form.is_valid():
         at = form.cleaned_data.get("at") or at
     sheet = balance_sheet(at=at)

@@ -73,4 +73,17 @@ def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(pa
     audit = page.locator("[data-testid=audit-table]").inner_text()
     assert f"Closed {label}: Month-end review done" in audit and number in audit
     screenshot(page, "ledger-audit")
+
+    page.click("[data-testid=ledger-tabs] >> text=Profit & loss")
+    assert "-1,250.00" in page.locator("[data-testid=pnl]").inner_text()
+    assert page.locator("canvas[data-chart=pnl-chart]").count() == 1
+    screenshot(page, "ledger-pnl")
+    page.click("[data-testid=ledger-tabs] >> text=Balance sheet")
+    assert (
+        page.locator("[data-testid=total-assets]").inner_text() == page.locator("[data-testid=total-le]").inner_text()
+    )
+    screenshot(page, "ledger-balance-sheet")
+    page.goto("/")
+    assert "Ledger" in page.locator("[data-testid=home-panels]").inner_text()
+    screenshot(page, "ledger-home-finance")
     assert page.js_errors == [], page.js_errors
