@@ -187,3 +187,27 @@ def test_other_reps_cannot_edit_a_deal(client_as):
     client = client_as("sales")
     response = client.get(f"/crm/opportunities/{deal.pk}/edit/")
     assert response.status_code == 302
+
+
+def test_the_owner_edits_a_deal_and_an_empty_probability_takes_the_stage_default(client_as):
+    client = client_as("sales")
+    deal = make_deal(owner=client.user, ready=False, probability=40)
+    response = client.post(
+        f"/crm/opportunities/{deal.pk}/edit/",
+        {"name": "Renamed", "account": deal.account_id, "expected_close_date": "2027-03-31", "probability": "",
+         "service_start": "2027-04-01", "service_end": "2027-06-30", "service_type": "advisory"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.name, deal.probability, deal.service_type) == ("Renamed", 10, "advisory")
+
+
+def test_adding_a_line_with_a_bad_value_shows_the_error_on_the_page(client_as):
+    client = client_as("sales")
+    deal = make_deal(owner=client.user, ready=False)
+    response = client.post(
+        f"/crm/opportunities/{deal.pk}/lines/",
+        {"line-description": "Fixed", "line-billing_model": "fixed_fee", "line-price": "10", "line-cap": "5"},
+    )
+    assert response.status_code == 400
+    assert "time-and-materials lines only" in response.content.decode()
