@@ -224,3 +224,20 @@ def test_concurrent_postings_with_rollbacks_leave_gapless_numbers():
     numbers = sorted(int(n.rsplit("-", 1)[1]) for n in JournalEntry.objects.values_list("number", flat=True))
     expected = sum(1 for n in range(threads_n) for i in range(per_thread) if (n + i) % 3 != 0)
     assert numbers == list(range(1, expected + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_refusal_takes_no_number_and_a_replay_posts_nothing():
+    from ledger.services import period_close as close
+    from psa.core.exceptions import PeriodClosed
+
+    periods = make_periods(start=date(2026, 1, 1), through=date(2026, 3, 31))
+    close(period_id=periods[0].pk, by=None, reason="January done")
+    with pytest.raises(PeriodClosed):
+        post(balanced(on=date(2026, 1, 5)), key="refused")
+    first = post(balanced(on=date(2026, 2, 5)), key="first")
+    assert first.number == "JE-2026-000001"
+    assert post(balanced(on=date(2026, 2, 5)), key="first").pk == first.pk
+    caught_up = post(balanced(on=date(2026, 1, 5)), key="late", catch_up=True)
+    assert (caught_up.number, caught_up.date) == ("JE-2026-000002", date(2026, 2, 1))
+    assert JournalEntry.objects.count() == 2
