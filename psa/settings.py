@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.billing_sweep_task",
         "schedule": 300.0,
     },
+    "projects-missing-time-reminders": {
+        # Monday morning: consultants below their expected hours for last week get a reminder (outbox).
+        "task": "projects.tasks.missing_time_remind_task",
+        "schedule": crontab(day_of_week=1, hour=10, minute=0),
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------------
@@ -323,6 +328,8 @@ LOGGING = {
 PSA_FIRM_NAME = env.str("PSA_FIRM_NAME", default="Northwind Consulting")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)
 PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
+# Expenses above this amount (in the expense's currency) need a receipt.
+PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.00")
 # Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
 PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)

@@ -1,0 +1,176 @@
+"""Staffing writes: consultants (role, capacity, skills, dated cost rates, time off) and allocations from
+resource requests. Only PMs and admins staff; cost rates are set by finance or admins."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from crm.models import Role
+from projects.choices import ResourceRequestStatus
+from projects.models import (
+    Allocation,
+    AllocationKind,
+    Consultant,
+    ConsultantSkill,
+    CostRate,
+    Project,
+    ResourceRequest,
+    Skill,
+    TimeOff,
+)
+from projects.services._common import clean_or_refuse
+from projects.services.time import CLOSED_PROJECT_STATUSES
+from psa.core.audit import audit_record
+from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
+from psa.core.money import to_decimal
+from psa.core.roles import Role as UserRole
+from psa.core.roles import has_role
+
+STAFF_ROLES = (UserRole.PROJECT_MANAGER, UserRole.ADMIN)
+COST_EDIT_ROLES = (UserRole.FINANCE, UserRole.ADMIN)
+
+
+def _ensure(by, roles, what: str) -> None:
+    if not has_role(by, *roles):
+        raise PermissionDeniedError(f"Your role may not {what}.")
+
+
+@transaction.atomic
+def consultant_create(
+    *,
+    by,
+    user,
+    role: Role,
+    weekly_capacity=Decimal("40"),
+    utilization_target: int = 75,
+    skills: dict[str, int] | None = None,
+    cost_rate=None,
+    cost_from: date | None = None,
+) -> Consultant:
+    _ensure(by, STAFF_ROLES, "create consultants")
+    consultant = Consultant(
+        user=user, role=role, weekly_capacity=to_decimal(weekly_capacity), utilization_target=utilization_target
+    )
+    clean_or_refuse(consultant)
+    consultant.save()
+    for name, level in (skills or {}).items():
+        skill, _ = Skill.objects.get_or_create(name=name)
+        link = ConsultantSkill(consultant=consultant, skill=skill, level=level)
+        clean_or_refuse(link, exclude=["consultant"])
+        link.save()
+    if cost_rate is not None:
+        CostRate.objects.create(
+            consultant=consultant, rate=to_decimal(cost_rate), valid_from=cost_from or date(2020, 1, 1)
+        )
+    return consultant
+
+
+@transaction.atomic
+def cost_rate_set(*, by, consultant_id: int, rate, valid_from: date) -> CostRate:
+    """A new dated cost rate (applies from `valid_from` until the next one). One per consultant and day."""
+    _ensure(by, COST_EDIT_ROLES, "set cost rates")
+    rate = to_decimal(rate)
+    if rate < 0:
+        raise ValidationFailed("A cost rate cannot be negative (rule: rate_nonneg).", fields={"rate": ["Must be ≥ 0."]})
+    try:
+        with transaction.atomic():
+            return CostRate.objects.create(consultant_id=consultant_id, rate=rate, valid_from=valid_from)
+    except IntegrityError:
+        raise ValidationFailed(
+            "This consultant already has a cost rate from that day (rule: one_rate_per_day).",
+            fields={"valid_from": ["Already set."]},
+        ) from None
+
+
+@transaction.atomic
+def time_off_add(
+    *, by, consultant_id: int, start_date: date, end_date: date, kind: str = "leave", hours_per_day=Decimal("8")
+) -> TimeOff:
+    consultant = Consultant.objects.filter(pk=consultant_id).select_related("user").first()
+    if consultant is None:
+        raise NotFoundError("No such consultant.")
+    if consultant.user_id != by.pk:
+        _ensure(by, STAFF_ROLES, "record someone else's time off")
+    off = TimeOff(
+        consultant=consultant,
+        start_date=start_date,
+        end_date=end_date,
+        kind=kind,
+        hours_per_day=to_decimal(hours_per_day),
+    )
+    if end_date < start_date:
+        raise ValidationFailed(
+            "The end is before the start (rule: dates_ordered).", fields={"end_date": ["Too early."]}
+        )
+    clean_or_refuse(off)
+    off.save()
+    return off
+
+
+@transaction.atomic
+def allocation_create(
+    *,
+    by,
+    project_id: int,
+    consultant_id: int,
+    hours_per_week,
+    start_date: date,
+    end_date: date,
+    kind: str = AllocationKind.SOFT,
+    resource_request_id: int | None = None,
+) -> Allocation:
+    """Book a consultant on a project. Refused outside the project's dates, on a closed project, for a
+    request of another project, or with hours per week outside (0, 168]. Over-booking is allowed (the
+    heatmap shows it) — staffing is a judgement, not a hard rule."""
+    _ensure(by, STAFF_ROLES, "staff projects")
+    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    if project is None:
+        raise NotFoundError("No such project.")
+    if project.status in CLOSED_PROJECT_STATUSES:
+        raise ValidationFailed(
+            f"{project.code} is {project.get_status_display().lower()} (rule: project_open).",
+            fields={"project": ["Closed."]},
+        )
+    if end_date < start_date:
+        raise ValidationFailed(
+            "The end is before the start (rule: dates_ordered).", fields={"end_date": ["Before the start."]}
+        )
+    if (project.start_date and start_date < project.start_date) or (project.end_date and end_date > project.end_date):
+        raise ValidationFailed(
+            f"The allocation must lie within {project.code}'s dates ({project.start_date} to {project.end_date}) "
+            "(rule: inside_project_dates).",
+            fields={"start_date": ["Outside the project."]},
+        )
+    hours = to_decimal(hours_per_week)
+    if not (Decimal("0") < hours <= Decimal("168")):
+        raise ValidationFailed(
+            "Hours per week must be more than 0 and at most 168 (rule: hours_per_week_range).",
+            fields={"hours_per_week": ["Out of range."]},
+        )
+    if kind not in AllocationKind.values:
+        raise ValidationFailed("Kind is soft or hard (rule: kind_valid).", fields={"kind": ["soft or hard."]})
+    if not Consultant.objects.filter(pk=consultant_id, is_active=True).exists():
+        raise ValidationFailed("No such active consultant.", fields={"consultant": ["Unknown."]})
+    request = None
+    if resource_request_id is not None:
+        request = ResourceRequest.objects.filter(pk=resource_request_id, project=project).first()
+        if request is None:
+            raise ValidationFailed(
+                "That resource request belongs to another project (rule: request_of_project).",
+                fields={"resource_request": ["Not this project's."]},
+            )
+    allocation = Allocation.objects.create(
+        project=project,
+        consultant_id=consultant_id,
+        resource_request=request,
+        kind=kind,
+        hours_per_week=hours,
+        start_date=start_date,
+        end_date=end_date,
+        created_by=by,
+    )
+    if request is not None and kind == AllocationKind.HARD:
+        ResourceRequest.objects.filter(pk=request.pk).update(status=ResourceRequestStatus.FILLED)
+    audit_record(actor=by, action="projects.allocation.create", obj=project, summary=f"Allocated {allocation}")
+    return allocation
