@@ -3,8 +3,14 @@ from rest_framework import serializers
 from billing.choices import PaymentMethod, RunScope
 from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
 
+# Choice fields are plain strings in the schema: every app has a `kind` and a `status`, and enum components
+# of the same name would collide (drf-spectacular W001 fails `check --deploy`).
+KIND = {"read_only": True, "help_text": "invoice | credit_note"}
+
 
 class SourceLinkSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text="milestone | schedule_event | time_entry | expense")
+
     class Meta:
         model = SourceLink
         fields = [
@@ -64,12 +70,18 @@ class PortalLineSerializer(serializers.ModelSerializer):
 
 
 class InvoiceTaxSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text="VAT category: S | Z | AE | E")
+
     class Meta:
         model = InvoiceTax
         fields = ["kind", "rate", "basis", "amount", "exemption_reason"]
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(**KIND)
+    status = serializers.CharField(
+        read_only=True, help_text="draft | issued | partly_paid | paid | credited | written_off | cancelled"
+    )
     balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)
 
@@ -139,6 +151,7 @@ class CreditSerializer(serializers.Serializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="draft | running | done | done_with_errors")
     progress = serializers.SerializerMethodField()
 
     class Meta:
