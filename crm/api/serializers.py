@@ -3,7 +3,7 @@ the services, which decide."""
 
 from rest_framework import serializers
 
-from crm.choices import BillingModel, ServiceType
+from crm.choices import BillingModel, OpportunityStatus, ServiceType, StageKind
 from crm.models import (
     Account,
     Contact,
@@ -15,6 +15,13 @@ from crm.models import (
     Stage,
     StageHistory,
 )
+
+
+def choice_text(choices, **kwargs) -> serializers.CharField:
+    """A read-only status-like field documented as text listing its values. (Many apps have a `status` or
+    `kind` field with different values; plain text keeps the OpenAPI enum names from colliding.)"""
+    values = ", ".join(str(c[0]) for c in choices)
+    return serializers.CharField(read_only=True, help_text=f"One of: {values}.", **kwargs)
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -58,6 +65,8 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class StageSerializer(serializers.ModelSerializer):
+    kind = choice_text(StageKind.choices)
+
     class Meta:
         model = Stage
         fields = ["id", "name", "order", "default_probability", "kind", "is_active"]
@@ -103,6 +112,8 @@ class OpportunityLineSerializer(serializers.ModelSerializer):
 
 
 class StageHistorySerializer(serializers.ModelSerializer):
+    to_status = choice_text(OpportunityStatus.choices)
+
     class Meta:
         model = StageHistory
         fields = ["at", "by", "from_stage", "to_stage", "from_status", "to_status", "probability", "note"]
@@ -112,6 +123,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
     weighted_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
+    status = choice_text(OpportunityStatus.choices)
 
     class Meta:
         model = Opportunity
@@ -152,28 +164,28 @@ class OpportunityDetailSerializer(OpportunitySerializer):
         read_only_fields = fields
 
 
-class MilestoneInputSerializer(serializers.Serializer):
+class DealMilestoneInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     due_date = serializers.DateField()
 
 
-class DemandInputSerializer(serializers.Serializer):
+class DealRoleDemandInputSerializer(serializers.Serializer):
     role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
     hours = serializers.DecimalField(max_digits=9, decimal_places=2)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
 
 
-class LineInputSerializer(serializers.Serializer):
+class DealLineInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=200)
     billing_model = serializers.ChoiceField(choices=BillingModel.choices, required=False, allow_blank=True)
     hours = serializers.DecimalField(max_digits=9, decimal_places=2, required=False, allow_null=True)
     rate = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True)
     price = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
     cap = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
-    milestones = MilestoneInputSerializer(many=True, required=False)
-    role_demands = DemandInputSerializer(many=True, required=False)
+    milestones = DealMilestoneInputSerializer(many=True, required=False)
+    role_demands = DealRoleDemandInputSerializer(many=True, required=False)
 
 
 class OpportunityInputSerializer(serializers.Serializer):
@@ -198,20 +210,20 @@ class OpportunityInputSerializer(serializers.Serializer):
     )
     notes = serializers.CharField(required=False, allow_blank=True)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    lines = LineInputSerializer(many=True, required=False)
+    lines = DealLineInputSerializer(many=True, required=False)
 
 
-class MoveSerializer(serializers.Serializer):
+class DealMoveSerializer(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     probability = serializers.IntegerField(required=False, allow_null=True)
 
 
-class LoseSerializer(serializers.Serializer):
+class DealLoseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True)
 
 
 class CsvImportSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[("accounts", "accounts"), ("opportunities", "opportunities")])
+    kind = serializers.RegexField(r"^(accounts|opportunities)$", help_text="accounts or opportunities")
     file = serializers.FileField()
     dry_run = serializers.BooleanField(default=True)
 

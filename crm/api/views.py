@@ -130,12 +130,12 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         services.opportunity_update(opportunity_id=opp.pk, by=request.user, **fields)
         return self._detail(opp.pk)
 
-    @extend_schema(request=s.MoveSerializer, responses=s.OpportunityDetailSerializer)
+    @extend_schema(request=s.DealMoveSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         """Move an open deal to another open stage (owner or sales manager)."""
         opp = self.get_object()
-        data = s.MoveSerializer(data=request.data)
+        data = s.DealMoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.opportunity_move(
             opportunity_id=opp.pk,
@@ -145,12 +145,12 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         )
         return self._detail(opp.pk)
 
-    @extend_schema(request=s.LoseSerializer, responses=s.OpportunityDetailSerializer)
+    @extend_schema(request=s.DealLoseSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
     def lose(self, request, pk=None):
         """Close the deal as lost; a reason is required."""
         opp = self.get_object()
-        data = s.LoseSerializer(data=request.data)
+        data = s.DealLoseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.opportunity_lose(opportunity_id=opp.pk, by=request.user, reason=data.validated_data["reason"])
         return self._detail(opp.pk)
@@ -162,12 +162,12 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         services.opportunity_reopen(opportunity_id=opp.pk, by=request.user)
         return self._detail(opp.pk)
 
-    @extend_schema(request=s.LineInputSerializer, responses=s.OpportunityDetailSerializer)
+    @extend_schema(request=s.DealLineInputSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
     def lines(self, request, pk=None):
         """Add a line (with optional milestones and role demand)."""
         opp = self.get_object()
-        data = s.LineInputSerializer(data=request.data)
+        data = s.DealLineInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         line = dict(data.validated_data)
         line["milestones"] = [dict(m) for m in line.get("milestones", [])]

@@ -2,8 +2,16 @@
 
 from rest_framework import serializers
 
+from crm.api.serializers import choice_text
 from crm.choices import BillingModel
-from projects.choices import ChangeAction
+from projects.choices import (
+    ChangeAction,
+    ChangeOrderStatus,
+    MilestoneStatus,
+    ProjectStatus,
+    ResourceRequestStatus,
+    TaskStatus,
+)
 from projects.models import (
     ChangeOrder,
     ChangeOrderHistory,
@@ -21,18 +29,24 @@ from projects.models import (
 
 
 class TaskSerializer(serializers.ModelSerializer):
+    status = choice_text(TaskStatus.choices)
+
     class Meta:
         model = Task
         fields = ["id", "name", "order", "budget_hours", "status"]
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
+    status = choice_text(MilestoneStatus.choices)
+
     class Meta:
         model = Milestone
         fields = ["id", "name", "amount", "due_date", "status", "contract_line", "achieved_at", "accepted_at"]
 
 
 class ResourceRequestSerializer(serializers.ModelSerializer):
+    status = choice_text(ResourceRequestStatus.choices)
+
     class Meta:
         model = ResourceRequest
         fields = ["id", "role", "hours", "start_date", "end_date", "status"]
@@ -40,6 +54,7 @@ class ResourceRequestSerializer(serializers.ModelSerializer):
 
 class ProjectSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
+    status = choice_text(ProjectStatus.choices)
 
     class Meta:
         model = Project
@@ -111,7 +126,7 @@ class ContractSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WinResultSerializer(serializers.Serializer):
+class DealWinResultSerializer(serializers.Serializer):
     created = serializers.BooleanField()
     contract = ContractSerializer()
     project = ProjectDetailSerializer()
@@ -143,6 +158,7 @@ class ChangeOrderHistorySerializer(serializers.ModelSerializer):
 
 
 class ChangeOrderSerializer(serializers.ModelSerializer):
+    status = choice_text(ChangeOrderStatus.choices)
     lines = ChangeOrderLineSerializer(many=True, read_only=True)
     history = ChangeOrderHistorySerializer(many=True, read_only=True)
 
@@ -186,7 +202,7 @@ class ChangeOrderInputSerializer(serializers.Serializer):
     lines = ChangeOrderLineInputSerializer(many=True)
 
 
-class NoteSerializer(serializers.Serializer):
+class ChangeOrderNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, allow_blank=True)
 
 

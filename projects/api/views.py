@@ -25,7 +25,7 @@ class OpportunityViewSet(CrmOpportunityViewSet):
 
     action_roles = {**CrmOpportunityViewSet.action_roles, "win": PIPELINE_EDIT_ROLES}
 
-    @extend_schema(request=None, responses={200: s.WinResultSerializer, 201: s.WinResultSerializer})
+    @extend_schema(request=None, responses={200: s.DealWinResultSerializer, 201: s.DealWinResultSerializer})
     @action(detail=True, methods=["post"])
     def win(self, request, pk=None):
         """Win the deal: 201 with the new contract and project; 200 with the same ones when already won; 400
@@ -108,10 +108,10 @@ class ChangeOrderViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
         """Approve and apply: contract lines, milestones, contract end and project budget follow."""
         return self._out(services.change_order_approve(change_order_id=self.get_object().pk, by=request.user).pk)
 
-    @extend_schema(request=s.NoteSerializer, responses=s.ChangeOrderSerializer)
+    @extend_schema(request=s.ChangeOrderNoteSerializer, responses=s.ChangeOrderSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = s.NoteSerializer(data=request.data)
+        data = s.ChangeOrderNoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         co = services.change_order_reject(
             change_order_id=self.get_object().pk, by=request.user, note=data.validated_data["note"]
