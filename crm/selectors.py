@@ -146,9 +146,7 @@ def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
     (Σ round(amount x probability / 100), each deal rounded once)."""
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
-        .order_by()
-        .annotate(month=TruncMonth("expected_close_date"))
-        .values("month")
+        .values(month=TruncMonth("expected_close_date"))
         .annotate(deals=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
         .order_by("month")
     )
