@@ -1,4 +1,12 @@
 from projects.permissions import VIEW_ROLES
+from psa.core.roles import Role
 from psa.core.ui import NavItem
 
 MENU = [NavItem("Projects", "projects:list", VIEW_ROLES, "briefcase", order=20)]
+
+# Time and staffing entries.
+MENU += [
+    NavItem("Timesheet", "projects:timesheet", (Role.CONSULTANT,), "clock", order=30),
+    NavItem("Expenses", "projects:expenses", (Role.CONSULTANT,), "receipt", order=31),
+    NavItem("Approvals", "projects:approvals", (Role.PROJECT_MANAGER, Role.ADMIN), "check2-square", order=32),
+]

@@ -63,6 +63,11 @@ class GridRow:
     task: Task | None
     cells: list  # per day: TimeEntry | None
     total: Decimal = ZERO
+    days: list = field(default_factory=list)
+
+    @property
+    def slots(self) -> list[tuple[date, TimeEntry | None]]:
+        return list(zip(self.days, self.cells, strict=True))
 
     @property
     def key(self) -> str:
@@ -85,6 +90,17 @@ class WeekGrid:
         return not self.rows or any(
             c is None or c.status in (EntryStatus.DRAFT, EntryStatus.REJECTED) for r in self.rows for c in r.cells
         )
+
+    @property
+    def status_label(self) -> tuple[str, str]:
+        """(label, Bootstrap tone) of the week as a whole."""
+        if not self.statuses:
+            return "Empty", "secondary"
+        if self.has_drafts:
+            return ("Sent back" if EntryStatus.REJECTED in self.statuses else "Draft"), "warning"
+        if EntryStatus.SUBMITTED in self.statuses:
+            return "Waiting for approval", "primary"
+        return "Approved · locked", "success"
 
     @property
     def has_drafts(self) -> bool:
@@ -131,6 +147,7 @@ def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tup
     day_totals = [ZERO] * 7
     statuses = set()
     for row in rows.values():
+        row.days = days
         for i, c in enumerate(row.cells):
             if c is not None:
                 row.total += c.hours
@@ -228,3 +245,103 @@ def missing_time(*, week: date) -> list[MissingTime]:
         if c.logged < expected:
             out.append(MissingTime(c, expected, c.logged))
     return sorted(out, key=lambda m: (-m.missing, str(m.consultant)))
+
+
+# --- utilization ----------------------------------------------------------------------------------------
+@dataclass
+class UtilRow:
+    key: str
+    label: str
+    capacity: Decimal
+    billable: Decimal
+    non_billable: Decimal
+    target: Decimal  # percent
+
+    @property
+    def utilization(self) -> Decimal:
+        """Billable hours as a percent of capacity."""
+        return (self.billable * 100 / self.capacity).quantize(Decimal("0.1")) if self.capacity else Decimal("0.0")
+
+    @property
+    def total_utilization(self) -> Decimal:
+        total = self.billable + self.non_billable
+        return (total * 100 / self.capacity).quantize(Decimal("0.1")) if self.capacity else Decimal("0.0")
+
+    @property
+    def below_target(self) -> bool:
+        return self.utilization < self.target
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key, "label": self.label, "capacity": self.capacity, "billable": self.billable,
+            "non_billable": self.non_billable, "target": self.target, "utilization": self.utilization,
+            "total_utilization": self.total_utilization,
+        }  # fmt: skip
+
+
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+    out, m = [], start.replace(day=1)
+    while m <= end:
+        nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+        out.append((max(m, start), min(nxt - timedelta(days=1), end)))
+        m = nxt
+    return out
+
+
+def utilization_actuals(*, start: date, end: date, by: str, consultant_id: int | None = None) -> dict:
+    """Approved hours split billable / non-billable, grouped in SQL: {key: (billable, non_billable)}."""
+    from django.db.models.functions import TruncMonth
+
+    qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, date__gte=start, date__lte=end)
+    if consultant_id is not None:
+        qs = qs.filter(consultant_id=consultant_id)
+    group = {"consultant": "consultant_id", "role": "consultant__role_id", "month": "month"}[by]
+    if by == "month":
+        qs = qs.annotate(month=TruncMonth("date"))
+    rows = (
+        qs.order_by()
+        .values(group)
+        .annotate(b=Sum("hours", filter=Q(billable=True)), n=Sum("hours", filter=Q(billable=False)))
+        .values_list(group, "b", "n")
+    )
+    return {k: (b or ZERO, n or ZERO) for k, b, n in rows}
+
+
+def utilization(*, start: date, end: date, by: str = "consultant", consultant_id: int | None = None) -> list[UtilRow]:
+    """Approved hours against capacity (weekly capacity x weekdays / 5, less time off) with targets, per
+    consultant, role or month. Three queries whatever the number of entries: the hours are summed in SQL."""
+    actuals = utilization_actuals(start=start, end=end, by=by, consultant_id=consultant_id)
+    consultants = Consultant.objects.select_related("user", "role").filter(is_active=True)
+    if consultant_id is not None:
+        consultants = consultants.filter(pk=consultant_id)
+    consultants = list(consultants)
+    off = time_off_hours(consultant_ids=[c.pk for c in consultants], first=start, last=end)
+    off_by_consultant: dict[int, Decimal] = defaultdict(Decimal)
+    for (cid, _wk), h in off.items():
+        off_by_consultant[cid] += h
+    months = _months(start, end)
+    groups: dict = {}
+    for c in consultants:
+        if by == "month":
+            for a, b in months:
+                cap = c.weekly_capacity * _weekdays(a, b) / 5
+                g = groups.setdefault(a.replace(day=1), [a.strftime("%b %Y"), ZERO, ZERO])
+                g[1] += cap
+                g[2] += cap * c.utilization_target
+            continue
+        cap = max(ZERO, c.weekly_capacity * _weekdays(start, end) / 5 - off_by_consultant.get(c.pk, ZERO))
+        key, label = (c.pk, str(c)) if by == "consultant" else (c.role_id, c.role.name)
+        g = groups.setdefault(key, [label, ZERO, ZERO])
+        g[1] += cap
+        g[2] += cap * c.utilization_target
+    if by == "month":  # time off lands in the month of its week
+        for (_cid, wk), h in off.items():
+            key = max(wk, start).replace(day=1)
+            if key in groups:
+                groups[key][1] -= h
+    out = []
+    for key, (label, cap, weighted) in groups.items():
+        b, n = actuals.get(key, (ZERO, ZERO))
+        target = (weighted / cap).quantize(Decimal("0.1")) if cap else Decimal("0.0")
+        out.append(UtilRow(str(key), label, cap.quantize(Decimal("0.01")), b, n, target))
+    return sorted(out, key=lambda r: r.key if by == "month" else r.label)

@@ -22,3 +22,18 @@ urlpatterns = [
     ),
     path("projects/accounts/<int:pk>/", views.account_projects, name="account-projects"),
 ]
+
+# Time, expenses and approvals (projects.views_time).
+from projects import views_time  # noqa: E402
+
+urlpatterns += [
+    path("time/", views_time.timesheet, name="timesheet"),
+    path("time/cell/", views_time.timesheet_cell, name="timesheet-cell"),
+    path("time/submit/", views_time.timesheet_submit, name="timesheet-submit"),
+    path("time/copy/", views_time.timesheet_copy, name="timesheet-copy"),
+    path("time/approvals/", views_time.approvals, name="approvals"),
+    path("time/approvals/<str:kind>/", views_time.approvals_decide, name="approvals-decide"),
+    path("time/missing/", views_time.missing, name="missing-time"),
+    path("expenses/", views_time.expense_list, name="expenses"),
+    path("expenses/<int:pk>/receipt/", views_time.expense_receipt, name="expense-receipt"),
+]

@@ -94,7 +94,11 @@ def _may_write_for(by, consultant_id: int) -> None:
 
 
 def _lock_consultants(ids) -> None:
-    list(Consultant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk").values_list("pk"))
+    """Serialize a consultant's time writes (the 24 h per day rule reads then writes). FOR NO KEY UPDATE:
+    it excludes the other writers but not the foreign-key checks (FOR KEY SHARE) that an approval's
+    successive UPDATEs of the same entries take on the consultant row — a plain FOR UPDATE deadlocks there."""
+    ids = sorted(set(ids))
+    list(Consultant.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
 # --- validation (set-based: a fixed number of queries for any number of entries) -------------------------

@@ -1,0 +1,307 @@
+"""Time pages: the consultant's weekly timesheet (saved cell by cell over HTMX), copy last week, submit; the
+PM's approval queue for time and expenses (bulk approve, reject with a reason); expenses with receipts;
+the missing-time list. Views parse input and call one service; the services decide."""
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from projects.models import Consultant, EntryStatus, ExpenseCategory, Project
+from projects.selectors_time import (
+    approval_queue,
+    expense_queue,
+    expenses_for,
+    missing_time,
+    timesheet_week,
+    week_start,
+)
+from projects.services import expenses as expense_services
+from projects.services import time as time_services
+from psa.core.exceptions import DomainError
+from psa.core.roles import Role, role_required
+
+QUEUE_LIMIT = 500
+APPROVER_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
+
+
+def _message(exc: DomainError) -> str:
+    details = "; ".join(m for msgs in exc.fields.values() for m in msgs if m not in exc.message)
+    return f"{exc.message} {details}".strip()
+
+
+def _week(request) -> date:
+    raw = request.GET.get("week") or request.POST.get("week") or ""
+    try:
+        return week_start(date.fromisoformat(raw))
+    except ValueError:
+        return week_start(date.today())
+
+
+def _consultant(request) -> Consultant:
+    consultant = Consultant.objects.filter(user=request.user, is_active=True).select_related("role").first()
+    if consultant is None:
+        raise Http404("Your login has no consultant record: ask an administrator to add one.")
+    return consultant
+
+
+def _extra_rows(raw: list[str]) -> list[tuple[int, int | None]]:
+    out = []
+    for item in raw:
+        try:
+            pid, tid = item.split("-", 1)
+            out.append((int(pid), int(tid) or None))
+        except ValueError:
+            continue
+    return out
+
+
+@role_required(Role.CONSULTANT)
+def timesheet(request):
+    consultant = _consultant(request)
+    monday = _week(request)
+    added = request.GET.getlist("add")
+    grid = timesheet_week(consultant=consultant, monday=monday, extra_rows=_extra_rows(added))
+    addable = [
+        (f"{p.pk}-{t.pk if t else 0}", f"{p.code} · {t.name if t else 'General'}")
+        for p in grid.allocated_projects
+        for t in [None, *p.tasks.all()]
+    ]
+    return render(
+        request,
+        "projects/timesheet.html",
+        {
+            "grid": grid,
+            "consultant": consultant,
+            "prev_week": monday - timedelta(days=7),
+            "next_week": monday + timedelta(days=7),
+            "added": added,
+            "addable": addable,
+            "today": date.today(),
+        },
+    )
+
+
+class CellForm(forms.Form):
+    project = forms.IntegerField()
+    task = forms.IntegerField(required=False)
+    date = forms.DateField()
+    hours = forms.CharField(required=False, max_length=10)
+    note = forms.CharField(required=False, max_length=500)
+
+
+def _parse_hours(raw: str) -> Decimal:
+    raw = (raw or "").strip().replace(",", ".")
+    if not raw:
+        return Decimal("0")
+    if ":" in raw:  # 7:30 -> 7.5
+        h, m = raw.split(":", 1)
+        return Decimal(int(h)) + (Decimal(int(m or 0)) / 60).quantize(Decimal("0.01"))
+    return Decimal(raw)
+
+
+@role_required(Role.CONSULTANT)
+@require_POST
+def timesheet_cell(request):
+    """Save one cell as the consultant types; answer with the cell's state and every total (out-of-band)."""
+    consultant = _consultant(request)
+    form = CellForm(request.POST)
+    error = ""
+    key = f"{request.POST.get('project', '')}-{request.POST.get('task') or 0}"
+    day_index = 0
+    if not form.is_valid():
+        error = "This cell could not be read: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        monday = week_start(date.today())
+    else:
+        d = form.cleaned_data
+        monday = week_start(d["date"])
+        day_index = (d["date"] - monday).days
+        try:
+            hours = _parse_hours(d["hours"])
+        except (InvalidOperation, ValueError):
+            hours = None
+            error = f"'{d['hours']}' is not a number of hours (rule: hours_number)."
+        if hours is not None:
+            try:
+                time_services.time_entry_put(
+                    by=request.user,
+                    consultant_id=consultant.pk,
+                    project_id=d["project"],
+                    task_id=d["task"] or None,
+                    day=d["date"],
+                    hours=hours,
+                    note=d["note"],
+                )
+            except DomainError as exc:
+                error = _message(exc)
+    grid = timesheet_week(consultant=consultant, monday=monday)
+    return render(
+        request,
+        "projects/_timesheet_totals.html",
+        {"grid": grid, "error": error, "cell_id": f"st-{key}-{day_index}"},
+    )
+
+
+@role_required(Role.CONSULTANT)
+@require_POST
+def timesheet_submit(request):
+    consultant = _consultant(request)
+    monday = _week(request)
+    try:
+        n = time_services.timesheet_submit(by=request.user, consultant_id=consultant.pk, week=monday)
+        messages.success(request, f"Submitted {n} entries for the week of {monday:%d %b %Y} for approval.")
+    except DomainError as exc:
+        messages.error(request, _message(exc))
+    return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}")
+
+
+@role_required(Role.CONSULTANT)
+@require_POST
+def timesheet_copy(request):
+    consultant = _consultant(request)
+    monday = _week(request)
+    try:
+        n = time_services.timesheet_copy_last_week(by=request.user, consultant_id=consultant.pk, week=monday)
+        messages.success(request, f"Copied {n} entries from last week." if n else "Nothing to copy from last week.")
+    except DomainError as exc:
+        messages.error(request, _message(exc))
+    return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}")
+
+
+# --- approvals ------------------------------------------------------------------------------------------
+@role_required(*APPROVER_ROLES)
+def approvals(request):
+    entries = list(approval_queue(request.user)[: QUEUE_LIMIT + 1])
+    expenses = list(expense_queue(request.user)[: QUEUE_LIMIT + 1])
+    total = sum((e.hours for e in entries[:QUEUE_LIMIT]), Decimal("0"))
+    return render(
+        request,
+        "projects/approvals.html",
+        {
+            "entries": entries[:QUEUE_LIMIT],
+            "more": len(entries) > QUEUE_LIMIT,
+            "expenses": expenses[:QUEUE_LIMIT],
+            "total": total,
+        },
+    )
+
+
+def _ids(request) -> list[int]:
+    out = []
+    for raw in request.POST.getlist("ids"):
+        try:
+            out.append(int(raw))
+        except ValueError:
+            continue
+    return out
+
+
+@role_required(*APPROVER_ROLES)
+@require_POST
+def approvals_decide(request, kind: str):
+    action = request.POST.get("action")
+    ids = _ids(request)
+    try:
+        if kind == "time" and action == "approve":
+            n = time_services.time_entries_approve(by=request.user, entry_ids=ids)
+            messages.success(request, f"Approved {n} time entries; their rates are now fixed.")
+        elif kind == "time" and action == "reject":
+            n = time_services.time_entries_reject(by=request.user, entry_ids=ids, reason=request.POST.get("reason", ""))
+            messages.success(request, f"Rejected {n} time entries; the consultant sees your reason.")
+        elif kind == "expense" and action == "approve":
+            n = expense_services.expenses_approve(by=request.user, expense_ids=ids)
+            messages.success(request, f"Approved {n} expenses.")
+        elif kind == "expense" and action == "reject":
+            n = expense_services.expenses_reject(
+                by=request.user, expense_ids=ids, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, f"Rejected {n} expenses.")
+        else:
+            messages.error(request, "Unknown action.")
+    except DomainError as exc:
+        messages.error(request, _message(exc))
+    return redirect("projects:approvals")
+
+
+@role_required(*APPROVER_ROLES)
+def missing(request):
+    monday = _week(request) if request.GET.get("week") else week_start(date.today()) - timedelta(days=7)
+    return render(
+        request,
+        "projects/missing_time.html",
+        {"rows": missing_time(week=monday), "monday": monday, "prev_week": monday - timedelta(days=7),
+         "next_week": monday + timedelta(days=7)},
+    )  # fmt: skip
+
+
+# --- expenses -------------------------------------------------------------------------------------------
+class ExpenseForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.ChoiceField(choices=ExpenseCategory.choices)
+    description = forms.CharField(max_length=200, required=False)
+    amount = forms.DecimalField(max_digits=18, decimal_places=2)
+    currency = forms.CharField(max_length=3)
+    billable = forms.BooleanField(required=False, initial=True)
+    receipt = forms.FileField(required=False, help_text="PDF, PNG, JPEG or WebP, at most 5 MB.")
+
+    def __init__(self, *args, consultant: Consultant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.filter(allocations__consultant=consultant).distinct()
+        for field in self.fields.values():
+            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
+            if isinstance(field.widget, forms.Select):
+                css = "form-select"
+            field.widget.attrs.setdefault("class", css)
+
+
+@role_required(Role.CONSULTANT)
+def expense_list(request):
+    consultant = _consultant(request)
+    if request.method == "POST" and request.POST.get("action") == "submit":
+        try:
+            n = expense_services.expenses_submit(
+                by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
+            )
+            messages.success(request, f"Submitted {n} expenses for approval.")
+        except DomainError as exc:
+            messages.error(request, _message(exc))
+        return redirect("projects:expenses")
+    form = ExpenseForm(request.POST or None, request.FILES or None, consultant=consultant)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            expense_services.expense_create(
+                by=request.user,
+                consultant_id=consultant.pk,
+                project_id=d["project"].pk,
+                day=d["date"],
+                category=d["category"],
+                amount=d["amount"],
+                currency=d["currency"].upper(),
+                billable=d["billable"],
+                description=d["description"],
+                receipt=d["receipt"],
+            )
+            messages.success(request, "Expense saved as a draft.")
+            return redirect("projects:expenses")
+        except DomainError as exc:
+            from psa.core.forms import form_apply_domain_error
+
+            form_apply_domain_error(form, exc)
+    mine = expenses_for(request.user).filter(consultant=consultant).select_related("project")[:200]
+    return render(request, "projects/expenses.html", {"form": form, "expenses": mine, "EntryStatus": EntryStatus})
+
+
+@role_required(Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
+def expense_receipt(request, pk: int):
+    """The receipt file, to its owner, the project's PM, finance and admins only (404 for anyone else)."""
+    expense = get_object_or_404(expenses_for(request.user), pk=pk)
+    if not expense.receipt:
+        raise Http404("No receipt.")
+    return FileResponse(expense.receipt.open("rb"), as_attachment=False, filename=expense.receipt.name.rsplit("/")[-1])

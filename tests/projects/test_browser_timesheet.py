@@ -1,0 +1,84 @@
+"""The time journey in Chromium: a consultant fills a week with the keyboard only (typing, Tab, arrows,
+Enter, Shift+F2 for a note), sees the totals, submits; the PM approves in bulk; the week is then locked."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from projects.models import EntryStatus, TimeEntry
+from tests.factories import TEST_PASSWORD, UserFactory
+from tests.projects.time_factories import MONDAY, consultant_on, won_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def firm(transactional_db):
+    pm = UserFactory(username="pete", first_name="Pete", last_name="Manager", roles=["project_manager"])
+    setup = won_project(pm=pm)
+    user = UserFactory(username="carl", first_name="Carl", last_name="Consultant", roles=["consultant"])
+    return setup, consultant_on(setup, user=user)
+
+
+def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page, login, screenshot, firm):
+    setup, _carl = firm
+    login("carl", TEST_PASSWORD)
+    page.goto(f"/time/?week={MONDAY.isoformat()}")
+    # A second row for the Build task.
+    page.select_option("#add-row-select", label=f"{setup.project.code} · Build")
+    page.click("[data-testid=add-row] button")
+    page.wait_for_selector("[data-testid=cell-1-0]")
+
+    page.click("[data-testid=cell-0-0]")
+    for hours in ("6", "6", "6", "6"):
+        page.keyboard.type(hours)
+        page.keyboard.press("Tab")
+    page.keyboard.type("6")
+    page.keyboard.press("ArrowDown")  # Friday, Build row
+    page.keyboard.type("2")
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")  # the previous day
+        page.keyboard.type("2")
+    page.keyboard.press("Enter")  # no row below: stays put
+    page.keyboard.press("Shift+Enter")  # back up to Monday, General
+    page.keyboard.press("Shift+F2")
+    page.keyboard.type("Kick-off workshop")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=week-total]")).to_have_text("40.00")
+    page.wait_for_timeout(800)  # the note's save answers after the last hour's
+    screenshot(page, "time-01-week-filled")
+    assert page.js_errors == []
+    assert TimeEntry.objects.count() == 10
+    assert sum(TimeEntry.objects.values_list("hours", flat=True)) == Decimal("40.00")
+    assert TimeEntry.objects.get(date=MONDAY, task__isnull=True).note == "Kick-off workshop"
+
+    page.click("[data-testid=submit-week]")
+    page.wait_for_selector("text=Submitted 10 entries")
+    screenshot(page, "time-02-submitted")
+    assert set(TimeEntry.objects.values_list("status", flat=True)) == {EntryStatus.SUBMITTED}
+
+    page.context.clear_cookies()
+    login("pete", TEST_PASSWORD)
+    page.goto("/time/approvals/")
+    page.wait_for_selector("text=10 entries · 40.00 h")
+    screenshot(page, "time-03-approval-queue")
+    page.click("[data-testid=approve-selected]")
+    page.wait_for_selector("text=Approved 10 time entries")
+    screenshot(page, "time-04-approved")
+    entry = TimeEntry.objects.get(date=MONDAY, task__isnull=True)
+    assert entry.status == EntryStatus.APPROVED and entry.bill_rate == Decimal("160.0000")
+
+    page.context.clear_cookies()
+    login("carl", TEST_PASSWORD)
+    page.goto(f"/time/?week={MONDAY.isoformat()}")
+    cell = page.locator("[data-testid=cell-0-0]")
+    assert cell.get_attribute("readonly") is not None
+    cell.click()
+    page.keyboard.type("9")
+    page.wait_for_timeout(700)
+    assert cell.input_value() == "6.00"
+    assert page.locator("[data-testid=submit-week]").is_disabled()
+    screenshot(page, "time-05-locked")
+    entry.refresh_from_db()
+    assert entry.hours == Decimal("6.00")

@@ -1,0 +1,137 @@
+"""Time pages: the grid saves cell by cell, refusals show the rule, queries stay constant at two sizes, and
+one consultant never reaches another's time or expenses."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from projects.models import EntryStatus, TimeEntry
+from projects.services import expenses as ex
+from projects.services import time as ts
+from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.querycount import count_queries
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup():
+    return won_project()
+
+
+@pytest.fixture
+def carl(setup):
+    return consultant_on(setup)
+
+
+def _fill(consultant, setup, weeks: int):
+    specs = [
+        ts.EntrySpec(consultant.pk, setup.project.pk, task.pk, MONDAY + dt.timedelta(days=7 * w + d), Decimal("1"))
+        for w in range(weeks)
+        for d in range(5)
+        for task in setup.project.tasks.all()
+    ]
+    ts.time_entries_bulk_create(by=consultant.user, specs=specs)
+
+
+def test_the_week_page_shows_the_allocated_project(client, setup, carl):
+    client.force_login(carl.user)
+    page = client.get(reverse("projects:timesheet"), {"week": MONDAY.isoformat()})
+    assert page.status_code == 200
+    assert setup.project.code in page.content.decode()
+
+
+def test_a_cell_saves_and_returns_the_totals(client, setup, carl):
+    client.force_login(carl.user)
+    data = {"project": setup.project.pk, "task": "", "date": MONDAY.isoformat(), "hours": "7:30", "note": "Kick-off"}
+    response = client.post(reverse("projects:timesheet-cell"), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="wt"' in body and "7.50" in body and "cell-error" not in body
+    entry = TimeEntry.objects.get()
+    assert (entry.hours, entry.note) == (Decimal("7.50"), "Kick-off")
+
+
+def test_a_refused_cell_names_the_rule_and_saves_nothing(client, setup, carl):
+    client.force_login(carl.user)
+    data = {"project": setup.project.pk, "task": "", "date": MONDAY.isoformat(), "hours": "25"}
+    body = client.post(reverse("projects:timesheet-cell"), data).content.decode()
+    assert "hours_max_per_entry" in body and not TimeEntry.objects.exists()
+    body = client.post(reverse("projects:timesheet-cell"), {**data, "hours": "abc"}).content.decode()
+    assert "hours_number" in body
+
+
+def test_submit_and_the_approval_queue(client, setup, carl):
+    ts.time_entry_put(by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, task_id=None, day=MONDAY,
+                      hours="8")  # fmt: skip
+    client.force_login(carl.user)
+    client.post(reverse("projects:timesheet-submit"), {"week": MONDAY.isoformat()})
+    entry = TimeEntry.objects.get()
+    assert entry.status == EntryStatus.SUBMITTED
+    client.force_login(setup.pm)
+    page = client.get(reverse("projects:approvals")).content.decode()
+    assert str(carl.user.get_full_name()) in page
+    client.post(reverse("projects:approvals-decide", args=["time"]), {"action": "approve", "ids": [entry.pk]})
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.APPROVED
+
+
+def test_the_week_page_uses_the_same_queries_at_two_sizes(client, setup, carl):
+    client.force_login(carl.user)
+    url = reverse("projects:timesheet")
+    _fill(carl, setup, 1)
+    small = count_queries(lambda: client.get(url, {"week": MONDAY.isoformat()}))
+    TimeEntry.objects.all().delete()
+    other = won_project(pm=setup.pm)
+    _fill(carl, setup, 1)
+    from projects.services import staffing
+
+    staffing.allocation_create(
+        by=setup.admin, project_id=other.project.pk, consultant_id=carl.pk, hours_per_week="8",
+        start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=6),
+    )  # fmt: skip
+    _fill(carl, other, 1)
+    large = count_queries(lambda: client.get(url, {"week": MONDAY.isoformat()}))
+    assert TimeEntry.objects.count() == 30
+    assert small == large
+
+
+def test_the_approval_queue_uses_the_same_queries_at_two_sizes(client, setup, carl):
+    client.force_login(setup.pm)
+    url = reverse("projects:approvals")
+    _fill(carl, setup, 1)
+    ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    small = count_queries(lambda: client.get(url))
+    bob = consultant_on(setup)
+    _fill(bob, setup, 3)
+    for w in range(3):
+        ts.timesheet_submit(by=bob.user, consultant_id=bob.pk, week=MONDAY + dt.timedelta(days=7 * w))
+    large = count_queries(lambda: client.get(url))
+    assert small == large
+
+
+def test_consultant_b_cannot_see_or_change_as_time_or_expenses(client, setup, carl):
+    entry = ts.time_entry_put(by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, task_id=None,
+                              day=MONDAY, hours="8")  # fmt: skip
+    expense = ex.expense_create(
+        by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, day=MONDAY, category="travel",
+        amount="80", currency="EUR", receipt=SimpleUploadedFile("r.pdf", b"%PDF-1.4 x"),
+    )  # fmt: skip
+    bob = consultant_on(setup)
+    client.force_login(bob.user)
+    page = client.get(reverse("projects:timesheet"), {"week": MONDAY.isoformat()}).content.decode()
+    assert "8.00" not in page
+    assert client.get(reverse("projects:expense-receipt", args=[expense.pk])).status_code == 404
+    assert "r.pdf" not in client.get(reverse("projects:expenses")).content.decode()
+    # Bob's cell post writes Bob's own entry; Carl's stays as it was.
+    client.post(reverse("projects:timesheet-cell"),
+                {"project": setup.project.pk, "task": "", "date": MONDAY.isoformat(), "hours": "1"})  # fmt: skip
+    entry.refresh_from_db()
+    assert entry.hours == Decimal("8.00")
+    assert client.get(reverse("projects:approvals")).status_code == 403
+    client.post(reverse("projects:expenses"), {"action": "submit", "ids": [expense.pk]})
+    expense.refresh_from_db()
+    assert expense.status == EntryStatus.DRAFT
