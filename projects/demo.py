@@ -70,3 +70,13 @@ def seed() -> list[str]:
     # Still nothing in RateCardLine means no roles yet (crm.demo skipped); report it plainly.
     lines = RateCardLine.objects.count()
     return [f"projects: {won} deals won into projects, {lines} rate-card lines"]
+
+
+# Staffing, time and expenses (projects.demo_time) run after the engagements above.
+_seed_engagements = seed
+
+
+def seed() -> list[str]:
+    from projects import demo_time
+
+    return _seed_engagements() + demo_time.seed()
