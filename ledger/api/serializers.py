@@ -25,6 +25,7 @@ class LedgerAccountInputSerializer(serializers.Serializer):
 
 class AccountingPeriodSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="open or closed")
     closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
