@@ -281,10 +281,17 @@ class TimeEntry(models.Model):
                 condition=~Q(status="approved") | (Q(approved_at__isnull=False) & Q(bill_rate__isnull=False)),
                 name="projects_te_approved_has_rates",
             ),
+            # One entry per cell (consultant, project, task, day); "no task" is a cell too. Two partial
+            # indexes rather than NULLS NOT DISTINCT, which SQLite lacks.
             models.UniqueConstraint(
                 fields=["consultant", "project", "task", "date"],
-                name="projects_te_one_per_cell",
-                nulls_distinct=False,
+                condition=Q(task__isnull=False),
+                name="projects_te_one_per_task_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["consultant", "project", "date"],
+                condition=Q(task__isnull=True),
+                name="projects_te_one_per_project_cell",
             ),
         ]
 

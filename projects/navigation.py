@@ -10,3 +10,13 @@ MENU += [
     NavItem("Expenses", "projects:expenses", (Role.CONSULTANT,), "receipt", order=31),
     NavItem("Approvals", "projects:approvals", (Role.PROJECT_MANAGER, Role.ADMIN), "check2-square", order=32),
 ]
+MENU += [
+    NavItem("Staffing", "projects:staffing", (Role.PROJECT_MANAGER, Role.ADMIN), "people", order=33),
+    NavItem(
+        "Utilization",
+        "projects:utilization",
+        (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN),
+        "speedometer2",
+        order=34,
+    ),
+]

@@ -186,11 +186,13 @@ def expense_queue(user) -> QuerySet[Expense]:
 
 # --- capacity and missing time --------------------------------------------------------------------------
 def _weekdays(a: date, b: date) -> int:
-    n, d = 0, a
-    while d <= b:
-        n += d.weekday() < 5
-        d += timedelta(days=1)
-    return n
+    """Monday-to-Friday days in [a, b], in constant time."""
+    if b < a:
+        return 0
+    days = (b - a).days + 1
+    full, rest = divmod(days, 7)
+    extra = sum(1 for i in range(rest) if (a.weekday() + i) % 7 < 5)
+    return full * 5 + extra
 
 
 def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
@@ -319,17 +321,18 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
     off_by_consultant: dict[int, Decimal] = defaultdict(Decimal)
     for (cid, _wk), h in off.items():
         off_by_consultant[cid] += h
-    months = _months(start, end)
+    months = [(a, b, _weekdays(a, b)) for a, b in _months(start, end)]
+    span = Decimal(_weekdays(start, end)) / 5
     groups: dict = {}
     for c in consultants:
         if by == "month":
-            for a, b in months:
-                cap = c.weekly_capacity * _weekdays(a, b) / 5
+            for a, _b, n in months:
+                cap = c.weekly_capacity * n / 5
                 g = groups.setdefault(a.replace(day=1), [a.strftime("%b %Y"), ZERO, ZERO])
                 g[1] += cap
                 g[2] += cap * c.utilization_target
             continue
-        cap = max(ZERO, c.weekly_capacity * _weekdays(start, end) / 5 - off_by_consultant.get(c.pk, ZERO))
+        cap = max(ZERO, c.weekly_capacity * span - off_by_consultant.get(c.pk, ZERO))
         key, label = (c.pk, str(c)) if by == "consultant" else (c.role_id, c.role.name)
         g = groups.setdefault(key, [label, ZERO, ZERO])
         g[1] += cap
@@ -345,3 +348,131 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
         target = (weighted / cap).quantize(Decimal("0.1")) if cap else Decimal("0.0")
         out.append(UtilRow(str(key), label, cap.quantize(Decimal("0.01")), b, n, target))
     return sorted(out, key=lambda r: r.key if by == "month" else r.label)
+
+
+# --- staffing: free hours, heatmaps ---------------------------------------------------------------------
+def _overlap_weekdays(a1: date, b1: date, a2: date, b2: date) -> int:
+    return _weekdays(max(a1, a2), min(b1, b2))
+
+
+@dataclass
+class Candidate:
+    consultant: Consultant
+    capacity: Decimal
+    booked: Decimal
+    skill_level: int | None
+
+    @property
+    def free(self) -> Decimal:
+        return max(ZERO, self.capacity - self.booked)
+
+
+def consultant_search(
+    *, role_id: int | None, start: date, end: date, skill_id: int | None = None, min_level: int = 1,
+    min_free_hours: Decimal = ZERO,
+) -> list[Candidate]:  # fmt: skip
+    """Active consultants of a role (and skill at a level) with their free hours in [start, end]: capacity
+    less time off less every allocation (hard and soft) overlapping the window. Four queries."""
+    from projects.models import ConsultantSkill
+
+    qs = Consultant.objects.filter(is_active=True).select_related("user", "role")
+    if role_id:
+        qs = qs.filter(role_id=role_id)
+    levels: dict[int, int] = {}
+    if skill_id:
+        levels = dict(
+            ConsultantSkill.objects.filter(skill_id=skill_id, level__gte=min_level).values_list(
+                "consultant_id", "level"
+            )
+        )
+        qs = qs.filter(pk__in=list(levels))
+    consultants = list(qs)
+    ids = [c.pk for c in consultants]
+    booked: dict[int, Decimal] = defaultdict(Decimal)
+    for cid, hpw, a, b in Allocation.objects.filter(
+        consultant_id__in=ids, start_date__lte=end, end_date__gte=start
+    ).values_list("consultant_id", "hours_per_week", "start_date", "end_date"):
+        booked[cid] += hpw * _overlap_weekdays(a, b, start, end) / 5
+    off = time_off_hours(consultant_ids=ids, first=start, last=end)
+    off_total: dict[int, Decimal] = defaultdict(Decimal)
+    for (cid, _wk), h in off.items():
+        off_total[cid] += h
+    days = _weekdays(start, end)
+    out = []
+    for c in consultants:
+        cap = max(ZERO, c.weekly_capacity * days / 5 - off_total.get(c.pk, ZERO))
+        cand = Candidate(c, cap.quantize(Decimal("0.01")), booked[c.pk].quantize(Decimal("0.01")), levels.get(c.pk))
+        if cand.free >= min_free_hours:
+            out.append(cand)
+    return sorted(out, key=lambda x: (-x.free, str(x.consultant)))
+
+
+@dataclass
+class HeatRow:
+    label: str
+    cells: list  # per week: {"capacity", "hard", "soft", "load" (percent), "demand"?}
+
+
+def capacity_heatmap(*, start: date, weeks: int = 12) -> tuple[list[date], list[HeatRow]]:
+    """Per consultant and week: hard and soft booked hours against capacity less time off. Three queries."""
+    first = week_start(start)
+    week_list = [first + timedelta(days=7 * i) for i in range(weeks)]
+    last = week_list[-1] + timedelta(days=6)
+    consultants = list(Consultant.objects.filter(is_active=True).select_related("user", "role"))
+    ids = [c.pk for c in consultants]
+    hard: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    soft: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    for cid, hpw, a, b, kind in Allocation.objects.filter(
+        consultant_id__in=ids, start_date__lte=last, end_date__gte=first
+    ).values_list("consultant_id", "hours_per_week", "start_date", "end_date", "kind"):
+        for wk in week_list:
+            n = _overlap_weekdays(a, b, wk, wk + timedelta(days=6))
+            if n:
+                (hard if kind == "hard" else soft)[(cid, wk)] += hpw * n / 5
+    off = time_off_hours(consultant_ids=ids, first=first, last=last)
+    rows = []
+    for c in consultants:
+        cells = []
+        for wk in week_list:
+            cap = max(ZERO, c.weekly_capacity - off.get((c.pk, wk), ZERO))
+            h, s = hard[(c.pk, wk)], soft[(c.pk, wk)]
+            load = int((h + s) * 100 / cap) if cap else (0 if not (h + s) else 999)
+            cells.append({"capacity": cap, "hard": h.quantize(Decimal("0.1")), "soft": s.quantize(Decimal("0.1")),
+                          "load": load})  # fmt: skip
+        rows.append(HeatRow(f"{c} · {c.role.name}", cells))
+    return week_list, rows
+
+
+def role_bench_vs_demand(*, start: date, weeks: int = 12) -> tuple[list[date], list[dict]]:
+    """Per role and week: bench hours (capacity less time off less hard and soft bookings) against the
+    pipeline-weighted demand of open deals (crm.selectors.weighted_demand)."""
+    from crm.models import Opportunity
+    from crm.selectors import weighted_demand
+
+    week_list, rows = capacity_heatmap(start=start, weeks=weeks)
+    consultants = list(
+        Consultant.objects.filter(is_active=True)
+        .select_related("role")
+        .order_by("user__last_name", "user__first_name", "id")
+    )
+    bench: dict[str, list[Decimal]] = {}
+    for c, row in zip(consultants, rows, strict=False):
+        cells = bench.setdefault(c.role.name, [ZERO] * weeks)
+        for i, cell in enumerate(row.cells):
+            cells[i] += max(ZERO, cell["capacity"] - cell["hard"] - cell["soft"])
+    demand = weighted_demand(Opportunity.objects.all(), start=start, weeks=weeks)
+    wanted = {r["role"]: r["cells"] for r in demand.rows}
+    out = []
+    for role in sorted(set(bench) | set(wanted)):
+        b = bench.get(role, [ZERO] * weeks)
+        d = wanted.get(role, [ZERO] * weeks)
+        out.append(
+            {
+                "role": role,
+                "cells": [
+                    {"bench": x.quantize(Decimal("0.1")), "demand": y, "gap": (x - y).quantize(Decimal("0.1"))}
+                    for x, y in zip(b, d, strict=True)
+                ],
+            }
+        )
+    return week_list, out

@@ -37,3 +37,13 @@ urlpatterns += [
     path("expenses/", views_time.expense_list, name="expenses"),
     path("expenses/<int:pk>/receipt/", views_time.expense_receipt, name="expense-receipt"),
 ]
+
+# Staffing and utilization (projects.views_staffing).
+from projects import views_staffing  # noqa: E402
+
+urlpatterns += [
+    path("staffing/", views_staffing.staffing, name="staffing"),
+    path("staffing/allocate/", views_staffing.allocate, name="allocate"),
+    path("staffing/heatmap/", views_staffing.heatmap, name="heatmap"),
+    path("utilization/", views_staffing.utilization_page, name="utilization"),
+]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DecimalField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -291,11 +291,34 @@ def time_entry_delete(*, by, entry_id: int) -> None:
         )
 
 
+COPY_THRESHOLD = 2000  # from this many rows an import streams them with COPY (PostgreSQL)
+_COPY_COLUMNS = (
+    "consultant_id", "project_id", "task_id", "date", "hours", "note", "status", "rejection_reason", "billable",
+    "source_key", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _copy_entries(rows: list[TimeEntry]) -> None:
+    """Stream validated draft entries into the table with COPY, inside the caller's transaction (a unique
+    violation still rolls the whole import back). The same rows bulk_create would write, without the
+    per-row parameter binding."""
+    table = TimeEntry._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for r in rows:
+            copy.write_row(
+                (r.consultant_id, r.project_id, r.task_id, r.date, r.hours, r.note, EntryStatus.DRAFT, "", False,
+                 r.source_key, r.created_at, r.updated_at)
+            )  # fmt: skip
+
+
 @transaction.atomic
 def time_entries_bulk_create(*, by, specs: list[EntrySpec], batch_size: int = 5000) -> int:
     """Create many draft entries at once (integrations, CSV): every rule checked for the whole batch with a
-    fixed number of queries, then `bulk_create`. All or nothing: one bad entry refuses the batch, naming its
-    index and rule."""
+    fixed number of queries, then `bulk_create` (COPY on PostgreSQL from COPY_THRESHOLD rows). All or nothing:
+    one bad entry refuses the batch, naming its index and rule."""
     for cid in {s.consultant_id for s in specs}:
         _may_write_for(by, cid)
     _lock_consultants([s.consultant_id for s in specs])
@@ -317,7 +340,10 @@ def time_entries_bulk_create(*, by, specs: list[EntrySpec], batch_size: int = 50
     ]
     try:
         with transaction.atomic():
-            TimeEntry.objects.bulk_create(rows, batch_size=batch_size)
+            if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD:
+                _copy_entries(rows)
+            else:
+                TimeEntry.objects.bulk_create(rows, batch_size=batch_size)
     except IntegrityError:
         raise ValidationFailed(
             "An entry for the same consultant, project, task and day already exists (rule: one_entry_per_cell).",

@@ -68,6 +68,19 @@ def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page
     screenshot(page, "time-04-approved")
     entry = TimeEntry.objects.get(date=MONDAY, task__isnull=True)
     assert entry.status == EntryStatus.APPROVED and entry.bill_rate == Decimal("160.0000")
+    # The PM's staffing views over the same firm.
+    rr = setup.project.resource_requests.first()
+    page.goto(f"/staffing/?request={rr.pk}")
+    page.wait_for_selector("[data-testid=candidates]")
+    screenshot(page, "time-06-staffing-search")
+    page.goto(f"/staffing/heatmap/?start={MONDAY.isoformat()}")
+    page.wait_for_selector("[data-testid=consultant-heatmap]")
+    screenshot(page, "time-07-heatmap")
+    page.goto(f"/utilization/?start={MONDAY.isoformat()}&end=2027-01-17")
+    page.wait_for_selector("[data-testid=utilization-table]")
+    page.wait_for_timeout(300)
+    screenshot(page, "time-08-utilization")
+    assert page.js_errors == []
 
     page.context.clear_cookies()
     login("carl", TEST_PASSWORD)

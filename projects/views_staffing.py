@@ -1,0 +1,136 @@
+"""Staffing pages: find consultants for a resource request (role, skill, free hours) and allocate them;
+the capacity heatmap per consultant and week and per role against pipeline-weighted demand; utilization per
+consultant, role and month with targets and a chart."""
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm.models import Role as DeliveryRole
+from projects.models import ResourceRequest, Skill
+from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization, week_start
+from projects.services import staffing as staffing_services
+from psa.core.exceptions import DomainError
+from psa.core.roles import Role, role_required
+
+STAFF_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
+UTIL_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
+
+
+def _date(raw: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(raw) if raw else default
+    except ValueError:
+        return default
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@role_required(*STAFF_ROLES)
+def staffing(request):
+    g = request.GET
+    rr = None
+    if _int(g.get("request")):
+        rr = ResourceRequest.objects.select_related("project", "role").filter(pk=_int(g.get("request"))).first()
+    today = date.today()
+    start = _date(g.get("start"), rr.start_date if rr else today)
+    end = _date(g.get("end"), rr.end_date if rr else today + timedelta(days=27))
+    role_id = _int(g.get("role")) or (rr.role_id if rr else None)
+    skill_id = _int(g.get("skill"))
+    try:
+        min_free = Decimal(g.get("min_free") or "0")
+    except InvalidOperation:
+        min_free = Decimal("0")
+    candidates = consultant_search(
+        role_id=role_id, start=start, end=end, skill_id=skill_id, min_level=_int(g.get("min_level")) or 1,
+        min_free_hours=min_free,
+    )  # fmt: skip
+    open_requests = (
+        ResourceRequest.objects.filter(status="open")
+        .select_related("project", "role")
+        .order_by("start_date", "id")[:50]
+    )
+    weeks = max(1, ((end - start).days + 1) / 7)
+    return render(
+        request,
+        "projects/staffing.html",
+        {
+            "rr": rr, "start": start, "end": end, "role_id": role_id, "skill_id": skill_id, "min_free": min_free,
+            "min_level": _int(g.get("min_level")) or 1, "candidates": candidates, "roles": DeliveryRole.objects.all(),
+            "skills": Skill.objects.all(), "open_requests": open_requests,
+            "suggested": (rr.hours / Decimal(weeks)).quantize(Decimal("0.5")) if rr else Decimal("20"),
+        },
+    )  # fmt: skip
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def allocate(request):
+    p = request.POST
+    back = p.get("next") or reverse("projects:staffing")
+    try:
+        rr_id = _int(p.get("request"))
+        rr = ResourceRequest.objects.filter(pk=rr_id).first() if rr_id else None
+        project_id = rr.project_id if rr else _int(p.get("project"))
+        allocation = staffing_services.allocation_create(
+            by=request.user, project_id=project_id or 0, consultant_id=_int(p.get("consultant")) or 0,
+            hours_per_week=p.get("hours_per_week") or "0", start_date=_date(p.get("start"), date.today()),
+            end_date=_date(p.get("end"), date.today()), kind=p.get("kind") or "soft", resource_request_id=rr_id,
+        )  # fmt: skip
+        messages.success(request, f"Allocated {allocation.consultant} ({allocation.get_kind_display().lower()}).")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except (InvalidOperation, ValueError):
+        messages.error(request, "Hours per week must be a number.")
+    return redirect(back)
+
+
+@role_required(*STAFF_ROLES)
+def heatmap(request):
+    start = week_start(_date(request.GET.get("start"), date.today()))
+    weeks, rows = capacity_heatmap(start=start, weeks=12)
+    _weeks, roles = role_bench_vs_demand(start=start, weeks=12)
+    return render(
+        request,
+        "projects/heatmap.html",
+        {"weeks": weeks, "rows": rows, "roles": roles, "start": start, "prev": start - timedelta(weeks=12),
+         "next": start + timedelta(weeks=12)},
+    )  # fmt: skip
+
+
+@role_required(*UTIL_ROLES)
+def utilization_page(request):
+    today = date.today()
+    start = _date(request.GET.get("start"), (today.replace(day=1) - timedelta(days=60)).replace(day=1))
+    end = _date(request.GET.get("end"), today)
+    by = request.GET.get("by") if request.GET.get("by") in ("consultant", "role", "month") else "consultant"
+    rows = utilization(start=start, end=end, by=by)
+    chart = {
+        "id": "utilization-chart",
+        "type": "bar",
+        "data": {
+            "labels": [r.label for r in rows],
+            "datasets": [
+                {"label": "Billable %", "data": [float(r.utilization) for r in rows], "backgroundColor": "#198754",
+                 "stack": "u"},
+                {"label": "Non-billable %", "data": [float(r.total_utilization - r.utilization) for r in rows],
+                 "backgroundColor": "#adb5bd", "stack": "u"},
+                {"label": "Target %", "data": [float(r.target) for r in rows], "type": "line",
+                 "borderColor": "#dc3545", "backgroundColor": "#dc3545", "pointStyle": "line",
+                 "pointRadius": 18, "pointBorderWidth": 3, "showLine": False},
+            ],
+        },
+        "options": {"scales": {"x": {"stacked": True}, "y": {"stacked": True, "suggestedMax": 100}}},
+    }  # fmt: skip
+    return render(
+        request, "projects/utilization.html", {"rows": rows, "by": by, "start": start, "end": end, "chart": chart}
+    )
