@@ -44,3 +44,8 @@ def my_projects(user) -> Panel | None:
 
 
 PROVIDERS = [my_projects]
+
+# Time panels (projects.home_time).
+from projects.home_time import approvals_waiting, my_week  # noqa: E402
+
+PROVIDERS += [my_week, approvals_waiting]
