@@ -107,20 +107,23 @@ def _refuse(rule: str, field: str, message: str, index: int | None = None) -> No
     raise ValidationFailed(f"{message} (rule: {rule})", fields={where: [message]}, code=rule)
 
 
-def validate_specs(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None, bulk: bool = False) -> None:
-    """Check a batch against every rule; raise on the first broken one, naming it. `replacing` maps a cell
-    key (consultant, project, task, date) to the id of the entry being rewritten, so its old hours do not
-    count twice against the day."""
+def _problems(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None):
+    """Every broken rule in a batch as (index, rule, field, message), at most one per entry, with a fixed
+    number of queries whatever the batch size. An entry that breaks a rule does not count towards its day."""
     if not specs:
         return
-    idx = (lambda i: i) if bulk else (lambda i: None)
+    bad: set[int] = set()
     for i, s in enumerate(specs):
         if s.hours <= 0:
-            _refuse("hours_positive", "hours", "Hours must be more than 0.", idx(i))
-        if s.hours > MAX_HOURS_PER_DAY:
-            _refuse("hours_max_per_entry", "hours", "An entry cannot exceed 24 hours.", idx(i))
-        if round_to(s.hours, HOURS_PLACES) != s.hours:
-            _refuse("hours_precision", "hours", "Hours take at most two decimals.", idx(i))
+            problem = ("hours_positive", "hours", "Hours must be more than 0.")
+        elif s.hours > MAX_HOURS_PER_DAY:
+            problem = ("hours_max_per_entry", "hours", "An entry cannot exceed 24 hours.")
+        elif round_to(s.hours, HOURS_PLACES) != s.hours:
+            problem = ("hours_precision", "hours", "Hours take at most two decimals.")
+        else:
+            continue
+        bad.add(i)
+        yield (i, *problem)
     project_ids = {s.project_id for s in specs}
     consultant_ids = {s.consultant_id for s in specs}
     first, last = min(s.date for s in specs), max(s.date for s in specs)
@@ -135,33 +138,36 @@ def validate_specs(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None
     ).values_list("consultant_id", "project_id", "start_date", "end_date"):
         allocs[(c, p)].append((a, b))
     for i, s in enumerate(specs):
+        if i in bad:
+            continue
         project = projects.get(s.project_id)
         if project is None:
-            _refuse("project_exists", "project", "No such project.", idx(i))
-        if project.status in CLOSED_PROJECT_STATUSES:
-            _refuse(
+            problem = ("project_exists", "project", "No such project.")
+        elif project.status in CLOSED_PROJECT_STATUSES:
+            problem = (
                 "project_open",
                 "project",
                 f"{project.code} is {project.get_status_display().lower()}: no more time.",
-                idx(i),
             )
-        if (project.start_date and s.date < project.start_date) or (project.end_date and s.date > project.end_date):
-            _refuse(
+        elif (project.start_date and s.date < project.start_date) or (project.end_date and s.date > project.end_date):
+            problem = (
                 "inside_project_dates",
                 "date",
                 f"{s.date.isoformat()} is outside {project.code}'s dates "
                 f"({project.start_date or '…'} to {project.end_date or '…'}).",
-                idx(i),
             )
-        if s.task_id and tasks.get(s.task_id) != s.project_id:
-            _refuse("task_of_project", "task", f"That task is not part of {project.code}.", idx(i))
-        if not any(a <= s.date <= b for a, b in allocs.get((s.consultant_id, s.project_id), ())):
-            _refuse(
+        elif s.task_id and tasks.get(s.task_id) != s.project_id:
+            problem = ("task_of_project", "task", f"That task is not part of {project.code}.")
+        elif not any(a <= s.date <= b for a, b in allocs.get((s.consultant_id, s.project_id), ())):
+            problem = (
                 "allocated",
                 "project",
                 f"Not allocated to {project.code} on {s.date.isoformat()}: ask the PM to staff you first.",
-                idx(i),
             )
+        else:
+            continue
+        bad.add(i)
+        yield (i, *problem)
     # Hours per day: what is already stored (minus the entries being rewritten) plus the batch.
     day_totals: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
     replaced = set((replacing or {}).values())
@@ -176,18 +182,32 @@ def validate_specs(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None
         day_totals[(c, d)] += h
     seen: set[tuple] = set()
     for i, s in enumerate(specs):
+        if i in bad:
+            continue
         key = (s.consultant_id, s.project_id, s.task_id, s.date)
         if key in seen:
-            _refuse("one_entry_per_cell", "date", "Two entries for the same project, task and day.", idx(i))
+            yield (i, "one_entry_per_cell", "date", "Two entries for the same project, task and day.")
+            continue
+        total = day_totals[(s.consultant_id, s.date)] + s.hours
+        if total > MAX_HOURS_PER_DAY:
+            yield (i, "hours_max_per_day", "hours", f"More than 24 hours on {s.date.isoformat()} ({total} h).")
+            continue
         seen.add(key)
-        day_totals[(s.consultant_id, s.date)] += s.hours
-        if day_totals[(s.consultant_id, s.date)] > MAX_HOURS_PER_DAY:
-            _refuse(
-                "hours_max_per_day",
-                "hours",
-                f"More than 24 hours on {s.date.isoformat()} ({day_totals[(s.consultant_id, s.date)]} h).",
-                idx(i),
-            )
+        day_totals[(s.consultant_id, s.date)] = total
+
+
+def validate_specs(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None, bulk: bool = False) -> None:
+    """Check a batch against every rule; raise on the first broken one, naming it (and, for a batch, the
+    entry's index). `replacing` maps a cell key to the id of the entry being rewritten, so its old hours do
+    not count twice against the day."""
+    for i, rule, field, message in _problems(specs, replacing=replacing):
+        _refuse(rule, field, message, i if bulk else None)
+
+
+def valid_specs(specs: list[EntrySpec]) -> list[EntrySpec]:
+    """The entries of a batch that break no rule (same fixed number of queries)."""
+    bad = {i for i, *_ in _problems(specs)}
+    return [s for i, s in enumerate(specs) if i not in bad]
 
 
 # --- writes by the consultant ---------------------------------------------------------------------------
@@ -399,16 +419,12 @@ def timesheet_copy_last_week(*, by, consultant_id: int, week: date) -> int:
             consultant_id=consultant_id, date__gte=monday, date__lt=monday + timedelta(days=7)
         ).values_list("project_id", "task_id", "date")
     )
-    keep = []
-    for project_id, task_id, day, hours in prev:
-        spec = EntrySpec(consultant_id, project_id, task_id, day + timedelta(days=7), hours)
-        if (project_id, task_id, spec.date) in taken:
-            continue
-        try:
-            validate_specs([*keep, spec])
-        except ValidationFailed:
-            continue
-        keep.append(spec)
+    candidates = [
+        EntrySpec(consultant_id, project_id, task_id, day + timedelta(days=7), hours)
+        for project_id, task_id, day, hours in prev
+        if (project_id, task_id, day + timedelta(days=7)) not in taken
+    ]
+    keep = valid_specs(candidates)  # one pass, fixed queries: no per-entry validation round trips
     if not keep:
         return 0
     return time_entries_bulk_create(by=by, specs=keep)
