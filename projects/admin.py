@@ -118,5 +118,6 @@ class ChangeOrderAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
 # Staffing and time (projects.admin_time) register themselves on import.
 from projects import admin_time  # noqa: E402, F401
