@@ -326,6 +326,17 @@ LOGGING = {
 
 # --- PSA ------------------------------------------------------------------------------------------------
 PSA_FIRM_NAME = env.str("PSA_FIRM_NAME", default="Northwind Consulting")
+# The seller printed on invoices and in the e-invoice XML.
+PSA_FIRM_LEGAL_NAME = env.str("PSA_FIRM_LEGAL_NAME", default="Northwind Consulting Ltd")
+PSA_FIRM_ADDRESS = env.str("PSA_FIRM_ADDRESS", default="12 Harbour Street\n10115 Berlin").replace("\\n", "\n")
+PSA_FIRM_COUNTRY = env.str("PSA_FIRM_COUNTRY", default="DE")
+PSA_FIRM_TAX_ID = env.str("PSA_FIRM_TAX_ID", default="DE123456789")
+PSA_FIRM_EMAIL = env.str("PSA_FIRM_EMAIL", default="billing@northwind.example")
+PSA_FIRM_IBAN = env.str("PSA_FIRM_IBAN", default="DE89370400440532013000")
+PSA_FIRM_BIC = env.str("PSA_FIRM_BIC", default="COBADEFFXXX")
+PSA_FIRM_BANK = env.str("PSA_FIRM_BANK", default="Commerzbank Berlin")
+# The ledger's one functional currency (no implicit FX).
+PSA_FUNCTIONAL_CURRENCY = env.str("PSA_FUNCTIONAL_CURRENCY", default="EUR")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)
 PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
 # Expenses above this amount (in the expense's currency) need a receipt.
