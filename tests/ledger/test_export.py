@@ -5,6 +5,7 @@ import io
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -79,4 +80,4 @@ def test_the_csv_export_has_one_row_per_line_with_two_decimals(demo_books, capsy
     assert len(rows) == JournalLine.objects.count()
     assert all(r["debit"].count(".") == 1 and len(r["debit"].split(".")[1]) == 2 for r in rows)
     tb = trial_balance(at=date.today())
-    assert sum(float(r["debit"]) for r in rows) == pytest.approx(float(tb.debit))
+    assert sum(Decimal(r["debit"]) for r in rows) == tb.debit
