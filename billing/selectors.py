@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 
-from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus
+from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice, InvoiceLine, Payment, SourceLink
 from billing.services.sources import PROVIDER_BY_KIND
 from crm.models import Account
@@ -245,7 +245,7 @@ def explain_line(line: InvoiceLine) -> dict:
         from projects.models import ContractLine
 
         cline = (
-            ContractLine.objects.select_related("contract", "rate_card", "source_line__opportunity")
+            ContractLine.objects.select_related("contract", "rate_card", "source_line__opportunity", "expense_policy")
             .filter(pk=line.contract_line_id)
             .first()
         )
@@ -267,6 +267,8 @@ def explain_line(line: InvoiceLine) -> dict:
         "opportunity_line": cline.source_line if cline else None,
         "billed_to_date": billed_to_date,
         "credited_line": line.credited_line,
+        "expense_policy": getattr(cline, "expense_policy", None) if cline else None,
+        "hours": sum((lk.quantity for lk in links if lk.kind == SourceKind.TIME_ENTRY), Decimal("0")),
     }
 
 

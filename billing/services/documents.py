@@ -15,16 +15,51 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from billing.choices import TYPE_CODES, UNITS, TaxKind
-from billing.models import Invoice
+from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
+from billing.models import Invoice, SourceLink
+from projects.models import TimeEntry
 from psa.core.outbox import outbox_enqueue
 
 STATIC_ROOT = settings.BASE_DIR / "static"
 
 
+def invoice_time_entries(invoice: Invoice) -> list[dict]:
+    """The time appendix: the entries an invoice bills (a credit note: the entries it credits), by consultant
+    and date. One query; the client sees the note each consultant wrote, never rates or costs."""
+    if invoice.is_credit_note:
+        links = SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, release__credit_line__invoice=invoice)
+    else:
+        links = SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, line__invoice=invoice)
+    rows = (
+        TimeEntry.objects.filter(pk__in=links.values("source_id"))
+        .order_by("consultant__user__last_name", "consultant__user__first_name", "consultant_id", "date", "pk")
+        .values(
+            "date",
+            "hours",
+            "note",
+            "task__name",
+            "consultant__user__first_name",
+            "consultant__user__last_name",
+            "consultant__user__username",
+        )
+    )
+    return [
+        {
+            "date": r["date"],
+            "consultant": f"{r['consultant__user__first_name']} {r['consultant__user__last_name']}".strip()
+            or r["consultant__user__username"],
+            "task": r["task__name"] or "",
+            "hours": r["hours"],
+            "description": r["note"],
+        }
+        for r in rows
+    ]
+
+
 def invoice_context(invoice: Invoice) -> dict:
     lines = list(invoice.lines.select_related("tax_category").order_by("position", "pk"))
     taxes = list(invoice.taxes.order_by("-rate", "kind"))
+    entries = invoice_time_entries(invoice)
     return {
         "invoice": invoice,
         "lines": lines,
@@ -32,7 +67,8 @@ def invoice_context(invoice: Invoice) -> dict:
         "seller": invoice.seller,
         "units": UNITS,
         "title": "Credit note" if invoice.is_credit_note else "Invoice",
-        "time_entries": [],  # the time appendix fills in once projects has time entries
+        "time_entries": entries,
+        "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         "exemptions": sorted({t.exemption_reason for t in taxes if t.exemption_reason}),
         "logo": (STATIC_ROOT / "psa" / "favicon.svg").as_uri(),
     }

@@ -58,6 +58,13 @@ def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None
             f"{account} is not a complete billing entity: {', '.join(missing)} missing.",
             fields={f"account.{m}": ["Required on an invoice."] for m in missing},
         )
+    foreign = sorted({c.source_id for c in candidates if c.currency and c.currency != contract.currency})
+    if foreign:
+        raise ValidationFailed(
+            f"Expenses {', '.join(map(str, foreign))} are not in the contract's currency ({contract.currency}); "
+            "there is no implicit exchange: correct or re-file them in that currency.",
+            fields={"expense.currency": [f"Must be {contract.currency}."]},
+        )
     capped = apply_caps(candidates)
     category = tax_category_for_account(account.pk)
     starts = [c.candidate.period_start or c.candidate.source_date for c in capped]

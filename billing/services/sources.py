@@ -1,13 +1,24 @@
 """Billable sources and the billed-once rule.
 
-A *source provider* knows one kind of billable thing (accepted milestones, schedule events; time entries and
-expenses join here when projects has them) and answers, set-based, "what is billable for these contracts up
+A *source provider* knows one kind of billable thing (accepted milestones, schedule events, approved time
+entries, approved re-billable expenses) and answers, set-based, "what is billable for these contracts up
 to this date and not yet billed": one query per provider whatever the number of contracts or sources. With
 `lock=True` (a run processing one contract) the same query claims the rows with
 `SELECT ... FOR UPDATE SKIP LOCKED`; the partial unique index on SourceLink is the last line of defence.
 
 Adding a kind = one provider class registered in PROVIDERS. A `Candidate.group` key decides which sources
-share one invoice line (T&M: contract line x role x rate; milestones and schedule events: one line each).
+share one invoice line (T&M: contract line x role x rate; milestones, schedule events and expenses: one line
+each).
+
+Time entries, amounts per entry: a T&M line's net is round(sum of hours x rate, 2) once, as on any line. Each
+entry's SourceLink gets its share of that net in proportion to its hours (`psa.core.money.allocate`: each share
+rounded half up, the latest entry of the group takes the rounding remainder), so the links of a line always sum
+to the line's net to the cent and a credit of some entries credits exactly their links' amounts.
+
+Caps: sources are capped oldest first (source date, kind, id) against the contract line's not-to-exceed cap
+minus what its active links already bill. An entry is billed whole while it fits; the entry that crosses the
+cap is billed for exactly the cents left and the rest of it, and every later source of that line, is written
+down (a CapWriteDown per link). A capped grouped line bills sum(links) with unit price round(net / hours, 4).
 """
 
 from collections.abc import Iterable
@@ -16,16 +27,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models.functions import Coalesce
 
 from billing.choices import ScheduleKind, SourceKind
 from billing.models import CapWriteDown, ScheduleEvent, SourceLink
 from billing.services._common import require_finance
 from crm.choices import BillingModel
 from projects.choices import MilestoneStatus
-from projects.models import ContractLine, Milestone
+from projects.models import ContractLine, EntryStatus, Expense, Milestone, TimeEntry
 from psa.core.exceptions import NotFoundError, ValidationFailed
-from psa.core.money import ZERO, line_net, split_evenly
+from psa.core.money import ZERO, allocate, line_net, split_evenly
 
 
 @dataclass
@@ -42,10 +54,12 @@ class Candidate:
     period_start: date | None = None
     period_end: date | None = None
     group: tuple = ()
+    net: Decimal | None = None  # set when the provider allocated the line's net over its sources (time)
+    currency: str | None = None  # set when the source has its own currency (expenses)
 
     @property
     def amount(self) -> Decimal:
-        return line_net(self.quantity, self.unit_price)
+        return self.net if self.net is not None else line_net(self.quantity, self.unit_price)
 
 
 def _not_billed(kind: str) -> Exists:
@@ -140,7 +154,154 @@ class ScheduleSource:
         }
 
 
-PROVIDERS = [MilestoneSource(), ScheduleSource()]
+class TimeEntrySource:
+    """Approved, billable time (rates snapshotted at approval) on a contract line, up to the period end.
+
+    One query whatever the number of entries; grouping and the per-entry allocation of each group's net are
+    plain Python over the fetched rows. Entries with a zero bill rate bill nothing and are left out."""
+
+    kind = SourceKind.TIME_ENTRY
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = (
+            TimeEntry.objects.filter(
+                status=EntryStatus.APPROVED,
+                billable=True,
+                bill_rate__gt=0,
+                contract_line__contract_id__in=list(contract_ids),
+                date__lte=period_end,
+            )
+            .exclude(_not_billed(self.kind))
+            .order_by("date", "pk")
+        )
+        if lock:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = qs.values(
+            "pk",
+            "date",
+            "hours",
+            "bill_rate",
+            "contract_line_id",
+            "contract_line__contract_id",
+            "contract_line__description",
+            role_id=Coalesce(F("rate_card_line__role_id"), F("consultant__role_id")),
+            role_name=Coalesce(F("rate_card_line__role__name"), F("consultant__role__name")),
+        )
+        groups: dict[tuple, list[dict]] = {}
+        for r in rows:
+            groups.setdefault((self.kind, r["contract_line_id"], r["role_id"], r["bill_rate"]), []).append(r)
+        out = []
+        for key, members in groups.items():
+            hours = [m["hours"] for m in members]
+            rate = members[0]["bill_rate"]
+            shares = allocate(line_net(sum(hours, Decimal("0")), rate), hours)
+            description = f"{members[0]['role_name']} — {members[0]['contract_line__description']}"
+            out.extend(
+                Candidate(
+                    kind=self.kind,
+                    source_id=m["pk"],
+                    contract_id=m["contract_line__contract_id"],
+                    contract_line_id=m["contract_line_id"],
+                    description=description,
+                    quantity=m["hours"],
+                    unit="HUR",
+                    unit_price=rate,
+                    source_date=m["date"],
+                    group=key,
+                    net=share,
+                )
+                for m, share in zip(members, shares, strict=True)
+            )
+        return out
+
+    def labels(self, ids: list[int]) -> dict[int, str]:
+        rows = TimeEntry.objects.filter(pk__in=ids).select_related(
+            "consultant__user", "task", "rate_card_line__rate_card", "rate_card_line__role"
+        )
+        out = {}
+        for e in rows:
+            card = e.rate_card_line
+            source = (
+                f"rate card {card.rate_card.name}, {card.role.name} from {card.valid_from:%Y-%m-%d}"
+                if card
+                else "contract line rate"
+            )
+            task = f" · {e.task.name}" if e.task_id else ""
+            out[e.pk] = f"{e.date:%Y-%m-%d} {e.consultant}{task}: {e.hours} h x {e.bill_rate:.2f} ({source})"
+        return out
+
+
+class ExpenseSource:
+    """Approved expenses with a re-bill amount (fixed at approval from the line's policy: at cost or with a
+    markup), one invoice line each so the client sees every receipt; posted to expense reimbursement revenue."""
+
+    kind = SourceKind.EXPENSE
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = (
+            Expense.objects.filter(
+                status=EntryStatus.APPROVED,
+                billable=True,
+                rebill_amount__gt=0,
+                contract_line__contract_id__in=list(contract_ids),
+                date__lte=period_end,
+            )
+            .exclude(_not_billed(self.kind))
+            .order_by("date", "pk")
+        )
+        if lock:
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = qs.values(
+            "pk",
+            "date",
+            "category",
+            "description",
+            "amount",
+            "currency",
+            "rebill_amount",
+            "markup_percent",
+            "contract_line_id",
+            "contract_line__contract_id",
+        )
+        categories = dict(Expense._meta.get_field("category").choices)
+        out = []
+        for r in rows:
+            markup = (
+                f", cost {r['amount']:.2f} + {r['markup_percent'].normalize():f}% markup" if r["markup_percent"] else ""
+            )
+            text = f"Expense {r['date']:%d %b %Y}: {categories.get(r['category'], r['category'])}"
+            if r["description"]:
+                text += f" — {r['description']}"
+            out.append(
+                Candidate(
+                    kind=self.kind,
+                    source_id=r["pk"],
+                    contract_id=r["contract_line__contract_id"],
+                    contract_line_id=r["contract_line_id"],
+                    description=(text + markup)[:300],
+                    quantity=Decimal("1"),
+                    unit="C62",
+                    unit_price=r["rebill_amount"],
+                    source_date=r["date"],
+                    group=(self.kind, r["pk"]),
+                    currency=r["currency"],
+                )
+            )
+        return out
+
+    def labels(self, ids: list[int]) -> dict[int, str]:
+        out = {}
+        for e in Expense.objects.filter(pk__in=ids).select_related("consultant__user"):
+            policy = e.get_rebill_policy_display().lower()
+            markup = f" {e.markup_percent.normalize():f}%" if e.markup_percent else ""
+            out[e.pk] = (
+                f"{e.date:%Y-%m-%d} {e.consultant}: {e.get_category_display()} {e.description} — cost "
+                f"{e.amount:.2f} {e.currency}, re-billed {policy}{markup} = {e.rebill_amount:.2f}"
+            )
+        return out
+
+
+PROVIDERS = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
 PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
 
 

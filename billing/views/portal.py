@@ -1,11 +1,14 @@
 """The client portal: a client user sees its own account's issued documents and balance — nothing else.
 Every lookup goes through `invoices_for(user)`, so another account's id is a 404."""
 
+from decimal import Decimal
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from billing.filtersets import PortalInvoiceFilter
 from billing.selectors import invoices_for, portal_balance
+from billing.services.documents import invoice_time_entries
 from billing.views.invoices import pdf_response
 from crm.selectors import account_for_client_user
 from psa.core.listing import paginate_sorted
@@ -38,10 +41,18 @@ def portal_home(request):
 def portal_invoice(request, pk: int):
     account = _account(request)
     invoice = get_object_or_404(invoices_for(request.user).select_related("credited_invoice"), pk=pk)
+    entries = invoice_time_entries(invoice)
     return render(
         request,
         "billing/portal/detail.html",
-        {"account": account, "invoice": invoice, "lines": invoice.lines.all(), "taxes": invoice.taxes.all()},
+        {
+            "account": account,
+            "invoice": invoice,
+            "lines": invoice.lines.all(),
+            "taxes": invoice.taxes.all(),
+            "time_entries": entries,
+            "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
+        },
     )
 
 

@@ -108,3 +108,72 @@ def portal_user(account: Account, make_user):
     user = make_user("client")
     Contact.objects.create(account=account, first_name="Claire", user=user, portal_access=True)
     return user
+
+
+# --- time and expenses (approved, with the rate snapshot the approval service copies) ---------------------
+def make_consultant(role_name: str = "Senior consultant", first: str = "Ada", last: str = "Lovelace"):
+    from django.contrib.auth import get_user_model
+
+    from crm.models import Role
+    from projects.models import Consultant
+
+    n = next(_n)
+    role, _ = Role.objects.get_or_create(name=role_name, defaults={"code": f"role-{n}"})
+    user = get_user_model().objects.create_user(username=f"c{n}", first_name=first, last_name=last)
+    return Consultant.objects.create(user=user, role=role)
+
+
+def tm_contract(*, account=None, cap: str | None = None, start=date(2026, 1, 1), end=date(2026, 12, 31)):
+    """A contract with one time-and-materials line (and an optional not-to-exceed cap)."""
+    contract = make_contract(account, start=start, end=end)
+    line = make_line(
+        contract,
+        "tm",
+        price="100000.00",
+        rate=Decimal("100"),
+        cap=Decimal(cap) if cap else None,
+        description="Implementation services",
+    )
+    return contract, line
+
+
+def approved_entry(line, consultant, day: date, hours: str, rate: str, note: str = "", task=None, billable=True):
+    from projects.models import TimeEntry
+
+    return TimeEntry.objects.create(
+        consultant=consultant,
+        project=line.contract.project,
+        task=task,
+        date=day,
+        hours=Decimal(hours),
+        note=note or f"Work on {day:%d %b}",
+        status="approved",
+        contract_line=line,
+        billable=billable,
+        bill_rate=Decimal(rate),
+        cost_rate=Decimal("60"),
+        approved_at=timezone.now(),
+    )
+
+
+def approved_expense(line, consultant, day: date, amount: str, *, markup: str = "0", currency: str = "EUR", **kw):
+    from projects.models import Expense
+
+    amount_d, markup_d = Decimal(amount), Decimal(markup)
+    rebill = (amount_d * (100 + markup_d) / 100).quantize(Decimal("0.01"))
+    return Expense.objects.create(
+        consultant=consultant,
+        project=line.contract.project,
+        date=day,
+        category=kw.pop("category", "travel"),
+        description=kw.pop("description", "Train Berlin-Munich"),
+        amount=amount_d,
+        currency=currency,
+        status="approved",
+        contract_line=line,
+        rebill_policy="markup" if markup_d else "at_cost",
+        markup_percent=markup_d,
+        rebill_amount=rebill,
+        approved_at=timezone.now(),
+        **kw,
+    )

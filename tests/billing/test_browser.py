@@ -41,12 +41,12 @@ def _pdf_text(path) -> str:
 
 
 def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
-    shared_media, celery_worker_process, firm, page, login, screenshot, live_server
+    shared_media, celery_worker_process, firm, page, login, screenshot, nav_to, live_server
 ):
     mine, other = firm
     page.on("dialog", lambda dialog: dialog.accept())
     login("finance", DEMO_PASSWORD)
-    page.click("[data-testid=main-nav] >> text=Billing")
+    nav_to(page, "Billing")
     page.click("[data-testid=new-run]")
     page.fill("#id_period_end", "2026-01-31")
     page.click("[data-testid=run-preview]")
