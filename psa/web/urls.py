@@ -1,7 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, views, webhook_views
+from psa.web import api, audit_views, views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,10 @@ urlpatterns = [
         webhook_views.webhook_replay_view,
         name="webhook-replay",
     ),
+    path("audit/<slug:target>/", audit_views.audit_page, name="audit-page-all"),
+    path("audit/<slug:target>/fragment/", audit_views.audit_fragment, name="audit-fragment-all"),
+    path("audit/<slug:target>/<int:pk>/", audit_views.audit_page, name="audit-page"),
+    path("audit/<slug:target>/<int:pk>/fragment/", audit_views.audit_fragment, name="audit-fragment"),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),
     path("api/v1/auth/token/", api.TokenView.as_view(), name="api-token"),
     path("api/v1/", include(api.router.urls)),
