@@ -9,6 +9,9 @@ UV_VERSION := 0.13.9
 HOST      ?= 127.0.0.1
 PORT      ?= 8000
 BENCH_SIZE ?= S
+# make test runs the suite in parallel processes (pytest-xdist), each on its own test database.
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?= -n $(TEST_WORKERS)
 export DJANGO_SETTINGS_MODULE := psa.settings
 
 # A Python >= 3.12: PATH first, then pyenv's versions directory. Fails with a clear message if none.

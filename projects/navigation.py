@@ -2,21 +2,29 @@ from projects.permissions import VIEW_ROLES
 from psa.core.roles import Role
 from psa.core.ui import NavItem
 
-MENU = [NavItem("Projects", "projects:list", VIEW_ROLES, "briefcase", order=20)]
+MENU = [NavItem("Projects", "projects:list", VIEW_ROLES, "briefcase", order=20, group="Delivery")]
 
 # Time and staffing entries.
 MENU += [
-    NavItem("Timesheet", "projects:timesheet", (Role.CONSULTANT,), "clock", order=30),
-    NavItem("Expenses", "projects:expenses", (Role.CONSULTANT,), "receipt", order=31),
-    NavItem("Approvals", "projects:approvals", (Role.PROJECT_MANAGER, Role.ADMIN), "check2-square", order=32),
+    NavItem("Timesheet", "projects:timesheet", (Role.CONSULTANT,), "clock", order=30, group="Delivery"),
+    NavItem("Expenses", "projects:expenses", (Role.CONSULTANT,), "receipt", order=31, group="Delivery"),
+    NavItem(
+        "Approvals",
+        "projects:approvals",
+        (Role.PROJECT_MANAGER, Role.ADMIN),
+        "check2-square",
+        order=32,
+        group="Delivery",
+    ),
 ]
 MENU += [
-    NavItem("Staffing", "projects:staffing", (Role.PROJECT_MANAGER, Role.ADMIN), "people", order=33),
+    NavItem("Staffing", "projects:staffing", (Role.PROJECT_MANAGER, Role.ADMIN), "people", order=33, group="Delivery"),
     NavItem(
         "Utilization",
         "projects:utilization",
         (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN),
         "speedometer2",
         order=34,
+        group="Delivery",
     ),
 ]

@@ -14,6 +14,9 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PSA_VAR_DIR", default=str(BASE_DIR / "var")))
+if _test_worker := environ.Env().str("PYTEST_XDIST_WORKER", default=""):
+    # Parallel test processes (pytest-xdist) each keep their files (media, mail, broker) apart.
+    VAR_DIR = VAR_DIR / _test_worker
 
 env = environ.Env()
 

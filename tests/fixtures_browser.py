@@ -75,3 +75,17 @@ def login(page):
         return page
 
     return do
+
+
+@pytest.fixture
+def nav_to():
+    """Follow a main-menu entry by its label, opening its dropdown first when the menu is grouped."""
+
+    def go(page, label: str):
+        link = page.locator("[data-testid=main-nav]").get_by_role("link", name=label, exact=True, include_hidden=True)
+        if not link.is_visible():
+            page.locator("[data-testid=nav-group]", has=link).locator(".dropdown-toggle").click()
+        link.click()
+        return page
+
+    return go

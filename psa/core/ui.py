@@ -19,6 +19,7 @@ class NavItem:
     roles: tuple[Role, ...]
     icon: str = ""
     order: int = 100
+    group: str = ""  # "Sales", "Delivery", "Finance", "Settings": a dropdown when the menu is long
 
 
 @dataclass

@@ -1,7 +1,7 @@
 from django.conf import settings
 
 from psa.core.roles import primary_role, user_roles
-from psa.web.navigation import menu_for
+from psa.web.navigation import menu_for, menu_grouped
 
 
 def navigation(request):
@@ -9,9 +9,11 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"firm_name": settings.PSA_FIRM_NAME}
     role = primary_role(user)
+    items = menu_for(user, request.path)
     return {
         "firm_name": settings.PSA_FIRM_NAME,
-        "nav_items": menu_for(user, request.path),
+        "nav_items": items,
+        "nav_menu": menu_grouped(items),
         "user_roles": sorted(r.label for r in user_roles(user)),
         "primary_role": role.value if role else "",
     }

@@ -1,4 +1,9 @@
-"""The main menu: the composition's own entries plus each app's `navigation.MENU`, filtered by role."""
+"""The main menu: the composition's own entries plus each app's `navigation.MENU`, filtered by role.
+
+A user who sees a handful of entries (a consultant, a client, a sales rep) gets them side by side. Past
+FLAT_LIMIT entries (finance, admin) the entries that share a `group` fold into one dropdown per group, placed
+where the group's first entry would be, so the bar stays one line on a laptop screen.
+"""
 
 from django.urls import NoReverseMatch, reverse
 
@@ -10,9 +15,16 @@ R = Role
 
 OWN: list[NavItem] = [
     NavItem("Home", "home", tuple(Role), "house", order=0),
-    NavItem("API", "api-docs", (R.SALES, R.PROJECT_MANAGER, R.CONSULTANT, R.FINANCE, R.ADMIN), "braces", order=900),
-    NavItem("Webhooks", "webhook-list", (R.ADMIN,), "broadcast", order=940),
-    NavItem("Admin", "admin:index", (R.ADMIN,), "gear", order=950),
+    NavItem(
+        "API",
+        "api-docs",
+        (R.SALES, R.PROJECT_MANAGER, R.CONSULTANT, R.FINANCE, R.ADMIN),
+        "braces",
+        order=900,
+        group="Settings",
+    ),
+    NavItem("Webhooks", "webhook-list", (R.ADMIN,), "broadcast", order=940, group="Settings"),
+    NavItem("Admin", "admin:index", (R.ADMIN,), "gear", order=950, group="Settings"),
 ]
 
 
@@ -33,5 +45,29 @@ def menu_for(user, current_path: str = "") -> list[dict]:
         except NoReverseMatch:
             continue
         active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+        items.append({"label": item.label, "url": url, "icon": item.icon, "active": active, "group": item.group})
     return items
+
+
+FLAT_LIMIT = 8
+GROUP_ICONS = {"Sales": "graph-up-arrow", "Delivery": "briefcase", "Finance": "bank", "Settings": "gear"}
+
+
+def menu_grouped(items: list[dict]) -> list[dict]:
+    """The bar's entries: the items themselves when few, else one dropdown (`children`) per group."""
+    if len(items) <= FLAT_LIMIT:
+        return items
+    out: list[dict] = []
+    groups: dict[str, dict] = {}
+    for item in items:
+        name = item["group"]
+        if not name:
+            out.append(item)
+            continue
+        if name not in groups:
+            groups[name] = {"label": name, "icon": GROUP_ICONS.get(name, ""), "children": [], "active": False}
+            out.append(groups[name])
+        groups[name]["children"].append(item)
+        groups[name]["active"] = groups[name]["active"] or item["active"]
+    # A group the user sees one entry of is just that entry.
+    return [e["children"][0] if "children" in e and len(e["children"]) == 1 else e for e in out]

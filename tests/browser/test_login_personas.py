@@ -18,7 +18,7 @@ def test_persona_logs_in_and_sees_its_home(page, login, screenshot, demo_users, 
     assert page.url.endswith("/"), page.url
     assert page.locator("[data-testid=home-role]").inner_text() == role.label
     assert page.locator("[data-testid=panel]").count() >= 1
-    nav = page.locator("[data-testid=main-nav]").inner_text()
+    nav = page.locator("[data-testid=main-nav]").text_content()
     assert ("Admin" in nav) == (username == "admin")
     screenshot(page, f"home-{username}")
     assert page.js_errors == [], page.js_errors

@@ -36,10 +36,10 @@ def fill_entry(page, on, memo: str, amount: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(page, login, screenshot, books):
+def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(page, login, screenshot, nav_to, books):
     today = books
     login("finance", DEMO_PASSWORD)
-    page.click("[data-testid=main-nav] >> text=Ledger")
+    nav_to(page, "Ledger")
     page.wait_for_url("**/ledger/")
     screenshot(page, "ledger-journal-empty")
 

@@ -69,3 +69,22 @@ def test_home_queries_do_not_grow_with_data(client_as, make_user):
         user = make_user("consultant")
         audit_record(actor=user, action="x", object_type="t", object_id=i, summary=f"event {i}")
     assert _queries_for_home(client) == small
+
+
+def test_a_short_menu_stays_flat_and_a_long_one_folds_into_groups(client_as, client):
+    consultant_menu = client_as("consultant").get("/").context["nav_menu"]
+    assert all("children" not in e for e in consultant_menu)
+    assert [e["label"] for e in consultant_menu][:3] == ["Home", "Timesheet", "Expenses"]
+    client.logout()
+    admin = client_as("admin").get("/ledger/")
+    menu = admin.context["nav_menu"]
+    assert len(menu) <= 8
+    groups = {e["label"]: e for e in menu if "children" in e}
+    assert {"Sales", "Delivery", "Finance", "Settings"} <= set(groups)
+    assert [c["label"] for c in groups["Settings"]["children"]] == ["API", "Webhooks", "Admin"]
+    # Every entry is still reachable, once, and the group of the current page is marked active.
+    flat = [c["label"] for e in menu for c in e.get("children", [e])]
+    assert sorted(flat) == sorted(nav_labels(admin))
+    assert groups["Finance"]["active"] and not groups["Sales"]["active"]
+    html = admin.content.decode()
+    assert html.count('data-testid="nav-group"') == len(groups)
