@@ -116,6 +116,10 @@ WRITE_OFF_TRANSITIONS: dict[str, tuple[str, ...]] = {
 # UN/ECE Rec 20 unit codes the lines use.
 UNITS = {"HUR": "hours", "DAY": "days", "MON": "months", "C62": "units"}
 
+# Dunning: (level, days after the due date, name). Each level is sent at most once per invoice; an invoice
+# first found 65 days late gets the final notice only, never the two it missed.
+DUNNING_LEVELS = ((1, 7, "First reminder"), (2, 30, "Second reminder"), (3, 60, "Final notice"))
+
 AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
 
 

@@ -487,3 +487,27 @@ class InvoiceHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.from_status} -> {self.to_status}"
+
+
+class DunningReminder(models.Model):
+    """One payment reminder sent for an overdue invoice at one dunning level (billing.choices.DUNNING_LEVELS).
+    Unique per invoice and level, so a level is never sent twice; the e-mail leaves through the outbox."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
+    level = models.PositiveSmallIntegerField()
+    days_overdue = models.PositiveIntegerField()
+    balance = models.DecimalField(**AMOUNT_FIELD, help_text="Open balance when the reminder was sent.")
+    sent_to = models.EmailField()
+    outbox_message = models.UUIDField(null=True, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice_id", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "level"], name="billing_dunning_once_per_level"),
+            models.CheckConstraint(condition=Q(level__gte=1) & Q(level__lte=3), name="billing_dunning_level_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder {self.level} on {self.invoice_id}"

@@ -5,11 +5,23 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
-from billing.models import CapWriteDown, Invoice, InvoiceLine, Payment, SourceLink
+from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
 from billing.services.sources import PROVIDER_BY_KIND
 from crm.models import Account
 from crm.selectors import account_for_client_user
@@ -175,7 +187,15 @@ def overdue_invoices(*, as_of: date | None = None) -> QuerySet[Invoice]:
     return (
         Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=as_of)
         .select_related("account")
-        .annotate(open_balance=BALANCE)
+        .annotate(
+            open_balance=BALANCE,
+            last_level=Subquery(
+                DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("level")[:1]
+            ),
+            last_reminder_at=Subquery(
+                DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("sent_at")[:1]
+            ),
+        )
         .order_by("due_date", "pk")
     )
 

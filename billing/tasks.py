@@ -28,3 +28,11 @@ def billing_sweep_task() -> dict:
 
     with transaction.atomic():
         return billing_sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def dunning_send_task() -> int:
+    """Daily: the payment reminders that became due (each level once per invoice)."""
+    from billing.services.dunning import dunning_send
+
+    return len(dunning_send().sent)

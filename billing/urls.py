@@ -27,6 +27,7 @@ urlpatterns = [
     path("billing/payments/new/", payments.payment_new, name="payment-new"),
     path("billing/payments/import/", payments.payment_import, name="payment-import"),
     path("billing/ar/", payments.ar_view, name="ar"),
+    path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/fragments/accounts/<int:account_id>/ar/", fragments.account_ar_panel, name="account-ar"),
     path(
         "billing/fragments/opportunities/<int:opportunity_id>/invoiced/",

@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.billing_sweep_task",
         "schedule": 300.0,
     },
+    "billing-dunning": {
+        # Every morning: payment reminders for invoices 7, 30 and 60 days overdue (each level once per invoice).
+        "task": "billing.tasks.dunning_send_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
     "projects-missing-time-reminders": {
         # Monday morning: consultants below their expected hours for last week get a reminder (outbox).
         "task": "projects.tasks.missing_time_remind_task",

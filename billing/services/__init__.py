@@ -3,6 +3,7 @@ billing_run_preview, billing_run_start, billing_run_execute, billing_run_retry; 
 payment_allocate, payments_import_csv, write_off_request/approve/reject; schedules: schedule_generate."""
 
 from billing.services.documents import invoice_render
+from billing.services.dunning import dunning_send
 from billing.services.invoices import (
     credit_note_create,
     invoice_cancel,
@@ -36,6 +37,7 @@ __all__ = [
     "billing_run_retry",
     "billing_run_start",
     "credit_note_create",
+    "dunning_send",
     "invoice_cancel",
     "invoice_draft_for_contract",
     "invoice_issue",

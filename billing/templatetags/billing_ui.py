@@ -2,7 +2,7 @@
 
 from django import template
 
-from billing.choices import UNITS, InvoiceStatus
+from billing.choices import DUNNING_LEVELS, UNITS, InvoiceStatus
 
 register = template.Library()
 
@@ -35,3 +35,9 @@ def status_label(invoice) -> str:
     if invoice.is_credit_note and invoice.status == InvoiceStatus.PARTLY_PAID:
         return "Partly applied"
     return invoice.get_status_display()
+
+
+@register.filter
+def dunning_name(level) -> str:
+    """The name of a dunning level (1 = first reminder ... 3 = final notice)."""
+    return {lvl: name for lvl, _, name in DUNNING_LEVELS}.get(level, "")

@@ -6,7 +6,8 @@ from billing.forms import ImportForm, PaymentForm
 from billing.models import Invoice, Payment
 from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
 from billing.services import payment_record, payments_import_csv
-from billing.views._common import finance_required
+from billing.services.dunning import dunning_send
+from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
@@ -111,3 +112,14 @@ def ar_view(request):
             "rec": ledger_reconciliation(),
         },
     )
+
+
+@finance_required
+@post_action
+def dunning_send_view(request):
+    result = dunning_send(by=request.user)
+    if result.sent:
+        messages.success(request, f"Sent {len(result.sent)} payment reminder{'s' if len(result.sent) != 1 else ''}.")
+    else:
+        messages.info(request, "No reminder is due: every overdue invoice already has its current level.")
+    return redirect("billing:ar")

@@ -1,0 +1,109 @@
+"""Dunning: payment reminders for overdue invoices, by level, through the outbox.
+
+An open invoice past its due date reaches level 1 after 7 days, 2 after 30 and 3 (final notice) after 60
+(billing.choices.DUNNING_LEVELS). `dunning_send` sends each invoice the highest level it has reached when that
+level is above every level already sent: a level is never sent twice (unique row per invoice and level, and the
+outbox dedupe key), and a skipped lower level is never sent late. Invoices are claimed with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so the beat job and the button may run at once without a double send.
+The e-mail leaves only after commit (outbox), to the billing e-mail snapshotted on the invoice (a complete
+billing entity, e-mail included, is required before any invoice is drafted).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from billing.choices import DUNNING_LEVELS, OPEN_STATUSES, InvoiceKind
+from billing.models import DunningReminder, Invoice
+from billing.services._common import require_finance
+from psa.core.audit import audit_record
+from psa.core.outbox import outbox_enqueue
+
+
+def dunning_level(days_overdue: int) -> int:
+    """The dunning level an invoice this many days past due has reached (0 = none yet)."""
+    reached = [level for level, days, _ in DUNNING_LEVELS if days_overdue >= days]
+    return max(reached, default=0)
+
+
+LEVEL_NAMES = {level: name for level, _, name in DUNNING_LEVELS}
+
+
+@dataclass
+class DunningResult:
+    sent: list[DunningReminder] = field(default_factory=list)
+
+
+def _body(invoice: Invoice, level: int, days: int) -> str:
+    s = invoice.seller
+    opening = {
+        1: "this is a friendly reminder that the invoice below is past its due date.",
+        2: "we have not yet received payment of the invoice below, although we reminded you of it.",
+        3: "this is our final notice: the invoice below is still unpaid. Please settle it within 7 days.",
+    }[level]
+    return (
+        f"Dear {invoice.buyer_name},\n\n{opening}\n\n"
+        f"Invoice: {invoice.number} of {invoice.issue_date:%d %B %Y}\n"
+        f"Due: {invoice.due_date:%d %B %Y} ({days} days ago)\n"
+        f"Open: {invoice.balance:,.2f} {invoice.currency}\n\n"
+        f"Please transfer the open amount to {s.get('legal_name', '')}, IBAN {s.get('iban', '')}, "
+        f"BIC {s.get('bic', '')}, quoting {invoice.number}. If you have paid in the meantime, please ignore "
+        f"this message.\n\nKind regards,\n{s.get('name', '')}\n"
+    )
+
+
+@transaction.atomic
+def dunning_send(*, by=None, as_of: date | None = None) -> DunningResult:
+    """Send the reminders due on `as_of` (default today). Safe to run any number of times."""
+    require_finance(by)
+    as_of = as_of or timezone.localdate()
+    last_sent = DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("level")[:1]
+    invoices = list(
+        Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=as_of)
+        .select_for_update(skip_locked=True, of=("self",))
+        .annotate(last_level=Subquery(last_sent))
+        .order_by("due_date", "pk")
+    )
+    result = DunningResult()
+    actor = by if getattr(by, "is_authenticated", False) else None
+    for invoice in invoices:
+        days = (as_of - invoice.due_date).days
+        level = dunning_level(days)
+        if level == 0 or level <= (invoice.last_level or 0) or invoice.balance <= 0:
+            continue
+        message = outbox_enqueue(
+            kind="email",
+            dedupe_key=f"billing:dunning:{invoice.pk}:{level}",
+            payload={
+                "subject": f"{LEVEL_NAMES[level]}: invoice {invoice.number} is {days} days overdue",
+                "body": _body(invoice, level, days),
+                "to": [invoice.buyer_email],
+                "attachments": [
+                    {"path": invoice.pdf.name, "filename": f"{invoice.number}.pdf", "mimetype": "application/pdf"}
+                ]
+                if invoice.pdf
+                else [],
+            },
+        )
+        result.sent.append(
+            DunningReminder.objects.create(
+                invoice=invoice,
+                level=level,
+                days_overdue=days,
+                balance=invoice.balance,
+                sent_to=invoice.buyer_email,
+                outbox_message=message.id,
+                sent_by=actor,
+            )
+        )
+    if result.sent:
+        audit_record(
+            actor=by,
+            action="billing.dunning_send",
+            obj=None,
+            summary=f"Sent {len(result.sent)} payment reminders ({as_of:%Y-%m-%d})",
+        )
+    return result

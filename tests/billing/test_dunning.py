@@ -1,0 +1,97 @@
+"""Dunning: one reminder per overdue invoice per level (7 / 30 / 60 days), never twice, through the outbox;
+the daily beat job and the button on the overdue list."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+
+from billing.models import DunningReminder
+from billing.services import dunning_send, invoice_draft_for_contract, invoice_issue, payment_record
+from billing.services.dunning import dunning_level
+from psa.core.exceptions import PermissionDeniedError
+from psa.core.models import OutboxMessage
+from tests.billing.factories import milestone_contract
+
+pytestmark = pytest.mark.django_db
+ISSUED = date(2026, 2, 1)
+DUE = date(2026, 3, 3)  # 30 days net
+
+
+def _issued(finance, amount="1000.00", account=None):
+    contract, _, _ = milestone_contract(amount, account=account)
+    with transaction.atomic():
+        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
+    return invoice_issue(invoice_id=draft.pk, by=finance, on=ISSUED)
+
+
+def _reminders():
+    return list(DunningReminder.objects.order_by("invoice_id", "level").values_list("invoice_id", "level"))
+
+
+@pytest.mark.parametrize(("days", "level"), [(0, 0), (6, 0), (7, 1), (29, 1), (30, 2), (59, 2), (60, 3), (400, 3)])
+def test_the_level_follows_the_days_overdue(days, level):
+    assert dunning_level(days) == level
+
+
+def test_each_level_is_sent_once_and_only_when_reached(periods, finance):
+    invoice = _issued(finance)
+    assert invoice.due_date == DUE
+    assert dunning_send(by=finance, as_of=DUE + timedelta(days=6)).sent == []
+    (first,) = dunning_send(by=finance, as_of=DUE + timedelta(days=8)).sent
+    assert (first.level, first.days_overdue, first.balance) == (1, 8, Decimal("1200.00"))
+    message = OutboxMessage.objects.get(pk=first.outbox_message)
+    assert message.kind == "email" and message.payload["to"] == [invoice.buyer_email]
+    assert message.payload["subject"] == f"First reminder: invoice {invoice.number} is 8 days overdue"
+    assert "Open: 1,200.00 EUR" in message.payload["body"] and invoice.seller["iban"] in message.payload["body"]
+    assert dunning_send(by=finance, as_of=DUE + timedelta(days=9)).sent == [], "level 1 is never sent twice"
+    assert [r.level for r in dunning_send(by=finance, as_of=DUE + timedelta(days=31)).sent] == [2]
+    assert [r.level for r in dunning_send(by=finance, as_of=DUE + timedelta(days=61)).sent] == [3]
+    assert dunning_send(by=finance, as_of=DUE + timedelta(days=120)).sent == []
+    assert _reminders() == [(invoice.pk, 1), (invoice.pk, 2), (invoice.pk, 3)]
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="billing:dunning:").count() == 3
+
+
+def test_a_late_first_run_sends_the_reached_level_only_and_paid_invoices_get_nothing(periods, finance):
+    late = _issued(finance)
+    paid = _issued(finance)
+    payment_record(by=finance, account_id=paid.account_id, amount=Decimal("1200.00"), received_on=DUE)
+    result = dunning_send(by=finance, as_of=DUE + timedelta(days=65))
+    assert [(r.invoice_id, r.level) for r in result.sent] == [(late.pk, 3)]
+    assert dunning_send(by=finance, as_of=DUE + timedelta(days=66)).sent == []
+    assert _reminders() == [(late.pk, 3)], "the skipped levels 1 and 2 are never sent late"
+
+
+def test_only_finance_sends_reminders(periods, finance, make_user):
+    with pytest.raises(PermissionDeniedError):
+        dunning_send(by=make_user("consultant"))
+
+
+def test_the_beat_runs_dunning_daily():
+    entry = settings.CELERY_BEAT_SCHEDULE["billing-dunning"]
+    assert entry["task"] == "billing.tasks.dunning_send_task"
+    from billing.tasks import dunning_send_task
+
+    assert dunning_send_task.name == entry["task"]
+
+
+def test_the_button_on_the_overdue_list_sends_the_due_reminders(periods, finance, client_as, make_user):
+    invoice = _issued(finance)
+    url = reverse("billing:dunning-send")
+    assert client_as("consultant").post(url).status_code == 403
+    c = client_as("finance")
+    assert c.get(url).status_code == 405
+    page = c.get(reverse("billing:ar"))
+    assert b'data-testid="dunning-send"' in page.content
+    response = c.post(url, follow=True)  # today is long after the due date in 2026-03
+    assert response.redirect_chain[-1][0] == reverse("billing:ar")
+    assert "Sent 1 payment reminder." in response.content.decode()
+    (reminder,) = DunningReminder.objects.all()
+    assert reminder.invoice_id == invoice.pk and reminder.sent_by == c.user
+    assert "Final notice" in response.content.decode(), "the overdue list shows the level sent"
+    again = c.post(url, follow=True)
+    assert "No reminder is due" in again.content.decode()
+    assert DunningReminder.objects.count() == 1
