@@ -15,6 +15,7 @@ from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine
 from psa.core.audit import audit_record
 from psa.core.exceptions import InvalidTransition, NotFoundError, ValidationFailed, ensure_transition
+from psa.core.webhooks import event_emit
 
 
 def month_start(on: date) -> date:
@@ -119,6 +120,12 @@ def period_close(*, period_id: int, by, reason: str) -> AccountingPeriod:
     period.closed_by = by if getattr(by, "is_authenticated", False) else None
     period.save(update_fields=["status", "closed_at", "closed_by"])
     lines = JournalLine.objects.filter(period=period).count()
+    # A month spans many deals, so the event carries no correlation id; a reopen and re-close emits again.
+    event_emit(
+        type="period.closed",
+        key=f"period.closed:{period.pk}:{period.closed_at.isoformat()}",
+        data={"id": period.pk, "start": period.start.isoformat(), "end": period.end.isoformat(), "reason": reason},
+    )
     audit_record(
         actor=by,
         action="ledger.period_close",
