@@ -18,6 +18,7 @@ DEFAULT_CHART = [
     ("2100", "Tax payable", "liability", "tax_payable", True),
     ("2200", "Deferred revenue", "liability", "deferred", True),
     ("2300", "Accrued expenses", "liability", None, False),
+    ("2400", "Provision for contract losses", "liability", None, True),
     ("3000", "Owner's equity", "equity", "equity", False),
     ("3100", "Retained earnings", "equity", None, False),
     ("4000", "Services revenue", "income", "services_revenue", False),

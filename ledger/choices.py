@@ -65,3 +65,38 @@ class SystemAccount(models.TextChoices):
     REIMBURSEMENT_REVENUE = "reimbursement_revenue", "Expense reimbursement revenue"
     COST_OF_SERVICES = "cost_of_services", "Cost of services"
     WRITE_OFFS = "write_offs", "Write-offs"
+
+
+class RecognitionMethod(models.TextChoices):
+    """How a contract line's revenue is recognised (DESIGN.md section 6)."""
+
+    AS_DELIVERED = "as_delivered", "As delivered (approved hours x snapshot rate, plus re-billed expenses)"
+    PERCENT_HOURS = "percent_hours", "Percent complete, hours to hours"
+    PERCENT_COST = "percent_cost", "Percent complete, cost to cost"
+    MILESTONE = "milestone", "At milestone acceptance"
+    STRAIGHT_LINE = "straight_line", "Straight-line over the service period"
+
+
+# Which methods fit which billing model (crm.choices.BillingModel values); the first is the default at handoff.
+METHODS_BY_BILLING_MODEL: dict[str, tuple[str, ...]] = {
+    "tm": (RecognitionMethod.AS_DELIVERED,),
+    "fixed_fee": (RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST, RecognitionMethod.STRAIGHT_LINE),
+    "milestone": (RecognitionMethod.MILESTONE,),
+    "retainer": (RecognitionMethod.STRAIGHT_LINE,),
+    "subscription": (RecognitionMethod.STRAIGHT_LINE,),
+}
+# Methods whose schedule has planned amounts per month that must sum to the line's price.
+PLANNED_METHODS = frozenset({RecognitionMethod.STRAIGHT_LINE})
+PERCENT_METHODS = frozenset({RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST})
+
+
+class RecognitionRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    DONE_WITH_ERRORS = "done_with_errors", "Done with errors"
+    FAILED = "failed", "Failed"
+
+
+# The provision for contract losses (fixed-fee lines whose expected cost exceeds the price). Found by code: adding
+# a system role would change the audited history table of accounts, which belongs to the composition layer.
+LOSS_PROVISION_CODE = "2400"

@@ -21,3 +21,19 @@ def periods_ensure_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def entries_auto_reverse_task() -> int:
     return entries_auto_reverse_due(today=timezone.localdate())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def recognition_run_task(*, run_id: int) -> None:
+    from ledger.services.revenue import recognition_run_execute
+
+    recognition_run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def recognition_month_end_task() -> int | None:
+    """Beat, 1st of each month: recognise the month just ended (its run is enqueued after commit)."""
+    from ledger.services.revenue import recognition_month_end
+
+    run = recognition_month_end(today=timezone.localdate())
+    return run.pk if run else None

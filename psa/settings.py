@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.entries_auto_reverse_task",
         "schedule": crontab(hour=0, minute=45),
     },
+    "ledger-revenue-recognition": {
+        # 1st of each month, after the periods exist: recognise the month just ended (safe to run twice).
+        "task": "ledger.tasks.recognition_month_end_task",
+        "schedule": crontab(day_of_month=1, hour=1, minute=0),
+    },
     "billing-sweep": {
         # Resumes billing runs a dead worker left behind and renders PDFs a lost job never rendered.
         "task": "billing.tasks.billing_sweep_task",

@@ -1,0 +1,233 @@
+"""Cumulative revenue to date per contract line, by recognition method (DESIGN.md section 6), set-based.
+
+`targets_compute` reads everything it needs with a fixed number of aggregate queries (time, expenses, milestones,
+planned months, project actuals, estimates, credit notes), whatever the number of time entries; the Python loop
+that follows runs once per schedule. The run (ledger.services.revenue) posts the difference between this target
+and what is already recognised.
+
+Rules:
+- as delivered (T&M): Σ round(approved billable hours x snapshot bill rate) + Σ re-bill amounts of approved
+  billable expenses, dated on or before the month end, capped at the line's cap.
+- percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
+  approved hours (or cost: hours x snapshot cost rate + approved expenses) to date and EAC = actual + the PM's
+  latest estimate to complete on or before the month end; revenue = price x progress (cumulative, so a changed
+  estimate catches up in the month it changes). When EAC cost exceeds the price the expected loss is provided
+  for: provision = (EAC cost - price) x (1 - progress), released as the work is done.
+- milestone: Σ amounts of the line's milestones accepted on or before the month end (milestones must sum to the
+  line's price).
+- straight line (retainer, subscription, optionally fixed fee): Σ planned months through the month end.
+- Credit notes that cut the price reduce recognised revenue. The ledger cannot read billing and the GL cannot
+  tell a price cut from a correction that is billed again (both are Dr contract position / Cr AR), so billing
+  registers a provider (ledger.close.register_price_reductions, filled in billing/close_checks.py) that returns,
+  per project, the issued credit notes that credit a plain amount (not sources, which become billable again).
+  The cut lowers the effective price of the project's fixed-price lines (fixed fee, milestone, straight line) in
+  contract-line order; T&M revenue follows approved delivery.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, F, Max, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
+
+from ledger.choices import PERCENT_METHODS, RecognitionMethod
+from ledger.close import price_reductions
+from ledger.models_revenue import ProjectEstimate, RevenueScheduleLine
+from projects.models import Expense, Milestone, TimeEntry
+from psa.core.money import ZERO, round_money
+
+APPROVED = "approved"
+ACCEPTED = "accepted"
+
+
+@dataclass
+class Target:
+    """What a schedule should have recognised through `as_of`, or why it cannot be computed."""
+
+    revenue: Decimal = ZERO
+    provision: Decimal = ZERO
+    error: str = ""
+    detail: dict = field(default_factory=dict)
+
+
+def _money_sum(expression):
+    return Coalesce(Sum(expression), Value(ZERO))
+
+
+def _by(rows, key: str, *names: str) -> dict:
+    return {r[key]: tuple(r[n] or ZERO for n in names) for r in rows}
+
+
+def _end_of_day(on: date) -> datetime:
+    return timezone.make_aware(datetime.combine(on + timedelta(days=1), time.min))
+
+
+def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
+    """schedules: dicts with id, contract_line_id, project_id, method, price, cap, hours (the line's sold hours).
+    Returns schedule id -> Target. At most eight queries, each an aggregate."""
+    by_method: dict[str, list[dict]] = {}
+    for s in schedules:
+        by_method.setdefault(s["method"], []).append(s)
+    tm_lines = [s["contract_line_id"] for s in by_method.get(RecognitionMethod.AS_DELIVERED, [])]
+    ms_lines = [s["contract_line_id"] for s in by_method.get(RecognitionMethod.MILESTONE, [])]
+    planned = [s["id"] for s in by_method.get(RecognitionMethod.STRAIGHT_LINE, [])]
+    pct_projects = sorted({s["project_id"] for m in PERCENT_METHODS for s in by_method.get(m, [])})
+    fixed_projects = sorted({s["project_id"] for s in schedules if s["method"] != RecognitionMethod.AS_DELIVERED})
+
+    time_value: dict = {}
+    expense_value: dict = {}
+    if tm_lines:
+        time_value = _by(
+            TimeEntry.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
+            .values("contract_line_id")
+            .annotate(v=_money_sum(Round(F("hours") * F("bill_rate"), 2)))
+            .order_by(),
+            "contract_line_id",
+            "v",
+        )
+        expense_value = _by(
+            Expense.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
+            .values("contract_line_id")
+            .annotate(v=_money_sum("rebill_amount"))
+            .order_by(),
+            "contract_line_id",
+            "v",
+        )
+    milestones: dict = {}
+    if ms_lines:
+        milestones = _by(
+            Milestone.objects.filter(contract_line_id__in=ms_lines)
+            .values("contract_line_id")
+            .annotate(
+                total=_money_sum("amount"),
+                accepted=_money_sum(
+                    Case(
+                        When(Q(status=ACCEPTED) & Q(accepted_at__lt=_end_of_day(as_of)), then=F("amount")),
+                        default=Value(ZERO),
+                    )
+                ),
+            )
+            .order_by(),
+            "contract_line_id",
+            "total",
+            "accepted",
+        )
+    plan: dict = {}
+    if planned:
+        plan = _by(
+            RevenueScheduleLine.objects.filter(schedule_id__in=planned)
+            .values("schedule_id")
+            .annotate(
+                total=_money_sum("amount"),
+                to_date=_money_sum(Case(When(month__lte=as_of, then=F("amount")), default=Value(ZERO))),
+            )
+            .order_by(),
+            "schedule_id",
+            "total",
+            "to_date",
+        )
+    actual_time: dict = {}
+    actual_expense: dict = {}
+    estimates: dict = {}
+    if pct_projects:
+        actual_time = _by(
+            TimeEntry.objects.filter(project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
+            .values("project_id")
+            .annotate(h=_money_sum("hours"), c=_money_sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2)))
+            .order_by(),
+            "project_id",
+            "h",
+            "c",
+        )
+        actual_expense = _by(
+            Expense.objects.filter(project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
+            .values("project_id")
+            .annotate(c=_money_sum("amount"))
+            .order_by(),
+            "project_id",
+            "c",
+        )
+        latest = (
+            ProjectEstimate.objects.filter(project_id__in=pct_projects, as_of__lte=as_of)
+            .values("project_id")
+            .annotate(latest=Max("as_of"))
+            .order_by()
+        )
+        wanted = Q()
+        for row in latest:
+            wanted |= Q(project_id=row["project_id"], as_of=row["latest"])
+        if wanted:
+            estimates = {
+                e.project_id: e
+                for e in ProjectEstimate.objects.filter(wanted).only("project_id", "etc_hours", "etc_cost")
+            }
+    credits = price_reductions(fixed_projects, as_of) if fixed_projects else {}
+    credit_left = dict(credits)
+    result: dict[int, Target] = {}
+    for s in sorted(schedules, key=lambda row: row["id"]):
+        price = s["price"]
+        method = s["method"]
+        effective = price
+        if method != RecognitionMethod.AS_DELIVERED and credit_left.get(s["project_id"]):
+            cut = min(credit_left[s["project_id"]], price)
+            credit_left[s["project_id"]] -= cut
+            effective = price - cut
+        if method == RecognitionMethod.AS_DELIVERED:
+            line = s["contract_line_id"]
+            value = time_value.get(line, (ZERO,))[0] + expense_value.get(line, (ZERO,))[0]
+            if s.get("cap") is not None:
+                value = min(value, s["cap"])
+            result[s["id"]] = Target(revenue=value)
+        elif method == RecognitionMethod.MILESTONE:
+            total, accepted = milestones.get(s["contract_line_id"], (ZERO, ZERO))
+            if total != price:
+                result[s["id"]] = Target(
+                    error=f"The line's milestones sum to {total:,.2f} but its price is {price:,.2f}: "
+                    "the schedule must sum to the price."
+                )
+                continue
+            result[s["id"]] = Target(revenue=min(accepted, effective))
+        elif method == RecognitionMethod.STRAIGHT_LINE:
+            total, to_date = plan.get(s["id"], (ZERO, ZERO))
+            if total != price:
+                result[s["id"]] = Target(
+                    error=f"The planned months sum to {total:,.2f} but the line's price is {price:,.2f}: "
+                    "the schedule must sum to the price."
+                )
+                continue
+            value = to_date if effective == price or not price else round_money(to_date * effective / price)
+            result[s["id"]] = Target(revenue=value)
+        else:
+            result[s["id"]] = _percent(s, effective, actual_time, actual_expense, estimates)
+    return result
+
+
+def _percent(s: dict, price: Decimal, actual_time: dict, actual_expense: dict, estimates: dict) -> Target:
+    hours, time_cost = actual_time.get(s["project_id"], (ZERO, ZERO))
+    cost = time_cost + actual_expense.get(s["project_id"], (ZERO,))[0]
+    estimate = estimates.get(s["project_id"])
+    eac_cost = cost + estimate.etc_cost if estimate is not None and estimate.etc_cost is not None else None
+    if s["method"] == RecognitionMethod.PERCENT_COST:
+        if eac_cost is None:
+            return Target(error="No estimate to complete (cost) for the project: the PM enters one first.")
+        actual, eac = cost, eac_cost
+    else:
+        if estimate is not None:
+            eac = hours + estimate.etc_hours
+        elif s.get("hours"):
+            eac = max(s["hours"], hours)  # no estimate yet: the sold hours are the estimate at completion
+        else:
+            return Target(error="No estimate to complete (hours) and no sold hours on the line: the PM enters one.")
+        actual = hours
+    progress = min(actual / eac, Decimal(1)) if eac > 0 else Decimal(0)
+    revenue = round_money(price * progress)
+    provision = ZERO
+    if eac_cost is not None and eac_cost > price:
+        provision = round_money((eac_cost - price) * (Decimal(1) - progress))
+    return Target(
+        revenue=revenue,
+        provision=provision,
+        detail={"actual": str(actual), "eac": str(eac), "progress": str(round(progress * 100, 2))},
+    )

@@ -1,0 +1,559 @@
+"""Revenue schedules, estimates and the recognition run (DESIGN.md sections 5-7).
+
+- `schedules_ensure` gives every contract line a schedule with the default method of its billing model (the
+  handoff's choice); `schedule_method_set` changes it, refusing a method that does not fit the billing model.
+- Straight-line schedules plan equal monthly cents over the line's months, the remainder in the last month
+  (1,000.00 over 12 = 11 x 83.33 + 83.37); `schedule_plan_set` takes a custom plan that must sum to the price.
+  When a change order moves a line's price or dates, `schedules_rebaseline` rebuilds the plan and the next run
+  posts the cumulative catch-up.
+- `estimate_set`: the PM's estimate to complete per project (never negative).
+- `recognition_run_start` / `recognition_run_execute`: per contract line compute revenue to date
+  (ledger.recognition) and post the difference through the contract-position rule (revenue first relieves the
+  project's deferred revenue, the rest goes to unbilled receivable), into the run's month if open, else the first
+  open month after it. One transaction and one journal entry per chunk of whole projects; schedules are locked
+  in id order and re-read after the lock, so a second or concurrent run posts nothing new.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from ledger.choices import (
+    LOSS_PROVISION_CODE,
+    METHODS_BY_BILLING_MODEL,
+    PLANNED_METHODS,
+    RecognitionMethod,
+    RecognitionRunStatus,
+    SystemAccount,
+)
+from ledger.models import AccountingPeriod, JournalLine
+from ledger.models_revenue import ProjectEstimate, Recognition, RecognitionRun, RevenueSchedule, RevenueScheduleLine
+from ledger.recognition import targets_compute
+from ledger.services.accounts import account_code_for
+from ledger.services.periods import month_start, next_month
+from ledger.services.posting import EntrySpec, LineSpec, entry_post
+from projects.models import ContractLine, Project
+from psa.core.audit import audit_record
+from psa.core.exceptions import NotFoundError, PeriodClosed, ValidationFailed
+from psa.core.money import ZERO, split_evenly, to_decimal
+
+CHUNK = 500  # schedules per transaction (whole projects), so progress shows and a crash loses at most one chunk
+
+
+def default_method(billing_model: str) -> str:
+    return METHODS_BY_BILLING_MODEL.get(billing_model, (RecognitionMethod.AS_DELIVERED,))[0]
+
+
+def method_check(billing_model: str, method: str) -> None:
+    """Refuse a method that does not fit the billing model (e.g. straight line on a T&M line)."""
+    allowed = METHODS_BY_BILLING_MODEL.get(billing_model, ())
+    if method not in allowed:
+        names = ", ".join(RecognitionMethod(m).label.split(" (")[0].lower() for m in allowed) or "none"
+        raise ValidationFailed(
+            f"A {billing_model.replace('_', ' ')} line cannot be recognised by '{method}'; allowed: {names}.",
+            fields={"method": [f"Does not fit the billing model '{billing_model}'."]},
+            code="method_mismatch",
+        )
+
+
+def months_between(start: date, end: date) -> list[date]:
+    months, month = [], month_start(start)
+    while month <= end:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def plan_equal(price: Decimal, start: date, end: date) -> list[tuple[date, Decimal]]:
+    months = months_between(start, end)
+    return list(zip(months, split_evenly(price, len(months)), strict=True))
+
+
+def _schedule_from_line(line: ContractLine, method: str | None = None) -> RevenueSchedule:
+    return RevenueSchedule(
+        contract_line_id=line.pk,
+        project_id=line.contract.project_id,
+        client_id=line.contract.account_id,
+        method=method or default_method(line.billing_model),
+        price=line.price,
+        start=line.start_date,
+        end=line.end_date,
+    )
+
+
+def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
+    return [
+        RevenueScheduleLine(schedule_id=s.pk, month=month, amount=amount)
+        for s in schedules
+        if s.method in PLANNED_METHODS
+        for month, amount in plan_equal(s.price, s.start, s.end)
+    ]
+
+
+@transaction.atomic
+def schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
+    """Create the missing schedules (default method by billing model, equal plan); returns how many. Set-based:
+    three queries whatever the number of lines. Safe to run twice (one schedule per line, unique)."""
+    lines = ContractLine.objects.filter(revenue_schedule__isnull=True).select_related("contract")
+    if contract_line_ids is not None:
+        lines = lines.filter(pk__in=contract_line_ids)
+    schedules = [_schedule_from_line(line) for line in lines]
+    if not schedules:
+        return 0
+    created = RevenueSchedule.objects.bulk_create(schedules, ignore_conflicts=False)
+    RevenueScheduleLine.objects.bulk_create(_plan_rows(created))
+    return len(created)
+
+
+@transaction.atomic
+def schedules_rebaseline(*, contract_line_ids: list[int] | None = None) -> int:
+    """Follow change orders: schedules whose baseline (price, dates) differs from the line get the new baseline
+    and, for straight-line schedules, a new equal plan. The next run posts the cumulative catch-up."""
+    drifted = RevenueSchedule.objects.select_for_update().filter(
+        ~Q(price=F("contract_line__price"))
+        | ~Q(start=F("contract_line__start_date"))
+        | ~Q(end=F("contract_line__end_date"))
+    )
+    if contract_line_ids is not None:
+        drifted = drifted.filter(contract_line_id__in=contract_line_ids)
+    drifted = list(
+        drifted.order_by("pk").annotate(
+            line_price=F("contract_line__price"),
+            line_start=F("contract_line__start_date"),
+            line_end=F("contract_line__end_date"),
+        )
+    )
+    if not drifted:
+        return 0
+    for s in drifted:
+        s.price, s.start, s.end, s.baseline = s.line_price, s.line_start, s.line_end, s.baseline + 1
+    RevenueSchedule.objects.bulk_update(drifted, ["price", "start", "end", "baseline", "updated_at"])
+    RevenueScheduleLine.objects.filter(schedule__in=[s.pk for s in drifted if s.method in PLANNED_METHODS]).delete()
+    RevenueScheduleLine.objects.bulk_create(_plan_rows(drifted))
+    return len(drifted)
+
+
+def _schedule_locked(schedule_id: int) -> RevenueSchedule:
+    schedule = (
+        RevenueSchedule.objects.select_for_update().select_related("contract_line").filter(pk=schedule_id).first()
+    )
+    if schedule is None:
+        raise NotFoundError(f"No revenue schedule with id {schedule_id}.")
+    return schedule
+
+
+@transaction.atomic
+def schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule:
+    """Change how a line is recognised. The method must fit the billing model; the next run posts the
+    cumulative difference (catch-up), so nothing already posted is rewritten."""
+    schedule = _schedule_locked(schedule_id)
+    method_check(schedule.contract_line.billing_model, method)
+    if method == schedule.method:
+        return schedule
+    before = schedule.method
+    schedule.method = method
+    schedule.save(update_fields=["method", "updated_at"])
+    RevenueScheduleLine.objects.filter(schedule=schedule).delete()
+    RevenueScheduleLine.objects.bulk_create(_plan_rows([schedule]))
+    audit_record(
+        actor=by,
+        action="ledger.schedule_method_set",
+        obj=schedule,
+        summary=f"Recognition of line {schedule.contract_line} changed from {before} to {method}",
+        data={"from": before, "to": method},
+    )
+    return schedule
+
+
+@transaction.atomic
+def schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> RevenueSchedule:
+    """Replace a straight-line plan with custom monthly amounts. Refused unless every month lies within the
+    line's dates, no amount is negative or has fractions of a cent, and the months sum to the price exactly."""
+    schedule = _schedule_locked(schedule_id)
+    if schedule.method not in PLANNED_METHODS:
+        raise ValidationFailed(
+            "Only straight-line schedules have a monthly plan.", fields={"method": ["Not a straight-line schedule."]}
+        )
+    allowed = set(months_between(schedule.start, schedule.end))
+    errors: dict[str, list[str]] = {}
+    rows: dict[date, Decimal] = {}
+    for month, raw in amounts.items():
+        label = f"{month:%Y-%m}"
+        try:
+            amount = to_decimal(raw)
+        except (TypeError, ValueError):
+            errors[label] = ["Enter an amount."]
+            continue
+        if month_start(month) not in allowed:
+            errors[label] = ["Outside the line's service period."]
+        elif amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            errors[label] = ["Whole cents, not negative."]
+        rows[month_start(month)] = amount
+    total = sum(rows.values(), ZERO)
+    if not errors and total != schedule.price:
+        errors["amounts"] = [f"The months sum to {total:,.2f}; the line's price is {schedule.price:,.2f}."]
+    if errors:
+        raise ValidationFailed(f"The schedule cannot be saved: {next(iter(errors.values()))[0]}", fields=errors)
+    RevenueScheduleLine.objects.filter(schedule=schedule).delete()
+    RevenueScheduleLine.objects.bulk_create(
+        [RevenueScheduleLine(schedule=schedule, month=m, amount=a) for m, a in sorted(rows.items())]
+    )
+    audit_record(actor=by, action="ledger.schedule_plan_set", obj=schedule, summary=f"New plan for {schedule}", data={})
+    return schedule
+
+
+@transaction.atomic
+def estimate_set(
+    *, project_id: int, etc_hours, etc_cost=None, as_of: date | None = None, note: str = "", by
+) -> ProjectEstimate:
+    """Record the PM's estimate to complete a project from `as_of` (default today). Negative hours or cost are
+    refused; a second estimate on the same day replaces the first."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, raw in (("etc_hours", etc_hours), ("etc_cost", etc_cost)):
+        if raw in (None, "") and name == "etc_cost":
+            values[name] = None
+            continue
+        try:
+            value = to_decimal(raw)
+        except (TypeError, ValueError):
+            errors[name] = ["Enter a number."]
+            continue
+        if not value.is_finite() or value < 0:
+            errors[name] = ["An estimate to complete cannot be negative."]
+        values[name] = value
+    if errors:
+        raise ValidationFailed(f"The estimate is refused: {next(iter(errors.values()))[0]}", fields=errors)
+    if not Project.objects.filter(pk=project_id).exists():
+        raise NotFoundError(f"No project with id {project_id}.")
+    estimate, _ = ProjectEstimate.objects.update_or_create(
+        project_id=project_id,
+        as_of=as_of or timezone.localdate(),
+        defaults={**values, "note": (note or "")[:300], "created_by": by if getattr(by, "pk", None) else None},
+    )
+    return estimate
+
+
+def _open_period(period_id: int) -> AccountingPeriod:
+    period = AccountingPeriod.objects.filter(pk=period_id).first()
+    if period is None:
+        raise NotFoundError(f"No accounting period with id {period_id}.")
+    if not period.is_open:
+        raise PeriodClosed(
+            f"{period.label} is closed: recognition never posts into a closed month. Run the first open month "
+            "instead; anything late lands there.",
+            fields={"period": [f"{period.label} is closed."]},
+        )
+    return period
+
+
+def recognition_run_start(*, period_id: int, by=None, enqueue: bool = True) -> RecognitionRun:
+    """Start (or resume) the run of an open month. A run already going for that month is returned and
+    re-enqueued instead of starting a second one; the job itself is safe to run twice."""
+    from ledger.tasks import recognition_run_task
+
+    with transaction.atomic():
+        period = _open_period(period_id)
+        AccountingPeriod.objects.select_for_update().filter(pk=period.pk).first()  # one start at a time per month
+        run = RecognitionRun.objects.filter(period=period, status=RecognitionRunStatus.RUNNING).first()
+        if run is None:
+            run = RecognitionRun.objects.create(period=period, created_by=by if getattr(by, "pk", None) else None)
+        if enqueue:
+            transaction.on_commit(lambda: recognition_run_task.delay(run_id=run.pk))
+    return run
+
+
+@dataclass
+class _Item:
+    schedule_id: int
+    project_id: int
+    client_id: int
+    label: str
+    revenue: Decimal
+    provision: Decimal
+
+
+def _scope(as_of: date) -> list[dict]:
+    return list(
+        RevenueSchedule.objects.filter(start__lte=as_of)
+        .order_by("project_id", "pk")
+        .values(
+            "id",
+            "contract_line_id",
+            "project_id",
+            "client_id",
+            "method",
+            "price",
+            cap=F("contract_line__cap"),
+            hours=F("contract_line__hours"),
+            number=F("contract_line__contract__number"),
+            position=F("contract_line__position"),
+            description=F("contract_line__description"),
+        )
+    )
+
+
+def _chunks(rows: list[dict]) -> list[list[dict]]:
+    """Cut the rows (sorted by project) into chunks of about CHUNK, never splitting a project."""
+    chunks: list[list[dict]] = []
+    current: list[dict] = []
+    for row in rows:
+        if len(current) >= CHUNK and row["project_id"] != current[-1]["project_id"]:
+            chunks.append(current)
+            current = []
+        current.append(row)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _positions(project_ids: list[int], at: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """(unbilled debit balance, deferred credit balance) per project through `at`: one grouped query."""
+    rows = (
+        JournalLine.objects.filter(
+            project_id__in=project_ids,
+            date__lte=at,
+            account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED],
+        )
+        .values("project_id", "account__system_role")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+        .order_by()
+    )
+    unbilled: dict[int, Decimal] = {}
+    deferred: dict[int, Decimal] = {}
+    for r in rows:
+        if r["account__system_role"] == SystemAccount.UNBILLED:
+            unbilled[r["project_id"]] = r["d"] - r["c"]
+        else:
+            deferred[r["project_id"]] = r["c"] - r["d"]
+    return {p: (max(unbilled.get(p, ZERO), ZERO), max(deferred.get(p, ZERO), ZERO)) for p in project_ids}
+
+
+def _side(amount: Decimal, debit: bool) -> dict:
+    return {"debit": amount} if debit else {"credit": amount}
+
+
+def recognition_spec(items: list[_Item], positions: dict, *, on: date, codes: dict[str, str]) -> EntrySpec:
+    """One entry for a chunk: per line Cr revenue (Dr when it falls); per project the contract position (an
+    increase first relieves deferred revenue, the rest is unbilled receivable; a decrease first reduces unbilled
+    receivable, the rest becomes deferred revenue); loss provisions Dr cost of services / Cr provision."""
+    lines: list[LineSpec] = []
+    net_by_project: dict[int, tuple[int, Decimal]] = {}
+    for item in items:
+        if item.revenue:
+            lines.append(
+                LineSpec(
+                    account=codes["revenue"],
+                    client_id=item.client_id,
+                    project_id=item.project_id,
+                    memo=item.label,
+                    **_side(abs(item.revenue), debit=item.revenue < 0),
+                )
+            )
+            client, net = net_by_project.get(item.project_id, (item.client_id, ZERO))
+            net_by_project[item.project_id] = (client, net + item.revenue)
+        if item.provision:
+            for account, debit in ((codes["cost"], item.provision > 0), (codes["provision"], item.provision < 0)):
+                lines.append(
+                    LineSpec(
+                        account=account,
+                        client_id=item.client_id,
+                        project_id=item.project_id,
+                        memo=f"Loss provision {item.label}"[:200],
+                        **_side(abs(item.provision), debit=debit),
+                    )
+                )
+    for project_id, (client_id, net) in sorted(net_by_project.items()):
+        if not net:
+            continue
+        unbilled, deferred = positions.get(project_id, (ZERO, ZERO))
+        if net > 0:
+            first = min(net, deferred)
+            parts = ((codes["deferred"], first), (codes["unbilled"], net - first))
+        else:
+            first = min(-net, unbilled)
+            parts = ((codes["unbilled"], first), (codes["deferred"], -net - first))
+        for account, amount in parts:
+            if amount > 0:
+                lines.append(
+                    LineSpec(
+                        account=account,
+                        client_id=client_id,
+                        project_id=project_id,
+                        memo="Contract position",
+                        **_side(amount, debit=net > 0),
+                    )
+                )
+    return EntrySpec(date=on, memo=f"Revenue recognition through {on:%Y-%m-%d}", source="recognition", lines=lines)
+
+
+def _codes(need_provision: bool) -> dict[str, str]:
+    codes = {
+        "revenue": account_code_for(SystemAccount.SERVICES_REVENUE),
+        "unbilled": account_code_for(SystemAccount.UNBILLED),
+        "deferred": account_code_for(SystemAccount.DEFERRED),
+    }
+    if need_provision:
+        codes["cost"] = account_code_for(SystemAccount.COST_OF_SERVICES)
+        codes["provision"] = LOSS_PROVISION_CODE
+    return codes
+
+
+def _post_chunk(run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod) -> None:
+    """Lock the chunk's schedules (id order), compute the differences against what is recognised now, post one
+    entry and the Recognition rows; all in one transaction."""
+    ids = sorted(r["id"] for r in rows)
+    with transaction.atomic():
+        current = {
+            pk: (recognised, provision)
+            for pk, recognised, provision in RevenueSchedule.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "recognised", "provision")
+        }
+        items: list[_Item] = []
+        for r in rows:
+            target = targets.get(r["id"])
+            if target is None or target.error or r["id"] not in current:
+                continue
+            recognised, provision = current[r["id"]]
+            revenue, provision_delta = target.revenue - recognised, target.provision - provision
+            if revenue or provision_delta:
+                label = f"{r['number']}/{r['position']} {r['description']}"[:200]
+                items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta))
+        if not items:
+            return
+        positions = _positions(sorted({i.project_id for i in items}), period.end)
+        codes = _codes(any(i.provision for i in items))
+        spec = recognition_spec(items, positions, on=period.end, codes=codes)
+        digest = hashlib.sha256(
+            ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
+        ).hexdigest()[:32]
+        entry = entry_post(spec=spec, key=f"revrec:{period.label}:{digest}", catch_up=True)
+        sequences = dict(
+            Recognition.objects.filter(schedule_id__in=[i.schedule_id for i in items], period_id=entry.period_id)
+            .values("schedule_id")
+            .annotate(n=Count("id"))
+            .values_list("schedule_id", "n")
+        )
+        Recognition.objects.bulk_create(
+            [
+                Recognition(
+                    schedule_id=i.schedule_id,
+                    run=run,
+                    period_id=entry.period_id,
+                    sequence=sequences.get(i.schedule_id, 0) + 1,
+                    as_of=period.end,
+                    cumulative=current[i.schedule_id][0] + i.revenue,
+                    amount=i.revenue,
+                    provision_amount=i.provision,
+                    entry=entry,
+                )
+                for i in items
+            ]
+        )
+        updated = [
+            RevenueSchedule(
+                pk=i.schedule_id,
+                recognised=current[i.schedule_id][0] + i.revenue,
+                provision=current[i.schedule_id][1] + i.provision,
+                last_period_id=entry.period_id,
+                updated_at=timezone.now(),
+            )
+            for i in items
+        ]
+        RevenueSchedule.objects.bulk_update(updated, ["recognised", "provision", "last_period", "updated_at"])
+
+
+def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
+    """Do a run: ensure and re-baseline schedules, compute every line's target with a fixed number of queries,
+    then post chunk by chunk. Errors are per line (kept on the run); the rest goes on. Re-running the same run
+    after a crash, or a new run for the same month, posts only what is still missing."""
+    run = RecognitionRun.objects.select_related("period").filter(pk=run_id).first()
+    if run is None or run.status != RecognitionRunStatus.RUNNING:
+        return run
+    period = run.period
+    if not period.is_open:
+        RecognitionRun.objects.filter(pk=run.pk).update(
+            status=RecognitionRunStatus.FAILED,
+            errors=[{"line": None, "error": f"{period.label} was closed before the run started."}],
+            finished_at=timezone.now(),
+        )
+        run.refresh_from_db()
+        return run
+    as_of = period.end
+    schedules_ensure()
+    schedules_rebaseline()
+    rows = _scope(as_of)
+    targets = targets_compute(rows, as_of=as_of)
+    errors = [
+        {"line": f"{r['number']}/{r['position']}", "schedule": r["id"], "error": targets[r["id"]].error}
+        for r in rows
+        if targets[r["id"]].error
+    ]
+    RecognitionRun.objects.filter(pk=run.pk).update(total=len(rows), errors=errors)
+    done = 0
+    try:
+        for chunk in _chunks(rows):
+            _post_chunk(run, chunk, targets, period)
+            done += len(chunk)
+            RecognitionRun.objects.filter(pk=run.pk).update(processed=done)
+    except Exception as exc:
+        RecognitionRun.objects.filter(pk=run.pk).update(
+            status=RecognitionRunStatus.FAILED,
+            errors=[*errors, {"line": None, "error": str(exc)[:500]}],
+            finished_at=timezone.now(),
+        )
+        raise
+    totals = Recognition.objects.filter(run=run).aggregate(n=Count("id"), amount=Sum("amount"))
+    RecognitionRun.objects.filter(pk=run.pk).update(
+        status=RecognitionRunStatus.DONE_WITH_ERRORS if errors else RecognitionRunStatus.DONE,
+        posted_lines=totals["n"] or 0,
+        amount=totals["amount"] or ZERO,
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def recognition_run(*, period_id: int, by=None) -> RecognitionRun:
+    """Start and execute in this process (tests, the demo seed, management use)."""
+    run = recognition_run_start(period_id=period_id, by=by, enqueue=False)
+    return recognition_run_execute(run_id=run.pk)
+
+
+def recognition_month_end(*, today: date | None = None) -> RecognitionRun | None:
+    """The beat job (1st of the month): run the month before `today`, or the first open month after it when it
+    is closed already. Returns None when no open period exists (create periods first)."""
+    today = today or timezone.localdate()
+    previous = month_start(month_start(today) - timedelta(days=1))
+    period = AccountingPeriod.objects.filter(start__gte=previous, status="open").order_by("start").first()
+    if period is None:
+        return None
+    return recognition_run_start(period_id=period.pk)
+
+
+def recognised_to_date(schedule_ids: list[int]) -> dict[int, Decimal]:
+    return dict(RevenueSchedule.objects.filter(pk__in=schedule_ids).values_list("pk", "recognised"))
+
+
+__all__ = [
+    "default_method",
+    "estimate_set",
+    "method_check",
+    "plan_equal",
+    "recognition_month_end",
+    "recognition_run",
+    "recognition_run_execute",
+    "recognition_run_start",
+    "recognition_spec",
+    "schedule_method_set",
+    "schedule_plan_set",
+    "schedules_ensure",
+    "schedules_rebaseline",
+]
