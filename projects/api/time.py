@@ -162,11 +162,45 @@ def _spec(request, v: dict) -> time_services.EntrySpec:
 
 
 # --- views ----------------------------------------------------------------------------------------------
-class TimeEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class DecisionActions:
+    """`approve` and `reject` over a list of ids, all or nothing, for a queue of submitted items.
+
+    A viewset names its two services and the keyword they take the ids by.
+    """
+
+    approve_service = None
+    reject_service = None
+    ids_keyword = "ids"
+
+    def _decision(self, request) -> dict:
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
+    @action(detail=False, methods=["post"])
+    def approve(self, request):
+        """Approve submitted items of your projects (all or nothing); rates are copied onto time entries."""
+        v = self._decision(request)
+        return Response({"count": type(self).approve_service(by=request.user, **{self.ids_keyword: v["ids"]})})
+
+    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
+    @action(detail=False, methods=["post"])
+    def reject(self, request):
+        """Send submitted items back to their consultant with a reason (all or nothing)."""
+        v = self._decision(request)
+        count = type(self).reject_service(by=request.user, reason=v["reason"], **{self.ids_keyword: v["ids"]})
+        return Response({"count": count})
+
+
+class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     serializer_class = TimeEntrySerializer
     pagination_class = KeysetPagination
     allowed_roles = TIME_ROLES
     action_roles = {"approve": DECIDE_ROLES, "reject": DECIDE_ROLES}
+    approve_service = time_services.time_entries_approve
+    reject_service = time_services.time_entries_reject
+    ids_keyword = "entry_ids"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -229,31 +263,14 @@ class TimeEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generic
         n = time_services.timesheet_submit(by=request.user, consultant_id=cid, week=data.validated_data["week"])
         return Response({"count": n})
 
-    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
-    @action(detail=False, methods=["post"])
-    def approve(self, request):
-        """Approve submitted entries of your projects (all or nothing); rates are copied onto them."""
-        data = DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(
-            {"count": time_services.time_entries_approve(by=request.user, entry_ids=data.validated_data["ids"])}
-        )
 
-    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
-    @action(detail=False, methods=["post"])
-    def reject(self, request):
-        data = DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        return Response(
-            {"count": time_services.time_entries_reject(by=request.user, entry_ids=v["ids"], reason=v["reason"])}
-        )
-
-
-class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class ExpenseViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     serializer_class = ExpenseSerializer
     allowed_roles = TIME_ROLES
     action_roles = {"approve": DECIDE_ROLES, "reject": DECIDE_ROLES}
+    approve_service = expense_services.expenses_approve
+    reject_service = expense_services.expenses_reject
+    ids_keyword = "expense_ids"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -294,25 +311,6 @@ class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         cid = _consultant_id(request, None)
         n = expense_services.expenses_submit(by=request.user, consultant_id=cid, expense_ids=data.validated_data["ids"])
         return Response({"count": n})
-
-    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
-    @action(detail=False, methods=["post"])
-    def approve(self, request):
-        data = DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(
-            {"count": expense_services.expenses_approve(by=request.user, expense_ids=data.validated_data["ids"])}
-        )
-
-    @extend_schema(request=DecisionSerializer, responses=CountSerializer)
-    @action(detail=False, methods=["post"])
-    def reject(self, request):
-        data = DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        return Response(
-            {"count": expense_services.expenses_reject(by=request.user, expense_ids=v["ids"], reason=v["reason"])}
-        )
 
 
 class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
