@@ -15,6 +15,9 @@ R = Role
 
 OWN: list[NavItem] = [
     NavItem("Home", "home", tuple(Role), "house", order=0),
+    NavItem("Dashboard", "dashboard", (R.FINANCE, R.ADMIN, R.PROJECT_MANAGER, R.SALES), "speedometer2", order=5),
+    NavItem("Exceptions", "exceptions", (R.FINANCE, R.ADMIN), "exclamation-triangle", order=540, group="Finance"),
+    NavItem("Exports", "exports", (R.FINANCE, R.ADMIN, R.PROJECT_MANAGER), "filetype-csv", order=550, group="Finance"),
     NavItem(
         "API",
         "api-docs",

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, audit_views, views, webhook_views
+from psa.web import api, audit_views, dashboard_views, exception_views, export_views, views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,15 @@ urlpatterns = [
         webhook_views.webhook_replay_view,
         name="webhook-replay",
     ),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("exceptions/", exception_views.exception_queue, name="exceptions"),
+    path("exceptions/dismiss/", exception_views.exception_dismiss_view, name="exception-dismiss"),
+    path("exceptions/restore/", exception_views.exception_restore_view, name="exception-restore"),
+    path("exports/", export_views.exports, name="exports"),
+    path("exports/invoices.csv", export_views.export_invoices, name="export-invoices"),
+    path("exports/time.csv", export_views.export_time, name="export-time"),
+    path("api/v1/dashboard/", dashboard_views.DashboardAPI.as_view(), name="api-dashboard"),
+    path("api/v1/exceptions/", exception_views.ExceptionQueueAPI.as_view(), name="api-exceptions"),
     path("audit/<slug:target>/", audit_views.audit_page, name="audit-page-all"),
     path("audit/<slug:target>/fragment/", audit_views.audit_fragment, name="audit-fragment-all"),
     path("audit/<slug:target>/<int:pk>/", audit_views.audit_page, name="audit-page"),

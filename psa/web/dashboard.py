@@ -1,0 +1,414 @@
+"""The executive dashboard: the spine's numbers by month and the operating KPIs, from stored period balances
+and grouped aggregates. A fixed number of queries whatever the data size (tests/web/test_dashboard.py counts
+them at two sizes); nothing loops over time entries or journal lines.
+
+Where each figure comes from (all amounts in the functional currency; invoices in other currencies are left
+out of billed and DSO, never converted):
+- revenue, cost of services, margin, collected (cash debits), write-offs, AR and unbilled receivable at month
+  end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open months'
+  lines; the opening balances come from `cumulative`).
+- billed: issued invoices less credit notes by issue month (net; gross for DSO).
+- DSO at a month end: AR / gross billed in the three months to that month end x their days.
+- backlog at a month end: the value of contract lines signed by then less the services revenue recognised by
+  then (change orders change the lines' value in place, so the backlog follows them).
+- weighted pipeline: open deals by expected close month (crm's forecast, each deal rounded once).
+- utilization: approved billable hours / capacity less time off (projects' utilization by month).
+KPIs over the range:
+- deal close to kickoff: days from a won deal's close to the first approved hour on its project (deals won in
+  the range; those without approved time yet are counted as waiting).
+- invoice cycle time: days from an invoice's period end to its issue date (invoices issued in the range).
+- approved-but-unbilled age: approved billable time not on an invoice at the range end, by age bucket.
+- write-off rate: write-offs / gross billed in the range.
+- forecast accuracy per month: hours planned by allocations (hours per week x weekdays / 5) against approved
+  hours, and contract value spread evenly over each line's weekdays against recognised revenue;
+  accuracy = 100 - |actual - forecast| / forecast x 100, at least 0.
+- revenue leakage: amounts cut by not-to-exceed caps (created in the range), write-offs, and approved time
+  still unbilled more than 60 days after it was worked.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+
+from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
+from billing.models import CapWriteDown, Invoice
+from crm.models import Opportunity
+from crm.selectors import forecast_by_month
+from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
+from ledger.models import AccountingPeriod
+from ledger.selectors import cumulative, movements
+from projects.models import Contract, ContractLine
+from projects.models_time import Allocation, EntryStatus, TimeEntry
+from projects.selectors_time import utilization
+from psa.core.exceptions import ValidationFailed
+from psa.core.money import ZERO, round_money
+from psa.core.roles import Role, user_roles
+
+VALUE = DecimalField(max_digits=24, decimal_places=6)
+MAX_MONTHS = 36
+S = SystemAccount
+
+# What each role sees (DESIGN.md 5.10: costs and margins only for finance and admin).
+SERIES_ALL = (
+    "revenue", "cost", "margin", "billed", "collected", "write_offs", "ar", "unbilled", "dso", "backlog",
+    "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
+)  # fmt: skip
+KPIS_ALL = ("kickoff", "invoice_cycle", "unbilled_age", "write_off_rate", "forecast_accuracy", "leakage")
+TRIMMED = {
+    Role.PROJECT_MANAGER: (
+        ("backlog", "weighted_pipeline", "utilization", "billed", "unbilled", "forecast_hours", "actual_hours"),
+        ("kickoff", "unbilled_age", "forecast_accuracy"),
+    ),
+    Role.SALES: (("backlog", "weighted_pipeline", "utilization", "billed"), ("kickoff",)),
+}
+
+
+def visible_for(user) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    roles = user_roles(user)
+    if roles & {Role.FINANCE, Role.ADMIN}:
+        return SERIES_ALL, KPIS_ALL
+    if Role.PROJECT_MANAGER in roles:
+        return TRIMMED[Role.PROJECT_MANAGER]
+    if Role.SALES in roles:
+        return TRIMMED[Role.SALES]
+    return (), ()
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def month_end(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    out, m = [], month_start(start)
+    while m <= end:
+        out.append(m)
+        m = month_end(m) + timedelta(days=1)
+    return out
+
+
+def dashboard_range(*, start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The filter: whole months from `start` through `end` (ISO dates). Default: the twelve months to today.
+    Refused with the field named: unparseable dates, an end before the start, more than 36 months."""
+    errors: dict[str, list[str]] = {}
+    parsed = {}
+    for name, raw in (("start", start), ("end", end)):
+        if raw in (None, ""):
+            continue
+        try:
+            parsed[name] = date.fromisoformat(str(raw))
+        except ValueError:
+            errors[name] = [f"'{raw}' is not a date (use YYYY-MM-DD)."]
+    if errors:
+        raise ValidationFailed("The date range is not valid.", fields=errors)
+    last = month_end(parsed.get("end", today))
+    first = month_start(parsed.get("start", month_start(last) - timedelta(days=330)))
+    if first > last:
+        raise ValidationFailed(
+            "The range ends before it starts.", fields={"end": ["The end date must be on or after the start date."]}
+        )
+    if len(months_between(first, last)) > MAX_MONTHS:
+        raise ValidationFailed(
+            f"The range spans more than {MAX_MONTHS} months.",
+            fields={"start": [f"Pick at most {MAX_MONTHS} months."]},
+        )
+    return first, last
+
+
+def _weekdays(a: date, b: date) -> int:
+    if b < a:
+        return 0
+    days = (b - a).days + 1
+    full, rest = divmod(days, 7)
+    n = full * 5
+    for i in range(rest):
+        if (a + timedelta(days=full * 7 + i)).weekday() < 5:
+            n += 1
+    return n
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    return (part * 100 / whole).quantize(Decimal("0.1")) if whole else None
+
+
+@dataclass
+class Dashboard:
+    start: date
+    end: date
+    months: list[date]
+    series: dict[str, list]
+    kpis: dict[str, dict]
+
+    def trimmed(self, series: tuple[str, ...], kpis: tuple[str, ...]) -> "Dashboard":
+        return Dashboard(
+            self.start,
+            self.end,
+            self.months,
+            {k: v for k, v in self.series.items() if k in series},
+            {k: v for k, v in self.kpis.items() if k in kpis},
+        )
+
+
+def _ledger_by_month(start: date, end: date, months: list[date]):
+    """{system role: {month: (debit, credit)}} moved in the range, and {system role: balance} before it."""
+    periods = dict(AccountingPeriod.objects.filter(start__gte=start, end__lte=end).values_list("pk", "start"))
+    moved = movements(start=start, end=end, group=("account__system_role", "period"))
+    by_role: dict[str, dict[date, list[Decimal]]] = defaultdict(lambda: {m: [ZERO, ZERO] for m in months})
+    for (role, period_id), (d, c) in moved.items():
+        month = periods.get(period_id)
+        if role and month in by_role[role]:
+            by_role[role][month][0] += d
+            by_role[role][month][1] += c
+    opening = {
+        role: d - c
+        for (role,), (d, c) in cumulative(at=start - timedelta(days=1), group=("account__system_role",)).items()
+        if role
+    }
+    return by_role, opening
+
+
+def _running(opening: Decimal, flows: list[Decimal]) -> list[Decimal]:
+    out, total = [], opening
+    for f in flows:
+        total += f
+        out.append(total)
+    return out
+
+
+def executive_dashboard(*, start: date, end: date) -> Dashboard:
+    months = months_between(start, end)
+    ledger, opening = _ledger_by_month(start, end, months)
+
+    def debit_less_credit(role) -> list[Decimal]:
+        return [ledger[role][m][0] - ledger[role][m][1] for m in months]
+
+    revenue = [
+        -(a + b)
+        for a, b in zip(debit_less_credit(S.SERVICES_REVENUE), debit_less_credit(S.REIMBURSEMENT_REVENUE), strict=True)
+    ]
+    services_revenue = [-x for x in debit_less_credit(S.SERVICES_REVENUE)]
+    cost = debit_less_credit(S.COST_OF_SERVICES)
+    collected = [ledger[S.CASH][m][0] for m in months]
+    write_offs = debit_less_credit(S.WRITE_OFFS)
+    ar = _running(opening.get(S.RECEIVABLE, ZERO), debit_less_credit(S.RECEIVABLE))
+    unbilled = _running(opening.get(S.UNBILLED, ZERO), debit_less_credit(S.UNBILLED))
+    revenue_to_date = _running(-opening.get(S.SERVICES_REVENUE, ZERO), services_revenue)
+
+    # billed: invoices less credit notes, net and gross, by issue month (2 months before the range for DSO)
+    dso_from = month_start(start - timedelta(days=62))
+    billed_rows = (
+        Invoice.objects.filter(
+            currency=FUNCTIONAL_CURRENCY, issue_date__gte=dso_from, issue_date__lte=end, number__isnull=False
+        )
+        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED])
+        .annotate(month=TruncMonth("issue_date"))
+        .values("month")
+        .annotate(
+            net=Sum("net_total", filter=Q(kind=InvoiceKind.INVOICE)),
+            net_cn=Sum("net_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+            gross=Sum("gross_total", filter=Q(kind=InvoiceKind.INVOICE)),
+            gross_cn=Sum("gross_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+        )
+        .order_by("month")
+    )
+    billed_net, billed_gross = {}, {}
+    for r in billed_rows:
+        m = r["month"] if isinstance(r["month"], date) else r["month"].date()
+        billed_net[m] = (r["net"] or ZERO) - (r["net_cn"] or ZERO)
+        billed_gross[m] = (r["gross"] or ZERO) - (r["gross_cn"] or ZERO)
+    billed = [billed_net.get(m, ZERO) for m in months]
+
+    dso = []
+    for i, m in enumerate(months):
+        window = [month_start(m - timedelta(days=62)), month_start(m - timedelta(days=31)), m]
+        window = sorted(set(window))
+        gross = sum((billed_gross.get(w, ZERO) for w in window), ZERO)
+        days = (month_end(m) - window[0]).days + 1
+        dso.append((ar[i] * days / gross).quantize(Decimal("0.1")) if gross > 0 else None)
+
+    # backlog: contract value signed through each month end less services revenue recognised by then
+    signed = dict(
+        ContractLine.objects.filter(contract__signed_at__date__lte=end, contract__currency=FUNCTIONAL_CURRENCY)
+        .annotate(month=TruncMonth("contract__signed_at"))
+        .values("month")
+        .annotate(v=Sum("price"))
+        .values_list("month", "v")
+        .order_by()
+    )
+    signed_by_month = defaultdict(Decimal)
+    for m, v in signed.items():
+        signed_by_month[m.date() if hasattr(m, "date") else m] += v or ZERO
+    backlog = []
+    for i, m in enumerate(months):
+        value = sum((v for sm, v in signed_by_month.items() if sm <= m), ZERO)
+        backlog.append(value - revenue_to_date[i])
+
+    pipeline = {
+        (r["month"].date() if hasattr(r["month"], "date") else r["month"]): r["weighted"] or ZERO
+        for r in forecast_by_month(
+            Opportunity.objects.filter(
+                currency=FUNCTIONAL_CURRENCY, expected_close_date__gte=start, expected_close_date__lte=end
+            )
+        )
+    }
+    util_rows = {r.key: r for r in utilization(start=start, end=end, by="month")}
+    util = [util_rows[str(m)].utilization if str(m) in util_rows else None for m in months]
+    actual_hours = [
+        (util_rows[str(m)].billable + util_rows[str(m)].non_billable) if str(m) in util_rows else ZERO for m in months
+    ]
+
+    forecast_hours = _allocation_plan(start, end, months)
+    forecast_revenue = _contract_plan(start, end, months)
+
+    series = {
+        "revenue": revenue,
+        "cost": cost,
+        "margin": [r - c for r, c in zip(revenue, cost, strict=True)],
+        "billed": billed,
+        "collected": collected,
+        "write_offs": write_offs,
+        "ar": ar,
+        "unbilled": unbilled,
+        "dso": dso,
+        "backlog": backlog,
+        "weighted_pipeline": [pipeline.get(m, ZERO) for m in months],
+        "utilization": util,
+        "forecast_hours": forecast_hours,
+        "actual_hours": actual_hours,
+        "forecast_revenue": forecast_revenue,
+    }
+    kpis = _kpis(start, end, months, series, billed_gross)
+    return Dashboard(start, end, months, series, kpis)
+
+
+def _allocation_plan(start: date, end: date, months: list[date]) -> list[Decimal]:
+    rows = Allocation.objects.filter(start_date__lte=end, end_date__gte=start).values_list(
+        "hours_per_week", "start_date", "end_date"
+    )
+    plan = dict.fromkeys(months, ZERO)
+    for hpw, a, b in rows:
+        for m in months:
+            n = _weekdays(max(a, m), min(b, month_end(m)))
+            if n:
+                plan[m] += hpw * n / 5
+    return [plan[m].quantize(Decimal("0.01")) for m in months]
+
+
+def _contract_plan(start: date, end: date, months: list[date]) -> list[Decimal]:
+    rows = ContractLine.objects.filter(
+        start_date__lte=end, end_date__gte=start, contract__currency=FUNCTIONAL_CURRENCY
+    ).values_list("price", "start_date", "end_date")
+    plan = dict.fromkeys(months, ZERO)
+    for price, a, b in rows:
+        total = _weekdays(a, b)
+        if not total:
+            continue
+        for m in months:
+            n = _weekdays(max(a, m), min(b, month_end(m)))
+            if n:
+                plan[m] += price * n / total
+    return [round_money(plan[m]) for m in months]
+
+
+def _accuracy(actual: Decimal, forecast: Decimal) -> Decimal | None:
+    if not forecast:
+        return None
+    return max(Decimal("0.0"), (100 - abs(actual - forecast) * 100 / forecast).quantize(Decimal("0.1")))
+
+
+def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
+    # deal close -> first approved hour, deals won in the range
+    won = Contract.objects.filter(
+        opportunity__closed_at__date__gte=start, opportunity__closed_at__date__lte=end
+    ).values(
+        "opportunity__closed_at",
+        first=Min("project__time_entries__date", filter=Q(project__time_entries__status=EntryStatus.APPROVED)),
+    )
+    days = [(r["first"] - r["opportunity__closed_at"].date()).days for r in won if r["first"]]
+    waiting = sum(1 for r in won if not r["first"])
+    kickoff = {
+        "average_days": (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1")) if days else None,
+        "deals": len(days),
+        "waiting": waiting,
+    }
+
+    cycle = (
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE, issue_date__gte=start, issue_date__lte=end, period_end__isnull=False
+        )
+        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED])
+        .aggregate(
+            n=Count("id"),
+            avg=Sum(ExpressionWrapper(F("issue_date") - F("period_end"), output_field=DurationField())),
+        )
+    )
+    invoice_cycle = {
+        "average_days": (Decimal(cycle["avg"].days + cycle["avg"].seconds / 86400) / cycle["n"]).quantize(
+            Decimal("0.1")
+        )
+        if cycle["n"] and cycle["avg"] is not None
+        else None,
+        "invoices": cycle["n"],
+    }
+
+    value = ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)
+    buckets = {
+        "0-30": (end - timedelta(days=30), end),
+        "31-60": (end - timedelta(days=60), end - timedelta(days=31)),
+        "61-90": (end - timedelta(days=90), end - timedelta(days=61)),
+        "90+": (date(1900, 1, 1), end - timedelta(days=91)),
+    }
+    unbilled_qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=end).exclude(
+        pk__in=_billed_time_ids()
+    )
+    agg = unbilled_qs.aggregate(
+        n=Count("id"),
+        **{f"b{i}": Sum(value, filter=Q(date__gte=a, date__lte=b)) for i, (a, b) in enumerate(buckets.values())},
+    )
+    unbilled_age = {
+        "entries": agg["n"],
+        "buckets": {k: round_money(agg[f"b{i}"] or ZERO) for i, k in enumerate(buckets)},
+    }
+    unbilled_age["total"] = sum(unbilled_age["buckets"].values(), ZERO)
+
+    gross = sum((billed_gross.get(m, ZERO) for m in months), ZERO)
+    written = sum(series["write_offs"], ZERO)
+    write_off_rate = {"rate": _pct(written, gross), "written_off": written, "billed_gross": gross}
+
+    per_month = [
+        {
+            "month": m,
+            "hours": _accuracy(series["actual_hours"][i], series["forecast_hours"][i]),
+            "revenue": _accuracy(series["revenue"][i], series["forecast_revenue"][i]),
+        }
+        for i, m in enumerate(months)
+    ]
+    capped = (
+        CapWriteDown.objects.filter(created_at__date__gte=start, created_at__date__lte=end).aggregate(s=Sum("amount"))[
+            "s"
+        ]
+        or ZERO
+    )
+    aged = unbilled_age["buckets"]["61-90"] + unbilled_age["buckets"]["90+"]
+    leakage = {"capped": capped, "written_off": written, "aged_unbilled": aged, "total": capped + written + aged}
+    return {
+        "kickoff": kickoff,
+        "invoice_cycle": invoice_cycle,
+        "unbilled_age": unbilled_age,
+        "write_off_rate": write_off_rate,
+        "forecast_accuracy": {"months": per_month},
+        "leakage": leakage,
+    }
+
+
+def _billed_time_ids():
+    from billing.models import SourceLink
+
+    return SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, released_at__isnull=True).values("source_id")

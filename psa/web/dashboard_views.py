@@ -1,0 +1,130 @@
+"""The executive dashboard page and its API (GET /api/v1/dashboard/?start=&end=)."""
+
+from decimal import Decimal
+
+from django.shortcuts import render
+from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from psa.core.exceptions import DomainError
+from psa.core.roles import HasRole, Role, role_required
+from psa.web.dashboard import dashboard_range, executive_dashboard, visible_for
+
+DASHBOARD_ROLES = (Role.FINANCE, Role.ADMIN, Role.PROJECT_MANAGER, Role.SALES)
+
+LABELS = {
+    "revenue": "Revenue",
+    "cost": "Cost of services",
+    "margin": "Project margin",
+    "billed": "Billed (net)",
+    "collected": "Collected",
+    "write_offs": "Write-offs",
+    "ar": "Receivables (month end)",
+    "unbilled": "Unbilled work (month end)",
+    "dso": "DSO (days)",
+    "backlog": "Backlog",
+    "weighted_pipeline": "Weighted pipeline",
+    "utilization": "Utilization %",
+    "forecast_hours": "Planned hours",
+    "actual_hours": "Approved hours",
+    "forecast_revenue": "Planned revenue",
+}
+CHARTS = [
+    ("dash-money", "bar", ("revenue", "cost", "margin", "billed", "collected")),
+    ("dash-balances", "line", ("backlog", "weighted_pipeline", "unbilled", "ar")),
+    ("dash-hours", "line", ("forecast_hours", "actual_hours")),
+    ("dash-rates", "line", ("utilization", "dso")),
+]
+COLOURS = ["#0d6efd", "#dc3545", "#198754", "#6f42c1", "#fd7e14", "#20c997", "#6c757d"]
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _charts(dash) -> list[dict]:
+    labels = [m.strftime("%b %Y") for m in dash.months]
+    out = []
+    for chart_id, kind, keys in CHARTS:
+        keys = [k for k in keys if k in dash.series]
+        if not keys:
+            continue
+        out.append(
+            {
+                "id": chart_id,
+                "type": kind,
+                "data": {
+                    "labels": labels,
+                    "datasets": [
+                        {
+                            "label": LABELS[k],
+                            "data": [None if v is None else str(v) for v in dash.series[k]],
+                            "backgroundColor": COLOURS[i % len(COLOURS)],
+                            "borderColor": COLOURS[i % len(COLOURS)],
+                        }
+                        for i, k in enumerate(keys)
+                    ],
+                },
+                "options": {"plugins": {"legend": {"position": "bottom"}}},
+            }
+        )
+    return out
+
+
+@role_required(*DASHBOARD_ROLES)
+def dashboard(request):
+    series_keys, kpi_keys = visible_for(request.user)
+    error, dash = None, None
+    try:
+        start, end = dashboard_range(
+            start=request.GET.get("start"), end=request.GET.get("end"), today=timezone.localdate()
+        )
+    except DomainError as exc:
+        error = exc
+    else:
+        dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
+    rows = []
+    if dash:
+        rows = [{"label": LABELS[k], "key": k, "values": dash.series[k]} for k in LABELS if k in dash.series]
+    context = {
+        "dash": dash,
+        "error": error,
+        "rows": rows,
+        "charts": _charts(dash) if dash else [],
+        "start": request.GET.get("start", dash.start.isoformat() if dash else ""),
+        "end": request.GET.get("end", dash.end.isoformat() if dash else ""),
+        "full": "margin" in series_keys,
+    }
+    return render(request, "web/dashboard/dashboard.html", context, status=400 if error else 200)
+
+
+class DashboardAPI(APIView):
+    """The dashboard's series by month and its KPIs over `start`..`end` (whole months); trimmed by role."""
+
+    permission_classes = [HasRole]
+    allowed_roles = DASHBOARD_ROLES
+
+    def get(self, request):
+        start, end = dashboard_range(
+            start=request.query_params.get("start"), end=request.query_params.get("end"), today=timezone.localdate()
+        )
+        series_keys, kpi_keys = visible_for(request.user)
+        dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
+        return Response(
+            {
+                "start": dash.start,
+                "end": dash.end,
+                "months": [m.isoformat()[:7] for m in dash.months],
+                "series": _json(dash.series),
+                "kpis": _json(dash.kpis),
+            }
+        )

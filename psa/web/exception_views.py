@@ -1,0 +1,96 @@
+"""The exception queue page: every rule's open items with the link that fixes them, dismiss/snooze forms."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from psa.core.exceptions import DomainError
+from psa.core.roles import HasRole, Role, role_required
+from psa.web.exceptions import RULES, exception_scan
+from psa.web.services import exception_dismiss, exception_restore
+
+QUEUE_ROLES = (Role.FINANCE, Role.ADMIN)
+
+
+class DismissForm(forms.Form):
+    rule = forms.ChoiceField(choices=list(RULES.items()), widget=forms.HiddenInput)
+    item_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    until = forms.DateField(
+        required=False,
+        label="Snooze until",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        help_text="Empty: dismiss until the item's facts change.",
+    )
+
+
+@role_required(*QUEUE_ROLES)
+def exception_queue(request):
+    scan = exception_scan()
+    groups = [{"rule": name, "label": label, "items": scan.open[name]} for name, label in RULES.items()]
+    return render(request, "web/exceptions/queue.html", {"groups": groups, "scan": scan, "hidden": scan.hidden})
+
+
+@require_POST
+@role_required(*QUEUE_ROLES)
+def exception_dismiss_view(request):
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        messages.error(request, f"Not dismissed: {errors}")
+        return redirect("exceptions")
+    try:
+        d = exception_dismiss(by=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{d.get_action_display()}: {d.reason}")
+    return redirect("exceptions")
+
+
+@require_POST
+@role_required(*QUEUE_ROLES)
+def exception_restore_view(request):
+    try:
+        exception_restore(by=request.user, rule=request.POST.get("rule", ""), item_key=request.POST.get("item_key", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, "The item is back in the queue.")
+    return redirect("exceptions")
+
+
+class ExceptionQueueAPI(APIView):
+    """GET /api/v1/exceptions/: the open items per rule (dismissed and snoozed ones are left out)."""
+
+    permission_classes = [HasRole]
+    allowed_roles = QUEUE_ROLES
+
+    def get(self, request):
+        scan = exception_scan()
+        return Response(
+            {
+                "total": scan.total,
+                "rules": [
+                    {
+                        "rule": name,
+                        "label": label,
+                        "items": [
+                            {
+                                "key": i.key,
+                                "title": i.title,
+                                "detail": i.detail,
+                                "url": i.url,
+                                "on": i.on,
+                                "amount": None if i.amount is None else str(i.amount),
+                            }
+                            for i in scan.open[name]
+                        ],
+                    }
+                    for name, label in RULES.items()
+                ],
+            }
+        )

@@ -1,0 +1,450 @@
+"""Exception queues: the rules and simple statistics that catch problems before month-end does.
+
+Each rule is one or two set-based queries (grouped aggregates, never a loop of queries per row) and yields
+`Item`s; an item names the object it is about (`key`), links to the page where its cause is fixed, and carries
+the facts it was raised on. A dismissed item stays hidden while those facts are unchanged (their digest is the
+dismissal's fingerprint); a snoozed one until its date. A fixed cause simply stops matching the rule.
+
+Rules (thresholds are settings, defaults in brackets):
+- missing_time: an active consultant logged (any status) less than capacity minus time off in the last full
+  week (Monday to Sunday before this week); timesheets are due by the Monday after.
+- unbilled_ageing: approved billable time not on any invoice (no unbilled source link), dated more than
+  PSA_EXC_UNBILLED_DAYS [30] ago; one item per project with hours, amount (hours * snapshot bill rate) and
+  the oldest date.
+- milestone_uninvoiced: a milestone accepted more than PSA_EXC_MILESTONE_DAYS [7] days ago and not invoiced.
+- cap_approaching: a contract line with a not-to-exceed cap whose consumption (billed + approved unbilled
+  time) reached PSA_EXC_CAP_SHARE [80] % of the cap, or whose projected date — the remaining cap divided by
+  the daily burn of approved time value over the last 28 days — falls within PSA_EXC_CAP_DAYS [30] days.
+- time_outlier: a consultant's day in the last 14 days whose total hours exceed mean + 3 sigma of that
+  consultant's daily totals over the 90 days before (at least 10 such days needed).
+- invoice_outlier: an invoice issued in the last 30 days whose net total lies more than 3 sigma from the mean of
+  the account's invoices issued before that window (at least 3 needed; with sigma 0, more than 50 % off).
+- outbox_failed: an outbox message (email, webhook delivery) that failed for good, or is still pending after
+  attempts for longer than an hour.
+- run_failed: a billing run with contracts that failed to invoice.
+"""
+
+import hashlib
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
+from billing.models import BillingRunItem, Invoice, SourceLink
+from projects.choices import MilestoneStatus
+from projects.models import ContractLine, Milestone
+from projects.models_time import Consultant, EntryStatus, TimeEntry
+from projects.selectors_time import missing_time, week_start
+from psa.core.models import OutboxMessage, OutboxStatus
+from psa.core.money import ZERO, round_money
+
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+VALUE = DecimalField(max_digits=24, decimal_places=6)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+@dataclass
+class Item:
+    rule: str
+    key: str
+    title: str
+    detail: str
+    url: str
+    fix: str  # the link's label: what to do there
+    on: date | None = None
+    amount: Decimal | None = None
+    facts: tuple = ()
+    dismissal: object = field(default=None, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr((self.rule, self.key, self.facts)).encode()).hexdigest()[:32]
+
+    @property
+    def ident(self) -> str:
+        return f"{self.rule}|{self.key}"
+
+
+RULES: dict[str, str] = {
+    "missing_time": "Missing time",
+    "unbilled_ageing": "Approved but unbilled time ageing",
+    "milestone_uninvoiced": "Milestones accepted, not invoiced",
+    "cap_approaching": "Contracts approaching their cap",
+    "time_outlier": "Time far outside a consultant's pattern",
+    "invoice_outlier": "Invoice far outside the account's history",
+    "outbox_failed": "Undelivered messages and webhooks",
+    "run_failed": "Failed invoice runs",
+}
+
+
+def _not_billed(kind: str):
+    return ~Exists(SourceLink.objects.filter(kind=kind, source_id=OuterRef("pk"), released_at__isnull=True))
+
+
+# --- the rules -----------------------------------------------------------------------------------------------
+def rule_missing_time(as_of: date) -> list[Item]:
+    monday = week_start(as_of) - timedelta(days=7)
+    url = reverse("projects:missing-time") + f"?week={monday.isoformat()}"
+    return [
+        Item(
+            rule="missing_time",
+            key=f"consultant:{m.consultant.pk}:{monday.isoformat()}",
+            title=f"{m.consultant}: {m.logged:.2f} of {m.expected:.2f} h logged",
+            detail=f"Week of {monday:%d %b %Y}, due by {monday + timedelta(days=7):%d %b}",
+            url=url,
+            fix="Missing time",
+            on=monday,
+            facts=(str(m.logged), str(m.expected)),
+        )
+        for m in missing_time(week=monday)
+    ]
+
+
+def rule_unbilled_ageing(as_of: date) -> list[Item]:
+    before = as_of - timedelta(days=_setting("PSA_EXC_UNBILLED_DAYS", 30))
+    rows = (
+        TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
+        .filter(_not_billed(SourceKind.TIME_ENTRY))
+        .values("project_id", "project__code", "project__name")
+        .annotate(
+            n=Count("id"),
+            total_hours=Sum("hours"),
+            value=Sum(ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)),
+            oldest=Min("date"),
+        )
+        .order_by("oldest", "project_id")
+    )
+    out = []
+    for r in rows:
+        amount = round_money(r["value"] or ZERO)
+        age = (as_of - r["oldest"]).days
+        out.append(
+            Item(
+                rule="unbilled_ageing",
+                key=f"project:{r['project_id']}",
+                title=f"{r['project__code']} {r['project__name']}: {r['total_hours']:.2f} h unbilled",
+                detail=f"{r['n']} approved entr{'y' if r['n'] == 1 else 'ies'}, oldest {r['oldest']:%d %b %Y} "
+                f"({age} days)",
+                url=reverse("billing:run-new"),
+                fix="Start an invoice run",
+                on=r["oldest"],
+                amount=amount,
+                facts=(r["n"], str(amount)),
+            )
+        )
+    return out
+
+
+def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
+    before = as_of - timedelta(days=_setting("PSA_EXC_MILESTONE_DAYS", 7))
+    rows = (
+        Milestone.objects.filter(status=MilestoneStatus.ACCEPTED, accepted_at__date__lte=before, amount__gt=0)
+        .filter(_not_billed(SourceKind.MILESTONE))
+        .select_related("project")
+        .order_by("accepted_at", "pk")
+    )
+    return [
+        Item(
+            rule="milestone_uninvoiced",
+            key=f"milestone:{m.pk}",
+            title=f"{m.project.code}: {m.name}",
+            detail=f"Accepted {m.accepted_at:%d %b %Y}, not invoiced",
+            url=reverse("billing:run-new"),
+            fix="Start an invoice run",
+            on=m.accepted_at.date(),
+            amount=m.amount,
+            facts=(str(m.amount),),
+        )
+        for m in rows
+    ]
+
+
+def cap_positions(as_of: date) -> list[dict]:
+    """Per capped contract line: cap, billed (unreleased source links), approved unbilled time value and the
+    approved time value of the last 28 days (the burn). One query."""
+    billed = (
+        SourceLink.objects.filter(contract_line=OuterRef("pk"), released_at__isnull=True)
+        .order_by()
+        .values("contract_line")
+        .annotate(s=Sum("amount"))
+        .values("s")[:1]
+    )
+    approved = TimeEntry.objects.filter(contract_line=OuterRef("pk"), status=EntryStatus.APPROVED, billable=True)
+    value = ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)
+    unbilled = (
+        approved.filter(_not_billed(SourceKind.TIME_ENTRY))
+        .order_by()
+        .values("contract_line")
+        .annotate(s=Sum(value))
+        .values("s")[:1]
+    )
+    burn = (
+        approved.filter(date__gt=as_of - timedelta(days=28), date__lte=as_of)
+        .order_by()
+        .values("contract_line")
+        .annotate(s=Sum(value))
+        .values("s")[:1]
+    )
+    return list(
+        ContractLine.objects.filter(cap__isnull=False, cap__gt=0, contract__end_date__gte=as_of - timedelta(days=31))
+        .annotate(
+            billed=Coalesce(Subquery(billed, output_field=MONEY), Value(ZERO), output_field=MONEY),
+            unbilled=Coalesce(Subquery(unbilled, output_field=VALUE), Value(ZERO), output_field=VALUE),
+            burn=Coalesce(Subquery(burn, output_field=VALUE), Value(ZERO), output_field=VALUE),
+        )
+        .values("pk", "description", "cap", "billed", "unbilled", "burn", "contract__number", "contract__project_id")
+        .order_by("pk")
+    )
+
+
+def projected_cap_date(*, cap: Decimal, consumed: Decimal, burn_28d: Decimal, as_of: date) -> date | None:
+    """The day consumption reaches the cap at the last 28 days' burn rate; `as_of` when already reached;
+    None when nothing burns."""
+    remaining = cap - consumed
+    if remaining <= 0:
+        return as_of
+    if burn_28d <= 0:
+        return None
+    return as_of + timedelta(days=math.ceil(remaining / (burn_28d / 28)))
+
+
+def rule_cap_approaching(as_of: date) -> list[Item]:
+    share = Decimal(_setting("PSA_EXC_CAP_SHARE", 80))
+    horizon = as_of + timedelta(days=_setting("PSA_EXC_CAP_DAYS", 30))
+    out = []
+    for r in cap_positions(as_of):
+        consumed = round_money(r["billed"] + r["unbilled"])
+        projected = projected_cap_date(cap=r["cap"], consumed=consumed, burn_28d=r["burn"], as_of=as_of)
+        used = (consumed * 100 / r["cap"]).quantize(Decimal("0.1"))
+        if used < share and (projected is None or projected > horizon):
+            continue
+        when = f"cap reached {projected:%d %b %Y}" if projected else "no recent burn"
+        out.append(
+            Item(
+                rule="cap_approaching",
+                key=f"contract_line:{r['pk']}",
+                title=f"{r['contract__number']} · {r['description']}: {used}% of cap used",
+                detail=f"{consumed:,.2f} of {r['cap']:,.2f}; {when}",
+                url=reverse("projects:change-order-create", args=[r["contract__project_id"]]),
+                fix="Raise the cap with a change order",
+                on=projected,
+                amount=consumed,
+                facts=(str(consumed), str(r["cap"]), projected.isoformat() if projected else ""),
+            )
+        )
+    return out
+
+
+def _mean_sd(values: list[Decimal]) -> tuple[Decimal, Decimal]:
+    n = len(values)
+    mean = sum(values, ZERO) / n
+    var = sum(((v - mean) ** 2 for v in values), ZERO) / n
+    return mean, var.sqrt()
+
+
+def rule_time_outlier(as_of: date) -> list[Item]:
+    recent_from = as_of - timedelta(days=13)
+    base_from = recent_from - timedelta(days=90)
+    days = (
+        TimeEntry.objects.filter(date__gte=base_from, date__lte=as_of)
+        .values("consultant_id", "date")
+        .annotate(h=Sum("hours"))
+        .order_by("consultant_id", "date")
+    )
+    baseline: dict[int, list[Decimal]] = defaultdict(list)
+    recent: list[dict] = []
+    for d in days:
+        (recent.append(d) if d["date"] >= recent_from else baseline[d["consultant_id"]].append(d["h"]))
+    stats = {c: _mean_sd(v) for c, v in baseline.items() if len(v) >= 10}
+    flagged = []
+    for d in recent:
+        if d["consultant_id"] in stats:
+            mean, sd = stats[d["consultant_id"]]
+            if d["h"] > mean + 3 * sd:
+                flagged.append(d)
+    if not flagged:
+        return []
+    consultants = Consultant.objects.filter(pk__in={d["consultant_id"] for d in flagged}).select_related("user")
+    names = {c.pk: str(c) for c in consultants}
+    out = []
+    for d in flagged:
+        mean, sd = stats[d["consultant_id"]]
+        out.append(
+            Item(
+                rule="time_outlier",
+                key=f"consultant:{d['consultant_id']}:{d['date'].isoformat()}",
+                title=f"{names[d['consultant_id']]}: {d['h']:.2f} h on {d['date']:%a %d %b}",
+                detail=f"Usually {mean:.2f} ± {sd:.2f} h a day (90 days)",
+                url=reverse("projects:approvals"),
+                fix="Check or reject in approvals",
+                on=d["date"],
+                facts=(str(d["h"]),),
+            )
+        )
+    return out
+
+
+def rule_invoice_outlier(as_of: date) -> list[Item]:
+    window_from = as_of - timedelta(days=29)
+    issued = Invoice.objects.filter(kind=InvoiceKind.INVOICE, issue_date__isnull=False).exclude(
+        status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED]
+    )
+    history = {
+        r["account_id"]: r
+        for r in issued.filter(issue_date__lt=window_from)
+        .values("account_id")
+        .annotate(
+            n=Count("id"),
+            mean=Avg("net_total"),
+            sq=Avg(ExpressionWrapper(F("net_total") * F("net_total"), output_field=VALUE)),
+        )
+        .order_by()
+    }
+    recent = issued.filter(issue_date__gte=window_from, issue_date__lte=as_of, account_id__in=list(history)).values(
+        "pk", "number", "account_id", "account__name", "net_total", "currency", "issue_date"
+    )
+    out = []
+    for inv in recent.order_by("issue_date", "pk"):
+        h = history[inv["account_id"]]
+        if h["n"] < 3:
+            continue
+        mean = Decimal(h["mean"])
+        sd = max(Decimal(h["sq"]) - mean * mean, ZERO).sqrt()
+        off = abs(inv["net_total"] - mean)
+        if not (off > 3 * sd if sd > 0 else off > mean / 2):
+            continue
+        out.append(
+            Item(
+                rule="invoice_outlier",
+                key=f"invoice:{inv['pk']}",
+                title=f"{inv['number']} to {inv['account__name']}: {inv['net_total']:,.2f} {inv['currency']}",
+                detail=f"The account's invoices average {round_money(mean):,.2f} ± {round_money(sd):,.2f} "
+                f"({h['n']} before)",
+                url=reverse("billing:invoice-detail", args=[inv["pk"]]),
+                fix="Review; credit if wrong",
+                on=inv["issue_date"],
+                amount=inv["net_total"],
+                facts=(str(inv["net_total"]),),
+            )
+        )
+    return out
+
+
+def rule_outbox_failed(as_of: date) -> list[Item]:
+    stale = timezone.now() - timedelta(hours=1)
+    rows = OutboxMessage.objects.filter(
+        Q(status=OutboxStatus.FAILED) | Q(status=OutboxStatus.PENDING, attempts__gt=0, created_at__lt=stale)
+    ).order_by("created_at")
+    out = []
+    for m in rows:
+        sub = (m.payload or {}).get("subscription_id") if m.kind == "webhook" else None
+        url = reverse("webhook-detail", args=[sub]) if sub else reverse("admin:core_outboxmessage_change", args=[m.pk])
+        out.append(
+            Item(
+                rule="outbox_failed",
+                key=f"outbox:{m.pk}",
+                title=f"{m.kind} {m.dedupe_key}: {m.get_status_display().lower()} after {m.attempts} attempts",
+                detail=(m.last_error or "no error recorded")[:200],
+                url=url,
+                fix="Replay the delivery" if sub else "Open the message",
+                on=m.created_at.date(),
+                facts=(m.status, m.attempts),
+            )
+        )
+    return out
+
+
+def rule_run_failed(as_of: date) -> list[Item]:
+    rows = (
+        BillingRunItem.objects.filter(status=ItemStatus.FAILED)
+        .values("run_id", "run__period_end")
+        .annotate(n=Count("id"), last=Max("processed_at"))
+        .order_by("run_id")
+    )
+    return [
+        Item(
+            rule="run_failed",
+            key=f"run:{r['run_id']}",
+            title=f"Invoice run {r['run_id']} (period end {r['run__period_end']:%d %b %Y})",
+            detail=f"{r['n']} contract{'s' if r['n'] != 1 else ''} failed to invoice",
+            url=reverse("billing:run-detail", args=[r["run_id"]]),
+            fix="Fix and retry the run",
+            on=r["run__period_end"],
+            facts=(r["n"],),
+        )
+        for r in rows
+    ]
+
+
+RULE_FUNCS = {
+    "missing_time": rule_missing_time,
+    "unbilled_ageing": rule_unbilled_ageing,
+    "milestone_uninvoiced": rule_milestone_uninvoiced,
+    "cap_approaching": rule_cap_approaching,
+    "time_outlier": rule_time_outlier,
+    "invoice_outlier": rule_invoice_outlier,
+    "outbox_failed": rule_outbox_failed,
+    "run_failed": rule_run_failed,
+}
+
+
+@dataclass
+class Scan:
+    open: dict[str, list[Item]]
+    hidden: list[Item]
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.open.values())
+
+
+def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None) -> Scan:
+    """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
+    through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals."""
+    from psa.web.models import DismissalAction, ExceptionDismissal
+
+    as_of = as_of or timezone.localdate()
+    items = [item for name in (rules or RULE_FUNCS) for item in RULE_FUNCS[name](as_of)]
+    decisions = {
+        f"{d.rule}|{d.item_key}": d
+        for d in ExceptionDismissal.objects.filter(rule__in=list(rules or RULE_FUNCS)).select_related("by")
+    }
+    open_items: dict[str, list[Item]] = {name: [] for name in (rules or RULE_FUNCS)}
+    hidden = []
+    for item in items:
+        d = decisions.get(item.ident)
+        hide = d is not None and (
+            (d.action == DismissalAction.SNOOZE and d.until >= as_of)
+            or (d.action == DismissalAction.DISMISS and d.fingerprint == item.fingerprint)
+        )
+        if hide:
+            item.dismissal = d
+            hidden.append(item)
+        else:
+            open_items[item.rule].append(item)
+    return Scan(open=open_items, hidden=hidden)
