@@ -9,7 +9,8 @@ Rules:
 - as delivered (T&M): Σ round(approved billable hours x snapshot bill rate) + Σ re-bill amounts of approved
   billable expenses, dated on or before the month end, capped at the line's cap.
 - percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
-  approved hours (or cost: hours x snapshot cost rate + approved expenses) to date and EAC = actual + the PM's
+  approved hours booked to its percent-complete lines (or to no line), or cost (hours x snapshot cost rate +
+  approved expenses), to date, and EAC = actual + the PM's
   latest estimate to complete on or before the month end; revenue = price x progress (cumulative, so a changed
   estimate catches up in the month it changes). When EAC cost exceeds the price the expected loss is provided
   for: provision = (EAC cost - price) x (1 - progress), released as the work is done.
@@ -74,6 +75,9 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     ms_lines = [s["contract_line_id"] for s in by_method.get(RecognitionMethod.MILESTONE, [])]
     planned = [s["id"] for s in by_method.get(RecognitionMethod.STRAIGHT_LINE, [])]
     pct_projects = sorted({s["project_id"] for m in PERCENT_METHODS for s in by_method.get(m, [])})
+    # Progress counts the work booked to the project's percent-complete lines (or to no line), not its T&M lines.
+    pct_work = Q(contract_line_id__in=[s["contract_line_id"] for m in PERCENT_METHODS for s in by_method.get(m, [])])
+    pct_work |= Q(contract_line__isnull=True)
     fixed_projects = sorted({s["project_id"] for s in schedules if s["method"] != RecognitionMethod.AS_DELIVERED})
 
     time_value: dict = {}
@@ -133,7 +137,7 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     estimates: dict = {}
     if pct_projects:
         actual_time = _by(
-            TimeEntry.objects.filter(project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
+            TimeEntry.objects.filter(pct_work, project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
             .values("project_id")
             .annotate(h=_money_sum("hours"), c=_money_sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2)))
             .order_by(),
@@ -142,7 +146,7 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
             "c",
         )
         actual_expense = _by(
-            Expense.objects.filter(project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
+            Expense.objects.filter(pct_work, project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
             .values("project_id")
             .annotate(c=_money_sum("amount"))
             .order_by(),

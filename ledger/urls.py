@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ledger import views
+from ledger.views import revenue
 
 app_name = "ledger"
 
@@ -22,4 +23,20 @@ urlpatterns = [
     path("ledger/reports/balance-sheet/", views.balance_sheet_view, name="balance_sheet"),
     path("ledger/export/", views.export, name="export"),
     path("ledger/audit/", views.audit_list, name="audit"),
+    path("ledger/revenue/", revenue.schedule_list, name="revenue_schedules"),
+    path("ledger/revenue/ensure/", revenue.schedules_ensure_view, name="revenue_schedules_ensure"),
+    path("ledger/revenue/schedules/<int:pk>/method/", revenue.schedule_method_view, name="revenue_schedule_method"),
+    path("ledger/revenue/estimates/", revenue.estimate_view, name="revenue_estimate"),
+    path("ledger/revenue/runs/", revenue.run_list, name="recognition_runs"),
+    path("ledger/revenue/runs/start/", revenue.run_start_view, name="recognition_run_start"),
+    path("ledger/revenue/runs/<int:pk>/", revenue.run_detail, name="recognition_run"),
+    path("ledger/revenue/runs/<int:pk>/progress/", revenue.run_progress, name="recognition_run_progress"),
+    path("ledger/month-end/", revenue.month_end_index, name="month_end"),
+    path("ledger/month-end/<int:pk>/", revenue.close_checklist_view, name="close_checklist"),
+    path("ledger/month-end/<int:pk>/close/", revenue.close_period_view, name="close_period"),
+    path("ledger/revenue/reports/revenue/", revenue.revenue_report_view, name="revenue_report"),
+    path("ledger/revenue/reports/rollforward/", revenue.rollforward_view, name="rollforward"),
+    path("ledger/revenue/reports/backlog/", revenue.backlog_view, name="backlog"),
+    path("ledger/revenue/reports/margin/", revenue.margin_view, name="margin"),
+    path("ledger/revenue/reports/forecast/", revenue.forecast_view, name="forecast"),
 ]

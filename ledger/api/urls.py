@@ -1,4 +1,4 @@
-from ledger.api import views
+from ledger.api import revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -6,4 +6,8 @@ routes = [
     ("ledger/entries", views.JournalEntryViewSet, "ledger-entry"),
     ("ledger/lines", views.JournalLineViewSet, "ledger-line"),
     ("ledger/reports", views.LedgerReportViewSet, "ledger-report"),
+    ("ledger/revenue-schedules", revenue.RevenueScheduleViewSet, "ledger-revenue-schedule"),
+    ("ledger/estimates", revenue.ProjectEstimateViewSet, "ledger-estimate"),
+    ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
+    ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
 ]

@@ -89,9 +89,10 @@ def approved_expense(project, line, on: date, amount: str, rebill: str | None = 
 
 
 def invoice(contract, period_end: date, on: date, by):
+    """Draft and issue the contract's invoice of everything billable by `period_end`; None when nothing is."""
     with transaction.atomic():
         draft = invoice_draft_for_contract(contract=contract, period_end=period_end, by=by)
-    return invoice_issue(invoice_id=draft.pk, by=by, on=on)
+    return invoice_issue(invoice_id=draft.pk, by=by, on=on) if draft is not None else None
 
 
 def gl_code(code: str, project=None) -> Decimal:

@@ -1,0 +1,243 @@
+"""Revenue API (finance): schedules (set the method), estimates to complete, recognition runs (start one, watch its
+progress), the month-end checklist and the revenue reports as JSON. Writes go through ledger.services.revenue."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from ledger.choices import RecognitionMethod
+from ledger.close import close_checklist
+from ledger.models import AccountingPeriod
+from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.selectors_revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.services.revenue import estimate_set, recognition_run_start, schedule_method_set
+from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
+from psa.core.roles import Role
+
+FINANCE = (Role.FINANCE,)
+
+
+def _money(value) -> str:
+    return f"{value:.2f}"
+
+
+class RevenueScheduleSerializer(serializers.ModelSerializer):
+    method = serializers.CharField(read_only=True, help_text="as_delivered, percent_hours, percent_cost, ...")
+    contract = serializers.CharField(source="contract_line.contract.number", read_only=True)
+    billing_model = serializers.CharField(source="contract_line.billing_model", read_only=True)
+
+    class Meta:
+        model = RevenueSchedule
+        fields = [
+            "id", "contract_line", "contract", "billing_model", "project", "client", "method", "price", "start",
+            "end", "baseline", "recognised", "provision", "last_period",
+        ]  # fmt: skip
+
+
+class MethodInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=RecognitionMethod.choices)
+
+
+class EstimateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProjectEstimate
+        fields = ["id", "project", "as_of", "etc_hours", "etc_cost", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class EstimateInputSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    as_of = serializers.DateField(required=False)
+    # Strings, so a negative number reaches the service and is refused there by name.
+    etc_hours = serializers.CharField()
+    etc_cost = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class RecognitionRunSerializer(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.label", read_only=True)
+    status = serializers.CharField(read_only=True, help_text="running, done, done_with_errors or failed")
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = RecognitionRun
+        fields = [
+            "id", "period", "status", "total", "processed", "percent", "posted_lines", "amount", "errors",
+            "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class RunInputSerializer(serializers.Serializer):
+    period = serializers.IntegerField(help_text="Id of an open accounting period.")
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    client = serializers.IntegerField(required=False)
+    project = serializers.IntegerField(required=False)
+    by = serializers.ChoiceField(choices=list(REVENUE_GROUPS), required=False, default="method")
+
+
+class RevenueScheduleViewSet(ReadOnlyModelViewSet):
+    queryset = RevenueSchedule.objects.select_related("contract_line__contract").order_by("project_id", "id")
+    serializer_class = RevenueScheduleSerializer
+    allowed_roles = FINANCE
+    filterset_fields = ["method", "project", "client"]
+
+    @extend_schema(request=MethodInputSerializer, responses=RevenueScheduleSerializer)
+    @action(detail=True, methods=["post"])
+    def method(self, request, pk=None):
+        data = MethodInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = schedule_method_set(
+            schedule_id=self.get_object().pk, method=data.validated_data["method"], by=request.user
+        )
+        return Response(RevenueScheduleSerializer(schedule).data)
+
+
+class ProjectEstimateViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
+    queryset = ProjectEstimate.objects.order_by("project_id", "-as_of")
+    serializer_class = EstimateSerializer
+    allowed_roles = (Role.FINANCE, Role.PROJECT_MANAGER)
+    filterset_fields = ["project"]
+
+    @extend_schema(request=EstimateInputSerializer, responses=EstimateSerializer)
+    def create(self, request, *args, **kwargs):
+        data = EstimateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        estimate = estimate_set(
+            project_id=v["project"],
+            etc_hours=v["etc_hours"],
+            etc_cost=v.get("etc_cost") or None,
+            as_of=v.get("as_of"),
+            note=v.get("note", ""),
+            by=request.user,
+        )
+        return Response(EstimateSerializer(estimate).data, status=status.HTTP_201_CREATED)
+
+
+class RecognitionRunViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
+    queryset = RecognitionRun.objects.select_related("period")
+    serializer_class = RecognitionRunSerializer
+    allowed_roles = FINANCE
+    filterset_fields = ["status", "period"]
+
+    @extend_schema(request=RunInputSerializer, responses=RecognitionRunSerializer)
+    def create(self, request, *args, **kwargs):
+        data = RunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = recognition_run_start(period_id=data.validated_data["period"], by=request.user)
+        return Response(RecognitionRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RevenueReportViewSet(GenericViewSet):
+    """Month-end checklist and revenue reports as JSON (the HTML pages offer the same as CSV)."""
+
+    allowed_roles = FINANCE
+    pagination_class = None
+
+    def _range(self, request) -> dict:
+        q = RangeQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        return q.validated_data
+
+    @extend_schema(responses=dict)
+    @action(detail=False, methods=["get"], url_path=r"checklist/(?P<period_id>\d+)")
+    def checklist(self, request, period_id=None):
+        period = get_object_or_404(AccountingPeriod, pk=period_id)
+        return Response(
+            {
+                "period": period.label,
+                "status": period.status,
+                "items": [
+                    {"key": r.key, "label": r.label, "done": r.done, "blocking": r.blocking, "count": r.result.count,
+                     "amount": _money(r.result.amount) if r.result.amount is not None else None,
+                     "detail": r.result.detail}
+                    for r in close_checklist(period)
+                ],
+            }
+        )  # fmt: skip
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @action(detail=False, methods=["get"])
+    def revenue(self, request):
+        v = self._range(request)
+        report = revenue_by(
+            start=v["start"], end=v["end"], by=v["by"], client_id=v.get("client"), project_id=v.get("project")
+        )
+        return Response(
+            {
+                "by": report.by,
+                "rows": [
+                    {"key": str(r["key"]), "label": r["label"], "amount": _money(r["amount"])} for r in report.rows
+                ],
+                "total": _money(report.total),
+                "gl_total": _money(report.gl_total),
+                "reconciles": report.reconciles,
+            }
+        )
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @action(detail=False, methods=["get"])
+    def rollforward(self, request):
+        v = self._range(request)
+        report = rollforward(start=v["start"], end=v["end"], client_id=v.get("client"), project_id=v.get("project"))
+        names = ("opening", "billed", "recognised", "other", "closing", "unbilled", "deferred")
+        return Response(
+            {
+                "rows": [
+                    {"project": r["project_id"], "code": r["project__code"], **{n: _money(r[n]) for n in names}}
+                    for r in report.rows
+                ],
+                "totals": {n: _money(report.totals[n]) for n in names},
+                "gl_closing": _money(report.gl_closing),
+                "reconciles": report.reconciles,
+            }
+        )
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @action(detail=False, methods=["get"])
+    def backlog(self, request):
+        v = self._range(request)
+        rows = backlog(start=v["start"], end=v["end"], client_id=v.get("client"))
+        return Response(
+            [
+                {"month": f"{r['month']:%Y-%m}", **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")}}
+                for r in rows
+            ]
+        )
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @action(detail=False, methods=["get"])
+    def margin(self, request):
+        v = self._range(request)
+        report = project_margin(start=v["start"], end=v["end"], client_id=v.get("client"))
+        names = ("revenue", "time_cost", "expenses", "margin")
+        return Response(
+            {
+                "rows": [{"project": r["project_id"], **{n: _money(r[n]) for n in names}} for r in report.rows],
+                "totals": {n: _money(report.totals[n]) for n in names},
+                "gl_revenue": _money(report.gl_revenue),
+                "reconciles": report.reconciles,
+            }
+        )
+
+    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @action(detail=False, methods=["get"])
+    def forecast(self, request):
+        v = self._range(request)
+        report = revenue_forecast(start=v["start"], end=v["end"], today=timezone.localdate())
+        return Response(
+            [
+                {"month": f"{m:%Y-%m}", "recognised": _money(a), "scheduled": _money(b), "pipeline": _money(c),
+                 "total": _money(t)}
+                for m, a, b, c, t in zip(
+                    report.months, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True
+                )
+            ]
+        )  # fmt: skip

@@ -1,0 +1,348 @@
+"""Revenue recognition and month-end pages for finance: schedules and estimates, recognition runs with progress,
+the period-close checklist, and the revenue reports (HTML and `?format=csv`)."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ledger.choices import METHODS_BY_BILLING_MODEL, RecognitionMethod, RecognitionRunStatus
+from ledger.close import close_checklist
+from ledger.forms import ReasonForm
+from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
+from ledger.models import AccountingPeriod
+from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.selectors_revenue import backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.services import period_close
+from ledger.services.periods import month_end
+from ledger.services.revenue import (
+    estimate_set,
+    recognition_run_start,
+    schedule_method_set,
+    schedules_ensure,
+    schedules_rebaseline,
+)
+from ledger.views.journal import LEDGER_ROLES
+from ledger.views.reports import _csv, _money
+from psa.core.exceptions import DomainError
+from psa.core.forms import form_apply_domain_error
+from psa.core.roles import role_required
+
+METHOD_LABELS = dict(RecognitionMethod.choices)
+
+
+def _back(request, fallback: str):
+    return redirect(request.POST.get("next") or fallback)
+
+
+# --- schedules and estimates --------------------------------------------------------------------------------
+
+
+@role_required(*LEDGER_ROLES)
+def schedule_list(request):
+    form = ScheduleFilter(request.GET or None)
+    schedules = RevenueSchedule.objects.select_related(
+        "contract_line__contract", "project", "client", "last_period"
+    ).order_by("project__code", "contract_line__position", "pk")
+    if form.is_valid():
+        if form.cleaned_data.get("method"):
+            schedules = schedules.filter(method=form.cleaned_data["method"])
+        if q := form.cleaned_data.get("q"):
+            schedules = schedules.filter(
+                Q(project__code__icontains=q) | Q(project__name__icontains=q) | Q(contract_line__contract__number=q)
+            )
+    page_obj = Paginator(schedules, 50).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "s": s,
+            "methods": [(m, METHOD_LABELS[m]) for m in METHODS_BY_BILLING_MODEL.get(s.contract_line.billing_model, ())],
+        }
+        for s in page_obj
+    ]
+    estimates = ProjectEstimate.objects.select_related("project").order_by("-as_of", "-id")[:10]
+    return render(
+        request,
+        "ledger/revenue_schedules.html",
+        {"form": form, "page_obj": page_obj, "rows": rows, "estimate_form": EstimateForm(), "estimates": estimates},
+    )
+
+
+@require_POST
+@role_required(*LEDGER_ROLES)
+def schedules_ensure_view(request):
+    created = schedules_ensure()
+    moved = schedules_rebaseline()
+    messages.success(request, f"{created} schedule(s) created, {moved} re-baselined after change orders.")
+    return redirect("ledger:revenue_schedules")
+
+
+@require_POST
+@role_required(*LEDGER_ROLES)
+def schedule_method_view(request, pk: int):
+    try:
+        schedule = schedule_method_set(schedule_id=pk, method=request.POST.get("method", ""), by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{schedule.contract_line}: recognised {schedule.get_method_display().lower()}.")
+    return _back(request, "ledger:revenue_schedules")
+
+
+@require_POST
+@role_required(*LEDGER_ROLES)
+def estimate_view(request):
+    form = EstimateForm(request.POST)
+    if form.is_valid():
+        try:
+            estimate = estimate_set(
+                project_id=form.cleaned_data["project"].pk,
+                etc_hours=form.cleaned_data["etc_hours"],
+                etc_cost=form.cleaned_data["etc_cost"] or None,
+                as_of=form.cleaned_data["as_of"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except DomainError as error:
+            form_apply_domain_error(form, error)
+        else:
+            messages.success(request, f"Estimate saved for {estimate.project}: {estimate.etc_hours} h to complete.")
+            return redirect("ledger:revenue_schedules")
+    for field, errors in form.errors.items():
+        messages.error(request, f"{field}: {' '.join(errors)}")
+    return redirect("ledger:revenue_schedules")
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+
+@role_required(*LEDGER_ROLES)
+def run_list(request):
+    runs = RecognitionRun.objects.select_related("period", "created_by")
+    page_obj = Paginator(runs, 25).get_page(request.GET.get("page"))
+    return render(request, "ledger/recognition_runs.html", {"page_obj": page_obj, "form": RunForm()})
+
+
+@require_POST
+@role_required(*LEDGER_ROLES)
+def run_start_view(request):
+    form = RunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick an open month: recognition never posts into a closed one.")
+        return _back(request, "ledger:recognition_runs")
+    try:
+        run = recognition_run_start(period_id=form.cleaned_data["period"].pk, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back(request, "ledger:recognition_runs")
+    messages.success(request, f"Recognition for {run.period.label} started; this page shows its progress.")
+    return redirect("ledger:recognition_run", run.pk)
+
+
+@role_required(*LEDGER_ROLES)
+def run_detail(request, pk: int):
+    run = get_object_or_404(RecognitionRun.objects.select_related("period", "created_by"), pk=pk)
+    recognitions = run.recognitions.select_related("schedule__contract_line__contract", "schedule__project").order_by(
+        "schedule__project__code", "schedule_id"
+    )
+    page_obj = Paginator(recognitions, 50).get_page(request.GET.get("page"))
+    return render(request, "ledger/recognition_run.html", {"run": run, "page_obj": page_obj})
+
+
+@role_required(*LEDGER_ROLES)
+def run_progress(request, pk: int):
+    run = get_object_or_404(RecognitionRun, pk=pk)
+    response = render(request, "ledger/_recognition_progress.html", {"run": run})
+    if run.status != RecognitionRunStatus.RUNNING and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+# --- month-end ----------------------------------------------------------------------------------------------
+
+
+@role_required(*LEDGER_ROLES)
+def month_end_index(request):
+    """The first open month's checklist (months close in order)."""
+    period = AccountingPeriod.objects.filter(status="open").order_by("start").first()
+    if period is None:
+        messages.error(request, "No open period: create periods first.")
+        return redirect("ledger:periods")
+    return redirect("ledger:close_checklist", period.pk)
+
+
+@role_required(*LEDGER_ROLES)
+def close_checklist_view(request, pk: int):
+    period = get_object_or_404(AccountingPeriod, pk=pk)
+    rows = close_checklist(period)
+    first_open = AccountingPeriod.objects.filter(status="open").order_by("start").first()
+    report = rollforward(start=period.start, end=period.end)
+    return render(
+        request,
+        "ledger/close_checklist.html",
+        {
+            "period": period,
+            "rows": rows,
+            "outstanding": sum(1 for r in rows if not r.done),
+            "blocked": any(r.blocking and not r.done for r in rows),
+            "can_close": period == first_open,
+            "report": report,
+            "close_form": ReasonForm(initial={"reason": f"Month-end close {period.label}"}),
+            "last_run": RecognitionRun.objects.filter(period=period).first(),
+        },
+    )
+
+
+@require_POST
+@role_required(*LEDGER_ROLES)
+def close_period_view(request, pk: int):
+    period = get_object_or_404(AccountingPeriod, pk=pk)
+    blocking = [r for r in close_checklist(period) if r.blocking and not r.done]
+    if blocking and not request.POST.get("override"):
+        messages.error(request, f"Not closed: {blocking[0].label.lower()} is still outstanding.")
+        return redirect("ledger:close_checklist", pk)
+    try:
+        period_close(period_id=pk, by=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("ledger:close_checklist", pk)
+    messages.success(request, f"{period.label} is closed.")
+    return redirect("ledger:close_checklist", pk)
+
+
+# --- reports ------------------------------------------------------------------------------------------------
+
+
+def _range(request, forward: int = 0) -> tuple[ReportForm, date, date, dict]:
+    """The report's dates (default: 1 January to this month's end, plus `forward` months) and its filters."""
+    today = timezone.localdate()
+    start, end = date(today.year, 1, 1), month_end(today)
+    for _ in range(forward):
+        end = month_end(end + timedelta(days=1))
+    form = ReportForm(request.GET or None, initial={"start": start, "end": end, "by": "method"})
+    extra: dict = {}
+    if form.is_valid():
+        start = form.cleaned_data.get("start") or start
+        end = form.cleaned_data.get("end") or end
+        extra = {k: form.cleaned_data.get(k) for k in ("client", "project", "by")}
+    return form, start, end, extra
+
+
+def _ids(extra: dict) -> dict:
+    return {
+        "client_id": extra["client"].pk if extra.get("client") else None,
+        "project_id": extra["project"].pk if extra.get("project") else None,
+    }
+
+
+def _page(request, rows: list):
+    return Paginator(rows, 50).get_page(request.GET.get("page"))
+
+
+@role_required(*LEDGER_ROLES)
+def revenue_report_view(request):
+    form, start, end, extra = _range(request)
+    by = extra.get("by") or "method"
+    report = revenue_by(start=start, end=end, by=by, **_ids(extra))
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"revenue-by-{by}-{start}-{end}",
+            [by, "revenue"],
+            [[r["label"], _money(r["amount"])] for r in report.rows] + [["Total", _money(report.total)]],
+        )
+    return render(
+        request,
+        "ledger/revenue_report.html",
+        {"form": form, "report": report, "page_obj": _page(request, report.rows), "start": start, "end": end},
+    )
+
+
+@role_required(*LEDGER_ROLES)
+def rollforward_view(request):
+    form, start, end, extra = _range(request)
+    report = rollforward(start=start, end=end, **_ids(extra))
+    if request.GET.get("format") == "csv":
+        names = ("opening", "billed", "recognised", "other", "closing", "unbilled", "deferred")
+        return _csv(
+            f"contract-rollforward-{start}-{end}",
+            ["project", "client", *names],
+            [[r["project__code"], r["client__name"], *(_money(r[n]) for n in names)] for r in report.rows]
+            + [["Total", "", *(_money(report.totals[n]) for n in names)]],
+        )
+    return render(
+        request,
+        "ledger/rollforward.html",
+        {"form": form, "report": report, "page_obj": _page(request, report.rows)},
+    )
+
+
+@role_required(*LEDGER_ROLES)
+def backlog_view(request):
+    form, start, end, extra = _range(request, forward=6)
+    rows = backlog(start=start, end=end, client_id=_ids(extra)["client_id"])
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"backlog-{start}-{end}",
+            ["month", "contracted", "recognised", "backlog"],
+            [
+                [f"{r['month']:%Y-%m}", _money(r["contracted"]), _money(r["recognised"]), _money(r["backlog"])]
+                for r in rows
+            ],
+        )
+    return render(request, "ledger/backlog.html", {"form": form, "rows": rows})
+
+
+@role_required(*LEDGER_ROLES)
+def margin_view(request):
+    form, start, end, extra = _range(request)
+    report = project_margin(start=start, end=end, client_id=_ids(extra)["client_id"])
+    if request.GET.get("format") == "csv":
+        names = ("revenue", "time_cost", "expenses", "margin")
+        return _csv(
+            f"project-margin-{start}-{end}",
+            ["project", "client", *names, "margin_pct"],
+            [[r["project"], r["client"], *(_money(r[n]) for n in names), r["margin_pct"]] for r in report.rows],
+        )
+    return render(
+        request, "ledger/margin.html", {"form": form, "report": report, "page_obj": _page(request, report.rows)}
+    )
+
+
+@role_required(*LEDGER_ROLES)
+def forecast_view(request):
+    form, start, end, _extra = _range(request, forward=6)
+    report = revenue_forecast(start=start, end=end, today=timezone.localdate())
+    labels = [f"{m:%Y-%m}" for m in report.months]
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"revenue-forecast-{start}-{end}",
+            ["month", "recognised", "scheduled", "weighted_pipeline", "total"],
+            [
+                [label, _money(a), _money(b), _money(c), _money(t)]
+                for label, a, b, c, t in zip(
+                    labels, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True
+                )
+            ],
+        )
+    chart = {
+        "id": "forecast-chart",
+        "type": "bar",
+        "data": {
+            "labels": labels,
+            "datasets": [
+                {"label": "Recognised", "data": [float(v) for v in report.recognised], "backgroundColor": "#243b6b"},
+                {"label": "Scheduled", "data": [float(v) for v in report.scheduled], "backgroundColor": "#3d8b5f"},
+                {"label": "Weighted pipeline", "data": [float(v) for v in report.pipeline],
+                 "backgroundColor": "#e0a458"},
+            ],
+        },
+        "options": {
+            "plugins": {"legend": {"position": "bottom"}},
+            "scales": {"x": {"stacked": True}, "y": {"stacked": True}},
+        },
+    }  # fmt: skip
+    rows = list(zip(labels, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True))
+    return render(request, "ledger/forecast.html", {"form": form, "report": report, "chart": chart, "rows": rows})
