@@ -162,7 +162,7 @@ def test_invariants_hold_over_random_months_of_delivery_billing_and_recognition(
         end = period(date(2026, month, 1)).end
         for day in rng.sample(range(1, 28), 3):
             approved_time(tm.project, tm_line, date(2026, month, day), str(rng.choice([1, 2.5, 4])), who=who)
-        if milestones and rng.random() < 0.4 or month >= 10 and milestones:
+        if (milestones and rng.random() < 0.4) or (month >= 10 and milestones):
             accept_milestone(ms_line, milestones.pop(0), on=date(2026, month, 15))
         for contract in (tm, ms, ret):
             if rng.random() < 0.5 or month == 12:
