@@ -37,3 +37,7 @@ class ChangeOrderForm(StyledForm):
 
 class RejectForm(StyledForm):
     note = forms.CharField(max_length=300, required=False)
+
+
+class TimeImportForm(StyledForm):
+    file = forms.FileField(help_text="A CSV file with a header row (see the columns beside).")

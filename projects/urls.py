@@ -34,6 +34,7 @@ urlpatterns += [
     path("time/approvals/", views_time.approvals, name="approvals"),
     path("time/approvals/<str:kind>/", views_time.approvals_decide, name="approvals-decide"),
     path("time/missing/", views_time.missing, name="missing-time"),
+    path("time/import/", views_time.time_import, name="time-import"),
     path("expenses/", views_time.expense_list, name="expenses"),
     path("expenses/<int:pk>/receipt/", views_time.expense_receipt, name="expense-receipt"),
 ]

@@ -305,3 +305,28 @@ def expense_receipt(request, pk: int):
     if not expense.receipt:
         raise Http404("No receipt.")
     return FileResponse(expense.receipt.open("rb"), as_attachment=False, filename=expense.receipt.name.rsplit("/")[-1])
+
+
+@role_required(Role.CONSULTANT, *APPROVER_ROLES)
+def time_import(request):
+    """Upload a CSV of time, read the dry run row by row, then import the good rows as drafts."""
+    from projects.forms import TimeImportForm
+    from projects.services.time_import import time_csv_import
+    from psa.core.imports import csv_import_step
+
+    form = TimeImportForm(request.POST or None, request.FILES or None)
+    step = csv_import_step(
+        request, form, lambda content, dry_run: time_csv_import(by=request.user, content=content, dry_run=dry_run)
+    )
+    if step.done:
+        r = step.report
+        messages.success(request, f"Imported time: {r.created} created, {r.updated} updated, {r.errors} refused.")
+        form = TimeImportForm()
+    context = {
+        "form": form,
+        "report": step.report,
+        "payload": step.payload,
+        "done": step.done,
+        "report_label": "Consultant · project · date · hours",
+    }
+    return render(request, "projects/time_import.html", context, status=400 if form.errors else 200)

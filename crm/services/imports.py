@@ -76,7 +76,7 @@ class RowResult:
     row: int
     name: str
     external_id: str
-    action: str  # "create", "update" or "error"
+    action: str  # "create", "update", "unchanged" or "error"
     reason: str = ""
 
 
@@ -101,12 +101,25 @@ class ImportReport:
     def errors(self) -> int:
         return self.count("error")
 
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
 
 def _key(header: str) -> str:
     return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
 def _read(content: str | bytes) -> list[dict]:
+    return csv_rows(content, aliases=ALIASES, required="name")
+
+
+def csv_rows(content: str | bytes, *, aliases: dict[str, str], required: str) -> list[dict]:
+    """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
+
+    Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
+    ignored; blank rows skipped. A file without the `required` column, empty, not UTF-8 or longer than
+    MAX_ROWS is refused naming the problem."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
@@ -122,9 +135,11 @@ def _read(content: str | bytes) -> list[dict]:
         header = next(reader)
     except StopIteration:
         raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
-    columns = [ALIASES.get(_key(h), "") for h in header]
-    if "name" not in columns:
-        raise ValidationFailed("The file has no 'name' column.", fields={"file": ["A 'name' column is required."]})
+    columns = [aliases.get(_key(h), "") for h in header]
+    if required not in columns:
+        raise ValidationFailed(
+            f"The file has no '{required}' column.", fields={"file": [f"A '{required}' column is required."]}
+        )
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
