@@ -16,7 +16,8 @@ out of billed and DSO, never converted):
 KPIs over the range:
 - deal close to kickoff: days from a won deal's close to the first approved hour on its project (deals won in
   the range; those without approved time yet are counted as waiting).
-- invoice cycle time: days from an invoice's period end to its issue date (invoices issued in the range).
+- invoice cycle time: days from the billed period's end (the invoice run's period end; for an invoice made
+  outside a run, the last day of service it bills) to its issue date (invoices issued in the range).
 - approved-but-unbilled age: approved billable time not on an invoice at the range end, by age bucket.
 - write-off rate: write-offs / gross billed in the range.
 - forecast accuracy per month: hours planned by allocations (hours per week x weekdays / 5) against approved
@@ -32,7 +33,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, Min, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice
@@ -227,8 +228,8 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
 
     dso = []
     for i, m in enumerate(months):
-        window = [month_start(m - timedelta(days=62)), month_start(m - timedelta(days=31)), m]
-        window = sorted(set(window))
+        previous = month_start(m - timedelta(days=1))
+        window = [month_start(previous - timedelta(days=1)), previous, m]
         gross = sum((billed_gross.get(w, ZERO) for w in window), ZERO)
         days = (month_end(m) - window[0]).days + 1
         dso.append((ar[i] * days / gross).quantize(Decimal("0.1")) if gross > 0 else None)
@@ -346,7 +347,11 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
         .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED])
         .aggregate(
             n=Count("id"),
-            avg=Sum(ExpressionWrapper(F("issue_date") - F("period_end"), output_field=DurationField())),
+            avg=Sum(
+                ExpressionWrapper(
+                    F("issue_date") - Coalesce("run__period_end", "period_end"), output_field=DurationField()
+                )
+            ),
         )
     )
     invoice_cycle = {

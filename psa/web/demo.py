@@ -46,4 +46,7 @@ def seed_all(*, reset_passwords: bool = False) -> list[str]:
     report = seed_users(reset_passwords=reset_passwords)
     for module in app_modules("demo"):
         report.extend(module.seed())
+    for module in app_modules("demo"):
+        if hasattr(module, "seed_month_end"):  # month-end after every app's data: recognition follows invoices
+            report.extend(module.seed_month_end())
     return report
