@@ -134,6 +134,9 @@ class BillingRun(models.Model):
 class BillingRunItem(models.Model):
     run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="items")
     contract = models.ForeignKey("projects.Contract", on_delete=models.PROTECT, related_name="+")
+    kinds = models.JSONField(
+        default=list, blank=True, help_text="The source kinds found at start; processing asks only their providers."
+    )
     status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.PENDING)
     invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attempts = models.PositiveSmallIntegerField(default=0)

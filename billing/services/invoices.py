@@ -21,7 +21,7 @@ from billing.models import Allocation, CapWriteDown, Invoice, InvoiceLine, Sourc
 from billing.services._common import history, locked, require_finance
 from billing.services.posting import invoice_post
 from billing.services.sources import Capped, apply_caps, candidates_for, links_release
-from billing.services.tax import invoice_totals_write, tax_category_for_account
+from billing.services.tax import invoice_taxes_create, invoice_totals_write, tax_category_for_account, totals_for
 from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
@@ -41,14 +41,18 @@ def _snapshot(account: Account) -> dict:
     }
 
 
-def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None, by=None) -> Invoice | None:
+def invoice_draft_for_contract(
+    *, contract: Contract, period_end: date, run=None, by=None, kinds: list[str] | None = None
+) -> Invoice | None:
     """Claim every billable source of one contract up to `period_end` and make one draft invoice of them.
 
     Runs inside the caller's transaction (one contract per transaction). Sources are claimed with
     SELECT ... FOR UPDATE SKIP LOCKED; a source another transaction holds is left for it. Caps cut the
-    amount and record the overflow as a write-down. Returns None when nothing is billable.
+    amount and record the overflow as a write-down. Returns None when nothing is billable. `kinds` limits the
+    source kinds looked for (a run passes those it found for the contract at start). The totals are computed
+    from the lines in memory, so the query count is fixed whatever the number of sources or lines.
     """
-    candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True)
+    candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
         return None
     account = contract.account
@@ -69,7 +73,7 @@ def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None
     category = tax_category_for_account(account.pk)
     starts = [c.candidate.period_start or c.candidate.source_date for c in capped]
     ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
-    invoice = Invoice.objects.create(
+    invoice = Invoice(
         kind=InvoiceKind.INVOICE,
         account=account,
         contract=contract,
@@ -111,6 +115,11 @@ def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None
                 written_down=cut,
             )
         )
+    totals = totals_for([(ln.net, category) for ln in lines])
+    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
+    invoice.save(force_insert=True)
+    for ln in lines:
+        ln.invoice = invoice
     InvoiceLine.objects.bulk_create(lines)
     links = []
     for line, members in zip(lines, groups.values(), strict=True):
@@ -136,7 +145,7 @@ def invoice_draft_for_contract(*, contract: Contract, period_end: date, run=None
     ]
     if downs:
         CapWriteDown.objects.bulk_create(downs)
-    invoice_totals_write(invoice)
+    invoice_taxes_create(invoice, totals)
     return invoice
 
 

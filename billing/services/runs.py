@@ -23,7 +23,7 @@ from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
 from billing.models import BillingRun, BillingRunItem
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
-from billing.services.sources import apply_caps, candidates_for, schedules_sync
+from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
 from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
@@ -160,16 +160,12 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
         return run
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
     schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
-    contract_ids = sorted(
-        {
-            c.contract_id
-            for c in candidates_for(
-                contract_ids=scoped_contracts(run).values_list("pk", flat=True), period_end=run.period_end
-            )
-        }
+    contract_ids = contracts_with_sources(
+        contract_ids=scoped_contracts(run).values_list("pk", flat=True), period_end=run.period_end
     )
     BillingRunItem.objects.bulk_create(
-        [BillingRunItem(run=run, contract_id=pk) for pk in contract_ids], ignore_conflicts=True
+        [BillingRunItem(run=run, contract_id=pk, kinds=kinds) for pk, kinds in contract_ids.items()],
+        ignore_conflicts=True,
     )
     run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
@@ -231,7 +227,9 @@ def _process_one(run: BillingRun) -> bool:
                     .select_related("account")
                     .get(pk=item.contract_id)
                 )
-                invoice = invoice_draft_for_contract(contract=contract, period_end=run.period_end, run=run)
+                invoice = invoice_draft_for_contract(
+                    contract=contract, period_end=run.period_end, run=run, kinds=item.kinds
+                )
         except OperationalError:
             raise
         except Exception as exc:  # recorded on the item, the run goes on

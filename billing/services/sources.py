@@ -56,6 +56,7 @@ class Candidate:
     group: tuple = ()
     net: Decimal | None = None  # set when the provider allocated the line's net over its sources (time)
     currency: str | None = None  # set when the source has its own currency (expenses)
+    cap: Decimal | None = None  # the contract line's not-to-exceed cap, read with the source (no extra query)
 
     @property
     def amount(self) -> Decimal:
@@ -71,26 +72,34 @@ class MilestoneSource:
 
     kind = SourceKind.MILESTONE
 
+    def queryset(self, *, contract_ids, period_end: date):
+        return Milestone.objects.filter(
+            status=MilestoneStatus.ACCEPTED,
+            contract_line__contract_id__in=contract_ids,
+            accepted_at__date__lte=period_end,
+            amount__gt=0,
+        ).exclude(_not_billed(self.kind))
+
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = (
-            Milestone.objects.filter(
-                status=MilestoneStatus.ACCEPTED,
-                contract_line__contract_id__in=list(contract_ids),
-                accepted_at__date__lte=period_end,
-                amount__gt=0,
-            )
-            .exclude(_not_billed(self.kind))
-            .order_by("accepted_at", "pk")
-        )
+        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("accepted_at", "pk")
         if lock:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        rows = qs.values("pk", "name", "amount", "accepted_at", "contract_line_id", "contract_line__contract_id")
+        rows = qs.values(
+            "pk",
+            "name",
+            "amount",
+            "accepted_at",
+            "contract_line_id",
+            "contract_line__contract_id",
+            "contract_line__cap",
+        )
         return [
             Candidate(
                 kind=self.kind,
                 source_id=r["pk"],
                 contract_id=r["contract_line__contract_id"],
                 contract_line_id=r["contract_line_id"],
+                cap=r["contract_line__cap"],
                 description=f"Milestone: {r['name']}",
                 quantity=Decimal("1"),
                 unit="C62",
@@ -110,12 +119,13 @@ class ScheduleSource:
 
     kind = SourceKind.SCHEDULE_EVENT
 
+    def queryset(self, *, contract_ids, period_end: date):
+        return ScheduleEvent.objects.filter(
+            contract_line__contract_id__in=contract_ids, bill_on__lte=period_end
+        ).exclude(_not_billed(self.kind))
+
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = (
-            ScheduleEvent.objects.filter(contract_line__contract_id__in=list(contract_ids), bill_on__lte=period_end)
-            .exclude(_not_billed(self.kind))
-            .order_by("bill_on", "pk")
-        )
+        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("bill_on", "pk")
         if lock:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         rows = qs.values(
@@ -128,6 +138,7 @@ class ScheduleSource:
             "period_end",
             "contract_line_id",
             "contract_line__contract_id",
+            "contract_line__cap",
         )
         return [
             Candidate(
@@ -135,6 +146,7 @@ class ScheduleSource:
                 source_id=r["pk"],
                 contract_id=r["contract_line__contract_id"],
                 contract_line_id=r["contract_line_id"],
+                cap=r["contract_line__cap"],
                 description=r["description"],
                 quantity=Decimal("1"),
                 unit="MON" if r["kind"] != ScheduleKind.INSTALMENT else "C62",
@@ -162,18 +174,17 @@ class TimeEntrySource:
 
     kind = SourceKind.TIME_ENTRY
 
+    def queryset(self, *, contract_ids, period_end: date):
+        return TimeEntry.objects.filter(
+            status=EntryStatus.APPROVED,
+            billable=True,
+            bill_rate__gt=0,
+            contract_line__contract_id__in=contract_ids,
+            date__lte=period_end,
+        ).exclude(_not_billed(self.kind))
+
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = (
-            TimeEntry.objects.filter(
-                status=EntryStatus.APPROVED,
-                billable=True,
-                bill_rate__gt=0,
-                contract_line__contract_id__in=list(contract_ids),
-                date__lte=period_end,
-            )
-            .exclude(_not_billed(self.kind))
-            .order_by("date", "pk")
-        )
+        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("date", "pk")
         if lock:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         rows = qs.values(
@@ -183,6 +194,7 @@ class TimeEntrySource:
             "bill_rate",
             "contract_line_id",
             "contract_line__contract_id",
+            "contract_line__cap",
             "contract_line__description",
             role_id=Coalesce(F("rate_card_line__role_id"), F("consultant__role_id")),
             role_name=Coalesce(F("rate_card_line__role__name"), F("consultant__role__name")),
@@ -202,6 +214,7 @@ class TimeEntrySource:
                     source_id=m["pk"],
                     contract_id=m["contract_line__contract_id"],
                     contract_line_id=m["contract_line_id"],
+                    cap=m["contract_line__cap"],
                     description=description,
                     quantity=m["hours"],
                     unit="HUR",
@@ -237,18 +250,17 @@ class ExpenseSource:
 
     kind = SourceKind.EXPENSE
 
+    def queryset(self, *, contract_ids, period_end: date):
+        return Expense.objects.filter(
+            status=EntryStatus.APPROVED,
+            billable=True,
+            rebill_amount__gt=0,
+            contract_line__contract_id__in=contract_ids,
+            date__lte=period_end,
+        ).exclude(_not_billed(self.kind))
+
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = (
-            Expense.objects.filter(
-                status=EntryStatus.APPROVED,
-                billable=True,
-                rebill_amount__gt=0,
-                contract_line__contract_id__in=list(contract_ids),
-                date__lte=period_end,
-            )
-            .exclude(_not_billed(self.kind))
-            .order_by("date", "pk")
-        )
+        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("date", "pk")
         if lock:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         rows = qs.values(
@@ -262,6 +274,7 @@ class ExpenseSource:
             "markup_percent",
             "contract_line_id",
             "contract_line__contract_id",
+            "contract_line__cap",
         )
         categories = dict(Expense._meta.get_field("category").choices)
         out = []
@@ -278,6 +291,7 @@ class ExpenseSource:
                     source_id=r["pk"],
                     contract_id=r["contract_line__contract_id"],
                     contract_line_id=r["contract_line_id"],
+                    cap=r["contract_line__cap"],
                     description=(text + markup)[:300],
                     quantity=Decimal("1"),
                     unit="C62",
@@ -305,13 +319,31 @@ PROVIDERS = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSour
 PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
 
 
-def candidates_for(*, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-    """Every billable source of these contracts up to `period_end`, oldest first (one query per provider)."""
+def candidates_for(
+    *, contract_ids: Iterable[int], period_end: date, lock: bool = False, kinds: Iterable[str] | None = None
+) -> list[Candidate]:
+    """Every billable source of these contracts up to `period_end`, oldest first (one query per provider;
+    `kinds` limits the providers asked, e.g. to those a run found for the contract when it started)."""
     contract_ids = list(contract_ids)
+    kinds = set(kinds or ())
     found: list[Candidate] = []
     for provider in PROVIDERS:
+        if kinds and provider.kind not in kinds:
+            continue
         found.extend(provider.candidates(contract_ids=contract_ids, period_end=period_end, lock=lock))
     return sorted(found, key=lambda c: (c.source_date, c.kind, c.source_id))
+
+
+def contracts_with_sources(*, contract_ids, period_end: date) -> dict[int, list[str]]:
+    """The contracts (of `contract_ids`, a list or a queryset of ids) with anything billable up to `period_end`,
+    each with the kinds of sources found: one DISTINCT query per provider, loading no source rows (a run's start
+    needs only the contracts)."""
+    found: dict[int, list[str]] = {}
+    for provider in PROVIDERS:
+        qs = provider.queryset(contract_ids=contract_ids, period_end=period_end)
+        for pk in qs.order_by().values_list("contract_line__contract_id", flat=True).distinct():
+            found.setdefault(pk, []).append(provider.kind)
+    return dict(sorted(found.items()))
 
 
 def cap_used(contract_line_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -335,8 +367,7 @@ class Capped:
 
 def apply_caps(candidates: list[Candidate]) -> list[Capped]:
     """Bill up to each contract line's not-to-exceed cap, oldest source first; the overflow is a write-down."""
-    line_ids = {c.contract_line_id for c in candidates}
-    caps = dict(ContractLine.objects.filter(pk__in=line_ids, cap__isnull=False).values_list("pk", "cap"))
+    caps = {c.contract_line_id: c.cap for c in candidates if c.cap is not None}
     used = cap_used(caps) if caps else {}
     remaining = {pk: max(cap - used.get(pk, ZERO), ZERO) for pk, cap in caps.items()}
     out = []

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Exists, OuterRef, Q
+
 from billing.models import Invoice, InvoiceTax, TaxCategory
 from psa.core.money import ZERO, round_money, sum_money
 
@@ -53,6 +55,14 @@ def invoice_totals_write(invoice: Invoice) -> Totals:
     lines = [(ln.net, ln.tax_category) for ln in invoice.lines.select_related("tax_category").order_by("position")]
     totals = totals_for(lines)
     InvoiceTax.objects.filter(invoice=invoice).delete()
+    invoice_taxes_create(invoice, totals)
+    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
+    Invoice.objects.filter(pk=invoice.pk).update(net_total=totals.net, tax_total=totals.tax, gross_total=totals.gross)
+    return totals
+
+
+def invoice_taxes_create(invoice: Invoice, totals: Totals) -> None:
+    """Write the tax rows of a document whose totals were just computed (one insert)."""
     InvoiceTax.objects.bulk_create(
         [
             InvoiceTax(
@@ -67,19 +77,20 @@ def invoice_totals_write(invoice: Invoice) -> Totals:
             for r in totals.rows
         ]
     )
-    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
-    Invoice.objects.filter(pk=invoice.pk).update(net_total=totals.net, tax_total=totals.tax, gross_total=totals.gross)
-    return totals
 
 
 def tax_category_for_account(account_id: int) -> TaxCategory:
     from billing.models import AccountTax
     from psa.core.exceptions import ValidationFailed
 
-    setting = AccountTax.objects.filter(account_id=account_id).select_related("tax_category").first()
-    if setting is not None:
-        return setting.tax_category
-    default = TaxCategory.objects.filter(is_default=True, is_active=True).first()
+    # One query: the account's own category first, else the active default.
+    own = Exists(AccountTax.objects.filter(account_id=account_id, tax_category_id=OuterRef("pk")))
+    default = (
+        TaxCategory.objects.annotate(own=own)
+        .filter(Q(own=True) | Q(is_default=True, is_active=True))
+        .order_by("-own")
+        .first()
+    )
     if default is None:
         raise ValidationFailed(
             "No default tax category: mark one as default (Admin → Tax categories).",

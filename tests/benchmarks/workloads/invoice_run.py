@@ -1,0 +1,208 @@
+"""invoice_run: one month's billing run of approved time — our run (billing_run_create, billing_run_start and
+billing_run_execute, the service the job calls: one contract per transaction, run item claimed and sources
+claimed with SELECT ... FOR UPDATE SKIP LOCKED, one T&M line per contract line x role x rate, a link per entry,
+tax and totals) against a hand-written SQL run doing the same work in the same process: the same run and
+items, the same per-contract transaction, item and source claiming with SKIP LOCKED, grouping, per-entry
+allocation of each line's net (window functions) and totals, in a few set-based statements per contract.
+
+Size M is the issue's firm: 500 consultants, 2,000 projects (one contract each), 200 accounts, 80,000
+approved entries in October 2026. S: 100 consultants, 400 projects, 40 accounts, 16,000 entries. Our run is
+also timed at half the entries, and the notes give both query counts: they are equal, because the query count
+grows with contracts, never with entries. Goal 1.5.
+"""
+
+from unittest import mock
+
+from django.db import connection, transaction
+
+from tests.benchmarks.gen_billing import PERIOD_END, billing_firm, billing_time_load, billing_truncate
+from tests.benchmarks.harness import Record, timed
+
+ENTRIES = {"tiny": 2_000, "S": 16_000, "M": 80_000}
+REPEAT = {"tiny": 1, "S": 3, "M": 1}
+
+CONTRACTS_WITH_TIME = """
+SELECT DISTINCT cl.contract_id
+FROM projects_timeentry te JOIN projects_contractline cl ON cl.id = te.contract_line_id
+WHERE te.status = 'approved' AND te.billable AND te.bill_rate > 0 AND te.date <= %(end)s
+  AND NOT EXISTS (SELECT 1 FROM billing_sourcelink sl
+                  WHERE sl.kind = 'time_entry' AND sl.source_id = te.id AND sl.released_at IS NULL)
+ORDER BY 1
+"""
+NEW_RUN = """
+WITH run AS (
+  INSERT INTO billing_billingrun (key, fingerprint, period_end, scope, account_ids, project_ids, status, created_at,
+                                  started_at)
+  VALUES (NULL, 'baseline', %(end)s, 'all', '[]', '[]', 'running', now(), now()) RETURNING id
+)
+INSERT INTO billing_billingrunitem (run_id, contract_id, status, attempts, error)
+SELECT run.id, c, 'pending', 0, '' FROM run, unnest(%(contracts)s::bigint[]) AS c
+RETURNING run_id
+"""
+CLAIM_ITEM = """
+SELECT id, contract_id FROM billing_billingrunitem WHERE run_id = %(run)s AND status = 'pending'
+ORDER BY contract_id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+NEW_INVOICE = """
+INSERT INTO billing_invoice (kind, status, account_id, contract_id, project_id, run_id, currency, payment_terms_days,
+  buyer_name, buyer_address, buyer_tax_id, buyer_email, buyer_reference, seller, note, net_total, tax_total,
+  gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, created_at)
+SELECT 'invoice', 'draft', a.id, c.id, c.project_id, %(run)s, c.currency, c.payment_terms_days,
+  COALESCE(NULLIF(a.legal_name, ''), a.name), a.billing_address, a.tax_id, a.billing_email, c.number, '{}', '',
+  0, 0, 0, 0, 0, 0, '', '', '', now()
+FROM projects_contract c JOIN crm_account a ON a.id = c.account_id WHERE c.id = %(contract)s
+FOR NO KEY UPDATE OF c
+RETURNING id
+"""
+BILL_TIME = """
+WITH claimed AS (
+  SELECT te.id, te.date, te.hours, te.bill_rate, te.contract_line_id,
+         COALESCE(rcl.role_id, co.role_id) AS role_id
+  FROM projects_timeentry te
+  JOIN projects_contractline cl ON cl.id = te.contract_line_id
+  JOIN projects_consultant co ON co.id = te.consultant_id
+  LEFT JOIN projects_ratecardline rcl ON rcl.id = te.rate_card_line_id
+  WHERE cl.contract_id = %(contract)s AND te.status = 'approved' AND te.billable AND te.bill_rate > 0
+    AND te.date <= %(end)s
+    AND NOT EXISTS (SELECT 1 FROM billing_sourcelink sl
+                    WHERE sl.kind = 'time_entry' AND sl.source_id = te.id AND sl.released_at IS NULL)
+  FOR UPDATE OF te SKIP LOCKED
+), grp AS (
+  SELECT contract_line_id, role_id, bill_rate, SUM(hours) AS qty, ROUND(SUM(hours) * bill_rate, 2) AS net,
+         MIN(date) AS first_day, MAX(date) AS last_day,
+         ROW_NUMBER() OVER (ORDER BY MIN(date), contract_line_id, role_id, bill_rate) AS position
+  FROM claimed GROUP BY contract_line_id, role_id, bill_rate
+), lines AS (
+  INSERT INTO billing_invoiceline (invoice_id, position, description, quantity, unit, unit_price, net,
+    tax_category_id, tax_rate, contract_line_id, period_start, period_end, written_down)
+  SELECT %(invoice)s, position, 'Time', qty, 'HUR', bill_rate, net, %(category)s, %(rate)s, contract_line_id,
+         first_day, last_day, 0
+  FROM grp RETURNING id, position
+), shares AS (
+  SELECT c.*, l.id AS line_id, g.net AS line_net,
+         ROUND(g.net * c.hours / g.qty, 2) AS share,
+         SUM(ROUND(g.net * c.hours / g.qty, 2)) OVER w AS shares_sum,
+         ROW_NUMBER() OVER (w ORDER BY c.date DESC, c.id DESC) AS from_last
+  FROM claimed c
+  JOIN grp g USING (contract_line_id, role_id, bill_rate)
+  JOIN lines l ON l.position = g.position
+  WINDOW w AS (PARTITION BY g.position)
+)
+INSERT INTO billing_sourcelink (line_id, kind, source_id, contract_line_id, quantity, amount, written_down,
+  source_date, label, release_reason)
+SELECT line_id, 'time_entry', id, contract_line_id, hours,
+       share + CASE WHEN from_last = 1 THEN line_net - shares_sum ELSE 0 END, 0, date, 'Time', ''
+FROM shares
+"""
+TOTALS = """
+WITH basis AS (SELECT SUM(net) AS b, MIN(period_start) AS s, MAX(period_end) AS e
+               FROM billing_invoiceline WHERE invoice_id = %(invoice)s),
+tax AS (
+  INSERT INTO billing_invoicetax (invoice_id, tax_category_id, kind, rate, basis, amount, exemption_reason)
+  SELECT %(invoice)s, %(category)s, 'S', %(rate)s, b, ROUND(b * %(rate)s / 100, 2), '' FROM basis
+  RETURNING basis, amount
+)
+UPDATE billing_invoice SET net_total = tax.basis, tax_total = tax.amount, gross_total = tax.basis + tax.amount,
+  period_start = basis.s, period_end = basis.e
+FROM tax, basis WHERE id = %(invoice)s
+"""
+DONE_ITEM = """
+UPDATE billing_billingrunitem SET status = 'done', invoice_id = %(invoice)s, attempts = attempts + 1,
+  processed_at = now() WHERE id = %(item)s
+"""
+FINISH = "UPDATE billing_billingrun SET status = 'done', finished_at = now() WHERE id = %(run)s"
+
+
+def baseline_run() -> int:
+    """The hand-written run: returns the number of invoices made."""
+    from billing.services.tax import tax_category_for_account
+
+    category = tax_category_for_account(0)  # the default category (no account has its own here)
+    params = {"end": PERIOD_END, "category": category.pk, "rate": category.rate}
+    with connection.cursor() as cursor:
+        cursor.execute(CONTRACTS_WITH_TIME, params)
+        contracts = [r[0] for r in cursor.fetchall()]
+        cursor.execute(NEW_RUN, params | {"contracts": contracts})
+        params["run"] = cursor.fetchone()[0]
+        invoices = 0
+        while True:
+            with transaction.atomic():
+                cursor.execute(CLAIM_ITEM, params)
+                row = cursor.fetchone()
+                if row is None:
+                    break
+                item, contract = row
+                cursor.execute(NEW_INVOICE, params | {"contract": contract})
+                invoice = cursor.fetchone()[0]
+                p = params | {"contract": contract, "invoice": invoice, "item": item}
+                cursor.execute(BILL_TIME, p)
+                cursor.execute(TOTALS, p)
+                cursor.execute(DONE_ITEM, p)
+                invoices += 1
+        cursor.execute(FINISH, params)
+    return invoices
+
+
+def our_run(finance) -> int:
+    from billing.models import Invoice
+    from billing.services import billing_run_create, billing_run_execute, billing_run_start
+
+    run = billing_run_create(by=finance, period_end=PERIOD_END)
+    # The job is what a worker runs after commit; here the same service runs in this process.
+    with mock.patch("billing.services.runs._enqueue"):
+        billing_run_start(run_id=run.pk, by=finance)
+    billing_run_execute(run_id=run.pk)
+    return Invoice.objects.filter(run=run).count()
+
+
+def _output() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT (SELECT COUNT(*) FROM billing_invoice), (SELECT SUM(net_total) FROM billing_invoice),
+                      (SELECT SUM(tax_total) FROM billing_invoice), (SELECT COUNT(*) FROM billing_invoiceline),
+                      (SELECT COUNT(*) FROM billing_sourcelink), (SELECT SUM(amount) FROM billing_sourcelink),
+                      (SELECT COUNT(*) FROM billing_invoiceline l WHERE l.net <>
+                          (SELECT SUM(amount) FROM billing_sourcelink s WHERE s.line_id = l.id))"""
+        )
+        return cursor.fetchone()
+
+
+def run(size: str) -> list[Record]:
+    from django.contrib.auth import get_user_model
+
+    finance, _ = get_user_model().objects.get_or_create(username="bench-finance", defaults={"is_superuser": True})
+    n_contracts = len(billing_firm(size).lines)
+
+    half = billing_time_load(size, ENTRIES[size] // 2)
+    billing_truncate()
+    _, half_queries = timed(lambda: our_run(finance), setup=billing_truncate, repeat=1)
+
+    n = billing_time_load(size, ENTRIES[size])
+    billing_truncate()
+    baseline_run()
+    expected = _output()
+    assert expected[0] == n_contracts and expected[4] == n and expected[6] == 0, expected
+    billing_truncate()
+    our_run(finance)
+    assert _output() == expected, f"ours {_output()} and the baseline {expected} must agree"
+    ours_s, queries = timed(lambda: our_run(finance), setup=billing_truncate, repeat=REPEAT[size])
+    baseline_s, baseline_queries = timed(baseline_run, setup=billing_truncate, repeat=REPEAT[size])
+    billing_truncate()
+    from tests.benchmarks.generator import truncate
+
+    truncate("projects_timeentry")
+    return [
+        Record(
+            name="invoice_run",
+            size=size,
+            ours_s=ours_s,
+            baseline_s=baseline_s,
+            goal_ratio=1.5,
+            queries=queries,
+            notes=(
+                f"{n} approved entries, {n_contracts} contracts, {len(billing_firm(size).consultants)} consultants; "
+                f"{queries} queries at {n} entries and {half_queries} at {half} "
+                f"(~{queries / n_contracts:.1f} per contract); baseline {baseline_queries} queries"
+            ),
+        )
+    ]
