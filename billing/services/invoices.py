@@ -17,7 +17,7 @@ from billing.choices import (
     InvoiceStatus,
     seller,
 )
-from billing.models import Allocation, CapWriteDown, Invoice, InvoiceLine, SourceLink, SourceRelease
+from billing.models import Allocation, CapWriteDown, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.posting import invoice_post
 from billing.services.sources import Capped, apply_caps, candidates_for, links_release
@@ -42,7 +42,13 @@ def _snapshot(account: Account) -> dict:
 
 
 def invoice_draft_for_contract(
-    *, contract: Contract, period_end: date, run=None, by=None, kinds: list[str] | None = None
+    *,
+    contract: Contract,
+    period_end: date,
+    run=None,
+    by=None,
+    kinds: list[str] | None = None,
+    category: TaxCategory | None = None,
 ) -> Invoice | None:
     """Claim every billable source of one contract up to `period_end` and make one draft invoice of them.
 
@@ -50,7 +56,8 @@ def invoice_draft_for_contract(
     SELECT ... FOR UPDATE SKIP LOCKED; a source another transaction holds is left for it. Caps cut the
     amount and record the overflow as a write-down. Returns None when nothing is billable. `kinds` limits the
     source kinds looked for (a run passes those it found for the contract at start). The totals are computed
-    from the lines in memory, so the query count is fixed whatever the number of sources or lines.
+    from the lines in memory, so the query count is fixed whatever the number of sources or lines; a run passes
+    the account's tax `category` it already read with the contract.
     """
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
@@ -70,7 +77,7 @@ def invoice_draft_for_contract(
             fields={"expense.currency": [f"Must be {contract.currency}."]},
         )
     capped = apply_caps(candidates)
-    category = tax_category_for_account(account.pk)
+    category = category or tax_category_for_account(account.pk)
     starts = [c.candidate.period_start or c.candidate.source_date for c in capped]
     ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
     invoice = Invoice(

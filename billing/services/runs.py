@@ -20,7 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
-from billing.models import BillingRun, BillingRunItem
+from billing.models import AccountTax, BillingRun, BillingRunItem, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
@@ -208,39 +208,66 @@ def _finish(run: BillingRun) -> None:
     run.save(update_fields=["status", "finished_at"])
 
 
-def _process_one(run: BillingRun) -> bool:
-    """Process the next pending item in its own transaction; False when none is left to take."""
-    with transaction.atomic():
-        item = (
-            BillingRunItem.objects.select_for_update(skip_locked=True)
-            .filter(run=run, status=ItemStatus.PENDING)
-            .order_by("contract_id")
-            .first()
-        )
-        if item is None:
-            return False
-        item.attempts += 1
-        try:
-            with transaction.atomic():
-                contract = (
-                    Contract.objects.select_for_update(no_key=True, of=("self",))
-                    .select_related("account")
-                    .get(pk=item.contract_id)
-                )
-                invoice = invoice_draft_for_contract(
-                    contract=contract, period_end=run.period_end, run=run, kinds=item.kinds
-                )
-        except OperationalError:
-            raise
-        except Exception as exc:  # recorded on the item, the run goes on
-            item.status = ItemStatus.FAILED
-            item.error = (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:2000]
-        else:
+def _account_category(account, default):
+    """The account's own tax category when the contract query brought one, else the run's default."""
+    try:
+        return account.billing_tax.tax_category
+    except AccountTax.DoesNotExist:
+        return default
+
+
+def _process_one(run: BillingRun, default_category=None) -> bool:
+    """Process the next pending item in its own transaction; False when none is left to take.
+
+    The happy path is one transaction without savepoints (claim the item, lock its contract, draft, mark the
+    item). A failure rolls the whole contract back, and a second short transaction records it on the item
+    with its reason (unless another worker took the item meanwhile); the run goes on."""
+    item_pk = None
+    try:
+        with transaction.atomic():
+            item = (
+                BillingRunItem.objects.select_for_update(skip_locked=True)
+                .filter(run=run, status=ItemStatus.PENDING)
+                .order_by("contract_id")
+                .first()
+            )
+            if item is None:
+                return False
+            item_pk = item.pk
+            contract = (
+                Contract.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("account", "account__billing_tax__tax_category")
+                .get(pk=item.contract_id)
+            )
+            category = _account_category(contract.account, default_category) if default_category else None
+            invoice = invoice_draft_for_contract(
+                contract=contract, period_end=run.period_end, run=run, kinds=item.kinds, category=category
+            )
+            item.attempts += 1
             item.status = ItemStatus.DONE if invoice else ItemStatus.EMPTY
             item.invoice = invoice
             item.error = ""
-        item.processed_at = timezone.now()
-        item.save(update_fields=["status", "invoice", "error", "attempts", "processed_at"])
+            item.processed_at = timezone.now()
+            item.save(update_fields=["status", "invoice", "error", "attempts", "processed_at"])
+        return True
+    except OperationalError:
+        raise
+    except Exception as exc:  # recorded on the item, the run goes on
+        if item_pk is None:
+            raise
+        error = (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:2000]
+    with transaction.atomic():
+        item = (
+            BillingRunItem.objects.select_for_update(skip_locked=True)
+            .filter(pk=item_pk, status=ItemStatus.PENDING)
+            .first()
+        )
+        if item is not None:
+            item.attempts += 1
+            item.status = ItemStatus.FAILED
+            item.error = error
+            item.processed_at = timezone.now()
+            item.save(update_fields=["status", "error", "attempts", "processed_at"])
     return True
 
 
@@ -249,7 +276,8 @@ def billing_run_execute(*, run_id: int) -> BillingRun | None:
     run = BillingRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return run
-    while _process_one(run):
+    default_category = TaxCategory.objects.filter(is_default=True, is_active=True).first()
+    while _process_one(run, default_category):
         pass
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)

@@ -35,8 +35,8 @@ WITH run AS (
                                   started_at)
   VALUES (NULL, 'baseline', %(end)s, 'all', '[]', '[]', 'running', now(), now()) RETURNING id
 )
-INSERT INTO billing_billingrunitem (run_id, contract_id, status, attempts, error)
-SELECT run.id, c, 'pending', 0, '' FROM run, unnest(%(contracts)s::bigint[]) AS c
+INSERT INTO billing_billingrunitem (run_id, contract_id, kinds, status, attempts, error)
+SELECT run.id, c, '["time_entry"]', 'pending', 0, '' FROM run, unnest(%(contracts)s::bigint[]) AS c
 RETURNING run_id
 """
 CLAIM_ITEM = """
