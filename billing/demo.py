@@ -1,5 +1,10 @@
-"""Billing demo data: past months invoiced through real billing runs (milestones and scheduled fees), some
-paid, some partly paid, some overdue; the `client` login is linked to an invoiced account.
+"""Billing demo data: past months invoiced through real billing runs (milestones, scheduled fees, approved
+time and re-billable expenses), some paid, some partly paid, some overdue; the `client` login is linked to an
+invoiced account and sees time-and-materials invoices with their time appendix.
+
+Time comes from the projects demo (approved through its services) when it has logged time for the client's
+account; otherwise this demo adds a small T&M line with two consultants' approved hours and expenses (rates
+snapshotted as approval does), so the portal always shows an appendix.
 
 Idempotent: runs have fixed keys, contracts and accounts natural keys, payments bank references. If the crm
 and projects demos already made accounts and contracts, their schedules are generated and they are billed too.
@@ -165,6 +170,91 @@ def _contracts(accounts: list[Account], start: date) -> None:
             )
 
 
+def _time(account: Account, first_month: date, today: date) -> int:
+    """Approved T&M hours and expenses on the client account's first demo contract, unless it has some."""
+    from crm.models import Role
+    from projects.models import Consultant, EntryStatus, Expense, TimeEntry
+
+    if TimeEntry.objects.filter(project__account=account, status=EntryStatus.APPROVED, billable=True).exists():
+        return 0
+    contract = Contract.objects.filter(account=account).order_by("pk").first()
+    if contract is None:
+        return 0
+    line, created = ContractLine.objects.get_or_create(
+        contract=contract,
+        position=4,
+        defaults={
+            "description": "Advisory hours (time and materials)",
+            "billing_model": "tm",
+            "rate": Decimal("140.00"),
+            "hours": Decimal("600.00"),
+            "price": Decimal("84000.00"),
+            "start_date": contract.start_date,
+            "end_date": contract.end_date,
+        },
+    )
+    if not created:
+        return 0
+    role = Role.objects.filter(name="Senior consultant").first() or Role.objects.create(
+        name="Senior consultant", code="billing-demo-senior"
+    )
+    users = get_user_model().objects
+    people = []
+    for username, first, last in (("demo.ana", "Ana", "Moreau"), ("demo.tom", "Tom", "Becker")):
+        user, _ = users.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+        consultant, _ = Consultant.objects.get_or_create(user=user, defaults={"role": role})
+        people.append(consultant)
+    notes = ["Steering committee prep", "Process mapping workshop", "Requirements review", "Data quality analysis"]
+    now = timezone.now()
+    entries, day, n = [], first_month, 0
+    last_day = _month_end(today.replace(day=1) - timedelta(days=1))
+    while day <= min(last_day, contract.end_date):
+        if day.weekday() < 5 and day.day % 3 != 0:
+            for k, person in enumerate(people):
+                n += 1
+                entries.append(
+                    TimeEntry(
+                        consultant=person,
+                        project=contract.project,
+                        date=day,
+                        hours=Decimal(("2.50", "4.00", "6.00", "3.25")[(n + k) % 4]),
+                        note=notes[n % len(notes)],
+                        status=EntryStatus.APPROVED,
+                        contract_line=line,
+                        billable=True,
+                        bill_rate=Decimal("140.00") if k == 0 else Decimal("165.00"),
+                        cost_rate=Decimal("70.00"),
+                        submitted_at=now,
+                        approved_at=now,
+                    )
+                )
+        day += timedelta(days=1)
+    TimeEntry.objects.bulk_create(entries)
+    expenses = []
+    month = first_month
+    while _month_end(month) <= last_day:
+        expenses.append(
+            Expense(
+                consultant=people[0],
+                project=contract.project,
+                date=month + timedelta(days=9),
+                category="travel",
+                description="Train to the client site",
+                amount=Decimal("184.60"),
+                currency=contract.currency,
+                status=EntryStatus.APPROVED,
+                contract_line=line,
+                rebill_policy="markup",
+                markup_percent=Decimal("10.00"),
+                rebill_amount=Decimal("203.06"),
+                approved_at=now,
+            )
+        )
+        month = _month_end(month) + timedelta(days=1)
+    Expense.objects.bulk_create(expenses)
+    return len(entries)
+
+
 def seed() -> list[str]:
     today = timezone.localdate()
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
@@ -182,6 +272,7 @@ def seed() -> list[str]:
     first_open_day = last_closed + timedelta(days=1) if last_closed else first_month
     accounts = _accounts(today)
     _contracts(accounts, first_month)
+    _time(accounts[0], first_month, today)
     for contract_id in Contract.objects.values_list("pk", flat=True):
         try:
             schedules_generate_for_contract(contract_id=contract_id)

@@ -4,8 +4,9 @@ GL reconciles; seeding twice changes nothing."""
 import pytest
 
 from billing import demo
-from billing.models import BillingRun, Invoice, Payment
+from billing.models import BillingRun, Invoice, Payment, SourceLink
 from billing.selectors import invoices_for, ledger_reconciliation
+from billing.services.documents import invoice_time_entries
 from psa.web.demo import seed_users
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,13 @@ def test_the_demo_bills_past_months_and_the_client_sees_its_invoices():
     client = get_user_model().objects.get(username="client")
     mine = invoices_for(client)
     assert mine.exists() and mine.values("account").distinct().count() == 1
+    with_time = [i for i in mine.order_by("pk") if SourceLink.objects.filter(line__invoice=i, kind="time_entry")]
+    assert with_time, "the client sees T&M invoices"
+    assert invoice_time_entries(with_time[0]), "with their time appendix"
+    assert SourceLink.objects.filter(line__invoice__in=mine, kind="expense").exists()
+    # every approved entry of a past month is billed exactly once
+    billed = SourceLink.objects.filter(kind="time_entry", released_at__isnull=True)
+    assert billed.count() == billed.values("source_id").distinct().count()
     rec = ledger_reconciliation()
     assert rec["gl_receivable"] == rec["open_balances"] and rec["gl_tax_payable"] == rec["invoiced_tax"]
     demo.seed()
