@@ -1,8 +1,9 @@
 """The demo firm's books: the default chart, periods around today, and six months of manual entries posted by
-the finance user through the posting service (idempotent keys per month), with the older months closed.
+the finance user through the posting service (idempotent keys per month).
 
-Later issues add invoices, payments and revenue recognition on top. Safe to run again: every entry is keyed by
-month, so a re-run posts only the months that are new since the last run.
+Billing then invoices those months; `seed_month_end` (run by psa.web.demo after every app's step) recognises
+revenue month by month and closes each past month, the current one staying open. Safe to run again: every entry
+is keyed by month, so a re-run posts only the months that are new since the last run.
 """
 
 from datetime import date, timedelta
@@ -22,7 +23,6 @@ from psa.core.exceptions import DomainError
 from psa.core.money import round_money
 
 DEMO_MONTHS = 6
-OPEN_MONTHS = 2  # the current month and the one before stay open
 
 
 def demo_months(today: date) -> list[date]:
@@ -169,16 +169,39 @@ def seed() -> list[str]:
                 skipped += 1  # e.g. the demo clients changed since the first run: keep what is posted
     posted = JournalEntry.objects.count() - before
     reversals = entries_auto_reverse_due(today=today)
-    closed = 0
-    for period in AccountingPeriod.objects.filter(
-        status=PeriodStatus.OPEN, start__gte=months[0], start__lt=months[-OPEN_MONTHS]
-    ).order_by("start"):
+    return [
+        f"ledger: {created_accounts} accounts added, {posted} entries posted, {reversals} reversals, {skipped} skipped"
+    ]
+
+
+def seed_month_end() -> list[str]:
+    """After every app's demo data (billing's invoices included): recognise each past demo month and close it,
+    in order, as finance would at month-end; the current month stays open and unrecognised. Months already
+    closed are skipped, so a second seed posts and closes nothing."""
+    from ledger.models_revenue import ProjectEstimate, RevenueSchedule
+    from ledger.services.revenue import estimate_set, recognition_run, schedules_ensure
+
+    today = timezone.localdate()
+    finance = get_user_model().objects.filter(username="finance").first()
+    months = demo_months(today)
+    schedules_ensure()
+    # The PMs' first estimates to complete for the fixed-fee projects measured by percent complete.
+    for project_id, hours in (
+        RevenueSchedule.objects.filter(method__startswith="percent_")
+        .exclude(project__in=ProjectEstimate.objects.values("project"))
+        .values_list("project_id", "contract_line__hours")
+    ):
+        estimate_set(project_id=project_id, etc_hours=hours or Decimal("240"), as_of=months[0], by=finance)
+    recognised = closed = 0
+    for month in months[:-1]:
+        period = AccountingPeriod.objects.filter(start=month, status=PeriodStatus.OPEN).first()
+        if period is None:
+            continue
         try:
+            run = recognition_run(period_id=period.pk, by=finance)
+            recognised += run.posted_lines
             period_close(period_id=period.pk, by=finance, reason="Demo month-end close")
             closed += 1
         except DomainError:
-            break
-    return [
-        f"ledger: {created_accounts} accounts added, {posted} entries posted, {reversals} reversals, "
-        f"{closed} months closed, {skipped} skipped"
-    ]
+            break  # an earlier month is still open (months close in order): leave the rest open
+    return [f"ledger month-end: {recognised} recognitions posted, {closed} months closed"]

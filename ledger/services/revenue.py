@@ -20,7 +20,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ledger.choices import (
@@ -42,6 +43,7 @@ from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PeriodClosed, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
 
+POSITION_ROLES = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 CHUNK = 500  # schedules per transaction (whole projects), so progress shows and a crash loses at most one chunk
 
 
@@ -313,24 +315,28 @@ def _chunks(rows: list[dict]) -> list[list[dict]]:
 
 
 def _positions(project_ids: list[int], at: date) -> dict[int, tuple[Decimal, Decimal]]:
-    """(unbilled debit balance, deferred credit balance) per project through `at`: one grouped query."""
+    """What a posting dated `at` may relieve per project: (unbilled receivable, deferred revenue), each the lesser
+    of its balance through `at` and its balance over all dates, so neither side is ever overdrawn whether the
+    books are read at `at` or today (documents dated after `at` may already be posted). One grouped query."""
+    through = Q(date__lte=at)
     rows = (
-        JournalLine.objects.filter(
-            project_id__in=project_ids,
-            date__lte=at,
-            account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED],
-        )
+        JournalLine.objects.filter(project_id__in=project_ids, account__system_role__in=POSITION_ROLES)
         .values("project_id", "account__system_role")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
+        .annotate(
+            d=Sum("debit"),
+            c=Sum("credit"),
+            d_at=Coalesce(Sum("debit", filter=through), ZERO),
+            c_at=Coalesce(Sum("credit", filter=through), ZERO),
+        )
         .order_by()
     )
     unbilled: dict[int, Decimal] = {}
     deferred: dict[int, Decimal] = {}
     for r in rows:
         if r["account__system_role"] == SystemAccount.UNBILLED:
-            unbilled[r["project_id"]] = r["d"] - r["c"]
+            unbilled[r["project_id"]] = min(r["d"] - r["c"], r["d_at"] - r["c_at"])
         else:
-            deferred[r["project_id"]] = r["c"] - r["d"]
+            deferred[r["project_id"]] = min(r["c"] - r["d"], r["c_at"] - r["d_at"])
     return {p: (max(unbilled.get(p, ZERO), ZERO), max(deferred.get(p, ZERO), ZERO)) for p in project_ids}
 
 
@@ -426,48 +432,93 @@ def _post_chunk(run: RecognitionRun, rows: list[dict], targets: dict, period: Ac
             if revenue or provision_delta:
                 label = f"{r['number']}/{r['position']} {r['description']}"[:200]
                 items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta))
-        if not items:
-            return
-        positions = _positions(sorted({i.project_id for i in items}), period.end)
-        codes = _codes(any(i.provision for i in items))
-        spec = recognition_spec(items, positions, on=period.end, codes=codes)
-        digest = hashlib.sha256(
-            ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
-        ).hexdigest()[:32]
-        entry = entry_post(spec=spec, key=f"revrec:{period.label}:{digest}", catch_up=True)
-        sequences = dict(
-            Recognition.objects.filter(schedule_id__in=[i.schedule_id for i in items], period_id=entry.period_id)
-            .values("schedule_id")
-            .annotate(n=Count("id"))
-            .values_list("schedule_id", "n")
-        )
-        Recognition.objects.bulk_create(
-            [
-                Recognition(
-                    schedule_id=i.schedule_id,
-                    run=run,
-                    period_id=entry.period_id,
-                    sequence=sequences.get(i.schedule_id, 0) + 1,
-                    as_of=period.end,
-                    cumulative=current[i.schedule_id][0] + i.revenue,
-                    amount=i.revenue,
-                    provision_amount=i.provision,
-                    entry=entry,
-                )
-                for i in items
-            ]
-        )
-        updated = [
-            RevenueSchedule(
-                pk=i.schedule_id,
-                recognised=current[i.schedule_id][0] + i.revenue,
-                provision=current[i.schedule_id][1] + i.provision,
-                last_period_id=entry.period_id,
-                updated_at=timezone.now(),
+        if items:
+            _post_items(run, items, current, period)
+        _net_positions({r["project_id"]: r["client_id"] for r in rows}, period)
+
+
+def _post_items(run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod) -> None:
+    """Post one entry for the chunk's differences and record them per schedule (inside the chunk's transaction)."""
+    positions = _positions(sorted({i.project_id for i in items}), period.end)
+    codes = _codes(any(i.provision for i in items))
+    spec = recognition_spec(items, positions, on=period.end, codes=codes)
+    digest = hashlib.sha256(
+        ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
+    ).hexdigest()[:32]
+    entry = entry_post(spec=spec, key=f"revrec:{period.label}:{digest}", catch_up=True)
+    sequences = dict(
+        Recognition.objects.filter(schedule_id__in=[i.schedule_id for i in items], period_id=entry.period_id)
+        .values("schedule_id")
+        .annotate(n=Count("id"))
+        .values_list("schedule_id", "n")
+    )
+    Recognition.objects.bulk_create(
+        [
+            Recognition(
+                schedule_id=i.schedule_id,
+                run=run,
+                period_id=entry.period_id,
+                sequence=sequences.get(i.schedule_id, 0) + 1,
+                as_of=period.end,
+                cumulative=current[i.schedule_id][0] + i.revenue,
+                amount=i.revenue,
+                provision_amount=i.provision,
+                entry=entry,
             )
             for i in items
         ]
-        RevenueSchedule.objects.bulk_update(updated, ["recognised", "provision", "last_period", "updated_at"])
+    )
+    updated = [
+        RevenueSchedule(
+            pk=i.schedule_id,
+            recognised=current[i.schedule_id][0] + i.revenue,
+            provision=current[i.schedule_id][1] + i.provision,
+            last_period_id=entry.period_id,
+            updated_at=timezone.now(),
+        )
+        for i in items
+    ]
+    RevenueSchedule.objects.bulk_update(updated, ["recognised", "provision", "last_period", "updated_at"])
+
+
+def _net_positions(projects: dict[int, int], period: AccountingPeriod) -> None:
+    """Keep one side per contract (invariant 7) when documents were dated out of order: an invoice dated after
+    the month end but posted before that month's recognition went to deferred revenue, and the recognition dated
+    at the month end (which cannot see the later invoice) went to unbilled receivable. Net the two, Dr deferred /
+    Cr unbilled, dated the project's latest position date (or the first open period after it). One grouped
+    query; an entry only when some project is two-sided."""
+    rows = (
+        JournalLine.objects.filter(project_id__in=list(projects), account__system_role__in=POSITION_ROLES)
+        .values("project_id", "account__system_role")
+        .annotate(d=Sum("debit"), c=Sum("credit"), last=Max("date"))
+        .order_by()
+    )
+    balance: dict[int, dict] = {}
+    for r in rows:
+        entry = balance.setdefault(r["project_id"], {"last": r["last"]})
+        entry["last"] = max(entry["last"], r["last"])
+        entry[r["account__system_role"]] = r["d"] - r["c"]
+    by_date: dict[date, list[tuple[int, Decimal]]] = {}
+    for project_id, b in sorted(balance.items()):
+        unbilled, deferred = b.get(SystemAccount.UNBILLED, ZERO), -b.get(SystemAccount.DEFERRED, ZERO)
+        both = min(unbilled, deferred)
+        if both > 0:
+            by_date.setdefault(max(b["last"], period.end), []).append((project_id, both))
+    if not by_date:
+        return
+    codes = _codes(False)
+    for on, pairs in sorted(by_date.items()):
+        lines = []
+        for project_id, amount in pairs:
+            lines += [
+                LineSpec(codes["deferred"], debit=amount, client_id=projects[project_id], project_id=project_id,
+                         memo="Contract position netting"),
+                LineSpec(codes["unbilled"], credit=amount, client_id=projects[project_id], project_id=project_id,
+                         memo="Contract position netting"),
+            ]  # fmt: skip
+        digest = hashlib.sha256(f"{on}:{pairs}".encode()).hexdigest()[:32]
+        spec = EntrySpec(date=on, memo="Contract position netting", source="recognition", lines=lines)
+        entry_post(spec=spec, key=f"revrec-net:{digest}", catch_up=True)
 
 
 def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
