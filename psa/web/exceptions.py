@@ -43,20 +43,17 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
 from projects.choices import MilestoneStatus
-from projects.models import ContractLine, Milestone
+from projects.models import ContractLine, Milestone, Project
 from projects.models_time import Consultant, EntryStatus, TimeEntry
-from projects.selectors_time import missing_time, week_start
+from projects.selectors_time import time_off_hours, week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
 
@@ -108,29 +105,48 @@ def _not_billed(kind: str):
 
 # --- the rules -----------------------------------------------------------------------------------------------
 def rule_missing_time(as_of: date) -> list[Item]:
+    """Same rule as the projects missing-time page (capacity less time off against hours logged in any status),
+    read as one grouped sum for the week instead of a subquery per consultant. Three queries."""
     monday = week_start(as_of) - timedelta(days=7)
+    sunday = monday + timedelta(days=6)
     url = reverse("projects:missing-time") + f"?week={monday.isoformat()}"
-    return [
-        Item(
-            rule="missing_time",
-            key=f"consultant:{m.consultant.pk}:{monday.isoformat()}",
-            title=f"{m.consultant}: {m.logged:.2f} of {m.expected:.2f} h logged",
-            detail=f"Week of {monday:%d %b %Y}, due by {monday + timedelta(days=7):%d %b}",
-            url=url,
-            fix="Missing time",
-            on=monday,
-            facts=(str(m.logged), str(m.expected)),
+    logged = dict(
+        TimeEntry.objects.filter(date__gte=monday, date__lte=sunday)
+        .values("consultant_id")
+        .annotate(h=Sum("hours"))
+        .values_list("consultant_id", "h")
+        .order_by()
+    )
+    consultants = list(Consultant.objects.filter(is_active=True, weekly_capacity__gt=0).select_related("user"))
+    off = time_off_hours(consultant_ids=[c.pk for c in consultants], first=monday, last=sunday)
+    out = []
+    for c in consultants:
+        expected = max(ZERO, c.weekly_capacity - off.get((c.pk, monday), ZERO))
+        got = logged.get(c.pk) or ZERO
+        if got >= expected:
+            continue
+        out.append(
+            Item(
+                rule="missing_time",
+                key=f"consultant:{c.pk}:{monday.isoformat()}",
+                title=f"{c}: {got:.2f} of {expected:.2f} h logged",
+                detail=f"Week of {monday:%d %b %Y}, due by {monday + timedelta(days=7):%d %b}",
+                url=url,
+                fix="Missing time",
+                on=monday,
+                amount=None,
+                facts=(str(got), str(expected)),
+            )
         )
-        for m in missing_time(week=monday)
-    ]
+    return sorted(out, key=lambda i: (Decimal(i.facts[0]) - Decimal(i.facts[1]), i.title))
 
 
 def rule_unbilled_ageing(as_of: date) -> list[Item]:
     before = as_of - timedelta(days=_setting("PSA_EXC_UNBILLED_DAYS", 30))
-    rows = (
+    rows = list(
         TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
         .filter(_not_billed(SourceKind.TIME_ENTRY))
-        .values("project_id", "project__code", "project__name")
+        .values("project_id")
         .annotate(
             n=Count("id"),
             total_hours=Sum("hours"),
@@ -138,6 +154,11 @@ def rule_unbilled_ageing(as_of: date) -> list[Item]:
             oldest=Min("date"),
         )
         .order_by("oldest", "project_id")
+    )
+    names = (
+        dict(Project.objects.filter(pk__in=[r["project_id"] for r in rows]).values_list("pk", "code").order_by())
+        if rows
+        else {}
     )
     out = []
     for r in rows:
@@ -147,7 +168,7 @@ def rule_unbilled_ageing(as_of: date) -> list[Item]:
             Item(
                 rule="unbilled_ageing",
                 key=f"project:{r['project_id']}",
-                title=f"{r['project__code']} {r['project__name']}: {r['total_hours']:.2f} h unbilled",
+                title=f"{names.get(r['project_id'], r['project_id'])}: {r['total_hours']:.2f} h unbilled",
                 detail=f"{r['n']} approved entr{'y' if r['n'] == 1 else 'ies'}, oldest {r['oldest']:%d %b %Y} "
                 f"({age} days)",
                 url=reverse("billing:run-new"),
@@ -186,40 +207,27 @@ def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
 
 def cap_positions(as_of: date) -> list[dict]:
     """Per capped contract line: cap, billed (unreleased source links), approved unbilled time value and the
-    approved time value of the last 28 days (the burn). One query."""
-    billed = (
-        SourceLink.objects.filter(contract_line=OuterRef("pk"), released_at__isnull=True)
-        .order_by()
-        .values("contract_line")
-        .annotate(s=Sum("amount"))
-        .values("s")[:1]
-    )
-    approved = TimeEntry.objects.filter(contract_line=OuterRef("pk"), status=EntryStatus.APPROVED, billable=True)
-    value = ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)
-    unbilled = (
-        approved.filter(_not_billed(SourceKind.TIME_ENTRY))
-        .order_by()
-        .values("contract_line")
-        .annotate(s=Sum(value))
-        .values("s")[:1]
-    )
-    burn = (
-        approved.filter(date__gt=as_of - timedelta(days=28), date__lte=as_of)
-        .order_by()
-        .values("contract_line")
-        .annotate(s=Sum(value))
-        .values("s")[:1]
-    )
-    return list(
+    approved time value of the last 28 days (the burn). Four grouped queries, one pass each over the rows."""
+    lines = list(
         ContractLine.objects.filter(cap__isnull=False, cap__gt=0, contract__end_date__gte=as_of - timedelta(days=31))
-        .annotate(
-            billed=Coalesce(Subquery(billed, output_field=MONEY), Value(ZERO), output_field=MONEY),
-            unbilled=Coalesce(Subquery(unbilled, output_field=VALUE), Value(ZERO), output_field=VALUE),
-            burn=Coalesce(Subquery(burn, output_field=VALUE), Value(ZERO), output_field=VALUE),
-        )
-        .values("pk", "description", "cap", "billed", "unbilled", "burn", "contract__number", "contract__project_id")
+        .values("pk", "description", "cap", "contract__number", "contract__project_id")
         .order_by("pk")
     )
+    ids = [r["pk"] for r in lines]
+    value = ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)
+    approved = TimeEntry.objects.filter(contract_line_id__in=ids, status=EntryStatus.APPROVED, billable=True)
+
+    def by_line(qs, expr) -> dict[int, Decimal]:
+        return dict(qs.values("contract_line_id").annotate(s=expr).values_list("contract_line_id", "s").order_by())
+
+    billed = by_line(SourceLink.objects.filter(contract_line_id__in=ids, released_at__isnull=True), Sum("amount"))
+    unbilled = by_line(approved.filter(_not_billed(SourceKind.TIME_ENTRY)), Sum(value))
+    burn = by_line(approved.filter(date__gt=as_of - timedelta(days=28), date__lte=as_of), Sum(value))
+    for r in lines:
+        r["billed"] = billed.get(r["pk"]) or ZERO
+        r["unbilled"] = unbilled.get(r["pk"]) or ZERO
+        r["burn"] = burn.get(r["pk"]) or ZERO
+    return lines
 
 
 def projected_cap_date(*, cap: Decimal, consumed: Decimal, burn_28d: Decimal, as_of: date) -> date | None:
