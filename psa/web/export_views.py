@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from psa.core.roles import Role, has_role, role_required
-from psa.web.exports import INVOICE_COLUMNS, invoices_csv, time_columns, time_csv
+from psa.web.exports import INVOICE_COLUMN_DOCS, TIME_COLUMN_DOCS, invoices_csv, time_columns, time_csv
 
 EXPORT_ROLES = (Role.FINANCE, Role.ADMIN, Role.PROJECT_MANAGER)
 MAX_DAYS = 3 * 366
@@ -47,8 +47,8 @@ def exports(request):
         "end": request.GET.get("end") or (end.isoformat() if end else ""),
         "errors": errors,
         "finance": has_role(request.user, Role.FINANCE, Role.ADMIN),
-        "invoice_columns": INVOICE_COLUMNS,
-        "time_columns": time_columns(request.user),
+        "invoice_columns": list(INVOICE_COLUMN_DOCS.items()),
+        "time_columns": [(c, TIME_COLUMN_DOCS[c]) for c in time_columns(request.user)],
     }
     return render(request, "web/exports/exports.html", context, status=400 if errors else 200)
 

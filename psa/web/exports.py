@@ -5,36 +5,11 @@ Streamed (StreamingHttpResponse over `QuerySet.iterator()`), filtered by a date 
 file is UTF-8 with a header row; amounts are plain decimals with a dot and two places (rates four), dates ISO
 8601, booleans `true`/`false`, empty cells for "none".
 
-Invoices (finance, admin), one row per issued invoice or credit note with `issue_date` in the range:
-    number            invoice or credit-note number (gapless per series)
-    kind              invoice | credit_note
-    status            issued | partly_paid | paid | credited | written_off
-    issue_date        date issued
-    due_date          payment due date
-    period_start      first day of the billed period (empty for manual documents)
-    period_end        last day of the billed period
-    account_id        our id of the client account
-    account           the client account's name
-    buyer_name        legal name printed on the document
-    buyer_tax_id      the buyer's VAT/tax number
-    currency          ISO 4217 code of the document
-    net_total         sum of the line nets
-    tax_total         tax on the summed basis per category
-    gross_total       net_total + tax_total
-    amount_paid       payments allocated to it
-    amount_credited   credit notes allocated to it
-    amount_written_off  written off
-    open_balance      gross_total - paid - credited - written off (0 for credit notes)
-    credits_invoice   for a credit note: the number of the invoice it credits
-    contract          contract number
-    project           project code
-
-Time (finance and admin: all entries; project managers: their projects' entries and their own), one row per
-time entry with `date` in the range:
-    id, date, consultant, consultant_username, project, project_name, account, task, hours, status,
-    billable, note, approved_at (ISO timestamp), invoice (number of the invoice that bills it, if any),
-    bill_rate and bill_amount (hours x bill rate, rounded; for rate roles only: project managers, finance,
-    admin), cost_rate (finance and admin only). Rates are the snapshot copied at approval (empty before).
+Invoices (finance, admin): one row per issued invoice or credit note with `issue_date` in the range.
+Time (finance and admin: all entries; project managers: their projects' entries and their own): one row per
+time entry with `date` in the range; bill rate and amount only for rate roles, cost rate only for finance/admin.
+The columns, in file order, with their meaning: INVOICE_COLUMN_DOCS and TIME_COLUMN_DOCS below (the exports page
+shows the same table). The GL journal's columns: ledger/exports.py CSV_HEADER.
 """
 
 import csv
@@ -51,15 +26,52 @@ from psa.core.roles import COST_ROLES, RATE_ROLES, has_role
 
 CHUNK = 2000
 
-INVOICE_COLUMNS = [
-    "number", "kind", "status", "issue_date", "due_date", "period_start", "period_end", "account_id", "account",
-    "buyer_name", "buyer_tax_id", "currency", "net_total", "tax_total", "gross_total", "amount_paid",
-    "amount_credited", "amount_written_off", "open_balance", "credits_invoice", "contract", "project",
-]  # fmt: skip
-TIME_COLUMNS = [
-    "id", "date", "consultant", "consultant_username", "project", "project_name", "account", "task", "hours",
-    "status", "billable", "note", "approved_at", "invoice",
-]  # fmt: skip
+# The documented columns, in file order: shown on the exports page and described in the module docstring.
+INVOICE_COLUMN_DOCS = {
+    "number": "Invoice or credit-note number (gapless per series)",
+    "kind": "invoice or credit_note",
+    "status": "issued, partly_paid, paid, credited or written_off",
+    "issue_date": "Date issued",
+    "due_date": "Payment due date",
+    "period_start": "First day of the billed period (empty for manual documents)",
+    "period_end": "Last day of the billed period",
+    "account_id": "Our id of the client account",
+    "account": "The client account's name",
+    "buyer_name": "Legal name printed on the document",
+    "buyer_tax_id": "The buyer's VAT or tax number",
+    "currency": "ISO 4217 code of the document",
+    "net_total": "Sum of the line nets",
+    "tax_total": "Tax on the summed basis per category",
+    "gross_total": "net_total + tax_total",
+    "amount_paid": "Payments allocated to it",
+    "amount_credited": "Credit notes allocated to it",
+    "amount_written_off": "Written off",
+    "open_balance": "gross_total - paid - credited - written off (0 for credit notes)",
+    "credits_invoice": "For a credit note: the number of the invoice it credits",
+    "contract": "Contract number",
+    "project": "Project code",
+}
+TIME_COLUMN_DOCS = {
+    "id": "Our id of the time entry",
+    "date": "Day worked",
+    "consultant": "Consultant's name",
+    "consultant_username": "Consultant's login",
+    "project": "Project code",
+    "project_name": "Project name",
+    "account": "Client account",
+    "task": "Task name (empty: the project itself)",
+    "hours": "Hours, two decimals",
+    "status": "draft, submitted, approved or rejected",
+    "billable": "true or false (set at approval)",
+    "note": "The consultant's note",
+    "approved_at": "When approved (ISO timestamp)",
+    "invoice": "Number of the invoice that bills it, if any",
+    "bill_rate": "Bill rate copied at approval (project managers, finance, admin)",
+    "bill_amount": "hours x bill_rate, rounded half up to cents (project managers, finance, admin)",
+    "cost_rate": "Cost rate copied at approval (finance, admin)",
+}
+INVOICE_COLUMNS = list(INVOICE_COLUMN_DOCS)
+TIME_COLUMNS = list(TIME_COLUMN_DOCS)[:14]
 RATE_COLUMNS = ["bill_rate", "bill_amount"]
 COST_COLUMNS = ["cost_rate"]
 
