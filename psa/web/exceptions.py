@@ -15,6 +15,9 @@ Rules (thresholds are settings, defaults in brackets):
 - cap_approaching: a contract line with a not-to-exceed cap whose consumption (billed + approved unbilled
   time) reached PSA_EXC_CAP_SHARE [80] % of the cap, or whose projected date — the remaining cap divided by
   the daily burn of approved time value over the last 28 days — falls within PSA_EXC_CAP_DAYS [30] days.
+- estimate_over_price: a project whose estimate at completion (approved cost to date, hours x the cost rate
+  copied at approval, plus the PM's latest estimate to complete on or before the scan day: its cost, or its hours
+  at the project's average cost rate so far) exceeds the price of its contract lines.
 - time_outlier: a consultant's day in the last 14 days whose total hours exceed mean + 3 sigma of that
   consultant's daily totals over the 90 days before (at least 10 such days needed).
 - invoice_outlier: an invoice issued in the last 30 days whose net total lies more than 3 sigma from the mean of
@@ -43,6 +46,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
 from django.urls import reverse
@@ -50,6 +54,7 @@ from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
+from ledger.models import ProjectEstimate
 from projects.choices import MilestoneStatus
 from projects.models import ContractLine, Milestone, Project
 from projects.models_time import Consultant, EntryStatus, TimeEntry
@@ -92,6 +97,7 @@ RULES: dict[str, str] = {
     "unbilled_ageing": "Approved but unbilled time ageing",
     "milestone_uninvoiced": "Milestones accepted, not invoiced",
     "cap_approaching": "Contracts approaching their cap",
+    "estimate_over_price": "Estimate at completion above the price",
     "time_outlier": "Time far outside a consultant's pattern",
     "invoice_outlier": "Invoice far outside the account's history",
     "outbox_failed": "Undelivered messages and webhooks",
@@ -268,6 +274,57 @@ def rule_cap_approaching(as_of: date) -> list[Item]:
     return out
 
 
+def rule_estimate_over_price(as_of: date) -> list[Item]:
+    latest = ProjectEstimate.objects.filter(project=OuterRef("pk"), as_of__lte=as_of).order_by("-as_of")
+    projects = list(
+        Project.objects.filter(Exists(latest))
+        .annotate(etc_hours=Subquery(latest.values("etc_hours")[:1]), etc_cost=Subquery(latest.values("etc_cost")[:1]))
+        .values("pk", "code", "name", "etc_hours", "etc_cost")
+        .order_by("pk")
+    )
+    if not projects:
+        return []
+    ids = [p["pk"] for p in projects]
+    actuals = {
+        r["project_id"]: r
+        for r in TimeEntry.objects.filter(project_id__in=ids, status=EntryStatus.APPROVED)
+        .values("project_id")
+        .annotate(h=Sum("hours"), c=Sum(ExpressionWrapper(F("hours") * F("cost_rate"), output_field=VALUE)))
+        .order_by()
+    }
+    prices = dict(
+        ContractLine.objects.filter(contract__project_id__in=ids)
+        .values("contract__project_id")
+        .annotate(p=Sum("price"))
+        .values_list("contract__project_id", "p")
+        .order_by()
+    )
+    out = []
+    for p in projects:
+        if p["pk"] not in prices:
+            continue  # no contract: nothing to compare against
+        a = actuals.get(p["pk"], {})
+        cost, hours = a.get("c") or ZERO, a.get("h") or ZERO
+        etc = p["etc_cost"] if p["etc_cost"] is not None else (p["etc_hours"] * cost / hours if hours else ZERO)
+        eac, price = round_money(cost + etc), prices[p["pk"]] or ZERO
+        if eac <= price:
+            continue
+        out.append(
+            Item(
+                rule="estimate_over_price",
+                key=f"project:{p['pk']}",
+                title=f"{p['code']} {p['name']}: estimate at completion {eac:,.2f} > price {price:,.2f}",
+                detail=f"Cost to date {round_money(cost):,.2f} + estimate to complete {round_money(etc):,.2f}",
+                url=reverse("projects:project", args=[p["pk"]]),
+                fix="Review the estimate or agree a change order",
+                on=as_of,
+                amount=eac - price,
+                facts=(str(eac), str(price)),
+            )
+        )
+    return out
+
+
 def _mean_sd(values: list[Decimal]) -> tuple[Decimal, Decimal]:
     n = len(values)
     mean = sum(values, ZERO) / n
@@ -414,6 +471,7 @@ RULE_FUNCS = {
     "unbilled_ageing": rule_unbilled_ageing,
     "milestone_uninvoiced": rule_milestone_uninvoiced,
     "cap_approaching": rule_cap_approaching,
+    "estimate_over_price": rule_estimate_over_price,
     "time_outlier": rule_time_outlier,
     "invoice_outlier": rule_invoice_outlier,
     "outbox_failed": rule_outbox_failed,

@@ -11,6 +11,7 @@ from django.db import connection
 
 from billing.models import BillingRun, BillingRunItem, Invoice
 from crm.models import Account
+from ledger.models import ProjectEstimate
 from projects.models import Contract, ContractLine, Milestone, Project
 from psa.core.models import OutboxMessage
 
@@ -22,7 +23,7 @@ def ops_truncate() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE billing_billingrunitem, billing_billingrun, billing_invoice, projects_milestone, "
-            "core_outboxmessage RESTART IDENTITY CASCADE"
+            "core_outboxmessage, ledger_projectestimate RESTART IDENTITY CASCADE"
         )
 
 
@@ -41,7 +42,8 @@ def ops_load(size: str, as_of: date) -> dict[str, int]:
         # every other line is capped 10 % above what it consumed (flagged), the rest ten times above (not)
         cursor.execute(
             "UPDATE projects_contractline l SET cap = ROUND(t.v * CASE WHEN l.id %% 2 = 0 THEN 1.1 ELSE 10 END, 2) "
-            "FROM (SELECT contract_line_id, SUM(hours * bill_rate) v FROM projects_timeentry WHERE billable GROUP BY 1) t "
+            "FROM (SELECT contract_line_id, SUM(hours * bill_rate) v FROM projects_timeentry WHERE billable "
+            "GROUP BY 1) t "
             "WHERE t.contract_line_id = l.id AND l.id = ANY(%s)",
             [[line.pk for line in lines]],
         )
@@ -80,6 +82,22 @@ def ops_load(size: str, as_of: date) -> dict[str, int]:
             attempts=i % 5, next_attempt_at=NOW, last_error="SMTP 550" if i % 3 == 0 else "",
         )
         for i in range(messages)
+    )  # fmt: skip
+    # the PMs' estimates to complete: lines are priced at what they consumed so far plus 10 %; every other
+    # project's estimate to complete goes beyond that margin (flagged), the rest stays within it
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE projects_contractline l SET price = ROUND(t.c * 1.1, 2) FROM (SELECT te.contract_line_id, "
+            "SUM(hours * cost_rate) c FROM projects_timeentry te GROUP BY 1) t WHERE t.contract_line_id = l.id "
+            "AND l.id = ANY(%s)",
+            [[line.pk for line in lines]],
+        )
+    ProjectEstimate.objects.bulk_create(
+        ProjectEstimate(
+            project=p, as_of=as_of - timedelta(days=3), etc_hours=Decimal("100"),
+            etc_cost=Decimal("0.00") if k % 2 else None,
+        )
+        for k, p in enumerate(projects)
     )  # fmt: skip
     run = BillingRun.objects.create(period_end=as_of - timedelta(days=15), status="done_with_errors")
     contracts = list(Contract.objects.filter(project__in=projects).order_by("pk")[:3])

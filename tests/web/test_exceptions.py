@@ -16,6 +16,7 @@ from psa.web.exceptions import (
     exception_scan,
     projected_cap_date,
     rule_cap_approaching,
+    rule_estimate_over_price,
     rule_invoice_outlier,
     rule_milestone_uninvoiced,
     rule_missing_time,
@@ -143,6 +144,28 @@ def test_a_cap_reached_within_30_days_is_listed_even_below_80_percent():
     approved_entry(line, ada, AS_OF - timedelta(days=1), "7", "100")  # 700 = 70 %; 300 left at 25/day -> 12 days
     (item,) = rule_cap_approaching(AS_OF)
     assert item.on == AS_OF + timedelta(days=12)
+
+
+# --- estimate at completion -----------------------------------------------------------------------------------
+def test_a_project_whose_estimate_at_completion_exceeds_its_price_is_listed_until_the_estimate_drops(make_user):
+    from ledger.services.revenue import estimate_set
+
+    contract, line = tm_contract()  # price 100,000
+    ada = make_consultant()
+    for i in range(10):  # 10 x 8 h at cost 60 = 4,800 cost to date
+        approved_entry(line, ada, AS_OF - timedelta(days=20 + i), "8", "100")
+    pm = make_user("project_manager")
+    project = contract.project
+    estimate_set(by=pm, project_id=project.pk, etc_hours=Decimal("100"), etc_cost=Decimal("95300.00"), as_of=AS_OF)
+
+    (item,) = rule_estimate_over_price(AS_OF)  # 4,800 + 95,300 = 100,100 > 100,000
+    assert item.key == f"project:{project.pk}" and item.amount == Decimal("100.00")
+    assert "estimate at completion 100,100.00 > price 100,000.00" in item.title
+
+    # a later estimate by hours only: 1,000 h at the average cost so far (60) = 60,000 -> 64,800, under the price
+    estimate_set(by=pm, project_id=project.pk, etc_hours=Decimal("1000"), as_of=AS_OF + timedelta(days=1))
+    assert rule_estimate_over_price(AS_OF) != []  # the scan day still reads the estimate on or before it
+    assert rule_estimate_over_price(AS_OF + timedelta(days=1)) == []
 
 
 # --- time outliers --------------------------------------------------------------------------------------------

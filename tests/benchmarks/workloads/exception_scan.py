@@ -48,6 +48,17 @@ SQL = {
                    WHERE status = 'approved' AND billable AND date > %(burn_from)s AND date <= %(as_of)s
                    GROUP BY 1) r ON r.contract_line_id = l.id
         WHERE l.cap > 0 AND c.end_date >= %(contract_end)s""",
+    "estimate_over_price": """
+        WITH est AS (SELECT DISTINCT ON (project_id) project_id, etc_hours, etc_cost FROM ledger_projectestimate
+                     WHERE as_of <= %(as_of)s ORDER BY project_id, as_of DESC),
+             act AS (SELECT project_id, SUM(hours) h, SUM(hours * cost_rate) c FROM projects_timeentry
+                     WHERE status = 'approved' AND project_id IN (SELECT project_id FROM est) GROUP BY 1),
+             price AS (SELECT c.project_id, SUM(l.price) p FROM projects_contractline l
+                       JOIN projects_contract c ON c.id = l.contract_id
+                       WHERE c.project_id IN (SELECT project_id FROM est) GROUP BY 1)
+        SELECT est.project_id FROM est JOIN price USING (project_id) LEFT JOIN act USING (project_id)
+        WHERE ROUND(COALESCE(act.c, 0) + COALESCE(est.etc_cost, est.etc_hours * COALESCE(act.c / NULLIF(act.h, 0), 0)),
+                    2) > price.p""",
     "time_outlier": """
         WITH d AS (SELECT consultant_id, date, SUM(hours) h FROM projects_timeentry
                    WHERE date BETWEEN %(base_from)s AND %(as_of)s GROUP BY 1, 2),
@@ -99,6 +110,8 @@ def raw_scan(as_of) -> dict[str, set[str]]:
                     if consumed * 100 / cap >= 80 or (when is not None and when <= as_of + timedelta(days=30)):
                         keys.add(f"contract_line:{line_id}")
                 out[rule] = keys
+            elif rule == "estimate_over_price":
+                out[rule] = {f"project:{r[0]}" for r in rows}
             elif rule == "time_outlier":
                 out[rule] = {f"consultant:{c}:{d.isoformat()}" for c, d in rows}
             elif rule == "invoice_outlier":
