@@ -35,6 +35,7 @@ urlpatterns += [
     path("time/approvals/<str:kind>/", views_time.approvals_decide, name="approvals-decide"),
     path("time/missing/", views_time.missing, name="missing-time"),
     path("time/import/", views_time.time_import, name="time-import"),
+    path("time/off/", views_time.time_off, name="time-off"),
     path("expenses/", views_time.expense_list, name="expenses"),
     path("expenses/<int:pk>/receipt/", views_time.expense_receipt, name="expense-receipt"),
 ]

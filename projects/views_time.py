@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from projects.models import Consultant, EntryStatus, ExpenseCategory, Project
+from projects.models import Consultant, EntryStatus, ExpenseCategory, Project, TimeOffKind
 from projects.selectors_time import (
     approval_queue,
     expense_queue,
@@ -263,12 +263,19 @@ class ExpenseForm(forms.Form):
 @role_required(Role.CONSULTANT)
 def expense_list(request):
     consultant = _consultant(request)
-    if request.method == "POST" and request.POST.get("action") == "submit":
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action in ("submit", "delete"):
         try:
-            n = expense_services.expenses_submit(
-                by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
-            )
-            messages.success(request, f"Submitted {n} expenses for approval.")
+            if action == "submit":
+                n = expense_services.expenses_submit(
+                    by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
+                )
+                messages.success(request, f"Submitted {n} expenses for approval.")
+            else:
+                n = expense_services.expenses_delete(
+                    by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
+                )
+                messages.success(request, f"Deleted {n} draft expense{'s' if n != 1 else ''}.")
         except DomainError as exc:
             messages.error(request, _message(exc))
         return redirect("projects:expenses")
@@ -330,3 +337,49 @@ def time_import(request):
         "report_label": "Consultant · project · date · hours",
     }
     return render(request, "projects/time_import.html", context, status=400 if form.errors else 200)
+
+
+class TimeOffForm(forms.Form):
+    kind = forms.ChoiceField(choices=TimeOffKind.choices, initial=TimeOffKind.LEAVE)
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    hours_per_day = forms.DecimalField(
+        max_digits=5, decimal_places=2, initial=Decimal("8"), help_text="Hours off on each weekday of the range."
+    )
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            )
+
+
+@role_required(Role.CONSULTANT)
+def time_off(request):
+    """A consultant's holidays and leave: list, add, remove. Capacity, missing time and utilization follow."""
+    from projects.services import staffing as staffing_services
+    from psa.core.forms import form_apply_domain_error
+
+    consultant = _consultant(request)
+    form = TimeOffForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("remove"):
+        try:
+            staffing_services.time_off_remove(by=request.user, time_off_id=int(request.POST["remove"]))
+            messages.success(request, "Removed the time off.")
+        except (DomainError, ValueError) as exc:
+            messages.error(request, _message(exc) if isinstance(exc, DomainError) else "No such time off.")
+        return redirect("projects:time-off")
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            off = staffing_services.time_off_add(by=request.user, consultant_id=consultant.pk, **d)
+            messages.success(request, f"Recorded {off.get_kind_display().lower()} from {off.start_date:%d %b %Y}.")
+            return redirect("projects:time-off")
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+    today = date.today()
+    entries = consultant.time_off.order_by("-start_date")[:200]
+    context = {"form": form, "entries": entries, "today": today, "consultant": consultant}
+    return render(request, "projects/time_off.html", context, status=400 if form.errors else 200)

@@ -160,6 +160,31 @@ def expense_delete(*, by, expense_id: int) -> None:
 
 
 @transaction.atomic
+def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
+    """Delete a consultant's draft or rejected expenses (receipts go with them), all or nothing: one that is
+    submitted or approved, or not theirs, refuses the whole selection."""
+    _may_write_for(by, consultant_id)
+    ids = sorted(set(expense_ids))
+    if not ids:
+        raise ValidationFailed("Select the expenses to delete.", fields={"ids": ["Nothing selected."]})
+    rows = list(Expense.objects.select_for_update().filter(pk__in=ids, consultant_id=consultant_id))
+    if len(rows) != len(ids):
+        raise NotFoundError("No such expense in your scope.")
+    locked = [e for e in rows if e.status not in EDITABLE_STATUSES]
+    if locked:
+        raise ConflictError(
+            f"{len(locked)} of the selected expenses are submitted or approved and can no longer be deleted "
+            "(rule: locked_after_submit).",
+            code="locked_after_submit",
+        )
+    receipts = [(e.receipt.storage, e.receipt.name) for e in rows if e.receipt]
+    Expense.objects.filter(pk__in=ids).delete()
+    # The stored receipt files go with their rows, once the delete is committed.
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in receipts])
+    return len(ids)
+
+
+@transaction.atomic
 def expenses_submit(*, by, consultant_id: int, expense_ids: list[int]) -> int:
     _may_write_for(by, consultant_id)
     n = Expense.objects.filter(pk__in=expense_ids, consultant_id=consultant_id, status__in=EDITABLE_STATUSES).update(

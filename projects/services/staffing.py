@@ -85,8 +85,17 @@ def cost_rate_set(*, by, consultant_id: int, rate, valid_from: date) -> CostRate
 
 @transaction.atomic
 def time_off_add(
-    *, by, consultant_id: int, start_date: date, end_date: date, kind: str = "leave", hours_per_day=Decimal("8")
+    *,
+    by,
+    consultant_id: int,
+    start_date: date,
+    end_date: date,
+    kind: str = "leave",
+    hours_per_day=Decimal("8"),
+    note: str = "",
 ) -> TimeOff:
+    """Record holidays or leave: each weekday in the range takes `hours_per_day` off the consultant's capacity
+    (expected hours, missing time, utilization). A consultant records their own; PMs and admins anyone's."""
     consultant = Consultant.objects.filter(pk=consultant_id).select_related("user").first()
     if consultant is None:
         raise NotFoundError("No such consultant.")
@@ -98,14 +107,27 @@ def time_off_add(
         end_date=end_date,
         kind=kind,
         hours_per_day=to_decimal(hours_per_day),
+        note=note[:200],
     )
     if end_date < start_date:
         raise ValidationFailed(
-            "The end is before the start (rule: dates_ordered).", fields={"end_date": ["Too early."]}
+            "The end is before the start (rule: dates_ordered).",
+            fields={"end_date": ["The end is before the start."]},
         )
     clean_or_refuse(off)
     off.save()
     return off
+
+
+@transaction.atomic
+def time_off_remove(*, by, time_off_id: int) -> None:
+    """Remove a consultant's time off (their own, or anyone's for PMs and admins)."""
+    off = TimeOff.objects.select_for_update().filter(pk=time_off_id).select_related("consultant").first()
+    if off is None:
+        raise NotFoundError("No such time off.")
+    if off.consultant.user_id != by.pk:
+        _ensure(by, STAFF_ROLES, "remove someone else's time off")
+    off.delete()
 
 
 @transaction.atomic
