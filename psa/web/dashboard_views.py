@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django.shortcuts import render
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -113,6 +115,13 @@ class DashboardAPI(APIView):
     permission_classes = [HasRole]
     allowed_roles = DASHBOARD_ROLES
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First month (any day in it)."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last month (any day in it); at most 36 months."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         start, end = dashboard_range(
             start=request.query_params.get("start"), end=request.query_params.get("end"), today=timezone.localdate()

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -69,6 +71,7 @@ class ExceptionQueueAPI(APIView):
     permission_classes = [HasRole]
     allowed_roles = QUEUE_ROLES
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         scan = exception_scan()
         return Response(

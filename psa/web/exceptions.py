@@ -436,7 +436,7 @@ def rule_outbox_failed(as_of: date) -> list[Item]:
                 title=f"{m.kind} {m.dedupe_key}: {m.get_status_display().lower()} after {m.attempts} attempts",
                 detail=(m.last_error or "no error recorded")[:200],
                 url=url,
-                fix="Replay the delivery" if sub else "Open the message",
+                fix="Replay (administrators)" if sub else "Open the message (administrators)",
                 on=m.created_at.date(),
                 facts=(m.status, m.attempts),
             )
