@@ -14,12 +14,16 @@ from crm.models import Account
 from ledger.models import ProjectEstimate
 from projects.models import Contract, ContractLine, Milestone, Project
 from psa.core.models import OutboxMessage
+from tests.benchmarks.gen_time import END
 
 OPS = {"tiny": (20, 60, 50), "S": (100, 400, 200), "M": (300, 1500, 500)}  # milestones, invoices, outbox msgs
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def ops_truncate() -> None:
+    """Remove the operational rows and put the shared bench contracts back as gen_time made them."""
+    ContractLine.objects.filter(contract__project__code__startswith="BENCH-T-").update(cap=None, price=Decimal("0.00"))
+    Contract.objects.filter(project__code__startswith="BENCH-T-").update(end_date=END)
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE billing_billingrunitem, billing_billingrun, billing_invoice, projects_milestone, "
@@ -33,6 +37,8 @@ def ops_load(size: str, as_of: date) -> dict[str, int]:
     rng = random.Random(20261122)
     projects = list(Project.objects.filter(code__startswith="BENCH-T-").order_by("pk"))
     lines = list(ContractLine.objects.filter(contract__project__in=projects).order_by("pk"))
+    # the engagements run on past the scan day (the cap rule looks at current contracts only)
+    Contract.objects.filter(project__in=projects).update(end_date=max(END, as_of + timedelta(days=90)))
     with connection.cursor() as cursor:  # the approval snapshot: entries point at their project's T&M line
         cursor.execute(
             "UPDATE projects_timeentry te SET contract_line_id = l.id FROM projects_contract c "
@@ -94,7 +100,7 @@ def ops_load(size: str, as_of: date) -> dict[str, int]:
         )
     ProjectEstimate.objects.bulk_create(
         ProjectEstimate(
-            project=p, as_of=as_of - timedelta(days=3), etc_hours=Decimal("100"),
+            project=p, as_of=as_of - timedelta(days=3), etc_hours=Decimal("99999") if k % 2 == 0 else Decimal("10"),
             etc_cost=Decimal("0.00") if k % 2 else None,
         )
         for k, p in enumerate(projects)
