@@ -137,3 +137,33 @@ def billing_time_load(size: str, n: int) -> int:
 def billing_truncate() -> None:
     """Forget every run, invoice and source link (the benchmark's output), keeping the firm."""
     truncate("billing_billingrun", "billing_invoice", "billing_sourcelink")
+
+
+HISTORY = """
+WITH inv AS (
+  INSERT INTO billing_invoice (kind, status, account_id, contract_id, project_id, currency, payment_terms_days,
+    buyer_name, buyer_address, buyer_tax_id, buyer_email, buyer_reference, seller, note, net_total, tax_total,
+    gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, created_at)
+  SELECT 'invoice', 'draft', c.account_id, c.id, c.project_id, 'EUR', 30, 'History', '', '', '', c.number, '{}',
+    'Earlier months', 0, 0, 0, 0, 0, 0, '', '', '', now()
+  FROM projects_contract c WHERE c.number LIKE 'BENCH-BC-%%' ORDER BY c.id LIMIT 1
+  RETURNING id
+), line AS (
+  INSERT INTO billing_invoiceline (invoice_id, position, description, quantity, unit, unit_price, net,
+    tax_category_id, tax_rate, written_down)
+  SELECT inv.id, 1, 'Earlier months', 0, 'HUR', 0, 0, (SELECT id FROM billing_taxcategory WHERE is_default), 20, 0
+  FROM inv RETURNING id
+)
+INSERT INTO billing_sourcelink (line_id, kind, source_id, quantity, amount, written_down, source_date, label,
+  release_reason)
+SELECT line.id, 'time_entry', 1000000000 + g, 1, 0, 0, DATE '2026-09-30', '', '' FROM line, generate_series(1, %s) g
+"""
+
+
+def billing_history(n: int) -> None:
+    """A firm's billing history: `n` time links of earlier months (ids no entry here has), analysed, so the
+    planner sees a source-link table of realistic size rather than an empty one (whose stats would make it
+    scan every link for each entry). Output counts exclude it: it has no run."""
+    with connection.cursor() as cursor:
+        cursor.execute(HISTORY, [n])
+        cursor.execute("ANALYZE billing_sourcelink")

@@ -103,3 +103,38 @@ def test_a_worker_killed_mid_run_then_rerun_bills_everything_once(celery_worker_
     assert list(run.items.exclude(error="").values_list("error", flat=True)[:3]) == []
     _assert_billed_once(sources, contracts)
     assert BillingRun.objects.get(pk=run.pk).status == RunStatus.DONE
+
+
+def test_a_partial_credit_of_hours_is_billed_once_more_by_the_next_run_on_the_worker(celery_worker_process, make_user):
+    from decimal import Decimal
+
+    from billing.choices import SourceKind
+    from billing.services import credit_note_create, invoice_issue
+    from tests.billing.factories import approved_entry, make_consultant, tm_contract
+
+    make_periods()
+    finance = make_user("finance")
+    _contract, line = tm_contract()
+    ada, bob = make_consultant(first="Ada"), make_consultant(first="Bob")
+    entries = [
+        approved_entry(line, person, date(2026, 3, day), "2.50", "120") for person in (ada, bob) for day in (2, 3, 4, 5)
+    ]
+    first = billing_run_create(by=finance, period_end=END, key=f"tm-{uuid.uuid4()}")
+    billing_run_start(run_id=first.pk, by=finance)
+    assert _wait_for(_done(first)), celery_worker_process.log()[-3000:]
+    invoice = invoice_issue(invoice_id=Invoice.objects.get(run=first).pk, by=finance, on=END)
+    assert invoice.net_total == Decimal("2400.00")  # 8 x 2.5 h x 120
+    credited = [e.pk for e in entries if e.consultant_id == bob.pk][:3]
+    links = SourceLink.objects.filter(line__invoice=invoice, source_id__in=credited)
+    note = credit_note_create(invoice_id=invoice.pk, by=finance, link_ids=list(links.values_list("pk", flat=True)))
+    invoice_issue(invoice_id=note.pk, by=finance, on=END)
+    assert note.net_total == Decimal("900.00")
+
+    second = billing_run_create(by=finance, period_end=END, key=f"tm2-{uuid.uuid4()}")
+    billing_run_start(run_id=second.pk, by=finance)
+    assert _wait_for(_done(second)), celery_worker_process.log()[-3000:]
+    again = Invoice.objects.get(run=second)
+    assert again.net_total == Decimal("900.00")
+    assert sorted(SourceLink.objects.filter(line__invoice=again).values_list("source_id", flat=True)) == credited
+    active = SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, released_at__isnull=True)
+    assert active.count() == len(entries) == active.values("source_id").distinct().count()
