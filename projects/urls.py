@@ -46,6 +46,11 @@ from projects import views_staffing  # noqa: E402
 urlpatterns += [
     path("staffing/", views_staffing.staffing, name="staffing"),
     path("staffing/allocate/", views_staffing.allocate, name="allocate"),
+    path(
+        "projects/<int:pk>/allocations/<int:allocation_pk>/",
+        views_staffing.allocation_change,
+        name="allocation-change",
+    ),
     path("staffing/heatmap/", views_staffing.heatmap, name="heatmap"),
     path("utilization/", views_staffing.utilization_page, name="utilization"),
 ]

@@ -92,6 +92,9 @@ def project_detail(request, pk: int):
             "tasks": project.tasks.all(),
             "milestones": project.milestones.select_related("contract_line"),
             "requests": project.resource_requests.select_related("role"),
+            "team": project.allocations.select_related("consultant__user", "consultant__role").order_by(
+                "start_date", "id"
+            ),
             "change_orders": change_orders,
             "history": project.history.select_related("by").order_by("-at", "-id"),
             "is_pm": has_role(request.user, *PM_ROLES),

@@ -134,3 +134,29 @@ def utilization_page(request):
     return render(
         request, "projects/utilization.html", {"rows": rows, "by": by, "start": start, "end": end, "chart": chart}
     )
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def allocation_change(request, pk: int, allocation_pk: int):
+    """Change (hours per week, end date, kind) or remove an allocation from the project page's team panel."""
+    p = request.POST
+    back = f"{reverse('projects:project', args=[pk])}#team"
+    try:
+        if p.get("action") == "remove":
+            staffing_services.allocation_remove(by=request.user, allocation_id=allocation_pk)
+            messages.success(request, "Removed the allocation.")
+        else:
+            end = _date(p.get("end_date"), None)
+            if end is None:
+                raise ValueError("end")
+            allocation = staffing_services.allocation_update(
+                by=request.user, allocation_id=allocation_pk, hours_per_week=p.get("hours_per_week") or "0",
+                end_date=end, kind=p.get("kind") or "soft",
+            )  # fmt: skip
+            messages.success(request, f"Changed {allocation.consultant}'s allocation.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    except (InvalidOperation, ValueError):
+        messages.error(request, "Hours per week must be a number and the end a date (YYYY-MM-DD).")
+    return redirect(back)

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from crm.models import Role
 from projects.choices import ResourceRequestStatus
@@ -17,12 +18,13 @@ from projects.models import (
     Project,
     ResourceRequest,
     Skill,
+    TimeEntry,
     TimeOff,
 )
 from projects.services._common import clean_or_refuse
 from projects.services.time import CLOSED_PROJECT_STATUSES
 from psa.core.audit import audit_record
-from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
+from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.money import to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
@@ -196,3 +198,89 @@ def allocation_create(
         ResourceRequest.objects.filter(pk=request.pk).update(status=ResourceRequestStatus.FILLED)
     audit_record(actor=by, action="projects.allocation.create", obj=project, summary=f"Allocated {allocation}")
     return allocation
+
+
+def _stranded_entries(allocation: Allocation, *, keep_from: date | None, keep_to: date | None) -> int:
+    """Time the consultant logged on the project inside the allocation's dates but outside [keep_from, keep_to]
+    that no other allocation covers: shortening or removing the allocation would leave it unallocated."""
+    outside = Q(date__gte=allocation.start_date, date__lte=allocation.end_date)
+    if keep_from is not None:
+        outside &= Q(date__lt=keep_from) | Q(date__gt=keep_to)
+    others = Allocation.objects.filter(
+        consultant_id=allocation.consultant_id, project_id=allocation.project_id, start_date__lte=OuterRef("date"),
+        end_date__gte=OuterRef("date"),
+    ).exclude(pk=allocation.pk)  # fmt: skip
+    return (
+        TimeEntry.objects.filter(outside, consultant_id=allocation.consultant_id, project_id=allocation.project_id)
+        .exclude(Exists(others))
+        .count()
+    )
+
+
+def _allocation_for_change(by, allocation_id: int) -> Allocation:
+    _ensure(by, STAFF_ROLES, "change allocations")
+    allocation = (
+        Allocation.objects.select_for_update().select_related("project", "consultant").filter(pk=allocation_id).first()
+    )
+    if allocation is None:
+        raise NotFoundError("No such allocation.")
+    return allocation
+
+
+@transaction.atomic
+def allocation_update(*, by, allocation_id: int, hours_per_week, end_date: date, kind: str) -> Allocation:
+    """Change an allocation's hours per week, end date or kind (soft ↔ hard). The same rules as a new one
+    (inside the project's dates, hours in (0, 168], end not before start); an end date that would leave time
+    already logged on the project outside every allocation is refused (rule: covers_logged_time)."""
+    allocation = _allocation_for_change(by, allocation_id)
+    project = allocation.project
+    hours = to_decimal(hours_per_week)
+    if not (Decimal("0") < hours <= Decimal("168")):
+        raise ValidationFailed(
+            "Hours per week must be more than 0 and at most 168 (rule: hours_per_week_range).",
+            fields={"hours_per_week": ["Out of range."]},
+        )
+    if end_date < allocation.start_date:
+        raise ValidationFailed(
+            "The end is before the start (rule: dates_ordered).", fields={"end_date": ["Before the start."]}
+        )
+    if project.end_date and end_date > project.end_date:
+        raise ValidationFailed(
+            f"The allocation must end by {project.code}'s end ({project.end_date}) (rule: inside_project_dates).",
+            fields={"end_date": ["After the project's end."]},
+        )
+    if kind not in AllocationKind.values:
+        raise ValidationFailed("Kind is soft or hard (rule: kind_valid).", fields={"kind": ["soft or hard."]})
+    if end_date < allocation.end_date:
+        stranded = _stranded_entries(allocation, keep_from=allocation.start_date, keep_to=end_date)
+        if stranded:
+            raise ValidationFailed(
+                f"{allocation.consultant} has {stranded} time entries on {project.code} after {end_date} "
+                "(rule: covers_logged_time).",
+                fields={"end_date": ["Time is already logged after this day."]},
+            )
+    before = f"{allocation.hours_per_week} h/week to {allocation.end_date} ({allocation.kind})"
+    allocation.hours_per_week, allocation.end_date, allocation.kind = hours, end_date, kind
+    allocation.save(update_fields=["hours_per_week", "end_date", "kind"])
+    audit_record(
+        actor=by,
+        action="projects.allocation.update",
+        obj=project,
+        summary=f"Changed {allocation.consultant}'s allocation from {before} to {hours} h/week to {end_date} ({kind})",
+    )
+    return allocation
+
+
+@transaction.atomic
+def allocation_remove(*, by, allocation_id: int) -> None:
+    """Remove an allocation made by mistake; refused when time is logged under it (end it instead)."""
+    allocation = _allocation_for_change(by, allocation_id)
+    stranded = _stranded_entries(allocation, keep_from=None, keep_to=None)
+    if stranded:
+        raise ConflictError(
+            f"{allocation.consultant} has {stranded} time entries under this allocation: change its end date "
+            "instead (rule: covers_logged_time).",
+            code="covers_logged_time",
+        )
+    audit_record(actor=by, action="projects.allocation.remove", obj=allocation.project, summary=f"Removed {allocation}")
+    allocation.delete()
