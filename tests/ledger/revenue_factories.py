@@ -36,8 +36,8 @@ def books():
     return periods
 
 
-def zero_tax_account():
-    account = make_account()
+def zero_tax_account(**kw):
+    account = make_account(**kw)
     AccountTax.objects.create(account=account, tax_category=TaxCategory.objects.get(code="Z"))
     return account
 
