@@ -36,7 +36,7 @@ def test_home_queries_do_not_grow_with_deals_and_projects(client_as, role):
 
     grow(1)
     small = count_queries(lambda: client.get("/"))
-    grow(6)
+    grow(4)
     assert count_queries(lambda: client.get("/")) == small
 
 
