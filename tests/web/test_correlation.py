@@ -69,3 +69,20 @@ def test_closing_a_period_emits_period_closed_without_a_deal():
     period_close(period_id=jan.pk, by=UserFactory(roles=["finance"]), reason="January done")
     event = Event.objects.get(type="period.closed")
     assert event.data["start"] == "2026-01-01" and event.correlation_id == ""
+
+
+def test_a_batch_approval_spanning_two_deals_carries_no_correlation_id():
+    make_periods(start=dt.date(2025, 1, 1), through=dt.date(2027, 12, 31))
+    first = won_project()
+    second = won_project(pm=first.pm)
+    ids = []
+    for setup in (first, second):
+        consultant = consultant_on(setup)
+        entry = ts.time_entry_put(
+            by=consultant.user, consultant_id=consultant.pk, project_id=setup.project.pk, task_id=None, day=MONDAY,
+            hours="4",
+        )  # fmt: skip
+        ts.timesheet_submit(by=consultant.user, consultant_id=consultant.pk, week=MONDAY)
+        ids.append(entry.pk)
+    ts.time_entries_approve(by=first.pm, entry_ids=ids)
+    assert Event.objects.get(type="time.approved").correlation_id == ""
