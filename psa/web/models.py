@@ -4,9 +4,18 @@ Audit trail (django-simple-history): the master and financial models below get a
 (`app="psa.web"`, app label `web`), so every history model and migration lives in psa/web and no other app's
 migrations change.
 A history row is written by every `save()` and `delete()` (services, forms, the admin); the user comes from
-`simple_history.middleware.HistoryRequestMiddleware`. Set-based `QuerySet.update()` / `bulk_create()` calls
-bypass it (e.g. billing's `Invoice.objects.filter(...).update(journal_entry=...)` after posting, the set-based
-time approval); those writes are covered by the services' own status-history tables and the audit log instead.
+`simple_history.middleware.HistoryRequestMiddleware` (web and API requests; jobs and commands record no user).
+
+Covered: what services change with save(): rate cards and their lines, contracts, contract lines and change
+orders edited one by one, change-order and invoice status transitions, invoice issue (number, dates), payments
+recorded, write-offs requested/decided, period close and reopen, ledger accounts, accounts, consultants, users,
+their role groups (the m2m `groups`) and the groups.
+Not covered (set-based writes bypass model signals): `QuerySet.update()` of an invoice's totals (tax), settlement
+amounts (paid/credited/written off), journal-entry link and PDF fields, a payment's allocated total and journal
+link, a rate card's default flag reset; `bulk_create` of contract lines at the hand-off, change-order lines,
+periods (`periods_ensure`) and accounts from a CSV import (no "created" row; their later saves are recorded).
+Those writes are traced by the services' own history tables (InvoiceHistory, ChangeOrderHistory, ...), the
+allocation and write-off rows, and the audit log (psa.core.audit).
 """
 
 from django.conf import settings
