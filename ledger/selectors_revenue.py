@@ -239,9 +239,10 @@ class Forecast:
 
 
 def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
-    """Per month: recognised (GL revenue posted by recognition), scheduled (what contracts will recognise in
-    months not yet recognised: straight-line plans, milestones by due date, the rest of fixed-fee lines spread
-    over their remaining months) and weighted pipeline (open deals x probability over their service months)."""
+    """Per month: recognised (revenue posted by recognition), scheduled (what contracts will recognise in the
+    months after the last recognised one: straight-line plans, milestones by due date, the rest of fixed-fee lines
+    spread over their remaining months) and weighted pipeline (open deals x probability over their service
+    months)."""
     months = months_between(start, end)
     index = {m: i for i, m in enumerate(months)}
     n = len(months)
@@ -253,7 +254,9 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
         .values_list("period__start", "v")
     ):
         recognised[index[month]] += value
-    first_future = next_month(today)
+    # Scheduled revenue starts after the last recognised month (months past but not yet recognised count too).
+    last = Recognition.objects.order_by("-period__start").values_list("period__start", flat=True).first()
+    first_future = min(next_month(today), next_month(last) if last else month_start(start))
     scheduled = [ZERO] * n
     for month, value in (
         RevenueScheduleLine.objects.filter(month__gte=first_future, month__lte=end, schedule__method="straight_line")

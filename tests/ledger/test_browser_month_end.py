@@ -86,4 +86,11 @@ def test_finance_runs_month_end_closes_january_and_sees_the_roll_forward(
     assert page.locator("[data-testid=rf-recognised]").inner_text() == "1,700.00"
     assert "Reconciles to the GL to the cent" in page.locator("[data-testid=rf-reconciliation]").inner_text()
     screenshot(page, "month-end-rollforward")
+
+    page.click("[data-testid=revenue-tabs] >> text=Forecast")
+    assert page.locator("canvas[data-chart=forecast-chart]").count() == 1
+    forecast = page.locator("[data-testid=forecast]").inner_text()
+    assert "1,700.00" in forecast  # January, recognised
+    assert "1,600.00" in forecast  # March: the retainer's 1,000 and the 600 go-live milestone, scheduled
+    screenshot(page, "month-end-forecast")
     assert page.js_errors == [], page.js_errors
