@@ -58,6 +58,10 @@ SERIES_ALL = (
     "revenue", "cost", "margin", "billed", "collected", "write_offs", "ar", "unbilled", "dso", "backlog",
     "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
 )  # fmt: skip
+MONEY_SERIES = (
+    "revenue", "cost", "margin", "billed", "collected", "write_offs", "ar", "unbilled", "backlog",
+    "weighted_pipeline", "forecast_revenue",
+)  # fmt: skip
 KPIS_ALL = ("kickoff", "invoice_cycle", "unbilled_age", "write_off_rate", "forecast_accuracy", "leakage")
 TRIMMED = {
     Role.PROJECT_MANAGER: (
@@ -222,8 +226,9 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
     billed_net, billed_gross = {}, {}
     for r in billed_rows:
         m = r["month"] if isinstance(r["month"], date) else r["month"].date()
-        billed_net[m] = (r["net"] or ZERO) - (r["net_cn"] or ZERO)
-        billed_gross[m] = (r["gross"] or ZERO) - (r["gross_cn"] or ZERO)
+        # SQLite sums decimals with more places than the columns have: every amount is rounded once, here
+        billed_net[m] = round_money((r["net"] or ZERO) - (r["net_cn"] or ZERO))
+        billed_gross[m] = round_money((r["gross"] or ZERO) - (r["gross_cn"] or ZERO))
     billed = [billed_net.get(m, ZERO) for m in months]
 
     dso = []
@@ -285,6 +290,8 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
         "actual_hours": actual_hours,
         "forecast_revenue": forecast_revenue,
     }
+    for key in MONEY_SERIES:
+        series[key] = [round_money(v) for v in series[key]]
     kpis = _kpis(start, end, months, series, billed_gross)
     return Dashboard(start, end, months, series, kpis)
 
@@ -395,12 +402,8 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
         }
         for i, m in enumerate(months)
     ]
-    capped = (
-        CapWriteDown.objects.filter(created_at__date__gte=start, created_at__date__lte=end).aggregate(s=Sum("amount"))[
-            "s"
-        ]
-        or ZERO
-    )
+    capped_rows = CapWriteDown.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    capped = round_money(capped_rows.aggregate(s=Sum("amount"))["s"] or ZERO)
     aged = unbilled_age["buckets"]["61-90"] + unbilled_age["buckets"]["90+"]
     leakage = {"capped": capped, "written_off": written, "aged_unbilled": aged, "total": capped + written + aged}
     return {
