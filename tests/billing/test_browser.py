@@ -41,12 +41,15 @@ def _pdf_text(path) -> str:
 
 
 def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
-    shared_media, celery_worker_process, firm, page, login, screenshot, nav_to, live_server
+    shared_media, celery_worker_process, firm, page, login, screenshot, live_server
 ):
     mine, other = firm
     page.on("dialog", lambda dialog: dialog.accept())
     login("finance", DEMO_PASSWORD)
-    nav_to(page, "Billing")
+    # Billing sits in the main menu's Finance group: open the group, then follow the entry.
+    menu = page.locator("[data-testid=main-nav]")
+    menu.locator("[data-testid=nav-group]", has_text="Finance").locator(".dropdown-toggle").click()
+    menu.locator(".dropdown-menu.show a.dropdown-item", has_text="Billing").click()
     page.click("[data-testid=new-run]")
     page.fill("#id_period_end", "2026-01-31")
     page.click("[data-testid=run-preview]")
