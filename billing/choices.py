@@ -52,7 +52,7 @@ class TaxKind(models.TextChoices):
 
 
 class SourceKind(models.TextChoices):
-    """What an invoice line bills. Time entries and expenses join when projects has them."""
+    """What an invoice line bills (billing.services.sources has one provider per kind)."""
 
     MILESTONE = "milestone", "Milestone"
     SCHEDULE_EVENT = "schedule_event", "Schedule event"

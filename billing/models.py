@@ -317,7 +317,8 @@ class InvoiceTax(models.Model):
 
 
 class SourceLink(models.Model):
-    """What an invoice line bills: one source (milestone, schedule event, later time entry or expense).
+    """What an invoice line bills: one source (milestone, schedule event, time entry or expense). A grouped T&M
+    line has one link per entry, each with its share of the line's net (the shares sum to the net exactly).
 
     A source is billed at most once while not released (partial unique index on kind + id where
     `released_at` is null, migration 0002). Discarding a draft or issuing a credit note that credits the link
