@@ -103,6 +103,10 @@ def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
 def schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
     """Create the missing schedules (default method by billing model, equal plan); returns how many. Set-based:
     three queries whatever the number of lines. Safe to run twice (one schedule per line, unique)."""
+    if connection.vendor == "postgresql":
+        # Two runs starting together (beat and finance) would race to create the same schedules: one at a time.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ledger.schedules_ensure'))")
     lines = ContractLine.objects.filter(revenue_schedule__isnull=True).select_related("contract")
     if contract_line_ids is not None:
         lines = lines.filter(pk__in=contract_line_ids)
