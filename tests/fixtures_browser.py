@@ -4,6 +4,7 @@ Screenshots go to tests/browser/screenshots/ (gitignored) so a person can look a
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -82,9 +83,12 @@ def nav_to():
     """Follow a main-menu entry by its label, opening its dropdown first when the menu is grouped."""
 
     def go(page, label: str):
-        link = page.locator("[data-testid=main-nav]").get_by_role("link", name=label, exact=True, include_hidden=True)
+        # By text, not accessible name: the icon font's glyph is part of a link's accessible name.
+        text = re.compile(rf"^\s*{re.escape(label)}\s*$")
+        link = page.locator("[data-testid=main-nav] a", has_text=text).first
         if not link.is_visible():
-            page.locator("[data-testid=nav-group]", has=link).locator(".dropdown-toggle").click()
+            group = page.locator("[data-testid=main-nav] [data-testid=nav-group]", has=page.locator("a", has_text=text))
+            group.locator(".dropdown-toggle").click()
         link.click()
         return page
 
