@@ -248,6 +248,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two fields are called "method" (a payment's and a revenue schedule's): name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentMethodEnum": "billing.choices.PaymentMethod",
+        "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------------
