@@ -12,7 +12,7 @@ from projects.choices import ChangeOrderStatus, MilestoneStatus, ProjectStatus
 from projects.filtersets import ProjectFilter
 from projects.forms import ChangeOrderForm, RejectForm
 from projects.models import ChangeOrder, Contract, Project
-from projects.permissions import PM_ROLES, VIEW_ROLES
+from projects.permissions import PM_ROLES, RATE_VIEW_ROLES, VIEW_ROLES
 from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
@@ -98,6 +98,8 @@ def project_detail(request, pk: int):
             "change_orders": change_orders,
             "history": project.history.select_related("by").order_by("-at", "-id"),
             "is_pm": has_role(request.user, *PM_ROLES),
+            # The contract's change history shows rates: only for the roles that may see them.
+            "can_see_rates": has_role(request.user, *RATE_VIEW_ROLES),
             "can_request_co": has_role(request.user, *CO_REQUEST_ROLES) and contract is not None,
             "can_decide_co": has_role(request.user, *CO_DECIDE_ROLES),
             "next_statuses": _next_statuses(project.status),

@@ -111,3 +111,11 @@ def test_an_unparseable_end_is_a_message_not_an_error(client, setup, carl):
         follow=True,
     )
     assert "the end a date" in response.content.decode()
+
+
+def test_the_contract_history_loads_only_for_roles_that_see_rates(client_as, client, setup):
+    sales = client_as("sales").get(f"/projects/{setup.project.pk}/").content.decode()
+    assert 'data-testid="contract-history"' not in sales
+    client.force_login(setup.pm)
+    page = client.get(f"/projects/{setup.project.pk}/").content.decode()
+    assert 'data-testid="contract-history"' in page
