@@ -6,10 +6,10 @@ that follows runs once per schedule. The run (ledger.services.revenue) posts the
 and what is already recognised.
 
 Rules:
-- as delivered (T&M): Σ round(approved billable hours x snapshot bill rate), dated on or before the month end,
-  capped at the line's cap. Re-billed expenses are not delivered services: billing posts their net straight to
-  expense reimbursement revenue when it invoices them (billing/services/posting.py), so recognition leaves them
-  out — counting them here too would book that revenue twice and leave the contract position two-sided.
+- as delivered (T&M): Σ round(approved billable hours x snapshot bill rate) + Σ re-bill amounts of approved
+  billable expenses, dated on or before the month end, capped at the line's cap. Billing puts the whole net of
+  an invoice, expense lines included, through the contract position, so an invoiced expense relieves the
+  unbilled receivable this recognised.
 - percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
   approved hours booked to its percent-complete lines (or to no line), or cost (hours x snapshot cost rate +
   approved expenses), to date, and EAC = actual + the PM's
@@ -83,11 +83,20 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     fixed_projects = sorted({s["project_id"] for s in schedules if s["method"] != RecognitionMethod.AS_DELIVERED})
 
     time_value: dict = {}
+    expense_value: dict = {}
     if tm_lines:
         time_value = _by(
             TimeEntry.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
             .values("contract_line_id")
             .annotate(v=_money_sum(Round(F("hours") * F("bill_rate"), 2)))
+            .order_by(),
+            "contract_line_id",
+            "v",
+        )
+        expense_value = _by(
+            Expense.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
+            .values("contract_line_id")
+            .annotate(v=_money_sum("rebill_amount"))
             .order_by(),
             "contract_line_id",
             "v",
@@ -173,7 +182,7 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
             effective = price - cut
         if method == RecognitionMethod.AS_DELIVERED:
             line = s["contract_line_id"]
-            value = time_value.get(line, (ZERO,))[0]
+            value = time_value.get(line, (ZERO,))[0] + expense_value.get(line, (ZERO,))[0]
             if s.get("cap") is not None:
                 value = min(value, s["cap"])
             result[s["id"]] = Target(revenue=value)

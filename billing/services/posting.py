@@ -3,9 +3,9 @@
 - Invoice issued: Dr AR (gross) / Cr tax payable (tax) / Cr contract position (net), where the contract
   position first relieves the unbilled receivable of the contract's project and the rest goes to deferred
   revenue. Credit note: the mirror (first reduces deferred revenue, the rest increases unbilled receivable).
-  Re-billed expenses are not delivered services and revenue recognition never accrues them: the net of expense
-  lines goes straight to expense reimbursement revenue (a credit note crediting an expense line debits it
-  back); only the rest of the net goes through the contract position.
+  The whole net goes through the contract position, re-billed expense lines included: revenue recognition
+  (ledger.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
+  only settles the contract position (DESIGN.md section 6; issue: T&M as delivered "plus billable expenses").
 - Payment: Dr cash / Cr AR. Write-off: Dr write-offs / Cr AR.
 Every line carries the client dimension; contract-position and AR lines carry the project too.
 """
@@ -13,10 +13,9 @@ Every line carries the client dimension; contract-position and AR lines carry th
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 
-from billing.choices import SourceKind
-from billing.models import Invoice, InvoiceLine, Payment, SourceLink, WriteOff
+from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
 from ledger.models import JournalLine
 from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
@@ -45,14 +44,6 @@ def project_position(*, project_id: int | None, at: date) -> tuple[Decimal, Deci
     return max(unbilled[0] - unbilled[1], ZERO), max(deferred[1] - deferred[0], ZERO)
 
 
-def reimbursement_net(invoice: Invoice) -> Decimal:
-    """The net of an invoice's expense lines (a credit note: of its lines crediting expense lines). One query."""
-    line_ref = "credited_line_id" if invoice.is_credit_note else "pk"
-    expense = SourceLink.objects.filter(kind=SourceKind.EXPENSE, line_id=OuterRef(line_ref))
-    total = InvoiceLine.objects.filter(invoice=invoice).filter(Exists(expense)).aggregate(t=Sum("net"))["t"]
-    return total or ZERO
-
-
 def _side(amount: Decimal, *, debit: bool) -> dict:
     return {"debit": amount} if debit else {"credit": amount}
 
@@ -62,8 +53,7 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     is_invoice = not invoice.is_credit_note
     client, project = invoice.account_id, invoice.project_id
     unbilled_bal, deferred_bal = project_position(project_id=project, at=invoice.issue_date)
-    reimbursed = reimbursement_net(invoice)
-    net = invoice.net_total - reimbursed
+    net = invoice.net_total
     if is_invoice:
         first_code, first_amount = account_code_for(SystemAccount.UNBILLED), min(net, unbilled_bal)
         rest_code = account_code_for(SystemAccount.DEFERRED)
@@ -92,7 +82,6 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     credits = [
         (first_code, first_amount, "Contract position"),
         (rest_code, rest_amount, "Contract position"),
-        (account_code_for(SystemAccount.REIMBURSEMENT_REVENUE), reimbursed, "Re-billed expenses"),
     ]
     for code, amount, memo in credits:
         if amount > 0:

@@ -246,7 +246,8 @@ class TimeEntrySource:
 
 class ExpenseSource:
     """Approved expenses with a re-bill amount (fixed at approval from the line's policy: at cost or with a
-    markup), one invoice line each so the client sees every receipt; posted to expense reimbursement revenue."""
+    markup), one invoice line each so the client sees every receipt; posted through the contract position like
+    the T&M work they belong to."""
 
     kind = SourceKind.EXPENSE
 

@@ -1,6 +1,6 @@
 """Time and expenses as billing sources: one T&M line per contract line x role x rate with a link per entry
-summing to the line's net to the cent, caps with write-downs, expenses with markup posted to reimbursement
-revenue, the time appendix, and a partial credit note that releases exactly its hours for the next run."""
+summing to the line's net to the cent, caps with write-downs, expenses with markup through the contract
+position, the time appendix, and a partial credit note that releases exactly its hours for the next run."""
 
 from datetime import date
 from decimal import Decimal
@@ -110,7 +110,7 @@ def test_a_grouped_line_crossing_the_cap_bills_up_to_it_and_writes_the_rest_down
     assert (down.amount, down.cap, down.link.source_id) == (Decimal("100.00"), Decimal("500.00"), entries[2].pk)
 
 
-def test_expenses_bill_one_line_each_with_markup_and_post_to_reimbursement_revenue(periods, finance):
+def test_expenses_bill_one_line_each_with_markup_through_the_contract_position(periods, finance):
     contract, line = tm_contract()
     ada = make_consultant()
     approved_entry(line, ada, date(2026, 1, 5), "8.00", "150")
@@ -130,19 +130,21 @@ def test_expenses_bill_one_line_each_with_markup_and_post_to_reimbursement_reven
     assert invoice.net_total == Decimal("1355.50")  # 8 h x 150 + 110.00 + 45.50
     issued = invoice_issue(invoice_id=invoice.pk, by=finance, on=date(2026, 2, 1))
     gl = JournalLine.objects.filter(entry=issued.journal_entry)
-    reimb = gl.get(account__system_role=SystemAccount.REIMBURSEMENT_REVENUE)
-    assert (reimb.credit, reimb.debit) == (Decimal("155.50"), Decimal("0.00"))
+    # The whole net settles the contract position: recognition recognised the expenses with the T&M work.
+    assert not gl.filter(account__system_role=SystemAccount.REIMBURSEMENT_REVENUE).exists()
     position = sum(
         (ln.credit for ln in gl.filter(account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED])),
         Decimal("0"),
     )
-    assert position == Decimal("1200.00")
-    # crediting the hotel releases it and debits reimbursement revenue back
+    assert position == Decimal("1355.50")
+    # crediting the hotel releases it and moves the contract position back by its net
     hotel_link = SourceLink.objects.get(kind=SourceKind.EXPENSE, source_id=hotel.pk)
     note = credit_note_create(invoice_id=issued.pk, by=finance, link_ids=[hotel_link.pk])
     note = invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
-    back = JournalLine.objects.get(entry=note.journal_entry, account__system_role=SystemAccount.REIMBURSEMENT_REVENUE)
-    assert (back.debit, back.credit) == (Decimal("110.00"), Decimal("0.00"))
+    back = JournalLine.objects.filter(
+        entry=note.journal_entry, account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED]
+    )
+    assert sum((ln.debit - ln.credit for ln in back), Decimal("0")) == Decimal("110.00")
     assert not SourceLink.objects.filter(kind=SourceKind.EXPENSE, source_id=train.pk, released_at__isnull=False)
     again = _draft(contract, date(2026, 2, 28))
     assert [(ln.net, ln.sources.get().source_id) for ln in again.lines.all()] == [(Decimal("110.00"), hotel.pk)]
@@ -214,3 +216,27 @@ def test_a_partial_credit_releases_exactly_its_hours_and_the_next_run_bills_them
     assert not Invoice.objects.filter(run=third).exists()
     active = SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, released_at__isnull=True)
     assert sorted(active.values_list("source_id", flat=True)) == sorted(e.pk for e in entries)
+
+
+def test_recognised_time_and_expenses_are_settled_exactly_by_their_invoice(periods, finance):
+    """Invariant 7 with expenses: January's recognition books 8 h x 150 + the 110.00 re-billed hotel as unbilled
+    receivable; February's invoice of the same work relieves it to zero, and revenue is the invoiced net."""
+    from ledger.models import AccountingPeriod
+    from ledger.services.revenue import recognition_run
+
+    contract, line = tm_contract()
+    ada = make_consultant()
+    approved_entry(line, ada, date(2026, 1, 5), "8.00", "150")
+    approved_expense(line, ada, date(2026, 1, 6), "100.00", markup="10", category="lodging", description="Hotel")
+    recognition_run(period_id=AccountingPeriod.objects.get(start=date(2026, 1, 1)).pk, by=finance)
+
+    def balance(role):
+        lines = JournalLine.objects.filter(account__system_role=role, project=contract.project)
+        return sum((ln.debit - ln.credit for ln in lines), Decimal("0"))
+
+    assert balance(SystemAccount.UNBILLED) == Decimal("1310.00")
+    assert -balance(SystemAccount.SERVICES_REVENUE) == Decimal("1310.00")
+    issued = invoice_issue(invoice_id=_draft(contract).pk, by=finance, on=date(2026, 2, 1))
+    assert issued.net_total == Decimal("1310.00")
+    assert balance(SystemAccount.UNBILLED) == balance(SystemAccount.DEFERRED) == Decimal("0")
+    assert -balance(SystemAccount.SERVICES_REVENUE) == issued.net_total

