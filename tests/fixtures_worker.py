@@ -118,3 +118,13 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         from django.db import connections
 
         connections.close_all()
+
+
+def wait_for(predicate, timeout: float = 60.0, step: float = 0.1) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass (what a worker did shows up asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False

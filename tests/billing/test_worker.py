@@ -1,7 +1,6 @@
 """A real Celery worker on Redis: concurrent runs, a run started twice, and a worker killed mid-run then
 re-run all end with one draft per contract, every source billed once, and gapless numbers at issue."""
 
-import time
 import uuid
 from datetime import date
 
@@ -13,20 +12,11 @@ from billing.models import BillingRun, Invoice, ScheduleEvent, SourceLink
 from billing.services import billing_run_create, billing_run_start, invoices_issue
 from projects.models import Milestone
 from tests.billing.factories import make_account, make_periods, milestone_contract, retainer_contract
-from tests.fixtures_worker import WorkerProcess
+from tests.fixtures_worker import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 
 END = date(2026, 3, 31)
-
-
-def _wait_for(predicate, timeout=60.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def _firm(contracts: int):
@@ -68,7 +58,7 @@ def test_two_concurrent_runs_and_a_double_start_bill_everything_once(celery_work
         billing_run_start(run_id=a.pk, by=finance)
         billing_run_start(run_id=b.pk, by=finance)
         billing_run_start(run_id=a.pk, by=finance)  # started twice: resumes, never repeats
-        assert _wait_for(_done(a, b)), celery_worker_process.log()[-3000:]
+        assert wait_for(_done(a, b)), celery_worker_process.log()[-3000:]
     finally:
         second.stop()
     _assert_billed_once(sources, 16)
@@ -84,7 +74,7 @@ def test_a_worker_killed_mid_run_then_rerun_bills_everything_once(celery_worker_
     sources = _firm(contracts)
     run = billing_run_create(by=finance, period_end=END, key="kill-test")
     billing_run_start(run_id=run.pk, by=finance)
-    assert _wait_for(lambda: run.items.exclude(status="pending").count() >= 3, step=0.01)
+    assert wait_for(lambda: run.items.exclude(status="pending").count() >= 3, step=0.01)
     celery_worker_process.kill()
     processed_at_kill = run.items.exclude(status="pending").count()
     assert processed_at_kill < contracts, "the run finished before the kill; make it longer"
@@ -97,7 +87,7 @@ def test_a_worker_killed_mid_run_then_rerun_bills_everything_once(celery_worker_
         again = billing_run_create(by=finance, period_end=END, key="kill-test")
         assert again.pk == run.pk
         billing_run_start(run_id=run.pk, by=finance)
-        assert _wait_for(_done(run)), fresh.log()[-3000:]
+        assert wait_for(_done(run)), fresh.log()[-3000:]
     finally:
         fresh.stop()
     assert list(run.items.exclude(error="").values_list("error", flat=True)[:3]) == []
@@ -121,7 +111,7 @@ def test_a_partial_credit_of_hours_is_billed_once_more_by_the_next_run_on_the_wo
     ]
     first = billing_run_create(by=finance, period_end=END, key=f"tm-{uuid.uuid4()}")
     billing_run_start(run_id=first.pk, by=finance)
-    assert _wait_for(_done(first)), celery_worker_process.log()[-3000:]
+    assert wait_for(_done(first)), celery_worker_process.log()[-3000:]
     invoice = invoice_issue(invoice_id=Invoice.objects.get(run=first).pk, by=finance, on=END)
     assert invoice.net_total == Decimal("2400.00")  # 8 x 2.5 h x 120
     credited = [e.pk for e in entries if e.consultant_id == bob.pk][:3]
@@ -132,7 +122,7 @@ def test_a_partial_credit_of_hours_is_billed_once_more_by_the_next_run_on_the_wo
 
     second = billing_run_create(by=finance, period_end=END, key=f"tm2-{uuid.uuid4()}")
     billing_run_start(run_id=second.pk, by=finance)
-    assert _wait_for(_done(second)), celery_worker_process.log()[-3000:]
+    assert wait_for(_done(second)), celery_worker_process.log()[-3000:]
     again = Invoice.objects.get(run=second)
     assert again.net_total == Decimal("900.00")
     assert sorted(SourceLink.objects.filter(line__invoice=again).values_list("source_id", flat=True)) == credited

@@ -7,17 +7,9 @@ from django.db import transaction
 
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.outbox import outbox_enqueue
+from tests.fixtures_worker import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
-
-
-def _wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_real_worker_delivers_the_outbox_after_commit(celery_worker_process):
@@ -27,7 +19,7 @@ def test_a_real_worker_delivers_the_outbox_after_commit(celery_worker_process):
             dedupe_key="worker-test-1",
             payload={"subject": "Invoice INV-1", "body": "Attached.", "to": ["client@example.test"]},
         )
-    delivered = _wait_for(lambda: OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.DELIVERED).exists())
+    delivered = wait_for(lambda: OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.DELIVERED).exists())
     assert delivered, celery_worker_process.log()[-3000:]
     files = list(celery_worker_process.mail_dir.glob("*.log"))
     assert len(files) == 1

@@ -11,17 +11,9 @@ from projects.tasks import missing_time_remind_task
 from psa.core.models import OutboxMessage, OutboxStatus
 from tests.crm.factories import RoleFactory
 from tests.factories import UserFactory
+from tests.fixtures_worker import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_reminder_job_runs_on_a_worker_and_mails_each_consultant_once(celery_worker_process):
@@ -32,7 +24,7 @@ def test_the_reminder_job_runs_on_a_worker_and_mails_each_consultant_once(celery
         staffing.consultant_create(by=admin, user=user, role=role, weekly_capacity=Decimal(capacity))
 
     missing_time_remind_task.delay()
-    assert _wait_for(lambda: OutboxMessage.objects.filter(kind="email", status=OutboxStatus.DELIVERED).count() == 2), (
+    assert wait_for(lambda: OutboxMessage.objects.filter(kind="email", status=OutboxStatus.DELIVERED).count() == 2), (
         celery_worker_process.log()[-3000:]
     )
     mails = sorted(p.read_text() for p in celery_worker_process.mail_dir.glob("*.log"))
@@ -43,7 +35,7 @@ def test_the_reminder_job_runs_on_a_worker_and_mails_each_consultant_once(celery
 
     # The beat fires again (or the job is redelivered): same week, same keys, nothing new is sent.
     missing_time_remind_task.delay()
-    assert _wait_for(lambda: celery_worker_process.log().count("missing_time_remind_task[") >= 4), (
+    assert wait_for(lambda: celery_worker_process.log().count("missing_time_remind_task[") >= 4), (
         celery_worker_process.log()[-3000:]
     )  # received + succeeded, twice
     time.sleep(1.0)
