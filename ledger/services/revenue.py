@@ -40,8 +40,9 @@ from ledger.services.periods import month_start, next_month
 from ledger.services.posting import EntrySpec, LineSpec, entry_post
 from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
-from psa.core.exceptions import NotFoundError, PeriodClosed, ValidationFailed
+from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
+from psa.core.roles import Role, has_role
 
 POSITION_ROLES = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 # Schedules per transaction and journal entry (whole projects): progress shows per chunk, a crash loses at most one
@@ -237,8 +238,16 @@ def estimate_set(
         values[name] = value
     if errors:
         raise ValidationFailed(f"The estimate is refused: {next(iter(errors.values()))[0]}", fields=errors)
-    if not Project.objects.filter(pk=project_id).exists():
+    project = Project.objects.filter(pk=project_id).values("project_manager_id").first()
+    if project is None:
         raise NotFoundError(f"No project with id {project_id}.")
+
+    def may_estimate(user) -> bool:
+        runs_it = has_role(user, Role.PROJECT_MANAGER) and project["project_manager_id"] == user.pk
+        return has_role(user, Role.FINANCE, Role.ADMIN) or runs_it
+
+    if by is not None and not may_estimate(by):  # `by` None: the demo seed and management commands
+        raise PermissionDeniedError("Only the project's manager, finance or an administrator may estimate it.")
     estimate, _ = ProjectEstimate.objects.update_or_create(
         project_id=project_id,
         as_of=as_of or timezone.localdate(),

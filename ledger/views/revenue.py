@@ -3,16 +3,18 @@ the period-close checklist, and the revenue reports (HTML and `?format=csv`)."""
 
 from datetime import date, timedelta
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.choices import METHODS_BY_BILLING_MODEL, RecognitionMethod, RecognitionRunStatus
 from ledger.close import close_checklist
-from ledger.forms import ReasonForm
+from ledger.forms import DATE, MONEY, TEXT, ReasonForm
 from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
 from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
@@ -28,9 +30,11 @@ from ledger.services.revenue import (
 )
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
+from projects.models import Project, TimeEntry
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
-from psa.core.roles import role_required
+from psa.core.money import ZERO
+from psa.core.roles import Role, has_role, role_required
 
 METHOD_LABELS = dict(RecognitionMethod.choices)
 
@@ -346,3 +350,47 @@ def forecast_view(request):
     }  # fmt: skip
     rows = list(zip(labels, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True))
     return render(request, "ledger/forecast.html", {"form": form, "report": report, "chart": chart, "rows": rows})
+
+
+class ProjectEstimateForm(forms.Form):
+    as_of = forms.DateField(initial=date.today, widget=DATE, label="From")
+    etc_hours = forms.CharField(label="Hours to complete", widget=forms.TextInput(attrs=MONEY))
+    etc_cost = forms.CharField(label="Cost to complete", required=False, widget=forms.TextInput(attrs=MONEY))
+    note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(attrs=TEXT))
+
+
+@role_required(Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
+def project_estimate_panel(request, pk: int):
+    """The estimate-to-complete panel the project page loads (HTMX): the latest estimates, the estimate at
+    completion in hours, and a form for the project's manager (or finance) to record a new one. A refused
+    estimate comes back with its errors inline (400)."""
+    project = get_object_or_404(Project.objects.only("pk", "code", "project_manager_id"), pk=pk)
+    may_edit = has_role(request.user, Role.FINANCE, Role.ADMIN) or project.project_manager_id == request.user.pk
+    form = ProjectEstimateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                estimate_set(
+                    project_id=project.pk, etc_hours=form.cleaned_data["etc_hours"],
+                    etc_cost=form.cleaned_data["etc_cost"] or None, as_of=form.cleaned_data["as_of"],
+                    note=form.cleaned_data["note"], by=request.user,
+                )  # fmt: skip
+                form = ProjectEstimateForm()
+            except DomainError as error:
+                form_apply_domain_error(form, error)
+        status = 400 if form.errors else 200
+    estimates = list(ProjectEstimate.objects.filter(project=project).select_related("created_by")[:5])
+    actual = TimeEntry.objects.filter(project=project, status="approved").aggregate(h=Sum("hours"))["h"] or ZERO
+    latest = estimates[0] if estimates else None
+    context = {
+        "project": project,
+        "estimates": estimates,
+        "actual_hours": actual,
+        "eac_hours": actual + latest.etc_hours if latest else None,
+        "form": form,
+        "may_edit": may_edit,
+    }
+    return render(request, "ledger/_project_estimate.html", context, status=status)

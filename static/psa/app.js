@@ -33,6 +33,15 @@
     if (form && event.target.tagName === "SELECT") form.requestSubmit();
   });
 
+  // A fragment whose form answers 400 with its inline errors opts in: <div data-swap-errors hx-...>.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
   document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.target); });
   window.PSA = Object.assign(window.PSA || {}, { renderCharts: renderCharts });

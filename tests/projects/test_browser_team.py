@@ -27,4 +27,16 @@ def test_the_pm_changes_hours_on_the_team_panel(page, login, screenshot, transac
     expect(page.locator(".psa-messages")).to_contain_text("Changed Dana Lead's allocation")
     screenshot(page, "project-team-panel")
     assert Allocation.objects.get(consultant__user__username="dana").hours_per_week == Decimal("12.00")
-    assert page.js_errors == []
+
+    # The estimate panel (ledger's, loaded over HTMX): a refused estimate shows inline, a good one updates it.
+    panel = page.locator("[data-testid=estimate-panel]")
+    panel.locator("#id_etc_hours").fill("-3")
+    panel.locator("[data-testid=estimate-save]").click()
+    expect(page.locator("[data-testid=estimate-error]")).to_contain_text("cannot be negative")
+    page.locator("[data-testid=estimate-panel] #id_etc_hours").fill("80")
+    page.locator("[data-testid=estimate-panel] [data-testid=estimate-save]").click()
+    expect(page.locator("[data-testid=eac-hours]")).to_have_text("80.00")
+    screenshot(page, "project-estimate-panel")
+    assert page.js_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"], (
+        page.js_errors
+    )

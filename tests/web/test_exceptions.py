@@ -156,6 +156,7 @@ def test_a_project_whose_estimate_at_completion_exceeds_its_price_is_listed_unti
         approved_entry(line, ada, AS_OF - timedelta(days=20 + i), "8", "100")
     pm = make_user("project_manager")
     project = contract.project
+    type(project).objects.filter(pk=project.pk).update(project_manager=pm)  # the PM who runs it estimates it
     estimate_set(by=pm, project_id=project.pk, etc_hours=Decimal("100"), etc_cost=Decimal("95300.00"), as_of=AS_OF)
 
     (item,) = rule_estimate_over_price(AS_OF)  # 4,800 + 95,300 = 100,100 > 100,000
