@@ -30,10 +30,10 @@ def _ledger(user) -> Panel | None:
             "data": {
                 "labels": report.columns,
                 "datasets": [
-                    {"label": "Income", "data": [float(v) for v in report.income_totals], "backgroundColor": "#3d8b5f"},
+                    {"label": "Income", "data": list(report.income_totals), "backgroundColor": "#3d8b5f"},
                     {
                         "label": "Expenses",
-                        "data": [float(v) for v in report.expense_totals],
+                        "data": list(report.expense_totals),
                         "backgroundColor": "#c8553d",
                     },
                 ],

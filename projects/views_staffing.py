@@ -120,11 +120,11 @@ def utilization_page(request):
         "data": {
             "labels": [r.label for r in rows],
             "datasets": [
-                {"label": "Billable %", "data": [float(r.utilization) for r in rows], "backgroundColor": "#198754",
+                {"label": "Billable %", "data": [r.utilization for r in rows], "backgroundColor": "#198754",
                  "stack": "u"},
-                {"label": "Non-billable %", "data": [float(r.total_utilization - r.utilization) for r in rows],
+                {"label": "Non-billable %", "data": [r.total_utilization - r.utilization for r in rows],
                  "backgroundColor": "#adb5bd", "stack": "u"},
-                {"label": "Target %", "data": [float(r.target) for r in rows], "type": "line",
+                {"label": "Target %", "data": [r.target for r in rows], "type": "line",
                  "borderColor": "#dc3545", "backgroundColor": "#dc3545", "pointStyle": "line",
                  "pointRadius": 18, "pointBorderWidth": 3, "showLine": False},
             ],

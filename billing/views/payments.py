@@ -93,7 +93,7 @@ def ar_view(request):
             "datasets": [
                 {
                     "label": "Open balance",
-                    "data": [float(totals[k]) for k in ("current", "d1_30", "d31_60", "d61_90", "d90")],
+                    "data": [totals[k] for k in ("current", "d1_30", "d31_60", "d61_90", "d90")],
                     "backgroundColor": ["#198754", "#ffc107", "#fd7e14", "#dc3545", "#842029"],
                 }
             ],

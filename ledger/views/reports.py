@@ -75,10 +75,10 @@ def pnl_view(request):
             "data": {
                 "labels": report.columns,
                 "datasets": [
-                    {"label": "Income", "data": [float(v) for v in report.income_totals], "backgroundColor": "#3d8b5f"},
-                    {"label": "Expenses", "data": [float(v) for v in report.expense_totals],
+                    {"label": "Income", "data": list(report.income_totals), "backgroundColor": "#3d8b5f"},
+                    {"label": "Expenses", "data": list(report.expense_totals),
                      "backgroundColor": "#c8553d"},
-                    {"label": "Net income", "data": [float(v) for v in report.net], "type": "line",
+                    {"label": "Net income", "data": list(report.net), "type": "line",
                      "borderColor": "#243b6b", "backgroundColor": "#243b6b"},
                 ],
             },

@@ -337,9 +337,9 @@ def forecast_view(request):
         "data": {
             "labels": labels,
             "datasets": [
-                {"label": "Recognised", "data": [float(v) for v in report.recognised], "backgroundColor": "#243b6b"},
-                {"label": "Scheduled", "data": [float(v) for v in report.scheduled], "backgroundColor": "#3d8b5f"},
-                {"label": "Weighted pipeline", "data": [float(v) for v in report.pipeline],
+                {"label": "Recognised", "data": list(report.recognised), "backgroundColor": "#243b6b"},
+                {"label": "Scheduled", "data": list(report.scheduled), "backgroundColor": "#3d8b5f"},
+                {"label": "Weighted pipeline", "data": list(report.pipeline),
                  "backgroundColor": "#e0a458"},
             ],
         },

@@ -69,3 +69,15 @@ def test_the_forecast_adds_scheduled_revenue_to_recognised(january):
     assert report.recognised == [D("1030.00"), D("0.00"), D("0.00"), D("0.00")]  # 780 + 250
     assert report.scheduled == [D("0.00"), D("250.00"), D("850.00"), D("250.00")]  # + the 600 milestone in March
     assert report.totals[2] == D("850.00")
+
+
+def test_the_forecast_chart_carries_exact_decimal_strings(january, client_as):
+    """Chart data goes through json_script as exact decimal strings (Chart.js parses them), never floats."""
+    import json
+    import re
+
+    page = client_as("finance").get("/ledger/revenue/reports/forecast/?start=2026-01-01&end=2026-03-31")
+    assert page.status_code == 200
+    raw = re.search(r'<script id="forecast-chart" type="application/json">(.*?)</script>', page.content.decode(), re.S)
+    datasets = {d["label"]: d["data"] for d in json.loads(raw.group(1))["data"]["datasets"]}
+    assert datasets["Recognised"][0] == "780.00"
