@@ -17,11 +17,12 @@ from billing.choices import (
     InvoiceStatus,
     seller,
 )
-from billing.models import Allocation, CapWriteDown, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
+from billing.models import Allocation, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
+from billing.services.draft_write import DraftRows, draft_write
 from billing.services.posting import invoice_post
 from billing.services.sources import Capped, apply_caps, candidates_for, links_release
-from billing.services.tax import invoice_taxes_create, invoice_totals_write, tax_category_for_account, totals_for
+from billing.services.tax import invoice_totals_write, tax_category_for_account, totals_for
 from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
@@ -97,63 +98,57 @@ def invoice_draft_for_contract(
     groups: OrderedDict[tuple, list[Capped]] = OrderedDict()
     for c in capped:
         groups.setdefault(c.candidate.group, []).append(c)
-    lines = []
+    lines, links, downs = [], [], []
     for position, members in enumerate(groups.values(), start=1):
         first = members[0].candidate
         billed = sum((m.billed for m in members), ZERO)
         cut = sum((m.written_down for m in members), ZERO)
         quantity = sum((m.candidate.quantity for m in members), Decimal("0"))
         unit_price = first.unit_price if not cut else round_to(billed / quantity, RATE_PLACES)
-        net = line_net(quantity, unit_price) if not cut else billed
+        # LINE_COLUMNS order
         lines.append(
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                description=first.description + (" (capped at the contract limit)" if cut else ""),
-                quantity=quantity,
-                unit=first.unit,
-                unit_price=unit_price,
-                net=net,
-                tax_category=category,
-                tax_rate=category.rate,
-                contract_line_id=first.contract_line_id,
-                period_start=min((m.candidate.period_start or m.candidate.source_date) for m in members),
-                period_end=max((m.candidate.period_end or m.candidate.source_date) for m in members),
-                written_down=cut,
+            (
+                position,
+                first.description + (" (capped at the contract limit)" if cut else ""),
+                quantity,
+                first.unit,
+                unit_price,
+                line_net(quantity, unit_price) if not cut else billed,
+                category.pk,
+                category.rate,
+                first.contract_line_id,
+                min((m.candidate.period_start or m.candidate.source_date) for m in members),
+                max((m.candidate.period_end or m.candidate.source_date) for m in members),
+                cut,
             )
         )
-    totals = totals_for([(ln.net, category) for ln in lines])
-    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
-    invoice.save(force_insert=True)
-    for ln in lines:
-        ln.invoice = invoice
-    InvoiceLine.objects.bulk_create(lines)
-    links = []
-    for line, members in zip(lines, groups.values(), strict=True):
         for m in members:
+            c = m.candidate
+            # LINK_COLUMNS order
             links.append(
-                SourceLink(
-                    line=line,
-                    kind=m.candidate.kind,
-                    source_id=m.candidate.source_id,
-                    contract_line_id=m.candidate.contract_line_id,
-                    quantity=m.candidate.quantity,
-                    amount=m.billed,
-                    written_down=m.written_down,
-                    source_date=m.candidate.source_date,
-                    label=m.candidate.description[:300],
+                (
+                    position,
+                    c.kind,
+                    c.source_id,
+                    c.contract_line_id,
+                    c.quantity,
+                    m.billed,
+                    m.written_down,
+                    c.source_date,
+                    c.description[:300],
                 )
             )
-    SourceLink.objects.bulk_create(links)
-    downs = [
-        CapWriteDown(contract_line_id=link.contract_line_id, link=link, run=run, amount=m.written_down, cap=m.cap)
-        for link, m in zip(links, [m for ms in groups.values() for m in ms], strict=True)
-        if m.written_down > 0
+            if m.written_down > 0:
+                downs.append((c.kind, c.source_id, m.written_down, m.cap))
+    totals = totals_for([(line[5], category) for line in lines])
+    invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
+    taxes = [
+        (r.category.pk, r.category.kind, r.category.rate, r.basis, r.amount, r.category.exemption_reason)
+        for r in totals.rows
     ]
-    if downs:
-        CapWriteDown.objects.bulk_create(downs)
-    invoice_taxes_create(invoice, totals)
-    return invoice
+    return draft_write(
+        invoice, DraftRows(lines=lines, links=links, downs=downs, taxes=taxes), run_id=run.pk if run else None
+    )
 
 
 def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
