@@ -13,7 +13,8 @@ their role groups (the m2m `groups`) and the groups.
 Not covered (set-based writes bypass model signals): `QuerySet.update()` of an invoice's totals (tax), settlement
 amounts (paid/credited/written off), journal-entry link and PDF fields, a payment's allocated total and journal
 link, a rate card's default flag reset; `bulk_create` of contract lines at the hand-off, change-order lines,
-periods (`periods_ensure`) and accounts from a CSV import (no "created" row; their later saves are recorded).
+periods (`periods_ensure`), accounts from a CSV import and the draft invoices a billing run writes in one
+statement per contract (no "created" row; the run item records the draft, and later saves are recorded).
 Those writes are traced by the services' own history tables (InvoiceHistory, ChangeOrderHistory, ...), the
 allocation and write-off rows, and the audit log (psa.core.audit).
 """
