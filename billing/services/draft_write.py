@@ -11,88 +11,124 @@ Like the other set-based writes (psa/web/models.py), this sends no model signals
 "created" row for a run's draft: the run item records it (run, contract, invoice, time), and every later save
 of the invoice (issue, status changes) is in the trail.
 
-The rows come in as tuples in the column order below, built once by the caller whatever the database.
+The caller builds the rows once, as the named tuples below, whatever the database; their fields are the
+columns written (`position` ties a link to its line), and the tax rows come from the draft's `Totals`.
 """
 
-from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 
 from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
-
-# (column, PostgreSQL array type) of each row kind; `position` ties a link to its line.
-LINE_COLUMNS = (
-    ("position", "int"), ("description", "text"), ("quantity", "numeric"), ("unit", "text"),
-    ("unit_price", "numeric"), ("net", "numeric"), ("tax_category_id", "bigint"), ("tax_rate", "numeric"),
-    ("contract_line_id", "bigint"), ("period_start", "date"), ("period_end", "date"), ("written_down", "numeric"),
-)  # fmt: skip
-LINK_COLUMNS = (
-    ("position", "int"), ("kind", "text"), ("source_id", "bigint"), ("contract_line_id", "bigint"),
-    ("quantity", "numeric"), ("amount", "numeric"), ("written_down", "numeric"), ("source_date", "date"),
-    ("label", "text"),
-)  # fmt: skip
-DOWN_COLUMNS = (("kind", "text"), ("source_id", "bigint"), ("amount", "numeric"), ("cap", "numeric"))
-TAX_COLUMNS = (
-    ("tax_category_id", "bigint"), ("kind", "text"), ("rate", "numeric"), ("basis", "numeric"),
-    ("amount", "numeric"), ("exemption_reason", "text"),
-)  # fmt: skip
+from billing.services.tax import Totals, invoice_taxes_create
 
 
-@dataclass
-class DraftRows:
-    """The rows of one draft, as tuples in the column orders above."""
+class LineRow(NamedTuple):
+    position: int
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    net: Decimal
+    tax_category_id: int
+    tax_rate: Decimal
+    contract_line_id: int | None
+    period_start: date | None
+    period_end: date | None
+    written_down: Decimal
 
-    lines: list[tuple]
-    links: list[tuple]
-    downs: list[tuple]
-    taxes: list[tuple]
+
+class LinkRow(NamedTuple):
+    position: int
+    kind: str
+    source_id: int
+    contract_line_id: int | None
+    quantity: Decimal
+    amount: Decimal
+    written_down: Decimal
+    source_date: date | None
+    label: str
 
 
-def draft_write(invoice: Invoice, rows: DraftRows, *, run_id: int | None = None) -> Invoice:
+class DownRow(NamedTuple):
+    kind: str
+    source_id: int
+    amount: Decimal
+    cap: Decimal
+
+
+class TaxRowOut(NamedTuple):
+    tax_category_id: int
+    kind: str
+    rate: Decimal
+    basis: Decimal
+    amount: Decimal
+    exemption_reason: str
+
+
+# The PostgreSQL array type of each column the rows carry.
+PG_TYPES = {
+    int: "bigint", str: "text", Decimal: "numeric", date: "date",
+    int | None: "bigint", date | None: "date",
+}  # fmt: skip
+
+
+def draft_write(
+    invoice: Invoice, *, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals: Totals, run_id=None
+) -> Invoice:
     """Insert the unsaved `invoice` and its rows (set-based, no model signals); the invoice comes back saved."""
     if connection.vendor == "postgresql":
-        _write_one_statement(invoice, rows, run_id)
+        _write_one_statement(invoice, lines, links, downs, totals, run_id)
     else:
-        _write_orm(invoice, rows, run_id)
+        _write_orm(invoice, lines, links, downs, totals, run_id)
     return invoice
 
 
-def _write_orm(invoice: Invoice, rows: DraftRows, run_id: int | None) -> None:
+def _tax_rows(totals: Totals) -> list[TaxRowOut]:
+    return [
+        TaxRowOut(r.category.pk, r.category.kind, r.category.rate, r.basis, r.amount, r.category.exemption_reason)
+        for r in totals.rows
+    ]
+
+
+def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals, run_id) -> None:
     Invoice.objects.bulk_create([invoice])
-    names = [c for c, _ in LINE_COLUMNS]
-    lines = [InvoiceLine(invoice=invoice, **dict(zip(names, row, strict=True))) for row in rows.lines]
-    InvoiceLine.objects.bulk_create(lines)
-    by_position = {ln.position: ln for ln in lines}
-    names = [c for c, _ in LINK_COLUMNS][1:]
-    links = [SourceLink(line=by_position[row[0]], **dict(zip(names, row[1:], strict=True))) for row in rows.links]
-    SourceLink.objects.bulk_create(links)
-    by_source = {(link.kind, link.source_id): link for link in links}
+    line_objs = [InvoiceLine(invoice=invoice, **row._asdict()) for row in lines]
+    InvoiceLine.objects.bulk_create(line_objs)
+    by_position = {ln.position: ln for ln in line_objs}
+    link_objs = [
+        SourceLink(line=by_position[row.position], **dict(zip(row._fields[1:], row[1:], strict=True))) for row in links
+    ]
+    SourceLink.objects.bulk_create(link_objs)
+    by_source = {(link.kind, link.source_id): link for link in link_objs}
     CapWriteDown.objects.bulk_create(
         [
             CapWriteDown(
-                link=by_source[(kind, source_id)],
-                contract_line_id=by_source[(kind, source_id)].contract_line_id,
+                link=by_source[(d.kind, d.source_id)],
+                contract_line_id=by_source[(d.kind, d.source_id)].contract_line_id,
                 run_id=run_id,
-                amount=amount,
-                cap=cap,
+                amount=d.amount,
+                cap=d.cap,
             )
-            for kind, source_id, amount, cap in rows.downs
+            for d in downs
         ]
     )
-    names = [c for c, _ in TAX_COLUMNS]
-    taxes = [InvoiceTax(invoice=invoice, **dict(zip(names, row, strict=True))) for row in rows.taxes]
-    InvoiceTax.objects.bulk_create(taxes)
+    invoice_taxes_create(invoice, totals)
 
 
-def _unnest(columns: tuple, rows: list[tuple], params: list) -> str:
-    """`unnest(%s::type[], ...) AS u(col, ...)`, appending one array per column to `params`."""
-    for i, _ in enumerate(columns):
+def _unnest(row_type: type[NamedTuple], rows: list, params: list) -> str:
+    """`unnest(%s::type[], ...) AS u(col, ...)` over the row type's fields, appending one array per column."""
+    columns = row_type._fields
+    for i in range(len(columns)):
         params.append([row[i] for row in rows])
-    arrays = ", ".join(f"%s::{t}[]" for _, t in columns)
-    return f"unnest({arrays}) AS u({', '.join(c for c, _ in columns)})"
+    arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
+    return f"unnest({arrays}) AS u({', '.join(columns)})"
 
 
-def _write_one_statement(invoice: Invoice, rows: DraftRows, run_id: int | None) -> None:
+def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, run_id: int | None) -> None:
+    taxes = _tax_rows(totals)
     fields = [f for f in Invoice._meta.concrete_fields if not f.primary_key]
     params: list = []
     values = []
@@ -104,31 +140,31 @@ def _write_one_statement(invoice: Invoice, rows: DraftRows, run_id: int | None) 
         f"INSERT INTO {Invoice._meta.db_table} ({', '.join(f.column for f in fields)}) "
         f"VALUES ({', '.join(values)}) RETURNING id"
     )
-    line_cols = [c for c, _ in LINE_COLUMNS]
+    line_cols = LineRow._fields
     lines_sql = (
         f"INSERT INTO {InvoiceLine._meta.db_table} (invoice_id, {', '.join(line_cols)}) "
         f"SELECT inv.id, {', '.join('u.' + c for c in line_cols)} "
-        f"FROM inv, {_unnest(LINE_COLUMNS, rows.lines, params)} "
+        f"FROM inv, {_unnest(LineRow, lines, params)} "
         "RETURNING id, position"
     )
-    link_cols = [c for c, _ in LINK_COLUMNS][1:]
+    link_cols = LinkRow._fields[1:]  # position: joined to its line
     links_sql = (
         f"INSERT INTO {SourceLink._meta.db_table} (line_id, {', '.join(link_cols)}, release_reason) "
         f"SELECT lines.id, {', '.join('u.' + c for c in link_cols)}, '' "
-        f"FROM {_unnest(LINK_COLUMNS, rows.links, params)} JOIN lines ON lines.position = u.position "
+        f"FROM {_unnest(LinkRow, links, params)} JOIN lines ON lines.position = u.position "
         "RETURNING id, kind, source_id, contract_line_id"
     )
     params.append(run_id)
     downs_sql = (
         f"INSERT INTO {CapWriteDown._meta.db_table} (contract_line_id, link_id, run_id, amount, cap, created_at) "
         f"SELECT links.contract_line_id, links.id, %s::bigint, u.amount, u.cap, now() "
-        f"FROM {_unnest(DOWN_COLUMNS, rows.downs, params)} "
+        f"FROM {_unnest(DownRow, downs, params)} "
         "JOIN links ON links.kind = u.kind AND links.source_id = u.source_id"
     )
-    tax_cols = [c for c, _ in TAX_COLUMNS]
+    tax_cols = TaxRowOut._fields
     taxes_sql = (
         f"INSERT INTO {InvoiceTax._meta.db_table} (invoice_id, {', '.join(tax_cols)}) "
-        f"SELECT inv.id, {', '.join('u.' + c for c in tax_cols)} FROM inv, {_unnest(TAX_COLUMNS, rows.taxes, params)}"
+        f"SELECT inv.id, {', '.join('u.' + c for c in tax_cols)} FROM inv, {_unnest(TaxRowOut, taxes, params)}"
     )
     sql = (
         f"WITH inv AS ({invoice_sql}), lines AS ({lines_sql}), links AS ({links_sql}), "
@@ -138,7 +174,7 @@ def _write_one_statement(invoice: Invoice, rows: DraftRows, run_id: int | None) 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         invoice.pk, written = cursor.fetchone()
-    if written != len(rows.links):  # a link without its line: a caller's bug, never a silent partial draft
-        raise AssertionError(f"draft {invoice.pk}: {written} of {len(rows.links)} source links written")
+    if written != len(links):  # a link without its line: a caller's bug, never a silent partial draft
+        raise AssertionError(f"draft {invoice.pk}: {written} of {len(links)} source links written")
     invoice._state.adding = False
     invoice._state.db = connection.alias

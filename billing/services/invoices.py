@@ -19,7 +19,7 @@ from billing.choices import (
 )
 from billing.models import Allocation, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
-from billing.services.draft_write import DraftRows, draft_write
+from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write
 from billing.services.posting import invoice_post
 from billing.services.sources import Capped, apply_caps, candidates_for, links_release
 from billing.services.tax import invoice_totals_write, tax_category_for_account, totals_for
@@ -105,50 +105,42 @@ def invoice_draft_for_contract(
         cut = sum((m.written_down for m in members), ZERO)
         quantity = sum((m.candidate.quantity for m in members), Decimal("0"))
         unit_price = first.unit_price if not cut else round_to(billed / quantity, RATE_PLACES)
-        # LINE_COLUMNS order
         lines.append(
-            (
-                position,
-                first.description + (" (capped at the contract limit)" if cut else ""),
-                quantity,
-                first.unit,
-                unit_price,
-                line_net(quantity, unit_price) if not cut else billed,
-                category.pk,
-                category.rate,
-                first.contract_line_id,
-                min((m.candidate.period_start or m.candidate.source_date) for m in members),
-                max((m.candidate.period_end or m.candidate.source_date) for m in members),
-                cut,
+            LineRow(
+                position=position,
+                description=first.description + (" (capped at the contract limit)" if cut else ""),
+                quantity=quantity,
+                unit=first.unit,
+                unit_price=unit_price,
+                net=line_net(quantity, unit_price) if not cut else billed,
+                tax_category_id=category.pk,
+                tax_rate=category.rate,
+                contract_line_id=first.contract_line_id,
+                period_start=min((m.candidate.period_start or m.candidate.source_date) for m in members),
+                period_end=max((m.candidate.period_end or m.candidate.source_date) for m in members),
+                written_down=cut,
             )
         )
         for m in members:
             c = m.candidate
-            # LINK_COLUMNS order
             links.append(
-                (
-                    position,
-                    c.kind,
-                    c.source_id,
-                    c.contract_line_id,
-                    c.quantity,
-                    m.billed,
-                    m.written_down,
-                    c.source_date,
-                    c.description[:300],
+                LinkRow(
+                    position=position,
+                    kind=c.kind,
+                    source_id=c.source_id,
+                    contract_line_id=c.contract_line_id,
+                    quantity=c.quantity,
+                    amount=m.billed,
+                    written_down=m.written_down,
+                    source_date=c.source_date,
+                    label=c.description[:300],
                 )
             )
             if m.written_down > 0:
-                downs.append((c.kind, c.source_id, m.written_down, m.cap))
-    totals = totals_for([(line[5], category) for line in lines])
+                downs.append(DownRow(kind=c.kind, source_id=c.source_id, amount=m.written_down, cap=m.cap))
+    totals = totals_for([(line.net, category) for line in lines])
     invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
-    taxes = [
-        (r.category.pk, r.category.kind, r.category.rate, r.basis, r.amount, r.category.exemption_reason)
-        for r in totals.rows
-    ]
-    return draft_write(
-        invoice, DraftRows(lines=lines, links=links, downs=downs, taxes=taxes), run_id=run.pk if run else None
-    )
+    return draft_write(invoice, lines=lines, links=links, downs=downs, totals=totals, run_id=run.pk if run else None)
 
 
 def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:

@@ -67,6 +67,13 @@ def _not_billed(kind: str) -> Exists:
     return Exists(SourceLink.objects.filter(kind=kind, source_id=OuterRef("pk"), released_at__isnull=True))
 
 
+def _oldest_first(qs, *order: str, lock: bool):
+    """A provider's rows oldest first; when claiming, locked with SKIP LOCKED (rows another transaction holds
+    are left to it), only the source table's rows."""
+    qs = qs.order_by(*order)
+    return qs.select_for_update(skip_locked=True, of=("self",)) if lock else qs
+
+
 class MilestoneSource:
     """Accepted milestones of a contract line, billable from their acceptance date."""
 
@@ -81,9 +88,9 @@ class MilestoneSource:
         ).exclude(_not_billed(self.kind))
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("accepted_at", "pk")
-        if lock:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "accepted_at", "pk", lock=lock
+        )
         rows = qs.values(
             "pk",
             "name",
@@ -125,9 +132,9 @@ class ScheduleSource:
         ).exclude(_not_billed(self.kind))
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("bill_on", "pk")
-        if lock:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "bill_on", "pk", lock=lock
+        )
         rows = qs.values(
             "pk",
             "description",
@@ -184,9 +191,9 @@ class TimeEntrySource:
         ).exclude(_not_billed(self.kind))
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("date", "pk")
-        if lock:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "date", "pk", lock=lock
+        )
         rows = qs.values(
             "pk",
             "date",
@@ -261,9 +268,9 @@ class ExpenseSource:
         ).exclude(_not_billed(self.kind))
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = self.queryset(contract_ids=list(contract_ids), period_end=period_end).order_by("date", "pk")
-        if lock:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "date", "pk", lock=lock
+        )
         rows = qs.values(
             "pk",
             "date",
