@@ -13,6 +13,10 @@ of the invoice (issue, status changes) is in the trail.
 
 The caller builds the rows once, as the named tuples below, whatever the database; their fields are the
 columns written (`position` ties a link to its line), and the tax rows come from the draft's `Totals`.
+
+`time_draft_write` is the run's common case, a contract with only uncapped T&M time: one statement claims the
+entries and writes the whole draft from them in the database, so no entry is loaded into Python. It writes what
+the general path (sources, caps and rows built in Python, then `draft_write`) writes; a test compares them.
 """
 
 from datetime import date
@@ -21,7 +25,9 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from billing.choices import SourceKind
 from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
+from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
 
 
@@ -127,19 +133,30 @@ def _unnest(row_type: type[NamedTuple], rows: list, params: list) -> str:
     return f"unnest({arrays}) AS u({', '.join(columns)})"
 
 
-def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, run_id: int | None) -> None:
-    taxes = _tax_rows(totals)
+def _invoice_insert(invoice: Invoice, params: list, computed: dict[str, str] | None = None, source: str = "") -> str:
+    """`INSERT INTO billing_invoice ... RETURNING id` of the unsaved `invoice`, appending its values to `params`;
+    the columns in `computed` take those SQL expressions instead, selected `source` (e.g. "FROM tot"), and then
+    the statement returns the whole row."""
+    computed = computed or {}
     fields = [f for f in Invoice._meta.concrete_fields if not f.primary_key]
-    params: list = []
     values = []
     for f in fields:
+        if f.column in computed:
+            values.append(computed[f.column])
+            continue
         value = f.pre_save(invoice, add=True)  # auto_now_add, file names
         params.append(f.get_db_prep_save(value, connection))
         values.append("%s")
-    invoice_sql = (
-        f"INSERT INTO {Invoice._meta.db_table} ({', '.join(f.column for f in fields)}) "
-        f"VALUES ({', '.join(values)}) RETURNING id"
-    )
+    columns = ", ".join(f.column for f in fields)
+    if source:
+        return f"INSERT INTO {Invoice._meta.db_table} ({columns}) SELECT {', '.join(values)} {source} RETURNING *"
+    return f"INSERT INTO {Invoice._meta.db_table} ({columns}) VALUES ({', '.join(values)}) RETURNING id"
+
+
+def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, run_id: int | None) -> None:
+    taxes = _tax_rows(totals)
+    params: list = []
+    invoice_sql = _invoice_insert(invoice, params)
     line_cols = LineRow._fields
     lines_sql = (
         f"INSERT INTO {InvoiceLine._meta.db_table} (invoice_id, {', '.join(line_cols)}) "
@@ -178,3 +195,93 @@ def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, 
         raise AssertionError(f"draft {invoice.pk}: {written} of {len(links)} source links written")
     invoice._state.adding = False
     invoice._state.db = connection.alias
+
+
+# A T&M draft billed in the database: the claimed entries (the provider's own claiming SELECT) are grouped per
+# contract line x role x rate, numbered by their oldest entry (date, id), and each group's net
+# round(sum(hours) x rate, 2) is shared over its entries in proportion to their hours, each share rounded half
+# up and the latest entry taking the remainder: `allocate` in SQL, with exact integer division
+# (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
+# round(basis x rate / 100, 2), written as x 0.01 so no division rounds first.
+TIME_DRAFT = """
+WITH claimed (id, date, hours, rate, cl_id, role_id) AS ({claim}),
+numbered AS (SELECT c.*, ROW_NUMBER() OVER (ORDER BY c.date, c.id) AS n FROM claimed c),
+grp AS (
+  SELECT cl_id, role_id, rate, SUM(hours) AS qty, ROUND(SUM(hours) * rate, 2) AS net, MIN(date) AS first_day,
+         MAX(date) AS last_day, ROW_NUMBER() OVER (ORDER BY MIN(n)) AS position
+  FROM numbered GROUP BY cl_id, role_id, rate
+),
+tot AS (
+  SELECT COUNT(*) AS groups, SUM(net) AS basis, ROUND(SUM(net) * %s * 0.01, 2) AS tax, MIN(first_day) AS first_day,
+         MAX(last_day) AS last_day
+  FROM grp
+),
+inv AS ({invoice}),
+lines AS (
+  INSERT INTO billing_invoiceline (invoice_id, position, description, quantity, unit, unit_price, net,
+    tax_category_id, tax_rate, contract_line_id, period_start, period_end, written_down)
+  SELECT inv.id, g.position, LEFT(r.name || ' — ' || cl.description, {max_text}), g.qty, 'HUR', g.rate, g.net,
+         %s, %s, g.cl_id, g.first_day, g.last_day, 0
+  FROM inv, grp g JOIN projects_contractline cl ON cl.id = g.cl_id JOIN crm_role r ON r.id = g.role_id
+  RETURNING id, position, description, net
+),
+shares AS (
+  SELECT e.*, l.id AS line_id, l.description, l.net AS line_net,
+         div(l.net * e.hours * 200 + g.qty, g.qty * 2) * 0.01 AS share,
+         ROW_NUMBER() OVER (PARTITION BY l.id ORDER BY e.date DESC, e.id DESC) AS from_last
+  FROM numbered e JOIN grp g USING (cl_id, role_id, rate) JOIN lines l ON l.position = g.position
+),
+links AS (
+  INSERT INTO billing_sourcelink (line_id, kind, source_id, contract_line_id, quantity, amount, written_down,
+    source_date, label, release_reason)
+  SELECT line_id, %s, id, cl_id, hours,
+         share + CASE WHEN from_last = 1 THEN line_net - SUM(share) OVER (PARTITION BY line_id) ELSE 0 END,
+         0, date, description, ''
+  FROM shares
+  RETURNING 1
+),
+taxes AS (
+  INSERT INTO billing_invoicetax (invoice_id, tax_category_id, kind, rate, basis, amount, exemption_reason)
+  SELECT inv.id, %s, %s, %s, inv.net_total, inv.tax_total, %s FROM inv
+)
+SELECT inv.id, inv.net_total, inv.tax_total, inv.gross_total, inv.period_start, inv.period_end,
+       (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM claimed)
+FROM inv
+"""
+
+
+def time_draft_write(invoice: Invoice, *, claim: tuple[str, tuple], category) -> Invoice | None:
+    """Claim, group and bill one contract's uncapped T&M time in one PostgreSQL statement (what the general path
+    does in Python with `TimeEntrySource.candidates`, `allocate` and `draft_write`, writing the same rows; a test
+    compares them). `claim` is the provider's claiming SELECT; the unsaved `invoice` is written with its
+    totals and supply period computed from the lines. None (nothing written) when no entry was left to claim."""
+    claim_sql, claim_params = claim
+    params: list = [*claim_params, category.rate]
+    invoice_sql = _invoice_insert(
+        invoice,
+        params,
+        computed={
+            "net_total": "tot.basis",
+            "tax_total": "tot.tax",
+            "gross_total": "tot.basis + tot.tax",
+            "period_start": "tot.first_day",
+            "period_end": "tot.last_day",
+        },
+        source="FROM tot WHERE tot.groups > 0",
+    )
+    params += [category.pk, category.rate, SourceKind.TIME_ENTRY]
+    params += [category.pk, category.kind, category.rate, category.exemption_reason]
+    sql = TIME_DRAFT.format(claim=claim_sql, invoice=invoice_sql, max_text=DESCRIPTION_MAX)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, net, tax, gross, start, end, written, claimed = row
+    if written != claimed:  # an entry without its line: never a silent partial draft
+        raise AssertionError(f"draft {pk}: {written} of {claimed} claimed entries linked")
+    invoice.pk, invoice.net_total, invoice.tax_total, invoice.gross_total = pk, net, tax, gross
+    invoice.period_start, invoice.period_end = start, end
+    invoice._state.adding = False
+    invoice._state.db = connection.alias
+    return invoice

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
 from crm.models import Account
-from projects.models import Contract
+from projects.models import Contract, ContractLine
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
 from psa.core.money import ZERO
@@ -208,47 +208,88 @@ def _finish(run: BillingRun) -> None:
     run.save(update_fields=["status", "finished_at"])
 
 
-def _account_category(account, default):
-    """The account's own tax category when the contract query brought one, else the run's default."""
-    try:
-        return account.billing_tax.tax_category
-    except AccountTax.DoesNotExist:
-        return default
+def _columns(model, alias: str) -> tuple[list[str], list]:
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    return [f"{alias}.{quote(f.column)}" for f in fields], [f.get_col(alias) for f in fields]
 
 
-def _process_one(run: BillingRun, default_category=None) -> bool:
+def _instance(model, values):
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
+
+
+def _next_item(run_id: int):
+    """Claim the run's next pending item and lock its contract, in one statement: the item is taken with SKIP
+    LOCKED (another worker has it), the contract with FOR NO KEY UPDATE (a second run waits for this one, so
+    two runs never split one contract's sources). Returns (item id, kinds, contract with its account, whether
+    a contract line has a cap, the account's own tax category id) or None when no item is left.
+
+    One hand-written SELECT rather than two ORM queries: a run does this once per contract, and compiling the
+    querysets cost more than PostgreSQL takes to run them. Django's own converters turn the row into models."""
+    contract_cols, contract_exprs = _columns(Contract, "c")
+    account_cols, account_exprs = _columns(Account, "a")
+    lock = "FOR UPDATE OF i SKIP LOCKED FOR NO KEY UPDATE OF c" if connection.features.has_select_for_update else ""
+    sql = f"""
+        SELECT i.id, i.kinds, EXISTS (SELECT 1 FROM {ContractLine._meta.db_table} l
+                                      WHERE l.contract_id = c.id AND l.cap IS NOT NULL),
+               t.tax_category_id, {", ".join(contract_cols)}, {", ".join(account_cols)}
+        FROM {BillingRunItem._meta.db_table} i
+        JOIN {Contract._meta.db_table} c ON c.id = i.contract_id
+        JOIN {Account._meta.db_table} a ON a.id = c.account_id
+        LEFT JOIN {AccountTax._meta.db_table} t ON t.account_id = a.id
+        WHERE i.run_id = %s AND i.status = %s
+        ORDER BY i.contract_id LIMIT 1 {lock}"""
+    exprs = [None, BillingRunItem._meta.get_field("kinds").get_col("i"), None, None, *contract_exprs, *account_exprs]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run_id, ItemStatus.PENDING])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    compiler = Contract.objects.none().query.get_compiler(connection=connection)
+    (row,) = compiler.apply_converters([list(row)], compiler.get_converters(exprs))
+    n = len(contract_cols)
+    contract = _instance(Contract, row[4 : 4 + n])
+    contract.account = _instance(Account, row[4 + n :])
+    return row[0], row[1], contract, bool(row[2]), row[3]
+
+
+def _item_done(item_id: int, invoice) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {BillingRunItem._meta.db_table} SET status = %s, invoice_id = %s, error = '', "
+            "attempts = attempts + 1, processed_at = %s WHERE id = %s",
+            [
+                ItemStatus.DONE if invoice else ItemStatus.EMPTY,
+                invoice.pk if invoice else None,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                item_id,
+            ],
+        )
+
+
+def _process_one(run: BillingRun, categories: dict[int, TaxCategory], default_category=None) -> bool:
     """Process the next pending item in its own transaction; False when none is left to take.
 
-    The happy path is one transaction without savepoints (claim the item, lock its contract, draft, mark the
-    item). A failure rolls the whole contract back, and a second short transaction records it on the item
-    with its reason (unless another worker took the item meanwhile); the run goes on."""
+    The happy path is one transaction of three statements without savepoints (claim the item and lock its
+    contract, draft, mark the item). A failure rolls the whole contract back, and a second short transaction
+    records it on the item with its reason (unless another worker took the item meanwhile); the run goes on."""
     item_pk = None
     try:
         with transaction.atomic():
-            item = (
-                BillingRunItem.objects.select_for_update(skip_locked=True)
-                .filter(run=run, status=ItemStatus.PENDING)
-                .order_by("contract_id")
-                .first()
-            )
-            if item is None:
+            claimed = _next_item(run.pk)
+            if claimed is None:
                 return False
-            item_pk = item.pk
-            contract = (
-                Contract.objects.select_for_update(no_key=True, of=("self",))
-                .select_related("account", "account__billing_tax__tax_category")
-                .get(pk=item.contract_id)
-            )
-            category = _account_category(contract.account, default_category) if default_category else None
+            item_pk, kinds, contract, has_caps, own_category = claimed
+            category = categories.get(own_category, default_category) if default_category else None
             invoice = invoice_draft_for_contract(
-                contract=contract, period_end=run.period_end, run=run, kinds=item.kinds, category=category
+                contract=contract,
+                period_end=run.period_end,
+                run=run,
+                kinds=kinds,
+                category=category,
+                has_caps=has_caps,
             )
-            item.attempts += 1
-            item.status = ItemStatus.DONE if invoice else ItemStatus.EMPTY
-            item.invoice = invoice
-            item.error = ""
-            item.processed_at = timezone.now()
-            item.save(update_fields=["status", "invoice", "error", "attempts", "processed_at"])
+            _item_done(item_pk, invoice)
         return True
     except OperationalError:
         raise
@@ -276,8 +317,9 @@ def billing_run_execute(*, run_id: int) -> BillingRun | None:
     run = BillingRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return run
-    default_category = TaxCategory.objects.filter(is_default=True, is_active=True).first()
-    while _process_one(run, default_category):
+    categories = {c.pk: c for c in TaxCategory.objects.all()}
+    default_category = next((c for c in categories.values() if c.is_default and c.is_active), None)
+    while _process_one(run, categories, default_category):
         pass
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)

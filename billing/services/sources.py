@@ -31,7 +31,7 @@ from django.db.models import Exists, F, OuterRef, Sum
 from django.db.models.functions import Coalesce
 
 from billing.choices import ScheduleKind, SourceKind
-from billing.models import CapWriteDown, ScheduleEvent, SourceLink
+from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
 from billing.services._common import require_finance
 from crm.choices import BillingModel
 from projects.choices import MilestoneStatus
@@ -173,6 +173,20 @@ class ScheduleSource:
         }
 
 
+# The role an entry is billed as: its rate card line's, else its consultant's.
+ENTRY_ROLE = Coalesce(F("rate_card_line__role_id"), F("consultant__role_id"))
+DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length  # and SourceLink.label's
+
+
+def time_line_description(role_name: str, line_description: str) -> str:
+    """A T&M line's text: "<role> — <contract line>" (the SQL run writes the same, see draft_write)."""
+    return f"{role_name} — {line_description}"[:DESCRIPTION_MAX]
+
+
+_MARK = -1  # no contract has this id: marks the contract id's place among the compiled claim's parameters
+_CLAIM_SQL: dict[date, tuple[str, tuple, int]] = {}  # period end -> (SQL, parameters, where the contract id is)
+
+
 class TimeEntrySource:
     """Approved, billable time (rates snapshotted at approval) on a contract line, up to the period end.
 
@@ -203,7 +217,7 @@ class TimeEntrySource:
             "contract_line__contract_id",
             "contract_line__cap",
             "contract_line__description",
-            role_id=Coalesce(F("rate_card_line__role_id"), F("consultant__role_id")),
+            role_id=ENTRY_ROLE,
             role_name=Coalesce(F("rate_card_line__role__name"), F("consultant__role__name")),
         )
         groups: dict[tuple, list[dict]] = {}
@@ -214,7 +228,7 @@ class TimeEntrySource:
             hours = [m["hours"] for m in members]
             rate = members[0]["bill_rate"]
             shares = allocate(line_net(sum(hours, Decimal("0")), rate), hours)
-            description = f"{members[0]['role_name']} — {members[0]['contract_line__description']}"
+            description = time_line_description(members[0]["role_name"], members[0]["contract_line__description"])
             out.extend(
                 Candidate(
                     kind=self.kind,
@@ -233,6 +247,29 @@ class TimeEntrySource:
                 for m, share in zip(members, shares, strict=True)
             )
         return out
+
+    def claim_sql(self, *, contract_id: int, period_end: date) -> tuple[str, tuple]:
+        """The claiming SELECT of one contract's entries on uncapped lines (the same rules as
+        `candidates(lock=True)`), for a statement that bills them in the database: columns id, date, hours,
+        bill_rate, contract_line_id, role_id, oldest first, locked with SKIP LOCKED.
+
+        A run asks for it once per contract; the queryset is compiled once per period end (compiling it costs
+        about as much as PostgreSQL takes to run it) and only the contract id changes."""
+        compiled = _CLAIM_SQL.get(period_end)
+        if compiled is None:
+            # Uncapped lines only (a line capped since the caller looked waits for the general path).
+            qs = self.queryset(contract_ids=[_MARK], period_end=period_end).filter(contract_line__cap__isnull=True)
+            qs = _oldest_first(qs, "date", "pk", lock=True)
+            sql, params = qs.values(
+                "pk", "date", "hours", "bill_rate", "contract_line_id", role_id=ENTRY_ROLE
+            ).query.sql_with_params()
+            if list(params).count(_MARK) != 1:
+                raise AssertionError(f"the contract id must be one parameter of the claim: {params!r}")
+            if len(_CLAIM_SQL) >= 16:
+                _CLAIM_SQL.clear()
+            compiled = _CLAIM_SQL[period_end] = (sql, tuple(params), list(params).index(_MARK))
+        sql, params, at = compiled
+        return sql, (*params[:at], contract_id, *params[at + 1 :])
 
     def labels(self, ids: list[int]) -> dict[int, str]:
         rows = TimeEntry.objects.filter(pk__in=ids).select_related(
@@ -300,7 +337,7 @@ class ExpenseSource:
                     contract_id=r["contract_line__contract_id"],
                     contract_line_id=r["contract_line_id"],
                     cap=r["contract_line__cap"],
-                    description=(text + markup)[:300],
+                    description=(text + markup)[:DESCRIPTION_MAX],
                     quantity=Decimal("1"),
                     unit="C62",
                     unit_price=r["rebill_amount"],

@@ -1,15 +1,22 @@
 """The draft writer: on PostgreSQL one statement writes the invoice, its lines, links, write-downs and tax rows;
-the ORM writer (other databases) must write exactly the same rows."""
+the ORM writer (other databases) must write exactly the same rows. A run's time-only, uncapped contract is
+billed by one SQL statement that claims, groups and allocates in the database: it too must write the rows the
+general path writes."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
+from billing.choices import SourceKind
+from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink, TaxCategory
 from billing.services import draft_write as writer
-from billing.services import invoice_draft_for_contract
+from billing.services import invoice_draft_for_contract, invoices
+from billing.services.draft_write import time_draft_write
+from crm.models import Role
+from projects.models import RateCard, RateCardLine, TimeEntry
 from tests.billing.factories import approved_entry, approved_expense, make_consultant, make_line, tm_contract
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -70,3 +77,96 @@ def test_the_one_statement_writer_and_the_orm_writer_write_the_same_rows(periods
     # Then the rows are the same, write-downs included
     assert len(one_statement["links"]) == 7 and len(one_statement["downs"]) >= 1
     assert one_statement == orm
+
+
+def _time_draft(contract, *, has_caps: bool, category) -> tuple[dict, Invoice | None]:
+    with transaction.atomic():
+        invoice = invoice_draft_for_contract(
+            contract=contract,
+            period_end=date(2026, 1, 31),
+            kinds=[SourceKind.TIME_ENTRY],
+            category=category,
+            has_caps=has_caps,
+        )
+        rows = _rows() if invoice else {}
+        transaction.set_rollback(True)
+    return rows, invoice
+
+
+@pytest.mark.parametrize("code", ["S20", "AE"])
+def test_a_time_only_draft_billed_in_sql_has_the_rows_of_the_general_path(periods, monkeypatch, code):
+    # Given an uncapped contract with only time: two lines, roles from consultants and from a rate card line
+    # (which wins), two rates of one role, entries on one day (ordered by id), shares ending in half a cent
+    # (0.10 over 0.25 h and 0.75 h: 0.025 rounds up to 0.03, the latest entry takes the remainder 0.07),
+    # and a role and line description longer together than an invoice line's 300 characters
+    contract, first = tm_contract()
+    second = make_line(contract, "tm", price="1000.00", description="D" * 200)
+    ada, grace = make_consultant(), make_consultant("Junior consultant", "Grace", "Hopper")
+    long_role = Role.objects.create(name="R" * 100, code="long-role")
+    card_line = RateCardLine.objects.create(
+        rate_card=RateCard.objects.create(name="Card"), role=long_role, rate=150, valid_from=date(2026, 1, 1)
+    )
+    linus = make_consultant("Senior consultant", "Linus", "Torvalds")  # Ada's role
+    for who, day, hours in ((ada, 5, "2.50"), (ada, 6, "3.25"), (linus, 6, "1.75"), (ada, 7, "0.33")):
+        approved_entry(first, who, date(2026, 1, day), hours, "99.99")
+    approved_entry(first, ada, date(2026, 1, 8), "1.00", "120.00")  # same role, another rate: its own line
+    approved_entry(first, grace, date(2026, 1, 9), "0.25", "0.10")
+    approved_entry(first, grace, date(2026, 1, 11), "0.75", "0.10")
+    for day in (4, 12):
+        entry = approved_entry(second, grace, date(2026, 1, day), "1.10", "150.00")
+        TimeEntry.objects.filter(pk=entry.pk).update(rate_card_line=card_line)
+    approved_entry(second, grace, date(2026, 1, 10), "2.00", "150.00")  # Grace's own role at the same rate
+    category = TaxCategory.objects.get(code=code)
+    used = []
+    monkeypatch.setattr(invoices, "time_draft_write", lambda *a, **kw: used.append(1) or time_draft_write(*a, **kw))
+
+    # When the draft is made by the one SQL statement, then by the general path (entries loaded into Python)
+    in_sql, invoice = _time_draft(contract, has_caps=False, category=category)
+    general, _ = _time_draft(contract, has_caps=True, category=category)
+
+    # Then the SQL statement ran and wrote the same invoice, lines, links and tax row
+    assert used == [1]
+    assert in_sql == general
+    assert len(in_sql["lines"]) == 5 and len(in_sql["links"]) == 10 and not in_sql["downs"]
+    tiny = next(ln for ln in in_sql["lines"] if ln["unit_price"] == Decimal("0.1000"))
+    assert tiny["net"] == Decimal("0.10")
+    assert sorted(lk["amount"] for lk in in_sql["links"] if lk["position"] == tiny["position"]) == [
+        Decimal("0.03"),
+        Decimal("0.07"),
+    ]
+    assert max(len(ln["description"]) for ln in in_sql["lines"]) == 300
+    assert in_sql["invoice"]["period_start"] == date(2026, 1, 4) and in_sql["invoice"]["period_end"] == date(
+        2026, 1, 12
+    )
+    # and the invoice the caller gets back carries the totals written
+    assert (invoice.net_total, invoice.tax_total) == (in_sql["invoice"]["net_total"], in_sql["invoice"]["tax_total"])
+
+
+def test_a_time_only_draft_with_nothing_left_to_claim_writes_nothing(periods):
+    # Given an uncapped contract whose only entry is already on another draft
+    contract, line = tm_contract()
+    approved_entry(line, make_consultant(), date(2026, 1, 5), "2.00", "100.00")
+    category = TaxCategory.objects.get(code="S20")
+    invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
+
+    # When the SQL path bills the contract again
+    rows, invoice = _time_draft(contract, has_caps=False, category=category)
+
+    # Then it makes no invoice, and the first draft is the only one
+    assert invoice is None and rows == {}
+    assert Invoice.objects.count() == 1
+
+
+def test_the_sql_path_leaves_entries_of_a_capped_line_to_the_general_path(periods):
+    # Given a contract whose line got a cap after the run read the contract as uncapped
+    contract, line = tm_contract(cap="150.00")
+    approved_entry(line, make_consultant(), date(2026, 1, 5), "2.00", "100.00")
+    category = TaxCategory.objects.get(code="S20")
+
+    # When the SQL path bills it, then the general path
+    rows, invoice = _time_draft(contract, has_caps=False, category=category)
+    capped, _ = _time_draft(contract, has_caps=True, category=category)
+
+    # Then the SQL path claims nothing (no uncapped cent billed), and the general path bills up to the cap
+    assert invoice is None and rows == {}
+    assert capped["invoice"]["net_total"] == Decimal("150.00") and capped["downs"][0]["amount"] == Decimal("50.00")

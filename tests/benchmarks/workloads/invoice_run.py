@@ -9,6 +9,10 @@ Size M is the issue's firm: 500 consultants, 2,000 projects (one contract each),
 approved entries in October 2026. S: 100 consultants, 400 projects, 40 accounts, 16,000 entries. Our run is
 also timed at half the entries, and the notes give both query counts: they are equal, because the query count
 grows with contracts, never with entries. Goal 1.5.
+
+These contracts have one uncapped T&M line and only time to bill, so our run bills each in one SQL statement
+(`time_draft_write`, billing/services/draft_write.py); a contract with a cap or other kinds of sources takes the
+general path (sources loaded into Python), which tests/billing/test_draft_write.py holds to the same rows.
 """
 
 from unittest import mock
