@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from ledger.chart import chart_ensure_default
 from ledger.models import JournalEntry
@@ -76,7 +77,7 @@ def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(pa
 
     page.click("[data-testid=ledger-tabs] >> text=Profit & loss")
     assert "-1,250.00" in page.locator("[data-testid=pnl]").inner_text()
-    assert page.locator("canvas[data-chart=pnl-chart]").count() == 1
+    expect(page.locator("canvas[data-chart=pnl-chart]")).to_have_count(1)
     screenshot(page, "ledger-pnl")
     page.click("[data-testid=ledger-tabs] >> text=Balance sheet")
     assert (

@@ -88,7 +88,8 @@ def test_finance_runs_month_end_closes_january_and_sees_the_roll_forward(
     screenshot(page, "month-end-rollforward")
 
     page.click("[data-testid=revenue-tabs] >> text=Forecast")
-    assert page.locator("canvas[data-chart=forecast-chart]").count() == 1
+    page.wait_for_url("**/ledger/revenue/reports/forecast/**")
+    expect(page.locator("canvas[data-chart=forecast-chart]")).to_have_count(1)
     forecast = page.locator("[data-testid=forecast]").inner_text()
     assert "1,700.00" in forecast  # January, recognised
     assert "1,600.00" in forecast  # March: the retainer's 1,000 and the 600 go-live milestone, scheduled
