@@ -61,7 +61,7 @@ def revenue_load(size: str) -> dict:
 
 def _generate(size: str, n_lines: int) -> None:
     User = get_user_model()
-    role, _ = Role.objects.get_or_create(code="rb-consultant", defaults={"name": "Bench consultant"})
+    role, _ = Role.objects.get_or_create(code="rb-consultant", defaults={"name": "Bench revenue consultant"})
     consultants = []
     for i in range(CONSULTANTS):
         user, _ = User.objects.get_or_create(username=f"rb-consultant-{i}")

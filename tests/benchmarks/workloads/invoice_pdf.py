@@ -6,6 +6,7 @@ from datetime import date
 
 from django.db import transaction
 
+from tests.benchmarks.generator import truncate
 from tests.benchmarks.harness import Record, timed
 
 
@@ -34,6 +35,10 @@ def run(size: str) -> list[Record]:
     HTML(string=html, base_url=str(STATIC_ROOT)).write_pdf()
     ours, queries = timed(lambda: invoice_pdf_bytes(invoice), repeat=7)
     baseline, _ = timed(lambda: HTML(string=html, base_url=str(STATIC_ROOT)).write_pdf(), repeat=7)
+    lines = invoice.lines.count()
+    # Its milestones would otherwise be billable again in a later workload (invoice_run forgets every invoice
+    # and link, and must bill only the time it loads).
+    truncate("billing_invoice", "billing_sourcelink", "projects_milestone")
     return [
         Record(
             name="invoice_pdf",
@@ -42,9 +47,6 @@ def run(size: str) -> list[Record]:
             baseline_s=baseline,
             goal_ratio=1.2,
             queries=queries,
-            notes=(
-                f"one page, {invoice.lines.count()} lines; PDF/A-3b + EN 16931 XML; "
-                f"one page in {ours:.3f} s (goal 0.3 s)"
-            ),
+            notes=(f"one page, {lines} lines; PDF/A-3b + EN 16931 XML; one page in {ours:.3f} s (goal 0.3 s)"),
         )
     ]
