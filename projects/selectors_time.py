@@ -5,9 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
 from projects.models import (
     Allocation,
@@ -197,7 +198,8 @@ def _weekdays(a: date, b: date) -> int:
 
 def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
     """Hours of time off per (consultant, week) between two dates: weekdays in the overlap x hours per day.
-    One query; the arithmetic is on the (few) time-off rows."""
+    `consultant_ids`: a list, or a queryset of consultant pks (sent as a subquery). One query; the arithmetic is
+    on the (few) time-off rows."""
     out: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
     rows = TimeOff.objects.filter(consultant_id__in=consultant_ids, start_date__lte=last, end_date__gte=first)
     for off in rows.values_list("consultant_id", "start_date", "end_date", "hours_per_day"):
@@ -290,6 +292,21 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
     return out
 
 
+# A consultant's name as `str(consultant)` gives it (the user's full name, else the username), in SQL.
+CONSULTANT_NAME = Coalesce(
+    NullIf(Trim(Concat("user__first_name", Value(" "), "user__last_name")), Value("")), "user__username"
+)
+
+
+class _CapacityRow(NamedTuple):
+    pk: int
+    role_id: int
+    role_name: str
+    weekly_capacity: Decimal
+    utilization_target: int
+    name: str
+
+
 def utilization_actuals(*, start: date, end: date, by: str, consultant_id: int | None = None) -> dict:
     """Approved hours split billable / non-billable, grouped in SQL: {key: (billable, non_billable)}."""
     from django.db.models.functions import TruncMonth
@@ -313,11 +330,17 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
     """Approved hours against capacity (weekly capacity x weekdays / 5, less time off) with targets, per
     consultant, role or month. Three queries whatever the number of entries: the hours are summed in SQL."""
     actuals = utilization_actuals(start=start, end=end, by=by, consultant_id=consultant_id)
-    consultants = Consultant.objects.select_related("user", "role").filter(is_active=True)
+    active = Consultant.objects.filter(is_active=True).order_by()
     if consultant_id is not None:
-        consultants = consultants.filter(pk=consultant_id)
-    consultants = list(consultants)
-    off = time_off_hours(consultant_ids=[c.pk for c in consultants], first=start, last=end)
+        active = active.filter(pk=consultant_id)
+    # Plain rows, not model instances: the report needs five columns of every active consultant.
+    consultants = [
+        _CapacityRow(*row)
+        for row in active.annotate(label=CONSULTANT_NAME).values_list(
+            "pk", "role_id", "role__name", "weekly_capacity", "utilization_target", "label"
+        )
+    ]
+    off = time_off_hours(consultant_ids=active.values("pk"), first=start, last=end)
     off_by_consultant: dict[int, Decimal] = defaultdict(Decimal)
     for (cid, _wk), h in off.items():
         off_by_consultant[cid] += h
@@ -333,7 +356,7 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
                 g[2] += cap * c.utilization_target
             continue
         cap = max(ZERO, c.weekly_capacity * span - off_by_consultant.get(c.pk, ZERO))
-        key, label = (c.pk, str(c)) if by == "consultant" else (c.role_id, c.role.name)
+        key, label = (c.pk, c.name) if by == "consultant" else (c.role_id, c.role_name)
         g = groups.setdefault(key, [label, ZERO, ZERO])
         g[1] += cap
         g[2] += cap * c.utilization_target

@@ -11,6 +11,7 @@ from projects.selectors_time import capacity_heatmap, consultant_search, role_be
 from projects.services import staffing
 from projects.services import time as ts
 from tests.crm.factories import END, START
+from tests.factories import UserFactory
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,21 @@ def test_heatmaps_show_load_and_bench_against_demand(client, setup):
     assert roles[0]["role"] == "Senior consultant"
     client.force_login(setup.pm)
     assert client.get(reverse("projects:heatmap"), {"start": MONDAY.isoformat()}).status_code == 200
+
+
+def test_utilization_names_consultants_as_everywhere_else_and_counts_their_time_off(setup):
+    full = consultant_on(setup, user=UserFactory(first_name="Carla", last_name="Mendes", roles=["consultant"]))
+    first_only = consultant_on(setup, user=UserFactory(first_name="Dee", last_name="", roles=["consultant"]))
+    nameless = consultant_on(setup, user=UserFactory(first_name="", last_name="", roles=["consultant"]))
+    staffing.time_off_add(by=setup.pm, consultant_id=full.pk, start_date=MONDAY, end_date=MONDAY)
+    rows = {r.key: r for r in utilization(start=MONDAY, end=MONDAY + dt.timedelta(days=6))}
+    assert {rows[str(c.pk)].label for c in (full, first_only, nameless)} == {
+        "Carla Mendes", "Dee", nameless.user.username,
+    }  # fmt: skip
+    assert [rows[str(c.pk)].label for c in (full, first_only, nameless)] == [str(full), str(first_only), str(nameless)]
+    assert (rows[str(full.pk)].capacity, rows[str(first_only.pk)].capacity) == (Decimal("32.00"), Decimal("40.00"))
+    (role,) = utilization(start=MONDAY, end=MONDAY + dt.timedelta(days=6), by="role")
+    assert (role.label, role.capacity) == (setup.role.name, Decimal("112.00"))
 
 
 def test_utilization_against_capacity_and_target(client, setup):
