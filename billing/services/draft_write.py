@@ -29,6 +29,7 @@ from billing.choices import SourceKind
 from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
 from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
+from psa.core.sql import unnest
 
 
 class LineRow(NamedTuple):
@@ -74,13 +75,6 @@ class TaxRowOut(NamedTuple):
     exemption_reason: str
 
 
-# The PostgreSQL array type of each column the rows carry.
-PG_TYPES = {
-    int: "bigint", str: "text", Decimal: "numeric", date: "date",
-    int | None: "bigint", date | None: "date",
-}  # fmt: skip
-
-
 def draft_write(
     invoice: Invoice, *, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals: Totals, run_id=None
 ) -> Invoice:
@@ -124,15 +118,6 @@ def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[
     invoice_taxes_create(invoice, totals)
 
 
-def _unnest(row_type: type[NamedTuple], rows: list, params: list) -> str:
-    """`unnest(%s::type[], ...) AS u(col, ...)` over the row type's fields, appending one array per column."""
-    columns = row_type._fields
-    for i in range(len(columns)):
-        params.append([row[i] for row in rows])
-    arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
-    return f"unnest({arrays}) AS u({', '.join(columns)})"
-
-
 def _invoice_insert(invoice: Invoice, params: list, computed: dict[str, str] | None = None, source: str = "") -> str:
     """`INSERT INTO billing_invoice ... RETURNING id` of the unsaved `invoice`, appending its values to `params`;
     the columns in `computed` take those SQL expressions instead, selected `source` (e.g. "FROM tot"), and then
@@ -161,27 +146,27 @@ def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, 
     lines_sql = (
         f"INSERT INTO {InvoiceLine._meta.db_table} (invoice_id, {', '.join(line_cols)}) "
         f"SELECT inv.id, {', '.join('u.' + c for c in line_cols)} "
-        f"FROM inv, {_unnest(LineRow, lines, params)} "
+        f"FROM inv, {unnest(LineRow, lines, params)} "
         "RETURNING id, position"
     )
     link_cols = LinkRow._fields[1:]  # position: joined to its line
     links_sql = (
         f"INSERT INTO {SourceLink._meta.db_table} (line_id, {', '.join(link_cols)}, release_reason) "
         f"SELECT lines.id, {', '.join('u.' + c for c in link_cols)}, '' "
-        f"FROM {_unnest(LinkRow, links, params)} JOIN lines ON lines.position = u.position "
+        f"FROM {unnest(LinkRow, links, params)} JOIN lines ON lines.position = u.position "
         "RETURNING id, kind, source_id, contract_line_id"
     )
     params.append(run_id)
     downs_sql = (
         f"INSERT INTO {CapWriteDown._meta.db_table} (contract_line_id, link_id, run_id, amount, cap, created_at) "
         f"SELECT links.contract_line_id, links.id, %s::bigint, u.amount, u.cap, now() "
-        f"FROM {_unnest(DownRow, downs, params)} "
+        f"FROM {unnest(DownRow, downs, params)} "
         "JOIN links ON links.kind = u.kind AND links.source_id = u.source_id"
     )
     tax_cols = TaxRowOut._fields
     taxes_sql = (
         f"INSERT INTO {InvoiceTax._meta.db_table} (invoice_id, {', '.join(tax_cols)}) "
-        f"SELECT inv.id, {', '.join('u.' + c for c in tax_cols)} FROM inv, {_unnest(TaxRowOut, taxes, params)}"
+        f"SELECT inv.id, {', '.join('u.' + c for c in tax_cols)} FROM inv, {unnest(TaxRowOut, taxes, params)}"
     )
     sql = (
         f"WITH inv AS ({invoice_sql}), lines AS ({lines_sql}), links AS ({links_sql}), "

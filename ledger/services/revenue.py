@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
@@ -43,6 +44,7 @@ from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
+from psa.core.sql import unnest
 
 POSITION_ROLES = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 # Schedules per transaction and journal entry (whole projects): progress shows per chunk, a crash loses at most one
@@ -413,7 +415,13 @@ def recognition_spec(items: list[_Item], positions: dict, *, on: date, codes: di
     return EntrySpec(date=on, memo=f"Revenue recognition through {on:%Y-%m-%d}", source="recognition", lines=lines)
 
 
-def _codes(need_provision: bool) -> dict[str, str]:
+def _codes(need_provision: bool, memo: dict[bool, dict[str, str]] | None = None) -> dict[str, str]:
+    """The account codes a recognition entry posts to; `memo` keeps them for the rest of a run (one lookup per
+    run instead of three per chunk)."""
+    if memo is not None:
+        if need_provision not in memo:
+            memo[need_provision] = _codes(need_provision)
+        return memo[need_provision]
     codes = {
         "revenue": account_code_for(SystemAccount.SERVICES_REVENUE),
         "unbilled": account_code_for(SystemAccount.UNBILLED),
@@ -425,7 +433,9 @@ def _codes(need_provision: bool) -> dict[str, str]:
     return codes
 
 
-def _post_chunk(run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod) -> None:
+def _post_chunk(
+    run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod, memo: dict | None = None
+) -> None:
     """Lock the chunk's schedules (id order), compute the differences against what is recognised now, post one
     entry and the Recognition rows; all in one transaction."""
     ids = sorted(r["id"] for r in rows)
@@ -448,15 +458,16 @@ def _post_chunk(run: RecognitionRun, rows: list[dict], targets: dict, period: Ac
                 label = f"{r['number']}/{r['position']} {r['description']}"[:200]
                 items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta))
         if items:
-            _post_items(run, items, current, period)
-        _net_positions({r["project_id"]: r["client_id"] for r in rows}, period)
+            _post_items(run, items, current, period, memo)
+        _net_positions({r["project_id"]: r["client_id"] for r in rows}, period, memo)
 
 
-def _post_items(run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod) -> None:
+def _post_items(
+    run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod, memo: dict | None = None
+) -> None:
     """Post one entry for the chunk's differences and record them per schedule (inside the chunk's transaction)."""
     positions = _positions(sorted({i.project_id for i in items}), period.end)
-    codes = _codes(any(i.provision for i in items))
-    spec = recognition_spec(items, positions, on=period.end, codes=codes)
+    spec = recognition_spec(items, positions, on=period.end, codes=_codes(any(i.provision for i in items), memo))
     digest = hashlib.sha256(
         ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
     ).hexdigest()[:32]
@@ -467,18 +478,18 @@ def _post_items(run: RecognitionRun, items: list[_Item], current: dict, period: 
         .annotate(n=Count("id"))
         .values_list("schedule_id", "n")
     )
-    Recognition.objects.bulk_create(
+    _recognitions_insert(
         [
-            Recognition(
+            _RecognitionRow(
                 schedule_id=i.schedule_id,
-                run=run,
+                run_id=run.pk,
                 period_id=entry.period_id,
                 sequence=sequences.get(i.schedule_id, 0) + 1,
                 as_of=period.end,
                 cumulative=current[i.schedule_id][0] + i.revenue,
                 amount=i.revenue,
                 provision_amount=i.provision,
-                entry=entry,
+                entry_id=entry.pk,
             )
             for i in items
         ]
@@ -500,18 +511,44 @@ def _schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: 
                 updated_at=now,
             )
         return
-    values = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(rows))
-    params = [x for row in rows for x in row]
+    ids, revenues, provisions = (list(column) for column in zip(*rows, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {RevenueSchedule._meta.db_table} s SET recognised = s.recognised + v.revenue, "
             "provision = s.provision + v.provision, last_period_id = %s, updated_at = %s "
-            f"FROM (VALUES {values}) AS v(id, revenue, provision) WHERE s.id = v.id",
-            [last_period_id, now, *params],
+            "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v(id, revenue, provision) WHERE s.id = v.id",
+            [last_period_id, now, ids, revenues, provisions],
         )
 
 
-def _net_positions(projects: dict[int, int], period: AccountingPeriod) -> None:
+class _RecognitionRow(NamedTuple):
+    """One Recognition row; the fields are its columns."""
+
+    schedule_id: int
+    run_id: int
+    period_id: int
+    sequence: int
+    as_of: date
+    cumulative: Decimal
+    amount: Decimal
+    provision_amount: Decimal
+    entry_id: int
+
+
+def _recognitions_insert(rows: list[_RecognitionRow]) -> None:
+    """Insert a chunk's Recognition rows: on PostgreSQL one INSERT ... SELECT FROM unnest(one array per column),
+    so the statement has nine parameters whatever the number of rows (psa.core.sql)."""
+    if connection.vendor != "postgresql":
+        Recognition.objects.bulk_create([Recognition(**row._asdict()) for row in rows])
+        return
+    params: list = []
+    source = unnest(_RecognitionRow, rows, params)
+    columns = ", ".join(_RecognitionRow._fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Recognition._meta.db_table} ({columns}) SELECT {columns} FROM {source}", params)
+
+
+def _net_positions(projects: dict[int, int], period: AccountingPeriod, memo: dict | None = None) -> None:
     """Keep one side per contract (invariant 7) when documents were dated out of order: an invoice dated after
     the month end but posted before that month's recognition went to deferred revenue, and the recognition dated
     at the month end (which cannot see the later invoice) went to unbilled receivable. Net the two, Dr deferred /
@@ -536,7 +573,7 @@ def _net_positions(projects: dict[int, int], period: AccountingPeriod) -> None:
             by_date.setdefault(max(b["last"], period.end), []).append((project_id, both))
     if not by_date:
         return
-    codes = _codes(False)
+    codes = _codes(False, memo)
     for on, pairs in sorted(by_date.items()):
         lines = []
         for project_id, amount in pairs:
@@ -579,9 +616,10 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     ]
     RecognitionRun.objects.filter(pk=run.pk).update(total=len(rows), errors=errors)
     done = 0
+    codes: dict[bool, dict[str, str]] = {}  # the account codes, read once per run
     try:
         for chunk in _chunks(rows):
-            _post_chunk(run, chunk, targets, period)
+            _post_chunk(run, chunk, targets, period, codes)
             done += len(chunk)
             RecognitionRun.objects.filter(pk=run.pk).update(processed=done)
     except Exception as exc:
