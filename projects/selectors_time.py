@@ -333,7 +333,7 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
     active = Consultant.objects.filter(is_active=True).order_by()
     if consultant_id is not None:
         active = active.filter(pk=consultant_id)
-    # Plain rows, not model instances: the report needs five columns of every active consultant.
+    # Plain rows, not model instances: the report needs six columns of every active consultant.
     consultants = [
         _CapacityRow(*row)
         for row in active.annotate(label=CONSULTANT_NAME).values_list(

@@ -47,6 +47,6 @@ def run(size: str) -> list[Record]:
             baseline_s=baseline,
             goal_ratio=1.2,
             queries=queries,
-            notes=(f"one page, {lines} lines; PDF/A-3b + EN 16931 XML; one page in {ours:.3f} s (goal 0.3 s)"),
+            notes=f"one page, {lines} lines; PDF/A-3b + EN 16931 XML; one page in {ours:.3f} s (goal 0.3 s)",
         )
     ]
