@@ -35,28 +35,41 @@ class Record:
         return {k: d[k] for k in ("name", "size", "ours_s", "baseline_s", "ratio", "goal_ratio", "queries", "notes")}
 
 
+class _Counter:
+    """An execute wrapper counting the statements sent (it adds one function call per statement)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.sent += 1
+        return execute(sql, params, many, context)
+
+
+def count_queries(fn: Callable[[], object]) -> int:
+    """Statements one call of `fn` sends (Django's captured-query log stops at 9,000)."""
+    counter = _Counter()
+    with connection.execute_wrapper(counter):
+        fn()
+    return counter.sent
+
+
 def timed(fn: Callable[[], object], *, setup: Callable[[], object] | None = None, repeat: int = 3) -> tuple[float, int]:
     """Median wall time of `fn` over `repeat` runs (each after `setup`), and the statements the last run sent.
 
-    Statements are counted by an execute wrapper, which only adds a function call per statement: Django's
-    query log (CaptureQueriesContext) would format and store every statement inside the timing, and so charge
-    the side that sends more statements (usually the baseline) for the measuring itself."""
+    Statements are counted by an execute wrapper: Django's query log (CaptureQueriesContext) would format and
+    store every statement inside the timing, and so charge the side that sends more statements (usually the
+    baseline) for the measuring itself."""
     times = []
     queries = 0
     for _ in range(repeat):
         if setup:
             setup()
         gc.collect()
-        sent = 0
-
-        def count(execute, sql, params, many, context):
-            nonlocal sent
-            sent += 1
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(count):
+        counter = _Counter()
+        with connection.execute_wrapper(counter):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
-        queries = sent
+        queries = counter.sent
     return statistics.median(times), queries

@@ -26,7 +26,7 @@ from tests.benchmarks.gen_billing import (
     billing_time_load,
     billing_truncate,
 )
-from tests.benchmarks.harness import Record, timed
+from tests.benchmarks.harness import Record, count_queries, timed
 
 ENTRIES = {"tiny": 2_000, "S": 16_000, "M": 80_000}
 REPEAT = {"tiny": 1, "S": 3, "M": 3}
@@ -163,20 +163,6 @@ def our_run(finance) -> int:
         billing_run_start(run_id=run.pk, by=finance)
     billing_run_execute(run_id=run.pk)
     return Invoice.objects.filter(run=run).count()
-
-
-def count_queries(fn) -> int:
-    """Queries one call of `fn` sends (an execute wrapper: Django's captured-query log stops at 9,000)."""
-    seen = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal seen
-        seen += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counter):
-        fn()
-    return seen
 
 
 def _output() -> tuple:
