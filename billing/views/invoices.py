@@ -1,9 +1,8 @@
 from django.contrib import messages
-from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from billing.choices import InvoiceStatus, WriteOffStatus
+from billing.choices import WriteOffStatus
 from billing.filtersets import InvoiceFilter
 from billing.forms import CreditNoteForm, WriteOffForm
 from billing.models import Invoice, InvoiceLine, WriteOff
@@ -18,7 +17,6 @@ from billing.services import (
     write_off_reject,
     write_off_request,
 )
-from billing.services.documents import invoice_pdf_stored
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
@@ -158,19 +156,3 @@ def write_off_decide(request, pk: int, write_off_id: int):
         write_off_reject(write_off_id=write_off.pk, by=request.user)
         messages.info(request, "Write-off rejected.")
     return redirect("billing:invoice-detail", pk=pk)
-
-
-def pdf_response(invoice: Invoice) -> HttpResponse:
-    if invoice.number is None or invoice.status == InvoiceStatus.CANCELLED:
-        raise Http404("Drafts have no PDF.")
-    data = invoice_pdf_stored(invoice)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response["ETag"] = f'"{invoice.pdf_sha256}"'
-    response["X-Content-SHA256"] = invoice.pdf_sha256
-    return response
-
-
-@finance_required
-def invoice_pdf(request, pk: int):
-    return pdf_response(get_object_or_404(Invoice, pk=pk))

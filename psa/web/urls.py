@@ -1,7 +1,16 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, audit_views, dashboard_views, exception_views, export_views, views, webhook_views
+from psa.web import (
+    api,
+    audit_views,
+    dashboard_views,
+    exception_views,
+    export_views,
+    file_views,
+    views,
+    webhook_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,6 +37,8 @@ urlpatterns = [
     path("audit/<slug:target>/fragment/", audit_views.audit_fragment, name="audit-fragment-all"),
     path("audit/<slug:target>/<int:pk>/", audit_views.audit_page, name="audit-page"),
     path("audit/<slug:target>/<int:pk>/fragment/", audit_views.audit_fragment, name="audit-fragment"),
+    path("files/<slug:kind>/<int:pk>/", file_views.stored_file, name="stored-file"),
+    path("api/v1/files/<slug:kind>/<int:pk>/", file_views.StoredFileAPI.as_view(), name="api-stored-file"),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),
     path("api/v1/auth/token/", api.TokenView.as_view(), name="api-token"),
     path("api/v1/", include(api.router.urls)),

@@ -145,11 +145,13 @@ def test_an_unknown_kind_or_a_draft_is_a_404(firm, make_user):
     assert finance.get(f"/files/invoice-pdf/{draft.pk}/").status_code == 404
 
 
-def test_stored_files_are_sent_as_downloads_that_cannot_run_in_the_page(firm):
-    response = _as(firm["consultant"]).get(f"/files/expense-receipt/{firm['receipt'].pk}/")
-    assert response["X-Content-Type-Options"] == "nosniff"
-    assert "sandbox" in response["Content-Security-Policy"]
-    assert "private" in response["Cache-Control"]
+def test_stored_files_are_private_and_cannot_run_in_the_page(firm):
+    receipt = _as(firm["consultant"]).get(f"/files/expense-receipt/{firm['receipt'].pk}/")
+    assert receipt["X-Content-Type-Options"] == "nosniff" and receipt["Content-Type"] == "application/pdf"
+    assert "private" in receipt["Cache-Control"]
+    pdf = _as(firm["finance"]).get(f"/files/invoice-pdf/{firm['invoice'].pk}/")
+    assert pdf["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in pdf["Content-Security-Policy"] and "private" in pdf["Cache-Control"]
 
 
 def test_behind_nginx_the_checked_view_hands_the_file_to_the_proxy(firm, settings):

@@ -1,0 +1,48 @@
+"""The checked file views: one for pages (sign-in redirect when signed out), one for the API (401 when signed
+out, session or token). Both ask psa/web/files.py whether the user may read the object, else 404."""
+
+from django.contrib.auth.decorators import login_required
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from psa.core.files import stored_file_response
+from psa.web.files import FILE_KINDS, stored_file_for
+
+
+@login_required
+def stored_file(request, kind: str, pk: int):
+    return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
+
+
+class AnyAccept(BaseContentNegotiation):
+    """A file is sent whatever the client's Accept header asks for (errors are JSON as everywhere)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class StoredFileAPI(APIView):
+    """A stored file (an issued invoice's PDF, an expense receipt) for a caller who may read its object."""
+
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = AnyAccept
+
+    def get_authenticate_header(self, request):
+        # Signed out is a 401 with the scheme to use, whichever authenticator comes first in the settings.
+        for authenticator in self.get_authenticators():
+            if header := authenticator.authenticate_header(request):
+                return header
+        return None
+
+    @extend_schema(
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(FILE_KINDS))],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, kind: str, pk: int):
+        return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
