@@ -370,3 +370,10 @@ PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.0
 # Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
 PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)
+
+# --- Stored files (psa/core/files.py) -------------------------------------------------------------------
+# Invoice PDFs and receipts leave only through the checked views (/files/..., /api/v1/files/...), never from
+# MEDIA_ROOT directly. Who sends the bytes: "django" (FileResponse, default), "x-accel-redirect" (nginx, with
+# an `internal` location at PSA_FILES_ACCEL_PREFIX aliased to MEDIA_ROOT) or "x-sendfile" (Apache/lighttpd).
+PSA_FILES_SERVE = env.str("PSA_FILES_SERVE", default="django")
+PSA_FILES_ACCEL_PREFIX = env.str("PSA_FILES_ACCEL_PREFIX", default="/protected-files/")

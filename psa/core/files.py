@@ -46,7 +46,7 @@ def file_url(kind: str, pk: int, *, api: bool = False, request=None) -> str:
 
 def stored_file_response(stored: StoredFile) -> HttpResponse:
     """The response that sends `stored`. Call only after the caller's permission check passed."""
-    mode = getattr(settings, "PSA_FILES_SERVE", "django")
+    mode = settings.PSA_FILES_SERVE
     if mode == "django":
         response: HttpResponse = FileResponse(
             default_storage.open(stored.name, "rb"),
