@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 
 from billing.choices import WriteOffStatus
 from billing.filtersets import InvoiceFilter
@@ -21,6 +20,7 @@ from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
+from psa.core.redirects import safe_next
 
 INVOICE_SORTS = {
     "number": "number",
@@ -46,7 +46,7 @@ def invoice_bulk_issue(request):
     ids = [int(x) for x in request.POST.getlist("invoice") if x.isdigit()]
     if not ids:
         messages.warning(request, "Tick the drafts to issue.")
-        return redirect(request.POST.get("next") or "billing:invoice-list")
+        return redirect(safe_next(request, "billing:invoice-list"))
     issued = invoices_issue(invoice_ids=ids, by=request.user)
     messages.success(request, f"Issued {len(issued)}: {', '.join(i.number for i in issued)}.")
     # Back to the same list, without a "drafts only" filter that would now hide what was just issued.
@@ -54,7 +54,7 @@ def invoice_bulk_issue(request):
 
     from django.http import QueryDict
 
-    target = urlsplit(request.POST.get("next") or reverse("billing:invoice-list"))
+    target = urlsplit(safe_next(request, "billing:invoice-list"))
     params = QueryDict(target.query, mutable=True)
     if params.get("status") == "draft":
         params.pop("status")

@@ -8,6 +8,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from psa.core.api import SignedOutIs401Mixin
 from psa.core.files import stored_file_response
 from psa.web.files import FILE_KINDS, stored_file_for
 
@@ -27,18 +28,11 @@ class AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class StoredFileAPI(APIView):
+class StoredFileAPI(SignedOutIs401Mixin, APIView):
     """A stored file (an issued invoice's PDF, an expense receipt) for a caller who may read its object."""
 
     permission_classes = [IsAuthenticated]
     content_negotiation_class = AnyAccept
-
-    def get_authenticate_header(self, request):
-        # Signed out is a 401 with the scheme to use, whichever authenticator comes first in the settings.
-        for authenticator in self.get_authenticators():
-            if header := authenticator.authenticate_header(request):
-                return header
-        return None
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(FILE_KINDS))],
