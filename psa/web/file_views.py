@@ -3,7 +3,7 @@ out, session or token). Both ask psa/web/files.py whether the user may read the 
 
 from django.contrib.auth.decorators import login_required
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -16,6 +16,10 @@ from psa.web.files import FILE_KINDS, stored_file_for
 @login_required
 def stored_file(request, kind: str, pk: int):
     return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
+
+
+# What a stored file may be sent as: invoice PDFs, receipts (PDF or image), a name without a known type.
+FILE_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp", "application/octet-stream")
 
 
 class AnyAccept(BaseContentNegotiation):
@@ -36,7 +40,11 @@ class StoredFileAPI(SignedOutIs401Mixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(FILE_KINDS))],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            **{(200, media_type): OpenApiTypes.BINARY for media_type in FILE_MEDIA_TYPES},
+            401: OpenApiResponse(description="Not signed in."),
+            404: OpenApiResponse(description="No such file, or not the caller's to read."),
+        },
     )
     def get(self, request, kind: str, pk: int):
         return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
