@@ -342,4 +342,9 @@ def invoice_pdf_file(invoice: Invoice) -> StoredFile:
     rendering (rendered now if the job has not run yet). The caller has checked who may read `invoice`."""
     invoice_pdf_stored(invoice)
     invoice.refresh_from_db(fields=["pdf", "pdf_sha256"])
-    return StoredFile(name=invoice.pdf.name, filename=f"{invoice.number}.pdf", content_type="application/pdf")
+    return StoredFile(
+        name=invoice.pdf.name,
+        filename=f"{invoice.number}.pdf",
+        content_type="application/pdf",
+        sha256=invoice.pdf_sha256,
+    )

@@ -35,6 +35,7 @@ class StoredFile:
     filename: str  # the name the browser saves it under
     content_type: str
     as_attachment: bool = True
+    sha256: str = ""  # when known (an invoice PDF): sent as the ETag and X-Content-SHA256
 
 
 def file_url(kind: str, pk: int, *, api: bool = False, request=None) -> str:
@@ -63,6 +64,9 @@ def stored_file_response(stored: StoredFile) -> HttpResponse:
             response["X-Sendfile"] = str(Path(settings.MEDIA_ROOT) / stored.name)
     else:
         raise ImproperlyConfigured(f"PSA_FILES_SERVE must be one of {', '.join(SERVE_MODES)}, not {mode!r}.")
+    if stored.sha256:
+        response["ETag"] = f'"{stored.sha256}"'
+        response["X-Content-SHA256"] = stored.sha256
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     if stored.as_attachment:

@@ -125,6 +125,8 @@ def test_a_client_opens_its_own_invoice_pdf_and_not_another_accounts(firm):
     mine = client.get(f"/files/invoice-pdf/{firm['invoice'].pk}/")
     assert mine.status_code == 200 and mine["Content-Type"] == "application/pdf"
     assert f'filename="{firm["invoice"].number}.pdf"' in mine["Content-Disposition"]
+    firm["invoice"].refresh_from_db()
+    assert mine["ETag"] == f'"{firm["invoice"].pdf_sha256}"' == f'"{mine["X-Content-SHA256"]}"'
     assert client.get(f"/files/invoice-pdf/{firm['other_invoice'].pk}/").status_code == 404
     assert client.get(f"/api/v1/files/invoice-pdf/{firm['other_invoice'].pk}/").status_code == 404
 
