@@ -13,6 +13,8 @@ BENCH_SIZE ?= S
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(TEST_WORKERS)
 export DJANGO_SETTINGS_MODULE := psa.settings
+# The demo runs with DEBUG off; PSA_DEMO allows plain http on 127.0.0.1 only (psa/settings.py, demo block).
+DEMO_ENV  := PSA_DEMO=true DEBUG=false
 
 # A Python >= 3.12: PATH first, then pyenv's versions directory. Fails with a clear message if none.
 define find_python
@@ -57,9 +59,9 @@ deps: $(VENV)/.synced node_modules/.installed
 
 .PHONY: install
 install: deps
-	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo --quiet
-	DEBUG=true $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py seed_demo --quiet
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 
 # --- running -----------------------------------------------------------------------------------------
 .PHONY: run
@@ -69,12 +71,7 @@ run: install
 	@echo "Demo logins, password psa-demo-2026: sales, pm, consultant, finance, admin, client"
 	@echo "Background jobs: $${REDIS_URL:+Redis at $$REDIS_URL}$${REDIS_URL:-embedded filesystem broker (var/broker), real worker process}"
 	@echo ""
-	@export DEBUG=true; \
-	trap 'kill 0' EXIT INT TERM; \
-	$(VENV)/bin/celery -A psa worker --loglevel=INFO --pool=solo --without-mingle --without-gossip --without-heartbeat & \
-	$(VENV)/bin/celery -A psa beat --loglevel=INFO & \
-	$(VENV)/bin/gunicorn psa.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - & \
-	wait
+	@$(DEMO_ENV) exec $(PY) -m psa.launcher --host $(HOST) --port $(PORT)
 
 .PHONY: worker
 worker: deps

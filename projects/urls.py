@@ -37,7 +37,6 @@ urlpatterns += [
     path("time/import/", views_time.time_import, name="time-import"),
     path("time/off/", views_time.time_off, name="time-off"),
     path("expenses/", views_time.expense_list, name="expenses"),
-    path("expenses/<int:pk>/receipt/", views_time.expense_receipt, name="expense-receipt"),
 ]
 
 # Staffing and utilization (projects.views_staffing).

@@ -15,6 +15,7 @@ from projects.models import ResourceRequest, Skill
 from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization, week_start
 from projects.services import staffing as staffing_services
 from psa.core.exceptions import DomainError
+from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
 STAFF_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
@@ -76,7 +77,7 @@ def staffing(request):
 @require_POST
 def allocate(request):
     p = request.POST
-    back = p.get("next") or reverse("projects:staffing")
+    back = safe_next(request, "projects:staffing")
     try:
         rr_id = _int(p.get("request"))
         rr = ResourceRequest.objects.filter(pk=rr_id).first() if rr_id else None

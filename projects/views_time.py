@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -303,15 +303,6 @@ def expense_list(request):
             form_apply_domain_error(form, exc)
     mine = expenses_for(request.user).filter(consultant=consultant).select_related("project")[:200]
     return render(request, "projects/expenses.html", {"form": form, "expenses": mine, "EntryStatus": EntryStatus})
-
-
-@role_required(Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
-def expense_receipt(request, pk: int):
-    """The receipt file, to its owner, the project's PM, finance and admins only (404 for anyone else)."""
-    expense = get_object_or_404(expenses_for(request.user), pk=pk)
-    if not expense.receipt:
-        raise Http404("No receipt.")
-    return FileResponse(expense.receipt.open("rb"), as_attachment=False, filename=expense.receipt.name.rsplit("/")[-1])
 
 
 @role_required(Role.CONSULTANT, *APPROVER_ROLES)

@@ -1,16 +1,33 @@
 """Settings for PSA, read from the environment.
 
 Every value that differs between a laptop demo and production comes from an environment variable. The
-defaults are safe for production (DEBUG off, secure cookies, HSTS); `make run` sets DEBUG=true for the demo.
+defaults are safe for production (DEBUG off, secure cookies, HSTS). `make run` serves the demo with DEBUG off
+too, and sets PSA_DEMO=true: plain http on the loopback address only (see the demo block below).
 Without DATABASE_URL the app runs on a SQLite file; without REDIS_URL, Celery uses an embedded filesystem
 broker (a real worker process, started by `make run`, still runs the jobs).
 """
 
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
+
+
+def demo_secret_key(path: Path) -> str:
+    """The demo's own secret key: made once (0600) under var/, then read by every demo process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(get_random_secret_key())
+    return path.read_text().strip()
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PSA_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -21,15 +38,28 @@ if _test_worker := environ.Env().str("PYTEST_XDIST_WORKER", default=""):
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# --- The demo (`make run`) ------------------------------------------------------------------------------
+# DEBUG stays off in the demo (no route lists on a 404); what PSA_DEMO relaxes is only what plain
+# http://127.0.0.1 needs (no HTTPS redirect, no Secure cookies, no HSTS), a console mailer, and a secret key
+# kept in var/ - and it refuses to start for any host but the loopback one.
+PSA_DEMO = env.bool("PSA_DEMO", default=False)
+if PSA_DEMO and set(ALLOWED_HOSTS) - {"localhost", "127.0.0.1", "[::1]"}:
+    raise ImproperlyConfigured(
+        "PSA_DEMO serves plain http and is for 127.0.0.1/localhost only; unset it to serve other hosts "
+        f"(ALLOWED_HOSTS={','.join(ALLOWED_HOSTS)})."
+    )
+_HTTPS = not (DEBUG or PSA_DEMO)
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
-
+    if PSA_DEMO:
+        SECRET_KEY = demo_secret_key(VAR_DIR / "demo-secret-key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-used-with-debug-on-0123456789abcdef"
+    else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-with-debug-on-0123456789abcdef"
-
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -158,7 +188,7 @@ STORAGES = {
     "staticfiles": {
         # Hashed, compressed files in production (after collectstatic); plain files in the demo and tests.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env.bool("STATIC_MANIFEST", default=not DEBUG)
+        if env.bool("STATIC_MANIFEST", default=_HTTPS)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
@@ -167,14 +197,14 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Security -------------------------------------------------------------------------------------------
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -199,7 +229,7 @@ SECURE_CSP = {
 _email_backend = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    if DEBUG or PSA_DEMO
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 _email_options: dict = {}
@@ -370,3 +400,10 @@ PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.0
 # Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
 PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)
+
+# --- Stored files (psa/core/files.py) -------------------------------------------------------------------
+# Invoice PDFs and receipts leave only through the checked views (/files/..., /api/v1/files/...), never from
+# MEDIA_ROOT directly. Who sends the bytes: "django" (FileResponse, default), "x-accel-redirect" (nginx, with
+# an `internal` location at PSA_FILES_ACCEL_PREFIX aliased to MEDIA_ROOT) or "x-sendfile" (Apache/lighttpd).
+PSA_FILES_SERVE = env.str("PSA_FILES_SERVE", default="django")
+PSA_FILES_ACCEL_PREFIX = env.str("PSA_FILES_ACCEL_PREFIX", default="/protected-files/")

@@ -21,10 +21,7 @@ for app in ("crm", "projects", "ledger", "billing"):
         if exc.name != f"{app}.urls":
             raise
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Nothing under MEDIA_ROOT has a route: stored files go out only through the checked views (psa/web/files.py).
 
 admin.site.site_header = f"{settings.PSA_FIRM_NAME} — PSA administration"
 admin.site.site_title = "PSA admin"

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
-from billing.choices import PaymentMethod, RunScope
+from billing.choices import InvoiceStatus, PaymentMethod, RunScope
 from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+from psa.core.files import file_url
 
 # Choice fields are plain strings in the schema: every app has a `kind` and a `status`, and enum components
 # of the same name would collide (drf-spectacular W001 fails `check --deploy`).
@@ -84,6 +85,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
     )
     balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)
+    pdf_url = serializers.SerializerMethodField(
+        help_text="The issued document's PDF (signed-in, same access as the invoice); null for a draft."
+    )
 
     class Meta:
         model = Invoice
@@ -112,7 +116,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "amount_written_off",
             "balance",
             "pdf_sha256",
+            "pdf_url",
         ]
+
+    def get_pdf_url(self, invoice) -> str | None:
+        if invoice.number is None or invoice.status == InvoiceStatus.CANCELLED:
+            return None
+        return file_url("invoice-pdf", invoice.pk, api=True, request=self.context.get("request"))
 
 
 class InvoiceDetailSerializer(InvoiceSerializer):

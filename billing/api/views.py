@@ -4,7 +4,6 @@ documents through the invoice endpoints; everything else is finance's."""
 
 from datetime import date
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -25,9 +24,7 @@ from billing.services import (
     payment_allocate,
     payment_record,
 )
-from billing.services.documents import invoice_pdf_stored
 from psa.core.api import GenericViewSet
-from psa.core.exceptions import NotFoundError
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
@@ -134,17 +131,6 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         data.is_valid(raise_exception=True)
         note = credit_note_create(invoice_id=self.get_object().pk, by=request.user, **data.validated_data)
         return Response(s.InvoiceDetailSerializer(note).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
-    def pdf(self, request, pk=None):
-        invoice = self.get_object()
-        if invoice.number is None:
-            raise NotFoundError("Drafts have no PDF.")
-        response = HttpResponse(invoice_pdf_stored(invoice), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-        response["ETag"] = f'"{invoice.pdf_sha256}"'
-        return response
 
 
 def _roles(user):

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
 from projects.models import TimeEntry
+from psa.core.files import StoredFile
 from psa.core.outbox import outbox_enqueue
 
 STATIC_ROOT = settings.BASE_DIR / "static"
@@ -334,3 +335,16 @@ def invoice_pdf_stored(invoice: Invoice) -> bytes:
     if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
         raise RuntimeError(f"stored PDF of {invoice.number} does not match its checksum")
     return data
+
+
+def invoice_pdf_file(invoice: Invoice) -> StoredFile:
+    """The issued document's stored PDF as its reader downloads it, checked against the checksum taken at
+    rendering (rendered now if the job has not run yet). The caller has checked who may read `invoice`."""
+    invoice_pdf_stored(invoice)
+    invoice.refresh_from_db(fields=["pdf", "pdf_sha256"])
+    return StoredFile(
+        name=invoice.pdf.name,
+        filename=f"{invoice.number}.pdf",
+        content_type="application/pdf",
+        sha256=invoice.pdf_sha256,
+    )

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from psa.core.exceptions import DomainError
+from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
 finance_required = role_required(Role.FINANCE, Role.ADMIN)
@@ -22,6 +23,6 @@ def post_action(view):
             return view(request, *args, **kwargs)
         except DomainError as exc:
             messages.error(request, exc.message)
-            return redirect(request.POST.get("next") or request.headers.get("referer") or "billing:invoice-list")
+            return redirect(safe_next(request, "billing:invoice-list", referer=True))
 
     return wrapped

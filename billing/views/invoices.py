@@ -1,9 +1,7 @@
 from django.contrib import messages
-from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 
-from billing.choices import InvoiceStatus, WriteOffStatus
+from billing.choices import WriteOffStatus
 from billing.filtersets import InvoiceFilter
 from billing.forms import CreditNoteForm, WriteOffForm
 from billing.models import Invoice, InvoiceLine, WriteOff
@@ -18,11 +16,11 @@ from billing.services import (
     write_off_reject,
     write_off_request,
 )
-from billing.services.documents import invoice_pdf_stored
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
+from psa.core.redirects import safe_next
 
 INVOICE_SORTS = {
     "number": "number",
@@ -48,7 +46,7 @@ def invoice_bulk_issue(request):
     ids = [int(x) for x in request.POST.getlist("invoice") if x.isdigit()]
     if not ids:
         messages.warning(request, "Tick the drafts to issue.")
-        return redirect(request.POST.get("next") or "billing:invoice-list")
+        return redirect(safe_next(request, "billing:invoice-list"))
     issued = invoices_issue(invoice_ids=ids, by=request.user)
     messages.success(request, f"Issued {len(issued)}: {', '.join(i.number for i in issued)}.")
     # Back to the same list, without a "drafts only" filter that would now hide what was just issued.
@@ -56,7 +54,7 @@ def invoice_bulk_issue(request):
 
     from django.http import QueryDict
 
-    target = urlsplit(request.POST.get("next") or reverse("billing:invoice-list"))
+    target = urlsplit(safe_next(request, "billing:invoice-list"))
     params = QueryDict(target.query, mutable=True)
     if params.get("status") == "draft":
         params.pop("status")
@@ -158,19 +156,3 @@ def write_off_decide(request, pk: int, write_off_id: int):
         write_off_reject(write_off_id=write_off.pk, by=request.user)
         messages.info(request, "Write-off rejected.")
     return redirect("billing:invoice-detail", pk=pk)
-
-
-def pdf_response(invoice: Invoice) -> HttpResponse:
-    if invoice.number is None or invoice.status == InvoiceStatus.CANCELLED:
-        raise Http404("Drafts have no PDF.")
-    data = invoice_pdf_stored(invoice)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-    response["ETag"] = f'"{invoice.pdf_sha256}"'
-    response["X-Content-SHA256"] = invoice.pdf_sha256
-    return response
-
-
-@finance_required
-def invoice_pdf(request, pk: int):
-    return pdf_response(get_object_or_404(Invoice, pk=pk))

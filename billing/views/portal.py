@@ -1,5 +1,6 @@
 """The client portal: a client user sees its own account's issued documents and balance — nothing else.
-Every lookup goes through `invoices_for(user)`, so another account's id is a 404."""
+Every lookup goes through `invoices_for(user)`, so another account's id is a 404; PDFs go through the checked
+file view (psa/web/files.py), which uses the same selector."""
 
 from decimal import Decimal
 
@@ -9,7 +10,6 @@ from django.shortcuts import get_object_or_404, render
 from billing.filtersets import PortalInvoiceFilter
 from billing.selectors import invoices_for, portal_balance
 from billing.services.documents import invoice_time_entries
-from billing.views.invoices import pdf_response
 from crm.selectors import account_for_client_user
 from psa.core.listing import paginate_sorted
 from psa.core.roles import Role, role_required
@@ -54,8 +54,3 @@ def portal_invoice(request, pk: int):
             "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         },
     )
-
-
-@client_required
-def portal_pdf(request, pk: int):
-    return pdf_response(get_object_or_404(invoices_for(request.user), pk=pk))

@@ -16,6 +16,7 @@ from crm.permissions import EDIT_ROLES, VIEW_ROLES, is_sales_manager, may_change
 from crm.views._common import call_service, flash_error
 from psa.core.exceptions import DomainError
 from psa.core.listing import paginate_sorted
+from psa.core.redirects import safe_next
 from psa.core.roles import role_required
 
 SORT_FIELDS = {
@@ -78,7 +79,7 @@ def opportunity_move(request, pk: int):
         return render(request, "crm/_board.html", _board_context(request, error=error), status=status)
     if error:
         messages.error(request, error)
-    return redirect(request.POST.get("next") or reverse("crm:opportunity", args=[pk]))
+    return redirect(safe_next(request, reverse("crm:opportunity", args=[pk])))
 
 
 def _query_from(request):

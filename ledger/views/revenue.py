@@ -34,13 +34,14 @@ from projects.models import Project, TimeEntry
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.money import ZERO
+from psa.core.redirects import safe_next
 from psa.core.roles import Role, has_role, role_required
 
 METHOD_LABELS = dict(RecognitionMethod.choices)
 
 
 def _back(request, fallback: str):
-    return redirect(request.POST.get("next") or fallback)
+    return redirect(safe_next(request, fallback))
 
 
 # --- schedules and estimates --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from projects.services import staffing as staffing_services
 from projects.services import time as time_services
 from psa.core.api import GenericViewSet, KeysetPagination
 from psa.core.exceptions import PermissionDeniedError
+from psa.core.files import file_url
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role, has_role
 
 TIME_ROLES = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
@@ -88,6 +89,14 @@ class CountSerializer(serializers.Serializer):
 
 class ExpenseSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    receipt = serializers.SerializerMethodField(
+        help_text="The receipt (signed-in, same access as the expense); null when none was filed."
+    )
+
+    def get_receipt(self, expense) -> str | None:
+        if not expense.receipt:
+            return None
+        return file_url("expense-receipt", expense.pk, api=True, request=self.context.get("request"))
 
     class Meta:
         model = Expense

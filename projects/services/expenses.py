@@ -31,6 +31,7 @@ from projects.models import (
 from projects.services.time import EntrySpec, _lock_consultants, _may_write_for, validate_specs
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from psa.core.files import StoredFile
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
 
@@ -42,6 +43,28 @@ RECEIPT_TYPES = {  # extension -> magic bytes at the start of the file
     "jpeg": (b"\xff\xd8\xff",),
     "webp": (b"RIFF",),
 }
+
+RECEIPT_CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+
+
+def receipt_file(expense: Expense) -> StoredFile:
+    """The receipt as its reader opens it: in the browser with the type its upload was checked for (a name
+    without an accepted type is only ever downloaded). The caller has checked who may read `expense`."""
+    filename = expense.receipt.name.rsplit("/", 1)[-1]
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    content_type = RECEIPT_CONTENT_TYPES.get(ext)
+    return StoredFile(
+        name=expense.receipt.name,
+        filename=filename,
+        content_type=content_type or "application/octet-stream",
+        as_attachment=content_type is None,
+    )
 
 
 def receipt_threshold() -> Decimal:

@@ -3,20 +3,16 @@ from django.contrib import admin
 from psa.core.models import AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
 
 
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "dedupe_key", "status", "attempts", "next_attempt_at", "last_error"]
-    list_filter = ["status", "kind"]
-    search_fields = ["dedupe_key"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the application writes and others rely on (the audit log, events, the outbox, idempotency keys):
+    the admin shows them and never adds, changes or deletes one. Replaying a failed message is done where it
+    is audited (the webhook page), not by editing its row."""
 
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["summary", "object_id"]
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -25,11 +21,24 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "dedupe_key", "status", "attempts", "next_attempt_at", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["dedupe_key"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["summary", "object_id"]
+
+
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "key", "method", "path", "response_status"]
     search_fields = ["key", "path"]
-    readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
 
 
 @admin.register(WebhookSubscription)
@@ -39,8 +48,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "key", "correlation_id"]
     list_filter = ["type"]
     search_fields = ["key", "correlation_id"]
-    readonly_fields = [f.name for f in Event._meta.fields]

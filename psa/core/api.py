@@ -175,6 +175,17 @@ class IdempotentMixin:
         return response
 
 
+class SignedOutIs401Mixin:
+    """A signed-out caller gets 401 with the scheme to use (`WWW-Authenticate`), not 403: DRF answers 401 only
+    when the first authenticator names a scheme, and session authentication (first here) names none."""
+
+    def get_authenticate_header(self, request):
+        for authenticator in self.get_authenticators():
+            if header := authenticator.authenticate_header(request):
+                return header
+        return None
+
+
 class RolePermissionMixin:
     """Role check for every API view: `allowed_roles`, optionally refined per action in `action_roles`."""
 

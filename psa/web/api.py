@@ -1,12 +1,15 @@
 """The API root: one router at /api/v1/ that every app's `api/urls.py` registers into."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from psa.core.api import APIView
+from psa.core.api import APIView, SignedOutIs401Mixin
 from psa.core.roles import Role, primary_role, user_roles
 from psa.web import webhook_api
 
@@ -39,6 +42,16 @@ class MeView(APIView):
 
 class TokenView(ObtainAuthToken):
     """Exchange username and password for an API token (login lockout applies)."""
+
+
+class SchemaView(SignedOutIs401Mixin, SpectacularAPIView):
+    """The OpenAPI schema, for signed-in users only (it maps every endpoint and field)."""
+
+    permission_classes = [IsAuthenticated]
+
+
+# The interactive docs: a page, so a signed-out visitor is sent to the login (and back).
+docs_view = login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
 
 
 router = DefaultRouter()

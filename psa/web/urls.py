@@ -1,7 +1,15 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, audit_views, dashboard_views, exception_views, export_views, views, webhook_views
+from psa.web import (
+    api,
+    audit_views,
+    dashboard_views,
+    exception_views,
+    export_views,
+    file_views,
+    views,
+    webhook_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,9 +36,11 @@ urlpatterns = [
     path("audit/<slug:target>/fragment/", audit_views.audit_fragment, name="audit-fragment-all"),
     path("audit/<slug:target>/<int:pk>/", audit_views.audit_page, name="audit-page"),
     path("audit/<slug:target>/<int:pk>/fragment/", audit_views.audit_fragment, name="audit-fragment"),
+    path("files/<slug:kind>/<int:pk>/", file_views.stored_file, name="stored-file"),
+    path("api/v1/files/<slug:kind>/<int:pk>/", file_views.StoredFileAPI.as_view(), name="api-stored-file"),
     path("api/v1/me/", api.MeView.as_view(), name="api-me"),
     path("api/v1/auth/token/", api.TokenView.as_view(), name="api-token"),
     path("api/v1/", include(api.router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api.docs_view, name="api-docs"),
 ]

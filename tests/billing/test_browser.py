@@ -108,6 +108,6 @@ def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
         page.click("[data-testid=portal-pdf] >> nth=0")
     assert "36.14 EUR" in _pdf_text(download.value.path())
     assert page.js_errors == [], page.js_errors
-    response = page.request.get(f"{live_server.url}/portal/invoices/{theirs.pk}/pdf/")
+    response = page.request.get(f"{live_server.url}/files/invoice-pdf/{theirs.pk}/")
     assert response.status == 404
     assert page.goto(f"/portal/invoices/{theirs.pk}/").status == 404

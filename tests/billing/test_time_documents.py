@@ -85,7 +85,7 @@ def test_the_portal_shows_the_appendix_of_its_own_invoice_only(client, make_user
     for text in ("Zoe Adams", "Kick-off workshop", "Data migration", "Bob Young", "7.25"):
         assert text in html
     assert client.get(reverse("billing:portal-invoice", args=[theirs.pk])).status_code == 404
-    assert client.get(reverse("billing:portal-pdf", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("stored-file", args=["invoice-pdf", theirs.pk])).status_code == 404
 
 
 def test_the_explain_panel_shows_entries_rate_card_cap_and_markup(client_as, periods, finance):

@@ -126,7 +126,7 @@ def test_consultant_b_cannot_see_or_change_as_time_or_expenses(client, setup, ca
     client.force_login(bob.user)
     page = client.get(reverse("projects:timesheet"), {"week": MONDAY.isoformat()}).content.decode()
     assert "8.00" not in page
-    assert client.get(reverse("projects:expense-receipt", args=[expense.pk])).status_code == 404
+    assert client.get(reverse("stored-file", args=["expense-receipt", expense.pk])).status_code == 404
     assert "r.pdf" not in client.get(reverse("projects:expenses")).content.decode()
     # Bob's cell post writes Bob's own entry; Carl's stays as it was.
     client.post(reverse("projects:timesheet-cell"),
