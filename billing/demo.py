@@ -33,6 +33,7 @@ from crm.models import Account, Contact
 from ledger.services import periods_ensure
 from projects.models import Contract, ContractLine, Milestone, Project
 from psa.core.exceptions import DomainError
+from psa.core.firm import seller_missing
 
 CLIENTS = [
     (
@@ -256,6 +257,9 @@ def _time(account: Account, first_month: date, today: date) -> int:
 
 
 def seed() -> list[str]:
+    if missing := seller_missing():
+        names = ", ".join(missing)
+        return [f"billing: skipped, no seller to invoice as: set PSA_DEMO_FIRM=true (the demo firm) or {names}"]
     today = timezone.localdate()
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)

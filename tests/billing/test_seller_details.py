@@ -74,7 +74,7 @@ def test_one_missing_detail_is_named_alone(periods, finance, settings):
 def test_the_api_answers_409_with_the_settings_named(periods, api_as, no_seller):
     api = api_as("finance")
     draft = _draft()
-    response = api.post(f"/api/v1/invoices/{draft.pk}/issue/", {"issue_date": "2026-02-01"}, format="json")
+    response = api.post(f"/api/v1/billing/invoices/{draft.pk}/issue/", {"issue_date": "2026-02-01"}, format="json")
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "seller_details_missing"
