@@ -177,7 +177,9 @@ def seed() -> list[str]:
 def seed_month_end() -> list[str]:
     """After every app's demo data (billing's invoices included): recognise each past demo month and close it,
     in order, as finance would at month-end; the current month stays open and unrecognised. Months already
-    closed are skipped, so a second seed posts and closes nothing."""
+    closed are skipped, so a second seed posts and closes nothing. Firm-wide as it is (estimates for every
+    percent-complete project, recognition, close), it runs only on a database holding nothing but the demo:
+    psa.web.demo.seed_all checks that first."""
     from ledger.models_revenue import ProjectEstimate, RevenueSchedule
     from ledger.services.revenue import estimate_set, recognition_run, schedules_ensure
 

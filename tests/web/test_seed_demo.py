@@ -10,7 +10,9 @@ from django.core.management import call_command
 
 from ledger.models import AccountingPeriod
 from projects.models import Contract, Project
-from tests.billing.factories import make_contract, make_line, make_periods
+from psa.web.demo import demo_foreign_data
+from psa.web.models import DemoObject
+from tests.billing.factories import make_account, make_contract, make_line, make_periods
 from tests.ledger.factories import balanced, post
 
 pytestmark = pytest.mark.django_db
@@ -60,4 +62,18 @@ def test_seed_demo_closes_no_period_of_a_database_holding_only_a_period(make_use
     # When the demo is seeded into it
     call_command("seed_demo", "--quiet")
     # Then nothing of it changes
+    assert _state() == before
+
+
+def test_the_demo_registers_what_it_seeds_and_leaves_a_firm_object_added_later_alone(make_user):
+    # Given the demo seeded into an empty database
+    call_command("seed_demo", "--quiet")
+    assert demo_foreign_data() == {}, "everything the seed made is registered as the demo's"
+    assert DemoObject.objects.count() > 0
+    assert AccountingPeriod.objects.filter(status="closed").exists(), "the demo's past months are closed"
+    # When someone adds a client of their own and the seed runs again (make run)
+    make_account(name="Real Client")
+    before = _state()
+    call_command("seed_demo", "--quiet")
+    # Then nothing changes
     assert _state() == before
