@@ -119,6 +119,8 @@ def _contracts(accounts: list[Account], start: date) -> None:
         contract, created = Contract.objects.get_or_create(
             number=f"BD-C-{n:03d}",
             defaults={
+                # signed two weeks before the work it bills starts: no revenue before the signature
+                "signed_at": timezone.make_aware(datetime.combine(start - timedelta(days=14), datetime.min.time())),
                 "account": account,
                 "project": project,
                 "currency": "EUR",

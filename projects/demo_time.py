@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from crm import services as crm_services
 from crm.choices import BillingModel, ServiceType
-from crm.models import Account, Role, Stage
+from crm.models import Account, Opportunity, Role, Stage
 from projects import services
-from projects.models import Consultant, EntryStatus, Expense, Project, TimeEntry
+from projects.models import Consultant, Contract, EntryStatus, Expense, Project, TimeEntry
 from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
@@ -37,9 +37,16 @@ CONSULTANTS = 32
 MISSING = {3, 11, 19, 27}  # these logged nothing last week
 
 
-def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
-    from crm.models import Opportunity
+def won_on(result, day: dt.date) -> None:
+    """Date a demo deal just won through the handoff as if it had closed, and its contract been signed, on `day`
+    (before its work started), so the demo's history is consistent: no work before the deal closed, no revenue
+    before the contract was signed. Demo only: a real win is dated when it happens."""
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(11, 0)))
+    Opportunity.objects.filter(pk=result.contract.opportunity_id).update(closed_at=at)
+    Contract.objects.filter(pk=result.contract.pk).update(signed_at=at)
 
+
+def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
     accounts = list(Account.objects.filter(currency="EUR").exclude(legal_name="").order_by("id")[:4])
     if not accounts:
         return []
@@ -62,6 +69,8 @@ def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
                         "rate": Decimal("140.0000")}],
             )  # fmt: skip
         result = services.opportunity_win(opportunity_id=opp.pk, by=sales)
+        if result.created:
+            won_on(result, start - dt.timedelta(days=14))
         project = result.project
         if project.status == "planned":
             services.project_transition(project_id=project.pk, to_status="active", by=pm)

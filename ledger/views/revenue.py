@@ -18,7 +18,14 @@ from ledger.forms import DATE, MONEY, TEXT, ReasonForm
 from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
 from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
-from ledger.selectors_revenue import backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.selectors_revenue import (
+    backlog,
+    month_figures,
+    project_margin,
+    revenue_by,
+    revenue_forecast,
+    rollforward,
+)
 from ledger.services import period_close
 from ledger.services.periods import month_end
 from ledger.services.revenue import (
@@ -196,6 +203,7 @@ def close_checklist_view(request, pk: int):
             "report": report,
             "close_form": ReasonForm(initial={"reason": f"Month-end close {period.label}"}),
             "last_run": RecognitionRun.objects.filter(period=period).first(),
+            "figures": month_figures(start=period.start, end=period.end),
         },
     )
 
