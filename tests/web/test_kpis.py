@@ -117,3 +117,23 @@ def test_the_demo_firm_shows_no_negative_backlog_and_no_work_before_its_deals_cl
     kickoff = dash.kpis["kickoff"]
     assert kickoff["deals"] > 0 and kickoff["started_before_close"] == 0
     assert kickoff["average_days"] >= 0
+
+
+def test_the_project_page_shows_both_margins_apart_to_finance(firm, client_as):
+    project = Contract.objects.get(lines__price=D("6000.00")).project
+    client = client_as("finance")
+    page = client.get(f"/projects/{project.pk}/").content.decode()
+    assert 'data-testid="margin-slot"' in page
+    panel = client.get(f"/ledger/revenue/projects/{project.pk}/margin/").content.decode()
+    # revenue 1500 recognised on the project; 15 h at cost 60 = 900; no GL cost of services on the project
+    assert KPIS["delivery_margin"].label in panel and KPIS["gl_gross_margin"].label in panel
+    assert 'data-testid="delivery-margin">600.00 <span class="small text-body-secondary">40.0%' in panel
+    assert 'data-testid="gl-gross-margin">1,500.00 <span class="small text-body-secondary">100.0%' in panel
+    assert "Project margin" not in panel
+
+
+def test_the_margins_panel_is_refused_to_roles_that_may_not_see_costs(firm, client_as):
+    project = Contract.objects.get(lines__price=D("6000.00")).project
+    pm = client_as("project_manager")
+    assert pm.get(f"/ledger/revenue/projects/{project.pk}/margin/").status_code == 403
+    assert 'data-testid="margin-slot"' not in pm.get(f"/projects/{project.pk}/").content.decode()
