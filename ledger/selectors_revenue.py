@@ -199,7 +199,7 @@ class Margin:
         return self.totals["revenue"] == self.gl_revenue
 
 
-def _delivery(start: date, end: date, client_id: int | None):
+def _delivery(start: date, end: date, client_id: int | None, project_id: int | None = None):
     """The three parts of delivery margin over [start, end]: GL income with a project dimension, approved time
     at its snapshot cost rate (rounded per entry), approved expenses."""
     revenue_lines = JournalLine.objects.filter(
@@ -210,6 +210,9 @@ def _delivery(start: date, end: date, client_id: int | None):
     if client_id:
         revenue_lines = revenue_lines.filter(client_id=client_id)
         time, expenses = time.filter(project__account_id=client_id), expenses.filter(project__account_id=client_id)
+    if project_id:
+        revenue_lines = revenue_lines.filter(project_id=project_id)
+        time, expenses = time.filter(project_id=project_id), expenses.filter(project_id=project_id)
     return (
         (revenue_lines, _sum(F("credit") - F("debit"))),
         (time, _sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2))),
@@ -261,6 +264,45 @@ def delivery_margin_by_month(*, start: date, end: date) -> dict[date, Decimal]:
         for month, v in qs.annotate(m=TruncMonth("date")).values("m").annotate(v=value).values_list("m", "v"):
             out[month.date() if isinstance(month, datetime) else month] += sign * v
     return out
+
+
+@dataclass
+class ProjectMargins:
+    revenue: Decimal  # GL income with the project's dimension
+    gl_cost: Decimal  # GL cost of services with the project's dimension
+    time_cost: Decimal
+    expenses: Decimal
+
+    @property
+    def gl_gross_margin(self) -> Decimal:
+        return self.revenue - self.gl_cost
+
+    @property
+    def delivery_margin(self) -> Decimal:
+        return self.revenue - self.time_cost - self.expenses
+
+    @staticmethod
+    def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+        return round_to(part * 100 / whole, Decimal("0.1")) if whole else None
+
+    @property
+    def gl_gross_margin_pct(self) -> Decimal | None:
+        return self._pct(self.gl_gross_margin, self.revenue)
+
+    @property
+    def delivery_margin_pct(self) -> Decimal | None:
+        return self._pct(self.delivery_margin, self.revenue)
+
+
+def project_margins(*, project_id: int, start: date, end: date) -> ProjectMargins:
+    """One project's two margins over [start, end], apart and named (psa.core.kpis): GL gross margin (its GL
+    income less the GL cost of services on its dimension) and delivery margin at cost rates (`project_margin`'s
+    definition). They differ while labour cost is not posted to the project in the GL."""
+    parts = [qs.aggregate(v=value)["v"] for qs, value in _delivery(start, end, client_id=None, project_id=project_id)]
+    gl_cost = JournalLine.objects.filter(
+        project_id=project_id, account__system_role=SystemAccount.COST_OF_SERVICES, date__gte=start, date__lte=end
+    ).aggregate(v=_sum(F("debit") - F("credit")))["v"]
+    return ProjectMargins(revenue=parts[0], gl_cost=gl_cost, time_cost=parts[1], expenses=parts[2])
 
 
 @dataclass

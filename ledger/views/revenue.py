@@ -22,6 +22,7 @@ from ledger.selectors_revenue import (
     backlog,
     month_figures,
     project_margin,
+    project_margins,
     revenue_by,
     revenue_forecast,
     rollforward,
@@ -402,3 +403,13 @@ def project_estimate_panel(request, pk: int):
         "may_edit": may_edit,
     }
     return render(request, "ledger/_project_estimate.html", context, status=status)
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def project_margin_panel(request, pk: int):
+    """The margins panel the project page loads (HTMX) for the roles that may see costs: the project's GL gross
+    margin and its delivery margin at cost rates, to date, side by side and each with its formula."""
+    project = get_object_or_404(Project.objects.only("pk", "code"), pk=pk)
+    today = timezone.localdate()
+    margins = project_margins(project_id=project.pk, start=date.min, end=today)
+    return render(request, "ledger/_project_margin.html", {"project": project, "m": margins, "through": today})
