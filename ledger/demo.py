@@ -73,9 +73,11 @@ def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str
                 memo=f"Consulting fees received {month:%B %Y}",
                 lines=(
                     LineSpec("1000", debit=sum(receipts, Decimal(0))),
+                    # Fees paid on the spot, no contract: the client's revenue, no project's (a project's revenue
+                    # comes from its contract's invoices and recognition, not from these).
                     *(
-                        LineSpec("4000", credit=value, client_id=client_id, project_id=project_id)
-                        for value, (client_id, project_id) in zip(receipts, dims, strict=False)
+                        LineSpec("4000", credit=value, client_id=client_id)
+                        for value, (client_id, _project_id) in zip(receipts, dims, strict=False)
                     ),
                 ),
             ),

@@ -34,6 +34,8 @@ ENGAGEMENTS = [
     ("demo-time-4", "Reporting rollout", ["consultant", "senior", "architect"]),
 ]
 CONSULTANTS = 32
+# Each engagement is sold for what its team delivers over its 23 weeks (about 7,000 h: 33 people, 36 h a week,
+# over four engagements), so its backlog runs down with the work instead of being used up in the first weeks.
 MISSING = {3, 11, 19, 27}  # these logged nothing last week
 
 
@@ -56,7 +58,7 @@ def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
         opp = Opportunity.objects.filter(external_id=ext).first()
         if opp is None:
             demand = [
-                {"role": roles[c], "hours": Decimal("600"), "start_date": start, "end_date": end}
+                {"role": roles[c], "hours": Decimal("2300"), "start_date": start, "end_date": end}
                 for c in codes
                 if c in roles
             ]
@@ -65,7 +67,7 @@ def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
                 stage=stage, service_start=start, service_end=end, service_type=ServiceType.IMPLEMENTATION,
                 delivery_manager=pm, external_id=ext,
                 lines=[{"description": "Delivery team, time and materials", "role_demands": demand,
-                        "billing_model": BillingModel.TIME_AND_MATERIALS, "hours": Decimal("1800.00"),
+                        "billing_model": BillingModel.TIME_AND_MATERIALS, "hours": Decimal("7000.00"),
                         "rate": Decimal("140.0000")}],
             )  # fmt: skip
         result = services.opportunity_win(opportunity_id=opp.pk, by=sales)
