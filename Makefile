@@ -37,6 +37,11 @@ help:
 	@echo "make lint     ruff, import-linter (layers), missing migrations"
 	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
 
+# --- the demo firm ------------------------------------------------------------------------------------
+# make install/run/worker seed and run the demo, so they ask for the demo seller explicitly (Northwind and an
+# example IBAN, psa/core/firm.py); production sets PSA_FIRM_* itself and has no default seller.
+install run worker: export PSA_DEMO_FIRM ?= true
+
 # --- installation ------------------------------------------------------------------------------------
 $(VENV)/.python:
 	@PYTHON=$$($(find_python)); \

@@ -1,6 +1,5 @@
 """Billing choices: document kinds, statuses and their transitions, tax categories, source kinds, runs."""
 
-from django.conf import settings
 from django.db import models
 
 
@@ -121,19 +120,3 @@ UNITS = {"HUR": "hours", "DAY": "days", "MON": "months", "C62": "units"}
 DUNNING_LEVELS = ((1, 7, "First reminder"), (2, 30, "Second reminder"), (3, 60, "Final notice"))
 
 AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
-
-
-def seller() -> dict:
-    """The firm as the seller on every document (snapshotted onto each invoice at creation)."""
-    return {
-        "name": getattr(settings, "PSA_FIRM_NAME", "Northwind Consulting"),
-        "legal_name": getattr(settings, "PSA_FIRM_LEGAL_NAME", "")
-        or f"{getattr(settings, 'PSA_FIRM_NAME', 'Northwind Consulting')} Ltd",
-        "address": getattr(settings, "PSA_FIRM_ADDRESS", "12 Harbour Street\n10115 Berlin"),
-        "country": getattr(settings, "PSA_FIRM_COUNTRY", "DE"),
-        "tax_id": getattr(settings, "PSA_FIRM_TAX_ID", "DE123456789"),
-        "email": getattr(settings, "PSA_FIRM_EMAIL", "billing@northwind.example"),
-        "iban": getattr(settings, "PSA_FIRM_IBAN", "DE89370400440532013000"),
-        "bic": getattr(settings, "PSA_FIRM_BIC", "COBADEFFXXX"),
-        "bank": getattr(settings, "PSA_FIRM_BANK", "Commerzbank Berlin"),
-    }

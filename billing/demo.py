@@ -33,6 +33,7 @@ from crm.models import Account, Contact
 from ledger.services import periods_ensure
 from projects.models import Contract, ContractLine, Milestone, Project
 from psa.core.exceptions import DomainError
+from psa.core.firm import seller_missing
 
 CLIENTS = [
     (
@@ -118,6 +119,8 @@ def _contracts(accounts: list[Account], start: date) -> None:
         contract, created = Contract.objects.get_or_create(
             number=f"BD-C-{n:03d}",
             defaults={
+                # signed two weeks before the work it bills starts: no revenue before the signature
+                "signed_at": timezone.make_aware(datetime.combine(start - timedelta(days=14), datetime.min.time())),
                 "account": account,
                 "project": project,
                 "currency": "EUR",
@@ -256,6 +259,9 @@ def _time(account: Account, first_month: date, today: date) -> int:
 
 
 def seed() -> list[str]:
+    if missing := seller_missing():
+        names = ", ".join(missing)
+        return [f"billing: skipped, no seller to invoice as: set PSA_DEMO_FIRM=true (the demo firm) or {names}"]
     today = timezone.localdate()
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)

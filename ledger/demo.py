@@ -73,9 +73,11 @@ def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str
                 memo=f"Consulting fees received {month:%B %Y}",
                 lines=(
                     LineSpec("1000", debit=sum(receipts, Decimal(0))),
+                    # Fees paid on the spot, no contract: the client's revenue, no project's (a project's revenue
+                    # comes from its contract's invoices and recognition, not from these).
                     *(
-                        LineSpec("4000", credit=value, client_id=client_id, project_id=project_id)
-                        for value, (client_id, project_id) in zip(receipts, dims, strict=False)
+                        LineSpec("4000", credit=value, client_id=client_id)
+                        for value, (client_id, _project_id) in zip(receipts, dims, strict=False)
                     ),
                 ),
             ),
@@ -177,7 +179,9 @@ def seed() -> list[str]:
 def seed_month_end() -> list[str]:
     """After every app's demo data (billing's invoices included): recognise each past demo month and close it,
     in order, as finance would at month-end; the current month stays open and unrecognised. Months already
-    closed are skipped, so a second seed posts and closes nothing."""
+    closed are skipped, so a second seed posts and closes nothing. Firm-wide as it is (estimates for every
+    percent-complete project, recognition, close), it runs only on a database holding nothing but the demo:
+    psa.web.demo.seed_all checks that first."""
     from ledger.models_revenue import ProjectEstimate, RevenueSchedule
     from ledger.services.revenue import estimate_set, recognition_run, schedules_ensure
 

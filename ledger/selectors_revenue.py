@@ -7,12 +7,14 @@ it by their `invoice:` entries, recognition by its `recognition` entries. Closin
 recognised + other, and the total closing equals the GL balance of the two accounts to the cent.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce, Round, TruncMonth
+from django.utils import timezone
 
 from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
@@ -20,7 +22,7 @@ from ledger.models import JournalLine
 from ledger.models_revenue import Recognition, RevenueSchedule, RevenueScheduleLine
 from ledger.services.periods import month_end, month_start, next_month
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
-from psa.core.money import ZERO, round_money, split_evenly
+from psa.core.money import ZERO, round_money, round_to, split_evenly
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 POSITION = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
@@ -145,20 +147,41 @@ def rollforward(*, start: date, end: date, client_id: int | None = None, project
 # --- backlog ------------------------------------------------------------------------------------------------
 
 
-def backlog(*, start: date, end: date, client_id: int | None = None) -> list[dict]:
-    """Per month end: contracted (Σ prices of lines on contracts signed by then) - recognised through then."""
-    lines = ContractLine.objects.all()
-    recs = Recognition.objects.all()
+def backlog(*, start: date, end: date, client_id: int | None = None, currency: str | None = None) -> list[dict]:
+    """Per month end, the one definition of backlog (psa.core.kpis "backlog"): for each line of a contract
+    signed by then, max(0, price - revenue recognised on that line through the month). `contracted` is the sum of
+    those lines' prices, `recognised` what was recognised on them. Revenue of a contract not yet signed, or of no
+    contract at all (a manual entry), takes nothing off; a line delivered beyond its price counts 0, never less.
+    Two grouped queries; the loop is over contract lines x months, never over time or journal lines."""
+    lines = ContractLine.objects.filter(contract__signed_at__date__lte=end)
     if client_id:
-        lines, recs = lines.filter(contract__account_id=client_id), recs.filter(schedule__client_id=client_id)
-    signed = list(lines.values_list("contract__signed_at", "price"))
-    recognised = list(recs.values("period__start").annotate(v=_sum(F("amount"))).values_list("period__start", "v"))
+        lines = lines.filter(contract__account_id=client_id)
+    if currency:
+        lines = lines.filter(contract__currency=currency)
+    signed = [
+        (pk, timezone.localdate(at), price or ZERO)
+        for pk, at, price in lines.values_list("pk", "contract__signed_at", "price")
+    ]
+    recognised_by_line: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for line_id, month, value in (
+        Recognition.objects.filter(schedule__contract_line__in=lines.values("pk"), period__start__lte=end)
+        .values("schedule__contract_line_id", "period__start")
+        .annotate(v=_sum(F("amount")))
+        .values_list("schedule__contract_line_id", "period__start", "v")
+    ):
+        recognised_by_line[line_id].append((month, value))
     out = []
     for month in months_between(start, end):
         last = month_end(month)
-        contracted = sum((p for at, p in signed if at.date() <= last), ZERO)
-        done = sum((v for m, v in recognised if m <= month), ZERO)
-        out.append({"month": month, "contracted": contracted, "recognised": done, "backlog": contracted - done})
+        contracted = recognised = left = ZERO
+        for pk, signed_on, price in signed:
+            if signed_on > last:
+                continue
+            done = sum((v for m, v in recognised_by_line.get(pk, ()) if m <= month), ZERO)
+            contracted += price
+            recognised += done
+            left += max(ZERO, price - done)
+        out.append({"month": month, "contracted": contracted, "recognised": recognised, "backlog": left})
     return out
 
 
@@ -176,28 +199,38 @@ class Margin:
         return self.totals["revenue"] == self.gl_revenue
 
 
-def project_margin(*, start: date, end: date, client_id: int | None = None) -> Margin:
-    """Per project: revenue (GL income with the project dimension) - approved time at snapshot cost - approved
-    expenses, over [start, end]."""
+def _delivery(start: date, end: date, client_id: int | None, project_id: int | None = None):
+    """The three parts of delivery margin over [start, end]: GL income with a project dimension, approved time
+    at its snapshot cost rate (rounded per entry), approved expenses."""
     revenue_lines = JournalLine.objects.filter(
         account__type=AccountType.INCOME, project__isnull=False, date__gte=start, date__lte=end
     )
     time = TimeEntry.objects.filter(status="approved", date__gte=start, date__lte=end)
     expenses = Expense.objects.filter(status="approved", date__gte=start, date__lte=end)
-    projects = Project.objects.all()
     if client_id:
         revenue_lines = revenue_lines.filter(client_id=client_id)
         time, expenses = time.filter(project__account_id=client_id), expenses.filter(project__account_id=client_id)
+    if project_id:
+        revenue_lines = revenue_lines.filter(project_id=project_id)
+        time, expenses = time.filter(project_id=project_id), expenses.filter(project_id=project_id)
+    return (
+        (revenue_lines, _sum(F("credit") - F("debit"))),
+        (time, _sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2))),
+        (expenses, _sum(F("amount"))),
+    )
+
+
+def project_margin(*, start: date, end: date, client_id: int | None = None) -> Margin:
+    """Delivery margin at cost rates per project (psa.core.kpis "delivery_margin"): revenue (GL income with the
+    project dimension) - approved time at snapshot cost - approved expenses, over [start, end]. Not the GL gross
+    margin: labour cost is not in the GL's cost of services per project."""
+    (revenue_lines, income), (time, time_cost), (expenses, spent_sum) = _delivery(start, end, client_id)
+    projects = Project.objects.all()
+    if client_id:
         projects = projects.filter(account_id=client_id)
-    revenue = dict(
-        revenue_lines.values("project_id").annotate(v=_sum(F("credit") - F("debit"))).values_list("project_id", "v")
-    )
-    cost = dict(
-        time.values("project_id")
-        .annotate(v=_sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2)))
-        .values_list("project_id", "v")
-    )
-    spent = dict(expenses.values("project_id").annotate(v=_sum(F("amount"))).values_list("project_id", "v"))
+    revenue = dict(revenue_lines.values("project_id").annotate(v=income).values_list("project_id", "v"))
+    cost = dict(time.values("project_id").annotate(v=time_cost).values_list("project_id", "v"))
+    spent = dict(expenses.values("project_id").annotate(v=spent_sum).values_list("project_id", "v"))
     ids = sorted(set(revenue) | set(cost) | set(spent))
     info = {p.pk: p for p in projects.filter(pk__in=ids).select_related("account")}
     rows = []
@@ -215,12 +248,93 @@ def project_margin(*, start: date, end: date, client_id: int | None = None) -> M
                 "time_cost": c,
                 "expenses": e,
                 "margin": margin,
-                "margin_pct": round(margin * 100 / r, 1) if r else None,
+                "margin_pct": round_to(margin * 100 / r, Decimal("0.1")) if r else None,
             }
         )
     totals = {n: sum((row[n] for row in rows), ZERO) for n in ("revenue", "time_cost", "expenses", "margin")}
     gl_revenue = sum((v for pk, v in revenue.items() if pk in info), ZERO)
     return Margin(rows=rows, totals=totals, gl_revenue=gl_revenue)
+
+
+def delivery_margin_by_month(*, start: date, end: date) -> dict[date, Decimal]:
+    """The same delivery margin as `project_margin`, summed over every project by calendar month."""
+    out: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for n, (qs, value) in enumerate(_delivery(start, end, None)):
+        sign = 1 if n == 0 else -1
+        for month, v in qs.annotate(m=TruncMonth("date")).values("m").annotate(v=value).values_list("m", "v"):
+            out[month.date() if isinstance(month, datetime) else month] += sign * v
+    return out
+
+
+@dataclass
+class ProjectMargins:
+    revenue: Decimal  # GL income with the project's dimension
+    gl_cost: Decimal  # GL cost of services with the project's dimension
+    time_cost: Decimal
+    expenses: Decimal
+
+    @property
+    def gl_gross_margin(self) -> Decimal:
+        return self.revenue - self.gl_cost
+
+    @property
+    def delivery_margin(self) -> Decimal:
+        return self.revenue - self.time_cost - self.expenses
+
+    @staticmethod
+    def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
+        return round_to(part * 100 / whole, Decimal("0.1")) if whole else None
+
+    @property
+    def gl_gross_margin_pct(self) -> Decimal | None:
+        return self._pct(self.gl_gross_margin, self.revenue)
+
+    @property
+    def delivery_margin_pct(self) -> Decimal | None:
+        return self._pct(self.delivery_margin, self.revenue)
+
+
+def project_margins(*, project_id: int, start: date, end: date) -> ProjectMargins:
+    """One project's two margins over [start, end], apart and named (psa.core.kpis): GL gross margin (its GL
+    income less the GL cost of services on its dimension) and delivery margin at cost rates (`project_margin`'s
+    definition). They differ while labour cost is not posted to the project in the GL."""
+    parts = [qs.aggregate(v=value)["v"] for qs, value in _delivery(start, end, client_id=None, project_id=project_id)]
+    gl_cost = JournalLine.objects.filter(
+        project_id=project_id, account__system_role=SystemAccount.COST_OF_SERVICES, date__gte=start, date__lte=end
+    ).aggregate(v=_sum(F("debit") - F("credit")))["v"]
+    return ProjectMargins(revenue=parts[0], gl_cost=gl_cost, time_cost=parts[1], expenses=parts[2])
+
+
+@dataclass
+class MonthFigures:
+    revenue: Decimal
+    cost: Decimal
+    delivery_margin: Decimal
+    backlog: Decimal
+
+    @property
+    def gl_gross_margin(self) -> Decimal:
+        return self.revenue - self.cost
+
+
+def month_figures(*, start: date, end: date) -> MonthFigures:
+    """The month-end review's figures over [start, end], each as psa.core.kpis defines it: revenue and GL cost of
+    services from the GL, delivery margin at cost rates (`project_margin`), backlog at the end (`backlog`)."""
+    roles = (SystemAccount.SERVICES_REVENUE, SystemAccount.REIMBURSEMENT_REVENUE, SystemAccount.COST_OF_SERVICES)
+    moved = dict(
+        JournalLine.objects.filter(account__system_role__in=roles, date__gte=start, date__lte=end)
+        .values("account__system_role")
+        .annotate(v=_sum(F("debit") - F("credit")))
+        .values_list("account__system_role", "v")
+    )
+    rows = backlog(start=end, end=end)
+    income = moved.get(SystemAccount.SERVICES_REVENUE, ZERO) + moved.get(SystemAccount.REIMBURSEMENT_REVENUE, ZERO)
+    return MonthFigures(
+        revenue=-income,
+        cost=moved.get(SystemAccount.COST_OF_SERVICES, ZERO),
+        delivery_margin=project_margin(start=start, end=end).totals["margin"],
+        backlog=rows[-1]["backlog"] if rows else ZERO,
+    )
 
 
 # --- forecast -----------------------------------------------------------------------------------------------

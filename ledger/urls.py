@@ -28,6 +28,7 @@ urlpatterns = [
     path("ledger/revenue/schedules/<int:pk>/method/", revenue.schedule_method_view, name="revenue_schedule_method"),
     path("ledger/revenue/estimates/", revenue.estimate_view, name="revenue_estimate"),
     path("ledger/revenue/projects/<int:pk>/estimate/", revenue.project_estimate_panel, name="project_estimate"),
+    path("ledger/revenue/projects/<int:pk>/margin/", revenue.project_margin_panel, name="project_margin"),
     path("ledger/revenue/runs/", revenue.run_list, name="recognition_runs"),
     path("ledger/revenue/runs/start/", revenue.run_start_view, name="recognition_run_start"),
     path("ledger/revenue/runs/<int:pk>/", revenue.run_detail, name="recognition_run"),

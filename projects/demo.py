@@ -10,6 +10,7 @@ from django.db import transaction
 from crm.choices import OpportunityStatus, ServiceType
 from crm.models import Opportunity, Role
 from projects import services
+from projects.demo_time import won_on
 from projects.models import MilestoneTemplate, ProjectTemplate, RateCard, RateCardLine, TaskTemplate
 
 TEMPLATES = {
@@ -65,7 +66,8 @@ def seed() -> list[str]:
             )
     won = 0
     for opp in Opportunity.objects.filter(external_id__startswith="demo-won-", status=OpportunityStatus.OPEN):
-        services.opportunity_win(opportunity_id=opp.pk, by=sales)
+        result = services.opportunity_win(opportunity_id=opp.pk, by=sales)
+        won_on(result, opp.service_start - dt.timedelta(days=7))  # closed a week before the work starts
         won += 1
     # Still nothing in RateCardLine means no roles yet (crm.demo skipped); report it plainly.
     lines = RateCardLine.objects.count()

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from crm import services as crm_services
 from crm.choices import BillingModel, ServiceType
-from crm.models import Account, Role, Stage
+from crm.models import Account, Opportunity, Role, Stage
 from projects import services
-from projects.models import Consultant, EntryStatus, Expense, Project, TimeEntry
+from projects.models import Consultant, Contract, EntryStatus, Expense, Project, TimeEntry
 from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
@@ -34,12 +34,21 @@ ENGAGEMENTS = [
     ("demo-time-4", "Reporting rollout", ["consultant", "senior", "architect"]),
 ]
 CONSULTANTS = 32
+# Each engagement is sold for what its team delivers over its 23 weeks (about 7,000 h: 33 people, 36 h a week,
+# over four engagements), so its backlog runs down with the work instead of being used up in the first weeks.
 MISSING = {3, 11, 19, 27}  # these logged nothing last week
 
 
-def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
-    from crm.models import Opportunity
+def won_on(result, day: dt.date) -> None:
+    """Date a demo deal just won through the handoff as if it had closed, and its contract been signed, on `day`
+    (before its work started), so the demo's history is consistent: no work before the deal closed, no revenue
+    before the contract was signed. Demo only: a real win is dated when it happens."""
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(11, 0)))
+    Opportunity.objects.filter(pk=result.contract.opportunity_id).update(closed_at=at)
+    Contract.objects.filter(pk=result.contract.pk).update(signed_at=at)
 
+
+def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
     accounts = list(Account.objects.filter(currency="EUR").exclude(legal_name="").order_by("id")[:4])
     if not accounts:
         return []
@@ -49,7 +58,7 @@ def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
         opp = Opportunity.objects.filter(external_id=ext).first()
         if opp is None:
             demand = [
-                {"role": roles[c], "hours": Decimal("600"), "start_date": start, "end_date": end}
+                {"role": roles[c], "hours": Decimal("2300"), "start_date": start, "end_date": end}
                 for c in codes
                 if c in roles
             ]
@@ -58,10 +67,12 @@ def _engagements(admin, sales, pm, roles, start, end) -> list[Project]:
                 stage=stage, service_start=start, service_end=end, service_type=ServiceType.IMPLEMENTATION,
                 delivery_manager=pm, external_id=ext,
                 lines=[{"description": "Delivery team, time and materials", "role_demands": demand,
-                        "billing_model": BillingModel.TIME_AND_MATERIALS, "hours": Decimal("1800.00"),
+                        "billing_model": BillingModel.TIME_AND_MATERIALS, "hours": Decimal("7000.00"),
                         "rate": Decimal("140.0000")}],
             )  # fmt: skip
         result = services.opportunity_win(opportunity_id=opp.pk, by=sales)
+        if result.created:
+            won_on(result, start - dt.timedelta(days=14))
         project = result.project
         if project.status == "planned":
             services.project_transition(project_id=project.pk, to_status="active", by=pm)

@@ -17,7 +17,7 @@ from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
-from psa.core.roles import has_role, role_required
+from psa.core.roles import COST_ROLES, has_role, role_required
 
 SORT_FIELDS = {
     "code": "code",
@@ -100,6 +100,7 @@ def project_detail(request, pk: int):
             "is_pm": has_role(request.user, *PM_ROLES),
             # The contract's change history shows rates: only for the roles that may see them.
             "can_see_rates": has_role(request.user, *RATE_VIEW_ROLES),
+            "can_see_costs": has_role(request.user, *COST_ROLES),  # the margins panel (ledger)
             "can_request_co": has_role(request.user, *CO_REQUEST_ROLES) and contract is not None,
             "can_decide_co": has_role(request.user, *CO_DECIDE_ROLES),
             "next_statuses": _next_statuses(project.status),

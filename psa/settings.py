@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
+from psa.core.firm import firm_settings_read
+
 
 def demo_secret_key(path: Path) -> str:
     """The demo's own secret key: made once (0600) under var/, then read by every demo process."""
@@ -381,16 +383,10 @@ LOGGING = {
 }
 
 # --- PSA ------------------------------------------------------------------------------------------------
-PSA_FIRM_NAME = env.str("PSA_FIRM_NAME", default="Northwind Consulting")
-# The seller printed on invoices and in the e-invoice XML.
-PSA_FIRM_LEGAL_NAME = env.str("PSA_FIRM_LEGAL_NAME", default="Northwind Consulting Ltd")
-PSA_FIRM_ADDRESS = env.str("PSA_FIRM_ADDRESS", default="12 Harbour Street\n10115 Berlin").replace("\\n", "\n")
-PSA_FIRM_COUNTRY = env.str("PSA_FIRM_COUNTRY", default="DE")
-PSA_FIRM_TAX_ID = env.str("PSA_FIRM_TAX_ID", default="DE123456789")
-PSA_FIRM_EMAIL = env.str("PSA_FIRM_EMAIL", default="billing@northwind.example")
-PSA_FIRM_IBAN = env.str("PSA_FIRM_IBAN", default="DE89370400440532013000")
-PSA_FIRM_BIC = env.str("PSA_FIRM_BIC", default="COBADEFFXXX")
-PSA_FIRM_BANK = env.str("PSA_FIRM_BANK", default="Commerzbank Berlin")
+# The firm's name and the seller printed on invoices: declared with their docs in psa/core/firm.py, no default
+# in production (issuing is refused until they are set); PSA_DEMO_FIRM=true (make run) fills in the demo firm.
+PSA_DEMO_FIRM = env.bool("PSA_DEMO_FIRM", default=False)
+globals().update(firm_settings_read(env.ENVIRON, demo=PSA_DEMO_FIRM))
 # The ledger's one functional currency (no implicit FX).
 PSA_FUNCTIONAL_CURRENCY = env.str("PSA_FUNCTIONAL_CURRENCY", default="EUR")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)

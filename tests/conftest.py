@@ -11,6 +11,7 @@ import shutil
 import pytest
 from django.db import connection
 
+from psa.core.firm import firm_settings_read
 from tests.factories import UserFactory
 
 REQUIRE_FULL_STACK = os.environ.get("PSA_REQUIRE_FULL_STACK") == "1"
@@ -39,6 +40,15 @@ def _no_lockout_between_tests(settings):
     # Each test starts with a clean lockout state; the lockout test turns it on explicitly.
     settings.AXES_ENABLED = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture(autouse=True)
+def _seller_details(settings):
+    # The one place tests get the firm's seller details: the demo firm, asked for explicitly as `make run` does
+    # (production has no default seller, psa/core/firm.py); a test of the refusal empties them itself.
+    settings.PSA_DEMO_FIRM = True
+    for name, value in firm_settings_read({}, demo=True).items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture

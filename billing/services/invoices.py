@@ -16,7 +16,6 @@ from billing.choices import (
     InvoiceKind,
     InvoiceStatus,
     SourceKind,
-    seller,
 )
 from billing.models import Allocation, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
@@ -35,6 +34,7 @@ from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
+from psa.core.firm import seller_details, seller_snapshot
 from psa.core.money import RATE_PLACES, ZERO, line_net, round_to
 from psa.core.numbering import number_next
 from psa.core.webhooks import event_emit
@@ -46,7 +46,7 @@ def _snapshot(account: Account) -> dict:
         "buyer_address": account.billing_address,
         "buyer_tax_id": account.tax_id,
         "buyer_email": account.billing_email,
-        "seller": seller(),
+        "seller": seller_snapshot(),
     }
 
 
@@ -227,6 +227,8 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
             "An invoice with nothing to pay cannot be issued; discard the draft instead.",
             fields={"gross_total": ["Must be greater than zero."]},
         )
+    # The seller on a legal document is the firm as configured when it is issued, complete or refused.
+    invoice.seller = seller_details()
     on = on or timezone.localdate()
     _check_issue_date(invoice, on)
     invoice.number = number_next(series=SERIES[invoice.kind], on=on)

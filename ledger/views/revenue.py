@@ -18,7 +18,15 @@ from ledger.forms import DATE, MONEY, TEXT, ReasonForm
 from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
 from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
-from ledger.selectors_revenue import backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.selectors_revenue import (
+    backlog,
+    month_figures,
+    project_margin,
+    project_margins,
+    revenue_by,
+    revenue_forecast,
+    rollforward,
+)
 from ledger.services import period_close
 from ledger.services.periods import month_end
 from ledger.services.revenue import (
@@ -197,6 +205,7 @@ def close_checklist_view(request, pk: int):
             "report": report,
             "close_form": ReasonForm(initial={"reason": f"Month-end close {period.label}"}),
             "last_run": RecognitionRun.objects.filter(period=period).first(),
+            "figures": month_figures(start=period.start, end=period.end),
         },
     )
 
@@ -395,3 +404,13 @@ def project_estimate_panel(request, pk: int):
         "may_edit": may_edit,
     }
     return render(request, "ledger/_project_estimate.html", context, status=status)
+
+
+@role_required(Role.FINANCE, Role.ADMIN)
+def project_margin_panel(request, pk: int):
+    """The margins panel the project page loads (HTMX) for the roles that may see costs: the project's GL gross
+    margin and its delivery margin at cost rates, to date, side by side and each with its formula."""
+    project = get_object_or_404(Project.objects.only("pk", "code"), pk=pk)
+    today = timezone.localdate()
+    margins = project_margins(project_id=project.pk, start=date.min, end=today)
+    return render(request, "ledger/_project_margin.html", {"project": project, "m": margins, "through": today})

@@ -2,29 +2,18 @@
 and grouped aggregates. A fixed number of queries whatever the data size (tests/web/test_dashboard.py counts
 them at two sizes); nothing loops over time entries or journal lines.
 
-Where each figure comes from (all amounts in the functional currency; invoices in other currencies are left
-out of billed and DSO, never converted):
-- revenue, cost of services, margin, collected (cash debits), write-offs, AR and unbilled receivable at month
-  end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open months'
-  lines; the opening balances come from `cumulative`).
+Each figure is defined once, with its formula, in psa.core.kpis (the page shows those formulas); amounts are in
+the functional currency (invoices in other currencies are left out of billed and DSO, never converted).
+- revenue, GL cost of services, GL gross margin, collected (cash debits), write-offs, AR and unbilled receivable
+  at month end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open
+  months' lines; the opening balances come from `cumulative`).
+- delivery margin at cost rates: `ledger.selectors_revenue.delivery_margin_by_month`, the margin report's
+  definition summed by month (labour cost is not in the GL, so it is not the GL gross margin).
+- backlog: `ledger.selectors_revenue.backlog`, the backlog report's definition.
 - billed: issued invoices less credit notes by issue month (net; gross for DSO).
-- DSO at a month end: AR / gross billed in the three months to that month end x their days.
-- backlog at a month end: the value of contract lines signed by then less the services revenue recognised by
-  then (change orders change the lines' value in place, so the backlog follows them).
-- weighted pipeline: open deals by expected close month (crm's forecast, each deal rounded once).
-- utilization: approved billable hours / capacity less time off (projects' utilization by month).
-KPIs over the range:
-- deal close to kickoff: days from a won deal's close to the first approved hour on its project (deals won in
-  the range; those without approved time yet are counted as waiting).
-- invoice cycle time: days from the billed period's end (the invoice run's period end; for an invoice made
-  outside a run, the last day of service it bills) to its issue date (invoices issued in the range).
-- approved-but-unbilled age: approved billable time not on an invoice at the range end, by age bucket.
-- write-off rate: write-offs / gross billed in the range.
-- forecast accuracy per month: hours planned by allocations (hours per week x weekdays / 5) against approved
-  hours, and contract value spread evenly over each line's weekdays against recognised revenue;
-  accuracy = 100 - |actual - forecast| / forecast x 100, at least 0.
-- revenue leakage: amounts cut by not-to-exceed caps (created in the range), write-offs, and approved time
-  still unbilled more than 60 days after it was worked.
+- weighted pipeline: crm's forecast; utilization: projects' utilization by month.
+- deal close to kickoff, invoice cycle time, approved-but-unbilled age, write-off rate, forecast accuracy and
+  revenue leakage: `_kpis` below, as psa.core.kpis defines them.
 """
 
 from collections import defaultdict
@@ -34,6 +23,7 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, DurationField, ExpressionWrapper, F, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice
@@ -42,11 +32,13 @@ from crm.selectors import forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
 from ledger.models import AccountingPeriod
 from ledger.selectors import cumulative, movements
+from ledger.selectors_revenue import backlog as backlog_by_month
+from ledger.selectors_revenue import delivery_margin_by_month
 from projects.models import Contract, ContractLine
 from projects.models_time import Allocation, EntryStatus, TimeEntry
 from projects.selectors_time import utilization
 from psa.core.exceptions import ValidationFailed
-from psa.core.money import ZERO, round_money
+from psa.core.money import ZERO, round_money, round_to
 from psa.core.roles import Role, user_roles
 
 VALUE = DecimalField(max_digits=24, decimal_places=6)
@@ -55,12 +47,13 @@ S = SystemAccount
 
 # What each role sees (DESIGN.md 5.10: costs and margins only for finance and admin).
 SERIES_ALL = (
-    "revenue", "cost", "margin", "billed", "collected", "write_offs", "ar", "unbilled", "dso", "backlog",
-    "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
+    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar",
+    "unbilled", "dso", "backlog", "weighted_pipeline", "utilization", "forecast_hours", "actual_hours",
+    "forecast_revenue",
 )  # fmt: skip
 MONEY_SERIES = (
-    "revenue", "cost", "margin", "billed", "collected", "write_offs", "ar", "unbilled", "backlog",
-    "weighted_pipeline", "forecast_revenue",
+    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar",
+    "unbilled", "backlog", "weighted_pipeline", "forecast_revenue",
 )  # fmt: skip
 KPIS_ALL = ("kickoff", "invoice_cycle", "unbilled_age", "write_off_rate", "forecast_accuracy", "leakage")
 TRIMMED = {
@@ -198,13 +191,11 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
         -(a + b)
         for a, b in zip(debit_less_credit(S.SERVICES_REVENUE), debit_less_credit(S.REIMBURSEMENT_REVENUE), strict=True)
     ]
-    services_revenue = [-x for x in debit_less_credit(S.SERVICES_REVENUE)]
     cost = debit_less_credit(S.COST_OF_SERVICES)
     collected = [ledger[S.CASH][m][0] for m in months]
     write_offs = debit_less_credit(S.WRITE_OFFS)
     ar = _running(opening.get(S.RECEIVABLE, ZERO), debit_less_credit(S.RECEIVABLE))
     unbilled = _running(opening.get(S.UNBILLED, ZERO), debit_less_credit(S.UNBILLED))
-    revenue_to_date = _running(-opening.get(S.SERVICES_REVENUE, ZERO), services_revenue)
 
     # billed: invoices less credit notes, net and gross, by issue month (2 months before the range for DSO)
     dso_from = month_start(start - timedelta(days=62))
@@ -239,22 +230,8 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
         days = (month_end(m) - window[0]).days + 1
         dso.append((ar[i] * days / gross).quantize(Decimal("0.1")) if gross > 0 else None)
 
-    # backlog: contract value signed through each month end less services revenue recognised by then
-    signed = dict(
-        ContractLine.objects.filter(contract__signed_at__date__lte=end, contract__currency=FUNCTIONAL_CURRENCY)
-        .annotate(month=TruncMonth("contract__signed_at"))
-        .values("month")
-        .annotate(v=Sum("price"))
-        .values_list("month", "v")
-        .order_by()
-    )
-    signed_by_month = defaultdict(Decimal)
-    for m, v in signed.items():
-        signed_by_month[m.date() if hasattr(m, "date") else m] += v or ZERO
-    backlog = []
-    for i, m in enumerate(months):
-        value = sum((v for sm, v in signed_by_month.items() if sm <= m), ZERO)
-        backlog.append(value - revenue_to_date[i])
+    backlog = [r["backlog"] for r in backlog_by_month(start=start, end=end, currency=FUNCTIONAL_CURRENCY)]
+    delivery = delivery_margin_by_month(start=start, end=end)
 
     pipeline = {
         (r["month"].date() if hasattr(r["month"], "date") else r["month"]): r["weighted"] or ZERO
@@ -276,7 +253,8 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
     series = {
         "revenue": revenue,
         "cost": cost,
-        "margin": [r - c for r, c in zip(revenue, cost, strict=True)],
+        "gl_gross_margin": [r - c for r, c in zip(revenue, cost, strict=True)],
+        "delivery_margin": [delivery.get(m, ZERO) for m in months],
         "billed": billed,
         "collected": collected,
         "write_offs": write_offs,
@@ -339,12 +317,13 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
         "opportunity__closed_at",
         first=Min("project__time_entries__date", filter=Q(project__time_entries__status=EntryStatus.APPROVED)),
     )
-    days = [(r["first"] - r["opportunity__closed_at"].date()).days for r in won if r["first"]]
+    days = [(r["first"] - timezone.localdate(r["opportunity__closed_at"])).days for r in won if r["first"]]
     waiting = sum(1 for r in won if not r["first"])
     kickoff = {
-        "average_days": (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1")) if days else None,
+        "average_days": round_to(Decimal(sum(days)) / len(days), Decimal("0.1")) if days else None,
         "deals": len(days),
         "waiting": waiting,
+        "started_before_close": sum(1 for d in days if d < 0),
     }
 
     cycle = (

@@ -10,30 +10,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from psa.core.exceptions import DomainError
+from psa.core.kpis import KPIS
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.dashboard import dashboard_range, executive_dashboard, visible_for
 
 DASHBOARD_ROLES = (Role.FINANCE, Role.ADMIN, Role.PROJECT_MANAGER, Role.SALES)
 
-LABELS = {
-    "revenue": "Revenue",
-    "cost": "Cost of services",
-    "margin": "Project margin",
-    "billed": "Billed (net)",
-    "collected": "Collected",
-    "write_offs": "Write-offs",
-    "ar": "Receivables (month end)",
-    "unbilled": "Unbilled work (month end)",
-    "dso": "DSO (days)",
-    "backlog": "Backlog",
-    "weighted_pipeline": "Weighted pipeline",
-    "utilization": "Utilization %",
-    "forecast_hours": "Planned hours",
-    "actual_hours": "Approved hours",
-    "forecast_revenue": "Planned revenue",
-}
+# The rows of the table, in order; labels and formulas come from psa.core.kpis (one definition per figure).
+ROWS = (
+    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar", "unbilled",
+    "dso", "backlog", "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
+)  # fmt: skip
 CHARTS = [
-    ("dash-money", "bar", ("revenue", "cost", "margin", "billed", "collected")),
+    ("dash-money", "bar", ("revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected")),
     ("dash-balances", "line", ("backlog", "weighted_pipeline", "unbilled", "ar")),
     ("dash-hours", "line", ("forecast_hours", "actual_hours")),
     ("dash-rates", "line", ("utilization", "dso")),
@@ -68,7 +57,7 @@ def _charts(dash) -> list[dict]:
                     "labels": labels,
                     "datasets": [
                         {
-                            "label": LABELS[k],
+                            "label": KPIS[k].label,
                             "data": [None if v is None else str(v) for v in dash.series[k]],
                             "backgroundColor": COLOURS[i % len(COLOURS)],
                             "borderColor": COLOURS[i % len(COLOURS)],
@@ -96,7 +85,7 @@ def dashboard(request):
         dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
     rows = []
     if dash:
-        rows = [{"label": LABELS[k], "key": k, "values": dash.series[k]} for k in LABELS if k in dash.series]
+        rows = [{"key": k, "values": dash.series[k]} for k in ROWS if k in dash.series]
     context = {
         "dash": dash,
         "error": error,
@@ -104,7 +93,8 @@ def dashboard(request):
         "charts": _charts(dash) if dash else [],
         "start": request.GET.get("start", dash.start.isoformat() if dash else ""),
         "end": request.GET.get("end", dash.end.isoformat() if dash else ""),
-        "full": "margin" in series_keys,
+        "full": "gl_gross_margin" in series_keys,
+        "definitions": " ".join(k for k in (*ROWS, *kpi_keys) if k in series_keys or k in kpi_keys),
     }
     return render(request, "web/dashboard/dashboard.html", context, status=400 if error else 200)
 

@@ -94,3 +94,21 @@ class ExceptionDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.item_key} {self.action}"
+
+
+class DemoObject(models.Model):
+    """The registry of what `seed_demo` created: one row per demo account, deal, project, contract and manual
+    journal entry (psa.web.demo). The seed works only on a database holding nothing outside this registry, so it
+    never changes, bills, recognises or closes anything of a firm's own data."""
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_type", "object_id"], name="web_demo_object_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"demo {self.content_type_id}:{self.object_id}"

@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
     os.environ["DATABASE_URL"] = _bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
     os.environ["DEBUG"] = "false"
+    os.environ.setdefault("PSA_DEMO_FIRM", "true")  # the bench firm invoices as the demo seller
     import django
 
     django.setup()

@@ -52,12 +52,14 @@ def test_project_margin_is_gl_revenue_less_time_at_cost_and_expenses(january):
     assert report.reconciles and report.gl_revenue == D("780.00")
 
 
-def test_backlog_is_contracted_less_recognised_at_each_month_end(january):
+def test_backlog_is_what_each_signed_line_has_left_at_each_month_end(january):
     rows = backlog(start=date(2025, 12, 1), end=date(2026, 2, 28))
+    # the milestone line has 600 of its 1000 left; the T&M line has no price, so its 380 delivered takes
+    # nothing off the milestone line's backlog (a line counts max(0, price - recognised))
     assert [(r["contracted"], r["recognised"], r["backlog"]) for r in rows] == [
         (D("0.00"), D("0.00"), D("0.00")),  # not signed yet
-        (D("1000.00"), D("780.00"), D("220.00")),
-        (D("1000.00"), D("780.00"), D("220.00")),
+        (D("1000.00"), D("780.00"), D("600.00")),
+        (D("1000.00"), D("780.00"), D("600.00")),
     ]
 
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from psa.core.kpis import KPIS, kpi_definitions
+
 register = template.Library()
 
 
@@ -63,3 +65,29 @@ def percent(value, places: int = 0) -> str:
     if value is None or value == "":
         return "—"
     return f"{Decimal(value):.{int(places)}f}%"
+
+
+@register.simple_tag
+def kpi_label(key: str) -> str:
+    """A figure's label with its formula as a tooltip (psa.core.kpis: one definition per figure)."""
+    kpi = KPIS[key]
+    return format_html(
+        '<span class="psa-kpi" title="{}: {}" data-kpi="{}">{} <i class="bi bi-info-circle small text-body-secondary" '
+        'aria-hidden="true"></i></span>',
+        kpi.label,
+        kpi.formula,
+        key,
+        kpi.label,
+    )
+
+
+@register.inclusion_tag("includes/kpi_definitions.html")
+def kpi_definitions_list(keys: str = "", title: str = "What these figures mean") -> dict:
+    """The definitions list of the figures `keys` (space-separated; every one when empty)."""
+    return {"definitions": kpi_definitions(*keys.split()), "title": title}
+
+
+@register.simple_tag
+def kpi_formula(key: str) -> str:
+    """A figure's formula as psa.core.kpis defines it."""
+    return KPIS[key].formula

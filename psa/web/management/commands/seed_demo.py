@@ -1,4 +1,5 @@
-"""Create the demo firm: one login per persona, then each app's demo data. Safe to run again.
+"""Create the demo firm: one login per persona, then each app's demo data. Safe to run again; changes nothing
+on a database that holds data other than the demo's (psa.web.demo), and says so even with --quiet.
 
 Users are created only here, never by migrations. Passwords are set when a user is first created; run with
 --reset-passwords to set them back to the demo password.
@@ -7,7 +8,7 @@ Users are created only here, never by migrations. Passwords are set when a user 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from psa.web.demo import DEMO_PASSWORD, DEMO_USERS, seed_all
+from psa.web.demo import DEMO_PASSWORD, DEMO_USERS, DemoNotSeeded, seed_all
 
 
 class Command(BaseCommand):
@@ -18,8 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true")
 
     def handle(self, *args, **options):
-        with transaction.atomic():
-            report = seed_all(reset_passwords=options["reset_passwords"])
+        try:
+            with transaction.atomic():
+                report = seed_all(reset_passwords=options["reset_passwords"])
+        except DemoNotSeeded as exc:
+            self.stdout.write(self.style.WARNING(str(exc)))
+            return
         if options["quiet"]:
             return
         for line in report:

@@ -1,0 +1,102 @@
+"""The firm's own details: every PSA_FIRM_* setting, declared once here with what it is for.
+
+Production has no default seller. An unset setting is empty, and an invoice or credit note cannot be issued
+while a required seller detail is empty: `seller_details()` refuses with `SellerDetailsMissing` (409), naming
+each missing setting, so no legal document ever prints a blank or borrowed seller.
+
+The demo firm (Northwind Consulting with the standard example IBAN) exists only when it is asked for
+explicitly: `PSA_DEMO_FIRM=true` (set by `make install`/`make run`, the benchmarks and the test fixtures) fills
+every PSA_FIRM_* setting left unset with the `demo` value below. A value set in the environment always wins.
+
+This module is read by psa/settings.py, so it imports nothing from Django but the lazy settings object.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from psa.core.exceptions import ConflictError
+
+
+@dataclass(frozen=True)
+class FirmSetting:
+    name: str  # the Django setting and its environment variable
+    key: str  # the key in an invoice's seller snapshot
+    doc: str
+    required: bool  # needed to issue an invoice
+    demo: str  # the demo firm's value, used only with PSA_DEMO_FIRM=true
+
+
+FIRM_SETTINGS: tuple[FirmSetting, ...] = (
+    FirmSetting(
+        "PSA_FIRM_NAME",
+        "name",
+        "The firm's trading name: page headers, e-mails, the ledger export. Defaults to the legal name.",
+        False,
+        "Northwind Consulting",
+    ),
+    FirmSetting(
+        "PSA_FIRM_LEGAL_NAME",
+        "legal_name",
+        "Seller legal name on invoices (EN 16931 BT-27) and the account holder of the IBAN.",
+        True,
+        "Northwind Consulting Ltd",
+    ),
+    FirmSetting(
+        "PSA_FIRM_ADDRESS",
+        "address",
+        "Seller postal address (BG-5); lines separated by a newline or a literal \\n.",
+        True,
+        "12 Harbour Street\n10115 Berlin",
+    ),
+    FirmSetting("PSA_FIRM_COUNTRY", "country", "Seller country, ISO 3166-1 alpha-2 (BT-40), e.g. DE.", True, "DE"),
+    FirmSetting("PSA_FIRM_TAX_ID", "tax_id", "Seller VAT identifier (BT-31), e.g. DE123456789.", True, "DE123456789"),
+    FirmSetting(
+        "PSA_FIRM_EMAIL",
+        "email",
+        "Seller contact e-mail printed on invoices (BT-43).",
+        False,
+        "billing@northwind.example",
+    ),
+    FirmSetting("PSA_FIRM_IBAN", "iban", "The account clients pay into (BT-84).", True, "DE89370400440532013000"),
+    FirmSetting("PSA_FIRM_BIC", "bic", "BIC of that account (BT-86).", False, "COBADEFFXXX"),
+    FirmSetting("PSA_FIRM_BANK", "bank", "Name of the bank holding that account.", False, "Commerzbank Berlin"),
+)
+
+
+class SellerDetailsMissing(ConflictError):
+    code = "seller_details_missing"
+    default_message = "The firm's seller details are not configured."
+
+
+def firm_settings_read(env: Mapping[str, str], *, demo: bool) -> dict[str, str]:
+    """Every PSA_FIRM_* value from the environment `env`; with `demo`, the demo firm's value where unset."""
+    values = {}
+    for s in FIRM_SETTINGS:
+        value = env.get(s.name, "") or (s.demo if demo else "")
+        values[s.name] = value.replace("\\n", "\n")
+    values["PSA_FIRM_NAME"] = values["PSA_FIRM_NAME"] or values["PSA_FIRM_LEGAL_NAME"] or "PSA"
+    return values
+
+
+def seller_missing() -> list[str]:
+    """The required PSA_FIRM_* settings that are empty, in declaration order."""
+    return [s.name for s in FIRM_SETTINGS if s.required and not str(getattr(settings, s.name, "") or "").strip()]
+
+
+def seller_snapshot() -> dict[str, str]:
+    """The firm as the seller on a document, as configured now (empty values where unset)."""
+    return {s.key: str(getattr(settings, s.name, "") or "") for s in FIRM_SETTINGS}
+
+
+def seller_details() -> dict[str, str]:
+    """The seller for a document being issued: refused, naming each missing setting, unless complete."""
+    missing = seller_missing()
+    if missing:
+        raise SellerDetailsMissing(
+            f"Invoices cannot be issued until the firm's seller details are configured: set {', '.join(missing)} "
+            "in the environment (see psa/core/firm.py).",
+            fields={name: ["Required to issue an invoice."] for name in missing},
+        )
+    return seller_snapshot()
