@@ -187,7 +187,9 @@ def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
 
 
 def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
-    """Move an issued document along the table after its settlement figures changed."""
+    """Move an issued document along the table after its settlement figures changed. The status speaks of
+    payment: an open balance that only credit notes reduced is partly credited, never partly paid; a fully
+    settled one is credited when no payment took part, paid otherwise (write-offs win)."""
     if invoice.status not in OPEN_STATUSES:
         return
     if invoice.balance == 0:
@@ -197,8 +199,10 @@ def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
             target = InvoiceStatus.CREDITED
         else:
             target = InvoiceStatus.PAID
-    elif invoice.balance < invoice.gross_total:
+    elif invoice.amount_paid > 0:
         target = InvoiceStatus.PARTLY_PAID
+    elif invoice.amount_credited > 0:
+        target = InvoiceStatus.PARTLY_CREDITED
     else:
         return
     _set_status(invoice, target, by=by, note=note)

@@ -150,7 +150,7 @@ def test_a_partial_credit_note_releases_exactly_what_it_credits_and_the_next_dra
         Decimal("240.00"),
     )
     invoice.refresh_from_db()
-    assert invoice.amount_credited == Decimal("240.00") and invoice.status == InvoiceStatus.PARTLY_PAID
+    assert invoice.amount_credited == Decimal("240.00") and invoice.status == InvoiceStatus.PARTLY_CREDITED
     rebill = _draft(contract, date(2026, 3, 31))
     assert list(rebill.lines.values_list("net", flat=True)) == [Decimal("200.00")]
     assert SourceLink.objects.filter(source_id=m2.pk, released_at__isnull=True).count() == 1
