@@ -209,6 +209,8 @@ def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
 
 
 def _check_issue_date(invoice: Invoice, on: date) -> None:
+    """Refuse a date before the latest issued document of the kind. Call it after `number_next`, under the
+    series lock: read before it, a concurrent issue still uncommitted is missed (DESIGN.md invariant 4)."""
     latest = Invoice.objects.filter(kind=invoice.kind, number__isnull=False).aggregate(m=Max("issue_date"))["m"]
     if latest and on < latest:
         raise ValidationFailed(
@@ -232,8 +234,10 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
             fields={"gross_total": ["Must be greater than zero."]},
         )
     on = on or timezone.localdate()
-    _check_issue_date(invoice, on)
+    # Lock first, then check: taking the number locks the series row until commit, so the latest issue date
+    # read after it includes every document numbered before this one. A refusal rolls the number back.
     invoice.number = number_next(series=SERIES[invoice.kind], on=on)
+    _check_issue_date(invoice, on)
     invoice.issue_date = on
     invoice.due_date = on + timedelta(days=invoice.payment_terms_days if not invoice.is_credit_note else 0)
     invoice.status = InvoiceStatus.ISSUED

@@ -127,6 +127,8 @@ def test_numbers_are_chronological(periods, finance):
     with pytest.raises(ValidationFailed) as err:
         invoice_issue(invoice_id=_draft(b).pk, by=finance, on=date(2026, 2, 9))
     assert "issue_date" in err.value.fields
+    again = invoice_issue(invoice_id=Invoice.objects.get(contract=b).pk, by=finance, on=date(2026, 2, 10))
+    assert again.number == "INV-2026-000002", "the refused issue gave its number back"
 
 
 def test_discarding_a_draft_releases_its_sources(periods, finance):
