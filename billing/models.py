@@ -197,6 +197,11 @@ class Invoice(models.Model):
     pdf = models.FileField(upload_to="invoices/", blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     xml = models.TextField(blank=True, help_text="The EN 16931 CII XML embedded in the PDF.")
+    einvoice_error = models.TextField(
+        blank=True,
+        help_text="Why the last render's EN 16931 XML failed the Factur-X XSD (nothing was stored or sent); "
+        "empty once a render succeeds.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_by = models.ForeignKey(

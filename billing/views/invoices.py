@@ -13,6 +13,7 @@ from billing.services import (
     credit_note_create,
     invoice_cancel,
     invoice_issue,
+    invoice_render,
     invoices_issue,
     write_off_approve,
     write_off_reject,
@@ -163,12 +164,27 @@ def write_off_decide(request, pk: int, write_off_id: int):
 def pdf_response(invoice: Invoice) -> HttpResponse:
     if invoice.number is None or invoice.status == InvoiceStatus.CANCELLED:
         raise Http404("Drafts have no PDF.")
-    data = invoice_pdf_stored(invoice)
+    try:
+        data = invoice_pdf_stored(invoice)
+    except DomainError as error:  # no valid e-invoice, so no PDF: say why instead of a 500
+        return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     response["ETag"] = f'"{invoice.pdf_sha256}"'
     response["X-Content-SHA256"] = invoice.pdf_sha256
     return response
+
+
+@finance_required
+@post_action
+def invoice_render_view(request, pk: int):
+    """Render again after an e-invoice validation failure (once its cause is fixed); a rendered one stays."""
+    invoice = invoice_render(invoice_id=get_object_or_404(Invoice, pk=pk, number__isnull=False).pk)
+    if invoice.einvoice_error:
+        messages.error(request, f"Still not rendered: {invoice.einvoice_error}")
+    else:
+        messages.success(request, f"{invoice.number} is rendered; its PDF and e-invoice are stored.")
+    return redirect("billing:invoice-detail", pk=pk)
 
 
 @finance_required
