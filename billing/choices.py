@@ -17,6 +17,7 @@ TYPE_CODES = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}
 class InvoiceStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ISSUED = "issued", "Issued"
+    PARTLY_CREDITED = "partly_credited", "Partly credited"
     PARTLY_PAID = "partly_paid", "Partly paid"
     PAID = "paid", "Paid"
     CREDITED = "credited", "Credited"
@@ -28,17 +29,21 @@ S = InvoiceStatus
 # Issued documents change only through settlement (payments, credit notes, write-offs); a draft may be
 # discarded (cancelled), which releases its sources. Settlement can move back from partly paid to issued
 # never: allocations are not undone (a refund is a credit note).
+# The status speaks of payment first: "partly credited" is an open invoice that credit notes reduced and no
+# payment touched yet (Odoo would say "partial", ERPNext "Partly Paid"; both read as money received, which it is
+# not). Once any payment is allocated it is "partly paid"; the credited amount stays shown next to it.
 INVOICE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.DRAFT: (S.ISSUED, S.CANCELLED),
-    S.ISSUED: (S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
+    S.ISSUED: (S.PARTLY_CREDITED, S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
+    S.PARTLY_CREDITED: (S.PARTLY_CREDITED, S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
     S.PARTLY_PAID: (S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF),
     S.PAID: (),
     S.CREDITED: (),
     S.WRITTEN_OFF: (),
     S.CANCELLED: (),
 }
-OPEN_STATUSES = (S.ISSUED, S.PARTLY_PAID)
-FINAL_STATUSES = (S.ISSUED, S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF)
+OPEN_STATUSES = (S.ISSUED, S.PARTLY_CREDITED, S.PARTLY_PAID)
+FINAL_STATUSES = (S.ISSUED, S.PARTLY_CREDITED, S.PARTLY_PAID, S.PAID, S.CREDITED, S.WRITTEN_OFF)
 
 
 class TaxKind(models.TextChoices):

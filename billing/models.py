@@ -162,7 +162,7 @@ class Invoice(models.Model):
 
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
     number = models.CharField(max_length=32, null=True, blank=True, unique=True)
-    status = models.CharField(max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     account = models.ForeignKey("crm.Account", on_delete=models.PROTECT, related_name="invoices")
     contract = models.ForeignKey("projects.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -197,6 +197,11 @@ class Invoice(models.Model):
     pdf = models.FileField(upload_to="invoices/", blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     xml = models.TextField(blank=True, help_text="The EN 16931 CII XML embedded in the PDF.")
+    einvoice_error = models.TextField(
+        blank=True,
+        help_text="Why the last render's EN 16931 XML failed the Factur-X XSD (nothing was stored or sent); "
+        "empty once a render succeeds.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_by = models.ForeignKey(
@@ -481,8 +486,8 @@ class InvoiceHistory(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="history")
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:

@@ -88,6 +88,16 @@ def close_checklist(period: AccountingPeriod) -> list[ChecklistRow]:
     ]
 
 
+def close_blockers(period: AccountingPeriod) -> list[ChecklistRow]:
+    """The blocking items still outstanding for the month (only the blocking checks run)."""
+    rows = [
+        ChecklistRow(key=c.key, label=c.label, blocking=True, result=c.check(period))
+        for c in sorted(_CHECKS.values(), key=lambda c: (c.order, c.key))
+        if c.blocking
+    ]
+    return [r for r in rows if not r.done]
+
+
 def _unapproved_time(period: AccountingPeriod) -> CheckResult:
     open_statuses = ["draft", "submitted", "rejected"]
     in_month = Q(date__gte=period.start, date__lte=period.end, status__in=open_statuses)

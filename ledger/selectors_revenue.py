@@ -20,6 +20,7 @@ from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
 from ledger.models import JournalLine
 from ledger.models_revenue import Recognition, RevenueSchedule, RevenueScheduleLine
+from ledger.selectors import cumulative
 from ledger.services.periods import month_end, month_start, next_month
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
 from psa.core.money import ZERO, round_money, round_to, split_evenly
@@ -104,7 +105,7 @@ class RollForward:
     end: date
     rows: list[dict]
     totals: dict
-    gl_closing: Decimal  # unbilled - deferred in the GL through `end`, every line, any dimension
+    gl_closing: Decimal  # unbilled - deferred in the GL through `end`, for the same client and project filter
 
     @property
     def reconciles(self) -> bool:
@@ -116,12 +117,16 @@ class RollForward:
 def rollforward(*, start: date, end: date, client_id: int | None = None, project_id: int | None = None) -> RollForward:
     """Per project: opening position, billed (net of credit notes), recognised, other, closing; closing split
     into unbilled receivable (contract asset) and deferred revenue (contract liability)."""
-    lines = JournalLine.objects.filter(account__system_role__in=POSITION, date__lte=end)
-    gl_closing = lines.aggregate(v=_sum(F("debit") - F("credit")))["v"]
+    dimensions = Q()
     if client_id:
-        lines = lines.filter(client_id=client_id)
+        dimensions &= Q(client_id=client_id)
     if project_id:
-        lines = lines.filter(project_id=project_id)
+        dimensions &= Q(project_id=project_id)
+    lines = JournalLine.objects.filter(dimensions, account__system_role__in=POSITION, date__lte=end)
+    # The GL side reads the ledger's balances as every ledger report does (the last closed month's stored
+    # cumulative rows plus the lines after it), restricted to the same client and project as the rows.
+    gl = cumulative(at=end, group=("account",), filters=dimensions & Q(account__system_role__in=POSITION))
+    gl_closing = sum((debit - credit for debit, credit in gl.values()), ZERO)
     amount = F("debit") - F("credit")
     in_range = Q(date__gte=start)
     invoice = Q(entry__source__startswith="invoice:")

@@ -81,7 +81,9 @@ class InvoiceTaxSerializer(serializers.ModelSerializer):
 class InvoiceSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(**KIND)
     status = serializers.CharField(
-        read_only=True, help_text="draft | issued | partly_paid | paid | credited | written_off | cancelled"
+        read_only=True,
+        help_text="draft | issued | partly_credited (a credit note reduced it, nothing paid yet) | partly_paid "
+        "(a payment is allocated) | paid | credited (settled by credit notes alone) | written_off | cancelled",
     )
     balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)

@@ -187,7 +187,9 @@ def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
 
 
 def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
-    """Move an issued document along the table after its settlement figures changed."""
+    """Move an issued document along the table after its settlement figures changed. The status speaks of
+    payment: an open balance that only credit notes reduced is partly credited, never partly paid; a fully
+    settled one is credited when no payment took part, paid otherwise (write-offs win)."""
     if invoice.status not in OPEN_STATUSES:
         return
     if invoice.balance == 0:
@@ -197,14 +199,18 @@ def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
             target = InvoiceStatus.CREDITED
         else:
             target = InvoiceStatus.PAID
-    elif invoice.balance < invoice.gross_total:
+    elif invoice.amount_paid > 0:
         target = InvoiceStatus.PARTLY_PAID
+    elif invoice.amount_credited > 0:
+        target = InvoiceStatus.PARTLY_CREDITED
     else:
         return
     _set_status(invoice, target, by=by, note=note)
 
 
 def _check_issue_date(invoice: Invoice, on: date) -> None:
+    """Refuse a date before the latest issued document of the kind. Call it after `number_next`, under the
+    series lock: read before it, a concurrent issue still uncommitted is missed (DESIGN.md invariant 4)."""
     latest = Invoice.objects.filter(kind=invoice.kind, number__isnull=False).aggregate(m=Max("issue_date"))["m"]
     if latest and on < latest:
         raise ValidationFailed(
@@ -230,8 +236,10 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
     # The seller on a legal document is the firm as configured when it is issued, complete or refused.
     invoice.seller = seller_details()
     on = on or timezone.localdate()
-    _check_issue_date(invoice, on)
+    # Lock first, then check: taking the number locks the series row until commit, so the latest issue date
+    # read after it includes every document numbered before this one. A refusal rolls the number back.
     invoice.number = number_next(series=SERIES[invoice.kind], on=on)
+    _check_issue_date(invoice, on)
     invoice.issue_date = on
     invoice.due_date = on + timedelta(days=invoice.payment_terms_days if not invoice.is_credit_note else 0)
     invoice.status = InvoiceStatus.ISSUED

@@ -9,6 +9,7 @@ register = template.Library()
 BADGES = {
     InvoiceStatus.DRAFT: "secondary",
     InvoiceStatus.ISSUED: "primary",
+    InvoiceStatus.PARTLY_CREDITED: "info",
     InvoiceStatus.PARTLY_PAID: "info",
     InvoiceStatus.PAID: "success",
     InvoiceStatus.CREDITED: "dark",

@@ -11,6 +11,7 @@ from billing.services import (
     credit_note_create,
     invoice_cancel,
     invoice_issue,
+    invoice_render,
     invoices_issue,
     write_off_approve,
     write_off_reject,
@@ -155,4 +156,16 @@ def write_off_decide(request, pk: int, write_off_id: int):
     else:
         write_off_reject(write_off_id=write_off.pk, by=request.user)
         messages.info(request, "Write-off rejected.")
+    return redirect("billing:invoice-detail", pk=pk)
+
+
+@finance_required
+@post_action
+def invoice_render_view(request, pk: int):
+    """Render again after an e-invoice validation failure (once its cause is fixed); a rendered one stays."""
+    invoice = invoice_render(invoice_id=get_object_or_404(Invoice, pk=pk, number__isnull=False).pk)
+    if invoice.einvoice_error:
+        messages.error(request, f"Still not rendered: {invoice.einvoice_error}")
+    else:
+        messages.success(request, f"{invoice.number} is rendered; its PDF and e-invoice are stored.")
     return redirect("billing:invoice-detail", pk=pk)

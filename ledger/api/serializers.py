@@ -37,6 +37,17 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=250)
 
 
+class PeriodCloseSerializer(ReasonSerializer):
+    override_reason = serializers.CharField(
+        max_length=250,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Administrators only: close although blocking checklist items are outstanding (audited). "
+        "Without it such a close is a 409 naming the items; from another role it is a 403.",
+    )
+
+
 class JournalLineSerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
     number = serializers.CharField(source="entry.number", read_only=True)

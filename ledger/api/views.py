@@ -66,12 +66,17 @@ class AccountingPeriodViewSet(ReadOnlyModelViewSet):
     allowed_roles = FINANCE
     filterset_fields = ["status"]
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.AccountingPeriodSerializer)
+    @extend_schema(request=s.PeriodCloseSerializer, responses=s.AccountingPeriodSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        data = s.ReasonSerializer(data=request.data)
+        data = s.PeriodCloseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        period = period_close(period_id=self.get_object().pk, by=request.user, reason=data.validated_data["reason"])
+        period = period_close(
+            period_id=self.get_object().pk,
+            by=request.user,
+            reason=data.validated_data["reason"],
+            override_reason=data.validated_data["override_reason"],
+        )
         return Response(s.AccountingPeriodSerializer(period).data)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.AccountingPeriodSerializer)

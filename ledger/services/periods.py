@@ -12,9 +12,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
+from ledger.close import ChecklistRow, close_blockers
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine
 from psa.core.audit import audit_record
-from psa.core.exceptions import InvalidTransition, NotFoundError, ValidationFailed, ensure_transition
+from psa.core.exceptions import (
+    ConflictError,
+    InvalidTransition,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailed,
+    ensure_transition,
+)
+from psa.core.roles import Role, has_role
 from psa.core.webhooks import event_emit
 
 
@@ -99,10 +108,44 @@ def balances_write(period: AccountingPeriod) -> int:
         return cursor.rowcount
 
 
+def _checklist_allows(period: AccountingPeriod, *, by, override_reason: str) -> dict | None:
+    """The month-end checklist's rule: a month does not close while a blocking item (ledger.close) is
+    outstanding. An administrator may close over it with a reason; anyone else is refused, with the items named.
+    Returns what the audit event records of an override (None when nothing blocks)."""
+    blockers = close_blockers(period)
+    if not blockers:
+        return None
+    items = "; ".join(_blocker_text(r) for r in blockers)
+    fields = {"checklist": [_blocker_text(r) for r in blockers]}
+    override_reason = (override_reason or "").strip()
+    if not override_reason:
+        raise ConflictError(
+            f"{period.label} cannot close yet: {items}. Finish the checklist first"
+            " (an administrator may close over it with an override reason).",
+            fields=fields,
+            code="close_checklist_blocking",
+        )
+    if not has_role(by, Role.ADMIN):
+        raise PermissionDeniedError(
+            f"Only an administrator may close {period.label} over the checklist: {items}.",
+            fields={**fields, "override_reason": ["Administrators only."]},
+        )
+    return {
+        "reason": override_reason[:250],
+        "items": [{"key": r.key, "label": r.label, "detail": r.result.detail} for r in blockers],
+    }
+
+
+def _blocker_text(row: ChecklistRow) -> str:
+    return f"{row.label} ({row.result.detail})" if row.result.detail else row.label
+
+
 @transaction.atomic
-def period_close(*, period_id: int, by, reason: str) -> AccountingPeriod:
-    """Close a month: earlier months must be closed already; postings dated in it are refused from now on
-    (the database refuses them too). Writes the month's stored balances and an audit event."""
+def period_close(*, period_id: int, by, reason: str, override_reason: str = "") -> AccountingPeriod:
+    """Close a month: earlier months must be closed already, and no blocking item of the month-end checklist
+    may be outstanding unless an administrator overrides it with a reason (409 without one, 403 for anyone
+    else). Postings dated in the month are refused from now on (the database refuses them too). Writes the
+    month's stored balances and an audit event that records any override and the items it went past."""
     reason = _reason(reason)
     period = _locked(period_id)
     ensure_transition(period.status, PeriodStatus.CLOSED, PERIOD_TRANSITIONS)
@@ -114,6 +157,7 @@ def period_close(*, period_id: int, by, reason: str) -> AccountingPeriod:
             f"Close {earlier_open.label} first: months close in order.",
             fields={"period": [f"{earlier_open.label} is still open."]},
         )
+    override = _checklist_allows(period, by=by, override_reason=override_reason)
     rows = balances_write(period)
     period.status = PeriodStatus.CLOSED
     period.closed_at = timezone.now()
@@ -126,13 +170,13 @@ def period_close(*, period_id: int, by, reason: str) -> AccountingPeriod:
         key=f"period.closed:{period.pk}:{period.closed_at.isoformat()}",
         data={"id": period.pk, "start": period.start.isoformat(), "end": period.end.isoformat(), "reason": reason},
     )
-    audit_record(
-        actor=by,
-        action="ledger.period_close",
-        obj=period,
-        summary=f"Closed {period.label}: {reason}",
-        data={"reason": reason, "lines": lines, "balance_rows": rows},
-    )
+    summary = f"Closed {period.label}: {reason}"
+    data = {"reason": reason, "lines": lines, "balance_rows": rows}
+    if override is not None:
+        passed = ", ".join(item["label"].lower() for item in override["items"])
+        summary += f" (over the checklist: {passed} outstanding; override: {override['reason']})"
+        data["override"] = override
+    audit_record(actor=by, action="ledger.period_close", obj=period, summary=summary[:300], data=data)
     return period
 
 

@@ -87,13 +87,13 @@ def period_list(request):
     )
 
 
-def _period_action(request, pk: int, action, verb: str):
+def _period_action(request, pk: int, action, verb: str, **extra):
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Give a reason to {verb} the period; it goes into the audit log.")
         return redirect("ledger:periods")
     try:
-        period = action(period_id=pk, by=request.user, reason=form.cleaned_data["reason"])
+        period = action(period_id=pk, by=request.user, reason=form.cleaned_data["reason"], **extra)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -104,7 +104,8 @@ def _period_action(request, pk: int, action, verb: str):
 @require_POST
 @role_required(*LEDGER_ROLES)
 def period_close_view(request, pk: int):
-    return _period_action(request, pk, period_close, "close")
+    # The checklist rule lives in period_close; an administrator's override reason comes from the month-end page.
+    return _period_action(request, pk, period_close, "close", override_reason=request.POST.get("override_reason", ""))
 
 
 @require_POST

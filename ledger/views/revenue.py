@@ -201,6 +201,8 @@ def close_checklist_view(request, pk: int):
             "rows": rows,
             "outstanding": sum(1 for r in rows if not r.done),
             "blocked": any(r.blocking and not r.done for r in rows),
+            "blocking_rows": [r for r in rows if r.blocking and not r.done],
+            "can_override": has_role(request.user, Role.ADMIN),
             "can_close": period == first_open,
             "report": report,
             "close_form": ReasonForm(initial={"reason": f"Month-end close {period.label}"}),
@@ -214,12 +216,13 @@ def close_checklist_view(request, pk: int):
 @role_required(*LEDGER_ROLES)
 def close_period_view(request, pk: int):
     period = get_object_or_404(AccountingPeriod, pk=pk)
-    blocking = [r for r in close_checklist(period) if r.blocking and not r.done]
-    if blocking and not request.POST.get("override"):
-        messages.error(request, f"Not closed: {blocking[0].label.lower()} is still outstanding.")
-        return redirect("ledger:close_checklist", pk)
     try:
-        period_close(period_id=pk, by=request.user, reason=request.POST.get("reason", ""))
+        period_close(
+            period_id=pk,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            override_reason=request.POST.get("override_reason", ""),
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("ledger:close_checklist", pk)

@@ -6,6 +6,11 @@ document): it bumps the counter row with one `INSERT ... ON CONFLICT DO UPDATE .
 row lock until commit. Concurrent callers therefore wait for each other, numbers are handed out in commit
 order (chronological per series), and a rollback returns the number, so a series never has gaps or
 duplicates. Numbers are never given to drafts: call this at the moment a document becomes final.
+
+A caller that checks chronology (an issue date not before the last one) takes the number FIRST and checks
+after: only then does it hold the series lock while it reads, so a concurrent document numbered before it is
+committed and seen. A failed check raises, and the rollback returns the number. The lock is per series and
+year; numbers carry the year, so chronology is per series-year.
 """
 
 from datetime import date

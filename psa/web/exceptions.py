@@ -25,6 +25,8 @@ Rules (thresholds are settings, defaults in brackets):
 - outbox_failed: an outbox message (email, webhook delivery) that failed for good, or is still pending after
   attempts for longer than an hour.
 - run_failed: a billing run with contracts that failed to invoice.
+- einvoice_invalid: an issued invoice or credit note whose EN 16931 XML failed the Factur-X XSD at render, so
+  no PDF was stored or sent; linked to the invoice page, which shows the reason and renders again.
 """
 
 import hashlib
@@ -102,6 +104,7 @@ RULES: dict[str, str] = {
     "invoice_outlier": "Invoice far outside the account's history",
     "outbox_failed": "Undelivered messages and webhooks",
     "run_failed": "Failed invoice runs",
+    "einvoice_invalid": "E-invoices that failed validation (not sent)",
 }
 
 
@@ -466,6 +469,29 @@ def rule_run_failed(as_of: date) -> list[Item]:
     ]
 
 
+def rule_einvoice_invalid(as_of: date) -> list[Item]:
+    rows = (
+        Invoice.objects.filter(number__isnull=False, pdf_sha256="")
+        .exclude(einvoice_error="")
+        .values("pk", "number", "buyer_name", "issue_date", "gross_total", "einvoice_error")
+        .order_by("issue_date", "pk")
+    )
+    return [
+        Item(
+            rule="einvoice_invalid",
+            key=f"invoice:{r['pk']}",
+            title=f"{r['number']} to {r['buyer_name']}: e-invoice XML not valid, not sent",
+            detail=r["einvoice_error"][:200],
+            url=reverse("billing:invoice-detail", args=[r["pk"]]),
+            fix="See why, fix it and render again",
+            on=r["issue_date"],
+            amount=r["gross_total"],
+            facts=(hashlib.sha256(r["einvoice_error"].encode()).hexdigest()[:16],),
+        )
+        for r in rows
+    ]
+
+
 RULE_FUNCS = {
     "missing_time": rule_missing_time,
     "unbilled_ageing": rule_unbilled_ageing,
@@ -476,6 +502,7 @@ RULE_FUNCS = {
     "invoice_outlier": rule_invoice_outlier,
     "outbox_failed": rule_outbox_failed,
     "run_failed": rule_run_failed,
+    "einvoice_invalid": rule_einvoice_invalid,
 }
 
 

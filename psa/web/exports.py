@@ -30,7 +30,8 @@ CHUNK = 2000
 INVOICE_COLUMN_DOCS = {
     "number": "Invoice or credit-note number (gapless per series)",
     "kind": "invoice or credit_note",
-    "status": "issued, partly_paid, paid, credited or written_off",
+    "status": "issued, partly_credited (reduced by a credit note, nothing paid yet), partly_paid (a payment is "
+    "allocated), paid, credited (settled by credit notes alone) or written_off",
     "issue_date": "Date issued",
     "due_date": "Payment due date",
     "period_start": "First day of the billed period (empty for manual documents)",

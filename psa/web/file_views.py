@@ -2,6 +2,7 @@
 out, session or token). Both ask psa/web/files.py whether the user may read the object, else 404."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
@@ -9,13 +10,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from psa.core.api import SignedOutIs401Mixin
+from psa.core.exceptions import DomainError
 from psa.core.files import stored_file_response
 from psa.web.files import FILE_KINDS, stored_file_for
 
 
 @login_required
 def stored_file(request, kind: str, pk: int):
-    return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
+    try:
+        return stored_file_response(stored_file_for(user=request.user, kind=kind, pk=pk))
+    except DomainError as error:  # e.g. an invoice whose e-invoice XML failed validation has no PDF: say why
+        return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
 
 
 # What a stored file may be sent as: invoice PDFs, receipts (PDF or image), a name without a known type.
@@ -44,6 +49,7 @@ class StoredFileAPI(SignedOutIs401Mixin, APIView):
             **{(200, media_type): OpenApiTypes.BINARY for media_type in FILE_MEDIA_TYPES},
             401: OpenApiResponse(description="Not signed in."),
             404: OpenApiResponse(description="No such file, or not the caller's to read."),
+            409: OpenApiResponse(description="The file cannot be made (an invoice whose e-invoice XML is invalid)."),
         },
     )
     def get(self, request, kind: str, pk: int):

@@ -127,6 +127,8 @@ def test_numbers_are_chronological(periods, finance):
     with pytest.raises(ValidationFailed) as err:
         invoice_issue(invoice_id=_draft(b).pk, by=finance, on=date(2026, 2, 9))
     assert "issue_date" in err.value.fields
+    again = invoice_issue(invoice_id=Invoice.objects.get(contract=b).pk, by=finance, on=date(2026, 2, 10))
+    assert again.number == "INV-2026-000002", "the refused issue gave its number back"
 
 
 def test_discarding_a_draft_releases_its_sources(periods, finance):
@@ -150,7 +152,7 @@ def test_a_partial_credit_note_releases_exactly_what_it_credits_and_the_next_dra
         Decimal("240.00"),
     )
     invoice.refresh_from_db()
-    assert invoice.amount_credited == Decimal("240.00") and invoice.status == InvoiceStatus.PARTLY_PAID
+    assert invoice.amount_credited == Decimal("240.00") and invoice.status == InvoiceStatus.PARTLY_CREDITED
     rebill = _draft(contract, date(2026, 3, 31))
     assert list(rebill.lines.values_list("net", flat=True)) == [Decimal("200.00")]
     assert SourceLink.objects.filter(source_id=m2.pk, released_at__isnull=True).count() == 1

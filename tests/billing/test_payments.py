@@ -33,6 +33,38 @@ def _issued(finance, *amounts, account=None, on=date(2026, 2, 1)):
     return invoice_issue(invoice_id=draft.pk, by=finance, on=on)
 
 
+def test_a_credit_note_alone_leaves_the_invoice_partly_credited_and_only_a_payment_makes_it_partly_paid(
+    periods, finance
+):
+    invoice = _issued(finance, "100.00", "900.00")  # 1,200.00 with 20 % VAT
+    line = invoice.lines.get(net=Decimal("100.00"))
+    note = credit_note_create(invoice_id=invoice.pk, by=finance, line_ids=[line.pk], reason="Wrong milestone")
+    invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
+    invoice.refresh_from_db()
+    assert (invoice.amount_paid, invoice.amount_credited, invoice.balance) == (0, Decimal("120.00"), 1080)
+    assert invoice.status == "partly_credited"
+    assert invoice.get_status_display() == "Partly credited"
+    assert invoice.history.order_by("-pk").first().to_status == "partly_credited"
+
+    payment_record(by=finance, account_id=invoice.account_id, amount="80.00", received_on=date(2026, 2, 10))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PARTLY_PAID and invoice.balance == Decimal("1000.00")
+    payment_record(by=finance, account_id=invoice.account_id, amount="1000.00", received_on=date(2026, 2, 20))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and invoice.balance == 0
+
+
+def test_a_partly_credited_invoice_stays_open_for_payment_aging_and_dunning(periods, finance):
+    invoice = _issued(finance, "100.00", "900.00")
+    line = invoice.lines.get(net=Decimal("100.00"))
+    note = credit_note_create(invoice_id=invoice.pk, by=finance, line_ids=[line.pk], reason="Wrong milestone")
+    invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
+    assert [i.pk for i in overdue_invoices(as_of=date(2026, 6, 30))] == [invoice.pk]
+    payment = payment_record(by=finance, account_id=invoice.account_id, amount="1080.00", received_on=date(2026, 3, 1))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and payment.unapplied == 0
+
+
 def test_a_partial_payment_then_the_rest_settles_the_invoice(periods, finance):
     invoice = _issued(finance, "1000.00")
     payment_record(by=finance, account_id=invoice.account_id, amount="500.00", received_on=date(2026, 2, 10))

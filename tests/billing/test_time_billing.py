@@ -201,7 +201,7 @@ def test_a_partial_credit_releases_exactly_its_hours_and_the_next_run_bills_them
     released = set(SourceLink.objects.filter(released_at__isnull=False).values_list("source_id", flat=True))
     assert released == {entries[1].pk, entries[2].pk}
     invoice.refresh_from_db()
-    assert invoice.status == InvoiceStatus.PARTLY_PAID and invoice.balance == Decimal("288.00")  # 240 + 20 % VAT
+    assert invoice.status == InvoiceStatus.PARTLY_CREDITED and invoice.balance == Decimal("288.00")  # 240 + 20 % VAT
 
     rerun = billing_run_create(by=finance, period_end=date(2026, 2, 28))
     billing_run_start(run_id=rerun.pk, by=finance)

@@ -11,6 +11,7 @@ from billing.services import (
     billing_run_create,
     billing_run_execute,
     billing_run_start,
+    credit_note_create,
     invoice_draft_for_contract,
     invoice_issue,
     payment_record,
@@ -100,6 +101,23 @@ def test_recording_a_payment_from_the_invoice_page(client_as, periods):
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.status == "paid"
+
+
+def test_a_partly_credited_invoice_reads_so_on_its_page_and_in_the_api_and_can_still_be_paid(
+    client_as, api_as, periods
+):
+    client = client_as("finance")
+    invoice = _issued(client.user, "100.00", "900.00")
+    line = invoice.lines.get(net=Decimal("100.00"))
+    note = credit_note_create(invoice_id=invoice.pk, by=client.user, line_ids=[line.pk], reason="Wrong milestone")
+    invoice_issue(invoice_id=note.pk, by=client.user, on=date(2026, 2, 2))
+    page = client.get(reverse("billing:invoice-detail", args=[invoice.pk])).content.decode()
+    assert "Partly credited" in page and "Partly paid" not in page
+    assert 'data-testid="record-payment"' in page
+    api = api_as("finance")
+    assert api.get(f"/api/v1/billing/invoices/{invoice.pk}/").json()["status"] == "partly_credited"
+    listed = api.get("/api/v1/billing/invoices/?status=partly_credited").json()["results"]
+    assert [i["id"] for i in listed] == [invoice.pk]
 
 
 def test_a_refused_action_becomes_a_message_not_an_error(client_as, periods):

@@ -6,7 +6,8 @@ from itertools import count
 
 from ledger.chart import chart_ensure_default
 from ledger.models import JournalEntry
-from ledger.services import EntrySpec, LineSpec, entry_post, periods_ensure
+from ledger.services import EntrySpec, LineSpec, entry_post, period_close, periods_ensure
+from ledger.services.revenue import recognition_run
 
 _keys = count(1)
 
@@ -37,3 +38,10 @@ def balanced(amount: str = "100.00", debit: str = "1000", credit: str = "3000", 
 
 def post(entry_spec: EntrySpec | None = None, *, key: str | None = None, by=None, **kwargs) -> JournalEntry:
     return entry_post(spec=entry_spec or balanced(), key=key or f"test:{next(_keys)}", by=by, **kwargs)
+
+
+def close_month(*, period_id: int, by, reason: str = "month end"):
+    """Close a month the way finance does: the recognition run first (the checklist's blocking item), then
+    the close. With no contracts the run posts nothing."""
+    recognition_run(period_id=period_id, by=by)
+    return period_close(period_id=period_id, by=by, reason=reason)

@@ -19,12 +19,12 @@ from billing.services import invoice_draft_for_contract, invoice_issue
 from ledger.chart import chart_ensure_default
 from ledger.choices import SystemAccount
 from ledger.models import AccountingPeriod, JournalLine
-from ledger.services import period_close
 from projects.models import Consultant, Expense, TimeEntry
 from tests.billing.factories import make_account
 from tests.billing.factories import make_periods as billing_periods
 from tests.crm.factories import RoleFactory
 from tests.factories import UserFactory
+from tests.ledger.factories import close_month
 
 _n = count(1)
 D = Decimal
@@ -47,7 +47,8 @@ def period(on: date) -> AccountingPeriod:
 
 
 def close(on: date, by) -> None:
-    period_close(period_id=period(on).pk, by=by, reason="month end")
+    """Month-end as finance does it: the recognition run (the checklist's blocking item), then the close."""
+    close_month(period_id=period(on).pk, by=by)
 
 
 def consultant() -> Consultant:

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from ledger.models import JournalEntry
-from ledger.services import period_close
-from tests.ledger.factories import balanced, post
+from ledger.services.revenue import recognition_run
+from tests.ledger.factories import balanced, close_month, post
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +75,9 @@ def test_an_inactive_account_is_a_400(api_as, periods):
 
 
 def test_a_closed_period_is_a_409_with_a_clear_message(api_as, periods, finance):
-    period_close(period_id=periods[2].pk - 2, by=finance, reason="x")
-    period_close(period_id=periods[1].pk, by=finance, reason="x")
-    period_close(period_id=periods[2].pk, by=finance, reason="x")
+    close_month(period_id=periods[2].pk - 2, by=finance, reason="x")
+    close_month(period_id=periods[1].pk, by=finance, reason="x")
+    close_month(period_id=periods[2].pk, by=finance, reason="x")
     response = api_as("finance").post(ENTRIES, entry_body(on="2026-03-10"), format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "period_closed"
@@ -114,6 +114,7 @@ def test_reversing_twice_is_a_409(api_as, periods):
 
 def test_periods_close_and_reopen_through_the_api(api_as, periods):
     client = api_as("finance")
+    recognition_run(period_id=periods[0].pk, by=client.user)  # the checklist's blocking item is done
     url = f"/api/v1/ledger/periods/{periods[0].pk}/"
     assert client.post(url + "close/", {}, format="json").status_code == 400
     assert client.post(url + "close/", {"reason": "done"}, format="json").json()["status"] == "closed"

@@ -12,8 +12,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from ledger.models import JournalEntry, LedgerAccount
-from ledger.services import period_close
-from tests.ledger.factories import balanced, make_periods, post
+from tests.ledger.factories import balanced, close_month, make_periods, post
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -154,7 +153,7 @@ def test_an_entry_is_reversed_at_most_once_even_in_raw_sql(march):
 
 # --- invariant 3: no posting into a closed or undefined period -----------------------------------------------
 def test_the_period_trigger_refuses_a_raw_posting_into_a_closed_month(periods, finance):
-    period_close(period_id=periods[0].pk, by=finance, reason="January done")
+    close_month(period_id=periods[0].pk, by=finance, reason="January done")
     sql = raw_entry(
         period_id=periods[0].pk,
         on=date(2026, 1, 9),
@@ -228,11 +227,10 @@ def test_concurrent_postings_with_rollbacks_leave_gapless_numbers():
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_a_refusal_takes_no_number_and_a_replay_posts_nothing():
-    from ledger.services import period_close as close
     from psa.core.exceptions import PeriodClosed
 
     periods = make_periods(start=date(2026, 1, 1), through=date(2026, 3, 31))
-    close(period_id=periods[0].pk, by=None, reason="January done")
+    close_month(period_id=periods[0].pk, by=None, reason="January done")
     with pytest.raises(PeriodClosed):
         post(balanced(on=date(2026, 1, 5)), key="refused")
     first = post(balanced(on=date(2026, 2, 5)), key="first")

@@ -10,7 +10,7 @@ from ledger.models import AccountBalance, AccountingPeriod
 from ledger.services import period_close, period_reopen, periods_ensure
 from psa.core.exceptions import InvalidTransition, PeriodClosed, ValidationFailed
 from psa.core.models import AuditEvent
-from tests.ledger.factories import balanced, post
+from tests.ledger.factories import balanced, close_month, post
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_periods_are_created_ahead_contiguously_and_only_once(db):
 def test_closing_writes_audited_stored_balances(periods, finance):
     post(balanced("100.00", on=date(2026, 1, 5)))
     post(balanced("40.00", debit="6000", credit="1000", on=date(2026, 1, 6)))
-    period = period_close(period_id=periods[0].pk, by=finance, reason="Bank reconciled")
+    period = close_month(period_id=periods[0].pk, by=finance, reason="Bank reconciled")
     assert period.status == PeriodStatus.CLOSED and period.closed_by == finance
     cash = AccountBalance.objects.get(period=period, account__code="1000")
     assert (cash.debit, cash.credit, cash.cum_debit, cash.cum_credit) == (
@@ -41,9 +41,9 @@ def test_closing_writes_audited_stored_balances(periods, finance):
 
 def test_stored_balances_accumulate_across_closed_months(periods, finance):
     post(balanced("100.00", on=date(2026, 1, 5)))
-    period_close(period_id=periods[0].pk, by=finance, reason="Jan")
+    close_month(period_id=periods[0].pk, by=finance, reason="Jan")
     post(balanced("5.00", on=date(2026, 2, 5)))
-    period_close(period_id=periods[1].pk, by=finance, reason="Feb")
+    close_month(period_id=periods[1].pk, by=finance, reason="Feb")
     feb_cash = AccountBalance.objects.get(period=periods[1], account__code="1000")
     assert (feb_cash.debit, feb_cash.cum_debit) == (Decimal("5.00"), Decimal("105.00"))
 
@@ -51,8 +51,8 @@ def test_stored_balances_accumulate_across_closed_months(periods, finance):
 def test_months_close_in_order_and_reopen_in_reverse(periods, finance):
     with pytest.raises(InvalidTransition, match="Close 2026-01 first"):
         period_close(period_id=periods[1].pk, by=finance, reason="x")
-    period_close(period_id=periods[0].pk, by=finance, reason="x")
-    period_close(period_id=periods[1].pk, by=finance, reason="x")
+    close_month(period_id=periods[0].pk, by=finance, reason="x")
+    close_month(period_id=periods[1].pk, by=finance, reason="x")
     with pytest.raises(InvalidTransition, match="Reopen 2026-02 first"):
         period_reopen(period_id=periods[0].pk, by=finance, reason="x")
     with pytest.raises(InvalidTransition):
@@ -61,7 +61,7 @@ def test_months_close_in_order_and_reopen_in_reverse(periods, finance):
 
 def test_reopening_removes_the_stored_balances_and_accepts_postings_again(periods, finance):
     post(balanced("100.00", on=date(2026, 1, 5)))
-    period_close(period_id=periods[0].pk, by=finance, reason="Jan")
+    close_month(period_id=periods[0].pk, by=finance, reason="Jan")
     with pytest.raises(PeriodClosed):
         post(balanced(on=date(2026, 1, 7)), by=finance)
     period_reopen(period_id=periods[0].pk, by=finance, reason="Late supplier invoice")
@@ -77,6 +77,6 @@ def test_close_and_reopen_need_a_reason(periods, finance):
 
 
 def test_no_month_can_be_added_before_a_closed_one(periods, finance):
-    period_close(period_id=periods[0].pk, by=finance, reason="x")
+    close_month(period_id=periods[0].pk, by=finance, reason="x")
     with pytest.raises(ValidationFailed, match="closed months must come first"):
         periods_ensure(start=date(2025, 12, 1), through=date(2026, 1, 1))

@@ -16,7 +16,6 @@ from ledger.services import (
     entries_auto_reverse_due,
     entry_post,
     entry_reverse,
-    period_close,
 )
 from projects.models import Project
 from psa.core.exceptions import (
@@ -26,7 +25,7 @@ from psa.core.exceptions import (
     ValidationFailed,
 )
 from psa.core.models import AuditEvent
-from tests.ledger.factories import balanced, post, spec
+from tests.ledger.factories import balanced, close_month, post, spec
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +108,7 @@ def test_a_control_account_is_refused_by_hand_but_taken_from_the_system(periods,
 
 
 def test_a_closed_period_refuses_the_posting_with_a_clear_message(periods, finance):
-    period_close(period_id=periods[0].pk, by=finance, reason="January done")
+    close_month(period_id=periods[0].pk, by=finance, reason="January done")
     with pytest.raises(PeriodClosed) as exc:
         post(balanced(on=date(2026, 1, 20)), by=finance)
     assert exc.value.status == 409
@@ -118,8 +117,8 @@ def test_a_closed_period_refuses_the_posting_with_a_clear_message(periods, finan
 
 
 def test_catch_up_lands_in_the_first_open_period(periods, finance):
-    period_close(period_id=periods[0].pk, by=finance, reason="January done")
-    period_close(period_id=periods[1].pk, by=finance, reason="February done")
+    close_month(period_id=periods[0].pk, by=finance, reason="January done")
+    close_month(period_id=periods[1].pk, by=finance, reason="February done")
     entry = post(balanced(on=date(2026, 1, 20)), catch_up=True)
     assert entry.date == date(2026, 3, 1) and entry.period == periods[2]
     assert entry.requested_date == date(2026, 1, 20)
@@ -166,7 +165,7 @@ def test_reversing_posts_the_mirror_once(periods, finance):
 
 def test_a_reversal_of_a_closed_month_catches_up(periods, finance):
     original = post(balanced(on=date(2026, 1, 10)), by=finance)
-    period_close(period_id=periods[0].pk, by=finance, reason="January done")
+    close_month(period_id=periods[0].pk, by=finance, reason="January done")
     reversal = entry_reverse(entry_id=original.pk, by=finance, on=date(2026, 1, 31))
     assert reversal.date == date(2026, 2, 1)
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine
 from ledger.selectors import balance_sheet, pnl, trial_balance
-from ledger.services import EntrySpec, LineSpec, entry_post, entry_reverse, period_close, period_reopen
+from ledger.services import EntrySpec, LineSpec, entry_post, entry_reverse, period_reopen
 from psa.core.exceptions import DomainError, ValidationFailed
-from tests.ledger.factories import make_periods
+from tests.ledger.factories import close_month, make_periods
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_random_post_reverse_close_reopen_sequences_keep_every_invariant(year, f
                 elif op[0] == "close":
                     first_open = AccountingPeriod.objects.filter(status="open").order_by("start").first()
                     if first_open:
-                        period_close(period_id=first_open.pk, by=finance, reason="property")
+                        close_month(period_id=first_open.pk, by=finance, reason="property")
                 elif op[0] == "reopen":
                     last_closed = AccountingPeriod.objects.filter(status="closed").order_by("-start").first()
                     if last_closed:

@@ -55,14 +55,14 @@ def test_a_run_into_a_closed_month_is_refused_and_posts_nothing(finance):
     contract = make_contract(zero_tax_account())
     line = make_line(contract, "tm", price="0.00")
     approved_time(contract.project, line, date(2026, 1, 5), "3.00")
-    close(date(2026, 1, 1), finance)
-    entries = JournalEntry.objects.count()
+    close(date(2026, 1, 1), finance)  # January's run (the checklist asks for it), then the close
+    entries, recognitions = JournalEntry.objects.count(), Recognition.objects.count()
 
     with pytest.raises(PeriodClosed, match="2026-01 is closed"):
         recognition_run_start(period_id=period(date(2026, 1, 1)).pk, by=finance, enqueue=False)
 
     assert JournalEntry.objects.count() == entries
-    assert not Recognition.objects.exists()
+    assert Recognition.objects.count() == recognitions
 
 
 def test_a_plan_that_does_not_sum_to_the_price_is_refused_and_the_old_plan_stays(finance):
@@ -262,3 +262,23 @@ def test_the_run_query_count_does_not_grow_with_time_entries(finance):
     assert large == small, (small, large)
     # T&M 49 h x 100 = 4,900; fixed fee 49 of 500 h (its own hours, not the T&M line's) x 5,000 = 490
     assert revenue(contract.project) == D("5390.00")
+
+
+def test_the_rollforward_filtered_by_client_or_project_reconciles_to_the_gl_filtered_the_same_way(finance):
+    retainer = make_contract(zero_tax_account())
+    ret_line = make_line(retainer, "retainer", price="1000.00")
+    schedule_generate(contract_line_id=ret_line.pk, by=finance)
+    invoice(retainer, date(2026, 6, 30), date(2026, 1, 2), finance)  # 499.98 billed ahead
+    other = make_contract(zero_tax_account())
+    tm_line = make_line(other, "tm", price="0.00")
+    approved_time(other.project, tm_line, date(2026, 1, 12), "4.00", rate="100")  # 400 unbilled
+    close(date(2026, 1, 1), finance)  # January's run and close: the GL side reads its stored balances
+    recognition_run(period_id=period(date(2026, 2, 1)).pk, by=finance)  # then February's lines
+
+    by_client = rollforward(start=date(2026, 2, 1), end=date(2026, 2, 28), client_id=retainer.account_id)
+    by_project = rollforward(start=date(2026, 1, 1), end=date(2026, 2, 28), project_id=other.project_id)
+
+    assert by_client.totals["closing"] == D("-333.32") == by_client.gl_closing  # 499.98 billed, 166.66 recognised
+    assert by_client.reconciles
+    assert by_project.totals["closing"] == D("400.00") == by_project.gl_closing
+    assert by_project.reconciles

@@ -8,9 +8,9 @@ import pytest
 from crm.models import Account as Client
 from ledger.models import LedgerAccount
 from ledger.selectors import balance_sheet, general_ledger, pnl, trial_balance
-from ledger.services import period_close, period_reopen
+from ledger.services import period_reopen
 from projects.models import Project
-from tests.ledger.factories import balanced, post, spec
+from tests.ledger.factories import balanced, close_month, post, spec
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +43,8 @@ def test_the_trial_balance_nets_to_zero_at_any_date(books):
 def test_closed_months_read_from_stored_balances_give_the_same_figures(books):
     before = trial_balance(at=date(2026, 3, 31))
     before_feb = trial_balance(at=date(2026, 2, 15))
-    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
-    period_close(period_id=books["periods"][1].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][1].pk, by=books["finance"], reason="x")
     after = trial_balance(at=date(2026, 3, 31))
     assert after.closed_through == books["periods"][1]
     assert [(r.account.code, r.closing) for r in after.rows] == [(r.account.code, r.closing) for r in before.rows]
@@ -55,7 +55,7 @@ def test_closed_months_read_from_stored_balances_give_the_same_figures(books):
 
 
 def test_a_period_trial_balance_has_opening_movement_and_closing(books):
-    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
     tb = trial_balance(period=books["periods"][1])
     cash = next(r for r in tb.rows if r.account.code == "1000")
     assert (cash.opening, cash.debit, cash.credit, cash.closing) == (
@@ -68,7 +68,7 @@ def test_a_period_trial_balance_has_opening_movement_and_closing(books):
 
 
 def test_pnl_by_month_client_and_project(books):
-    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
     by_month = pnl(start=date(2026, 1, 1), end=date(2026, 3, 31), by="period")
     assert by_month.columns == ["2026-01", "2026-02", "2026-03"]
     assert by_month.net == [Decimal("3000.00"), Decimal("400.00"), Decimal("-250.00")]
@@ -81,7 +81,7 @@ def test_pnl_by_month_client_and_project(books):
 
 
 def test_trial_balance_pnl_and_balance_sheet_agree(books):
-    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
     at = date(2026, 3, 31)
     sheet = balance_sheet(at=at)
     income = pnl(start=date(2000, 1, 1), end=at)
@@ -120,7 +120,7 @@ def test_cumulative_groups_by_lookups_and_filters_for_higher_layers(books):
 
     from ledger.selectors import cumulative
 
-    period_close(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
+    close_month(period_id=books["periods"][0].pk, by=books["finance"], reason="x")
     totals = cumulative(at=date(2026, 3, 31), group=("account__type",), filters=Q(project_id=books["project"].pk))
     assert totals == {("income",): [Decimal("0.00"), Decimal("3000.00")]}
     assert cumulative(at=date(2026, 3, 31), group=("account",), account_id=LedgerAccount.objects.get(code="4000").pk)

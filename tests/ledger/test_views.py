@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from ledger.models import AccountingPeriod, JournalEntry, LedgerAccount
-from ledger.services import period_close
+from ledger.services.revenue import recognition_run
 from psa.core.models import AuditEvent
-from tests.ledger.factories import balanced, post
+from tests.ledger.factories import balanced, close_month, post
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_an_unbalanced_manual_entry_is_shown_back_with_the_reason(client_as, per
 
 
 def test_a_manual_entry_in_a_closed_month_is_refused_with_a_clear_message(client_as, periods, finance):
-    period_close(period_id=periods[0].pk, by=finance, reason="x")
+    close_month(period_id=periods[0].pk, by=finance, reason="x")
     client = client_as("finance")
     data = _entry_post_data("form:3", "2026-01-15", [("6100", "5.00", ""), ("1000", "", "5.00")])
     html = client.post(reverse("ledger:entry_create"), data).content.decode()
@@ -94,6 +94,7 @@ def test_a_manual_entry_in_a_closed_month_is_refused_with_a_clear_message(client
 def test_closing_and_reopening_from_the_periods_page_needs_a_reason(client_as, periods):
     client = client_as("finance")
     january = periods[0]
+    recognition_run(period_id=january.pk, by=client.user)  # the checklist's blocking item is done
     client.post(reverse("ledger:period_close", args=[january.pk]), {"reason": ""})
     assert AccountingPeriod.objects.get(pk=january.pk).status == "open"
     client.post(reverse("ledger:period_close", args=[january.pk]), {"reason": "Reconciled"})

@@ -7,13 +7,13 @@ from django.db import transaction
 
 from billing.services import invoice_draft_for_contract, invoice_issue, payment_record
 from ledger.models import AccountingPeriod
-from ledger.services.periods import period_close
 from projects.models import Contract
 from projects.services import time as ts
 from psa.core.models import Event
 from psa.core.webhooks import event_emit
 from tests.billing.factories import make_periods
 from tests.factories import UserFactory
+from tests.ledger.factories import close_month
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_a_second_deal_gets_its_own_id_and_an_event_outside_any_deal_none():
 def test_closing_a_period_emits_period_closed_without_a_deal():
     make_periods(start=dt.date(2026, 1, 1), through=dt.date(2026, 2, 28))
     jan = AccountingPeriod.objects.get(start=dt.date(2026, 1, 1))
-    period_close(period_id=jan.pk, by=UserFactory(roles=["finance"]), reason="January done")
+    close_month(period_id=jan.pk, by=UserFactory(roles=["finance"]), reason="January done")
     event = Event.objects.get(type="period.closed")
     assert event.data["start"] == "2026-01-01" and event.correlation_id == ""
 
