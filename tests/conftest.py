@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from psa.core.firm import firm_settings_read
+from tests.crm.factories import ensure_default_stages
 from tests.factories import UserFactory
 
 REQUIRE_FULL_STACK = os.environ.get("PSA_REQUIRE_FULL_STACK") == "1"
@@ -91,3 +92,20 @@ def api_as(api_client, make_user):
 
 
 pytest_plugins = ["tests.fixtures_worker", "tests.fixtures_browser"]
+
+
+@pytest.fixture(autouse=True)
+def _default_stages(request):
+    """Stages are seeded by a data migration; restore them when an earlier transactional test flushed them."""
+    if (
+        "db" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+        or request.node.get_closest_marker("django_db")
+    ):
+        request.getfixturevalue("transactional_db" if _transactional(request) else "db")
+        ensure_default_stages()
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
