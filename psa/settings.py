@@ -367,6 +367,7 @@ PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", defau
 PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
 # Expenses above this amount (in the expense's currency) need a receipt.
 PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.00")
-# Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
-PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+# Webhook receivers on any address that is not globally routable are refused unless this is on (tests and
+# development only; DEBUG does not turn it on).
+PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=False)
 PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)
