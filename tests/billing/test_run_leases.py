@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -99,17 +100,51 @@ def test_a_live_lease_or_a_fresh_queue_is_not_a_stalled_run(
 
 
 @pytest.mark.django_db
-def test_an_item_leased_by_a_live_worker_is_left_to_it_until_the_lease_expires(periods, finance, settings):
+def test_an_item_a_dead_worker_leased_is_taken_at_once_by_the_next_job(periods, finance, settings):
+    """Its lease has not expired yet, but its worker's row lock went with its connection: pressing start
+    again (or the beat's resume) finishes the run now, billing once."""
     settings.PSA_BILLING_LEASE_S = 30
     run = _started_run(finance)
-    held = run.items.order_by("contract_id").first()
-    _lease(held, "another-worker", 20)
+    orphan = run.items.order_by("contract_id").first()
+    _lease(orphan, "dead-worker", 25)
     billing_run_execute(run_id=run.pk)
-    held.refresh_from_db()
-    assert held.status == ItemStatus.PENDING
-    assert run.items.exclude(pk=held.pk).filter(status=ItemStatus.PENDING).count() == 0
-    assert BillingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
-    _lease(held, "another-worker", -1)
+    orphan.refresh_from_db()
+    assert orphan.status == ItemStatus.DONE and orphan.lease_owner != "dead-worker"
+    assert BillingRun.objects.get(pk=run.pk).status == RunStatus.DONE
+    _assert_billed_once(3)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_an_item_a_live_worker_is_processing_is_left_to_it(settings, make_user):
+    """A live worker holds a row lock on the item it processes; another job passes over it, and the run stays
+    running until that item is done."""
+    settings.PSA_BILLING_LEASE_S = 30
+    make_periods()
+    run = _started_run(make_user("finance"))
+    busy = run.items.order_by("contract_id").first()
+    locked, release = threading.Event(), threading.Event()
+
+    def live_worker():
+        with transaction.atomic():
+            with connection.cursor() as cursor:  # the lock billing_run_execute holds while it drafts
+                cursor.execute(f"SELECT id FROM {BillingRunItem._meta.db_table} WHERE id = %s FOR KEY SHARE", [busy.pk])
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    holder = threading.Thread(target=live_worker)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        billing_run_execute(run_id=run.pk)
+        busy.refresh_from_db()
+        assert busy.status == ItemStatus.PENDING
+        assert not run.items.exclude(pk=busy.pk).filter(status=ItemStatus.PENDING).exists()
+        assert BillingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    finally:
+        release.set()
+        holder.join(10)
     billing_run_execute(run_id=run.pk)
     assert BillingRun.objects.get(pk=run.pk).status == RunStatus.DONE
     _assert_billed_once(3)
@@ -172,18 +207,18 @@ def test_a_killed_worker_is_detected_by_its_expired_lease_and_the_run_resumes_wi
     killed_at = time.monotonic()
     assert run.items.filter(status="pending").exists(), "the run finished before the kill; make it longer"
     assert BillingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    resumed: list[int] = []
+    while not resumed and time.monotonic() - killed_at < LEASE_S + 10:
+        resumed = billing_runs_resume_stalled()
+        time.sleep(0.2)
+    detected_after = time.monotonic() - killed_at
+    assert resumed == [run.pk], f"not detected {detected_after:.1f} s after the kill"
+    assert detected_after <= LEASE_S + 3
     fresh = WorkerProcess(
         celery_worker_process.queue, dict(celery_worker_process.env, PSA_VAR_DIR=str(tmp_path / "w2"))
     )
-    fresh.start()
+    fresh.start()  # takes the queued job
     try:
-        resumed: list[int] = []
-        while not resumed and time.monotonic() - killed_at < LEASE_S + 10:
-            resumed = billing_runs_resume_stalled()
-            time.sleep(0.2)
-        detected_after = time.monotonic() - killed_at
-        assert resumed == [run.pk], f"not detected {detected_after:.1f} s after the kill"
-        assert detected_after <= LEASE_S + 3
         assert wait_for(lambda: BillingRun.objects.get(pk=run.pk).status == RunStatus.DONE), fresh.log()[-3000:]
     finally:
         fresh.stop()

@@ -141,7 +141,7 @@ def test_the_sweep_resumes_a_stale_run_and_renders_missing_pdfs(periods, finance
     milestone_contract("100.00")
     run = billing_run_create(by=finance, period_end=END)
     billing_run_start(run_id=run.pk, by=finance)
-    BillingRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    BillingRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks() as callbacks:
         assert billing_sweep() == {"runs": 1, "pdfs": 0}
     assert len(callbacks) == 1
