@@ -147,7 +147,7 @@ class BillingRunItem(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # The lease of the worker on the item: taken before the item is processed and renewed while the worker
     # lives; an item whose lease expired while pending belongs to a dead worker (see billing.services.runs).
-    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True, db_default="")
     leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
