@@ -1,16 +1,18 @@
 """Webhooks: deliveries to a real local HTTP receiver signed by the Standard Webhooks scheme (verified with its
 reference library), retries, recovery without duplicates, replay."""
 
+import importlib
 import socket
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from psa.core.exceptions import ValidationFailed
-from psa.core.models import Event, OutboxMessage, OutboxStatus, WebhookAttempt
+from psa.core.models import Event, OutboxMessage, OutboxStatus, WebhookAttempt, WebhookSubscription
 from psa.core.outbox import outbox_deliver, outbox_deliver_due
 from psa.core.webhooks import (
     event_emit,
@@ -200,3 +202,17 @@ def test_stale_and_tampered_signatures_are_rejected_by_the_reference_library():
     for bad in (headers(old), headers(now, signed_body=b'{"id":"2"}'), {**headers(now), "webhook-id": "evt-2"}):
         with pytest.raises(WebhookVerificationError):
             Webhook(secret).verify(body, bad)
+
+
+def test_an_existing_secret_becomes_a_standard_webhooks_secret_with_the_same_key():
+    """The old scheme keyed the HMAC with the secret string's bytes; the migration keeps that key."""
+    legacy = "ab" * 32
+    sub = WebhookSubscription.objects.create(name="old", url="http://127.0.0.1/", secret=legacy, event_types=[])
+    migration = importlib.import_module("psa.core.migrations.0005_webhook_secrets_standard")
+    migration.to_standard(django_apps, None)
+    sub.refresh_from_db()
+    assert sub.secret.startswith("whsec_")
+    assert Webhook(sub.secret)._whsecret == legacy.encode()
+    migration.to_standard(django_apps, None)
+    sub.refresh_from_db()
+    assert Webhook(sub.secret)._whsecret == legacy.encode(), "running it twice changes nothing"
