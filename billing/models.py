@@ -119,6 +119,9 @@ class BillingRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the job was last queued (start, retry, or resumed after a dead worker)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,6 +145,10 @@ class BillingRunItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker on the item: taken before the item is processed and renewed while the worker
+    # lives; an item whose lease expired while pending belongs to a dead worker (see billing.services.runs).
+    lease_owner = models.CharField(max_length=100, blank=True, db_default="")
+    leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "contract_id"]

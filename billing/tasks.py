@@ -31,6 +31,14 @@ def billing_sweep_task() -> dict:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def billing_runs_resume_stalled_task() -> list[int]:
+    """Every 20 s: queue again the runs whose workers died (their item leases expired)."""
+    from billing.services.runs import billing_runs_resume_stalled
+
+    return billing_runs_resume_stalled()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def dunning_send_task() -> int:
     """Daily: the payment reminders that became due (each level once per invoice)."""
     from billing.services.dunning import dunning_send

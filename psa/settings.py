@@ -350,9 +350,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month=1, hour=1, minute=0),
     },
     "billing-sweep": {
-        # Resumes billing runs a dead worker left behind and renders PDFs a lost job never rendered.
+        # Renders PDFs a lost job never rendered (and resumes stalled runs, as the next entry does).
         "task": "billing.tasks.billing_sweep_task",
         "schedule": 300.0,
+    },
+    "billing-runs-resume-stalled": {
+        # A billing run whose item leases all expired lost its worker: queue it again. Every 20 s, so with the
+        # 30 s lease (PSA_BILLING_LEASE_S) a dead worker's run resumes within a minute.
+        "task": "billing.tasks.billing_runs_resume_stalled_task",
+        "schedule": 20.0,
     },
     "billing-dunning": {
         # Every morning: payment reminders for invoices 7, 30 and 60 days overdue (each level once per invoice).
@@ -391,10 +397,13 @@ globals().update(firm_settings_read(env.ENVIRON, demo=PSA_DEMO_FIRM))
 PSA_FUNCTIONAL_CURRENCY = env.str("PSA_FUNCTIONAL_CURRENCY", default="EUR")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)
 PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
+# A billing worker's lease on the run item it works on, renewed every third of it while the worker lives.
+PSA_BILLING_LEASE_S = env.int("PSA_BILLING_LEASE_S", default=30)
 # Expenses above this amount (in the expense's currency) need a receipt.
 PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.00")
-# Webhook receivers on private, loopback or link-local addresses are refused unless this is on.
-PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
+# Webhook receivers on any address that is not globally routable are refused unless this is on (tests and
+# development only; DEBUG does not turn it on).
+PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=False)
 PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)
 
 # --- Stored files (psa/core/files.py) -------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Every billing write. Invoices: invoice_issue, invoice_cancel, credit_note_create; runs: billing_run_create,
-billing_run_preview, billing_run_start, billing_run_execute, billing_run_retry; payments: payment_record,
+billing_run_preview, billing_run_start, billing_run_execute, billing_run_retry,
+billing_runs_resume_stalled; payments: payment_record,
 payment_allocate, payments_import_csv, write_off_request/approve/reject; schedules: schedule_generate."""
 
 from billing.services.documents import invoice_render
@@ -26,6 +27,7 @@ from billing.services.runs import (
     billing_run_preview,
     billing_run_retry,
     billing_run_start,
+    billing_runs_resume_stalled,
     run_progress,
 )
 from billing.services.sources import schedule_generate, schedules_generate_for_contract
@@ -36,6 +38,7 @@ __all__ = [
     "billing_run_preview",
     "billing_run_retry",
     "billing_run_start",
+    "billing_runs_resume_stalled",
     "credit_note_create",
     "dunning_send",
     "invoice_cancel",

@@ -6,29 +6,50 @@ never split one contract's sources between them), and builds the contract's draf
 transaction; a failure rolls back that contract only and is recorded on the item with its reason. A killed
 worker's transaction rolls back with its connection, leaving its item pending for the re-run; sources are
 claimed with SKIP LOCKED and a partial unique index makes billing a source twice impossible.
+
+Leases (how a dead worker is noticed): a worker leases an item before it works on it (`lease_owner`,
+`leased_until`, committed so that everyone sees it: the first lease in a statement of its own, each next one
+in the transaction that finishes the previous item) and a heartbeat thread renews its leases every third of
+PSA_BILLING_LEASE_S while the job runs, so a slow contract keeps its lease. A worker killed mid-run stops
+renewing: once every lease of a running run has expired and its job was queued more than a lease ago,
+`billing_runs_resume_stalled` (beat, every 20 s) queues the run again. Who may take an item is decided by row
+locks, not by the lease's clock: a worker processing an item holds a KEY SHARE lock on it (the heartbeat's
+UPDATE does not wait for it) and a worker leasing the next item skips locked ones (FOR UPDATE SKIP LOCKED).
+A dead worker's locks go with its connection, so a job queued again (by the beat, or by pressing start again)
+takes its items at once; a draft commits only if its worker still owns the item's lease when it marks the
+item done, so an item taken over between two statements is billed by one worker only.
 """
 
 import hashlib
 import json
+import logging
+import os
+import socket
+import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
-from billing.models import AccountTax, BillingRun, BillingRunItem, TaxCategory
+from billing.models import AccountTax, BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
 from crm.models import Account
+from ledger.services.periods import month_end, next_month
 from projects.models import Contract, ContractLine
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
 from psa.core.money import ZERO
+
+log = logging.getLogger(__name__)
 
 
 def _fingerprint(period_end: date, scope: str, account_ids: list[int], project_ids: list[int]) -> str:
@@ -54,7 +75,12 @@ def billing_run_create(
     project_ids: list[int] | None = None,
     key: str | None = None,
 ) -> BillingRun:
-    """A run in preview. The same `key` gives the same run; the same key with other parameters is a 409."""
+    """A run in preview. The same `key` gives the same run; the same key with other parameters is a 409.
+
+    The period end may be at most the end of next month: a run bills what is due by its end (approved time
+    and expenses, accepted milestones, scheduled retainer and subscription fees), and billing in advance
+    reaches one period ahead at most. A later end would invoice fees for months not yet due, and a mistyped
+    year (2062, 9999) every future fee at once."""
     require_finance(by)
     account_ids = sorted({int(x) for x in account_ids or []})
     project_ids = sorted({int(x) for x in project_ids or []})
@@ -67,6 +93,10 @@ def billing_run_create(
         errors["project_ids"] = ["Pick at least one project."]
     if not isinstance(period_end, date):
         errors["period_end"] = ["Enter a date."]
+    else:
+        latest = month_end(next_month(timezone.localdate()))
+        if period_end > latest:
+            errors["period_end"] = [f"A run ends by the end of next month ({latest:%Y-%m-%d}) at the latest."]
     if errors:
         raise ValidationFailed("The run is not valid.", fields=errors)
     fingerprint = _fingerprint(period_end, scope, account_ids, project_ids)
@@ -156,6 +186,8 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
     require_finance(by)
     run = locked(BillingRun, run_id, "billing run")
     if run.status == RunStatus.RUNNING:
+        run.queued_at = timezone.now()
+        run.save(update_fields=["queued_at"])
         _enqueue(run.pk)
         return run
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
@@ -168,8 +200,8 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
         ignore_conflicts=True,
     )
     run.status = RunStatus.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    run.started_at = run.queued_at = timezone.now()
+    run.save(update_fields=["status", "started_at", "queued_at"])
     audit_record(
         actor=by,
         action="billing.run_start",
@@ -191,10 +223,13 @@ def billing_run_retry(*, run_id: int, by) -> BillingRun:
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
     if run.status == RunStatus.DRAFT:
         raise ConflictError("Start the run first.", code="invalid_transition")
-    BillingRunItem.objects.filter(run=run, status=ItemStatus.FAILED).update(status=ItemStatus.PENDING)
+    BillingRunItem.objects.filter(run=run, status=ItemStatus.FAILED).update(
+        status=ItemStatus.PENDING, lease_owner="", leased_until=None
+    )
     run.status = RunStatus.RUNNING
     run.finished_at = None
-    run.save(update_fields=["status", "finished_at"])
+    run.queued_at = timezone.now()
+    run.save(update_fields=["status", "finished_at", "queued_at"])
     _enqueue(run.pk)
     return run
 
@@ -218,89 +253,156 @@ def _instance(model, values):
     return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
 
 
-def _next_item(run_id: int):
-    """Claim the run's next pending item and lock its contract, in one statement: the item is taken with SKIP
-    LOCKED (another worker has it), the contract with FOR NO KEY UPDATE (a second run waits for this one, so
-    two runs never split one contract's sources). Returns (item id, kinds, contract with its account, whether
-    a contract line has a cap, the account's own tax category id) or None when no item is left.
+class LeaseLost(Exception):
+    """The item's lease passed to another worker: this worker's work on it rolls back."""
+
+
+def _lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _lease_next(run_id: int, owner: str) -> int | None:
+    """Lease the run's next pending item to `owner`: one statement, in the caller's transaction or on its own.
+    FOR UPDATE SKIP LOCKED passes over the items live workers are leasing or processing (they hold row locks);
+    an item whose worker died carries no lock any more and is taken at once, whatever its lease says."""
+    until = timezone.now() + timedelta(seconds=settings.PSA_BILLING_LEASE_S)
+    table = BillingRunItem._meta.db_table
+    lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update else ""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET lease_owner = %s, leased_until = %s
+                WHERE id = (SELECT id FROM {table}
+                            WHERE run_id = %s AND status = %s ORDER BY contract_id LIMIT 1 {lock})
+                RETURNING id""",
+            [owner, adapt(until), run_id, ItemStatus.PENDING],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+class _LeaseKeeper:
+    """The worker's heartbeat: while the job runs, a thread renews the leases `owner` holds on the run's pending
+    items every third of PSA_BILLING_LEASE_S, through its own connection (so a long contract keeps its lease,
+    and a killed worker's leases lapse). It touches the database only once the first third has passed."""
+
+    def __init__(self, run_id: int, owner: str) -> None:
+        self.run_id, self.owner = run_id, owner
+        self.lease_s = settings.PSA_BILLING_LEASE_S
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"billing-lease-{owner}", daemon=True)
+
+    def __enter__(self) -> "_LeaseKeeper":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=self.lease_s)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(self.lease_s / 3):
+                try:
+                    BillingRunItem.objects.filter(
+                        run_id=self.run_id, status=ItemStatus.PENDING, lease_owner=self.owner
+                    ).update(leased_until=timezone.now() + timedelta(seconds=self.lease_s))
+                except DatabaseError as exc:  # the next beat tries again; the lease is three beats long
+                    log.warning("billing run %s: lease renewal failed: %s", self.run_id, exc)
+        finally:
+            connection.close()
+
+
+def _claim(item_id: int, owner: str):
+    """Take the leased item and lock its contract, in one statement: the item with FOR KEY SHARE SKIP LOCKED
+    (the heartbeat's renewal does not wait for it; a worker leasing the next item skips it), the contract
+    with FOR NO KEY UPDATE (a second run waits for this one, so two runs never split one contract's sources).
+    Returns (kinds, contract with its account, whether a contract line has a cap, the account's own tax
+    category id), or None when the item is no longer this worker's or no longer pending.
 
     One hand-written SELECT rather than two ORM queries: a run does this once per contract, and compiling the
     querysets cost more than PostgreSQL takes to run them. Django's own converters turn the row into models."""
     contract_cols, contract_exprs = _columns(Contract, "c")
     account_cols, account_exprs = _columns(Account, "a")
-    lock = "FOR UPDATE OF i SKIP LOCKED FOR NO KEY UPDATE OF c" if connection.features.has_select_for_update else ""
+    lock = "FOR KEY SHARE OF i SKIP LOCKED FOR NO KEY UPDATE OF c" if connection.features.has_select_for_update else ""
     sql = f"""
-        SELECT i.id, i.kinds, EXISTS (SELECT 1 FROM {ContractLine._meta.db_table} l
-                                      WHERE l.contract_id = c.id AND l.cap IS NOT NULL),
+        SELECT i.kinds, EXISTS (SELECT 1 FROM {ContractLine._meta.db_table} l
+                                WHERE l.contract_id = c.id AND l.cap IS NOT NULL),
                t.tax_category_id, {", ".join(contract_cols)}, {", ".join(account_cols)}
         FROM {BillingRunItem._meta.db_table} i
         JOIN {Contract._meta.db_table} c ON c.id = i.contract_id
         JOIN {Account._meta.db_table} a ON a.id = c.account_id
         LEFT JOIN {AccountTax._meta.db_table} t ON t.account_id = a.id
-        WHERE i.run_id = %s AND i.status = %s
-        ORDER BY i.contract_id LIMIT 1 {lock}"""
-    exprs = [None, BillingRunItem._meta.get_field("kinds").get_col("i"), None, None, *contract_exprs, *account_exprs]
+        WHERE i.id = %s AND i.status = %s AND i.lease_owner = %s {lock}"""
+    exprs = [BillingRunItem._meta.get_field("kinds").get_col("i"), None, None, *contract_exprs, *account_exprs]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run_id, ItemStatus.PENDING])
+        cursor.execute(sql, [item_id, ItemStatus.PENDING, owner])
         row = cursor.fetchone()
     if row is None:
         return None
     compiler = Contract.objects.none().query.get_compiler(connection=connection)
     (row,) = compiler.apply_converters([list(row)], compiler.get_converters(exprs))
     n = len(contract_cols)
-    contract = _instance(Contract, row[4 : 4 + n])
-    contract.account = _instance(Account, row[4 + n :])
-    return row[0], row[1], contract, bool(row[2]), row[3]
+    contract = _instance(Contract, row[3 : 3 + n])
+    contract.account = _instance(Account, row[3 + n :])
+    return row[0], contract, bool(row[1]), row[2]
 
 
-def _item_done(item_id: int, invoice) -> None:
+def _item_done(item_id: int, owner: str, invoice) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {BillingRunItem._meta.db_table} SET status = %s, invoice_id = %s, error = '', "
-            "attempts = attempts + 1, processed_at = %s WHERE id = %s",
+            "attempts = attempts + 1, processed_at = %s WHERE id = %s AND lease_owner = %s AND status = %s",
             [
                 ItemStatus.DONE if invoice else ItemStatus.EMPTY,
                 invoice.pk if invoice else None,
                 connection.ops.adapt_datetimefield_value(timezone.now()),
                 item_id,
+                owner,
+                ItemStatus.PENDING,
             ],
         )
+        if cursor.rowcount != 1:
+            raise LeaseLost(f"item {item_id} is no longer leased to {owner}")
 
 
-def _process_one(run: BillingRun, categories: dict[int, TaxCategory], default_category=None) -> bool:
-    """Process the next pending item in its own transaction; False when none is left to take.
+def _process_one(
+    run: BillingRun, item_id: int, owner: str, categories: dict[int, TaxCategory], default_category=None
+) -> int | None:
+    """Process the leased item `item_id` in its own transaction and return the next item, leased in the same
+    transaction (None when none is left to take).
 
-    The happy path is one transaction of three statements without savepoints (claim the item and lock its
-    contract, draft, mark the item). A failure rolls the whole contract back, and a second short transaction
-    records it on the item with its reason (unless another worker took the item meanwhile); the run goes on."""
-    item_pk = None
+    The happy path is one transaction of four statements without savepoints (claim the item and lock its
+    contract, draft, mark the item, lease the next). A failure rolls the whole contract back, and a second
+    short transaction records it on the item with its reason (unless the item is no longer this worker's) and
+    leases the next; the run goes on."""
     try:
         with transaction.atomic():
-            claimed = _next_item(run.pk)
-            if claimed is None:
-                return False
-            item_pk, kinds, contract, has_caps, own_category = claimed
-            category = categories.get(own_category, default_category) if default_category else None
-            invoice = invoice_draft_for_contract(
-                contract=contract,
-                period_end=run.period_end,
-                run=run,
-                kinds=kinds,
-                category=category,
-                has_caps=has_caps,
-            )
-            _item_done(item_pk, invoice)
-        return True
+            claimed = _claim(item_id, owner)
+            if claimed is not None:
+                kinds, contract, has_caps, own_category = claimed
+                category = categories.get(own_category, default_category) if default_category else None
+                invoice = invoice_draft_for_contract(
+                    contract=contract,
+                    period_end=run.period_end,
+                    run=run,
+                    kinds=kinds,
+                    category=category,
+                    has_caps=has_caps,
+                )
+                _item_done(item_id, owner, invoice)
+            return _lease_next(run.pk, owner)
     except OperationalError:
         raise
+    except LeaseLost:
+        log.warning("billing run %s: the lease on item %s passed to another worker", run.pk, item_id)
+        return _lease_next(run.pk, owner)
     except Exception as exc:  # recorded on the item, the run goes on
-        if item_pk is None:
-            raise
         error = (getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")[:2000]
     with transaction.atomic():
         item = (
             BillingRunItem.objects.select_for_update(skip_locked=True)
-            .filter(pk=item_pk, status=ItemStatus.PENDING)
+            .filter(pk=item_id, status=ItemStatus.PENDING, lease_owner=owner)
             .first()
         )
         if item is not None:
@@ -309,23 +411,53 @@ def _process_one(run: BillingRun, categories: dict[int, TaxCategory], default_ca
             item.error = error
             item.processed_at = timezone.now()
             item.save(update_fields=["status", "error", "attempts", "processed_at"])
-    return True
+        return _lease_next(run.pk, owner)
 
 
 def billing_run_execute(*, run_id: int) -> BillingRun | None:
-    """The job: process pending items one contract per transaction until none is left, then close the run."""
+    """The job: lease and process pending items one contract per transaction until none is left to take (items
+    another live worker is processing are left to it), renewing the leases meanwhile, then close the run."""
     run = BillingRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return run
     categories = {c.pk: c for c in TaxCategory.objects.all()}
     default_category = next((c for c in categories.values() if c.is_default and c.is_active), None)
-    while _process_one(run, categories, default_category):
-        pass
+    owner = _lease_owner()
+    with _LeaseKeeper(run.pk, owner):
+        item_id = _lease_next(run.pk, owner)
+        while item_id is not None:
+            item_id = _process_one(run, item_id, owner, categories, default_category)
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.RUNNING:
             _finish(run)
     return run
+
+
+@transaction.atomic
+def billing_runs_resume_stalled() -> list[int]:
+    """Queue again every running run that lost its workers: it has pending items, none of its items holds a
+    live lease (a live worker renews its lease every third of PSA_BILLING_LEASE_S; a dead one's expires), and
+    its job was queued more than a lease ago (time for a worker to take it). A run is queued again at most once
+    per lease period; running it twice is safe (items are taken under row locks, a source is billed once)."""
+    now = timezone.now()
+    pending = BillingRunItem.objects.filter(run=OuterRef("pk"), status=ItemStatus.PENDING)
+    live = BillingRunItem.objects.filter(run=OuterRef("pk"), leased_until__gt=now)
+    stalled = list(
+        BillingRun.objects.select_for_update(skip_locked=True)
+        .filter(status=RunStatus.RUNNING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - timedelta(seconds=settings.PSA_BILLING_LEASE_S)))
+        .filter(Exists(pending))
+        .exclude(Exists(live))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if stalled:
+        BillingRun.objects.filter(pk__in=stalled).update(queued_at=now)
+        for run_id in stalled:
+            _enqueue(run_id)
+        log.warning("billing runs %s lost their workers (leases expired): queued again", stalled)
+    return stalled
 
 
 def run_progress(run: BillingRun) -> dict:
@@ -345,21 +477,9 @@ def run_progress(run: BillingRun) -> dict:
 
 
 def billing_sweep() -> dict:
-    """The beat job's service: resume runs left running (a worker died and its message is not redelivered
-    before the visibility timeout) and render PDFs a lost job never rendered. Both are safe to repeat."""
-    from datetime import timedelta
-
-    from billing.models import Invoice
-
-    stale = timezone.now() - timedelta(minutes=10)
-    runs = list(
-        BillingRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=stale)
-        .filter(items__status=ItemStatus.PENDING)
-        .distinct()
-        .values_list("pk", flat=True)
-    )
-    for run_id in runs:
-        _enqueue(run_id)
+    """The five-minute beat job's service: resume runs that lost their workers (as the 20 s job does) and render
+    PDFs a lost job never rendered. Both are safe to repeat."""
+    runs = billing_runs_resume_stalled()
     unrendered = list(
         Invoice.objects.filter(number__isnull=False, pdf_sha256="", issued_at__lt=timezone.now() - timedelta(minutes=5))
         .order_by("pk")

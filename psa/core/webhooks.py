@@ -2,24 +2,31 @@
 
 - `event_emit()` is called by a service inside its transaction. It records the Event once per `key` and
   writes one outbox message per active subscription to that event type. Nothing leaves before commit.
-- Delivery posts JSON to the receiver with headers `PSA-Event-Id`, `PSA-Event-Type`, `PSA-Delivery-Id` and
-  `PSA-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription secret>`.
-  A 2xx answer delivers; anything else (or a timeout) is retried by the outbox with exponential backoff and
-  marked failed with the reason after PSA_OUTBOX_MAX_ATTEMPTS. Every attempt is logged (WebhookAttempt).
-- At-least-once: a receiver deduplicates by `PSA-Event-Id` (the same for every attempt and replay).
-- Targets must be http(s); with PSA_WEBHOOKS_ALLOW_PRIVATE off, addresses that resolve to private,
-  loopback, link-local or reserved ranges are refused at subscription time and again at delivery time.
+- Delivery posts JSON to the receiver signed by the Standard Webhooks scheme (https://www.standardwebhooks.com),
+  so receivers verify with its libraries: `webhook-id` (the event id), `webhook-timestamp` (unix seconds) and
+  `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the subscription secret
+  `whsec_<base64 key>`. `PSA-Event-Type` and `PSA-Delivery-Id` ride along. A 2xx answer delivers; anything
+  else (a redirect included, or a timeout) is retried by the outbox with exponential backoff and marked failed
+  with the reason after PSA_OUTBOX_MAX_ATTEMPTS. Every attempt is logged (WebhookAttempt).
+- At-least-once: a receiver deduplicates by `webhook-id` (the same for every attempt and replay).
+- Server-side request forgery: a target must be http(s). Its name is resolved once per delivery; every
+  address it resolves to must be globally routable (`ipaddress.is_global`, and so must an IPv4 address carried
+  inside an IPv6 one), and the connection goes to the address that was checked, with the Host header, TLS SNI
+  and certificate check for the name. A second lookup by the HTTP client (DNS rebinding) cannot happen, and
+  redirects are never followed. PSA_WEBHOOKS_ALLOW_PRIVATE (tests and development only) is the one opt-out.
 """
 
+import base64
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -39,70 +46,139 @@ EVENT_TYPES = {
     "payment.received": "A payment was recorded.",
     "period.closed": "An accounting period was closed.",
 }
-SIGNATURE_HEADER = "PSA-Signature"
-SIGNATURE_TOLERANCE_S = 300
+SECRET_PREFIX = "whsec_"
+RESPONSE_READ_LIMIT = 64 * 1024  # bytes of a receiver's answer read before the connection is closed
 
 
-# --- signing -------------------------------------------------------------------------------------------
-def webhook_sign(*, secret: str, body: bytes, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+# --- signing (Standard Webhooks) -----------------------------------------------------------------------
+def webhook_secret_new() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def webhook_verify(
-    *, secret: str, header: str, body: bytes, tolerance_s: int = SIGNATURE_TOLERANCE_S, now: int | None = None
-) -> bool:
-    """What a receiver does: check the HMAC and that the timestamp is recent (replay protection)."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        t = int(parts["t"])
-        given = parts["v1"]
-    except (ValueError, KeyError):
-        return False
-    current = int(time.time()) if now is None else now
-    if abs(current - t) > tolerance_s:
-        return False
-    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given)
+def _secret_key(secret: str) -> bytes:
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    return base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def webhook_sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: "v1,<base64 HMAC-SHA256 of '<msg_id>.<timestamp>.<body>'>"."""
+    mac = hmac.new(_secret_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
 
 
 # --- targets -------------------------------------------------------------------------------------------
-def _forbidden_address(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip)
-    return (
-        addr.is_private
-        or addr.is_loopback
-        or addr.is_link_local
-        or addr.is_reserved
-        or addr.is_multicast
-        or addr.is_unspecified
-    )
+def webhook_address_allowed(ip: str) -> bool:
+    """Globally routable, and so is any IPv4 address an IPv6 one carries (mapped, 6to4, Teredo)."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if not addr.is_global or addr.is_multicast:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = [addr.ipv4_mapped, addr.sixtofour, *(addr.teredo or ())]
+        return all(inner is None or (inner.is_global and not inner.is_multicast) for inner in embedded)
+    return True
 
 
-def webhook_check_url(url: str) -> None:
-    """Refuse non-http(s) URLs, and private targets unless PSA_WEBHOOKS_ALLOW_PRIVATE is on."""
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A checked target: where to connect (`addresses`, resolved once) and what to say (`host`, `path`)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[str, ...]
+
+
+def webhook_resolve(url: str) -> WebhookTarget:
+    """Resolve a webhook URL once and check every address it resolves to (each must be globally routable
+    unless PSA_WEBHOOKS_ALLOW_PRIVATE is on). The delivery connects only to these addresses."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
         raise ValidationFailed(
             "A webhook URL must start with http:// or https:// and name a host.",
             fields={"url": ["Use an http(s) URL."]},
         )
-    if settings.PSA_WEBHOOKS_ALLOW_PRIVATE:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as exc:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
         raise ValidationFailed(
             f"The host '{parts.hostname}' does not resolve.", fields={"url": [f"Unknown host: {exc}"]}
         ) from exc
-    for info in infos:
-        if _forbidden_address(info[4][0]):
-            raise ValidationFailed(
-                f"'{parts.hostname}' resolves to a private or local address ({info[4][0]}); such targets are "
-                "not allowed here.",
-                fields={"url": ["Private, loopback and link-local targets are not allowed."]},
-            )
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not settings.PSA_WEBHOOKS_ALLOW_PRIVATE:
+        for ip in addresses:
+            if not webhook_address_allowed(ip):
+                raise ValidationFailed(
+                    f"'{parts.hostname}' resolves to {ip}, a private or local address that is not publicly routable; "
+                    "such targets are not allowed here.",
+                    fields={"url": ["Only publicly routable targets are allowed."]},
+                )
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return WebhookTarget(scheme=parts.scheme, host=parts.hostname, port=port, path=path, addresses=addresses)
+
+
+def webhook_check_url(url: str) -> None:
+    """Refuse non-http(s) URLs, and targets that are not globally routable (see `webhook_resolve`)."""
+    webhook_resolve(url)
+
+
+def _connect(target: WebhookTarget, timeout: float) -> socket.socket:
+    """A TCP connection to the first checked address that answers (never a fresh lookup)."""
+    error: OSError | None = None
+    for ip in target.addresses:
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((ip, target.port))
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error or OSError(f"no address for {target.host}")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """http.client to a checked address; the Host header still names the host. http.client never follows
+    redirects, so a 3xx comes back as an answer."""
+
+    def __init__(self, target: WebhookTarget, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.target = target
+
+    def connect(self) -> None:
+        self.sock = _connect(self.target, self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to a checked address, with SNI and certificate verification for the host name."""
+
+    def __init__(self, target: WebhookTarget, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
+        self.target = target
+
+    def connect(self) -> None:
+        self.sock = self.tls.wrap_socket(_connect(self.target, self.timeout), server_hostname=self.target.host)
+
+
+def _post(target: WebhookTarget, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    conn = connection_class(target, timeout)
+    try:
+        conn.request("POST", target.path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(RESPONSE_READ_LIMIT)
+        return response.status
+    finally:
+        conn.close()
 
 
 def _clean_event_types(event_types: list[str]) -> list[str]:
@@ -119,9 +195,8 @@ def _clean_event_types(event_types: list[str]) -> list[str]:
 
 # --- subscriptions -------------------------------------------------------------------------------------
 @transaction.atomic
-def webhook_subscription_create(
-    *, name: str, url: str, event_types: list[str], by=None, secret: str | None = None
-) -> WebhookSubscription:
+def webhook_subscription_create(*, name: str, url: str, event_types: list[str], by=None) -> WebhookSubscription:
+    """A receiver of the chosen event types at a checked URL, with a new Standard Webhooks secret."""
     if not name.strip():
         raise ValidationFailed("Name the subscription.", fields={"name": ["Required."]})
     webhook_check_url(url)
@@ -129,7 +204,7 @@ def webhook_subscription_create(
         name=name.strip(),
         url=url,
         event_types=_clean_event_types(event_types),
-        secret=secret or secrets.token_hex(32),
+        secret=webhook_secret_new(),
         created_by=by,
     )
     sub.full_clean()
@@ -204,27 +279,23 @@ def _deliver_webhook(message: OutboxMessage) -> None:
     try:
         if not sub.active:
             raise RuntimeError("subscription is inactive")
-        webhook_check_url(sub.url)
+        target = webhook_resolve(sub.url)
         body = event_body(event)
-        request = urllib.request.Request(  # noqa: S310 (http(s) only: webhook_check_url)
-            sub.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "PSA-Webhooks/1",
-                "PSA-Event-Id": str(event.pk),
-                "PSA-Event-Type": event.type,
-                "PSA-Delivery-Id": str(message.pk),
-                SIGNATURE_HEADER: webhook_sign(secret=sub.secret, body=body),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=settings.PSA_WEBHOOK_TIMEOUT_S) as response:  # noqa: S310 (scheme checked above)
-                attempt.status_code = response.status
-        except urllib.error.HTTPError as exc:
-            attempt.status_code = exc.code
-            raise RuntimeError(f"receiver answered {exc.code}") from exc
+        msg_id, timestamp = str(event.pk), int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "PSA-Webhooks/2",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": webhook_sign(secret=sub.secret, msg_id=msg_id, timestamp=timestamp, body=body),
+            "PSA-Event-Type": event.type,
+            "PSA-Delivery-Id": str(message.pk),
+        }
+        attempt.status_code = _post(target, body, headers, settings.PSA_WEBHOOK_TIMEOUT_S)
+        if 300 <= attempt.status_code < 400:
+            raise RuntimeError(f"receiver answered {attempt.status_code}: redirects are not followed")
+        if not 200 <= attempt.status_code < 300:
+            raise RuntimeError(f"receiver answered {attempt.status_code}")
         attempt.ok = True
     except Exception as exc:
         attempt.error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -241,7 +312,7 @@ outbox_register_handler("webhook", _deliver_webhook)
 @transaction.atomic
 def webhook_replay(*, message_id: str, by=None) -> OutboxMessage:
     """Send a webhook again: a failed one goes back in the queue; a delivered one is re-sent as a new
-    delivery of the same event (same PSA-Event-Id, so the receiver can tell it is a duplicate)."""
+    delivery of the same event (same webhook-id, so the receiver can tell it is a duplicate)."""
     message = OutboxMessage.objects.select_for_update().get(pk=message_id, kind="webhook")
     if message.status == "failed":
         result = outbox_replay(message_id=message_id)

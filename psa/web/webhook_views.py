@@ -20,7 +20,7 @@ class SubscriptionForm(forms.Form):
         label="Receiver URL",
         max_length=500,
         widget=forms.URLInput(attrs={"class": "form-control"}),
-        help_text="http(s) only; private and local addresses are refused in production.",
+        help_text="http(s) only, at a publicly routable address; redirects are not followed.",
     )
     event_types = forms.MultipleChoiceField(
         choices=[(k, f"{k} — {v}") for k, v in EVENT_TYPES.items()],

@@ -1,10 +1,11 @@
 """Billing runs: idempotent creation, a preview that claims nothing, one contract per transaction, errors per
 item with retry, and re-running never bills twice."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing.choices import ItemStatus, RunScope, RunStatus
 from billing.models import BillingRun, Invoice, SourceLink
@@ -16,6 +17,7 @@ from billing.services import (
     billing_run_start,
     run_progress,
 )
+from ledger.services.periods import month_end, next_month
 from psa.core.exceptions import IdempotencyConflict, InvalidTransition, PermissionDeniedError, ValidationFailed
 from tests.billing.factories import make_account, milestone_contract, retainer_contract
 
@@ -139,7 +141,25 @@ def test_the_sweep_resumes_a_stale_run_and_renders_missing_pdfs(periods, finance
     milestone_contract("100.00")
     run = billing_run_create(by=finance, period_end=END)
     billing_run_start(run_id=run.pk, by=finance)
-    BillingRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    BillingRun.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(hours=1))
     with django_capture_on_commit_callbacks() as callbacks:
         assert billing_sweep() == {"runs": 1, "pdfs": 0}
     assert len(callbacks) == 1
+
+
+def test_a_run_ending_after_next_month_is_refused(finance):
+    today = timezone.localdate()
+    latest = month_end(next_month(today))
+    assert billing_run_create(by=finance, period_end=latest).period_end == latest
+    for too_far in (latest + timedelta(days=1), date(2099, 12, 31), date(9999, 12, 31)):
+        with pytest.raises(ValidationFailed) as err:
+            billing_run_create(by=finance, period_end=too_far)
+        assert "period_end" in err.value.fields
+    assert BillingRun.objects.count() == 1
+
+
+def test_the_api_refuses_a_far_future_run_with_the_field_named(api_as):
+    response = api_as("finance").post("/api/v1/billing/runs/", {"period_end": "2099-12-31"}, format="json")
+    assert response.status_code == 400
+    assert "period_end" in response.json()["fields"]
+    assert not BillingRun.objects.exists()

@@ -1,55 +1,28 @@
-"""Webhooks: signed deliveries to a real local HTTP receiver, retries, recovery without duplicates, replay."""
+"""Webhooks: deliveries to a real local HTTP receiver signed by the Standard Webhooks scheme (verified with its
+reference library), retries, recovery without duplicates, replay."""
 
-import json
-import threading
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import importlib
+import socket
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from psa.core.exceptions import ValidationFailed
-from psa.core.models import Event, OutboxMessage, OutboxStatus, WebhookAttempt
+from psa.core.models import Event, OutboxMessage, OutboxStatus, WebhookAttempt, WebhookSubscription
 from psa.core.outbox import outbox_deliver, outbox_deliver_due
 from psa.core.webhooks import (
     event_emit,
     webhook_replay,
     webhook_sign,
     webhook_subscription_create,
-    webhook_verify,
 )
+from tests.core.webhook_net import Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """A local HTTP server that records requests and answers with the queued status codes."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/psa"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -80,13 +53,32 @@ def test_a_subscribed_event_arrives_signed_and_verifiable(receiver, subscription
     assert len(receiver.requests) == 1
     request = receiver.requests[0]
     headers = request["headers"]
-    assert headers["psa-event-id"] == str(event.pk)
+    assert headers["webhook-id"] == str(event.pk)
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+    assert headers["webhook-signature"].startswith("v1,")
     assert headers["psa-event-type"] == "invoice.issued"
-    assert webhook_verify(secret=subscription.secret, header=headers["psa-signature"], body=request["body"])
-    assert not webhook_verify(secret="wrong", header=headers["psa-signature"], body=request["body"])
-    payload = json.loads(request["body"])
+    # The receiver verifies with the Standard Webhooks reference library and the secret shown to the admin.
+    payload = Webhook(subscription.secret).verify(request["body"], request["headers"])
     assert payload["data"] == {"number": "INV-2026-000001"}
     assert payload["correlation_id"] == "deal-42"
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "A" * 43 + "=").verify(request["body"], request["headers"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(subscription.secret).verify(request["body"] + b" ", request["headers"])
+
+
+def test_the_signature_covers_the_event_id_and_the_timestamp(receiver, subscription):
+    event_emit(type="invoice.issued", key="invoice.issued:2", data={})
+    _deliver_all()
+    request = receiver.requests[0]
+    for header, forged in (("webhook-id", "another-event"), ("webhook-timestamp", str(int(time.time()) - 1))):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(subscription.secret).verify(request["body"], {**request["headers"], header: forged})
+
+
+def test_a_new_secret_is_a_standard_webhooks_secret(subscription):
+    assert subscription.secret.startswith("whsec_")
+    assert len(Webhook(subscription.secret)._whsecret) == 32
 
 
 def test_events_outside_the_subscription_are_not_sent(receiver, subscription):
@@ -104,7 +96,7 @@ def test_emitting_the_same_key_twice_sends_once(receiver, subscription):
 
 
 def test_a_failing_receiver_is_retried_and_recovers_without_duplicates(receiver, subscription):
-    receiver.statuses = [500, 503]
+    receiver.answers = [(500, {}), (503, {})]
     event_emit(type="invoice.issued", key="invoice.issued:9", data={})
     message = OutboxMessage.objects.get(kind="webhook")
     for _ in range(3):
@@ -118,7 +110,7 @@ def test_a_failing_receiver_is_retried_and_recovers_without_duplicates(receiver,
     assert [a.ok for a in attempts] == [False, False, True]
     assert "receiver answered 500" in attempts[0].error
     # Every attempt carried the same event id: the receiver keeps one.
-    event_ids = {r["headers"]["psa-event-id"] for r in receiver.requests}
+    event_ids = {r["headers"]["webhook-id"] for r in receiver.requests}
     assert len(event_ids) == 1
     outbox_deliver_due()
     assert len(receiver.requests) == 3, "nothing is sent after success"
@@ -126,7 +118,7 @@ def test_a_failing_receiver_is_retried_and_recovers_without_duplicates(receiver,
 
 def test_a_receiver_that_never_recovers_ends_failed_with_the_reason(receiver, subscription, settings):
     settings.PSA_OUTBOX_MAX_ATTEMPTS = 2
-    receiver.statuses = [500, 500]
+    receiver.answers = [(500, {}), (500, {})]
     event_emit(type="invoice.issued", key="invoice.issued:10", data={})
     message = OutboxMessage.objects.get(kind="webhook")
     outbox_deliver(message_id=str(message.pk))
@@ -143,8 +135,6 @@ def test_a_receiver_that_never_recovers_ends_failed_with_the_reason(receiver, su
 def test_a_timeout_is_an_attempt_with_the_reason(settings, make_user):
     settings.PSA_WEBHOOKS_ALLOW_PRIVATE = True
     settings.PSA_WEBHOOK_TIMEOUT_S = 1
-    import socket
-
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts the connection, never answers
@@ -171,7 +161,7 @@ def test_replaying_a_delivered_webhook_resends_the_same_event(receiver, subscrip
     webhook_replay(message_id=str(message.pk))
     _deliver_all()
     assert len(receiver.requests) == 2
-    assert receiver.requests[0]["headers"]["psa-event-id"] == receiver.requests[1]["headers"]["psa-event-id"]
+    assert receiver.requests[0]["headers"]["webhook-id"] == receiver.requests[1]["headers"]["webhook-id"]
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "example.com"])
@@ -195,10 +185,34 @@ def test_unknown_event_types_are_refused(settings):
     assert "event_types" in exc.value.fields
 
 
-def test_stale_signatures_are_rejected():
+def test_stale_and_tampered_signatures_are_rejected_by_the_reference_library():
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"id":"1"}'
-    header = webhook_sign(secret="s", body=body, timestamp=1_000_000)
-    assert webhook_verify(secret="s", header=header, body=body, now=1_000_100)
-    assert not webhook_verify(secret="s", header=header, body=body, now=1_000_000 + 3600)
-    assert not webhook_verify(secret="s", header=header, body=b'{"id":"2"}', now=1_000_100)
-    assert not webhook_verify(secret="s", header="garbage", body=body)
+    old = int((datetime.now(UTC) - timedelta(hours=1)).timestamp())
+    now = int(time.time())
+
+    def headers(ts: int, msg_id: str = "evt-1", signed_body: bytes = body) -> dict:
+        sig = webhook_sign(secret=secret, msg_id=msg_id, timestamp=ts, body=signed_body)
+        return {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": sig}
+
+    assert Webhook(secret).verify(body, headers(now)) == {"id": "1"}
+    assert webhook_sign(secret=secret, msg_id="evt-1", timestamp=now, body=body) == Webhook(secret).sign(
+        "evt-1", datetime.fromtimestamp(now, UTC), body
+    )
+    for bad in (headers(old), headers(now, signed_body=b'{"id":"2"}'), {**headers(now), "webhook-id": "evt-2"}):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(body, bad)
+
+
+def test_an_existing_secret_becomes_a_standard_webhooks_secret_with_the_same_key():
+    """The old scheme keyed the HMAC with the secret string's bytes; the migration keeps that key."""
+    legacy = "ab" * 32
+    sub = WebhookSubscription.objects.create(name="old", url="http://127.0.0.1/", secret=legacy, event_types=[])
+    migration = importlib.import_module("psa.core.migrations.0005_webhook_secrets_standard")
+    migration.to_standard(django_apps, None)
+    sub.refresh_from_db()
+    assert sub.secret.startswith("whsec_")
+    assert Webhook(sub.secret)._whsecret == legacy.encode()
+    migration.to_standard(django_apps, None)
+    sub.refresh_from_db()
+    assert Webhook(sub.secret)._whsecret == legacy.encode(), "running it twice changes nothing"
