@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_run_item_kinds'),
+        ('billing', '0006_invoice_einvoice_error'),
     ]
 
     operations = [
