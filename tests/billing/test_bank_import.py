@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from billing.models import Payment
@@ -112,3 +113,44 @@ def test_the_confirmed_import_records_what_the_dry_run_reported_and_a_rerun_chan
     assert report.created == 1 and Payment.objects.count() == 1
     again = payments_import_csv(by=finance, content=content, dry_run=True)
     assert again.created == 0 and again.unchanged == 1 and "already imported" in again.rows[0].reason
+
+
+def test_the_page_shows_the_dry_run_then_imports_the_same_file_on_confirm(client_as, periods):
+    account = make_account()
+    client = client_as("finance")
+    content = f"date;amount;reference;bank_ref;account\n15.02.2026;250,00;Rent;TX-1;{account.pk}\n".encode()
+    upload = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
+    response = client.post("/billing/payments/import/", {"file": upload, "decimal": "auto"})
+    assert response.status_code == 200 and not Payment.objects.exists()
+    assert b"250.00" in response.content and b"1.234,56" in response.content  # as read, and how
+    payload = response.context["payload"]
+    response = client.post("/billing/payments/import/", {"payload": payload, "decimal": "auto", "confirm": "1"})
+    assert response.status_code == 200
+    assert list(Payment.objects.values_list("amount", flat=True)) == [Decimal("250.00")]
+
+
+def test_the_api_dry_runs_by_default_and_imports_when_asked(api_as, periods):
+    account = make_account()
+    api = api_as("finance")
+    content = f"date,amount,reference,bank_ref,account\n2026-02-15,\"1.234\",Fees,TX-1,{account.pk}\n".encode()
+
+    def post(**extra):
+        upload = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
+        return api.post("/api/v1/billing/payment-imports/", {"file": upload, **extra}, format="multipart")
+
+    response = post()
+    assert response.status_code == 200, response.json()
+    assert response.json()["dry_run"] is True and response.json()["errors"] == 1  # 1.234 alone is ambiguous
+    response = post(decimal="comma")
+    assert response.json()["created"] == 1 and not Payment.objects.exists()
+    response = post(decimal="comma", dry_run="false")
+    assert response.json()["created"] == 1
+    assert list(Payment.objects.values_list("amount", flat=True)) == [Decimal("1234.00")]
+
+
+def test_only_finance_imports_bank_statements(api_as, client_as, periods):
+    content = b"date,amount,reference,bank_ref\n"
+    upload = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
+    response = api_as("sales").post("/api/v1/billing/payment-imports/", {"file": upload}, format="multipart")
+    assert response.status_code == 403
+    assert client_as("consultant").get("/billing/payments/import/").status_code in (403, 302)
