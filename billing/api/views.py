@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from billing.api import serializers as s
@@ -24,8 +25,10 @@ from billing.services import (
     invoice_issue,
     payment_allocate,
     payment_record,
+    payments_import_csv,
 )
 from billing.services.documents import invoice_pdf_stored
+from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
 from psa.core.exceptions import NotFoundError
 from psa.core.roles import Role
@@ -180,6 +183,27 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         data.is_valid(raise_exception=True)
         payment_allocate(payment_id=self.get_object().pk, by=request.user, **data.validated_data)
         return Response(s.PaymentSerializer(Payment.objects.get(pk=pk)).data)
+
+
+class PaymentImportViewSet(GenericViewSet):
+    """Import a bank statement CSV (multipart `file`, `decimal`): with `dry_run` true (the default) the report
+    says per row what would happen and nothing is written; post the same file with `dry_run` false to import."""
+
+    allowed_roles = FINANCE
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = s.BankImportSerializer
+
+    @extend_schema(request={"multipart/form-data": s.BankImportSerializer}, responses=ImportReportSerializer)
+    def create(self, request):
+        data = s.BankImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = payments_import_csv(
+            by=request.user,
+            content=data.validated_data["file"].read(),
+            dry_run=data.validated_data["dry_run"],
+            decimal=data.validated_data["decimal"],
+        )
+        return Response(ImportReportSerializer(report).data)
 
 
 class ArAgingViewSet(GenericViewSet):

@@ -194,12 +194,4 @@ class CsvImportViewSet(GenericViewSet):
             content=data.validated_data["file"].read(),
             dry_run=data.validated_data["dry_run"],
         )
-        body = {
-            "kind": report.kind,
-            "dry_run": report.dry_run,
-            "created": report.created,
-            "updated": report.updated,
-            "errors": report.errors,
-            "rows": [r.__dict__ for r in report.rows],
-        }
-        return Response(body)
+        return Response(s.ImportReportSerializer(report).data)

@@ -14,9 +14,6 @@ A deal's imported amount is kept as one line "Imported amount" with no billing m
 one). Won deals are refused: win them in PSA so the engagement is provisioned.
 """
 
-import csv
-import io
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -30,6 +27,7 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
+from psa.core.imports import ImportReport, RowResult, csv_rows
 from psa.core.money import round_money
 from psa.core.roles import has_role
 
@@ -68,86 +66,10 @@ ALIASES = {
     "probability": "probability",
     "lost_reason": "lost_reason",
 }
-MAX_ROWS = 20000
-
-
-@dataclass
-class RowResult:
-    row: int
-    name: str
-    external_id: str
-    action: str  # "create", "update", "unchanged" or "error"
-    reason: str = ""
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    dry_run: bool
-    rows: list[RowResult] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(1 for r in self.rows if r.action == action)
-
-    @property
-    def created(self) -> int:
-        return self.count("create")
-
-    @property
-    def updated(self) -> int:
-        return self.count("update")
-
-    @property
-    def errors(self) -> int:
-        return self.count("error")
-
-    @property
-    def unchanged(self) -> int:
-        return self.count("unchanged")
-
-
-def _key(header: str) -> str:
-    return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
 def _read(content: str | bytes) -> list[dict]:
     return csv_rows(content, aliases=ALIASES, required="name")
-
-
-def csv_rows(content: str | bytes, *, aliases: dict[str, str], required: str) -> list[dict]:
-    """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
-
-    Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
-    ignored; blank rows skipped. A file without the `required` column, empty, not UTF-8 or longer than
-    MAX_ROWS is refused naming the problem."""
-    if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed("The file is not UTF-8 text.", fields={"file": ["Save the CSV as UTF-8."]}) from None
-    content = content.lstrip("\ufeff")
-    try:
-        dialect = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(content), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
-    columns = [aliases.get(_key(h), "") for h in header]
-    if required not in columns:
-        raise ValidationFailed(
-            f"The file has no '{required}' column.", fields={"file": [f"A '{required}' column is required."]}
-        )
-    rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        rows.append({c: v.strip() for c, v in zip(columns, values, strict=False) if c})
-        if len(rows) > MAX_ROWS:
-            raise ValidationFailed(f"At most {MAX_ROWS} rows per file.", fields={"file": ["Split the file."]})
-    return rows
 
 
 def _parse_date(value: str) -> date | None:

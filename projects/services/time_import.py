@@ -28,7 +28,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.services.imports import ImportReport, RowResult, csv_rows
 from projects.models import Consultant, EntryStatus, Project, Task, TimeEntry
 from projects.services.time import (
     EDITABLE_STATUSES,
@@ -39,6 +38,7 @@ from projects.services.time import (
 )
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
+from psa.core.imports import ImportReport, RowResult, csv_rows
 from psa.core.roles import Role, has_role
 
 KIND = "time"

@@ -1,19 +1,205 @@
-"""The two-step CSV upload every import page shares: upload → dry-run report → confirm the same file.
+"""What every CSV import shares: reading the file, reading amounts, the per-row report, and the two-step upload
+of the import pages (upload -> dry-run report -> confirm the same file).
 
 The file's bytes travel back with the confirmation as a hidden base64 field, so the import writes exactly what
 the dry run checked (no server-side temp files, nothing to clean up). The app supplies the service call.
 """
 
 import base64
-from collections.abc import Callable
-from dataclasses import dataclass
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
-from psa.core.exceptions import DomainError
+from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20000
 
 
+# --- the per-row report ----------------------------------------------------------------------------------
+@dataclass
+class RowResult:
+    row: int
+    name: str
+    external_id: str
+    action: str  # "create", "update", "unchanged" or "error"
+    reason: str = ""
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    dry_run: bool
+    rows: list[RowResult] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)  # how the file was read, carried to the confirmation
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def created(self) -> int:
+        return self.count("create")
+
+    @property
+    def updated(self) -> int:
+        return self.count("update")
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
+
+
+# --- reading the file ------------------------------------------------------------------------------------
+def _key(header: str) -> str:
+    return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
+def csv_rows(
+    content: str | bytes, *, aliases: dict[str, str], required: str | tuple[str, ...], max_rows: int = MAX_ROWS
+) -> list[dict]:
+    """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
+
+    Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
+    ignored; blank rows skipped. A file without the `required` columns, empty, not UTF-8 or longer than
+    `max_rows` is refused naming the problem."""
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationFailed("The file is not UTF-8 text.", fields={"file": ["Save the CSV as UTF-8."]}) from None
+    content = content.lstrip("\ufeff")
+    try:
+        dialect = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(content), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
+    columns = [aliases.get(_key(h), "") for h in header]
+    needed = (required,) if isinstance(required, str) else required
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        raise ValidationFailed(
+            f"The file has no {names} column{'s' if len(missing) > 1 else ''}.",
+            fields={"file": [f"A '{c}' column is required." for c in missing]},
+        )
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append({c: v.strip() for c, v in zip(columns, values, strict=False) if c})
+        if len(rows) > max_rows:
+            raise ValidationFailed(f"At most {max_rows} rows per file.", fields={"file": ["Split the file."]})
+    return rows
+
+
+# --- reading amounts -------------------------------------------------------------------------------------
+DECIMAL_CONVENTIONS = {
+    "auto": "Detect from the file",
+    "point": "1,234.56 (decimal point)",
+    "comma": "1.234,56 (decimal comma)",
+}
+_EXAMPLE = {"point": "1,234.56", "comma": "1.234,56"}
+_SEPARATORS = {"point": (".", ","), "comma": (",", ".")}  # decimal, thousands
+_GROUPING = str.maketrans("", "", " '\u00a0\u202f")  # spaces and apostrophes group digits in either convention
+_SHAPES = {
+    conv: re.compile(rf"^[+-]?(\d{{1,3}}(\{group}\d{{3}})+|\d+)(\{dec}\d+)?$")
+    for conv, (dec, group) in _SEPARATORS.items()
+}
+
+
+def _cell_convention(text: str) -> str | None:
+    """ "point" or "comma" when the cell alone shows its decimal separator; "" when it has no separator (any
+    convention reads it the same); None when it could be either (one separator followed by three digits)."""
+    text = text.translate(_GROUPING).lstrip("+-")
+    dots, commas = text.count("."), text.count(",")
+    if not dots and not commas:
+        return ""
+    if dots and commas:
+        return "point" if text.rfind(".") > text.rfind(",") else "comma"
+    sep = "." if dots else ","
+    own, other = ("point", "comma") if sep == "." else ("comma", "point")
+    if text.count(sep) > 1:
+        return other  # repeated, so it groups thousands
+    whole, _, fraction = text.partition(sep)
+    if len(fraction) != 3 or len(whole) > 3 or whole in ("", "0"):
+        return own  # cannot be a thousands separator
+    return None
+
+
+@dataclass
+class AmountReader:
+    """Reads a file's amount cells by its declared convention, or by the one its unambiguous cells show.
+
+    A cell that could be read both ways (`1,234`) is refused unless the file's other cells or the declared
+    convention decide it; a file whose cells show both conventions is refused cell by cell."""
+
+    convention: str | None  # "point", "comma", or None when undecided
+    evidence: dict[str, int] = field(default_factory=dict)  # convention -> first row that shows it
+    declared: bool = False
+
+    @classmethod
+    def for_cells(cls, declared: str, cells: Iterable[tuple[int, str]]) -> "AmountReader":
+        if declared not in DECIMAL_CONVENTIONS:
+            raise ValidationFailed(
+                "Unknown decimal convention.", fields={"decimal": [f"One of {', '.join(DECIMAL_CONVENTIONS)}."]}
+            )
+        if declared != "auto":
+            return cls(convention=declared, declared=True)
+        evidence: dict[str, int] = {}
+        for row, text in cells:
+            shown = _cell_convention(text)
+            if shown:
+                evidence.setdefault(shown, row)
+        return cls(convention=next(iter(evidence)) if len(evidence) == 1 else None, evidence=evidence)
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.evidence) > 1
+
+    def describe(self) -> str:
+        if self.convention is None:
+            return ""
+        how = "as declared" if self.declared else f"as row {self.evidence[self.convention]} shows"
+        return f"Amounts are read as {_EXAMPLE[self.convention]} ({how})."
+
+    def read(self, text: str) -> Decimal:
+        """The cell's value; ValueError naming the problem when it cannot be read for certain."""
+        convention = self.convention
+        if convention is None:
+            shown = _cell_convention(text)
+            if shown and self.mixed:
+                rows = " and ".join(f"{_EXAMPLE[c]} (row {r})" for c, r in sorted(self.evidence.items()))
+                raise ValueError(f"the file writes amounts both as {rows}: choose its decimal convention")
+            if shown is None:
+                raise ValueError(
+                    f"amount '{text}' could be read either way (no other row shows the file's decimal "
+                    "convention): choose the convention"
+                )
+            convention = shown or "point"
+        compact = text.translate(_GROUPING)
+        if not _SHAPES[convention].match(compact):
+            raise ValueError(f"amount '{text}' is not an amount written as {_EXAMPLE[convention]}")
+        decimal, group = _SEPARATORS[convention]
+        try:
+            return Decimal(compact.replace(group, "").replace(decimal, "."))
+        except InvalidOperation:
+            raise ValueError(f"amount '{text}' is not a number") from None
+
+
+# --- the two-step upload of the import pages -------------------------------------------------------------
 @dataclass
 class ImportStep:
     report: object = None

@@ -42,7 +42,7 @@ def test_a_decimal_point_file_with_thousands_commas_is_read_as_such(periods, fin
     account = make_account()
     content = (
         "date,amount,reference,bank_ref,account\n"
-        f"2026-02-15,\"1,234.56\",Fees,TX-1,{account.pk}\n"
+        f'2026-02-15,"1,234.56",Fees,TX-1,{account.pk}\n'
         f"2026-02-16,250.5,Rent,TX-2,{account.pk}\n"
     )
     payments_import_csv(by=finance, content=content, dry_run=False)
@@ -62,7 +62,7 @@ def test_an_ambiguous_cell_is_refused_with_its_row_named_and_nothing_guessed(per
     content = (
         "date,amount,reference,bank_ref,account\n"
         f"2026-02-15,100,Fees,TX-1,{account.pk}\n"
-        f"2026-02-16,\"1,234\",Rent,TX-2,{account.pk}\n"
+        f'2026-02-16,"1,234",Rent,TX-2,{account.pk}\n'
     )
     report = payments_import_csv(by=finance, content=content, dry_run=False)
     (refused,) = _rows(report, "error")
@@ -72,7 +72,7 @@ def test_an_ambiguous_cell_is_refused_with_its_row_named_and_nothing_guessed(per
 
 def test_a_cell_against_the_declared_convention_is_refused(periods, finance):
     account = make_account()
-    content = f"date,amount,reference,bank_ref,account\n2026-02-15,\"1,234.56\",Fees,TX-1,{account.pk}\n"
+    content = f'date,amount,reference,bank_ref,account\n2026-02-15,"1,234.56",Fees,TX-1,{account.pk}\n'
     report = payments_import_csv(by=finance, content=content, dry_run=False, decimal="comma")
     (refused,) = _rows(report, "error")
     assert refused.row == 2 and "1,234.56" in refused.reason
@@ -83,8 +83,8 @@ def test_a_file_mixing_both_conventions_is_refused_naming_the_rows(periods, fina
     account = make_account()
     content = (
         "date,amount,reference,bank_ref,account\n"
-        f"2026-02-15,\"250,00\",Fees,TX-1,{account.pk}\n"
-        f"2026-02-16,\"1,234.56\",Rent,TX-2,{account.pk}\n"
+        f'2026-02-15,"250,00",Fees,TX-1,{account.pk}\n'
+        f'2026-02-16,"1,234.56",Rent,TX-2,{account.pk}\n'
     )
     report = payments_import_csv(by=finance, content=content, dry_run=True)
     assert {r.row for r in _rows(report, "error")} == {2, 3}
@@ -132,7 +132,7 @@ def test_the_page_shows_the_dry_run_then_imports_the_same_file_on_confirm(client
 def test_the_api_dry_runs_by_default_and_imports_when_asked(api_as, periods):
     account = make_account()
     api = api_as("finance")
-    content = f"date,amount,reference,bank_ref,account\n2026-02-15,\"1.234\",Fees,TX-1,{account.pk}\n".encode()
+    content = f'date,amount,reference,bank_ref,account\n2026-02-15,"1.234",Fees,TX-1,{account.pk}\n'.encode()
 
     def post(**extra):
         upload = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
