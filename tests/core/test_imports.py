@@ -1,0 +1,38 @@
+"""What every CSV import shares (psa.core.imports): a bad file is a 400 naming the row, never a 500."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from crm.models import Account
+
+pytestmark = pytest.mark.django_db
+
+HUGE_CELL = "x" * 200_000  # over Python's csv field limit (131,072 characters)
+
+
+def _upload(content: str, name: str = "file.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content.encode(), content_type="text/csv")
+
+
+def test_a_cell_over_the_csv_field_limit_is_a_400_naming_the_row_in_the_crm_import_api(api_as):
+    api = api_as("admin")
+    content = f'Name,Domain\nAcme,acme.example\nBeta,"{HUGE_CELL}"\n'
+    response = api.post("/api/v1/crm-imports/", {"kind": "accounts", "file": _upload(content)}, format="multipart")
+    assert response.status_code == 400, response.content[:200]
+    body = response.json()
+    assert set(body) == {"code", "message", "fields"} and "row 3" in body["message"].lower()
+    assert not Account.objects.exists()
+
+
+def test_a_cell_over_the_csv_field_limit_is_a_400_naming_the_row_on_the_import_pages(client_as, db):
+    client = client_as("admin")
+    content = f'consultant,project,date,hours\ncarl,P-1,2026-02-02,"{HUGE_CELL}"\n'
+    response = client.post("/time/import/", {"file": _upload(content)})
+    assert response.status_code == 400 and "row 2" in response.content.decode().lower()
+
+
+def test_a_cell_over_the_csv_field_limit_is_a_400_in_the_bank_import_api(api_as):
+    api = api_as("finance")
+    content = f"date,amount,reference,bank_ref\n2026-02-02,1.00,{HUGE_CELL},TX-1\n"
+    response = api.post("/api/v1/billing/payment-imports/", {"file": _upload(content)}, format="multipart")
+    assert response.status_code == 400 and "row 2" in response.json()["message"].lower()
