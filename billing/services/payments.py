@@ -21,7 +21,7 @@ from billing.services.posting import payment_post, write_off_post
 from crm.models import Account
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
-from psa.core.imports import AmountReader, ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.webhooks import event_emit
@@ -298,7 +298,8 @@ def _outcome(payment: Payment) -> str:
 
 def _import_rows(*, by, rows: list[dict], amounts: AmountReader, report: ImportReport) -> None:
     numbers = _invoices_named(rows)
-    for n, row in enumerate(rows, start=2):  # row 1 is the header
+    for row in rows:
+        n = row[ROW]
         result = RowResult(
             row=n,
             name=f"{row.get('date', '')} · {row.get('amount', '')} · {row.get('reference', '')}",
@@ -333,7 +334,7 @@ def payments_import_csv(*, by, content: str | bytes, dry_run: bool = True, decim
     import would do (the allocations included) and writes nothing."""
     require_finance(by)
     rows = csv_rows(content, aliases=BANK_ALIASES, required=BANK_COLUMNS)
-    amounts = AmountReader.for_cells(decimal, ((n, r.get("amount", "")) for n, r in enumerate(rows, start=2)))
+    amounts = AmountReader.for_cells(decimal, ((r[ROW], r.get("amount", "")) for r in rows))
     report = ImportReport(kind="bank", dry_run=dry_run, options={"decimal": decimal})
     if note := amounts.describe():
         report.notes.append(note)

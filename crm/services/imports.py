@@ -27,7 +27,7 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
-from psa.core.imports import ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
 from psa.core.money import round_money
 from psa.core.roles import has_role
 
@@ -116,7 +116,8 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
     existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
     owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
     to_create, to_update, seen = [], [], set()
-    for n, r in enumerate(rows, start=2):  # row 1 is the header
+    for r in rows:
+        n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
         problems = []
@@ -192,7 +193,8 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
     by_name = {a.lname: a for a in Account.objects.annotate(lname=Lower("name")).filter(lname__in=lowered)}
     now = timezone.now()
     new_opps, updates, new_lines, line_updates, history, seen = [], [], [], [], [], set()
-    for n, r in enumerate(rows, start=2):
+    for r in rows:
+        n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
         problems = []

@@ -38,7 +38,7 @@ from projects.services.time import (
 )
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
-from psa.core.imports import ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
 from psa.core.roles import Role, has_role
 
 KIND = "time"
@@ -99,7 +99,8 @@ def _parse(rows: list[dict]) -> list[_Row]:
         )
     }
     out = []
-    for n, r in enumerate(rows, start=2):
+    for r in rows:
+        n = r[ROW]
         label = f"{r.get('consultant', '')} · {r.get('project', '')} · {r.get('date', '')} · {r.get('hours', '')} h"
         row = _Row(n, None, r.get("external_id", ""), label)
         out.append(row)

@@ -9,7 +9,7 @@ import base64
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -18,6 +18,7 @@ from psa.core.forms import form_apply_domain_error
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20000
+ROW = "_row"  # each row dict's own row number in the file (the header is row 1; blank rows count)
 
 
 # --- the per-row report ----------------------------------------------------------------------------------
@@ -63,14 +64,40 @@ def _key(header: str) -> str:
     return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
+def _records(reader) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of each record, the header being row 1; a record the csv module cannot read (a cell
+    over its field limit, a NUL byte, a stray quote) is refused naming its row."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationFailed(
+                f"Row {number} cannot be read: {_csv_problem(exc)}.",
+                fields={"file": [f"Row {number}: {_csv_problem(exc)}."]},
+            ) from None
+        yield number, values
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return text
+
+
 def csv_rows(
     content: str | bytes, *, aliases: dict[str, str], required: str | tuple[str, ...], max_rows: int = MAX_ROWS
 ) -> list[dict]:
     """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
 
     Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
-    ignored; blank rows skipped. A file without the `required` columns, empty, not UTF-8 or longer than
-    `max_rows` is refused naming the problem."""
+    ignored; blank rows skipped; `row[ROW]` is the row's number in the file. A file without the `required`
+    columns, empty, not UTF-8, longer than `max_rows` or with a record the csv module cannot read is refused
+    naming the problem (and the row)."""
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
@@ -82,8 +109,9 @@ def csv_rows(
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(content), dialect)
+    records = _records(reader)
     try:
-        header = next(reader)
+        _, header = next(records)
     except StopIteration:
         raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
     columns = [aliases.get(_key(h), "") for h in header]
@@ -96,10 +124,12 @@ def csv_rows(
             fields={"file": [f"A '{c}' column is required." for c in missing]},
         )
     rows = []
-    for values in reader:
+    for number, values in records:
         if not any(v.strip() for v in values):
             continue
-        rows.append({c: v.strip() for c, v in zip(columns, values, strict=False) if c})
+        row = {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
+        row[ROW] = number
+        rows.append(row)
         if len(rows) > max_rows:
             raise ValidationFailed(f"At most {max_rows} rows per file.", fields={"file": ["Split the file."]})
     return rows
