@@ -36,3 +36,30 @@ def test_a_cell_over_the_csv_field_limit_is_a_400_in_the_bank_import_api(api_as)
     content = f"date,amount,reference,bank_ref\n2026-02-02,1.00,{HUGE_CELL},TX-1\n"
     response = api.post("/api/v1/billing/payment-imports/", {"file": _upload(content)}, format="multipart")
     assert response.status_code == 400 and "row 2" in response.json()["message"].lower()
+
+
+def _accounts_csv(size: int) -> str:
+    """A valid accounts file of about `size` bytes: 40 accounts padded by a column the import ignores."""
+    pad = "p" * (size // 40)
+    return "Name,Domain,Notes\n" + "".join(f"Firm {i},firm{i}.example,{pad}\n" for i in range(40))
+
+
+def test_the_confirm_step_imports_a_file_near_the_upload_limit(client_as):
+    client = client_as("admin")
+    content = _accounts_csv(4 * 1024 * 1024)  # under the 5 MB the form accepts, over 1.9 MB
+    response = client.post("/crm/import/", {"kind": "accounts", "file": _upload(content)})
+    assert response.status_code == 200 and response.context["report"].created == 40
+    payload = response.context["payload"]
+    response = client.post("/crm/import/", {"kind": "accounts", "payload": payload, "confirm": "1"})
+    assert response.status_code == 200, response.content[:300]
+    assert Account.objects.count() == 40
+
+
+def test_a_confirmation_is_only_good_for_the_user_who_checked_the_file(client_as, client):
+    client = client_as("admin")
+    response = client.post("/crm/import/", {"kind": "accounts", "file": _upload(_accounts_csv(1000))})
+    payload = response.context["payload"]
+    client_as("admin")  # another administrator signs in on the same client
+    response = client.post("/crm/import/", {"kind": "accounts", "payload": payload, "confirm": "1"})
+    assert response.status_code == 400 and "upload the file again" in response.content.decode()
+    assert not Account.objects.exists()
