@@ -323,7 +323,10 @@ def time_import(request):
 
     form = TimeImportForm(request.POST or None, request.FILES or None)
     step = csv_import_step(
-        request, form, lambda content, dry_run: time_csv_import(by=request.user, content=content, dry_run=dry_run)
+        request,
+        form,
+        lambda content, dry_run: time_csv_import(by=request.user, content=content, dry_run=dry_run),
+        kind="time",
     )
     if step.done:
         r = step.report

@@ -80,6 +80,7 @@ def payment_import(request):
         lambda content, dry_run: payments_import_csv(
             by=request.user, content=content, dry_run=dry_run, decimal=decimal
         ),
+        kind="bank",
     )
     if step.done:
         r = step.report

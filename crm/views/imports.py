@@ -19,6 +19,7 @@ def csv_import(request):
         request,
         form,
         lambda content, dry_run: services.csv_import(by=request.user, kind=kind, content=content, dry_run=dry_run),
+        kind="crm",
     )
     if step.done:
         report = step.report

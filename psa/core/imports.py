@@ -1,20 +1,28 @@
 """What every CSV import shares: reading the file, reading amounts, the per-row report, and the two-step upload
 of the import pages (upload -> dry-run report -> confirm the same file).
 
-The file's bytes travel back with the confirmation as a hidden base64 field, so the import writes exactly what
-the dry run checked (no server-side temp files, nothing to clean up). The app supplies the service call.
+The dry run keeps the checked file on the server (ImportUpload, one per user and kind, gone after a day) and the
+confirmation names it by its digest, so the import writes exactly what the dry run checked whatever the file's
+size (a hidden base64 copy of the file made every confirmation over 1.9 MB exceed Django's request body limit).
+The app supplies the service call.
 """
 
-import base64
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error
+from psa.core.models import ImportUpload
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20000
@@ -230,28 +238,55 @@ class AmountReader:
 
 
 # --- the two-step upload of the import pages -------------------------------------------------------------
+STAGED_FOR = timedelta(days=1)
+
+
 @dataclass
 class ImportStep:
     report: object = None
-    payload: str = ""
+    payload: str = ""  # what the confirmation posts back: the checked file's digest
     done: bool = False
 
 
-def csv_import_step(request, form, run: Callable[[bytes, bool], object]) -> ImportStep:
-    """Do what this request asks: `run(content, dry_run)` returns the service's report. Errors (a bad file,
-    a refused import) land on the form, naming the field."""
+def _stage(*, user, kind: str, content: bytes) -> str:
+    """Keep the checked file for its user's confirmation; the user's previous file of this kind and every file
+    older than STAGED_FOR go."""
+    digest = hashlib.sha256(content).hexdigest()
+    stale = Q(user=user, kind=kind) | Q(created_at__lt=timezone.now() - STAGED_FOR)
+    with transaction.atomic():
+        ImportUpload.objects.filter(stale).delete()
+        ImportUpload.objects.create(user=user, kind=kind, digest=digest, content=content)
+    return digest
+
+
+def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, kind: str) -> ImportStep:
+    """Do what this request asks: `run(content, dry_run)` returns the service's report. The dry run keeps the
+    file on the server (ImportUpload); the confirmation names it by digest, so it works for every file the form
+    accepts and only for the user who checked it. Errors (a bad file, a refused import) land on the form."""
     step = ImportStep()
     if request.method != "POST":
         return step
     if request.POST.get("confirm") and request.POST.get("payload"):
+        staged = ImportUpload.objects.filter(
+            user=request.user,
+            kind=kind,
+            digest=request.POST["payload"],
+            created_at__gte=timezone.now() - STAGED_FOR,
+        ).first()
+        if staged is None:
+            form.add_error(
+                None,
+                "The checked file is no longer waiting (it was imported, replaced by another file, or checked "
+                "more than a day ago); upload the file again.",
+            )
+            return step
         try:
-            step.report = run(base64.b64decode(request.POST["payload"]), False)
-            step.done = True
-        except (DomainError, ValueError) as exc:
-            if isinstance(exc, DomainError):
-                form_apply_domain_error(form, exc)
-            else:
-                form.add_error(None, "The confirmation was damaged; upload the file again.")
+            step.report = run(bytes(staged.content), False)
+        except DomainError as exc:
+            form_apply_domain_error(form, exc)
+            return step
+        staged.delete()
+        step.done = True
         return step
     if not form.is_valid():
         return step
@@ -262,7 +297,8 @@ def csv_import_step(request, form, run: Callable[[bytes, bool], object]) -> Impo
     content = upload.read()
     try:
         step.report = run(content, True)
-        step.payload = base64.b64encode(content).decode()
     except DomainError as exc:
         form_apply_domain_error(form, exc)
+        return step
+    step.payload = _stage(user=request.user, kind=kind, content=content)
     return step
