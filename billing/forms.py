@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from billing.choices import PaymentMethod, RunScope
+from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.models import Account
 from projects.models import Project
 from psa.core.imports import DECIMAL_CONVENTIONS
@@ -45,7 +46,8 @@ class PaymentForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text="CSV with columns date, amount, reference, bank_ref (and optionally invoice or account).",
+        help_text="CSV with columns date, amount, reference, bank_ref (and optionally invoice or account), "
+        f"{BANK_UPLOAD_LIMIT.describe()}.",
         widget=forms.ClearableFileInput(attrs=W),
     )
     decimal = forms.ChoiceField(

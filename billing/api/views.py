@@ -28,10 +28,12 @@ from billing.services import (
     payments_import_csv,
 )
 from billing.services.documents import invoice_pdf_stored
+from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
 from psa.core.exceptions import NotFoundError
 from psa.core.roles import Role
+from psa.core.uploads import UploadLimitMixin
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 
@@ -185,13 +187,14 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         return Response(s.PaymentSerializer(Payment.objects.get(pk=pk)).data)
 
 
-class PaymentImportViewSet(GenericViewSet):
+class PaymentImportViewSet(UploadLimitMixin, GenericViewSet):
     """Import a bank statement CSV (multipart `file`, `decimal`): with `dry_run` true (the default) the report
     says per row what would happen and nothing is written; post the same file with `dry_run` false to import."""
 
     allowed_roles = FINANCE
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.BankImportSerializer
+    upload_limit = BANK_UPLOAD_LIMIT
 
     @extend_schema(request={"multipart/form-data": s.BankImportSerializer}, responses=ImportReportSerializer)
     def create(self, request):

@@ -24,6 +24,7 @@ from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedEr
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
+from psa.core.uploads import MB, UploadLimit
 from psa.core.webhooks import event_emit
 
 
@@ -229,6 +230,9 @@ BANK_ALIASES = {
     "account": "account",
 }
 BANK_COLUMNS = ("date", "amount", "reference", "bank_ref")
+# Each row records and posts a payment (about 40 ms a row measured on the shared test machine), so a file is
+# capped where a dry run still answers within a request's time.
+BANK_UPLOAD_LIMIT = UploadLimit(kind="bank", label="bank statements", max_bytes=1 * MB, max_rows=500)
 _TOKEN = re.compile(r"[\w/.-]+")
 
 
@@ -333,7 +337,7 @@ def payments_import_csv(*, by, content: str | bytes, dry_run: bool = True, decim
     A dry run does every row's work in a transaction it then rolls back, so it reports exactly what the
     import would do (the allocations included) and writes nothing."""
     require_finance(by)
-    rows = csv_rows(content, aliases=BANK_ALIASES, required=BANK_COLUMNS)
+    rows = csv_rows(content, aliases=BANK_ALIASES, required=BANK_COLUMNS, limit=BANK_UPLOAD_LIMIT)
     amounts = AmountReader.for_cells(decimal, ((r[ROW], r.get("amount", "")) for r in rows))
     report = ImportReport(kind="bank", dry_run=dry_run, options={"decimal": decimal})
     if note := amounts.describe():

@@ -7,11 +7,13 @@ from billing.models import Invoice, Payment
 from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
 from billing.services import payment_record, payments_import_csv
 from billing.services.dunning import dunning_send
+from billing.services.payments import BANK_UPLOAD_LIMIT
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.imports import csv_import_step
 from psa.core.listing import paginate_sorted
+from psa.core.uploads import upload_limited
 
 PAYMENT_SORTS = {"received": "received_on", "amount": "amount", "client": "account__name"}
 
@@ -69,6 +71,7 @@ def payment_new(request):
 
 
 @finance_required
+@upload_limited(BANK_UPLOAD_LIMIT)
 def payment_import(request):
     """Upload a bank statement, read the dry run row by row (amounts as read, the invoices each payment would
     settle), then import the same file."""
@@ -80,7 +83,7 @@ def payment_import(request):
         lambda content, dry_run: payments_import_csv(
             by=request.user, content=content, dry_run=dry_run, decimal=decimal
         ),
-        kind="bank",
+        limit=BANK_UPLOAD_LIMIT,
     )
     if step.done:
         r = step.report

@@ -30,6 +30,7 @@ from psa.core.exceptions import PermissionDeniedError, ValidationFailed
 from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
 from psa.core.money import round_money
 from psa.core.roles import has_role
+from psa.core.uploads import MB, UploadLimit
 
 IMPORTED_LINE = "Imported amount"
 ALIASES = {
@@ -68,8 +69,11 @@ ALIASES = {
 }
 
 
+UPLOAD_LIMIT = UploadLimit(kind="crm", label="CRM exports", max_bytes=5 * MB, max_rows=20_000)
+
+
 def _read(content: str | bytes) -> list[dict]:
-    return csv_rows(content, aliases=ALIASES, required="name")
+    return csv_rows(content, aliases=ALIASES, required="name", limit=UPLOAD_LIMIT)
 
 
 def _parse_date(value: str) -> date | None:

@@ -24,6 +24,7 @@ from projects.services import time as time_services
 from psa.core.api import GenericViewSet, KeysetPagination
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role, has_role
+from psa.core.uploads import UploadLimitMixin
 
 TIME_ROLES = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
 DECIDE_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
@@ -264,13 +265,16 @@ class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveMo
         return Response({"count": n})
 
 
-class ExpenseViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class ExpenseViewSet(
+    UploadLimitMixin, DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
     serializer_class = ExpenseSerializer
     allowed_roles = TIME_ROLES
     action_roles = {"approve": DECIDE_ROLES, "reject": DECIDE_ROLES}
     approve_service = expense_services.expenses_approve
     reject_service = expense_services.expenses_reject
     ids_keyword = "expense_ids"
+    upload_limit = expense_services.RECEIPT_LIMIT
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

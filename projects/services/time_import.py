@@ -40,8 +40,10 @@ from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
 from psa.core.roles import Role, has_role
+from psa.core.uploads import MB, UploadLimit
 
 KIND = "time"
+UPLOAD_LIMIT = UploadLimit(kind=KIND, label="time files", max_bytes=5 * MB, max_rows=20_000)
 ALIASES = {
     "consultant": "consultant",
     "user": "consultant",
@@ -145,7 +147,7 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     anyone; a consultant imports only their own time (other people's rows are refused row by row)."""
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN, Role.CONSULTANT):
         raise PermissionDeniedError("Only consultants, project managers and administrators may import time.")
-    rows = _parse(csv_rows(content, aliases=ALIASES, required="hours"))
+    rows = _parse(csv_rows(content, aliases=ALIASES, required="hours", limit=UPLOAD_LIMIT))
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN):
         own = Consultant.objects.filter(user=by).values_list("pk", flat=True).first()
         for row in rows:

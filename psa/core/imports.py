@@ -23,9 +23,8 @@ from django.utils import timezone
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error
 from psa.core.models import ImportUpload
+from psa.core.uploads import UploadLimit
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20000
 ROW = "_row"  # each row dict's own row number in the file (the header is row 1; blank rows count)
 
 
@@ -98,14 +97,15 @@ def _csv_problem(exc: csv.Error) -> str:
 
 
 def csv_rows(
-    content: str | bytes, *, aliases: dict[str, str], required: str | tuple[str, ...], max_rows: int = MAX_ROWS
+    content: str | bytes, *, aliases: dict[str, str], required: str | tuple[str, ...], limit: UploadLimit
 ) -> list[dict]:
     """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
 
     Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
-    ignored; blank rows skipped; `row[ROW]` is the row's number in the file. A file without the `required`
-    columns, empty, not UTF-8, longer than `max_rows` or with a record the csv module cannot read is refused
-    naming the problem (and the row)."""
+    ignored; blank rows skipped; `row[ROW]` is the row's number in the file. A file over the `limit` (bytes or
+    rows), without the `required` columns, empty, not UTF-8 or with a record the csv module cannot read is
+    refused naming the problem (and the row)."""
+    limit.check(len(content) if isinstance(content, bytes) else len(content.encode()))
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")
@@ -138,8 +138,11 @@ def csv_rows(
         row = {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
         row[ROW] = number
         rows.append(row)
-        if len(rows) > max_rows:
-            raise ValidationFailed(f"At most {max_rows} rows per file.", fields={"file": ["Split the file."]})
+        if limit.max_rows and len(rows) > limit.max_rows:
+            raise ValidationFailed(
+                f"At most {limit.max_rows:,} rows per file ({limit.label}); split it.",
+                fields={"file": [f"At most {limit.max_rows:,} rows."]},
+            )
     return rows
 
 
@@ -259,7 +262,7 @@ def _stage(*, user, kind: str, content: bytes) -> str:
     return digest
 
 
-def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, kind: str) -> ImportStep:
+def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, limit: UploadLimit) -> ImportStep:
     """Do what this request asks: `run(content, dry_run)` returns the service's report. The dry run keeps the
     file on the server (ImportUpload); the confirmation names it by digest, so it works for every file the form
     accepts and only for the user who checked it. Errors (a bad file, a refused import) land on the form."""
@@ -269,7 +272,7 @@ def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, kind
     if request.POST.get("confirm") and request.POST.get("payload"):
         staged = ImportUpload.objects.filter(
             user=request.user,
-            kind=kind,
+            kind=limit.kind,
             digest=request.POST["payload"],
             created_at__gte=timezone.now() - STAGED_FOR,
         ).first()
@@ -291,8 +294,8 @@ def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, kind
     if not form.is_valid():
         return step
     upload = form.cleaned_data["file"]
-    if upload.size > MAX_BYTES:
-        form.add_error("file", "The file is larger than 5 MB; split it.")
+    if upload.size > limit.max_bytes:
+        form.add_error("file", limit.too_large().message)
         return step
     content = upload.read()
     try:
@@ -300,5 +303,5 @@ def csv_import_step(request, form, run: Callable[[bytes, bool], object], *, kind
     except DomainError as exc:
         form_apply_domain_error(form, exc)
         return step
-    step.payload = _stage(user=request.user, kind=kind, content=content)
+    step.payload = _stage(user=request.user, kind=limit.kind, content=content)
     return step
