@@ -21,11 +21,13 @@ from billing.services.posting import payment_post, write_off_post
 from crm.models import Account
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
-from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 from psa.core.webhooks import event_emit
+
+_PAYMENT_LENGTHS = max_lengths(Payment, {"reference": "reference", "bank_ref": "bank_ref"})
 
 
 def _amount(value, name: str) -> Decimal:
@@ -100,6 +102,11 @@ def payment_record(
     default, to the account's oldest open invoices. What is left is unapplied credit."""
     require_finance(by)
     amount = _amount(amount, "amount")
+    for name, value in (("reference", reference or ""), ("bank_ref", bank_ref or "")):
+        if len(value) > (most := _PAYMENT_LENGTHS[name]):
+            raise ValidationFailed(
+                f"The {name} is longer than {most} characters.", fields={name: [f"At most {most} characters."]}
+            )
     account = Account.objects.filter(pk=account_id).first()
     if account is None:
         raise ValidationFailed("No such account.", fields={"account": ["Pick an account."]})
@@ -112,7 +119,7 @@ def payment_record(
         amount=amount,
         received_on=received_on,
         method=method,
-        reference=(reference or "")[:200],
+        reference=reference or "",
         currency=currency or account.currency,
         bank_ref=bank_ref or None,
         created_by=by if getattr(by, "is_authenticated", False) else None,
@@ -258,6 +265,8 @@ def _invoices_named(rows: list[dict]) -> dict[str, int]:
 
 
 def _import_row(*, by, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
+    if problems := too_long(row, _PAYMENT_LENGTHS):
+        raise ValueError("; ".join(problems))
     on = _parse_date(row["date"])
     number = row.get("invoice") or next((t for t in _tokens(row["reference"]) if t in numbers), "")
     allocations = None

@@ -27,7 +27,7 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
-from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import round_money
 from psa.core.roles import has_role
 from psa.core.uploads import MB, UploadLimit
@@ -70,6 +70,15 @@ ALIASES = {
 
 
 UPLOAD_LIMIT = UploadLimit(kind="crm", label="CRM exports", max_bytes=5 * MB, max_rows=20_000)
+
+
+def _account_lengths() -> dict[str, int]:
+    columns = ("name", "domain", "legal_name", "tax_id", "billing_email", "external_id")
+    return max_lengths(Account, {c: c for c in columns})
+
+
+def _opportunity_lengths() -> dict[str, int]:
+    return max_lengths(Opportunity, {c: c for c in ("name", "external_id", "lost_reason")})
 
 
 def _read(content: str | bytes) -> list[dict]:
@@ -119,12 +128,13 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
     owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
+    lengths = _account_lengths()
     to_create, to_update, seen = [], [], set()
     for r in rows:
         n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
-        problems = []
+        problems = too_long(r, lengths)
         if not name:
             problems.append("name is empty")
         if ext and ext in seen:
@@ -161,7 +171,7 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
             ("billing_address", "billing_address"),
         ):
             if r.get(col):
-                setattr(account, attr, r[col][:200] if attr != "billing_address" else r[col])
+                setattr(account, attr, r[col])
         if currency:
             account.currency = currency
         if terms:
@@ -196,12 +206,13 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
     lowered = {x.lower() for x in refs}
     by_name = {a.lname: a for a in Account.objects.annotate(lname=Lower("name")).filter(lname__in=lowered)}
     now = timezone.now()
+    lengths = _opportunity_lengths()
     new_opps, updates, new_lines, line_updates, history, seen = [], [], [], [], [], set()
     for r in rows:
         n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
-        problems = []
+        problems = too_long(r, lengths)
         if not name:
             problems.append("name is empty")
         if ext and ext in seen:
@@ -241,7 +252,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
         lost = stage.kind == StageKind.LOST
         status = OpportunityStatus.LOST if lost else OpportunityStatus.OPEN
         fields = {
-            "name": name[:200],
+            "name": name,
             "account": account,
             "owner": owner,
             "stage": stage,
@@ -249,7 +260,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
             "currency": account.currency,
             "probability": probability if probability is not None else stage.default_probability,
             "expected_close_date": close,
-            "lost_reason": (r.get("lost_reason") or "Imported as lost")[:300] if lost else "",
+            "lost_reason": (r.get("lost_reason") or "Imported as lost") if lost else "",
             "closed_at": now if lost else None,
             "payment_terms_days": account.payment_terms_days,
         }

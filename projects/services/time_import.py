@@ -38,7 +38,7 @@ from projects.services.time import (
 )
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
-from psa.core.imports import ROW, ImportReport, RowResult, csv_rows
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 
@@ -100,6 +100,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
             "pk", "project_id", "name"
         )
     }
+    lengths = max_lengths(TimeEntry, {"note": "note", "external_id": "source_key"})
     out = []
     for r in rows:
         n = r[ROW]
@@ -109,6 +110,9 @@ def _parse(rows: list[dict]) -> list[_Row]:
         missing = [c for c in ("consultant", "project", "date", "hours") if not r.get(c)]
         if missing:
             row.error = f"Missing {', '.join(missing)}."
+            continue
+        if problems := too_long(r, lengths):
+            row.error = "; ".join(problems).capitalize() + "."
             continue
         consultant_id = consultants.get(r["consultant"].lower())
         if consultant_id is None:
@@ -137,7 +141,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
         if not hours.is_finite():
             row.error = f"“{r['hours']}” is not a number of hours."
             continue
-        row.spec = EntrySpec(consultant_id, project_id, task_id, day, hours, r.get("note", "")[:500], row.external_id)
+        row.spec = EntrySpec(consultant_id, project_id, task_id, day, hours, r.get("note", ""), row.external_id)
     return out
 
 
@@ -222,7 +226,7 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
             entry = existing[key]
             entry.hours, entry.note, entry.updated_at = row.spec.hours, row.spec.note, now
             entry.status, entry.rejection_reason = EntryStatus.DRAFT, ""
-            entry.source_key = row.spec.source_key[:100]
+            entry.source_key = row.spec.source_key
             updates.append(entry)
     if updates:
         TimeEntry.objects.bulk_update(

@@ -146,6 +146,24 @@ def csv_rows(
     return rows
 
 
+def max_lengths(model, columns: dict[str, str]) -> dict[str, int]:
+    """Column -> the max_length of the model field it lands in, for the columns whose field has one."""
+    lengths = {}
+    for column, name in columns.items():
+        if length := model._meta.get_field(name).max_length:
+            lengths[column] = length
+    return lengths
+
+
+def too_long(row: dict, lengths: dict[str, int]) -> list[str]:
+    """A problem per cell longer than its column allows (values are refused, never cut short)."""
+    return [
+        f"column '{column}' has {len(row[column]):,} characters, at most {length:,}"
+        for column, length in lengths.items()
+        if len(row.get(column, "")) > length
+    ]
+
+
 # --- reading amounts -------------------------------------------------------------------------------------
 DECIMAL_CONVENTIONS = {
     "auto": "Detect from the file",
