@@ -196,7 +196,7 @@ class PaymentImportViewSet(UploadLimitMixin, GenericViewSet):
     serializer_class = s.BankImportSerializer
     upload_limit = BANK_UPLOAD_LIMIT
 
-    @extend_schema(request={"multipart/form-data": s.BankImportSerializer}, responses=ImportReportSerializer)
+    @extend_schema(request={"multipart/form-data": s.BankImportSerializer}, responses={200: ImportReportSerializer})
     def create(self, request):
         data = s.BankImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)

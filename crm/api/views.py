@@ -187,7 +187,7 @@ class CsvImportViewSet(UploadLimitMixin, GenericViewSet):
     serializer_class = s.CsvImportSerializer
     upload_limit = UPLOAD_LIMIT
 
-    @extend_schema(request={"multipart/form-data": s.CsvImportSerializer}, responses=s.ImportReportSerializer)
+    @extend_schema(request={"multipart/form-data": s.CsvImportSerializer}, responses={200: s.ImportReportSerializer})
     def create(self, request):
         data = s.CsvImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
