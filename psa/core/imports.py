@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from psa.core.exceptions import DomainError, ValidationFailed
@@ -273,10 +271,14 @@ def _stage(*, user, kind: str, content: bytes) -> str:
     """Keep the checked file for its user's confirmation; the user's previous file of this kind and every file
     older than STAGED_FOR go."""
     digest = hashlib.sha256(content).hexdigest()
-    stale = Q(user=user, kind=kind) | Q(created_at__lt=timezone.now() - STAGED_FOR)
-    with transaction.atomic():
-        ImportUpload.objects.filter(stale).delete()
-        ImportUpload.objects.create(user=user, kind=kind, digest=digest, content=content)
+    ImportUpload.objects.filter(created_at__lt=timezone.now() - STAGED_FOR).delete()
+    # One upsert, so two dry runs of the same user and kind at once cannot collide on the unique index.
+    ImportUpload.objects.bulk_create(
+        [ImportUpload(user=user, kind=kind, digest=digest, content=content, created_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "kind"],
+        update_fields=["digest", "content", "created_at"],
+    )
     return digest
 
 

@@ -63,3 +63,13 @@ def test_a_confirmation_is_only_good_for_the_user_who_checked_the_file(client_as
     response = client.post("/crm/import/", {"kind": "accounts", "payload": payload, "confirm": "1"})
     assert response.status_code == 400 and "upload the file again" in response.content.decode()
     assert not Account.objects.exists()
+
+
+def test_checking_another_file_replaces_the_one_waiting_for_confirmation(client_as):
+    client = client_as("admin")
+    first = client.post("/crm/import/", {"kind": "accounts", "file": _upload("Name\nAcme\n")}).context["payload"]
+    second = client.post("/crm/import/", {"kind": "accounts", "file": _upload("Name\nBeta\n")}).context["payload"]
+    response = client.post("/crm/import/", {"kind": "accounts", "payload": first, "confirm": "1"})
+    assert response.status_code == 400 and not Account.objects.exists()
+    client.post("/crm/import/", {"kind": "accounts", "payload": second, "confirm": "1"})
+    assert list(Account.objects.values_list("name", flat=True)) == ["Beta"]
