@@ -4,8 +4,10 @@ from django import forms
 from django.utils import timezone
 
 from billing.choices import PaymentMethod, RunScope
+from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.models import Account
 from projects.models import Project
+from psa.core.imports import DECIMAL_CONVENTIONS
 
 W = {"class": "form-control"}
 
@@ -44,7 +46,17 @@ class PaymentForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text="CSV with columns date, amount, reference, bank_ref (and optionally invoice or account)."
+        help_text="CSV with columns date, amount, reference, bank_ref (and optionally invoice or account), "
+        f"{BANK_UPLOAD_LIMIT.describe()}.",
+        widget=forms.ClearableFileInput(attrs=W),
+    )
+    decimal = forms.ChoiceField(
+        label="Amounts written as",
+        choices=list(DECIMAL_CONVENTIONS.items()),
+        initial="auto",
+        widget=forms.Select(attrs={"class": "form-select"}),
+        help_text="Detection reads the rows that show it (250,00 or 1,234.56); a cell that could be read both ways "
+        "is refused until you choose.",
     )
 
 

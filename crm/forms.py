@@ -6,6 +6,7 @@ from django import forms
 from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
 from crm.models import Account, Contact, LineMilestone, Opportunity, OpportunityLine, Role, RoleDemand, Stage
+from crm.services.imports import UPLOAD_LIMIT
 from psa.core.roles import Role as UserRole
 
 
@@ -185,4 +186,6 @@ class ContactForm(StyledModelForm):
 class ImportForm(StyledForm):
     KINDS = [("accounts", "Accounts"), ("opportunities", "Opportunities")]
     kind = forms.ChoiceField(choices=KINDS)
-    file = forms.FileField(help_text="A CSV export with a header row (see the columns below).")
+    file = forms.FileField(
+        help_text=f"A CSV export with a header row (see the columns below), {UPLOAD_LIMIT.describe()}."
+    )

@@ -6,6 +6,7 @@ from crm.choices import BillingModel
 from crm.forms import DateInput, StyledForm
 from projects.choices import ChangeAction
 from projects.models import ContractLine
+from projects.services.time_import import UPLOAD_LIMIT
 
 
 class ChangeOrderForm(StyledForm):
@@ -40,4 +41,6 @@ class RejectForm(StyledForm):
 
 
 class TimeImportForm(StyledForm):
-    file = forms.FileField(help_text="A CSV file with a header row (see the columns beside).")
+    file = forms.FileField(
+        help_text=f"A CSV file with a header row (see the columns beside), {UPLOAD_LIMIT.describe()}."
+    )

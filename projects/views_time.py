@@ -23,8 +23,10 @@ from projects.selectors_time import (
 )
 from projects.services import expenses as expense_services
 from projects.services import time as time_services
+from projects.services.time_import import UPLOAD_LIMIT as TIME_UPLOAD_LIMIT
 from psa.core.exceptions import DomainError
 from psa.core.roles import Role, role_required
+from psa.core.uploads import upload_limited
 
 QUEUE_LIMIT = 500
 APPROVER_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
@@ -248,7 +250,9 @@ class ExpenseForm(forms.Form):
     amount = forms.DecimalField(max_digits=18, decimal_places=2)
     currency = forms.CharField(max_length=3)
     billable = forms.BooleanField(required=False, initial=True)
-    receipt = forms.FileField(required=False, help_text="PDF, PNG, JPEG or WebP, at most 5 MB.")
+    receipt = forms.FileField(
+        required=False, help_text=f"PDF, PNG, JPEG or WebP, {expense_services.RECEIPT_LIMIT.describe()}."
+    )
 
     def __init__(self, *args, consultant: Consultant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -261,6 +265,7 @@ class ExpenseForm(forms.Form):
 
 
 @role_required(Role.CONSULTANT)
+@upload_limited(expense_services.RECEIPT_LIMIT)
 def expense_list(request):
     consultant = _consultant(request)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -306,6 +311,7 @@ def expense_list(request):
 
 
 @role_required(Role.CONSULTANT, *APPROVER_ROLES)
+@upload_limited(TIME_UPLOAD_LIMIT)
 def time_import(request):
     """Upload a CSV of time, read the dry run row by row, then import the good rows as drafts."""
     from projects.forms import TimeImportForm
@@ -314,7 +320,10 @@ def time_import(request):
 
     form = TimeImportForm(request.POST or None, request.FILES or None)
     step = csv_import_step(
-        request, form, lambda content, dry_run: time_csv_import(by=request.user, content=content, dry_run=dry_run)
+        request,
+        form,
+        lambda content, dry_run: time_csv_import(by=request.user, content=content, dry_run=dry_run),
+        limit=TIME_UPLOAD_LIMIT,
     )
     if step.done:
         r = step.report

@@ -292,3 +292,16 @@ class ArAgingSerializer(serializers.Serializer):
     dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)
     totals = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
     accounts = AgingRowSerializer(many=True)
+
+
+class BankImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="Bank statement CSV: date, amount, reference, bank_ref (invoice, account).")
+    decimal = serializers.RegexField(
+        r"^(auto|point|comma)$",
+        default="auto",
+        help_text="How amounts are written: point (1,234.56), comma (1.234,56) or auto (detected from the file; "
+        "a cell that could be read both ways is refused).",
+    )
+    dry_run = serializers.BooleanField(
+        default=True, help_text="true (default) reports what each row would do and writes nothing."
+    )

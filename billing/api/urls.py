@@ -1,8 +1,9 @@
-from billing.api.views import ArAgingViewSet, BillingRunViewSet, InvoiceViewSet, PaymentViewSet
+from billing.api.views import ArAgingViewSet, BillingRunViewSet, InvoiceViewSet, PaymentImportViewSet, PaymentViewSet
 
 routes = [
     ("billing/runs", BillingRunViewSet, "api-billing-run"),
     ("billing/invoices", InvoiceViewSet, "api-billing-invoice"),
     ("billing/payments", PaymentViewSet, "api-billing-payment"),
+    ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
 ]

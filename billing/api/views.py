@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from billing.api import serializers as s
@@ -23,9 +24,13 @@ from billing.services import (
     invoice_issue,
     payment_allocate,
     payment_record,
+    payments_import_csv,
 )
+from billing.services.payments import BANK_UPLOAD_LIMIT
+from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
 from psa.core.roles import Role
+from psa.core.uploads import UploadLimitMixin
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 
@@ -166,6 +171,28 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         data.is_valid(raise_exception=True)
         payment_allocate(payment_id=self.get_object().pk, by=request.user, **data.validated_data)
         return Response(s.PaymentSerializer(Payment.objects.get(pk=pk)).data)
+
+
+class PaymentImportViewSet(UploadLimitMixin, GenericViewSet):
+    """Import a bank statement CSV (multipart `file`, `decimal`): with `dry_run` true (the default) the report
+    says per row what would happen and nothing is written; post the same file with `dry_run` false to import."""
+
+    allowed_roles = FINANCE
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = s.BankImportSerializer
+    upload_limit = BANK_UPLOAD_LIMIT
+
+    @extend_schema(request={"multipart/form-data": s.BankImportSerializer}, responses={200: ImportReportSerializer})
+    def create(self, request):
+        data = s.BankImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = payments_import_csv(
+            by=request.user,
+            content=data.validated_data["file"].read(),
+            dry_run=data.validated_data["dry_run"],
+            decimal=data.validated_data["decimal"],
+        )
+        return Response(ImportReportSerializer(report).data)
 
 
 class ArAgingViewSet(GenericViewSet):

@@ -7,10 +7,13 @@ from billing.models import Invoice, Payment
 from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
 from billing.services import payment_record, payments_import_csv
 from billing.services.dunning import dunning_send
+from billing.services.payments import BANK_UPLOAD_LIMIT
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
+from psa.core.imports import csv_import_step
 from psa.core.listing import paginate_sorted
+from psa.core.uploads import upload_limited
 
 PAYMENT_SORTS = {"received": "received_on", "amount": "amount", "client": "account__name"}
 
@@ -68,17 +71,37 @@ def payment_new(request):
 
 
 @finance_required
+@upload_limited(BANK_UPLOAD_LIMIT)
 def payment_import(request):
+    """Upload a bank statement, read the dry run row by row (amounts as read, the invoices each payment would
+    settle), then import the same file."""
     form = ImportForm(request.POST or None, request.FILES or None)
-    result = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = payments_import_csv(by=request.user, content=form.cleaned_data["file"].read().decode("utf-8-sig"))
-        except DomainError as exc:
-            form_apply_domain_error(form, exc)
-        except UnicodeDecodeError:
-            form.add_error("file", "The file is not UTF-8 text.")
-    return render(request, "billing/payment_import.html", {"form": form, "result": result})
+    decimal = (form.data.get("decimal") if form.is_bound else None) or "auto"
+    step = csv_import_step(
+        request,
+        form,
+        lambda content, dry_run: payments_import_csv(
+            by=request.user, content=content, dry_run=dry_run, decimal=decimal
+        ),
+        limit=BANK_UPLOAD_LIMIT,
+    )
+    if step.done:
+        r = step.report
+        messages.success(
+            request,
+            f"Imported the bank statement: {r.created} payments recorded, {r.unchanged} already imported, "
+            f"{r.errors} refused.",
+        )
+        form = ImportForm()
+    context = {
+        "form": form,
+        "report": step.report,
+        "payload": step.payload,
+        "done": step.done,
+        "report_label": "Date · amount · reference",
+        "external_label": "Bank ref",
+    }
+    return render(request, "billing/payment_import.html", context, status=400 if form.errors else 200)
 
 
 @finance_required

@@ -237,9 +237,13 @@ class ImportRowSerializer(serializers.Serializer):
 
 
 class ImportReportSerializer(serializers.Serializer):
+    """The report of every CSV import (psa.core.imports.ImportReport): counts, how the file was read, each row."""
+
     kind = serializers.CharField()
     dry_run = serializers.BooleanField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
     errors = serializers.IntegerField()
+    notes = serializers.ListField(child=serializers.CharField())
     rows = ImportRowSerializer(many=True)

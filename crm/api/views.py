@@ -17,8 +17,10 @@ from crm.api import serializers as s
 from crm.filtersets import AccountFilter, ContactFilter, OpportunityFilter
 from crm.models import Account, Contact, OpportunityLine, Role, Stage
 from crm.permissions import ACCOUNT_EDIT_ROLES, EDIT_ROLES, VIEW_ROLES
+from crm.services.imports import UPLOAD_LIMIT
 from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role as UserRole
+from psa.core.uploads import UploadLimitMixin
 
 
 class AccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyModelViewSet):
@@ -176,15 +178,16 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         return self._detail(opp.pk, status.HTTP_201_CREATED)
 
 
-class CsvImportViewSet(GenericViewSet):
+class CsvImportViewSet(UploadLimitMixin, GenericViewSet):
     """Import accounts or opportunities from a CSV export (multipart `file`, `kind`); `dry_run` (default true)
     only reports per row. Re-importing a row with a known external id updates it."""
 
     allowed_roles = (*EDIT_ROLES, UserRole.FINANCE)
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     serializer_class = s.CsvImportSerializer
+    upload_limit = UPLOAD_LIMIT
 
-    @extend_schema(request={"multipart/form-data": s.CsvImportSerializer}, responses=s.ImportReportSerializer)
+    @extend_schema(request={"multipart/form-data": s.CsvImportSerializer}, responses={200: s.ImportReportSerializer})
     def create(self, request):
         data = s.CsvImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -194,12 +197,4 @@ class CsvImportViewSet(GenericViewSet):
             content=data.validated_data["file"].read(),
             dry_run=data.validated_data["dry_run"],
         )
-        body = {
-            "kind": report.kind,
-            "dry_run": report.dry_run,
-            "created": report.created,
-            "updated": report.updated,
-            "errors": report.errors,
-            "rows": [r.__dict__ for r in report.rows],
-        }
-        return Response(body)
+        return Response(s.ImportReportSerializer(report).data)

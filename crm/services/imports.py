@@ -14,9 +14,6 @@ A deal's imported amount is kept as one line "Imported amount" with no billing m
 one). Won deals are refused: win them in PSA so the engagement is provisioned.
 """
 
-import csv
-import io
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -30,8 +27,10 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import round_money
 from psa.core.roles import has_role
+from psa.core.uploads import MB, UploadLimit
 
 IMPORTED_LINE = "Imported amount"
 ALIASES = {
@@ -68,86 +67,22 @@ ALIASES = {
     "probability": "probability",
     "lost_reason": "lost_reason",
 }
-MAX_ROWS = 20000
 
 
-@dataclass
-class RowResult:
-    row: int
-    name: str
-    external_id: str
-    action: str  # "create", "update", "unchanged" or "error"
-    reason: str = ""
+UPLOAD_LIMIT = UploadLimit(kind="crm", label="CRM exports", max_bytes=5 * MB, max_rows=20_000)
 
 
-@dataclass
-class ImportReport:
-    kind: str
-    dry_run: bool
-    rows: list[RowResult] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(1 for r in self.rows if r.action == action)
-
-    @property
-    def created(self) -> int:
-        return self.count("create")
-
-    @property
-    def updated(self) -> int:
-        return self.count("update")
-
-    @property
-    def errors(self) -> int:
-        return self.count("error")
-
-    @property
-    def unchanged(self) -> int:
-        return self.count("unchanged")
+def _account_lengths() -> dict[str, int]:
+    columns = ("name", "domain", "legal_name", "tax_id", "billing_email", "external_id")
+    return max_lengths(Account, {c: c for c in columns})
 
 
-def _key(header: str) -> str:
-    return "_".join(header.strip().lower().replace("-", " ").replace("_", " ").split())
+def _opportunity_lengths() -> dict[str, int]:
+    return max_lengths(Opportunity, {c: c for c in ("name", "external_id", "lost_reason")})
 
 
 def _read(content: str | bytes) -> list[dict]:
-    return csv_rows(content, aliases=ALIASES, required="name")
-
-
-def csv_rows(content: str | bytes, *, aliases: dict[str, str], required: str) -> list[dict]:
-    """The rows of a CSV file (UTF-8, comma, semicolon or tab) as dicts keyed by canonical column names.
-
-    Headers are matched loosely (case, spaces, underscores, dashes) through `aliases`; unknown columns are
-    ignored; blank rows skipped. A file without the `required` column, empty, not UTF-8 or longer than
-    MAX_ROWS is refused naming the problem."""
-    if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed("The file is not UTF-8 text.", fields={"file": ["Save the CSV as UTF-8."]}) from None
-    content = content.lstrip("\ufeff")
-    try:
-        dialect = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(content), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValidationFailed("The file is empty.", fields={"file": ["No header row."]}) from None
-    columns = [aliases.get(_key(h), "") for h in header]
-    if required not in columns:
-        raise ValidationFailed(
-            f"The file has no '{required}' column.", fields={"file": [f"A '{required}' column is required."]}
-        )
-    rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        rows.append({c: v.strip() for c, v in zip(columns, values, strict=False) if c})
-        if len(rows) > MAX_ROWS:
-            raise ValidationFailed(f"At most {MAX_ROWS} rows per file.", fields={"file": ["Split the file."]})
-    return rows
+    return csv_rows(content, aliases=ALIASES, required="name", limit=UPLOAD_LIMIT)
 
 
 def _parse_date(value: str) -> date | None:
@@ -193,11 +128,13 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
     owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
+    lengths = _account_lengths()
     to_create, to_update, seen = [], [], set()
-    for n, r in enumerate(rows, start=2):  # row 1 is the header
+    for r in rows:
+        n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
-        problems = []
+        problems = too_long(r, lengths)
         if not name:
             problems.append("name is empty")
         if ext and ext in seen:
@@ -234,7 +171,7 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
             ("billing_address", "billing_address"),
         ):
             if r.get(col):
-                setattr(account, attr, r[col][:200] if attr != "billing_address" else r[col])
+                setattr(account, attr, r[col])
         if currency:
             account.currency = currency
         if terms:
@@ -269,11 +206,13 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
     lowered = {x.lower() for x in refs}
     by_name = {a.lname: a for a in Account.objects.annotate(lname=Lower("name")).filter(lname__in=lowered)}
     now = timezone.now()
+    lengths = _opportunity_lengths()
     new_opps, updates, new_lines, line_updates, history, seen = [], [], [], [], [], set()
-    for n, r in enumerate(rows, start=2):
+    for r in rows:
+        n = r[ROW]
         name, ext = r.get("name", ""), r.get("external_id", "")
         result = RowResult(row=n, name=name, external_id=ext, action="create")
-        problems = []
+        problems = too_long(r, lengths)
         if not name:
             problems.append("name is empty")
         if ext and ext in seen:
@@ -313,7 +252,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
         lost = stage.kind == StageKind.LOST
         status = OpportunityStatus.LOST if lost else OpportunityStatus.OPEN
         fields = {
-            "name": name[:200],
+            "name": name,
             "account": account,
             "owner": owner,
             "stage": stage,
@@ -321,7 +260,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
             "currency": account.currency,
             "probability": probability if probability is not None else stage.default_probability,
             "expected_close_date": close,
-            "lost_reason": (r.get("lost_reason") or "Imported as lost")[:300] if lost else "",
+            "lost_reason": (r.get("lost_reason") or "Imported as lost") if lost else "",
             "closed_at": now if lost else None,
             "payment_terms_days": account.payment_terms_days,
         }

@@ -25,6 +25,7 @@ from psa.core.api import GenericViewSet, KeysetPagination
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.files import file_url
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role, has_role
+from psa.core.uploads import UploadLimitMixin
 
 TIME_ROLES = (Role.CONSULTANT, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
 DECIDE_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
@@ -273,13 +274,16 @@ class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveMo
         return Response({"count": n})
 
 
-class ExpenseViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class ExpenseViewSet(
+    UploadLimitMixin, DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
     serializer_class = ExpenseSerializer
     allowed_roles = TIME_ROLES
     action_roles = {"approve": DECIDE_ROLES, "reject": DECIDE_ROLES}
     approve_service = expense_services.expenses_approve
     reject_service = expense_services.expenses_reject
     ids_keyword = "expense_ids"
+    upload_limit = expense_services.RECEIPT_LIMIT
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -3,7 +3,7 @@ line's policy (at cost, with a markup percent, or not at all).
 
 Rules (each refusal names it): amount above 0; currency equal to the project's; a receipt above
 settings.PSA_RECEIPT_REQUIRED_ABOVE; receipts are PNG, JPEG, WebP or PDF (by content, not only by name) and at
-most RECEIPT_MAX_BYTES; allocated on the project that day, project open and the day inside its dates; only
+most RECEIPT_LIMIT; allocated on the project that day, project open and the day inside its dates; only
 drafts and rejected expenses change; only the PM (or an admin) decides. Approval fixes the contract line,
 the policy and the re-bill amount in one set-based UPDATE.
 """
@@ -34,8 +34,9 @@ from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedEr
 from psa.core.files import StoredFile
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
+from psa.core.uploads import MB, UploadLimit
 
-RECEIPT_MAX_BYTES = 5 * 1024 * 1024
+RECEIPT_LIMIT = UploadLimit(kind="receipt", label="receipts", max_bytes=5 * MB, field="receipt")
 RECEIPT_TYPES = {  # extension -> magic bytes at the start of the file
     "pdf": (b"%PDF-",),
     "png": (b"\x89PNG\r\n\x1a\n",),
@@ -72,7 +73,7 @@ def receipt_threshold() -> Decimal:
 
 
 def check_receipt(receipt: UploadedFile | None) -> None:
-    """A receipt is an image (PNG, JPEG, WebP) or a PDF of at most 5 MB, checked by its first bytes."""
+    """A receipt is an image (PNG, JPEG, WebP) or a PDF within RECEIPT_LIMIT, checked by its first bytes."""
     if receipt is None:
         return
     ext = receipt.name.rsplit(".", 1)[-1].lower() if "." in receipt.name else ""
@@ -82,9 +83,9 @@ def check_receipt(receipt: UploadedFile | None) -> None:
             fields={"receipt": [f"'.{ext}' files are not accepted."]},
             code="receipt_type",
         )
-    if receipt.size > RECEIPT_MAX_BYTES:
+    if receipt.size > RECEIPT_LIMIT.max_bytes:
         raise ValidationFailed(
-            "A receipt may be at most 5 MB (rule: receipt_size).",
+            f"A receipt may be at most {RECEIPT_LIMIT.size} (rule: receipt_size).",
             fields={"receipt": [f"This file has {receipt.size // 1024} KB."]},
             code="receipt_size",
         )

@@ -28,7 +28,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.services.imports import ImportReport, RowResult, csv_rows
 from projects.models import Consultant, EntryStatus, Project, Task, TimeEntry
 from projects.services.time import (
     EDITABLE_STATUSES,
@@ -39,9 +38,12 @@ from projects.services.time import (
 )
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
+from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.roles import Role, has_role
+from psa.core.uploads import MB, UploadLimit
 
 KIND = "time"
+UPLOAD_LIMIT = UploadLimit(kind=KIND, label="time files", max_bytes=5 * MB, max_rows=20_000)
 ALIASES = {
     "consultant": "consultant",
     "user": "consultant",
@@ -98,14 +100,19 @@ def _parse(rows: list[dict]) -> list[_Row]:
             "pk", "project_id", "name"
         )
     }
+    lengths = max_lengths(TimeEntry, {"note": "note", "external_id": "source_key"})
     out = []
-    for n, r in enumerate(rows, start=2):
+    for r in rows:
+        n = r[ROW]
         label = f"{r.get('consultant', '')} · {r.get('project', '')} · {r.get('date', '')} · {r.get('hours', '')} h"
         row = _Row(n, None, r.get("external_id", ""), label)
         out.append(row)
         missing = [c for c in ("consultant", "project", "date", "hours") if not r.get(c)]
         if missing:
             row.error = f"Missing {', '.join(missing)}."
+            continue
+        if problems := too_long(r, lengths):
+            row.error = "; ".join(problems).capitalize() + "."
             continue
         consultant_id = consultants.get(r["consultant"].lower())
         if consultant_id is None:
@@ -134,7 +141,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
         if not hours.is_finite():
             row.error = f"“{r['hours']}” is not a number of hours."
             continue
-        row.spec = EntrySpec(consultant_id, project_id, task_id, day, hours, r.get("note", "")[:500], row.external_id)
+        row.spec = EntrySpec(consultant_id, project_id, task_id, day, hours, r.get("note", ""), row.external_id)
     return out
 
 
@@ -144,7 +151,7 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     anyone; a consultant imports only their own time (other people's rows are refused row by row)."""
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN, Role.CONSULTANT):
         raise PermissionDeniedError("Only consultants, project managers and administrators may import time.")
-    rows = _parse(csv_rows(content, aliases=ALIASES, required="hours"))
+    rows = _parse(csv_rows(content, aliases=ALIASES, required="hours", limit=UPLOAD_LIMIT))
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN):
         own = Consultant.objects.filter(user=by).values_list("pk", flat=True).first()
         for row in rows:
@@ -219,7 +226,7 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
             entry = existing[key]
             entry.hours, entry.note, entry.updated_at = row.spec.hours, row.spec.note, now
             entry.status, entry.rejection_reason = EntryStatus.DRAFT, ""
-            entry.source_key = row.spec.source_key[:100]
+            entry.source_key = row.spec.source_key
             updates.append(entry)
     if updates:
         TimeEntry.objects.bulk_update(

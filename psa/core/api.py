@@ -10,8 +10,10 @@ import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils.datastructures import MultiValueDict
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import generics, viewsets
 from rest_framework import views as drf_views
@@ -96,9 +98,26 @@ def exception_handler(exc, context):
     return None  # unexpected: a 500, logged by Django
 
 
+def _file_digest(upload: UploadedFile) -> dict:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return {"sha256": digest.hexdigest()}
+
+
+def _payload(data):
+    """The payload as the fingerprint sees it: each uploaded file by the sha256 of its bytes (its name and
+    content type left out, so the same bytes are the same request and other bytes under the same name are
+    not); form fields and JSON as sent."""
+    if isinstance(data, MultiValueDict):
+        return {key: [_file_digest(v) if isinstance(v, UploadedFile) else v for v in data.getlist(key)] for key in data}
+    return data
+
+
 def request_fingerprint(method: str, path: str, data) -> str:
     try:
-        body = json.dumps(data, sort_keys=True, default=str)
+        body = json.dumps(_payload(data), sort_keys=True, default=str)
     except TypeError:
         body = repr(data)
     return hashlib.sha256(f"{method}\n{path}\n{body}".encode()).hexdigest()
@@ -111,11 +130,14 @@ class _Replay(Exception):
 
 class IdempotentMixin:
     """Honour `Idempotency-Key` on POST: same key + same payload replays the first response with one side
-    effect; same key + different payload is a 409.
+    effect; same key + different payload is a 409. The payload of an upload is its files' bytes (not their
+    names).
 
     The key row is inserted inside the request's transaction, before the write it guards: a concurrent
-    duplicate blocks on the unique index until the first commits, then replays its response. A request that
-    fails with a server error rolls back its key, so the client may retry.
+    duplicate blocks on the unique index until the first commits, then replays its response. Only successful
+    responses (below 400) are kept: a request refused with a 4xx (a service refusal is one transaction that
+    wrote nothing) or failing with a server error releases its key, so the client may retry, corrected or not,
+    with the same key.
     """
 
     idempotency_header = "Idempotency-Key"
@@ -167,11 +189,13 @@ class IdempotentMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         record = getattr(self, "_idempotency_record", None)
-        if record is not None and response.status_code < 500:
-            body = json.loads(JSONRenderer().render(response.data) or b"null")
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                response_status=response.status_code, response_body=body
-            )
+        if record is None:
+            return response
+        if response.status_code >= 400:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        body = json.loads(JSONRenderer().render(response.data) or b"null")
+        IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=response.status_code, response_body=body)
         return response
 
 

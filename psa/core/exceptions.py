@@ -5,7 +5,8 @@ the HTTP status it maps to. The DRF exception handler (psa.core.api) and the for
 turn them into `{"code", "message", "fields"}` responses and inline form errors.
 
 Status use: 400 the input is wrong; 403 the role may not do it; 404 no such object in the caller's scope;
-409 the input is fine but conflicts with the current state (wrong status, already done, key reused).
+409 the input is fine but conflicts with the current state (wrong status, already done, key reused); 413 an
+upload over its size limit.
 """
 
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,14 @@ class ValidationFailed(DomainError):
 class MissingFields(ValidationFailed):
     code = "missing_fields"
     default_message = "Required fields are missing."
+
+
+class PayloadTooLarge(DomainError):
+    """An upload over its kind's size limit (psa.core.uploads)."""
+
+    code = "too_large"
+    status = 413
+    default_message = "The upload is too large."
 
 
 class PermissionDeniedError(DomainError):

@@ -1,4 +1,4 @@
-"""Kernel tables: idempotency records, the outbox and the audit log."""
+"""Kernel tables: idempotency records, the outbox, the audit log and files waiting for an import's confirmation."""
 
 import uuid
 
@@ -161,3 +161,22 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.subscription_id}: {self.status_code or self.error[:40]}"
+
+
+class ImportUpload(models.Model):
+    """A CSV file that passed an import's dry run, kept until its user confirms the import (psa.core.imports).
+
+    The confirmation names the file by its digest, so the import writes exactly the bytes the dry run checked
+    whatever their size; each user keeps at most one file per import kind, and none for longer than a day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, help_text="crm, time or bank")
+    digest = models.CharField(max_length=64, help_text="sha256 of the content")
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="importupload_one_per_user_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.user_id} ({self.digest[:12]})"

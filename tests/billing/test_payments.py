@@ -122,12 +122,12 @@ def test_the_bank_csv_import_matches_invoice_numbers_and_skips_what_it_already_i
         f"2026-02-15,120.00,Payment {invoice.number} thanks,TX-1\n"
         "2026-02-16,5.00,unknown,TX-2\n"
     )
-    result = payments_import_csv(by=finance, content=csv)
-    assert len(result.created) == 1 and len(result.errors) == 1
+    result = payments_import_csv(by=finance, content=csv, dry_run=False)
+    assert result.created == 1 and result.errors == 1
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PAID
-    again = payments_import_csv(by=finance, content=csv)
-    assert again.duplicates == ["TX-1"] and not again.created
+    again = payments_import_csv(by=finance, content=csv, dry_run=False)
+    assert [r.external_id for r in again.rows if r.action == "unchanged"] == ["TX-1"] and not again.created
 
 
 def test_aging_puts_balances_in_the_right_buckets_and_lists_the_overdue(periods, finance):

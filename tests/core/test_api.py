@@ -109,6 +109,16 @@ def test_a_refused_request_replays_the_same_refusal(api_as):
     assert first.json() == second.json()
 
 
+def test_a_refused_request_does_not_block_a_corrected_retry_with_the_same_key(api_as):
+    client = api_as("finance")
+    refused = client.post("/api/test/notes/", {"text": "x" * 60}, HTTP_IDEMPOTENCY_KEY="fix-me")
+    corrected = client.post("/api/test/notes/", {"text": "short"}, HTTP_IDEMPOTENCY_KEY="fix-me")
+    assert refused.status_code == 400 and corrected.status_code == 201
+    replay = client.post("/api/test/notes/", {"text": "short"}, HTTP_IDEMPOTENCY_KEY="fix-me")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == corrected.json()
+    assert AuditEvent.objects.filter(action="note").count() == 1
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_one_key_write_once(make_user):
