@@ -6,6 +6,7 @@ Without DATABASE_URL the app runs on a SQLite file; without REDIS_URL, Celery us
 broker (a real worker process, started by `make run`, still runs the jobs).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,7 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -119,10 +120,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django calls each validator's password_changed() after any password change (own page,
+    # admin, reset, changepassword); this one revokes the user's API tokens then.
+    {"NAME": "psa.core.tokens.RevokeApiTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The client address behind reverse proxies (psa.core.clientip): how many proxies append to X-Forwarded-For,
+# or their addresses/networks. Neither set: X-Forwarded-For is ignored.
+PSA_TRUSTED_PROXY_COUNT = env.int("PSA_TRUSTED_PROXY_COUNT", default=0)
+PSA_TRUSTED_PROXY_IPS = env.list("PSA_TRUSTED_PROXY_IPS", default=[])
 
 # Lockout after repeated failures: per username and address, for an hour; a successful login resets.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -221,9 +230,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token class first: an unauthenticated call is a 401 with WWW-Authenticate: Token.
+        "psa.core.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["psa.core.throttling.AnonRateThrottle", "psa.core.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("PSA_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("PSA_THROTTLE_USER", default="1200/minute"),
+        "token": env.str("PSA_THROTTLE_TOKEN", default="10/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -254,6 +270,29 @@ SPECTACULAR_SETTINGS = {
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
     },
 }
+
+# --- API tokens (issue 15.5) -----------------------------------------------------------------------------
+# Per-integration tokens by django-rest-knox, stored as SHA-512 digests in psa.core's ApiToken (name, scope).
+KNOX_TOKEN_MODEL = "core.ApiToken"
+# knox's own migrations build its default token table, which core.ApiToken replaces: skip them.
+MIGRATION_MODULES = {"knox": None}
+PSA_API_TOKEN_TTL_DAYS = env.int("PSA_API_TOKEN_TTL_DAYS", default=90)
+PSA_API_TOKEN_MAX_TTL_DAYS = env.int("PSA_API_TOKEN_MAX_TTL_DAYS", default=365)
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=PSA_API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "psa_",
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Throttle counters live in the cache: Redis when configured, so every process counts together.
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "psa-cache",
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

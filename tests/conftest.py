@@ -41,6 +41,14 @@ def _no_lockout_between_tests(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_per_test(settings, request):
+    # Throttle counters live in the cache: each test gets an empty one of its own (never the shared Redis).
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
 @pytest.fixture
 def make_user(db):
     def make(*roles, **kwargs):

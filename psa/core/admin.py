@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from psa.core.models import AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
+from psa.core.models import ApiToken, AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
 
 
 @admin.register(OutboxMessage)
@@ -44,3 +44,20 @@ class EventAdmin(admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["key", "correlation_id"]
     readonly_fields = [f.name for f in Event._meta.fields]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins list and revoke (delete) anyone's API tokens; tokens are issued only by their owner."""
+
+    list_display = ["name", "user", "access", "apps", "created", "expiry"]
+    list_filter = ["access"]
+    search_fields = ["name", "user__username"]
+    exclude = ["digest"]
+    readonly_fields = ["name", "user", "token_key", "access", "apps", "created", "expiry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -3,7 +3,6 @@ so `seed_demo` can run on every start."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from psa.core.roles import Role, ensure_role_groups
 from psa.web.discovery import app_modules
@@ -37,7 +36,6 @@ def seed_users(*, reset_passwords: bool = False) -> list[str]:
             user.save()
             created += was_created
         user.groups.add(Group.objects.get(name=role.value))
-        Token.objects.get_or_create(user=user)
     return [f"users: {created} created, {len(DEMO_USERS) - created} already there"]
 
 

@@ -1,7 +1,16 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from psa.web import api, audit_views, dashboard_views, exception_views, export_views, views, webhook_views
+from psa.web import (
+    api,
+    audit_views,
+    dashboard_views,
+    exception_views,
+    export_views,
+    token_views,
+    views,
+    webhook_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +24,8 @@ urlpatterns = [
         webhook_views.webhook_replay_view,
         name="webhook-replay",
     ),
+    path("settings/api-tokens/", token_views.api_token_list, name="api-tokens"),
+    path("settings/api-tokens/<int:pk>/revoke/", token_views.api_token_revoke_view, name="api-token-revoke"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("exceptions/", exception_views.exception_queue, name="exceptions"),
     path("exceptions/dismiss/", exception_views.exception_dismiss_view, name="exception-dismiss"),

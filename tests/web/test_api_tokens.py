@@ -155,7 +155,7 @@ def test_an_unknown_scope_is_a_400_naming_the_field(make_user, api_client):
 
 
 def test_the_settings_page_shows_a_new_secret_once_and_revokes(client_as, api_client):
-    client = client_as("pm")
+    client = client_as("project_manager")
     response = client.post("/settings/api-tokens/", {"name": "Planner", "access": "read", "expires_in_days": "30"})
     assert response.status_code == 200
     token = ApiToken.objects.get(user=client.user)
@@ -172,7 +172,7 @@ def test_the_settings_page_shows_a_new_secret_once_and_revokes(client_as, api_cl
 def test_the_settings_page_refuses_another_users_token(client_as, make_user):
     owner = make_user("finance")
     token, _ = ApiToken.objects.create(user=owner, name="Theirs")
-    client = client_as("pm")
+    client = client_as("project_manager")
     assert client.post(f"/settings/api-tokens/{token.pk}/revoke/").status_code == 404
     assert ApiToken.objects.filter(pk=token.pk).exists()
 
