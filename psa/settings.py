@@ -133,12 +133,18 @@ LOGOUT_REDIRECT_URL = "login"
 PSA_TRUSTED_PROXY_COUNT = env.int("PSA_TRUSTED_PROXY_COUNT", default=0)
 PSA_TRUSTED_PROXY_IPS = env.list("PSA_TRUSTED_PROXY_IPS", default=[])
 
-# Lockout after repeated failures: per username and address, for an hour; a successful login resets.
+# Lockout after repeated failures (psa.core.lockout): a username after AXES_FAILURE_LIMIT failures from any
+# address, an address after PSA_LOCKOUT_IP_FAILURE_LIMIT failures over all usernames; each ends after the
+# cool-down. A success does not wipe the counts: it would wipe every username's count at that address too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+PSA_LOCKOUT_IP_FAILURE_LIMIT = env.int("PSA_LOCKOUT_IP_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_HANDLER = "psa.core.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "psa.core.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "psa.core.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from psa.core.api import APIView, GenericViewSet
+from psa.core.lockout import lockout_error
 from psa.core.models import ApiToken, ApiTokenAccess
 from psa.core.roles import Role, primary_role, user_roles
 from psa.core.throttling import TokenEndpointThrottle
@@ -77,6 +78,8 @@ class TokenView(drf_views.APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         user = authenticate(request=request, username=fields["username"], password=fields["password"])
+        if getattr(request, "axes_locked_out", False):
+            raise lockout_error(request)
         if user is None or not user.is_active:
             raise serializers.ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
         token, secret = api_token_create(
