@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "psa.core.mfa.MfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -127,6 +132,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Multi-factor sign-in (psa.core.mfa, django-otp): roles that must set up an authenticator app, e.g.
+# PSA_MFA_REQUIRED_ROLES=finance,admin. Everyone may set one up on /accounts/mfa/.
+PSA_MFA_REQUIRED_ROLES = env.list("PSA_MFA_REQUIRED_ROLES", default=[])
+OTP_TOTP_ISSUER = env.str("PSA_FIRM_NAME", default="Northwind Consulting") + " PSA"
 
 # The client address behind reverse proxies (psa.core.clientip): how many proxies append to X-Forwarded-For,
 # or their addresses/networks. Neither set: X-Forwarded-For is ignored.

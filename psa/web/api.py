@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from psa.core.api import APIView, GenericViewSet
+from psa.core.exceptions import ValidationFailed
 from psa.core.lockout import lockout_error
+from psa.core.mfa import mfa_enabled, mfa_verify
 from psa.core.models import ApiToken, ApiTokenAccess
 from psa.core.roles import Role, primary_role, user_roles
 from psa.core.throttling import TokenEndpointThrottle
@@ -55,6 +57,9 @@ class TokenRequestSerializer(serializers.Serializer):
     expires_in_days = serializers.IntegerField(
         min_value=1, max_value=settings.PSA_API_TOKEN_MAX_TTL_DAYS, required=False, allow_null=True, default=None
     )
+    otp = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="One-time code, for accounts with MFA"
+    )
 
 
 class IssuedTokenSerializer(serializers.ModelSerializer):
@@ -82,6 +87,11 @@ class TokenView(drf_views.APIView):
             raise lockout_error(request)
         if user is None or not user.is_active:
             raise serializers.ValidationError({"non_field_errors": ["Unable to log in with provided credentials."]})
+        if mfa_enabled(user) and mfa_verify(user=user, token=fields["otp"]) is None:
+            raise ValidationFailed(
+                "This account signs in with a one-time code: send the code from the authenticator app as otp.",
+                fields={"otp": ["A valid one-time code (or an unused recovery code) is required."]},
+            )
         token, secret = api_token_create(
             user=user,
             name=fields["name"],

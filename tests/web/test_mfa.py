@@ -42,6 +42,7 @@ def test_an_enrolled_user_is_asked_for_a_code_after_the_password(client, make_us
     wrong = client.post("/accounts/mfa/verify/", {"token": "000000" if _code(device, 1) != "000000" else "111111"})
     assert wrong.status_code == 200
     assert b"not valid" in wrong.content
+    time.sleep(1.1)  # django-otp throttles the device for a second after a failure
     right = client.post("/accounts/mfa/verify/", {"token": _code(device, 1)})
     assert right.status_code == 302 and right["Location"] == "/"
     assert client.get("/dashboard/").status_code == 200
@@ -57,6 +58,15 @@ def test_a_recovery_code_signs_in_once(client, make_user):
     _password_login(client, user)
     assert client.post("/accounts/mfa/verify/", {"token": codes[0]}).status_code == 200
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_a_session_owing_a_code_cannot_set_up_another_authenticator(client, make_user):
+    user = make_user("finance")
+    _enrol(user)
+    _password_login(client, user)
+    response = client.get("/accounts/mfa/setup/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/mfa/verify/")
+    assert TOTPDevice.objects.filter(user=user).count() == 1
 
 
 def test_an_unverified_session_gets_403_from_the_api_in_the_error_format(client, make_user):
