@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -119,6 +120,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "psa.core.sso.StaffOidcBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -137,6 +139,24 @@ LOGOUT_REDIRECT_URL = "login"
 # PSA_MFA_REQUIRED_ROLES=finance,admin. Everyone may set one up on /accounts/mfa/.
 PSA_MFA_REQUIRED_ROLES = env.list("PSA_MFA_REQUIRED_ROLES", default=[])
 OTP_TOTP_ISSUER = env.str("PSA_FIRM_NAME", default="Northwind Consulting") + " PSA"
+
+# Single sign-on for staff through OpenID Connect (psa.core.sso, mozilla-django-oidc): on when OIDC_RP_CLIENT_ID
+# is set. The provider's endpoints come from its /.well-known/openid-configuration.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+PSA_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+PSA_OIDC_ROLE_CLAIM = env.str("PSA_OIDC_ROLE_CLAIM", default="psa_roles")
+PSA_OIDC_ROLE_MAP = env.dict("PSA_OIDC_ROLE_MAP", default={})
 
 # The client address behind reverse proxies (psa.core.clientip): how many proxies append to X-Forwarded-For,
 # or their addresses/networks. Neither set: X-Forwarded-For is ignored.
