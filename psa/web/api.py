@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework import views as drf_views
 from rest_framework.permissions import AllowAny
@@ -63,9 +64,17 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class IssuedTokenSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret: in this response only")
+
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "access", "apps", "expiry"]
+        fields = ["token", "id", "name", "access", "apps", "expiry"]
+
+
+class TokenErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class TokenView(drf_views.APIView):
@@ -78,6 +87,14 @@ class TokenView(drf_views.APIView):
     throttle_classes = [TokenEndpointThrottle]
     serializer_class = TokenRequestSerializer
 
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: IssuedTokenSerializer,
+            400: OpenApiResponse(TokenErrorSerializer, description="Bad input, wrong credentials or a missing code"),
+            429: OpenApiResponse(TokenErrorSerializer, description="Throttled, or sign-in locked out"),
+        },
+    )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -99,7 +116,8 @@ class TokenView(drf_views.APIView):
             apps=fields["apps"],
             expires_in_days=fields["expires_in_days"],
         )
-        return Response({"token": secret, **IssuedTokenSerializer(token).data})
+        token.token = secret
+        return Response(IssuedTokenSerializer(token).data)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
