@@ -47,8 +47,8 @@ def _next_url(request) -> str:
 
 def _qr_svg(url: str) -> str:
     out = BytesIO()
-    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).save(out)
-    return out.getvalue().decode()
+    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage).save(out)
+    return out.getvalue().decode().split("?>", 1)[-1]  # inline in HTML: no XML declaration
 
 
 @login_required
