@@ -8,6 +8,7 @@ broker (a real worker process, started by `make run`, still runs the jobs).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -74,7 +75,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -97,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "psa.core.mfa.MfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -145,23 +152,61 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "psa.core.sso.StaffOidcBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django calls each validator's password_changed() after any password change (own page,
+    # admin, reset, changepassword); this one revokes the user's API tokens then.
+    {"NAME": "psa.core.tokens.RevokeApiTokensOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout after repeated failures: per username and address, for an hour; a successful login resets.
+# Multi-factor sign-in (psa.core.mfa, django-otp): roles that must set up an authenticator app, e.g.
+# PSA_MFA_REQUIRED_ROLES=finance,admin. Everyone may set one up on /accounts/mfa/.
+PSA_MFA_REQUIRED_ROLES = env.list("PSA_MFA_REQUIRED_ROLES", default=[])
+OTP_TOTP_ISSUER = env.str("PSA_FIRM_NAME", default="Northwind Consulting") + " PSA"
+
+# Single sign-on for staff through OpenID Connect (psa.core.sso, mozilla-django-oidc): on when OIDC_RP_CLIENT_ID
+# is set. The provider's endpoints come from its /.well-known/openid-configuration.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+PSA_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+PSA_OIDC_ROLE_CLAIM = env.str("PSA_OIDC_ROLE_CLAIM", default="psa_roles")
+PSA_OIDC_ROLE_MAP = env.dict("PSA_OIDC_ROLE_MAP", default={})
+
+# The client address behind reverse proxies (psa.core.clientip): how many proxies append to X-Forwarded-For,
+# or their addresses/networks. Neither set: X-Forwarded-For is ignored.
+PSA_TRUSTED_PROXY_COUNT = env.int("PSA_TRUSTED_PROXY_COUNT", default=0)
+PSA_TRUSTED_PROXY_IPS = env.list("PSA_TRUSTED_PROXY_IPS", default=[])
+
+# Lockout after repeated failures (psa.core.lockout): a username after AXES_FAILURE_LIMIT failures from any
+# address, an address after PSA_LOCKOUT_IP_FAILURE_LIMIT failures over all usernames; each ends after the
+# cool-down. A success does not wipe the counts: it would wipe every username's count at that address too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+PSA_LOCKOUT_IP_FAILURE_LIMIT = env.int("PSA_LOCKOUT_IP_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_HANDLER = "psa.core.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "psa.core.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "psa.core.lockout.lockout_response"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
@@ -253,9 +298,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token class first: an unauthenticated call is a 401 with WWW-Authenticate: Token.
+        "psa.core.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["psa.core.throttling.AnonRateThrottle", "psa.core.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("PSA_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("PSA_THROTTLE_USER", default="1200/minute"),
+        "token": env.str("PSA_THROTTLE_TOKEN", default="10/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -286,6 +338,29 @@ SPECTACULAR_SETTINGS = {
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
     },
 }
+
+# --- API tokens (issue 15.5) -----------------------------------------------------------------------------
+# Per-integration tokens by django-rest-knox, stored as SHA-512 digests in psa.core's ApiToken (name, scope).
+KNOX_TOKEN_MODEL = "core.ApiToken"
+# knox's own migrations build its default token table, which core.ApiToken replaces: skip them.
+MIGRATION_MODULES = {"knox": None}
+PSA_API_TOKEN_TTL_DAYS = env.int("PSA_API_TOKEN_TTL_DAYS", default=90)
+PSA_API_TOKEN_MAX_TTL_DAYS = env.int("PSA_API_TOKEN_MAX_TTL_DAYS", default=365)
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=PSA_API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "psa_",
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Throttle counters live in the cache: Redis when configured, so every process counts together.
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "psa-cache",
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -52,6 +52,14 @@ def _seller_details(settings):
         setattr(settings, name, value)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache_per_test(settings, request):
+    # Throttle counters live in the cache: each test gets an empty one of its own (never the shared Redis).
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
 @pytest.fixture
 def make_user(db):
     def make(*roles, **kwargs):

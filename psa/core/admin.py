@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from psa.core.models import AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
+from psa.core.models import ApiToken, AuditEvent, Event, IdempotencyRecord, OutboxMessage, WebhookSubscription
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,3 +52,20 @@ class EventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "key", "correlation_id"]
     list_filter = ["type"]
     search_fields = ["key", "correlation_id"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins list and revoke (delete) anyone's API tokens; tokens are issued only by their owner."""
+
+    list_display = ["name", "user", "access", "apps", "created", "expiry"]
+    list_filter = ["access"]
+    search_fields = ["name", "user__username"]
+    exclude = ["digest"]
+    readonly_fields = ["name", "user", "token_key", "access", "apps", "created", "expiry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

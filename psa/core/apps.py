@@ -7,5 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "PSA kernel"
 
     def ready(self) -> None:
-        # Register the outbox handlers that live in kernel modules (email is in psa.core.outbox).
-        from psa.core import webhooks  # noqa: F401
+        # Register the outbox handlers that live in kernel modules (email is in psa.core.outbox), and the
+        # sign-in hook that decides whether a session owes a second factor (psa.core.mfa).
+        from psa.core import mfa, webhooks  # noqa: F401

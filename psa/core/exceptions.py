@@ -66,6 +66,14 @@ class NotFoundError(DomainError):
     default_message = "Not found."
 
 
+class LockedOut(DomainError):
+    """Sign-in refused after too many failures (the lockout in psa.core.lockout)."""
+
+    code = "locked_out"
+    status = 429
+    default_message = "Too many failed sign-ins: try again later or ask an administrator to unlock the account."
+
+
 class ConflictError(DomainError):
     code = "conflict"
     status = 409

@@ -1,9 +1,11 @@
-"""Kernel tables: idempotency records, the outbox, the audit log and files waiting for an import's confirmation."""
+"""Kernel tables: idempotency records, the outbox, the audit log, API tokens and files waiting for an import's
+confirmation."""
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
 
 
 class IdempotencyRecord(models.Model):
@@ -180,3 +182,42 @@ class ImportUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import of {self.user_id} ({self.digest[:12]})"
+
+
+class ApiTokenAccess(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
+# The parts of the API a token may be limited to: the app that owns each endpoint.
+API_TOKEN_APPS = {
+    "crm": "CRM: accounts, contacts, opportunities",
+    "projects": "Projects: contracts, staffing, time and expenses",
+    "ledger": "Ledger: journal, periods, revenue recognition",
+    "billing": "Billing: runs, invoices, payments",
+    "web": "Dashboard, exception queue, webhooks and API tokens",
+}
+
+
+class ApiToken(AbstractAuthToken):
+    """One integration's API token (django-rest-knox): only the SHA-512 digest of the secret is stored.
+
+    Named by its owner, limited to read-only or read-write access and optionally to some apps (`apps` empty:
+    every app), expiring (`expiry`), revoked by deleting the row: by its owner, by an admin, or for every
+    token of a user when the user's password changes.
+    """
+
+    # knox makes the digest the primary key; a surrogate id keeps it out of URLs and logs.
+    digest = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=100)
+    access = models.CharField(max_length=5, choices=ApiTokenAccess.choices, default=ApiTokenAccess.WRITE)
+    apps = models.JSONField(default=list, blank=True, help_text="App labels the token may reach; empty: all")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(access__in=["read", "write"]), name="apitoken_access_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

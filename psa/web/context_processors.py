@@ -7,7 +7,7 @@ from psa.web.navigation import menu_for, menu_grouped
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"firm_name": settings.PSA_FIRM_NAME}
+        return {"firm_name": settings.PSA_FIRM_NAME, "sso_enabled": settings.PSA_SSO_ENABLED}
     role = primary_role(user)
     items = menu_for(user, request.path)
     return {

@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
-from rest_framework.authtoken.models import Token
 
 from crm.models import Account, Opportunity
 from ledger.choices import EntryOrigin
@@ -52,7 +51,6 @@ def seed_users(*, reset_passwords: bool = False) -> list[str]:
             user.save()
             created += was_created
         user.groups.add(Group.objects.get(name=role.value))
-        Token.objects.get_or_create(user=user)
     return [f"users: {created} created, {len(DEMO_USERS) - created} already there"]
 
 

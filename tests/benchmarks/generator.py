@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from knox.crypto import hash_token
 
 SIZES = {
     # tiny: for the smoke test in `make test`. S: CI-sized. M: a 500-consultant firm.
@@ -89,6 +90,9 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
+TOKEN_COLUMNS = ["id", "digest", "token_key", "user_id", "created", "expiry", "name", "access", "apps"]
+TOKEN_EXPIRY = datetime(2099, 1, 1, tzinfo=UTC)
+
 USER_COLUMNS = [
     "id",
     "password",
@@ -157,7 +161,20 @@ class FirmGenerator:
                     )
                 )
                 memberships.append((membership_id, uid, groups[role]))
-                tokens.append((f"{rng.getrandbits(160):040x}", joined, uid))
+                secret = f"psa_{rng.getrandbits(256):064x}"
+                tokens.append(
+                    (
+                        uid,
+                        hash_token(secret),
+                        secret[:15],
+                        uid,
+                        joined,
+                        TOKEN_EXPIRY,
+                        "Bench integration",
+                        "write",
+                        "[]",
+                    )
+                )
                 uid += 1
                 membership_id += 1
         return UserRows(users, memberships, tokens)
@@ -165,9 +182,9 @@ class FirmGenerator:
     def load_rows(self, rows: UserRows) -> None:
         copy_rows("auth_user", USER_COLUMNS, rows.users)
         copy_rows("auth_user_groups", ["id", "user_id", "group_id"], rows.memberships)
-        copy_rows("authtoken_token", ["key", "created", "user_id"], rows.tokens)
+        copy_rows("core_apitoken", TOKEN_COLUMNS, rows.tokens)
         with connection.cursor() as cursor:
-            for table in ("auth_user", "auth_user_groups"):
+            for table in ("auth_user", "auth_user_groups", "core_apitoken"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
 
     def load_users(self) -> UserRows:

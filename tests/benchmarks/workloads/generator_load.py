@@ -3,7 +3,7 @@
 from tests.benchmarks.generator import FirmGenerator, truncate
 from tests.benchmarks.harness import Record, timed
 
-TABLES = ("authtoken_token", "auth_user_groups", "auth_user")
+TABLES = ("core_apitoken", "auth_user_groups", "auth_user")
 
 
 def run(size: str) -> list[Record]:
