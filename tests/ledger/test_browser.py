@@ -4,12 +4,14 @@ dated in the closed month is refused with a clear message."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from ledger.chart import chart_ensure_default
-from ledger.models import JournalEntry
+from ledger.models import AccountingPeriod, JournalEntry
 from ledger.services import periods_ensure
+from ledger.services.revenue import recognition_run
 from psa.web.demo import DEMO_PASSWORD, seed_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,6 +24,10 @@ def books(transactional_db):
     today = timezone.localdate()
     periods_ensure(start=today, through=today + timedelta(days=40))
     return today
+
+
+def finance_user():
+    return get_user_model().objects.get(username="finance")
 
 
 def fill_entry(page, on, memo: str, amount: str) -> None:
@@ -57,6 +63,15 @@ def test_finance_posts_sees_the_trial_balance_closes_the_month_and_is_refused(pa
     screenshot(page, "ledger-trial-balance")
 
     label = today.strftime("%Y-%m")
+    page.click("[data-testid=ledger-tabs] >> text=Periods")
+    page.locator(f"tr[data-period='{label}'] input[name=reason]").fill("Month-end review done")
+    page.click(f"[data-testid=close-{label}]")
+    page.wait_for_load_state("networkidle")
+    assert "recognition" in page.locator(".alert-danger, .alert-warning").first.inner_text().lower()
+    assert AccountingPeriod.objects.get(start=today.replace(day=1)).status != "closed"
+
+    # The checklist's blocking item done (the month's recognition run, here with nothing to recognise).
+    recognition_run(period_id=AccountingPeriod.objects.get(start=today.replace(day=1)).pk, by=finance_user())
     page.click("[data-testid=ledger-tabs] >> text=Periods")
     page.locator(f"tr[data-period='{label}'] input[name=reason]").fill("Month-end review done")
     page.click(f"[data-testid=close-{label}]")

@@ -78,6 +78,8 @@ SQL = {
         SELECT id FROM core_outboxmessage
         WHERE status = 'failed' OR (status = 'pending' AND attempts > 0 AND created_at < %(stale)s)""",
     "run_failed": "SELECT run_id FROM billing_billingrunitem WHERE status = 'failed' GROUP BY run_id",
+    "einvoice_invalid": "SELECT id FROM billing_invoice WHERE number IS NOT NULL AND pdf_sha256 = '' "
+    "AND einvoice_error <> ''",
     "dismissals": "SELECT rule, item_key, fingerprint, action, until FROM web_exceptiondismissal",
 }
 
@@ -120,6 +122,8 @@ def raw_scan(as_of) -> dict[str, set[str]]:
                 out[rule] = {f"outbox:{r[0]}" for r in rows}
             elif rule == "run_failed":
                 out[rule] = {f"run:{r[0]}" for r in rows}
+            elif rule == "einvoice_invalid":
+                out[rule] = {f"invoice:{r[0]}" for r in rows}
     return out
 
 
