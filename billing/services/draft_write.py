@@ -184,12 +184,12 @@ def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, 
 
 
 # A T&M draft billed in the database: the claimed entries (the provider's own claiming SELECT) are grouped per
-# contract line x role x rate, numbered by their oldest entry (date, id), and each group's net (the value rule of
-# projects.calculations in SQL: round(sum(hours) x rate, 2), or what the new hours add to a group already billed,
-# read by the provider's own `billed_sql`; the unit price gives the net, as in the general path) is shared over its
-# entries in proportion to their hours, each share rounded half
-# up and the latest entry taking the remainder: `allocate` in SQL, with exact integer division
-# (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
+# contract line x role x rate and numbered by their oldest entry (date, id). Each group's net is the value rule of
+# projects.calculations in SQL (`tm_group_net_sql`): round(sum(hours) x rate, 2), or, for a group with billed time
+# (the provider's own `billed_sql`), what the new hours add to its value; the unit price is the rate unless that
+# would not give the net, as in the general path. The net is shared over the group's entries in proportion to
+# their hours, each share rounded half up and the latest entry taking the remainder: `allocate` in SQL, with exact
+# integer division (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
 # round(basis x rate / 100, 2), written as x 0.01 so no division rounds first.
 TIME_DRAFT = """
 WITH claimed (id, date, hours, rate, cl_id, role_id) AS ({claim}),
@@ -247,8 +247,8 @@ def time_draft_write(
     """Claim, group and bill one contract's uncapped T&M time in one PostgreSQL statement (what the general path
     does in Python with `TimeEntrySource.candidates`, `allocate` and `draft_write`, writing the same rows; a test
     compares them). `claim` is the provider's claiming SELECT, `billed` its query of the groups already billed; the
-    unsaved `invoice` is written with its
-    totals and supply period computed from the lines. None (nothing written) when no entry was left to claim."""
+    unsaved `invoice` is written with its totals and supply period computed from the lines. None (nothing written)
+    when no entry was left to claim."""
     claim_sql, claim_params = claim
     billed_sql, billed_params = billed
     params: list = [*claim_params, *billed_params, category.rate]
