@@ -273,11 +273,14 @@ class TimeEntrySource:
         """The groups (contract line, role, rate) of these contracts' time that is billed and not released, with
         their hours and billed amount (a link's amount plus what a cap wrote down of it): what
         `projects.calculations.tm_group_net` needs to bill a group again. One aggregate query."""
-        link = SourceLink.objects.filter(kind=self.kind, source_id=OuterRef("pk"), released_at__isnull=True)
+        active = SourceLink.objects.filter(kind=self.kind, released_at__isnull=True)
+        link = active.filter(source_id=OuterRef("pk")).order_by().values(v=F("amount") + F("written_down"))
         return (
-            TimeEntry.objects.filter(contract_line__contract_id__in=contract_ids)
-            .annotate(link_billed=Subquery(link.order_by().values(v=F("amount") + F("written_down"))[:1]))
-            .filter(link_billed__isnull=False)
+            # From the contract's active links (their index), not from all its entries.
+            TimeEntry.objects.filter(
+                pk__in=active.filter(contract_line__contract_id__in=contract_ids).values("source_id")
+            )
+            .annotate(link_billed=Subquery(link[:1]))
             .values("contract_line_id", "bill_rate", role_id=ENTRY_ROLE)
             .annotate(billed_hours=Sum("hours"), billed=Sum("link_billed"))
             .order_by()
