@@ -6,10 +6,15 @@ that follows runs once per schedule. The run (ledger.services.revenue) posts the
 and what is already recognised.
 
 Rules:
-- as delivered (T&M): Σ round(approved billable hours x snapshot bill rate) + Σ re-bill amounts of approved
-  billable expenses, dated on or before the month end, capped at the line's cap. Billing puts the whole net of
-  an invoice, expense lines included, through the contract position, so an invoiced expense relieves the
-  unbilled receivable this recognised.
+- as delivered (T&M): the value of the approved billable hours dated on or before the month end, by the one
+  rule billing invoices them with (projects.calculations: per contract line x role x rate, round(sum of hours x
+  rate) once per group; cumulative, so each month recognises per group the difference between two cumulative
+  values and the total equals the invoiced net once both have covered the same entries), capped at the line's
+  cap together with the line's re-billed expenses.
+- re-billed expenses, on a line of any method: the re-bill amounts of approved billable expenses dated on or
+  before the month end, added to the method's revenue (billing invoices them whatever the line's model). Billing
+  puts the whole net of an invoice, expense lines included, through the contract position, so an invoiced
+  expense relieves the unbilled receivable this recognised, or the deferred revenue an earlier invoice left.
 - percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
   approved hours booked to its percent-complete lines (or to no line), or cost (hours x snapshot cost rate +
   approved expenses), to date, and EAC = actual + the PM's
@@ -38,6 +43,7 @@ from django.utils import timezone
 from ledger.choices import PERCENT_METHODS, RecognitionMethod
 from ledger.close import price_reductions
 from ledger.models_revenue import ProjectEstimate, RevenueScheduleLine
+from projects.calculations import tm_value_by_line
 from projects.models import Expense, Milestone, TimeEntry
 from psa.core.money import ZERO, round_money
 
@@ -82,19 +88,22 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     pct_work |= Q(contract_line__isnull=True)
     fixed_projects = sorted({s["project_id"] for s in schedules if s["method"] != RecognitionMethod.AS_DELIVERED})
 
-    time_value: dict = {}
-    expense_value: dict = {}
+    time_value: dict[int, Decimal] = {}
     if tm_lines:
-        time_value = _by(
+        time_value = tm_value_by_line(
             TimeEntry.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
-            .values("contract_line_id")
-            .annotate(v=_money_sum(Round(F("hours") * F("bill_rate"), 2)))
-            .order_by(),
-            "contract_line_id",
-            "v",
         )
+    # Re-billed expenses are revenue once billable, whatever the method of their line (billing invoices them).
+    expense_value: dict = {}
+    if schedules:
         expense_value = _by(
-            Expense.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
+            Expense.objects.filter(
+                contract_line_id__in=[s["contract_line_id"] for s in schedules],
+                status=APPROVED,
+                billable=True,
+                rebill_amount__gt=0,
+                date__lte=as_of,
+            )
             .values("contract_line_id")
             .annotate(v=_money_sum("rebill_amount"))
             .order_by(),
@@ -173,41 +182,49 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     credit_left = dict(credits)
     result: dict[int, Target] = {}
     for s in sorted(schedules, key=lambda row: row["id"]):
-        price = s["price"]
-        method = s["method"]
-        effective = price
-        if method != RecognitionMethod.AS_DELIVERED and credit_left.get(s["project_id"]):
-            cut = min(credit_left[s["project_id"]], price)
-            credit_left[s["project_id"]] -= cut
-            effective = price - cut
-        if method == RecognitionMethod.AS_DELIVERED:
-            line = s["contract_line_id"]
-            value = time_value.get(line, (ZERO,))[0] + expense_value.get(line, (ZERO,))[0]
-            if s.get("cap") is not None:
-                value = min(value, s["cap"])
-            result[s["id"]] = Target(revenue=value)
-        elif method == RecognitionMethod.MILESTONE:
-            total, accepted = milestones.get(s["contract_line_id"], (ZERO, ZERO))
-            if total != price:
-                result[s["id"]] = Target(
-                    error=f"The line's milestones sum to {total:,.2f} but its price is {price:,.2f}: "
-                    "the schedule must sum to the price."
-                )
-                continue
-            result[s["id"]] = Target(revenue=min(accepted, effective))
-        elif method == RecognitionMethod.STRAIGHT_LINE:
-            total, to_date = plan.get(s["id"], (ZERO, ZERO))
-            if total != price:
-                result[s["id"]] = Target(
-                    error=f"The planned months sum to {total:,.2f} but the line's price is {price:,.2f}: "
-                    "the schedule must sum to the price."
-                )
-                continue
-            value = to_date if effective == price or not price else round_money(to_date * effective / price)
-            result[s["id"]] = Target(revenue=value)
-        else:
-            result[s["id"]] = _percent(s, effective, actual_time, actual_expense, estimates)
+        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_expense, estimates)
+        expenses = expense_value.get(s["contract_line_id"], (ZERO,))[0]
+        if expenses and not target.error:
+            target.revenue += expenses
+            if s["method"] == RecognitionMethod.AS_DELIVERED and s.get("cap") is not None:
+                target.revenue = min(target.revenue, s["cap"])
+        result[s["id"]] = target
     return result
+
+
+def _target(
+    s: dict, credit_left: dict, time_value: dict, milestones: dict, plan: dict, actual_time, actual_expense, estimates
+) -> Target:
+    """One schedule's target from its method, before re-billed expenses (the caller adds them)."""
+    price = s["price"]
+    method = s["method"]
+    effective = price
+    if method != RecognitionMethod.AS_DELIVERED and credit_left.get(s["project_id"]):
+        cut = min(credit_left[s["project_id"]], price)
+        credit_left[s["project_id"]] -= cut
+        effective = price - cut
+    if method == RecognitionMethod.AS_DELIVERED:
+        value = time_value.get(s["contract_line_id"], ZERO)
+        if s.get("cap") is not None:
+            value = min(value, s["cap"])
+        return Target(revenue=value)
+    if method == RecognitionMethod.MILESTONE:
+        total, accepted = milestones.get(s["contract_line_id"], (ZERO, ZERO))
+        if total != price:
+            return Target(
+                error=f"The line's milestones sum to {total:,.2f} but its price is {price:,.2f}: "
+                "the schedule must sum to the price."
+            )
+        return Target(revenue=min(accepted, effective))
+    if method == RecognitionMethod.STRAIGHT_LINE:
+        total, to_date = plan.get(s["id"], (ZERO, ZERO))
+        if total != price:
+            return Target(
+                error=f"The planned months sum to {total:,.2f} but the line's price is {price:,.2f}: "
+                "the schedule must sum to the price."
+            )
+        return Target(revenue=to_date if effective == price or not price else round_money(to_date * effective / price))
+    return _percent(s, effective, actual_time, actual_expense, estimates)
 
 
 def _percent(s: dict, price: Decimal, actual_time: dict, actual_expense: dict, estimates: dict) -> Target:

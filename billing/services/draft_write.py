@@ -29,6 +29,7 @@ from billing.choices import SourceKind
 from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
 from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
+from projects.calculations import tm_group_net_sql
 from psa.core.sql import unnest
 
 
@@ -183,18 +184,22 @@ def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, 
 
 
 # A T&M draft billed in the database: the claimed entries (the provider's own claiming SELECT) are grouped per
-# contract line x role x rate, numbered by their oldest entry (date, id), and each group's net
-# round(sum(hours) x rate, 2) is shared over its entries in proportion to their hours, each share rounded half
-# up and the latest entry taking the remainder: `allocate` in SQL, with exact integer division
-# (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
+# contract line x role x rate and numbered by their oldest entry (date, id). Each group's net is the value rule of
+# projects.calculations in SQL (`tm_group_net_sql`): round(sum(hours) x rate, 2), or, for a group with billed time
+# (the provider's own `billed_sql`), what the new hours add to its value; the unit price is the rate unless that
+# would not give the net, as in the general path. The net is shared over the group's entries in proportion to
+# their hours, each share rounded half up and the latest entry taking the remainder: `allocate` in SQL, with exact
+# integer division (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
 # round(basis x rate / 100, 2), written as x 0.01 so no division rounds first.
 TIME_DRAFT = """
 WITH claimed (id, date, hours, rate, cl_id, role_id) AS ({claim}),
+billed (cl_id, rate, role_id, hours, amount) AS ({billed}),
 numbered AS (SELECT c.*, ROW_NUMBER() OVER (ORDER BY c.date, c.id) AS n FROM claimed c),
 grp AS (
-  SELECT cl_id, role_id, rate, SUM(hours) AS qty, ROUND(SUM(hours) * rate, 2) AS net, MIN(date) AS first_day,
-         MAX(date) AS last_day, ROW_NUMBER() OVER (ORDER BY MIN(n)) AS position
-  FROM numbered GROUP BY cl_id, role_id, rate
+  SELECT n.cl_id, n.role_id, n.rate, SUM(n.hours) AS qty, {net} AS net, MIN(n.date) AS first_day,
+         MAX(n.date) AS last_day, ROW_NUMBER() OVER (ORDER BY MIN(n.n)) AS position
+  FROM numbered n LEFT JOIN billed b ON b.cl_id = n.cl_id AND b.role_id = n.role_id AND b.rate = n.rate
+  GROUP BY n.cl_id, n.role_id, n.rate, b.hours, b.amount
 ),
 tot AS (
   SELECT COUNT(*) AS groups, SUM(net) AS basis, ROUND(SUM(net) * %s * 0.01, 2) AS tax, MIN(first_day) AS first_day,
@@ -205,7 +210,8 @@ inv AS ({invoice}),
 lines AS (
   INSERT INTO billing_invoiceline (invoice_id, position, description, quantity, unit, unit_price, net,
     tax_category_id, tax_rate, contract_line_id, period_start, period_end, written_down)
-  SELECT inv.id, g.position, LEFT(r.name || ' — ' || cl.description, {max_text}), g.qty, 'HUR', g.rate, g.net,
+  SELECT inv.id, g.position, LEFT(r.name || ' — ' || cl.description, {max_text}), g.qty, 'HUR',
+         CASE WHEN ROUND(g.qty * g.rate, 2) = g.net THEN g.rate ELSE ROUND(g.net / g.qty, 4) END, g.net,
          %s, %s, g.cl_id, g.first_day, g.last_day, 0
   FROM inv, grp g JOIN projects_contractline cl ON cl.id = g.cl_id JOIN crm_role r ON r.id = g.role_id
   RETURNING id, position, description, net
@@ -235,13 +241,17 @@ FROM inv
 """
 
 
-def time_draft_write(invoice: Invoice, *, claim: tuple[str, tuple], category) -> Invoice | None:
+def time_draft_write(
+    invoice: Invoice, *, claim: tuple[str, tuple], billed: tuple[str, tuple], category
+) -> Invoice | None:
     """Claim, group and bill one contract's uncapped T&M time in one PostgreSQL statement (what the general path
     does in Python with `TimeEntrySource.candidates`, `allocate` and `draft_write`, writing the same rows; a test
-    compares them). `claim` is the provider's claiming SELECT; the unsaved `invoice` is written with its
-    totals and supply period computed from the lines. None (nothing written) when no entry was left to claim."""
+    compares them). `claim` is the provider's claiming SELECT, `billed` its query of the groups already billed; the
+    unsaved `invoice` is written with its totals and supply period computed from the lines. None (nothing written)
+    when no entry was left to claim."""
     claim_sql, claim_params = claim
-    params: list = [*claim_params, category.rate]
+    billed_sql, billed_params = billed
+    params: list = [*claim_params, *billed_params, category.rate]
     invoice_sql = _invoice_insert(
         invoice,
         params,
@@ -256,7 +266,10 @@ def time_draft_write(invoice: Invoice, *, claim: tuple[str, tuple], category) ->
     )
     params += [category.pk, category.rate, SourceKind.TIME_ENTRY]
     params += [category.pk, category.kind, category.rate, category.exemption_reason]
-    sql = TIME_DRAFT.format(claim=claim_sql, invoice=invoice_sql, max_text=DESCRIPTION_MAX)
+    net = tm_group_net_sql(
+        hours="SUM(n.hours)", rate="n.rate", billed_hours="COALESCE(b.hours, 0)", billed="COALESCE(b.amount, 0)"
+    )
+    sql = TIME_DRAFT.format(claim=claim_sql, billed=billed_sql, net=net, invoice=invoice_sql, max_text=DESCRIPTION_MAX)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

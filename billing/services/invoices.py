@@ -104,9 +104,11 @@ def invoice_draft_for_contract(
         and connection.vendor == "postgresql"
         and not account.billing_entity_missing()
     ):
-        claim = TimeEntrySource().claim_sql(contract_id=contract.pk, period_end=period_end)
+        source = TimeEntrySource()
+        claim = source.claim_sql(contract_id=contract.pk, period_end=period_end)
+        billed = source.billed_sql(contract_id=contract.pk)
         invoice = _new_draft(contract, run=run, by=by)
-        return time_draft_write(invoice, claim=claim, category=category)
+        return time_draft_write(invoice, claim=claim, billed=billed, category=category)
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
         return None
@@ -137,7 +139,10 @@ def invoice_draft_for_contract(
         billed = sum((m.billed for m in members), ZERO)
         cut = sum((m.written_down for m in members), ZERO)
         quantity = sum((m.candidate.quantity for m in members), Decimal("0"))
-        unit_price = first.unit_price if not cut else round_to(billed / quantity, RATE_PLACES)
+        # A capped line, or a T&M true-up (projects.calculations), bills less than quantity x rate: its unit price
+        # is then the one that gives its net.
+        exact = line_net(quantity, first.unit_price) == billed
+        unit_price = first.unit_price if exact else round_to(billed / quantity, RATE_PLACES)
         lines.append(
             LineRow(
                 position=position,
@@ -145,7 +150,7 @@ def invoice_draft_for_contract(
                 quantity=quantity,
                 unit=first.unit,
                 unit_price=unit_price,
-                net=line_net(quantity, unit_price) if not cut else billed,
+                net=billed,
                 tax_category_id=category.pk,
                 tax_rate=category.rate,
                 contract_line_id=first.contract_line_id,

@@ -10,10 +10,15 @@ Adding a kind = one provider class registered in PROVIDERS. A `Candidate.group` 
 share one invoice line (T&M: contract line x role x rate; milestones, schedule events and expenses: one line
 each).
 
-Time entries, amounts per entry: a T&M line's net is round(sum of hours x rate, 2) once, as on any line. Each
-entry's SourceLink gets its share of that net in proportion to its hours (`psa.core.money.allocate`: each share
-rounded half up, the latest entry of the group takes the rounding remainder), so the links of a line always sum
-to the line's net to the cent and a credit of some entries credits exactly their links' amounts.
+Time entries, amounts per entry: a T&M line's net is the value of its group by the one rule recognition uses too
+(`projects.calculations`): round(sum of hours x rate, 2) once, or, when the group (contract line x role x rate)
+already has billed time that no credit note released, what the new hours add to the group's value
+(round((billed hours + new hours) x rate) - billed), so that a group billed over several invoices bills exactly
+what recognition recognises for it. Such a true-up line's unit price is round(net / hours, 4) when the rate
+would not give its net, as on a capped line. Each entry's SourceLink gets its share of that net in proportion to
+its hours (`psa.core.money.allocate`: each share rounded half up, the latest entry of the group takes the
+rounding remainder), so the links of a line always sum to the line's net to the cent and a credit of some
+entries credits exactly their links' amounts.
 
 Caps: sources are capped oldest first (source date, kind, id) against the contract line's not-to-exceed cap
 minus what its active links already bill. An entry is billed whole while it fits; the entry that crosses the
@@ -27,13 +32,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from billing.choices import ScheduleKind, SourceKind
 from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
 from billing.services._common import require_finance
 from crm.choices import BillingModel
+from projects.calculations import ENTRY_ROLE, tm_group_net
 from projects.choices import MilestoneStatus
 from projects.models import ContractLine, EntryStatus, Expense, Milestone, TimeEntry
 from psa.core.exceptions import NotFoundError, ValidationFailed
@@ -173,8 +179,6 @@ class ScheduleSource:
         }
 
 
-# The role an entry is billed as: its rate card line's, else its consultant's.
-ENTRY_ROLE = Coalesce(F("rate_card_line__role_id"), F("consultant__role_id"))
 DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length  # and SourceLink.label's
 
 
@@ -183,8 +187,23 @@ def time_line_description(role_name: str, line_description: str) -> str:
     return f"{role_name} — {line_description}"[:DESCRIPTION_MAX]
 
 
-_MARK = -1  # no contract has this id: marks the contract id's place among the compiled claim's parameters
-_CLAIM_SQL: dict[date, tuple[str, tuple, int]] = {}  # period end -> (SQL, parameters, where the contract id is)
+_MARK = -1  # no contract has this id: marks the contract id's place among a compiled query's parameters
+_COMPILED: dict[tuple, tuple[str, tuple, int]] = {}  # (query, period end) -> (SQL, parameters, where the id is)
+
+
+def _for_contract(key: tuple, build, contract_id: int) -> tuple[str, tuple]:
+    """The SQL of the queryset `build()` makes for the contract `_MARK`, compiled once per `key`, with
+    `contract_id` in the mark's place."""
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        sql, params = build().query.sql_with_params()
+        if list(params).count(_MARK) != 1:
+            raise AssertionError(f"the contract id must be one parameter of the query: {params!r}")
+        if len(_COMPILED) >= 16:
+            _COMPILED.clear()
+        compiled = _COMPILED[key] = (sql, tuple(params), list(params).index(_MARK))
+    sql, params, at = compiled
+    return sql, (*params[:at], contract_id, *params[at + 1 :])
 
 
 class TimeEntrySource:
@@ -205,9 +224,8 @@ class TimeEntrySource:
         ).exclude(_not_billed(self.kind))
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = _oldest_first(
-            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "date", "pk", lock=lock
-        )
+        contract_ids = list(contract_ids)
+        qs = _oldest_first(self.queryset(contract_ids=contract_ids, period_end=period_end), "date", "pk", lock=lock)
         rows = qs.values(
             "pk",
             "date",
@@ -223,11 +241,14 @@ class TimeEntrySource:
         groups: dict[tuple, list[dict]] = {}
         for r in rows:
             groups.setdefault((self.kind, r["contract_line_id"], r["role_id"], r["bill_rate"]), []).append(r)
+        before = self.billed_so_far(contract_ids=contract_ids) if groups else {}
         out = []
         for key, members in groups.items():
             hours = [m["hours"] for m in members]
             rate = members[0]["bill_rate"]
-            shares = allocate(line_net(sum(hours, Decimal("0")), rate), hours)
+            billed_hours, billed = before.get(key[1:], (ZERO, ZERO))
+            net = tm_group_net(hours=sum(hours, ZERO), rate=rate, billed_hours=billed_hours, billed=billed)
+            shares = allocate(net, hours)
             description = time_line_description(members[0]["role_name"], members[0]["contract_line__description"])
             out.extend(
                 Candidate(
@@ -248,6 +269,30 @@ class TimeEntrySource:
             )
         return out
 
+    def billed_queryset(self, *, contract_ids):
+        """The groups (contract line, role, rate) of these contracts' time that is billed and not released, with
+        their hours and billed amount (a link's amount plus what a cap wrote down of it): what
+        `projects.calculations.tm_group_net` needs to bill a group again. One aggregate query."""
+        active = SourceLink.objects.filter(kind=self.kind, released_at__isnull=True)
+        link = active.filter(source_id=OuterRef("pk")).order_by().values(v=F("amount") + F("written_down"))
+        return (
+            # From the contract's active links (their index), not from all its entries.
+            TimeEntry.objects.filter(
+                pk__in=active.filter(contract_line__contract_id__in=contract_ids).values("source_id")
+            )
+            .annotate(link_billed=Subquery(link[:1]))
+            .values("contract_line_id", "bill_rate", role_id=ENTRY_ROLE)
+            .annotate(billed_hours=Sum("hours"), billed=Sum("link_billed"))
+            .order_by()
+        )
+
+    def billed_so_far(self, *, contract_ids: list[int]) -> dict[tuple, tuple[Decimal, Decimal]]:
+        """(contract line, role, rate) -> (hours, amount) billed and not released, for these contracts."""
+        return {
+            (r["contract_line_id"], r["role_id"], r["bill_rate"]): (r["billed_hours"], r["billed"])
+            for r in self.billed_queryset(contract_ids=contract_ids)
+        }
+
     def claim_sql(self, *, contract_id: int, period_end: date) -> tuple[str, tuple]:
         """The claiming SELECT of one contract's entries on uncapped lines (the same rules as
         `candidates(lock=True)`), for a statement that bills them in the database: columns id, date, hours,
@@ -255,21 +300,19 @@ class TimeEntrySource:
 
         A run asks for it once per contract; the queryset is compiled once per period end (compiling it costs
         about as much as PostgreSQL takes to run it) and only the contract id changes."""
-        compiled = _CLAIM_SQL.get(period_end)
-        if compiled is None:
+
+        def claim():
             # Uncapped lines only (a line capped since the caller looked waits for the general path).
             qs = self.queryset(contract_ids=[_MARK], period_end=period_end).filter(contract_line__cap__isnull=True)
             qs = _oldest_first(qs, "date", "pk", lock=True)
-            sql, params = qs.values(
-                "pk", "date", "hours", "bill_rate", "contract_line_id", role_id=ENTRY_ROLE
-            ).query.sql_with_params()
-            if list(params).count(_MARK) != 1:
-                raise AssertionError(f"the contract id must be one parameter of the claim: {params!r}")
-            if len(_CLAIM_SQL) >= 16:
-                _CLAIM_SQL.clear()
-            compiled = _CLAIM_SQL[period_end] = (sql, tuple(params), list(params).index(_MARK))
-        sql, params, at = compiled
-        return sql, (*params[:at], contract_id, *params[at + 1 :])
+            return qs.values("pk", "date", "hours", "bill_rate", "contract_line_id", role_id=ENTRY_ROLE)
+
+        return _for_contract(("claim", period_end), claim, contract_id)
+
+    def billed_sql(self, *, contract_id: int) -> tuple[str, tuple]:
+        """`billed_queryset` of one contract as SQL, for the same statement: columns contract_line_id, bill_rate,
+        role_id, billed_hours, billed (compiled once, like the claim)."""
+        return _for_contract(("billed",), lambda: self.billed_queryset(contract_ids=[_MARK]), contract_id)
 
     def labels(self, ids: list[int]) -> dict[int, str]:
         rows = TimeEntry.objects.filter(pk__in=ids).select_related(

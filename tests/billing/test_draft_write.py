@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from billing.choices import SourceKind
-from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink, TaxCategory
+from billing.models import CapWriteDown, Invoice, InvoiceTax, SourceLink, TaxCategory
 from billing.services import draft_write as writer
 from billing.services import invoice_draft_for_contract, invoices
 from billing.services.draft_write import time_draft_write
@@ -20,10 +21,16 @@ from projects.models import RateCard, RateCardLine, TimeEntry
 from tests.billing.factories import approved_entry, approved_expense, make_consultant, make_line, tm_contract
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+D = Decimal
 
 
-def _rows() -> dict:
-    """Everything a draft wrote, without ids and timestamps, keyed so the two writers' rows line up."""
+def grace_entries(consultant) -> list[int]:
+    return list(TimeEntry.objects.filter(consultant=consultant).order_by("date").values_list("pk", flat=True))
+
+
+def _rows(before: set[int] = frozenset()) -> dict:
+    """Everything a draft wrote (the one invoice not in `before`), without ids and timestamps, keyed so the two
+    writers' rows line up."""
 
     def strip(obj, *drop):
         d = model_to_dict(obj)
@@ -31,19 +38,20 @@ def _rows() -> dict:
             d.pop(key, None)
         return d
 
-    (invoice,) = Invoice.objects.all()
+    (invoice,) = Invoice.objects.exclude(pk__in=before)
+    links = SourceLink.objects.filter(line__invoice=invoice).select_related("line")
+    downs = CapWriteDown.objects.filter(link__line__invoice=invoice).select_related("link")
     return {
         "invoice": strip(invoice, "pdf") | {"created_at_set": invoice.created_at is not None},
-        "lines": sorted((strip(ln, "invoice") for ln in InvoiceLine.objects.all()), key=lambda d: d["position"]),
+        "lines": sorted((strip(ln, "invoice") for ln in invoice.lines.all()), key=lambda d: d["position"]),
         "links": sorted(
-            (strip(lk, "line") | {"position": lk.line.position} for lk in SourceLink.objects.select_related("line")),
+            (strip(lk, "line") | {"position": lk.line.position} for lk in links),
             key=lambda d: (d["kind"], d["source_id"]),
         ),
-        "downs": sorted(
-            (strip(w, "link") | {"source": w.link.source_id} for w in CapWriteDown.objects.select_related("link")),
-            key=lambda d: d["source"],
+        "downs": sorted((strip(w, "link") | {"source": w.link.source_id} for w in downs), key=lambda d: d["source"]),
+        "taxes": sorted(
+            (strip(t, "invoice") for t in InvoiceTax.objects.filter(invoice=invoice)), key=lambda d: d["tax_category"]
         ),
-        "taxes": sorted((strip(t, "invoice") for t in InvoiceTax.objects.all()), key=lambda d: d["tax_category"]),
     }
 
 
@@ -80,6 +88,7 @@ def test_the_one_statement_writer_and_the_orm_writer_write_the_same_rows(periods
 
 
 def _time_draft(contract, *, has_caps: bool, category) -> tuple[dict, Invoice | None]:
+    before = set(Invoice.objects.values_list("pk", flat=True))
     with transaction.atomic():
         invoice = invoice_draft_for_contract(
             contract=contract,
@@ -88,7 +97,7 @@ def _time_draft(contract, *, has_caps: bool, category) -> tuple[dict, Invoice | 
             category=category,
             has_caps=has_caps,
         )
-        rows = _rows() if invoice else {}
+        rows = _rows(before) if invoice else {}
         transaction.set_rollback(True)
     return rows, invoice
 
@@ -170,3 +179,30 @@ def test_the_sql_path_leaves_entries_of_a_capped_line_to_the_general_path(period
     # Then the SQL path claims nothing (no uncapped cent billed), and the general path bills up to the cap
     assert invoice is None and rows == {}
     assert capped["invoice"]["net_total"] == Decimal("150.00") and capped["downs"][0]["amount"] == Decimal("50.00")
+
+
+def test_a_group_billed_before_is_trued_up_alike_by_the_sql_path_and_the_general_path(periods):
+    # Given a group (one line, one role, one rate) with 0.25 h billed on an earlier draft for 37.63 and, in another
+    # group, entries of which a credit note released one; then more hours of both groups
+    contract, line = tm_contract()
+    ada, grace = make_consultant(), make_consultant("Junior consultant", "Grace", "Hopper")
+    approved_entry(line, ada, date(2026, 1, 5), "0.25", "150.50")
+    for day in (5, 6, 7):
+        approved_entry(line, grace, date(2026, 1, day), "0.10", "141.75")
+    first = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 7))
+    assert first.net_total == D("37.63") + D("42.53")
+    released = SourceLink.objects.filter(line__invoice=first, source_id__in=grace_entries(grace)[:1])
+    released.update(released_at=timezone.now(), release_reason="credited")
+    approved_entry(line, ada, date(2026, 1, 12), "0.25", "150.50")
+    approved_entry(line, grace, date(2026, 1, 12), "0.10", "141.75")
+    category = TaxCategory.objects.get(code="S20")
+
+    # When the next draft is made by the one SQL statement, then by the general path
+    in_sql, invoice = _time_draft(contract, has_caps=False, category=category)
+    general, _ = _time_draft(contract, has_caps=True, category=category)
+
+    # Then both bill what the new hours add to each group's value, with the unit price that gives the net
+    assert invoice is not None and in_sql == general
+    nets = {(ln["quantity"], ln["unit_price"]): ln["net"] for ln in in_sql["lines"]}
+    assert nets[(D("0.25"), D("150.4800"))] == D("37.62")  # 75.25 - 37.63
+    assert nets[(D("0.20"), D("141.7500"))] == D("28.35")  # 56.70 for the four entries - 28.35 still billed

@@ -25,14 +25,18 @@ WITH s AS (
     FROM ledger_revenueschedule rs JOIN projects_contractline cl ON cl.id = rs.contract_line_id
    WHERE rs.start <= %(as_of)s),
 tm AS (
-  SELECT te.contract_line_id, SUM(ROUND(te.hours * te.bill_rate, 2)) AS v
-    FROM projects_timeentry te JOIN s ON s.contract_line_id = te.contract_line_id AND s.method = 'as_delivered'
-   WHERE te.status = 'approved' AND te.billable AND te.date <= %(as_of)s
+  SELECT contract_line_id, SUM(v) AS v FROM (
+    SELECT te.contract_line_id, ROUND(SUM(te.hours) * te.bill_rate, 2) AS v
+      FROM projects_timeentry te JOIN s ON s.contract_line_id = te.contract_line_id AND s.method = 'as_delivered'
+      JOIN projects_consultant c ON c.id = te.consultant_id
+      LEFT JOIN projects_ratecardline rcl ON rcl.id = te.rate_card_line_id
+     WHERE te.status = 'approved' AND te.billable AND te.date <= %(as_of)s
+     GROUP BY te.contract_line_id, COALESCE(rcl.role_id, c.role_id), te.bill_rate) g
    GROUP BY 1),
 ex AS (
   SELECT e.contract_line_id, SUM(e.rebill_amount) AS v
-    FROM projects_expense e JOIN s ON s.contract_line_id = e.contract_line_id AND s.method = 'as_delivered'
-   WHERE e.status = 'approved' AND e.billable AND e.date <= %(as_of)s
+    FROM projects_expense e JOIN s ON s.contract_line_id = e.contract_line_id
+   WHERE e.status = 'approved' AND e.billable AND e.rebill_amount > 0 AND e.date <= %(as_of)s
    GROUP BY 1),
 ms AS (
   SELECT m.contract_line_id, SUM(m.amount) AS total,
@@ -58,11 +62,11 @@ est AS (
 SELECT s.id, s.project_id, s.client_id, s.recognised,
   CASE s.method
     WHEN 'as_delivered' THEN LEAST(COALESCE(tm.v, 0) + COALESCE(ex.v, 0), COALESCE(s.cap, 9e15))
-    WHEN 'milestone' THEN CASE WHEN ms.total = s.price THEN LEAST(ms.acc, s.price) END
-    WHEN 'straight_line' THEN CASE WHEN pl.total = s.price THEN pl.to_date END
+    WHEN 'milestone' THEN CASE WHEN ms.total = s.price THEN LEAST(ms.acc, s.price) + COALESCE(ex.v, 0) END
+    WHEN 'straight_line' THEN CASE WHEN pl.total = s.price THEN pl.to_date + COALESCE(ex.v, 0) END
     WHEN 'percent_hours' THEN ROUND(s.price * LEAST(COALESCE(act.h, 0) / NULLIF(
       CASE WHEN est.project_id IS NOT NULL THEN COALESCE(act.h, 0) + est.etc_hours
-           ELSE GREATEST(s.sold, COALESCE(act.h, 0)) END, 0), 1), 2)
+           ELSE GREATEST(s.sold, COALESCE(act.h, 0)) END, 0), 1), 2) + COALESCE(ex.v, 0)
   END AS target
 FROM s
 LEFT JOIN tm ON tm.contract_line_id = s.contract_line_id
