@@ -26,5 +26,11 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+# Django's own error answers: JSON {code, message, fields} under /api/, the HTML pages elsewhere.
+handler400 = "psa.core.api.bad_request"
+handler403 = "psa.core.api.permission_denied"
+handler404 = "psa.core.api.page_not_found"
+handler500 = "psa.core.api.server_error"
+
 admin.site.site_header = f"{settings.PSA_FIRM_NAME} — PSA administration"
 admin.site.site_title = "PSA admin"

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from billing.choices import PaymentMethod, RunScope
 from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+from psa.core.api import DateField
 
 # Choice fields are plain strings in the schema: every app has a `kind` and a `status`, and enum components
 # of the same name would collide (drf-spectacular W001 fails `check --deploy`).
@@ -140,7 +141,7 @@ class PortalInvoiceDetailSerializer(InvoiceSerializer):
 
 
 class IssueSerializer(serializers.Serializer):
-    issue_date = serializers.DateField(required=False)
+    issue_date = DateField(required=False)
 
 
 class CreditSerializer(serializers.Serializer):
@@ -188,7 +189,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunCreateSerializer(serializers.Serializer):
-    period_end = serializers.DateField()
+    period_end = DateField()
     scope = serializers.ChoiceField(choices=RunScope.choices, default=RunScope.ALL)
     account_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     project_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
@@ -230,7 +231,7 @@ class AllocationInputSerializer(serializers.Serializer):
 class PaymentCreateSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    received_on = serializers.DateField()
+    received_on = DateField()
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     bank_ref = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -276,7 +277,7 @@ class AgingRowSerializer(serializers.Serializer):
 
 
 class ArAgingSerializer(serializers.Serializer):
-    as_of = serializers.DateField()
+    as_of = DateField()
     dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)
     totals = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
     accounts = AgingRowSerializer(many=True)

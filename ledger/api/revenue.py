@@ -14,7 +14,7 @@ from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors_revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
 from ledger.services.revenue import estimate_set, recognition_run_start, schedule_method_set
-from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
+from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE,)
@@ -50,7 +50,7 @@ class EstimateSerializer(serializers.ModelSerializer):
 
 class EstimateInputSerializer(serializers.Serializer):
     project = serializers.IntegerField()
-    as_of = serializers.DateField(required=False)
+    as_of = DateField(required=False)
     # Strings, so a negative number reaches the service and is refused there by name.
     etc_hours = serializers.CharField()
     etc_cost = serializers.CharField(required=False, allow_blank=True, allow_null=True)
@@ -75,8 +75,8 @@ class RunInputSerializer(serializers.Serializer):
 
 
 class RangeQuerySerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = DateField()
+    end = DateField()
     client = serializers.IntegerField(required=False)
     project = serializers.IntegerField(required=False)
     by = serializers.ChoiceField(choices=list(REVENUE_GROUPS), required=False, default="method")

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import include, path
 
+from psa import urls as root_urls
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,7 @@ def _explode(request):
 
 
 urlpatterns = [path("api/v1/explode/", _explode), path("explode/", _explode), path("", include("psa.urls"))]
+handler500 = root_urls.handler500
 
 
 @pytest.mark.urls("tests.web.test_bad_input")
@@ -149,7 +151,8 @@ def test_a_timesheet_cell_with_hours_that_are_not_a_number_is_refused_inline(cli
         "/time/cell/", {"project": setup.project.pk, "date": MONDAY.isoformat(), "hours": hours, "note": ""}
     )
     assert response.status_code == 200
-    assert "not a number of hours" in response.content.decode()
+    assert "Not saved" in response.content.decode()
+    assert not setup.project.time_entries.exists()
 
 
 def test_a_timesheet_cell_dated_in_year_one_is_refused_inline(client_as):
