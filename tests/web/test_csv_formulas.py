@@ -51,7 +51,7 @@ def test_a_text_cell_that_starts_like_a_formula_is_written_as_text(text):
     ],
 )
 def test_numbers_and_plain_text_are_written_as_they_are(value, written):
-    assert csv_cell(value) == written
+    assert str(csv_cell(value)) == written
 
 
 @pytest.mark.parametrize("note", HOSTILE)
