@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.choices import PaymentMethod, RunScope
@@ -84,7 +85,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
         read_only=True, help_text="draft | issued | partly_paid | paid | credited | written_off | cancelled"
     )
     balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
-    credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)
+    credited_invoice_number = serializers.CharField(
+        source="credited_invoice.number", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Invoice
@@ -276,6 +279,7 @@ class AgingRowSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+@extend_schema_serializer(many=False)  # `list` answers one aging report, not a list of them
 class ArAgingSerializer(serializers.Serializer):
     as_of = DateField()
     dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)

@@ -82,6 +82,21 @@ class RangeQuerySerializer(serializers.Serializer):
     by = serializers.ChoiceField(choices=list(REVENUE_GROUPS), required=False, default="method")
 
 
+class BacklogRowSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    contracted = serializers.DecimalField(max_digits=18, decimal_places=2)
+    recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
+    backlog = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class ForecastRowSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
+    scheduled = serializers.DecimalField(max_digits=18, decimal_places=2)
+    pipeline = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
 class RevenueScheduleViewSet(ReadOnlyModelViewSet):
     queryset = RevenueSchedule.objects.select_related("contract_line__contract").order_by("project_id", "id")
     serializer_class = RevenueScheduleSerializer
@@ -200,7 +215,7 @@ class RevenueReportViewSet(GenericViewSet):
             }
         )
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @extend_schema(parameters=[RangeQuerySerializer], responses=BacklogRowSerializer(many=True))
     @action(detail=False, methods=["get"])
     def backlog(self, request):
         v = self._range(request)
@@ -227,7 +242,7 @@ class RevenueReportViewSet(GenericViewSet):
             }
         )
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @extend_schema(parameters=[RangeQuerySerializer], responses=ForecastRowSerializer(many=True))
     @action(detail=False, methods=["get"])
     def forecast(self, request):
         v = self._range(request)

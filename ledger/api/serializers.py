@@ -27,7 +27,7 @@ class LedgerAccountInputSerializer(serializers.Serializer):
 class AccountingPeriodSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True, help_text="open or closed")
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AccountingPeriod
@@ -65,8 +65,8 @@ class EntryLineSerializer(serializers.ModelSerializer):
 class JournalEntrySerializer(serializers.ModelSerializer):
     lines = EntryLineSerializer(many=True, read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalEntry

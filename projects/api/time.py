@@ -11,13 +11,14 @@ entries and expenses (anyone else's is a 404); PMs see their projects'; finance 
 
 from datetime import date
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from projects.filtersets import TimeEntryFilter
-from projects.models import Allocation, Consultant, EntryStatus, Expense, TimeEntry
+from projects.models import Allocation, Consultant, EntryStatus, Expense, RebillPolicy, TimeEntry
 from projects.selectors_time import allocations_for, expenses_for, time_entries_for, utilization
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
@@ -90,6 +91,9 @@ class CountSerializer(serializers.Serializer):
 
 class ExpenseSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    rebill_policy = serializers.ChoiceField(
+        choices=RebillPolicy.choices, allow_blank=True, read_only=True, help_text="Empty until approved."
+    )
 
     class Meta:
         model = Expense
@@ -132,6 +136,7 @@ class UtilizationRowSerializer(serializers.Serializer):
     total_utilization = serializers.DecimalField(max_digits=7, decimal_places=1)
 
 
+@extend_schema_serializer(many=False)  # `list` answers one report, not a list of them
 class UtilizationSerializer(serializers.Serializer):
     start = DateField()
     end = DateField()
@@ -337,12 +342,13 @@ class UtilizationViewSet(GenericViewSet):
     Consultants get their own figures only."""
 
     allowed_roles = TIME_ROLES
+    pagination_class = None
     queryset = TimeEntry.objects.none()  # for the schema; the rows come from the utilization selector
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, description="First day (YYYY-MM-DD)."),
-            OpenApiParameter("end", str, description="Last day (YYYY-MM-DD)."),
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First day (default: the 1st of this month)."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (default: today)."),
             OpenApiParameter("by", str, description="consultant, role or month (default consultant)."),
         ],
         responses={200: UtilizationSerializer},
