@@ -155,6 +155,7 @@ class RevenueReportViewSet(GenericViewSet):
 
     allowed_roles = FINANCE
     pagination_class = None
+    filter_backends: list = []  # reports take their range from RangeQuerySerializer, not a FilterSet
 
     def _range(self, request) -> dict:
         q = RangeQuerySerializer(data=request.query_params)
