@@ -10,7 +10,7 @@ import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
@@ -275,8 +275,15 @@ class NumericLookupMixin:
         super().check_permissions(request)
         name = self.lookup_url_kwarg or self.lookup_field
         value = self.kwargs.get(name)
-        if value is not None and self.lookup_field in ("pk", "id") and not (value.isascii() and value.isdigit()):
-            raise drf_exceptions.ValidationError({"id" if name == "pk" else name: ["A whole number is required."]})
+        if value is None or (value.isascii() and value.isdigit()) or not self._integer_lookup():
+            return
+        raise drf_exceptions.ValidationError({"id" if name == "pk" else name: ["A whole number is required."]})
+
+    def _integer_lookup(self) -> bool:
+        """Only integer keys are checked here (a UUID key is DRF's own business: a bad one is a 404)."""
+        model = self.get_queryset().model
+        field = model._meta.pk if self.lookup_field == "pk" else model._meta.get_field(self.lookup_field)
+        return isinstance(field, models.IntegerField)
 
 
 class RolePermissionMixin:
