@@ -6,6 +6,7 @@ from django import forms
 from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus
 from billing.models import BillingRun, Invoice, Payment
 from crm.models import Account
+from psa.core.filters import DateFilter, IdFilter
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
 SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
@@ -17,11 +18,9 @@ class InvoiceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices, widget=SELECT)
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, widget=SELECT)
     account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
-    issued_from = django_filters.DateFilter(
-        field_name="issue_date", lookup_expr="gte", label="Issued from", widget=DATE
-    )
-    issued_to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte", label="Issued to", widget=DATE)
-    run = django_filters.NumberFilter(field_name="run_id", widget=forms.HiddenInput)
+    issued_from = DateFilter(field_name="issue_date", lookup_expr="gte", label="Issued from", widget=DATE)
+    issued_to = DateFilter(field_name="issue_date", lookup_expr="lte", label="Issued to", widget=DATE)
+    run = IdFilter(field_name="run_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Invoice
@@ -45,8 +44,8 @@ class PortalInvoiceFilter(django_filters.FilterSet):
 class PaymentFilter(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
     method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, widget=SELECT)
-    received_from = django_filters.DateFilter(field_name="received_on", lookup_expr="gte", widget=DATE)
-    received_to = django_filters.DateFilter(field_name="received_on", lookup_expr="lte", widget=DATE)
+    received_from = DateFilter(field_name="received_on", lookup_expr="gte", widget=DATE)
+    received_to = DateFilter(field_name="received_on", lookup_expr="lte", widget=DATE)
 
     class Meta:
         model = Payment

@@ -7,13 +7,14 @@ from billing.choices import PaymentMethod, RunScope
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.models import Account
 from projects.models import Project
+from psa.core.dates import DateFormField
 from psa.core.imports import DECIMAL_CONVENTIONS
 
 W = {"class": "form-control"}
 
 
 class RunForm(forms.Form):
-    period_end = forms.DateField(
+    period_end = DateFormField(
         widget=forms.DateInput(attrs={"type": "date", **W}), help_text="Bill everything up to this date."
     )
     scope = forms.ChoiceField(
@@ -38,7 +39,7 @@ class PaymentForm(forms.Form):
     amount = forms.DecimalField(
         max_digits=18, decimal_places=2, min_value=0, widget=forms.NumberInput(attrs={"step": "0.01", **W})
     )
-    received_on = forms.DateField(initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date", **W}))
+    received_on = DateFormField(initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date", **W}))
     method = forms.ChoiceField(choices=PaymentMethod.choices, widget=forms.Select(attrs={"class": "form-select"}))
     reference = forms.CharField(max_length=200, required=False, widget=forms.TextInput(W))
     invoice = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -6,6 +6,8 @@ from django.db.models import Q
 
 from crm.choices import CURRENCIES, OpportunityStatus
 from crm.models import Account, Contact, Opportunity, Stage
+from psa.core.dates import MAX_DATE, MIN_DATE
+from psa.core.filters import IdFilter
 from psa.core.roles import Role
 
 
@@ -38,9 +40,13 @@ class OpportunityFilter(django_filters.FilterSet):
     currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
     close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=MonthInput)
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
-    account_id = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
-    amount_min = django_filters.NumberFilter(label="Amount from", field_name="amount", lookup_expr="gte")
-    amount_max = django_filters.NumberFilter(label="Amount to", field_name="amount", lookup_expr="lte")
+    account_id = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    amount_min = django_filters.NumberFilter(
+        label="Amount from", field_name="amount", lookup_expr="gte", max_digits=18, decimal_places=2
+    )
+    amount_max = django_filters.NumberFilter(
+        label="Amount to", field_name="amount", lookup_expr="lte", max_digits=18, decimal_places=2
+    )
 
     class Meta:
         model = Opportunity
@@ -58,6 +64,8 @@ class OpportunityFilter(django_filters.FilterSet):
             year, month = (int(p) for p in value.split("-")[:2])
         except ValueError:
             return queryset.none()
+        if not (MIN_DATE.year <= year <= MAX_DATE.year and 1 <= month <= 12):
+            return queryset.none()
         return queryset.filter(expected_close_date__year=year, expected_close_date__month=month)
 
 
@@ -65,7 +73,7 @@ class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
     owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
-    parent = django_filters.NumberFilter(field_name="parent_id", widget=django_filters.widgets.forms.HiddenInput)
+    parent = IdFilter(field_name="parent_id", widget=django_filters.widgets.forms.HiddenInput)
 
     class Meta:
         model = Account
@@ -82,7 +90,7 @@ class AccountFilter(django_filters.FilterSet):
 
 
 class ContactFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     q = django_filters.CharFilter(method="filter_q")
 
     class Meta:

@@ -8,7 +8,6 @@ our own trial balance: at the first day of every month in the range and the day 
 `balance` checks the balance at the start of its date). Client and project ride along as posting metadata.
 """
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from ledger.choices import BEANCOUNT_ROOTS, FUNCTIONAL_CURRENCY
 from ledger.models import JournalLine, LedgerAccount
 from ledger.selectors import cumulative
 from ledger.services.periods import next_month
+from psa.core.exports import csv_writer
 
 CSV_HEADER = [
     "date",
@@ -133,7 +133,7 @@ def beancount_export(*, start: date, end: date) -> Iterator[str]:
 def csv_export(*, start: date, end: date) -> Iterator[str]:
     """One CSV row per journal line from `start` through `end` (amounts as plain 2-decimal numbers)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()

@@ -5,6 +5,7 @@ from django import forms
 
 from ledger.choices import AccountType, EntryOrigin
 from ledger.models import JournalEntry, JournalLine, LedgerAccount
+from psa.core.filters import DateFilter
 from psa.core.models import AuditEvent
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
@@ -13,8 +14,8 @@ SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 
 
 class JournalEntryFilter(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DATE)
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DATE)
+    date_from = DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DATE)
+    date_to = DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DATE)
     q = django_filters.CharFilter(method="search", label="Number or memo", widget=TEXT)
     origin = django_filters.ChoiceFilter(choices=EntryOrigin.choices, widget=SELECT, empty_label="Any origin")
     account = django_filters.ModelChoiceFilter(
@@ -39,8 +40,8 @@ class JournalEntryFilter(django_filters.FilterSet):
 
 class JournalLineFilter(django_filters.FilterSet):
     account = django_filters.CharFilter(field_name="account__code", label="Account code")
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    date_from = DateFilter(field_name="date", lookup_expr="gte")
+    date_to = DateFilter(field_name="date", lookup_expr="lte")
 
     class Meta:
         model = JournalLine

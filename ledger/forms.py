@@ -12,6 +12,7 @@ from ledger.exports import EXPORTERS
 from ledger.models import AccountingPeriod, LedgerAccount
 from ledger.selectors import PNL_GROUPS
 from projects.models import Project
+from psa.core.dates import DateFormField
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 TEXT = {"class": "form-control"}
@@ -39,9 +40,9 @@ class EntryForm(forms.Form):
     """The header of a manual journal entry. `key` makes a double submit post once."""
 
     key = forms.CharField(widget=forms.HiddenInput, max_length=255)
-    date = forms.DateField(widget=DATE, initial=timezone.localdate)
+    date = DateFormField(widget=DATE, initial=timezone.localdate)
     memo = forms.CharField(max_length=300, widget=forms.TextInput(attrs=TEXT | {"placeholder": "What is it for?"}))
-    auto_reverse_on = forms.DateField(
+    auto_reverse_on = DateFormField(
         label="Reverse automatically on",
         required=False,
         widget=DATE,
@@ -86,14 +87,14 @@ class ReasonForm(forms.Form):
 
 
 class ReverseForm(forms.Form):
-    date = forms.DateField(
+    date = DateFormField(
         widget=DATE, initial=timezone.localdate, help_text="A closed month moves to the next open one."
     )
     memo = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs=TEXT))
 
 
 class TrialBalanceForm(forms.Form):
-    at = forms.DateField(label="At date", required=False, widget=DATE)
+    at = DateFormField(label="At date", required=False, widget=DATE)
     period = forms.ModelChoiceField(
         queryset=AccountingPeriod.objects.order_by("-start"),
         required=False,
@@ -103,8 +104,8 @@ class TrialBalanceForm(forms.Form):
 
 
 class PnlForm(forms.Form):
-    start = forms.DateField(widget=DATE, required=False)
-    end = forms.DateField(widget=DATE, required=False)
+    start = DateFormField(widget=DATE, required=False)
+    end = DateFormField(widget=DATE, required=False)
     by = forms.ChoiceField(
         label="Columns",
         choices=[(k, v) for k, v in PNL_GROUPS.items()],
@@ -114,13 +115,13 @@ class PnlForm(forms.Form):
 
 
 class BalanceSheetForm(forms.Form):
-    at = forms.DateField(label="At date", required=False, widget=DATE)
+    at = DateFormField(label="At date", required=False, widget=DATE)
 
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[(k, k) for k in EXPORTERS], widget=forms.Select(attrs=SELECT))
-    start = forms.DateField(label="From", widget=DATE)
-    end = forms.DateField(label="To", widget=DATE)
+    start = DateFormField(label="From", widget=DATE)
+    end = DateFormField(label="To", widget=DATE)
 
     def clean(self):
         data = super().clean()

@@ -9,11 +9,12 @@ from ledger.choices import RecognitionMethod
 from ledger.forms import DATE, MONEY, SELECT, TEXT
 from ledger.models import AccountingPeriod
 from projects.models import Project
+from psa.core.dates import DateFormField
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(required=False, widget=DATE)
-    end = forms.DateField(required=False, widget=DATE)
+    start = DateFormField(required=False, widget=DATE)
+    end = DateFormField(required=False, widget=DATE)
     client = forms.ModelChoiceField(
         queryset=Client.objects.order_by("name"), required=False, widget=forms.Select(attrs=SELECT)
     )
@@ -48,7 +49,7 @@ class RunForm(forms.Form):
 
 class EstimateForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.order_by("code"), widget=forms.Select(attrs=SELECT))
-    as_of = forms.DateField(initial=date.today, widget=DATE)
+    as_of = DateFormField(initial=date.today, widget=DATE)
     etc_hours = forms.CharField(label="Hours to complete", widget=forms.TextInput(attrs=MONEY))
     etc_cost = forms.CharField(label="Cost to complete", required=False, widget=forms.TextInput(attrs=MONEY))
     note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(attrs=TEXT))

@@ -6,7 +6,8 @@ from django.db.models import Q
 
 from crm.choices import BillingModel
 from projects.choices import ChangeOrderStatus, ProjectStatus
-from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine
+from projects.models import ChangeOrder, Contract, EntryStatus, Project, RateCard, RateCardLine, TimeEntry
+from psa.core.filters import DateFilter, IdFilter
 from psa.core.roles import Role
 
 
@@ -25,7 +26,7 @@ class ProjectFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
-    account_id = django_filters.NumberFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    account_id = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
     project_manager = django_filters.ModelChoiceFilter(
         label="Project manager", queryset=project_managers, empty_label="Any PM"
     )
@@ -43,9 +44,9 @@ class ProjectFilter(django_filters.FilterSet):
 
 
 class ContractFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
-    project = django_filters.NumberFilter(field_name="project_id")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    account = IdFilter(field_name="account_id")
+    project = IdFilter(field_name="project_id")
+    opportunity = IdFilter(field_name="opportunity_id")
     billing_model = django_filters.ChoiceFilter(
         choices=BillingModel.choices, field_name="lines__billing_model", distinct=True
     )
@@ -56,8 +57,8 @@ class ContractFilter(django_filters.FilterSet):
 
 
 class ChangeOrderFilter(django_filters.FilterSet):
-    contract = django_filters.NumberFilter(field_name="contract_id")
-    project = django_filters.NumberFilter(field_name="contract__project_id")
+    contract = IdFilter(field_name="contract_id")
+    project = IdFilter(field_name="contract__project_id")
     status = django_filters.ChoiceFilter(choices=ChangeOrderStatus.choices)
 
     class Meta:
@@ -72,9 +73,9 @@ class RateCardFilter(django_filters.FilterSet):
 
 
 class RateCardLineFilter(django_filters.FilterSet):
-    rate_card = django_filters.NumberFilter(field_name="rate_card_id")
-    role = django_filters.NumberFilter(field_name="role_id")
-    valid_on = django_filters.DateFilter(method="filter_valid_on")
+    rate_card = IdFilter(field_name="rate_card_id")
+    role = IdFilter(field_name="role_id")
+    valid_on = DateFilter(method="filter_valid_on")
 
     class Meta:
         model = RateCardLine
@@ -82,3 +83,15 @@ class RateCardLineFilter(django_filters.FilterSet):
 
     def filter_valid_on(self, queryset, name, value):
         return queryset.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=value), valid_from__lte=value)
+
+
+class TimeEntryFilter(django_filters.FilterSet):
+    date_from = DateFilter(field_name="date", lookup_expr="gte")
+    date_to = DateFilter(field_name="date", lookup_expr="lte")
+    status = django_filters.ChoiceFilter(choices=EntryStatus.choices)
+    project = IdFilter(field_name="project_id")
+    consultant = IdFilter(field_name="consultant_id")
+
+    class Meta:
+        model = TimeEntry
+        fields = []

@@ -7,6 +7,7 @@ from crm.forms import DateInput, StyledForm
 from projects.choices import ChangeAction
 from projects.models import ContractLine
 from projects.services.time_import import UPLOAD_LIMIT
+from psa.core.dates import DateFormField
 
 
 class ChangeOrderForm(StyledForm):
@@ -20,10 +21,10 @@ class ChangeOrderForm(StyledForm):
     billing_model = forms.ChoiceField(choices=[("", "—"), *BillingModel.choices], required=False)
     hours_delta = forms.DecimalField(max_digits=9, decimal_places=2, required=False, label="Hours (+/-)")
     value_delta = forms.DecimalField(max_digits=18, decimal_places=2, required=False, label="Value (+/-)")
-    new_end_date = forms.DateField(required=False, widget=DateInput())
+    new_end_date = DateFormField(required=False, widget=DateInput())
     milestone_name = forms.CharField(max_length=200, required=False)
     milestone_amount = forms.DecimalField(max_digits=18, decimal_places=2, required=False)
-    milestone_due_date = forms.DateField(required=False, widget=DateInput())
+    milestone_due_date = DateFormField(required=False, widget=DateInput())
 
     def __init__(self, *args, contract, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,6 +14,7 @@ from crm.models import Role as DeliveryRole
 from projects.models import ResourceRequest, Skill
 from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization, week_start
 from projects.services import staffing as staffing_services
+from psa.core.dates import date_param, parse_date
 from psa.core.exceptions import DomainError
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
@@ -22,11 +23,9 @@ STAFF_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
 UTIL_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
 
 
-def _date(raw: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(raw) if raw else default
-    except ValueError:
-        return default
+def _posted_date(data, name: str) -> date:
+    """A posted date (today when empty); one out of range is refused naming it (psa.core.dates)."""
+    return parse_date(data[name], field=name) if data.get(name) else date.today()
 
 
 def _int(raw: str | None) -> int | None:
@@ -43,8 +42,8 @@ def staffing(request):
     if _int(g.get("request")):
         rr = ResourceRequest.objects.select_related("project", "role").filter(pk=_int(g.get("request"))).first()
     today = date.today()
-    start = _date(g.get("start"), rr.start_date if rr else today)
-    end = _date(g.get("end"), rr.end_date if rr else today + timedelta(days=27))
+    start = date_param(request, "start", rr.start_date if rr else today)
+    end = date_param(request, "end", rr.end_date if rr else today + timedelta(days=27))
     role_id = _int(g.get("role")) or (rr.role_id if rr else None)
     skill_id = _int(g.get("skill"))
     try:
@@ -84,8 +83,8 @@ def allocate(request):
         project_id = rr.project_id if rr else _int(p.get("project"))
         allocation = staffing_services.allocation_create(
             by=request.user, project_id=project_id or 0, consultant_id=_int(p.get("consultant")) or 0,
-            hours_per_week=p.get("hours_per_week") or "0", start_date=_date(p.get("start"), date.today()),
-            end_date=_date(p.get("end"), date.today()), kind=p.get("kind") or "soft", resource_request_id=rr_id,
+            hours_per_week=p.get("hours_per_week") or "0", start_date=_posted_date(p, "start"),
+            end_date=_posted_date(p, "end"), kind=p.get("kind") or "soft", resource_request_id=rr_id,
         )  # fmt: skip
         messages.success(request, f"Allocated {allocation.consultant} ({allocation.get_kind_display().lower()}).")
     except DomainError as exc:
@@ -97,7 +96,7 @@ def allocate(request):
 
 @role_required(*STAFF_ROLES)
 def heatmap(request):
-    start = week_start(_date(request.GET.get("start"), date.today()))
+    start = week_start(date_param(request, "start", date.today()))
     weeks, rows = capacity_heatmap(start=start, weeks=12)
     _weeks, roles = role_bench_vs_demand(start=start, weeks=12)
     return render(
@@ -111,8 +110,8 @@ def heatmap(request):
 @role_required(*UTIL_ROLES)
 def utilization_page(request):
     today = date.today()
-    start = _date(request.GET.get("start"), (today.replace(day=1) - timedelta(days=60)).replace(day=1))
-    end = _date(request.GET.get("end"), today)
+    start = date_param(request, "start", (today.replace(day=1) - timedelta(days=60)).replace(day=1))
+    end = date_param(request, "end", today)
     by = request.GET.get("by") if request.GET.get("by") in ("consultant", "role", "month") else "consultant"
     rows = utilization(start=start, end=end, by=by)
     chart = {
@@ -148,9 +147,9 @@ def allocation_change(request, pk: int, allocation_pk: int):
             staffing_services.allocation_remove(by=request.user, allocation_id=allocation_pk)
             messages.success(request, "Removed the allocation.")
         else:
-            end = _date(p.get("end_date"), None)
-            if end is None:
+            if not p.get("end_date"):
                 raise ValueError("end")
+            end = parse_date(p["end_date"], field="end_date")
             allocation = staffing_services.allocation_update(
                 by=request.user, allocation_id=allocation_pk, hours_per_week=p.get("hours_per_week") or "0",
                 end_date=end, kind=p.get("kind") or "soft",

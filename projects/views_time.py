@@ -24,7 +24,9 @@ from projects.selectors_time import (
 from projects.services import expenses as expense_services
 from projects.services import time as time_services
 from projects.services.time_import import UPLOAD_LIMIT as TIME_UPLOAD_LIMIT
-from psa.core.exceptions import DomainError
+from psa.core.dates import DateFormField, parse_date
+from psa.core.exceptions import DomainError, ValidationFailed
+from psa.core.money import to_decimal
 from psa.core.roles import Role, role_required
 from psa.core.uploads import upload_limited
 
@@ -38,10 +40,14 @@ def _message(exc: DomainError) -> str:
 
 
 def _week(request) -> date:
+    """The Monday of the `week` asked for (any day of it); this week, with a message, when it is not a date."""
     raw = request.GET.get("week") or request.POST.get("week") or ""
+    if not raw:
+        return week_start(date.today())
     try:
-        return week_start(date.fromisoformat(raw))
-    except ValueError:
+        return week_start(parse_date(raw, field="week"))
+    except ValidationFailed as exc:
+        messages.warning(request, f"Ignored week={raw}: {exc.fields['week'][0]} Showing this week instead.")
         return week_start(date.today())
 
 
@@ -92,7 +98,7 @@ def timesheet(request):
 class CellForm(forms.Form):
     project = forms.IntegerField()
     task = forms.IntegerField(required=False)
-    date = forms.DateField()
+    date = DateFormField()
     hours = forms.CharField(required=False, max_length=10)
     note = forms.CharField(required=False, max_length=500)
 
@@ -104,7 +110,7 @@ def _parse_hours(raw: str) -> Decimal:
     if ":" in raw:  # 7:30 -> 7.5
         h, m = raw.split(":", 1)
         return Decimal(int(h)) + (Decimal(int(m or 0)) / 60).quantize(Decimal("0.01"))
-    return Decimal(raw)
+    return to_decimal(raw)
 
 
 @role_required(Role.CONSULTANT)
@@ -244,7 +250,7 @@ def missing(request):
 # --- expenses -------------------------------------------------------------------------------------------
 class ExpenseForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.none())
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
     category = forms.ChoiceField(choices=ExpenseCategory.choices)
     description = forms.CharField(max_length=200, required=False)
     amount = forms.DecimalField(max_digits=18, decimal_places=2)
@@ -341,8 +347,8 @@ def time_import(request):
 
 class TimeOffForm(forms.Form):
     kind = forms.ChoiceField(choices=TimeOffKind.choices, initial=TimeOffKind.LEAVE)
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
     hours_per_day = forms.DecimalField(
         max_digits=5, decimal_places=2, initial=Decimal("8"), help_text="Hours off on each weekday of the range."
     )

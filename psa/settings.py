@@ -337,6 +337,11 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "billing.choices.PaymentMethod",
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
     },
+    # Every operation documents its error answers ({code, message, fields}) next to its success.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "psa.core.api.schema_document_errors",
+    ],
 }
 
 # --- API tokens (issue 15.5) -----------------------------------------------------------------------------

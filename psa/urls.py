@@ -23,5 +23,11 @@ for app in ("crm", "projects", "ledger", "billing"):
 
 # Nothing under MEDIA_ROOT has a route: stored files go out only through the checked views (psa/web/files.py).
 
+# Django's own error answers: JSON {code, message, fields} under /api/, the HTML pages elsewhere.
+handler400 = "psa.core.api.bad_request"
+handler403 = "psa.core.api.permission_denied"
+handler404 = "psa.core.api.page_not_found"
+handler500 = "psa.core.api.server_error"
+
 admin.site.site_header = f"{settings.PSA_FIRM_NAME} — PSA administration"
 admin.site.site_title = "PSA admin"

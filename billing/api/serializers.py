@@ -1,7 +1,9 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.choices import InvoiceStatus, PaymentMethod, RunScope
 from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+from psa.core.api import DateField
 from psa.core.files import file_url
 
 # Choice fields are plain strings in the schema: every app has a `kind` and a `status`, and enum components
@@ -86,7 +88,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
         "(a payment is allocated) | paid | credited (settled by credit notes alone) | written_off | cancelled",
     )
     balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
-    credited_invoice_number = serializers.CharField(source="credited_invoice.number", default=None, read_only=True)
+    credited_invoice_number = serializers.CharField(
+        source="credited_invoice.number", default=None, read_only=True, allow_null=True
+    )
     pdf_url = serializers.SerializerMethodField(
         help_text="The issued document's PDF (signed-in, same access as the invoice); null for a draft."
     )
@@ -152,7 +156,7 @@ class PortalInvoiceDetailSerializer(InvoiceSerializer):
 
 
 class IssueSerializer(serializers.Serializer):
-    issue_date = serializers.DateField(required=False)
+    issue_date = DateField(required=False)
 
 
 class CreditSerializer(serializers.Serializer):
@@ -200,7 +204,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunCreateSerializer(serializers.Serializer):
-    period_end = serializers.DateField()
+    period_end = DateField()
     scope = serializers.ChoiceField(choices=RunScope.choices, default=RunScope.ALL)
     account_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     project_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
@@ -242,7 +246,7 @@ class AllocationInputSerializer(serializers.Serializer):
 class PaymentCreateSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    received_on = serializers.DateField()
+    received_on = DateField()
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     bank_ref = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -287,8 +291,9 @@ class AgingRowSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+@extend_schema_serializer(many=False)  # `list` answers one aging report, not a list of them
 class ArAgingSerializer(serializers.Serializer):
-    as_of = serializers.DateField()
+    as_of = DateField()
     dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)
     totals = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
     accounts = AgingRowSerializer(many=True)

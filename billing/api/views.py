@@ -2,8 +2,6 @@
 issue, credit, PDF), payments (record, allocate), AR aging. Clients reach only their own account's issued
 documents through the invoice endpoints; everything else is finance's."""
 
-from datetime import date
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -29,6 +27,7 @@ from billing.services import (
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
+from psa.core.dates import parse_date
 from psa.core.roles import Role
 from psa.core.uploads import UploadLimitMixin
 
@@ -209,12 +208,7 @@ class ArAgingViewSet(GenericViewSet):
     )
     def list(self, request):
         as_of = request.query_params.get("as_of")
-        try:
-            on = date.fromisoformat(as_of) if as_of else None
-        except ValueError:
-            from psa.core.exceptions import ValidationFailed
-
-            raise ValidationFailed("Bad date.", fields={"as_of": ["Use YYYY-MM-DD."]}) from None
+        on = parse_date(as_of, field="as_of") if as_of else None
         aging = ar_aging(as_of=on)
         buckets = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
         return Response(

@@ -15,6 +15,7 @@ from crm.models import (
     Stage,
     StageHistory,
 )
+from psa.core.api import DateField
 
 
 def choice_text(choices, **kwargs) -> serializers.CharField:
@@ -167,14 +168,14 @@ class OpportunityDetailSerializer(OpportunitySerializer):
 class DealMilestoneInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    due_date = serializers.DateField()
+    due_date = DateField()
 
 
 class DealRoleDemandInputSerializer(serializers.Serializer):
     role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
     hours = serializers.DecimalField(max_digits=9, decimal_places=2)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = DateField()
+    end_date = DateField()
 
 
 class DealLineInputSerializer(serializers.Serializer):
@@ -200,9 +201,9 @@ class OpportunityInputSerializer(serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
     probability = serializers.IntegerField(required=False)
     currency = serializers.CharField(max_length=3, required=False)
-    expected_close_date = serializers.DateField()
-    service_start = serializers.DateField(required=False, allow_null=True)
-    service_end = serializers.DateField(required=False, allow_null=True)
+    expected_close_date = DateField()
+    service_start = DateField(required=False, allow_null=True)
+    service_end = DateField(required=False, allow_null=True)
     service_type = serializers.ChoiceField(choices=ServiceType.choices, required=False, allow_blank=True)
     payment_terms_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=365)
     delivery_manager = serializers.PrimaryKeyRelatedField(

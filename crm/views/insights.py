@@ -1,8 +1,6 @@
 """Forecast (weighted pipeline by month, owner and stage; win rate and sales cycle) and the
 pipeline-weighted staffing demand heatmap."""
 
-from datetime import date
-
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -10,6 +8,7 @@ from crm import selectors
 from crm.choices import DEFAULT_CURRENCY
 from crm.filtersets import OpportunityFilter
 from crm.permissions import VIEW_ROLES
+from psa.core.dates import date_param
 from psa.core.roles import role_required
 
 
@@ -66,10 +65,7 @@ def forecast(request):
 
 @role_required(*VIEW_ROLES)
 def demand(request):
-    try:
-        start = date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = timezone.localdate()
+    start = date_param(request, "start", timezone.localdate())
     try:
         weeks = max(4, min(int(request.GET.get("weeks", 12)), 26))
     except ValueError:

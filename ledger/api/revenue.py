@@ -14,7 +14,7 @@ from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors_revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
 from ledger.services.revenue import estimate_set, recognition_run_start, schedule_method_set
-from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
+from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE,)
@@ -50,7 +50,7 @@ class EstimateSerializer(serializers.ModelSerializer):
 
 class EstimateInputSerializer(serializers.Serializer):
     project = serializers.IntegerField()
-    as_of = serializers.DateField(required=False)
+    as_of = DateField(required=False)
     # Strings, so a negative number reaches the service and is refused there by name.
     etc_hours = serializers.CharField()
     etc_cost = serializers.CharField(required=False, allow_blank=True, allow_null=True)
@@ -75,11 +75,26 @@ class RunInputSerializer(serializers.Serializer):
 
 
 class RangeQuerySerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = DateField()
+    end = DateField()
     client = serializers.IntegerField(required=False)
     project = serializers.IntegerField(required=False)
     by = serializers.ChoiceField(choices=list(REVENUE_GROUPS), required=False, default="method")
+
+
+class BacklogRowSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    contracted = serializers.DecimalField(max_digits=18, decimal_places=2)
+    recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
+    backlog = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class ForecastRowSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
+    scheduled = serializers.DecimalField(max_digits=18, decimal_places=2)
+    pipeline = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
 class RevenueScheduleViewSet(ReadOnlyModelViewSet):
@@ -140,6 +155,7 @@ class RevenueReportViewSet(GenericViewSet):
 
     allowed_roles = FINANCE
     pagination_class = None
+    filter_backends: list = []  # reports take their range from RangeQuerySerializer, not a FilterSet
 
     def _range(self, request) -> dict:
         q = RangeQuerySerializer(data=request.query_params)
@@ -200,7 +216,7 @@ class RevenueReportViewSet(GenericViewSet):
             }
         )
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @extend_schema(parameters=[RangeQuerySerializer], responses=BacklogRowSerializer(many=True))
     @action(detail=False, methods=["get"])
     def backlog(self, request):
         v = self._range(request)
@@ -227,7 +243,7 @@ class RevenueReportViewSet(GenericViewSet):
             }
         )
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
+    @extend_schema(parameters=[RangeQuerySerializer], responses=ForecastRowSerializer(many=True))
     @action(detail=False, methods=["get"])
     def forecast(self, request):
         v = self._range(request)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from ledger.choices import AccountType
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from ledger.selectors import PNL_GROUPS
+from psa.core.api import DateField
 
 
 class LedgerAccountSerializer(serializers.ModelSerializer):
@@ -26,7 +27,7 @@ class LedgerAccountInputSerializer(serializers.Serializer):
 class AccountingPeriodSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True, help_text="open or closed")
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AccountingPeriod
@@ -75,8 +76,8 @@ class EntryLineSerializer(serializers.ModelSerializer):
 class JournalEntrySerializer(serializers.ModelSerializer):
     lines = EntryLineSerializer(many=True, read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalEntry
@@ -96,30 +97,30 @@ class JournalLineInputSerializer(serializers.Serializer):
 class JournalEntryInputSerializer(serializers.Serializer):
     """A manual entry. `key` (or the Idempotency-Key header) makes it post once."""
 
-    date = serializers.DateField()
+    date = DateField()
     memo = serializers.CharField(max_length=300)
     lines = JournalLineInputSerializer(many=True)
-    auto_reverse_on = serializers.DateField(required=False, allow_null=True, default=None)
+    auto_reverse_on = DateField(required=False, allow_null=True, default=None)
     key = serializers.CharField(max_length=200, required=False)
 
 
 class JournalReverseInputSerializer(serializers.Serializer):
-    date = serializers.DateField(required=False)
+    date = DateField(required=False)
     memo = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
 class TrialBalanceQuerySerializer(serializers.Serializer):
-    at = serializers.DateField(required=False)
+    at = DateField(required=False)
     period = serializers.IntegerField(required=False)
 
 
 class PnlQuerySerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = DateField()
+    end = DateField()
     by = serializers.ChoiceField(choices=list(PNL_GROUPS), required=False, default="")
     client = serializers.IntegerField(required=False)
     project = serializers.IntegerField(required=False)
 
 
 class AtQuerySerializer(serializers.Serializer):
-    at = serializers.DateField(required=False)
+    at = DateField(required=False)

@@ -1,6 +1,5 @@
 """Reports as HTML and CSV (`?format=csv`): trial balance, P&L, balance sheet."""
 
-import csv
 from datetime import date
 
 from django.http import HttpResponse
@@ -10,13 +9,14 @@ from django.utils import timezone
 from ledger.forms import BalanceSheetForm, PnlForm, TrialBalanceForm, year_start
 from ledger.selectors import balance_sheet, pnl, trial_balance
 from ledger.views.journal import LEDGER_ROLES
+from psa.core.exports import csv_writer
 from psa.core.roles import role_required
 
 
 def _csv(name: str, header: list[str], rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response

@@ -26,6 +26,7 @@ from projects.models import (
     Role,
     Task,
 )
+from psa.core.api import DateField
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -189,10 +190,10 @@ class ChangeOrderLineInputSerializer(serializers.Serializer):
     rate = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True)
     hours_delta = serializers.DecimalField(max_digits=9, decimal_places=2, required=False)
     value_delta = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
-    new_end_date = serializers.DateField(required=False, allow_null=True)
+    new_end_date = DateField(required=False, allow_null=True)
     milestone_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     milestone_amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
-    milestone_due_date = serializers.DateField(required=False, allow_null=True)
+    milestone_due_date = DateField(required=False, allow_null=True)
 
 
 class ChangeOrderInputSerializer(serializers.Serializer):
@@ -218,10 +219,12 @@ class RateCardSerializer(serializers.ModelSerializer):
     class Meta:
         model = RateCard
         fields = ["id", "name", "currency", "is_default", "lines"]
+        # A card's rates mean nothing without their currency: the API asks for it rather than assume one.
+        extra_kwargs = {"currency": {"required": True}}
 
 
 class RateCardLineInputSerializer(serializers.Serializer):
     role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
     rate = serializers.DecimalField(max_digits=18, decimal_places=4)
-    valid_from = serializers.DateField()
-    valid_to = serializers.DateField(required=False, allow_null=True)
+    valid_from = DateField()
+    valid_to = DateField(required=False, allow_null=True)

@@ -11,17 +11,20 @@ entries and expenses (anyone else's is a 404); PMs see their projects'; finance 
 
 from datetime import date
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from projects.models import Allocation, Consultant, EntryStatus, Expense, TimeEntry
+from projects.filtersets import TimeEntryFilter
+from projects.models import Allocation, Consultant, EntryStatus, Expense, RebillPolicy, TimeEntry
 from projects.selectors_time import allocations_for, expenses_for, time_entries_for, utilization
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services
-from psa.core.api import GenericViewSet, KeysetPagination
+from psa.core.api import DateField, GenericViewSet, KeysetPagination
+from psa.core.dates import parse_date
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.files import file_url
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role, has_role
@@ -59,7 +62,7 @@ class EntryInputSerializer(serializers.Serializer):
     consultant = serializers.IntegerField(required=False, help_text="PMs and admins only; default: yourself.")
     project = serializers.IntegerField()
     task = serializers.IntegerField(required=False, allow_null=True)
-    date = serializers.DateField()
+    date = DateField()
     hours = serializers.DecimalField(max_digits=9, decimal_places=2)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     source_key = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
@@ -75,7 +78,7 @@ class BulkInputSerializer(serializers.Serializer):
 
 
 class WeekSerializer(serializers.Serializer):
-    week = serializers.DateField(help_text="Any day of the week to submit.")
+    week = DateField(help_text="Any day of the week to submit.")
     consultant = serializers.IntegerField(required=False)
 
 
@@ -90,6 +93,10 @@ class CountSerializer(serializers.Serializer):
 
 class ExpenseSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
+    rebill_policy = serializers.ChoiceField(
+        choices=RebillPolicy.choices, allow_blank=True, read_only=True, help_text="Empty until approved."
+    )
+
     receipt = serializers.SerializerMethodField(
         help_text="The receipt (signed-in, same access as the expense); null when none was filed."
     )
@@ -112,7 +119,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
 class ExpenseInputSerializer(serializers.Serializer):
     consultant = serializers.IntegerField(required=False)
     project = serializers.IntegerField()
-    date = serializers.DateField()
+    date = DateField()
     category = serializers.CharField()
     description = serializers.CharField(required=False, allow_blank=True, default="")
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -140,9 +147,10 @@ class UtilizationRowSerializer(serializers.Serializer):
     total_utilization = serializers.DecimalField(max_digits=7, decimal_places=1)
 
 
+@extend_schema_serializer(many=False)  # `list` answers one report, not a list of them
 class UtilizationSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = DateField()
+    end = DateField()
     by = serializers.CharField()
     rows = UtilizationRowSerializer(many=True)
 
@@ -206,6 +214,7 @@ class DecisionActions:
 class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     serializer_class = TimeEntrySerializer
     pagination_class = KeysetPagination
+    filterset_class = TimeEntryFilter
     allowed_roles = TIME_ROLES
     action_roles = {"approve": DECIDE_ROLES, "reject": DECIDE_ROLES}
     approve_service = time_services.time_entries_approve
@@ -215,18 +224,7 @@ class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveMo
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return TimeEntry.objects.none()
-        qs = time_entries_for(self.request.user).select_related("consultant__user")
-        p = self.request.query_params
-        for name, lookup in (("date_from", "date__gte"), ("date_to", "date__lte")):
-            if p.get(name):
-                try:
-                    qs = qs.filter(**{lookup: date.fromisoformat(p[name])})
-                except ValueError:
-                    raise serializers.ValidationError({name: ["Use YYYY-MM-DD."]}) from None
-        for name in ("status", "project", "consultant"):
-            if p.get(name):
-                qs = qs.filter(**{name: p[name]})
-        return qs
+        return time_entries_for(self.request.user).select_related("consultant__user")
 
     @extend_schema(request=EntryInputSerializer, responses={201: TimeEntrySerializer})
     def create(self, request):
@@ -358,23 +356,21 @@ class UtilizationViewSet(GenericViewSet):
     Consultants get their own figures only."""
 
     allowed_roles = TIME_ROLES
+    pagination_class = None
     queryset = TimeEntry.objects.none()  # for the schema; the rows come from the utilization selector
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, description="First day (YYYY-MM-DD)."),
-            OpenApiParameter("end", str, description="Last day (YYYY-MM-DD)."),
+            OpenApiParameter("start", OpenApiTypes.DATE, description="First day (default: the 1st of this month)."),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (default: today)."),
             OpenApiParameter("by", str, description="consultant, role or month (default consultant)."),
         ],
         responses={200: UtilizationSerializer},
     )
     def list(self, request):
         p = request.query_params
-        try:
-            start = date.fromisoformat(p.get("start") or date.today().replace(day=1).isoformat())
-            end = date.fromisoformat(p.get("end") or date.today().isoformat())
-        except ValueError:
-            raise serializers.ValidationError({"start": ["Use YYYY-MM-DD."]}) from None
+        start = parse_date(p["start"], field="start") if p.get("start") else date.today().replace(day=1)
+        end = parse_date(p["end"], field="end") if p.get("end") else date.today()
         by = p.get("by", "consultant")
         if by not in ("consultant", "role", "month"):
             raise serializers.ValidationError({"by": ["One of: consultant, role, month."]})

@@ -11,15 +11,17 @@ import json
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.db import IntegrityError, models, transaction
+from django.http import Http404, JsonResponse
 from django.utils.datastructures import MultiValueDict
+from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import generics, viewsets
+from rest_framework import generics, serializers, viewsets
 from rest_framework import views as drf_views
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from psa.core.dates import OUT_OF_RANGE, in_range
 from psa.core.exceptions import DomainError, IdempotencyConflict, IdempotencyInProgress
 from psa.core.models import IdempotencyRecord
 from psa.core.pagination import DefaultPagination, KeysetPagination  # noqa: F401 (re-exported)
@@ -113,6 +115,82 @@ def _payload(data):
     if isinstance(data, MultiValueDict):
         return {key: [_file_digest(v) if isinstance(v, UploadedFile) else v for v in data.getlist(key)] for key in data}
     return data
+
+
+# --- outside DRF: Django's own 400/403/404/500 under /api/ answer in the same format -------------------------
+API_PREFIX = "/api/"
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request, exception):
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return JsonResponse(error_body("permission_denied", str(exception) or "Not allowed."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """A 500 says nothing about its cause (that goes to the log), in JSON under /api/."""
+    if _is_api(request):
+        body = error_body("server_error", "Something went wrong on our side; it has been logged.")
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)
+
+
+# --- OpenAPI: every operation documents the error answers it can give -------------------------------------
+ERROR_COMPONENT = {
+    "type": "object",
+    "description": "Every error: a stable code, a message, and the fields it concerns (name -> messages).",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["code", "message", "fields"],
+}
+ERRORS_EVERY_OPERATION = {
+    "400": "Bad input: a query parameter, path id or body field is not valid (named in `fields`).",
+    "401": "Not signed in (token authentication).",
+    "403": "Not signed in (session), or the role does not allow this.",
+    "404": "No such object in the caller's scope, or no such page.",
+    "429": "Too many requests; retry after the `Retry-After` header.",
+}
+ERRORS_WRITES = {
+    "409": "The request conflicts with the current state (status, already done, Idempotency-Key reused).",
+    "415": "The body's media type is not accepted.",
+}
+
+
+def schema_document_errors(result, generator, request, public):
+    """drf-spectacular post-processing hook: add the Error component and the error statuses each operation can
+    answer (400/401/403/404/429 everywhere, 409/415 on writes) where a view did not document them itself."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_COMPONENT
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            statuses = dict(ERRORS_EVERY_OPERATION)
+            if method != "get":
+                statuses.update(ERRORS_WRITES)
+            responses = operation.setdefault("responses", {})
+            for status, description in statuses.items():
+                responses.setdefault(status, {"description": description, "content": reference})
+    return result
 
 
 def request_fingerprint(method: str, path: str, data) -> str:
@@ -210,6 +288,39 @@ class SignedOutIs401Mixin:
         return None
 
 
+class DateField(serializers.DateField):
+    """A date within the years the product handles (psa.core.dates): year 1 or 9999 is a 400 naming the field."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not in_range(day):
+            self.fail("out_of_range")
+        return day
+
+
+class NumericLookupMixin:
+    """Object URLs take a whole-number id: `/entries/abc/reverse/` is a 400 naming `id` (after the role check,
+    before anything is looked up or any Idempotency-Key recorded), not a database error."""
+
+    lookup_value_regex = "[^/]+"  # anything up to the next slash reaches the view, which refuses it clearly
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        name = self.lookup_url_kwarg or self.lookup_field
+        value = self.kwargs.get(name)
+        if value is None or (value.isascii() and value.isdigit()) or not self._integer_lookup():
+            return
+        raise drf_exceptions.ValidationError({"id" if name == "pk" else name: ["A whole number is required."]})
+
+    def _integer_lookup(self) -> bool:
+        """Only integer keys are checked here (a UUID key is DRF's own business: a bad one is a 404)."""
+        model = self.get_queryset().model
+        field = model._meta.pk if self.lookup_field == "pk" else model._meta.get_field(self.lookup_field)
+        return isinstance(field, models.IntegerField)
+
+
 class RolePermissionMixin:
     """Role check for every API view: `allowed_roles`, optionally refined per action in `action_roles`."""
 
@@ -222,17 +333,17 @@ class APIView(IdempotentMixin, RolePermissionMixin, drf_views.APIView):
     pass
 
 
-class GenericAPIView(IdempotentMixin, RolePermissionMixin, generics.GenericAPIView):
+class GenericAPIView(NumericLookupMixin, IdempotentMixin, RolePermissionMixin, generics.GenericAPIView):
     pass
 
 
-class GenericViewSet(IdempotentMixin, RolePermissionMixin, viewsets.GenericViewSet):
+class GenericViewSet(NumericLookupMixin, IdempotentMixin, RolePermissionMixin, viewsets.GenericViewSet):
     pass
 
 
-class ReadOnlyModelViewSet(IdempotentMixin, RolePermissionMixin, viewsets.ReadOnlyModelViewSet):
+class ReadOnlyModelViewSet(NumericLookupMixin, IdempotentMixin, RolePermissionMixin, viewsets.ReadOnlyModelViewSet):
     pass
 
 
-class ModelViewSet(IdempotentMixin, RolePermissionMixin, viewsets.ModelViewSet):
+class ModelViewSet(NumericLookupMixin, IdempotentMixin, RolePermissionMixin, viewsets.ModelViewSet):
     pass

@@ -7,6 +7,8 @@ Amounts carry 2 places, rates and quantities 4, hours 2 (DESIGN.md section 4). E
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from psa.core.exceptions import ValidationFailed
+
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
 HOURS_PLACES = Decimal("0.01")
@@ -18,16 +20,28 @@ RATE_FIELD = {"max_digits": 18, "decimal_places": 4}
 HOURS_FIELD = {"max_digits": 9, "decimal_places": 2}
 
 
+class NotANumber(ValidationFailed, ValueError):
+    """A value that is not a finite number: a 400 where it reaches the API, a ValueError for callers that
+    parse input themselves."""
+
+    code = "not_a_number"
+
+
 def to_decimal(value: object) -> Decimal:
-    """Convert an int, str or Decimal to Decimal; floats are refused (they carry binary noise)."""
+    """Convert an int, str or Decimal to a finite Decimal; floats are refused (they carry binary noise), and
+    so are NaN and Infinity (no amount, rate or number of hours is either)."""
     if isinstance(value, bool | float):
         raise TypeError(f"money values must not be {type(value).__name__}; pass a str or Decimal")
     if isinstance(value, Decimal):
-        return value
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
+        number = value
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise NotANumber(f"not a number: {value!r}") from exc
+    if not number.is_finite():
+        raise NotANumber(f"not a finite number: {value!r}")
+    return number
 
 
 def round_to(value: Decimal, places: Decimal) -> Decimal:

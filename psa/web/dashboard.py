@@ -37,6 +37,7 @@ from ledger.selectors_revenue import delivery_margin_by_month
 from projects.models import Contract, ContractLine
 from projects.models_time import Allocation, EntryStatus, TimeEntry
 from projects.selectors_time import utilization
+from psa.core.dates import parse_date
 from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO, round_money, round_to
 from psa.core.roles import Role, user_roles
@@ -101,9 +102,9 @@ def dashboard_range(*, start: str | None, end: str | None, today: date) -> tuple
         if raw in (None, ""):
             continue
         try:
-            parsed[name] = date.fromisoformat(str(raw))
-        except ValueError:
-            errors[name] = [f"'{raw}' is not a date (use YYYY-MM-DD)."]
+            parsed[name] = parse_date(raw, field=name)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationFailed("The date range is not valid.", fields=errors)
     last = month_end(parsed.get("end", today))

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.exceptions import RULES, exception_scan
@@ -21,7 +22,7 @@ class DismissForm(forms.Form):
     rule = forms.ChoiceField(choices=list(RULES.items()), widget=forms.HiddenInput)
     item_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
     reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
-    until = forms.DateField(
+    until = DateFormField(
         required=False,
         label="Snooze until",
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),

@@ -7,6 +7,8 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from psa.core.dates import parse_date
+from psa.core.exceptions import ValidationFailed
 from psa.core.roles import Role, has_role, role_required
 from psa.web.exports import INVOICE_COLUMN_DOCS, TIME_COLUMN_DOCS, invoices_csv, time_columns, time_csv
 
@@ -23,9 +25,9 @@ def _range(request) -> tuple[date | None, date | None, dict[str, str]]:
             values[name] = default
             continue
         try:
-            values[name] = date.fromisoformat(raw)
-        except ValueError:
-            errors[name] = f"'{raw}' is not a date (use YYYY-MM-DD)."
+            values[name] = parse_date(raw, field=name)
+        except ValidationFailed as exc:
+            errors[name] = f"'{raw}': {exc.fields[name][0]}"
     if not errors and values["end"] < values["start"]:
         errors["end"] = "The end date must be on or after the start date."
     if not errors and (values["end"] - values["start"]).days > MAX_DAYS:

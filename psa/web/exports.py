@@ -12,7 +12,6 @@ The columns, in file order, with their meaning: INVOICE_COLUMN_DOCS and TIME_COL
 shows the same table). The GL journal's columns: ledger/exports.py CSV_HEADER.
 """
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
 
@@ -21,6 +20,7 @@ from django.db.models import OuterRef, Subquery
 from billing.choices import InvoiceStatus, SourceKind
 from billing.models import Invoice, SourceLink
 from projects.selectors_time import time_entries_for
+from psa.core.exports import csv_writer
 from psa.core.money import round_money
 from psa.core.roles import COST_ROLES, RATE_ROLES, has_role
 
@@ -93,7 +93,7 @@ def _cell(value) -> str:
 
 
 def csv_rows(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
         yield writer.writerow([_cell(v) for v in row])
