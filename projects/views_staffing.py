@@ -15,7 +15,7 @@ from projects.models import ResourceRequest, Skill
 from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization, week_start
 from projects.services import staffing as staffing_services
 from psa.core.dates import date_param, parse_date
-from psa.core.exceptions import DomainError
+from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
@@ -136,6 +136,14 @@ def utilization_page(request):
     )
 
 
+def _end_date(raw: str | None):
+    """The team panel's end date: a date in range, else the panel's one message (a ValueError)."""
+    try:
+        return parse_date(raw or "", field="end_date")
+    except ValidationFailed as exc:
+        raise ValueError("end") from exc
+
+
 @role_required(*STAFF_ROLES)
 @require_POST
 def allocation_change(request, pk: int, allocation_pk: int):
@@ -147,9 +155,7 @@ def allocation_change(request, pk: int, allocation_pk: int):
             staffing_services.allocation_remove(by=request.user, allocation_id=allocation_pk)
             messages.success(request, "Removed the allocation.")
         else:
-            if not p.get("end_date"):
-                raise ValueError("end")
-            end = parse_date(p["end_date"], field="end_date")
+            end = _end_date(p.get("end_date"))
             allocation = staffing_services.allocation_update(
                 by=request.user, allocation_id=allocation_pk, hours_per_week=p.get("hours_per_week") or "0",
                 end_date=end, kind=p.get("kind") or "soft",

@@ -56,10 +56,10 @@ ORDER BY contract_id LIMIT 1 FOR UPDATE SKIP LOCKED
 NEW_INVOICE = """
 INSERT INTO billing_invoice (kind, status, account_id, contract_id, project_id, run_id, currency, payment_terms_days,
   buyer_name, buyer_address, buyer_tax_id, buyer_email, buyer_reference, seller, note, net_total, tax_total,
-  gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, created_at)
+  gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, einvoice_error, created_at)
 SELECT 'invoice', 'draft', a.id, c.id, c.project_id, %(run)s, c.currency, c.payment_terms_days,
   COALESCE(NULLIF(a.legal_name, ''), a.name), a.billing_address, a.tax_id, a.billing_email, c.number, '{}', '',
-  0, 0, 0, 0, 0, 0, '', '', '', now()
+  0, 0, 0, 0, 0, 0, '', '', '', '', now()
 FROM projects_contract c JOIN crm_account a ON a.id = c.account_id WHERE c.id = %(contract)s
 FOR NO KEY UPDATE OF c
 RETURNING id
