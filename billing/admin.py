@@ -17,6 +17,7 @@ from billing.models import (
     TaxCategory,
     WriteOff,
 )
+from psa.core.admin import ReadOnlyAdmin
 
 
 @admin.register(TaxCategory)
@@ -30,17 +31,6 @@ class AccountTaxAdmin(admin.ModelAdmin):
     list_display = ["account", "tax_category"]
     autocomplete_fields = []
     raw_id_fields = ["account"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LineInline(admin.TabularInline):

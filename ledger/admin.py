@@ -4,17 +4,7 @@ and stored balances are read-only here (posting, closing and reopening go throug
 from django.contrib import admin
 
 from ledger.models import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from psa.core.admin import ReadOnlyAdmin
 
 
 @admin.register(LedgerAccount)

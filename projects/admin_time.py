@@ -15,6 +15,7 @@ from projects.models import (
     TimeEntry,
     TimeOff,
 )
+from psa.core.admin import ReadOnlyAdmin
 
 
 class ConsultantSkillInline(admin.TabularInline):
@@ -51,17 +52,6 @@ class AllocationAdmin(admin.ModelAdmin):
     list_display = ["consultant", "project", "kind", "hours_per_week", "start_date", "end_date"]
     list_filter = ["kind"]
     list_select_related = ["consultant__user", "project"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TimeEntry)
