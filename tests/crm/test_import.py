@@ -123,3 +123,22 @@ def test_the_import_api_reports_rows(api_as, rep):
     )
     assert response.status_code == 200, response.json()
     assert response.json()["created"] == 1 and response.json()["errors"] == 3
+
+
+def test_deal_amounts_are_read_by_the_file_s_decimal_convention_and_an_ambiguous_one_is_refused(admin, rep):
+    AccountFactory(name="Acme", external_id="A-1")
+    comma = """Deal Name,Account,Owner Email,Stage,Amount,Close Date,External ID
+Euro deal,Acme,rep@firm.example,Proposal,"12.000,50",2027-03-31,E-1
+Small one,Acme,rep@firm.example,Lead,"250,00",2027-03-31,E-2
+"""
+    services.csv_import(by=admin, kind="opportunities", content=comma, dry_run=False)
+    amounts = dict(Opportunity.objects.values_list("external_id", "amount"))
+    assert amounts == {"E-1": Decimal("12000.50"), "E-2": Decimal("250.00")}
+
+    ambiguous = """Deal Name,Account,Owner Email,Stage,Amount,Close Date,External ID
+Which one,Acme,rep@firm.example,Lead,"1,234",2027-03-31,E-3
+"""
+    report = services.csv_import(by=admin, kind="opportunities", content=ambiguous, dry_run=False)
+    (row,) = report.rows
+    assert row.row == 2 and row.action == "error" and "either way" in row.reason
+    assert not Opportunity.objects.filter(external_id="E-3").exists()
