@@ -15,7 +15,7 @@ one). Won deals are refused: win them in PSA so the engagement is provisioned.
 """
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -27,7 +27,7 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
-from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
+from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import round_money
 from psa.core.roles import has_role
 from psa.core.uploads import MB, UploadLimit
@@ -92,15 +92,6 @@ def _parse_date(value: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-def _parse_amount(value: str) -> Decimal | None:
-    cleaned = value.replace(" ", "").replace(",", "")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return round_money(amount) if amount.is_finite() else None
 
 
 def _owners_by_email(emails: set[str]) -> dict:
@@ -207,6 +198,8 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
     by_name = {a.lname: a for a in Account.objects.annotate(lname=Lower("name")).filter(lname__in=lowered)}
     now = timezone.now()
     lengths = _opportunity_lengths()
+    # Amounts by the file's decimal convention (1,234.56 or 1.234,56), as the rows that show it decide.
+    amounts = AmountReader.for_cells("auto", [(r[ROW], r["amount"]) for r in rows if r.get("amount")])
     new_opps, updates, new_lines, line_updates, history, seen = [], [], [], [], [], set()
     for r in rows:
         n = r[ROW]
@@ -232,9 +225,15 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
         close = _parse_date(r.get("close_date", ""))
         if close is None:
             problems.append(f"close date '{r.get('close_date', '')}' is not a date (YYYY-MM-DD)")
-        amount = _parse_amount(r["amount"]) if r.get("amount") else Decimal("0.00")
-        if amount is None or amount < 0:
-            problems.append(f"amount '{r.get('amount')}' is not a positive number")
+        amount = Decimal("0.00")
+        if r.get("amount"):
+            try:
+                amount = round_money(amounts.read(r["amount"]))
+            except ValueError as exc:
+                problems.append(str(exc))
+            else:
+                if amount < 0:
+                    problems.append(f"amount '{r['amount']}' is not a positive number")
         probability = None
         if r.get("probability"):
             if not r["probability"].isdigit() or int(r["probability"]) > 100:
