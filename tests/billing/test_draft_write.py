@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from billing.models import CapWriteDown, Invoice, InvoiceTax, SourceLink, TaxCat
 from billing.services import draft_write as writer
 from billing.services import invoice_draft_for_contract, invoices
 from billing.services.draft_write import time_draft_write
+from billing.services.sources import TimeEntrySource
 from crm.models import Role
 from projects.models import RateCard, RateCardLine, TimeEntry
 from tests.billing.factories import approved_entry, approved_expense, make_consultant, make_line, tm_contract
@@ -196,6 +197,15 @@ def test_a_group_billed_before_is_trued_up_alike_by_the_sql_path_and_the_general
     approved_entry(line, ada, date(2026, 1, 12), "0.25", "150.50")
     approved_entry(line, grace, date(2026, 1, 12), "0.10", "141.75")
     category = TaxCategory.objects.get(code="S20")
+
+    # The one statement's billed groups (a PL/pgSQL function) are the general path's query to the row
+    source = TimeEntrySource()
+    sql, params = source.billed_sql(contract_id=contract.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        from_function = {(cl, role, rate): (hours, amount) for cl, rate, role, hours, amount in cursor.fetchall()}
+    assert from_function == source.billed_so_far(contract_ids=[contract.pk])
+    assert len(from_function) == 2
 
     # When the next draft is made by the one SQL statement, then by the general path
     in_sql, invoice = _time_draft(contract, has_caps=False, category=category)
