@@ -8,7 +8,7 @@ outside MIN_DATE..MAX_DATE with a message naming the field: the API answers 400,
 a page falls back to its default and says which value it ignored.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +19,48 @@ MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2999, 12, 31)
 OUT_OF_RANGE = f"Use a date between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}."
 NOT_A_DATE = "Use a date as YYYY-MM-DD."
+
+
+# --- calendar steps: the one definition of a week and a month ------------------------------------------
+def week_start(day: date) -> date:
+    """The Monday of `day`'s week (ISO weeks: Monday to Sunday)."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s month."""
+    return month_end(day) + timedelta(days=1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """The first day of every month from `start`'s month through `end` (empty when `end` is before it)."""
+    months, month = [], month_start(start)
+    while month <= end:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def month_spans(start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at month boundaries: (first day, last day) of each month, clipped to the range."""
+    return [(max(month, start), min(month_end(month), end)) for month in months_between(start, end)]
+
+
+def weekdays_between(first: date, last: date) -> int:
+    """Monday-to-Friday days in [first, last], in constant time (0 when `last` is before `first`)."""
+    if last < first:
+        return 0
+    days = (last - first).days + 1
+    full, rest = divmod(days, 7)
+    return full * 5 + sum(1 for i in range(rest) if (first.weekday() + i) % 7 < 5)
 
 
 def in_range(day: date) -> bool:
