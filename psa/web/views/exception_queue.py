@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
 from psa.core.roles import HasRole, Role, role_required
-from psa.web.exceptions import RULES, exception_scan
+from psa.web.exception_queue import RULES, exception_scan
 from psa.web.services import exception_dismiss, exception_restore
 
 QUEUE_ROLES = (Role.FINANCE, Role.ADMIN)

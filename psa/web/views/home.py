@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from psa.celery import app as celery_app
 from psa.core.roles import is_client_only, primary_role
 from psa.web.home import panels_for
 
@@ -34,10 +35,8 @@ def _check_database() -> tuple[bool, str]:
 
 
 def _check_broker() -> tuple[bool, str]:
-    from psa.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "broker"
     except Exception as exc:
