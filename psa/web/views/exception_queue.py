@@ -34,7 +34,7 @@ class DismissForm(forms.Form):
 def exception_queue(request):
     scan = exception_scan()
     groups = [{"rule": name, "label": label, "items": scan.open[name]} for name, label in RULES.items()]
-    return render(request, "web/exceptions/queue.html", {"groups": groups, "scan": scan, "hidden": scan.hidden})
+    return render(request, "web/exception_queue/queue.html", {"groups": groups, "scan": scan, "hidden": scan.hidden})
 
 
 @require_POST
