@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
-from billing.models import CapWriteDown, Invoice
+from billing.models import CapWriteDown, Invoice, SourceLink
 from crm.models import Opportunity
 from crm.selectors import forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
@@ -397,6 +397,4 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
 
 
 def _billed_time_ids():
-    from billing.models import SourceLink
-
     return SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, released_at__isnull=True).values("source_id")
