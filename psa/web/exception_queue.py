@@ -59,8 +59,9 @@ from ledger.models import ProjectEstimate
 from projects.choices import MilestoneStatus
 from projects.models import ContractLine, Milestone, Project
 from projects.models_time import Consultant, EntryStatus, TimeEntry
-from projects.selectors_time import time_off_hours, week_start
+from projects.selectors_time import time_off_hours
 from psa.conf import settings_value
+from psa.core.dates import week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
 from psa.web.models import DismissalAction, ExceptionDismissal
