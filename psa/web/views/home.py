@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from psa.celery import app as celery_app
 from psa.core.roles import is_client_only, primary_role
+from psa.core.sql import database_ping
 from psa.web.home import panels_for
 
 
@@ -26,9 +27,7 @@ def home(request):
 
 def _check_database() -> tuple[bool, str]:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_ping()
         return True, connection.vendor
     except Exception as exc:  # health checks report, they never raise
         return False, f"{type(exc).__name__}: {exc}"
