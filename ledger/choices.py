@@ -1,12 +1,11 @@
 """Ledger choices: account types, period statuses and their transitions, entry origins."""
 
-from django.conf import settings
 from django.db import models
 
-from crm.choices import DEFAULT_CURRENCY
+from psa.conf import settings_value
 
 # The ledger's one functional currency (DESIGN.md section 4: no implicit FX).
-FUNCTIONAL_CURRENCY: str = getattr(settings, "PSA_FUNCTIONAL_CURRENCY", DEFAULT_CURRENCY)
+FUNCTIONAL_CURRENCY: str = settings_value("PSA_FUNCTIONAL_CURRENCY")
 
 # The journal's number series in psa.core.numbering (JE-2026-000001).
 JOURNAL_SERIES = "JE"

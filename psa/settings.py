@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
+from psa.conf import env_read
 from psa.core.firm import firm_settings_read
 
 
@@ -47,7 +48,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 # DEBUG stays off in the demo (no route lists on a 404); what PSA_DEMO relaxes is only what plain
 # http://127.0.0.1 needs (no HTTPS redirect, no Secure cookies, no HSTS), a console mailer, and a secret key
 # kept in var/ - and it refuses to start for any host but the loopback one.
-PSA_DEMO = env.bool("PSA_DEMO", default=False)
+PSA_DEMO = env_read(env, "PSA_DEMO")
 if PSA_DEMO and set(ALLOWED_HOSTS) - {"localhost", "127.0.0.1", "[::1]"}:
     raise ImproperlyConfigured(
         "PSA_DEMO serves plain http and is for 127.0.0.1/localhost only; unset it to serve other hosts "
@@ -169,7 +170,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Multi-factor sign-in (psa.core.mfa, django-otp): roles that must set up an authenticator app, e.g.
 # PSA_MFA_REQUIRED_ROLES=finance,admin. Everyone may set one up on /accounts/mfa/.
-PSA_MFA_REQUIRED_ROLES = env.list("PSA_MFA_REQUIRED_ROLES", default=[])
+PSA_MFA_REQUIRED_ROLES = env_read(env, "PSA_MFA_REQUIRED_ROLES")
 OTP_TOTP_ISSUER = env.str("PSA_FIRM_NAME", default="Northwind Consulting") + " PSA"
 
 # Single sign-on for staff through OpenID Connect (psa.core.sso, mozilla-django-oidc): on when OIDC_RP_CLIENT_ID
@@ -187,19 +188,19 @@ OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 PSA_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
-PSA_OIDC_ROLE_CLAIM = env.str("PSA_OIDC_ROLE_CLAIM", default="psa_roles")
-PSA_OIDC_ROLE_MAP = env.dict("PSA_OIDC_ROLE_MAP", default={})
+PSA_OIDC_ROLE_CLAIM = env_read(env, "PSA_OIDC_ROLE_CLAIM")
+PSA_OIDC_ROLE_MAP = env_read(env, "PSA_OIDC_ROLE_MAP")
 
 # The client address behind reverse proxies (psa.core.clientip): how many proxies append to X-Forwarded-For,
 # or their addresses/networks. Neither set: X-Forwarded-For is ignored.
-PSA_TRUSTED_PROXY_COUNT = env.int("PSA_TRUSTED_PROXY_COUNT", default=0)
-PSA_TRUSTED_PROXY_IPS = env.list("PSA_TRUSTED_PROXY_IPS", default=[])
+PSA_TRUSTED_PROXY_COUNT = env_read(env, "PSA_TRUSTED_PROXY_COUNT")
+PSA_TRUSTED_PROXY_IPS = env_read(env, "PSA_TRUSTED_PROXY_IPS")
 
 # Lockout after repeated failures (psa.core.lockout): a username after AXES_FAILURE_LIMIT failures from any
 # address, an address after PSA_LOCKOUT_IP_FAILURE_LIMIT failures over all usernames; each ends after the
 # cool-down. A success does not wipe the counts: it would wipe every username's count at that address too.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-PSA_LOCKOUT_IP_FAILURE_LIMIT = env.int("PSA_LOCKOUT_IP_FAILURE_LIMIT", default=30)
+PSA_LOCKOUT_IP_FAILURE_LIMIT = env_read(env, "PSA_LOCKOUT_IP_FAILURE_LIMIT")
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_HANDLER = "psa.core.lockout.LockoutHandler"
@@ -349,8 +350,8 @@ SPECTACULAR_SETTINGS = {
 KNOX_TOKEN_MODEL = "core.ApiToken"
 # knox's own migrations build its default token table, which core.ApiToken replaces: skip them.
 MIGRATION_MODULES = {"knox": None}
-PSA_API_TOKEN_TTL_DAYS = env.int("PSA_API_TOKEN_TTL_DAYS", default=90)
-PSA_API_TOKEN_MAX_TTL_DAYS = env.int("PSA_API_TOKEN_MAX_TTL_DAYS", default=365)
+PSA_API_TOKEN_TTL_DAYS = env_read(env, "PSA_API_TOKEN_TTL_DAYS")
+PSA_API_TOKEN_MAX_TTL_DAYS = env_read(env, "PSA_API_TOKEN_MAX_TTL_DAYS")
 REST_KNOX = {
     "TOKEN_MODEL": KNOX_TOKEN_MODEL,
     "TOKEN_TTL": timedelta(days=PSA_API_TOKEN_TTL_DAYS),
@@ -471,24 +472,30 @@ LOGGING = {
 # --- PSA ------------------------------------------------------------------------------------------------
 # The firm's name and the seller printed on invoices: declared with their docs in psa/core/firm.py, no default
 # in production (issuing is refused until they are set); PSA_DEMO_FIRM=true (make run) fills in the demo firm.
-PSA_DEMO_FIRM = env.bool("PSA_DEMO_FIRM", default=False)
+PSA_DEMO_FIRM = env_read(env, "PSA_DEMO_FIRM")
 globals().update(firm_settings_read(env.ENVIRON, demo=PSA_DEMO_FIRM))
 # The ledger's one functional currency (no implicit FX).
-PSA_FUNCTIONAL_CURRENCY = env.str("PSA_FUNCTIONAL_CURRENCY", default="EUR")
-PSA_IDEMPOTENCY_RETENTION_DAYS = env.int("PSA_IDEMPOTENCY_RETENTION_DAYS", default=30)
-PSA_OUTBOX_MAX_ATTEMPTS = env.int("PSA_OUTBOX_MAX_ATTEMPTS", default=8)
+PSA_FUNCTIONAL_CURRENCY = env_read(env, "PSA_FUNCTIONAL_CURRENCY")
+PSA_IDEMPOTENCY_RETENTION_DAYS = env_read(env, "PSA_IDEMPOTENCY_RETENTION_DAYS")
+PSA_OUTBOX_MAX_ATTEMPTS = env_read(env, "PSA_OUTBOX_MAX_ATTEMPTS")
 # A billing worker's lease on the run item it works on, renewed every third of it while the worker lives.
-PSA_BILLING_LEASE_S = env.int("PSA_BILLING_LEASE_S", default=30)
+PSA_BILLING_LEASE_S = env_read(env, "PSA_BILLING_LEASE_S")
 # Expenses above this amount (in the expense's currency) need a receipt.
-PSA_RECEIPT_REQUIRED_ABOVE = env.str("PSA_RECEIPT_REQUIRED_ABOVE", default="25.00")
+PSA_RECEIPT_REQUIRED_ABOVE = env_read(env, "PSA_RECEIPT_REQUIRED_ABOVE")
 # Webhook receivers on any address that is not globally routable are refused unless this is on (tests and
 # development only; DEBUG does not turn it on).
-PSA_WEBHOOKS_ALLOW_PRIVATE = env.bool("PSA_WEBHOOKS_ALLOW_PRIVATE", default=False)
-PSA_WEBHOOK_TIMEOUT_S = env.int("PSA_WEBHOOK_TIMEOUT_S", default=10)
+PSA_WEBHOOKS_ALLOW_PRIVATE = env_read(env, "PSA_WEBHOOKS_ALLOW_PRIVATE")
+PSA_WEBHOOK_TIMEOUT_S = env_read(env, "PSA_WEBHOOK_TIMEOUT_S")
 
 # --- Stored files (psa/core/files.py) -------------------------------------------------------------------
 # Invoice PDFs and receipts leave only through the checked views (/files/..., /api/v1/files/...), never from
 # MEDIA_ROOT directly. Who sends the bytes: "django" (FileResponse, default), "x-accel-redirect" (nginx, with
 # an `internal` location at PSA_FILES_ACCEL_PREFIX aliased to MEDIA_ROOT) or "x-sendfile" (Apache/lighttpd).
-PSA_FILES_SERVE = env.str("PSA_FILES_SERVE", default="django")
-PSA_FILES_ACCEL_PREFIX = env.str("PSA_FILES_ACCEL_PREFIX", default="/protected-files/")
+PSA_FILES_SERVE = env_read(env, "PSA_FILES_SERVE")
+PSA_FILES_ACCEL_PREFIX = env_read(env, "PSA_FILES_ACCEL_PREFIX")
+
+# --- Exception queue thresholds (psa/web/exception_queue.py) ------------------------------------------
+PSA_EXC_UNBILLED_DAYS = env_read(env, "PSA_EXC_UNBILLED_DAYS")
+PSA_EXC_MILESTONE_DAYS = env_read(env, "PSA_EXC_MILESTONE_DAYS")
+PSA_EXC_CAP_SHARE = env_read(env, "PSA_EXC_CAP_SHARE")
+PSA_EXC_CAP_DAYS = env_read(env, "PSA_EXC_CAP_DAYS")

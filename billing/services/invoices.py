@@ -32,6 +32,7 @@ from billing.services.sources import (
 from billing.services.tax import invoice_totals_write, tax_category_for_account, totals_for
 from crm.models import Account
 from projects.models import Contract
+from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
 from psa.core.firm import seller_details, seller_snapshot
@@ -272,6 +273,10 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
             "issue_date": invoice.issue_date.isoformat(),
             "due_date": invoice.due_date.isoformat(),
         },
+        # the invoice's contract, or the contract of its project when it has none
+        correlation_id=deal_correlation_id(contract_ids=[invoice.contract_id])
+        if invoice.contract_id
+        else deal_correlation_id(project_ids=[invoice.project_id]),
     )
     audit_record(
         actor=by,

@@ -19,6 +19,7 @@ from billing.services._common import locked, require_finance
 from billing.services.invoices import settle_status
 from billing.services.posting import payment_post, write_off_post
 from crm.models import Account
+from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
@@ -144,10 +145,15 @@ def payment_record(
             _allocate(payment, invoice, _amount(a["amount"], f"allocations[{i}].amount"), by=by)
     elif auto_allocate:
         _auto_allocate(payment, by=by)
+    paid = list(Allocation.objects.filter(payment=payment).values_list("invoice__contract_id", "invoice__project_id"))
     event_emit(
         type="payment.received",
         key=f"payment.received:{payment.pk}",
         data={"id": payment.pk, "account_id": account.pk, "amount": str(amount), "currency": payment.currency},
+        # the paid invoices' contracts (or their projects' contracts): one deal, or none
+        correlation_id=deal_correlation_id(
+            contract_ids=[c for c, _p in paid if c], project_ids=[p for c, p in paid if not c]
+        ),
     )
     audit_record(
         actor=by, action="billing.payment_record", obj=payment, summary=f"Payment {amount:,.2f} from {account}"

@@ -34,7 +34,7 @@ from projects.models import (
 from psa.core.audit import audit_record
 from psa.core.exceptions import InvalidTransition, MissingFields, NotFoundError
 from psa.core.money import ZERO, allocate
-from psa.core.webhooks import event_emit
+from psa.core.webhooks import correlation_id_for_deal, event_emit
 
 
 @dataclass
@@ -167,17 +167,17 @@ def opportunity_win(*, opportunity_id: int, by) -> WinResult:
         ]
     )
     crm_services.opportunity_mark_won(opportunity=opp, by=by)
-    # The deal's correlation id ("opp-<id>") follows it to the invoices and payments (see psa/web/correlation.py).
+    # The deal's correlation id ("opp-<id>") follows it to the invoices and payments, each passing it down.
     event_emit(
         type="opportunity.won",
         key=f"opportunity.won:{opp.pk}",
-        correlation_id=f"opp-{opp.pk}",
+        correlation_id=correlation_id_for_deal([opp.pk]),
         data={"id": opp.pk, "account_id": opp.account_id, "amount": str(opp.amount), "contract_id": contract.pk},
     )
     event_emit(
         type="project.created",
         key=f"project.created:{project.pk}",
-        correlation_id=f"opp-{opp.pk}",
+        correlation_id=correlation_id_for_deal([opp.pk]),
         data={"id": project.pk, "code": project.code, "account_id": project.account_id, "opportunity_id": opp.pk},
     )
     audit_record(

@@ -47,6 +47,7 @@ from projects.models import (
     TimeEntry,
     Timesheet,
 )
+from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.money import HOURS_PLACES, round_to, to_decimal
@@ -536,6 +537,7 @@ def time_entries_approve(*, by, entry_ids: list[int]) -> int:
         type="time.approved",
         key=f"time.approved:{digest}",
         data={"entry_ids": ids, "count": len(ids), "hours": str(totals["hours"] or 0), "approved_by": by.pk},
+        correlation_id=deal_correlation_id(project_ids=qs.values_list("project_id", flat=True).distinct()),
     )
     audit_record(actor=by, action="projects.time.approve", obj=None, summary=f"Approved {len(ids)} time entries")
     return len(ids)

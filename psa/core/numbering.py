@@ -15,9 +15,10 @@ year; numbers carry the year, so chronology is per series-year.
 
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from psa.core.models import NumberSeries
+from psa.core.sql import number_series_bump, number_series_bump_cte
 
 WIDTH = 6
 
@@ -36,14 +37,7 @@ def number_next(*, series: str, on: date) -> str:
     _check_series(series)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("number_next must run inside the transaction that makes the document final")
-    table = NumberSeries._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (series, year, last) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [series, on.year],
-        )
-        (value,) = cursor.fetchone()
+    value = number_series_bump(series=series, year=on.year)
     return number_format(series=series, year=on.year, value=value)
 
 
@@ -62,11 +56,6 @@ def number_next_sql(*, series: str, on: date, when: str = "") -> tuple[str, str,
     only if that CTE returns a row, so a statement that inserts nothing takes no number.
     """
     _check_series(series)
-    table = NumberSeries._meta.db_table
-    source = f"SELECT %s, %s, 1 FROM {when} LIMIT 1" if when else "VALUES (%s, %s, 1)"
-    cte = (
-        f"number_next AS (INSERT INTO {table} (series, year, last) {source} "
-        f"ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1 RETURNING last)"
-    )
+    cte, params = number_series_bump_cte(series=series, year=on.year, when=when)
     expression = f"%s || lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"
-    return cte, expression, [series, on.year, f"{series}-{on.year}-"]
+    return cte, expression, [*params, f"{series}-{on.year}-"]

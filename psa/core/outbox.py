@@ -11,13 +11,18 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from psa.core.jobs import job_enqueue_on_commit
 from psa.core.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
+
+# psa.core.tasks imports this module; the job is named, not imported (psa/core/jobs.py).
+DELIVER_TASK = "psa.core.tasks.outbox_deliver_task"
 
 Handler = Callable[[OutboxMessage], None]
 _HANDLERS: dict[str, Handler] = {}
@@ -38,8 +43,6 @@ def _deliver_email(message: OutboxMessage) -> None:
         headers={"X-PSA-Message-Id": str(message.id)},
     )
     for attachment in p.get("attachments", []):
-        from django.core.files.storage import default_storage
-
         with default_storage.open(attachment["path"], "rb") as fh:
             email.attach(attachment["filename"], fh.read(), attachment.get("mimetype"))
     email.send(fail_silently=False)
@@ -60,10 +63,7 @@ def outbox_enqueue(*, kind: str, dedupe_key: str, payload: dict) -> OutboxMessag
         defaults={"kind": kind, "payload": payload, "next_attempt_at": timezone.now()},
     )
     if created:
-        from psa.core.tasks import outbox_deliver_task
-
-        message_id = str(message.id)
-        transaction.on_commit(lambda: outbox_deliver_task.delay(message_id=message_id))
+        job_enqueue_on_commit(DELIVER_TASK, message_id=str(message.id))
     return message
 
 
@@ -126,7 +126,5 @@ def outbox_replay(*, message_id: str) -> OutboxMessage:
             message.next_attempt_at = timezone.now()
             message.attempts = 0
             message.save(update_fields=["status", "next_attempt_at", "attempts"])
-            from psa.core.tasks import outbox_deliver_task
-
-            transaction.on_commit(lambda: outbox_deliver_task.delay(message_id=str(message_id)))
+            job_enqueue_on_commit(DELIVER_TASK, message_id=str(message_id))
         return message

@@ -9,6 +9,8 @@ from enum import StrEnum
 from functools import wraps
 
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.models import Group
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -97,8 +99,6 @@ def role_required(*roles: Role | str) -> Callable:
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login
-
                 return redirect_to_login(request.get_full_path())
             require_role(request.user, *roles)
             return view(request, *args, **kwargs)
@@ -139,7 +139,5 @@ class HasRole(BasePermission):
 
 def ensure_role_groups() -> None:
     """Create the role groups if missing (also done by migration core 0002)."""
-    from django.contrib.auth.models import Group
-
     for role in Role:
         Group.objects.get_or_create(name=role.value)

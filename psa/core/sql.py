@@ -1,10 +1,21 @@
-"""Set-based writes on PostgreSQL: rows as named tuples whose fields are the table's columns, sent as one array
-per column (`unnest`), so a statement has one parameter per column whatever the number of rows and no model
-instance is built per row."""
+"""The kernel's hand-written SQL, in one place, through Django's public APIs only (`connection.cursor()`,
+`connection.ops.quote_name`, `Model._meta.db_table`): statements the ORM cannot say in one round trip.
+
+- `unnest`: set-based writes on PostgreSQL: rows as named tuples whose fields are the table's columns, sent as
+  one array per column, so a statement has one parameter per column whatever the number of rows and no model
+  instance is built per row.
+- `number_series_bump` / `number_series_bump_cte`: the gapless counter's one upsert (psa/core/numbering.py
+  holds the rules around it).
+- `database_ping`: the health checks' `SELECT 1`.
+"""
 
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
+
+from django.db import connection
+
+from psa.core.models import NumberSeries
 
 # The PostgreSQL array type of each column type a row may carry.
 PG_TYPES = {
@@ -21,3 +32,34 @@ def unnest(row_type: type[NamedTuple], rows: list, params: list) -> str:
         params.append([row[i] for row in rows])
     arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
     return f"unnest({arrays}) AS u({', '.join(columns)})"
+
+
+def _number_series_upsert(source: str) -> str:
+    table = connection.ops.quote_name(NumberSeries._meta.db_table)
+    return (
+        f"INSERT INTO {table} (series, year, last) {source} "
+        f"ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    )
+
+
+def number_series_bump(*, series: str, year: int) -> int:
+    """Move the counter of `series` and `year` on by one (creating it at 1) and return its new value; the row
+    stays locked until the caller's transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(_number_series_upsert("VALUES (%s, %s, 1)"), [series, year])
+        (value,) = cursor.fetchone()
+    return value
+
+
+def number_series_bump_cte(*, series: str, year: int, when: str = "") -> tuple[str, list]:
+    """`number_series_bump` as a CTE named `number_next` (returning `last`) and its params; with `when` (the name
+    of an earlier CTE) the counter moves only if that CTE returns a row."""
+    source = f"SELECT %s, %s, 1 FROM {when} LIMIT 1" if when else "VALUES (%s, %s, 1)"
+    return f"number_next AS ({_number_series_upsert(source)})", [series, year]
+
+
+def database_ping() -> None:
+    """Ask the database for one row; raises when it does not answer."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()

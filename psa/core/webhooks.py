@@ -26,6 +26,7 @@ import secrets
 import socket
 import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -237,6 +238,15 @@ def webhook_subscription_update(*, subscription_id: int, by=None, **changes) -> 
 
 
 # --- events --------------------------------------------------------------------------------------------
+def correlation_id_for_deal(opportunity_ids: Iterable[int | None]) -> str:
+    """The correlation id that follows one deal from opportunity to cash: "opp-<opportunity id>". An event that
+    touches several deals (a batch approval across projects, a payment spread over invoices of different deals)
+    or none carries "" rather than a wrong one. The service that emits the event knows its own rows and passes
+    the id down to `event_emit`."""
+    ids = {i for i in opportunity_ids if i}
+    return f"opp-{ids.pop()}" if len(ids) == 1 else ""
+
+
 def event_emit(*, type: str, key: str, data: dict, correlation_id: str = "") -> Event:
     """Record a business event once per `key` and queue it for each subscribed receiver (after commit)."""
     if type not in EVENT_TYPES:

@@ -1,4 +1,5 @@
-"""The API root: one router at /api/v1/ that every app's `api/urls.py` registers into."""
+"""The API root: one router at /api/v1/ holding the routes each app lists in its `api/urls.py` (crm, projects,
+ledger, billing, imported by name) and the composition's own."""
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -11,6 +12,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from billing.api import urls as billing_api_urls
+from crm.api import urls as crm_api_urls
+from ledger.api import urls as ledger_api_urls
+from projects.api import urls as projects_api_urls
 from psa.core.api import APIView, GenericViewSet, SignedOutIs401Mixin
 from psa.core.exceptions import ValidationFailed
 from psa.core.lockout import lockout_error
@@ -162,24 +167,10 @@ docs_view = login_required(SpectacularSwaggerSplitView.as_view(url_name="api-sch
 
 router = DefaultRouter()
 router.include_root_view = True
-
-
-def app_routes():
-    """Collect each app's routes; an app lists `routes = [(prefix, viewset, basename), ...]`."""
-    import importlib
-
-    for app in ("crm", "projects", "ledger", "billing"):
-        try:
-            module = importlib.import_module(f"{app}.api.urls")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.api.urls":
-                raise
-            continue
-        for prefix, viewset, basename in getattr(module, "routes", []):
-            router.register(prefix, viewset, basename=basename)
-
-
-app_routes()
+# Each app lists `routes = [(prefix, viewset, basename), ...]`.
+for app_urls in (crm_api_urls, projects_api_urls, ledger_api_urls, billing_api_urls):
+    for prefix, viewset, basename in app_urls.routes:
+        router.register(prefix, viewset, basename=basename)
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token-mgmt")
 router.register("webhooks", webhook_api.WebhookSubscriptionViewSet, basename="api-webhook")
 router.register("webhook-deliveries", webhook_api.WebhookDeliveryViewSet, basename="api-webhook-delivery")

@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
-from billing.models import CapWriteDown, Invoice
+from billing.models import CapWriteDown, Invoice, SourceLink
 from crm.models import Opportunity
 from crm.selectors import forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
@@ -37,7 +37,7 @@ from ledger.selectors_revenue import delivery_margin_by_month
 from projects.models import Contract, ContractLine
 from projects.models_time import Allocation, EntryStatus, TimeEntry
 from projects.selectors_time import utilization
-from psa.core.dates import parse_date
+from psa.core.dates import month_end, month_start, months_between, parse_date, weekdays_between
 from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO, round_money, round_to
 from psa.core.roles import Role, user_roles
@@ -77,22 +77,6 @@ def visible_for(user) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (), ()
 
 
-def month_start(d: date) -> date:
-    return d.replace(day=1)
-
-
-def month_end(d: date) -> date:
-    return (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    out, m = [], month_start(start)
-    while m <= end:
-        out.append(m)
-        m = month_end(m) + timedelta(days=1)
-    return out
-
-
 def dashboard_range(*, start: str | None, end: str | None, today: date) -> tuple[date, date]:
     """The filter: whole months from `start` through `end` (ISO dates). Default: the twelve months to today.
     Refused with the field named: unparseable dates, an end before the start, more than 36 months."""
@@ -119,18 +103,6 @@ def dashboard_range(*, start: str | None, end: str | None, today: date) -> tuple
             fields={"start": [f"Pick at most {MAX_MONTHS} months."]},
         )
     return first, last
-
-
-def _weekdays(a: date, b: date) -> int:
-    if b < a:
-        return 0
-    days = (b - a).days + 1
-    full, rest = divmod(days, 7)
-    n = full * 5
-    for i in range(rest):
-        if (a + timedelta(days=full * 7 + i)).weekday() < 5:
-            n += 1
-    return n
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -282,7 +254,7 @@ def _allocation_plan(start: date, end: date, months: list[date]) -> list[Decimal
     plan = dict.fromkeys(months, ZERO)
     for hpw, a, b in rows:
         for m in months:
-            n = _weekdays(max(a, m), min(b, month_end(m)))
+            n = weekdays_between(max(a, m), min(b, month_end(m)))
             if n:
                 plan[m] += hpw * n / 5
     return [plan[m].quantize(Decimal("0.01")) for m in months]
@@ -294,11 +266,11 @@ def _contract_plan(start: date, end: date, months: list[date]) -> list[Decimal]:
     ).values_list("price", "start_date", "end_date")
     plan = dict.fromkeys(months, ZERO)
     for price, a, b in rows:
-        total = _weekdays(a, b)
+        total = weekdays_between(a, b)
         if not total:
             continue
         for m in months:
-            n = _weekdays(max(a, m), min(b, month_end(m)))
+            n = weekdays_between(max(a, m), min(b, month_end(m)))
             if n:
                 plan[m] += price * n / total
     return [round_money(plan[m]) for m in months]
@@ -397,6 +369,4 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
 
 
 def _billed_time_ids():
-    from billing.models import SourceLink
-
     return SourceLink.objects.filter(kind=SourceKind.TIME_ENTRY, released_at__isnull=True).values("source_id")

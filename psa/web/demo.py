@@ -14,12 +14,15 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
+from billing import demo as billing_demo
+from crm import demo as crm_demo
 from crm.models import Account, Opportunity
+from ledger import demo as ledger_demo
 from ledger.choices import EntryOrigin
 from ledger.models import AccountingPeriod, JournalEntry
+from projects import demo as projects_demo
 from projects.models import Contract, Project
 from psa.core.roles import Role, ensure_role_groups
-from psa.web.discovery import app_modules
 from psa.web.models import DemoObject
 
 DEMO_PASSWORD = "psa-demo-2026"
@@ -107,10 +110,8 @@ def seed_all(*, reset_passwords: bool = False) -> list[str]:
             "changes nothing in it. Use an empty database for the demo."
         )
     report = seed_users(reset_passwords=reset_passwords)
-    for module in app_modules("demo"):
+    for module in (crm_demo, projects_demo, ledger_demo, billing_demo):
         report.extend(module.seed())
-    for module in app_modules("demo"):
-        if hasattr(module, "seed_month_end"):  # month-end after every app's data: recognition follows invoices
-            report.extend(module.seed_month_end())
+    report.extend(ledger_demo.seed_month_end())  # after every app's data: recognition follows invoices
     report.append(f"demo: {demo_register()} new demo objects registered")
     return report

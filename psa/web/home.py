@@ -1,23 +1,27 @@
 """Home page panels, per role. Every figure is read from the database; later apps add their own providers.
 
 A provider takes the user and returns a Panel or None (not for this user). The composition's own providers
-are here; each app adds its own in `<app>/home.py` (`PROVIDERS`). Each issues a fixed number of queries
-whatever the data size; panels are shown by `order`.
+are here; each app adds its own in `<app>/home.py` (`PROVIDERS`), imported here by name in layer order. Each
+issues a fixed number of queries whatever the data size; panels are shown by `order`.
 """
 
 from collections.abc import Callable
 from datetime import timedelta
 
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import home as billing_home
+from crm import home as crm_home
+from ledger import home as ledger_home
+from projects import home as projects_home
 from psa.core.models import AuditEvent, OutboxMessage, OutboxStatus
-from psa.core.roles import Role, has_role
+from psa.core.roles import Role, has_role, user_roles
 from psa.core.ui import Figure, Panel
-from psa.web.discovery import app_modules
 
 Provider = Callable[[object], Panel | None]
 PROVIDERS: list[Provider] = []
@@ -29,17 +33,19 @@ def provider(fn: Provider) -> Provider:
 
 
 def panels_for(user) -> list[Panel]:
-    providers = list(PROVIDERS)
-    for module in app_modules("home"):
-        providers.extend(getattr(module, "PROVIDERS", []))
+    providers = [
+        *PROVIDERS,
+        *crm_home.PROVIDERS,
+        *projects_home.PROVIDERS,
+        *ledger_home.PROVIDERS,
+        *billing_home.PROVIDERS,
+    ]
     panels = [p for p in (fn(user) for fn in providers) if p is not None]
     return sorted(panels, key=lambda p: p.order)
 
 
 @provider
 def _my_account(user) -> Panel:
-    from psa.core.roles import user_roles
-
     return Panel(
         title="My account",
         figures=[
@@ -97,8 +103,6 @@ def _jobs(user) -> Panel | None:
 def _security(user) -> Panel | None:
     if not has_role(user, Role.ADMIN):
         return None
-    from axes.models import AccessAttempt, AccessFailureLog
-
     since = timezone.now() - timedelta(days=1)
     return Panel(
         title="Sign-in security",

@@ -1,4 +1,5 @@
-"""The main menu: the composition's own entries plus each app's `navigation.MENU`, filtered by role.
+"""The main menu: the composition's own entries plus each app's `navigation.MENU` (crm, projects, ledger,
+billing, imported by name), filtered by role.
 
 A user who sees a handful of entries (a consultant, a client, a sales rep) gets them side by side. Past
 FLAT_LIMIT entries (finance, admin) the entries that share a `group` fold into one dropdown per group, placed
@@ -7,9 +8,12 @@ where the group's first entry would be, so the bar stays one line on a laptop sc
 
 from django.urls import NoReverseMatch, reverse
 
+from billing import navigation as billing_navigation
+from crm import navigation as crm_navigation
+from ledger import navigation as ledger_navigation
+from projects import navigation as projects_navigation
 from psa.core.roles import Role, has_role
 from psa.core.ui import NavItem
-from psa.web.discovery import app_modules
 
 R = Role
 
@@ -32,9 +36,7 @@ OWN: list[NavItem] = [
 
 
 def all_items() -> list[NavItem]:
-    items = list(OWN)
-    for module in app_modules("navigation"):
-        items.extend(getattr(module, "MENU", []))
+    items = [*OWN, *crm_navigation.MENU, *projects_navigation.MENU, *ledger_navigation.MENU, *billing_navigation.MENU]
     return sorted(items, key=lambda i: i.order)
 
 

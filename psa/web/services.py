@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, ValidationFailed
-from psa.web.exceptions import RULE_FUNCS, RULES
+from psa.web.exception_queue import RULE_FUNCS, RULES
 from psa.web.models import DismissalAction, ExceptionDismissal
 
 

@@ -12,7 +12,7 @@ from billing.models import Invoice
 from billing.services import documents, invoice_draft_for_contract, invoice_issue, invoice_render
 from psa.core.exceptions import ValidationFailed
 from psa.core.models import OutboxMessage
-from psa.web.exceptions import exception_scan
+from psa.web.exception_queue import exception_scan
 from tests.billing.factories import milestone_contract
 
 pytestmark = pytest.mark.django_db

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from psa.core import tasks
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.outbox import (
     outbox_deliver,
@@ -101,3 +102,12 @@ def test_the_poller_delivers_only_due_messages():
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="no outbox handler"):
         outbox_enqueue(kind="carrier-pigeon", dedupe_key="x", payload={})
+
+
+def test_after_commit_the_delivery_job_is_sent_by_its_task_name(django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.outbox_deliver_task, "apply_async", lambda **kw: sent.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = _email()
+        assert sent == [], "nothing leaves before commit"
+    assert sent == [{"kwargs": {"message_id": str(message.pk)}}]

@@ -12,7 +12,7 @@ from billing.services import invoice_draft_for_contract, invoice_issue
 from projects.models import TimeEntry
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.models import AuditEvent, OutboxMessage, WebhookSubscription
-from psa.web.exceptions import (
+from psa.web.exception_queue import (
     exception_scan,
     projected_cap_date,
     rule_cap_approaching,

@@ -17,7 +17,7 @@ def test_readyz_checks_database_and_broker(client):
 
 
 def test_readyz_fails_with_503_when_the_broker_is_unreachable(client, monkeypatch):
-    from psa.web import views
+    from psa.web.views import home as views
 
     monkeypatch.setattr(views, "_check_broker", lambda: (False, "ConnectionRefusedError: refused"))
     response = client.get("/readyz")

@@ -1,4 +1,4 @@
-"""exception_scan: the exception queue's full scan (psa.web.exceptions.exception_scan, every rule plus the
+"""exception_scan: the exception queue's full scan (psa.web.exception_queue.exception_scan, every rule plus the
 dismissals) against hand-written SQL for the same rules on the same data, whose keys must agree. Data: gen_time's
 approved entries (1,000,000 at M, 100,000 at S, 5,000 tiny) on capped contract lines, plus gen_ops' milestones,
 invoices, outbox messages and a failed run. The scan day is the day after the last entry. Goal 2."""
@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from psa.web.exceptions import exception_scan, projected_cap_date
+from psa.web.exception_queue import exception_scan, projected_cap_date
 from tests.benchmarks.gen_ops import ops_load, ops_truncate
 from tests.benchmarks.gen_time import time_load, time_truncate
 from tests.benchmarks.harness import Record, timed

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Avg,
     Count,
@@ -60,16 +59,15 @@ from ledger.models import ProjectEstimate
 from projects.choices import MilestoneStatus
 from projects.models import ContractLine, Milestone, Project
 from projects.models_time import Consultant, EntryStatus, TimeEntry
-from projects.selectors_time import time_off_hours, week_start
+from projects.selectors_time import time_off_hours
+from psa.conf import settings_value
+from psa.core.dates import week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
+from psa.web.models import DismissalAction, ExceptionDismissal
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 VALUE = DecimalField(max_digits=24, decimal_places=6)
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
 
 
 @dataclass
@@ -151,7 +149,7 @@ def rule_missing_time(as_of: date) -> list[Item]:
 
 
 def rule_unbilled_ageing(as_of: date) -> list[Item]:
-    before = as_of - timedelta(days=_setting("PSA_EXC_UNBILLED_DAYS", 30))
+    before = as_of - timedelta(days=settings_value("PSA_EXC_UNBILLED_DAYS"))
     rows = list(
         TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
         .filter(_not_billed(SourceKind.TIME_ENTRY))
@@ -191,7 +189,7 @@ def rule_unbilled_ageing(as_of: date) -> list[Item]:
 
 
 def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
-    before = as_of - timedelta(days=_setting("PSA_EXC_MILESTONE_DAYS", 7))
+    before = as_of - timedelta(days=settings_value("PSA_EXC_MILESTONE_DAYS"))
     rows = (
         Milestone.objects.filter(status=MilestoneStatus.ACCEPTED, accepted_at__date__lte=before, amount__gt=0)
         .filter(_not_billed(SourceKind.MILESTONE))
@@ -251,8 +249,8 @@ def projected_cap_date(*, cap: Decimal, consumed: Decimal, burn_28d: Decimal, as
 
 
 def rule_cap_approaching(as_of: date) -> list[Item]:
-    share = Decimal(_setting("PSA_EXC_CAP_SHARE", 80))
-    horizon = as_of + timedelta(days=_setting("PSA_EXC_CAP_DAYS", 30))
+    share = Decimal(settings_value("PSA_EXC_CAP_SHARE"))
+    horizon = as_of + timedelta(days=settings_value("PSA_EXC_CAP_DAYS"))
     out = []
     for r in cap_positions(as_of):
         consumed = round_money(r["billed"] + r["unbilled"])
@@ -519,8 +517,6 @@ class Scan:
 def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None) -> Scan:
     """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
     through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals."""
-    from psa.web.models import DismissalAction, ExceptionDismissal
-
     as_of = as_of or timezone.localdate()
     items = [item for name in (rules or RULE_FUNCS) for item in RULE_FUNCS[name](as_of)]
     decisions = {

@@ -8,7 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from psa.celery import app as celery_app
 from psa.core.roles import is_client_only, primary_role
+from psa.core.sql import database_ping
 from psa.web.home import panels_for
 
 
@@ -25,19 +27,15 @@ def home(request):
 
 def _check_database() -> tuple[bool, str]:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_ping()
         return True, connection.vendor
     except Exception as exc:  # health checks report, they never raise
         return False, f"{type(exc).__name__}: {exc}"
 
 
 def _check_broker() -> tuple[bool, str]:
-    from psa.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "broker"
     except Exception as exc:

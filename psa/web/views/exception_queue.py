@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
 from psa.core.roles import HasRole, Role, role_required
-from psa.web.exceptions import RULES, exception_scan
+from psa.web.exception_queue import RULES, exception_scan
 from psa.web.services import exception_dismiss, exception_restore
 
 QUEUE_ROLES = (Role.FINANCE, Role.ADMIN)
@@ -34,7 +34,7 @@ class DismissForm(forms.Form):
 def exception_queue(request):
     scan = exception_scan()
     groups = [{"rule": name, "label": label, "items": scan.open[name]} for name, label in RULES.items()]
-    return render(request, "web/exceptions/queue.html", {"groups": groups, "scan": scan, "hidden": scan.hidden})
+    return render(request, "web/exception_queue/queue.html", {"groups": groups, "scan": scan, "hidden": scan.hidden})
 
 
 @require_POST

@@ -7,7 +7,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psa.core.dates import parse_date
+from psa.core.dates import month_start, parse_date
 from psa.core.exceptions import ValidationFailed
 from psa.core.roles import Role, has_role, role_required
 from psa.web.exports import INVOICE_COLUMN_DOCS, TIME_COLUMN_DOCS, invoices_csv, time_columns, time_csv
@@ -19,7 +19,7 @@ MAX_DAYS = 3 * 366
 def _range(request) -> tuple[date | None, date | None, dict[str, str]]:
     today = timezone.localdate()
     errors, values = {}, {}
-    for name, default in (("start", today.replace(day=1)), ("end", today)):
+    for name, default in (("start", month_start(today)), ("end", today)):
         raw = request.GET.get(name, "")
         if not raw:
             values[name] = default
