@@ -80,9 +80,10 @@ def test_billing_pages_are_finance_only(client_as, name):
 def test_list_pages_cost_the_same_queries_at_two_sizes(client_as, periods, name):
     client = client_as("finance")
     _grow(client.user, 2)
-    small = count_queries(lambda: client.get(reverse(name)))
+    small, _ = count_queries(lambda: client.get(reverse(name)))
     _grow(client.user, 6)
-    assert count_queries(lambda: client.get(reverse(name))) == small
+    large, _ = count_queries(lambda: client.get(reverse(name)))
+    assert large == small
 
 
 def test_recording_a_payment_from_the_invoice_page(client_as, periods):
@@ -242,10 +243,11 @@ def test_the_portal_list_costs_the_same_queries_at_two_sizes(client, make_user, 
     account = make_account()
     client.force_login(portal_user(account, make_user))
     _issued(fin, "100.00", account=account)
-    small = count_queries(lambda: client.get(reverse("billing:portal")))
+    small, _ = count_queries(lambda: client.get(reverse("billing:portal")))
     for i in range(8):
         _issued(fin, "100.00", account=account, on=date(2026, 2, 2 + i))
-    assert count_queries(lambda: client.get(reverse("billing:portal"))) == small
+    large, _ = count_queries(lambda: client.get(reverse("billing:portal")))
+    assert large == small
 
 
 # --- API ---------------------------------------------------------------------------------------------
@@ -305,6 +307,7 @@ def test_api_errors_name_the_fields(api_as, periods):
 def test_list_endpoints_cost_the_same_queries_at_two_sizes(api_as, periods, url):
     api = api_as("finance")
     _grow(api.user, 2)
-    small = count_queries(lambda: api.get(url))
+    small, _ = count_queries(lambda: api.get(url))
     _grow(api.user, 6)
-    assert count_queries(lambda: api.get(url)) == small
+    large, _ = count_queries(lambda: api.get(url))
+    assert large == small
