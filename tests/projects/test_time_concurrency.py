@@ -17,7 +17,7 @@ from projects.services import time as ts
 from psa.core.dates import week_start
 from psa.core.exceptions import ConflictError
 from psa.core.models import Event
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -59,9 +59,7 @@ def _draft(setup, consultant, day) -> TimeEntry:
                              task_id=None, day=day, hours="8")  # fmt: skip
 
 
-def test_submitting_a_week_racing_an_edit_of_its_draft_submits_either_the_old_hours_or_the_edited_ones():
-    setup = won_project()
-    carl = consultant_on(setup)
+def test_submitting_a_week_racing_an_edit_of_its_draft_submits_either_the_old_hours_or_the_edited_ones(setup, carl):
     wins = Counter()
     for round_ in range(ROUNDS):
         day = MONDAY + dt.timedelta(days=round_)
@@ -88,9 +86,7 @@ def test_submitting_a_week_racing_an_edit_of_its_draft_submits_either_the_old_ho
     assert sum(wins.values()) == ROUNDS
 
 
-def test_approving_racing_a_rejection_of_the_same_entry_lets_exactly_one_decide():
-    setup = won_project()
-    carl = consultant_on(setup)
+def test_approving_racing_a_rejection_of_the_same_entry_lets_exactly_one_decide(setup, carl):
     wins = Counter()
     for round_ in range(ROUNDS):
         day = MONDAY + dt.timedelta(days=round_)

@@ -12,20 +12,10 @@ from projects.models import EntryStatus, TimeEntry
 from projects.services import time as ts
 from projects.services.time_import import time_csv_import
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def csv_for(carl, setup, rows: list[tuple]) -> str:

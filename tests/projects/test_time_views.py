@@ -17,16 +17,6 @@ from tests.querycount import count_queries
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
-
-
 def _fill(consultant, setup, weeks: int):
     specs = [
         ts.EntrySpec(consultant.pk, setup.project.pk, task.pk, MONDAY + dt.timedelta(days=7 * w + d), Decimal("1"))
