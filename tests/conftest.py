@@ -69,6 +69,12 @@ def make_user(db):
 
 
 @pytest.fixture
+def finance(make_user):
+    """A fresh user holding the finance role."""
+    return make_user("finance")
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -8,12 +8,13 @@ own queue name, so it sees only this test run's tasks. Tests that use it must co
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,14 +63,24 @@ class WorkerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if b"ready." in self.log_path.read_bytes():
-                return
+
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
-        raise RuntimeError(f"worker not ready in 30 s:\n{self.log_path.read_text()[-3000:]}")
+            return b"ready." in self.log_path.read_bytes()
+
+        if not wait_for(ready, timeout=30):
+            raise RuntimeError(f"worker not ready in 30 s:\n{self.log_path.read_text()[-3000:]}")
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Wait until the worker has run everything queued so far: a marker task sent now runs after it (one
+        queue, a solo pool taking one message at a time, first in first out). What a test expects NOT to happen
+        has then had its chance to happen."""
+        from psa.celery import app
+
+        marker = app.send_task("celery.backend_cleanup", queue=self.queue)
+        if not wait_for(lambda: f"[{marker.id}] succeeded" in self.log(), timeout=timeout):
+            raise RuntimeError(f"the worker did not reach the marker in {timeout} s:\n{self.log()[-3000:]}")
 
     def kill(self) -> None:
         """Kill -9: what a crash or an OOM kill does."""
@@ -118,13 +129,3 @@ def celery_worker_process(transactional_db, settings, tmp_path):
         from django.db import connections
 
         connections.close_all()
-
-
-def wait_for(predicate, timeout: float = 60.0, step: float = 0.1) -> bool:
-    """Poll `predicate` until it is true or `timeout` seconds pass (what a worker did shows up asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False

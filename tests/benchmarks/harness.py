@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import connection
 
+from tests.querycount import StatementCounter
+
 
 @dataclass
 class Record:
@@ -35,25 +37,6 @@ class Record:
         return {k: d[k] for k in ("name", "size", "ours_s", "baseline_s", "ratio", "goal_ratio", "queries", "notes")}
 
 
-class _Counter:
-    """An execute wrapper counting the statements sent (it adds one function call per statement)."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.sent += 1
-        return execute(sql, params, many, context)
-
-
-def count_queries(fn: Callable[[], object]) -> int:
-    """Statements one call of `fn` sends (Django's captured-query log stops at 9,000)."""
-    counter = _Counter()
-    with connection.execute_wrapper(counter):
-        fn()
-    return counter.sent
-
-
 def timed(fn: Callable[[], object], *, setup: Callable[[], object] | None = None, repeat: int = 3) -> tuple[float, int]:
     """Median wall time of `fn` over `repeat` runs (each after `setup`), and the statements the last run sent.
 
@@ -66,7 +49,7 @@ def timed(fn: Callable[[], object], *, setup: Callable[[], object] | None = None
         if setup:
             setup()
         gc.collect()
-        counter = _Counter()
+        counter = StatementCounter()
         with connection.execute_wrapper(counter):
             start = time.perf_counter()
             fn()

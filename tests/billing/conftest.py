@@ -9,10 +9,5 @@ def periods(db):
 
 
 @pytest.fixture
-def finance(make_user):
-    return make_user("finance")
-
-
-@pytest.fixture
 def finance2(make_user):
     return make_user("finance")

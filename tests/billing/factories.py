@@ -8,9 +8,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import count
 
+from django.db import transaction
 from django.utils import timezone
 
-from billing.services import schedule_generate
+from billing.models import Invoice
+from billing.services import invoice_draft_for_contract, invoice_issue, schedule_generate
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
@@ -95,6 +97,14 @@ def milestone_contract(*amounts: str, account=None, on: date = date(2026, 1, 20)
     )
     milestones = [accept_milestone(line, a, on) for a in amounts]
     return contract, line, milestones
+
+
+def issued_invoice(by, *amounts: str, account=None, on: date = date(2026, 2, 1)) -> Invoice:
+    """An invoice issued by `by` on `on` for a new contract with one accepted milestone per amount (January)."""
+    contract, _, _ = milestone_contract(*amounts, account=account)
+    with transaction.atomic():
+        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
+    return invoice_issue(invoice_id=draft.pk, by=by, on=on)
 
 
 def retainer_contract(monthly_total: str = "12000.00", account=None, model: str = "retainer"):

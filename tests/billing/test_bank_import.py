@@ -1,25 +1,16 @@
 """The bank CSV import: amounts read by the file's declared or detected decimal convention, ambiguous cells
 refused with the row named, and a dry run that writes nothing before the confirmed import."""
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 
 from billing.models import Payment
-from billing.services import invoice_draft_for_contract, invoice_issue, payments_import_csv
-from tests.billing.factories import make_account, milestone_contract
+from billing.services import payments_import_csv
+from tests.billing.factories import issued_invoice, make_account
 
 pytestmark = pytest.mark.django_db
-
-
-def _issued(finance, *amounts, account=None, on=date(2026, 2, 1)):
-    contract, _, _ = milestone_contract(*amounts, account=account)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=on)
 
 
 def _rows(report, action):
@@ -92,7 +83,7 @@ def test_a_file_mixing_both_conventions_is_refused_naming_the_rows(periods, fina
 
 
 def test_a_dry_run_reports_each_row_and_writes_nothing(periods, finance):
-    invoice = _issued(finance, "100.00")
+    invoice = issued_invoice(finance, "100.00")
     content = (
         "date,amount,reference,bank_ref\n"
         f"2026-02-15,120.00,Payment {invoice.number} thanks,TX-1\n"
@@ -107,7 +98,7 @@ def test_a_dry_run_reports_each_row_and_writes_nothing(periods, finance):
 
 
 def test_the_confirmed_import_records_what_the_dry_run_reported_and_a_rerun_changes_nothing(periods, finance):
-    invoice = _issued(finance, "100.00")
+    invoice = issued_invoice(finance, "100.00")
     content = f"date,amount,reference,bank_ref\n2026-02-15,120.00,Payment {invoice.number},TX-1\n"
     report = payments_import_csv(by=finance, content=content, dry_run=False)
     assert report.created == 1 and Payment.objects.count() == 1

@@ -12,16 +12,9 @@ from django.db import transaction
 from billing.models import AccountTax, TaxCategory
 from billing.services import credit_note_create, invoice_draft_for_contract, invoice_issue, invoice_render
 from billing.services.documents import invoice_pdf_stored, invoice_xml
-from tests.billing.factories import milestone_contract
+from tests.billing.factories import issued_invoice, milestone_contract
 
 pytestmark = pytest.mark.django_db
-
-
-def _issued(finance, *amounts, **kw):
-    contract, _, _ = milestone_contract(*amounts, **kw)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 1))
 
 
 def _text(pdf: bytes) -> str:
@@ -31,7 +24,7 @@ def _text(pdf: bytes) -> str:
 
 
 def test_the_xml_of_an_invoice_and_of_its_credit_note_is_valid_en16931(periods, finance):
-    invoice = _issued(finance, "10.04", "10.04", "10.04")
+    invoice = issued_invoice(finance, "10.04", "10.04", "10.04")
     xml = invoice_xml(invoice)
     assert facturx.xml_check_xsd(xml.encode(), flavor="factur-x", level="en16931")
     assert '<ram:TaxTotalAmount currencyID="EUR">6.02</ram:TaxTotalAmount>' in xml
@@ -56,7 +49,7 @@ def test_reverse_charge_xml_carries_the_exemption_reason_and_is_valid(periods, f
 
 
 def test_the_pdf_is_rendered_once_stored_with_its_checksum_and_shows_the_total(periods, finance):
-    invoice = _issued(finance, "10.04", "10.04", "10.04")
+    invoice = issued_invoice(finance, "10.04", "10.04", "10.04")
     rendered = invoice_render(invoice_id=invoice.pk)
     pdf = invoice_pdf_stored(rendered)
     assert hashlib.sha256(pdf).hexdigest() == rendered.pdf_sha256
@@ -81,7 +74,7 @@ def test_a_one_page_invoice_costs_little_more_than_a_bare_weasyprint_render(peri
 
     from billing.services.documents import invoice_html, invoice_pdf_bytes
 
-    invoice = _issued(finance, *["100.00"] * 12)
+    invoice = issued_invoice(finance, *["100.00"] * 12)
     html = invoice_html(invoice)
     invoice_pdf_bytes(invoice)  # warm fonts and templates
 
@@ -103,14 +96,14 @@ def test_a_one_page_invoice_costs_little_more_than_a_bare_weasyprint_render(peri
 def test_issuing_queues_the_email_with_the_stored_pdf(periods, finance):
     from psa.core.models import OutboxMessage
 
-    invoice = invoice_render(invoice_id=_issued(finance, "100.00").pk)
+    invoice = invoice_render(invoice_id=issued_invoice(finance, "100.00").pk)
     message = OutboxMessage.objects.get(dedupe_key=f"billing:invoice:{invoice.pk}:email")
     assert message.payload["to"] == [invoice.buyer_email]
     assert message.payload["attachments"][0]["path"] == invoice.pdf.name
 
 
 def test_the_invoice_page_loads_the_invoices_audit_trail(periods, finance, client):
-    invoice = _issued(finance, "100.00")
+    invoice = issued_invoice(finance, "100.00")
     client.force_login(finance)
     page = client.get(f"/billing/invoices/{invoice.pk}/").content.decode()
     assert 'data-testid="invoice-audit"' in page and f"/audit/invoice/{invoice.pk}/fragment/" in page

@@ -6,26 +6,18 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 
 from billing.models import DunningReminder
-from billing.services import dunning_send, invoice_draft_for_contract, invoice_issue, payment_record
+from billing.services import dunning_send, payment_record
 from billing.services.dunning import dunning_level
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.models import OutboxMessage
-from tests.billing.factories import milestone_contract
+from tests.billing.factories import issued_invoice
 
 pytestmark = pytest.mark.django_db
 ISSUED = date(2026, 2, 1)
 DUE = date(2026, 3, 3)  # 30 days net
-
-
-def _issued(finance, amount="1000.00", account=None):
-    contract, _, _ = milestone_contract(amount, account=account)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=ISSUED)
 
 
 def _reminders():
@@ -38,7 +30,7 @@ def test_the_level_follows_the_days_overdue(days, level):
 
 
 def test_each_level_is_sent_once_and_only_when_reached(periods, finance):
-    invoice = _issued(finance)
+    invoice = issued_invoice(finance, "1000.00")
     assert invoice.due_date == DUE
     assert dunning_send(by=finance, as_of=DUE + timedelta(days=6)).sent == []
     (first,) = dunning_send(by=finance, as_of=DUE + timedelta(days=8)).sent
@@ -56,8 +48,8 @@ def test_each_level_is_sent_once_and_only_when_reached(periods, finance):
 
 
 def test_a_late_first_run_sends_the_reached_level_only_and_paid_invoices_get_nothing(periods, finance):
-    late = _issued(finance)
-    paid = _issued(finance)
+    late = issued_invoice(finance, "1000.00")
+    paid = issued_invoice(finance, "1000.00")
     payment_record(by=finance, account_id=paid.account_id, amount=Decimal("1200.00"), received_on=DUE)
     result = dunning_send(by=finance, as_of=DUE + timedelta(days=65))
     assert [(r.invoice_id, r.level) for r in result.sent] == [(late.pk, 3)]
@@ -79,7 +71,7 @@ def test_the_beat_runs_dunning_daily():
 
 
 def test_the_button_on_the_overdue_list_sends_the_due_reminders(periods, finance, client_as, make_user):
-    invoice = _issued(finance)
+    invoice = issued_invoice(finance, "1000.00")
     url = reverse("billing:dunning-send")
     assert client_as("consultant").post(url).status_code == 403
     c = client_as("finance")

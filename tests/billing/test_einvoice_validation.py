@@ -5,24 +5,16 @@ the exception queue with a link to the invoice, and cleared once a render succee
 from datetime import date
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 
 from billing.models import Invoice
-from billing.services import documents, invoice_draft_for_contract, invoice_issue, invoice_render
+from billing.services import documents, invoice_render
 from psa.core.exceptions import ValidationFailed
 from psa.core.models import OutboxMessage
 from psa.web.exception_queue import exception_scan
-from tests.billing.factories import milestone_contract
+from tests.billing.factories import issued_invoice
 
 pytestmark = pytest.mark.django_db
-
-
-def _issued(finance):
-    contract, _, _ = milestone_contract("100.00", "250.00")
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 1))
 
 
 @pytest.fixture
@@ -38,7 +30,7 @@ def broken_xml(monkeypatch):
 
 
 def test_the_generated_xml_passes_and_a_document_without_its_type_code_fails_with_the_reason(periods, finance):
-    invoice = _issued(finance)
+    invoice = issued_invoice(finance, "100.00", "250.00")
     documents.einvoice_validate(documents.invoice_xml(invoice))  # no error
     with pytest.raises(ValidationFailed) as failed:
         documents.einvoice_validate(documents.invoice_xml(invoice).replace("<ram:TypeCode>380</ram:TypeCode>", "", 1))
@@ -46,7 +38,7 @@ def test_the_generated_xml_passes_and_a_document_without_its_type_code_fails_wit
 
 
 def test_an_invalid_xml_is_recorded_on_the_invoice_and_nothing_is_stored_or_sent(periods, finance, broken_xml):
-    invoice = _issued(finance)
+    invoice = issued_invoice(finance, "100.00", "250.00")
     assert invoice.buyer_email, "a document with a billing contact is e-mailed once rendered"
 
     invoice_render(invoice_id=invoice.pk)
@@ -59,7 +51,7 @@ def test_an_invalid_xml_is_recorded_on_the_invoice_and_nothing_is_stored_or_sent
 
 def test_the_invoice_page_shows_the_failure_and_the_pdf_is_refused_with_a_409(client_as, api_as, periods, broken_xml):
     client = client_as("finance")
-    invoice = _issued(client.user)
+    invoice = issued_invoice(client.user, "100.00", "250.00")
     invoice_render(invoice_id=invoice.pk)
     page = client.get(reverse("billing:invoice-detail", args=[invoice.pk])).content.decode()
     assert 'data-testid="einvoice-error"' in page and "TypeCode" in page
@@ -70,7 +62,7 @@ def test_the_invoice_page_shows_the_failure_and_the_pdf_is_refused_with_a_409(cl
 
 
 def test_the_exception_queue_lists_the_invalid_e_invoice_until_a_render_succeeds(periods, finance, broken_xml):
-    invoice = _issued(finance)
+    invoice = issued_invoice(finance, "100.00", "250.00")
     invoice_render(invoice_id=invoice.pk)
 
     (item,) = exception_scan(as_of=date(2026, 2, 2), rules=["einvoice_invalid"]).open["einvoice_invalid"]

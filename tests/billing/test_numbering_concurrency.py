@@ -6,7 +6,6 @@ therefore has to read the latest issue date while holding the series lock, not b
 """
 
 import threading
-import time
 from datetime import date
 
 import pytest
@@ -17,6 +16,7 @@ from billing.services import invoice_draft_for_contract, invoice_issue
 from psa.core.exceptions import ValidationFailed
 from psa.core.models import NumberSeries
 from tests.billing.factories import make_periods, milestone_contract
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,17 +29,16 @@ def _draft():
 
 def _waiting_on_a_lock(timeout: float = 10.0) -> bool:
     """True once another session of this database waits on a lock (B queued behind A's series row)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def waiting() -> bool:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
             )
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.02)
-    return False
+            return bool(cursor.fetchone()[0])
+
+    return wait_for(waiting, timeout=timeout, step=0.02)
 
 
 def test_a_back_dated_issue_racing_a_later_one_never_takes_a_number_out_of_date_order(make_user):

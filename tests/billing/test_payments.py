@@ -5,14 +5,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 
 from billing.choices import InvoiceStatus
 from billing.models import Payment
 from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
 from billing.services import (
     credit_note_create,
-    invoice_draft_for_contract,
     invoice_issue,
     payment_allocate,
     payment_record,
@@ -21,22 +19,15 @@ from billing.services import (
     write_off_request,
 )
 from psa.core.exceptions import ConflictError, PermissionDeniedError, ValidationFailed
-from tests.billing.factories import make_account, milestone_contract
+from tests.billing.factories import issued_invoice, make_account
 
 pytestmark = pytest.mark.django_db
-
-
-def _issued(finance, *amounts, account=None, on=date(2026, 2, 1)):
-    contract, _, _ = milestone_contract(*amounts, account=account)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=on)
 
 
 def test_a_credit_note_alone_leaves_the_invoice_partly_credited_and_only_a_payment_makes_it_partly_paid(
     periods, finance
 ):
-    invoice = _issued(finance, "100.00", "900.00")  # 1,200.00 with 20 % VAT
+    invoice = issued_invoice(finance, "100.00", "900.00")  # 1,200.00 with 20 % VAT
     line = invoice.lines.get(net=Decimal("100.00"))
     note = credit_note_create(invoice_id=invoice.pk, by=finance, line_ids=[line.pk], reason="Wrong milestone")
     invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
@@ -55,7 +46,7 @@ def test_a_credit_note_alone_leaves_the_invoice_partly_credited_and_only_a_payme
 
 
 def test_a_partly_credited_invoice_stays_open_for_payment_aging_and_dunning(periods, finance):
-    invoice = _issued(finance, "100.00", "900.00")
+    invoice = issued_invoice(finance, "100.00", "900.00")
     line = invoice.lines.get(net=Decimal("100.00"))
     note = credit_note_create(invoice_id=invoice.pk, by=finance, line_ids=[line.pk], reason="Wrong milestone")
     invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
@@ -66,7 +57,7 @@ def test_a_partly_credited_invoice_stays_open_for_payment_aging_and_dunning(peri
 
 
 def test_a_partial_payment_then_the_rest_settles_the_invoice(periods, finance):
-    invoice = _issued(finance, "1000.00")
+    invoice = issued_invoice(finance, "1000.00")
     payment_record(by=finance, account_id=invoice.account_id, amount="500.00", received_on=date(2026, 2, 10))
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PARTLY_PAID and invoice.balance == Decimal("700.00")
@@ -77,10 +68,10 @@ def test_a_partial_payment_then_the_rest_settles_the_invoice(periods, finance):
 
 def test_an_overpayment_is_kept_as_unapplied_credit_and_applied_later(periods, finance):
     account = make_account()
-    first = _issued(finance, "100.00", account=account)
+    first = issued_invoice(finance, "100.00", account=account)
     payment = payment_record(by=finance, account_id=account.pk, amount="200.00", received_on=date(2026, 2, 5))
     assert payment.unapplied == Decimal("80.00")
-    second = _issued(finance, "50.00", account=account, on=date(2026, 2, 6))
+    second = issued_invoice(finance, "50.00", account=account, on=date(2026, 2, 6))
     payment_allocate(payment_id=payment.pk, invoice_id=second.pk, amount="60.00", by=finance)
     second.refresh_from_db()
     first.refresh_from_db()
@@ -91,8 +82,8 @@ def test_an_overpayment_is_kept_as_unapplied_credit_and_applied_later(periods, f
 
 
 def test_explicit_allocations_refuse_another_accounts_invoice(periods, finance):
-    mine = _issued(finance, "100.00")
-    other = _issued(finance, "100.00", on=date(2026, 2, 2))
+    mine = issued_invoice(finance, "100.00")
+    other = issued_invoice(finance, "100.00", on=date(2026, 2, 2))
     with pytest.raises(ValidationFailed):
         payment_record(
             by=finance,
@@ -104,7 +95,7 @@ def test_explicit_allocations_refuse_another_accounts_invoice(periods, finance):
 
 
 def test_a_write_off_needs_another_finance_user_and_posts_to_write_offs(periods, finance, finance2):
-    invoice = _issued(finance, "100.00")
+    invoice = issued_invoice(finance, "100.00")
     request = write_off_request(invoice_id=invoice.pk, by=finance, reason="Client insolvent")
     with pytest.raises(PermissionDeniedError):
         write_off_approve(write_off_id=request.pk, by=finance)
@@ -116,7 +107,7 @@ def test_a_write_off_needs_another_finance_user_and_posts_to_write_offs(periods,
 
 
 def test_the_bank_csv_import_matches_invoice_numbers_and_skips_what_it_already_imported(periods, finance):
-    invoice = _issued(finance, "100.00")
+    invoice = issued_invoice(finance, "100.00")
     csv = (
         "date,amount,reference,bank_ref\n"
         f"2026-02-15,120.00,Payment {invoice.number} thanks,TX-1\n"
@@ -132,8 +123,8 @@ def test_the_bank_csv_import_matches_invoice_numbers_and_skips_what_it_already_i
 
 def test_aging_puts_balances_in_the_right_buckets_and_lists_the_overdue(periods, finance):
     account = make_account()
-    _issued(finance, "100.00", account=account, on=date(2026, 1, 1))  # due 31 Jan
-    _issued(finance, "200.00", account=account, on=date(2026, 3, 1))  # due 31 Mar
+    issued_invoice(finance, "100.00", account=account, on=date(2026, 1, 1))  # due 31 Jan
+    issued_invoice(finance, "200.00", account=account, on=date(2026, 3, 1))  # due 31 Mar
     aging = ar_aging(as_of=date(2026, 3, 15))
     (row,) = aging.rows
     assert row.d31_60 == Decimal("120.00") and row.current == Decimal("240.00") and row.d1_30 == 0
@@ -156,9 +147,9 @@ def test_a_bank_reference_is_imported_once(periods, finance):
 
 def test_the_gl_reconciles_to_the_cent_after_invoices_credits_payments_and_write_offs(periods, finance, finance2):
     a, b = make_account(), make_account()
-    i1 = _issued(finance, "10.04", "10.04", "10.04", account=a)
-    i2 = _issued(finance, "333.33", "0.01", account=b, on=date(2026, 2, 2))
-    i3 = _issued(finance, "99.99", account=b, on=date(2026, 2, 3))
+    i1 = issued_invoice(finance, "10.04", "10.04", "10.04", account=a)
+    i2 = issued_invoice(finance, "333.33", "0.01", account=b, on=date(2026, 2, 2))
+    i3 = issued_invoice(finance, "99.99", account=b, on=date(2026, 2, 3))
     invoice_issue(
         invoice_id=credit_note_create(invoice_id=i2.pk, by=finance, amount=Decimal("33.33")).pk,
         by=finance,

@@ -23,7 +23,8 @@ from billing.services import (
 )
 from billing.services import runs as run_services
 from tests.billing.factories import make_account, make_periods, milestone_contract, retainer_contract
-from tests.fixtures_worker import WorkerProcess, wait_for
+from tests.fixtures_worker import WorkerProcess
+from tests.waiting import wait_for
 
 END = date(2026, 1, 31)
 
@@ -162,9 +163,14 @@ def test_the_worker_renews_its_lease_while_one_contract_takes_longer_than_the_le
 
     def slow_draft(**kwargs):
         started = timezone.now()
-        time.sleep(2.5)
-        item = BillingRunItem.objects.get(run=run)
-        seen["owner"], seen["live"] = item.lease_owner, item.leased_until > started + timedelta(seconds=1.5)
+
+        def outlived_its_first_term_and_still_leased() -> bool:
+            item = BillingRunItem.objects.get(run=run)
+            seen["owner"] = item.lease_owner
+            now = timezone.now()
+            return now > started + timedelta(seconds=1.5) and item.leased_until > now
+
+        seen["live"] = wait_for(outlived_its_first_term_and_still_leased, timeout=10, step=0.05)
         return draft(**kwargs)
 
     with mock.patch("billing.services.runs.invoice_draft_for_contract", slow_draft):
@@ -208,9 +214,12 @@ def test_a_killed_worker_is_detected_by_its_expired_lease_and_the_run_resumes_wi
     assert run.items.filter(status="pending").exists(), "the run finished before the kill; make it longer"
     assert BillingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
     resumed: list[int] = []
-    while not resumed and time.monotonic() - killed_at < LEASE_S + 10:
-        resumed = billing_runs_resume_stalled()
-        time.sleep(0.2)
+
+    def stalled_run_resumed() -> bool:
+        resumed[:] = billing_runs_resume_stalled()
+        return bool(resumed)
+
+    wait_for(stalled_run_resumed, timeout=LEASE_S + 10, step=0.2)
     detected_after = time.monotonic() - killed_at
     assert resumed == [run.pk], f"not detected {detected_after:.1f} s after the kill"
     assert detected_after <= LEASE_S + 3

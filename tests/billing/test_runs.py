@@ -20,6 +20,7 @@ from billing.services import (
 from ledger.services.periods import month_end, next_month
 from psa.core.exceptions import IdempotencyConflict, InvalidTransition, PermissionDeniedError, ValidationFailed
 from tests.billing.factories import make_account, milestone_contract, retainer_contract
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -52,16 +53,15 @@ def test_the_preview_shows_what_would_be_invoiced_per_account_and_claims_nothing
     assert not SourceLink.objects.exists()
 
 
-def test_the_preview_costs_the_same_queries_for_more_contracts(periods, finance, django_assert_max_num_queries):
-    from tests.querycount import count_queries
-
+def test_the_preview_costs_the_same_queries_for_more_contracts(periods, finance):
     milestone_contract("100.00")
     run = billing_run_create(by=finance, period_end=END)
-    small = count_queries(lambda: billing_run_preview(run=run))
+    small, _ = count_queries(lambda: billing_run_preview(run=run))
     for _ in range(6):
         milestone_contract("100.00", "20.00")
         retainer_contract("1200.00")
-    assert count_queries(lambda: billing_run_preview(run=run)) == small
+    large, _ = count_queries(lambda: billing_run_preview(run=run))
+    assert large == small
 
 
 def test_a_run_makes_one_draft_per_contract_and_a_rerun_bills_nothing_again(

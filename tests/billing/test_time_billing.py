@@ -6,8 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 
 from billing.choices import InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice, SourceLink
@@ -30,6 +29,7 @@ from tests.billing.factories import (
     make_consultant,
     tm_contract,
 )
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
 END = date(2026, 1, 31)
@@ -77,9 +77,8 @@ def test_finding_time_costs_the_same_queries_for_ten_times_the_entries(periods):
         approved_entry(line, ada, date(2026, 1, d), "2.00", "120")
 
     def count():
-        with CaptureQueriesContext(connection) as ctx:
-            found = candidates_for(contract_ids=[contract.pk], period_end=END, lock=False)
-        return len(ctx), len(found)
+        queries, found = count_queries(lambda: candidates_for(contract_ids=[contract.pk], period_end=END, lock=False))
+        return queries, len(found)
 
     small, n_small = count()
     others = [make_consultant(first=f"C{i}") for i in range(9)]

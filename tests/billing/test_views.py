@@ -16,23 +16,16 @@ from billing.services import (
     invoice_issue,
     payment_record,
 )
-from tests.billing.factories import make_account, milestone_contract, portal_user, retainer_contract
+from tests.billing.factories import issued_invoice, make_account, milestone_contract, portal_user, retainer_contract
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
 
 
-def _issued(finance, *amounts, account=None, on=date(2026, 2, 1)):
-    contract, _, _ = milestone_contract(*amounts, account=account)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=on)
-
-
 def _grow(finance, n: int):
     for _ in range(n):
         account = make_account()
-        invoice = _issued(finance, "100.00", "50.00", account=account)
+        invoice = issued_invoice(finance, "100.00", "50.00", account=account)
         payment_record(by=finance, account_id=account.pk, amount="60.00", received_on=date(2026, 2, 5))
         retainer_contract("1200.00", account=account)
         del invoice
@@ -80,14 +73,15 @@ def test_billing_pages_are_finance_only(client_as, name):
 def test_list_pages_cost_the_same_queries_at_two_sizes(client_as, periods, name):
     client = client_as("finance")
     _grow(client.user, 2)
-    small = count_queries(lambda: client.get(reverse(name)))
+    small, _ = count_queries(lambda: client.get(reverse(name)))
     _grow(client.user, 6)
-    assert count_queries(lambda: client.get(reverse(name))) == small
+    large, _ = count_queries(lambda: client.get(reverse(name)))
+    assert large == small
 
 
 def test_recording_a_payment_from_the_invoice_page(client_as, periods):
     client = client_as("finance")
-    invoice = _issued(client.user, "100.00")
+    invoice = issued_invoice(client.user, "100.00")
     response = client.post(
         reverse("billing:payment-new") + f"?invoice={invoice.pk}",
         {
@@ -107,7 +101,7 @@ def test_a_partly_credited_invoice_reads_so_on_its_page_and_in_the_api_and_can_s
     client_as, api_as, periods
 ):
     client = client_as("finance")
-    invoice = _issued(client.user, "100.00", "900.00")
+    invoice = issued_invoice(client.user, "100.00", "900.00")
     line = invoice.lines.get(net=Decimal("100.00"))
     note = credit_note_create(invoice_id=invoice.pk, by=client.user, line_ids=[line.pk], reason="Wrong milestone")
     invoice_issue(invoice_id=note.pk, by=client.user, on=date(2026, 2, 2))
@@ -122,7 +116,7 @@ def test_a_partly_credited_invoice_reads_so_on_its_page_and_in_the_api_and_can_s
 
 def test_a_refused_action_becomes_a_message_not_an_error(client_as, periods):
     client = client_as("finance")
-    invoice = _issued(client.user, "100.00")
+    invoice = issued_invoice(client.user, "100.00")
     response = client.post(reverse("billing:invoice-issue", args=[invoice.pk]), follow=True)
     assert b"Cannot change status" in response.content
 
@@ -135,7 +129,7 @@ def test_the_account_ar_fragment_shows_open_and_overdue(client_as, periods):
     from tests.factories import UserFactory
 
     fin = UserFactory(roles=["finance"])
-    invoice = _issued(fin, "100.00", on=date(2026, 1, 1))
+    invoice = issued_invoice(fin, "100.00", on=date(2026, 1, 1))
     response = client.get(reverse("billing:account-ar", args=[invoice.account_id]))
     assert response.status_code == 200 and b"120.00" in response.content
     assert client.get(reverse("billing:account-ar", args=[999999])).status_code == 404
@@ -178,8 +172,8 @@ def test_the_opportunity_fragment_compares_invoiced_with_sold(client_as, periods
 @pytest.fixture
 def two_clients(periods, make_user):
     fin = make_user("finance")
-    mine = _issued(fin, "100.00", account=make_account())
-    theirs = _issued(fin, "200.00", account=make_account(), on=date(2026, 2, 2))
+    mine = issued_invoice(fin, "100.00", account=make_account())
+    theirs = issued_invoice(fin, "200.00", account=make_account(), on=date(2026, 2, 2))
     return fin, mine, theirs
 
 
@@ -241,11 +235,12 @@ def test_the_portal_list_costs_the_same_queries_at_two_sizes(client, make_user, 
     fin = make_user("finance")
     account = make_account()
     client.force_login(portal_user(account, make_user))
-    _issued(fin, "100.00", account=account)
-    small = count_queries(lambda: client.get(reverse("billing:portal")))
+    issued_invoice(fin, "100.00", account=account)
+    small, _ = count_queries(lambda: client.get(reverse("billing:portal")))
     for i in range(8):
-        _issued(fin, "100.00", account=account, on=date(2026, 2, 2 + i))
-    assert count_queries(lambda: client.get(reverse("billing:portal"))) == small
+        issued_invoice(fin, "100.00", account=account, on=date(2026, 2, 2 + i))
+    large, _ = count_queries(lambda: client.get(reverse("billing:portal")))
+    assert large == small
 
 
 # --- API ---------------------------------------------------------------------------------------------
@@ -305,6 +300,7 @@ def test_api_errors_name_the_fields(api_as, periods):
 def test_list_endpoints_cost_the_same_queries_at_two_sizes(api_as, periods, url):
     api = api_as("finance")
     _grow(api.user, 2)
-    small = count_queries(lambda: api.get(url))
+    small, _ = count_queries(lambda: api.get(url))
     _grow(api.user, 6)
-    assert count_queries(lambda: api.get(url)) == small
+    large, _ = count_queries(lambda: api.get(url))
+    assert large == small

@@ -12,7 +12,8 @@ from billing.models import BillingRun, Invoice, ScheduleEvent, SourceLink
 from billing.services import billing_run_create, billing_run_start, invoices_issue
 from projects.models import Milestone
 from tests.billing.factories import make_account, make_periods, milestone_contract, retainer_contract
-from tests.fixtures_worker import WorkerProcess, wait_for
+from tests.fixtures_worker import WorkerProcess
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 

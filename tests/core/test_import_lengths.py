@@ -22,11 +22,6 @@ def periods(db):
     return make_periods()
 
 
-@pytest.fixture
-def finance(make_user):
-    return make_user("finance")
-
-
 def _refusal(report, row: int) -> str:
     (result,) = [r for r in report.rows if r.row == row]
     assert result.action == "error", result

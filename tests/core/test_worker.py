@@ -1,13 +1,11 @@
 """A real Celery worker process on Redis delivers an outbox message written by a committed transaction."""
 
-import time
-
 import pytest
 from django.db import transaction
 
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.outbox import outbox_enqueue
-from tests.fixtures_worker import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 
@@ -33,6 +31,6 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(celery_worker_proce
     with pytest.raises(Boom), transaction.atomic():
         outbox_enqueue(kind="email", dedupe_key="rolled-back", payload={"subject": "x", "body": "y", "to": ["a@b.c"]})
         raise Boom
-    time.sleep(1.0)
+    celery_worker_process.drain()
     assert not OutboxMessage.objects.filter(dedupe_key="rolled-back").exists()
     assert "outbox_deliver_task[" not in celery_worker_process.log(), "no task was received"

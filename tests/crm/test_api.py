@@ -31,10 +31,11 @@ def test_list_endpoints_issue_the_same_number_of_queries_at_two_sizes(api_as, ur
     api = api_as("sales")
     for _ in range(2):
         make_deal(owner=api.user)
-    small = count_queries(lambda: api.get(url))
+    small, _ = count_queries(lambda: api.get(url))
     for _ in range(20):
         make_deal(owner=api.user)
-    assert count_queries(lambda: api.get(url)) == small
+    large, _ = count_queries(lambda: api.get(url))
+    assert large == small
 
 
 def test_a_rep_opens_a_deal_with_lines_and_role_demand(api_as):

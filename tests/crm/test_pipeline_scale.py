@@ -15,11 +15,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 def test_board_and_list_queries_are_the_same_at_50_and_5000_opportunities(client_as, url):
     client = client_as("sales")
     crm_load("S", 50, append=True)
-    small = count_queries(lambda: client.get(url))
+    small, _ = count_queries(lambda: client.get(url))
     crm_load("S", 4950, append=True)
     response = client.get(url)
     assert response.status_code == 200
-    assert count_queries(lambda: client.get(url)) == small
+    large, _ = count_queries(lambda: client.get(url))
+    assert large == small
 
 
 def test_the_board_caps_cards_per_column_and_counts_the_rest(client_as):

@@ -52,9 +52,10 @@ def test_pipeline_pages_open_for_sales_and_stay_closed_to_consultants_and_client
 def test_list_pages_issue_the_same_number_of_queries_at_two_sizes(client_as, url):
     client = client_as("sales")
     _many(3, client.user)
-    small = count_queries(lambda: client.get(url))
+    small, _ = count_queries(lambda: client.get(url))
     _many(30, client.user)
-    assert count_queries(lambda: client.get(url)) == small
+    large, _ = count_queries(lambda: client.get(url))
+    assert large == small
 
 
 def test_the_board_shows_each_open_deal_in_its_stage_column(client_as):

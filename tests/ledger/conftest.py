@@ -7,8 +7,3 @@ from tests.ledger.factories import make_periods
 def periods(db):
     """Monthly periods for 2026, all open."""
     return make_periods()
-
-
-@pytest.fixture
-def finance(make_user):
-    return make_user("finance")

@@ -150,11 +150,13 @@ def test_the_lines_endpoint_keeps_its_query_count(api_as, periods):
     client = api_as("finance")
     post(balanced("1.00"))
     client.get(ENTRIES)  # the user's roles are read once, then cached on the forced user
-    small = count_queries(lambda: client.get("/api/v1/ledger/lines/?account=1000"))
+    small, _ = count_queries(lambda: client.get("/api/v1/ledger/lines/?account=1000"))
     for i in range(20):
         post(balanced("1.00", on=date(2026, 3, 1 + i)))
-    assert count_queries(lambda: client.get("/api/v1/ledger/lines/?account=1000")) == small
-    small = count_queries(lambda: client.get(ENTRIES))
+    large, _ = count_queries(lambda: client.get("/api/v1/ledger/lines/?account=1000"))
+    assert large == small
+    small, _ = count_queries(lambda: client.get(ENTRIES))
     for i in range(5):
         post(balanced("1.00", on=date(2026, 4, 1 + i)))
-    assert count_queries(lambda: client.get(ENTRIES)) == small
+    large, _ = count_queries(lambda: client.get(ENTRIES))
+    assert large == small

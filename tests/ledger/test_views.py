@@ -170,10 +170,11 @@ def test_list_pages_keep_their_query_count_as_data_grows(client_as, periods):
         for url in urls:
             assert client.get(url).status_code == 200
 
-    small = count_queries(load)
+    small, _ = count_queries(load)
     for i in range(25):
         post(balanced("1.00", on=date(2026, 3, 1 + i)), by=client.user)
-    assert count_queries(load) == small
+    large, _ = count_queries(load)
+    assert large == small
 
 
 def test_the_home_page_has_a_ledger_panel_for_finance_with_a_fixed_query_count(client_as, periods):
@@ -181,7 +182,8 @@ def test_the_home_page_has_a_ledger_panel_for_finance_with_a_fixed_query_count(c
     post(balanced("1.00", debit="1000", credit="4000", on=date(2026, 3, 2)))
     response = client.get("/")
     assert "Ledger" in [p.title for p in response.context["panels"]]
-    small = count_queries(lambda: client.get("/"))
+    small, _ = count_queries(lambda: client.get("/"))
     for i in range(10):
         post(balanced("1.00", on=date(2026, 3, 1 + i)))
-    assert count_queries(lambda: client.get("/")) == small
+    large, _ = count_queries(lambda: client.get("/"))
+    assert large == small

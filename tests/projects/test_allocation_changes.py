@@ -11,19 +11,9 @@ from projects.services import staffing
 from projects.services import time as ts
 from psa.core.exceptions import ConflictError, PermissionDeniedError, ValidationFailed
 from tests.crm.factories import END
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def log(carl, setup, day, hours="4"):

@@ -9,8 +9,12 @@ from playwright.sync_api import expect
 from projects.models import EntryStatus, TimeEntry
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+HTMX_IDLE = "() => !document.querySelector('.htmx-request')"
+CHART_DRAWN = "() => [...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"
 
 
 @pytest.fixture
@@ -46,7 +50,9 @@ def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page
     page.keyboard.type("Kick-off workshop")
     page.keyboard.press("Enter")
     expect(page.locator("[data-testid=week-total]")).to_have_text("40.00")
-    page.wait_for_timeout(800)  # the note's save answers after the last hour's
+    # The note's save answers after the last hour's: wait until it is stored and nothing is in flight.
+    assert wait_for(lambda: TimeEntry.objects.filter(date=MONDAY, task__isnull=True, note="Kick-off workshop").exists())
+    page.wait_for_function(HTMX_IDLE)
     screenshot(page, "time-01-week-filled")
     assert page.js_errors == []
     assert TimeEntry.objects.count() == 10
@@ -78,7 +84,7 @@ def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page
     screenshot(page, "time-07-heatmap")
     page.goto(f"/utilization/?start={MONDAY.isoformat()}&end=2027-01-17")
     page.wait_for_selector("[data-testid=utilization-table]")
-    page.wait_for_timeout(300)
+    page.wait_for_function(CHART_DRAWN)
     screenshot(page, "time-08-utilization")
     assert page.js_errors == []
 
@@ -87,10 +93,10 @@ def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page
     page.goto(f"/time/?week={MONDAY.isoformat()}")
     cell = page.locator("[data-testid=cell-0-0]")
     assert cell.get_attribute("readonly") is not None
+    assert cell.get_attribute("hx-post") is None  # a locked cell has nothing to save with
     cell.click()
     page.keyboard.type("9")
-    page.wait_for_timeout(700)
-    assert cell.input_value() == "6.00"
+    expect(cell).to_have_value("6.00")
     assert page.locator("[data-testid=submit-week]").is_disabled()
     screenshot(page, "time-05-locked")
     entry.refresh_from_db()

@@ -14,21 +14,11 @@ from projects.services import time as ts
 from projects.services.reminders import missing_time_remind
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.models import OutboxMessage
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n%fake receipt\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 20
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def file(name="receipt.pdf", content=PDF):

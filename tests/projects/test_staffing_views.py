@@ -12,14 +12,9 @@ from projects.services import staffing
 from projects.services import time as ts
 from tests.crm.factories import END, START
 from tests.factories import UserFactory
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setup():
-    return won_project()
 
 
 def test_search_finds_free_hours_net_of_allocations_and_time_off(setup):

@@ -9,20 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from projects.models import EntryStatus, Expense, TimeEntry
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/time-entries/"
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def api(user) -> APIClient:

@@ -7,26 +7,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from projects.models import EntryStatus, TimeEntry
 from projects.services import time as ts
 from projects.services.time_import import time_csv_import
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
+from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def csv_for(carl, setup, rows: list[tuple]) -> str:
@@ -154,13 +143,12 @@ def test_the_page_checks_then_imports_with_a_fixed_number_of_queries(client, set
         rows = [(carl.user.username, setup.project.code, "", MONDAY + dt.timedelta(days=i), "1", "", f"R{i}")
                 for i in range(n_days)]  # fmt: skip
         body = csv_for(carl, setup, rows).encode()
-        with CaptureQueriesContext(connection) as ctx:
-            response = client.post("/time/import/", {"file": SimpleUploadedFile("t.csv", body, "text/csv")})
-        assert response.status_code == 200
-        return response, len(ctx.captured_queries)
+        return count_queries(
+            lambda: client.post("/time/import/", {"file": SimpleUploadedFile("t.csv", body, "text/csv")}), status=200
+        )
 
-    _small, q_small = upload(3)
-    large, q_large = upload(30)
+    q_small, _small = upload(3)
+    q_large, large = upload(30)
     assert q_small == q_large, (q_small, q_large)
     assert b"Dry run: 30 to create" in large.content and not TimeEntry.objects.exists()
     confirmed = client.post("/time/import/", {"payload": large.context["payload"], "confirm": "1"}, follow=True)

@@ -12,20 +12,10 @@ from projects.selectors_time import missing_time
 from projects.services import expenses as ex
 from projects.services import staffing
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError
-from tests.projects.time_factories import MONDAY, consultant_on, won_project
+from tests.projects.time_factories import MONDAY, consultant_on
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n%receipt\n"
-
-
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
 
 
 def expense(carl, setup, amount="80.00"):

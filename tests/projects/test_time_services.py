@@ -17,16 +17,6 @@ from tests.projects.time_factories import MONDAY, consultant_on, won_project
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def setup():
-    return won_project()
-
-
-@pytest.fixture
-def carl(setup):
-    return consultant_on(setup)
-
-
 def put(consultant, project, day, hours, task=None, note=None):
     return ts.time_entry_put(
         by=consultant.user, consultant_id=consultant.pk, project_id=project.pk, task_id=task, day=day, hours=hours,

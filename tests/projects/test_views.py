@@ -25,19 +25,21 @@ def _won(n: int) -> list[Project]:
 def test_the_project_list_issues_the_same_queries_at_two_sizes(client_as):
     client = client_as("project_manager")
     _won(2)
-    small = count_queries(lambda: client.get("/projects/"))
+    small, _ = count_queries(lambda: client.get("/projects/"))
     _won(12)
-    assert count_queries(lambda: client.get("/projects/")) == small
+    large, _ = count_queries(lambda: client.get("/projects/"))
+    assert large == small
 
 
 def test_the_project_page_issues_the_same_queries_with_more_milestones(client_as):
     client = client_as("project_manager")
     (project,) = _won(1)
     url = f"/projects/{project.pk}/"
-    small = count_queries(lambda: client.get(url))
+    small, _ = count_queries(lambda: client.get(url))
     for i in range(10):
         Milestone.objects.create(project=project, name=f"M{i}", due_date=project.start_date)
-    assert count_queries(lambda: client.get(url)) == small
+    large, _ = count_queries(lambda: client.get(url))
+    assert large == small
 
 
 def test_the_rate_card_endpoint_issues_the_same_queries_at_two_sizes(api_as):
@@ -51,9 +53,10 @@ def test_the_rate_card_endpoint_issues_the_same_queries_at_two_sizes(api_as):
             )
 
     cards(2, 0)
-    small = count_queries(lambda: api.get("/api/v1/rate-cards/"))
+    small, _ = count_queries(lambda: api.get("/api/v1/rate-cards/"))
     cards(10, 100)
-    assert count_queries(lambda: api.get("/api/v1/rate-cards/")) == small
+    large, _ = count_queries(lambda: api.get("/api/v1/rate-cards/"))
+    assert large == small
 
 
 def project_day():

@@ -78,8 +78,9 @@ def test_the_fragment_queries_do_not_grow_with_history(client_as):
     contract = make_contract()
     line = make_line(contract, "tm", price="1000.00")
     client = client_as("finance")
-    small = count_queries(lambda: client.get(f"/audit/contract/{contract.pk}/fragment/"))
+    small, _ = count_queries(lambda: client.get(f"/audit/contract/{contract.pk}/fragment/"))
     for i in range(20):
         line.price = Decimal(1000 + i)
         line.save()
-    assert count_queries(lambda: client.get(f"/audit/contract/{contract.pk}/fragment/")) == small
+    large, _ = count_queries(lambda: client.get(f"/audit/contract/{contract.pk}/fragment/"))
+    assert large == small

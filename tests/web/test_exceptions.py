@@ -350,8 +350,8 @@ def test_the_scan_query_count_does_not_grow_with_data(periods):
             _stuck_email(key=f"k{contract.pk}")
 
     build(1)
-    small = count_queries(lambda: exception_scan(as_of=AS_OF))
+    small, _ = count_queries(lambda: exception_scan(as_of=AS_OF))
     build(6)
-    large = count_queries(lambda: exception_scan(as_of=AS_OF))
+    large, _ = count_queries(lambda: exception_scan(as_of=AS_OF))
     print(f"exception_scan queries: {small} at 1 contract, {large} at 7")
     assert large == small

@@ -10,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from psa.core.mfa import mfa_totp_begin, mfa_totp_confirm
 from tests.factories import TEST_PASSWORD
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,8 @@ def test_an_enrolled_user_is_asked_for_a_code_after_the_password(client, make_us
     wrong = client.post("/accounts/mfa/verify/", {"token": "000000" if _code(device, 1) != "000000" else "111111"})
     assert wrong.status_code == 200
     assert b"not valid" in wrong.content
-    time.sleep(1.1)  # django-otp throttles the device for a second after a failure
+    # django-otp throttles the device for a second after a failure: wait until it lets a code through again.
+    assert wait_for(lambda: type(device).objects.get(pk=device.pk).verify_is_allowed()[0], timeout=10, step=0.05)
     right = client.post("/accounts/mfa/verify/", {"token": _code(device, 1)})
     assert right.status_code == 302 and right["Location"] == "/"
     assert client.get("/dashboard/").status_code == 200

@@ -14,22 +14,15 @@ from django.db import models, transaction
 from django.test import Client
 from django.urls import Resolver404, clear_url_caches, resolve
 
-from billing.services import invoice_draft_for_contract, invoice_issue
+from billing.services import invoice_draft_for_contract
 from projects.services import expenses as ex
 from psa.web.files import FILE_KINDS
-from tests.billing.factories import make_account, make_periods, milestone_contract, portal_user
+from tests.billing.factories import issued_invoice, make_account, make_periods, milestone_contract, portal_user
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
 
 FILE_URL = re.compile(r"(?:https?://testserver)?(/(?:api/v1/)?files/[a-z0-9-]+/\d+/)")
-
-
-def _issued(finance, account):
-    contract, _, _ = milestone_contract("100.00", account=account)
-    with transaction.atomic():
-        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
-    return invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 1))
 
 
 def _expense(consultant, setup, name):
@@ -50,8 +43,8 @@ def firm(make_user):
     carl, bob = consultant_on(setup), consultant_on(setup)
     return {
         "finance": finance,
-        "invoice": _issued(finance, mine),
-        "other_invoice": _issued(finance, theirs),
+        "invoice": issued_invoice(finance, "100.00", account=mine),
+        "other_invoice": issued_invoice(finance, "100.00", account=theirs),
         "client": portal_user(mine, make_user),
         "other_client": portal_user(theirs, make_user),
         "pm": setup.pm,

@@ -40,10 +40,11 @@ def test_a_bad_url_is_an_inline_error_and_nothing_is_saved(client_as):
 def test_the_list_page_queries_do_not_grow_with_subscriptions(client_as):
     client = client_as("admin")
     webhook_subscription_create(name="a", url="http://127.0.0.1:9/a", event_types=["invoice.issued"])
-    small = count_queries(lambda: client.get("/settings/webhooks/"))
+    small, _ = count_queries(lambda: client.get("/settings/webhooks/"))
     for i in range(15):
         webhook_subscription_create(name=f"s{i}", url=f"http://127.0.0.1:9/{i}", event_types=["period.closed"])
-    assert count_queries(lambda: client.get("/settings/webhooks/")) == small
+    large, _ = count_queries(lambda: client.get("/settings/webhooks/"))
+    assert large == small
 
 
 def test_api_creates_and_refuses_with_the_field_named(api_as):

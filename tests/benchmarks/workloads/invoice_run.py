@@ -26,7 +26,8 @@ from tests.benchmarks.gen_billing import (
     billing_time_load,
     billing_truncate,
 )
-from tests.benchmarks.harness import Record, count_queries, timed
+from tests.benchmarks.harness import Record, timed
+from tests.querycount import count_queries
 
 ENTRIES = {"tiny": 2_000, "S": 16_000, "M": 80_000}
 REPEAT = {"tiny": 1, "S": 3, "M": 3}
@@ -199,15 +200,15 @@ def run(size: str) -> list[Record]:
     our_run(finance)
     assert _output() == expected, f"ours {_output()} and the baseline {expected} must agree"
     fresh()
-    queries = count_queries(lambda: our_run(finance))  # after a first run, so no one-off lookup is counted
+    queries, _ = count_queries(lambda: our_run(finance))  # after a first run, so no one-off lookup is counted
     fresh()
-    baseline_queries = count_queries(baseline_run)
+    baseline_queries, _ = count_queries(baseline_run)
     ours_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=REPEAT[size])
     baseline_s, _ = timed(baseline_run, setup=fresh, repeat=REPEAT[size])
 
     half = billing_time_load(size, ENTRIES[size] // 2)
     fresh()
-    half_queries = count_queries(lambda: our_run(finance))
+    half_queries, _ = count_queries(lambda: our_run(finance))
     half_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=1)
     billing_truncate()
     from tests.benchmarks.generator import truncate
