@@ -176,7 +176,8 @@ def _contracts(accounts: list[Account], start: date) -> None:
 def _time(account: Account, first_month: date, today: date) -> int:
     """Approved T&M hours and expenses on the client account's first demo contract, unless it has some."""
     from crm.models import Role
-    from projects.models import Consultant, EntryStatus, Expense, TimeEntry
+    from projects.choices import EntryStatus
+    from projects.models import Consultant, Expense, TimeEntry
 
     if TimeEntry.objects.filter(project__account=account, status=EntryStatus.APPROVED, billable=True).exists():
         return 0

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from crm.api.serializers import choice_text
 from crm.choices import BillingModel
+from crm.models import Role
 from projects.choices import (
     ChangeAction,
     ChangeOrderStatus,
@@ -23,7 +24,6 @@ from projects.models import (
     RateCard,
     RateCardLine,
     ResourceRequest,
-    Role,
     Task,
 )
 from psa.core.api import DateField

@@ -10,7 +10,7 @@ from django.db import transaction
 from crm.choices import OpportunityStatus, ServiceType
 from crm.models import Opportunity, Role
 from projects import services
-from projects.demo_time import won_on
+from projects.demo.time import won_on
 from projects.models import MilestoneTemplate, ProjectTemplate, RateCard, RateCardLine, TaskTemplate
 
 TEMPLATES = {
@@ -72,13 +72,3 @@ def seed() -> list[str]:
     # Still nothing in RateCardLine means no roles yet (crm.demo skipped); report it plainly.
     lines = RateCardLine.objects.count()
     return [f"projects: {won} deals won into projects, {lines} rate-card lines"]
-
-
-# Staffing, time and expenses (projects.demo_time) run after the engagements above.
-_seed_engagements = seed
-
-
-def seed() -> list[str]:
-    from projects import demo_time
-
-    return _seed_engagements() + demo_time.seed()

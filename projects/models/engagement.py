@@ -377,7 +377,3 @@ class ChangeOrderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change_order_id}: {self.from_status} -> {self.to_status}"
-
-
-# Staffing and time capture live in their own module; importing it here registers them in the projects app.
-from projects.models_time import *  # noqa: E402, F403

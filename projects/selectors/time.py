@@ -8,25 +8,16 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncMonth
 
-from projects.models import (
-    Allocation,
-    Consultant,
-    EntryStatus,
-    Expense,
-    Project,
-    Task,
-    TimeEntry,
-    TimeOff,
-)
+from crm.models import Opportunity
+from crm.selectors import weighted_demand
+from projects.choices import EntryStatus
+from projects.models import Allocation, Consultant, ConsultantSkill, Expense, Project, Task, TimeEntry, TimeOff
+from psa.core.dates import month_spans, week_start, weekdays_between
 from psa.core.roles import Role, has_role
 
 ZERO = Decimal("0.00")
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 # --- scoping --------------------------------------------------------------------------------------------
@@ -186,16 +177,6 @@ def expense_queue(user) -> QuerySet[Expense]:
 
 
 # --- capacity and missing time --------------------------------------------------------------------------
-def _weekdays(a: date, b: date) -> int:
-    """Monday-to-Friday days in [a, b], in constant time."""
-    if b < a:
-        return 0
-    days = (b - a).days + 1
-    full, rest = divmod(days, 7)
-    extra = sum(1 for i in range(rest) if (a.weekday() + i) % 7 < 5)
-    return full * 5 + extra
-
-
 def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
     """Hours of time off per (consultant, week) between two dates: weekdays in the overlap x hours per day.
     `consultant_ids`: a list, or a queryset of consultant pks (sent as a subquery). One query; the arithmetic is
@@ -208,7 +189,7 @@ def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int
         while wk <= min(b, last):
             lo, hi = max(a, wk, first), min(b, wk + timedelta(days=6), last)
             if hi >= lo:
-                out[(cid, wk)] += per_day * _weekdays(lo, hi)
+                out[(cid, wk)] += per_day * weekdays_between(lo, hi)
             wk += timedelta(days=7)
     return out
 
@@ -283,15 +264,6 @@ class UtilRow:
         }  # fmt: skip
 
 
-def _months(start: date, end: date) -> list[tuple[date, date]]:
-    out, m = [], start.replace(day=1)
-    while m <= end:
-        nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
-        out.append((max(m, start), min(nxt - timedelta(days=1), end)))
-        m = nxt
-    return out
-
-
 # A consultant's name as `str(consultant)` gives it (the user's full name, else the username), in SQL.
 CONSULTANT_NAME = Coalesce(
     NullIf(Trim(Concat("user__first_name", Value(" "), "user__last_name")), Value("")), "user__username"
@@ -309,8 +281,6 @@ class _CapacityRow(NamedTuple):
 
 def utilization_actuals(*, start: date, end: date, by: str, consultant_id: int | None = None) -> dict:
     """Approved hours split billable / non-billable, grouped in SQL: {key: (billable, non_billable)}."""
-    from django.db.models.functions import TruncMonth
-
     qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, date__gte=start, date__lte=end)
     if consultant_id is not None:
         qs = qs.filter(consultant_id=consultant_id)
@@ -344,8 +314,8 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
     off_by_consultant: dict[int, Decimal] = defaultdict(Decimal)
     for (cid, _wk), h in off.items():
         off_by_consultant[cid] += h
-    months = [(a, b, _weekdays(a, b)) for a, b in _months(start, end)]
-    span = Decimal(_weekdays(start, end)) / 5
+    months = [(a, b, weekdays_between(a, b)) for a, b in month_spans(start, end)]
+    span = Decimal(weekdays_between(start, end)) / 5
     groups: dict = {}
     for c in consultants:
         if by == "month":
@@ -375,7 +345,7 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
 
 # --- staffing: free hours, heatmaps ---------------------------------------------------------------------
 def _overlap_weekdays(a1: date, b1: date, a2: date, b2: date) -> int:
-    return _weekdays(max(a1, a2), min(b1, b2))
+    return weekdays_between(max(a1, a2), min(b1, b2))
 
 
 @dataclass
@@ -396,8 +366,6 @@ def consultant_search(
 ) -> list[Candidate]:  # fmt: skip
     """Active consultants of a role (and skill at a level) with their free hours in [start, end]: capacity
     less time off less every allocation (hard and soft) overlapping the window. Four queries."""
-    from projects.models import ConsultantSkill
-
     qs = Consultant.objects.filter(is_active=True).select_related("user", "role")
     if role_id:
         qs = qs.filter(role_id=role_id)
@@ -420,7 +388,7 @@ def consultant_search(
     off_total: dict[int, Decimal] = defaultdict(Decimal)
     for (cid, _wk), h in off.items():
         off_total[cid] += h
-    days = _weekdays(start, end)
+    days = weekdays_between(start, end)
     out = []
     for c in consultants:
         cap = max(ZERO, c.weekly_capacity * days / 5 - off_total.get(c.pk, ZERO))
@@ -469,9 +437,6 @@ def capacity_heatmap(*, start: date, weeks: int = 12) -> tuple[list[date], list[
 def role_bench_vs_demand(*, start: date, weeks: int = 12) -> tuple[list[date], list[dict]]:
     """Per role and week: bench hours (capacity less time off less hard and soft bookings) against the
     pipeline-weighted demand of open deals (crm.selectors.weighted_demand)."""
-    from crm.models import Opportunity
-    from crm.selectors import weighted_demand
-
     week_list, rows = capacity_heatmap(start=start, weeks=weeks)
     consultants = list(
         Consultant.objects.filter(is_active=True)

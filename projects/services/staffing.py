@@ -8,10 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from crm.models import Role
-from projects.choices import ResourceRequestStatus
+from projects.choices import AllocationKind, ResourceRequestStatus
 from projects.models import (
     Allocation,
-    AllocationKind,
     Consultant,
     ConsultantSkill,
     CostRate,

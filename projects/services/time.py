@@ -31,14 +31,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.choices import BillingModel
-from projects.choices import ProjectStatus
+from projects.choices import EDITABLE_STATUSES, EntryStatus, ProjectStatus
 from projects.models import (
-    EDITABLE_STATUSES,
     Allocation,
     Consultant,
     ContractLine,
     CostRate,
-    EntryStatus,
     Project,
     RateCard,
     RateCardLine,
@@ -48,6 +46,7 @@ from projects.models import (
     Timesheet,
 )
 from psa.core.audit import audit_record
+from psa.core.dates import week_start
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.money import HOURS_PLACES, round_to, to_decimal
 from psa.core.roles import Role, has_role
@@ -56,10 +55,6 @@ from psa.core.webhooks import event_emit
 CLOSED_PROJECT_STATUSES = (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED)
 MAX_HOURS_PER_DAY = Decimal("24")
 APPROVE_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -576,5 +571,4 @@ __all__ = [
     "timesheet_copy_last_week",
     "timesheet_submit",
     "validate_specs",
-    "week_start",
 ]

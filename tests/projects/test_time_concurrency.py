@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from projects.models import EntryStatus, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import TimeEntry
 from projects.services import time as ts
 from psa.core.exceptions import ConflictError
 from tests.projects.time_factories import MONDAY, consultant_on, won_project

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from projects.models import EntryStatus, TaskTerms, TimeEntry, Timesheet
+from projects.choices import EntryStatus
+from projects.models import TaskTerms, TimeEntry, Timesheet
 from projects.services import time as ts
 from projects.services.time import EntrySpec
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed

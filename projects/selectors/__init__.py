@@ -1,0 +1,50 @@
+"""projects reads that are more than a filter: rate-card overlaps (projects.selectors.rates) and the reads for
+time and staffing (projects.selectors.time). This module only re-exports them."""
+
+from projects.selectors.rates import rate_card_line_overlap
+from projects.selectors.time import (
+    CONSULTANT_NAME,
+    Candidate,
+    GridRow,
+    HeatRow,
+    MissingTime,
+    UtilRow,
+    WeekGrid,
+    allocations_for,
+    approval_queue,
+    capacity_heatmap,
+    consultant_search,
+    expense_queue,
+    expenses_for,
+    missing_time,
+    role_bench_vs_demand,
+    time_entries_for,
+    time_off_hours,
+    timesheet_week,
+    utilization,
+    utilization_actuals,
+)
+
+__all__ = [
+    "CONSULTANT_NAME",
+    "Candidate",
+    "GridRow",
+    "HeatRow",
+    "MissingTime",
+    "UtilRow",
+    "WeekGrid",
+    "allocations_for",
+    "approval_queue",
+    "capacity_heatmap",
+    "consultant_search",
+    "expense_queue",
+    "expenses_for",
+    "missing_time",
+    "rate_card_line_overlap",
+    "role_bench_vs_demand",
+    "time_entries_for",
+    "time_off_hours",
+    "timesheet_week",
+    "utilization",
+    "utilization_actuals",
+]
