@@ -5,7 +5,7 @@ from django import forms
 
 from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
-from crm.models import Account, Contact, LineMilestone, Opportunity, OpportunityLine, Role, RoleDemand, Stage
+from crm.models import Account, Contact, DeliveryRole, LineMilestone, Opportunity, OpportunityLine, RoleDemand, Stage
 from crm.services.imports import UPLOAD_LIMIT
 from psa.core.roles import Role as UserRole
 
@@ -130,7 +130,7 @@ class RoleDemandForm(LineChoiceMixin, StyledModelForm):
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_lines(opportunity)
-        self.fields["role"].queryset = Role.objects.filter(is_active=True)
+        self.fields["role"].queryset = DeliveryRole.objects.filter(is_active=True)
 
 
 class LineMilestoneForm(LineChoiceMixin, StyledModelForm):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from crm import services as crm_services
 from crm.choices import BillingModel, ServiceType
-from crm.models import Account, Opportunity, Role, Stage
+from crm.models import Account, DeliveryRole, Opportunity, Stage
 from projects import services
 from projects.choices import EntryStatus
 from projects.models import Consultant, Contract, Expense, Project, TimeEntry
@@ -101,7 +101,7 @@ def seed() -> list[str]:
         return ["time: demo users missing, skipped"]
     if Consultant.objects.filter(user__username="c01").exists():
         return ["time: demo consultants already there"]
-    roles = {r.code: r for r in Role.objects.all()}
+    roles = {r.code: r for r in DeliveryRole.objects.all()}
     if not roles:
         return ["time: no delivery roles, skipped"]
     rng = random.Random(2026)

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
-from crm.models import Role
+from crm.models import DeliveryRole
 from projects.choices import AllocationKind, EntryStatus, ExpenseCategory, RebillPolicy, TimeOffKind
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
@@ -37,7 +37,7 @@ class Consultant(models.Model):
     capacity and the utilization target (percent of capacity expected to be billable)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consultant")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="consultants")
+    role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="consultants")
     weekly_capacity = models.DecimalField(**HOURS_FIELD, default=Decimal("40.00"))
     utilization_target = models.PositiveSmallIntegerField(default=75, help_text="Billable percent of capacity.")
     cost_currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.models import Role as DeliveryRole
+from crm.models import DeliveryRole
 from projects.models import ResourceRequest, Skill
 from projects.selectors import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization
 from projects.services import staffing as staffing_services
