@@ -2,6 +2,7 @@
 psa.core.forms.form_apply_domain_error)."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
@@ -82,8 +83,6 @@ class OpportunityForm(StyledModelForm):
 
     def __init__(self, *args, user=None, manager: bool = False, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
         self.fields["currency"].choices = [("", "Account's currency"), *Opportunity._meta.get_field("currency").choices]
         self.fields["stage"].queryset = Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order")
         self.fields["stage"].required = False
