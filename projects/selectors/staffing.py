@@ -1,0 +1,253 @@
+"""Reads for staffing: utilization against capacity and targets, free hours per consultant for a resource
+request, the capacity heatmap and the bench per role against pipeline-weighted demand. Each is a fixed number
+of queries whatever the number of rows; sums happen in SQL."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncMonth
+
+from crm.models import Opportunity
+from crm.selectors import weighted_demand
+from projects.choices import EntryStatus
+from projects.models import Allocation, Consultant, ConsultantSkill, TimeEntry
+from projects.selectors.time import ZERO, time_off_hours
+from psa.core.dates import month_spans, week_start, weekdays_between
+
+
+# --- utilization ----------------------------------------------------------------------------------------
+@dataclass
+class UtilRow:
+    key: str
+    label: str
+    capacity: Decimal
+    billable: Decimal
+    non_billable: Decimal
+    target: Decimal  # percent
+
+    @property
+    def utilization(self) -> Decimal:
+        """Billable hours as a percent of capacity."""
+        return (self.billable * 100 / self.capacity).quantize(Decimal("0.1")) if self.capacity else Decimal("0.0")
+
+    @property
+    def total_utilization(self) -> Decimal:
+        total = self.billable + self.non_billable
+        return (total * 100 / self.capacity).quantize(Decimal("0.1")) if self.capacity else Decimal("0.0")
+
+    @property
+    def below_target(self) -> bool:
+        return self.utilization < self.target
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key, "label": self.label, "capacity": self.capacity, "billable": self.billable,
+            "non_billable": self.non_billable, "target": self.target, "utilization": self.utilization,
+            "total_utilization": self.total_utilization,
+        }  # fmt: skip
+
+
+# A consultant's name as `str(consultant)` gives it (the user's full name, else the username), in SQL.
+CONSULTANT_NAME = Coalesce(
+    NullIf(Trim(Concat("user__first_name", Value(" "), "user__last_name")), Value("")), "user__username"
+)
+
+
+class _CapacityRow(NamedTuple):
+    pk: int
+    role_id: int
+    role_name: str
+    weekly_capacity: Decimal
+    utilization_target: int
+    name: str
+
+
+def utilization_actuals(*, start: date, end: date, by: str, consultant_id: int | None = None) -> dict:
+    """Approved hours split billable / non-billable, grouped in SQL: {key: (billable, non_billable)}."""
+    qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, date__gte=start, date__lte=end)
+    if consultant_id is not None:
+        qs = qs.filter(consultant_id=consultant_id)
+    group = {"consultant": "consultant_id", "role": "consultant__role_id", "month": "month"}[by]
+    if by == "month":
+        qs = qs.annotate(month=TruncMonth("date"))
+    rows = (
+        qs.order_by()
+        .values(group)
+        .annotate(b=Sum("hours", filter=Q(billable=True)), n=Sum("hours", filter=Q(billable=False)))
+        .values_list(group, "b", "n")
+    )
+    return {k: (b or ZERO, n or ZERO) for k, b, n in rows}
+
+
+def utilization(*, start: date, end: date, by: str = "consultant", consultant_id: int | None = None) -> list[UtilRow]:
+    """Approved hours against capacity (weekly capacity x weekdays / 5, less time off) with targets, per
+    consultant, role or month. Three queries whatever the number of entries: the hours are summed in SQL."""
+    actuals = utilization_actuals(start=start, end=end, by=by, consultant_id=consultant_id)
+    active = Consultant.objects.filter(is_active=True).order_by()
+    if consultant_id is not None:
+        active = active.filter(pk=consultant_id)
+    # Plain rows, not model instances: the report needs six columns of every active consultant.
+    consultants = [
+        _CapacityRow(*row)
+        for row in active.annotate(label=CONSULTANT_NAME).values_list(
+            "pk", "role_id", "role__name", "weekly_capacity", "utilization_target", "label"
+        )
+    ]
+    off = time_off_hours(consultant_ids=active.values("pk"), first=start, last=end)
+    off_by_consultant: dict[int, Decimal] = defaultdict(Decimal)
+    for (cid, _wk), h in off.items():
+        off_by_consultant[cid] += h
+    months = [(a, b, weekdays_between(a, b)) for a, b in month_spans(start, end)]
+    span = Decimal(weekdays_between(start, end)) / 5
+    groups: dict = {}
+    for c in consultants:
+        if by == "month":
+            for a, _b, n in months:
+                cap = c.weekly_capacity * n / 5
+                g = groups.setdefault(a.replace(day=1), [a.strftime("%b %Y"), ZERO, ZERO])
+                g[1] += cap
+                g[2] += cap * c.utilization_target
+            continue
+        cap = max(ZERO, c.weekly_capacity * span - off_by_consultant.get(c.pk, ZERO))
+        key, label = (c.pk, c.name) if by == "consultant" else (c.role_id, c.role_name)
+        g = groups.setdefault(key, [label, ZERO, ZERO])
+        g[1] += cap
+        g[2] += cap * c.utilization_target
+    if by == "month":  # time off lands in the month of its week
+        for (_cid, wk), h in off.items():
+            key = max(wk, start).replace(day=1)
+            if key in groups:
+                groups[key][1] -= h
+    out = []
+    for key, (label, cap, weighted) in groups.items():
+        b, n = actuals.get(key, (ZERO, ZERO))
+        target = (weighted / cap).quantize(Decimal("0.1")) if cap else Decimal("0.0")
+        out.append(UtilRow(str(key), label, cap.quantize(Decimal("0.01")), b, n, target))
+    return sorted(out, key=lambda r: r.key if by == "month" else r.label)
+
+
+# --- staffing: free hours, heatmaps ---------------------------------------------------------------------
+def _overlap_weekdays(a1: date, b1: date, a2: date, b2: date) -> int:
+    return weekdays_between(max(a1, a2), min(b1, b2))
+
+
+@dataclass
+class Candidate:
+    consultant: Consultant
+    capacity: Decimal
+    booked: Decimal
+    skill_level: int | None
+
+    @property
+    def free(self) -> Decimal:
+        return max(ZERO, self.capacity - self.booked)
+
+
+def consultant_search(
+    *, role_id: int | None, start: date, end: date, skill_id: int | None = None, min_level: int = 1,
+    min_free_hours: Decimal = ZERO,
+) -> list[Candidate]:  # fmt: skip
+    """Active consultants of a role (and skill at a level) with their free hours in [start, end]: capacity
+    less time off less every allocation (hard and soft) overlapping the window. Four queries."""
+    qs = Consultant.objects.filter(is_active=True).select_related("user", "role")
+    if role_id:
+        qs = qs.filter(role_id=role_id)
+    levels: dict[int, int] = {}
+    if skill_id:
+        levels = dict(
+            ConsultantSkill.objects.filter(skill_id=skill_id, level__gte=min_level).values_list(
+                "consultant_id", "level"
+            )
+        )
+        qs = qs.filter(pk__in=list(levels))
+    consultants = list(qs)
+    ids = [c.pk for c in consultants]
+    booked: dict[int, Decimal] = defaultdict(Decimal)
+    for cid, hpw, a, b in Allocation.objects.filter(
+        consultant_id__in=ids, start_date__lte=end, end_date__gte=start
+    ).values_list("consultant_id", "hours_per_week", "start_date", "end_date"):
+        booked[cid] += hpw * _overlap_weekdays(a, b, start, end) / 5
+    off = time_off_hours(consultant_ids=ids, first=start, last=end)
+    off_total: dict[int, Decimal] = defaultdict(Decimal)
+    for (cid, _wk), h in off.items():
+        off_total[cid] += h
+    days = weekdays_between(start, end)
+    out = []
+    for c in consultants:
+        cap = max(ZERO, c.weekly_capacity * days / 5 - off_total.get(c.pk, ZERO))
+        cand = Candidate(c, cap.quantize(Decimal("0.01")), booked[c.pk].quantize(Decimal("0.01")), levels.get(c.pk))
+        if cand.free >= min_free_hours:
+            out.append(cand)
+    return sorted(out, key=lambda x: (-x.free, str(x.consultant)))
+
+
+@dataclass
+class HeatRow:
+    label: str
+    cells: list  # per week: {"capacity", "hard", "soft", "load" (percent), "demand"?}
+
+
+def capacity_heatmap(*, start: date, weeks: int = 12) -> tuple[list[date], list[HeatRow]]:
+    """Per consultant and week: hard and soft booked hours against capacity less time off. Three queries."""
+    first = week_start(start)
+    week_list = [first + timedelta(days=7 * i) for i in range(weeks)]
+    last = week_list[-1] + timedelta(days=6)
+    consultants = list(Consultant.objects.filter(is_active=True).select_related("user", "role"))
+    ids = [c.pk for c in consultants]
+    hard: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    soft: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    for cid, hpw, a, b, kind in Allocation.objects.filter(
+        consultant_id__in=ids, start_date__lte=last, end_date__gte=first
+    ).values_list("consultant_id", "hours_per_week", "start_date", "end_date", "kind"):
+        for wk in week_list:
+            n = _overlap_weekdays(a, b, wk, wk + timedelta(days=6))
+            if n:
+                (hard if kind == "hard" else soft)[(cid, wk)] += hpw * n / 5
+    off = time_off_hours(consultant_ids=ids, first=first, last=last)
+    rows = []
+    for c in consultants:
+        cells = []
+        for wk in week_list:
+            cap = max(ZERO, c.weekly_capacity - off.get((c.pk, wk), ZERO))
+            h, s = hard[(c.pk, wk)], soft[(c.pk, wk)]
+            load = int((h + s) * 100 / cap) if cap else (0 if not (h + s) else 999)
+            cells.append({"capacity": cap, "hard": h.quantize(Decimal("0.1")), "soft": s.quantize(Decimal("0.1")),
+                          "load": load})  # fmt: skip
+        rows.append(HeatRow(f"{c} · {c.role.name}", cells))
+    return week_list, rows
+
+
+def role_bench_vs_demand(*, start: date, weeks: int = 12) -> tuple[list[date], list[dict]]:
+    """Per role and week: bench hours (capacity less time off less hard and soft bookings) against the
+    pipeline-weighted demand of open deals (crm.selectors.weighted_demand)."""
+    week_list, rows = capacity_heatmap(start=start, weeks=weeks)
+    consultants = list(
+        Consultant.objects.filter(is_active=True)
+        .select_related("role")
+        .order_by("user__last_name", "user__first_name", "id")
+    )
+    bench: dict[str, list[Decimal]] = {}
+    for c, row in zip(consultants, rows, strict=False):
+        cells = bench.setdefault(c.role.name, [ZERO] * weeks)
+        for i, cell in enumerate(row.cells):
+            cells[i] += max(ZERO, cell["capacity"] - cell["hard"] - cell["soft"])
+    demand = weighted_demand(Opportunity.objects.all(), start=start, weeks=weeks)
+    wanted = {r["role"]: r["cells"] for r in demand.rows}
+    out = []
+    for role in sorted(set(bench) | set(wanted)):
+        b = bench.get(role, [ZERO] * weeks)
+        d = wanted.get(role, [ZERO] * weeks)
+        out.append(
+            {
+                "role": role,
+                "cells": [
+                    {"bench": x.quantize(Decimal("0.1")), "demand": y, "gap": (x - y).quantize(Decimal("0.1"))}
+                    for x, y in zip(b, d, strict=True)
+                ],
+            }
+        )
+    return week_list, out
