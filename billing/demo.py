@@ -175,8 +175,9 @@ def _contracts(accounts: list[Account], start: date) -> None:
 
 def _time(account: Account, first_month: date, today: date) -> int:
     """Approved T&M hours and expenses on the client account's first demo contract, unless it has some."""
-    from crm.models import Role
-    from projects.models import Consultant, EntryStatus, Expense, TimeEntry
+    from crm.models import DeliveryRole
+    from projects.choices import EntryStatus
+    from projects.models import Consultant, Expense, TimeEntry
 
     if TimeEntry.objects.filter(project__account=account, status=EntryStatus.APPROVED, billable=True).exists():
         return 0
@@ -198,7 +199,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
     )
     if not created:
         return 0
-    role = Role.objects.filter(name="Senior consultant").first() or Role.objects.create(
+    role = DeliveryRole.objects.filter(name="Senior consultant").first() or DeliveryRole.objects.create(
         name="Senior consultant", code="billing-demo-senior"
     )
     users = get_user_model().objects

@@ -3,7 +3,7 @@ through the pipeline pages and the API (their services write history); the admin
 
 from django.contrib import admin
 
-from crm.models import Account, Contact, Opportunity, OpportunityLine, Role, Stage, StageHistory
+from crm.models import Account, Contact, DeliveryRole, Opportunity, OpportunityLine, Stage, StageHistory
 
 
 @admin.register(Stage)
@@ -13,7 +13,7 @@ class StageAdmin(admin.ModelAdmin):
     ordering = ["order"]
 
 
-@admin.register(Role)
+@admin.register(DeliveryRole)
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "is_active"]
     prepopulated_fields = {"code": ["name"]}

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.choices import BillingModel, OpportunityStatus, ServiceType
-from crm.models import Account, Contact, Opportunity, Role, Stage, StageHistory
+from crm.models import Account, Contact, DeliveryRole, Opportunity, Stage, StageHistory
 
 ROLES = [
     ("Engagement manager", "engagement-manager"),
@@ -138,7 +138,7 @@ def seed() -> list[str]:
         return ["crm: demo users missing, pipeline skipped"]
     roles = {}
     for name, code in ROLES:
-        roles[code], _ = Role.objects.get_or_create(code=code, defaults={"name": name})
+        roles[code], _ = DeliveryRole.objects.get_or_create(code=code, defaults={"name": name})
 
     accounts = {a.name: a for a in Account.objects.filter(name__in=[a[0] for a in ACCOUNTS])}
     new_accounts = 0

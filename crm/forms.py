@@ -2,10 +2,11 @@
 psa.core.forms.form_apply_domain_error)."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
-from crm.models import Account, Contact, LineMilestone, Opportunity, OpportunityLine, Role, RoleDemand, Stage
+from crm.models import Account, Contact, DeliveryRole, LineMilestone, Opportunity, OpportunityLine, RoleDemand, Stage
 from crm.services.imports import UPLOAD_LIMIT
 from psa.core.roles import Role as UserRole
 
@@ -82,8 +83,6 @@ class OpportunityForm(StyledModelForm):
 
     def __init__(self, *args, user=None, manager: bool = False, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib.auth import get_user_model
-
         self.fields["currency"].choices = [("", "Account's currency"), *Opportunity._meta.get_field("currency").choices]
         self.fields["stage"].queryset = Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order")
         self.fields["stage"].required = False
@@ -130,7 +129,7 @@ class RoleDemandForm(LineChoiceMixin, StyledModelForm):
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_lines(opportunity)
-        self.fields["role"].queryset = Role.objects.filter(is_active=True)
+        self.fields["role"].queryset = DeliveryRole.objects.filter(is_active=True)
 
 
 class LineMilestoneForm(LineChoiceMixin, StyledModelForm):

@@ -91,11 +91,11 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class Role(models.Model):
+class DeliveryRole(models.Model):
     """A delivery role (e.g. "Senior consultant"). Sales demands hours by role and rate cards price by role.
 
-    It lives in crm, the lowest app that needs it (role demand on a deal); projects re-exports it for rate
-    cards, resource requests and staffing.
+    It lives in crm, the lowest app that needs it (role demand on a deal); projects uses it for rate cards,
+    resource requests and consultants. Not to be confused with psa.core.roles.Role, the permission roles of users.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -259,7 +259,7 @@ class RoleDemand(models.Model):
     """Hours of a role a deal needs over a date range; becomes a resource request when the deal is won."""
 
     line = models.ForeignKey(OpportunityLine, on_delete=models.CASCADE, related_name="role_demands")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="demands")
+    role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="demands")
     hours = models.DecimalField(**HOURS_FIELD)
     start_date = models.DateField()
     end_date = models.DateField()

@@ -11,6 +11,7 @@ from django.db.models.functions import Round, RowNumber, TruncMonth
 from crm.choices import BillingModel, OpportunityStatus, StageKind
 from crm.models import Account, Contact, Opportunity, RoleDemand, Stage
 from crm.permissions import can_view_pipeline
+from psa.core.dates import week_start
 from psa.core.money import HOURS_PLACES, ZERO, round_to, sum_money
 
 WEIGHTED = Round(
@@ -211,10 +212,6 @@ def win_stats(queryset: QuerySet[Opportunity], *, since: date | None = None) -> 
 
 
 # --- pipeline-weighted staffing demand ------------------------------------------------------------------
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 @dataclass
 class DemandGrid:
     weeks: list[date]

@@ -1,4 +1,4 @@
-"""Projects choices: statuses and their allowed transitions."""
+"""Projects choices: statuses and kinds, and the allowed transitions of each status."""
 
 from django.db import models
 
@@ -62,3 +62,45 @@ CHANGE_ORDER_TRANSITIONS: dict[str, tuple[str, ...]] = {
 class ChangeAction(models.TextChoices):
     ADD = "add", "Add a line"
     AMEND = "amend", "Amend a line"
+
+
+class EntryStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+# Who may move an entry (or expense) where: consultants submit drafts and rejected ones; PMs decide.
+ENTRY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    EntryStatus.DRAFT: (EntryStatus.SUBMITTED,),
+    EntryStatus.REJECTED: (EntryStatus.SUBMITTED, EntryStatus.DRAFT),
+    EntryStatus.SUBMITTED: (EntryStatus.APPROVED, EntryStatus.REJECTED),
+    EntryStatus.APPROVED: (),
+}
+EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
+
+
+class AllocationKind(models.TextChoices):
+    SOFT = "soft", "Soft (tentative)"
+    HARD = "hard", "Hard (confirmed)"
+
+
+class TimeOffKind(models.TextChoices):
+    HOLIDAY = "holiday", "Public holiday"
+    LEAVE = "leave", "Leave"
+    SICK = "sick", "Sick"
+
+
+class RebillPolicy(models.TextChoices):
+    AT_COST = "at_cost", "At cost"
+    MARKUP = "markup", "With markup"
+    NONE = "none", "Not re-billed"
+
+
+class ExpenseCategory(models.TextChoices):
+    TRAVEL = "travel", "Travel"
+    LODGING = "lodging", "Lodging"
+    MEALS = "meals", "Meals"
+    SOFTWARE = "software", "Software"
+    OTHER = "other", "Other"

@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from crm.choices import BillingModel
-from projects.choices import ChangeOrderStatus, ProjectStatus
-from projects.models import ChangeOrder, Contract, EntryStatus, Project, RateCard, RateCardLine, TimeEntry
+from projects.choices import ChangeOrderStatus, EntryStatus, ProjectStatus
+from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine, TimeEntry
 from psa.core.filters import DateFilter, IdFilter
 from psa.core.roles import Role
 

@@ -213,7 +213,7 @@ lines AS (
   SELECT inv.id, g.position, LEFT(r.name || ' — ' || cl.description, {max_text}), g.qty, 'HUR',
          CASE WHEN ROUND(g.qty * g.rate, 2) = g.net THEN g.rate ELSE ROUND(g.net / g.qty, 4) END, g.net,
          %s, %s, g.cl_id, g.first_day, g.last_day, 0
-  FROM inv, grp g JOIN projects_contractline cl ON cl.id = g.cl_id JOIN crm_role r ON r.id = g.role_id
+  FROM inv, grp g JOIN projects_contractline cl ON cl.id = g.cl_id JOIN crm_deliveryrole r ON r.id = g.role_id
   RETURNING id, position, description, net
 ),
 shares AS (

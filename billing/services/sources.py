@@ -40,8 +40,8 @@ from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
 from billing.services._common import require_finance
 from crm.choices import BillingModel
 from projects.calculations import ENTRY_ROLE, tm_group_net
-from projects.choices import MilestoneStatus
-from projects.models import ContractLine, EntryStatus, Expense, Milestone, TimeEntry
+from projects.choices import EntryStatus, MilestoneStatus
+from projects.models import ContractLine, Expense, Milestone, TimeEntry
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.money import ZERO, allocate, line_net, split_evenly
 

@@ -7,10 +7,10 @@ from crm.choices import BillingModel, OpportunityStatus, ServiceType, StageKind
 from crm.models import (
     Account,
     Contact,
+    DeliveryRole,
     LineMilestone,
     Opportunity,
     OpportunityLine,
-    Role,
     RoleDemand,
     Stage,
     StageHistory,
@@ -75,7 +75,7 @@ class StageSerializer(serializers.ModelSerializer):
 
 class RoleSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Role
+        model = DeliveryRole
         fields = ["id", "name", "code", "is_active"]
 
 
@@ -172,7 +172,7 @@ class DealMilestoneInputSerializer(serializers.Serializer):
 
 
 class DealRoleDemandInputSerializer(serializers.Serializer):
-    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    role = serializers.PrimaryKeyRelatedField(queryset=DeliveryRole.objects.all())
     hours = serializers.DecimalField(max_digits=9, decimal_places=2)
     start_date = DateField()
     end_date = DateField()

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from crm import selectors, services
 from crm.api import serializers as s
 from crm.filtersets import AccountFilter, ContactFilter, OpportunityFilter
-from crm.models import Account, Contact, OpportunityLine, Role, Stage
+from crm.models import Account, Contact, DeliveryRole, OpportunityLine, Stage
 from crm.permissions import ACCOUNT_EDIT_ROLES, EDIT_ROLES, VIEW_ROLES
 from crm.services.imports import UPLOAD_LIMIT
 from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
@@ -70,7 +70,7 @@ class StageViewSet(ReadOnlyModelViewSet):
 
 
 class RoleViewSet(ReadOnlyModelViewSet):
-    queryset = Role.objects.order_by("name")
+    queryset = DeliveryRole.objects.order_by("name")
     serializer_class = s.RoleSerializer
     allowed_roles = VIEW_ROLES
     pagination_class = None

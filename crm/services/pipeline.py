@@ -14,7 +14,16 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from crm.choices import OPPORTUNITY_TRANSITIONS, BillingModel, OpportunityStatus, StageKind
-from crm.models import Account, LineMilestone, Opportunity, OpportunityLine, Role, RoleDemand, Stage, StageHistory
+from crm.models import (
+    Account,
+    DeliveryRole,
+    LineMilestone,
+    Opportunity,
+    OpportunityLine,
+    RoleDemand,
+    Stage,
+    StageHistory,
+)
 from crm.permissions import can_edit_pipeline, is_sales_manager, may_change_deal
 from crm.services._common import clean_or_refuse
 from psa.core.audit import audit_record
@@ -249,7 +258,7 @@ def _milestone_add(line: OpportunityLine, *, name: str, amount, due_date: date) 
     return milestone
 
 
-def _demand_add(line: OpportunityLine, *, role: Role, hours, start_date: date, end_date: date) -> RoleDemand:
+def _demand_add(line: OpportunityLine, *, role: DeliveryRole, hours, start_date: date, end_date: date) -> RoleDemand:
     demand = RoleDemand(line=line, role=role, hours=to_decimal(hours), start_date=start_date, end_date=end_date)
     errors = {}
     if demand.hours <= 0:
@@ -301,7 +310,7 @@ def line_milestone_add(*, line_id: int, by, name: str, amount, due_date: date) -
 
 
 @transaction.atomic
-def role_demand_add(*, line_id: int, by, role: Role, hours, start_date: date, end_date: date) -> RoleDemand:
+def role_demand_add(*, line_id: int, by, role: DeliveryRole, hours, start_date: date, end_date: date) -> RoleDemand:
     """Demand `hours` of `role` between two dates for a line of an open deal."""
     line = OpportunityLine.objects.filter(pk=line_id).first()
     if line is None:

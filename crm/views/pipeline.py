@@ -2,7 +2,7 @@
 demand, milestones, lose and reopen. Winning is a projects view (the handoff lives there)."""
 
 from django.contrib import messages
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -17,7 +17,7 @@ from crm.views._common import call_service, flash_error
 from psa.core.exceptions import DomainError
 from psa.core.listing import paginate_sorted
 from psa.core.redirects import safe_next
-from psa.core.roles import role_required
+from psa.core.roles import has_role, role_required
 
 SORT_FIELDS = {
     "name": "name",
@@ -48,8 +48,6 @@ def _board_context(request, error: str = "") -> dict:
 
 
 def may_edit(user) -> bool:
-    from psa.core.roles import has_role
-
     return has_role(user, *EDIT_ROLES)
 
 
@@ -83,8 +81,6 @@ def opportunity_move(request, pk: int):
 
 
 def _query_from(request):
-    from django.http import QueryDict
-
     return QueryDict(request.POST.get("query", ""))
 
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from crm.api.serializers import choice_text
 from crm.choices import BillingModel
+from crm.models import DeliveryRole
 from projects.choices import (
     ChangeAction,
     ChangeOrderStatus,
@@ -23,7 +24,6 @@ from projects.models import (
     RateCard,
     RateCardLine,
     ResourceRequest,
-    Role,
     Task,
 )
 from psa.core.api import DateField
@@ -224,7 +224,7 @@ class RateCardSerializer(serializers.ModelSerializer):
 
 
 class RateCardLineInputSerializer(serializers.Serializer):
-    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    role = serializers.PrimaryKeyRelatedField(queryset=DeliveryRole.objects.all())
     rate = serializers.DecimalField(max_digits=18, decimal_places=4)
     valid_from = DateField()
     valid_to = DateField(required=False, allow_null=True)

@@ -17,9 +17,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from projects.choices import EntryStatus, RebillPolicy
 from projects.filtersets import TimeEntryFilter
-from projects.models import Allocation, Consultant, EntryStatus, Expense, RebillPolicy, TimeEntry
-from projects.selectors_time import allocations_for, expenses_for, time_entries_for, utilization
+from projects.models import Allocation, Consultant, Expense, TimeEntry
+from projects.selectors import allocations_for, expenses_for, time_entries_for, utilization
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services

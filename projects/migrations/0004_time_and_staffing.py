@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import projects.models_time
+import projects.models.time
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, max_digits=18)),
                 ('currency', models.CharField(choices=[('EUR', 'EUR — Euro'), ('USD', 'USD — US dollar'), ('GBP', 'GBP — Pound sterling'), ('CHF', 'CHF — Swiss franc'), ('SEK', 'SEK — Swedish krona'), ('DKK', 'DKK — Danish krone'), ('NOK', 'NOK — Norwegian krone'), ('CAD', 'CAD — Canadian dollar')], max_length=3)),
                 ('billable', models.BooleanField(default=True)),
-                ('receipt', models.FileField(blank=True, upload_to=projects.models_time.receipt_path)),
+                ('receipt', models.FileField(blank=True, upload_to=projects.models.time.receipt_path)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='draft', max_length=10)),
                 ('rejection_reason', models.CharField(blank=True, max_length=500)),
                 ('rebill_policy', models.CharField(blank=True, choices=[('at_cost', 'At cost'), ('markup', 'With markup'), ('none', 'Not re-billed')], max_length=8)),

@@ -18,16 +18,8 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, OuterRef,
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
-from projects.models import (
-    EDITABLE_STATUSES,
-    ContractLine,
-    EntryStatus,
-    Expense,
-    ExpenseCategory,
-    ExpensePolicy,
-    Project,
-    RebillPolicy,
-)
+from projects.choices import EDITABLE_STATUSES, EntryStatus, ExpenseCategory, RebillPolicy
+from projects.models import ContractLine, Expense, ExpensePolicy, Project
 from projects.services.time import EntrySpec, _lock_consultants, _may_write_for, validate_specs
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed

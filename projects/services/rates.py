@@ -4,7 +4,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 
-from crm.models import Role
+from crm.models import DeliveryRole
 from projects.models import RateCard, RateCardLine
 from projects.selectors import rate_card_line_overlap
 from projects.services._common import clean_or_refuse
@@ -37,7 +37,7 @@ def rate_card_create(*, by, name: str, currency: str, is_default: bool = False) 
 
 @transaction.atomic
 def rate_card_line_create(
-    *, by, rate_card_id: int, role: Role, rate, valid_from: date, valid_to: date | None = None
+    *, by, rate_card_id: int, role: DeliveryRole, rate, valid_from: date, valid_to: date | None = None
 ) -> RateCardLine:
     """Add a dated rate. Refused when it overlaps another line of the same role on the card (inclusive
     dates, an empty end is open-ended). The card row is locked so two concurrent adds cannot both pass the

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from projects.selectors_time import missing_time, week_start
+from projects.selectors import missing_time
+from psa.core.dates import week_start
 from psa.core.outbox import outbox_enqueue
 
 

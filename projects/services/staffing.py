@@ -7,11 +7,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
-from crm.models import Role
-from projects.choices import ResourceRequestStatus
+from crm.models import DeliveryRole
+from projects.choices import AllocationKind, ResourceRequestStatus
 from projects.models import (
     Allocation,
-    AllocationKind,
     Consultant,
     ConsultantSkill,
     CostRate,
@@ -43,7 +42,7 @@ def consultant_create(
     *,
     by,
     user,
-    role: Role,
+    role: DeliveryRole,
     weekly_capacity=Decimal("40"),
     utilization_target: int = 75,
     skills: dict[str, int] | None = None,

@@ -31,14 +31,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.choices import BillingModel
-from projects.choices import ProjectStatus
+from projects.choices import EDITABLE_STATUSES, EntryStatus, ProjectStatus
 from projects.models import (
-    EDITABLE_STATUSES,
     Allocation,
     Consultant,
     ContractLine,
     CostRate,
-    EntryStatus,
     Project,
     RateCard,
     RateCardLine,
@@ -48,7 +46,9 @@ from projects.models import (
     Timesheet,
 )
 from projects.selectors import deal_correlation_id
+from projects.sql import time_entries_copy
 from psa.core.audit import audit_record
+from psa.core.dates import week_start
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.money import HOURS_PLACES, round_to, to_decimal
 from psa.core.roles import Role, has_role
@@ -57,10 +57,6 @@ from psa.core.webhooks import event_emit
 CLOSED_PROJECT_STATUSES = (ProjectStatus.COMPLETED, ProjectStatus.CANCELLED)
 MAX_HOURS_PER_DAY = Decimal("24")
 APPROVE_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 @dataclass(frozen=True)
@@ -313,26 +309,6 @@ def time_entry_delete(*, by, entry_id: int) -> None:
 
 
 COPY_THRESHOLD = 2000  # from this many rows an import streams them with COPY (PostgreSQL)
-_COPY_COLUMNS = (
-    "consultant_id", "project_id", "task_id", "date", "hours", "note", "status", "rejection_reason", "billable",
-    "source_key", "created_at", "updated_at",
-)  # fmt: skip
-
-
-def _copy_entries(rows: list[TimeEntry]) -> None:
-    """Stream validated draft entries into the table with COPY, inside the caller's transaction (a unique
-    violation still rolls the whole import back). The same rows bulk_create would write, without the
-    per-row parameter binding."""
-    table = TimeEntry._meta.db_table
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for r in rows:
-            copy.write_row(
-                (r.consultant_id, r.project_id, r.task_id, r.date, r.hours, r.note, EntryStatus.DRAFT, "", False,
-                 r.source_key, r.created_at, r.updated_at)
-            )  # fmt: skip
 
 
 @transaction.atomic
@@ -362,7 +338,7 @@ def time_entries_bulk_create(*, by, specs: list[EntrySpec], batch_size: int = 50
     try:
         with transaction.atomic():
             if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD:
-                _copy_entries(rows)
+                time_entries_copy(rows)
             else:
                 TimeEntry.objects.bulk_create(rows, batch_size=batch_size)
     except IntegrityError:
@@ -578,5 +554,4 @@ __all__ = [
     "timesheet_copy_last_week",
     "timesheet_submit",
     "validate_specs",
-    "week_start",
 ]

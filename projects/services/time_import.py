@@ -28,7 +28,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from projects.models import Consultant, EntryStatus, Project, Task, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import Consultant, Project, Task, TimeEntry
 from projects.services.time import (
     EDITABLE_STATUSES,
     EntrySpec,

@@ -94,7 +94,7 @@ KPIS: dict[str, Kpi] = {
         "Utilization %",
         "approved billable hours / (capacity - time off) x 100",
         "Share of available time that was billable.",
-        "projects.selectors_time.utilization",
+        "projects.selectors.utilization",
     ),
     "forecast_hours": Kpi(
         "Planned hours",

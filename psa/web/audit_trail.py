@@ -20,8 +20,7 @@ from django.http import Http404
 from billing.models import Invoice, Payment, WriteOff
 from crm.models import Account
 from ledger.models import AccountingPeriod, LedgerAccount
-from projects.models import ChangeOrder, ChangeOrderLine, Contract, ContractLine, RateCard, RateCardLine
-from projects.models_time import Consultant
+from projects.models import ChangeOrder, ChangeOrderLine, Consultant, Contract, ContractLine, RateCard, RateCardLine
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role
 from psa.web.models import HISTORY_MANAGER
 

@@ -34,9 +34,9 @@ from ledger.models import AccountingPeriod
 from ledger.selectors import cumulative, movements
 from ledger.selectors_revenue import backlog as backlog_by_month
 from ledger.selectors_revenue import delivery_margin_by_month
-from projects.models import Contract, ContractLine
-from projects.models_time import Allocation, EntryStatus, TimeEntry
-from projects.selectors_time import utilization
+from projects.choices import EntryStatus
+from projects.models import Allocation, Contract, ContractLine, TimeEntry
+from projects.selectors import utilization
 from psa.core.dates import month_end, month_start, months_between, parse_date, weekdays_between
 from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO, round_money, round_to

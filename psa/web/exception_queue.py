@@ -56,10 +56,9 @@ from django.utils import timezone
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
 from ledger.models import ProjectEstimate
-from projects.choices import MilestoneStatus
-from projects.models import ContractLine, Milestone, Project
-from projects.models_time import Consultant, EntryStatus, TimeEntry
-from projects.selectors_time import time_off_hours
+from projects.choices import EntryStatus, MilestoneStatus
+from projects.models import Consultant, ContractLine, Milestone, Project, TimeEntry
+from projects.selectors import time_off_hours
 from psa.conf import settings_value
 from psa.core.dates import week_start
 from psa.core.models import OutboxMessage, OutboxStatus

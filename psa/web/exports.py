@@ -19,7 +19,7 @@ from django.db.models import OuterRef, Subquery
 
 from billing.choices import InvoiceStatus, SourceKind
 from billing.models import Invoice, SourceLink
-from projects.selectors_time import time_entries_for
+from projects.selectors import time_entries_for
 from psa.core.exports import csv_writer
 from psa.core.money import round_money
 from psa.core.roles import COST_ROLES, RATE_ROLES, has_role

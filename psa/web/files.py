@@ -19,7 +19,7 @@ from billing.models import Invoice
 from billing.selectors import invoices_for
 from billing.services.documents import invoice_pdf_file
 from projects.models import Expense
-from projects.selectors_time import expenses_for
+from projects.selectors import expenses_for
 from projects.services.expenses import receipt_file
 from psa.core.files import StoredFile
 

@@ -29,8 +29,7 @@ from simple_history import register
 from billing.models import Invoice, Payment, WriteOff
 from crm.models import Account
 from ledger.models import AccountingPeriod, LedgerAccount
-from projects.models import ChangeOrder, ChangeOrderLine, Contract, ContractLine, RateCard, RateCardLine
-from projects.models_time import Consultant
+from projects.models import ChangeOrder, ChangeOrderLine, Consultant, Contract, ContractLine, RateCard, RateCardLine
 
 # model -> options; "users and roles" are the user (with its groups = roles) and the role groups themselves.
 AUDITED = {

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from billing.services.tax import tax_categories_ensure_default
-from crm.models import Account, Role
+from crm.models import Account, DeliveryRole
 from projects.models import Consultant, Contract, ContractLine, Project
 from tests.benchmarks.generator import copy_rows, truncate
 
@@ -44,7 +44,7 @@ def billing_firm(size: str) -> BillingFirm:
     tax_categories_ensure_default()
     roles = []
     for code, name, rate in ROLES:
-        role, _ = Role.objects.get_or_create(code=code, defaults={"name": name})
+        role, _ = DeliveryRole.objects.get_or_create(code=code, defaults={"name": name})
         roles.append((role, Decimal(rate)))
     have = Account.objects.filter(name__startswith="Bench billing client ").count()
     Account.objects.bulk_create(

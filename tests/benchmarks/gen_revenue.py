@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from crm.models import Account, Role
+from crm.models import Account, DeliveryRole
 from ledger.chart import chart_ensure_default
 from ledger.models import AccountingPeriod
 from ledger.models_revenue import ProjectEstimate
@@ -61,7 +61,7 @@ def revenue_load(size: str) -> dict:
 
 def _generate(size: str, n_lines: int) -> None:
     User = get_user_model()
-    role, _ = Role.objects.get_or_create(code="rb-consultant", defaults={"name": "Bench revenue consultant"})
+    role, _ = DeliveryRole.objects.get_or_create(code="rb-consultant", defaults={"name": "Bench revenue consultant"})
     consultants = []
     for i in range(CONSULTANTS):
         user, _ = User.objects.get_or_create(username=f"rb-consultant-{i}")

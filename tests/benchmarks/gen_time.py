@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from crm.models import Account, Role
+from crm.models import Account, DeliveryRole
 from projects.models import (
     Allocation,
     Consultant,
@@ -44,7 +44,7 @@ def time_truncate() -> None:
 
 def time_firm(size: str) -> tuple[list[int], list[int], dict[int, list[int]]]:
     """Returns consultant ids, project ids and the projects each consultant is allocated to."""
-    role, _ = Role.objects.get_or_create(code="bench-consultant", defaults={"name": "Bench consultant"})
+    role, _ = DeliveryRole.objects.get_or_create(code="bench-consultant", defaults={"name": "Bench consultant"})
     card, created = RateCard.objects.get_or_create(name="Bench EUR", defaults={"currency": "EUR"})
     if created:
         RateCardLine.objects.create(rate_card=card, role=role, rate=Decimal("120"), valid_from=date(2020, 1, 1))

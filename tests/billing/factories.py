@@ -124,11 +124,11 @@ def portal_user(account: Account, make_user):
 def make_consultant(role_name: str = "Senior consultant", first: str = "Ada", last: str = "Lovelace"):
     from django.contrib.auth import get_user_model
 
-    from crm.models import Role
+    from crm.models import DeliveryRole
     from projects.models import Consultant
 
     n = next(_n)
-    role, _ = Role.objects.get_or_create(name=role_name, defaults={"code": f"role-{n}"})
+    role, _ = DeliveryRole.objects.get_or_create(name=role_name, defaults={"code": f"role-{n}"})
     user = get_user_model().objects.create_user(username=f"c{n}", first_name=first, last_name=last)
     return Consultant.objects.create(user=user, role=role)
 

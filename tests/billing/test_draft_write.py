@@ -17,7 +17,7 @@ from billing.services import draft_write as writer
 from billing.services import invoice_draft_for_contract, invoices
 from billing.services.draft_write import time_draft_write
 from billing.services.sources import TimeEntrySource
-from crm.models import Role
+from crm.models import DeliveryRole
 from projects.models import RateCard, RateCardLine, TimeEntry
 from tests.billing.factories import approved_entry, approved_expense, make_consultant, make_line, tm_contract
 
@@ -112,7 +112,7 @@ def test_a_time_only_draft_billed_in_sql_has_the_rows_of_the_general_path(period
     contract, first = tm_contract()
     second = make_line(contract, "tm", price="1000.00", description="D" * 200)
     ada, grace = make_consultant(), make_consultant("Junior consultant", "Grace", "Hopper")
-    long_role = Role.objects.create(name="R" * 100, code="long-role")
+    long_role = DeliveryRole.objects.create(name="R" * 100, code="long-role")
     card_line = RateCardLine.objects.create(
         rate_card=RateCard.objects.create(name="Card"), role=long_role, rate=150, valid_from=date(2026, 1, 1)
     )

@@ -7,7 +7,7 @@ import factory
 
 from crm import services
 from crm.choices import BillingModel, ServiceType
-from crm.models import Account, Role, Stage
+from crm.models import Account, DeliveryRole, Stage
 from tests.factories import UserFactory
 
 
@@ -26,7 +26,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
 
 class RoleFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Role
+        model = DeliveryRole
         django_get_or_create = ("code",)
 
     name = factory.Sequence(lambda n: f"Role {n}")

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.models import Role
+from crm.models import DeliveryRole
 from projects.models import ChangeOrder, Contract, Project, RateCard
 from projects.services import opportunity_win
 from tests.crm.factories import RoleFactory, make_deal
@@ -176,4 +176,4 @@ def test_a_change_order_needs_valid_lines(api_as):
 
 
 def test_rate_card_roles_are_the_crm_catalogue():
-    assert Role is RateCard._meta.get_field("lines").related_model._meta.get_field("role").related_model
+    assert DeliveryRole is RateCard._meta.get_field("lines").related_model._meta.get_field("role").related_model

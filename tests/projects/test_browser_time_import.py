@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from projects.models import EntryStatus, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import TimeEntry
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 

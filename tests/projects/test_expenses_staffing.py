@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from projects.models import EntryStatus, Expense, ExpensePolicy, RebillPolicy
-from projects.selectors_time import missing_time
+from projects.choices import EntryStatus, RebillPolicy
+from projects.models import Expense, ExpensePolicy
+from projects.selectors import missing_time
 from projects.services import expenses as ex
 from projects.services import staffing
 from projects.services import time as ts

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from projects.models import Allocation
-from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization
+from projects.selectors import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization
 from projects.services import staffing
 from projects.services import time as ts
 from tests.crm.factories import END, START

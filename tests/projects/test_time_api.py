@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from projects.models import EntryStatus, Expense, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import Expense, TimeEntry
 from tests.projects.time_factories import MONDAY, consultant_on
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from projects.models import EntryStatus, TimeEntry, Timesheet
+from projects.choices import EntryStatus
+from projects.models import TimeEntry, Timesheet
 from projects.services import time as ts
 from psa.core.dates import week_start
 from psa.core.exceptions import ConflictError

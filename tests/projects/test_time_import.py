@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from projects.models import EntryStatus, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import TimeEntry
 from projects.services import time as ts
 from projects.services.time_import import time_csv_import
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from projects.models import EntryStatus, Expense, TimeOff
-from projects.selectors_time import missing_time
+from projects.choices import EntryStatus
+from projects.models import Expense, TimeOff
+from projects.selectors import missing_time
 from projects.services import expenses as ex
 from projects.services import staffing
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError

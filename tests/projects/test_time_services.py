@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from projects.models import EntryStatus, TaskTerms, TimeEntry, Timesheet
+from projects.choices import EntryStatus
+from projects.models import TaskTerms, TimeEntry, Timesheet
 from projects.services import time as ts
 from projects.services.time import EntrySpec
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
@@ -91,6 +92,22 @@ def test_a_bulk_create_with_one_bad_entry_saves_nothing_and_names_the_index(setu
     assert "entries[3].hours" in exc.value.fields
     assert not TimeEntry.objects.exists()
     assert ts.time_entries_bulk_create(by=carl.user, specs=specs[:3]) == 3
+
+
+FIELDS = ("consultant_id", "project_id", "task_id", "date", "hours", "note", "status", "rejection_reason", "billable",
+          "source_key", "bill_rate", "cost_rate", "contract_line_id", "approved_at")  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_a_large_bulk_create_streams_with_copy_the_same_rows_bulk_create_writes(setup, carl, monkeypatch):
+    specs = [EntrySpec(carl.pk, setup.project.pk, None, MONDAY + dt.timedelta(days=i), Decimal("8"), note=f"n{i}",
+                       source_key=f"k{i}") for i in range(3)]  # fmt: skip
+    assert ts.time_entries_bulk_create(by=carl.user, specs=specs) == 3  # bulk_create
+    by_orm = list(TimeEntry.objects.order_by("date").values_list(*FIELDS))
+    TimeEntry.objects.all().delete()
+    monkeypatch.setattr(ts, "COPY_THRESHOLD", 1)
+    assert ts.time_entries_bulk_create(by=carl.user, specs=specs) == 3  # projects.sql.time_entries_copy
+    assert list(TimeEntry.objects.order_by("date").values_list(*FIELDS)) == by_orm
 
 
 def test_submit_locks_the_week_and_records_the_timesheet(setup, carl):

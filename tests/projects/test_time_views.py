@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from projects.models import EntryStatus, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import TimeEntry
 from projects.services import expenses as ex
 from projects.services import time as ts
 from tests.projects.time_factories import MONDAY, consultant_on, won_project

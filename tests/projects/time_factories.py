@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crm.models import Role
+from crm.models import DeliveryRole
 from projects import services
 from projects.models import Consultant, Project, RateCard
 from projects.services import staffing
@@ -20,7 +20,7 @@ class Setup:
     project: Project
     pm: object
     admin: object
-    role: Role
+    role: DeliveryRole
     card: RateCard
 
 

@@ -1,5 +1,5 @@
 """utilization_report: approved hours (billable / non-billable) against capacity per consultant
-(projects.selectors_time.utilization, the query behind the utilization page and API) against one hand-written
+(projects.selectors.utilization, the query behind the utilization page and API) against one hand-written
 SQL aggregate on the same entries. One million approved entries at M; at S 100,000 (said in the notes);
 tiny 5,000. Goal 1.5."""
 
@@ -7,7 +7,7 @@ from datetime import date
 
 from django.db import connection
 
-from projects.selectors_time import utilization
+from projects.selectors import utilization
 from tests.benchmarks.gen_time import END, START, time_load, time_truncate
 from tests.benchmarks.harness import Record, timed
 

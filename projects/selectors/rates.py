@@ -1,12 +1,10 @@
-"""projects reads that are more than a filter."""
+"""Rate-card reads that are more than a filter."""
 
-from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import Q
 
-from projects.models import Contract, RateCardLine
-from psa.core.webhooks import correlation_id_for_deal
+from projects.models import RateCardLine
 
 
 def rate_card_line_overlap(
@@ -22,12 +20,3 @@ def rate_card_line_overlap(
     if exclude_id is not None:
         qs = qs.exclude(pk=exclude_id)
     return qs.order_by("valid_from").first()
-
-
-def deal_correlation_id(*, contract_ids: Iterable[int | None] = (), project_ids: Iterable[int | None] = ()) -> str:
-    """The correlation id of the one deal behind these contracts and the contracts of these projects ("opp-<id>"),
-    or "" when they lead to no deal or to several."""
-    contracts = Contract.objects.filter(
-        Q(pk__in=[c for c in contract_ids if c]) | Q(project_id__in=[p for p in project_ids if p])
-    )
-    return correlation_id_for_deal(contracts.values_list("opportunity_id", flat=True))

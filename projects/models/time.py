@@ -1,6 +1,6 @@
 """Staffing and time capture: consultants (capacity, skills, dated cost rates, time off), allocations, time
-entries with their weekly submission, and expenses with receipts. Imported at the end of projects.models so
-Django registers them in the projects app; writes go through projects.services.time / .staffing / .expenses.
+entries with their weekly submission, and expenses with receipts. Their statuses and kinds are in
+projects.choices; writes go through projects.services.time / .staffing / .expenses.
 
 Rules that fit one row are constraints here (hours in (0, 24], dates ordered, statuses valid, one entry per
 consultant, project, task and day); rules across rows (24 h per day, allocated, inside project dates, not
@@ -15,72 +15,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
-from crm.models import Role
+from crm.models import DeliveryRole
+from projects.choices import AllocationKind, EntryStatus, ExpenseCategory, RebillPolicy, TimeOffKind
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
-__all__ = [
-    "EDITABLE_STATUSES",
-    "ENTRY_TRANSITIONS",
-    "Allocation",
-    "AllocationKind",
-    "Consultant",
-    "ConsultantSkill",
-    "CostRate",
-    "EntryStatus",
-    "Expense",
-    "ExpenseCategory",
-    "ExpensePolicy",
-    "RebillPolicy",
-    "Skill",
-    "TaskTerms",
-    "TimeEntry",
-    "TimeOff",
-    "TimeOffKind",
-    "Timesheet",
-]
-
-
-class EntryStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-
-
-# Who may move an entry (or expense) where: consultants submit drafts and rejected ones; PMs decide.
-ENTRY_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    EntryStatus.DRAFT: (EntryStatus.SUBMITTED,),
-    EntryStatus.REJECTED: (EntryStatus.SUBMITTED, EntryStatus.DRAFT),
-    EntryStatus.SUBMITTED: (EntryStatus.APPROVED, EntryStatus.REJECTED),
-    EntryStatus.APPROVED: (),
-}
-EDITABLE_STATUSES = (EntryStatus.DRAFT, EntryStatus.REJECTED)
 _STATUSES = [s.value for s in EntryStatus]
-
-
-class AllocationKind(models.TextChoices):
-    SOFT = "soft", "Soft (tentative)"
-    HARD = "hard", "Hard (confirmed)"
-
-
-class TimeOffKind(models.TextChoices):
-    HOLIDAY = "holiday", "Public holiday"
-    LEAVE = "leave", "Leave"
-    SICK = "sick", "Sick"
-
-
-class RebillPolicy(models.TextChoices):
-    AT_COST = "at_cost", "At cost"
-    MARKUP = "markup", "With markup"
-    NONE = "none", "Not re-billed"
-
-
-class ExpenseCategory(models.TextChoices):
-    TRAVEL = "travel", "Travel"
-    LODGING = "lodging", "Lodging"
-    MEALS = "meals", "Meals"
-    SOFTWARE = "software", "Software"
-    OTHER = "other", "Other"
 
 
 class Skill(models.Model):
@@ -98,7 +37,7 @@ class Consultant(models.Model):
     capacity and the utilization target (percent of capacity expected to be billable)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consultant")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="consultants")
+    role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="consultants")
     weekly_capacity = models.DecimalField(**HOURS_FIELD, default=Decimal("40.00"))
     utilization_target = models.PositiveSmallIntegerField(default=75, help_text="Billable percent of capacity.")
     cost_currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)

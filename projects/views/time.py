@@ -5,27 +5,25 @@ the missing-time list. Views parse input and call one service; the services deci
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from projects.models import Consultant, EntryStatus, ExpenseCategory, Project, TimeOffKind
-from projects.selectors_time import (
-    approval_queue,
-    expense_queue,
-    expenses_for,
-    missing_time,
-    timesheet_week,
-    week_start,
-)
+from projects.choices import EntryStatus
+from projects.forms import CellForm, ExpenseForm, TimeImportForm, TimeOffForm
+from projects.models import Consultant
+from projects.selectors import approval_queue, expense_queue, expenses_for, missing_time, timesheet_week
 from projects.services import expenses as expense_services
+from projects.services import staffing as staffing_services
 from projects.services import time as time_services
 from projects.services.time_import import UPLOAD_LIMIT as TIME_UPLOAD_LIMIT
-from psa.core.dates import DateFormField, parse_date
+from projects.services.time_import import time_csv_import
+from psa.core.dates import parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
+from psa.core.forms import form_apply_domain_error
+from psa.core.imports import csv_import_step
 from psa.core.money import to_decimal
 from psa.core.roles import Role, role_required
 from psa.core.uploads import upload_limited
@@ -93,14 +91,6 @@ def timesheet(request):
             "today": date.today(),
         },
     )
-
-
-class CellForm(forms.Form):
-    project = forms.IntegerField()
-    task = forms.IntegerField(required=False)
-    date = DateFormField()
-    hours = forms.CharField(required=False, max_length=10)
-    note = forms.CharField(required=False, max_length=500)
 
 
 def _parse_hours(raw: str) -> Decimal:
@@ -248,28 +238,6 @@ def missing(request):
 
 
 # --- expenses -------------------------------------------------------------------------------------------
-class ExpenseForm(forms.Form):
-    project = forms.ModelChoiceField(queryset=Project.objects.none())
-    date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
-    category = forms.ChoiceField(choices=ExpenseCategory.choices)
-    description = forms.CharField(max_length=200, required=False)
-    amount = forms.DecimalField(max_digits=18, decimal_places=2)
-    currency = forms.CharField(max_length=3)
-    billable = forms.BooleanField(required=False, initial=True)
-    receipt = forms.FileField(
-        required=False, help_text=f"PDF, PNG, JPEG or WebP, {expense_services.RECEIPT_LIMIT.describe()}."
-    )
-
-    def __init__(self, *args, consultant: Consultant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.filter(allocations__consultant=consultant).distinct()
-        for field in self.fields.values():
-            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
-            if isinstance(field.widget, forms.Select):
-                css = "form-select"
-            field.widget.attrs.setdefault("class", css)
-
-
 @role_required(Role.CONSULTANT)
 @upload_limited(expense_services.RECEIPT_LIMIT)
 def expense_list(request):
@@ -309,8 +277,6 @@ def expense_list(request):
             messages.success(request, "Expense saved as a draft.")
             return redirect("projects:expenses")
         except DomainError as exc:
-            from psa.core.forms import form_apply_domain_error
-
             form_apply_domain_error(form, exc)
     mine = expenses_for(request.user).filter(consultant=consultant).select_related("project")[:200]
     return render(request, "projects/expenses.html", {"form": form, "expenses": mine, "EntryStatus": EntryStatus})
@@ -320,10 +286,6 @@ def expense_list(request):
 @upload_limited(TIME_UPLOAD_LIMIT)
 def time_import(request):
     """Upload a CSV of time, read the dry run row by row, then import the good rows as drafts."""
-    from projects.forms import TimeImportForm
-    from projects.services.time_import import time_csv_import
-    from psa.core.imports import csv_import_step
-
     form = TimeImportForm(request.POST or None, request.FILES or None)
     step = csv_import_step(
         request,
@@ -345,29 +307,9 @@ def time_import(request):
     return render(request, "projects/time_import.html", context, status=400 if form.errors else 200)
 
 
-class TimeOffForm(forms.Form):
-    kind = forms.ChoiceField(choices=TimeOffKind.choices, initial=TimeOffKind.LEAVE)
-    start_date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = DateFormField(widget=forms.DateInput(attrs={"type": "date"}))
-    hours_per_day = forms.DecimalField(
-        max_digits=5, decimal_places=2, initial=Decimal("8"), help_text="Hours off on each weekday of the range."
-    )
-    note = forms.CharField(max_length=200, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault(
-                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            )
-
-
 @role_required(Role.CONSULTANT)
 def time_off(request):
     """A consultant's holidays and leave: list, add, remove. Capacity, missing time and utilization follow."""
-    from projects.services import staffing as staffing_services
-    from psa.core.forms import form_apply_domain_error
-
     consultant = _consultant(request)
     form = TimeOffForm(request.POST or None)
     if request.method == "POST" and request.POST.get("remove"):

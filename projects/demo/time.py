@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from crm import services as crm_services
 from crm.choices import BillingModel, ServiceType
-from crm.models import Account, Opportunity, Role, Stage
+from crm.models import Account, DeliveryRole, Opportunity, Stage
 from projects import services
-from projects.models import Consultant, Contract, EntryStatus, Expense, Project, TimeEntry
+from projects.choices import EntryStatus
+from projects.models import Consultant, Contract, Expense, Project, TimeEntry
 from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
+from psa.core.dates import week_start
 
 FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
          "Maya", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Xena",
@@ -99,12 +101,12 @@ def seed() -> list[str]:
         return ["time: demo users missing, skipped"]
     if Consultant.objects.filter(user__username="c01").exists():
         return ["time: demo consultants already there"]
-    roles = {r.code: r for r in Role.objects.all()}
+    roles = {r.code: r for r in DeliveryRole.objects.all()}
     if not roles:
         return ["time: no delivery roles, skipped"]
     rng = random.Random(2026)
     today = timezone.localdate()
-    this_monday = today - dt.timedelta(days=today.weekday())
+    this_monday = week_start(today)
     first_monday = this_monday - dt.timedelta(weeks=13)
     with transaction.atomic():
         projects = _engagements(admin, sales, pm, roles, first_monday, this_monday + dt.timedelta(weeks=10))

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from crm.permissions import EDIT_ROLES as PIPELINE_EDIT_ROLES
 from projects import services
-from projects.choices import ChangeOrderStatus, MilestoneStatus, ProjectStatus
+from projects.choices import PROJECT_TRANSITIONS, ChangeOrderStatus, MilestoneStatus, ProjectStatus
 from projects.filtersets import ProjectFilter
 from projects.forms import ChangeOrderForm, RejectForm
 from projects.models import ChangeOrder, Contract, Project
@@ -112,8 +112,6 @@ def project_detail(request, pk: int):
 
 
 def _next_statuses(status: str) -> list[tuple[str, str]]:
-    from projects.choices import PROJECT_TRANSITIONS
-
     verbs = {
         ProjectStatus.ACTIVE: "Start" if status == ProjectStatus.PLANNED else "Resume",
         ProjectStatus.ON_HOLD: "Put on hold",

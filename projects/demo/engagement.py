@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from crm.choices import OpportunityStatus, ServiceType
-from crm.models import Opportunity, Role
+from crm.models import DeliveryRole, Opportunity
 from projects import services
-from projects.demo_time import won_on
+from projects.demo.time import won_on
 from projects.models import MilestoneTemplate, ProjectTemplate, RateCard, RateCardLine, TaskTemplate
 
 TEMPLATES = {
@@ -55,7 +55,7 @@ def seed() -> list[str]:
         if RateCard.objects.filter(name=f"Standard {currency}").exists():
             continue
         card = services.rate_card_create(by=admin, name=f"Standard {currency}", currency=currency, is_default=True)
-        for role in Role.objects.filter(code__in=RATES):
+        for role in DeliveryRole.objects.filter(code__in=RATES):
             base = Decimal(RATES[role.code])
             services.rate_card_line_create(
                 by=admin, rate_card_id=card.pk, role=role, rate=base, valid_from=dt.date(2025, 1, 1),
@@ -72,13 +72,3 @@ def seed() -> list[str]:
     # Still nothing in RateCardLine means no roles yet (crm.demo skipped); report it plainly.
     lines = RateCardLine.objects.count()
     return [f"projects: {won} deals won into projects, {lines} rate-card lines"]
-
-
-# Staffing, time and expenses (projects.demo_time) run after the engagements above.
-_seed_engagements = seed
-
-
-def seed() -> list[str]:
-    from projects import demo_time
-
-    return _seed_engagements() + demo_time.seed()

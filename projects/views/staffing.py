@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from crm.models import Role as DeliveryRole
+from crm.models import DeliveryRole
 from projects.models import ResourceRequest, Skill
-from projects.selectors_time import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization, week_start
+from projects.selectors import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization
 from projects.services import staffing as staffing_services
-from psa.core.dates import date_param, parse_date
+from psa.core.dates import date_param, parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required

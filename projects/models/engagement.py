@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY, BillingModel, ServiceType
-from crm.models import Role  # the delivery role catalogue lives in crm (the lowest app needing it)
+from crm.models import DeliveryRole  # the delivery role catalogue lives in crm (the lowest app needing it)
 from projects.choices import (
     ChangeAction,
     ChangeOrderStatus,
@@ -184,7 +184,7 @@ class RateCardLine(models.Model):
     constraint on PostgreSQL, migration 0003)."""
 
     rate_card = models.ForeignKey(RateCard, on_delete=models.CASCADE, related_name="lines")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="rate_lines")
+    role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="rate_lines")
     rate = models.DecimalField(**RATE_FIELD)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, help_text="Inclusive; empty = open-ended.")
@@ -281,7 +281,7 @@ class ResourceRequest(models.Model):
     """Hours of a role a project needs over dates; from the deal's role demand, filled by staffing later."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="resource_requests")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="resource_requests")
+    role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="resource_requests")
     hours = models.DecimalField(**HOURS_FIELD)
     start_date = models.DateField()
     end_date = models.DateField()
@@ -377,7 +377,3 @@ class ChangeOrderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change_order_id}: {self.from_status} -> {self.to_status}"
-
-
-# Staffing and time capture live in their own module; importing it here registers them in the projects app.
-from projects.models_time import *  # noqa: E402, F403

@@ -1,0 +1,230 @@
+"""Reads for time: who sees which entries, the week grid, the approval queue, time off and missing time
+(utilization and staffing reads are in projects.selectors.staffing). Each is a fixed number of queries
+whatever the number of rows; sums happen in SQL."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from projects.choices import EntryStatus
+from projects.models import Allocation, Consultant, Expense, Project, Task, TimeEntry, TimeOff
+from psa.core.dates import week_start, weekdays_between
+from psa.core.roles import Role, has_role
+
+ZERO = Decimal("0.00")
+
+
+# --- scoping --------------------------------------------------------------------------------------------
+def time_entries_for(user) -> QuerySet[TimeEntry]:
+    """What a user may see: admins and finance all; PMs their projects' entries and their own; a consultant
+    only their own."""
+    qs = TimeEntry.objects.all()
+    if has_role(user, Role.ADMIN, Role.FINANCE):
+        return qs
+    if has_role(user, Role.PROJECT_MANAGER):
+        return qs.filter(Q(project__project_manager=user) | Q(consultant__user=user))
+    return qs.filter(consultant__user=user)
+
+
+def expenses_for(user) -> QuerySet[Expense]:
+    qs = Expense.objects.all()
+    if has_role(user, Role.ADMIN, Role.FINANCE):
+        return qs
+    if has_role(user, Role.PROJECT_MANAGER):
+        return qs.filter(Q(project__project_manager=user) | Q(consultant__user=user))
+    return qs.filter(consultant__user=user)
+
+
+def allocations_for(user) -> QuerySet[Allocation]:
+    qs = Allocation.objects.all()
+    if has_role(user, Role.ADMIN, Role.FINANCE, Role.PROJECT_MANAGER):
+        return qs
+    return qs.filter(consultant__user=user)
+
+
+# --- the week grid --------------------------------------------------------------------------------------
+@dataclass
+class GridRow:
+    project: Project
+    task: Task | None
+    cells: list  # per day: TimeEntry | None
+    total: Decimal = ZERO
+    days: list = field(default_factory=list)
+
+    @property
+    def slots(self) -> list[tuple[date, TimeEntry | None]]:
+        return list(zip(self.days, self.cells, strict=True))
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.pk}-{self.task.pk if self.task else 0}"
+
+
+@dataclass
+class WeekGrid:
+    monday: date
+    days: list[date]
+    rows: list[GridRow]
+    day_totals: list[Decimal]
+    total: Decimal
+    statuses: set[str] = field(default_factory=set)
+    rejected: list[TimeEntry] = field(default_factory=list)
+    allocated_projects: list[Project] = field(default_factory=list)
+
+    @property
+    def editable(self) -> bool:
+        return not self.rows or any(
+            c is None or c.status in (EntryStatus.DRAFT, EntryStatus.REJECTED) for r in self.rows for c in r.cells
+        )
+
+    @property
+    def status_label(self) -> tuple[str, str]:
+        """(label, Bootstrap tone) of the week as a whole."""
+        if not self.statuses:
+            return "Empty", "secondary"
+        if self.has_drafts:
+            return ("Sent back" if EntryStatus.REJECTED in self.statuses else "Draft"), "warning"
+        if EntryStatus.SUBMITTED in self.statuses:
+            return "Waiting for approval", "primary"
+        return "Approved · locked", "success"
+
+    @property
+    def has_drafts(self) -> bool:
+        return bool(self.statuses & {EntryStatus.DRAFT, EntryStatus.REJECTED})
+
+
+def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tuple[int, int | None]] = ()) -> WeekGrid:
+    """One row per project/task the consultant is allocated to this week or has time on (plus added rows),
+    one column per day. Three queries, whatever the number of rows and entries."""
+    days = [monday + timedelta(days=i) for i in range(7)]
+    sunday = days[-1]
+    entries = list(
+        TimeEntry.objects.filter(consultant=consultant, date__gte=monday, date__lte=sunday)
+        .select_related("project", "task")
+        .order_by("project__code", "task__order", "date")
+    )
+    allocated = list(
+        Project.objects.filter(
+            allocations__consultant=consultant, allocations__start_date__lte=sunday, allocations__end_date__gte=monday
+        )
+        .distinct()
+        .prefetch_related("tasks")
+        .order_by("code")
+    )
+    rows: dict[tuple, GridRow] = {}
+    by_project = {p.pk: p for p in allocated}
+    for e in entries:
+        by_project.setdefault(e.project_id, e.project)
+    for project in allocated:
+        rows[(project.pk, None)] = GridRow(project, None, [None] * 7)
+    for pid, tid in extra_rows:
+        project = by_project.get(pid)
+        if project is None:
+            continue
+        task = (
+            next((t for t in project.tasks.all() if t.pk == tid), None)
+            if tid and pid in {p.pk for p in allocated}
+            else None
+        )
+        rows.setdefault((pid, task.pk if task else None), GridRow(project, task, [None] * 7))
+    for e in entries:
+        row = rows.setdefault((e.project_id, e.task_id), GridRow(e.project, e.task, [None] * 7))
+        row.cells[(e.date - monday).days] = e
+    day_totals = [ZERO] * 7
+    statuses = set()
+    for row in rows.values():
+        row.days = days
+        for i, c in enumerate(row.cells):
+            if c is not None:
+                row.total += c.hours
+                day_totals[i] += c.hours
+                statuses.add(c.status)
+    ordered = sorted(
+        rows.values(), key=lambda r: (r.project.code, r.task.order if r.task else 0, r.task.pk if r.task else 0)
+    )
+    return WeekGrid(
+        monday=monday,
+        days=days,
+        rows=ordered,
+        day_totals=day_totals,
+        total=sum(day_totals, ZERO),
+        statuses=statuses,
+        rejected=[e for e in entries if e.status == EntryStatus.REJECTED and e.rejection_reason],
+        allocated_projects=allocated,
+    )
+
+
+# --- approvals ------------------------------------------------------------------------------------------
+def approval_queue(user) -> QuerySet[TimeEntry]:
+    """Submitted entries waiting for this PM (all of them for an admin), oldest first."""
+    qs = TimeEntry.objects.filter(status=EntryStatus.SUBMITTED)
+    if not has_role(user, Role.ADMIN):
+        qs = qs.filter(project__project_manager=user)
+    return qs.select_related("consultant__user", "project", "task").order_by("consultant_id", "date", "pk")
+
+
+def expense_queue(user) -> QuerySet[Expense]:
+    qs = Expense.objects.filter(status=EntryStatus.SUBMITTED)
+    if not has_role(user, Role.ADMIN):
+        qs = qs.filter(project__project_manager=user)
+    return qs.select_related("consultant__user", "project").order_by("date", "pk")
+
+
+# --- capacity and missing time --------------------------------------------------------------------------
+def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
+    """Hours of time off per (consultant, week) between two dates: weekdays in the overlap x hours per day.
+    `consultant_ids`: a list, or a queryset of consultant pks (sent as a subquery). One query; the arithmetic is
+    on the (few) time-off rows."""
+    out: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    rows = TimeOff.objects.filter(consultant_id__in=consultant_ids, start_date__lte=last, end_date__gte=first)
+    for off in rows.values_list("consultant_id", "start_date", "end_date", "hours_per_day"):
+        cid, a, b, per_day = off
+        wk = week_start(max(a, first))
+        while wk <= min(b, last):
+            lo, hi = max(a, wk, first), min(b, wk + timedelta(days=6), last)
+            if hi >= lo:
+                out[(cid, wk)] += per_day * weekdays_between(lo, hi)
+            wk += timedelta(days=7)
+    return out
+
+
+@dataclass
+class MissingTime:
+    consultant: Consultant
+    expected: Decimal
+    logged: Decimal
+
+    @property
+    def missing(self) -> Decimal:
+        return self.expected - self.logged
+
+
+def missing_time(*, week: date) -> list[MissingTime]:
+    """Active consultants whose hours logged in the week (any status) are below their capacity less time
+    off. Two queries."""
+    monday = week_start(week)
+    sunday = monday + timedelta(days=6)
+    logged = Subquery(
+        TimeEntry.objects.filter(consultant=OuterRef("pk"), date__gte=monday, date__lte=sunday)
+        .order_by()
+        .values("consultant")
+        .annotate(h=Sum("hours"))
+        .values("h")[:1],
+        output_field=DecimalField(max_digits=9, decimal_places=2),
+    )
+    consultants = list(
+        Consultant.objects.filter(is_active=True, weekly_capacity__gt=0)
+        .select_related("user", "role")
+        .annotate(logged=Coalesce(logged, Value(ZERO)))
+    )
+    off = time_off_hours(consultant_ids=[c.pk for c in consultants], first=monday, last=sunday)
+    out = []
+    for c in consultants:
+        expected = max(ZERO, c.weekly_capacity - off.get((c.pk, monday), ZERO))
+        if c.logged < expected:
+            out.append(MissingTime(c, expected, c.logged))
+    return sorted(out, key=lambda m: (-m.missing, str(m.consultant)))
