@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.choices import InvoiceStatus, PaymentMethod, RunScope
-from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, PaymentAllocation, SourceLink
 from psa.core.api import DateField
 from psa.core.files import file_url
 
@@ -212,7 +212,7 @@ class RunCreateSerializer(serializers.Serializer):
 
 class AllocationSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Allocation
+        model = PaymentAllocation
         fields = ["id", "invoice", "amount", "created_at"]
 
 

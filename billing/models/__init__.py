@@ -14,14 +14,13 @@ from billing.models.invoices import (
     SourceLink,
     SourceRelease,
 )
-from billing.models.payments import Allocation, DunningReminder, Payment, WriteOff
+from billing.models.payments import DunningReminder, Payment, PaymentAllocation, WriteOff
 from billing.models.runs import BillingRun, BillingRunItem
 from billing.models.schedules import ScheduleEvent
 from billing.models.tax import AccountTax, TaxCategory
 
 __all__ = [
     "AccountTax",
-    "Allocation",
     "BillingRun",
     "BillingRunItem",
     "CapWriteDown",
@@ -31,6 +30,7 @@ __all__ = [
     "InvoiceLine",
     "InvoiceTax",
     "Payment",
+    "PaymentAllocation",
     "ScheduleEvent",
     "SourceLink",
     "SourceRelease",

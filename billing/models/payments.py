@@ -46,7 +46,7 @@ class Payment(models.Model):
         return self.amount - self.amount_allocated
 
 
-class Allocation(models.Model):
+class PaymentAllocation(models.Model):
     """Part of a payment (or of a credit note) applied to an invoice."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")

@@ -14,7 +14,7 @@ different deals) or none (period.closed, a contract made by hand) carries no cor
 wrong one.
 """
 
-from billing.models import Allocation, Invoice
+from billing.models import Invoice, PaymentAllocation
 from projects.models import Contract, TimeEntry
 from psa.core.models import Event
 
@@ -51,7 +51,7 @@ def correlation_for_event(event_type: str, data: dict) -> str:
             return _single(_contract_opportunities(contract_ids=[invoice["contract_id"]]))
         return _single(_contract_opportunities(project_ids=[invoice["project_id"]]))
     if event_type == "payment.received":
-        invoices = Allocation.objects.filter(payment_id=data.get("id")).values_list(
+        invoices = PaymentAllocation.objects.filter(payment_id=data.get("id")).values_list(
             "invoice__contract_id", "invoice__project_id"
         )
         contracts = {c for c, _p in invoices if c}
