@@ -17,6 +17,7 @@ from billing.choices import (
     InvoiceStatus,
     SourceKind,
 )
+from billing.jobs import invoice_render_enqueue
 from billing.models import Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
@@ -279,10 +280,7 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
         obj=invoice,
         summary=f"{invoice.number} issued to {invoice.buyer_name} ({invoice.gross_total:,.2f} {invoice.currency})",
     )
-    from billing.tasks import invoice_render_task
-
-    invoice_pk = invoice.pk
-    transaction.on_commit(lambda: invoice_render_task.delay(invoice_id=invoice_pk))
+    invoice_render_enqueue(invoice_id=invoice.pk)
     return invoice
 
 

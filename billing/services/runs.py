@@ -38,6 +38,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
+from billing.jobs import billing_run_execute_enqueue, invoice_render_enqueue
 from billing.models import AccountTax, BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
@@ -174,9 +175,7 @@ def billing_run_preview(*, run: BillingRun) -> Preview:
 
 
 def _enqueue(run_id: int) -> None:
-    from billing.tasks import billing_run_execute_task
-
-    transaction.on_commit(lambda: billing_run_execute_task.delay(run_id=run_id))
+    billing_run_execute_enqueue(run_id=run_id)
 
 
 @transaction.atomic
@@ -485,8 +484,6 @@ def billing_sweep() -> dict:
         .order_by("pk")
         .values_list("pk", flat=True)[:200]
     )
-    from billing.tasks import invoice_render_task
-
     for invoice_id in unrendered:
-        transaction.on_commit(lambda pk=invoice_id: invoice_render_task.delay(invoice_id=pk))
+        invoice_render_enqueue(invoice_id=invoice_id)
     return {"runs": len(runs), "pdfs": len(unrendered)}
