@@ -29,9 +29,10 @@ from billing.services import (
     schedules_generate_for_contract,
 )
 from billing.services.tax import tax_categories_ensure_default
-from crm.models import Account, Contact
+from crm.models import Account, Contact, Role
+from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
-from projects.models import Contract, ContractLine, Milestone, Project
+from projects.models import Consultant, Contract, ContractLine, EntryStatus, Expense, Milestone, Project, TimeEntry
 from psa.core.exceptions import DomainError
 from psa.core.firm import seller_missing
 
@@ -175,9 +176,6 @@ def _contracts(accounts: list[Account], start: date) -> None:
 
 def _time(account: Account, first_month: date, today: date) -> int:
     """Approved T&M hours and expenses on the client account's first demo contract, unless it has some."""
-    from crm.models import Role
-    from projects.models import Consultant, EntryStatus, Expense, TimeEntry
-
     if TimeEntry.objects.filter(project__account=account, status=EntryStatus.APPROVED, billable=True).exists():
         return 0
     contract = Contract.objects.filter(account=account).order_by("pk").first()
@@ -266,8 +264,6 @@ def seed() -> list[str]:
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
     tax_categories_ensure_default()
-    from ledger.models import AccountingPeriod
-
     if AccountingPeriod.objects.exists():
         periods_ensure(through=date(today.year + 1, 12, 31))
     else:

@@ -293,6 +293,8 @@ def einvoice_validate(xml: str) -> None:
 
 
 def pdf_from_html(html: str) -> bytes:
+    # Imported here, not at the top: weasyprint takes about a second to import, and only the render job and
+    # its tests need it, not every web process that imports billing.services.
     from weasyprint import HTML
 
     return HTML(string=html, base_url=str(STATIC_ROOT)).write_pdf(pdf_variant="pdf/a-3b")

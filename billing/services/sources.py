@@ -32,8 +32,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from billing.choices import ScheduleKind, SourceKind
 from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
@@ -473,8 +474,6 @@ def apply_caps(candidates: list[Candidate]) -> list[Capped]:
 
 def links_release(*, links: Iterable[SourceLink], reason: str) -> int:
     """Release links so their sources may be billed again (credit note issued, draft discarded)."""
-    from django.utils import timezone
-
     ids = [link.pk for link in links]
     return SourceLink.objects.filter(pk__in=ids, released_at__isnull=True).update(
         released_at=timezone.now(), release_reason=reason[:200]
@@ -589,8 +588,6 @@ def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
     """Generate missing schedules and rebuild those a change order made stale (events no longer summing to the
     line's price, or the line now ending after its last event). One query to find them; returns how many
     lines were (re)generated. Runs call it before they look for sources."""
-    from django.db.models import Count, Max
-
     lines = ContractLine.objects.filter(billing_model__in=list(SCHEDULED_MODELS))
     if contract_ids is not None:
         lines = lines.filter(contract_id__in=list(contract_ids))
