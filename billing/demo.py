@@ -33,6 +33,7 @@ from crm.models import Account, Contact, Role
 from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
 from projects.models import Consultant, Contract, ContractLine, EntryStatus, Expense, Milestone, Project, TimeEntry
+from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
 from psa.core.firm import seller_missing
 
@@ -59,10 +60,6 @@ CLIENTS = [
         "Keizersgracht 101\n1015 CJ Amsterdam",
     ),
 ]
-
-
-def _month_end(d: date) -> date:
-    return (d.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _accounts(today: date) -> list[Account]:
@@ -208,7 +205,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
     notes = ["Steering committee prep", "Process mapping workshop", "Requirements review", "Data quality analysis"]
     now = timezone.now()
     entries, day, n = [], first_month, 0
-    last_day = _month_end(today.replace(day=1) - timedelta(days=1))
+    last_day = month_end(today.replace(day=1) - timedelta(days=1))
     while day <= min(last_day, contract.end_date):
         if day.weekday() < 5 and day.day % 3 != 0:
             for k, person in enumerate(people):
@@ -233,7 +230,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
     TimeEntry.objects.bulk_create(entries)
     expenses = []
     month = first_month
-    while _month_end(month) <= last_day:
+    while month_end(month) <= last_day:
         expenses.append(
             Expense(
                 consultant=people[0],
@@ -251,7 +248,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
                 approved_at=now,
             )
         )
-        month = _month_end(month) + timedelta(days=1)
+        month = month_end(month) + timedelta(days=1)
     Expense.objects.bulk_create(expenses)
     return len(entries)
 
@@ -283,8 +280,8 @@ def seed() -> list[str]:
     finance = get_user_model().objects.filter(username="finance").first()
     month = first_month
     runs = issued = 0
-    while _month_end(month) < today:
-        period_end = _month_end(month)
+    while month_end(month) < today:
+        period_end = month_end(month)
         run = billing_run_create(by=finance, period_end=period_end, key=f"demo-run-{period_end:%Y-%m}")
         if run.status == "draft":
             billing_run_start(run_id=run.pk, by=finance)

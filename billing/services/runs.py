@@ -44,9 +44,9 @@ from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
 from crm.models import Account
-from ledger.services.periods import month_end, next_month
 from projects.models import Contract, ContractLine
 from psa.core.audit import audit_record
+from psa.core.dates import month_end, next_month
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
 from psa.core.money import ZERO
 

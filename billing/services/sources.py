@@ -28,7 +28,7 @@ down (a CapWriteDown per link). A capped grouped line bills sum(links) with unit
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -43,6 +43,7 @@ from crm.choices import BillingModel
 from projects.calculations import ENTRY_ROLE, tm_group_net
 from projects.choices import MilestoneStatus
 from projects.models import ContractLine, EntryStatus, Expense, Milestone, TimeEntry
+from psa.core.dates import month_spans
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.money import ZERO, allocate, line_net, split_evenly
 
@@ -488,16 +489,6 @@ SCHEDULED_MODELS = {
 }
 
 
-def _months(start: date, end: date) -> list[tuple[date, date]]:
-    out = []
-    cur = start
-    while cur <= end:
-        nxt = (cur.replace(day=1) + timedelta(days=32)).replace(day=1)
-        out.append((cur, min(nxt - timedelta(days=1), end)))
-        cur = nxt
-    return out
-
-
 @transaction.atomic
 def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
     """Generate (or regenerate after a change order) the billing schedule of a contract line.
@@ -526,7 +517,7 @@ def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None
     )
     kept = [e for e in events if e.pk in billed_ids]
     billed_total = sum((e.amount for e in kept), ZERO)
-    months = _months(line.start_date, line.end_date)
+    months = month_spans(line.start_date, line.end_date)
     if kind == ScheduleKind.INSTALMENT and instalments:
         step = max(len(months) // instalments, 1)
         chunks = [months[i : i + step] for i in range(0, len(months), step)][:instalments]
