@@ -24,9 +24,9 @@ from billing.services import (
     billing_run_create,
     billing_run_execute,
     billing_run_start,
+    billing_schedules_generate_for_contract,
     invoice_issue,
     payment_record,
-    schedules_generate_for_contract,
 )
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact, Role
@@ -274,7 +274,7 @@ def seed() -> list[str]:
     _time(accounts[0], first_month, today)
     for contract_id in Contract.objects.values_list("pk", flat=True):
         try:
-            schedules_generate_for_contract(contract_id=contract_id)
+            billing_schedules_generate_for_contract(contract_id=contract_id)
         except DomainError:
             continue
     finance = get_user_model().objects.filter(username="finance").first()

@@ -42,7 +42,7 @@ from billing.jobs import billing_run_execute_enqueue, invoice_render_enqueue
 from billing.models import AccountTax, BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
-from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
+from billing.services.sources import apply_caps, billing_schedules_sync, candidates_for, contracts_with_sources
 from crm.models import Account
 from projects.models import Contract, ContractLine
 from psa.core.audit import audit_record
@@ -101,7 +101,7 @@ def billing_run_create(
     if errors:
         raise ValidationFailed("The run is not valid.", fields=errors)
     fingerprint = _fingerprint(period_end, scope, account_ids, project_ids)
-    schedules_sync()  # new contracts and change orders: the preview must see their scheduled fees
+    billing_schedules_sync()  # new contracts and change orders: the preview must see their scheduled fees
     if key:
         existing = BillingRun.objects.filter(key=key).first()
         if existing is not None:
@@ -190,7 +190,7 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
         _enqueue(run.pk)
         return run
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
-    schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
+    billing_schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
     contract_ids = contracts_with_sources(
         contract_ids=scoped_contracts(run).values_list("pk", flat=True), period_end=run.period_end
     )

@@ -490,7 +490,7 @@ SCHEDULED_MODELS = {
 
 
 @transaction.atomic
-def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
+def billing_schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
     """Generate (or regenerate after a change order) the billing schedule of a contract line.
 
     Retainers and subscriptions bill one event per calendar month of the line's dates, in advance (billable
@@ -561,13 +561,13 @@ def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None
     return kept + new
 
 
-def schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
+def billing_schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
     """Generate the schedule of every scheduled line of a contract; returns the number of events."""
     count = 0
     for line_id in ContractLine.objects.filter(
         contract_id=contract_id, billing_model__in=list(SCHEDULED_MODELS)
     ).values_list("pk", flat=True):
-        count += len(schedule_generate(contract_line_id=line_id, by=by))
+        count += len(billing_schedule_generate(contract_line_id=line_id, by=by))
     return count
 
 
@@ -575,7 +575,7 @@ def write_downs_for(links: Iterable[SourceLink]) -> list[CapWriteDown]:
     return list(CapWriteDown.objects.filter(link__in=list(links)))
 
 
-def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
+def billing_schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
     """Generate missing schedules and rebuild those a change order made stale (events no longer summing to the
     line's price, or the line now ending after its last event). One query to find them; returns how many
     lines were (re)generated. Runs call it before they look for sources."""
@@ -592,5 +592,5 @@ def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
         if row["n"] == 0 or row["total"] != row["price"] or (row["last"] and row["last"] < row["end_date"])
     ]
     for pk in stale:
-        schedule_generate(contract_line_id=pk)
+        billing_schedule_generate(contract_line_id=pk)
     return len(stale)

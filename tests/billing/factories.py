@@ -10,7 +10,7 @@ from itertools import count
 
 from django.utils import timezone
 
-from billing.services import schedule_generate
+from billing.services import billing_schedule_generate
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
@@ -100,7 +100,7 @@ def milestone_contract(*amounts: str, account=None, on: date = date(2026, 1, 20)
 def retainer_contract(monthly_total: str = "12000.00", account=None, model: str = "retainer"):
     contract = make_contract(account)
     line = make_line(contract, model, price=monthly_total)
-    schedule_generate(contract_line_id=line.pk)
+    billing_schedule_generate(contract_line_id=line.pk)
     return contract, line
 
 
