@@ -33,7 +33,7 @@ from crm.models import Account, Contact, Role
 from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
 from projects.models import Consultant, Contract, ContractLine, EntryStatus, Expense, Milestone, Project, TimeEntry
-from psa.core.dates import month_end
+from psa.core.dates import month_end, next_month
 from psa.core.exceptions import DomainError
 from psa.core.firm import seller_missing
 
@@ -248,7 +248,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
                 approved_at=now,
             )
         )
-        month = month_end(month) + timedelta(days=1)
+        month = next_month(month)
     Expense.objects.bulk_create(expenses)
     return len(entries)
 
@@ -294,7 +294,7 @@ def seed() -> list[str]:
                 issued += 1
             except DomainError:
                 continue  # a closed period or a later document: left as a draft for finance to look at
-        month = period_end + timedelta(days=1)
+        month = next_month(month)
     paid = _payments(finance, today, paid_through=today - timedelta(days=80))
     return [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
 
