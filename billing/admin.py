@@ -5,13 +5,13 @@ from django.contrib import admin
 
 from billing.models import (
     AccountTax,
-    Allocation,
     BillingRun,
     BillingRunItem,
     CapWriteDown,
     Invoice,
     InvoiceLine,
     Payment,
+    PaymentAllocation,
     ScheduleEvent,
     SourceLink,
     TaxCategory,
@@ -79,7 +79,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["pk", "account", "received_on", "amount", "amount_allocated", "currency", "reference"]
 
 
-@admin.register(Allocation)
+@admin.register(PaymentAllocation)
 class AllocationAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "payment", "credit_note", "amount", "created_at"]
 

@@ -24,14 +24,17 @@ from billing.services import (
     billing_run_create,
     billing_run_execute,
     billing_run_start,
+    billing_schedules_generate_for_contract,
     invoice_issue,
     payment_record,
-    schedules_generate_for_contract,
 )
 from billing.services.tax import tax_categories_ensure_default
-from crm.models import Account, Contact
+from crm.models import Account, Contact, DeliveryRole
+from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
-from projects.models import Contract, ContractLine, Milestone, Project
+from projects.choices import EntryStatus
+from projects.models import Consultant, Contract, ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.dates import month_end, next_month
 from psa.core.exceptions import DomainError
 from psa.core.firm import seller_missing
 
@@ -58,10 +61,6 @@ CLIENTS = [
         "Keizersgracht 101\n1015 CJ Amsterdam",
     ),
 ]
-
-
-def _month_end(d: date) -> date:
-    return (d.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _accounts(today: date) -> list[Account]:
@@ -175,10 +174,6 @@ def _contracts(accounts: list[Account], start: date) -> None:
 
 def _time(account: Account, first_month: date, today: date) -> int:
     """Approved T&M hours and expenses on the client account's first demo contract, unless it has some."""
-    from crm.models import DeliveryRole
-    from projects.choices import EntryStatus
-    from projects.models import Consultant, Expense, TimeEntry
-
     if TimeEntry.objects.filter(project__account=account, status=EntryStatus.APPROVED, billable=True).exists():
         return 0
     contract = Contract.objects.filter(account=account).order_by("pk").first()
@@ -211,7 +206,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
     notes = ["Steering committee prep", "Process mapping workshop", "Requirements review", "Data quality analysis"]
     now = timezone.now()
     entries, day, n = [], first_month, 0
-    last_day = _month_end(today.replace(day=1) - timedelta(days=1))
+    last_day = month_end(today.replace(day=1) - timedelta(days=1))
     while day <= min(last_day, contract.end_date):
         if day.weekday() < 5 and day.day % 3 != 0:
             for k, person in enumerate(people):
@@ -236,7 +231,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
     TimeEntry.objects.bulk_create(entries)
     expenses = []
     month = first_month
-    while _month_end(month) <= last_day:
+    while month_end(month) <= last_day:
         expenses.append(
             Expense(
                 consultant=people[0],
@@ -254,7 +249,7 @@ def _time(account: Account, first_month: date, today: date) -> int:
                 approved_at=now,
             )
         )
-        month = _month_end(month) + timedelta(days=1)
+        month = next_month(month)
     Expense.objects.bulk_create(expenses)
     return len(entries)
 
@@ -267,8 +262,6 @@ def seed() -> list[str]:
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
     tax_categories_ensure_default()
-    from ledger.models import AccountingPeriod
-
     if AccountingPeriod.objects.exists():
         periods_ensure(through=date(today.year + 1, 12, 31))
     else:
@@ -282,14 +275,14 @@ def seed() -> list[str]:
     _time(accounts[0], first_month, today)
     for contract_id in Contract.objects.values_list("pk", flat=True):
         try:
-            schedules_generate_for_contract(contract_id=contract_id)
+            billing_schedules_generate_for_contract(contract_id=contract_id)
         except DomainError:
             continue
     finance = get_user_model().objects.filter(username="finance").first()
     month = first_month
     runs = issued = 0
-    while _month_end(month) < today:
-        period_end = _month_end(month)
+    while month_end(month) < today:
+        period_end = month_end(month)
         run = billing_run_create(by=finance, period_end=period_end, key=f"demo-run-{period_end:%Y-%m}")
         if run.status == "draft":
             billing_run_start(run_id=run.pk, by=finance)
@@ -302,7 +295,7 @@ def seed() -> list[str]:
                 issued += 1
             except DomainError:
                 continue  # a closed period or a later document: left as a draft for finance to look at
-        month = period_end + timedelta(days=1)
+        month = next_month(month)
     paid = _payments(finance, today, paid_through=today - timedelta(days=80))
     return [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
 

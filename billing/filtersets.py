@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.db.models import Q
 
 from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus
 from billing.models import BillingRun, Invoice, Payment
@@ -27,8 +28,6 @@ class InvoiceFilter(django_filters.FilterSet):
         fields = ["q", "kind", "status", "account", "issued_from", "issued_to", "run"]
 
     def search(self, queryset, name, value):
-        from django.db.models import Q
-
         return queryset.filter(Q(number__icontains=value) | Q(buyer_name__icontains=value))
 
 

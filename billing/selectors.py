@@ -25,6 +25,9 @@ from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, 
 from billing.services.sources import PROVIDER_BY_KIND
 from crm.models import Account
 from crm.selectors import account_for_client_user
+from ledger.choices import SystemAccount
+from ledger.models import JournalLine
+from projects.models import ContractLine
 from psa.core.money import ZERO
 from psa.core.roles import Role, has_role
 
@@ -262,8 +265,6 @@ def explain_line(line: InvoiceLine) -> dict:
             )
     cline = None
     if line.contract_line_id:
-        from projects.models import ContractLine
-
         cline = (
             ContractLine.objects.select_related("contract", "rate_card", "source_line__opportunity", "expense_policy")
             .filter(pk=line.contract_line_id)
@@ -298,9 +299,6 @@ def latest_payment_date(account_id: int):
 
 def ledger_reconciliation() -> dict:
     """AR and tax payable in the GL against the billing sub-ledger (DESIGN.md invariant 8)."""
-    from ledger.choices import SystemAccount
-    from ledger.models import JournalLine
-
     gl = {
         r["account__system_role"]: r["d"] - r["c"]
         for r in JournalLine.objects.filter(

@@ -1,31 +1,26 @@
-"""Billing jobs: ids in, one service call, safe to run twice."""
+"""Billing jobs: ids in, one service call, safe to run twice. Services enqueue them by name (billing.jobs)."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
+
+from billing.services import billing_run_execute, billing_runs_resume_stalled, dunning_send, invoice_render
+from billing.services.runs import billing_sweep
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def billing_run_execute_task(*, run_id: int) -> None:
-    from billing.services import billing_run_execute
-
     billing_run_execute(run_id=run_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def invoice_render_task(*, invoice_id: int) -> None:
-    from billing.services import invoice_render
-
     invoice_render(invoice_id=invoice_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def billing_sweep_task() -> dict:
-    from django.db import transaction
-
-    from billing.services.runs import billing_sweep
-
     with transaction.atomic():
         return billing_sweep()
 
@@ -33,14 +28,10 @@ def billing_sweep_task() -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def billing_runs_resume_stalled_task() -> list[int]:
     """Every 20 s: queue again the runs whose workers died (their item leases expired)."""
-    from billing.services.runs import billing_runs_resume_stalled
-
     return billing_runs_resume_stalled()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def dunning_send_task() -> int:
     """Daily: the payment reminders that became due (each level once per invoice)."""
-    from billing.services.dunning import dunning_send
-
     return len(dunning_send().sent)

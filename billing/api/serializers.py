@@ -2,7 +2,8 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.choices import InvoiceStatus, PaymentMethod, RunScope
-from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, SourceLink
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceTax, Payment, PaymentAllocation, SourceLink
+from billing.services import run_progress
 from psa.core.api import DateField
 from psa.core.files import file_url
 
@@ -198,8 +199,6 @@ class RunSerializer(serializers.ModelSerializer):
                 "failed": run.n_failed,
                 "percent": int(processed * 100 / run.n_total) if run.n_total else 100,
             }
-        from billing.services import run_progress
-
         return run_progress(run)
 
 
@@ -212,7 +211,7 @@ class RunCreateSerializer(serializers.Serializer):
 
 class AllocationSerializer(serializers.ModelSerializer):
     class Meta:
-        model = Allocation
+        model = PaymentAllocation
         fields = ["id", "invoice", "amount", "created_at"]
 
 

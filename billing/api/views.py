@@ -2,6 +2,7 @@
 issue, credit, PDF), payments (record, allocate), AR aging. Clients reach only their own account's issued
 documents through the invoice endpoints; everything else is finance's."""
 
+from django.db.models import Count, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -28,7 +29,7 @@ from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
 from psa.core.dates import parse_date
-from psa.core.roles import Role
+from psa.core.roles import Role, user_roles
 from psa.core.uploads import UploadLimitMixin
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
@@ -43,8 +44,6 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
     filterset_class = RunFilter
 
     def get_queryset(self):
-        from django.db.models import Count, Q
-
         def n(status=None):
             return Count("items", filter=Q(items__status=status) if status else None)
 
@@ -138,8 +137,6 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
 
 
 def _roles(user):
-    from psa.core.roles import user_roles
-
     return user_roles(user)
 
 

@@ -1,7 +1,8 @@
 """Every billing write. Invoices: invoice_issue, invoice_cancel, credit_note_create; runs: billing_run_create,
 billing_run_preview, billing_run_start, billing_run_execute, billing_run_retry,
 billing_runs_resume_stalled; payments: payment_record,
-payment_allocate, payments_import_csv, write_off_request/approve/reject; schedules: schedule_generate."""
+payment_allocate, payments_import_csv, write_off_request/approve/reject; billing schedules: billing_schedule_generate,
+billing_schedules_generate_for_contract (revenue schedules are the ledger's)."""
 
 from billing.services.documents import invoice_render
 from billing.services.dunning import dunning_send
@@ -30,7 +31,7 @@ from billing.services.runs import (
     billing_runs_resume_stalled,
     run_progress,
 )
-from billing.services.sources import schedule_generate, schedules_generate_for_contract
+from billing.services.sources import billing_schedule_generate, billing_schedules_generate_for_contract
 
 __all__ = [
     "billing_run_create",
@@ -39,6 +40,8 @@ __all__ = [
     "billing_run_retry",
     "billing_run_start",
     "billing_runs_resume_stalled",
+    "billing_schedule_generate",
+    "billing_schedules_generate_for_contract",
     "credit_note_create",
     "dunning_send",
     "invoice_cancel",
@@ -50,8 +53,6 @@ __all__ = [
     "payment_record",
     "payments_import_csv",
     "run_progress",
-    "schedule_generate",
-    "schedules_generate_for_contract",
     "settle_status",
     "write_off_approve",
     "write_off_reject",

@@ -28,7 +28,9 @@ from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.files import StoredFile
 from psa.core.outbox import outbox_enqueue
 
-STATIC_ROOT = settings.BASE_DIR / "static"
+# The repository's static sources, read from disk by the PDF render (the logo, relative URLs); not
+# Django's STATIC_ROOT, where collectstatic writes.
+STATIC_SOURCE_DIR = settings.BASE_DIR / "static"
 
 
 def invoice_time_entries(invoice: Invoice) -> list[dict]:
@@ -78,7 +80,7 @@ def invoice_context(invoice: Invoice) -> dict:
         "time_entries": entries,
         "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         "exemptions": sorted({t.exemption_reason for t in taxes if t.exemption_reason}),
-        "logo": (STATIC_ROOT / "psa" / "favicon.svg").as_uri(),
+        "logo": (STATIC_SOURCE_DIR / "psa" / "favicon.svg").as_uri(),
     }
 
 
@@ -293,9 +295,11 @@ def einvoice_validate(xml: str) -> None:
 
 
 def pdf_from_html(html: str) -> bytes:
+    # Imported here, not at the top: weasyprint takes about a second to import, and only the render job and
+    # its tests need it, not every web process that imports billing.services.
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(STATIC_ROOT)).write_pdf(pdf_variant="pdf/a-3b")
+    return HTML(string=html, base_url=str(STATIC_SOURCE_DIR)).write_pdf(pdf_variant="pdf/a-3b")
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> tuple[bytes, str]:

@@ -17,7 +17,8 @@ from billing.choices import (
     InvoiceStatus,
     SourceKind,
 )
-from billing.models import Allocation, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
+from billing.jobs import invoice_render_enqueue
+from billing.models import Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
 from billing.services.posting import invoice_post
@@ -284,10 +285,7 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
         obj=invoice,
         summary=f"{invoice.number} issued to {invoice.buyer_name} ({invoice.gross_total:,.2f} {invoice.currency})",
     )
-    from billing.tasks import invoice_render_task
-
-    invoice_pk = invoice.pk
-    transaction.on_commit(lambda: invoice_render_task.delay(invoice_id=invoice_pk))
+    invoice_render_enqueue(invoice_id=invoice.pk)
     return invoice
 
 
@@ -485,7 +483,7 @@ def _credit_note_apply(note: Invoice, *, by) -> None:
     original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
     applied = min(note.gross_total, max(original.balance, ZERO))
     if applied > 0:
-        Allocation.objects.create(invoice=original, credit_note=note, amount=applied)
+        PaymentAllocation.objects.create(invoice=original, credit_note=note, amount=applied)
         original.amount_credited += applied
         Invoice.objects.filter(pk=original.pk).update(amount_credited=original.amount_credited)
         note.amount_paid += applied

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.choices import OPEN_STATUSES, WRITE_OFF_TRANSITIONS, InvoiceKind, PaymentMethod, WriteOffStatus
-from billing.models import Allocation, Invoice, Payment, WriteOff
+from billing.models import Invoice, Payment, PaymentAllocation, WriteOff
 from billing.services._common import locked, require_finance
 from billing.services.invoices import settle_status
 from billing.services.posting import payment_post, write_off_post
@@ -41,7 +41,7 @@ def _amount(value, name: str) -> Decimal:
     return amount
 
 
-def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> Allocation:
+def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> PaymentAllocation:
     if invoice.account_id != payment.account_id:
         raise ValidationFailed(
             f"{invoice} belongs to another account.", fields={"invoice": ["Belongs to another account."]}
@@ -60,7 +60,7 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> All
             f"The payment has {payment.unapplied:,.2f} left to allocate.",
             fields={"amount": [f"At most {payment.unapplied}."]},
         )
-    allocation = Allocation.objects.create(invoice=invoice, payment=payment, amount=amount)
+    allocation = PaymentAllocation.objects.create(invoice=invoice, payment=payment, amount=amount)
     invoice.amount_paid += amount
     Invoice.objects.filter(pk=invoice.pk).update(amount_paid=invoice.amount_paid)
     payment.amount_allocated += amount
@@ -145,7 +145,9 @@ def payment_record(
             _allocate(payment, invoice, _amount(a["amount"], f"allocations[{i}].amount"), by=by)
     elif auto_allocate:
         _auto_allocate(payment, by=by)
-    paid = list(Allocation.objects.filter(payment=payment).values_list("invoice__contract_id", "invoice__project_id"))
+    paid = list(
+        PaymentAllocation.objects.filter(payment=payment).values_list("invoice__contract_id", "invoice__project_id")
+    )
     event_emit(
         type="payment.received",
         key=f"payment.received:{payment.pk}",
@@ -162,7 +164,7 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> Allocation:
+def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> PaymentAllocation:
     """Apply unapplied credit of a payment to an open invoice of the same account."""
     require_finance(by)
     payment = locked(Payment, payment_id, "payment")

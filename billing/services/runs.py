@@ -38,14 +38,15 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
+from billing.jobs import billing_run_execute_enqueue, invoice_render_enqueue
 from billing.models import AccountTax, BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
-from billing.services.sources import apply_caps, candidates_for, contracts_with_sources, schedules_sync
+from billing.services.sources import apply_caps, billing_schedules_sync, candidates_for, contracts_with_sources
 from crm.models import Account
-from ledger.services.periods import month_end, next_month
 from projects.models import Contract, ContractLine
 from psa.core.audit import audit_record
+from psa.core.dates import month_end, next_month
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
 from psa.core.money import ZERO
 
@@ -100,7 +101,7 @@ def billing_run_create(
     if errors:
         raise ValidationFailed("The run is not valid.", fields=errors)
     fingerprint = _fingerprint(period_end, scope, account_ids, project_ids)
-    schedules_sync()  # new contracts and change orders: the preview must see their scheduled fees
+    billing_schedules_sync()  # new contracts and change orders: the preview must see their scheduled fees
     if key:
         existing = BillingRun.objects.filter(key=key).first()
         if existing is not None:
@@ -174,9 +175,7 @@ def billing_run_preview(*, run: BillingRun) -> Preview:
 
 
 def _enqueue(run_id: int) -> None:
-    from billing.tasks import billing_run_execute_task
-
-    transaction.on_commit(lambda: billing_run_execute_task.delay(run_id=run_id))
+    billing_run_execute_enqueue(run_id=run_id)
 
 
 @transaction.atomic
@@ -191,7 +190,7 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
         _enqueue(run.pk)
         return run
     ensure_transition(run.status, RunStatus.RUNNING, RUN_TRANSITIONS)
-    schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
+    billing_schedules_sync(contract_ids=scoped_contracts(run).values_list("pk", flat=True))
     contract_ids = contracts_with_sources(
         contract_ids=scoped_contracts(run).values_list("pk", flat=True), period_end=run.period_end
     )
@@ -485,8 +484,6 @@ def billing_sweep() -> dict:
         .order_by("pk")
         .values_list("pk", flat=True)[:200]
     )
-    from billing.tasks import invoice_render_task
-
     for invoice_id in unrendered:
-        transaction.on_commit(lambda pk=invoice_id: invoice_render_task.delay(invoice_id=pk))
+        invoice_render_enqueue(invoice_id=invoice_id)
     return {"runs": len(runs), "pdfs": len(unrendered)}

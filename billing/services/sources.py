@@ -28,12 +28,13 @@ down (a CapWriteDown per link). A capped grouped line bills sum(links) with unit
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from billing.choices import ScheduleKind, SourceKind
 from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
@@ -42,6 +43,7 @@ from crm.choices import BillingModel
 from projects.calculations import ENTRY_ROLE, tm_group_net
 from projects.choices import EntryStatus, MilestoneStatus
 from projects.models import ContractLine, Expense, Milestone, TimeEntry
+from psa.core.dates import month_spans
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.money import ZERO, allocate, line_net, split_evenly
 
@@ -473,8 +475,6 @@ def apply_caps(candidates: list[Candidate]) -> list[Capped]:
 
 def links_release(*, links: Iterable[SourceLink], reason: str) -> int:
     """Release links so their sources may be billed again (credit note issued, draft discarded)."""
-    from django.utils import timezone
-
     ids = [link.pk for link in links]
     return SourceLink.objects.filter(pk__in=ids, released_at__isnull=True).update(
         released_at=timezone.now(), release_reason=reason[:200]
@@ -489,18 +489,8 @@ SCHEDULED_MODELS = {
 }
 
 
-def _months(start: date, end: date) -> list[tuple[date, date]]:
-    out = []
-    cur = start
-    while cur <= end:
-        nxt = (cur.replace(day=1) + timedelta(days=32)).replace(day=1)
-        out.append((cur, min(nxt - timedelta(days=1), end)))
-        cur = nxt
-    return out
-
-
 @transaction.atomic
-def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
+def billing_schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
     """Generate (or regenerate after a change order) the billing schedule of a contract line.
 
     Retainers and subscriptions bill one event per calendar month of the line's dates, in advance (billable
@@ -527,7 +517,7 @@ def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None
     )
     kept = [e for e in events if e.pk in billed_ids]
     billed_total = sum((e.amount for e in kept), ZERO)
-    months = _months(line.start_date, line.end_date)
+    months = month_spans(line.start_date, line.end_date)
     if kind == ScheduleKind.INSTALMENT and instalments:
         step = max(len(months) // instalments, 1)
         chunks = [months[i : i + step] for i in range(0, len(months), step)][:instalments]
@@ -571,13 +561,13 @@ def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None
     return kept + new
 
 
-def schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
+def billing_schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
     """Generate the schedule of every scheduled line of a contract; returns the number of events."""
     count = 0
     for line_id in ContractLine.objects.filter(
         contract_id=contract_id, billing_model__in=list(SCHEDULED_MODELS)
     ).values_list("pk", flat=True):
-        count += len(schedule_generate(contract_line_id=line_id, by=by))
+        count += len(billing_schedule_generate(contract_line_id=line_id, by=by))
     return count
 
 
@@ -585,12 +575,10 @@ def write_downs_for(links: Iterable[SourceLink]) -> list[CapWriteDown]:
     return list(CapWriteDown.objects.filter(link__in=list(links)))
 
 
-def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
+def billing_schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
     """Generate missing schedules and rebuild those a change order made stale (events no longer summing to the
     line's price, or the line now ending after its last event). One query to find them; returns how many
     lines were (re)generated. Runs call it before they look for sources."""
-    from django.db.models import Count, Max
-
     lines = ContractLine.objects.filter(billing_model__in=list(SCHEDULED_MODELS))
     if contract_ids is not None:
         lines = lines.filter(contract_id__in=list(contract_ids))
@@ -604,5 +592,5 @@ def schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
         if row["n"] == 0 or row["total"] != row["price"] or (row["last"] and row["last"] < row["end_date"])
     ]
     for pk in stale:
-        schedule_generate(contract_line_id=pk)
+        billing_schedule_generate(contract_line_id=pk)
     return len(stale)

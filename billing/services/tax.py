@@ -14,7 +14,8 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q
 
-from billing.models import Invoice, InvoiceTax, TaxCategory
+from billing.models import AccountTax, Invoice, InvoiceTax, TaxCategory
+from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO, round_money, sum_money
 
 
@@ -80,9 +81,6 @@ def invoice_taxes_create(invoice: Invoice, totals: Totals) -> None:
 
 
 def tax_category_for_account(account_id: int) -> TaxCategory:
-    from billing.models import AccountTax
-    from psa.core.exceptions import ValidationFailed
-
     # One query: the account's own category first, else the active default.
     own = Exists(AccountTax.objects.filter(account_id=account_id, tax_category_id=OuterRef("pk")))
     default = (

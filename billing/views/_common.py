@@ -1,6 +1,7 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 
 from psa.core.exceptions import DomainError
@@ -16,8 +17,6 @@ def post_action(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if request.method != "POST":
-            from django.http import HttpResponseNotAllowed
-
             return HttpResponseNotAllowed(["POST"])
         try:
             return view(request, *args, **kwargs)

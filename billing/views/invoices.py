@@ -1,4 +1,7 @@
+from urllib.parse import urlencode, urlsplit
+
 from django.contrib import messages
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 
 from billing.choices import WriteOffStatus
@@ -51,10 +54,6 @@ def invoice_bulk_issue(request):
     issued = invoices_issue(invoice_ids=ids, by=request.user)
     messages.success(request, f"Issued {len(issued)}: {', '.join(i.number for i in issued)}.")
     # Back to the same list, without a "drafts only" filter that would now hide what was just issued.
-    from urllib.parse import urlencode, urlsplit
-
-    from django.http import QueryDict
-
     target = urlsplit(safe_next(request, "billing:invoice-list"))
     params = QueryDict(target.query, mutable=True)
     if params.get("status") == "draft":

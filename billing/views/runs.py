@@ -1,10 +1,13 @@
+import uuid
+
 from django.contrib import messages
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from billing.choices import ItemStatus, RunStatus
 from billing.filtersets import RunFilter
 from billing.forms import RunForm
-from billing.models import BillingRun
+from billing.models import BillingRun, BillingRunItem
 from billing.services import billing_run_create, billing_run_preview, billing_run_retry, billing_run_start, run_progress
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
@@ -19,10 +22,6 @@ def run_list(request):
     f = RunFilter(request.GET, queryset=BillingRun.objects.select_related("created_by"))
     page_obj, sort = paginate_sorted(request, f.qs, sort_fields=RUN_SORTS, default_sort="-created")
     runs = list(page_obj)
-    from django.db.models import Count, Q
-
-    from billing.models import BillingRunItem
-
     stats = {
         r["run_id"]: r
         for r in BillingRunItem.objects.filter(run__in=runs)
@@ -57,8 +56,6 @@ def run_new(request):
             form_apply_domain_error(form, exc)
         else:
             return redirect("billing:run-detail", pk=run.pk)
-    import uuid
-
     return render(request, "billing/run_new.html", {"form": form, "key": uuid.uuid4().hex})
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Invoice
-from billing.services import invoice_draft_for_contract, invoice_issue, schedule_generate
+from billing.services import billing_schedule_generate, invoice_draft_for_contract, invoice_issue
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
@@ -110,7 +110,7 @@ def issued_invoice(by, *amounts: str, account=None, on: date = date(2026, 2, 1))
 def retainer_contract(monthly_total: str = "12000.00", account=None, model: str = "retainer"):
     contract = make_contract(account)
     line = make_line(contract, model, price=monthly_total)
-    schedule_generate(contract_line_id=line.pk)
+    billing_schedule_generate(contract_line_id=line.pk)
     return contract, line
 
 

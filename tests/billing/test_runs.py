@@ -116,7 +116,7 @@ def test_an_item_that_fails_is_reported_with_its_reason_and_retried(periods, fin
 
 
 def test_a_change_order_resyncs_the_unbilled_schedule_and_keeps_the_billed_part(periods, finance):
-    from billing.services.sources import schedules_sync
+    from billing.services.sources import billing_schedules_sync
 
     contract, line = retainer_contract("1200.00")
     run = billing_run_create(by=finance, period_end=date(2026, 2, 28))
@@ -124,7 +124,7 @@ def test_a_change_order_resyncs_the_unbilled_schedule_and_keeps_the_billed_part(
     billing_run_execute(run_id=run.pk)
     line.price = Decimal("2200.00")  # a change order adds 1,000.00 over the rest of the year
     line.save()
-    assert schedules_sync(contract_ids=[contract.pk]) == 1
+    assert billing_schedules_sync(contract_ids=[contract.pk]) == 1
     events = list(line.schedule_events.order_by("sequence"))
     assert sum(e.amount for e in events) == Decimal("2200.00")
     assert [e.amount for e in events[:2]] == [Decimal("100.00"), Decimal("100.00")]

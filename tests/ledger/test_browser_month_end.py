@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from billing.services import schedule_generate
+from billing.services import billing_schedule_generate
 from ledger.models import AccountingPeriod
 from projects.models import Milestone, TimeEntry
 from psa.web.demo import DEMO_PASSWORD, seed_users
@@ -25,7 +25,7 @@ def firm(transactional_db):
     finance = get_user_model().objects.get(username="finance")
     retainer = make_contract(zero_tax_account(name="Contoso Retail"))
     line = make_line(retainer, "retainer", price="12000.00", description="Managed service retainer")
-    schedule_generate(contract_line_id=line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=line.pk, by=finance)
     invoice(retainer, date(2026, 12, 31), date(2026, 1, 2), finance)  # the year billed in advance
     project = make_contract(zero_tax_account(name="Fabrikam Energy"))
     milestones = make_line(project, "milestone", price="1000.00", description="Design and go-live")

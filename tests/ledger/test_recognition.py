@@ -56,11 +56,11 @@ def test_straight_line_plan_is_equal_cents_with_the_remainder_in_the_last_month(
 def test_retainer_billed_in_advance_recognises_1000_a_month_and_empties_deferred_revenue(finance):
     """12,000 billed on 1 January for the year: 1,000 revenue each month; deferred 11,000 after January, 0 at
     the end."""
-    from billing.services import schedule_generate
+    from billing.services import billing_schedule_generate
 
     contract = make_contract(zero_tax_account())
     line = make_line(contract, "retainer", price="12000.00")
-    schedule_generate(contract_line_id=line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=line.pk, by=finance)
     invoice(contract, date(2026, 12, 31), date(2026, 1, 1), finance)
     project = contract.project
     assert gl(DEFERRED, project) == D("-12000.00")

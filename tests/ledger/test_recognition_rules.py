@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from billing.models import Invoice
-from billing.services import credit_note_create, invoice_issue, schedule_generate
+from billing.services import billing_schedule_generate, credit_note_create, invoice_issue
 from ledger.choices import RecognitionMethod, SystemAccount
 from ledger.models import JournalEntry
 from ledger.models_revenue import ProjectEstimate, Recognition, RevenueSchedule
@@ -154,7 +154,7 @@ def test_invariants_hold_over_random_months_of_delivery_billing_and_recognition(
     ms_line = make_line(ms, "milestone", price="900.00")
     ret = make_contract(account)
     ret_line = make_line(ret, "retainer", price="1000.00")
-    schedule_generate(contract_line_id=ret_line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=ret_line.pk, by=finance)
     who = consultant()
     milestones = ["300.00", "200.00", "400.00"]
     for month in range(1, 13):
@@ -182,7 +182,7 @@ def test_invariants_hold_over_random_months_of_delivery_billing_and_recognition(
 def test_the_rollforward_reconciles_to_the_gl_to_the_cent(finance):
     contract = make_contract(zero_tax_account())
     line = make_line(contract, "retainer", price="1000.00")
-    schedule_generate(contract_line_id=line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=line.pk, by=finance)
     invoice(contract, date(2026, 6, 30), date(2026, 1, 2), finance)  # 6 x 83.33 billed ahead
     for month in (1, 2, 3):
         recognition_run(period_id=period(date(2026, month, 1)).pk, by=finance)
@@ -264,7 +264,7 @@ def test_the_run_query_count_does_not_grow_with_time_entries(finance):
 def test_the_rollforward_filtered_by_client_or_project_reconciles_to_the_gl_filtered_the_same_way(finance):
     retainer = make_contract(zero_tax_account())
     ret_line = make_line(retainer, "retainer", price="1000.00")
-    schedule_generate(contract_line_id=ret_line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=ret_line.pk, by=finance)
     invoice(retainer, date(2026, 6, 30), date(2026, 1, 2), finance)  # 499.98 billed ahead
     other = make_contract(zero_tax_account())
     tm_line = make_line(other, "tm", price="0.00")

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from billing.services import schedule_generate
+from billing.services import billing_schedule_generate
 from ledger.choices import SystemAccount
 from ledger.services.revenue import estimate_set, recognition_run
 from tests.billing.factories import make_contract, make_line
@@ -64,7 +64,7 @@ def test_a_rebilled_expense_on_a_fixed_fee_line_is_recognised_when_billable(fina
     contract = make_contract(zero_tax_account(), start=date(2026, 1, 1), end=date(2026, 1, 31))
     line = make_line(contract, "fixed_fee", price="1000.00", hours=D("10"))
     project = contract.project
-    schedule_generate(contract_line_id=line.pk, by=finance)
+    billing_schedule_generate(contract_line_id=line.pk, by=finance)
     approved_time(project, line, date(2026, 1, 12), "10.00", billable=False)  # fixed fee: hours bill nothing
     approved_expense(project, line, date(2026, 1, 13), "20.00")
     estimate_set(project_id=project.pk, etc_hours="0", as_of=JAN, by=finance)

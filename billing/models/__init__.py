@@ -1,0 +1,39 @@
+"""Billing data: tax categories, billing schedules, runs, invoices and credit notes, source links, payments.
+
+Single-row rules are check constraints; cross-row rules that PostgreSQL can hold are enforced there too
+(migration 0002): the partial unique index that bills a source at most once while not released, and the
+trigger that keeps issued documents immutable. Every write goes through billing.services.
+"""
+
+from billing.models.invoices import (
+    CapWriteDown,
+    Invoice,
+    InvoiceHistory,
+    InvoiceLine,
+    InvoiceTax,
+    SourceLink,
+    SourceRelease,
+)
+from billing.models.payments import DunningReminder, Payment, PaymentAllocation, WriteOff
+from billing.models.runs import BillingRun, BillingRunItem
+from billing.models.schedules import ScheduleEvent
+from billing.models.tax import AccountTax, TaxCategory
+
+__all__ = [
+    "AccountTax",
+    "BillingRun",
+    "BillingRunItem",
+    "CapWriteDown",
+    "DunningReminder",
+    "Invoice",
+    "InvoiceHistory",
+    "InvoiceLine",
+    "InvoiceTax",
+    "Payment",
+    "PaymentAllocation",
+    "ScheduleEvent",
+    "SourceLink",
+    "SourceRelease",
+    "TaxCategory",
+    "WriteOff",
+]
