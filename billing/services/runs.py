@@ -37,14 +37,15 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from billing import sql
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
 from billing.jobs import billing_run_execute_enqueue, invoice_render_enqueue
-from billing.models import AccountTax, BillingRun, BillingRunItem, Invoice, TaxCategory
+from billing.models import BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, billing_schedules_sync, candidates_for, contracts_with_sources
 from crm.models import Account
-from projects.models import Contract, ContractLine
+from projects.models import Contract
 from psa.core.audit import audit_record
 from psa.core.dates import month_end, next_month
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
@@ -242,16 +243,6 @@ def _finish(run: BillingRun) -> None:
     run.save(update_fields=["status", "finished_at"])
 
 
-def _columns(model, alias: str) -> tuple[list[str], list]:
-    fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
-    return [f"{alias}.{quote(f.column)}" for f in fields], [f.get_col(alias) for f in fields]
-
-
-def _instance(model, values):
-    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
-
-
 class LeaseLost(Exception):
     """The item's lease passed to another worker: this worker's work on it rolls back."""
 
@@ -260,22 +251,17 @@ def _lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+def _lease_until() -> str:
+    return connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=settings.PSA_BILLING_LEASE_S))
+
+
 def _lease_next(run_id: int, owner: str) -> int | None:
     """Lease the run's next pending item to `owner`: one statement, in the caller's transaction or on its own.
     FOR UPDATE SKIP LOCKED passes over the items live workers are leasing or processing (they hold row locks);
     an item whose worker died carries no lock any more and is taken at once, whatever its lease says."""
-    until = timezone.now() + timedelta(seconds=settings.PSA_BILLING_LEASE_S)
-    table = BillingRunItem._meta.db_table
     lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update else ""
-    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {table} SET lease_owner = %s, leased_until = %s
-                WHERE id = (SELECT id FROM {table}
-                            WHERE run_id = %s AND status = %s ORDER BY contract_id LIMIT 1 {lock})
-                RETURNING id""",
-            [owner, adapt(until), run_id, ItemStatus.PENDING],
-        )
+        cursor.execute(sql.ITEM_LEASE_NEXT.format(lock=lock), [owner, _lease_until(), run_id, ItemStatus.PENDING])
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -313,56 +299,48 @@ class _LeaseKeeper:
 
 
 def _claim(item_id: int, owner: str):
-    """Take the leased item and lock its contract, in one statement: the item with FOR KEY SHARE SKIP LOCKED
-    (the heartbeat's renewal does not wait for it; a worker leasing the next item skips it), the contract
-    with FOR NO KEY UPDATE (a second run waits for this one, so two runs never split one contract's sources).
-    Returns (kinds, contract with its account, whether a contract line has a cap, the account's own tax
-    category id), or None when the item is no longer this worker's or no longer pending.
+    """Take the leased item and lock its contract, in one statement (`billing.sql.item_claim`). Returns (kinds,
+    contract with its account, whether a contract line has a cap, the account's own tax category id), or None
+    when the item is no longer this worker's or no longer pending.
 
     One hand-written SELECT rather than two ORM queries: a run does this once per contract, and compiling the
-    querysets cost more than PostgreSQL takes to run them. Django's own converters turn the row into models."""
-    contract_cols, contract_exprs = _columns(Contract, "c")
-    account_cols, account_exprs = _columns(Account, "a")
-    lock = "FOR KEY SHARE OF i SKIP LOCKED FOR NO KEY UPDATE OF c" if connection.features.has_select_for_update else ""
-    sql = f"""
-        SELECT i.kinds, EXISTS (SELECT 1 FROM {ContractLine._meta.db_table} l
-                                WHERE l.contract_id = c.id AND l.cap IS NOT NULL),
-               t.tax_category_id, {", ".join(contract_cols)}, {", ".join(account_cols)}
-        FROM {BillingRunItem._meta.db_table} i
-        JOIN {Contract._meta.db_table} c ON c.id = i.contract_id
-        JOIN {Account._meta.db_table} a ON a.id = c.account_id
-        LEFT JOIN {AccountTax._meta.db_table} t ON t.account_id = a.id
-        WHERE i.id = %s AND i.status = %s AND i.lease_owner = %s {lock}"""
-    exprs = [BillingRunItem._meta.get_field("kinds").get_col("i"), None, None, *contract_exprs, *account_exprs]
+    querysets cost more than PostgreSQL takes to run them."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [item_id, ItemStatus.PENDING, owner])
+        cursor.execute(sql.item_claim(connection.features.has_select_for_update), [item_id, ItemStatus.PENDING, owner])
         row = cursor.fetchone()
     if row is None:
         return None
-    compiler = Contract.objects.none().query.get_compiler(connection=connection)
-    (row,) = compiler.apply_converters([list(row)], compiler.get_converters(exprs))
-    n = len(contract_cols)
-    contract = _instance(Contract, row[3 : 3 + n])
-    contract.account = _instance(Account, row[3 + n :])
-    return row[0], contract, bool(row[1]), row[2]
+    n = len(Contract._meta.concrete_fields)
+    contract = sql.instance_from_row(Contract, row[3 : 3 + n])
+    contract.account = sql.instance_from_row(Account, row[3 + n :])
+    kinds = BillingRunItem._meta.get_field("kinds").from_db_value(row[0], None, connection)
+    return kinds, contract, bool(row[1]), row[2]
 
 
-def _item_done(item_id: int, owner: str, invoice) -> None:
+def _item_done(item_id: int, owner: str, invoice, run_id: int) -> int | None:
+    """Mark the leased item processed (done with its invoice, or empty) and lease the run's next item, in the
+    caller's transaction; returns the next item (None when none is left to take). Raises LeaseLost when the item
+    is no longer this worker's. On PostgreSQL one statement (`billing.sql.ITEM_DONE_LEASE_NEXT`)."""
+    done = [
+        ItemStatus.DONE if invoice else ItemStatus.EMPTY,
+        invoice.pk if invoice else None,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        item_id,
+        owner,
+        ItemStatus.PENDING,
+    ]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql.ITEM_DONE, done)
+            if cursor.rowcount != 1:
+                raise LeaseLost(f"item {item_id} is no longer leased to {owner}")
+        return _lease_next(run_id, owner)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {BillingRunItem._meta.db_table} SET status = %s, invoice_id = %s, error = '', "
-            "attempts = attempts + 1, processed_at = %s WHERE id = %s AND lease_owner = %s AND status = %s",
-            [
-                ItemStatus.DONE if invoice else ItemStatus.EMPTY,
-                invoice.pk if invoice else None,
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                item_id,
-                owner,
-                ItemStatus.PENDING,
-            ],
-        )
-        if cursor.rowcount != 1:
-            raise LeaseLost(f"item {item_id} is no longer leased to {owner}")
+        cursor.execute(sql.ITEM_DONE_LEASE_NEXT, [*done, owner, _lease_until(), run_id, ItemStatus.PENDING, item_id])
+        marked, next_id = cursor.fetchone()
+    if marked != 1:
+        raise LeaseLost(f"item {item_id} is no longer leased to {owner}")
+    return next_id
 
 
 def _process_one(
@@ -371,8 +349,8 @@ def _process_one(
     """Process the leased item `item_id` in its own transaction and return the next item, leased in the same
     transaction (None when none is left to take).
 
-    The happy path is one transaction of four statements without savepoints (claim the item and lock its
-    contract, draft, mark the item, lease the next). A failure rolls the whole contract back, and a second
+    The happy path is one transaction of three statements without savepoints (claim the item and lock its
+    contract, draft, mark the item and lease the next). A failure rolls the whole contract back, and a second
     short transaction records it on the item with its reason (unless the item is no longer this worker's) and
     leases the next; the run goes on."""
     try:
@@ -389,7 +367,7 @@ def _process_one(
                     category=category,
                     has_caps=has_caps,
                 )
-                _item_done(item_id, owner, invoice)
+                return _item_done(item_id, owner, invoice, run.pk)
             return _lease_next(run.pk, owner)
     except OperationalError:
         raise

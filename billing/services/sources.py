@@ -36,6 +36,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing import sql
 from billing.choices import ScheduleKind, SourceKind
 from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
 from billing.services._common import require_finance
@@ -189,25 +190,6 @@ def time_line_description(role_name: str, line_description: str) -> str:
     return f"{role_name} — {line_description}"[:DESCRIPTION_MAX]
 
 
-_MARK = -1  # no contract has this id: marks the contract id's place among a compiled query's parameters
-_COMPILED: dict[tuple, tuple[str, tuple, int]] = {}  # (query, period end) -> (SQL, parameters, where the id is)
-
-
-def _for_contract(key: tuple, build, contract_id: int) -> tuple[str, tuple]:
-    """The SQL of the queryset `build()` makes for the contract `_MARK`, compiled once per `key`, with
-    `contract_id` in the mark's place."""
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        sql, params = build().query.sql_with_params()
-        if list(params).count(_MARK) != 1:
-            raise AssertionError(f"the contract id must be one parameter of the query: {params!r}")
-        if len(_COMPILED) >= 16:
-            _COMPILED.clear()
-        compiled = _COMPILED[key] = (sql, tuple(params), list(params).index(_MARK))
-    sql, params, at = compiled
-    return sql, (*params[:at], contract_id, *params[at + 1 :])
-
-
 class TimeEntrySource:
     """Approved, billable time (rates snapshotted at approval) on a contract line, up to the period end.
 
@@ -297,25 +279,16 @@ class TimeEntrySource:
 
     def claim_sql(self, *, contract_id: int, period_end: date) -> tuple[str, tuple]:
         """The claiming SELECT of one contract's entries on uncapped lines (the same rules as
-        `candidates(lock=True)`), for a statement that bills them in the database: columns id, date, hours,
-        bill_rate, contract_line_id, role_id, oldest first, locked with SKIP LOCKED.
-
-        A run asks for it once per contract; the queryset is compiled once per period end (compiling it costs
-        about as much as PostgreSQL takes to run it) and only the contract id changes."""
-
-        def claim():
-            # Uncapped lines only (a line capped since the caller looked waits for the general path).
-            qs = self.queryset(contract_ids=[_MARK], period_end=period_end).filter(contract_line__cap__isnull=True)
-            qs = _oldest_first(qs, "date", "pk", lock=True)
-            return qs.values("pk", "date", "hours", "bill_rate", "contract_line_id", role_id=ENTRY_ROLE)
-
-        return _for_contract(("claim", period_end), claim, contract_id)
+        `candidates(lock=True)`; a line capped since the caller looked waits for the general path), for a
+        statement that bills them in the database: columns id, date, hours, bill_rate, contract_line_id, role_id,
+        oldest first, locked with SKIP LOCKED (`billing.sql.TIME_CLAIM`)."""
+        return sql.TIME_CLAIM, (contract_id, EntryStatus.APPROVED, period_end, self.kind)
 
     def billed_sql(self, *, contract_id: int) -> tuple[str, tuple]:
         """`billed_queryset` of one contract for the same statement, columns contract line, rate, role, hours,
         amount: the PL/pgSQL function of migration billing 0008, whose plan PostgreSQL keeps for the session
         (as a subquery it was planned again for every contract); a test compares the two."""
-        return "SELECT * FROM billing_time_billed_groups(%s)", (contract_id,)
+        return sql.TIME_BILLED, (contract_id,)
 
     def labels(self, ids: list[int]) -> dict[int, str]:
         rows = TimeEntry.objects.filter(pk__in=ids).select_related(
