@@ -8,4 +8,4 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing.close_checks import register
 
-        register()  # the ledger's month-end checklist and price cuts (ledger.close)
+        register()  # the ledger's month-end checklist and price cuts (ledger.selectors.close)

@@ -1,4 +1,4 @@
-"""What billing tells the ledger's month-end (ledger.close): three checklist items and the price cuts.
+"""What billing tells the ledger's month-end (ledger.selectors.close): three checklist items and the price cuts.
 
 Registered from BillingConfig.ready(), so the ledger never imports billing (DESIGN.md section 2).
 - draft invoices: drafts whose period ends in or before the month (issue or discard them);
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from billing.choices import FINAL_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import Invoice, InvoiceLine, Payment, SourceLink
-from ledger.close import CheckResult, register_check, register_price_reductions
+from ledger.selectors.close import CheckResult, register_check, register_price_reductions
 from projects.models import TimeEntry
 
 

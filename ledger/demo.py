@@ -13,12 +13,12 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from crm.models import Account as Client
-from ledger.chart import chart_ensure_default
 from ledger.choices import PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry
 from ledger.services import EntrySpec, LineSpec, entry_post, period_close, periods_ensure
-from ledger.services.periods import month_end, month_start
+from ledger.services.chart import chart_ensure_default
 from projects.models import Project
+from psa.core.dates import month_end, month_start
 from psa.core.exceptions import DomainError
 from psa.core.money import round_money
 
@@ -182,7 +182,7 @@ def seed_month_end() -> list[str]:
     closed are skipped, so a second seed posts and closes nothing. Firm-wide as it is (estimates for every
     percent-complete project, recognition, close), it runs only on a database holding nothing but the demo:
     psa.web.demo.seed_all checks that first."""
-    from ledger.models_revenue import ProjectEstimate, RevenueSchedule
+    from ledger.models import ProjectEstimate, RevenueSchedule
     from ledger.services.revenue import estimate_set, recognition_run, schedules_ensure
 
     today = timezone.localdate()

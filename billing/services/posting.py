@@ -4,7 +4,7 @@
   position first relieves the unbilled receivable of the contract's project and the rest goes to deferred
   revenue. Credit note: the mirror (first reduces deferred revenue, the rest increases unbilled receivable).
   The whole net goes through the contract position, re-billed expense lines included: revenue recognition
-  (ledger.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
+  (ledger.services.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
   only settles the contract position (DESIGN.md section 6; issue: T&M as delivered "plus billable expenses").
 - Payment: Dr cash / Cr AR. Write-off: Dr write-offs / Cr AR.
 Every line carries the client dimension; contract-position and AR lines carry the project too.

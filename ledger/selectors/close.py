@@ -19,8 +19,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from ledger.choices import RecognitionRunStatus
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import RecognitionRun
+from ledger.models import AccountingPeriod, RecognitionRun
 from projects.models import Expense, TimeEntry
 
 

@@ -18,11 +18,10 @@ from django.utils import timezone
 
 from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
-from ledger.models import JournalLine
-from ledger.models_revenue import Recognition, RevenueSchedule, RevenueScheduleLine
-from ledger.selectors import cumulative
-from ledger.services.periods import month_end, month_start, next_month
+from ledger.models import JournalLine, Recognition, RevenueSchedule, RevenueScheduleLine
+from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.dates import month_end, month_start, months_between, next_month
 from psa.core.money import ZERO, round_money, round_to, split_evenly
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -33,14 +32,6 @@ def _sum(expression, condition: Q | None = None):
     if condition is not None:
         expression = Case(When(condition, then=expression), default=Value(ZERO), output_field=MONEY)
     return Coalesce(Sum(expression, output_field=MONEY), Value(ZERO), output_field=MONEY)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    months, month = [], month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 # --- revenue by ---------------------------------------------------------------------------------------------

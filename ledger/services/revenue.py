@@ -8,7 +8,7 @@
   posts the cumulative catch-up.
 - `estimate_set`: the PM's estimate to complete per project (never negative).
 - `recognition_run_start` / `recognition_run_execute`: per contract line compute revenue to date
-  (ledger.recognition) and post the difference through the contract-position rule (revenue first relieves the
+  (ledger.services.recognition) and post the difference through the contract-position rule (revenue first relieves the
   project's deferred revenue, the rest goes to unbilled receivable), into the run's month if open, else the first
   open month after it. One transaction and one journal entry per chunk of whole projects; schedules are locked
   in id order and re-read after the lock, so a second or concurrent run posts nothing new.
@@ -33,14 +33,21 @@ from ledger.choices import (
     RecognitionRunStatus,
     SystemAccount,
 )
-from ledger.models import AccountingPeriod, JournalLine
-from ledger.models_revenue import ProjectEstimate, Recognition, RecognitionRun, RevenueSchedule, RevenueScheduleLine
-from ledger.recognition import targets_compute
+from ledger.models import (
+    AccountingPeriod,
+    JournalLine,
+    ProjectEstimate,
+    Recognition,
+    RecognitionRun,
+    RevenueSchedule,
+    RevenueScheduleLine,
+)
 from ledger.services.accounts import account_code_for
-from ledger.services.periods import month_start, next_month
 from ledger.services.posting import EntrySpec, LineSpec, entry_post
+from ledger.services.recognition import targets_compute
 from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
+from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
@@ -66,14 +73,6 @@ def method_check(billing_model: str, method: str) -> None:
             fields={"method": [f"Does not fit the billing model '{billing_model}'."]},
             code="method_mismatch",
         )
-
-
-def months_between(start: date, end: date) -> list[date]:
-    months, month = [], month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def plan_equal(price: Decimal, start: date, end: date) -> list[tuple[date, Decimal]]:

@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.choices import METHODS_BY_BILLING_MODEL, RecognitionMethod, RecognitionRunStatus
-from ledger.close import close_checklist
-from ledger.forms import DATE, MONEY, TEXT, ReasonForm
-from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
-from ledger.selectors_revenue import (
+from ledger.forms import DATE, MONEY, TEXT, EstimateForm, ReasonForm, ReportForm, RunForm, ScheduleFilter
+from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.selectors.close import close_checklist
+from ledger.selectors.revenue import (
     backlog,
     month_figures,
     project_margin,
@@ -28,7 +26,6 @@ from ledger.selectors_revenue import (
     rollforward,
 )
 from ledger.services import period_close
-from ledger.services.periods import month_end
 from ledger.services.revenue import (
     estimate_set,
     recognition_run_start,
@@ -39,6 +36,7 @@ from ledger.services.revenue import (
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
+from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.money import ZERO

@@ -13,10 +13,9 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Account, Role
-from ledger.chart import chart_ensure_default
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import ProjectEstimate
+from ledger.models import AccountingPeriod, ProjectEstimate
 from ledger.services import periods_ensure
+from ledger.services.chart import chart_ensure_default
 from ledger.services.revenue import schedules_ensure
 from projects.models import Consultant, Contract, ContractLine, Milestone, Project, TimeEntry
 

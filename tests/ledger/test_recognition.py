@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 
 from ledger.choices import LOSS_PROVISION_CODE, RecognitionMethod, SystemAccount
-from ledger.models import JournalEntry
-from ledger.models_revenue import Recognition, RevenueSchedule
+from ledger.models import JournalEntry, Recognition, RevenueSchedule
 from ledger.services.revenue import (
     estimate_set,
     plan_equal,

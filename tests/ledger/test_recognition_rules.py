@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from billing.models import Invoice
 from billing.services import credit_note_create, invoice_issue, schedule_generate
 from ledger.choices import RecognitionMethod, SystemAccount
-from ledger.models import JournalEntry
-from ledger.models_revenue import ProjectEstimate, Recognition, RevenueSchedule
-from ledger.selectors_revenue import rollforward
+from ledger.models import JournalEntry, ProjectEstimate, Recognition, RevenueSchedule
+from ledger.selectors.revenue import rollforward
 from ledger.services.revenue import (
     estimate_set,
     recognition_run,

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from billing.models import Invoice
-from ledger.models_revenue import RecognitionRun, RevenueSchedule
+from ledger.models import RecognitionRun, RevenueSchedule
 from ledger.services.revenue import recognition_run, recognition_run_execute, schedules_ensure
 from tests.billing.factories import accept_milestone, make_contract, make_line
 from tests.ledger.revenue_factories import approved_time, books, close, period, zero_tax_account

@@ -1,0 +1,17 @@
+"""The ledger's models: the books (books.py) and revenue recognition (revenue.py), re-exported here."""
+
+from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.revenue import ProjectEstimate, Recognition, RecognitionRun, RevenueSchedule, RevenueScheduleLine
+
+__all__ = [
+    "AccountBalance",
+    "AccountingPeriod",
+    "JournalEntry",
+    "JournalLine",
+    "LedgerAccount",
+    "ProjectEstimate",
+    "Recognition",
+    "RecognitionRun",
+    "RevenueSchedule",
+    "RevenueScheduleLine",
+]
