@@ -1,7 +1,14 @@
 """The ledger's models: the books (books.py) and revenue recognition (revenue.py), re-exported here."""
 
 from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
-from ledger.models.revenue import ProjectEstimate, Recognition, RecognitionRun, RevenueSchedule, RevenueScheduleLine
+from ledger.models.revenue import (
+    PriceReduction,
+    ProjectEstimate,
+    Recognition,
+    RecognitionRun,
+    RevenueSchedule,
+    RevenueScheduleLine,
+)
 
 __all__ = [
     "AccountBalance",
@@ -9,6 +16,7 @@ __all__ = [
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
+    "PriceReduction",
     "ProjectEstimate",
     "Recognition",
     "RecognitionRun",

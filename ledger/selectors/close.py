@@ -1,22 +1,22 @@
-"""Month-end hooks: the period-close checklist and price reductions, filled in by the apps that own the data.
+"""The month-end checklist: what is still outstanding before a month closes, and which of it blocks the close.
 
-The ledger sits below billing and must not import it, yet the close checklist lists billing's draft invoices,
-unallocated payments and approved-but-unbilled time, and recognition must know which credit notes cut a price.
-So billing registers small functions here from its AppConfig.ready() (billing/close_checks.py); the ledger
-calls whatever is registered. The ledger's own checks (unapproved time, recognition not yet run) are
-registered below.
-
-    register_check(key="draft_invoices", label="Draft invoices", order=30, check=fn)   # fn(period) -> CheckResult
-    register_price_reductions(fn)   # fn(project_ids, as_of) -> {project_id: amount credited as a price cut}
+The ledger's own checks are declared here (unapproved time and expenses, the recognition run). The layers above
+the ledger own checks of their own (billing: approved time not yet billed, draft invoices, unallocated payments;
+billing/close_checks.py) that the ledger must not import. They are supplied down, not registered up: the
+composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of `Check`, as
+INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those settings), so
+the page and the API show one list. Nothing is filled in at start-up, and a caller may pass its own. The blocking
+checks (today the ledger's recognition run) are what `close_blockers` (period_close) runs.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from ledger.choices import RecognitionRunStatus
 from ledger.models import AccountingPeriod, RecognitionRun
@@ -54,49 +54,6 @@ class ChecklistRow:
         return self.result.count == 0
 
 
-_CHECKS: dict[str, Check] = {}
-_PRICE_REDUCTIONS: list[Callable[[list[int], date], dict[int, Decimal]]] = []
-
-
-def register_check(
-    *, key: str, label: str, check: Callable[[AccountingPeriod], CheckResult], order: int = 50, blocking=False
-) -> None:
-    """Add (or replace, by key) one item of the close checklist."""
-    _CHECKS[key] = Check(key=key, label=label, order=order, check=check, blocking=blocking)
-
-
-def register_price_reductions(provider: Callable[[list[int], date], dict[int, Decimal]]) -> None:
-    if provider not in _PRICE_REDUCTIONS:
-        _PRICE_REDUCTIONS.append(provider)
-
-
-def price_reductions(project_ids: list[int], as_of: date) -> dict[int, Decimal]:
-    """Σ price cuts per project from every registered provider (billing's credit notes)."""
-    total: dict[int, Decimal] = {}
-    for provider in _PRICE_REDUCTIONS:
-        for project_id, amount in provider(project_ids, as_of).items():
-            total[project_id] = total.get(project_id, Decimal("0.00")) + amount
-    return total
-
-
-def close_checklist(period: AccountingPeriod) -> list[ChecklistRow]:
-    """Every registered check for the month, in order."""
-    return [
-        ChecklistRow(key=c.key, label=c.label, blocking=c.blocking, result=c.check(period))
-        for c in sorted(_CHECKS.values(), key=lambda c: (c.order, c.key))
-    ]
-
-
-def close_blockers(period: AccountingPeriod) -> list[ChecklistRow]:
-    """The blocking items still outstanding for the month (only the blocking checks run)."""
-    rows = [
-        ChecklistRow(key=c.key, label=c.label, blocking=True, result=c.check(period))
-        for c in sorted(_CHECKS.values(), key=lambda c: (c.order, c.key))
-        if c.blocking
-    ]
-    return [r for r in rows if not r.done]
-
-
 def _unapproved_time(period: AccountingPeriod) -> CheckResult:
     open_statuses = ["draft", "submitted", "rejected"]
     in_month = Q(date__gte=period.start, date__lte=period.end, status__in=open_statuses)
@@ -130,5 +87,37 @@ def _recognition_not_run(period: AccountingPeriod) -> CheckResult:
     )
 
 
-register_check(key="unapproved_time", label="Unapproved time and expenses", check=_unapproved_time, order=10)
-register_check(key="recognition", label="Revenue recognition run", check=_recognition_not_run, order=40, blocking=True)
+LEDGER_CHECKS = (
+    Check(key="unapproved_time", label="Unapproved time and expenses", check=_unapproved_time, order=10),
+    Check(key="recognition", label="Revenue recognition run", check=_recognition_not_run, order=40, blocking=True),
+)
+
+
+def configured_checks() -> list[Check]:
+    """The checks of the layers above, as the composition root names them (settings.PSA_CLOSE_CHECKS)."""
+    return [check for path in settings.PSA_CLOSE_CHECKS for check in import_string(path)]
+
+
+def _ordered(checks: Sequence[Check]) -> list[Check]:
+    by_key = {c.key: c for c in checks}  # a later check with the same key replaces an earlier one
+    return sorted(by_key.values(), key=lambda c: (c.order, c.key))
+
+
+def close_checklist(period: AccountingPeriod, *, extra_checks: Sequence[Check] | None = None) -> list[ChecklistRow]:
+    """The ledger's checks and `extra_checks` (default: settings.PSA_CLOSE_CHECKS) for the month, in order."""
+    extra = configured_checks() if extra_checks is None else list(extra_checks)
+    return [
+        ChecklistRow(key=c.key, label=c.label, blocking=c.blocking, result=c.check(period))
+        for c in _ordered([*LEDGER_CHECKS, *extra])
+    ]
+
+
+def close_blockers(period: AccountingPeriod, *, extra_checks: Sequence[Check] | None = None) -> list[ChecklistRow]:
+    """The blocking items still outstanding for the month (only the blocking checks run)."""
+    extra = configured_checks() if extra_checks is None else list(extra_checks)
+    rows = [
+        ChecklistRow(key=c.key, label=c.label, blocking=True, result=c.check(period))
+        for c in _ordered([*LEDGER_CHECKS, *extra])
+        if c.blocking
+    ]
+    return [r for r in rows if not r.done]

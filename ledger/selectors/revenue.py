@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
-from ledger.models import JournalLine, Recognition, RevenueSchedule, RevenueScheduleLine
+from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSchedule, RevenueScheduleLine
 from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
 from psa.core.dates import month_end, month_start, months_between, next_month
@@ -32,6 +32,18 @@ def _sum(expression, condition: Q | None = None):
     if condition is not None:
         expression = Case(When(condition, then=expression), default=Value(ZERO), output_field=MONEY)
     return Coalesce(Sum(expression, output_field=MONEY), Value(ZERO), output_field=MONEY)
+
+
+def price_reductions(project_ids: list[int], as_of: date) -> dict[int, Decimal]:
+    """Σ price cuts per project dated on or before `as_of` (ledger.models.PriceReduction, recorded by billing when
+    it issues a price-cutting credit note). One aggregate query."""
+    rows = (
+        PriceReduction.objects.filter(project_id__in=project_ids, on__lte=as_of)
+        .values("project_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {r["project_id"]: r["total"] for r in rows}
 
 
 # --- revenue by ---------------------------------------------------------------------------------------------

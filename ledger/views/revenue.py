@@ -29,9 +29,9 @@ from ledger.services import period_close
 from ledger.services.revenue import (
     estimate_set,
     recognition_run_start,
-    schedule_method_set,
-    schedules_ensure,
-    schedules_rebaseline,
+    revenue_schedule_method_set,
+    revenue_schedules_ensure,
+    revenue_schedules_rebaseline,
 )
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
@@ -54,7 +54,7 @@ def _back(request, fallback: str):
 
 
 @role_required(*LEDGER_ROLES)
-def schedule_list(request):
+def revenue_schedule_list(request):
     form = ScheduleFilter(request.GET or None)
     schedules = RevenueSchedule.objects.select_related(
         "contract_line__contract", "project", "client", "last_period"
@@ -84,18 +84,18 @@ def schedule_list(request):
 
 @require_POST
 @role_required(*LEDGER_ROLES)
-def schedules_ensure_view(request):
-    created = schedules_ensure()
-    moved = schedules_rebaseline()
+def revenue_schedules_ensure_view(request):
+    created = revenue_schedules_ensure()
+    moved = revenue_schedules_rebaseline()
     messages.success(request, f"{created} schedule(s) created, {moved} re-baselined after change orders.")
     return redirect("ledger:revenue_schedules")
 
 
 @require_POST
 @role_required(*LEDGER_ROLES)
-def schedule_method_view(request, pk: int):
+def revenue_schedule_method_view(request, pk: int):
     try:
-        schedule = schedule_method_set(schedule_id=pk, method=request.POST.get("method", ""), by=request.user)
+        schedule = revenue_schedule_method_set(schedule_id=pk, method=request.POST.get("method", ""), by=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
