@@ -3,7 +3,6 @@
 their module."""
 
 from ledger.selectors.books import (
-    ACCOUNT_COLUMNS,
     EPOCH,
     GROUP_COLUMNS,
     PNL_GROUPS,
@@ -29,7 +28,6 @@ from ledger.selectors.books import (
 )
 
 __all__ = [
-    "ACCOUNT_COLUMNS",
     "EPOCH",
     "GROUP_COLUMNS",
     "PNL_GROUPS",

@@ -8,9 +8,10 @@ one closed month's cumulative rows and only the lines of the open months after i
 
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from ledger import sql
 from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine
 from ledger.selectors.close import ChecklistRow, close_blockers
@@ -74,27 +75,11 @@ def _reason(reason: str) -> str:
     return reason[:250]
 
 
-BALANCE_INSERT = """
-INSERT INTO ledger_accountbalance
-  (period_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
-SELECT %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
-  SELECT account_id, client_id, project_id, 0 AS d, 0 AS c, cum_debit AS cd, cum_credit AS cc
-    FROM ledger_accountbalance WHERE period_id = %s
-  UNION ALL
-  SELECT account_id, client_id, project_id, debit, credit, debit, credit
-    FROM ledger_journalline WHERE period_id = %s
-) movements
-GROUP BY account_id, client_id, project_id
-"""
-
-
 def balances_write(period: AccountingPeriod) -> int:
     """Write the stored balances of a period being closed (after any earlier one's). Returns the row count."""
     previous = AccountingPeriod.objects.filter(start__lt=period.start).order_by("-start").values("pk").first()
     AccountBalance.objects.filter(period=period).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(BALANCE_INSERT, [period.pk, previous["pk"] if previous else None, period.pk])
-        return cursor.rowcount
+    return sql.balances_insert(period_id=period.pk, previous_id=previous["pk"] if previous else None)
 
 
 def _checklist_allows(period: AccountingPeriod, *, by, override_reason: str) -> dict | None:

@@ -21,10 +21,11 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from celery import current_app
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from ledger import sql
 from ledger.choices import (
     LOSS_PROVISION_CODE,
     METHODS_BY_BILLING_MODEL,
@@ -56,7 +57,6 @@ from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
-from psa.core.sql import unnest
 
 RECOGNITION_RUN_TASK = "ledger.tasks.recognition_run_task"
 # Schedules per transaction and journal entry (whole projects): progress shows per chunk, a crash loses at most one
@@ -110,10 +110,8 @@ def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
 def revenue_schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
     """Create the missing schedules (default method by billing model, equal plan); returns how many. Set-based:
     three queries whatever the number of lines. Safe to run twice (one schedule per line, unique)."""
-    if connection.vendor == "postgresql":
-        # Two runs starting together (beat and finance) would race to create the same schedules: one at a time.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ledger.schedules_ensure'))")
+    # Two runs starting together (beat and finance) would race to create the same schedules: one at a time.
+    sql.advisory_xact_lock("ledger.schedules_ensure")
     lines = ContractLine.objects.filter(revenue_schedule__isnull=True).select_related("contract")
     if contract_line_ids is not None:
         lines = lines.filter(pk__in=contract_line_ids)
@@ -458,7 +456,7 @@ def _post_items(
         .annotate(n=Count("id"))
         .values_list("schedule_id", "n")
     )
-    _recognitions_insert(
+    sql.recognitions_insert(
         [
             _RecognitionRow(
                 schedule_id=i.schedule_id,
@@ -474,31 +472,9 @@ def _post_items(
             for i in items
         ]
     )
-    _schedules_add(
+    sql.schedules_add(
         [(i.schedule_id, i.revenue, i.provision) for i in items], last_period_id=entry.period_id, now=timezone.now()
     )
-
-
-def _schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: int, now) -> None:
-    """Add what was posted to each schedule's totals: one UPDATE ... FROM (VALUES ...) on PostgreSQL (Django's
-    bulk_update builds a CASE per row and field, which costs more than the posting itself)."""
-    if connection.vendor != "postgresql":
-        for pk, revenue, provision in rows:
-            RevenueSchedule.objects.filter(pk=pk).update(
-                recognised=F("recognised") + revenue,
-                provision=F("provision") + provision,
-                last_period_id=last_period_id,
-                updated_at=now,
-            )
-        return
-    ids, revenues, provisions = (list(column) for column in zip(*rows, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {RevenueSchedule._meta.db_table} s SET recognised = s.recognised + v.revenue, "
-            "provision = s.provision + v.provision, last_period_id = %s, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v(id, revenue, provision) WHERE s.id = v.id",
-            [last_period_id, now, ids, revenues, provisions],
-        )
 
 
 class _RecognitionRow(NamedTuple):
@@ -513,19 +489,6 @@ class _RecognitionRow(NamedTuple):
     amount: Decimal
     provision_amount: Decimal
     entry_id: int
-
-
-def _recognitions_insert(rows: list[_RecognitionRow]) -> None:
-    """Insert a chunk's Recognition rows: on PostgreSQL one INSERT ... SELECT FROM unnest(one array per column),
-    so the statement has nine parameters whatever the number of rows (psa.core.sql)."""
-    if connection.vendor != "postgresql":
-        Recognition.objects.bulk_create([Recognition(**row._asdict()) for row in rows])
-        return
-    params: list = []
-    source = unnest(_RecognitionRow, rows, params)
-    columns = ", ".join(_RecognitionRow._fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {Recognition._meta.db_table} ({columns}) SELECT {columns} FROM {source}", params)
 
 
 def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
