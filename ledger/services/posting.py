@@ -36,7 +36,7 @@ from ledger.choices import JOURNAL_SERIES, EntryOrigin, PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from projects.models import Project
 from psa.core.audit import audit_record
-from psa.core.exceptions import ConflictError, IdempotencyConflict, PeriodClosed, ValidationFailed
+from psa.core.exceptions import ConflictError, IdempotencyConflict, NotFoundError, PeriodClosed, ValidationFailed
 from psa.core.money import CENT, ZERO, to_decimal
 from psa.core.numbering import number_next
 
@@ -391,8 +391,6 @@ def entry_reverse(
     with transaction.atomic():
         original = JournalEntry.objects.select_for_update().filter(pk=entry_id).first()
         if original is None:
-            from psa.core.exceptions import NotFoundError
-
             raise NotFoundError(f"No journal entry with id {entry_id}.")
         reversal = JournalEntry.objects.filter(reverses=original).first()
         if reversal is not None:
