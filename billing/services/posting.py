@@ -18,9 +18,14 @@ from django.db.models import Sum
 
 from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
-from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
-from ledger.services.contract_position import contract_position_split
-from ledger.services.price_reductions import price_reduction_record
+from ledger.services import (
+    EntrySpec,
+    LineSpec,
+    account_code_for,
+    contract_position_split,
+    entry_post,
+    price_reduction_record,
+)
 
 
 def _side(amount: Decimal, *, debit: bool) -> dict:
