@@ -6,10 +6,6 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing.close_checks import register
-
-        register()  # the ledger's month-end checklist and price cuts (ledger.close)
-
         # Registers the billing tasks with Celery in every process, the web included: services enqueue them by
         # name (billing.jobs) and an eager run must find them. Here because tasks import models (app registry).
         import billing.tasks  # noqa: F401

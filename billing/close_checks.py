@@ -1,23 +1,20 @@
-"""What billing tells the ledger's month-end (ledger.close): three checklist items and the price cuts.
+"""Billing's items of the month-end checklist (ledger.selectors.close), supplied down to the ledger.
 
-Registered from BillingConfig.ready(), so the ledger never imports billing (DESIGN.md section 2).
+`CLOSE_CHECKS` is named by the composition root (settings.PSA_CLOSE_CHECKS) and handed to the ledger's checklist
+as extra checks; nothing is registered at start-up and the ledger never imports billing (DESIGN.md section 2).
 - draft invoices: drafts whose period ends in or before the month (issue or discard them);
 - unallocated payments: payments received by the month end with money not yet allocated to invoices;
-- approved, unbilled time: approved billable time dated by the month end with no live source link;
-- price reductions: issued credit notes that credit a plain amount (no source released), per project, by the
-  date asked. Line or source credit notes release what they credit so it can be billed again; those are not a
-  price cut and recognition ignores them.
+- approved, unbilled time: approved billable time dated by the month end with no live source link.
+Price cuts are not a check: billing tells the ledger about each price-cutting credit note when it issues it
+(billing.services.posting -> ledger.services.price_reductions).
 """
-
-from datetime import date
-from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 
-from billing.choices import FINAL_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
-from billing.models import Invoice, InvoiceLine, Payment, SourceLink
-from ledger.close import CheckResult, register_check, register_price_reductions
+from billing.choices import InvoiceStatus, SourceKind
+from billing.models import Invoice, Payment, SourceLink
+from ledger.selectors.close import Check, CheckResult
 from projects.models import TimeEntry
 
 
@@ -49,24 +46,8 @@ def unbilled_time(period) -> CheckResult:
     )
 
 
-def price_reductions(project_ids: list[int], as_of: date) -> dict[int, Decimal]:
-    lines = (
-        InvoiceLine.objects.filter(
-            invoice__kind=InvoiceKind.CREDIT_NOTE,
-            invoice__status__in=FINAL_STATUSES,
-            invoice__project_id__in=project_ids,
-            invoice__issue_date__lte=as_of,
-            credited_line__isnull=True,
-        )
-        .values("invoice__project_id")
-        .annotate(total=Sum("net"))
-        .order_by()
-    )
-    return {r["invoice__project_id"]: r["total"] for r in lines}
-
-
-def register() -> None:
-    register_check(key="unbilled_time", label="Approved time not yet billed", check=unbilled_time, order=20)
-    register_check(key="draft_invoices", label="Draft invoices", check=draft_invoices, order=30)
-    register_check(key="unallocated_payments", label="Unallocated payments", check=unallocated_payments, order=50)
-    register_price_reductions(price_reductions)
+CLOSE_CHECKS = (
+    Check(key="unbilled_time", label="Approved time not yet billed", check=unbilled_time, order=20),
+    Check(key="draft_invoices", label="Draft invoices", check=draft_invoices, order=30),
+    Check(key="unallocated_payments", label="Unallocated payments", check=unallocated_payments, order=50),
+)

@@ -13,12 +13,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from crm.models import Account as Client
-from ledger.chart import chart_ensure_default
 from ledger.choices import PeriodStatus
-from ledger.models import AccountingPeriod, JournalEntry
-from ledger.services import EntrySpec, LineSpec, entry_post, period_close, periods_ensure
-from ledger.services.periods import month_end, month_start
+from ledger.models import AccountingPeriod, JournalEntry, ProjectEstimate, RevenueSchedule
+from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close, periods_ensure
+from ledger.services.chart import chart_ensure_default
+from ledger.services.revenue import estimate_set, recognition_run, revenue_schedules_ensure
 from projects.models import Project
+from psa.core.dates import month_end, month_start
 from psa.core.exceptions import DomainError
 from psa.core.money import round_money
 
@@ -153,8 +154,6 @@ def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str
 
 
 def seed() -> list[str]:
-    from ledger.services import entries_auto_reverse_due
-
     today = timezone.localdate()
     created_accounts = chart_ensure_default()
     months = demo_months(today)
@@ -182,13 +181,10 @@ def seed_month_end() -> list[str]:
     closed are skipped, so a second seed posts and closes nothing. Firm-wide as it is (estimates for every
     percent-complete project, recognition, close), it runs only on a database holding nothing but the demo:
     psa.web.demo.seed_all checks that first."""
-    from ledger.models_revenue import ProjectEstimate, RevenueSchedule
-    from ledger.services.revenue import estimate_set, recognition_run, schedules_ensure
-
     today = timezone.localdate()
     finance = get_user_model().objects.filter(username="finance").first()
     months = demo_months(today)
-    schedules_ensure()
+    revenue_schedules_ensure()
     # The PMs' first estimates to complete for the fixed-fee projects measured by percent complete.
     for project_id, hours in (
         RevenueSchedule.objects.filter(method__startswith="percent_")

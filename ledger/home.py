@@ -8,7 +8,7 @@ from django.utils import timezone
 from ledger.choices import PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry
 from ledger.selectors import pnl
-from ledger.services.periods import month_start
+from psa.core.dates import month_start
 from psa.core.roles import Role, has_role
 from psa.core.ui import Figure, Panel
 

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from ledger.services import entries_auto_reverse_due, periods_ensure
+from ledger.services.revenue import recognition_month_end, recognition_run_execute
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 MONTHS_AHEAD_DAYS = 92  # about three months of open periods ahead of today
@@ -25,15 +26,11 @@ def entries_auto_reverse_task() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def recognition_run_task(*, run_id: int) -> None:
-    from ledger.services.revenue import recognition_run_execute
-
     recognition_run_execute(run_id=run_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def recognition_month_end_task() -> int | None:
     """Beat, 1st of each month: recognise the month just ended (its run is enqueued after commit)."""
-    from ledger.services.revenue import recognition_month_end
-
     run = recognition_month_end(today=timezone.localdate())
     return run.pk if run else None

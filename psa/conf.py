@@ -48,6 +48,11 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_RECEIPT_REQUIRED_ABOVE", "25.00", "Expenses above this amount need a receipt."),
         PsaSetting("PSA_WEBHOOKS_ALLOW_PRIVATE", False, "Allow webhook targets that are not globally routable."),
         PsaSetting("PSA_WEBHOOK_TIMEOUT_S", 10, "Seconds a webhook receiver has to answer."),
+        PsaSetting(
+            "PSA_CLOSE_CHECKS",
+            ["billing.close_checks.CLOSE_CHECKS"],
+            "The month-end checks of the layers above the ledger, as dotted paths (set in psa/settings.py only).",
+        ),
         # --- stored files
         PsaSetting("PSA_FILES_SERVE", "django", "Who sends stored files: django, x-accel-redirect or x-sendfile."),
         PsaSetting("PSA_FILES_ACCEL_PREFIX", "/protected-files/", "nginx's internal location for stored files."),

@@ -3,8 +3,9 @@
 - Invoice issued: Dr AR (gross) / Cr tax payable (tax) / Cr contract position (net), where the contract
   position first relieves the unbilled receivable of the contract's project and the rest goes to deferred
   revenue. Credit note: the mirror (first reduces deferred revenue, the rest increases unbilled receivable).
+  The split is the ledger's one rule (ledger.services.contract_position), the same recognition posts by.
   The whole net goes through the contract position, re-billed expense lines included: revenue recognition
-  (ledger.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
+  (ledger.services.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
   only settles the contract position (DESIGN.md section 6; issue: T&M as delivered "plus billable expenses").
 - Payment: Dr cash / Cr AR. Write-off: Dr write-offs / Cr AR.
 Every line carries the client dimension; contract-position and AR lines carry the project too.
@@ -17,31 +18,14 @@ from django.db.models import Sum
 
 from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
-from ledger.models import JournalLine
-from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
-from psa.core.money import ZERO
-
-
-def project_position(*, project_id: int | None, at: date) -> tuple[Decimal, Decimal]:
-    """(unbilled receivable debit balance, deferred revenue credit balance) of a project through `at`."""
-    if project_id is None:
-        return ZERO, ZERO
-    # Journal lines are never deleted (closing a month only adds stored balances), so summing the project's
-    # lines through `at` is exact; one indexed query (ledger_line_project_idx).
-    rows = (
-        JournalLine.objects.filter(
-            project_id=project_id,
-            date__lte=at,
-            account__system_role__in=[SystemAccount.UNBILLED, SystemAccount.DEFERRED],
-        )
-        .values("account__system_role")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-        .order_by()
-    )
-    totals = {r["account__system_role"]: (r["d"] or ZERO, r["c"] or ZERO) for r in rows}
-    unbilled = totals.get(SystemAccount.UNBILLED.value, (ZERO, ZERO))
-    deferred = totals.get(SystemAccount.DEFERRED.value, (ZERO, ZERO))
-    return max(unbilled[0] - unbilled[1], ZERO), max(deferred[1] - deferred[0], ZERO)
+from ledger.services import (
+    EntrySpec,
+    LineSpec,
+    account_code_for,
+    contract_position_split,
+    entry_post,
+    price_reduction_record,
+)
 
 
 def _side(amount: Decimal, *, debit: bool) -> dict:
@@ -52,15 +36,9 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     """The entry for an issued invoice or credit note (credit note = every side swapped)."""
     is_invoice = not invoice.is_credit_note
     client, project = invoice.account_id, invoice.project_id
-    unbilled_bal, deferred_bal = project_position(project_id=project, at=invoice.issue_date)
+    # An invoice credits the contract position, a credit note debits it; the ledger decides the split.
     net = invoice.net_total
-    if is_invoice:
-        first_code, first_amount = account_code_for(SystemAccount.UNBILLED), min(net, unbilled_bal)
-        rest_code = account_code_for(SystemAccount.DEFERRED)
-    else:
-        first_code, first_amount = account_code_for(SystemAccount.DEFERRED), min(net, deferred_bal)
-        rest_code = account_code_for(SystemAccount.UNBILLED)
-    rest_amount = net - first_amount
+    position = contract_position_split(project_id=project, on=invoice.issue_date, amount=-net if is_invoice else net)
     lines = [
         LineSpec(
             account=account_code_for(SystemAccount.RECEIVABLE),
@@ -79,21 +57,16 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
                 **_side(invoice.tax_total, debit=not is_invoice),
             )
         )
-    credits = [
-        (first_code, first_amount, "Contract position"),
-        (rest_code, rest_amount, "Contract position"),
-    ]
-    for code, amount, memo in credits:
-        if amount > 0:
-            lines.append(
-                LineSpec(
-                    account=code,
-                    client_id=client,
-                    project_id=project,
-                    memo=memo,
-                    **_side(amount, debit=not is_invoice),
-                )
+    for part in position:
+        lines.append(
+            LineSpec(
+                account=account_code_for(part.role),
+                client_id=client,
+                project_id=project,
+                memo="Contract position",
+                **_side(part.amount, debit=part.debit),
             )
+        )
     label = "Credit note" if invoice.is_credit_note else "Invoice"
     return EntrySpec(
         date=invoice.issue_date,
@@ -104,7 +77,17 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
 
 
 def invoice_post(invoice: Invoice):
-    return entry_post(spec=invoice_spec(invoice), key=f"billing:invoice:{invoice.pk}:issue")
+    """Post an issued invoice or credit note. A credit note that credits a plain amount (not sources or lines,
+    which become billable again) cuts the project's price: the ledger is told here, in the issuing transaction,
+    so recognition lowers the effective price of the project's fixed-price lines (ledger.services.recognition)."""
+    entry = entry_post(spec=invoice_spec(invoice), key=f"billing:invoice:{invoice.pk}:issue")
+    if invoice.is_credit_note and invoice.project_id is not None:
+        cut = invoice.lines.filter(credited_line__isnull=True).aggregate(total=Sum("net"))["total"]
+        if cut:
+            price_reduction_record(
+                project_id=invoice.project_id, on=invoice.issue_date, amount=cut, source=f"invoice:{invoice.pk}"
+            )
+    return entry
 
 
 def payment_post(payment: Payment):

@@ -9,11 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ledger.choices import RecognitionMethod
-from ledger.close import close_checklist
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
-from ledger.selectors_revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
-from ledger.services.revenue import estimate_set, recognition_run_start, schedule_method_set
+from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.selectors.close import close_checklist
+from ledger.selectors.revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.services.revenue import estimate_set, recognition_run_start, revenue_schedule_method_set
 from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role
 
@@ -108,7 +107,7 @@ class RevenueScheduleViewSet(ReadOnlyModelViewSet):
     def method(self, request, pk=None):
         data = MethodInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        schedule = schedule_method_set(
+        schedule = revenue_schedule_method_set(
             schedule_id=self.get_object().pk, method=data.validated_data["method"], by=request.user
         )
         return Response(RevenueScheduleSerializer(schedule).data)

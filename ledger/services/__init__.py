@@ -18,8 +18,10 @@ entry = entry_post(
 """
 
 from ledger.services.accounts import account_code_for, account_create, account_update
+from ledger.services.contract_position import contract_position_split
 from ledger.services.periods import period_close, period_reopen, periods_ensure
 from ledger.services.posting import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, entry_reverse
+from ledger.services.price_reductions import price_reduction_record
 
 __all__ = [
     "EntrySpec",
@@ -27,10 +29,12 @@ __all__ = [
     "account_code_for",
     "account_create",
     "account_update",
+    "contract_position_split",
     "entries_auto_reverse_due",
     "entry_post",
     "entry_reverse",
     "period_close",
     "period_reopen",
     "periods_ensure",
+    "price_reduction_record",
 ]

@@ -6,15 +6,17 @@ set-based INSERT). Reopening removes them. Because closed months form a prefix o
 one closed month's cumulative rows and only the lines of the open months after it.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from ledger import sql
 from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
-from ledger.close import ChecklistRow, close_blockers
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine
+from ledger.selectors.close import ChecklistRow, close_blockers
 from psa.core.audit import audit_record
+from psa.core.dates import month_end, month_start, next_month
 from psa.core.exceptions import (
     ConflictError,
     InvalidTransition,
@@ -25,18 +27,6 @@ from psa.core.exceptions import (
 )
 from psa.core.roles import Role, has_role
 from psa.core.webhooks import event_emit
-
-
-def month_start(on: date) -> date:
-    return on.replace(day=1)
-
-
-def month_end(on: date) -> date:
-    return (on.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def next_month(on: date) -> date:
-    return month_end(on) + timedelta(days=1)
 
 
 @transaction.atomic
@@ -85,31 +75,15 @@ def _reason(reason: str) -> str:
     return reason[:250]
 
 
-BALANCE_INSERT = """
-INSERT INTO ledger_accountbalance
-  (period_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
-SELECT %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
-  SELECT account_id, client_id, project_id, 0 AS d, 0 AS c, cum_debit AS cd, cum_credit AS cc
-    FROM ledger_accountbalance WHERE period_id = %s
-  UNION ALL
-  SELECT account_id, client_id, project_id, debit, credit, debit, credit
-    FROM ledger_journalline WHERE period_id = %s
-) movements
-GROUP BY account_id, client_id, project_id
-"""
-
-
 def balances_write(period: AccountingPeriod) -> int:
     """Write the stored balances of a period being closed (after any earlier one's). Returns the row count."""
     previous = AccountingPeriod.objects.filter(start__lt=period.start).order_by("-start").values("pk").first()
     AccountBalance.objects.filter(period=period).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(BALANCE_INSERT, [period.pk, previous["pk"] if previous else None, period.pk])
-        return cursor.rowcount
+    return sql.balances_insert(period_id=period.pk, previous_id=previous["pk"] if previous else None)
 
 
 def _checklist_allows(period: AccountingPeriod, *, by, override_reason: str) -> dict | None:
-    """The month-end checklist's rule: a month does not close while a blocking item (ledger.close) is
+    """The month-end checklist's rule: a month does not close while a blocking item (ledger.selectors.close) is
     outstanding. An administrator may close over it with a reason; anyone else is refused, with the items named.
     Returns what the audit event records of an override (None when nothing blocks)."""
     blockers = close_blockers(period)

@@ -31,13 +31,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.models import Account as Client
+from ledger import sql
 from ledger.choices import JOURNAL_SERIES, EntryOrigin, PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from projects.models import Project
 from psa.core.audit import audit_record
-from psa.core.exceptions import ConflictError, IdempotencyConflict, PeriodClosed, ValidationFailed
+from psa.core.exceptions import ConflictError, IdempotencyConflict, NotFoundError, PeriodClosed, ValidationFailed
 from psa.core.money import CENT, ZERO, to_decimal
-from psa.core.numbering import number_next, number_next_sql
+from psa.core.numbering import number_next
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
@@ -116,18 +117,8 @@ class _Account:
         return f"{self.code} {self.name}"
 
 
-def _rows(model, columns: str, key: str, values) -> list[tuple]:
-    values = list(values)
-    if not values:
-        return []
-    placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} WHERE {key} IN ({placeholders})", values)
-        return cursor.fetchall()
-
-
 def _accounts_by_code(codes) -> dict[str, _Account]:
-    rows = _rows(LedgerAccount, "id, code, name, is_active, is_control", "code", codes)
+    rows = sql.rows_where_in(LedgerAccount, "id, code, name, is_active, is_control", "code", codes)
     return {row[1]: _Account(*row) for row in rows}
 
 
@@ -189,10 +180,10 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
 def _validate_dimensions(lines: list[LineSpec], errors: dict) -> dict[int, int]:
     """Check client and project ids (one query each at most); returns project id -> its client id."""
     project_ids = {ln.project_id for ln in lines if ln.project_id is not None}
-    projects = dict(_rows(Project, "id, account_id", "id", project_ids))
+    projects = dict(sql.rows_where_in(Project, "id, account_id", "id", project_ids))
     # Clients already known as a project's client need no query of their own.
     client_ids = {ln.client_id for ln in lines if ln.client_id is not None} - set(projects.values())
-    clients = {row[0] for row in _rows(Client, "id", "id", client_ids)}
+    clients = {row[0] for row in sql.rows_where_in(Client, "id", "id", client_ids)}
     clients |= set(projects.values())
     for i, line in enumerate(lines):
         if line.client_id is not None and line.client_id not in clients:
@@ -205,22 +196,9 @@ def _validate_dimensions(lines: list[LineSpec], errors: dict) -> dict[int, int]:
     return projects
 
 
-def _period_row(sql: str, params: list) -> AccountingPeriod | None:
-    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    table = AccountingPeriod._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT id, start, "end", status FROM {table} WHERE {sql} ORDER BY start LIMIT 1{lock}', params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    period = AccountingPeriod(id=row[0], start=row[1], end=row[2], status=row[3])
-    period._state.adding = False
-    return period
-
-
 def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date]:
     """The open period an entry dated `on` goes to, locked against a concurrent close; and the posting date."""
-    period = _period_row('start <= %s AND "end" >= %s', [on, on])
+    period = sql.period_first('start <= %s AND "end" >= %s', [on, on], lock=True)
     if period is None:
         raise PeriodClosed(
             f"No accounting period covers {on:%Y-%m-%d}: create the periods first (Ledger → Periods).",
@@ -230,7 +208,7 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
     if period.status == PeriodStatus.OPEN:
         return period, on
     if catch_up:
-        later = _period_row("start > %s AND status = %s", [period.start, PeriodStatus.OPEN.value])
+        later = sql.period_first("start > %s AND status = %s", [period.start, PeriodStatus.OPEN.value], lock=True)
         if later is not None:
             return later, later.start
     raise PeriodClosed(
@@ -241,9 +219,7 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
 
 
 def _existing(key: str, fingerprint: str) -> JournalEntry | None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, spec_hash FROM {JournalEntry._meta.db_table} WHERE idempotency_key = %s", [key])
-        row = cursor.fetchone()
+    row = sql.entry_key_row(key)
     if row is None:
         return None
     existing = JournalEntry.objects.get(pk=row[0])
@@ -320,11 +296,16 @@ def _write(
         # Optimistic: one statement locks the open period covering the date, numbers and inserts. Only when no
         # open period covers the date does the service look closer (closed, missing, or catch-up).
         _dated(entry, lines, spec, spec.date, None)
-        if not _insert_one_statement(entry, lines):
+        posted = _insert_one_statement(entry, lines)
+        if posted is None:
             period, on = _resolve_period(spec.date, catch_up=catch_up)
             _dated(entry, lines, spec, on, period)
-            if not _insert_one_statement(entry, lines):
+            posted = _insert_one_statement(entry, lines)
+            if posted is None:
                 raise PeriodClosed(f"The period {period.label} was closed while posting; try again.")
+            if posted.period_id == period.pk:
+                posted.period = period
+        entry = posted
     else:
         period, on = _resolve_period(spec.date, catch_up=catch_up)
         _dated(entry, lines, spec, on, period)
@@ -361,59 +342,24 @@ def _insert_orm(entry: JournalEntry, lines: list[JournalLine]) -> None:
     JournalLine.objects.bulk_create(lines)
 
 
-ENTRY_COLUMNS = (
-    "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
-    "reverses_id", "auto_reverse_on", "total", "posted_by_id",
-)  # fmt: skip
-LINE_COLUMNS = ("line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo")
-LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text")
-
-
-def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> bool:
-    """Lock the open period covering the entry's date, take the number, insert the entry and its lines: one
-    PostgreSQL statement (data-modifying CTEs), one round trip instead of five, which keeps bulk posting close
-    to hand-written SQL. Returns False, having written nothing and taken no number, when no open period covers
-    the date. The triggers and the deferred balance check see the whole entry."""
-    period_table, entry_table, line_table = (
-        AccountingPeriod._meta.db_table,
-        JournalEntry._meta.db_table,
-        JournalLine._meta.db_table,
-    )
-    cte, number_expr, number_params = number_next_sql(series=JOURNAL_SERIES, on=entry.date, when="period")
-    values = ", ".join("(" + ", ".join(f"%s::{t}" for t in LINE_TYPES) + ")" for _ in lines)
-    sql = (
-        f"WITH period AS (SELECT id FROM {period_table} "
-        f"WHERE start <= %s AND \"end\" >= %s AND status = 'open' FOR NO KEY UPDATE), "
-        f"{cte}, entry AS ("
-        f"INSERT INTO {entry_table} (number, period_id, {', '.join(ENTRY_COLUMNS)}, posted_at) "
-        f"SELECT {number_expr}, period.id, {', '.join(['%s'] * len(ENTRY_COLUMNS))}, now() "
-        f"FROM number_next, period "
-        f"RETURNING id, number, posted_at, period_id, date), lines AS ("
-        f"INSERT INTO {line_table} (entry_id, date, period_id, {', '.join(LINE_COLUMNS)}) "
-        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('v.' + c for c in LINE_COLUMNS)} "
-        f"FROM entry, (VALUES {values}) AS v({', '.join(LINE_COLUMNS)}) RETURNING 1) "
-        f"SELECT id, number, posted_at, period_id FROM entry"
-    )
-    params = [entry.date, entry.date, *number_params]
-    params += [
-        entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
-        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
-    ]  # fmt: skip
-    for line in lines:
-        params += [line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> JournalEntry | None:
+    """Post the entry and its lines in one statement (ledger.sql.entry_insert); returns the posted entry, or None,
+    having written nothing and taken no number, when no open period covers the date."""
+    row = sql.entry_insert(entry, lines)
     if row is None:
-        return False
-    entry.pk, entry.number, entry.posted_at, period_id = row
-    if entry.period_id != period_id:
-        entry.period_id = period_id  # read lazily if someone asks for entry.period
-    entry._state.adding = False
-    entry._state.db = connection.alias
+        return None
+    pk, number, posted_at, period_id = row
     for line in lines:
-        line.entry_id, line.period_id = entry.pk, period_id
-    return True
+        line.entry_id, line.period_id = pk, period_id
+    columns = {"id": pk, "number": number, "posted_at": posted_at, "period_id": period_id}
+    names = [f.attname for f in JournalEntry._meta.concrete_fields]
+    posted = JournalEntry.from_db(connection.alias, names, [columns.get(n, getattr(entry, n)) for n in names])
+    # The related objects the caller already holds stay attached (no query to read them again).
+    if entry.reverses_id is not None:
+        posted.reverses = entry.reverses
+    if entry.posted_by_id is not None:
+        posted.posted_by = entry.posted_by
+    return posted
 
 
 def _post_once(**kwargs) -> JournalEntry:
@@ -445,8 +391,6 @@ def entry_reverse(
     with transaction.atomic():
         original = JournalEntry.objects.select_for_update().filter(pk=entry_id).first()
         if original is None:
-            from psa.core.exceptions import NotFoundError
-
             raise NotFoundError(f"No journal entry with id {entry_id}.")
         reversal = JournalEntry.objects.filter(reverses=original).first()
         if reversal is not None:

@@ -1,14 +1,14 @@
 """Revenue schedules, estimates and the recognition run (DESIGN.md sections 5-7).
 
-- `schedules_ensure` gives every contract line a schedule with the default method of its billing model (the
-  handoff's choice); `schedule_method_set` changes it, refusing a method that does not fit the billing model.
+- `revenue_schedules_ensure` gives every contract line a schedule with the default method of its billing model (the
+  handoff's choice); `revenue_schedule_method_set` changes it, refusing a method that does not fit the billing model.
 - Straight-line schedules plan equal monthly cents over the line's months, the remainder in the last month
-  (1,000.00 over 12 = 11 x 83.33 + 83.37); `schedule_plan_set` takes a custom plan that must sum to the price.
-  When a change order moves a line's price or dates, `schedules_rebaseline` rebuilds the plan and the next run
+  (1,000.00 over 12 = 11 x 83.33 + 83.37); `revenue_schedule_plan_set` takes a custom plan that must sum to the price.
+  When a change order moves a line's price or dates, `revenue_schedules_rebaseline` rebuilds the plan and the next run
   posts the cumulative catch-up.
 - `estimate_set`: the PM's estimate to complete per project (never negative).
 - `recognition_run_start` / `recognition_run_execute`: per contract line compute revenue to date
-  (ledger.recognition) and post the difference through the contract-position rule (revenue first relieves the
+  (ledger.services.recognition) and post the difference through the contract-position rule (revenue first relieves the
   project's deferred revenue, the rest goes to unbilled receivable), into the run's month if open, else the first
   open month after it. One transaction and one journal entry per chunk of whole projects; schedules are locked
   in id order and re-read after the lock, so a second or concurrent run posts nothing new.
@@ -20,11 +20,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
-from django.db.models.functions import Coalesce
+from celery import current_app
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from ledger import sql
 from ledger.choices import (
     LOSS_PROVISION_CODE,
     METHODS_BY_BILLING_MODEL,
@@ -33,20 +34,31 @@ from ledger.choices import (
     RecognitionRunStatus,
     SystemAccount,
 )
-from ledger.models import AccountingPeriod, JournalLine
-from ledger.models_revenue import ProjectEstimate, Recognition, RecognitionRun, RevenueSchedule, RevenueScheduleLine
-from ledger.recognition import targets_compute
+from ledger.models import (
+    AccountingPeriod,
+    ProjectEstimate,
+    Recognition,
+    RecognitionRun,
+    RevenueSchedule,
+    RevenueScheduleLine,
+)
 from ledger.services.accounts import account_code_for
-from ledger.services.periods import month_start, next_month
+from ledger.services.contract_position import (
+    ContractPosition,
+    contract_positions,
+    contract_positions_net,
+    position_split,
+)
 from ledger.services.posting import EntrySpec, LineSpec, entry_post
+from ledger.services.recognition import targets_compute
 from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
+from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.money import ZERO, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
-from psa.core.sql import unnest
 
-POSITION_ROLES = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
+RECOGNITION_RUN_TASK = "ledger.tasks.recognition_run_task"
 # Schedules per transaction and journal entry (whole projects): progress shows per chunk, a crash loses at most one
 # chunk, and entries stay small (the balance trigger sums an entry's lines once per line inserted).
 CHUNK = 100
@@ -66,14 +78,6 @@ def method_check(billing_model: str, method: str) -> None:
             fields={"method": [f"Does not fit the billing model '{billing_model}'."]},
             code="method_mismatch",
         )
-
-
-def months_between(start: date, end: date) -> list[date]:
-    months, month = [], month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def plan_equal(price: Decimal, start: date, end: date) -> list[tuple[date, Decimal]]:
@@ -103,13 +107,11 @@ def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
 
 
 @transaction.atomic
-def schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
+def revenue_schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
     """Create the missing schedules (default method by billing model, equal plan); returns how many. Set-based:
     three queries whatever the number of lines. Safe to run twice (one schedule per line, unique)."""
-    if connection.vendor == "postgresql":
-        # Two runs starting together (beat and finance) would race to create the same schedules: one at a time.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ledger.schedules_ensure'))")
+    # Two runs starting together (beat and finance) would race to create the same schedules: one at a time.
+    sql.advisory_xact_lock("ledger.schedules_ensure")
     lines = ContractLine.objects.filter(revenue_schedule__isnull=True).select_related("contract")
     if contract_line_ids is not None:
         lines = lines.filter(pk__in=contract_line_ids)
@@ -122,7 +124,7 @@ def schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
 
 
 @transaction.atomic
-def schedules_rebaseline(*, contract_line_ids: list[int] | None = None) -> int:
+def revenue_schedules_rebaseline(*, contract_line_ids: list[int] | None = None) -> int:
     """Follow change orders: schedules whose baseline (price, dates) differs from the line get the new baseline
     and, for straight-line schedules, a new equal plan. The next run posts the cumulative catch-up."""
     drifted = RevenueSchedule.objects.select_for_update().filter(
@@ -159,7 +161,7 @@ def _schedule_locked(schedule_id: int) -> RevenueSchedule:
 
 
 @transaction.atomic
-def schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule:
+def revenue_schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule:
     """Change how a line is recognised. The method must fit the billing model; the next run posts the
     cumulative difference (catch-up), so nothing already posted is rewritten."""
     schedule = _schedule_locked(schedule_id)
@@ -182,7 +184,7 @@ def schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule
 
 
 @transaction.atomic
-def schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> RevenueSchedule:
+def revenue_schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> RevenueSchedule:
     """Replace a straight-line plan with custom monthly amounts. Refused unless every month lies within the
     line's dates, no amount is negative or has fractions of a cent, and the months sum to the price exactly."""
     schedule = _schedule_locked(schedule_id)
@@ -273,9 +275,8 @@ def _open_period(period_id: int) -> AccountingPeriod:
 
 def recognition_run_start(*, period_id: int, by=None, enqueue: bool = True) -> RecognitionRun:
     """Start (or resume) the run of an open month. A run already going for that month is returned and
-    re-enqueued instead of starting a second one; the job itself is safe to run twice."""
-    from ledger.tasks import recognition_run_task
-
+    re-enqueued instead of starting a second one; the job itself is safe to run twice. The job is enqueued
+    after commit by its task name (tasks import services, never the other way round)."""
     with transaction.atomic():
         period = _open_period(period_id)
         AccountingPeriod.objects.select_for_update().filter(pk=period.pk).first()  # one start at a time per month
@@ -283,7 +284,9 @@ def recognition_run_start(*, period_id: int, by=None, enqueue: bool = True) -> R
         if run is None:
             run = RecognitionRun.objects.create(period=period, created_by=by if getattr(by, "pk", None) else None)
         if enqueue:
-            transaction.on_commit(lambda: recognition_run_task.delay(run_id=run.pk))
+            transaction.on_commit(
+                lambda: current_app.signature(RECOGNITION_RUN_TASK, kwargs={"run_id": run.pk}).delay()
+            )
     return run
 
 
@@ -331,40 +334,17 @@ def _chunks(rows: list[dict]) -> list[list[dict]]:
     return chunks
 
 
-def _positions(project_ids: list[int], at: date) -> dict[int, tuple[Decimal, Decimal]]:
-    """What a posting dated `at` may relieve per project: (unbilled receivable, deferred revenue), each the lesser
-    of its balance through `at` and its balance over all dates, so neither side is ever overdrawn whether the
-    books are read at `at` or today (documents dated after `at` may already be posted). One grouped query."""
-    through = Q(date__lte=at)
-    rows = (
-        JournalLine.objects.filter(project_id__in=project_ids, account__system_role__in=POSITION_ROLES)
-        .values("project_id", "account__system_role")
-        .annotate(
-            d=Sum("debit"),
-            c=Sum("credit"),
-            d_at=Coalesce(Sum("debit", filter=through), ZERO),
-            c_at=Coalesce(Sum("credit", filter=through), ZERO),
-        )
-        .order_by()
-    )
-    unbilled: dict[int, Decimal] = {}
-    deferred: dict[int, Decimal] = {}
-    for r in rows:
-        if r["account__system_role"] == SystemAccount.UNBILLED:
-            unbilled[r["project_id"]] = min(r["d"] - r["c"], r["d_at"] - r["c_at"])
-        else:
-            deferred[r["project_id"]] = min(r["c"] - r["d"], r["c_at"] - r["d_at"])
-    return {p: (max(unbilled.get(p, ZERO), ZERO), max(deferred.get(p, ZERO), ZERO)) for p in project_ids}
-
-
 def _side(amount: Decimal, debit: bool) -> dict:
     return {"debit": amount} if debit else {"credit": amount}
 
 
-def recognition_spec(items: list[_Item], positions: dict, *, on: date, codes: dict[str, str]) -> EntrySpec:
-    """One entry for a chunk: per line Cr revenue (Dr when it falls); per project the contract position (an
-    increase first relieves deferred revenue, the rest is unbilled receivable; a decrease first reduces unbilled
-    receivable, the rest becomes deferred revenue); loss provisions Dr cost of services / Cr provision."""
+def recognition_spec(
+    items: list[_Item], positions: dict[int, ContractPosition], *, on: date, codes: dict[str, str]
+) -> EntrySpec:
+    """One entry for a chunk: per line Cr revenue (Dr when it falls); per project the contract position, split by
+    the one rule (ledger.services.contract_position: an increase first relieves deferred revenue, the rest is
+    unbilled receivable; a decrease first reduces unbilled receivable, the rest becomes deferred revenue); loss
+    provisions Dr cost of services / Cr provision."""
     lines: list[LineSpec] = []
     net_by_project: dict[int, tuple[int, Decimal]] = {}
     for item in items:
@@ -394,34 +374,27 @@ def recognition_spec(items: list[_Item], positions: dict, *, on: date, codes: di
     for project_id, (client_id, net) in sorted(net_by_project.items()):
         if not net:
             continue
-        unbilled, deferred = positions.get(project_id, (ZERO, ZERO))
-        if net > 0:
-            first = min(net, deferred)
-            parts = ((codes["deferred"], first), (codes["unbilled"], net - first))
-        else:
-            first = min(-net, unbilled)
-            parts = ((codes["unbilled"], first), (codes["deferred"], -net - first))
-        for account, amount in parts:
-            if amount > 0:
-                lines.append(
-                    LineSpec(
-                        account=account,
-                        client_id=client_id,
-                        project_id=project_id,
-                        memo="Contract position",
-                        **_side(amount, debit=net > 0),
-                    )
+        position = positions.get(project_id, ContractPosition())
+        for part in position_split(amount=net, position=position):
+            lines.append(
+                LineSpec(
+                    account=codes[part.role],
+                    client_id=client_id,
+                    project_id=project_id,
+                    memo="Contract position",
+                    **_side(part.amount, debit=part.debit),
                 )
+            )
     return EntrySpec(date=on, memo=f"Revenue recognition through {on:%Y-%m-%d}", source="recognition", lines=lines)
 
 
-def _codes(need_provision: bool, memo: dict[bool, dict[str, str]] | None = None) -> dict[str, str]:
-    """The account codes a recognition entry posts to; `memo` keeps them for the rest of a run (one lookup per
-    run instead of three per chunk)."""
-    if memo is not None:
-        if need_provision not in memo:
-            memo[need_provision] = _codes(need_provision)
-        return memo[need_provision]
+def _codes(need_provision: bool, run_codes: dict[bool, dict[str, str]] | None = None) -> dict[str, str]:
+    """The account codes a recognition entry posts to; `run_codes` keeps them for the rest of a run (one lookup
+    per run instead of three per chunk)."""
+    if run_codes is not None:
+        if need_provision not in run_codes:
+            run_codes[need_provision] = _codes(need_provision)
+        return run_codes[need_provision]
     codes = {
         "revenue": account_code_for(SystemAccount.SERVICES_REVENUE),
         "unbilled": account_code_for(SystemAccount.UNBILLED),
@@ -434,7 +407,7 @@ def _codes(need_provision: bool, memo: dict[bool, dict[str, str]] | None = None)
 
 
 def _post_chunk(
-    run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod, memo: dict | None = None
+    run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod, run_codes: dict | None = None
 ) -> None:
     """Lock the chunk's schedules (id order), compute the differences against what is recognised now, post one
     entry and the Recognition rows; all in one transaction."""
@@ -458,16 +431,21 @@ def _post_chunk(
                 label = f"{r['number']}/{r['position']} {r['description']}"[:200]
                 items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta))
         if items:
-            _post_items(run, items, current, period, memo)
-        _net_positions({r["project_id"]: r["client_id"] for r in rows}, period, memo)
+            _post_items(run, items, current, period, run_codes)
+        contract_positions_net(
+            projects={r["project_id"]: r["client_id"] for r in rows},
+            on=period.end,
+            account_codes=_codes(False, run_codes),
+        )
 
 
 def _post_items(
-    run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod, memo: dict | None = None
+    run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod, run_codes: dict | None = None
 ) -> None:
     """Post one entry for the chunk's differences and record them per schedule (inside the chunk's transaction)."""
-    positions = _positions(sorted({i.project_id for i in items}), period.end)
-    spec = recognition_spec(items, positions, on=period.end, codes=_codes(any(i.provision for i in items), memo))
+    positions = contract_positions(project_ids=sorted({i.project_id for i in items}), on=period.end)
+    codes = _codes(any(i.provision for i in items), run_codes)
+    spec = recognition_spec(items, positions, on=period.end, codes=codes)
     digest = hashlib.sha256(
         ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
     ).hexdigest()[:32]
@@ -478,7 +456,7 @@ def _post_items(
         .annotate(n=Count("id"))
         .values_list("schedule_id", "n")
     )
-    _recognitions_insert(
+    sql.recognitions_insert(
         [
             _RecognitionRow(
                 schedule_id=i.schedule_id,
@@ -494,31 +472,9 @@ def _post_items(
             for i in items
         ]
     )
-    _schedules_add(
+    sql.schedules_add(
         [(i.schedule_id, i.revenue, i.provision) for i in items], last_period_id=entry.period_id, now=timezone.now()
     )
-
-
-def _schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: int, now) -> None:
-    """Add what was posted to each schedule's totals: one UPDATE ... FROM (VALUES ...) on PostgreSQL (Django's
-    bulk_update builds a CASE per row and field, which costs more than the posting itself)."""
-    if connection.vendor != "postgresql":
-        for pk, revenue, provision in rows:
-            RevenueSchedule.objects.filter(pk=pk).update(
-                recognised=F("recognised") + revenue,
-                provision=F("provision") + provision,
-                last_period_id=last_period_id,
-                updated_at=now,
-            )
-        return
-    ids, revenues, provisions = (list(column) for column in zip(*rows, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {RevenueSchedule._meta.db_table} s SET recognised = s.recognised + v.revenue, "
-            "provision = s.provision + v.provision, last_period_id = %s, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v(id, revenue, provision) WHERE s.id = v.id",
-            [last_period_id, now, ids, revenues, provisions],
-        )
 
 
 class _RecognitionRow(NamedTuple):
@@ -533,59 +489,6 @@ class _RecognitionRow(NamedTuple):
     amount: Decimal
     provision_amount: Decimal
     entry_id: int
-
-
-def _recognitions_insert(rows: list[_RecognitionRow]) -> None:
-    """Insert a chunk's Recognition rows: on PostgreSQL one INSERT ... SELECT FROM unnest(one array per column),
-    so the statement has nine parameters whatever the number of rows (psa.core.sql)."""
-    if connection.vendor != "postgresql":
-        Recognition.objects.bulk_create([Recognition(**row._asdict()) for row in rows])
-        return
-    params: list = []
-    source = unnest(_RecognitionRow, rows, params)
-    columns = ", ".join(_RecognitionRow._fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {Recognition._meta.db_table} ({columns}) SELECT {columns} FROM {source}", params)
-
-
-def _net_positions(projects: dict[int, int], period: AccountingPeriod, memo: dict | None = None) -> None:
-    """Keep one side per contract (invariant 7) when documents were dated out of order: an invoice dated after
-    the month end but posted before that month's recognition went to deferred revenue, and the recognition dated
-    at the month end (which cannot see the later invoice) went to unbilled receivable. Net the two, Dr deferred /
-    Cr unbilled, dated the project's latest position date (or the first open period after it). One grouped
-    query; an entry only when some project is two-sided."""
-    rows = (
-        JournalLine.objects.filter(project_id__in=list(projects), account__system_role__in=POSITION_ROLES)
-        .values("project_id", "account__system_role")
-        .annotate(d=Sum("debit"), c=Sum("credit"), last=Max("date"))
-        .order_by()
-    )
-    balance: dict[int, dict] = {}
-    for r in rows:
-        entry = balance.setdefault(r["project_id"], {"last": r["last"]})
-        entry["last"] = max(entry["last"], r["last"])
-        entry[r["account__system_role"]] = r["d"] - r["c"]
-    by_date: dict[date, list[tuple[int, Decimal]]] = {}
-    for project_id, b in sorted(balance.items()):
-        unbilled, deferred = b.get(SystemAccount.UNBILLED, ZERO), -b.get(SystemAccount.DEFERRED, ZERO)
-        both = min(unbilled, deferred)
-        if both > 0:
-            by_date.setdefault(max(b["last"], period.end), []).append((project_id, both))
-    if not by_date:
-        return
-    codes = _codes(False, memo)
-    for on, pairs in sorted(by_date.items()):
-        lines = []
-        for project_id, amount in pairs:
-            lines += [
-                LineSpec(codes["deferred"], debit=amount, client_id=projects[project_id], project_id=project_id,
-                         memo="Contract position netting"),
-                LineSpec(codes["unbilled"], credit=amount, client_id=projects[project_id], project_id=project_id,
-                         memo="Contract position netting"),
-            ]  # fmt: skip
-        digest = hashlib.sha256(f"{on}:{pairs}".encode()).hexdigest()[:32]
-        spec = EntrySpec(date=on, memo="Contract position netting", source="recognition", lines=lines)
-        entry_post(spec=spec, key=f"revrec-net:{digest}", catch_up=True)
 
 
 def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
@@ -605,8 +508,8 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
         run.refresh_from_db()
         return run
     as_of = period.end
-    schedules_ensure()
-    schedules_rebaseline()
+    revenue_schedules_ensure()
+    revenue_schedules_rebaseline()
     rows = _scope(as_of)
     targets = targets_compute(rows, as_of=as_of)
     errors = [
@@ -671,8 +574,8 @@ __all__ = [
     "recognition_run_execute",
     "recognition_run_start",
     "recognition_spec",
-    "schedule_method_set",
-    "schedule_plan_set",
-    "schedules_ensure",
-    "schedules_rebaseline",
+    "revenue_schedule_method_set",
+    "revenue_schedule_plan_set",
+    "revenue_schedules_ensure",
+    "revenue_schedules_rebaseline",
 ]

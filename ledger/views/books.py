@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ledger.exports import EXPORTERS
 from ledger.filtersets import LedgerAccountFilter
 from ledger.forms import AccountForm, ExportForm, ReasonForm
 from ledger.models import AccountingPeriod, JournalLine, LedgerAccount
 from ledger.selectors import general_ledger, parse_cursor
+from ledger.selectors.exports import EXPORTERS
 from ledger.services import account_create, account_update, period_close, period_reopen, periods_ensure
 from ledger.views.journal import LEDGER_ROLES
 from psa.core.audit import audit_for

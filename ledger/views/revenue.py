@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.choices import METHODS_BY_BILLING_MODEL, RecognitionMethod, RecognitionRunStatus
-from ledger.close import close_checklist
-from ledger.forms import DATE, MONEY, TEXT, ReasonForm
-from ledger.forms_revenue import EstimateForm, ReportForm, RunForm, ScheduleFilter
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import ProjectEstimate, RecognitionRun, RevenueSchedule
-from ledger.selectors_revenue import (
+from ledger.forms import DATE, MONEY, TEXT, EstimateForm, ReasonForm, ReportForm, RunForm, ScheduleFilter
+from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.selectors.close import close_checklist
+from ledger.selectors.revenue import (
     backlog,
     month_figures,
     project_margin,
@@ -28,17 +26,17 @@ from ledger.selectors_revenue import (
     rollforward,
 )
 from ledger.services import period_close
-from ledger.services.periods import month_end
 from ledger.services.revenue import (
     estimate_set,
     recognition_run_start,
-    schedule_method_set,
-    schedules_ensure,
-    schedules_rebaseline,
+    revenue_schedule_method_set,
+    revenue_schedules_ensure,
+    revenue_schedules_rebaseline,
 )
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
+from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.money import ZERO
@@ -56,7 +54,7 @@ def _back(request, fallback: str):
 
 
 @role_required(*LEDGER_ROLES)
-def schedule_list(request):
+def revenue_schedule_list(request):
     form = ScheduleFilter(request.GET or None)
     schedules = RevenueSchedule.objects.select_related(
         "contract_line__contract", "project", "client", "last_period"
@@ -86,18 +84,18 @@ def schedule_list(request):
 
 @require_POST
 @role_required(*LEDGER_ROLES)
-def schedules_ensure_view(request):
-    created = schedules_ensure()
-    moved = schedules_rebaseline()
+def revenue_schedules_ensure_view(request):
+    created = revenue_schedules_ensure()
+    moved = revenue_schedules_rebaseline()
     messages.success(request, f"{created} schedule(s) created, {moved} re-baselined after change orders.")
     return redirect("ledger:revenue_schedules")
 
 
 @require_POST
 @role_required(*LEDGER_ROLES)
-def schedule_method_view(request, pk: int):
+def revenue_schedule_method_view(request, pk: int):
     try:
-        schedule = schedule_method_set(schedule_id=pk, method=request.POST.get("method", ""), by=request.user)
+        schedule = revenue_schedule_method_set(schedule_id=pk, method=request.POST.get("method", ""), by=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -40,7 +40,7 @@ KPIS: dict[str, Kpi] = {
         "Delivery margin at cost rates",
         "project revenue (GL income with a project) - approved hours x snapshot cost rate - approved expenses",
         "What delivery earned once the people and expenses it used are costed, per project or per month.",
-        "ledger.selectors_revenue.project_margin",
+        "ledger.selectors.revenue.project_margin",
     ),
     "billed": Kpi(
         "Billed (net)",
@@ -82,7 +82,7 @@ KPIS: dict[str, Kpi] = {
         "Backlog",
         "for each line of a contract signed by the month end: max(0, price - revenue recognised on it to then)",
         "Work sold and not yet delivered. Revenue of unsigned contracts or of no contract takes nothing off.",
-        "ledger.selectors_revenue.backlog",
+        "ledger.selectors.revenue.backlog",
     ),
     "weighted_pipeline": Kpi(
         "Weighted pipeline",
@@ -160,7 +160,7 @@ KPIS: dict[str, Kpi] = {
         "Contract position",
         "opening - billed + recognised + other = closing; closing = unbilled receivable - deferred revenue",
         "Per project, what is earned but not billed (asset) or billed but not earned (liability).",
-        "ledger.selectors_revenue.rollforward",
+        "ledger.selectors.revenue.rollforward",
     ),
 }
 

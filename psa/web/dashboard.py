@@ -7,9 +7,9 @@ the functional currency (invoices in other currencies are left out of billed and
 - revenue, GL cost of services, GL gross margin, collected (cash debits), write-offs, AR and unbilled receivable
   at month end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open
   months' lines; the opening balances come from `cumulative`).
-- delivery margin at cost rates: `ledger.selectors_revenue.delivery_margin_by_month`, the margin report's
+- delivery margin at cost rates: `ledger.selectors.revenue.delivery_margin_by_month`, the margin report's
   definition summed by month (labour cost is not in the GL, so it is not the GL gross margin).
-- backlog: `ledger.selectors_revenue.backlog`, the backlog report's definition.
+- backlog: `ledger.selectors.revenue.backlog`, the backlog report's definition.
 - billed: issued invoices less credit notes by issue month (net; gross for DSO).
 - weighted pipeline: crm's forecast; utilization: projects' utilization by month.
 - deal close to kickoff, invoice cycle time, approved-but-unbilled age, write-off rate, forecast accuracy and
@@ -32,8 +32,8 @@ from crm.selectors import forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
 from ledger.models import AccountingPeriod
 from ledger.selectors import cumulative, movements
-from ledger.selectors_revenue import backlog as backlog_by_month
-from ledger.selectors_revenue import delivery_margin_by_month
+from ledger.selectors.revenue import backlog as backlog_by_month
+from ledger.selectors.revenue import delivery_margin_by_month
 from projects.choices import EntryStatus
 from projects.models import Allocation, Contract, ContractLine, TimeEntry
 from projects.selectors import utilization

@@ -15,12 +15,11 @@ from decimal import Decimal
 
 from django.db import DatabaseError, connection
 
-from ledger.chart import chart_ensure_default
 from ledger.choices import PeriodStatus, RecognitionRunStatus
-from ledger.models import AccountingPeriod, LedgerAccount
-from ledger.models_revenue import RecognitionRun
+from ledger.models import AccountingPeriod, LedgerAccount, RecognitionRun
 from ledger.services import period_close, periods_ensure
-from ledger.services.periods import month_end
+from ledger.services.chart import chart_ensure_default
+from psa.core.dates import month_end
 from psa.core.models import NumberSeries
 from tests.benchmarks.generator import copy_rows
 

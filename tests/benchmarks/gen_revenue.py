@@ -2,7 +2,7 @@
 T&M line, a fixed-fee line (hours to hours, with the PM's estimate), a milestone line (two milestones, one
 accepted) and a retainer; approved time on the T&M and fixed-fee lines through the run's month. Loaded with
 bulk inserts (the services that create these rows are benchmarked elsewhere); the recognition schedules are
-set up with the real `schedules_ensure` before timing, so both sides start from the same state.
+set up with the real `revenue_schedules_ensure` before timing, so both sides start from the same state.
 """
 
 from datetime import date, datetime, timedelta
@@ -13,11 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Account, DeliveryRole
-from ledger.chart import chart_ensure_default
-from ledger.models import AccountingPeriod
-from ledger.models_revenue import ProjectEstimate
+from ledger.models import AccountingPeriod, ProjectEstimate
 from ledger.services import periods_ensure
-from ledger.services.revenue import schedules_ensure
+from ledger.services.chart import chart_ensure_default
+from ledger.services.revenue import revenue_schedules_ensure
 from projects.models import Consultant, Contract, ContractLine, Milestone, Project, TimeEntry
 
 LINES = {"tiny": 100, "S": 2_000, "M": 2_000}
@@ -47,7 +46,7 @@ def revenue_load(size: str) -> dict:
     periods_ensure(start=date(2026, 1, 1), through=date(2026, 12, 31))
     if ContractLine.objects.filter(contract__number__startswith="RB-").count() != n_lines:
         _generate(size, n_lines)
-    schedules_ensure()
+    revenue_schedules_ensure()
     revenue_reset()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics after the bulk load, for both sides' plans

@@ -4,9 +4,9 @@ from datetime import date
 from decimal import Decimal
 from itertools import count
 
-from ledger.chart import chart_ensure_default
 from ledger.models import JournalEntry
 from ledger.services import EntrySpec, LineSpec, entry_post, period_close, periods_ensure
+from ledger.services.chart import chart_ensure_default
 from ledger.services.revenue import recognition_run
 
 _keys = count(1)

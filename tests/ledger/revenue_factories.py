@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from billing.models import AccountTax, TaxCategory
 from billing.services import invoice_draft_for_contract, invoice_issue
-from ledger.chart import chart_ensure_default
 from ledger.choices import SystemAccount
 from ledger.models import AccountingPeriod, JournalLine
+from ledger.services.chart import chart_ensure_default
 from projects.models import Consultant, Expense, TimeEntry
 from tests.billing.factories import make_account
 from tests.billing.factories import make_periods as billing_periods

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from ledger.chart import chart_ensure_default
 from ledger.models import AccountingPeriod, JournalEntry
 from ledger.services import periods_ensure
+from ledger.services.chart import chart_ensure_default
 from ledger.services.revenue import recognition_run
 from psa.web.demo import DEMO_PASSWORD, seed_users
 

@@ -13,9 +13,9 @@ from django.core.management import call_command
 
 from crm.models import Account as Client
 from ledger import demo
-from ledger.exports import beancount_export
 from ledger.models import JournalEntry, JournalLine
 from ledger.selectors import trial_balance
+from ledger.selectors.exports import beancount_export
 from projects.models import Project
 from psa.web.demo import seed_users
 from tests.ledger.factories import balanced, post

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.models_revenue import ProjectEstimate
+from ledger.models import ProjectEstimate
 from ledger.services.revenue import estimate_set
 from psa.core.exceptions import PermissionDeniedError
 from tests.projects.time_factories import MONDAY, consultant_on, won_project

@@ -7,14 +7,13 @@ from datetime import date
 import pytest
 
 from ledger.choices import LOSS_PROVISION_CODE, RecognitionMethod, SystemAccount
-from ledger.models import JournalEntry
-from ledger.models_revenue import Recognition, RevenueSchedule
+from ledger.models import JournalEntry, Recognition, RevenueSchedule
 from ledger.services.revenue import (
     estimate_set,
     plan_equal,
     recognition_run,
-    schedule_method_set,
-    schedules_ensure,
+    revenue_schedule_method_set,
+    revenue_schedules_ensure,
 )
 from projects.models import Milestone
 from tests.billing.factories import accept_milestone, make_contract, make_line
@@ -184,10 +183,10 @@ def test_method_change_to_cost_to_cost_catches_up_and_provides_for_a_loss(financ
     contract = make_contract(zero_tax_account())
     line = make_line(contract, "fixed_fee", price="1000.00", hours=D("20"))
     project = contract.project
-    schedules_ensure()
+    revenue_schedules_ensure()
     schedule = RevenueSchedule.objects.get(contract_line=line)
     assert schedule.method == RecognitionMethod.PERCENT_HOURS  # the default for fixed fee
-    schedule_method_set(schedule_id=schedule.pk, method=RecognitionMethod.PERCENT_COST, by=finance)
+    revenue_schedule_method_set(schedule_id=schedule.pk, method=RecognitionMethod.PERCENT_COST, by=finance)
     approved_time(project, line, date(2026, 4, 6), "10.00", cost="60")
     estimate_set(project_id=project.pk, etc_hours="10", etc_cost="600.00", as_of=date(2026, 4, 30), by=finance)
 

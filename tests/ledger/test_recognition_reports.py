@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pytest
 from django.utils import timezone
 
-from ledger.selectors_revenue import backlog, project_margin, revenue_by, revenue_forecast
+from ledger.selectors.revenue import backlog, project_margin, revenue_by, revenue_forecast
 from ledger.services.revenue import recognition_run
 from projects.models import Milestone
 from tests.billing.factories import accept_milestone, make_contract, make_line

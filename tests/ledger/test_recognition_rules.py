@@ -9,16 +9,15 @@ import pytest
 from billing.models import Invoice
 from billing.services import billing_schedule_generate, credit_note_create, invoice_issue
 from ledger.choices import RecognitionMethod, SystemAccount
-from ledger.models import JournalEntry
-from ledger.models_revenue import ProjectEstimate, Recognition, RevenueSchedule
-from ledger.selectors_revenue import rollforward
+from ledger.models import JournalEntry, ProjectEstimate, Recognition, RevenueSchedule
+from ledger.selectors.revenue import rollforward
 from ledger.services.revenue import (
     estimate_set,
     recognition_run,
     recognition_run_start,
-    schedule_method_set,
-    schedule_plan_set,
-    schedules_ensure,
+    revenue_schedule_method_set,
+    revenue_schedule_plan_set,
+    revenue_schedules_ensure,
 )
 from psa.core.exceptions import PeriodClosed, ValidationFailed
 from tests.billing.factories import accept_milestone, make_contract, make_line
@@ -67,18 +66,18 @@ def test_a_run_into_a_closed_month_is_refused_and_posts_nothing(finance):
 def test_a_plan_that_does_not_sum_to_the_price_is_refused_and_the_old_plan_stays(finance):
     contract = make_contract(zero_tax_account(), start=date(2026, 1, 1), end=date(2026, 3, 31))
     line = make_line(contract, "subscription", price="300.00")
-    schedules_ensure()
+    revenue_schedules_ensure()
     schedule = RevenueSchedule.objects.get(contract_line=line)
 
     with pytest.raises(ValidationFailed, match=r"sum to 290\.00; the line's price is 300\.00"):
-        schedule_plan_set(
+        revenue_schedule_plan_set(
             schedule_id=schedule.pk,
             amounts={date(2026, 1, 1): D("100.00"), date(2026, 2, 1): D("100.00"), date(2026, 3, 1): D("90.00")},
             by=finance,
         )
     assert [p.amount for p in schedule.plan.order_by("month")] == [D("100.00")] * 3
 
-    schedule_plan_set(
+    revenue_schedule_plan_set(
         schedule_id=schedule.pk,
         amounts={date(2026, 1, 1): D("50.00"), date(2026, 2, 1): D("100.00"), date(2026, 3, 1): D("150.00")},
         by=finance,
@@ -117,11 +116,11 @@ def test_a_negative_estimate_is_refused_by_name(finance):
 def test_a_method_that_does_not_fit_the_billing_model_is_refused(finance):
     contract = make_contract(zero_tax_account())
     line = make_line(contract, "tm", price="0.00")
-    schedules_ensure()
+    revenue_schedules_ensure()
     schedule = RevenueSchedule.objects.get(contract_line=line)
 
     with pytest.raises(ValidationFailed, match="cannot be recognised by 'straight_line'") as error:
-        schedule_method_set(schedule_id=schedule.pk, method=RecognitionMethod.STRAIGHT_LINE, by=finance)
+        revenue_schedule_method_set(schedule_id=schedule.pk, method=RecognitionMethod.STRAIGHT_LINE, by=finance)
 
     assert error.value.code == "method_mismatch" and "method" in error.value.fields
     schedule.refresh_from_db()
@@ -250,7 +249,7 @@ def test_the_run_query_count_does_not_grow_with_time_entries(finance):
     who = consultant()
     approved_time(contract.project, tm, date(2026, 3, 2), "1.00", who=who)
     approved_time(contract.project, fixed, date(2026, 3, 3), "1.00", who=who)
-    schedules_ensure()
+    revenue_schedules_ensure()
     small = _run_queries(3, finance)
     for day in range(4, 28):
         approved_time(contract.project, tm, date(2026, 4, day), "2.00", who=who)

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from django.conf import settings
 
-from ledger.models_revenue import RecognitionRun
+from ledger.models import RecognitionRun
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
 from tests.billing.factories import make_contract, make_line
 from tests.ledger.revenue_factories import D, books, close, period, revenue, zero_tax_account

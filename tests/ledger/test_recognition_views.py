@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 
 from billing.models import Invoice
-from ledger.models_revenue import RecognitionRun, RevenueSchedule
-from ledger.services.revenue import recognition_run, recognition_run_execute, schedules_ensure
+from ledger.models import RecognitionRun, RevenueSchedule
+from ledger.services.revenue import recognition_run, recognition_run_execute, revenue_schedules_ensure
 from tests.billing.factories import accept_milestone, make_contract, make_line
 from tests.ledger.revenue_factories import approved_time, books, close, period, zero_tax_account
 from tests.querycount import count_queries
@@ -97,7 +97,7 @@ def test_the_api_starts_a_run_and_refuses_a_wrong_method_and_a_negative_estimate
     api = api_as("finance")
     response = api.post(API + "recognition-runs/", {"period": period(date(2026, 2, 1)).pk}, format="json")
     assert response.status_code == 202 and response.json()["status"] == "running"
-    schedules_ensure()
+    revenue_schedules_ensure()
     tm = RevenueSchedule.objects.get(contract_line__billing_model="tm")
     response = api.post(API + f"revenue-schedules/{tm.pk}/method/", {"method": "milestone"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "method_mismatch"

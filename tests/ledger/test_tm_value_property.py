@@ -21,7 +21,7 @@ from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import InvoiceLine, SourceLink, TaxCategory
 from billing.services import credit_note_create, invoice_draft_for_contract, invoice_issue
 from ledger.choices import SystemAccount
-from ledger.models_revenue import RevenueSchedule
+from ledger.models import RevenueSchedule
 from ledger.services.revenue import recognition_run
 from tests.billing.factories import make_contract, make_line
 from tests.ledger.revenue_factories import (

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from crm.models import Opportunity
-from ledger.selectors_revenue import backlog, project_margin
+from ledger.selectors.revenue import backlog, project_margin
 from ledger.services.revenue import recognition_run
 from projects.models import Contract
 from psa.core.kpis import KPIS

@@ -8,8 +8,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.exports import EXPORTERS
 from ledger.models import JournalLine
+from ledger.selectors.exports import EXPORTERS
 
 
 def _date(value: str) -> date:

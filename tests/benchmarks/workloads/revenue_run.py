@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from ledger.choices import SystemAccount
-from ledger.models_revenue import Recognition
+from ledger.models import Recognition
 from ledger.services.accounts import account_code_for
 from ledger.services.revenue import CHUNK, recognition_run
 from tests.benchmarks.gen_revenue import ENTRIES_PER_LINE, revenue_load, revenue_reset

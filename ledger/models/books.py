@@ -211,7 +211,3 @@ class AccountBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_id} {self.account_id} {self.cum_debit - self.cum_credit}"
-
-
-# Revenue recognition lives in its own module; importing it here registers the models in the ledger app.
-from ledger.models_revenue import *  # noqa: E402, F403

@@ -18,8 +18,8 @@ from django.conf import settings
 
 from ledger.choices import BEANCOUNT_ROOTS, FUNCTIONAL_CURRENCY
 from ledger.models import JournalLine, LedgerAccount
-from ledger.selectors import cumulative
-from ledger.services.periods import next_month
+from ledger.selectors.books import cumulative
+from psa.core.dates import next_month
 from psa.core.exports import csv_writer
 
 CSV_HEADER = [

@@ -26,8 +26,8 @@ Rules:
 - straight line (retainer, subscription, optionally fixed fee): Σ planned months through the month end.
 - Credit notes that cut the price reduce recognised revenue. The ledger cannot read billing and the GL cannot
   tell a price cut from a correction that is billed again (both are Dr contract position / Cr AR), so billing
-  registers a provider (ledger.close.register_price_reductions, filled in billing/close_checks.py) that returns,
-  per project, the issued credit notes that credit a plain amount (not sources, which become billable again).
+  tells the ledger when it issues a credit note that credits a plain amount (not sources, which become billable
+  again): ledger.services.price_reductions.price_reduction_record writes a PriceReduction row per credit note.
   The cut lowers the effective price of the project's fixed-price lines (fixed fee, milestone, straight line) in
   contract-line order; T&M revenue follows approved delivery.
 """
@@ -41,8 +41,8 @@ from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from ledger.choices import PERCENT_METHODS, RecognitionMethod
-from ledger.close import price_reductions
-from ledger.models_revenue import ProjectEstimate, RevenueScheduleLine
+from ledger.models import ProjectEstimate, RevenueScheduleLine
+from ledger.selectors.revenue import price_reductions
 from projects.calculations import tm_value_by_line
 from projects.models import Expense, Milestone, TimeEntry
 from psa.core.money import ZERO, round_money

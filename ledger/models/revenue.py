@@ -159,3 +159,23 @@ class Recognition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id}@{self.period_id}: {self.amount}"
+
+
+class PriceReduction(models.Model):
+    """A cut of a project's price that the layer above granted: billing records one when it issues a credit note
+    that credits a plain amount (not sources, which become billable again). Recognition lowers the effective
+    price of the project's fixed-price lines by the cuts dated on or before the month end. One row per source
+    document (`source`, e.g. "invoice:42"), so telling the ledger twice records one cut."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="+")
+    on = models.DateField(help_text="Date of the document that cut the price.")
+    amount = models.DecimalField(**AMOUNT_FIELD, help_text="How much the price was cut (net, before tax).")
+    source = models.CharField(max_length=100, unique=True, help_text="The document that cut it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "on", "id"]
+        indexes = [models.Index(fields=["project", "on"], name="ledger_price_cut_project_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source}: -{self.amount} on {self.on}"

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Q, Sum
 
 from crm.models import Account as Client
+from ledger import sql
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount
 from projects.models import Project
@@ -27,18 +27,7 @@ Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
 
 def last_closed_through(at: date) -> AccountingPeriod | None:
     """The last closed period ending on or before `at` (closed periods are a prefix of the calendar)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT id, start, "end", status FROM {AccountingPeriod._meta.db_table} '
-            'WHERE status = %s AND "end" <= %s ORDER BY start DESC LIMIT 1',
-            [PeriodStatus.CLOSED.value, at],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    period = AccountingPeriod(id=row[0], start=row[1], end=row[2], status=row[3])
-    period._state.adding = False
-    return period
+    return sql.period_first('status = %s AND "end" <= %s', [PeriodStatus.CLOSED.value, at], descending=True)
 
 
 def _add(totals: Totals, rows, group: tuple[str, ...]) -> None:
@@ -84,25 +73,16 @@ def cumulative(
         closed = last_closed_through(at)
     if filters is not None or any(g not in GROUP_COLUMNS for g in group):
         return _cumulative_orm(at=at, group=group, filters=filters or Q(), account_id=account_id, closed=closed)
-    columns = ", ".join(GROUP_COLUMNS[g] for g in group)
-    extra, extra_params = ("AND account_id = %s", [account_id]) if account_id is not None else ("", [])
-    lines_sql = (
-        f"SELECT {columns}, debit AS d, credit AS c FROM {JournalLine._meta.db_table} "
-        f"WHERE date > %s AND date <= %s {extra}"
-    )
-    params = [closed.end if closed else EPOCH, at, *extra_params]
-    if closed is not None:
-        stored_sql = (
-            f"SELECT {columns}, cum_debit AS d, cum_credit AS c FROM {AccountBalance._meta.db_table} "
-            f"WHERE period_id = %s {extra}"
-        )
-        lines_sql = f"{stored_sql} UNION ALL {lines_sql}"
-        params = [closed.pk, *extra_params, *params]
+    columns = [GROUP_COLUMNS[g] for g in group]
     totals = _new_totals()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}, SUM(d), SUM(c) FROM ({lines_sql}) x GROUP BY {columns}", params)
-        for row in cursor.fetchall():
-            totals[tuple(row[: len(group)])] = [_decimal(row[-2]), _decimal(row[-1])]
+    for row in sql.cumulative_rows(
+        columns=columns,
+        since=closed.end if closed else EPOCH,
+        at=at,
+        closed_id=closed.pk if closed else None,
+        account_id=account_id,
+    ):
+        totals[tuple(row[: len(group)])] = [_decimal(row[-2]), _decimal(row[-1])]
     return totals
 
 
@@ -136,28 +116,6 @@ def movements(*, start: date, end: date, group: tuple[str, ...] = ("account",), 
         lines = lines.filter(Q(date__lt=closed[0]["start"]) | Q(date__gt=closed[-1]["end"]))
     _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
     return totals
-
-
-ACCOUNT_COLUMNS = ("id", "code", "name", "type", "system_role", "is_control", "is_active", "description")
-
-
-def _accounts(ids) -> dict[int, LedgerAccount]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM {LedgerAccount._meta.db_table} "
-            f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
-            ids,
-        )
-        rows = cursor.fetchall()
-    accounts = {}
-    for row in rows:
-        account = LedgerAccount(**dict(zip(ACCOUNT_COLUMNS, row, strict=True)))
-        account._state.adding = False
-        accounts[account.pk] = account
-    return accounts
 
 
 def natural(account: LedgerAccount, debit: Decimal, credit: Decimal) -> Decimal:
@@ -217,7 +175,7 @@ def trial_balance(*, at: date | None = None, period: AccountingPeriod | None = N
         closed = last_closed_through(at)
         moved = cumulative(at=at, closed=closed)
     keys = {k for k, (d, c) in opening.items() if d != c} | {k for k, (d, c) in moved.items() if d or c}
-    accounts = _accounts(k[0] for k in keys)
+    accounts = sql.accounts_by_id(k[0] for k in keys)
     rows = []
     for (account_id,) in keys:
         o = opening.get((account_id,), [ZERO, ZERO])
@@ -295,7 +253,7 @@ def pnl(*, start: date, end: date, by: str = "", client_id: int | None = None, p
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
     report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"])
     index = {k: i for i, k in enumerate(col_keys)}
-    accounts = _accounts({k[0] for k in moved})
+    accounts = sql.accounts_by_id({k[0] for k in moved})
     per_account: dict[int, list[Decimal]] = {}
     for key, (d, c) in moved.items():
         account = accounts[key[0]]
@@ -351,7 +309,7 @@ def balance_sheet(*, at: date) -> BalanceSheet:
     """Assets, liabilities and equity at a date; income less expenses to date shows as current earnings, so
     the sheet balances exactly when the trial balance does."""
     totals = cumulative(at=at)
-    accounts = _accounts(k[0] for k in totals)
+    accounts = sql.accounts_by_id(k[0] for k in totals)
     sheet = BalanceSheet(at=at)
     for (account_id,), (d, c) in sorted(totals.items(), key=lambda kv: accounts[kv[0][0]].code):
         account = accounts[account_id]

@@ -18,11 +18,10 @@ from django.utils import timezone
 
 from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
-from ledger.models import JournalLine
-from ledger.models_revenue import Recognition, RevenueSchedule, RevenueScheduleLine
-from ledger.selectors import cumulative
-from ledger.services.periods import month_end, month_start, next_month
+from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSchedule, RevenueScheduleLine
+from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.dates import month_end, month_start, months_between, next_month
 from psa.core.money import ZERO, round_money, round_to, split_evenly
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -35,12 +34,16 @@ def _sum(expression, condition: Q | None = None):
     return Coalesce(Sum(expression, output_field=MONEY), Value(ZERO), output_field=MONEY)
 
 
-def months_between(start: date, end: date) -> list[date]:
-    months, month = [], month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
+def price_reductions(project_ids: list[int], as_of: date) -> dict[int, Decimal]:
+    """Σ price cuts per project dated on or before `as_of` (ledger.models.PriceReduction, recorded by billing when
+    it issues a price-cutting credit note). One aggregate query."""
+    rows = (
+        PriceReduction.objects.filter(project_id__in=project_ids, on__lte=as_of)
+        .values("project_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {r["project_id"]: r["total"] for r in rows}
 
 
 # --- revenue by ---------------------------------------------------------------------------------------------

@@ -1,0 +1,25 @@
+"""The ledger's models: the books (books.py) and revenue recognition (revenue.py), re-exported here."""
+
+from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.revenue import (
+    PriceReduction,
+    ProjectEstimate,
+    Recognition,
+    RecognitionRun,
+    RevenueSchedule,
+    RevenueScheduleLine,
+)
+
+__all__ = [
+    "AccountBalance",
+    "AccountingPeriod",
+    "JournalEntry",
+    "JournalLine",
+    "LedgerAccount",
+    "PriceReduction",
+    "ProjectEstimate",
+    "Recognition",
+    "RecognitionRun",
+    "RevenueSchedule",
+    "RevenueScheduleLine",
+]

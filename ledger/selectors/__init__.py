@@ -1,0 +1,53 @@
+"""Ledger reads: the books and their reports (books.py), revenue reports (revenue.py), the month-end checklist
+(close.py) and the ledger exports (exports.py). The books' selectors are re-exported here; import the others from
+their module."""
+
+from ledger.selectors.books import (
+    EPOCH,
+    GROUP_COLUMNS,
+    PNL_GROUPS,
+    BalanceSheet,
+    BalanceSheetRow,
+    GeneralLedgerPage,
+    LedgerLine,
+    Pnl,
+    PnlRow,
+    TrialBalance,
+    TrialBalanceRow,
+    balance_before,
+    balance_sheet,
+    cumulative,
+    general_ledger,
+    last_closed_through,
+    ledger_summary,
+    movements,
+    natural,
+    parse_cursor,
+    pnl,
+    trial_balance,
+)
+
+__all__ = [
+    "EPOCH",
+    "GROUP_COLUMNS",
+    "PNL_GROUPS",
+    "BalanceSheet",
+    "BalanceSheetRow",
+    "GeneralLedgerPage",
+    "LedgerLine",
+    "Pnl",
+    "PnlRow",
+    "TrialBalance",
+    "TrialBalanceRow",
+    "balance_before",
+    "balance_sheet",
+    "cumulative",
+    "general_ledger",
+    "last_closed_through",
+    "ledger_summary",
+    "movements",
+    "natural",
+    "parse_cursor",
+    "pnl",
+    "trial_balance",
+]

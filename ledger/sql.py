@@ -1,0 +1,208 @@
+"""The ledger's hand-written SQL, in one module, through public Django APIs only (`connection.cursor()`,
+`Model._meta.db_table`, `Model.from_db` for instances built from raw rows).
+
+Each statement is here because it sits on a hot path where the ORM's per-query cost or statement shape would
+dominate: the posting engine (thousands of entries per billing or recognition job; journal_post benchmark), the
+reports' cumulative balances (trial_balance benchmark), closing a month, and the recognition run's set-based
+writes (revenue_run benchmark). Where SQLite cannot run a statement the ORM twin sits next to it.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import connection
+from django.db.models import F, Model
+
+from ledger.choices import JOURNAL_SERIES
+from ledger.models import (
+    AccountBalance,
+    AccountingPeriod,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    Recognition,
+    RevenueSchedule,
+)
+from psa.core.numbering import number_next_sql
+from psa.core.sql import unnest
+
+PERIOD_COLUMNS = ("id", "start", "end", "status")
+ACCOUNT_COLUMNS = ("id", "code", "name", "type", "system_role", "is_control", "is_active", "description")
+
+
+def rows_where_in(model: type[Model], columns: str, key: str, values: Iterable) -> list[tuple]:
+    """SELECT `columns` of `model` WHERE `key` IN `values` (no query when there are none)."""
+    values = list(values)
+    if not values:
+        return []
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} WHERE {key} IN ({placeholders})", values)
+        return cursor.fetchall()
+
+
+def period_first(where: str, params: list, *, lock: bool = False, descending: bool = False) -> AccountingPeriod | None:
+    """The first accounting period (by start, or the last with `descending`) matching `where`, optionally locked
+    against a concurrent close (FOR NO KEY UPDATE, PostgreSQL)."""
+    suffix = " FOR NO KEY UPDATE" if lock and connection.vendor == "postgresql" else ""
+    order = "DESC" if descending else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT id, start, "end", status FROM {AccountingPeriod._meta.db_table} WHERE {where} '
+            f"ORDER BY start {order} LIMIT 1{suffix}",
+            params,
+        )
+        row = cursor.fetchone()
+    return None if row is None else AccountingPeriod.from_db(connection.alias, PERIOD_COLUMNS, row)
+
+
+def entry_key_row(key: str) -> tuple[int, str] | None:
+    """(id, spec_hash) of the entry posted with idempotency key `key`, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, spec_hash FROM {JournalEntry._meta.db_table} WHERE idempotency_key = %s", [key])
+        return cursor.fetchone()
+
+
+ENTRY_COLUMNS = (
+    "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
+    "reverses_id", "auto_reverse_on", "total", "posted_by_id",
+)  # fmt: skip
+LINE_COLUMNS = ("line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo")
+LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text")
+
+
+def entry_insert(entry: JournalEntry, lines: list[JournalLine]) -> tuple | None:
+    """Lock the open period covering the entry's date, take the number, insert the entry and its lines: one
+    PostgreSQL statement (data-modifying CTEs), one round trip instead of five, which keeps bulk posting close
+    to hand-written SQL. Returns (id, number, posted_at, period_id), or None, having written nothing and taken no
+    number, when no open period covers the date. The triggers and the deferred balance check see the whole entry."""
+    period_table, entry_table, line_table = (
+        AccountingPeriod._meta.db_table,
+        JournalEntry._meta.db_table,
+        JournalLine._meta.db_table,
+    )
+    cte, number_expr, number_params = number_next_sql(series=JOURNAL_SERIES, on=entry.date, when="period")
+    values = ", ".join("(" + ", ".join(f"%s::{t}" for t in LINE_TYPES) + ")" for _ in lines)
+    sql = (
+        f"WITH period AS (SELECT id FROM {period_table} "
+        f"WHERE start <= %s AND \"end\" >= %s AND status = 'open' FOR NO KEY UPDATE), "
+        f"{cte}, entry AS ("
+        f"INSERT INTO {entry_table} (number, period_id, {', '.join(ENTRY_COLUMNS)}, posted_at) "
+        f"SELECT {number_expr}, period.id, {', '.join(['%s'] * len(ENTRY_COLUMNS))}, now() "
+        f"FROM number_next, period "
+        f"RETURNING id, number, posted_at, period_id, date), lines AS ("
+        f"INSERT INTO {line_table} (entry_id, date, period_id, {', '.join(LINE_COLUMNS)}) "
+        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('v.' + c for c in LINE_COLUMNS)} "
+        f"FROM entry, (VALUES {values}) AS v({', '.join(LINE_COLUMNS)}) RETURNING 1) "
+        f"SELECT id, number, posted_at, period_id FROM entry"
+    )
+    params = [entry.date, entry.date, *number_params]
+    params += [
+        entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
+        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
+    ]  # fmt: skip
+    for line in lines:
+        params += [line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row
+
+
+def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """The accounts with these ids (no query when there are none)."""
+    rows = rows_where_in(LedgerAccount, ", ".join(ACCOUNT_COLUMNS), "id", ids)
+    accounts = (LedgerAccount.from_db(connection.alias, ACCOUNT_COLUMNS, row) for row in rows)
+    return {account.pk: account for account in accounts}
+
+
+def cumulative_rows(
+    *, columns: Sequence[str], since: date, at: date, closed_id: int | None, account_id: int | None
+) -> list[tuple]:
+    """Rows of (*columns, Σ debit, Σ credit): the stored cumulative balances of the closed period `closed_id` (if
+    any) plus the journal lines dated after `since` through `at`, grouped by `columns` (line columns such as
+    account_id, client_id, project_id); optionally one account only. One statement."""
+    group = ", ".join(columns)
+    extra, extra_params = ("AND account_id = %s", [account_id]) if account_id is not None else ("", [])
+    lines_sql = (
+        f"SELECT {group}, debit AS d, credit AS c FROM {JournalLine._meta.db_table} "
+        f"WHERE date > %s AND date <= %s {extra}"
+    )
+    params = [since, at, *extra_params]
+    if closed_id is not None:
+        stored_sql = (
+            f"SELECT {group}, cum_debit AS d, cum_credit AS c FROM {AccountBalance._meta.db_table} "
+            f"WHERE period_id = %s {extra}"
+        )
+        lines_sql = f"{stored_sql} UNION ALL {lines_sql}"
+        params = [closed_id, *extra_params, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {group}, SUM(d), SUM(c) FROM ({lines_sql}) x GROUP BY {group}", params)
+        return cursor.fetchall()
+
+
+BALANCE_INSERT = """
+INSERT INTO ledger_accountbalance
+  (period_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
+SELECT %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
+  SELECT account_id, client_id, project_id, 0 AS d, 0 AS c, cum_debit AS cd, cum_credit AS cc
+    FROM ledger_accountbalance WHERE period_id = %s
+  UNION ALL
+  SELECT account_id, client_id, project_id, debit, credit, debit, credit
+    FROM ledger_journalline WHERE period_id = %s
+) movements
+GROUP BY account_id, client_id, project_id
+"""
+
+
+def balances_insert(*, period_id: int, previous_id: int | None) -> int:
+    """Write a closing period's stored balances from the previous period's and its own lines; returns the rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(BALANCE_INSERT, [period_id, previous_id, period_id])
+        return cursor.rowcount
+
+
+def advisory_xact_lock(name: str) -> None:
+    """Hold a PostgreSQL advisory lock named `name` until the transaction ends (nothing elsewhere)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+
+
+def schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: int, now: datetime) -> None:
+    """Add (schedule id, revenue, provision) to each schedule's totals: one UPDATE ... FROM unnest(...) on
+    PostgreSQL (Django's bulk_update builds a CASE per row and field, which costs more than the posting itself)."""
+    if connection.vendor != "postgresql":
+        for pk, revenue, provision in rows:
+            RevenueSchedule.objects.filter(pk=pk).update(
+                recognised=F("recognised") + revenue,
+                provision=F("provision") + provision,
+                last_period_id=last_period_id,
+                updated_at=now,
+            )
+        return
+    ids, revenues, provisions = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {RevenueSchedule._meta.db_table} s SET recognised = s.recognised + v.revenue, "
+            "provision = s.provision + v.provision, last_period_id = %s, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS v(id, revenue, provision) WHERE s.id = v.id",
+            [last_period_id, now, ids, revenues, provisions],
+        )
+
+
+def recognitions_insert(rows: Sequence[NamedTuple]) -> None:
+    """Insert Recognition rows (named tuples whose fields are its columns): on PostgreSQL one INSERT ... SELECT
+    FROM unnest(one array per column), so the statement has one parameter per column whatever the number of rows."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Recognition.objects.bulk_create([Recognition(**row._asdict()) for row in rows])
+        return
+    params: list = []
+    source = unnest(type(rows[0]), rows, params)
+    columns = ", ".join(rows[0]._fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Recognition._meta.db_table} ({columns}) SELECT {columns} FROM {source}", params)
