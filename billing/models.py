@@ -25,6 +25,7 @@ from billing.choices import (
     WriteOffStatus,
 )
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, RATE_FIELD
 
 ZERO_DEFAULT = {"default": Decimal("0.00")}
@@ -162,6 +163,7 @@ class BillingRunItem(models.Model):
         return f"{self.run_id}/{self.contract_id} {self.status}"
 
 
+@tracked(exclude=["seller"])
 class Invoice(models.Model):
     """An invoice or a credit note. Drafts carry no number; issuing numbers it from the kind's gapless series,
     posts it to the ledger and freezes it (a PostgreSQL trigger refuses changes to what was issued; only
@@ -272,6 +274,7 @@ class Invoice(models.Model):
         return INVOICE_TRANSITIONS.get(self.status, ())
 
 
+@tracked()
 class InvoiceLine(models.Model):
     """quantity x unit price, net rounded once (half up). `credited_line` links a credit-note line to the line
     it credits."""
@@ -395,6 +398,7 @@ class CapWriteDown(models.Model):
         return f"{self.amount} over cap on {self.contract_line_id}"
 
 
+@tracked()
 class Payment(models.Model):
     """Money received from an account; allocated to invoices, the rest kept as unapplied credit."""
 
@@ -430,6 +434,7 @@ class Payment(models.Model):
         return self.amount - self.amount_allocated
 
 
+@tracked(model_name="PaymentAllocationEvent")
 class Allocation(models.Model):
     """Part of a payment (or of a credit note) applied to an invoice."""
 
@@ -456,6 +461,7 @@ class Allocation(models.Model):
         return f"{self.amount} to {self.invoice_id}"
 
 
+@tracked()
 class WriteOff(models.Model):
     """Writing off an invoice's remaining balance: requested by one finance user, approved by another."""
 
