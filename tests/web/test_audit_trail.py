@@ -21,13 +21,14 @@ def test_closing_a_period_in_the_browser_records_who_closed_it(client_as):
     jan = AccountingPeriod.objects.get(start=date(2026, 1, 1))
     client = client_as("finance", username="fiona", first_name="Fiona", last_name="Fin")
     recognition_run(period_id=jan.pk, by=client.user)  # the close checklist's blocking item
-    response = client.post(f"/ledger/periods/{jan.pk}/close/", {"reason": "January done"})
+    response = client.post(f"/ledger/periods/{jan.pk}/close/", {"reason": "January done"}, HTTP_X_REQUEST_ID="req-42")
     assert response.status_code == 302
 
     record = jan.events.order_by("pgh_id").last()
     assert record.pgh_label == "update"
     assert record.status == "closed"
     assert User.objects.get(pk=record.pgh_context.metadata["user"]).username == "fiona"
+    assert record.pgh_context.metadata["request_id"] == "req-42"
 
     page = client.get(f"/audit/period/{jan.pk}/fragment/").content.decode()
     assert "Fiona Fin" in page
@@ -43,6 +44,7 @@ def test_a_contract_line_change_shows_on_the_contract_trail_with_old_and_new_val
     html = client_as("finance").get(f"/audit/contract/{contract.pk}/fragment/").content.decode()
     assert "1000.00" in html and "1500.00" in html
     assert html.count('data-testid="audit-row"') == 3  # contract created, line created, line changed
+    assert contract.account.name in html  # foreign keys are shown by name, not id
 
 
 def test_the_trail_is_refused_to_roles_that_may_not_see_rates(client_as):
