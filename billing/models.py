@@ -163,7 +163,7 @@ class BillingRunItem(models.Model):
         return f"{self.run_id}/{self.contract_id} {self.status}"
 
 
-@tracked(exclude=["seller"])
+@tracked(exclude=["seller", "pdf"])  # the PDF is a stored file, served only by its checked view
 class Invoice(models.Model):
     """An invoice or a credit note. Drafts carry no number; issuing numbers it from the kind's gapless series,
     posts it to the ledger and freezes it (a PostgreSQL trigger refuses changes to what was issued; only

@@ -179,9 +179,8 @@ def audit_trail(*, target: str, pk: int | None, limit: int = 50) -> tuple[Target
         raise Http404("No audit trail for this kind of object.")
     if pk is not None and not spec.model.objects.filter(pk=pk).exists():
         raise Http404("No such object.")
-    pk_name = spec.model._meta.pk.attname
     found: list[tuple[type[models.Model], Any, list]] = []
-    for model, path in [(spec.model, pk_name), *spec.children]:
+    for model, path in [(spec.model, "pgh_obj_id"), *spec.children]:  # the tracked object's id (indexed)
         own_pk = model._meta.pk.attname
         qs = event_model(model).objects.select_related("pgh_context").order_by("-pgh_created_at", "-pgh_id")
         if pk is not None:
