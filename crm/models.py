@@ -11,9 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY, BillingModel, OpportunityStatus, ServiceType, StageKind
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD, line_net, round_money
 
 
+@tracked()
 class Account(models.Model):
     """A client and its billing entity. It invoices in one currency with one payment term.
 

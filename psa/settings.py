@@ -86,7 +86,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
-    "simple_history",
+    "pgtrigger",
+    "pghistory",
     "psa.core",
     "psa.web",
     "crm",
@@ -113,7 +114,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    "psa.core.history.HistoryMiddleware",
 ]
 
 ROOT_URLCONF = "psa.urls"
@@ -152,6 +153,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# History (psa.core.history): an event is stamped with the time of its statement, not of its transaction's start,
+# so the changes of one long transaction (a billing run) keep their order in the audit trail.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 # --- Auth -----------------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

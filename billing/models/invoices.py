@@ -12,9 +12,11 @@ from billing.models._common import ZERO_DEFAULT, in_choices
 from billing.models.runs import BillingRun
 from billing.models.tax import TaxCategory
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, RATE_FIELD
 
 
+@tracked(exclude=["seller", "pdf"])  # the PDF is a stored file, served only by its checked view
 class Invoice(models.Model):
     """An invoice or a credit note. Drafts carry no number; issuing numbers it from the kind's gapless series,
     posts it to the ledger and freezes it (a PostgreSQL trigger refuses changes to what was issued; only
@@ -125,6 +127,7 @@ class Invoice(models.Model):
         return INVOICE_TRANSITIONS.get(self.status, ())
 
 
+@tracked()
 class InvoiceLine(models.Model):
     """quantity x unit price, net rounded once (half up). `credited_line` links a credit-note line to the line
     it credits."""

@@ -8,9 +8,11 @@ from billing.choices import PaymentMethod, WriteOffStatus
 from billing.models._common import ZERO_DEFAULT, in_choices
 from billing.models.invoices import Invoice
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD
 
 
+@tracked()
 class Payment(models.Model):
     """Money received from an account; allocated to invoices, the rest kept as unapplied credit."""
 
@@ -46,6 +48,7 @@ class Payment(models.Model):
         return self.amount - self.amount_allocated
 
 
+@tracked(model_name="PaymentAllocationEvent")
 class PaymentAllocation(models.Model):
     """Part of a payment (or of a credit note) applied to an invoice."""
 
@@ -72,6 +75,7 @@ class PaymentAllocation(models.Model):
         return f"{self.amount} to {self.invoice_id}"
 
 
+@tracked()
 class WriteOff(models.Model):
     """Writing off an invoice's remaining balance: requested by one finance user, approved by another."""
 

@@ -7,9 +7,8 @@ the new invoice), then the links (joined to their line by position), the write-d
 source) and the tax rows, in one round trip and without a model instance per row. Elsewhere (SQLite, the
 zero-setup demo) the same rows go through the ORM. Both write exactly the same rows; a test compares them.
 
-Like the other set-based writes (psa/web/models.py), this sends no model signals, so the audit trail gets no
-"created" row for a run's draft: the run item records it (run, contract, invoice, time), and every later save
-of the invoice (issue, status changes) is in the trail.
+This sends no model signals, but the history triggers (psa/core/history.py) record the invoice and its lines
+like any other write, with the run's user and correlation id (`billing-run:<id>`) as their context.
 
 The caller builds the rows once, as the named tuples below, whatever the database; their fields are the
 columns written (`position` ties a link to its line), and the tax rows come from the draft's `Totals`.

@@ -37,6 +37,7 @@ from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
 from psa.core.firm import seller_details, seller_snapshot
+from psa.core.history import history_context
 from psa.core.money import RATE_PLACES, ZERO, line_net, round_to
 from psa.core.numbering import number_next
 from psa.core.webhooks import event_emit
@@ -228,6 +229,7 @@ def _check_issue_date(invoice: Invoice, on: date) -> None:
 
 
 @transaction.atomic
+@history_context("invoice-issue", key="invoice_id", by="by")
 def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
     """Issue a draft invoice or credit note: number from its gapless series, dates from the payment terms,
     ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered and emailed by a job

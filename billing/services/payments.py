@@ -22,6 +22,7 @@ from crm.models import Account
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
+from psa.core.history import history_context
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import to_decimal
 from psa.core.roles import Role, has_role
@@ -343,6 +344,7 @@ def _import_rows(*, by, rows: list[dict], amounts: AmountReader, report: ImportR
             result.action, result.reason = "error", str(exc)
 
 
+@history_context("payment-import", by="by")
 def payments_import_csv(*, by, content: str | bytes, dry_run: bool = True, decimal: str = "auto") -> ImportReport:
     """Import a bank statement CSV with columns `date, amount, reference, bank_ref` and optionally
     `invoice` (a number) or `account` (an id). The account is found from the invoice number (in `invoice` or

@@ -49,6 +49,7 @@ from projects.models import Contract
 from psa.core.audit import audit_record
 from psa.core.dates import month_end, next_month
 from psa.core.exceptions import ConflictError, IdempotencyConflict, ValidationFailed, ensure_transition
+from psa.core.history import acting, history_context
 from psa.core.money import ZERO
 
 log = logging.getLogger(__name__)
@@ -391,12 +392,14 @@ def _process_one(
         return _lease_next(run.pk, owner)
 
 
+@history_context("billing-run", key="run_id")
 def billing_run_execute(*, run_id: int) -> BillingRun | None:
     """The job: lease and process pending items one contract per transaction until none is left to take (items
     another live worker is processing are left to it), renewing the leases meanwhile, then close the run."""
     run = BillingRun.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return run
+    acting(by=run.created_by_id)  # the history's user of the drafts: who created the run
     categories = {c.pk: c for c in TaxCategory.objects.all()}
     default_category = next((c for c in categories.values() if c.is_default and c.is_active), None)
     owner = _lease_owner()

@@ -27,6 +27,7 @@ from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistor
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
+from psa.core.history import history_context
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import round_money
 from psa.core.roles import has_role
@@ -100,6 +101,7 @@ def _owners_by_email(emails: set[str]) -> dict:
     return {u.e: u for u in users}
 
 
+@history_context("import", by="by")
 @transaction.atomic
 def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) create or update the good ones in bulk."""

@@ -12,9 +12,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from ledger.choices import DEBIT_NORMAL, AccountType, EntryOrigin, PeriodStatus, SystemAccount
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD
 
 
+@tracked()
 class LedgerAccount(models.Model):
     """One account of the chart. `is_control` accounts (receivables, tax, contract positions) take postings
     from the system only (invoices, payments, recognition), never from a manual journal entry."""
@@ -52,6 +54,7 @@ class LedgerAccount(models.Model):
         return self.type in DEBIT_NORMAL
 
 
+@tracked()
 class AccountingPeriod(models.Model):
     """A calendar month. Periods are contiguous; they close in order and reopen in reverse order, so the closed
     periods are always a prefix of the calendar and their stored balances are cumulative (see AccountBalance)."""

@@ -55,6 +55,7 @@ from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
 from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
+from psa.core.history import acting, history_context
 from psa.core.money import ZERO, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
 
@@ -491,6 +492,7 @@ class _RecognitionRow(NamedTuple):
     entry_id: int
 
 
+@history_context("recognition-run", key="run_id")
 def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     """Do a run: ensure and re-baseline schedules, compute every line's target with a fixed number of queries,
     then post chunk by chunk. Errors are per line (kept on the run); the rest goes on. Re-running the same run
@@ -498,6 +500,7 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     run = RecognitionRun.objects.select_related("period").filter(pk=run_id).first()
     if run is None or run.status != RecognitionRunStatus.RUNNING:
         return run
+    acting(by=run.created_by_id)  # the history's user: who started the run
     period = run.period
     if not period.is_open:
         RecognitionRun.objects.filter(pk=run.pk).update(

@@ -18,6 +18,7 @@ from projects.choices import (
     ResourceRequestStatus,
     TaskStatus,
 )
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
 _BILLING_MODELS = [b.value for b in BillingModel]
@@ -141,6 +142,7 @@ class Task(models.Model):
         return self.name
 
 
+@tracked()
 class Contract(models.Model):
     """The sold terms of an engagement. One per won opportunity (unique), so a win can never make two."""
 
@@ -167,6 +169,7 @@ class Contract(models.Model):
         return self.number
 
 
+@tracked()
 class RateCard(models.Model):
     name = models.CharField(max_length=100, unique=True)
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
@@ -179,6 +182,7 @@ class RateCard(models.Model):
         return self.name
 
 
+@tracked()
 class RateCardLine(models.Model):
     """A dated rate of one role on one card. Lines of one role never overlap (service check, and an exclusion
     constraint on PostgreSQL, migration 0003)."""
@@ -203,6 +207,7 @@ class RateCardLine(models.Model):
         return f"{self.role} {self.rate} from {self.valid_from}"
 
 
+@tracked()
 class ContractLine(models.Model):
     """One sold term: billing model, price or rate x hours, cap, rate card and schedule dates."""
 
@@ -304,6 +309,7 @@ class ResourceRequest(models.Model):
         return f"{self.role} {self.hours} h"
 
 
+@tracked()
 class ChangeOrder(models.Model):
     """Adds or amends contract lines; on approval the contract, milestones and project budget follow."""
 
@@ -332,6 +338,7 @@ class ChangeOrder(models.Model):
         return f"CO-{self.number} {self.title}"
 
 
+@tracked()
 class ChangeOrderLine(models.Model):
     """One change: a new line (`add`) or deltas to an existing one (`amend`), optionally with a milestone."""
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
 from crm.models import DeliveryRole
 from projects.choices import AllocationKind, EntryStatus, ExpenseCategory, RebillPolicy, TimeOffKind
+from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
 _STATUSES = [s.value for s in EntryStatus]
@@ -32,6 +33,7 @@ class Skill(models.Model):
         return self.name
 
 
+@tracked()
 class Consultant(models.Model):
     """A bookable resource: the user who logs time, the primary delivery role (prices the hours), weekly
     capacity and the utilization target (percent of capacity expected to be billable)."""
@@ -76,6 +78,7 @@ class ConsultantSkill(models.Model):
         return f"{self.skill} ({self.level})"
 
 
+@tracked()
 class CostRate(models.Model):
     """The hourly cost of a consultant from `valid_from` (inclusive) until the next rate starts."""
 

@@ -10,6 +10,7 @@ from projects.selectors import rate_card_line_overlap
 from projects.services._common import clean_or_refuse
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
+from psa.core.history import history_context
 from psa.core.money import to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
@@ -35,6 +36,7 @@ def rate_card_create(*, by, name: str, currency: str, is_default: bool = False) 
     return card
 
 
+@history_context("rate-add", key="rate_card_id", by="by")
 @transaction.atomic
 def rate_card_line_create(
     *, by, rate_card_id: int, role: DeliveryRole, rate, valid_from: date, valid_to: date | None = None

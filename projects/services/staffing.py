@@ -24,6 +24,7 @@ from projects.services._common import clean_or_refuse
 from projects.services.time import CLOSED_PROJECT_STATUSES
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
+from psa.core.history import history_context
 from psa.core.money import to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
@@ -68,6 +69,7 @@ def consultant_create(
 
 
 @transaction.atomic
+@history_context("cost-rate", key="consultant_id", by="by")
 def cost_rate_set(*, by, consultant_id: int, rate, valid_from: date) -> CostRate:
     """A new dated cost rate (applies from `valid_from` until the next one). One per consultant and day."""
     _ensure(by, COST_EDIT_ROLES, "set cost rates")

@@ -39,6 +39,7 @@ from projects.services.time import (
 )
 from psa.core.audit import audit_record
 from psa.core.exceptions import PermissionDeniedError
+from psa.core.history import history_context
 from psa.core.imports import ROW, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
@@ -146,6 +147,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
     return out
 
 
+@history_context("time-import", by="by")
 @transaction.atomic
 def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) write the good ones. Project managers and admins import for

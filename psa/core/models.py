@@ -4,8 +4,12 @@ confirmation."""
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import models
 from knox.models import AbstractAuthToken
+
+from psa.core.history import tracked
 
 
 class IdempotencyRecord(models.Model):
@@ -221,3 +225,28 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+
+# Users and roles (psa.core.roles: a role is a group, held through the user's `groups`) belong to Django's auth
+# app, whose migrations are not ours: their history is tracked through proxy models here, so the event tables
+# (UserEvent, GroupEvent, UserRoleEvent: a group given to or taken from a user) and their triggers are migrated
+# by this app.
+@tracked(model_name="UserEvent", exclude=["password", "last_login"])
+class TrackedUser(get_user_model()):
+    class Meta:
+        proxy = True
+        verbose_name = "user"
+
+
+@tracked(model_name="GroupEvent")
+class TrackedGroup(Group):
+    class Meta:
+        proxy = True
+        verbose_name = "role"
+
+
+@tracked(model_name="UserRoleEvent")
+class TrackedUserRole(get_user_model().groups.through):
+    class Meta:
+        proxy = True
+        verbose_name = "role assignment"

@@ -1,60 +1,13 @@
-"""The composition layer's own data: dismissed or snoozed exception-queue items, and the audit-trail registry.
+"""The composition layer's own data: dismissed or snoozed exception-queue items and the demo registry.
 
-Audit trail (django-simple-history): the master and financial models below get a historical table in this app
-(`app="psa.web"`, app label `web`), so every history model and migration lives in psa/web and no other app's
-migrations change.
-A history row is written by every `save()` and `delete()` (services, forms, the admin); the user comes from
-`simple_history.middleware.HistoryRequestMiddleware` (web and API requests; jobs and commands record no user).
-
-Covered: what services change with save(): rate cards and their lines, contracts, contract lines and change
-orders edited one by one, change-order and invoice status transitions, invoice issue (number, dates), payments
-recorded, write-offs requested/decided, period close and reopen, ledger accounts, accounts, consultants, users,
-their role groups (the m2m `groups`) and the groups.
-Not covered (set-based writes bypass model signals): `QuerySet.update()` of an invoice's totals (tax), settlement
-amounts (paid/credited/written off), journal-entry link and PDF fields, a payment's allocated total and journal
-link, a rate card's default flag reset; `bulk_create` of contract lines at the hand-off, change-order lines,
-periods (`periods_ensure`), accounts from a CSV import and the draft invoices a billing run writes in one
-statement per contract (no "created" row; the run item records the draft, and later saves are recorded).
-Those writes are traced by the services' own history tables (InvoiceHistory, ChangeOrderHistory, ...), the
-allocation and write-off rows, and the audit log (psa.core.audit).
+The audit trail of master and financial data is no longer kept here: each app tracks its own models with
+PostgreSQL triggers (psa.core.history) and migrates its own event tables; psa/web only shows them
+(psa.web.audit_trail).
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import models
 from django.utils import timezone
-from simple_history import register
-
-from billing.models import Invoice, Payment, WriteOff
-from crm.models import Account
-from ledger.models import AccountingPeriod, LedgerAccount
-from projects.models import ChangeOrder, ChangeOrderLine, Consultant, Contract, ContractLine, RateCard, RateCardLine
-
-# model -> options; "users and roles" are the user (with its groups = roles) and the role groups themselves.
-AUDITED = {
-    RateCard: {},
-    RateCardLine: {},
-    Contract: {},
-    ContractLine: {},
-    ChangeOrder: {},
-    ChangeOrderLine: {},
-    Invoice: {"excluded_fields": ["seller"]},
-    Payment: {},
-    WriteOff: {},
-    AccountingPeriod: {},
-    LedgerAccount: {},
-    Account: {},
-    Consultant: {},
-    get_user_model(): {"excluded_fields": ["password", "last_login"], "m2m_fields": ["groups"]},
-    Group: {},
-}
-
-# `history` is taken on several models (their status-history tables), so the manager is `audit_history`.
-HISTORY_MANAGER = "audit_history"
-for _model, _options in AUDITED.items():
-    if not hasattr(_model, HISTORY_MANAGER):
-        register(_model, app="psa.web", manager_name=HISTORY_MANAGER, **_options)
 
 
 class DismissalAction(models.TextChoices):

@@ -3,7 +3,6 @@
 import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
-import simple_history.models
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -52,7 +51,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalAccountingPeriod',
@@ -75,7 +74,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalChangeOrder',
@@ -102,7 +101,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalChangeOrderLine',
@@ -132,7 +131,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalConsultant',
@@ -156,7 +155,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalContract',
@@ -184,7 +183,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalContractLine',
@@ -214,7 +213,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalGroup',
@@ -233,7 +232,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalInvoice',
@@ -285,7 +284,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalLedgerAccount',
@@ -310,7 +309,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalPayment',
@@ -339,7 +338,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalRateCard',
@@ -360,7 +359,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalRateCardLine',
@@ -383,7 +382,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalUser',
@@ -409,7 +408,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalUser_groups',
@@ -423,7 +422,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'HistoricalUser_groups',
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='HistoricalWriteOff',
@@ -450,7 +449,7 @@ class Migration(migrations.Migration):
                 'ordering': ('-history_date', '-history_id'),
                 'get_latest_by': ('history_date', 'history_id'),
             },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
+            bases=(models.Model,),  # was simple_history's HistoricalChanges mixin (package removed)
         ),
         migrations.CreateModel(
             name='ExceptionDismissal',
