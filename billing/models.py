@@ -25,9 +25,9 @@ from billing.choices import (
     WriteOffStatus,
 )
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
-from psa.core.money import AMOUNT_FIELD, RATE_FIELD
+from psa.core.money import AMOUNT_FIELD, RATE_FIELD, DecimalDefault
 
-ZERO_DEFAULT = {"default": Decimal("0.00")}
+ZERO_DEFAULT: DecimalDefault = {"default": Decimal("0.00")}
 
 
 def _in(field: str, choices) -> Q:
