@@ -319,6 +319,7 @@ def _payments(finance, today: date, paid_through: date) -> int:
         ).order_by("issue_date", "pk")
     )
     for n, invoice in enumerate(invoices):
+        assert invoice.issue_date is not None  # issued above
         amount = invoice.balance if n % 4 else (invoice.balance / 2).quantize(Decimal("0.01"))
         try:
             payment_record(

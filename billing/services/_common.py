@@ -15,8 +15,8 @@ def require_finance(by) -> None:
         raise PermissionDeniedError("Only finance may do this.")
 
 
-def locked(model: type[models.Model], pk: int, label: str):
-    obj = model.objects.select_for_update().filter(pk=pk).first()
+def locked[M: models.Model](model: type[M], pk: int, label: str) -> M:
+    obj = model._default_manager.select_for_update().filter(pk=pk).first()
     if obj is None:
         raise NotFoundError(f"No {label} with id {pk}.")
     return obj

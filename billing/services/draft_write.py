@@ -21,7 +21,7 @@ the general path (sources, caps and rows built in Python, then `draft_write`) wr
 
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.db import connection
 
@@ -133,7 +133,7 @@ def _invoice_insert(invoice: Invoice, params: list, computed: dict[str, str] | N
         value = f.pre_save(invoice, add=True)  # auto_now_add, file names
         params.append(f.get_db_prep_save(value, connection))
         values.append("%s")
-    columns = ", ".join(f.column for f in fields)
+    columns = ", ".join(cast(str, f.column) for f in fields)  # concrete fields have a column
     if source:
         return f"INSERT INTO {Invoice._meta.db_table} ({columns}) SELECT {', '.join(values)} {source} RETURNING *"
     return f"INSERT INTO {Invoice._meta.db_table} ({columns}) VALUES ({', '.join(values)}) RETURNING id"

@@ -70,6 +70,7 @@ def dunning_send(*, by=None, as_of: date | None = None) -> DunningResult:
     result = DunningResult()
     actor = by if getattr(by, "is_authenticated", False) else None
     for invoice in invoices:
+        assert invoice.due_date is not None  # filtered on it
         days = (as_of - invoice.due_date).days
         level = dunning_level(days)
         if level == 0 or level <= (invoice.last_level or 0) or invoice.balance <= 0:

@@ -106,9 +106,9 @@ def invoice_draft_for_contract(
     ):
         source = TimeEntrySource()
         claim = source.claim_sql(contract_id=contract.pk, period_end=period_end)
-        billed = source.billed_sql(contract_id=contract.pk)
+        billed_sql = source.billed_sql(contract_id=contract.pk)
         invoice = _new_draft(contract, run=run, by=by)
-        return time_draft_write(invoice, claim=claim, billed=billed, category=category)
+        return time_draft_write(invoice, claim=claim, billed=billed_sql, category=category)
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
         return None
@@ -131,8 +131,8 @@ def invoice_draft_for_contract(
     ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
     invoice = _new_draft(contract, run=run, by=by, period_start=min(starts), period_end=max(ends))
     groups: OrderedDict[tuple, list[Capped]] = OrderedDict()
-    for c in capped:
-        groups.setdefault(c.candidate.group, []).append(c)
+    for cp in capped:
+        groups.setdefault(cp.candidate.group, []).append(cp)
     lines, links, downs = [], [], []
     for position, members in enumerate(groups.values(), start=1):
         first = members[0].candidate
@@ -175,6 +175,7 @@ def invoice_draft_for_contract(
                 )
             )
             if m.written_down > 0:
+                assert m.cap is not None  # only a capped line writes down
                 downs.append(DownRow(kind=c.kind, source_id=c.source_id, amount=m.written_down, cap=m.cap))
     totals = totals_for([(line.net, category) for line in lines])
     invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
@@ -477,6 +478,7 @@ def _credit_note_apply(note: Invoice, *, by) -> None:
     stays on the credit note as unapplied credit for the account."""
     links = SourceLink.objects.filter(release__credit_line__invoice=note)
     links_release(links=links, reason=f"credited by {note.number}")
+    assert note.credited_invoice_id is not None  # a credit note names its invoice
     original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
     applied = min(note.gross_total, max(original.balance, ZERO))
     if applied > 0:

@@ -7,7 +7,7 @@ order. A write-off is requested by one finance user and approved by another (Dr 
 """
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -246,7 +246,7 @@ _TOKEN = re.compile(r"[\w/.-]+")
 def _parse_date(text: str) -> date:
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
         try:
-            return timezone.datetime.strptime(text.strip(), fmt).date()
+            return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
     raise ValueError(f"date '{text}' is not a date (YYYY-MM-DD, DD.MM.YYYY or DD/MM/YYYY)")
@@ -261,7 +261,7 @@ def _invoices_named(rows: list[dict]) -> dict[str, int]:
     wanted = {r["invoice"] for r in rows if r.get("invoice")}
     wanted.update(t for r in rows for t in _tokens(r.get("reference", "")) if t)
     found = Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__in=wanted).values_list("number", "pk")
-    return dict(found)
+    return {number: pk for number, pk in found if number}
 
 
 def _import_row(*, by, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
@@ -271,7 +271,7 @@ def _import_row(*, by, row: dict, amount: Decimal, numbers: dict[str, int]) -> P
     number = row.get("invoice") or next((t for t in _tokens(row["reference"]) if t in numbers), "")
     allocations = None
     if number:
-        invoice = Invoice.objects.filter(pk=numbers.get(number)).first()
+        invoice = Invoice.objects.filter(pk=numbers.get(number, 0)).first()
         if invoice is None:
             raise NotFoundError(f"no invoice {number}")
         account_id = invoice.account_id

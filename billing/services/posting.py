@@ -49,6 +49,7 @@ def _side(amount: Decimal, *, debit: bool) -> dict:
 
 
 def invoice_spec(invoice: Invoice) -> EntrySpec:
+    assert invoice.issue_date is not None  # issued
     """The entry for an issued invoice or credit note (credit note = every side swapped)."""
     is_invoice = not invoice.is_credit_note
     client, project = invoice.account_id, invoice.project_id

@@ -31,6 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
@@ -488,5 +489,5 @@ def billing_sweep() -> dict:
     from billing.tasks import invoice_render_task
 
     for invoice_id in unrendered:
-        transaction.on_commit(lambda pk=invoice_id: invoice_render_task.delay(invoice_id=pk))
+        transaction.on_commit(partial(invoice_render_task.delay, invoice_id=invoice_id))
     return {"runs": len(runs), "pdfs": len(unrendered)}

@@ -30,9 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, Protocol, cast
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from billing.choices import ScheduleKind, SourceKind
@@ -179,7 +180,7 @@ class ScheduleSource:
         }
 
 
-DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length  # and SourceLink.label's
+DESCRIPTION_MAX = cast(int, InvoiceLine._meta.get_field("description").max_length)  # and SourceLink.label's
 
 
 def time_line_description(role_name: str, line_description: str) -> str:
@@ -242,7 +243,7 @@ class TimeEntrySource:
         for r in rows:
             groups.setdefault((self.kind, r["contract_line_id"], r["role_id"], r["bill_rate"]), []).append(r)
         before = self.billed_so_far(contract_ids=contract_ids) if groups else {}
-        out = []
+        out: list[Candidate] = []
         for key, members in groups.items():
             hours = [m["hours"] for m in members]
             rate = members[0]["bill_rate"]
@@ -327,7 +328,7 @@ class TimeEntrySource:
                 if card
                 else "contract line rate"
             )
-            task = f" · {e.task.name}" if e.task_id else ""
+            task = f" · {e.task.name}" if e.task_id and e.task else ""
             out[e.pk] = f"{e.date:%Y-%m-%d} {e.consultant}{task}: {e.hours} h x {e.bill_rate:.2f} ({source})"
         return out
 
@@ -365,7 +366,7 @@ class ExpenseSource:
             "contract_line__contract_id",
             "contract_line__cap",
         )
-        categories = dict(Expense._meta.get_field("category").choices)
+        categories = dict(Expense._meta.get_field("category").flatchoices)
         out = []
         for r in rows:
             markup = (
@@ -404,7 +405,16 @@ class ExpenseSource:
         return out
 
 
-PROVIDERS = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
+class SourceProvider(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    def queryset(self, *, contract_ids: Any, period_end: date) -> QuerySet: ...
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]: ...
+    def labels(self, ids: list[int]) -> dict[int, str]: ...
+
+
+PROVIDERS: list[SourceProvider] = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
 PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
 
 
@@ -482,7 +492,7 @@ def links_release(*, links: Iterable[SourceLink], reason: str) -> int:
 
 
 # --- billing schedules -----------------------------------------------------------------------------------
-SCHEDULED_MODELS = {
+SCHEDULED_MODELS: dict[str, ScheduleKind] = {
     BillingModel.FIXED_FEE: ScheduleKind.INSTALMENT,
     BillingModel.RETAINER: ScheduleKind.RETAINER,
     BillingModel.SUBSCRIPTION: ScheduleKind.SUBSCRIPTION,

@@ -25,6 +25,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -62,7 +63,7 @@ class EntrySpec:
     memo: str
     lines: Sequence[LineSpec] = field(default_factory=tuple)
     source: str = ""
-    auto_reverse_on: date | None = None
+    auto_reverse_on: "Date | None" = None
 
     def fingerprint(self) -> str:
         def amount(value) -> str:

@@ -74,6 +74,12 @@ class _Row:
     label: str
     error: str = ""
 
+    @property
+    def ok(self) -> EntrySpec:
+        """The entry of a row that parsed (every row past the parsing step)."""
+        assert self.spec is not None
+        return self.spec
+
 
 def _consultants(keys: set[str]) -> dict[str, int]:
     """Consultant id by lower-cased username and e-mail (one query)."""
@@ -159,9 +165,9 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
                 row.spec, row.error = None, "You may import only your own time."
     parsed = [row for row in rows if row.spec]
     if parsed and not dry_run:
-        _lock_consultants([row.spec.consultant_id for row in parsed])
+        _lock_consultants([row.ok.consultant_id for row in parsed])
     # What each row's cell holds today (one query).
-    cells = {(row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date) for row in parsed}
+    cells = {(row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date) for row in parsed}
     existing: dict[tuple, TimeEntry] = {}
     if cells:
         first = min(c[3] for c in cells)
@@ -186,12 +192,12 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     actions: dict[int, str] = {}
     checked: list[_Row] = []
     for row in parsed:
-        entry = existing.get((row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date))
+        entry = existing.get((row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date))
         if entry is None:
             actions[row.index] = "create"
         elif entry.status in EDITABLE_STATUSES:
             actions[row.index] = "update"
-        elif entry.hours == row.spec.hours:
+        elif entry.hours == row.ok.hours:
             actions[row.index] = "unchanged"
             continue
         else:
@@ -204,9 +210,9 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     replacing = {
         key: existing[key].pk
         for row in checked
-        if (key := (row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date)) in existing
+        if (key := (row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date)) in existing
     }
-    for i, rule, _field, message in _problems([row.spec for row in checked], replacing=replacing):
+    for i, rule, _field, message in _problems([row.ok for row in checked], replacing=replacing):
         checked[i].error = f"{message} (rule: {rule})"
     good = [row for row in checked if not row.error]
     report = ImportReport(kind=KIND, dry_run=dry_run)
@@ -221,18 +227,18 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     now = timezone.now()
     updates = []
     for row in good:
-        key = (row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date)
+        key = (row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date)
         if key in existing:
             entry = existing[key]
-            entry.hours, entry.note, entry.updated_at = row.spec.hours, row.spec.note, now
+            entry.hours, entry.note, entry.updated_at = row.ok.hours, row.ok.note, now
             entry.status, entry.rejection_reason = EntryStatus.DRAFT, ""
-            entry.source_key = row.spec.source_key
+            entry.source_key = row.ok.source_key
             updates.append(entry)
     if updates:
         TimeEntry.objects.bulk_update(
             updates, ["hours", "note", "updated_at", "status", "rejection_reason", "source_key"], batch_size=2000
         )
-    creates = [row.spec for row in good if actions[row.index] == "create"]
+    creates = [row.ok for row in good if actions[row.index] == "create"]
     if creates:
         time_entries_bulk_create(by=by, specs=creates)
     audit_record(
