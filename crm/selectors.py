@@ -1,9 +1,11 @@
 """CRM reads that are more than a filter: client scoping, win readiness, board, forecast, win rate, sales
 cycle and pipeline-weighted staffing demand. Each issues a fixed number of queries whatever the data size."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Round, RowNumber, TruncMonth
@@ -49,7 +51,7 @@ def win_missing_fields(opp: Opportunity) -> dict[str, list[str]]:
     """
     missing: dict[str, list[str]] = {}
     for name in opp.account.billing_entity_missing():
-        label = opp.account._meta.get_field(name).verbose_name
+        label = opp.account._meta.get_field(name).verbose_name  # type: ignore[union-attr]  # a concrete field
         missing[f"account.{name}"] = [f"The account has no {label}."]
     if not opp.service_start:
         missing["service_start"] = ["The service start date is required."]
@@ -97,6 +99,8 @@ class BoardColumn:
     count: int = 0
     totals: list = field(default_factory=list)
     cards: list = field(default_factory=list)
+    prev: Stage | None = None  # the stages a card can step back and on to (the board view sets them)
+    next: Stage | None = None
 
     @property
     def more(self) -> int:
@@ -139,7 +143,7 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
 
 
 # --- forecast -------------------------------------------------------------------------------------------
-def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_month(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     """Pass a queryset of one currency: amounts are never added across currencies (no implicit FX).
 
     Weighted pipeline of open deals by expected close month: deals, pipeline (Σ amount) and weighted
@@ -152,7 +156,7 @@ def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
     )
 
 
-def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_owner(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()
@@ -162,7 +166,7 @@ def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
     )
 
 
-def forecast_by_stage(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_stage(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()

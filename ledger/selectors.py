@@ -212,6 +212,7 @@ def trial_balance(*, at: date | None = None, period: AccountingPeriod | None = N
         moved = movements(start=start, end=at)
         closed = last_closed_through(at)
     else:
+        assert at is not None, "a date or a period"
         start = None
         opening = _new_totals()
         closed = last_closed_through(at)

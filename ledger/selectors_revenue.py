@@ -8,9 +8,11 @@ recognised + other, and the total closing equals the GL balance of the two accou
 """
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Round, TruncMonth
@@ -103,7 +105,7 @@ def revenue_by(
 class RollForward:
     start: date
     end: date
-    rows: list[dict]
+    rows: Sequence[Mapping[str, Any]]
     totals: dict
     gl_closing: Decimal  # unbilled - deferred in the GL through `end`, for the same client and project filter
 
@@ -131,7 +133,7 @@ def rollforward(*, start: date, end: date, client_id: int | None = None, project
     in_range = Q(date__gte=start)
     invoice = Q(entry__source__startswith="invoice:")
     recognition = Q(entry__source="recognition")
-    rows = list(
+    rows: Sequence[Mapping[str, Any]] = list(
         lines.values("project_id", "project__code", "project__name", "client__name")
         .annotate(
             opening=_sum(amount, Q(date__lt=start)),

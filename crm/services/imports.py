@@ -248,6 +248,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
             report.rows.append(result)
             continue
         seen.add(ext)
+        assert stage is not None and account is not None  # else a problem above
         lost = stage.kind == StageKind.LOST
         status = OpportunityStatus.LOST if lost else OpportunityStatus.OPEN
         fields = {

@@ -350,7 +350,7 @@ def _dated(entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: d
         entry.period = period
     for line in lines:
         line.date = on
-        line.period_id = period.pk if period is not None else None
+        line.period_id = period.pk if period is not None else None  # type: ignore[assignment]  # None: SQL fills it
 
 
 def _insert_orm(entry: JournalEntry, lines: list[JournalLine]) -> None:

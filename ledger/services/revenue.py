@@ -15,10 +15,11 @@
 """
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
@@ -93,7 +94,7 @@ def _schedule_from_line(line: ContractLine, method: str | None = None) -> Revenu
     )
 
 
-def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
+def _plan_rows(schedules: Sequence[RevenueSchedule]) -> list[RevenueScheduleLine]:
     return [
         RevenueScheduleLine(schedule_id=s.pk, month=month, amount=amount)
         for s in schedules
@@ -125,15 +126,15 @@ def schedules_ensure(*, contract_line_ids: list[int] | None = None) -> int:
 def schedules_rebaseline(*, contract_line_ids: list[int] | None = None) -> int:
     """Follow change orders: schedules whose baseline (price, dates) differs from the line get the new baseline
     and, for straight-line schedules, a new equal plan. The next run posts the cumulative catch-up."""
-    drifted = RevenueSchedule.objects.select_for_update().filter(
+    drifting = RevenueSchedule.objects.select_for_update().filter(
         ~Q(price=F("contract_line__price"))
         | ~Q(start=F("contract_line__start_date"))
         | ~Q(end=F("contract_line__end_date"))
     )
     if contract_line_ids is not None:
-        drifted = drifted.filter(contract_line_id__in=contract_line_ids)
+        drifting = drifting.filter(contract_line_id__in=contract_line_ids)
     drifted = list(
-        drifted.order_by("pk").annotate(
+        drifting.order_by("pk").annotate(
             line_price=F("contract_line__price"),
             line_start=F("contract_line__start_date"),
             line_end=F("contract_line__end_date"),
@@ -225,7 +226,7 @@ def estimate_set(
     """Record the PM's estimate to complete a project from `as_of` (default today). Negative hours or cost are
     refused; a second estimate on the same day replaces the first."""
     errors: dict[str, list[str]] = {}
-    values = {}
+    values: dict[str, Decimal | None] = {}
     for name, raw in (("etc_hours", etc_hours), ("etc_cost", etc_cost)):
         if raw in (None, "") and name == "etc_cost":
             values[name] = None
@@ -297,7 +298,7 @@ class _Item:
     provision: Decimal
 
 
-def _scope(as_of: date) -> list[dict]:
+def _scope(as_of: date) -> list[Any]:  # rows of values()
     return list(
         RevenueSchedule.objects.filter(start__lte=as_of)
         .order_by("project_id", "pk")
@@ -643,7 +644,7 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
 def recognition_run(*, period_id: int, by=None) -> RecognitionRun:
     """Start and execute in this process (tests, the demo seed, management use)."""
     run = recognition_run_start(period_id=period_id, by=by, enqueue=False)
-    return recognition_run_execute(run_id=run.pk)
+    return recognition_run_execute(run_id=run.pk) or run
 
 
 def recognition_month_end(*, today: date | None = None) -> RecognitionRun | None:
