@@ -132,6 +132,7 @@ def seed() -> list[str]:
             )  # fmt: skip
             mine = [projects[i % len(projects)]] + ([projects[(i + 1) % len(projects)]] if i % 3 == 0 else [])
             for j, project in enumerate(mine):
+                assert project.end_date is not None  # demo projects end
                 staffing.allocation_create(
                     by=pm, project_id=project.pk, consultant_id=consultant.pk,
                     hours_per_week=Decimal("24") if len(mine) > 1 and j == 0 else Decimal("16") if j else Decimal("36"),

@@ -2,6 +2,7 @@
 Each is a fixed number of queries whatever the number of rows; sums happen in SQL."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -108,7 +109,9 @@ class WeekGrid:
         return bool(self.statuses & {EntryStatus.DRAFT, EntryStatus.REJECTED})
 
 
-def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tuple[int, int | None]] = ()) -> WeekGrid:
+def timesheet_week(
+    *, consultant: Consultant, monday: date, extra_rows: Iterable[tuple[int, int | None]] = ()
+) -> WeekGrid:
     """One row per project/task the consultant is allocated to this week or has time on (plus added rows),
     one column per day. Three queries, whatever the number of rows and entries."""
     days = [monday + timedelta(days=i) for i in range(7)]
@@ -133,9 +136,9 @@ def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tup
     for project in allocated:
         rows[(project.pk, None)] = GridRow(project, None, [None] * 7)
     for pid, tid in extra_rows:
-        project = by_project.get(pid)
-        if project is None:
+        if pid not in by_project:
             continue
+        project = by_project[pid]
         task = (
             next((t for t in project.tasks.all() if t.pk == tid), None)
             if tid and pid in {p.pk for p in allocated}
@@ -362,9 +365,9 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
         g[2] += cap * c.utilization_target
     if by == "month":  # time off lands in the month of its week
         for (_cid, wk), h in off.items():
-            key = max(wk, start).replace(day=1)
-            if key in groups:
-                groups[key][1] -= h
+            month = max(wk, start).replace(day=1)
+            if month in groups:
+                groups[month][1] -= h
     out = []
     for key, (label, cap, weighted) in groups.items():
         b, n = actuals.get(key, (ZERO, ZERO))

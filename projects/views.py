@@ -114,7 +114,7 @@ def project_detail(request, pk: int):
 def _next_statuses(status: str) -> list[tuple[str, str]]:
     from projects.choices import PROJECT_TRANSITIONS
 
-    verbs = {
+    verbs: dict[str, str] = {
         ProjectStatus.ACTIVE: "Start" if status == ProjectStatus.PLANNED else "Resume",
         ProjectStatus.ON_HOLD: "Put on hold",
         ProjectStatus.COMPLETED: "Complete",
@@ -172,7 +172,9 @@ def change_order_create(request, pk: int):
         except DomainError as exc:
             form_apply_domain_error(form, exc)
     messages.error(
-        request, "The change order was not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        request,
+        "The change order was not saved: "
+        + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
     )
     return redirect(f"/projects/{pk}/#change-orders")
 

@@ -262,7 +262,7 @@ class ExpenseForm(forms.Form):
 
     def __init__(self, *args, consultant: Consultant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.filter(allocations__consultant=consultant).distinct()
+        self.fields["project"].queryset = Project.objects.filter(allocations__consultant=consultant).distinct()  # type: ignore[attr-defined]  # stubs type form fields as Field
         for field in self.fields.values():
             css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
             if isinstance(field.widget, forms.Select):

@@ -109,7 +109,7 @@ def _validate_co_line(contract: Contract, spec: dict, index: int) -> ChangeOrder
     key = f"lines[{index}]"
     action = spec.get("action")
     errors: dict[str, list[str]] = {}
-    line = ChangeOrderLine(
+    line = ChangeOrderLine(  # type: ignore[misc]  # an empty action is refused below
         action=action,
         contract_line=spec.get("contract_line"),
         description=spec.get("description", ""),

@@ -57,11 +57,11 @@ RECEIPT_CONTENT_TYPES = {
 def receipt_file(expense: Expense) -> StoredFile:
     """The receipt as its reader opens it: in the browser with the type its upload was checked for (a name
     without an accepted type is only ever downloaded). The caller has checked who may read `expense`."""
-    filename = expense.receipt.name.rsplit("/", 1)[-1]
+    filename = (expense.receipt.name or "").rsplit("/", 1)[-1]
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     content_type = RECEIPT_CONTENT_TYPES.get(ext)
     return StoredFile(
-        name=expense.receipt.name,
+        name=expense.receipt.name or "",
         filename=filename,
         content_type=content_type or "application/octet-stream",
         as_attachment=content_type is None,
@@ -76,6 +76,7 @@ def check_receipt(receipt: UploadedFile | None) -> None:
     """A receipt is an image (PNG, JPEG, WebP) or a PDF within RECEIPT_LIMIT, checked by its first bytes."""
     if receipt is None:
         return
+    assert receipt.name is not None and receipt.size is not None  # an upload has both
     ext = receipt.name.rsplit(".", 1)[-1].lower() if "." in receipt.name else ""
     if ext not in RECEIPT_TYPES:
         raise ValidationFailed(
@@ -158,7 +159,7 @@ def expense_create(
         description=description[:200],
     )
     if receipt is not None:
-        expense.receipt.save(receipt.name, receipt, save=False)
+        expense.receipt.save(receipt.name or "", receipt, save=False)
     expense.save()
     return expense
 
@@ -201,10 +202,15 @@ def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
             "(rule: locked_after_submit).",
             code="locked_after_submit",
         )
-    receipts = [(e.receipt.storage, e.receipt.name) for e in rows if e.receipt]
+    receipts = [(e.receipt.storage, e.receipt.name or "") for e in rows if e.receipt]
     Expense.objects.filter(pk__in=ids).delete()
     # The stored receipt files go with their rows, once the delete is committed.
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in receipts])
+
+    def receipts_delete() -> None:
+        for storage, name in receipts:
+            storage.delete(name)
+
+    transaction.on_commit(receipts_delete)
     return len(ids)
 
 

@@ -81,6 +81,8 @@ def opportunity_win(*, opportunity_id: int, by) -> WinResult:
             f"The deal cannot be won yet: {len(missing)} required field(s) missing: {', '.join(missing)}.",
             fields=missing,
         )
+    # win_missing_fields refused every gap: the template, the service dates and the terms are set.
+    assert template is not None and opp.service_start and opp.service_end and opp.payment_terms_days is not None
 
     lines = list(opp.lines.prefetch_related("milestones").order_by("position", "id"))
     demands = list(RoleDemand.objects.filter(line__opportunity=opp).order_by("start_date", "id"))

@@ -228,7 +228,7 @@ def time_entry_put(
     _lock_consultants([consultant_id])
     hours = to_decimal(hours or "0")
     existing = (
-        TimeEntry.objects.select_for_update()
+        TimeEntry.objects.select_for_update()  # type: ignore[misc]  # task_id=None is IS NULL
         .filter(consultant_id=consultant_id, project_id=project_id, task_id=task_id, date=day)
         .first()
     )

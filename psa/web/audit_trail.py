@@ -140,7 +140,7 @@ def audit_trail(*, target: str, pk: int | None, limit: int = 50) -> tuple[Target
     spec = TARGETS.get(target)
     if spec is None:
         raise Http404("No audit trail for this kind of object.")
-    if pk is not None and not spec.model.objects.filter(pk=pk).exists():
+    if pk is not None and not spec.model._default_manager.filter(pk=pk).exists():
         raise Http404("No such object.")
     sources = [(spec.model, "id"), *spec.children]
     changes: list[Change] = []
