@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db.models import (
     Case,
     DecimalField,
@@ -34,7 +35,7 @@ BALANCE = ExpressionWrapper(
 )
 
 
-def invoices_for(user) -> QuerySet[Invoice]:
+def invoices_for(user: User) -> QuerySet[Invoice]:
     """Documents a user may see: everything for finance and admins; a client its own account's issued ones."""
     if has_role(user, Role.FINANCE, Role.ADMIN):
         return Invoice.objects.all()
@@ -46,7 +47,7 @@ def invoices_for(user) -> QuerySet[Invoice]:
     return Invoice.objects.none()
 
 
-def invoice_list(user) -> QuerySet[Invoice]:
+def invoice_list(user: User) -> QuerySet[Invoice]:
     return invoices_for(user).select_related("account", "credited_invoice")
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Round, RowNumber, TruncMonth
 
@@ -22,7 +23,7 @@ WEIGHTED = Round(
 )
 
 
-def account_for_client_user(user) -> Account | None:
+def account_for_client_user(user: User) -> Account | None:
     """The account a client-portal user belongs to, or None (no contact with portal access)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -30,14 +31,14 @@ def account_for_client_user(user) -> Account | None:
     return contact.account if contact else None
 
 
-def opportunities_for(user) -> QuerySet[Opportunity]:
+def opportunities_for(user: User) -> QuerySet[Opportunity]:
     """Deals a user may see: the whole pipeline for sales, PMs, finance and admins; nothing for the rest."""
     if not can_view_pipeline(user):
         return Opportunity.objects.none()
     return Opportunity.objects.all()
 
 
-def opportunity_list(user) -> QuerySet[Opportunity]:
+def opportunity_list(user: User) -> QuerySet[Opportunity]:
     return opportunities_for(user).select_related("account", "owner", "stage")
 
 

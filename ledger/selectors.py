@@ -8,6 +8,7 @@ open months, not the length of the history.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,7 +20,7 @@ from crm.models import Account as Client
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount
 from projects.models import Project
-from psa.core.money import ZERO, round_money
+from psa.core.money import ZERO, DecimalInput, round_money
 
 EPOCH = date(1900, 1, 1)
 Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
@@ -53,7 +54,7 @@ def _new_totals() -> Totals:
     return defaultdict(lambda: [ZERO, ZERO])
 
 
-def _decimal(value) -> Decimal:
+def _decimal(value: DecimalInput) -> Decimal:
     """Raw SUMs are Decimal on PostgreSQL; SQLite returns floats, brought back to exact cents here."""
     if value is None:
         return ZERO
@@ -141,7 +142,7 @@ def movements(*, start: date, end: date, group: tuple[str, ...] = ("account",), 
 ACCOUNT_COLUMNS = ("id", "code", "name", "type", "system_role", "is_control", "is_active", "description")
 
 
-def _accounts(ids) -> dict[int, LedgerAccount]:
+def _accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     ids = list(ids)
     if not ids:
         return {}

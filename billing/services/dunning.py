@@ -12,6 +12,7 @@ billing entity, e-mail included, is required before any invoice is drafted).
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -56,7 +57,7 @@ def _body(invoice: Invoice, level: int, days: int) -> str:
 
 
 @transaction.atomic
-def dunning_send(*, by=None, as_of: date | None = None) -> DunningResult:
+def dunning_send(*, by: User | None = None, as_of: date | None = None) -> DunningResult:
     """Send the reminders due on `as_of` (default today). Safe to run any number of times."""
     require_finance(by)
     as_of = as_of or timezone.localdate()

@@ -4,6 +4,7 @@ from collections import OrderedDict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -54,7 +55,7 @@ def _with_suffix(text: str, suffix: str) -> str:
     return text[: DESCRIPTION_MAX - len(suffix)] + suffix if suffix else text
 
 
-def _new_draft(contract: Contract, *, run, by, period_start=None, period_end=None) -> Invoice:
+def _new_draft(contract: Contract, *, run, by: User, period_start=None, period_end=None) -> Invoice:
     """The unsaved draft of one contract: buyer snapshot, currency, payment terms, reference."""
     account = contract.account
     return Invoice(
@@ -78,7 +79,7 @@ def invoice_draft_for_contract(
     contract: Contract,
     period_end: date,
     run=None,
-    by=None,
+    by: User | None = None,
     kinds: list[str] | None = None,
     category: TaxCategory | None = None,
     has_caps: bool = True,
@@ -182,7 +183,7 @@ def invoice_draft_for_contract(
     return draft_write(invoice, lines=lines, links=links, downs=downs, totals=totals, run_id=run.pk if run else None)
 
 
-def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
+def _set_status(invoice: Invoice, target: str, *, by: User, note: str = "") -> None:
     before = invoice.status
     if before == target:
         return
@@ -192,7 +193,7 @@ def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
     history(invoice, by=by, from_status=before, note=note)
 
 
-def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
+def settle_status(invoice: Invoice, *, by: User | None = None, note: str = "") -> None:
     """Move an issued document along the table after its settlement figures changed. The status speaks of
     payment: an open balance that only credit notes reduced is partly credited, never partly paid; a fully
     settled one is credited when no payment took part, paid otherwise (write-offs win)."""
@@ -227,7 +228,7 @@ def _check_issue_date(invoice: Invoice, on: date) -> None:
 
 
 @transaction.atomic
-def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
+def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoice:
     """Issue a draft invoice or credit note: number from its gapless series, dates from the payment terms,
     ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered and emailed by a job
     after commit. A credit note releases the sources it credits and is applied to the invoice it credits."""
@@ -287,13 +288,13 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
     return invoice
 
 
-def invoices_issue(*, invoice_ids: list[int], by, on: date | None = None) -> list[Invoice]:
+def invoices_issue(*, invoice_ids: list[int], by: User, on: date | None = None) -> list[Invoice]:
     """Issue several drafts, one transaction each in id order (numbers follow that order)."""
     return [invoice_issue(invoice_id=pk, by=by, on=on) for pk in sorted(set(invoice_ids))]
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice_id: int, by, note: str = "") -> Invoice:
+def invoice_cancel(*, invoice_id: int, by: User, note: str = "") -> Invoice:
     """Discard a draft: its sources are released for the next run (a draft credit note frees what it held)."""
     require_finance(by)
     invoice = locked(Invoice, invoice_id, "invoice")
@@ -322,7 +323,7 @@ def _credited_so_far(line_ids: list[int]) -> dict[int, Decimal]:
 def credit_note_create(
     *,
     invoice_id: int,
-    by,
+    by: User,
     line_ids: list[int] | None = None,
     link_ids: list[int] | None = None,
     amount: Decimal | None = None,
@@ -473,7 +474,7 @@ def _credit_line(note, line, position, qty, unit_price, net, credited) -> Invoic
     )
 
 
-def _credit_note_apply(note: Invoice, *, by) -> None:
+def _credit_note_apply(note: Invoice, *, by: User) -> None:
     """At issue: release the credited sources and apply the credit to the invoice's open balance; any rest
     stays on the credit note as unapplied credit for the account."""
     links = SourceLink.objects.filter(release__credit_line__invoice=note)

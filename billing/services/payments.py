@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from crm.models import Account
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 from psa.core.webhooks import event_emit
@@ -30,7 +31,7 @@ from psa.core.webhooks import event_emit
 _PAYMENT_LENGTHS = max_lengths(Payment, {"reference": "reference", "bank_ref": "bank_ref"})
 
 
-def _amount(value, name: str) -> Decimal:
+def _amount(value: DecimalInput, name: str) -> Decimal:
     try:
         amount = to_decimal(value)
     except (TypeError, ValueError):
@@ -40,7 +41,7 @@ def _amount(value, name: str) -> Decimal:
     return amount
 
 
-def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> Allocation:
+def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User) -> Allocation:
     if invoice.account_id != payment.account_id:
         raise ValidationFailed(
             f"{invoice} belongs to another account.", fields={"invoice": ["Belongs to another account."]}
@@ -68,7 +69,7 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> All
     return allocation
 
 
-def _auto_allocate(payment: Payment, *, by) -> None:
+def _auto_allocate(payment: Payment, *, by: User) -> None:
     invoices = list(
         Invoice.objects.select_for_update()
         .filter(
@@ -87,9 +88,9 @@ def _auto_allocate(payment: Payment, *, by) -> None:
 @transaction.atomic
 def payment_record(
     *,
-    by,
+    by: User,
     account_id: int,
-    amount,
+    amount: DecimalInput,
     received_on: date,
     method: str = PaymentMethod.BANK_TRANSFER,
     reference: str = "",
@@ -156,7 +157,7 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> Allocation:
+def payment_allocate(*, payment_id: int, invoice_id: int, amount: DecimalInput, by: User) -> Allocation:
     """Apply unapplied credit of a payment to an open invoice of the same account."""
     require_finance(by)
     payment = locked(Payment, payment_id, "payment")
@@ -166,7 +167,7 @@ def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> Allocat
 
 # --- write-offs ------------------------------------------------------------------------------------------
 @transaction.atomic
-def write_off_request(*, invoice_id: int, by, reason: str, amount=None) -> WriteOff:
+def write_off_request(*, invoice_id: int, by: User, reason: str, amount: DecimalInput | None = None) -> WriteOff:
     """Ask to write off (part of) an open invoice's balance; another finance user approves it."""
     require_finance(by)
     invoice = locked(Invoice, invoice_id, "invoice")
@@ -186,7 +187,7 @@ def write_off_request(*, invoice_id: int, by, reason: str, amount=None) -> Write
     return WriteOff.objects.create(invoice=invoice, amount=amount, reason=reason.strip()[:300], requested_by=by)
 
 
-def _decide(write_off_id: int, by, target: str) -> WriteOff:
+def _decide(write_off_id: int, by: User, target: str) -> WriteOff:
     require_finance(by)
     write_off = locked(WriteOff, write_off_id, "write-off")
     ensure_transition(write_off.status, target, WRITE_OFF_TRANSITIONS)
@@ -199,7 +200,7 @@ def _decide(write_off_id: int, by, target: str) -> WriteOff:
 
 
 @transaction.atomic
-def write_off_approve(*, write_off_id: int, by, on: date | None = None) -> WriteOff:
+def write_off_approve(*, write_off_id: int, by: User, on: date | None = None) -> WriteOff:
     write_off = _decide(write_off_id, by, WriteOffStatus.APPROVED)
     invoice = locked(Invoice, write_off.invoice_id, "invoice")
     if write_off.amount > invoice.balance:
@@ -216,7 +217,7 @@ def write_off_approve(*, write_off_id: int, by, on: date | None = None) -> Write
 
 
 @transaction.atomic
-def write_off_reject(*, write_off_id: int, by) -> WriteOff:
+def write_off_reject(*, write_off_id: int, by: User) -> WriteOff:
     write_off = _decide(write_off_id, by, WriteOffStatus.REJECTED)
     write_off.save()
     return write_off
@@ -264,7 +265,7 @@ def _invoices_named(rows: list[dict]) -> dict[str, int]:
     return {number: pk for number, pk in found if number}
 
 
-def _import_row(*, by, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
+def _import_row(*, by: User, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
     if problems := too_long(row, _PAYMENT_LENGTHS):
         raise ValueError("; ".join(problems))
     on = _parse_date(row["date"])
@@ -309,7 +310,7 @@ def _outcome(payment: Payment) -> str:
     return f"{payment.amount:,.2f} {payment.currency} from {payment.account}: " + ", ".join(parts)
 
 
-def _import_rows(*, by, rows: list[dict], amounts: AmountReader, report: ImportReport) -> None:
+def _import_rows(*, by: User, rows: list[dict], amounts: AmountReader, report: ImportReport) -> None:
     numbers = _invoices_named(rows)
     for row in rows:
         n = row[ROW]
@@ -335,7 +336,7 @@ def _import_rows(*, by, rows: list[dict], amounts: AmountReader, report: ImportR
             result.action, result.reason = "error", str(exc)
 
 
-def payments_import_csv(*, by, content: str | bytes, dry_run: bool = True, decimal: str = "auto") -> ImportReport:
+def payments_import_csv(*, by: User, content: str | bytes, dry_run: bool = True, decimal: str = "auto") -> ImportReport:
     """Import a bank statement CSV with columns `date, amount, reference, bank_ref` and optionally
     `invoice` (a number) or `account` (an id). The account is found from the invoice number (in `invoice` or
     anywhere in the reference); payments go to that invoice first, the rest to the oldest open ones.

@@ -34,6 +34,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
@@ -69,7 +70,7 @@ def scoped_contracts(run: BillingRun):
 
 def billing_run_create(
     *,
-    by,
+    by: User,
     period_end: date,
     scope: str = RunScope.ALL,
     account_ids: list[int] | None = None,
@@ -181,7 +182,7 @@ def _enqueue(run_id: int) -> None:
 
 
 @transaction.atomic
-def billing_run_start(*, run_id: int, by) -> BillingRun:
+def billing_run_start(*, run_id: int, by: User) -> BillingRun:
     """Start a previewed run: one item per contract with something to bill, then the job. Starting a run
     that is already running only re-enqueues the job (it resumes the pending items; nothing runs twice)."""
     require_finance(by)
@@ -217,7 +218,7 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
 
 
 @transaction.atomic
-def billing_run_retry(*, run_id: int, by) -> BillingRun:
+def billing_run_retry(*, run_id: int, by: User) -> BillingRun:
     """Put the failed items back in the queue and resume the run."""
     require_finance(by)
     run = locked(BillingRun, run_id, "billing run")
@@ -297,7 +298,7 @@ class _LeaseKeeper:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stopped.set()
         self.thread.join(timeout=self.lease_s)
 

@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -86,7 +87,7 @@ class MilestoneSource:
 
     kind = SourceKind.MILESTONE
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
         return Milestone.objects.filter(
             status=MilestoneStatus.ACCEPTED,
             contract_line__contract_id__in=contract_ids,
@@ -133,7 +134,7 @@ class ScheduleSource:
 
     kind = SourceKind.SCHEDULE_EVENT
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
         return ScheduleEvent.objects.filter(
             contract_line__contract_id__in=contract_ids, bill_on__lte=period_end
         ).exclude(_not_billed(self.kind))
@@ -215,7 +216,7 @@ class TimeEntrySource:
 
     kind = SourceKind.TIME_ENTRY
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
         return TimeEntry.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,
@@ -270,7 +271,7 @@ class TimeEntrySource:
             )
         return out
 
-    def billed_queryset(self, *, contract_ids):
+    def billed_queryset(self, *, contract_ids: Iterable[int]):
         """The groups (contract line, role, rate) of these contracts' time that is billed and not released, with
         their hours and billed amount (a link's amount plus what a cap wrote down of it): what
         `projects.calculations.tm_group_net` needs to bill a group again. One aggregate query."""
@@ -340,7 +341,7 @@ class ExpenseSource:
 
     kind = SourceKind.EXPENSE
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
         return Expense.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,
@@ -433,7 +434,7 @@ def candidates_for(
     return sorted(found, key=lambda c: (c.source_date, c.kind, c.source_id))
 
 
-def contracts_with_sources(*, contract_ids, period_end: date) -> dict[int, list[str]]:
+def contracts_with_sources(*, contract_ids: Iterable[int], period_end: date) -> dict[int, list[str]]:
     """The contracts (of `contract_ids`, a list or a queryset of ids) with anything billable up to `period_end`,
     each with the kinds of sources found: one DISTINCT query per provider, loading no source rows (a run's start
     needs only the contracts)."""
@@ -510,7 +511,9 @@ def _months(start: date, end: date) -> list[tuple[date, date]]:
 
 
 @transaction.atomic
-def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
+def schedule_generate(
+    *, contract_line_id: int, by: User | None = None, instalments: int | None = None
+) -> list[ScheduleEvent]:
     """Generate (or regenerate after a change order) the billing schedule of a contract line.
 
     Retainers and subscriptions bill one event per calendar month of the line's dates, in advance (billable
@@ -581,7 +584,7 @@ def schedule_generate(*, contract_line_id: int, by=None, instalments: int | None
     return kept + new
 
 
-def schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
+def schedules_generate_for_contract(*, contract_id: int, by: User | None = None) -> int:
     """Generate the schedule of every scheduled line of a contract; returns the number of events."""
     count = 0
     for line_id in ContractLine.objects.filter(

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -101,7 +102,7 @@ def _owners_by_email(emails: set[str]) -> dict:
 
 
 @transaction.atomic
-def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
+def csv_import(*, by: User, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) create or update the good ones in bulk."""
     if kind == "accounts":
         if not has_role(by, *ACCOUNT_EDIT_ROLES):
@@ -114,7 +115,7 @@ def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> 
     raise ValidationFailed("Choose accounts or opportunities.", fields={"kind": ["Unknown import kind."]})
 
 
-def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportReport:
     report = ImportReport(kind="accounts", dry_run=dry_run)
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
@@ -186,7 +187,7 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
     return report
 
 
-def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+def _import_opportunities(*, by: User, rows: list[dict], dry_run: bool) -> ImportReport:
     report = ImportReport(kind="opportunities", dry_run=dry_run)
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {o.external_id: o for o in Opportunity.objects.filter(external_id__in=ext_ids).prefetch_related("lines")}

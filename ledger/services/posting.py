@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -37,7 +39,7 @@ from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAcc
 from projects.models import Project
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, IdempotencyConflict, PeriodClosed, ValidationFailed
-from psa.core.money import CENT, ZERO, to_decimal
+from psa.core.money import CENT, ZERO, DecimalInput, to_decimal
 from psa.core.numbering import number_next, number_next_sql
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -66,7 +68,7 @@ class EntrySpec:
     auto_reverse_on: "Date | None" = None
 
     def fingerprint(self) -> str:
-        def amount(value) -> str:
+        def amount(value: DecimalInput) -> str:
             try:
                 return f"{to_decimal(value):.2f}"
             except (TypeError, ValueError):
@@ -85,7 +87,7 @@ class EntrySpec:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _amount(value, name: str, errors: dict) -> Decimal:
+def _amount(value: DecimalInput, name: str, errors: dict) -> Decimal:
     try:
         amount = to_decimal(value if value not in (None, "") else ZERO)
     except (TypeError, ValueError):
@@ -260,7 +262,7 @@ def _post(
     *,
     spec: EntrySpec,
     key: str,
-    by,
+    by: User,
     catch_up: bool,
     origin: EntryOrigin,
     reverses: JournalEntry | None = None,
@@ -293,7 +295,7 @@ def _post(
 
 
 def _write(
-    *, spec, key, by, catch_up, origin, reverses, fingerprint, checked, accounts, project_clients
+    *, spec, key, by: User, catch_up, origin, reverses, fingerprint, checked, accounts, project_clients
 ) -> JournalEntry:
     entry = JournalEntry(
         memo=spec.memo.strip(),
@@ -417,7 +419,7 @@ def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> bool
     return True
 
 
-def _post_once(**kwargs) -> JournalEntry:
+def _post_once(**kwargs: Any) -> JournalEntry:
     """Post; when a concurrent twin with the same key commits first, replay it (or raise the conflict)."""
     try:
         return _post(**kwargs)
@@ -427,7 +429,7 @@ def _post_once(**kwargs) -> JournalEntry:
         return _post(**kwargs)
 
 
-def entry_post(*, spec: EntrySpec, key: str, by=None, catch_up: bool = False) -> JournalEntry:
+def entry_post(*, spec: EntrySpec, key: str, by: User | None = None, catch_up: bool = False) -> JournalEntry:
     """Post a balanced entry once per key. Rules: at least two lines, each one-sided and positive in whole
     cents; debits equal credits; accounts exist and are active; control accounts only for the system (`by`
     None); the date's period exists and is open (or `catch_up` to the next open one); numbered gaplessly."""
@@ -436,7 +438,7 @@ def entry_post(*, spec: EntrySpec, key: str, by=None, catch_up: bool = False) ->
 
 
 def entry_reverse(
-    *, entry_id: int, by=None, on: date | None = None, memo: str = "", key: str | None = None
+    *, entry_id: int, by: User | None = None, on: date | None = None, memo: str = "", key: str | None = None
 ) -> JournalEntry:
     """Post the mirror of an entry (debits and credits swapped, same dimensions), at most once.
 

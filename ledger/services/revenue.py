@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
@@ -43,7 +44,7 @@ from ledger.services.posting import EntrySpec, LineSpec, entry_post
 from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
-from psa.core.money import ZERO, split_evenly, to_decimal
+from psa.core.money import ZERO, DecimalInput, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.sql import unnest
 
@@ -160,7 +161,7 @@ def _schedule_locked(schedule_id: int) -> RevenueSchedule:
 
 
 @transaction.atomic
-def schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule:
+def schedule_method_set(*, schedule_id: int, method: str, by: User) -> RevenueSchedule:
     """Change how a line is recognised. The method must fit the billing model; the next run posts the
     cumulative difference (catch-up), so nothing already posted is rewritten."""
     schedule = _schedule_locked(schedule_id)
@@ -183,7 +184,7 @@ def schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule
 
 
 @transaction.atomic
-def schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> RevenueSchedule:
+def schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by: User) -> RevenueSchedule:
     """Replace a straight-line plan with custom monthly amounts. Refused unless every month lies within the
     line's dates, no amount is negative or has fractions of a cent, and the months sum to the price exactly."""
     schedule = _schedule_locked(schedule_id)
@@ -221,7 +222,13 @@ def schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> 
 
 @transaction.atomic
 def estimate_set(
-    *, project_id: int, etc_hours, etc_cost=None, as_of: date | None = None, note: str = "", by
+    *,
+    project_id: int,
+    etc_hours: DecimalInput,
+    etc_cost: DecimalInput | None = None,
+    as_of: date | None = None,
+    note: str = "",
+    by: User,
 ) -> ProjectEstimate:
     """Record the PM's estimate to complete a project from `as_of` (default today). Negative hours or cost are
     refused; a second estimate on the same day replaces the first."""
@@ -245,7 +252,7 @@ def estimate_set(
     if project is None:
         raise NotFoundError(f"No project with id {project_id}.")
 
-    def may_estimate(user) -> bool:
+    def may_estimate(user: User) -> bool:
         runs_it = has_role(user, Role.PROJECT_MANAGER) and project["project_manager_id"] == user.pk
         return has_role(user, Role.FINANCE, Role.ADMIN) or runs_it
 
@@ -272,7 +279,7 @@ def _open_period(period_id: int) -> AccountingPeriod:
     return period
 
 
-def recognition_run_start(*, period_id: int, by=None, enqueue: bool = True) -> RecognitionRun:
+def recognition_run_start(*, period_id: int, by: User | None = None, enqueue: bool = True) -> RecognitionRun:
     """Start (or resume) the run of an open month. A run already going for that month is returned and
     re-enqueued instead of starting a second one; the job itself is safe to run twice."""
     from ledger.tasks import recognition_run_task
@@ -641,7 +648,7 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     return run
 
 
-def recognition_run(*, period_id: int, by=None) -> RecognitionRun:
+def recognition_run(*, period_id: int, by: User | None = None) -> RecognitionRun:
     """Start and execute in this process (tests, the demo seed, management use)."""
     run = recognition_run_start(period_id=period_id, by=by, enqueue=False)
     return recognition_run_execute(run_id=run.pk) or run

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Value, When
@@ -32,7 +33,7 @@ from projects.services.time import EntrySpec, _lock_consultants, _may_write_for,
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.files import StoredFile
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 
@@ -104,12 +105,12 @@ def check_receipt(receipt: UploadedFile | None) -> None:
 @transaction.atomic
 def expense_create(
     *,
-    by,
+    by: User,
     consultant_id: int,
     project_id: int,
     day: date,
     category: str,
-    amount,
+    amount: DecimalInput,
     currency: str,
     billable: bool = True,
     description: str = "",
@@ -164,7 +165,7 @@ def expense_create(
     return expense
 
 
-def _editable(by, expense_id: int) -> Expense:
+def _editable(by: User, expense_id: int) -> Expense:
     row = Expense.objects.filter(pk=expense_id).values("consultant_id").first()
     if row is None:
         raise NotFoundError("No such expense.")
@@ -180,12 +181,12 @@ def _editable(by, expense_id: int) -> Expense:
 
 
 @transaction.atomic
-def expense_delete(*, by, expense_id: int) -> None:
+def expense_delete(*, by: User, expense_id: int) -> None:
     _editable(by, expense_id).delete()
 
 
 @transaction.atomic
-def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
+def expenses_delete(*, by: User, consultant_id: int, expense_ids: list[int]) -> int:
     """Delete a consultant's draft or rejected expenses (receipts go with them), all or nothing: one that is
     submitted or approved, or not theirs, refuses the whole selection."""
     _may_write_for(by, consultant_id)
@@ -215,7 +216,7 @@ def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def expenses_submit(*, by, consultant_id: int, expense_ids: list[int]) -> int:
+def expenses_submit(*, by: User, consultant_id: int, expense_ids: list[int]) -> int:
     _may_write_for(by, consultant_id)
     n = Expense.objects.filter(pk__in=expense_ids, consultant_id=consultant_id, status__in=EDITABLE_STATUSES).update(
         status=EntryStatus.SUBMITTED, submitted_at=timezone.now(), rejection_reason=""
@@ -227,7 +228,7 @@ def expenses_submit(*, by, consultant_id: int, expense_ids: list[int]) -> int:
     return n
 
 
-def _lock_submitted(*, by, expense_ids: list[int]) -> list[int]:
+def _lock_submitted(*, by: User, expense_ids: list[int]) -> list[int]:
     ids = sorted({int(i) for i in expense_ids})
     if not ids:
         raise ValidationFailed("Pick at least one expense (rule: selection_required).", code="selection_required")
@@ -251,7 +252,7 @@ def _lock_submitted(*, by, expense_ids: list[int]) -> list[int]:
 
 
 @transaction.atomic
-def expenses_approve(*, by, expense_ids: list[int]) -> int:
+def expenses_approve(*, by: User, expense_ids: list[int]) -> int:
     """Approve and fix the re-bill: contract line covering the day, its policy (at cost when none), and
     amount x (1 + markup/100) rounded half up to the cent for billable expenses."""
     ids = _lock_submitted(by=by, expense_ids=expense_ids)
@@ -296,7 +297,7 @@ def expenses_approve(*, by, expense_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def expenses_reject(*, by, expense_ids: list[int], reason: str) -> int:
+def expenses_reject(*, by: User, expense_ids: list[int], reason: str) -> int:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from crm import services as crm_services
@@ -52,7 +53,7 @@ def _already_won(opp: Opportunity) -> WinResult:
 
 
 @transaction.atomic
-def opportunity_win(*, opportunity_id: int, by) -> WinResult:
+def opportunity_win(*, opportunity_id: int, by: User) -> WinResult:
     """Win a deal: refuse with every missing field, or provision contract, project and requests once."""
     try:
         opp = Opportunity.objects.select_for_update().get(pk=opportunity_id)

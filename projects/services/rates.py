@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from crm.models import Role
@@ -10,20 +11,20 @@ from projects.selectors import rate_card_line_overlap
 from projects.services._common import clean_or_refuse
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
 
 RATE_CARD_EDIT_ROLES = (UserRole.FINANCE, UserRole.ADMIN)
 
 
-def _ensure_may_edit(by) -> None:
+def _ensure_may_edit(by: User) -> None:
     if not has_role(by, *RATE_CARD_EDIT_ROLES):
         raise PermissionDeniedError("Only finance and administrators may change rate cards.")
 
 
 @transaction.atomic
-def rate_card_create(*, by, name: str, currency: str, is_default: bool = False) -> RateCard:
+def rate_card_create(*, by: User, name: str, currency: str, is_default: bool = False) -> RateCard:
     """Create a card; a new default card replaces the previous default of its currency."""
     _ensure_may_edit(by)
     card = RateCard(name=name, currency=currency, is_default=is_default)
@@ -37,7 +38,7 @@ def rate_card_create(*, by, name: str, currency: str, is_default: bool = False) 
 
 @transaction.atomic
 def rate_card_line_create(
-    *, by, rate_card_id: int, role: Role, rate, valid_from: date, valid_to: date | None = None
+    *, by: User, rate_card_id: int, role: Role, rate: DecimalInput, valid_from: date, valid_to: date | None = None
 ) -> RateCardLine:
     """Add a dated rate. Refused when it overlaps another line of the same role on the card (inclusive
     dates, an empty end is open-ended). The card row is locked so two concurrent adds cannot both pass the

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -152,7 +153,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
 
 
 @transaction.atomic
-def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> ImportReport:
+def time_csv_import(*, by: User, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) write the good ones. Project managers and admins import for
     anyone; a consultant imports only their own time (other people's rows are refused row by row)."""
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN, Role.CONSULTANT):

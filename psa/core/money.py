@@ -16,6 +16,10 @@ HOURS_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
+# What to_decimal accepts: an amount, rate or number of hours as a caller hands it in.
+type DecimalInput = Decimal | int | str
+
+
 class DecimalShape(TypedDict):
     max_digits: int
     decimal_places: int
