@@ -285,6 +285,7 @@ def seed() -> list[str]:
         except DomainError:
             continue
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     month = first_month
     runs = issued = 0
     while _month_end(month) < today:

@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
 from billing.services.sources import PROVIDER_BY_KIND
-from crm.models import Account
+from crm.models import Account, Opportunity
 from crm.selectors import account_for_client_user
 from psa.core.money import ZERO
 from psa.core.roles import Role, has_role
@@ -214,7 +214,7 @@ def account_ar(account: Account, *, as_of: date | None = None) -> dict:
     return data
 
 
-def opportunity_invoiced(opportunity) -> dict:
+def opportunity_invoiced(opportunity: Opportunity) -> dict:
     """Invoiced to date (net of credit notes) against what was sold on a deal, per contract line."""
     lines = (
         InvoiceLine.objects.filter(
@@ -293,7 +293,7 @@ def explain_line(line: InvoiceLine) -> dict:
     }
 
 
-def latest_payment_date(account_id: int):
+def latest_payment_date(account_id: int) -> date | None:
     return Payment.objects.filter(account_id=account_id).aggregate(m=Max("received_on"))["m"]
 
 

@@ -160,6 +160,7 @@ def seed() -> list[str]:
     months = demo_months(today)
     periods_ensure(start=months[0], through=today + timedelta(days=92))
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     dims = _dimensions()
     before = JournalEntry.objects.count()
     skipped = 0
@@ -187,6 +188,7 @@ def seed_month_end() -> list[str]:
 
     today = timezone.localdate()
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     months = demo_months(today)
     schedules_ensure()
     # The PMs' first estimates to complete for the fixed-fee projects measured by percent complete.

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, Sum
@@ -42,7 +43,7 @@ def last_closed_through(at: date) -> AccountingPeriod | None:
     return period
 
 
-def _add(totals: Totals, rows, group: tuple[str, ...]) -> None:
+def _add(totals: Totals, rows: Iterable[Any], group: tuple[str, ...]) -> None:
     for row in rows:
         key = tuple(row[g] for g in group)
         pair = totals[key]
@@ -73,7 +74,7 @@ def cumulative(
     group: tuple[str, ...] = ("account",),
     filters: Q | None = None,
     account_id: int | None = None,
-    closed=_NO_PERIOD,
+    closed: Any = _NO_PERIOD,  # AccountingPeriod | None,
 ) -> Totals:
     """Debits and credits from the first posting through `at`, per group: the cumulative stored rows of the
     last closed month on or before `at`, plus the lines after it.
@@ -107,7 +108,9 @@ def cumulative(
     return totals
 
 
-def _cumulative_orm(*, at: date, group: tuple[str, ...], filters: Q, account_id: int | None, closed) -> Totals:
+def _cumulative_orm(
+    *, at: date, group: tuple[str, ...], filters: Q, account_id: int | None, closed: AccountingPeriod | None
+) -> Totals:
     if account_id is not None:
         filters &= Q(account_id=account_id)
     totals = _new_totals()

@@ -79,7 +79,7 @@ def seed() -> list[str]:
 _seed_engagements = seed
 
 
-def seed() -> list[str]:
+def seed() -> list[str]:  # type: ignore[no-redef]  # the whole demo: the engagements above, then time
     from projects import demo_time
 
     return _seed_engagements() + demo_time.seed()

@@ -17,7 +17,7 @@ from crm import services as crm_services
 from crm.choices import BillingModel, ServiceType
 from crm.models import Account, Opportunity, Role, Stage
 from projects import services
-from projects.models import Consultant, Contract, EntryStatus, Expense, Project, TimeEntry
+from projects.models import Consultant, Contract, EntryStatus, Expense, Project, Task, TimeEntry
 from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
@@ -157,7 +157,7 @@ def seed() -> list[str]:
                 for d in range(5):
                     day = monday + dt.timedelta(days=d)
                     total = Decimal(rng.choice(["7.5", "8", "8", "8", "8.5", "9"]))
-                    tasks = list(mine[0].tasks.all()) or [None]
+                    tasks: list[Task | None] = list(mine[0].tasks.all()) or [None]
                     if len(mine) > 1:
                         first = (total * Decimal("0.6")).quantize(Decimal("0.5"))
                         parts = [(mine[0], first), (mine[1], total - first)]

@@ -10,7 +10,7 @@ from psa.core.roles import Role, has_role
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
 
 
-def require_finance(by: User) -> None:
+def require_finance(by: User | None) -> None:
     """Billing writes are finance's (and admins'); the system (by=None) may run jobs."""
     if by is not None and not has_role(by, *FINANCE_ROLES):
         raise PermissionDeniedError("Only finance may do this.")
@@ -23,7 +23,7 @@ def locked[M: models.Model](model: type[M], pk: int, label: str) -> M:
     return obj
 
 
-def history(invoice: Invoice, *, by: User, from_status: str, note: str = "") -> None:
+def history(invoice: Invoice, *, by: User | None, from_status: str, note: str = "") -> None:
     InvoiceHistory.objects.create(
         invoice=invoice,
         by=by if getattr(by, "is_authenticated", False) else None,

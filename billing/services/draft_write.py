@@ -26,7 +26,7 @@ from typing import NamedTuple, cast
 from django.db import connection
 
 from billing.choices import SourceKind
-from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink
+from billing.models import CapWriteDown, Invoice, InvoiceLine, InvoiceTax, SourceLink, TaxCategory
 from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
 from projects.calculations import tm_group_net_sql
@@ -77,7 +77,13 @@ class TaxRowOut(NamedTuple):
 
 
 def draft_write(
-    invoice: Invoice, *, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals: Totals, run_id=None
+    invoice: Invoice,
+    *,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None = None,
 ) -> Invoice:
     """Insert the unsaved `invoice` and its rows (set-based, no model signals); the invoice comes back saved."""
     if connection.vendor == "postgresql":
@@ -94,7 +100,14 @@ def _tax_rows(totals: Totals) -> list[TaxRowOut]:
     ]
 
 
-def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals, run_id) -> None:
+def _write_orm(
+    invoice: Invoice,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None,
+) -> None:
     Invoice.objects.bulk_create([invoice])
     line_objs = [InvoiceLine(invoice=invoice, **row._asdict()) for row in lines]
     InvoiceLine.objects.bulk_create(line_objs)
@@ -106,7 +119,7 @@ def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[
     by_source = {(link.kind, link.source_id): link for link in link_objs}
     CapWriteDown.objects.bulk_create(
         [
-            CapWriteDown(
+            CapWriteDown(  # type: ignore[misc]  # a capped link always has its contract line
                 link=by_source[(d.kind, d.source_id)],
                 contract_line_id=by_source[(d.kind, d.source_id)].contract_line_id,
                 run_id=run_id,
@@ -139,7 +152,14 @@ def _invoice_insert(invoice: Invoice, params: list, computed: dict[str, str] | N
     return f"INSERT INTO {Invoice._meta.db_table} ({columns}) VALUES ({', '.join(values)}) RETURNING id"
 
 
-def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, run_id: int | None) -> None:
+def _write_one_statement(
+    invoice: Invoice,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None,
+) -> None:
     taxes = _tax_rows(totals)
     params: list = []
     invoice_sql = _invoice_insert(invoice, params)
@@ -242,7 +262,7 @@ FROM inv
 
 
 def time_draft_write(
-    invoice: Invoice, *, claim: tuple[str, tuple], billed: tuple[str, tuple], category
+    invoice: Invoice, *, claim: tuple[str, tuple], billed: tuple[str, tuple], category: TaxCategory
 ) -> Invoice | None:
     """Claim, group and bill one contract's uncapped T&M time in one PostgreSQL statement (what the general path
     does in Python with `TimeEntrySource.candidates`, `allocate` and `draft_write`, writing the same rows; a test

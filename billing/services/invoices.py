@@ -18,7 +18,7 @@ from billing.choices import (
     InvoiceStatus,
     SourceKind,
 )
-from billing.models import Allocation, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
+from billing.models import Allocation, BillingRun, Invoice, InvoiceLine, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
 from billing.services.posting import invoice_post
@@ -55,7 +55,14 @@ def _with_suffix(text: str, suffix: str) -> str:
     return text[: DESCRIPTION_MAX - len(suffix)] + suffix if suffix else text
 
 
-def _new_draft(contract: Contract, *, run, by: User, period_start=None, period_end=None) -> Invoice:
+def _new_draft(
+    contract: Contract,
+    *,
+    run: BillingRun | None,
+    by: User | None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> Invoice:
     """The unsaved draft of one contract: buyer snapshot, currency, payment terms, reference."""
     account = contract.account
     return Invoice(
@@ -78,7 +85,7 @@ def invoice_draft_for_contract(
     *,
     contract: Contract,
     period_end: date,
-    run=None,
+    run: BillingRun | None = None,
     by: User | None = None,
     kinds: list[str] | None = None,
     category: TaxCategory | None = None,
@@ -183,7 +190,7 @@ def invoice_draft_for_contract(
     return draft_write(invoice, lines=lines, links=links, downs=downs, totals=totals, run_id=run.pk if run else None)
 
 
-def _set_status(invoice: Invoice, target: str, *, by: User, note: str = "") -> None:
+def _set_status(invoice: Invoice, target: str, *, by: User | None, note: str = "") -> None:
     before = invoice.status
     if before == target:
         return
@@ -450,7 +457,15 @@ def credit_note_create(
     return note
 
 
-def _credit_line(note, line, position, qty, unit_price, net, credited) -> InvoiceLine:
+def _credit_line(
+    note: Invoice,
+    line: InvoiceLine,
+    position: int,
+    qty: Decimal,
+    unit_price: Decimal,
+    net: Decimal,
+    credited: dict[int, Decimal],
+) -> InvoiceLine:
     left = line.net - credited.get(line.pk, ZERO)
     if net > left:
         raise ValidationFailed(

@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
-from ledger.models import JournalLine
+from ledger.models import JournalEntry, JournalLine
 from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
 from psa.core.money import ZERO
 
@@ -104,11 +104,11 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     )
 
 
-def invoice_post(invoice: Invoice):
+def invoice_post(invoice: Invoice) -> JournalEntry:
     return entry_post(spec=invoice_spec(invoice), key=f"billing:invoice:{invoice.pk}:issue")
 
 
-def payment_post(payment: Payment):
+def payment_post(payment: Payment) -> JournalEntry:
     spec = EntrySpec(
         date=payment.received_on,
         memo=f"Payment {payment.reference or payment.pk} — {payment.account}"[:300],
@@ -123,7 +123,7 @@ def payment_post(payment: Payment):
     return entry_post(spec=spec, key=f"billing:payment:{payment.pk}")
 
 
-def write_off_post(write_off: WriteOff, on: date):
+def write_off_post(write_off: WriteOff, on: date) -> JournalEntry:
     invoice = write_off.invoice
     spec = EntrySpec(
         date=on,

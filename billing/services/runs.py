@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, models, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.choices import RUN_TRANSITIONS, ItemStatus, RunScope, RunStatus
@@ -59,7 +60,7 @@ def _fingerprint(period_end: date, scope: str, account_ids: list[int], project_i
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def scoped_contracts(run: BillingRun):
+def scoped_contracts(run: BillingRun) -> QuerySet[Contract]:
     qs = Contract.objects.all()
     if run.scope == RunScope.ACCOUNTS:
         qs = qs.filter(account_id__in=run.account_ids)
@@ -245,13 +246,13 @@ def _finish(run: BillingRun) -> None:
     run.save(update_fields=["status", "finished_at"])
 
 
-def _columns(model, alias: str) -> tuple[list[str], list]:
+def _columns(model: type[models.Model], alias: str) -> tuple[list[str], list]:
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
-    return [f"{alias}.{quote(f.column)}" for f in fields], [f.get_col(alias) for f in fields]
+    return [f"{alias}.{quote(cast(str, f.column))}" for f in fields], [f.get_col(alias) for f in fields]
 
 
-def _instance(model, values):
+def _instance[M: models.Model](model: type[M], values: list) -> M:
     return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
 
 
@@ -315,7 +316,7 @@ class _LeaseKeeper:
             connection.close()
 
 
-def _claim(item_id: int, owner: str):
+def _claim(item_id: int, owner: str) -> tuple[list[str], Contract, bool, Any] | None:
     """Take the leased item and lock its contract, in one statement: the item with FOR KEY SHARE SKIP LOCKED
     (the heartbeat's renewal does not wait for it; a worker leasing the next item skips it), the contract
     with FOR NO KEY UPDATE (a second run waits for this one, so two runs never split one contract's sources).
@@ -350,7 +351,7 @@ def _claim(item_id: int, owner: str):
     return row[0], contract, bool(row[1]), row[2]
 
 
-def _item_done(item_id: int, owner: str, invoice) -> None:
+def _item_done(item_id: int, owner: str, invoice: Invoice | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {BillingRunItem._meta.db_table} SET status = %s, invoice_id = %s, error = '', "
@@ -369,7 +370,11 @@ def _item_done(item_id: int, owner: str, invoice) -> None:
 
 
 def _process_one(
-    run: BillingRun, item_id: int, owner: str, categories: dict[int, TaxCategory], default_category=None
+    run: BillingRun,
+    item_id: int,
+    owner: str,
+    categories: dict[int, TaxCategory],
+    default_category: TaxCategory | None = None,
 ) -> int | None:
     """Process the leased item `item_id` in its own transaction and return the next item, leased in the same
     transaction (None when none is left to take).

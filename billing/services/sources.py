@@ -26,7 +26,7 @@ cap is billed for exactly the cents left and the rest of it, and every later sou
 down (a CapWriteDown per link). A capped grouped line bills sum(links) with unit price round(net / hours, 4).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -75,7 +75,7 @@ def _not_billed(kind: str) -> Exists:
     return Exists(SourceLink.objects.filter(kind=kind, source_id=OuterRef("pk"), released_at__isnull=True))
 
 
-def _oldest_first(qs, *order: str, lock: bool):
+def _oldest_first(qs: QuerySet, *order: str, lock: bool) -> QuerySet:
     """A provider's rows oldest first; when claiming, locked with SKIP LOCKED (rows another transaction holds
     are left to it), only the source table's rows."""
     qs = qs.order_by(*order)
@@ -87,7 +87,7 @@ class MilestoneSource:
 
     kind = SourceKind.MILESTONE
 
-    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return Milestone.objects.filter(
             status=MilestoneStatus.ACCEPTED,
             contract_line__contract_id__in=contract_ids,
@@ -134,7 +134,7 @@ class ScheduleSource:
 
     kind = SourceKind.SCHEDULE_EVENT
 
-    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return ScheduleEvent.objects.filter(
             contract_line__contract_id__in=contract_ids, bill_on__lte=period_end
         ).exclude(_not_billed(self.kind))
@@ -193,7 +193,7 @@ _MARK = -1  # no contract has this id: marks the contract id's place among a com
 _COMPILED: dict[tuple, tuple[str, tuple, int]] = {}  # (query, period end) -> (SQL, parameters, where the id is)
 
 
-def _for_contract(key: tuple, build, contract_id: int) -> tuple[str, tuple]:
+def _for_contract(key: tuple, build: Callable[[], QuerySet], contract_id: int) -> tuple[str, tuple]:
     """The SQL of the queryset `build()` makes for the contract `_MARK`, compiled once per `key`, with
     `contract_id` in the mark's place."""
     compiled = _COMPILED.get(key)
@@ -216,7 +216,7 @@ class TimeEntrySource:
 
     kind = SourceKind.TIME_ENTRY
 
-    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return TimeEntry.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,
@@ -271,7 +271,7 @@ class TimeEntrySource:
             )
         return out
 
-    def billed_queryset(self, *, contract_ids: Iterable[int]):
+    def billed_queryset(self, *, contract_ids: Iterable[int]) -> QuerySet:
         """The groups (contract line, role, rate) of these contracts' time that is billed and not released, with
         their hours and billed amount (a link's amount plus what a cap wrote down of it): what
         `projects.calculations.tm_group_net` needs to bill a group again. One aggregate query."""
@@ -303,7 +303,7 @@ class TimeEntrySource:
         A run asks for it once per contract; the queryset is compiled once per period end (compiling it costs
         about as much as PostgreSQL takes to run it) and only the contract id changes."""
 
-        def claim():
+        def claim() -> QuerySet:
             # Uncapped lines only (a line capped since the caller looked waits for the general path).
             qs = self.queryset(contract_ids=[_MARK], period_end=period_end).filter(contract_line__cap__isnull=True)
             qs = _oldest_first(qs, "date", "pk", lock=True)
@@ -341,7 +341,7 @@ class ExpenseSource:
 
     kind = SourceKind.EXPENSE
 
-    def queryset(self, *, contract_ids: Iterable[int], period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return Expense.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,

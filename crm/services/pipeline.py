@@ -114,7 +114,7 @@ def _closing_stage(kind: str) -> Stage:
     return stage
 
 
-def _history(opp: Opportunity, *, by: User, from_stage, from_status: str, note: str = "") -> StageHistory:
+def _history(opp: Opportunity, *, by: User, from_stage: Stage | None, from_status: str, note: str = "") -> StageHistory:
     return StageHistory.objects.create(
         opportunity=opp,
         by=by if getattr(by, "is_authenticated", False) else None,
@@ -142,7 +142,7 @@ def opportunity_create(
     account: Account,
     name: str,
     expected_close_date: date,
-    owner=None,
+    owner: User | None = None,
     stage: Stage | None = None,
     probability: int | None = None,
     currency: str | None = None,
@@ -209,7 +209,9 @@ def opportunity_update(*, opportunity_id: int, by: User, **fields: Any) -> Oppor
     return opp
 
 
-def _line_add(opp: Opportunity, *, milestones: Iterable[dict] = (), role_demands: Iterable[dict] = (), **fields: Any):
+def _line_add(
+    opp: Opportunity, *, milestones: Iterable[dict] = (), role_demands: Iterable[dict] = (), **fields: Any
+) -> OpportunityLine:
     unknown = set(fields) - set(LINE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown line fields: {', '.join(sorted(unknown))}.")

@@ -22,7 +22,7 @@ How a higher layer posts (billing, revenue recognition, payments)::
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from crm.models import Account as Client
@@ -119,7 +119,7 @@ class _Account:
         return f"{self.code} {self.name}"
 
 
-def _rows(model, columns: str, key: str, values) -> list[tuple]:
+def _rows(model: type[models.Model], columns: str, key: str, values: Iterable[Any]) -> list[tuple]:
     values = list(values)
     if not values:
         return []
@@ -129,7 +129,7 @@ def _rows(model, columns: str, key: str, values) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _accounts_by_code(codes) -> dict[str, _Account]:
+def _accounts_by_code(codes: Iterable[str]) -> dict[str, _Account]:
     rows = _rows(LedgerAccount, "id, code, name, is_active, is_control", "code", codes)
     return {row[1]: _Account(*row) for row in rows}
 
@@ -262,7 +262,7 @@ def _post(
     *,
     spec: EntrySpec,
     key: str,
-    by: User,
+    by: User | None,
     catch_up: bool,
     origin: EntryOrigin,
     reverses: JournalEntry | None = None,
@@ -274,7 +274,7 @@ def _post(
     if existing is not None:
         return existing
     checked, accounts, project_clients = _validate(spec, system=by is None)
-    write = {
+    write: dict[str, Any] = {
         "spec": spec,
         "key": key,
         "by": by,
@@ -295,7 +295,17 @@ def _post(
 
 
 def _write(
-    *, spec, key, by: User, catch_up, origin, reverses, fingerprint, checked, accounts, project_clients
+    *,
+    spec: EntrySpec,
+    key: str,
+    by: User | None,
+    catch_up: bool,
+    origin: EntryOrigin,
+    reverses: JournalEntry | None,
+    fingerprint: str,
+    checked: list[tuple[LineSpec, Decimal, Decimal]],
+    accounts: dict,
+    project_clients: dict,
 ) -> JournalEntry:
     entry = JournalEntry(
         memo=spec.memo.strip(),
@@ -344,7 +354,9 @@ def _write(
     return entry
 
 
-def _dated(entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period) -> None:
+def _dated(
+    entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period: AccountingPeriod | None
+) -> None:
     entry.date = on
     entry.requested_date = spec.date if on != spec.date else None
     entry.auto_reverse_on = spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None

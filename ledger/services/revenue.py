@@ -17,7 +17,7 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -507,7 +507,7 @@ def _post_items(
     )
 
 
-def _schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: int, now) -> None:
+def _schedules_add(rows: list[tuple[int, Decimal, Decimal]], *, last_period_id: int, now: datetime) -> None:
     """Add what was posted to each schedule's totals: one UPDATE ... FROM (VALUES ...) on PostgreSQL (Django's
     bulk_update builds a CASE per row and field, which costs more than the posting itself)."""
     if connection.vendor != "postgresql":

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -48,8 +48,8 @@ def _require(by: User, roles: Iterable[str], message: str) -> None:
         raise PermissionDeniedError(message)
 
 
-def _get_locked(model, pk: int, label: str):
-    obj = model.objects.select_for_update().filter(pk=pk).first()
+def _get_locked[M: models.Model](model: type[M], pk: int, label: str) -> M:
+    obj = model._default_manager.select_for_update().filter(pk=pk).first()
     if obj is None:
         raise NotFoundError(f"No such {label}.")
     return obj
@@ -249,6 +249,7 @@ def change_order_approve(*, change_order_id: int, by: User) -> ChangeOrder:
             )
             next_position += 1
         else:
+            assert change.contract_line_id is not None  # a change to an existing line names it
             line = targets[change.contract_line_id]
             line.hours += change.hours_delta
             line.price += change.value_delta
@@ -262,6 +263,7 @@ def change_order_approve(*, change_order_id: int, by: User) -> ChangeOrder:
         value_total += change.value_delta
         new_end = max(new_end, line.end_date)
         if change.milestone_name:
+            assert change.milestone_amount is not None and change.milestone_due_date is not None  # full_clean
             milestones.append(
                 Milestone(
                     project=project,

@@ -21,7 +21,7 @@ own rate, else 0), the cost rate (the consultant's latest cost rate on or before
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -109,7 +109,9 @@ def _refuse(rule: str, field: str, message: str, index: int | None = None) -> No
     raise ValidationFailed(f"{message} (rule: {rule})", fields={where: [message]}, code=rule)
 
 
-def _problems(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None):
+def _problems(
+    specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None
+) -> Iterator[tuple[int, str, str, str]]:
     """Every broken rule in a batch as (index, rule, field, message), at most one per entry, with a fixed
     number of queries whatever the batch size. An entry that breaks a rule does not count towards its day."""
     if not specs:

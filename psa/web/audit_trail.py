@@ -9,6 +9,7 @@ set-based `QuerySet.update()` and `bulk_create()`; see that module's docstring.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import Http404
+from django.utils.functional import Promise
 
 from billing.models import Invoice, Payment, WriteOff
 from crm.models import Account
@@ -67,7 +69,7 @@ class Change:
     object_label: str
     object_type: str
     reason: str
-    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (field label, old, new)
+    fields: Sequence[tuple[str | Promise, str, str]] = field(default_factory=list)  # (field label, old, new)
 
 
 def _fmt(value) -> str:

@@ -44,19 +44,19 @@ def correlation_for_event(event_type: str, data: dict) -> str:
         projects = TimeEntry.objects.filter(pk__in=data.get("entry_ids") or []).values_list("project_id", flat=True)
         return _single(_contract_opportunities(project_ids=set(projects)))
     if event_type == "invoice.issued":
-        invoice = Invoice.objects.filter(pk=data.get("id")).values("contract_id", "project_id").first()
+        invoice = Invoice.objects.filter(pk=data.get("id", 0)).values("contract_id", "project_id").first()
         if invoice is None:
             return ""
         if invoice["contract_id"]:
             return _single(_contract_opportunities(contract_ids=[invoice["contract_id"]]))
         return _single(_contract_opportunities(project_ids=[invoice["project_id"]]))
     if event_type == "payment.received":
-        invoices = Allocation.objects.filter(payment_id=data.get("id")).values_list(
+        invoices = Allocation.objects.filter(payment_id=data.get("id", 0)).values_list(
             "invoice__contract_id", "invoice__project_id"
         )
         contracts = {c for c, _p in invoices if c}
-        projects = {p for c, p in invoices if not c and p}
-        return _single(_contract_opportunities(contract_ids=contracts, project_ids=projects))
+        project_ids = {p for c, p in invoices if not c and p}
+        return _single(_contract_opportunities(contract_ids=contracts, project_ids=project_ids))
     return ""
 
 
