@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Round, TruncMonth
 from django.utils import timezone
 
@@ -31,7 +31,7 @@ MONEY = DecimalField(max_digits=18, decimal_places=2)
 POSITION = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 
 
-def _sum(expression, condition: Q | None = None):
+def _sum(expression: Any, condition: Q | None = None) -> Coalesce:
     if condition is not None:
         expression = Case(When(condition, then=expression), default=Value(ZERO), output_field=MONEY)
     return Coalesce(Sum(expression, output_field=MONEY), Value(ZERO), output_field=MONEY)
@@ -206,7 +206,9 @@ class Margin:
         return self.totals["revenue"] == self.gl_revenue
 
 
-def _delivery(start: date, end: date, client_id: int | None, project_id: int | None = None):
+def _delivery(
+    start: date, end: date, client_id: int | None, project_id: int | None = None
+) -> tuple[tuple[QuerySet, Coalesce], ...]:
     """The three parts of delivery margin over [start, end]: GL income with a project dimension, approved time
     at its snapshot cost rate (rounded per entry), approved expenses."""
     revenue_lines = JournalLine.objects.filter(

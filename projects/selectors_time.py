@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.contrib.auth.models import User
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
@@ -31,7 +32,7 @@ def week_start(day: date) -> date:
 
 
 # --- scoping --------------------------------------------------------------------------------------------
-def time_entries_for(user) -> QuerySet[TimeEntry]:
+def time_entries_for(user: User) -> QuerySet[TimeEntry]:
     """What a user may see: admins and finance all; PMs their projects' entries and their own; a consultant
     only their own."""
     qs = TimeEntry.objects.all()
@@ -42,7 +43,7 @@ def time_entries_for(user) -> QuerySet[TimeEntry]:
     return qs.filter(consultant__user=user)
 
 
-def expenses_for(user) -> QuerySet[Expense]:
+def expenses_for(user: User) -> QuerySet[Expense]:
     qs = Expense.objects.all()
     if has_role(user, Role.ADMIN, Role.FINANCE):
         return qs
@@ -51,7 +52,7 @@ def expenses_for(user) -> QuerySet[Expense]:
     return qs.filter(consultant__user=user)
 
 
-def allocations_for(user) -> QuerySet[Allocation]:
+def allocations_for(user: User) -> QuerySet[Allocation]:
     qs = Allocation.objects.all()
     if has_role(user, Role.ADMIN, Role.FINANCE, Role.PROJECT_MANAGER):
         return qs
@@ -173,7 +174,7 @@ def timesheet_week(
 
 
 # --- approvals ------------------------------------------------------------------------------------------
-def approval_queue(user) -> QuerySet[TimeEntry]:
+def approval_queue(user: User) -> QuerySet[TimeEntry]:
     """Submitted entries waiting for this PM (all of them for an admin), oldest first."""
     qs = TimeEntry.objects.filter(status=EntryStatus.SUBMITTED)
     if not has_role(user, Role.ADMIN):
@@ -181,7 +182,7 @@ def approval_queue(user) -> QuerySet[TimeEntry]:
     return qs.select_related("consultant__user", "project", "task").order_by("consultant_id", "date", "pk")
 
 
-def expense_queue(user) -> QuerySet[Expense]:
+def expense_queue(user: User) -> QuerySet[Expense]:
     qs = Expense.objects.filter(status=EntryStatus.SUBMITTED)
     if not has_role(user, Role.ADMIN):
         qs = qs.filter(project__project_manager=user)
@@ -199,7 +200,9 @@ def _weekdays(a: date, b: date) -> int:
     return full * 5 + extra
 
 
-def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
+def time_off_hours(
+    *, consultant_ids: Iterable[int] | QuerySet, first: date, last: date
+) -> dict[tuple[int, date], Decimal]:
     """Hours of time off per (consultant, week) between two dates: weekdays in the overlap x hours per day.
     `consultant_ids`: a list, or a queryset of consultant pks (sent as a subquery). One query; the arithmetic is
     on the (few) time-off rows."""
