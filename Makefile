@@ -34,7 +34,7 @@ help:
 	@echo "make run      install everything, migrate, seed the demo, start web + worker + beat"
 	@echo "make install  everything 'make run' does before it starts a process"
 	@echo "make test     the whole test suite (PostgreSQL/Redis when reachable, else SQLite)"
-	@echo "make lint     ruff, import-linter (layers), missing migrations"
+	@echo "make lint     ruff, import-linter (layers), missing migrations, mypy (types)"
 	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
 
 # --- the demo firm ------------------------------------------------------------------------------------
@@ -89,6 +89,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(VENV)/bin/mypy
 
 .PHONY: format
 format: deps
@@ -113,4 +114,4 @@ bench: deps
 
 .PHONY: clean
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache

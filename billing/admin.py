@@ -37,7 +37,7 @@ class LineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     fields = ["position", "description", "quantity", "unit", "unit_price", "net", "tax_rate", "written_down"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs type both as invariant lists
     can_delete = False
 
 

@@ -9,9 +9,9 @@ class InvoiceKind(models.TextChoices):
 
 
 # Gapless number series per kind (psa.core.numbering): INV-2026-000001, CN-2026-000001.
-SERIES = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
+SERIES: dict[str, str] = {InvoiceKind.INVOICE: "INV", InvoiceKind.CREDIT_NOTE: "CN"}
 # UNTDID 1001 document type codes used in the EN 16931 XML.
-TYPE_CODES = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}
+TYPE_CODES: dict[str, str] = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}
 
 
 class InvoiceStatus(models.TextChoices):

@@ -279,6 +279,7 @@ def seed() -> list[str]:
         except DomainError:
             continue
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     month = first_month
     runs = issued = 0
     while month_end(month) < today:
@@ -313,6 +314,7 @@ def _payments(finance, today: date, paid_through: date) -> int:
         ).order_by("issue_date", "pk")
     )
     for n, invoice in enumerate(invoices):
+        assert invoice.issue_date is not None  # issued above
         amount = invoice.balance if n % 4 else (invoice.balance / 2).quantize(Decimal("0.01"))
         try:
             payment_record(

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db.models import (
     Case,
     DecimalField,
@@ -23,7 +24,7 @@ from django.db.models.functions import Coalesce
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
 from billing.services.sources import PROVIDER_BY_KIND
-from crm.models import Account
+from crm.models import Account, Opportunity
 from crm.selectors import account_for_client_user
 from ledger.choices import SystemAccount
 from ledger.models import JournalLine
@@ -37,7 +38,7 @@ BALANCE = ExpressionWrapper(
 )
 
 
-def invoices_for(user) -> QuerySet[Invoice]:
+def invoices_for(user: User) -> QuerySet[Invoice]:
     """Documents a user may see: everything for finance and admins; a client its own account's issued ones."""
     if has_role(user, Role.FINANCE, Role.ADMIN):
         return Invoice.objects.all()
@@ -49,7 +50,7 @@ def invoices_for(user) -> QuerySet[Invoice]:
     return Invoice.objects.none()
 
 
-def invoice_list(user) -> QuerySet[Invoice]:
+def invoice_list(user: User) -> QuerySet[Invoice]:
     return invoices_for(user).select_related("account", "credited_invoice")
 
 
@@ -216,7 +217,7 @@ def account_ar(account: Account, *, as_of: date | None = None) -> dict:
     return data
 
 
-def opportunity_invoiced(opportunity) -> dict:
+def opportunity_invoiced(opportunity: Opportunity) -> dict:
     """Invoiced to date (net of credit notes) against what was sold on a deal, per contract line."""
     lines = (
         InvoiceLine.objects.filter(
@@ -293,7 +294,7 @@ def explain_line(line: InvoiceLine) -> dict:
     }
 
 
-def latest_payment_date(account_id: int):
+def latest_payment_date(account_id: int) -> date | None:
     return Payment.objects.filter(account_id=account_id).aggregate(m=Max("received_on"))["m"]
 
 

@@ -41,7 +41,7 @@ class LineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["position", "description", "billing_model", "hours", "rate", "price", "cap", "amount"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs type both as invariant lists
 
 
 class HistoryInline(admin.TabularInline):
@@ -49,7 +49,7 @@ class HistoryInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "by", "from_stage", "to_stage", "to_status", "probability", "note"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs type both as invariant lists
 
 
 @admin.register(Opportunity)

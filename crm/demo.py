@@ -113,13 +113,15 @@ def _lines(model: str, start: dt.date, end: dt.date, roles: dict, rng: random.Ra
         BillingModel.FIXED_FEE: "Fixed-fee implementation",
         BillingModel.RETAINER: "Monthly advisory retainer",
         BillingModel.SUBSCRIPTION: "Managed platform subscription",
-    }[model]
-    price = {BillingModel.FIXED_FEE: "48000.00", BillingModel.RETAINER: "30000.00"}.get(model, "24000.00")
+    }[BillingModel(model)]
+    list_price = {BillingModel.FIXED_FEE: "48000.00", BillingModel.RETAINER: "30000.00"}.get(
+        BillingModel(model), "24000.00"
+    )
     return [
         {
             "description": label,
             "billing_model": model,
-            "price": Decimal(price),
+            "price": Decimal(list_price),
             "role_demands": demand,
         },
         {

@@ -1,6 +1,7 @@
 """FilterSets shared by the pipeline pages and the API."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
@@ -28,19 +29,19 @@ def sales_users(request=None):
     )
 
 
-class MonthInput(django_filters.widgets.forms.TextInput):
+class MonthInput(forms.TextInput):
     input_type = "month"
 
 
 class OpportunityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
-    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
+    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")  # type: ignore[arg-type]  # a callable is allowed
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.order_by("order"), empty_label="Any stage")
     status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices, empty_label="Any status")
     currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
     close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=MonthInput)
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
-    account_id = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    account_id = IdFilter(field_name="account_id", widget=forms.HiddenInput)
     amount_min = django_filters.NumberFilter(
         label="Amount from", field_name="amount", lookup_expr="gte", max_digits=18, decimal_places=2
     )
@@ -50,7 +51,7 @@ class OpportunityFilter(django_filters.FilterSet):
 
     class Meta:
         model = Opportunity
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,12 +73,12 @@ class OpportunityFilter(django_filters.FilterSet):
 class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
-    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")
-    parent = IdFilter(field_name="parent_id", widget=django_filters.widgets.forms.HiddenInput)
+    owner = django_filters.ModelChoiceFilter(queryset=sales_users, empty_label="Any owner")  # type: ignore[arg-type]  # a callable is allowed
+    parent = IdFilter(field_name="parent_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Account
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -19,6 +19,8 @@ class DateInput(forms.DateInput):
 
 
 class BootstrapMixin:
+    fields: dict[str, forms.Field]  # the form's
+
     def _style(self) -> None:
         for field in self.fields.values():
             widget = field.widget
@@ -86,9 +88,9 @@ class OpportunityForm(StyledModelForm):
         self.fields["currency"].choices = [("", "Account's currency"), *Opportunity._meta.get_field("currency").choices]
         self.fields["stage"].queryset = Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order")
         self.fields["stage"].required = False
-        self.fields["owner"].queryset = sales_users()
+        self.fields["owner"].queryset = sales_users()  # type: ignore[attr-defined]  # stubs type form fields as Field
         self.fields["owner"].required = False
-        self.fields["delivery_manager"].queryset = (
+        self.fields["delivery_manager"].queryset = (  # type: ignore[attr-defined]  # stubs type form fields as Field
             get_user_model().objects.filter(groups__name=UserRole.PROJECT_MANAGER, is_active=True).order_by("username")
         )
         if not manager:
@@ -113,9 +115,11 @@ class OpportunityLineForm(StyledModelForm):
 
 
 class LineChoiceMixin:
+    fields: dict[str, forms.Field]  # the form's
+
     def limit_lines(self, opportunity: Opportunity) -> None:
-        self.fields["line"].queryset = OpportunityLine.objects.filter(opportunity=opportunity)
-        self.fields["line"].empty_label = None
+        self.fields["line"].queryset = OpportunityLine.objects.filter(opportunity=opportunity)  # type: ignore[attr-defined]  # stubs type form fields as Field
+        self.fields["line"].empty_label = None  # type: ignore[attr-defined]  # stubs type form fields as Field
 
 
 class RoleDemandForm(LineChoiceMixin, StyledModelForm):
@@ -143,7 +147,7 @@ class LineMilestoneForm(LineChoiceMixin, StyledModelForm):
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_lines(opportunity)
-        self.fields["line"].queryset = self.fields["line"].queryset.filter(billing_model=BillingModel.MILESTONE)
+        self.fields["line"].queryset = self.fields["line"].queryset.filter(billing_model=BillingModel.MILESTONE)  # type: ignore[attr-defined]  # stubs type form fields as Field
 
 
 class LoseForm(StyledForm):

@@ -1,10 +1,13 @@
 """CRM reads that are more than a filter: client scoping, win readiness, board, forecast, win rate, sales
 cycle and pipeline-weighted staffing demand. Each issues a fixed number of queries whatever the data size."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Round, RowNumber, TruncMonth
 
@@ -21,7 +24,7 @@ WEIGHTED = Round(
 )
 
 
-def account_for_client_user(user) -> Account | None:
+def account_for_client_user(user: User) -> Account | None:
     """The account a client-portal user belongs to, or None (no contact with portal access)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -29,14 +32,14 @@ def account_for_client_user(user) -> Account | None:
     return contact.account if contact else None
 
 
-def opportunities_for(user) -> QuerySet[Opportunity]:
+def opportunities_for(user: User) -> QuerySet[Opportunity]:
     """Deals a user may see: the whole pipeline for sales, PMs, finance and admins; nothing for the rest."""
     if not can_view_pipeline(user):
         return Opportunity.objects.none()
     return Opportunity.objects.all()
 
 
-def opportunity_list(user) -> QuerySet[Opportunity]:
+def opportunity_list(user: User) -> QuerySet[Opportunity]:
     return opportunities_for(user).select_related("account", "owner", "stage")
 
 
@@ -50,7 +53,7 @@ def win_missing_fields(opp: Opportunity) -> dict[str, list[str]]:
     """
     missing: dict[str, list[str]] = {}
     for name in opp.account.billing_entity_missing():
-        label = opp.account._meta.get_field(name).verbose_name
+        label = opp.account._meta.get_field(name).verbose_name  # type: ignore[union-attr]  # a concrete field
         missing[f"account.{name}"] = [f"The account has no {label}."]
     if not opp.service_start:
         missing["service_start"] = ["The service start date is required."]
@@ -98,6 +101,8 @@ class BoardColumn:
     count: int = 0
     totals: list = field(default_factory=list)
     cards: list = field(default_factory=list)
+    prev: Stage | None = None  # the stages a card can step back and on to (the board view sets them)
+    next: Stage | None = None
 
     @property
     def more(self) -> int:
@@ -140,7 +145,7 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
 
 
 # --- forecast -------------------------------------------------------------------------------------------
-def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_month(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     """Pass a queryset of one currency: amounts are never added across currencies (no implicit FX).
 
     Weighted pipeline of open deals by expected close month: deals, pipeline (Σ amount) and weighted
@@ -153,7 +158,7 @@ def forecast_by_month(queryset: QuerySet[Opportunity]) -> list[dict]:
     )
 
 
-def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_owner(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()
@@ -163,7 +168,7 @@ def forecast_by_owner(queryset: QuerySet[Opportunity]) -> list[dict]:
     )
 
 
-def forecast_by_stage(queryset: QuerySet[Opportunity]) -> list[dict]:
+def forecast_by_stage(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, Any]]:
     return list(
         queryset.filter(status=OpportunityStatus.OPEN)
         .order_by()

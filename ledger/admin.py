@@ -31,7 +31,7 @@ class AccountingPeriodAdmin(ReadOnlyAdmin):
 class JournalLineInline(admin.TabularInline):
     model = JournalLine
     fields = ["line_no", "account", "debit", "credit", "client", "project", "memo"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # stubs type both as invariant lists
     extra = 0
     can_delete = False
 

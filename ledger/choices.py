@@ -25,7 +25,7 @@ BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQU
 PNL_TYPES = (AccountType.INCOME, AccountType.EXPENSE)
 
 # The root of each type in a beancount export.
-BEANCOUNT_ROOTS = {
+BEANCOUNT_ROOTS: dict[str, str] = {
     AccountType.ASSET: "Assets",
     AccountType.LIABILITY: "Liabilities",
     AccountType.EQUITY: "Equity",
@@ -39,7 +39,7 @@ class PeriodStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-PERIOD_TRANSITIONS = {
+PERIOD_TRANSITIONS: dict[str, tuple[str, ...]] = {
     PeriodStatus.OPEN: (PeriodStatus.CLOSED,),
     PeriodStatus.CLOSED: (PeriodStatus.OPEN,),
 }

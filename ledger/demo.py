@@ -159,6 +159,7 @@ def seed() -> list[str]:
     months = demo_months(today)
     periods_ensure(start=months[0], through=today + timedelta(days=92))
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     dims = _dimensions()
     before = JournalEntry.objects.count()
     skipped = 0
@@ -183,6 +184,7 @@ def seed_month_end() -> list[str]:
     psa.web.demo.seed_all checks that first."""
     today = timezone.localdate()
     finance = get_user_model().objects.filter(username="finance").first()
+    assert finance is not None  # the demo accounts are seeded first
     months = demo_months(today)
     revenue_schedules_ensure()
     # The PMs' first estimates to complete for the fixed-fee projects measured by percent complete.

@@ -34,7 +34,7 @@ class JournalEntryFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         return queryset.filter(number__icontains=value) | queryset.filter(memo__icontains=value)
 
-    def with_account(self, queryset, name, value: str):  # the API takes the account code (drf-spectacular)
+    def with_account(self, queryset, name, value: LedgerAccount):  # the API takes the account code (drf-spectacular)
         return queryset.filter(pk__in=JournalLine.objects.filter(account=value).values("entry_id"))
 
 

@@ -111,7 +111,7 @@ class ContractLineInline(admin.TabularInline):
         "start_date",
         "end_date",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # stubs type both as invariant lists
 
 
 @admin.register(Contract)

@@ -1,6 +1,7 @@
 """FilterSets shared by the project pages and the API."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
@@ -26,14 +27,16 @@ class ProjectFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
-    account_id = IdFilter(field_name="account_id", widget=django_filters.widgets.forms.HiddenInput)
+    account_id = IdFilter(field_name="account_id", widget=forms.HiddenInput)
     project_manager = django_filters.ModelChoiceFilter(
-        label="Project manager", queryset=project_managers, empty_label="Any PM"
+        label="Project manager",
+        queryset=project_managers,  # type: ignore[arg-type]  # a callable is allowed
+        empty_label="Any PM",
     )
 
     class Meta:
         model = Project
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,7 +66,7 @@ class ChangeOrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = ChangeOrder
-        fields = []
+        fields: list[str] = []
 
 
 class RateCardFilter(django_filters.FilterSet):
@@ -79,7 +82,7 @@ class RateCardLineFilter(django_filters.FilterSet):
 
     class Meta:
         model = RateCardLine
-        fields = []
+        fields: list[str] = []
 
     def filter_valid_on(self, queryset, name, value):
         return queryset.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=value), valid_from__lte=value)
@@ -94,4 +97,4 @@ class TimeEntryFilter(django_filters.FilterSet):
 
     class Meta:
         model = TimeEntry
-        fields = []
+        fields: list[str] = []

@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -9,7 +11,7 @@ from psa.core.files import file_url
 
 # Choice fields are plain strings in the schema: every app has a `kind` and a `status`, and enum components
 # of the same name would collide (drf-spectacular W001 fails `check --deploy`).
-KIND = {"read_only": True, "help_text": "invoice | credit_note"}
+KIND: dict[str, Any] = {"read_only": True, "help_text": "invoice | credit_note"}
 
 
 class SourceLinkSerializer(serializers.ModelSerializer):

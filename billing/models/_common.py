@@ -3,10 +3,13 @@
 from decimal import Decimal
 
 from django.db.models import Q
+from django.db.models.enums import Choices
 
-ZERO_DEFAULT = {"default": Decimal("0.00")}
+from psa.core.money import DecimalDefault
+
+ZERO_DEFAULT: DecimalDefault = {"default": Decimal("0.00")}
 
 
-def in_choices(field: str, choices) -> Q:
+def in_choices(field: str, choices: type[Choices]) -> Q:
     """A check-constraint condition: `field` holds one of the values of a TextChoices."""
     return Q(**{f"{field}__in": [c.value for c in choices]})

@@ -101,7 +101,7 @@ def _q(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
 
 
-def _x(text: str) -> str:
+def _x(text: str | None) -> str:
     return escape(text or "")
 
 
@@ -143,6 +143,7 @@ def _party(tag: str, name: str, address: str, email: str, tax_id: str, country: 
 
 def invoice_xml(invoice: Invoice) -> str:
     """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document."""
+    assert invoice.issue_date is not None and invoice.due_date is not None  # an issued document
     s = invoice.seller
     seller_country = s.get("country", "DE")
     lines = list(invoice.lines.select_related("tax_category").order_by("position", "pk"))
@@ -258,6 +259,7 @@ def invoice_xml(invoice: Invoice) -> str:
     )
     if invoice.is_credit_note and invoice.credited_invoice_id:
         original = invoice.credited_invoice
+        assert original is not None
         x.append(
             f"<ram:InvoiceReferencedDocument><ram:IssuerAssignedID>{_x(original.number)}</ram:IssuerAssignedID>"
             f'<ram:FormattedIssueDateTime><qdt:DateTimeString format="102">{original.issue_date:%Y%m%d}'
@@ -377,14 +379,14 @@ def invoice_pdf_stored(invoice: Invoice) -> bytes:
     """The stored PDF, exactly as rendered at issue (rendered now if the job has not run yet). A document whose
     e-invoice XML fails validation has no PDF: 409 with the reason."""
     if not invoice.pdf_sha256:
-        invoice = invoice_render(invoice_id=invoice.pk)
+        invoice = invoice_render(invoice_id=invoice.pk) or invoice
     if not invoice.pdf_sha256:
         raise ConflictError(
             f"{invoice.number} has no PDF: its e-invoice XML is not valid ({invoice.einvoice_error})",
             fields={"einvoice_error": [invoice.einvoice_error]},
             code="einvoice_invalid",
         )
-    with default_storage.open(invoice.pdf.name, "rb") as fh:
+    with default_storage.open(invoice.pdf.name or "", "rb") as fh:
         data = fh.read()
     if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
         raise RuntimeError(f"stored PDF of {invoice.number} does not match its checksum")
@@ -397,7 +399,7 @@ def invoice_pdf_file(invoice: Invoice) -> StoredFile:
     invoice_pdf_stored(invoice)
     invoice.refresh_from_db(fields=["pdf", "pdf_sha256"])
     return StoredFile(
-        name=invoice.pdf.name,
+        name=invoice.pdf.name or "",
         filename=f"{invoice.number}.pdf",
         content_type="application/pdf",
         sha256=invoice.pdf_sha256,

@@ -27,7 +27,7 @@ from django.db import connection
 
 from billing import sql
 from billing.choices import SourceKind
-from billing.models import CapWriteDown, Invoice, InvoiceLine, SourceLink
+from billing.models import CapWriteDown, Invoice, InvoiceLine, SourceLink, TaxCategory
 from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
 from projects.calculations import tm_group_net_sql
@@ -78,7 +78,13 @@ class TaxRowOut(NamedTuple):
 
 
 def draft_write(
-    invoice: Invoice, *, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals: Totals, run_id=None
+    invoice: Invoice,
+    *,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None = None,
 ) -> Invoice:
     """Insert the unsaved `invoice` and its rows (set-based, no model signals); the invoice comes back saved."""
     if connection.vendor == "postgresql":
@@ -105,7 +111,7 @@ def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[
     by_source = {(link.kind, link.source_id): link for link in link_objs}
     CapWriteDown.objects.bulk_create(
         [
-            CapWriteDown(
+            CapWriteDown(  # type: ignore[misc]  # a capped link always has its contract line
                 link=by_source[(d.kind, d.source_id)],
                 contract_line_id=by_source[(d.kind, d.source_id)].contract_line_id,
                 run_id=run_id,
@@ -186,7 +192,7 @@ def _time_draft_statement(claim_sql: str, billed_sql: str) -> tuple[str, list]:
 
 
 def time_draft_write(
-    invoice: Invoice, *, claim: tuple[str, tuple], billed: tuple[str, tuple], category
+    invoice: Invoice, *, claim: tuple[str, tuple], billed: tuple[str, tuple], category: TaxCategory
 ) -> Invoice | None:
     """Claim, group and bill one contract's uncapped T&M time in one PostgreSQL statement (what the general path
     does in Python with `TimeEntrySource.candidates`, `allocate` and `draft_write`, writing the same rows; a test

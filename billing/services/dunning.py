@@ -12,6 +12,7 @@ billing entity, e-mail included, is required before any invoice is drafted).
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -56,7 +57,7 @@ def _body(invoice: Invoice, level: int, days: int) -> str:
 
 
 @transaction.atomic
-def dunning_send(*, by=None, as_of: date | None = None) -> DunningResult:
+def dunning_send(*, by: User | None = None, as_of: date | None = None) -> DunningResult:
     """Send the reminders due on `as_of` (default today). Safe to run any number of times."""
     require_finance(by)
     as_of = as_of or timezone.localdate()
@@ -70,6 +71,7 @@ def dunning_send(*, by=None, as_of: date | None = None) -> DunningResult:
     result = DunningResult()
     actor = by if getattr(by, "is_authenticated", False) else None
     for invoice in invoices:
+        assert invoice.due_date is not None  # filtered on it
         days = (as_of - invoice.due_date).days
         level = dunning_level(days)
         if level == 0 or level <= (invoice.last_level or 0) or invoice.balance <= 0:

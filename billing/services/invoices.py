@@ -4,6 +4,7 @@ from collections import OrderedDict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
@@ -18,7 +19,7 @@ from billing.choices import (
     SourceKind,
 )
 from billing.jobs import invoice_render_enqueue
-from billing.models import Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
+from billing.models import BillingRun, Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
 from billing.services.posting import invoice_post
@@ -57,7 +58,14 @@ def _with_suffix(text: str, suffix: str) -> str:
     return text[: DESCRIPTION_MAX - len(suffix)] + suffix if suffix else text
 
 
-def _new_draft(contract: Contract, *, run, by, period_start=None, period_end=None) -> Invoice:
+def _new_draft(
+    contract: Contract,
+    *,
+    run: BillingRun | None,
+    by: User | None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> Invoice:
     """The unsaved draft of one contract: buyer snapshot, currency, payment terms, reference."""
     account = contract.account
     return Invoice(
@@ -80,8 +88,8 @@ def invoice_draft_for_contract(
     *,
     contract: Contract,
     period_end: date,
-    run=None,
-    by=None,
+    run: BillingRun | None = None,
+    by: User | None = None,
     kinds: list[str] | None = None,
     category: TaxCategory | None = None,
     has_caps: bool = True,
@@ -109,9 +117,9 @@ def invoice_draft_for_contract(
     ):
         source = TimeEntrySource()
         claim = source.claim_sql(contract_id=contract.pk, period_end=period_end)
-        billed = source.billed_sql(contract_id=contract.pk)
+        billed_sql = source.billed_sql(contract_id=contract.pk)
         invoice = _new_draft(contract, run=run, by=by)
-        return time_draft_write(invoice, claim=claim, billed=billed, category=category)
+        return time_draft_write(invoice, claim=claim, billed=billed_sql, category=category)
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
         return None
@@ -134,8 +142,8 @@ def invoice_draft_for_contract(
     ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
     invoice = _new_draft(contract, run=run, by=by, period_start=min(starts), period_end=max(ends))
     groups: OrderedDict[tuple, list[Capped]] = OrderedDict()
-    for c in capped:
-        groups.setdefault(c.candidate.group, []).append(c)
+    for cp in capped:
+        groups.setdefault(cp.candidate.group, []).append(cp)
     lines, links, downs = [], [], []
     for position, members in enumerate(groups.values(), start=1):
         first = members[0].candidate
@@ -178,13 +186,14 @@ def invoice_draft_for_contract(
                 )
             )
             if m.written_down > 0:
+                assert m.cap is not None  # only a capped line writes down
                 downs.append(DownRow(kind=c.kind, source_id=c.source_id, amount=m.written_down, cap=m.cap))
     totals = totals_for([(line.net, category) for line in lines])
     invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
     return draft_write(invoice, lines=lines, links=links, downs=downs, totals=totals, run_id=run.pk if run else None)
 
 
-def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
+def _set_status(invoice: Invoice, target: str, *, by: User | None, note: str = "") -> None:
     before = invoice.status
     if before == target:
         return
@@ -194,7 +203,7 @@ def _set_status(invoice: Invoice, target: str, *, by, note: str = "") -> None:
     history(invoice, by=by, from_status=before, note=note)
 
 
-def settle_status(invoice: Invoice, *, by=None, note: str = "") -> None:
+def settle_status(invoice: Invoice, *, by: User | None = None, note: str = "") -> None:
     """Move an issued document along the table after its settlement figures changed. The status speaks of
     payment: an open balance that only credit notes reduced is partly credited, never partly paid; a fully
     settled one is credited when no payment took part, paid otherwise (write-offs win)."""
@@ -291,13 +300,13 @@ def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
     return invoice
 
 
-def invoices_issue(*, invoice_ids: list[int], by, on: date | None = None) -> list[Invoice]:
+def invoices_issue(*, invoice_ids: list[int], by: User, on: date | None = None) -> list[Invoice]:
     """Issue several drafts, one transaction each in id order (numbers follow that order)."""
     return [invoice_issue(invoice_id=pk, by=by, on=on) for pk in sorted(set(invoice_ids))]
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice_id: int, by, note: str = "") -> Invoice:
+def invoice_cancel(*, invoice_id: int, by: User, note: str = "") -> Invoice:
     """Discard a draft: its sources are released for the next run (a draft credit note frees what it held)."""
     require_finance(by)
     invoice = locked(Invoice, invoice_id, "invoice")
@@ -326,7 +335,7 @@ def _credited_so_far(line_ids: list[int]) -> dict[int, Decimal]:
 def credit_note_create(
     *,
     invoice_id: int,
-    by,
+    by: User,
     line_ids: list[int] | None = None,
     link_ids: list[int] | None = None,
     amount: Decimal | None = None,
@@ -453,7 +462,15 @@ def credit_note_create(
     return note
 
 
-def _credit_line(note, line, position, qty, unit_price, net, credited) -> InvoiceLine:
+def _credit_line(
+    note: Invoice,
+    line: InvoiceLine,
+    position: int,
+    qty: Decimal,
+    unit_price: Decimal,
+    net: Decimal,
+    credited: dict[int, Decimal],
+) -> InvoiceLine:
     left = line.net - credited.get(line.pk, ZERO)
     if net > left:
         raise ValidationFailed(
@@ -477,11 +494,12 @@ def _credit_line(note, line, position, qty, unit_price, net, credited) -> Invoic
     )
 
 
-def _credit_note_apply(note: Invoice, *, by) -> None:
+def _credit_note_apply(note: Invoice, *, by: User) -> None:
     """At issue: release the credited sources and apply the credit to the invoice's open balance; any rest
     stays on the credit note as unapplied credit for the account."""
     links = SourceLink.objects.filter(release__credit_line__invoice=note)
     links_release(links=links, reason=f"credited by {note.number}")
+    assert note.credited_invoice_id is not None  # a credit note names its invoice
     original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
     applied = min(note.gross_total, max(original.balance, ZERO))
     if applied > 0:

@@ -7,9 +7,10 @@ order. A write-off is requested by one finance user and approved by another (Dr 
 """
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.history import history_context
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 from psa.core.webhooks import event_emit
@@ -32,7 +33,7 @@ from psa.core.webhooks import event_emit
 _PAYMENT_LENGTHS = max_lengths(Payment, {"reference": "reference", "bank_ref": "bank_ref"})
 
 
-def _amount(value, name: str) -> Decimal:
+def _amount(value: DecimalInput, name: str) -> Decimal:
     try:
         amount = to_decimal(value)
     except (TypeError, ValueError):
@@ -70,7 +71,7 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> Pay
     return allocation
 
 
-def _auto_allocate(payment: Payment, *, by) -> None:
+def _auto_allocate(payment: Payment, *, by: User) -> None:
     invoices = list(
         Invoice.objects.select_for_update()
         .filter(
@@ -89,9 +90,9 @@ def _auto_allocate(payment: Payment, *, by) -> None:
 @transaction.atomic
 def payment_record(
     *,
-    by,
+    by: User,
     account_id: int,
-    amount,
+    amount: DecimalInput,
     received_on: date,
     method: str = PaymentMethod.BANK_TRANSFER,
     reference: str = "",
@@ -175,7 +176,7 @@ def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> Payment
 
 # --- write-offs ------------------------------------------------------------------------------------------
 @transaction.atomic
-def write_off_request(*, invoice_id: int, by, reason: str, amount=None) -> WriteOff:
+def write_off_request(*, invoice_id: int, by: User, reason: str, amount: DecimalInput | None = None) -> WriteOff:
     """Ask to write off (part of) an open invoice's balance; another finance user approves it."""
     require_finance(by)
     invoice = locked(Invoice, invoice_id, "invoice")
@@ -195,7 +196,7 @@ def write_off_request(*, invoice_id: int, by, reason: str, amount=None) -> Write
     return WriteOff.objects.create(invoice=invoice, amount=amount, reason=reason.strip()[:300], requested_by=by)
 
 
-def _decide(write_off_id: int, by, target: str) -> WriteOff:
+def _decide(write_off_id: int, by: User, target: str) -> WriteOff:
     require_finance(by)
     write_off = locked(WriteOff, write_off_id, "write-off")
     ensure_transition(write_off.status, target, WRITE_OFF_TRANSITIONS)
@@ -208,7 +209,7 @@ def _decide(write_off_id: int, by, target: str) -> WriteOff:
 
 
 @transaction.atomic
-def write_off_approve(*, write_off_id: int, by, on: date | None = None) -> WriteOff:
+def write_off_approve(*, write_off_id: int, by: User, on: date | None = None) -> WriteOff:
     write_off = _decide(write_off_id, by, WriteOffStatus.APPROVED)
     invoice = locked(Invoice, write_off.invoice_id, "invoice")
     if write_off.amount > invoice.balance:
@@ -225,7 +226,7 @@ def write_off_approve(*, write_off_id: int, by, on: date | None = None) -> Write
 
 
 @transaction.atomic
-def write_off_reject(*, write_off_id: int, by) -> WriteOff:
+def write_off_reject(*, write_off_id: int, by: User) -> WriteOff:
     write_off = _decide(write_off_id, by, WriteOffStatus.REJECTED)
     write_off.save()
     return write_off
@@ -255,7 +256,7 @@ _TOKEN = re.compile(r"[\w/.-]+")
 def _parse_date(text: str) -> date:
     for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y"):
         try:
-            return timezone.datetime.strptime(text.strip(), fmt).date()
+            return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
     raise ValueError(f"date '{text}' is not a date (YYYY-MM-DD, DD.MM.YYYY or DD/MM/YYYY)")
@@ -270,17 +271,17 @@ def _invoices_named(rows: list[dict]) -> dict[str, int]:
     wanted = {r["invoice"] for r in rows if r.get("invoice")}
     wanted.update(t for r in rows for t in _tokens(r.get("reference", "")) if t)
     found = Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__in=wanted).values_list("number", "pk")
-    return dict(found)
+    return {number: pk for number, pk in found if number}
 
 
-def _import_row(*, by, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
+def _import_row(*, by: User, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
     if problems := too_long(row, _PAYMENT_LENGTHS):
         raise ValueError("; ".join(problems))
     on = _parse_date(row["date"])
     number = row.get("invoice") or next((t for t in _tokens(row["reference"]) if t in numbers), "")
     allocations = None
     if number:
-        invoice = Invoice.objects.filter(pk=numbers.get(number)).first()
+        invoice = Invoice.objects.filter(pk=numbers.get(number, 0)).first()
         if invoice is None:
             raise NotFoundError(f"no invoice {number}")
         account_id = invoice.account_id
@@ -318,7 +319,7 @@ def _outcome(payment: Payment) -> str:
     return f"{payment.amount:,.2f} {payment.currency} from {payment.account}: " + ", ".join(parts)
 
 
-def _import_rows(*, by, rows: list[dict], amounts: AmountReader, report: ImportReport) -> None:
+def _import_rows(*, by: User, rows: list[dict], amounts: AmountReader, report: ImportReport) -> None:
     numbers = _invoices_named(rows)
     for row in rows:
         n = row[ROW]

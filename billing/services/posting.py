@@ -18,6 +18,7 @@ from django.db.models import Sum
 
 from billing.models import Invoice, Payment, WriteOff
 from ledger.choices import SystemAccount
+from ledger.models import JournalEntry
 from ledger.services import (
     EntrySpec,
     LineSpec,
@@ -33,6 +34,7 @@ def _side(amount: Decimal, *, debit: bool) -> dict:
 
 
 def invoice_spec(invoice: Invoice) -> EntrySpec:
+    assert invoice.issue_date is not None  # issued
     """The entry for an issued invoice or credit note (credit note = every side swapped)."""
     is_invoice = not invoice.is_credit_note
     client, project = invoice.account_id, invoice.project_id
@@ -90,7 +92,7 @@ def invoice_post(invoice: Invoice):
     return entry
 
 
-def payment_post(payment: Payment):
+def payment_post(payment: Payment) -> JournalEntry:
     spec = EntrySpec(
         date=payment.received_on,
         memo=f"Payment {payment.reference or payment.pk} — {payment.account}"[:300],
@@ -105,7 +107,7 @@ def payment_post(payment: Payment):
     return entry_post(spec=spec, key=f"billing:payment:{payment.pk}")
 
 
-def write_off_post(write_off: WriteOff, on: date):
+def write_off_post(write_off: WriteOff, on: date) -> JournalEntry:
     invoice = write_off.invoice
     spec = EntrySpec(
         date=on,

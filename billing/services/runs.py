@@ -33,8 +33,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing import sql
@@ -60,7 +61,7 @@ def _fingerprint(period_end: date, scope: str, account_ids: list[int], project_i
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def scoped_contracts(run: BillingRun):
+def scoped_contracts(run: BillingRun) -> QuerySet[Contract]:
     qs = Contract.objects.all()
     if run.scope == RunScope.ACCOUNTS:
         qs = qs.filter(account_id__in=run.account_ids)
@@ -71,7 +72,7 @@ def scoped_contracts(run: BillingRun):
 
 def billing_run_create(
     *,
-    by,
+    by: User,
     period_end: date,
     scope: str = RunScope.ALL,
     account_ids: list[int] | None = None,
@@ -181,7 +182,7 @@ def _enqueue(run_id: int) -> None:
 
 
 @transaction.atomic
-def billing_run_start(*, run_id: int, by) -> BillingRun:
+def billing_run_start(*, run_id: int, by: User) -> BillingRun:
     """Start a previewed run: one item per contract with something to bill, then the job. Starting a run
     that is already running only re-enqueues the job (it resumes the pending items; nothing runs twice)."""
     require_finance(by)
@@ -217,7 +218,7 @@ def billing_run_start(*, run_id: int, by) -> BillingRun:
 
 
 @transaction.atomic
-def billing_run_retry(*, run_id: int, by) -> BillingRun:
+def billing_run_retry(*, run_id: int, by: User) -> BillingRun:
     """Put the failed items back in the queue and resume the run."""
     require_finance(by)
     run = locked(BillingRun, run_id, "billing run")
@@ -282,7 +283,7 @@ class _LeaseKeeper:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stopped.set()
         self.thread.join(timeout=self.lease_s)
 
@@ -345,7 +346,11 @@ def _item_done(item_id: int, owner: str, invoice, run_id: int) -> int | None:
 
 
 def _process_one(
-    run: BillingRun, item_id: int, owner: str, categories: dict[int, TaxCategory], default_category=None
+    run: BillingRun,
+    item_id: int,
+    owner: str,
+    categories: dict[int, TaxCategory],
+    default_category: TaxCategory | None = None,
 ) -> int | None:
     """Process the leased item `item_id` in its own transaction and return the next item, leased in the same
     transaction (None when none is left to take).

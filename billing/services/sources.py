@@ -30,9 +30,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, Protocol, cast
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -76,7 +77,7 @@ def _not_billed(kind: str) -> Exists:
     return Exists(SourceLink.objects.filter(kind=kind, source_id=OuterRef("pk"), released_at__isnull=True))
 
 
-def _oldest_first(qs, *order: str, lock: bool):
+def _oldest_first(qs: QuerySet, *order: str, lock: bool) -> QuerySet:
     """A provider's rows oldest first; when claiming, locked with SKIP LOCKED (rows another transaction holds
     are left to it), only the source table's rows."""
     qs = qs.order_by(*order)
@@ -88,7 +89,7 @@ class MilestoneSource:
 
     kind = SourceKind.MILESTONE
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return Milestone.objects.filter(
             status=MilestoneStatus.ACCEPTED,
             contract_line__contract_id__in=contract_ids,
@@ -135,7 +136,7 @@ class ScheduleSource:
 
     kind = SourceKind.SCHEDULE_EVENT
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return ScheduleEvent.objects.filter(
             contract_line__contract_id__in=contract_ids, bill_on__lte=period_end
         ).exclude(_not_billed(self.kind))
@@ -182,7 +183,7 @@ class ScheduleSource:
         }
 
 
-DESCRIPTION_MAX = InvoiceLine._meta.get_field("description").max_length  # and SourceLink.label's
+DESCRIPTION_MAX = cast(int, InvoiceLine._meta.get_field("description").max_length)  # and SourceLink.label's
 
 
 def time_line_description(role_name: str, line_description: str) -> str:
@@ -198,7 +199,7 @@ class TimeEntrySource:
 
     kind = SourceKind.TIME_ENTRY
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return TimeEntry.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,
@@ -226,7 +227,7 @@ class TimeEntrySource:
         for r in rows:
             groups.setdefault((self.kind, r["contract_line_id"], r["role_id"], r["bill_rate"]), []).append(r)
         before = self.billed_so_far(contract_ids=contract_ids) if groups else {}
-        out = []
+        out: list[Candidate] = []
         for key, members in groups.items():
             hours = [m["hours"] for m in members]
             rate = members[0]["bill_rate"]
@@ -253,7 +254,7 @@ class TimeEntrySource:
             )
         return out
 
-    def billed_queryset(self, *, contract_ids):
+    def billed_queryset(self, *, contract_ids: Iterable[int]) -> QuerySet:
         """The groups (contract line, role, rate) of these contracts' time that is billed and not released, with
         their hours and billed amount (a link's amount plus what a cap wrote down of it): what
         `projects.calculations.tm_group_net` needs to bill a group again. One aggregate query."""
@@ -302,7 +303,7 @@ class TimeEntrySource:
                 if card
                 else "contract line rate"
             )
-            task = f" · {e.task.name}" if e.task_id else ""
+            task = f" · {e.task.name}" if e.task_id and e.task else ""
             out[e.pk] = f"{e.date:%Y-%m-%d} {e.consultant}{task}: {e.hours} h x {e.bill_rate:.2f} ({source})"
         return out
 
@@ -314,7 +315,7 @@ class ExpenseSource:
 
     kind = SourceKind.EXPENSE
 
-    def queryset(self, *, contract_ids, period_end: date):
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return Expense.objects.filter(
             status=EntryStatus.APPROVED,
             billable=True,
@@ -340,7 +341,7 @@ class ExpenseSource:
             "contract_line__contract_id",
             "contract_line__cap",
         )
-        categories = dict(Expense._meta.get_field("category").choices)
+        categories = dict(Expense._meta.get_field("category").flatchoices)
         out = []
         for r in rows:
             markup = (
@@ -379,7 +380,16 @@ class ExpenseSource:
         return out
 
 
-PROVIDERS = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
+class SourceProvider(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    def queryset(self, *, contract_ids: Any, period_end: date) -> QuerySet: ...
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]: ...
+    def labels(self, ids: list[int]) -> dict[int, str]: ...
+
+
+PROVIDERS: list[SourceProvider] = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
 PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
 
 
@@ -398,7 +408,7 @@ def candidates_for(
     return sorted(found, key=lambda c: (c.source_date, c.kind, c.source_id))
 
 
-def contracts_with_sources(*, contract_ids, period_end: date) -> dict[int, list[str]]:
+def contracts_with_sources(*, contract_ids: Iterable[int], period_end: date) -> dict[int, list[str]]:
     """The contracts (of `contract_ids`, a list or a queryset of ids) with anything billable up to `period_end`,
     each with the kinds of sources found: one DISTINCT query per provider, loading no source rows (a run's start
     needs only the contracts)."""
@@ -455,7 +465,7 @@ def links_release(*, links: Iterable[SourceLink], reason: str) -> int:
 
 
 # --- billing schedules -----------------------------------------------------------------------------------
-SCHEDULED_MODELS = {
+SCHEDULED_MODELS: dict[str, ScheduleKind] = {
     BillingModel.FIXED_FEE: ScheduleKind.INSTALMENT,
     BillingModel.RETAINER: ScheduleKind.RETAINER,
     BillingModel.SUBSCRIPTION: ScheduleKind.SUBSCRIPTION,

@@ -6,7 +6,7 @@ from billing.choices import DUNNING_LEVELS, UNITS, InvoiceStatus
 
 register = template.Library()
 
-BADGES = {
+BADGES: dict[str, str] = {
     InvoiceStatus.DRAFT: "secondary",
     InvoiceStatus.ISSUED: "primary",
     InvoiceStatus.PARTLY_CREDITED: "info",

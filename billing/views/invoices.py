@@ -163,6 +163,7 @@ def write_off_decide(request, pk: int, write_off_id: int):
 def invoice_render_view(request, pk: int):
     """Render again after an e-invoice validation failure (once its cause is fixed); a rendered one stays."""
     invoice = invoice_render(invoice_id=get_object_or_404(Invoice, pk=pk, number__isnull=False).pk)
+    assert invoice is not None  # it has a number
     if invoice.einvoice_error:
         messages.error(request, f"Still not rendered: {invoice.einvoice_error}")
     else:

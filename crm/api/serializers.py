@@ -1,6 +1,7 @@
 """crm API shapes. Output serializers are read-only; input serializers validate types and hand the values to
 the services, which decide."""
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from crm.choices import BillingModel, OpportunityStatus, ServiceType, StageKind
@@ -45,7 +46,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {"external_id": {"validators": []}}  # uniqueness is the service's job (clear error)
+        extra_kwargs: dict = {"external_id": {"validators": []}}  # uniqueness is the service's job (clear error)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -195,9 +196,7 @@ class OpportunityInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=200)
     account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.all())
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=Opportunity._meta.get_field("owner").related_model.objects.all(), required=False
-    )
+    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False)
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all(), required=False)
     probability = serializers.IntegerField(required=False)
     currency = serializers.CharField(max_length=3, required=False)
@@ -207,7 +206,7 @@ class OpportunityInputSerializer(serializers.Serializer):
     service_type = serializers.ChoiceField(choices=ServiceType.choices, required=False, allow_blank=True)
     payment_terms_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=365)
     delivery_manager = serializers.PrimaryKeyRelatedField(
-        queryset=Opportunity._meta.get_field("owner").related_model.objects.all(), required=False, allow_null=True
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
     )
     notes = serializers.CharField(required=False, allow_blank=True)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
@@ -245,6 +244,6 @@ class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
     notes = serializers.ListField(child=serializers.CharField())
     rows = ImportRowSerializer(many=True)

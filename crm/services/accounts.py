@@ -1,5 +1,8 @@
 """Account and contact writes."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from crm.models import Account, Contact
@@ -34,7 +37,7 @@ CONTACT_FIELDS = (
 )
 
 
-def _ensure_may_edit(by) -> None:
+def _ensure_may_edit(by: User) -> None:
     if not has_role(by, *ACCOUNT_EDIT_ROLES):
         raise PermissionDeniedError("Only sales, finance and administrators may change accounts.")
 
@@ -53,7 +56,7 @@ def _check_parent(account: Account) -> None:
 
 
 @transaction.atomic
-def account_create(*, by, name: str, **fields) -> Account:
+def account_create(*, by: User, name: str, **fields: Any) -> Account:
     """Create an account; the billing-entity fields may be completed later (a win checks them)."""
     _ensure_may_edit(by)
     unknown = set(fields) - set(ACCOUNT_FIELDS)
@@ -71,7 +74,7 @@ def account_create(*, by, name: str, **fields) -> Account:
 
 
 @transaction.atomic
-def account_update(*, account_id: int, by, **fields) -> Account:
+def account_update(*, account_id: int, by: User, **fields: Any) -> Account:
     """Change an account. The currency cannot change while open deals are priced in the old one."""
     _ensure_may_edit(by)
     try:
@@ -99,7 +102,7 @@ def account_update(*, account_id: int, by, **fields) -> Account:
 
 
 @transaction.atomic
-def contact_create(*, by, account_id: int, first_name: str, **fields) -> Contact:
+def contact_create(*, by: User, account_id: int, first_name: str, **fields: Any) -> Contact:
     _ensure_may_edit(by)
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
@@ -116,7 +119,7 @@ def contact_create(*, by, account_id: int, first_name: str, **fields) -> Contact
 
 
 @transaction.atomic
-def contact_update(*, contact_id: int, by, **fields) -> Contact:
+def contact_update(*, contact_id: int, by: User, **fields: Any) -> Contact:
     _ensure_may_edit(by)
     try:
         contact = Contact.objects.select_for_update().get(pk=contact_id)

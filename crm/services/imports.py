@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -103,7 +104,7 @@ def _owners_by_email(emails: set[str]) -> dict:
 
 @history_context("import", by="by")
 @transaction.atomic
-def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
+def csv_import(*, by: User, kind: str, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) create or update the good ones in bulk."""
     if kind == "accounts":
         if not has_role(by, *ACCOUNT_EDIT_ROLES):
@@ -116,7 +117,7 @@ def csv_import(*, by, kind: str, content: str | bytes, dry_run: bool = True) -> 
     raise ValidationFailed("Choose accounts or opportunities.", fields={"kind": ["Unknown import kind."]})
 
 
-def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportReport:
     report = ImportReport(kind="accounts", dry_run=dry_run)
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {a.external_id: a for a in Account.objects.filter(external_id__in=ext_ids)}
@@ -188,7 +189,7 @@ def _import_accounts(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
     return report
 
 
-def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportReport:
+def _import_opportunities(*, by: User, rows: list[dict], dry_run: bool) -> ImportReport:
     report = ImportReport(kind="opportunities", dry_run=dry_run)
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
     existing = {o.external_id: o for o in Opportunity.objects.filter(external_id__in=ext_ids).prefetch_related("lines")}
@@ -250,6 +251,7 @@ def _import_opportunities(*, by, rows: list[dict], dry_run: bool) -> ImportRepor
             report.rows.append(result)
             continue
         seen.add(ext)
+        assert stage is not None and account is not None  # else a problem above
         lost = stage.kind == StageKind.LOST
         status = OpportunityStatus.LOST if lost else OpportunityStatus.OPEN
         fields = {

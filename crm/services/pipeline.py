@@ -8,7 +8,9 @@ may not import); it calls `opportunity_mark_won` here inside its own transaction
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -35,7 +37,7 @@ from psa.core.exceptions import (
     ValidationFailed,
     ensure_transition,
 )
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
 
@@ -68,7 +70,7 @@ def _locked(opportunity_id: int) -> Opportunity:
         raise NotFoundError("No such opportunity.") from None
 
 
-def ensure_may_change(by, opportunity: Opportunity) -> None:
+def ensure_may_change(by: User, opportunity: Opportunity) -> None:
     """Owners change their own deals; sales managers anyone's; everyone else is refused (403)."""
     if not can_edit_pipeline(by):
         raise PermissionDeniedError("Your role may not change deals.")
@@ -121,7 +123,7 @@ def _closing_stage(kind: str) -> Stage:
     return stage
 
 
-def _history(opp: Opportunity, *, by, from_stage, from_status: str, note: str = "") -> StageHistory:
+def _history(opp: Opportunity, *, by: User, from_stage: Stage | None, from_status: str, note: str = "") -> StageHistory:
     return StageHistory.objects.create(
         opportunity=opp,
         by=by if getattr(by, "is_authenticated", False) else None,
@@ -145,16 +147,16 @@ def _recompute_amount(opp: Opportunity) -> None:
 @transaction.atomic
 def opportunity_create(
     *,
-    by,
+    by: User,
     account: Account,
     name: str,
     expected_close_date: date,
-    owner=None,
+    owner: User | None = None,
     stage: Stage | None = None,
     probability: int | None = None,
     currency: str | None = None,
     lines: Iterable[dict] = (),
-    **fields,
+    **fields: Any,
 ) -> Opportunity:
     """Open a deal. Probability defaults from the stage; the currency from the account (and must equal it).
     A sales rep owns the deals it creates; only a sales manager may create one for someone else."""
@@ -194,7 +196,7 @@ def opportunity_create(
 
 
 @transaction.atomic
-def opportunity_update(*, opportunity_id: int, by, **fields) -> Opportunity:
+def opportunity_update(*, opportunity_id: int, by: User, **fields: Any) -> Opportunity:
     """Edit an open deal's header. Stage changes go through `opportunity_move` (they write history)."""
     opp = _locked(opportunity_id)
     ensure_may_change(by, opp)
@@ -216,7 +218,9 @@ def opportunity_update(*, opportunity_id: int, by, **fields) -> Opportunity:
     return opp
 
 
-def _line_add(opp: Opportunity, *, milestones: Iterable[dict] = (), role_demands: Iterable[dict] = (), **fields):
+def _line_add(
+    opp: Opportunity, *, milestones: Iterable[dict] = (), role_demands: Iterable[dict] = (), **fields: Any
+) -> OpportunityLine:
     unknown = set(fields) - set(LINE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown line fields: {', '.join(sorted(unknown))}.")
@@ -245,7 +249,7 @@ def _line_add(opp: Opportunity, *, milestones: Iterable[dict] = (), role_demands
     return line
 
 
-def _milestone_add(line: OpportunityLine, *, name: str, amount, due_date: date) -> LineMilestone:
+def _milestone_add(line: OpportunityLine, *, name: str, amount: DecimalInput, due_date: date) -> LineMilestone:
     if line.billing_model != BillingModel.MILESTONE:
         raise ValidationFailed(
             "Only milestone lines carry milestones.", fields={"billing_model": ["Set the line to milestone billing."]}
@@ -273,7 +277,7 @@ def _demand_add(line: OpportunityLine, *, role: DeliveryRole, hours, start_date:
 
 
 @transaction.atomic
-def opportunity_line_add(*, opportunity_id: int, by, **fields) -> OpportunityLine:
+def opportunity_line_add(*, opportunity_id: int, by: User, **fields: Any) -> OpportunityLine:
     """Add a line (with optional `milestones` and `role_demands`); the deal amount follows."""
     opp = _locked(opportunity_id)
     ensure_may_change(by, opp)
@@ -285,7 +289,7 @@ def opportunity_line_add(*, opportunity_id: int, by, **fields) -> OpportunityLin
 
 
 @transaction.atomic
-def opportunity_line_remove(*, line_id: int, by) -> Opportunity:
+def opportunity_line_remove(*, line_id: int, by: User) -> Opportunity:
     line = OpportunityLine.objects.filter(pk=line_id).first()
     if line is None:
         raise NotFoundError("No such line.")
@@ -299,7 +303,7 @@ def opportunity_line_remove(*, line_id: int, by) -> Opportunity:
 
 
 @transaction.atomic
-def line_milestone_add(*, line_id: int, by, name: str, amount, due_date: date) -> LineMilestone:
+def line_milestone_add(*, line_id: int, by: User, name: str, amount: DecimalInput, due_date: date) -> LineMilestone:
     line = OpportunityLine.objects.filter(pk=line_id).first()
     if line is None:
         raise NotFoundError("No such line.")
@@ -326,7 +330,7 @@ def role_demand_add(*, line_id: int, by, role: DeliveryRole, hours, start_date: 
 
 
 @transaction.atomic
-def role_demand_remove(*, demand_id: int, by) -> None:
+def role_demand_remove(*, demand_id: int, by: User) -> None:
     demand = RoleDemand.objects.select_related("line").filter(pk=demand_id).first()
     if demand is None:
         raise NotFoundError("No such role demand.")
@@ -338,7 +342,7 @@ def role_demand_remove(*, demand_id: int, by) -> None:
 
 # --- transitions ----------------------------------------------------------------------------------------
 @transaction.atomic
-def opportunity_move(*, opportunity_id: int, stage_id: int, by, probability: int | None = None) -> Opportunity:
+def opportunity_move(*, opportunity_id: int, stage_id: int, by: User, probability: int | None = None) -> Opportunity:
     """Move an open deal to another open stage. Probability takes the stage's default unless given."""
     opp = _locked(opportunity_id)
     ensure_may_change(by, opp)
@@ -369,7 +373,7 @@ def opportunity_move(*, opportunity_id: int, stage_id: int, by, probability: int
 
 
 @transaction.atomic
-def opportunity_lose(*, opportunity_id: int, by, reason: str) -> Opportunity:
+def opportunity_lose(*, opportunity_id: int, by: User, reason: str) -> Opportunity:
     """Close a deal as lost. A reason is required."""
     opp = _locked(opportunity_id)
     ensure_may_change(by, opp)
@@ -390,7 +394,7 @@ def opportunity_lose(*, opportunity_id: int, by, reason: str) -> Opportunity:
 
 
 @transaction.atomic
-def opportunity_reopen(*, opportunity_id: int, by) -> Opportunity:
+def opportunity_reopen(*, opportunity_id: int, by: User) -> Opportunity:
     """Reopen a lost deal in the first open stage."""
     opp = _locked(opportunity_id)
     ensure_may_change(by, opp)
@@ -407,7 +411,7 @@ def opportunity_reopen(*, opportunity_id: int, by) -> Opportunity:
     return opp
 
 
-def opportunity_mark_won(*, opportunity: Opportunity, by) -> Opportunity:
+def opportunity_mark_won(*, opportunity: Opportunity, by: User) -> Opportunity:
     """The crm half of a win, called by the handoff inside its transaction on an already locked row."""
     ensure_transition(opportunity.status, OpportunityStatus.WON, OPPORTUNITY_TRANSITIONS)
     from_stage, from_status = opportunity.stage, opportunity.status

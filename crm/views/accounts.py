@@ -79,7 +79,7 @@ def account_detail(request, pk: int):
             "contacts": account.contacts.select_related("user"),
             "children": account.children.only("id", "name"),
             "opportunities": opportunities,
-            "missing": [Account._meta.get_field(f).verbose_name for f in account.billing_entity_missing()],
+            "missing": [Account._meta.get_field(f).verbose_name for f in account.billing_entity_missing()],  # type: ignore[union-attr]
             "contact_form": ContactForm(prefix="contact"),
             "can_edit": has_role(request.user, *ACCOUNT_EDIT_ROLES),
         },

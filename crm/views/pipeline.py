@@ -33,7 +33,7 @@ SORT_FIELDS = {
 def _board_context(request, error: str = "") -> dict:
     filterset = OpportunityFilter(request.GET or None, queryset=selectors.opportunity_list(request.user))
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-    columns = selectors.board(queryset)
+    columns = selectors.board(queryset)  # type: ignore[arg-type]  # stubs: queryset may be None; it is given
     for i, col in enumerate(columns):  # the stages a card can step back and on to
         col.prev = columns[i - 1].stage if i else None
         col.next = columns[i + 1].stage if i + 1 < len(columns) else None

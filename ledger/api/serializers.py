@@ -1,5 +1,7 @@
 """Ledger API shapes. Input serializers only check types; the services decide."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from ledger.choices import AccountType
@@ -25,9 +27,11 @@ class LedgerAccountInputSerializer(serializers.Serializer):
 
 
 class AccountingPeriodSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
     status = serializers.CharField(read_only=True, help_text="open or closed")
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    closed_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AccountingPeriod
@@ -50,7 +54,7 @@ class PeriodCloseSerializer(ReasonSerializer):
 
 
 class JournalLineSerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    account: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     number = serializers.CharField(source="entry.number", read_only=True)
     balance = serializers.SerializerMethodField()
 
@@ -66,7 +70,7 @@ class JournalLineSerializer(serializers.ModelSerializer):
 
 
 class EntryLineSerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    account: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = JournalLine
@@ -76,8 +80,12 @@ class EntryLineSerializer(serializers.ModelSerializer):
 class JournalEntrySerializer(serializers.ModelSerializer):
     lines = EntryLineSerializer(many=True, read_only=True)
     period = serializers.CharField(source="period.label", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    reverses = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    posted_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    reverses: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = JournalEntry
@@ -87,8 +95,8 @@ class JournalEntrySerializer(serializers.ModelSerializer):
 
 class JournalLineInputSerializer(serializers.Serializer):
     account = serializers.CharField(max_length=20)
-    debit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
-    credit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=0)
+    debit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=Decimal("0"))
+    credit = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, default=Decimal("0"))
     client = serializers.IntegerField(required=False, allow_null=True, default=None)
     project = serializers.IntegerField(required=False, allow_null=True, default=None)
     memo = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -8,9 +8,11 @@ open months, not the length of the history.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, Sum
 
@@ -19,7 +21,7 @@ from ledger import sql
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
 from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount
 from projects.models import Project
-from psa.core.money import ZERO, round_money
+from psa.core.money import ZERO, DecimalInput, round_money
 
 EPOCH = date(1900, 1, 1)
 Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
@@ -30,7 +32,7 @@ def last_closed_through(at: date) -> AccountingPeriod | None:
     return sql.period_first('status = %s AND "end" <= %s', [PeriodStatus.CLOSED.value, at], descending=True)
 
 
-def _add(totals: Totals, rows, group: tuple[str, ...]) -> None:
+def _add(totals: Totals, rows: Iterable[Any], group: tuple[str, ...]) -> None:
     for row in rows:
         key = tuple(row[g] for g in group)
         pair = totals[key]
@@ -42,7 +44,7 @@ def _new_totals() -> Totals:
     return defaultdict(lambda: [ZERO, ZERO])
 
 
-def _decimal(value) -> Decimal:
+def _decimal(value: DecimalInput) -> Decimal:
     """Raw SUMs are Decimal on PostgreSQL; SQLite returns floats, brought back to exact cents here."""
     if value is None:
         return ZERO
@@ -61,7 +63,7 @@ def cumulative(
     group: tuple[str, ...] = ("account",),
     filters: Q | None = None,
     account_id: int | None = None,
-    closed=_NO_PERIOD,
+    closed: Any = _NO_PERIOD,  # AccountingPeriod | None,
 ) -> Totals:
     """Debits and credits from the first posting through `at`, per group: the cumulative stored rows of the
     last closed month on or before `at`, plus the lines after it.
@@ -86,7 +88,9 @@ def cumulative(
     return totals
 
 
-def _cumulative_orm(*, at: date, group: tuple[str, ...], filters: Q, account_id: int | None, closed) -> Totals:
+def _cumulative_orm(
+    *, at: date, group: tuple[str, ...], filters: Q, account_id: int | None, closed: AccountingPeriod | None
+) -> Totals:
     if account_id is not None:
         filters &= Q(account_id=account_id)
     totals = _new_totals()
@@ -170,6 +174,7 @@ def trial_balance(*, at: date | None = None, period: AccountingPeriod | None = N
         moved = movements(start=start, end=at)
         closed = last_closed_through(at)
     else:
+        assert at is not None, "a date or a period"
         start = None
         opening = _new_totals()
         closed = last_closed_through(at)

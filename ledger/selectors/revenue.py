@@ -8,11 +8,13 @@ recognised + other, and the total closing equals the GL balance of the two accou
 """
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Round, TruncMonth
 from django.utils import timezone
 
@@ -28,7 +30,7 @@ MONEY = DecimalField(max_digits=18, decimal_places=2)
 POSITION = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 
 
-def _sum(expression, condition: Q | None = None):
+def _sum(expression: Any, condition: Q | None = None) -> Coalesce:
     if condition is not None:
         expression = Case(When(condition, then=expression), default=Value(ZERO), output_field=MONEY)
     return Coalesce(Sum(expression, output_field=MONEY), Value(ZERO), output_field=MONEY)
@@ -106,7 +108,7 @@ def revenue_by(
 class RollForward:
     start: date
     end: date
-    rows: list[dict]
+    rows: Sequence[Mapping[str, Any]]
     totals: dict
     gl_closing: Decimal  # unbilled - deferred in the GL through `end`, for the same client and project filter
 
@@ -134,7 +136,7 @@ def rollforward(*, start: date, end: date, client_id: int | None = None, project
     in_range = Q(date__gte=start)
     invoice = Q(entry__source__startswith="invoice:")
     recognition = Q(entry__source="recognition")
-    rows = list(
+    rows: Sequence[Mapping[str, Any]] = list(
         lines.values("project_id", "project__code", "project__name", "client__name")
         .annotate(
             opening=_sum(amount, Q(date__lt=start)),
@@ -207,7 +209,9 @@ class Margin:
         return self.totals["revenue"] == self.gl_revenue
 
 
-def _delivery(start: date, end: date, client_id: int | None, project_id: int | None = None):
+def _delivery(
+    start: date, end: date, client_id: int | None, project_id: int | None = None
+) -> tuple[tuple[QuerySet, Coalesce], ...]:
     """The three parts of delivery margin over [start, end]: GL income with a project dimension, approved time
     at its snapshot cost rate (rounded per entry), approved expenses."""
     revenue_lines = JournalLine.objects.filter(

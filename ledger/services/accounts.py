@@ -1,5 +1,8 @@
 """Chart of accounts: finance adds and edits accounts; an account with postings keeps its code and type."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -22,7 +25,7 @@ def _full_clean(account: LedgerAccount) -> None:
 @transaction.atomic
 def account_create(
     *,
-    by,
+    by: User,
     code: str,
     name: str,
     type: str,
@@ -48,7 +51,7 @@ def account_create(
 
 
 @transaction.atomic
-def account_update(*, account_id: int, by, **changes) -> LedgerAccount:
+def account_update(*, account_id: int, by: User, **changes: Any) -> LedgerAccount:
     """Edit an account. Code and type are fixed once the account has postings (history must not move)."""
     account = LedgerAccount.objects.select_for_update().filter(pk=account_id).first()
     if account is None:

@@ -8,6 +8,7 @@ one closed month's cumulative rows and only the lines of the open months after i
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -115,7 +116,7 @@ def _blocker_text(row: ChecklistRow) -> str:
 
 
 @transaction.atomic
-def period_close(*, period_id: int, by, reason: str, override_reason: str = "") -> AccountingPeriod:
+def period_close(*, period_id: int, by: User, reason: str, override_reason: str = "") -> AccountingPeriod:
     """Close a month: earlier months must be closed already, and no blocking item of the month-end checklist
     may be outstanding unless an administrator overrides it with a reason (409 without one, 403 for anyone
     else). Postings dated in the month are refused from now on (the database refuses them too). Writes the
@@ -155,7 +156,7 @@ def period_close(*, period_id: int, by, reason: str, override_reason: str = "") 
 
 
 @transaction.atomic
-def period_reopen(*, period_id: int, by, reason: str) -> AccountingPeriod:
+def period_reopen(*, period_id: int, by: User, reason: str) -> AccountingPeriod:
     """Reopen the latest closed month (later months must be open): removes its stored balances; audited."""
     reason = _reason(reason)
     period = _locked(period_id)

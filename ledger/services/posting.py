@@ -25,8 +25,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -37,7 +40,7 @@ from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAcc
 from projects.models import Project
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, IdempotencyConflict, NotFoundError, PeriodClosed, ValidationFailed
-from psa.core.money import CENT, ZERO, to_decimal
+from psa.core.money import CENT, ZERO, DecimalInput, to_decimal
 from psa.core.numbering import number_next
 
 MAX_AMOUNT = Decimal("9999999999999999.99")
@@ -63,10 +66,10 @@ class EntrySpec:
     memo: str
     lines: Sequence[LineSpec] = field(default_factory=tuple)
     source: str = ""
-    auto_reverse_on: date | None = None
+    auto_reverse_on: "Date | None" = None
 
     def fingerprint(self) -> str:
-        def amount(value) -> str:
+        def amount(value: DecimalInput) -> str:
             try:
                 return f"{to_decimal(value):.2f}"
             except (TypeError, ValueError):
@@ -85,7 +88,7 @@ class EntrySpec:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _amount(value, name: str, errors: dict) -> Decimal:
+def _amount(value: DecimalInput, name: str, errors: dict) -> Decimal:
     try:
         amount = to_decimal(value if value not in (None, "") else ZERO)
     except (TypeError, ValueError):
@@ -235,7 +238,7 @@ def _post(
     *,
     spec: EntrySpec,
     key: str,
-    by,
+    by: User | None,
     catch_up: bool,
     origin: EntryOrigin,
     reverses: JournalEntry | None = None,
@@ -247,7 +250,7 @@ def _post(
     if existing is not None:
         return existing
     checked, accounts, project_clients = _validate(spec, system=by is None)
-    write = {
+    write: dict[str, Any] = {
         "spec": spec,
         "key": key,
         "by": by,
@@ -268,7 +271,17 @@ def _post(
 
 
 def _write(
-    *, spec, key, by, catch_up, origin, reverses, fingerprint, checked, accounts, project_clients
+    *,
+    spec: EntrySpec,
+    key: str,
+    by: User | None,
+    catch_up: bool,
+    origin: EntryOrigin,
+    reverses: JournalEntry | None,
+    fingerprint: str,
+    checked: list[tuple[LineSpec, Decimal, Decimal]],
+    accounts: dict,
+    project_clients: dict,
 ) -> JournalEntry:
     entry = JournalEntry(
         memo=spec.memo.strip(),
@@ -322,7 +335,9 @@ def _write(
     return entry
 
 
-def _dated(entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period) -> None:
+def _dated(
+    entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period: AccountingPeriod | None
+) -> None:
     entry.date = on
     entry.requested_date = spec.date if on != spec.date else None
     entry.auto_reverse_on = spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None
@@ -330,7 +345,7 @@ def _dated(entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: d
         entry.period = period
     for line in lines:
         line.date = on
-        line.period_id = period.pk if period is not None else None
+        line.period_id = period.pk if period is not None else None  # type: ignore[assignment]  # None: SQL fills it
 
 
 def _insert_orm(entry: JournalEntry, lines: list[JournalLine]) -> None:
@@ -362,7 +377,7 @@ def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> Jour
     return posted
 
 
-def _post_once(**kwargs) -> JournalEntry:
+def _post_once(**kwargs: Any) -> JournalEntry:
     """Post; when a concurrent twin with the same key commits first, replay it (or raise the conflict)."""
     try:
         return _post(**kwargs)
@@ -372,7 +387,7 @@ def _post_once(**kwargs) -> JournalEntry:
         return _post(**kwargs)
 
 
-def entry_post(*, spec: EntrySpec, key: str, by=None, catch_up: bool = False) -> JournalEntry:
+def entry_post(*, spec: EntrySpec, key: str, by: User | None = None, catch_up: bool = False) -> JournalEntry:
     """Post a balanced entry once per key. Rules: at least two lines, each one-sided and positive in whole
     cents; debits equal credits; accounts exist and are active; control accounts only for the system (`by`
     None); the date's period exists and is open (or `catch_up` to the next open one); numbered gaplessly."""
@@ -381,7 +396,7 @@ def entry_post(*, spec: EntrySpec, key: str, by=None, catch_up: bool = False) ->
 
 
 def entry_reverse(
-    *, entry_id: int, by=None, on: date | None = None, memo: str = "", key: str | None = None
+    *, entry_id: int, by: User | None = None, on: date | None = None, memo: str = "", key: str | None = None
 ) -> JournalEntry:
     """Post the mirror of an entry (debits and credits swapped, same dimensions), at most once.
 

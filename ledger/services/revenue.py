@@ -15,12 +15,14 @@
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from celery import current_app
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
@@ -56,7 +58,7 @@ from psa.core.audit import audit_record
 from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
 from psa.core.history import acting, history_context
-from psa.core.money import ZERO, split_evenly, to_decimal
+from psa.core.money import ZERO, DecimalInput, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
 
 RECOGNITION_RUN_TASK = "ledger.tasks.recognition_run_task"
@@ -98,7 +100,7 @@ def _schedule_from_line(line: ContractLine, method: str | None = None) -> Revenu
     )
 
 
-def _plan_rows(schedules: list[RevenueSchedule]) -> list[RevenueScheduleLine]:
+def _plan_rows(schedules: Sequence[RevenueSchedule]) -> list[RevenueScheduleLine]:
     return [
         RevenueScheduleLine(schedule_id=s.pk, month=month, amount=amount)
         for s in schedules
@@ -128,15 +130,15 @@ def revenue_schedules_ensure(*, contract_line_ids: list[int] | None = None) -> i
 def revenue_schedules_rebaseline(*, contract_line_ids: list[int] | None = None) -> int:
     """Follow change orders: schedules whose baseline (price, dates) differs from the line get the new baseline
     and, for straight-line schedules, a new equal plan. The next run posts the cumulative catch-up."""
-    drifted = RevenueSchedule.objects.select_for_update().filter(
+    drifting = RevenueSchedule.objects.select_for_update().filter(
         ~Q(price=F("contract_line__price"))
         | ~Q(start=F("contract_line__start_date"))
         | ~Q(end=F("contract_line__end_date"))
     )
     if contract_line_ids is not None:
-        drifted = drifted.filter(contract_line_id__in=contract_line_ids)
+        drifting = drifting.filter(contract_line_id__in=contract_line_ids)
     drifted = list(
-        drifted.order_by("pk").annotate(
+        drifting.order_by("pk").annotate(
             line_price=F("contract_line__price"),
             line_start=F("contract_line__start_date"),
             line_end=F("contract_line__end_date"),
@@ -223,12 +225,18 @@ def revenue_schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal],
 
 @transaction.atomic
 def estimate_set(
-    *, project_id: int, etc_hours, etc_cost=None, as_of: date | None = None, note: str = "", by
+    *,
+    project_id: int,
+    etc_hours: DecimalInput,
+    etc_cost: DecimalInput | None = None,
+    as_of: date | None = None,
+    note: str = "",
+    by: User,
 ) -> ProjectEstimate:
     """Record the PM's estimate to complete a project from `as_of` (default today). Negative hours or cost are
     refused; a second estimate on the same day replaces the first."""
     errors: dict[str, list[str]] = {}
-    values = {}
+    values: dict[str, Decimal | None] = {}
     for name, raw in (("etc_hours", etc_hours), ("etc_cost", etc_cost)):
         if raw in (None, "") and name == "etc_cost":
             values[name] = None
@@ -247,7 +255,7 @@ def estimate_set(
     if project is None:
         raise NotFoundError(f"No project with id {project_id}.")
 
-    def may_estimate(user) -> bool:
+    def may_estimate(user: User) -> bool:
         runs_it = has_role(user, Role.PROJECT_MANAGER) and project["project_manager_id"] == user.pk
         return has_role(user, Role.FINANCE, Role.ADMIN) or runs_it
 
@@ -274,7 +282,7 @@ def _open_period(period_id: int) -> AccountingPeriod:
     return period
 
 
-def recognition_run_start(*, period_id: int, by=None, enqueue: bool = True) -> RecognitionRun:
+def recognition_run_start(*, period_id: int, by: User | None = None, enqueue: bool = True) -> RecognitionRun:
     """Start (or resume) the run of an open month. A run already going for that month is returned and
     re-enqueued instead of starting a second one; the job itself is safe to run twice. The job is enqueued
     after commit by its task name (tasks import services, never the other way round)."""
@@ -301,7 +309,7 @@ class _Item:
     provision: Decimal
 
 
-def _scope(as_of: date) -> list[dict]:
+def _scope(as_of: date) -> list[Any]:  # rows of values()
     return list(
         RevenueSchedule.objects.filter(start__lte=as_of)
         .order_by("project_id", "pk")
@@ -546,10 +554,10 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     return run
 
 
-def recognition_run(*, period_id: int, by=None) -> RecognitionRun:
+def recognition_run(*, period_id: int, by: User | None = None) -> RecognitionRun:
     """Start and execute in this process (tests, the demo seed, management use)."""
     run = recognition_run_start(period_id=period_id, by=by, enqueue=False)
-    return recognition_run_execute(run_id=run.pk)
+    return recognition_run_execute(run_id=run.pk) or run
 
 
 def recognition_month_end(*, today: date | None = None) -> RecognitionRun | None:

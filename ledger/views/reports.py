@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -88,7 +88,7 @@ def pnl_view(request):
 
 
 @role_required(*LEDGER_ROLES)
-def balance_sheet_view(request):
+def balance_sheet_view(request: HttpRequest) -> HttpResponse:
     at: date = timezone.localdate()
     form = BalanceSheetForm(request.GET or None, initial={"at": at})
     if form.is_valid():

@@ -9,6 +9,7 @@ entries and expenses (anyone else's is a 404); PMs see their projects'; finance 
 - `utilization/`: approved hours against capacity per consultant, role or month.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
@@ -75,7 +76,7 @@ class EntryUpdateSerializer(serializers.Serializer):
 
 
 class BulkInputSerializer(serializers.Serializer):
-    entries = EntryInputSerializer(many=True, allow_empty=False, max_length=100_000)
+    entries = EntryInputSerializer(many=True, allow_empty=False, max_length=100_000)  # type: ignore[call-arg]  # for the ListSerializer
 
 
 class WeekSerializer(serializers.Serializer):
@@ -139,7 +140,7 @@ class StaffAllocationSerializer(serializers.ModelSerializer):
 
 class UtilizationRowSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
     capacity = serializers.DecimalField(max_digits=12, decimal_places=2)
     billable = serializers.DecimalField(max_digits=12, decimal_places=2)
     non_billable = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -187,8 +188,8 @@ class DecisionActions:
     A viewset names its two services and the keyword they take the ids by.
     """
 
-    approve_service = None
-    reject_service = None
+    approve_service: Callable[..., int] | None = None
+    reject_service: Callable[..., int] | None = None
     ids_keyword = "ids"
 
     def _decision(self, request) -> dict:

@@ -2,7 +2,7 @@
 
 from projects.api import views
 
-routes = [
+routes: list[tuple[str, type, str]] = [
     ("opportunities", views.OpportunityViewSet, "opportunity"),
     ("projects", views.ProjectViewSet, "project"),
     ("contracts", views.ContractViewSet, "contract"),

@@ -67,6 +67,7 @@ def seed() -> list[str]:
     won = 0
     for opp in Opportunity.objects.filter(external_id__startswith="demo-won-", status=OpportunityStatus.OPEN):
         result = services.opportunity_win(opportunity_id=opp.pk, by=sales)
+        assert opp.service_start is not None  # a won demo deal has its dates
         won_on(result, opp.service_start - dt.timedelta(days=7))  # closed a week before the work starts
         won += 1
     # Still nothing in RateCardLine means no roles yet (crm.demo skipped); report it plainly.

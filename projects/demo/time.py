@@ -18,7 +18,7 @@ from crm.choices import BillingModel, ServiceType
 from crm.models import Account, DeliveryRole, Opportunity, Stage
 from projects import services
 from projects.choices import EntryStatus
-from projects.models import Consultant, Contract, Expense, Project, TimeEntry
+from projects.models import Consultant, Contract, Expense, Project, Task, TimeEntry
 from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
@@ -134,6 +134,7 @@ def seed() -> list[str]:
             )  # fmt: skip
             mine = [projects[i % len(projects)]] + ([projects[(i + 1) % len(projects)]] if i % 3 == 0 else [])
             for j, project in enumerate(mine):
+                assert project.end_date is not None  # demo projects end
                 staffing.allocation_create(
                     by=pm, project_id=project.pk, consultant_id=consultant.pk,
                     hours_per_week=Decimal("24") if len(mine) > 1 and j == 0 else Decimal("16") if j else Decimal("36"),
@@ -158,7 +159,7 @@ def seed() -> list[str]:
                 for d in range(5):
                     day = monday + dt.timedelta(days=d)
                     total = Decimal(rng.choice(["7.5", "8", "8", "8", "8.5", "9"]))
-                    tasks = list(mine[0].tasks.all()) or [None]
+                    tasks: list[Task | None] = list(mine[0].tasks.all()) or [None]
                     if len(mine) > 1:
                         first = (total * Decimal("0.6")).quantize(Decimal("0.5"))
                         parts = [(mine[0], first), (mine[1], total - first)]

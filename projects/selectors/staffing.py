@@ -119,9 +119,9 @@ def utilization(*, start: date, end: date, by: str = "consultant", consultant_id
         g[2] += cap * c.utilization_target
     if by == "month":  # time off lands in the month of its week
         for (_cid, wk), h in off.items():
-            key = max(wk, start).replace(day=1)
-            if key in groups:
-                groups[key][1] -= h
+            month = max(wk, start).replace(day=1)
+            if month in groups:
+                groups[month][1] -= h
     out = []
     for key, (label, cap, weighted) in groups.items():
         b, n = actuals.get(key, (ZERO, ZERO))

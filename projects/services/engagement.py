@@ -4,10 +4,12 @@ Projects and milestones are run by project managers (any PM may act on any proje
 orders are raised by PMs or sales and decided by finance or an admin, never by the person who raised them.
 """
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -41,20 +43,20 @@ CO_REQUEST_ROLES = (Role.PROJECT_MANAGER, Role.SALES, Role.ADMIN)
 CO_DECIDE_ROLES = (Role.FINANCE, Role.ADMIN)
 
 
-def _require(by, roles, message: str) -> None:
+def _require(by: User, roles: Iterable[str], message: str) -> None:
     if not has_role(by, *roles):
         raise PermissionDeniedError(message)
 
 
-def _get_locked(model, pk: int, label: str):
-    obj = model.objects.select_for_update().filter(pk=pk).first()
+def _get_locked[M: models.Model](model: type[M], pk: int, label: str) -> M:
+    obj = model._default_manager.select_for_update().filter(pk=pk).first()
     if obj is None:
         raise NotFoundError(f"No such {label}.")
     return obj
 
 
 @transaction.atomic
-def project_transition(*, project_id: int, to_status: str, by, note: str = "") -> Project:
+def project_transition(*, project_id: int, to_status: str, by: User, note: str = "") -> Project:
     """Move a project along its status table (planned → active → on hold / completed / cancelled)."""
     _require(by, PM_ROLES, "Only project managers may change a project's status.")
     project = _get_locked(Project, project_id, "project")
@@ -69,7 +71,7 @@ def project_transition(*, project_id: int, to_status: str, by, note: str = "") -
     return project
 
 
-def _milestone_move(*, milestone_id: int, to_status: str, by) -> Milestone:
+def _milestone_move(*, milestone_id: int, to_status: str, by: User) -> Milestone:
     _require(by, PM_ROLES, "Only project managers may record milestones.")
     milestone = _get_locked(Milestone, milestone_id, "milestone")
     ensure_transition(milestone.status, to_status, MILESTONE_TRANSITIONS)
@@ -94,12 +96,12 @@ def _milestone_move(*, milestone_id: int, to_status: str, by) -> Milestone:
 
 
 @transaction.atomic
-def milestone_achieve(*, milestone_id: int, by) -> Milestone:
+def milestone_achieve(*, milestone_id: int, by: User) -> Milestone:
     return _milestone_move(milestone_id=milestone_id, to_status=MilestoneStatus.ACHIEVED, by=by)
 
 
 @transaction.atomic
-def milestone_accept(*, milestone_id: int, by) -> Milestone:
+def milestone_accept(*, milestone_id: int, by: User) -> Milestone:
     """The client accepted the milestone; billing may invoice it and revenue may recognise it."""
     return _milestone_move(milestone_id=milestone_id, to_status=MilestoneStatus.ACCEPTED, by=by)
 
@@ -109,7 +111,7 @@ def _validate_co_line(contract: Contract, spec: dict, index: int) -> ChangeOrder
     key = f"lines[{index}]"
     action = spec.get("action")
     errors: dict[str, list[str]] = {}
-    line = ChangeOrderLine(
+    line = ChangeOrderLine(  # type: ignore[misc]  # an empty action is refused below
         action=action,
         contract_line=spec.get("contract_line"),
         description=spec.get("description", ""),
@@ -149,7 +151,7 @@ def _validate_co_line(contract: Contract, spec: dict, index: int) -> ChangeOrder
 
 
 @transaction.atomic
-def change_order_create(*, contract_id: int, by, title: str, reason: str = "", lines: list[dict]) -> ChangeOrder:
+def change_order_create(*, contract_id: int, by: User, title: str, reason: str = "", lines: list[dict]) -> ChangeOrder:
     """Draft a change order with its lines (`add` a line or `amend` one: value, hours, end date, milestone)."""
     _require(by, CO_REQUEST_ROLES, "Only project managers and sales may raise change orders.")
     contract = _get_locked(Contract, contract_id, "contract")
@@ -172,7 +174,7 @@ def change_order_create(*, contract_id: int, by, title: str, reason: str = "", l
     return co
 
 
-def _co_move(co: ChangeOrder, to_status: str, by, note: str = "") -> None:
+def _co_move(co: ChangeOrder, to_status: str, by: User, note: str = "") -> None:
     ensure_transition(co.status, to_status, CHANGE_ORDER_TRANSITIONS)
     from_status = co.status
     co.status = to_status
@@ -189,7 +191,7 @@ def _co_move(co: ChangeOrder, to_status: str, by, note: str = "") -> None:
 
 
 @transaction.atomic
-def change_order_submit(*, change_order_id: int, by) -> ChangeOrder:
+def change_order_submit(*, change_order_id: int, by: User) -> ChangeOrder:
     _require(by, CO_REQUEST_ROLES, "Only project managers and sales may submit change orders.")
     co = _get_locked(ChangeOrder, change_order_id, "change order")
     _co_move(co, ChangeOrderStatus.SUBMITTED, by)
@@ -197,7 +199,7 @@ def change_order_submit(*, change_order_id: int, by) -> ChangeOrder:
 
 
 @transaction.atomic
-def change_order_reject(*, change_order_id: int, by, note: str) -> ChangeOrder:
+def change_order_reject(*, change_order_id: int, by: User, note: str) -> ChangeOrder:
     _require(by, CO_DECIDE_ROLES, "Only finance or an administrator may decide change orders.")
     co = _get_locked(ChangeOrder, change_order_id, "change order")
     if not (note or "").strip():
@@ -207,7 +209,7 @@ def change_order_reject(*, change_order_id: int, by, note: str) -> ChangeOrder:
 
 
 @transaction.atomic
-def change_order_approve(*, change_order_id: int, by) -> ChangeOrder:
+def change_order_approve(*, change_order_id: int, by: User) -> ChangeOrder:
     """Approve and apply: new lines are added, amended lines take the deltas, milestones are created, and the
     contract end and the project's budget hours, budget amount and end date follow. Locks contract, then
     change order, then the affected lines in primary-key order."""
@@ -247,6 +249,7 @@ def change_order_approve(*, change_order_id: int, by) -> ChangeOrder:
             )
             next_position += 1
         else:
+            assert change.contract_line_id is not None  # a change to an existing line names it
             line = targets[change.contract_line_id]
             line.hours += change.hours_delta
             line.price += change.value_delta
@@ -260,6 +263,7 @@ def change_order_approve(*, change_order_id: int, by) -> ChangeOrder:
         value_total += change.value_delta
         new_end = max(new_end, line.end_date)
         if change.milestone_name:
+            assert change.milestone_amount is not None and change.milestone_due_date is not None  # full_clean
             milestones.append(
                 Milestone(
                     project=project,

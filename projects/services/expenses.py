@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Value, When
@@ -24,7 +25,7 @@ from projects.services.time import EntrySpec, _lock_consultants, _may_write_for,
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.files import StoredFile
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.uploads import MB, UploadLimit
 
@@ -49,11 +50,11 @@ RECEIPT_CONTENT_TYPES = {
 def receipt_file(expense: Expense) -> StoredFile:
     """The receipt as its reader opens it: in the browser with the type its upload was checked for (a name
     without an accepted type is only ever downloaded). The caller has checked who may read `expense`."""
-    filename = expense.receipt.name.rsplit("/", 1)[-1]
+    filename = (expense.receipt.name or "").rsplit("/", 1)[-1]
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     content_type = RECEIPT_CONTENT_TYPES.get(ext)
     return StoredFile(
-        name=expense.receipt.name,
+        name=expense.receipt.name or "",
         filename=filename,
         content_type=content_type or "application/octet-stream",
         as_attachment=content_type is None,
@@ -68,6 +69,7 @@ def check_receipt(receipt: UploadedFile | None) -> None:
     """A receipt is an image (PNG, JPEG, WebP) or a PDF within RECEIPT_LIMIT, checked by its first bytes."""
     if receipt is None:
         return
+    assert receipt.name is not None and receipt.size is not None  # an upload has both
     ext = receipt.name.rsplit(".", 1)[-1].lower() if "." in receipt.name else ""
     if ext not in RECEIPT_TYPES:
         raise ValidationFailed(
@@ -95,12 +97,12 @@ def check_receipt(receipt: UploadedFile | None) -> None:
 @transaction.atomic
 def expense_create(
     *,
-    by,
+    by: User,
     consultant_id: int,
     project_id: int,
     day: date,
     category: str,
-    amount,
+    amount: DecimalInput,
     currency: str,
     billable: bool = True,
     description: str = "",
@@ -150,12 +152,12 @@ def expense_create(
         description=description[:200],
     )
     if receipt is not None:
-        expense.receipt.save(receipt.name, receipt, save=False)
+        expense.receipt.save(receipt.name or "", receipt, save=False)
     expense.save()
     return expense
 
 
-def _editable(by, expense_id: int) -> Expense:
+def _editable(by: User, expense_id: int) -> Expense:
     row = Expense.objects.filter(pk=expense_id).values("consultant_id").first()
     if row is None:
         raise NotFoundError("No such expense.")
@@ -171,12 +173,12 @@ def _editable(by, expense_id: int) -> Expense:
 
 
 @transaction.atomic
-def expense_delete(*, by, expense_id: int) -> None:
+def expense_delete(*, by: User, expense_id: int) -> None:
     _editable(by, expense_id).delete()
 
 
 @transaction.atomic
-def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
+def expenses_delete(*, by: User, consultant_id: int, expense_ids: list[int]) -> int:
     """Delete a consultant's draft or rejected expenses (receipts go with them), all or nothing: one that is
     submitted or approved, or not theirs, refuses the whole selection."""
     _may_write_for(by, consultant_id)
@@ -193,15 +195,20 @@ def expenses_delete(*, by, consultant_id: int, expense_ids: list[int]) -> int:
             "(rule: locked_after_submit).",
             code="locked_after_submit",
         )
-    receipts = [(e.receipt.storage, e.receipt.name) for e in rows if e.receipt]
+    receipts = [(e.receipt.storage, e.receipt.name or "") for e in rows if e.receipt]
     Expense.objects.filter(pk__in=ids).delete()
     # The stored receipt files go with their rows, once the delete is committed.
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in receipts])
+
+    def receipts_delete() -> None:
+        for storage, name in receipts:
+            storage.delete(name)
+
+    transaction.on_commit(receipts_delete)
     return len(ids)
 
 
 @transaction.atomic
-def expenses_submit(*, by, consultant_id: int, expense_ids: list[int]) -> int:
+def expenses_submit(*, by: User, consultant_id: int, expense_ids: list[int]) -> int:
     _may_write_for(by, consultant_id)
     n = Expense.objects.filter(pk__in=expense_ids, consultant_id=consultant_id, status__in=EDITABLE_STATUSES).update(
         status=EntryStatus.SUBMITTED, submitted_at=timezone.now(), rejection_reason=""
@@ -213,7 +220,7 @@ def expenses_submit(*, by, consultant_id: int, expense_ids: list[int]) -> int:
     return n
 
 
-def _lock_submitted(*, by, expense_ids: list[int]) -> list[int]:
+def _lock_submitted(*, by: User, expense_ids: list[int]) -> list[int]:
     ids = sorted({int(i) for i in expense_ids})
     if not ids:
         raise ValidationFailed("Pick at least one expense (rule: selection_required).", code="selection_required")
@@ -237,7 +244,7 @@ def _lock_submitted(*, by, expense_ids: list[int]) -> list[int]:
 
 
 @transaction.atomic
-def expenses_approve(*, by, expense_ids: list[int]) -> int:
+def expenses_approve(*, by: User, expense_ids: list[int]) -> int:
     """Approve and fix the re-bill: contract line covering the day, its policy (at cost when none), and
     amount x (1 + markup/100) rounded half up to the cent for billable expenses."""
     ids = _lock_submitted(by=by, expense_ids=expense_ids)
@@ -282,7 +289,7 @@ def expenses_approve(*, by, expense_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def expenses_reject(*, by, expense_ids: list[int], reason: str) -> int:
+def expenses_reject(*, by: User, expense_ids: list[int], reason: str) -> int:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from crm import services as crm_services
@@ -52,7 +53,7 @@ def _already_won(opp: Opportunity) -> WinResult:
 
 
 @transaction.atomic
-def opportunity_win(*, opportunity_id: int, by) -> WinResult:
+def opportunity_win(*, opportunity_id: int, by: User) -> WinResult:
     """Win a deal: refuse with every missing field, or provision contract, project and requests once."""
     try:
         opp = Opportunity.objects.select_for_update().get(pk=opportunity_id)
@@ -81,6 +82,8 @@ def opportunity_win(*, opportunity_id: int, by) -> WinResult:
             f"The deal cannot be won yet: {len(missing)} required field(s) missing: {', '.join(missing)}.",
             fields=missing,
         )
+    # win_missing_fields refused every gap: the template, the service dates and the terms are set.
+    assert template is not None and opp.service_start and opp.service_end and opp.payment_terms_days is not None
 
     lines = list(opp.lines.prefetch_related("milestones").order_by("position", "id"))
     demands = list(RoleDemand.objects.filter(line__opportunity=opp).order_by("start_date", "id"))

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from crm.models import DeliveryRole
@@ -18,13 +19,13 @@ from psa.core.roles import has_role
 RATE_CARD_EDIT_ROLES = (UserRole.FINANCE, UserRole.ADMIN)
 
 
-def _ensure_may_edit(by) -> None:
+def _ensure_may_edit(by: User) -> None:
     if not has_role(by, *RATE_CARD_EDIT_ROLES):
         raise PermissionDeniedError("Only finance and administrators may change rate cards.")
 
 
 @transaction.atomic
-def rate_card_create(*, by, name: str, currency: str, is_default: bool = False) -> RateCard:
+def rate_card_create(*, by: User, name: str, currency: str, is_default: bool = False) -> RateCard:
     """Create a card; a new default card replaces the previous default of its currency."""
     _ensure_may_edit(by)
     card = RateCard(name=name, currency=currency, is_default=is_default)

@@ -1,9 +1,11 @@
 """Staffing writes: consultants (role, capacity, skills, dated cost rates, time off) and allocations from
 resource requests. Only PMs and admins staff; cost rates are set by finance or admins."""
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
@@ -25,7 +27,7 @@ from projects.services.time import CLOSED_PROJECT_STATUSES
 from psa.core.audit import audit_record
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
 
@@ -33,7 +35,7 @@ STAFF_ROLES = (UserRole.PROJECT_MANAGER, UserRole.ADMIN)
 COST_EDIT_ROLES = (UserRole.FINANCE, UserRole.ADMIN)
 
 
-def _ensure(by, roles, what: str) -> None:
+def _ensure(by: User, roles: Iterable[str], what: str) -> None:
     if not has_role(by, *roles):
         raise PermissionDeniedError(f"Your role may not {what}.")
 
@@ -47,7 +49,7 @@ def consultant_create(
     weekly_capacity=Decimal("40"),
     utilization_target: int = 75,
     skills: dict[str, int] | None = None,
-    cost_rate=None,
+    cost_rate: DecimalInput | None = None,
     cost_from: date | None = None,
 ) -> Consultant:
     _ensure(by, STAFF_ROLES, "create consultants")
@@ -89,12 +91,12 @@ def cost_rate_set(*, by, consultant_id: int, rate, valid_from: date) -> CostRate
 @transaction.atomic
 def time_off_add(
     *,
-    by,
+    by: User,
     consultant_id: int,
     start_date: date,
     end_date: date,
     kind: str = "leave",
-    hours_per_day=Decimal("8"),
+    hours_per_day: DecimalInput = Decimal("8"),
     note: str = "",
 ) -> TimeOff:
     """Record holidays or leave: each weekday in the range takes `hours_per_day` off the consultant's capacity
@@ -123,7 +125,7 @@ def time_off_add(
 
 
 @transaction.atomic
-def time_off_remove(*, by, time_off_id: int) -> None:
+def time_off_remove(*, by: User, time_off_id: int) -> None:
     """Remove a consultant's time off (their own, or anyone's for PMs and admins)."""
     off = TimeOff.objects.select_for_update().filter(pk=time_off_id).select_related("consultant").first()
     if off is None:
@@ -136,10 +138,10 @@ def time_off_remove(*, by, time_off_id: int) -> None:
 @transaction.atomic
 def allocation_create(
     *,
-    by,
+    by: User,
     project_id: int,
     consultant_id: int,
-    hours_per_week,
+    hours_per_week: DecimalInput,
     start_date: date,
     end_date: date,
     kind: str = AllocationKind.SOFT,
@@ -218,7 +220,7 @@ def _stranded_entries(allocation: Allocation, *, keep_from: date | None, keep_to
     )
 
 
-def _allocation_for_change(by, allocation_id: int) -> Allocation:
+def _allocation_for_change(by: User, allocation_id: int) -> Allocation:
     _ensure(by, STAFF_ROLES, "change allocations")
     allocation = (
         Allocation.objects.select_for_update().select_related("project", "consultant").filter(pk=allocation_id).first()
@@ -229,7 +231,9 @@ def _allocation_for_change(by, allocation_id: int) -> Allocation:
 
 
 @transaction.atomic
-def allocation_update(*, by, allocation_id: int, hours_per_week, end_date: date, kind: str) -> Allocation:
+def allocation_update(
+    *, by: User, allocation_id: int, hours_per_week: DecimalInput, end_date: date, kind: str
+) -> Allocation:
     """Change an allocation's hours per week, end date or kind (soft ↔ hard). The same rules as a new one
     (inside the project's dates, hours in (0, 168], end not before start); an end date that would leave time
     already logged on the project outside every allocation is refused (rule: covers_logged_time)."""
@@ -273,7 +277,7 @@ def allocation_update(*, by, allocation_id: int, hours_per_week, end_date: date,
 
 
 @transaction.atomic
-def allocation_remove(*, by, allocation_id: int) -> None:
+def allocation_remove(*, by: User, allocation_id: int) -> None:
     """Remove an allocation made by mistake; refused when time is logged under it (end it instead)."""
     allocation = _allocation_for_change(by, allocation_id)
     stranded = _stranded_entries(allocation, keep_from=None, keep_to=None)

@@ -21,10 +21,12 @@ own rate, else 0), the cost rate (the consultant's latest cost rate on or before
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DecimalField, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -50,7 +52,7 @@ from projects.sql import time_entries_copy
 from psa.core.audit import audit_record
 from psa.core.dates import week_start
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
-from psa.core.money import HOURS_PLACES, round_to, to_decimal
+from psa.core.money import HOURS_PLACES, DecimalInput, round_to, to_decimal
 from psa.core.roles import Role, has_role
 from psa.core.webhooks import event_emit
 
@@ -73,7 +75,7 @@ class EntrySpec:
 
 
 # --- who ------------------------------------------------------------------------------------------------
-def consultant_of(user) -> Consultant:
+def consultant_of(user: User) -> Consultant:
     """The consultant record of a user, or a 403 naming the rule."""
     consultant = Consultant.objects.filter(user=user, is_active=True).select_related("role").first()
     if consultant is None:
@@ -81,7 +83,7 @@ def consultant_of(user) -> Consultant:
     return consultant
 
 
-def _may_write_for(by, consultant_id: int) -> None:
+def _may_write_for(by: User, consultant_id: int) -> None:
     """A consultant writes only their own time; PMs and admins may write for anyone (imports, corrections)."""
     if has_role(by, Role.PROJECT_MANAGER, Role.ADMIN):
         return
@@ -90,7 +92,7 @@ def _may_write_for(by, consultant_id: int) -> None:
         raise NotFoundError("No such time entry in your scope.")
 
 
-def _lock_consultants(ids) -> None:
+def _lock_consultants(ids: Iterable[int]) -> None:
     """Serialize a consultant's time writes (the 24 h per day rule reads then writes). FOR NO KEY UPDATE:
     it excludes the other writers but not the foreign-key checks (FOR KEY SHARE) that an approval's
     successive UPDATEs of the same entries take on the consultant row — a plain FOR UPDATE deadlocks there."""
@@ -104,7 +106,9 @@ def _refuse(rule: str, field: str, message: str, index: int | None = None) -> No
     raise ValidationFailed(f"{message} (rule: {rule})", fields={where: [message]}, code=rule)
 
 
-def _problems(specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None):
+def _problems(
+    specs: list[EntrySpec], *, replacing: dict[tuple, int] | None = None
+) -> Iterator[tuple[int, str, str, str]]:
     """Every broken rule in a batch as (index, rule, field, message), at most one per entry, with a fixed
     number of queries whatever the batch size. An entry that breaks a rule does not count towards its day."""
     if not specs:
@@ -211,12 +215,12 @@ def valid_specs(specs: list[EntrySpec]) -> list[EntrySpec]:
 @transaction.atomic
 def time_entry_put(
     *,
-    by,
+    by: User,
     consultant_id: int,
     project_id: int,
     task_id: int | None,
     day: date,
-    hours,
+    hours: DecimalInput,
     note: str | None = None,
 ) -> TimeEntry | None:
     """Set one grid cell: create, change or (hours empty or 0, no note) delete the draft. Submitted and
@@ -225,7 +229,7 @@ def time_entry_put(
     _lock_consultants([consultant_id])
     hours = to_decimal(hours or "0")
     existing = (
-        TimeEntry.objects.select_for_update()
+        TimeEntry.objects.select_for_update()  # type: ignore[misc]  # task_id=None is IS NULL
         .filter(consultant_id=consultant_id, project_id=project_id, task_id=task_id, date=day)
         .first()
     )
@@ -267,7 +271,9 @@ def time_entry_put(
 
 
 @transaction.atomic
-def time_entry_update(*, by, entry_id: int, hours=None, note: str | None = None) -> TimeEntry:
+def time_entry_update(
+    *, by: User, entry_id: int, hours: DecimalInput | None = None, note: str | None = None
+) -> TimeEntry:
     """Change a draft or rejected entry (a rejected one goes back to draft, its reason kept until resubmit)."""
     entry = TimeEntry.objects.filter(pk=entry_id).values("consultant_id").first()
     if entry is None:
@@ -295,7 +301,7 @@ def time_entry_update(*, by, entry_id: int, hours=None, note: str | None = None)
 
 
 @transaction.atomic
-def time_entry_delete(*, by, entry_id: int) -> None:
+def time_entry_delete(*, by: User, entry_id: int) -> None:
     entry = TimeEntry.objects.filter(pk=entry_id).values("consultant_id").first()
     if entry is None:
         raise NotFoundError("No such time entry.")
@@ -312,7 +318,7 @@ COPY_THRESHOLD = 2000  # from this many rows an import streams them with COPY (P
 
 
 @transaction.atomic
-def time_entries_bulk_create(*, by, specs: list[EntrySpec], batch_size: int = 5000) -> int:
+def time_entries_bulk_create(*, by: User, specs: list[EntrySpec], batch_size: int = 5000) -> int:
     """Create many draft entries at once (integrations, CSV): every rule checked for the whole batch with a
     fixed number of queries, then `bulk_create` (COPY on PostgreSQL from COPY_THRESHOLD rows). All or nothing:
     one bad entry refuses the batch, naming its index and rule."""
@@ -351,7 +357,7 @@ def time_entries_bulk_create(*, by, specs: list[EntrySpec], batch_size: int = 50
 
 
 @transaction.atomic
-def timesheet_submit(*, by, consultant_id: int, week: date) -> int:
+def timesheet_submit(*, by: User, consultant_id: int, week: date) -> int:
     """Submit a consultant's week: every draft or rejected entry of the week goes to its PM (one UPDATE)."""
     _may_write_for(by, consultant_id)
     _lock_consultants([consultant_id])
@@ -380,7 +386,7 @@ def timesheet_submit(*, by, consultant_id: int, week: date) -> int:
 
 
 @transaction.atomic
-def timesheet_copy_last_week(*, by, consultant_id: int, week: date) -> int:
+def timesheet_copy_last_week(*, by: User, consultant_id: int, week: date) -> int:
     """Copy last week's rows (project, task, hours per weekday, no notes) into this week's empty cells.
     Cells the rules refuse (not allocated any more, outside the project, closed project) are skipped, not
     half-written; the rest are created in one `bulk_create`."""
@@ -408,7 +414,7 @@ def timesheet_copy_last_week(*, by, consultant_id: int, week: date) -> int:
 
 
 # --- decisions by the PM --------------------------------------------------------------------------------
-def _lock_submitted(*, by, entry_ids: list[int]) -> list[int]:
+def _lock_submitted(*, by: User, entry_ids: list[int]) -> list[int]:
     ids = sorted({int(i) for i in entry_ids})
     if not ids:
         raise ValidationFailed("Pick at least one entry (rule: selection_required).", code="selection_required")
@@ -435,7 +441,7 @@ def _lock_submitted(*, by, entry_ids: list[int]) -> list[int]:
 
 
 @transaction.atomic
-def time_entries_approve(*, by, entry_ids: list[int]) -> int:
+def time_entries_approve(*, by: User, entry_ids: list[int]) -> int:
     """Approve submitted entries of the PM's projects and copy the rates onto them (see module docstring).
     All or nothing: one entry that is not submitted or not the PM's refuses the batch. Emits one
     `time.approved` event per batch, keyed by the approved ids."""
@@ -520,7 +526,7 @@ def time_entries_approve(*, by, entry_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def time_entries_reject(*, by, entry_ids: list[int], reason: str) -> int:
+def time_entries_reject(*, by: User, entry_ids: list[int], reason: str) -> int:
     """Send submitted entries back to the consultant with a reason (required); they become editable again."""
     reason = (reason or "").strip()
     if not reason:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -75,6 +76,12 @@ class _Row:
     external_id: str
     label: str
     error: str = ""
+
+    @property
+    def ok(self) -> EntrySpec:
+        """The entry of a row that parsed (every row past the parsing step)."""
+        assert self.spec is not None
+        return self.spec
 
 
 def _consultants(keys: set[str]) -> dict[str, int]:
@@ -149,7 +156,7 @@ def _parse(rows: list[dict]) -> list[_Row]:
 
 @history_context("time-import", by="by")
 @transaction.atomic
-def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> ImportReport:
+def time_csv_import(*, by: User, content: str | bytes, dry_run: bool = True) -> ImportReport:
     """Check every row, then (unless `dry_run`) write the good ones. Project managers and admins import for
     anyone; a consultant imports only their own time (other people's rows are refused row by row)."""
     if not has_role(by, Role.PROJECT_MANAGER, Role.ADMIN, Role.CONSULTANT):
@@ -162,9 +169,9 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
                 row.spec, row.error = None, "You may import only your own time."
     parsed = [row for row in rows if row.spec]
     if parsed and not dry_run:
-        _lock_consultants([row.spec.consultant_id for row in parsed])
+        _lock_consultants([row.ok.consultant_id for row in parsed])
     # What each row's cell holds today (one query).
-    cells = {(row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date) for row in parsed}
+    cells = {(row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date) for row in parsed}
     existing: dict[tuple, TimeEntry] = {}
     if cells:
         first = min(c[3] for c in cells)
@@ -189,12 +196,12 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     actions: dict[int, str] = {}
     checked: list[_Row] = []
     for row in parsed:
-        entry = existing.get((row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date))
+        entry = existing.get((row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date))
         if entry is None:
             actions[row.index] = "create"
         elif entry.status in EDITABLE_STATUSES:
             actions[row.index] = "update"
-        elif entry.hours == row.spec.hours:
+        elif entry.hours == row.ok.hours:
             actions[row.index] = "unchanged"
             continue
         else:
@@ -207,9 +214,9 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     replacing = {
         key: existing[key].pk
         for row in checked
-        if (key := (row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date)) in existing
+        if (key := (row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date)) in existing
     }
-    for i, rule, _field, message in _problems([row.spec for row in checked], replacing=replacing):
+    for i, rule, _field, message in _problems([row.ok for row in checked], replacing=replacing):
         checked[i].error = f"{message} (rule: {rule})"
     good = [row for row in checked if not row.error]
     report = ImportReport(kind=KIND, dry_run=dry_run)
@@ -224,18 +231,18 @@ def time_csv_import(*, by, content: str | bytes, dry_run: bool = True) -> Import
     now = timezone.now()
     updates = []
     for row in good:
-        key = (row.spec.consultant_id, row.spec.project_id, row.spec.task_id, row.spec.date)
+        key = (row.ok.consultant_id, row.ok.project_id, row.ok.task_id, row.ok.date)
         if key in existing:
             entry = existing[key]
-            entry.hours, entry.note, entry.updated_at = row.spec.hours, row.spec.note, now
+            entry.hours, entry.note, entry.updated_at = row.ok.hours, row.ok.note, now
             entry.status, entry.rejection_reason = EntryStatus.DRAFT, ""
-            entry.source_key = row.spec.source_key
+            entry.source_key = row.ok.source_key
             updates.append(entry)
     if updates:
         TimeEntry.objects.bulk_update(
             updates, ["hours", "note", "updated_at", "status", "rejection_reason", "source_key"], batch_size=2000
         )
-    creates = [row.spec for row in good if actions[row.index] == "create"]
+    creates = [row.ok for row in good if actions[row.index] == "create"]
     if creates:
         time_entries_bulk_create(by=by, specs=creates)
     audit_record(

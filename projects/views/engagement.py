@@ -170,7 +170,9 @@ def change_order_create(request, pk: int):
         except DomainError as exc:
             form_apply_domain_error(form, exc)
     messages.error(
-        request, "The change order was not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        request,
+        "The change order was not saved: "
+        + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
     )
     return redirect(f"/projects/{pk}/#change-orders")
 

@@ -7,6 +7,8 @@ Errors are always `{"code": str, "message": str, "fields": {name: [messages]}}`:
 
 import hashlib
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +20,7 @@ from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import generics, serializers, viewsets
 from rest_framework import views as drf_views
+from rest_framework.permissions import BasePermission, OperandHolder, SingleOperandHolder
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -305,6 +308,10 @@ class NumericLookupMixin:
     before anything is looked up or any Idempotency-Key recorded), not a database error."""
 
     lookup_value_regex = "[^/]+"  # anything up to the next slash reaches the view, which refuses it clearly
+    if TYPE_CHECKING:  # given by the DRF view this mixes into
+        lookup_field: str
+
+        def get_queryset(self) -> models.QuerySet: ...
 
     def check_permissions(self, request):
         super().check_permissions(request)
@@ -324,7 +331,7 @@ class NumericLookupMixin:
 class RolePermissionMixin:
     """Role check for every API view: `allowed_roles`, optionally refined per action in `action_roles`."""
 
-    permission_classes = [HasRole]
+    permission_classes: Sequence[type[BasePermission] | OperandHolder | SingleOperandHolder] = [HasRole]
     allowed_roles: tuple = ()
     action_roles: dict = {}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
@@ -45,11 +45,11 @@ def file_url(kind: str, pk: int, *, api: bool = False, request=None) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def stored_file_response(stored: StoredFile) -> HttpResponse:
+def stored_file_response(stored: StoredFile) -> HttpResponseBase:
     """The response that sends `stored`. Call only after the caller's permission check passed."""
     mode = settings.PSA_FILES_SERVE
     if mode == "django":
-        response: HttpResponse = FileResponse(
+        response: HttpResponseBase = FileResponse(
             default_storage.open(stored.name, "rb"),
             as_attachment=stored.as_attachment,
             filename=stored.filename,
@@ -57,7 +57,8 @@ def stored_file_response(stored: StoredFile) -> HttpResponse:
         )
     elif mode in ("x-accel-redirect", "x-sendfile"):
         response = HttpResponse(content_type=stored.content_type)
-        response["Content-Disposition"] = content_disposition_header(stored.as_attachment, stored.filename)
+        if disposition := content_disposition_header(stored.as_attachment, stored.filename):
+            response["Content-Disposition"] = disposition
         if mode == "x-accel-redirect":
             response["X-Accel-Redirect"] = f"{settings.PSA_FILES_ACCEL_PREFIX}{stored.name}"
         else:

@@ -16,4 +16,4 @@ class DateFilter(django_filters.DateFilter):
 class IdFilter(django_filters.NumberFilter):
     """A filter on a primary or foreign key: a whole number ("abc", "1.5" or "NaN" is refused, not looked up)."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # stubs: any form field class

@@ -129,11 +129,11 @@ def csv_rows(
             f"The file has no {names} column{'s' if len(missing) > 1 else ''}.",
             fields={"file": [f"A '{c}' column is required." for c in missing]},
         )
-    rows = []
+    rows: list[dict] = []
     for number, values in records:
         if not any(v.strip() for v in values):
             continue
-        row = {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
+        row: dict[str, str | int] = {c: v.strip() for c, v in zip(columns, values, strict=False) if c}
         row[ROW] = number
         rows.append(row)
         if limit.max_rows and len(rows) > limit.max_rows:

@@ -6,6 +6,7 @@ Amounts carry 2 places, rates and quantities 4, hours 2 (DESIGN.md section 4). E
 
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypedDict
 
 from psa.core.exceptions import ValidationFailed
 
@@ -14,10 +15,24 @@ RATE_PLACES = Decimal("0.0001")
 HOURS_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
 
+
+# What to_decimal accepts: an amount, rate or number of hours as a caller hands it in.
+type DecimalInput = Decimal | int | str
+
+
+class DecimalShape(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+class DecimalDefault(TypedDict):
+    default: Decimal
+
+
 # Field shapes, shared by every model that stores money, rates or hours.
-AMOUNT_FIELD = {"max_digits": 18, "decimal_places": 2}
-RATE_FIELD = {"max_digits": 18, "decimal_places": 4}
-HOURS_FIELD = {"max_digits": 9, "decimal_places": 2}
+AMOUNT_FIELD: DecimalShape = {"max_digits": 18, "decimal_places": 2}
+RATE_FIELD: DecimalShape = {"max_digits": 18, "decimal_places": 4}
+HOURS_FIELD: DecimalShape = {"max_digits": 9, "decimal_places": 2}
 
 
 class NotANumber(ValidationFailed, ValueError):

@@ -15,4 +15,4 @@ class KeysetPagination(pagination.CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"

@@ -134,7 +134,7 @@ class HasRole(BasePermission):
         action = getattr(view, "action", None)
         action_roles = getattr(view, "action_roles", {}) or {}
         roles = action_roles.get(action) if action in action_roles else getattr(view, "allowed_roles", ())
-        return has_role(request.user, *roles)
+        return has_role(request.user, *(roles or ()))
 
 
 def ensure_role_groups() -> None:

@@ -145,5 +145,5 @@ class ApiTokenAuthentication(TokenAuthentication):
 class ApiTokenScheme(KnoxTokenScheme):
     """The OpenAPI security scheme of ApiTokenAuthentication: `Authorization: Token <secret>`."""
 
-    target_class = ApiTokenAuthentication
+    target_class = ApiTokenAuthentication  # type: ignore[assignment]  # a class or its path
     name = "apiToken"

@@ -129,7 +129,7 @@ def webhook_check_url(url: str) -> None:
     webhook_resolve(url)
 
 
-def _connect(target: WebhookTarget, timeout: float) -> socket.socket:
+def _connect(target: WebhookTarget, timeout: float | None) -> socket.socket:
     """A TCP connection to the first checked address that answers (never a fresh lookup)."""
     error: OSError | None = None
     for ip in target.addresses:

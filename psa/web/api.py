@@ -81,7 +81,7 @@ class IssuedTokenSerializer(serializers.ModelSerializer):
 class TokenErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
 
 
 class TokenView(drf_views.APIView):

@@ -12,6 +12,7 @@ shown by name (an account's name, an invoice's number, a user's full name), neve
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import Http404
+from django.utils.functional import Promise
 
 from billing.models import Invoice, InvoiceLine, Payment, WriteOff
 from crm.models import Account
@@ -82,7 +84,7 @@ class Change:
     object_label: str
     object_type: str
     reason: str
-    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (field label, old, new)
+    fields: Sequence[tuple[str | Promise, str, str]] = field(default_factory=list)  # (field label, old, new)
 
 
 def event_model(model: type[models.Model]) -> type[models.Model]:
@@ -177,7 +179,7 @@ def audit_trail(*, target: str, pk: int | None, limit: int = 50) -> tuple[Target
     spec = TARGETS.get(target)
     if spec is None:
         raise Http404("No audit trail for this kind of object.")
-    if pk is not None and not spec.model.objects.filter(pk=pk).exists():
+    if pk is not None and not spec.model._default_manager.filter(pk=pk).exists():
         raise Http404("No such object.")
     found: list[tuple[type[models.Model], Any, list]] = []
     for model, path in [(spec.model, "pgh_obj_id"), *spec.children]:  # the tracked object's id (indexed)

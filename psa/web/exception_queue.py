@@ -32,9 +32,11 @@ Rules (thresholds are settings, defaults in brackets):
 import hashlib
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Avg,
@@ -203,7 +205,7 @@ def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
             detail=f"Accepted {m.accepted_at:%d %b %Y}, not invoiced",
             url=reverse("billing:run-new"),
             fix="Start an invoice run",
-            on=m.accepted_at.date(),
+            on=m.accepted_at.date() if m.accepted_at else as_of,
             amount=m.amount,
             facts=(str(m.amount),),
         )
@@ -214,7 +216,7 @@ def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
 def cap_positions(as_of: date) -> list[dict]:
     """Per capped contract line: cap, billed (unreleased source links), approved unbilled time value and the
     approved time value of the last 28 days (the burn). Four grouped queries, one pass each over the rows."""
-    lines = list(
+    lines: list[Any] = list(  # rows of values()
         ContractLine.objects.filter(cap__isnull=False, cap__gt=0, contract__end_date__gte=as_of - timedelta(days=31))
         .values("pk", "description", "cap", "contract__number", "contract__project_id")
         .order_by("pk")
@@ -303,7 +305,7 @@ def rule_estimate_over_price(as_of: date) -> list[Item]:
     for p in projects:
         if p["pk"] not in prices:
             continue  # no contract: nothing to compare against
-        a = actuals.get(p["pk"], {})
+        a: Mapping[str, Any] = actuals.get(p["pk"], {})
         cost, hours = a.get("c") or ZERO, a.get("h") or ZERO
         etc = p["etc_cost"] if p["etc_cost"] is not None else (p["etc_hours"] * cost / hours if hours else ZERO)
         eac, price = round_money(cost + etc), prices[p["pk"]] or ZERO
@@ -342,7 +344,7 @@ def rule_time_outlier(as_of: date) -> list[Item]:
         .order_by("consultant_id", "date")
     )
     baseline: dict[int, list[Decimal]] = defaultdict(list)
-    recent: list[dict] = []
+    recent: list[Any] = []  # rows of values()
     for d in days:
         (recent.append(d) if d["date"] >= recent_from else baseline[d["consultant_id"]].append(d["h"]))
     stats = {c: _mean_sd(v) for c, v in baseline.items() if len(v) >= 10}
@@ -527,7 +529,7 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
     for item in items:
         d = decisions.get(item.ident)
         hide = d is not None and (
-            (d.action == DismissalAction.SNOOZE and d.until >= as_of)
+            (d.action == DismissalAction.SNOOZE and d.until is not None and d.until >= as_of)
             or (d.action == DismissalAction.DISMISS and d.fingerprint == item.fingerprint)
         )
         if hide:

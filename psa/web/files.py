@@ -10,6 +10,7 @@ for any FileField that has no row.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.http import Http404
@@ -30,7 +31,7 @@ class FileKind:
     field: str
     # The objects `user` may read: the same selector the object's page and API use.
     visible: Callable[..., models.QuerySet]
-    file: Callable[[models.Model], StoredFile]
+    file: Callable[[Any], StoredFile]  # takes an instance of `model`
 
 
 def _issued_invoices(user) -> models.QuerySet:

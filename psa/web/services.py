@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from psa.web.models import DismissalAction, ExceptionDismissal
 
 @transaction.atomic
 def exception_dismiss(
-    *, by, rule: str, item_key: str, reason: str, until: date | None = None, as_of: date | None = None
+    *, by: User, rule: str, item_key: str, reason: str, until: date | None = None, as_of: date | None = None
 ) -> ExceptionDismissal:
     """Hide one queue item with a reason: dismissed (until its facts change) or, with `until`, snoozed through
     that day. The item must be in the queue now (its facts are what the dismissal remembers); a later decision
@@ -61,7 +62,7 @@ def exception_dismiss(
 
 
 @transaction.atomic
-def exception_restore(*, by, rule: str, item_key: str) -> None:
+def exception_restore(*, by: User, rule: str, item_key: str) -> None:
     """Bring a dismissed or snoozed item back into the queue. Audited."""
     deleted, _ = ExceptionDismissal.objects.filter(rule=rule, item_key=item_key).delete()
     if not deleted:

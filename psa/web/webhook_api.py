@@ -17,7 +17,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         model = WebhookSubscription
         fields = ["id", "name", "url", "event_types", "active", "secret", "created_at"]
         read_only_fields = ["id", "secret", "created_at"]
-        extra_kwargs = {"url": {"validators": []}}
+        extra_kwargs: dict = {"url": {"validators": []}}
 
 
 class WebhookSubscriptionViewSet(

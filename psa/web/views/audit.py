@@ -28,6 +28,6 @@ def audit_fragment(request, target: str, pk: int | None = None):
 def audit_page(request, target: str, pk: int | None = None):
     _may_see(request, target)
     spec, changes = audit_trail(target=target, pk=pk)
-    obj = spec.model.objects.filter(pk=pk).first() if pk is not None else None
+    obj = spec.model._default_manager.filter(pk=pk).first() if pk is not None else None
     context = {"changes": changes, "target": target, "pk": pk, "obj": obj, "kind": spec.model._meta.verbose_name}
     return render(request, "web/audit/page.html", context)

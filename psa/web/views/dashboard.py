@@ -46,7 +46,7 @@ def _charts(dash) -> list[dict]:
     labels = [m.strftime("%b %Y") for m in dash.months]
     out = []
     for chart_id, kind, keys in CHARTS:
-        keys = [k for k in keys if k in dash.series]
+        keys = tuple(k for k in keys if k in dash.series)
         if not keys:
             continue
         out.append(
