@@ -8,8 +8,10 @@ Only public Django APIs: table and column names come from the Model `_meta` API,
 """
 
 from functools import cache
+from typing import Any, Protocol, cast
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from billing.models import (
@@ -34,11 +36,18 @@ def columns(model: type[Model], alias: str) -> str:
     """The model's concrete columns, in field order, qualified by `alias`: the select list `instance_from_row`
     reads."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    # A concrete field always has a column (Field.column is None only on fields without one), here and below.
+    return ", ".join(f"{alias}.{quote(cast(str, f.column))}" for f in model._meta.concrete_fields)
+
+
+class _Converting(Protocol):
+    """A field that converts the values its column returns (not every Field has `from_db_value`)."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: BaseDatabaseWrapper) -> Any: ...
 
 
 @cache
-def _loading(model: type[Model]) -> tuple[list[str], list[tuple[int, object]]]:
+def _loading(model: type[Model]) -> tuple[list[str], list[tuple[int, _Converting]]]:
     fields = model._meta.concrete_fields
     return [f.attname for f in fields], [(i, f) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
 
@@ -46,7 +55,7 @@ def _loading(model: type[Model]) -> tuple[list[str], list[tuple[int, object]]]:
 def instance_from_columns[M: Model](model: type[M], names: list[str], values) -> M:
     """`instance_from_row` of a row whose columns are `names` in any order (e.g. `RETURNING *`)."""
     by_column = dict(zip(names, values, strict=True))
-    return instance_from_row(model, [by_column[f.column] for f in model._meta.concrete_fields])
+    return instance_from_row(model, [by_column[cast(str, f.column)] for f in model._meta.concrete_fields])
 
 
 def instance_from_row[M: Model](model: type[M], values) -> M:
@@ -134,8 +143,8 @@ def invoice_insert(computed: dict[str, str] | None = None, source: str = "") -> 
     computed = computed or {}
     fields = [f for f in Invoice._meta.concrete_fields if not f.primary_key]
     given = [f for f in fields if f.column not in computed]
-    values = [computed.get(f.column, "%s") for f in fields]
-    names = ", ".join(f.column for f in fields)
+    values = [computed.get(cast(str, f.column), "%s") for f in fields]
+    names = ", ".join(cast(str, f.column) for f in fields)
     body = f"SELECT {', '.join(values)} {source}" if source else f"VALUES ({', '.join(values)})"
     return f"INSERT INTO {INVOICE} ({names}) {body} RETURNING *", given
 

@@ -1,6 +1,8 @@
 """Pipeline and account forms. They collect input; the services decide (errors come back inline through
 psa.core.forms.form_apply_domain_error)."""
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -85,8 +87,12 @@ class OpportunityForm(StyledModelForm):
 
     def __init__(self, *args, user=None, manager: bool = False, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [("", "Account's currency"), *Opportunity._meta.get_field("currency").choices]
-        self.fields["stage"].queryset = Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order")
+        currencies = Opportunity._meta.get_field("currency").choices
+        assert currencies is not None  # the model field has choices (CURRENCIES)
+        cast(forms.ChoiceField, self.fields["currency"]).choices = [("", "Account's currency"), *currencies]
+        cast(forms.ModelChoiceField, self.fields["stage"]).queryset = Stage.objects.filter(
+            kind=StageKind.OPEN, is_active=True
+        ).order_by("order")
         self.fields["stage"].required = False
         self.fields["owner"].queryset = sales_users()  # type: ignore[attr-defined]  # stubs type form fields as Field
         self.fields["owner"].required = False
@@ -133,7 +139,7 @@ class RoleDemandForm(LineChoiceMixin, StyledModelForm):
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_lines(opportunity)
-        self.fields["role"].queryset = DeliveryRole.objects.filter(is_active=True)
+        cast(forms.ModelChoiceField, self.fields["role"]).queryset = DeliveryRole.objects.filter(is_active=True)
 
 
 class LineMilestoneForm(LineChoiceMixin, StyledModelForm):

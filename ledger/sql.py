@@ -130,7 +130,7 @@ def cumulative_rows(
         f"SELECT {group}, debit AS d, credit AS c FROM {JournalLine._meta.db_table} "
         f"WHERE date > %s AND date <= %s {extra}"
     )
-    params = [since, at, *extra_params]
+    params: list[date | int | None] = [since, at, *extra_params]
     if closed_id is not None:
         stored_sql = (
             f"SELECT {group}, cum_debit AS d, cum_credit AS c FROM {AccountBalance._meta.db_table} "

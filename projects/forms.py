@@ -1,6 +1,7 @@
 """projects forms (engagements, time, expenses, time off): they collect input, services decide."""
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -72,7 +73,9 @@ class ExpenseForm(forms.Form):
 
     def __init__(self, *args, consultant: Consultant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.filter(allocations__consultant=consultant).distinct()
+        cast(forms.ModelChoiceField, self.fields["project"]).queryset = Project.objects.filter(
+            allocations__consultant=consultant
+        ).distinct()
         for field in self.fields.values():
             css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
             if isinstance(field.widget, forms.Select):

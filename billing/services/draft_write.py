@@ -21,7 +21,7 @@ a test compares them.
 
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -99,7 +99,14 @@ def _tax_rows(totals: Totals) -> list[TaxRowOut]:
     ]
 
 
-def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[DownRow], totals, run_id) -> Invoice:
+def _write_orm(
+    invoice: Invoice,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None,
+) -> Invoice:
     Invoice.objects.bulk_create([invoice])
     line_objs = [InvoiceLine(invoice=invoice, **row._asdict()) for row in lines]
     InvoiceLine.objects.bulk_create(line_objs)
@@ -125,7 +132,7 @@ def _write_orm(invoice, lines: list[LineRow], links: list[LinkRow], downs: list[
     return invoice
 
 
-def _saved(invoice: Invoice, names: list[str], row) -> Invoice:
+def _saved(invoice: Invoice, names: list[str], row: list[Any]) -> Invoice:
     """The written draft as a saved instance (`Model.from_db` of its returned row, columns `names`), keeping the
     related objects the unsaved `invoice` was built with (no query for them later)."""
     saved = sql.instance_from_columns(Invoice, names, row)
@@ -135,7 +142,14 @@ def _saved(invoice: Invoice, names: list[str], row) -> Invoice:
     return saved
 
 
-def _write_one_statement(invoice: Invoice, lines, links, downs, totals: Totals, run_id: int | None) -> Invoice:
+def _write_one_statement(
+    invoice: Invoice,
+    lines: list[LineRow],
+    links: list[LinkRow],
+    downs: list[DownRow],
+    totals: Totals,
+    run_id: int | None,
+) -> Invoice:
     taxes = _tax_rows(totals)
     params = sql.invoice_insert_params(invoice, sql.invoice_insert()[1])
     # The arrays in the statement's parameter order: lines, links, the run, write-downs, tax rows.

@@ -239,7 +239,7 @@ def _check_issue_date(invoice: Invoice, on: date) -> None:
 
 @transaction.atomic
 @history_context("invoice-issue", key="invoice_id", by="by")
-def invoice_issue(*, invoice_id: int, by, on: date | None = None) -> Invoice:
+def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoice:
     """Issue a draft invoice or credit note: number from its gapless series, dates from the payment terms,
     ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered and emailed by a job
     after commit. A credit note releases the sources it credits and is applied to the invoice it credits."""

@@ -43,7 +43,7 @@ def _amount(value: DecimalInput, name: str) -> Decimal:
     return amount
 
 
-def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by) -> PaymentAllocation:
+def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User) -> PaymentAllocation:
     if invoice.account_id != payment.account_id:
         raise ValidationFailed(
             f"{invoice} belongs to another account.", fields={"invoice": ["Belongs to another account."]}
@@ -166,7 +166,7 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(*, payment_id: int, invoice_id: int, amount, by) -> PaymentAllocation:
+def payment_allocate(*, payment_id: int, invoice_id: int, amount: DecimalInput, by: User) -> PaymentAllocation:
     """Apply unapplied credit of a payment to an open invoice of the same account."""
     require_finance(by)
     payment = locked(Payment, payment_id, "payment")
@@ -346,7 +346,7 @@ def _import_rows(*, by: User, rows: list[dict], amounts: AmountReader, report: I
 
 
 @history_context("payment-import", by="by")
-def payments_import_csv(*, by, content: str | bytes, dry_run: bool = True, decimal: str = "auto") -> ImportReport:
+def payments_import_csv(*, by: User, content: str | bytes, dry_run: bool = True, decimal: str = "auto") -> ImportReport:
     """Import a bank statement CSV with columns `date, amount, reference, bank_ref` and optionally
     `invoice` (a number) or `account` (an id). The account is found from the invoice number (in `invoice` or
     anywhere in the reference); payments go to that invoice first, the rest to the oldest open ones.

@@ -78,7 +78,7 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     )
 
 
-def invoice_post(invoice: Invoice):
+def invoice_post(invoice: Invoice) -> JournalEntry:
     """Post an issued invoice or credit note. A credit note that credits a plain amount (not sources or lines,
     which become billable again) cuts the project's price: the ledger is told here, in the issuing transaction,
     so recognition lowers the effective price of the project's fixed-price lines (ledger.services.recognition)."""
@@ -86,6 +86,7 @@ def invoice_post(invoice: Invoice):
     if invoice.is_credit_note and invoice.project_id is not None:
         cut = invoice.lines.filter(credited_line__isnull=True).aggregate(total=Sum("net"))["total"]
         if cut:
+            assert invoice.issue_date is not None  # posted when issued: invoice_issue sets the date first
             price_reduction_record(
                 project_id=invoice.project_id, on=invoice.issue_date, amount=cut, source=f"invoice:{invoice.pk}"
             )

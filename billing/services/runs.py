@@ -29,7 +29,7 @@ import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -253,8 +253,10 @@ def _lease_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def _lease_until() -> str:
-    return connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=settings.PSA_BILLING_LEASE_S))
+def _lease_until() -> datetime | str:  # adapted for the backend: PostgreSQL's takes the datetime, others text
+    until = connection.ops.adapt_datetimefield_value(timezone.now() + timedelta(seconds=settings.PSA_BILLING_LEASE_S))
+    assert until is not None  # only None adapts to None
+    return until
 
 
 def _lease_next(run_id: int, owner: str) -> int | None:
@@ -300,7 +302,7 @@ class _LeaseKeeper:
             connection.close()
 
 
-def _claim(item_id: int, owner: str):
+def _claim(item_id: int, owner: str) -> tuple[list[str], Contract, bool, int | None] | None:
     """Take the leased item and lock its contract, in one statement (`billing.sql.item_claim`). Returns (kinds,
     contract with its account, whether a contract line has a cap, the account's own tax category id), or None
     when the item is no longer this worker's or no longer pending.
@@ -315,11 +317,12 @@ def _claim(item_id: int, owner: str):
     n = len(Contract._meta.concrete_fields)
     contract = sql.instance_from_row(Contract, row[3 : 3 + n])
     contract.account = sql.instance_from_row(Account, row[3 + n :])
-    kinds = BillingRunItem._meta.get_field("kinds").from_db_value(row[0], None, connection)
+    # no expression for a raw row's column: JSONField.from_db_value only reads it for a KeyTransform
+    kinds = BillingRunItem._meta.get_field("kinds").from_db_value(row[0], None, connection)  # type: ignore[arg-type]
     return kinds, contract, bool(row[1]), row[2]
 
 
-def _item_done(item_id: int, owner: str, invoice, run_id: int) -> int | None:
+def _item_done(item_id: int, owner: str, invoice: Invoice | None, run_id: int) -> int | None:
     """Mark the leased item processed (done with its invoice, or empty) and lease the run's next item, in the
     caller's transaction; returns the next item (None when none is left to take). Raises LeaseLost when the item
     is no longer this worker's. On PostgreSQL one statement (`billing.sql.ITEM_DONE_LEASE_NEXT`)."""
@@ -364,7 +367,11 @@ def _process_one(
             claimed = _claim(item_id, owner)
             if claimed is not None:
                 kinds, contract, has_caps, own_category = claimed
-                category = categories.get(own_category, default_category) if default_category else None
+                category = (
+                    (categories.get(own_category, default_category) if own_category is not None else default_category)
+                    if default_category
+                    else None
+                )
                 invoice = invoice_draft_for_contract(
                     contract=contract,
                     period_end=run.period_end,

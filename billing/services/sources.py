@@ -32,6 +32,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -473,7 +474,9 @@ SCHEDULED_MODELS: dict[str, ScheduleKind] = {
 
 
 @transaction.atomic
-def billing_schedule_generate(*, contract_line_id: int, by=None, instalments: int | None = None) -> list[ScheduleEvent]:
+def billing_schedule_generate(
+    *, contract_line_id: int, by: User | None = None, instalments: int | None = None
+) -> list[ScheduleEvent]:
     """Generate (or regenerate after a change order) the billing schedule of a contract line.
 
     Retainers and subscriptions bill one event per calendar month of the line's dates, in advance (billable
@@ -544,7 +547,7 @@ def billing_schedule_generate(*, contract_line_id: int, by=None, instalments: in
     return kept + new
 
 
-def billing_schedules_generate_for_contract(*, contract_id: int, by=None) -> int:
+def billing_schedules_generate_for_contract(*, contract_id: int, by: User | None = None) -> int:
     """Generate the schedule of every scheduled line of a contract; returns the number of events."""
     count = 0
     for line_id in ContractLine.objects.filter(

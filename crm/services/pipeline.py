@@ -262,7 +262,9 @@ def _milestone_add(line: OpportunityLine, *, name: str, amount: DecimalInput, du
     return milestone
 
 
-def _demand_add(line: OpportunityLine, *, role: DeliveryRole, hours, start_date: date, end_date: date) -> RoleDemand:
+def _demand_add(
+    line: OpportunityLine, *, role: DeliveryRole, hours: DecimalInput, start_date: date, end_date: date
+) -> RoleDemand:
     demand = RoleDemand(line=line, role=role, hours=to_decimal(hours), start_date=start_date, end_date=end_date)
     errors = {}
     if demand.hours <= 0:
@@ -314,7 +316,9 @@ def line_milestone_add(*, line_id: int, by: User, name: str, amount: DecimalInpu
 
 
 @transaction.atomic
-def role_demand_add(*, line_id: int, by, role: DeliveryRole, hours, start_date: date, end_date: date) -> RoleDemand:
+def role_demand_add(
+    *, line_id: int, by: User, role: DeliveryRole, hours: DecimalInput, start_date: date, end_date: date
+) -> RoleDemand:
     """Demand `hours` of `role` between two dates for a line of an open deal."""
     line = OpportunityLine.objects.filter(pk=line_id).first()
     if line is None:

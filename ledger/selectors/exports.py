@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from ledger.choices import BEANCOUNT_ROOTS, FUNCTIONAL_CURRENCY
 from ledger.models import JournalLine, LedgerAccount
@@ -54,7 +55,7 @@ def _amount(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _lines(start: date, end: date):
+def _lines(start: date, end: date) -> QuerySet[JournalLine]:
     return (
         JournalLine.objects.filter(date__gte=start, date__lte=end)
         .select_related("entry", "account", "client", "project")
@@ -119,9 +120,9 @@ def beancount_export(*, start: date, end: date) -> Iterator[str]:
                 yield f"  source: {_quote(entry.source)}\n"
         amount = line.debit - line.credit
         yield f"  {beancount_account(line.account)}  {_amount(amount)} {currency}\n"
-        if line.client_id:
+        if line.client:  # selected with the line (select_related): no query
             yield f"    client: {_quote(line.client.name)}\n"
-        if line.project_id:
+        if line.project:
             yield f"    project: {_quote(line.project.code)}\n"
         if line.memo:
             yield f"    memo: {_quote(line.memo)}\n"
@@ -156,8 +157,8 @@ def csv_export(*, start: date, end: date) -> Iterator[str]:
                 line.account.type,
                 _amount(line.debit),
                 _amount(line.credit),
-                line.client.name if line.client_id else "",
-                line.project.code if line.project_id else "",
+                line.client.name if line.client else "",
+                line.project.code if line.project else "",
                 line.memo,
             ]
         )

@@ -83,7 +83,7 @@ def balances_write(period: AccountingPeriod) -> int:
     return sql.balances_insert(period_id=period.pk, previous_id=previous["pk"] if previous else None)
 
 
-def _checklist_allows(period: AccountingPeriod, *, by, override_reason: str) -> dict | None:
+def _checklist_allows(period: AccountingPeriod, *, by: User, override_reason: str) -> dict | None:
     """The month-end checklist's rule: a month does not close while a blocking item (ledger.selectors.close) is
     outstanding. An administrator may close over it with a reason; anyone else is refused, with the items named.
     Returns what the audit event records of an override (None when nothing blocks)."""

@@ -22,7 +22,7 @@ How a higher layer posts (billing, revenue recognition, payments)::
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
@@ -120,7 +120,7 @@ class _Account:
         return f"{self.code} {self.name}"
 
 
-def _accounts_by_code(codes) -> dict[str, _Account]:
+def _accounts_by_code(codes: Iterable[str]) -> dict[str, _Account]:
     rows = sql.rows_where_in(LedgerAccount, "id, code, name, is_active, is_control", "code", codes)
     return {row[1]: _Account(*row) for row in rows}
 

@@ -32,11 +32,14 @@ Rules:
   contract-line order; T&M revenue follows approved delivery.
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Case, F, Max, Q, Sum, Value, When
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
@@ -61,11 +64,11 @@ class Target:
     detail: dict = field(default_factory=dict)
 
 
-def _money_sum(expression):
+def _money_sum(expression: str | Combinable) -> Coalesce:
     return Coalesce(Sum(expression), Value(ZERO))
 
 
-def _by(rows, key: str, *names: str) -> dict:
+def _by(rows: Iterable[Mapping[str, Any]], key: str, *names: str) -> dict:
     return {r[key]: tuple(r[n] or ZERO for n in names) for r in rows}
 
 
@@ -193,7 +196,14 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
 
 
 def _target(
-    s: dict, credit_left: dict, time_value: dict, milestones: dict, plan: dict, actual_time, actual_expense, estimates
+    s: dict,
+    credit_left: dict,
+    time_value: dict,
+    milestones: dict,
+    plan: dict,
+    actual_time: dict,
+    actual_expense: dict,
+    estimates: dict,
 ) -> Target:
     """One schedule's target from its method, before re-billed expenses (the caller adds them)."""
     price = s["price"]

@@ -164,7 +164,7 @@ def _schedule_locked(schedule_id: int) -> RevenueSchedule:
 
 
 @transaction.atomic
-def revenue_schedule_method_set(*, schedule_id: int, method: str, by) -> RevenueSchedule:
+def revenue_schedule_method_set(*, schedule_id: int, method: str, by: User) -> RevenueSchedule:
     """Change how a line is recognised. The method must fit the billing model; the next run posts the
     cumulative difference (catch-up), so nothing already posted is rewritten."""
     schedule = _schedule_locked(schedule_id)
@@ -187,7 +187,7 @@ def revenue_schedule_method_set(*, schedule_id: int, method: str, by) -> Revenue
 
 
 @transaction.atomic
-def revenue_schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by) -> RevenueSchedule:
+def revenue_schedule_plan_set(*, schedule_id: int, amounts: dict[date, Decimal], by: User) -> RevenueSchedule:
     """Replace a straight-line plan with custom monthly amounts. Refused unless every month lies within the
     line's dates, no amount is negative or has fractions of a cent, and the months sum to the price exactly."""
     schedule = _schedule_locked(schedule_id)

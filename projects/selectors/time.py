@@ -3,10 +3,13 @@
 whatever the number of rows; sums happen in SQL."""
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -19,7 +22,7 @@ ZERO = Decimal("0.00")
 
 
 # --- scoping --------------------------------------------------------------------------------------------
-def time_entries_for(user) -> QuerySet[TimeEntry]:
+def time_entries_for(user: User) -> QuerySet[TimeEntry]:
     """What a user may see: admins and finance all; PMs their projects' entries and their own; a consultant
     only their own."""
     qs = TimeEntry.objects.all()
@@ -30,7 +33,7 @@ def time_entries_for(user) -> QuerySet[TimeEntry]:
     return qs.filter(consultant__user=user)
 
 
-def expenses_for(user) -> QuerySet[Expense]:
+def expenses_for(user: User) -> QuerySet[Expense]:
     qs = Expense.objects.all()
     if has_role(user, Role.ADMIN, Role.FINANCE):
         return qs
@@ -39,7 +42,7 @@ def expenses_for(user) -> QuerySet[Expense]:
     return qs.filter(consultant__user=user)
 
 
-def allocations_for(user) -> QuerySet[Allocation]:
+def allocations_for(user: User) -> QuerySet[Allocation]:
     qs = Allocation.objects.all()
     if has_role(user, Role.ADMIN, Role.FINANCE, Role.PROJECT_MANAGER):
         return qs
@@ -97,7 +100,9 @@ class WeekGrid:
         return bool(self.statuses & {EntryStatus.DRAFT, EntryStatus.REJECTED})
 
 
-def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tuple[int, int | None]] = ()) -> WeekGrid:
+def timesheet_week(
+    *, consultant: Consultant, monday: date, extra_rows: Sequence[tuple[int, int | None]] = ()
+) -> WeekGrid:
     """One row per project/task the consultant is allocated to this week or has time on (plus added rows),
     one column per day. Three queries, whatever the number of rows and entries."""
     days = [monday + timedelta(days=i) for i in range(7)]
@@ -119,6 +124,7 @@ def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tup
     by_project = {p.pk: p for p in allocated}
     for e in entries:
         by_project.setdefault(e.project_id, e.project)
+    project: Project | None  # each allocated project, then each added row's (None: not the consultant's)
     for project in allocated:
         rows[(project.pk, None)] = GridRow(project, None, [None] * 7)
     for pid, tid in extra_rows:
@@ -159,7 +165,7 @@ def timesheet_week(*, consultant: Consultant, monday: date, extra_rows: list[tup
 
 
 # --- approvals ------------------------------------------------------------------------------------------
-def approval_queue(user) -> QuerySet[TimeEntry]:
+def approval_queue(user: User) -> QuerySet[TimeEntry]:
     """Submitted entries waiting for this PM (all of them for an admin), oldest first."""
     qs = TimeEntry.objects.filter(status=EntryStatus.SUBMITTED)
     if not has_role(user, Role.ADMIN):
@@ -167,7 +173,7 @@ def approval_queue(user) -> QuerySet[TimeEntry]:
     return qs.select_related("consultant__user", "project", "task").order_by("consultant_id", "date", "pk")
 
 
-def expense_queue(user) -> QuerySet[Expense]:
+def expense_queue(user: User) -> QuerySet[Expense]:
     qs = Expense.objects.filter(status=EntryStatus.SUBMITTED)
     if not has_role(user, Role.ADMIN):
         qs = qs.filter(project__project_manager=user)
@@ -175,7 +181,9 @@ def expense_queue(user) -> QuerySet[Expense]:
 
 
 # --- capacity and missing time --------------------------------------------------------------------------
-def time_off_hours(*, consultant_ids, first: date, last: date) -> dict[tuple[int, date], Decimal]:
+def time_off_hours(
+    *, consultant_ids: Iterable[int] | QuerySet[Consultant, Any], first: date, last: date
+) -> dict[tuple[int, date], Decimal]:
     """Hours of time off per (consultant, week) between two dates: weekdays in the overlap x hours per day.
     `consultant_ids`: a list, or a queryset of consultant pks (sent as a subquery). One query; the arithmetic is
     on the (few) time-off rows."""

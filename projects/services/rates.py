@@ -12,7 +12,7 @@ from projects.services._common import clean_or_refuse
 from psa.core.audit import audit_record
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
-from psa.core.money import to_decimal
+from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
 
@@ -40,7 +40,13 @@ def rate_card_create(*, by: User, name: str, currency: str, is_default: bool = F
 @history_context("rate-add", key="rate_card_id", by="by")
 @transaction.atomic
 def rate_card_line_create(
-    *, by, rate_card_id: int, role: DeliveryRole, rate, valid_from: date, valid_to: date | None = None
+    *,
+    by: User,
+    rate_card_id: int,
+    role: DeliveryRole,
+    rate: DecimalInput,
+    valid_from: date,
+    valid_to: date | None = None,
 ) -> RateCardLine:
     """Add a dated rate. Refused when it overlaps another line of the same role on the card (inclusive
     dates, an empty end is open-ended). The card row is locked so two concurrent adds cannot both pass the

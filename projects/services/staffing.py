@@ -43,10 +43,10 @@ def _ensure(by: User, roles: Iterable[str], what: str) -> None:
 @transaction.atomic
 def consultant_create(
     *,
-    by,
-    user,
+    by: User,
+    user: User,
     role: DeliveryRole,
-    weekly_capacity=Decimal("40"),
+    weekly_capacity: DecimalInput = Decimal("40"),
     utilization_target: int = 75,
     skills: dict[str, int] | None = None,
     cost_rate: DecimalInput | None = None,
@@ -72,7 +72,7 @@ def consultant_create(
 
 @transaction.atomic
 @history_context("cost-rate", key="consultant_id", by="by")
-def cost_rate_set(*, by, consultant_id: int, rate, valid_from: date) -> CostRate:
+def cost_rate_set(*, by: User, consultant_id: int, rate: DecimalInput, valid_from: date) -> CostRate:
     """A new dated cost rate (applies from `valid_from` until the next one). One per consultant and day."""
     _ensure(by, COST_EDIT_ROLES, "set cost rates")
     rate = to_decimal(rate)

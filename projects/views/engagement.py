@@ -112,7 +112,7 @@ def project_detail(request, pk: int):
 
 
 def _next_statuses(status: str) -> list[tuple[str, str]]:
-    verbs = {
+    verbs: dict[str, str] = {
         ProjectStatus.ACTIVE: "Start" if status == ProjectStatus.PLANNED else "Resume",
         ProjectStatus.ON_HOLD: "Put on hold",
         ProjectStatus.COMPLETED: "Complete",

@@ -4,8 +4,7 @@ confirmation."""
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import models
 from knox.models import AbstractAuthToken
 
@@ -232,7 +231,7 @@ class ApiToken(AbstractAuthToken):
 # (UserEvent, GroupEvent, UserRoleEvent: a group given to or taken from a user) and their triggers are migrated
 # by this app.
 @tracked(model_name="UserEvent", exclude=["password", "last_login"])
-class TrackedUser(get_user_model()):
+class TrackedUser(User):  # type: ignore[django-manager-missing]  # knox's token model is untyped: no reverse manager
     class Meta:
         proxy = True
         verbose_name = "user"
@@ -246,7 +245,7 @@ class TrackedGroup(Group):
 
 
 @tracked(model_name="UserRoleEvent")
-class TrackedUserRole(get_user_model().groups.through):
+class TrackedUserRole(User.groups.through):  # type: ignore[name-defined]  # auto-created through model: runtime only
     class Meta:
         proxy = True
         verbose_name = "role assignment"

@@ -9,6 +9,7 @@
 - `database_ping`: the health checks' `SELECT 1`.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -24,7 +25,7 @@ PG_TYPES = {
 }  # fmt: skip
 
 
-def unnest(row_type: type[NamedTuple], rows: list, params: list) -> str:
+def unnest(row_type: type[NamedTuple], rows: Sequence[NamedTuple], params: list) -> str:
     """`unnest(%s::type[], ...) AS u(col, ...)` over the row type's fields, appending one array per column to
     `params`."""
     columns = row_type._fields

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -37,7 +37,9 @@ User = get_user_model()
 def _related(model: type[models.Model], name: str) -> type[models.Model]:
     """The model behind a reverse relation (the payment allocations, a consultant's cost rates), named by the
     relation so this module does not depend on those models' class names."""
-    return model._meta.get_field(name).related_model
+    related = model._meta.get_field(name).related_model
+    assert related is not None  # `name` is a relation
+    return related
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Change:
     user: str
     kind: str
     object_label: str
-    object_type: str
+    object_type: str | Promise
     reason: str
     fields: Sequence[tuple[str | Promise, str, str]] = field(default_factory=list)  # (field label, old, new)
 
@@ -127,6 +129,7 @@ class _Names:
 
     def want(self, f: models.Field, value) -> None:
         if f.is_relation and value is not None and value is not _NO_OLD:
+            assert f.related_model is not None  # a relation field has one
             self.wanted[f.related_model].add(value)
 
     def load(self) -> None:
@@ -136,6 +139,7 @@ class _Names:
 
     def show(self, f: models.Field, value) -> str:
         if f.is_relation and value is not None:
+            assert f.related_model is not None  # a relation field has one
             return self.found.get((f.related_model, value), f"#{value} (deleted)")
         return _fmt(value)
 
@@ -184,29 +188,31 @@ def audit_trail(*, target: str, pk: int | None, limit: int = 50) -> tuple[Target
     found: list[tuple[type[models.Model], Any, list]] = []
     for model, path in [(spec.model, "pgh_obj_id"), *spec.children]:  # the tracked object's id (indexed)
         own_pk = model._meta.pk.attname
-        qs = event_model(model).objects.select_related("pgh_context").order_by("-pgh_created_at", "-pgh_id")
+        qs = event_model(model)._default_manager.select_related("pgh_context").order_by("-pgh_created_at", "-pgh_id")
         if pk is not None:
             qs = qs.filter(**{path: pk})
         # one event beyond the limit so the oldest shown change still has its predecessor to diff against
-        events = list(qs[: limit + 1])
+        events: list[Any] = list(qs[: limit + 1])  # pghistory events, given a pk_value below
         for e in events:
             e.pk_value = getattr(e, own_pk)
         found.extend((model, event, diffs) for event, diffs in _diffs(model, events))
 
-    names, user_ids = _Names(), set()
+    names, user_ids = _Names(), set[int | None]()
     for _model, event, diffs in found:
         user_ids.add(_context(event).get("user"))
         for f, old, new in diffs:
             names.want(f, old)
             names.want(f, new)
     user_ids.discard(None)
-    people = {u.pk: _person(u) for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
+    # the ids of the people: None (the system) discarded above
+    people = {u.pk: _person(u) for u in User.objects.filter(pk__in=cast(set[int], user_ids))} if user_ids else {}
     names.load()
 
     changes = []
     for model, event, diffs in found:
         context = _context(event)
         user_id = context.get("user")
+        assert model._meta.verbose_name is not None  # Options sets it (from the class name when Meta has none)
         changes.append(
             Change(
                 at=event.pgh_created_at,
