@@ -92,6 +92,8 @@ def test_a_requests_remaining_hours_fall_as_it_is_staffed(client, setup):
     assert request_remaining([rr.pk]) == {rr.pk: Decimal("40.00")} and rr.status == ResourceRequestStatus.OPEN
     client.force_login(setup.pm)
     assert "40.00 h left" in client.get(reverse("projects:staffing")).content.decode()
+    project_page = client.get(reverse("projects:project", args=[setup.project.pk])).content.decode()
+    assert '<td class="num" data-testid="request-remaining">40.00</td>' in project_page
     staffing.allocation_create(
         by=setup.pm, project_id=setup.project.pk, consultant_id=bob.pk, hours_per_week="20",
         start_date=TWO_WEEKS[0], end_date=TWO_WEEKS[1], kind="soft", resource_request_id=rr.pk,
