@@ -131,11 +131,19 @@ class ExpenseInputSerializer(serializers.Serializer):
 
 
 class StaffAllocationSerializer(serializers.ModelSerializer):
+    confirm_overbooking = serializers.BooleanField(
+        required=False, default=False, write_only=True,
+        help_text="Book even beyond the consultant's free hours in the window; without it that is a 409 "
+        "(code overbooking) naming the over-booking.",
+    )  # fmt: skip
+
     class Meta:
         model = Allocation
         fields = [
             "id", "project", "consultant", "resource_request", "kind", "hours_per_week", "start_date", "end_date",
+            "overbooked", "confirm_overbooking",
         ]  # fmt: skip
+        read_only_fields = ["overbooked"]
 
 
 class UtilizationRowSerializer(serializers.Serializer):
@@ -349,6 +357,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
             end_date=v["end_date"],
             kind=v.get("kind", "soft"),
             resource_request_id=v["resource_request"].pk if v.get("resource_request") else None,
+            confirm_overbooking=v.get("confirm_overbooking", False),
         )
         return Response(StaffAllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 

@@ -138,7 +138,7 @@ def seed() -> list[str]:
                 staffing.allocation_create(
                     by=pm, project_id=project.pk, consultant_id=consultant.pk,
                     hours_per_week=Decimal("24") if len(mine) > 1 and j == 0 else Decimal("16") if j else Decimal("36"),
-                    start_date=first_monday, end_date=project.end_date, kind="hard",
+                    start_date=first_monday, end_date=project.end_date, kind="hard", confirm_overbooking=True,
                 )  # fmt: skip
             if i % 7 == 2:  # a week of leave six weeks ago
                 off = this_monday - dt.timedelta(weeks=6)

@@ -133,6 +133,8 @@ class Allocation(models.Model):
     hours_per_week = models.DecimalField(**HOURS_FIELD)
     start_date = models.DateField()
     end_date = models.DateField()
+    # Booked beyond the consultant's free hours in its window, confirmed by whoever allocated.
+    overbooked = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -3,9 +3,10 @@ request, the capacity heatmap and the bench per role against pipeline-weighted d
 of queries whatever the number of rows; sums happen in SQL."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
 from django.db.models import Q, Sum, Value
@@ -14,7 +15,7 @@ from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncMont
 from crm.models import Opportunity
 from crm.selectors import weighted_demand
 from projects.choices import EntryStatus
-from projects.models import Allocation, Consultant, ConsultantSkill, TimeEntry
+from projects.models import Allocation, Consultant, ConsultantSkill, ResourceRequest, TimeEntry
 from projects.selectors.time import ZERO, time_off_hours
 from psa.core.dates import month_spans, week_start, weekdays_between
 
@@ -141,18 +142,48 @@ class Candidate:
     capacity: Decimal
     booked: Decimal
     skill_level: int | None
+    weeks: Decimal = Decimal("1")  # the window in weeks of five weekdays
+    suggested: Decimal = ZERO  # hours per week to suggest for a request: never more than is free
 
     @property
     def free(self) -> Decimal:
-        return max(ZERO, self.capacity - self.booked)
+        """Capacity less bookings in the window; negative when the consultant is over-booked."""
+        return self.capacity - self.booked
+
+
+def capacity_and_booked(
+    consultant_ids: list[int], *, start: date, end: date, exclude_allocation_id: int | None = None
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """{consultant: (capacity less time off, hours booked by every allocation, hard and soft)} over the weekdays
+    of [start, end]. Three queries."""
+    booked: dict[int, Decimal] = defaultdict(Decimal)
+    allocations = Allocation.objects.filter(consultant_id__in=consultant_ids, start_date__lte=end, end_date__gte=start)
+    if exclude_allocation_id is not None:
+        allocations = allocations.exclude(pk=exclude_allocation_id)
+    for cid, hpw, a, b in allocations.values_list("consultant_id", "hours_per_week", "start_date", "end_date"):
+        booked[cid] += hpw * _overlap_weekdays(a, b, start, end) / 5
+    off = time_off_hours(consultant_ids=consultant_ids, first=start, last=end)
+    off_total: dict[int, Decimal] = defaultdict(Decimal)
+    for (cid, _wk), h in off.items():
+        off_total[cid] += h
+    days = weekdays_between(start, end)
+    capacity = dict(Consultant.objects.filter(pk__in=consultant_ids).values_list("pk", "weekly_capacity"))
+    return {
+        cid: (
+            max(ZERO, cap * days / 5 - off_total.get(cid, ZERO)).quantize(Decimal("0.01")),
+            booked[cid].quantize(Decimal("0.01")),
+        )
+        for cid, cap in capacity.items()
+    }
 
 
 def consultant_search(
     *, role_id: int | None, start: date, end: date, skill_id: int | None = None, min_level: int = 1,
-    min_free_hours: Decimal = ZERO,
+    min_free_hours: Decimal | None = None,
 ) -> list[Candidate]:  # fmt: skip
     """Active consultants of a role (and skill at a level) with their free hours in [start, end]: capacity
-    less time off less every allocation (hard and soft) overlapping the window. Four queries."""
+    less time off less every allocation (hard and soft) overlapping the window. Free hours can be negative
+    (over-booked); `min_free_hours` keeps only those with at least that much. Five queries."""
     qs = Consultant.objects.filter(is_active=True).select_related("user", "role")
     if role_id:
         qs = qs.filter(role_id=role_id)
@@ -165,24 +196,56 @@ def consultant_search(
         )
         qs = qs.filter(pk__in=list(levels))
     consultants = list(qs)
-    ids = [c.pk for c in consultants]
-    booked: dict[int, Decimal] = defaultdict(Decimal)
-    for cid, hpw, a, b in Allocation.objects.filter(
-        consultant_id__in=ids, start_date__lte=end, end_date__gte=start
-    ).values_list("consultant_id", "hours_per_week", "start_date", "end_date"):
-        booked[cid] += hpw * _overlap_weekdays(a, b, start, end) / 5
-    off = time_off_hours(consultant_ids=ids, first=start, last=end)
-    off_total: dict[int, Decimal] = defaultdict(Decimal)
-    for (cid, _wk), h in off.items():
-        off_total[cid] += h
-    days = weekdays_between(start, end)
+    figures = capacity_and_booked([c.pk for c in consultants], start=start, end=end)
+    weeks = Decimal(weekdays_between(start, end)) / 5 or Decimal("1")
     out = []
     for c in consultants:
-        cap = max(ZERO, c.weekly_capacity * days / 5 - off_total.get(c.pk, ZERO))
-        cand = Candidate(c, cap.quantize(Decimal("0.01")), booked[c.pk].quantize(Decimal("0.01")), levels.get(c.pk))
-        if cand.free >= min_free_hours:
+        cap, booked = figures.get(c.pk, (ZERO, ZERO))
+        cand = Candidate(c, cap, booked, levels.get(c.pk), weeks=weeks)
+        if min_free_hours is None or cand.free >= min_free_hours:
             out.append(cand)
     return sorted(out, key=lambda x: (-x.free, str(x.consultant)))
+
+
+def request_remaining(request_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{resource request: hours still to staff}: its hours less the hours of every allocation made from it
+    (hard and soft), counted on the weekdays the allocation shares with the request's dates. Two queries."""
+    requests = {
+        pk: (hours, a, b)
+        for pk, hours, a, b in ResourceRequest.objects.filter(pk__in=list(request_ids)).values_list(
+            "pk", "hours", "start_date", "end_date"
+        )
+    }
+    staffed: dict[int, Decimal] = defaultdict(Decimal)
+    for rid, hpw, a, b in Allocation.objects.filter(resource_request_id__in=list(requests)).values_list(
+        "resource_request_id", "hours_per_week", "start_date", "end_date"
+    ):
+        _hours, ra, rb = requests[rid]
+        staffed[rid] += hpw * _overlap_weekdays(a, b, ra, rb) / 5
+    return {pk: max(ZERO, hours - staffed[pk]).quantize(Decimal("0.01")) for pk, (hours, _a, _b) in requests.items()}
+
+
+def _half_hours_down(value: Decimal) -> Decimal:
+    return (value * 2).to_integral_value(rounding=ROUND_FLOOR) / 2
+
+
+def staffing_suggestions(
+    *, request_id: int, start: date | None = None, end: date | None = None, skill_id: int | None = None,
+    min_level: int = 1, role_id: int | None = None,
+) -> list[Candidate]:  # fmt: skip
+    """Candidates for a resource request, each with the hours per week to suggest: the request's remaining
+    hours spread over the window, but never more than the candidate's free hours (nothing when over-booked).
+    Best fit first: most hours suggested, then skill level, then free hours."""
+    rr = ResourceRequest.objects.get(pk=request_id)
+    start, end = start or rr.start_date, end or rr.end_date
+    candidates = consultant_search(
+        role_id=role_id or rr.role_id, start=start, end=end, skill_id=skill_id, min_level=min_level
+    )
+    remaining = request_remaining([rr.pk]).get(rr.pk, ZERO)
+    for c in candidates:
+        need = remaining / c.weeks
+        c.suggested = _half_hours_down(max(ZERO, min(need, c.free / c.weeks)))
+    return sorted(candidates, key=lambda c: (-c.suggested, -(c.skill_level or 0), -c.free, str(c.consultant)))
 
 
 @dataclass

@@ -22,9 +22,11 @@ from projects.models import (
     TimeEntry,
     TimeOff,
 )
+from projects.selectors import capacity_and_booked, request_remaining
 from projects.services._common import clean_or_refuse
 from projects.services.time import CLOSED_PROJECT_STATUSES
 from psa.core.audit import audit_record
+from psa.core.dates import weekdays_between
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
 from psa.core.money import DecimalInput, to_decimal
@@ -135,6 +137,40 @@ def time_off_remove(*, by: User, time_off_id: int) -> None:
     off.delete()
 
 
+def _overbooking(
+    consultant: Consultant, hours_per_week: Decimal, start: date, end: date, *, confirmed: bool,
+    allocation_id: int | None = None,
+) -> bool:  # fmt: skip
+    """Whether booking `hours_per_week` over [start, end] goes beyond the consultant's free hours there;
+    refused (rule: overbooking) unless confirmed. The consultant's row is locked by the caller."""
+    capacity, booked = capacity_and_booked([consultant.pk], start=start, end=end, exclude_allocation_id=allocation_id)[
+        consultant.pk
+    ]
+    wanted = (hours_per_week * weekdays_between(start, end) / 5).quantize(Decimal("0.01"))
+    free = capacity - booked
+    if wanted <= free:
+        return False
+    if not confirmed:
+        raise ConflictError(
+            f"This would over-book {consultant}: {wanted} h wanted between {start} and {end} but only {free} h "
+            f"free (capacity {capacity} h, booked {booked} h). Confirm the over-booking to allocate anyway "
+            "(rule: overbooking).",
+            fields={"confirm_overbooking": [f"{consultant} would be {wanted - free} h over capacity."]},
+            code="overbooking",
+        )
+    return True
+
+
+def _request_consume(request_id: int) -> None:
+    """A resource request is filled once the allocations made from it cover its hours, open again when not."""
+    remaining = request_remaining([request_id]).get(request_id)
+    if remaining is None:
+        return
+    ResourceRequest.objects.filter(
+        pk=request_id, status__in=[ResourceRequestStatus.OPEN, ResourceRequestStatus.FILLED]
+    ).update(status=ResourceRequestStatus.FILLED if remaining <= 0 else ResourceRequestStatus.OPEN)
+
+
 @transaction.atomic
 def allocation_create(
     *,
@@ -146,10 +182,14 @@ def allocation_create(
     end_date: date,
     kind: str = AllocationKind.SOFT,
     resource_request_id: int | None = None,
+    confirm_overbooking: bool = False,
 ) -> Allocation:
     """Book a consultant on a project. Refused outside the project's dates, on a closed project, for a
-    request of another project, or with hours per week outside (0, 168]. Over-booking is allowed (the
-    heatmap shows it) — staffing is a judgement, not a hard rule."""
+    request of another project, or with hours per week outside (0, 168]. Booking more than the consultant's
+    free hours in the window (capacity less time off less hard and soft bookings) is refused with a
+    ConflictError (rule: overbooking) unless `confirm_overbooking` — staffing is a judgement, so it can be
+    confirmed, and the allocation records that it was an over-booking. An allocation made from a resource
+    request consumes it: the request is filled once its hours are covered."""
     _ensure(by, STAFF_ROLES, "staff projects")
     project = Project.objects.select_for_update().filter(pk=project_id).first()
     if project is None:
@@ -177,7 +217,8 @@ def allocation_create(
         )
     if kind not in AllocationKind.values:
         raise ValidationFailed("Kind is soft or hard (rule: kind_valid).", fields={"kind": ["soft or hard."]})
-    if not Consultant.objects.filter(pk=consultant_id, is_active=True).exists():
+    consultant = Consultant.objects.select_for_update().filter(pk=consultant_id, is_active=True).first()
+    if consultant is None:
         raise ValidationFailed("No such active consultant.", fields={"consultant": ["Unknown."]})
     request = None
     if resource_request_id is not None:
@@ -187,6 +228,7 @@ def allocation_create(
                 "That resource request belongs to another project (rule: request_of_project).",
                 fields={"resource_request": ["Not this project's."]},
             )
+    overbooked = _overbooking(consultant, hours, start_date, end_date, confirmed=confirm_overbooking)
     allocation = Allocation.objects.create(
         project=project,
         consultant_id=consultant_id,
@@ -195,10 +237,11 @@ def allocation_create(
         hours_per_week=hours,
         start_date=start_date,
         end_date=end_date,
+        overbooked=overbooked,
         created_by=by,
     )
-    if request is not None and kind == AllocationKind.HARD:
-        ResourceRequest.objects.filter(pk=request.pk).update(status=ResourceRequestStatus.FILLED)
+    if request is not None:
+        _request_consume(request.pk)
     audit_record(actor=by, action="projects.allocation.create", obj=project, summary=f"Allocated {allocation}")
     return allocation
 
@@ -267,6 +310,8 @@ def allocation_update(
     before = f"{allocation.hours_per_week} h/week to {allocation.end_date} ({allocation.kind})"
     allocation.hours_per_week, allocation.end_date, allocation.kind = hours, end_date, kind
     allocation.save(update_fields=["hours_per_week", "end_date", "kind"])
+    if allocation.resource_request_id is not None:
+        _request_consume(allocation.resource_request_id)
     audit_record(
         actor=by,
         action="projects.allocation.update",
@@ -288,4 +333,7 @@ def allocation_remove(*, by: User, allocation_id: int) -> None:
             code="covers_logged_time",
         )
     audit_record(actor=by, action="projects.allocation.remove", obj=allocation.project, summary=f"Removed {allocation}")
+    request_id = allocation.resource_request_id
     allocation.delete()
+    if request_id is not None:
+        _request_consume(request_id)

@@ -385,32 +385,46 @@ def timesheet_submit(*, by: User, consultant_id: int, week: date) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class CopyResult:
+    """What "Copy last week" did: cells filled, cells skipped because their day already had hours typed,
+    and last week's rows (project, task) to show in the grid even where nothing was filled."""
+
+    filled: int
+    skipped: int
+    rows: list[tuple[int, int | None]]
+
+
 @transaction.atomic
-def timesheet_copy_last_week(*, by: User, consultant_id: int, week: date) -> int:
-    """Copy last week's rows (project, task, hours per weekday, no notes) into this week's empty cells.
-    Cells the rules refuse (not allocated any more, outside the project, closed project) are skipped, not
-    half-written; the rest are created in one `bulk_create`."""
+def timesheet_copy_last_week(*, by: User, consultant_id: int, week: date) -> CopyResult:
+    """Copy last week's rows (project, task, hours per weekday, no notes) into this week, filling only days
+    with no hours typed yet: a day the consultant already typed on is skipped whole, so copying never adds
+    hours onto typed ones (no doubled days). Cells the rules refuse (not allocated any more, outside the
+    project, closed project) are skipped, not half-written; the rest are created in one `bulk_create`."""
     _may_write_for(by, consultant_id)
     monday = week_start(week)
     prev = list(
-        TimeEntry.objects.filter(
-            consultant_id=consultant_id, date__gte=monday - timedelta(days=7), date__lt=monday
-        ).values_list("project_id", "task_id", "date", "hours")
+        TimeEntry.objects.filter(consultant_id=consultant_id, date__gte=monday - timedelta(days=7), date__lt=monday)
+        .order_by("project_id", "task_id", "date")
+        .values_list("project_id", "task_id", "date", "hours")
     )
-    taken = set(
+    this_week = list(
         TimeEntry.objects.filter(
             consultant_id=consultant_id, date__gte=monday, date__lt=monday + timedelta(days=7)
-        ).values_list("project_id", "task_id", "date")
+        ).values_list("project_id", "task_id", "date", "hours")
     )
+    typed_days = {day for _p, _t, day, hours in this_week if hours > 0}
+    taken = {(project_id, task_id, day) for project_id, task_id, day, _h in this_week}
+    rows: list[tuple[int, int | None]] = list(dict.fromkeys((pid, tid) for pid, tid, _day, _hours in prev))
     candidates = [
         EntrySpec(consultant_id, project_id, task_id, day + timedelta(days=7), hours)
         for project_id, task_id, day, hours in prev
-        if (project_id, task_id, day + timedelta(days=7)) not in taken
+        if day + timedelta(days=7) not in typed_days and (project_id, task_id, day + timedelta(days=7)) not in taken
     ]
+    skipped = len(prev) - len(candidates)
     keep = valid_specs(candidates)  # one pass, fixed queries: no per-entry validation round trips
-    if not keep:
-        return 0
-    return time_entries_bulk_create(by=by, specs=keep)
+    filled = time_entries_bulk_create(by=by, specs=keep) if keep else 0
+    return CopyResult(filled=filled, skipped=skipped, rows=rows)
 
 
 # --- decisions by the PM --------------------------------------------------------------------------------
@@ -549,6 +563,7 @@ def week_days(monday: date) -> list[date]:
 
 
 __all__ = [
+    "CopyResult",
     "EntrySpec",
     "consultant_of",
     "time_entries_approve",

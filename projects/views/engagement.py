@@ -13,6 +13,7 @@ from projects.filtersets import ProjectFilter
 from projects.forms import ChangeOrderForm, RejectForm
 from projects.models import ChangeOrder, Contract, Project
 from projects.permissions import PM_ROLES, RATE_VIEW_ROLES, VIEW_ROLES
+from projects.selectors import request_remaining
 from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
@@ -83,6 +84,8 @@ def project_detail(request, pk: int):
         .prefetch_related("lines__contract_line")
         .order_by("-number")
     )
+    requests = list(project.resource_requests.select_related("role"))
+    remaining = request_remaining([r.pk for r in requests])
     return render(
         request,
         "projects/project_detail.html",
@@ -91,7 +94,7 @@ def project_detail(request, pk: int):
             "contract": contract,
             "tasks": project.tasks.all(),
             "milestones": project.milestones.select_related("contract_line"),
-            "requests": project.resource_requests.select_related("role"),
+            "requests": [(r, remaining.get(r.pk)) for r in requests],
             "team": project.allocations.select_related("consultant__user", "consultant__role").order_by(
                 "start_date", "id"
             ),

@@ -12,7 +12,14 @@ from django.views.decorators.http import require_POST
 
 from crm.models import DeliveryRole
 from projects.models import ResourceRequest, Skill
-from projects.selectors import capacity_heatmap, consultant_search, role_bench_vs_demand, utilization
+from projects.selectors import (
+    capacity_heatmap,
+    consultant_search,
+    request_remaining,
+    role_bench_vs_demand,
+    staffing_suggestions,
+    utilization,
+)
 from projects.services import staffing as staffing_services
 from psa.core.dates import date_param, parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
@@ -47,27 +54,35 @@ def staffing(request):
     role_id = _int(g.get("role")) or (rr.role_id if rr else None)
     skill_id = _int(g.get("skill"))
     try:
-        min_free = Decimal(g.get("min_free") or "0")
+        min_free = Decimal(g["min_free"]) if g.get("min_free") else None
     except InvalidOperation:
-        min_free = Decimal("0")
-    candidates = consultant_search(
-        role_id=role_id, start=start, end=end, skill_id=skill_id, min_level=_int(g.get("min_level")) or 1,
-        min_free_hours=min_free,
-    )  # fmt: skip
-    open_requests = (
+        min_free = None
+    min_level = _int(g.get("min_level")) or 1
+    if rr:  # capacity-aware: each candidate's suggestion fits their free hours, best fit first
+        candidates = staffing_suggestions(
+            request_id=rr.pk, start=start, end=end, skill_id=skill_id, min_level=min_level, role_id=role_id
+        )
+        if min_free is not None:
+            candidates = [c for c in candidates if c.free >= min_free]
+    else:
+        candidates = consultant_search(
+            role_id=role_id, start=start, end=end, skill_id=skill_id, min_level=min_level, min_free_hours=min_free
+        )
+    open_requests = list(
         ResourceRequest.objects.filter(status="open")
         .select_related("project", "role")
         .order_by("start_date", "id")[:50]
     )
-    weeks = max(1, ((end - start).days + 1) / 7)
+    remaining = request_remaining([r.pk for r in open_requests] + ([rr.pk] if rr else []))
     return render(
         request,
         "projects/staffing.html",
         {
             "rr": rr, "start": start, "end": end, "role_id": role_id, "skill_id": skill_id, "min_free": min_free,
             "min_level": _int(g.get("min_level")) or 1, "candidates": candidates, "roles": DeliveryRole.objects.all(),
-            "skills": Skill.objects.all(), "open_requests": open_requests,
-            "suggested": (rr.hours / Decimal(weeks)).quantize(Decimal("0.5")) if rr else Decimal("20"),
+            "skills": Skill.objects.all(),
+            "open_requests": [(r, remaining.get(r.pk)) for r in open_requests],
+            "rr_remaining": remaining.get(rr.pk) if rr else None, "suggested": Decimal("20"),
         },
     )  # fmt: skip
 
@@ -75,6 +90,8 @@ def staffing(request):
 @role_required(*STAFF_ROLES)
 @require_POST
 def allocate(request):
+    """Allocate from the staffing page. An over-booking is not refused outright: the page asks, showing why,
+    and the same form posted again with `confirm_overbooking` books it (and records the over-booking)."""
     p = request.POST
     back = safe_next(request, "projects:staffing")
     try:
@@ -85,9 +102,16 @@ def allocate(request):
             by=request.user, project_id=project_id or 0, consultant_id=_int(p.get("consultant")) or 0,
             hours_per_week=p.get("hours_per_week") or "0", start_date=_posted_date(p, "start"),
             end_date=_posted_date(p, "end"), kind=p.get("kind") or "soft", resource_request_id=rr_id,
+            confirm_overbooking=p.get("confirm_overbooking") in ("1", "true", "on"),
         )  # fmt: skip
-        messages.success(request, f"Allocated {allocation.consultant} ({allocation.get_kind_display().lower()}).")
+        over = " — over-booked, as confirmed" if allocation.overbooked else ""
+        messages.success(request, f"Allocated {allocation.consultant} ({allocation.get_kind_display().lower()}){over}.")
     except DomainError as exc:
+        if exc.code == "overbooking":
+            fields = [(k, v) for k, v in p.items() if k not in ("csrfmiddlewaretoken", "confirm_overbooking")]
+            return render(
+                request, "projects/allocate_confirm.html", {"question": exc.message, "fields": fields, "back": back}
+            )
         messages.error(request, exc.message)
     except (InvalidOperation, ValueError):
         messages.error(request, "Hours per week must be a number.")

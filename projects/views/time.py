@@ -164,11 +164,17 @@ def timesheet_copy(request):
     consultant = _consultant(request)
     monday = _week(request)
     try:
-        n = time_services.timesheet_copy_last_week(by=request.user, consultant_id=consultant.pk, week=monday)
-        messages.success(request, f"Copied {n} entries from last week." if n else "Nothing to copy from last week.")
+        result = time_services.timesheet_copy_last_week(by=request.user, consultant_id=consultant.pk, week=monday)
     except DomainError as exc:
         messages.error(request, _message(exc))
-    return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}")
+        return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}")
+    if not result.rows:
+        messages.info(request, "Nothing to copy from last week.")
+    else:
+        skipped = f"; skipped {result.skipped} that already had hours typed on their day" if result.skipped else ""
+        messages.success(request, f"Copied last week's rows: filled {result.filled} empty cells{skipped}.")
+    rows = "".join(f"&add={project_id}-{task_id or 0}" for project_id, task_id in result.rows)
+    return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}{rows}")
 
 
 # --- approvals ------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_logged_time_keeps_its_allocation(setup, carl):
     )  # fmt: skip
     staffing.allocation_create(
         by=setup.pm, project_id=setup.project.pk, consultant_id=carl.pk, hours_per_week="8",
-        start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=14),
+        start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=14), confirm_overbooking=True,
     )  # fmt: skip
     staffing.allocation_remove(by=setup.pm, allocation_id=allocation.pk)
     assert Allocation.objects.filter(consultant=carl).count() == 1

@@ -34,7 +34,9 @@ def test_a_pm_allocates_from_a_resource_request(client, setup):
     assert page.status_code == 200 and str(carl) in page.content.decode()
     form = {"request": rr.pk, "consultant": carl.pk, "hours_per_week": "10", "kind": "hard",
             "start": START.isoformat(), "end": END.isoformat()}  # fmt: skip
-    client.post(reverse("projects:allocate"), form)
+    asked = client.post(reverse("projects:allocate"), form)  # carl is fully booked: the page asks first
+    assert 'name="confirm_overbooking"' in asked.content.decode()
+    client.post(reverse("projects:allocate"), {**form, "confirm_overbooking": "1"})
     assert Allocation.objects.filter(resource_request=rr, kind="hard", hours_per_week=10).exists()
 
 

@@ -122,7 +122,8 @@ def test_allocations_by_pms_and_utilization(setup, carl):
     made = pm.post(
         "/api/v1/allocations/",
         {"project": setup.project.pk, "consultant": carl.pk, "kind": "soft", "hours_per_week": "8",
-         "start_date": MONDAY.isoformat(), "end_date": (MONDAY + dt.timedelta(days=13)).isoformat()},
+         "start_date": MONDAY.isoformat(), "end_date": (MONDAY + dt.timedelta(days=13)).isoformat(),
+         "confirm_overbooking": True},  # carl is fully booked already
         format="json",
     )  # fmt: skip
     assert made.status_code == 201, made.json()

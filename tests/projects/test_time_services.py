@@ -198,6 +198,30 @@ def test_copy_last_week_fills_this_weeks_empty_cells(setup, carl):
     put(carl, setup.project, MONDAY + dt.timedelta(days=1), "6")
     nxt = MONDAY + dt.timedelta(days=7)
     put(carl, setup.project, nxt, "2")
-    assert ts.timesheet_copy_last_week(by=carl.user, consultant_id=carl.pk, week=nxt) == 1
+    assert ts.timesheet_copy_last_week(by=carl.user, consultant_id=carl.pk, week=nxt).filled == 1
     assert TimeEntry.objects.get(date=nxt).hours == Decimal("2.00")
     assert TimeEntry.objects.get(date=nxt + dt.timedelta(days=1)).note == ""
+
+
+def test_copy_last_week_into_a_half_filled_week_never_adds_onto_typed_hours(setup, carl):
+    """Last week 5 x 8 h on the project's general row; this week 33.5 h already typed on a task. Copying fills
+    only the days nobody typed on, reports what it filled and skipped, and no day grows."""
+    task = setup.project.tasks.first().pk
+    last = MONDAY - dt.timedelta(days=7)
+    for i in range(5):
+        put(carl, setup.project, last + dt.timedelta(days=i), "8")
+    for i, h in enumerate(["8", "8", "8", "8", "1.5"]):
+        put(carl, setup.project, MONDAY + dt.timedelta(days=i), h, task=task)
+    result = ts.timesheet_copy_last_week(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    assert (result.filled, result.skipped) == (0, 5)
+    assert (setup.project.pk, None) in result.rows
+    week = TimeEntry.objects.filter(date__gte=MONDAY, date__lt=MONDAY + dt.timedelta(days=7))
+    assert sum(e.hours for e in week) == Decimal("33.50")
+    # a week typed Monday to Wednesday: Thursday and Friday are filled, nothing doubles
+    week.filter(date__gte=MONDAY + dt.timedelta(days=3)).delete()
+    result = ts.timesheet_copy_last_week(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    assert (result.filled, result.skipped) == (2, 3)
+    per_day = {}
+    for e in week.all():
+        per_day[e.date] = per_day.get(e.date, Decimal("0")) + e.hours
+    assert max(per_day.values()) == Decimal("8.00") and sum(per_day.values()) == Decimal("40.00")

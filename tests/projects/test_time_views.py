@@ -82,7 +82,7 @@ def test_the_week_page_uses_the_same_queries_at_two_sizes(client, setup, carl):
 
     staffing.allocation_create(
         by=setup.admin, project_id=other.project.pk, consultant_id=carl.pk, hours_per_week="8",
-        start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=6),
+        start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=6), confirm_overbooking=True,
     )  # fmt: skip
     _fill(carl, other, 1)
     large, _ = count_queries(lambda: client.get(url, {"week": MONDAY.isoformat()}))

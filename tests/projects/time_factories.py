@@ -54,6 +54,6 @@ def consultant_on(setup: Setup, *, user=None, cost=Decimal("70"), hours=Decimal(
     )  # fmt: skip
     staffing.allocation_create(
         by=setup.admin, project_id=setup.project.pk, consultant_id=consultant.pk, hours_per_week=hours,
-        start_date=START, end_date=END, kind="hard",
+        start_date=START, end_date=END, kind="hard", confirm_overbooking=True,
     )  # fmt: skip
     return consultant
