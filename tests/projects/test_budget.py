@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from crm.choices import BillingModel
@@ -158,3 +159,48 @@ def test_a_fixed_number_of_queries_whatever_the_size(size):
     sent, out = count_queries(lambda: budget_with_estimates(project_ids=ids, as_of=AS_OF))
     assert sent == 6
     assert len(out) == size
+
+
+# --- the panel on the project page (served by the ledger, which owns the estimates) -------------------------
+PAST = timezone.localdate() - dt.timedelta(days=3)
+
+
+def panel(client, user, project):
+    client.force_login(user)
+    return client.get(reverse("ledger:project_budget", args=[project.pk]))
+
+
+@pytest.mark.parametrize("roles", [["consultant"], ["client"]])
+def test_consultants_and_clients_cannot_see_a_projects_figures(client, roles):
+    project, line, design, _build = hand_built()
+    entry(project, who=consultant(), day=PAST, hours="8", task=design, line=line)
+    response = panel(client, UserFactory(roles=roles), project)
+    assert response.status_code == 403
+    assert b"burn" not in response.content
+    # Not even a consultant booked on the project.
+    me = Consultant.objects.create(user=UserFactory(roles=roles), role=RoleFactory(code="senior"))
+    entry(project, who=me, day=PAST, hours="8", task=design, line=line)
+    response = panel(client, me.user, project)
+    assert response.status_code == 403
+    assert b"burn" not in response.content
+
+
+def test_cost_shows_only_to_the_roles_that_may_see_cost_rates(client):
+    project, line, design, _build = hand_built()
+    entry(project, who=consultant(), day=PAST, hours="8", task=design, line=line)
+    ProjectEstimate.objects.create(project=project, as_of=PAST, etc_hours=D("50"))
+    for roles, sees_cost in ((["finance"], True), (["admin"], True), (["project_manager"], False), (["sales"], False)):
+        response = panel(client, UserFactory(roles=roles), project)
+        assert response.status_code == 200, roles
+        html = response.content.decode()
+        assert 'data-testid="burn-percent">8.0%' in html
+        assert "actual + the PM's estimate to complete" in html
+        assert ('data-testid="burn-cost"' in html) is sees_cost, roles
+        assert 'data-testid="burn-chart"' in html
+
+
+def test_the_project_page_loads_the_panel(client):
+    project, *_ = hand_built()
+    client.force_login(UserFactory(roles=["project_manager"]))
+    response = client.get(reverse("projects:project", args=[project.pk]))
+    assert reverse("ledger:project_budget", args=[project.pk]) in response.content.decode()
