@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, NullIf
 
 from projects.calculations import ENTRY_ROLE, tm_group_value
 from projects.choices import EntryStatus
@@ -233,3 +233,19 @@ def weekly_burn(*, project_id: int, as_of: date) -> list[tuple[date, Decimal]]:
         total += weeks[monday]
         out.append((monday, total))
     return out
+
+
+def with_burn[Q_: QuerySet[Project]](projects: Q_, *, as_of: date, weeks: int = RUN_RATE_WEEKS) -> Q_:
+    """These projects annotated for sorting in SQL: `burned_rank`, the percent of budget hours approved to date,
+    and `burning_rank`, the percent of budget hours approved in the last `weeks` weeks (who is burning fastest);
+    -1 without a budget, so those sort last."""
+    approved = TimeEntry.objects.filter(project=OuterRef("pk"), status=EntryStatus.APPROVED, date__lte=as_of)
+
+    def share(entries: QuerySet[TimeEntry]) -> Coalesce:
+        hours = Subquery(entries.order_by().values("project").annotate(h=Sum("hours")).values("h")[:1])
+        pct = ExpressionWrapper(Coalesce(hours, ZERO) * HUNDRED / NullIf(F("budget_hours"), ZERO), output_field=VALUE)
+        return Coalesce(pct, Decimal(-1), output_field=VALUE)
+
+    return projects.annotate(
+        burned_rank=share(approved), burning_rank=share(approved.filter(date__gt=as_of - timedelta(weeks=weeks)))
+    )

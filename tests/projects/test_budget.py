@@ -204,3 +204,45 @@ def test_the_project_page_loads_the_panel(client):
     client.force_login(UserFactory(roles=["project_manager"]))
     response = client.get(reverse("projects:project", args=[project.pk]))
     assert reverse("ledger:project_budget", args=[project.pk]) in response.content.decode()
+
+
+# --- the project list: percent burned, forecast, sortable by who burns fastest -------------------------------
+def _list_projects(n: int, offset: int, who: Consultant) -> list[Project]:
+    out = []
+    for i in range(n):
+        project, line, design, build = hand_built(f"L-{offset + i}", end=None)
+        for day in range(3):
+            entry(project, who=who, day=PAST - dt.timedelta(days=day), hours="2", task=design, line=line)
+        entry(project, who=who, day=PAST, hours="1", task=build, line=line, status="submitted")
+        out.append(project)
+    return out
+
+
+@pytest.mark.parametrize("sort", ["-burned", "-burning"])
+def test_the_project_list_with_budget_figures_issues_the_same_queries_at_two_sizes(client, sort):
+    client.force_login(UserFactory(roles=["project_manager"]))
+    who = consultant()
+    url = f"/projects/?sort={sort}"
+    _list_projects(2, 0, who)
+    small, response = count_queries(lambda: client.get(url))
+    assert 'data-testid="list-burned"' in response.content.decode()
+    _list_projects(10, 100, who)
+    large, _ = count_queries(lambda: client.get(url))
+    assert large == small
+
+
+def test_the_project_list_sorts_who_burns_fastest_first(client):
+    client.force_login(UserFactory(roles=["project_manager"]))
+    who = consultant()
+    slow, line, design, _ = hand_built("SLOW")
+    entry(slow, who=who, day=PAST - dt.timedelta(weeks=20), hours="8", task=design, line=line)  # long ago
+    entry(slow, who=who, day=PAST - dt.timedelta(weeks=20, days=1), hours="8", task=design, line=line)
+    fast, line, design, _ = hand_built("FAST")
+    entry(fast, who=who, day=PAST, hours="8", task=design, line=line)  # 8 % of budget this week
+    none, *_ = hand_built("NONE")
+    Project.objects.filter(pk=none.pk).update(budget_hours=0)  # no budget: sorts last
+    html = client.get("/projects/?sort=-burning").content.decode()
+    assert html.index("FAST") < html.index("SLOW") < html.index("NONE")
+    html = client.get("/projects/?sort=-burned").content.decode()
+    assert html.index("SLOW") < html.index("FAST")  # 16 % burned to date against 8 %
+    assert "16.0%" in html and "8.0%" in html
