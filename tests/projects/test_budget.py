@@ -246,3 +246,30 @@ def test_the_project_list_sorts_who_burns_fastest_first(client):
     html = client.get("/projects/?sort=-burned").content.decode()
     assert html.index("SLOW") < html.index("FAST")  # 16 % burned to date against 8 %
     assert "16.0%" in html and "8.0%" in html
+
+
+# --- the project API: read-only budget figures ------------------------------------------------------------------
+def test_the_project_api_gives_the_budget_figures_and_cost_only_to_cost_roles(client):
+    project, line, design, _build = hand_built()
+    entry(project, who=consultant(), day=PAST, hours="8", task=design, line=line)
+    for roles, cost in ((["finance"], "640.00"), (["project_manager"], None)):
+        client.force_login(UserFactory(roles=roles))
+        (row,) = client.get("/api/v1/projects/").json()["results"]
+        budget = row["budget"]
+        assert budget["actual_hours"] == "8.00" and budget["remaining_hours"] == "92.00"
+        assert budget["percent_burned"] == "8.0" and budget["value"] == "1200.00"
+        assert budget["forecast_method"] in ("run-rate", "actual") and budget["cost"] == cost
+        detail = client.get(f"/api/v1/projects/{project.pk}/").json()
+        assert detail["budget"] == budget
+    client.force_login(UserFactory(roles=["consultant"]))
+    assert client.get(f"/api/v1/projects/{project.pk}/").status_code == 403
+
+
+def test_the_project_api_issues_the_same_queries_at_two_sizes(client):
+    client.force_login(UserFactory(roles=["project_manager"]))
+    who = consultant()
+    _list_projects(2, 0, who)
+    small, _ = count_queries(lambda: client.get("/api/v1/projects/"))
+    _list_projects(10, 100, who)
+    large, _ = count_queries(lambda: client.get("/api/v1/projects/"))
+    assert large == small
