@@ -23,12 +23,14 @@ AS_OF = dt.date(2027, 3, 1)  # a Monday
 D = Decimal
 
 
-def hand_built(code: str = "BUD-1", *, end: dt.date | None = dt.date(2027, 4, 12)):
+def hand_built(
+    code: str = "BUD-1", *, end: dt.date | None = dt.date(2027, 4, 12), start: dt.date = dt.date(2027, 1, 4)
+):
     """A project of 100 h / 15,000.00 with two tasks (60 h, 40 h) and one T&M line (100 h, 15,000.00)."""
     account = AccountFactory()
     project = Project.objects.create(
         code=code, name=code, account=account, budget_hours=D("100"), budget_amount=D("15000.00"),
-        start_date=dt.date(2027, 1, 4), end_date=end,
+        start_date=start, end_date=end,
     )  # fmt: skip
     contract = Contract.objects.create(
         number=f"C-{code}", account=account, project=project, payment_terms_days=30,
