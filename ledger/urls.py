@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ledger import views
+from ledger.views import budget as budget_views
 from ledger.views import revenue
 
 app_name = "ledger"
@@ -33,6 +34,7 @@ urlpatterns = [
     path("ledger/revenue/estimates/", revenue.estimate_view, name="revenue_estimate"),
     path("ledger/revenue/projects/<int:pk>/estimate/", revenue.project_estimate_panel, name="project_estimate"),
     path("ledger/revenue/projects/<int:pk>/margin/", revenue.project_margin_panel, name="project_margin"),
+    path("ledger/projects/<int:pk>/budget/", budget_views.project_budget_panel, name="project_budget"),
     path("ledger/revenue/runs/", revenue.run_list, name="recognition_runs"),
     path("ledger/revenue/runs/start/", revenue.run_start_view, name="recognition_run_start"),
     path("ledger/revenue/runs/<int:pk>/", revenue.run_detail, name="recognition_run"),

@@ -1,5 +1,6 @@
 """projects API shapes."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.serializers import choice_text
@@ -26,6 +27,7 @@ from projects.models import (
     ResourceRequest,
     Task,
 )
+from projects.selectors.budget import BudgetFigures
 from psa.core.api import DateField
 
 
@@ -53,9 +55,36 @@ class ResourceRequestSerializer(serializers.ModelSerializer):
         fields = ["id", "role", "hours", "start_date", "end_date", "status"]
 
 
+class BudgetFiguresSerializer(serializers.Serializer):
+    """Budget against actual to today (projects.selectors.budget): actual is approved time; the forecast at
+    completion is by run-rate (`forecast_method`: "run-rate" or "actual"; the PM's estimate is the ledger's
+    `/api/v1/ledger/estimates/`); `cost` is null for the roles that may not see cost rates."""
+
+    actual_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    submitted_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    remaining_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    percent_burned = serializers.DecimalField(max_digits=12, decimal_places=1, read_only=True, allow_null=True)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    remaining_amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    cost = serializers.SerializerMethodField()
+    forecast_hours = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    forecast_percent = serializers.DecimalField(max_digits=12, decimal_places=1, read_only=True, allow_null=True)
+    forecast_method = serializers.ChoiceField(choices=["run-rate", "actual", "estimate"], read_only=True)
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True))
+    def get_cost(self, obj: BudgetFigures) -> str | None:
+        return f"{obj.cost:.2f}" if self.context.get("can_see_costs") else None
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
     status = choice_text(ProjectStatus.choices)
+    budget = serializers.SerializerMethodField()
+
+    @extend_schema_field(BudgetFiguresSerializer(allow_null=True))
+    def get_budget(self, obj: Project) -> dict | None:
+        figures = self.context.get("budgets", {}).get(obj.pk)
+        return BudgetFiguresSerializer(figures, context=self.context).data if figures else None
 
     class Meta:
         model = Project
@@ -73,6 +102,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "budget_hours",
             "budget_amount",
             "template",
+            "budget",
         ]
         read_only_fields = fields
 

@@ -3,6 +3,7 @@ submit/approve/reject) and rate cards (with dated lines). Scoped by role: projec
 finance, sales and admins; rate cards for the roles that may see rates."""
 
 from django.db.models import Prefetch
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -15,9 +16,11 @@ from projects.api import serializers as s
 from projects.filtersets import ChangeOrderFilter, ContractFilter, ProjectFilter, RateCardFilter
 from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine
 from projects.permissions import RATE_VIEW_ROLES, VIEW_ROLES
+from projects.selectors.budget import budget_vs_actual
 from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from projects.services.rates import RATE_CARD_EDIT_ROLES
 from psa.core.api import ReadOnlyModelViewSet
+from psa.core.roles import COST_ROLES, has_role
 
 
 class OpportunityViewSet(CrmOpportunityViewSet):
@@ -57,6 +60,19 @@ class ProjectViewSet(ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return s.ProjectDetailSerializer if self.action == "retrieve" else s.ProjectSerializer
+
+    def get_serializer(self, *args, **kwargs):
+        """The budget figures of the projects being serialized, read once for all of them (a fixed number of
+        queries per page)."""
+        if args and isinstance(args[0], Project | list):
+            projects = [args[0]] if isinstance(args[0], Project) else args[0]
+            kwargs.setdefault("context", self.get_serializer_context())
+            kwargs["context"]["budgets"] = {
+                pk: b.figures
+                for pk, b in budget_vs_actual(project_ids=[p.pk for p in projects], as_of=timezone.localdate()).items()
+            }
+            kwargs["context"]["can_see_costs"] = has_role(self.request.user, *COST_ROLES)
+        return super().get_serializer(*args, **kwargs)
 
 
 class ContractViewSet(ReadOnlyModelViewSet):

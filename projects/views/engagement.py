@@ -4,6 +4,7 @@ orders, and the account page's projects fragment."""
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm.permissions import EDIT_ROLES as PIPELINE_EDIT_ROLES
@@ -14,6 +15,7 @@ from projects.forms import ChangeOrderForm, RejectForm
 from projects.models import ChangeOrder, Contract, Project
 from projects.permissions import PM_ROLES, RATE_VIEW_ROLES, VIEW_ROLES
 from projects.selectors import request_remaining
+from projects.selectors.budget import budget_vs_actual, with_burn
 from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
@@ -29,6 +31,8 @@ SORT_FIELDS = {
     "end": "end_date",
     "budget": "budget_amount",
     "hours": "budget_hours",
+    "burned": "burned_rank",  # percent of budget hours approved to date
+    "burning": "burning_rank",  # percent of budget hours approved in the last weeks: who is burning fastest
 }
 
 
@@ -63,9 +67,15 @@ def _projects():
 
 @role_required(*VIEW_ROLES)
 def project_list(request):
-    filterset = ProjectFilter(request.GET or None, queryset=_projects())
+    today = timezone.localdate()
+    filterset = ProjectFilter(request.GET or None, queryset=with_burn(_projects(), as_of=today))
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     page_obj, _sort = paginate_sorted(request, queryset, sort_fields=SORT_FIELDS, default_sort="-start")
+    # The page's budget figures: a fixed number of queries (forecasts here are by run-rate; the PM's estimate
+    # shows on the project page, which the ledger serves).
+    budgets = budget_vs_actual(project_ids=[p.pk for p in page_obj], as_of=today)
+    for p in page_obj:
+        p.burn = budgets[p.pk].figures
     return render(request, "projects/project_list.html", {"filter": filterset, "page_obj": page_obj})
 
 
