@@ -2,6 +2,8 @@
 PM's estimate where there is one (estimates are the ledger's), a burn bar, the tasks and contract lines, and a
 weekly burn-down chart. Cost shows only to the roles that may see cost rates."""
 
+import json
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -39,6 +41,8 @@ def project_budget_panel(request: HttpRequest, pk: int) -> HttpResponse:
         "f": budget.figures,
         "bar": min(budget.figures.percent_burned or 0, 100),
         "chart": chart,
+        # on the canvas, not in a json_script tag: htmx drops script tags from the fragments it swaps in
+        "chart_config": json.dumps(chart),
         "has_burn": bool(burn),
         "can_see_costs": has_role(request.user, *COST_ROLES),
         "as_of": today,

@@ -1,6 +1,6 @@
 // PSA front-end glue. No inline scripts (the Content Security Policy forbids them): behaviour hangs off
 // data attributes. Charts: <canvas data-chart="ID"> reads its Chart.js config from <script id="ID"
-// type="application/json"> (Django's json_script).
+// type="application/json"> (Django's json_script), or, in an htmx fragment, from its data-chart-config attribute.
 (function () {
   "use strict";
 
@@ -10,9 +10,15 @@
     if (typeof Chart === "undefined") return;
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (charts.has(canvas)) return;
-      const source = document.getElementById(canvas.dataset.chart);
-      if (!source) return;
-      const config = JSON.parse(source.textContent);
+      // A fragment swapped in by htmx carries its config on the canvas (data-chart-config): htmx drops script
+      // tags from swapped content (allowScriptTags is off under the Content Security Policy).
+      let raw = canvas.dataset.chartConfig;
+      if (!raw) {
+        const source = document.getElementById(canvas.dataset.chart);
+        if (!source) return;
+        raw = source.textContent;
+      }
+      const config = JSON.parse(raw);
       config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
       charts.set(canvas, new Chart(canvas, config));
     });

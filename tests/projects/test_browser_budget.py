@@ -27,5 +27,10 @@ def test_the_pm_sees_the_budget_panel_with_its_burn_down(page, login, screenshot
     expect(panel.locator("[data-testid=burn-method]")).to_contain_text("run-rate")
     expect(panel.locator("[data-testid=burn-chart]")).to_be_visible()
     panel.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)  # the chart draws after the fragment settles
+    # the chart is drawn once the fragment settles: Chart.js knows the canvas and has drawn both series
+    page.wait_for_function(
+        "() => { const c = window.Chart && Chart.getChart(document.querySelector('[data-testid=burn-chart]'));"
+        " return !!c && c.data.datasets.length === 2 && c.getDatasetMeta(0).data.length > 0; }",
+        timeout=10_000,
+    )
     screenshot(page, "project-budget-panel")
