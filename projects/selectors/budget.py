@@ -29,9 +29,10 @@ from projects.calculations import ENTRY_ROLE, tm_group_value
 from projects.choices import EntryStatus
 from projects.models import ContractLine, Project, Task, TimeEntry
 from psa.core.dates import week_start
-from psa.core.money import ZERO
+from psa.core.money import HOURS_PLACES, ZERO, round_money, round_to
 
 RUN_RATE_WEEKS = 6
+PERCENT_PLACES = Decimal("0.1")
 VALUE = DecimalField(max_digits=18, decimal_places=4)
 HUNDRED = Decimal(100)
 
@@ -62,19 +63,19 @@ class BudgetFigures:
     def percent_burned(self) -> Decimal | None:
         if not self.budget_hours:
             return None
-        return (self.actual_hours * HUNDRED / self.budget_hours).quantize(Decimal("0.1"))
+        return round_to(self.actual_hours * HUNDRED / self.budget_hours, PERCENT_PLACES)
 
     @property
     def percent_amount_burned(self) -> Decimal | None:
         if not self.budget_amount:
             return None
-        return (self.value * HUNDRED / self.budget_amount).quantize(Decimal("0.1"))
+        return round_to(self.value * HUNDRED / self.budget_amount, PERCENT_PLACES)
 
     @property
     def forecast_percent(self) -> Decimal | None:
         if not self.budget_hours:
             return None
-        return (self.forecast_hours * HUNDRED / self.budget_hours).quantize(Decimal("0.1"))
+        return round_to(self.forecast_hours * HUNDRED / self.budget_hours, PERCENT_PLACES)
 
     @property
     def over_budget(self) -> bool:
@@ -102,7 +103,7 @@ def _run_rate_forecast(fig: BudgetFigures, *, weeks: int, end: date | None, as_o
     if end is None or end <= as_of or not fig.recent_hours:
         return
     weeks_left = Decimal((end - as_of).days) / Decimal(7)
-    fig.forecast_hours = (fig.actual_hours + fig.recent_hours / Decimal(weeks) * weeks_left).quantize(Decimal("0.01"))
+    fig.forecast_hours = round_to(fig.actual_hours + fig.recent_hours / Decimal(weeks) * weeks_left, HOURS_PLACES)
     fig.forecast_method = "run-rate"
 
 
@@ -212,7 +213,7 @@ def budget_vs_actual(
             budget.figures.forecast_method = "estimate"
     for b in out.values():
         for fig in [b.figures, b.unassigned, *(n.figures for n in b.tasks + b.lines)]:
-            fig.cost = fig.cost.quantize(Decimal("0.01"))
+            fig.cost = round_money(fig.cost)  # half up, as every amount
     return out
 
 

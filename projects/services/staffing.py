@@ -29,7 +29,7 @@ from psa.core.audit import audit_record
 from psa.core.dates import weekdays_between
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
-from psa.core.money import DecimalInput, to_decimal
+from psa.core.money import HOURS_PLACES, DecimalInput, round_to, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
 
@@ -146,7 +146,7 @@ def _overbooking(
     capacity, booked = capacity_and_booked([consultant.pk], start=start, end=end, exclude_allocation_id=allocation_id)[
         consultant.pk
     ]
-    wanted = (hours_per_week * weekdays_between(start, end) / 5).quantize(Decimal("0.01"))
+    wanted = round_to(hours_per_week * weekdays_between(start, end) / 5, HOURS_PLACES)
     free = capacity - booked
     if wanted <= free:
         return False
