@@ -2,18 +2,10 @@
 
 from django.db import models
 
-# ISO 4217 codes the firm invoices in. Each account invoices in one of them (DESIGN.md section 4).
-CURRENCIES = [
-    ("EUR", "EUR — Euro"),
-    ("USD", "USD — US dollar"),
-    ("GBP", "GBP — Pound sterling"),
-    ("CHF", "CHF — Swiss franc"),
-    ("SEK", "SEK — Swedish krona"),
-    ("DKK", "DKK — Danish krone"),
-    ("NOK", "NOK — Norwegian krone"),
-    ("CAD", "CAD — Canadian dollar"),
-]
-CURRENCY_CODES = [code for code, _ in CURRENCIES]
+from psa.core.currency import CURRENCIES as CURRENCIES
+from psa.core.currency import CURRENCY_CODES as CURRENCY_CODES
+
+# ISO 4217 codes the firm invoices in, from the kernel (psa.core.currency). Each account invoices in one of them.
 DEFAULT_CURRENCY = "EUR"
 
 

@@ -64,6 +64,10 @@ class SystemAccount(models.TextChoices):
     REIMBURSEMENT_REVENUE = "reimbursement_revenue", "Expense reimbursement revenue"
     COST_OF_SERVICES = "cost_of_services", "Cost of services"
     WRITE_OFFS = "write_offs", "Write-offs"
+    FX_REALISED_GAIN = "fx_realised_gain", "Realised exchange gains"
+    FX_REALISED_LOSS = "fx_realised_loss", "Realised exchange losses"
+    FX_UNREALISED_GAIN = "fx_unrealised_gain", "Unrealised exchange gains"
+    FX_UNREALISED_LOSS = "fx_unrealised_loss", "Unrealised exchange losses"
 
 
 class RecognitionMethod(models.TextChoices):

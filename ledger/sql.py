@@ -69,8 +69,11 @@ ENTRY_COLUMNS = (
     "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
     "reverses_id", "auto_reverse_on", "total", "posted_by_id",
 )  # fmt: skip
-LINE_COLUMNS = ("line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo")
-LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text")
+LINE_COLUMNS = (
+    "line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo",
+    "currency", "amount_currency", "rate",
+)  # fmt: skip
+LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text", "text", "numeric", "numeric")
 
 
 def entry_insert(entry: JournalEntry, lines: list[JournalLine]) -> tuple | None:
@@ -104,7 +107,10 @@ def entry_insert(entry: JournalEntry, lines: list[JournalLine]) -> tuple | None:
         entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
     ]  # fmt: skip
     for line in lines:
-        params += [line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo]
+        params += [
+            line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo,
+            line.currency, line.amount_currency, line.rate,
+        ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from ledger.choices import DEBIT_NORMAL, AccountType, EntryOrigin, PeriodStatus, SystemAccount
 from psa.core.history import tracked
-from psa.core.money import AMOUNT_FIELD
+from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD
 
 
 @tracked()
@@ -140,7 +140,14 @@ class JournalEntry(models.Model):
 class JournalLine(models.Model):
     """One side of an entry: one account, one positive amount on one side, and the client and project
     dimensions. `date` and `period` repeat the entry's (checked by a trigger) so reports filter lines without a
-    join."""
+    join.
+
+    Two currencies (DESIGN.md invariant 11): `debit`/`credit` are in the functional currency, and every report,
+    stored balance and the balance trigger read them. `currency`, `amount_currency` and `rate` keep the
+    transaction: 1,000.00 USD at 0.9 is currency USD, amount_currency 1,000.00, rate 0.9, debit 900.00. A line
+    in the functional currency has its own amount and rate 1. An exchange-difference line (realised or unrealised
+    gain or loss, a revaluation of receivables) has amount_currency 0: it changes what the foreign balance is
+    worth, not the balance."""
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
     line_no = models.PositiveSmallIntegerField()
@@ -156,6 +163,15 @@ class JournalLine(models.Model):
     memo = models.CharField(max_length=200, blank=True)
     date = models.DateField()
     period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3, help_text="The transaction currency (ISO 4217).")
+    amount_currency = models.DecimalField(
+        **AMOUNT_FIELD,
+        help_text="The amount in the transaction currency, on the line's side; 0 on an exchange-difference line, "
+        "which moves only the functional amount.",
+    )
+    rate = models.DecimalField(
+        **FX_RATE_FIELD, help_text="Functional units per transaction unit the line was converted at (1 when the same)."
+    )
 
     class Meta:
         ordering = ["entry_id", "line_no"]
@@ -164,6 +180,8 @@ class JournalLine(models.Model):
                 condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
                 name="ledger_line_one_sided_positive",
             ),
+            models.CheckConstraint(condition=Q(amount_currency__gte=0), name="ledger_line_amount_currency_positive"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="ledger_line_rate_positive"),
             models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_line_entry_line_no_unique"),
         ]
         indexes = [

@@ -29,6 +29,10 @@ DEFAULT_CHART = [
     ("6100", "Software and subscriptions", "expense", None, False),
     ("6200", "Travel", "expense", None, False),
     ("6900", "Write-offs", "expense", "write_offs", False),
+    ("7100", "Realised exchange gains", "income", "fx_realised_gain", False),
+    ("7150", "Unrealised exchange gains", "income", "fx_unrealised_gain", False),
+    ("7200", "Realised exchange losses", "expense", "fx_realised_loss", False),
+    ("7250", "Unrealised exchange losses", "expense", "fx_unrealised_loss", False),
 ]
 
 

@@ -6,8 +6,12 @@ How a higher layer posts (billing, revenue recognition, payments)::
                        key="invoice:42:issue")
 
 - `spec` is an `EntrySpec`: a date, a memo, a source reference, optional `auto_reverse_on`, and two or more
-  `LineSpec` (account code, a debit or a credit as Decimal, optional client and project ids, memo). Look account
-  codes up by role with `ledger.services.account_code_for(SystemAccount.RECEIVABLE)`.
+  `LineSpec` (account code, a debit or a credit as Decimal, optional client and project ids, memo).
+- Two currencies: a line's debit or credit is its functional amount. A line in another currency also names
+  `currency`, `amount_currency` (same side, in that currency's minor unit) and `rate`; build it with `fx_line`,
+  which converts at a `psa.core.fx.Rate`. An exchange-difference line has `amount_currency` 0. The entry balances
+  in the functional currency, and in the transaction currency too when every line shares one foreign currency.
+- Look account codes up by role with `ledger.services.account_code_for(SystemAccount.RECEIVABLE)`.
 - `key` is the idempotency key (unique across the journal): posting the same key and the same spec again
   returns the entry already posted; the same key with a different spec raises `IdempotencyConflict` (409).
 - `by` is the user posting by hand (manual entries, the API); leave it out when the system posts. Control
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -39,7 +43,9 @@ from ledger.choices import JOURNAL_SERIES, EntryOrigin, PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from projects.models import Project
 from psa.core.audit import audit_record
+from psa.core.currency import functional_currency, minor_unit, quantum
 from psa.core.exceptions import ConflictError, IdempotencyConflict, NotFoundError, PeriodClosed, ValidationFailed
+from psa.core.fx import Rate, convert
 from psa.core.money import CENT, ZERO, DecimalInput, to_decimal
 from psa.core.numbering import number_next
 
@@ -56,6 +62,66 @@ class LineSpec:
     client_id: int | None = None
     project_id: int | None = None
     memo: str = ""
+    currency: str = ""  # the transaction currency; "" is the functional currency
+    amount_currency: Decimal | None = None  # in `currency`, on the line's side; None: the functional amount
+    rate: Decimal | None = None  # functional units per unit of `currency`
+
+    @property
+    def foreign(self) -> bool:
+        return bool(self.currency) and self.currency != functional_currency()
+
+
+def fx_line(
+    account: str,
+    *,
+    rate: Rate,
+    debit: Decimal = ZERO,
+    credit: Decimal = ZERO,
+    functional: Decimal | None = None,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    memo: str = "",
+) -> LineSpec:
+    """A line of `debit` or `credit` in `rate.currency`, its functional amount converted at `rate` (or
+    `functional` when the caller allocated it, e.g. the remainder of a settlement)."""
+    amount = debit or credit
+    value = functional if functional is not None else convert(amount=amount, rate=rate)
+    return LineSpec(
+        account,
+        debit=value if debit else ZERO,
+        credit=value if credit else ZERO,
+        client_id=client_id,
+        project_id=project_id,
+        memo=memo,
+        currency=rate.currency,
+        amount_currency=amount,
+        rate=rate.rate,
+    )
+
+
+def fx_difference_line(
+    account: str,
+    *,
+    currency: str,
+    debit: Decimal = ZERO,
+    credit: Decimal = ZERO,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    memo: str = "",
+) -> LineSpec:
+    """A functional-only line on a foreign-currency account (a revaluation of receivables, the booked-rate
+    difference on a settled item): amount in `currency` 0, rate 1 by convention."""
+    return LineSpec(
+        account,
+        debit=debit,
+        credit=credit,
+        client_id=client_id,
+        project_id=project_id,
+        memo=memo,
+        currency=currency,
+        amount_currency=ZERO,
+        rate=Decimal(1),
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +148,8 @@ class EntrySpec:
             "auto_reverse_on": self.auto_reverse_on.isoformat() if self.auto_reverse_on else None,
             "lines": [
                 [ln.account, amount(ln.debit), amount(ln.credit), ln.client_id, ln.project_id, ln.memo]
+                # A foreign-currency line adds its transaction; functional lines hash as they always did.
+                + ([ln.currency, amount(ln.amount_currency or ZERO), str(ln.rate)] if ln.foreign else [])
                 for ln in self.lines
             ],
         }
@@ -125,7 +193,52 @@ def _accounts_by_code(codes: Iterable[str]) -> dict[str, _Account]:
     return {row[1]: _Account(*row) for row in rows}
 
 
-def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, Decimal, Decimal]], dict, dict]:
+class _Checked(NamedTuple):
+    """A line that passed the checks: its spec, functional debit and credit, and its transaction."""
+
+    spec: LineSpec
+    debit: Decimal
+    credit: Decimal
+    currency: str
+    amount_currency: Decimal
+    rate: Decimal
+
+
+def _transaction(line: LineSpec, i: int, functional_amount: Decimal, errors: dict) -> tuple[str, Decimal, Decimal]:
+    """The line's currency, amount in it and rate; a functional line is its own amount at rate 1."""
+    functional = functional_currency()
+    currency = (line.currency or functional).upper()
+    if currency == functional:
+        if line.amount_currency is not None and to_decimal(line.amount_currency) != functional_amount:
+            errors[f"lines[{i}].amount_currency"] = [f"A line in {functional} has one amount; leave this out."]
+        return currency, functional_amount, Decimal(1)
+    try:
+        places, digits = quantum(currency), minor_unit(currency)
+    except ValidationFailed as exc:
+        errors[f"lines[{i}].currency"] = [exc.message]
+        return currency, ZERO, Decimal(1)
+    name = f"lines[{i}].amount_currency"
+    try:
+        amount = to_decimal(line.amount_currency)
+    except (TypeError, ValueError):
+        errors[name] = [f"Enter the amount in {currency}."]
+        return currency, ZERO, Decimal(1)
+    if amount < 0:
+        errors[name] = ["The amount in the line's currency is on the line's side: positive, or 0 for an exchange "
+                        "difference."]  # fmt: skip
+    elif amount != amount.quantize(places):
+        errors[name] = [f"{currency} amounts have {digits} decimal places at most."]
+    try:
+        rate = to_decimal(line.rate)
+    except (TypeError, ValueError):
+        errors[f"lines[{i}].rate"] = [f"A line in {currency} needs the exchange rate it was converted at."]
+        return currency, amount, Decimal(1)
+    if rate <= 0:
+        errors[f"lines[{i}].rate"] = ["An exchange rate is greater than zero."]
+    return currency, amount, rate
+
+
+def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, dict]:
     """Check the spec; return the lines with their amounts, the accounts by code and each project's client.
     Raises ValidationFailed naming every problem at once."""
     errors: dict[str, list[str]] = {}
@@ -142,7 +255,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
     lines = list(spec.lines)
     if len(lines) < 2:
         errors["lines"] = ["An entry needs at least two lines (a debit and a credit)."]
-    checked: list[tuple[LineSpec, Decimal, Decimal]] = []
+    checked: list[_Checked] = []
     for i, line in enumerate(lines):
         debit = _amount(line.debit, f"lines[{i}].debit", errors)
         credit = _amount(line.credit, f"lines[{i}].credit", errors)
@@ -150,7 +263,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
             errors[f"lines[{i}].debit"] = ["Each line has either a debit or a credit, greater than zero."]
         if len(line.memo or "") > 200:
             errors[f"lines[{i}].memo"] = ["At most 200 characters."]
-        checked.append((line, debit, credit))
+        checked.append(_Checked(line, debit, credit, *_transaction(line, i, debit or credit, errors)))
     codes = {str(line.account) for line in lines}
     accounts = _accounts_by_code(codes)
     for i, line in enumerate(lines):
@@ -167,13 +280,23 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[tuple[LineSpec, De
             ]
     project_clients = _validate_dimensions(lines, errors)
     if not errors.get("lines") and not any(k.endswith((".debit", ".credit")) for k in errors):
-        debits = sum((d for _, d, _ in checked), ZERO)
-        credits = sum((c for _, _, c in checked), ZERO)
+        debits = sum((c.debit for c in checked), ZERO)
+        credits = sum((c.credit for c in checked), ZERO)
         if debits != credits:
             errors["lines"] = [
                 f"Debits ({debits:,.2f}) and credits ({credits:,.2f}) differ by {abs(debits - credits):,.2f}: "
                 "an entry must balance."
             ]
+        currencies = {c.currency for c in checked}
+        if len(currencies) == 1 and checked and not errors and all(c.amount_currency > 0 for c in checked):
+            # Every line in one foreign currency: the entry balances in that currency too.
+            fc_debits = sum((c.amount_currency for c in checked if c.debit), ZERO)
+            fc_credits = sum((c.amount_currency for c in checked if c.credit), ZERO)
+            if fc_debits != fc_credits:
+                errors["lines"] = [
+                    f"In {checked[0].currency} the debits ({fc_debits:,.2f}) and credits ({fc_credits:,.2f}) "
+                    "differ: an entry in one currency balances in it."
+                ]
     if errors:
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(f"The entry cannot be posted: {first}", fields=errors)
@@ -279,7 +402,7 @@ def _write(
     origin: EntryOrigin,
     reverses: JournalEntry | None,
     fingerprint: str,
-    checked: list[tuple[LineSpec, Decimal, Decimal]],
+    checked: list[_Checked],
     accounts: dict,
     project_clients: dict,
 ) -> JournalEntry:
@@ -290,20 +413,23 @@ def _write(
         idempotency_key=key,
         spec_hash=fingerprint,
         reverses=reverses,
-        total=sum((d for _, d, _ in checked), ZERO),
+        total=sum((c.debit for c in checked), ZERO),
         posted_by=by if getattr(by, "is_authenticated", False) else None,
     )
     lines = [
         JournalLine(
             line_no=i,
-            account_id=accounts[str(line.account)].id,
-            debit=debit,
-            credit=credit,
-            client_id=line.client_id if line.client_id is not None else project_clients.get(line.project_id),
-            project_id=line.project_id,
-            memo=line.memo or "",
+            account_id=accounts[str(c.spec.account)].id,
+            debit=c.debit,
+            credit=c.credit,
+            client_id=c.spec.client_id if c.spec.client_id is not None else project_clients.get(c.spec.project_id),
+            project_id=c.spec.project_id,
+            memo=c.spec.memo or "",
+            currency=c.currency,
+            amount_currency=c.amount_currency,
+            rate=c.rate,
         )
-        for i, (line, debit, credit) in enumerate(checked, start=1)
+        for i, c in enumerate(checked, start=1)
     ]
     if connection.vendor == "postgresql":
         # Optimistic: one statement locks the open period covering the date, numbers and inserts. Only when no
@@ -427,6 +553,9 @@ def entry_reverse(
                 client_id=line.client_id,
                 project_id=line.project_id,
                 memo=line.memo,
+                currency=line.currency,
+                amount_currency=line.amount_currency,
+                rate=line.rate,
             )
             for line in original.lines.select_related("account").order_by("line_no")
         )

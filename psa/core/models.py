@@ -9,6 +9,7 @@ from django.db import models
 from knox.models import AbstractAuthToken
 
 from psa.core.history import tracked
+from psa.core.money import FX_RATE_FIELD
 
 
 class IdempotencyRecord(models.Model):
@@ -105,6 +106,45 @@ class NumberSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} {self.year}: {self.last}"
+
+
+class RateSource(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    API = "api", "API"
+    ECB = "ecb", "ECB reference rates file"
+    DEMO = "demo", "Demo data"
+
+
+@tracked()
+class ExchangeRate(models.Model):
+    """A dated exchange rate: one unit of `currency` is worth `rate` units of `quote` (the functional currency)
+    from `date` on, until the next rate of the pair. Read through psa.core.fx.rate_for (the latest on or before a
+    date; a missing rate is a refusal, never 1:1). A correction changes the row; its history keeps the old value."""
+
+    currency = models.CharField(max_length=3, help_text="The foreign currency (ISO 4217).")
+    quote = models.CharField(max_length=3, help_text="The currency the rate converts into (the functional one).")
+    date = models.DateField()
+    rate = models.DecimalField(**FX_RATE_FIELD, help_text="Units of the quote currency for one unit of currency.")
+    source = models.CharField(max_length=10, choices=RateSource.choices, default=RateSource.MANUAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "quote", "date"], name="fx_rate_pair_date_unique"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fx_rate_positive"),
+            models.CheckConstraint(condition=~models.Q(currency=models.F("quote")), name="fx_rate_two_currencies"),
+            models.CheckConstraint(
+                condition=models.Q(source__in=[s.value for s in RateSource]), name="fx_rate_source_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["currency", "quote", "-date"], name="fx_rate_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} {self.quote} on {self.date:%Y-%m-%d}"
 
 
 class WebhookSubscription(models.Model):

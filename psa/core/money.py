@@ -1,13 +1,15 @@
 """Money and quantities: Decimal only, one rounding rule.
 
-Amounts carry 2 places, rates and quantities 4, hours 2 (DESIGN.md section 4). Every rounding goes through
-`round_money` / `round_to` with ROUND_HALF_UP; totals are sums of rounded parts and are never rounded again.
+Amounts carry 2 places, rates and quantities 4, hours 2, exchange rates 10 (DESIGN.md section 4). Every rounding
+goes through `round_money` / `round_amount` / `round_to` with ROUND_HALF_UP; totals are sums of rounded parts and
+are never rounded again. `round_amount` rounds to a currency's minor unit (psa.core.currency): JPY to the yen.
 """
 
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypedDict
 
+from psa.core.currency import quantum
 from psa.core.exceptions import ValidationFailed
 
 CENT = Decimal("0.01")
@@ -33,6 +35,10 @@ class DecimalDefault(TypedDict):
 AMOUNT_FIELD: DecimalShape = {"max_digits": 18, "decimal_places": 2}
 RATE_FIELD: DecimalShape = {"max_digits": 18, "decimal_places": 4}
 HOURS_FIELD: DecimalShape = {"max_digits": 9, "decimal_places": 2}
+# Exchange rates: units of the functional currency for one unit of the foreign one (ECB publishes 4-6 places;
+# the inverse of a EUR-based rate needs more to convert large amounts to the cent).
+FX_RATE_FIELD: DecimalShape = {"max_digits": 24, "decimal_places": 10}
+FX_RATE_PLACES = Decimal("0.0000000001")
 
 
 class NotANumber(ValidationFailed, ValueError):
@@ -67,6 +73,11 @@ def round_to(value: Decimal, places: Decimal) -> Decimal:
 def round_money(value: Decimal) -> Decimal:
     """Round an amount to the cent, half up. The one rounding rule for money."""
     return round_to(value, CENT)
+
+
+def round_amount(value: Decimal, currency: str) -> Decimal:
+    """Round an amount to its currency's minor unit (JPY to the yen, EUR to the cent), half up."""
+    return round_to(value, quantum(currency))
 
 
 def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:

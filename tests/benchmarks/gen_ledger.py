@@ -133,7 +133,7 @@ def build_month(firm: Firm, month: date, lines_target: int, rng: random.Random):
 ENTRY_COLUMNS = ["id", "number", "date", "period_id", "memo", "source", "origin", "idempotency_key", "spec_hash",
                  "total", "posted_at"]  # fmt: skip
 LINE_COLUMNS = ["id", "entry_id", "line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo", "date",
-                "period_id"]  # fmt: skip
+                "period_id", "currency", "amount_currency", "rate"]  # fmt: skip
 
 
 def _triggers_off() -> list[str]:
@@ -178,7 +178,7 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
             for i, (code, debit, credit, client_id, project_id) in enumerate(lines, 1):
                 line_id += 1
                 line_rows.append((line_id, entry_id, i, firm.accounts[code], debit, credit, client_id, project_id, "",
-                                  day, pid))  # fmt: skip
+                                  day, pid, "EUR", debit or credit, 1))  # fmt: skip
     restore = _triggers_off()
     try:
         copy_rows("ledger_journalentry", ENTRY_COLUMNS, entry_rows)

@@ -33,8 +33,9 @@ def raw_entry(*, period_id: int, on: date, lines: list[tuple[str, str, str]], ke
           VALUES ('RAW-{key}', '{on.isoformat()}', {period_id}, 'raw', 'raw', 'manual', '{key}', '', {total}, now())
           RETURNING id, date, period_id
         )
-        INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id)
-        SELECT e.id, v.line_no, v.account_id, v.debit, v.credit, '', e.date, e.period_id
+        INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id,
+                                        currency, amount_currency, rate)
+        SELECT e.id, v.line_no, v.account_id, v.debit, v.credit, '', e.date, e.period_id, 'EUR', v.debit + v.credit, 1
         FROM e, (VALUES {values}) AS v(line_no, account_id, debit, credit)
     """
 
@@ -83,8 +84,9 @@ def test_the_balance_trigger_refuses_a_line_added_to_a_posted_entry(march):
     entry = post(balanced("5.00"))
     with pytest.raises(IntegrityError, match="does not balance"):
         run_immediate(
-            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id) "
-            f"VALUES ({entry.pk}, 9, {account_id('1000')}, 1, 0, '', '{entry.date}', {entry.period_id})"
+            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id, "
+            "currency, amount_currency, rate) "
+            f"VALUES ({entry.pk}, 9, {account_id('1000')}, 1, 0, '', '{entry.date}', {entry.period_id}, 'EUR', 1, 1)"
         )
 
 
@@ -93,8 +95,10 @@ def test_the_check_constraint_refuses_lines_that_are_not_one_sided_and_positive(
     entry = post(balanced("5.00"))
     with pytest.raises(IntegrityError, match="ledger_line_one_sided_positive"):
         run_immediate(
-            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id) "
-            f"VALUES ({entry.pk}, 9, {account_id('1000')}, {debit}, {credit}, '', '{entry.date}', {entry.period_id})"
+            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id, "
+            "currency, amount_currency, rate) "
+            f"VALUES ({entry.pk}, 9, {account_id('1000')}, {debit}, {credit}, '', '{entry.date}', {entry.period_id}, "
+            "'EUR', 1, 1)"
         )
 
 

@@ -72,11 +72,11 @@ def run(size: str) -> list[Record]:
                 values = []
                 params = []
                 for j, (code, d, c, cl, pr) in enumerate(lines, 1):
-                    values.append("(%s, %s, %s, %s, %s, %s, %s, '', %s, %s)")
-                    params += [entry_id, j, accounts[code], d, c, cl, pr, day, period_id]
+                    values.append("(%s, %s, %s, %s, %s, %s, %s, '', %s, %s, 'EUR', %s, 1)")
+                    params += [entry_id, j, accounts[code], d, c, cl, pr, day, period_id, d or c]
                 cursor.execute(
                     "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, "
-                    "project_id, memo, date, period_id) VALUES " + ", ".join(values),
+                    "project_id, memo, date, period_id, currency, amount_currency, rate) VALUES " + ", ".join(values),
                     params,
                 )
 

@@ -161,13 +161,13 @@ def _write_chunk(cursor, diffs, positions, codes, account_ids, period, run_id) -
         [f"JE-{period.end.year}-{number:06d}", period.end, period.pk, f"bench-revrec:{number}", total],
     )
     (entry_id,) = cursor.fetchone()
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(lines))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'EUR', %s, 1)"] * len(lines))
     params = []
     for i, (account, debit, credit, cid, pid, memo) in enumerate(lines, 1):
-        params += [entry_id, i, account, debit, credit, cid, pid, memo, period.end, period.pk]
+        params += [entry_id, i, account, debit, credit, cid, pid, memo, period.end, period.pk, debit or credit]
     cursor.execute(
         "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, project_id, "
-        "memo, date, period_id) VALUES " + values,
+        "memo, date, period_id, currency, amount_currency, rate) VALUES " + values,
         params,
     )
     values = ", ".join(["(%s, %s, %s, 1, %s, %s, %s, 0, %s)"] * len(diffs))
