@@ -70,6 +70,16 @@ class SystemAccount(models.TextChoices):
     FX_UNREALISED_LOSS = "fx_unrealised_loss", "Unrealised exchange losses"
 
 
+class BudgetAlertKind(models.TextChoices):
+    """What a burn alert is about (ledger.services.budget_alerts)."""
+
+    HOURS_WARNING = "hours_warning", "Hours at the warning level"
+    HOURS_OVER = "hours_over", "Hours at the budget"
+    AMOUNT_WARNING = "amount_warning", "Amount at the warning level"
+    AMOUNT_OVER = "amount_over", "Amount at the budget"
+    FORECAST_OVER = "forecast_over", "Forecast at completion above budget"
+
+
 class RecognitionMethod(models.TextChoices):
     """How a contract line's revenue is recognised (DESIGN.md section 6)."""
 

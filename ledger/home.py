@@ -1,12 +1,13 @@
-"""The finance home panel: the open month, the last close, this month's postings and a six-month P&L chart."""
+"""Home panels: for finance the open month, the last close, this month's postings and a six-month P&L chart; for
+project managers the burn alerts of their projects."""
 
 from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger.choices import PeriodStatus
-from ledger.models import AccountingPeriod, JournalEntry
+from ledger.choices import BudgetAlertKind, PeriodStatus
+from ledger.models import AccountingPeriod, BudgetAlert, JournalEntry
 from ledger.selectors import pnl
 from psa.core.dates import month_start
 from psa.core.roles import Role, has_role
@@ -66,4 +67,34 @@ def _ledger(user) -> Panel | None:
     )
 
 
-PROVIDERS = [_ledger]
+def _burn_alerts(user) -> Panel | None:
+    """The open burn alerts of the projects the user manages, worst first (one query)."""
+    if not has_role(user, Role.PROJECT_MANAGER):
+        return None
+    alerts = list(
+        BudgetAlert.objects.filter(cleared_at__isnull=True, project__project_manager=user)
+        .select_related("project")
+        .order_by("-percent", "pk")[:8]
+    )
+    hours = (BudgetAlertKind.HOURS_WARNING, BudgetAlertKind.HOURS_OVER, BudgetAlertKind.FORECAST_OVER)
+    return Panel(
+        title="Budget alerts",
+        columns=["Project", "Alert", "Burned"],
+        rows=[
+            {
+                "cells": [
+                    f"{a.project.code} {a.project.name}",
+                    a.get_kind_display(),
+                    f"{a.percent} % of {a.budget:,.2f} {'h' if a.kind in hours else a.project.currency}",
+                ],
+                "url": reverse("projects:project", args=[a.project_id]),
+            }
+            for a in alerts
+        ],
+        empty="No project of yours is near its budget.",
+        width=6,
+        order=21,
+    )
+
+
+PROVIDERS = [_ledger, _burn_alerts]

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from ledger.services import entries_auto_reverse_due, periods_ensure
+from ledger.services.budget_alerts import budget_alerts_check
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
@@ -22,6 +23,12 @@ def periods_ensure_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def entries_auto_reverse_task() -> int:
     return entries_auto_reverse_due(today=timezone.localdate())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def budget_alerts_check_task() -> int:
+    """Beat, every five minutes: raise and clear burn alerts; returns how many were raised."""
+    return len(budget_alerts_check().raised)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("projects/", engagement.project_list, name="list"),
     path("projects/<int:pk>/", engagement.project_detail, name="project"),
     path("projects/<int:pk>/status/", engagement.project_status, name="project-status"),
+    path("projects/<int:pk>/alert-levels/", engagement.project_alert_levels, name="project-alert-levels"),
     path(
         "projects/<int:pk>/milestones/<int:milestone_pk>/<str:action>/",
         engagement.milestone_move,

@@ -433,6 +433,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.entries_auto_reverse_task",
         "schedule": crontab(hour=0, minute=45),
     },
+    "ledger-budget-alerts": {
+        # Burn alerts: raise what crossed a budget level, clear what a change order or a rejection undid.
+        "task": "ledger.tasks.budget_alerts_check_task",
+        "schedule": 300.0,
+    },
     "ledger-revenue-recognition": {
         # 1st of each month, after the periods exist: recognise the month just ended (safe to run twice).
         "task": "ledger.tasks.recognition_month_end_task",

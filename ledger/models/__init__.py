@@ -1,6 +1,8 @@
-"""The ledger's models: the books (books.py) and revenue recognition (revenue.py), re-exported here."""
+"""The ledger's models: the books (books.py), revenue recognition (revenue.py) and burn alerts (budget.py),
+re-exported here."""
 
 from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.budget import BudgetAlert
 from ledger.models.revenue import (
     PriceReduction,
     ProjectEstimate,
@@ -13,6 +15,7 @@ from ledger.models.revenue import (
 __all__ = [
     "AccountBalance",
     "AccountingPeriod",
+    "BudgetAlert",
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",

@@ -8,16 +8,28 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from ledger.models import BudgetAlert
 from ledger.selectors.budget import budget_with_estimates
 from projects.models import Project
 from projects.permissions import VIEW_ROLES
 from projects.selectors.budget import weekly_burn
-from psa.core.roles import COST_ROLES, has_role, role_required
+from psa.core.roles import COST_ROLES, Role, has_role, role_required
 
 
 @role_required(*VIEW_ROLES)
 def project_budget_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project.objects.only("pk", "code", "currency", "budget_hours"), pk=pk)
+    project = get_object_or_404(
+        Project.objects.only(
+            "pk",
+            "code",
+            "currency",
+            "budget_hours",
+            "project_manager_id",
+            "alert_warning_percent",
+            "alert_over_percent",
+        ),
+        pk=pk,
+    )
     today = timezone.localdate()
     budget = budget_with_estimates(project_ids=[project.pk], as_of=today)[project.pk]
     burn = weekly_burn(project_id=project.pk, as_of=today)
@@ -46,5 +58,8 @@ def project_budget_panel(request: HttpRequest, pk: int) -> HttpResponse:
         "has_burn": bool(burn),
         "can_see_costs": has_role(request.user, *COST_ROLES),
         "as_of": today,
+        "can_set_levels": has_role(request.user, Role.FINANCE, Role.ADMIN)
+        or project.project_manager_id == request.user.pk,
+        "alerts": list(BudgetAlert.objects.filter(project_id=project.pk, cleared_at__isnull=True).order_by("kind")),
     }
     return render(request, "ledger/_project_budget.html", context)

@@ -101,6 +101,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "currency",
             "budget_hours",
             "budget_amount",
+            "alert_warning_percent",
+            "alert_over_percent",
             "template",
             "budget",
         ]

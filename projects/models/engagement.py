@@ -82,6 +82,12 @@ class Project(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
     budget_hours = models.DecimalField(**HOURS_FIELD, default=0)
     budget_amount = models.DecimalField(**AMOUNT_FIELD, default=0)
+    alert_warning_percent = models.PositiveSmallIntegerField(
+        "burn warning at (%)", default=80, help_text="Alert when actual reaches this share of the budget."
+    )
+    alert_over_percent = models.PositiveSmallIntegerField(
+        "burn alert at (%)", default=100, help_text="Alert when actual reaches this share of the budget."
+    )
     template = models.ForeignKey(ProjectTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -100,6 +106,10 @@ class Project(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(budget_hours__gte=0) & Q(budget_amount__gte=0), name="projects_project_budget_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_warning_percent__gte=1) & Q(alert_warning_percent__lt=models.F("alert_over_percent")),
+                name="projects_project_alert_levels_ordered",
             ),
         ]
 

@@ -7,6 +7,7 @@ from projects.services.engagement import (
     change_order_submit,
     milestone_accept,
     milestone_achieve,
+    project_alert_levels_set,
     project_transition,
 )
 from projects.services.handoff import WinResult, opportunity_win
@@ -21,6 +22,7 @@ __all__ = [
     "milestone_accept",
     "milestone_achieve",
     "opportunity_win",
+    "project_alert_levels_set",
     "project_transition",
     "rate_card_create",
     "rate_card_line_create",

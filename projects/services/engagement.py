@@ -71,6 +71,41 @@ def project_transition(*, project_id: int, to_status: str, by: User, note: str =
     return project
 
 
+def _level(value: object, name: str, errors: dict[str, list[str]]) -> int:
+    try:
+        level = int(str(value).strip())
+    except ValueError:
+        errors[name] = ["Enter a whole percentage, e.g. 80."]
+        return 0
+    if not 1 <= level <= 1000:
+        errors[name] = ["Between 1 and 1000 %."]
+    return level
+
+
+@transaction.atomic
+def project_alert_levels_set(*, project_id: int, warning: object, over: object, by: User) -> Project:
+    """Set the project's burn-alert levels (percent of budget hours and amount; ledger.services.budget_alerts).
+    The project's manager, finance or an administrator; the warning level is below the budget level."""
+    project = _get_locked(Project, project_id, "project")
+    if not (has_role(by, Role.FINANCE, Role.ADMIN) or project.project_manager_id == by.pk):
+        raise PermissionDeniedError("Only the project's manager, finance or an administrator may set its alert levels.")
+    errors: dict[str, list[str]] = {}
+    warn, top = _level(warning, "alert_warning_percent", errors), _level(over, "alert_over_percent", errors)
+    if not errors and warn >= top:
+        errors["alert_warning_percent"] = [f"The warning level ({warn} %) must be below the budget level ({top} %)."]
+    if errors:
+        raise ValidationFailed(f"The alert levels were not changed: {next(iter(errors.values()))[0]}", fields=errors)
+    project.alert_warning_percent, project.alert_over_percent = warn, top
+    project.save(update_fields=["alert_warning_percent", "alert_over_percent", "updated_at"])
+    audit_record(
+        actor=by,
+        action="projects.project.alert_levels",
+        obj=project,
+        summary=f"{project.code}: alerts at {warn} % and {top} %",
+    )
+    return project
+
+
 def _milestone_move(*, milestone_id: int, to_status: str, by: User) -> Milestone:
     _require(by, PM_ROLES, "Only project managers may record milestones.")
     milestone = _get_locked(Milestone, milestone_id, "milestone")

@@ -20,7 +20,7 @@ from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
-from psa.core.roles import COST_ROLES, has_role, role_required
+from psa.core.roles import COST_ROLES, Role, has_role, role_required
 
 SORT_FIELDS = {
     "code": "code",
@@ -140,6 +140,26 @@ def project_status(request, pk: int):
     try:
         project = services.project_transition(project_id=pk, to_status=request.POST.get("status", ""), by=request.user)
         messages.success(request, f"{project.code} is now {project.get_status_display().lower()}.")
+    except DomainError as exc:
+        _flash(request, exc)
+    return redirect("projects:project", pk=pk)
+
+
+@role_required(*PM_ROLES, Role.FINANCE)
+@require_POST
+def project_alert_levels(request, pk: int):
+    try:
+        project = services.project_alert_levels_set(
+            project_id=pk,
+            warning=request.POST.get("alert_warning_percent", ""),
+            over=request.POST.get("alert_over_percent", ""),
+            by=request.user,
+        )
+        messages.success(
+            request,
+            f"Budget alerts for {project.code} at {project.alert_warning_percent} % and "
+            f"{project.alert_over_percent} %; they take effect at the next check (within five minutes).",
+        )
     except DomainError as exc:
         _flash(request, exc)
     return redirect("projects:project", pk=pk)

@@ -46,6 +46,7 @@ EVENT_TYPES = {
     "invoice.issued": "An invoice was issued (numbered and posted).",
     "payment.received": "A payment was recorded.",
     "period.closed": "An accounting period was closed.",
+    "project.budget_threshold": "A project's actual or forecast crossed a share of its budget (a burn alert).",
 }
 SECRET_PREFIX = "whsec_"
 RESPONSE_READ_LIMIT = 64 * 1024  # bytes of a receiver's answer read before the connection is closed

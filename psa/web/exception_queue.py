@@ -25,6 +25,9 @@ Rules (thresholds are settings, defaults in brackets):
 - outbox_failed: an outbox message (email, webhook delivery) that failed for good, or is still pending after
   attempts for longer than an hour.
 - run_failed: a billing run with contracts that failed to invoice.
+- budget_threshold: an open burn alert (ledger.services.budget_alerts): a project's approved hours or billable
+  value reached its warning or budget level, or its forecast at completion exceeds the budget hours; it leaves
+  the queue when the alert clears (a change order raising the budget, actual back below the level).
 - einvoice_invalid: an issued invoice or credit note whose EN 16931 XML failed the Factur-X XSD at render, so
   no PDF was stored or sent; linked to the invoice page, which shows the reason and renders again.
 """
@@ -57,7 +60,8 @@ from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
-from ledger.models import ProjectEstimate
+from ledger.choices import BudgetAlertKind
+from ledger.models import BudgetAlert, ProjectEstimate
 from projects.choices import EntryStatus, MilestoneStatus
 from projects.models import Consultant, ContractLine, Milestone, Project, TimeEntry
 from projects.selectors import time_off_hours
@@ -68,6 +72,7 @@ from psa.core.money import ZERO, round_money
 from psa.web.models import DismissalAction, ExceptionDismissal
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+HOURS_ALERTS = (BudgetAlertKind.HOURS_WARNING, BudgetAlertKind.HOURS_OVER, BudgetAlertKind.FORECAST_OVER)
 VALUE = DecimalField(max_digits=24, decimal_places=6)
 
 
@@ -104,6 +109,7 @@ RULES: dict[str, str] = {
     "outbox_failed": "Undelivered messages and webhooks",
     "run_failed": "Failed invoice runs",
     "einvoice_invalid": "E-invoices that failed validation (not sent)",
+    "budget_threshold": "Projects burning through their budget",
 }
 
 
@@ -468,6 +474,27 @@ def rule_run_failed(as_of: date) -> list[Item]:
     ]
 
 
+def rule_budget_threshold(as_of: date) -> list[Item]:
+    alerts = BudgetAlert.objects.filter(cleared_at__isnull=True).select_related("project").order_by("raised_at", "pk")
+    items = []
+    for a in alerts:
+        unit = "h" if a.kind in HOURS_ALERTS else a.project.currency
+        what = "Forecast at completion" if a.kind == BudgetAlertKind.FORECAST_OVER else "Actual"
+        items.append(
+            Item(
+                rule="budget_threshold",
+                key=f"budget-alert:{a.pk}",
+                title=f"{a.project.code}: {a.get_kind_display()}",
+                detail=f"{what} {a.actual:,.2f} {unit} of a {a.budget:,.2f} {unit} budget ({a.percent} %)",
+                url=reverse("projects:project", args=[a.project_id]),
+                fix="Review the budget",
+                on=a.raised_at.date(),
+                facts=(a.kind, str(a.percent)),
+            )
+        )
+    return items
+
+
 def rule_einvoice_invalid(as_of: date) -> list[Item]:
     rows = (
         Invoice.objects.filter(number__isnull=False, pdf_sha256="")
@@ -502,6 +529,7 @@ RULE_FUNCS = {
     "outbox_failed": rule_outbox_failed,
     "run_failed": rule_run_failed,
     "einvoice_invalid": rule_einvoice_invalid,
+    "budget_threshold": rule_budget_threshold,
 }
 
 
