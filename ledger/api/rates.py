@@ -42,12 +42,12 @@ class ExchangeRateInputSerializer(serializers.Serializer):
     quote = serializers.CharField(
         max_length=10, required=False, allow_blank=True, default="", help_text="Default: the functional currency."
     )
-    source = serializers.ChoiceField(choices=RateSource.choices, default=RateSource.API)
+    source = serializers.ChoiceField(choices=RateSource.choices, default=RateSource.API)  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
 
 
 class ExchangeRateCorrectSerializer(serializers.Serializer):
     rate = serializers.CharField(max_length=40)
-    source = serializers.ChoiceField(choices=RateSource.choices, default=RateSource.API)
+    source = serializers.ChoiceField(choices=RateSource.choices, default=RateSource.API)  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
 
 
 class EcbImportSerializer(serializers.Serializer):
@@ -95,7 +95,9 @@ class ExchangeRateViewSet(UploadLimitMixin, mixins.ListModelMixin, mixins.Retrie
     ordering_fields = ["date", "currency", "rate"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    @extend_schema(request=ExchangeRateInputSerializer, responses={200: ExchangeRateSerializer, 201: ExchangeRateSerializer})
+    @extend_schema(
+        request=ExchangeRateInputSerializer, responses={200: ExchangeRateSerializer, 201: ExchangeRateSerializer}
+    )
     def create(self, request):
         data = ExchangeRateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

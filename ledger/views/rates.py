@@ -21,7 +21,7 @@ from psa.core.fx import latest_rate_date, rate_history
 from psa.core.imports import ImportStep, csv_import_step
 from psa.core.listing import paginate_sorted
 from psa.core.models import ExchangeRate, RateSource
-from psa.core.rates import exchange_rate_delete, exchange_rate_set, exchange_rates_import_ecb
+from psa.core.rates import EcbImportReport, exchange_rate_delete, exchange_rate_set, exchange_rates_import_ecb
 from psa.core.roles import role_required
 from psa.core.uploads import upload_limited
 
@@ -55,7 +55,7 @@ def _chart(currency: str, quote: str, since: date | None, until: date | None) ->
 
 
 def _page(
-    request: HttpRequest, *, form: ExchangeRateForm, upload: EcbImportForm, step: ImportStep | None = None, status=200
+    request: HttpRequest, *, form: ExchangeRateForm, upload: EcbImportForm, step: ImportStep | None = None
 ) -> HttpResponse:
     quote = functional_currency()
     filterset = ExchangeRateFilter(request.GET, queryset=ExchangeRate.objects.select_related("created_by"))
@@ -82,7 +82,7 @@ def _page(
         "payload": step.payload if step else "",
         "done": step.done if step else False,
     }
-    return render(request, "ledger/exchange_rates.html", context, status=status)
+    return render(request, "ledger/exchange_rates.html", context)
 
 
 @role_required(*LEDGER_ROLES)
@@ -92,6 +92,7 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         # "Correct" links pre-fill the form with the row's currency, date and rate (rate-currency=..., ...)
         initial = {k.removeprefix(f"{FORM_PREFIX}-"): v for k, v in request.GET.items() if k.startswith(FORM_PREFIX)}
+        initial = initial or ({"currency": request.GET["currency"]} if request.GET.get("currency") else {})
         form = ExchangeRateForm(initial=initial or None, prefix=FORM_PREFIX, functional=quote)
         return _page(request, form=form, upload=EcbImportForm())
     form = ExchangeRateForm(request.POST, prefix=FORM_PREFIX, functional=quote)
@@ -108,11 +109,13 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
             if change.created:
                 messages.success(request, f"Added {row}.")
             elif change.changed:
-                messages.success(request, f"Corrected {row.currency} on {row.date:%Y-%m-%d}: {change.previous} → {row.rate}.")
+                messages.success(
+                    request, f"Corrected {row.currency} on {row.date:%Y-%m-%d}: {change.previous} → {row.rate}."
+                )
             else:
                 messages.info(request, f"{row} was already the rate of that date.")
             return redirect(f"{request.path}?currency={row.currency}")
-    return _page(request, form=form, upload=EcbImportForm(), status=400)
+    return _page(request, form=form, upload=EcbImportForm())
 
 
 @role_required(*LEDGER_ROLES)
@@ -128,7 +131,7 @@ def exchange_rates_import(request: HttpRequest) -> HttpResponse:
         lambda content, dry_run: exchange_rates_import_ecb(file=content, by=request.user, dry_run=dry_run),
         limit=ECB_UPLOAD_LIMIT,
     )
-    if step.done:
+    if step.done and isinstance(step.report, EcbImportReport):
         r = step.report
         messages.success(
             request,

@@ -207,4 +207,3 @@ def _row(line: int, cells: list[str], currencies: list[str], parsed: EcbFile) ->
         parsed.problems.append(Problem(line, "; ".join(errors)))
         return None
     return EcbRow(line=line, day=day, per_euro=values)
-

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from psa.core.currency import SUPPORTED, UnknownCurrency, currency_check, functional_currency
@@ -49,7 +49,7 @@ def rate_check(value: object) -> Decimal:
     """A rate as given: a positive finite number with at most 10 decimal places that fits the column, else a
     ValidationFailed naming `rate`. Trailing zeros do not count as places (0.9200000000000 is 0.92)."""
     try:
-        rate = to_decimal(value)  # type: ignore[arg-type]  # whatever the caller sent; refused below if not a number
+        rate = to_decimal(value)
     except (NotANumber, TypeError):
         raise _refuse("rate", f"'{value}' is not a number.") from None
     if rate <= 0:
@@ -85,7 +85,7 @@ def exchange_rate_set(
     on: date,
     rate: Decimal | str | int,
     source: str = RateSource.MANUAL,
-    by: AbstractBaseUser | None,
+    by: User | None,
     quote: str | None = None,
 ) -> RateChange:
     """Enter the rate of `currency` into `quote` (default: the functional currency) for the date `on`, or
@@ -116,7 +116,7 @@ def exchange_rate_set(
 
 @history_context("exchange-rate", by="by")
 @transaction.atomic
-def exchange_rate_delete(*, rate_id: int, by: AbstractBaseUser | None) -> None:
+def exchange_rate_delete(*, rate_id: int, by: User | None) -> None:
     """Delete one rate. Allowed whatever used it: journal lines keep their own rate, so the books do not change;
     the deleted value stays in the rate's history with who deleted it."""
     deleted, _ = ExchangeRate.objects.filter(pk=rate_id).delete()
@@ -185,7 +185,7 @@ def _into(functional: str, row: EcbRow, currencies: list[str]) -> dict[str, Deci
 
 @history_context("ecb-import", by="by")
 @transaction.atomic
-def exchange_rates_import_ecb(*, file: bytes | IO[bytes], by: AbstractBaseUser | None, dry_run: bool) -> EcbImportReport:
+def exchange_rates_import_ecb(*, file: bytes | IO[bytes], by: User | None, dry_run: bool) -> EcbImportReport:
     """Import the ECB's reference rates (daily eurofxref.csv or history eurofxref-hist.csv, zipped or not) as
     rates into the functional currency (see `_into` for the arithmetic, including the cross through the euro
     when the books are not kept in EUR). Only the currencies PSA offers are imported; the others are counted.

@@ -121,7 +121,11 @@ def test_the_ecb_import_dry_runs_then_applies(api_as):
 
     dry = upload(True)
     assert dry.status_code == 200
-    assert (dry.json()["created"], dry.json()["rows"], dry.json()["skipped_currencies"]) == (28, 4, ["BGN", "CYP", "RUB"])
+    assert (dry.json()["created"], dry.json()["rows"], dry.json()["skipped_currencies"]) == (
+        28,
+        4,
+        ["BGN", "CYP", "RUB"],
+    )
     assert not ExchangeRate.objects.exists()
 
     applied = upload(False, key="ecb-2026-12-04")
