@@ -5,8 +5,9 @@ from django import forms
 
 from ledger.choices import AccountType, EntryOrigin
 from ledger.models import JournalEntry, JournalLine, LedgerAccount
+from psa.core.currency import CURRENCIES
 from psa.core.filters import DateFilter
-from psa.core.models import AuditEvent
+from psa.core.models import AuditEvent, ExchangeRate, RateSource
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
 TEXT = forms.TextInput(attrs={"class": "form-control form-control-sm"})
@@ -80,3 +81,17 @@ class LedgerAuditFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["action", "q"]
+
+
+class ExchangeRateFilter(django_filters.FilterSet):
+    """Exchange rates by currency, quote, date range and source (the page and /api/v1/exchange-rates/)."""
+
+    currency = django_filters.ChoiceFilter(choices=CURRENCIES, widget=SELECT, empty_label="Any currency")
+    quote = django_filters.ChoiceFilter(choices=CURRENCIES, widget=SELECT, empty_label="Any quote")
+    date_from = DateFilter(field_name="date", lookup_expr="gte", label="From", widget=DATE)
+    date_to = DateFilter(field_name="date", lookup_expr="lte", label="To", widget=DATE)
+    source = django_filters.ChoiceFilter(choices=RateSource.choices, widget=SELECT, empty_label="Any source")
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "quote", "date_from", "date_to", "source"]

@@ -12,7 +12,9 @@ from ledger.models import AccountingPeriod, LedgerAccount
 from ledger.selectors import PNL_GROUPS
 from ledger.selectors.exports import EXPORTERS
 from projects.models import Project
+from psa.core.currency import CURRENCIES
 from psa.core.dates import DateFormField
+from psa.core.ecb import ECB_UPLOAD_LIMIT
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 TEXT = {"class": "form-control"}
@@ -178,3 +180,29 @@ class EstimateForm(forms.Form):
     etc_hours = forms.CharField(label="Hours to complete", widget=forms.TextInput(attrs=MONEY))
     etc_cost = forms.CharField(label="Cost to complete", required=False, widget=forms.TextInput(attrs=MONEY))
     note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(attrs=TEXT))
+
+
+class ExchangeRateForm(forms.Form):
+    """Enter or correct the rate of a date (psa.core.rates.exchange_rate_set checks the values)."""
+
+    currency = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
+    date = DateFormField(initial=timezone.localdate, widget=DATE)
+    rate = forms.CharField(
+        max_length=40,
+        help_text="Units of the functional currency for one unit of the currency, at most 10 decimal places.",
+        widget=forms.TextInput(attrs={"class": "form-control text-end", "inputmode": "decimal"}),
+    )
+
+    def __init__(self, *args, functional: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, label) for c, label in CURRENCIES if c != functional]  # type: ignore[attr-defined]
+        self.fields["rate"].label = f"Rate (in {functional})"
+
+
+class EcbImportForm(forms.Form):
+    file = forms.FileField(
+        label="ECB reference-rate file",
+        help_text=f"eurofxref.zip or eurofxref-hist.zip as downloaded from the ECB, or the CSV inside it; "
+        f"{ECB_UPLOAD_LIMIT.describe()}.",
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".zip,.csv"}),
+    )

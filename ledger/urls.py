@@ -2,6 +2,7 @@ from django.urls import path
 
 from ledger import views
 from ledger.views import budget as budget_views
+from ledger.views import rates as rate_views
 from ledger.views import revenue
 
 app_name = "ledger"
@@ -24,6 +25,9 @@ urlpatterns = [
     path("ledger/reports/balance-sheet/", views.balance_sheet_view, name="balance_sheet"),
     path("ledger/export/", views.export, name="export"),
     path("ledger/audit/", views.audit_list, name="audit"),
+    path("ledger/exchange-rates/", rate_views.exchange_rates, name="exchange_rates"),
+    path("ledger/exchange-rates/import/", rate_views.exchange_rates_import, name="exchange_rates_import"),
+    path("ledger/exchange-rates/<int:pk>/delete/", rate_views.exchange_rate_delete_view, name="exchange_rate_delete"),
     path("ledger/revenue/", revenue.revenue_schedule_list, name="revenue_schedules"),
     path("ledger/revenue/ensure/", revenue.revenue_schedules_ensure_view, name="revenue_schedules_ensure"),
     path(

@@ -1,4 +1,4 @@
-from ledger.api import revenue, views
+from ledger.api import rates, revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -10,4 +10,5 @@ routes = [
     ("ledger/estimates", revenue.ProjectEstimateViewSet, "ledger-estimate"),
     ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
     ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
+    ("exchange-rates", rates.ExchangeRateViewSet, "exchange-rate"),
 ]

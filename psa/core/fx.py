@@ -103,3 +103,19 @@ def rates_for(*, pairs: Iterable[tuple[str, date]], quote: str | None = None) ->
 def convert(*, amount: Decimal, rate: Rate) -> Decimal:
     """`amount` in `rate.currency` converted into `rate.quote`, rounded to the quote currency's minor unit."""
     return round_amount(to_decimal(amount) * rate.rate, rate.quote)
+
+
+def rate_history(*, currency: str, since: date, until: date, quote: str | None = None) -> list[tuple[date, Decimal]]:
+    """The rates of one pair from `since` to `until`, oldest first (the page's chart). One query."""
+    rows = ExchangeRate.objects.filter(
+        currency=currency, quote=quote or functional_currency(), date__gte=since, date__lte=until
+    ).order_by("date")
+    return list(rows.values_list("date", "rate"))
+
+
+def latest_rate_date(*, currency: str | None = None, quote: str | None = None) -> date | None:
+    """The newest date any rate (of `currency`, if named) into `quote` has. One query."""
+    rows = ExchangeRate.objects.filter(quote=quote or functional_currency())
+    if currency:
+        rows = rows.filter(currency=currency)
+    return rows.order_by("-date").values_list("date", flat=True).first()

@@ -22,6 +22,7 @@ from ledger.choices import EntryOrigin
 from ledger.models import AccountingPeriod, JournalEntry
 from projects import demo as projects_demo
 from projects.models import Contract, Project
+from psa.core import demo as core_demo
 from psa.core.roles import Role, ensure_role_groups
 from psa.web.models import DemoObject
 
@@ -100,8 +101,9 @@ def demo_register() -> int:
 
 
 def seed_all(*, reset_passwords: bool = False) -> list[str]:
-    """Users first, then each app's `demo.seed()` in layer order (crm, projects, ledger, billing), then the
-    month-end; nothing at all on a database that holds data of its own (see the module's docstring)."""
+    """Users first, the exchange rates (psa.core.demo), then each app's `demo.seed()` in layer order (crm,
+    projects, ledger, billing), then the month-end; nothing at all on a database that holds data of its own
+    (see the module's docstring)."""
     foreign = demo_foreign_data()
     if foreign:
         held = ", ".join(f"{n} {name}" for name, n in foreign.items())
@@ -110,6 +112,7 @@ def seed_all(*, reset_passwords: bool = False) -> list[str]:
             "changes nothing in it. Use an empty database for the demo."
         )
     report = seed_users(reset_passwords=reset_passwords)
+    report.extend(core_demo.seed())  # exchange rates, before any document converts
     for module in (crm_demo, projects_demo, ledger_demo, billing_demo):
         report.extend(module.seed())
     report.extend(ledger_demo.seed_month_end())  # after every app's data: recognition follows invoices
