@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -171,6 +172,73 @@ def approval_queue(user: User) -> QuerySet[TimeEntry]:
     if not has_role(user, Role.ADMIN):
         qs = qs.filter(project__project_manager=user)
     return qs.select_related("consultant__user", "project", "task").order_by("consultant_id", "date", "pk")
+
+
+@dataclass
+class ApprovalGroup:
+    """One consultant's submitted week on the approver's projects, with what deserves a second look."""
+
+    consultant: Consultant
+    week: date
+    entries: list[TimeEntry]
+    hours: Decimal  # submitted hours in this group
+    week_hours: Decimal  # the consultant's submitted and approved hours that week, on every project
+    capacity: Decimal  # weekly capacity less time off
+    anomalies: list[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.consultant.pk}-{self.week:%Y%m%d}"
+
+
+def approval_groups(user: User, *, limit: int) -> tuple[list[ApprovalGroup], bool]:
+    """The approval queue grouped by consultant and week, oldest week first, with anomalies: a day above
+    PSA_TIME_DAY_WARN_HOURS (all of the consultant's projects), a week above capacity less time off, weekend
+    work. Three queries whatever the size: the queue (at most `limit` entries; the flag says more wait), the
+    consultants' daily totals over the queue's days, and their time off."""
+    entries = list(approval_queue(user)[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
+    if not entries:
+        return [], more
+    consultant_ids = {e.consultant_id for e in entries}
+    first, last = week_start(min(e.date for e in entries)), week_start(max(e.date for e in entries))
+    last += timedelta(days=6)
+    daily = {
+        (r["consultant_id"], r["date"]): r["hours"]
+        for r in TimeEntry.objects.filter(
+            consultant_id__in=consultant_ids,
+            date__gte=first,
+            date__lte=last,
+            status__in=[EntryStatus.SUBMITTED, EntryStatus.APPROVED],
+        )
+        .values("consultant_id", "date")
+        .annotate(hours=Sum("hours"))
+        .order_by()
+    }
+    off = time_off_hours(consultant_ids=list(consultant_ids), first=first, last=last)
+    day_limit = Decimal(settings.PSA_TIME_DAY_WARN_HOURS)
+    groups: dict[tuple[int, date], ApprovalGroup] = {}
+    for e in entries:
+        key = (e.consultant_id, week_start(e.date))
+        if key not in groups:
+            groups[key] = ApprovalGroup(e.consultant, key[1], [], Decimal(0), Decimal(0), Decimal(0), [])
+        groups[key].entries.append(e)
+        groups[key].hours += e.hours
+    for (cid, monday), group in groups.items():
+        days = [monday + timedelta(days=i) for i in range(7)]
+        group.week_hours = sum((daily.get((cid, d), Decimal(0)) for d in days), Decimal(0))
+        group.capacity = max(group.consultant.weekly_capacity - off.get((cid, monday), Decimal(0)), Decimal(0))
+        for d in days:
+            total = daily.get((cid, d), Decimal(0))
+            if total > day_limit:
+                group.anomalies.append(f"{total:.2f} h on {d:%a %-d %b} (above {day_limit:.0f} h a day)")
+        if group.week_hours > group.capacity:
+            group.anomalies.append(f"{group.week_hours:.2f} h this week against {group.capacity:.2f} h of capacity")
+        weekend = sorted({e.date for e in group.entries if e.date.weekday() >= 5})
+        if weekend:
+            group.anomalies.append("Weekend work: " + ", ".join(f"{d:%a %-d %b}" for d in weekend))
+    return sorted(groups.values(), key=lambda g: (g.week, g.consultant.pk)), more
 
 
 def expense_queue(user: User) -> QuerySet[Expense]:

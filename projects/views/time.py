@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from projects.choices import EntryStatus
 from projects.forms import CellForm, ExpenseForm, TimeImportForm, TimeOffForm
 from projects.models import Consultant
-from projects.selectors import approval_queue, expense_queue, expenses_for, missing_time, timesheet_week
+from projects.selectors import approval_groups, expense_queue, expenses_for, missing_time, timesheet_week
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services
@@ -180,24 +180,26 @@ def timesheet_copy(request):
 # --- approvals ------------------------------------------------------------------------------------------
 @role_required(*APPROVER_ROLES)
 def approvals(request):
-    entries = list(approval_queue(request.user)[: QUEUE_LIMIT + 1])
+    """The approval queue, one card per consultant and week with its anomalies; nothing is pre-selected: the
+    approver ticks entries or decides the whole week (rejecting needs a reason)."""
+    groups, more = approval_groups(request.user, limit=QUEUE_LIMIT)
     expenses = list(expense_queue(request.user)[: QUEUE_LIMIT + 1])
-    total = sum((e.hours for e in entries[:QUEUE_LIMIT]), Decimal("0"))
     return render(
         request,
         "projects/approvals.html",
         {
-            "entries": entries[:QUEUE_LIMIT],
-            "more": len(entries) > QUEUE_LIMIT,
+            "groups": groups,
+            "entry_count": sum(len(g.entries) for g in groups),
+            "more": more,
             "expenses": expenses[:QUEUE_LIMIT],
-            "total": total,
+            "total": sum((g.hours for g in groups), Decimal("0")),
         },
     )
 
 
-def _ids(request) -> list[int]:
+def _ids(request, name: str = "ids") -> list[int]:
     out = []
-    for raw in request.POST.getlist("ids"):
+    for raw in request.POST.getlist(name):
         try:
             out.append(int(raw))
         except ValueError:
@@ -208,8 +210,15 @@ def _ids(request) -> list[int]:
 @role_required(*APPROVER_ROLES)
 @require_POST
 def approvals_decide(request, kind: str):
-    action = request.POST.get("action")
-    ids = _ids(request)
+    action = request.POST.get("action") or ""
+    if action.endswith("_week"):
+        # "Approve week" / "Reject week": every entry of the card, whatever is ticked.
+        action, ids = action.removesuffix("_week"), _ids(request, "week_ids")
+    else:
+        ids = _ids(request)
+    if not ids:
+        messages.error(request, "Tick the entries to decide, or use the week's buttons.")
+        return redirect("projects:approvals")
     try:
         if kind == "time" and action == "approve":
             n = time_services.time_entries_approve(by=request.user, entry_ids=ids)

@@ -69,8 +69,9 @@ def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page
     login("pete", TEST_PASSWORD)
     page.goto("/time/approvals/")
     page.wait_for_selector("text=10 entries · 40.00 h")
+    assert page.locator("input[name=ids]:checked").count() == 0  # nothing is ticked for the approver
     screenshot(page, "time-03-approval-queue")
-    page.click("[data-testid=approve-selected]")
+    page.click("[data-testid=approve-week]")
     page.wait_for_selector("text=Approved 10 time entries")
     screenshot(page, "time-04-approved")
     entry = TimeEntry.objects.get(date=MONDAY, task__isnull=True)

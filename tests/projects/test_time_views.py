@@ -70,6 +70,42 @@ def test_submit_and_the_approval_queue(client, setup, carl):
     assert entry.status == EntryStatus.APPROVED
 
 
+def test_the_queue_groups_by_consultant_and_week_flags_anomalies_and_ticks_nothing(client, setup, carl):
+    put = dict(by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, task_id=None)
+    ts.time_entry_put(**put, day=MONDAY, hours="11.5")  # above the 10 h a day warning
+    for d in range(1, 5):
+        ts.time_entry_put(**put, day=MONDAY + dt.timedelta(days=d), hours="8")
+    ts.time_entry_put(**put, day=MONDAY + dt.timedelta(days=5), hours="2")  # a Saturday
+    ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    client.force_login(setup.pm)
+    response = client.get(reverse("projects:approvals"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('data-testid="approval-group"') == 1
+    assert f"11.50 h on {MONDAY:%a %-d %b} (above 10 h a day)" in page
+    assert "45.50 h this week against 40.00 h of capacity" in page
+    assert "Weekend work: Sat" in page
+    assert " checked" not in page.split('data-testid="queue-count"')[1]
+
+
+def test_a_whole_week_is_approved_or_rejected_with_a_reason(client, setup, carl):
+    _fill(carl, setup, 2)
+    for w in range(2):
+        ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=MONDAY + dt.timedelta(days=7 * w))
+    first = list(TimeEntry.objects.filter(date__lt=MONDAY + dt.timedelta(days=7)).values_list("pk", flat=True))
+    second = list(TimeEntry.objects.filter(date__gte=MONDAY + dt.timedelta(days=7)).values_list("pk", flat=True))
+    client.force_login(setup.pm)
+    url = reverse("projects:approvals-decide", args=["time"])
+    client.post(url, {"action": "reject_week", "week_ids": second, "reason": ""})
+    assert set(TimeEntry.objects.filter(pk__in=second).values_list("status", flat=True)) == {EntryStatus.SUBMITTED}
+    client.post(url, {"action": "reject_week", "week_ids": second, "reason": "Wrong project"})
+    assert set(TimeEntry.objects.filter(pk__in=second).values_list("status", flat=True)) == {EntryStatus.REJECTED}
+    client.post(url, {"action": "approve_week", "week_ids": first, "ids": first[:1]})
+    assert set(TimeEntry.objects.filter(pk__in=first).values_list("status", flat=True)) == {EntryStatus.APPROVED}
+    response = client.post(url, {"action": "approve"}, follow=True)
+    assert "Tick the entries to decide" in response.content.decode()
+
+
 def test_the_week_page_uses_the_same_queries_at_two_sizes(client, setup, carl):
     client.force_login(carl.user)
     url = reverse("projects:timesheet")
