@@ -1,4 +1,4 @@
-from ledger.api import revenue, views
+from ledger.api import revaluation, revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -9,5 +9,6 @@ routes = [
     ("ledger/revenue-schedules", revenue.RevenueScheduleViewSet, "ledger-revenue-schedule"),
     ("ledger/estimates", revenue.ProjectEstimateViewSet, "ledger-estimate"),
     ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
+    ("ledger/revaluations", revaluation.RevaluationRunViewSet, "ledger-revaluation"),
     ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
 ]

@@ -9,6 +9,7 @@ from ledger.models.revenue import (
     RevenueSchedule,
     RevenueScheduleLine,
 )
+from ledger.models.revaluation import RevaluationRun
 
 __all__ = [
     "AccountBalance",
@@ -20,6 +21,7 @@ __all__ = [
     "ProjectEstimate",
     "Recognition",
     "RecognitionRun",
+    "RevaluationRun",
     "RevenueSchedule",
     "RevenueScheduleLine",
 ]
