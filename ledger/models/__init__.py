@@ -1,6 +1,7 @@
 """The ledger's models: the books (books.py) and revenue recognition (revenue.py), re-exported here."""
 
 from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
     PriceReduction,
     ProjectEstimate,
@@ -9,7 +10,6 @@ from ledger.models.revenue import (
     RevenueSchedule,
     RevenueScheduleLine,
 )
-from ledger.models.revaluation import RevaluationRun
 
 __all__ = [
     "AccountBalance",

@@ -2,11 +2,12 @@
 
 The ledger's own checks are declared here (unapproved time and expenses, the recognition run, the foreign-currency
 revaluation). The layers above the ledger own checks of their own (billing: approved time not yet billed, draft
-invoices, unallocated payments; billing/close_checks.py) that the ledger must not import. They are supplied down, not registered up: the
-composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of `Check`, as
-INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those settings), so
-the page and the API show one list. Nothing is filled in at start-up, and a caller may pass its own. The blocking
-checks (today the ledger's recognition run and revaluation) are what `close_blockers` (period_close) runs.
+invoices, unallocated payments; billing/close_checks.py) that the ledger must not import. They are supplied down,
+not registered up: the composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of
+`Check`, as INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those
+settings), so the page and the API show one list. Nothing is filled in at start-up, and a caller may pass its
+own. The blocking checks (today the ledger's recognition run and revaluation) are what `close_blockers`
+(period_close) runs.
 """
 
 from collections.abc import Callable, Sequence

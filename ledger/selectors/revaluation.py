@@ -1,16 +1,16 @@
 """What a month-end revaluation of a period would post (the preview, the run's plan, the checklist item).
 
-An open item is the balance of one monetary account (ledger.choices.REVALUED_ROLES: receivables and cash) × client
-× project × foreign currency, read from the journal lines dated up to the period end in ONE grouped query:
+An open item is the balance of one monetary account (ledger.choices.REVALUED_ROLES: receivables and cash) x client
+x project x foreign currency, read from the journal lines dated up to the period end in ONE grouped query:
 
 - open amount in the currency = Σ amount_currency, debit lines positive, credit lines negative;
-- booked = Σ (debit − credit) of the same lines, functional; it includes the revaluations of earlier periods that
+- booked = Σ (debit - credit) of the same lines, functional; it includes the revaluations of earlier periods that
   are not reversed yet, except those whose automatic reversal falls on or before this period end (the run posts
   those reversals first, so the preview already leaves them out), and it leaves out this period's own
   revaluation (`current`: what it holds for the item now);
 - revalued = convert(open amount, the rate at the period end) with psa.core.fx (one `rates_for` query for all
   currencies; a missing rate is MissingRate naming the currency and the date);
-- difference = revalued − booked: what this period's revaluation must hold for the item. The run posts when some
+- difference = revalued - booked: what this period's revaluation must hold for the item. The run posts when some
   item's difference is not what the period holds already (`changed`); running it again with the same rates and
   the same postings finds nothing changed.
 """
@@ -124,7 +124,7 @@ def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
     this_period = Q(entry__source__startswith=prefix) | Q(entry__reverses__source__startswith=prefix)
     booked_expr = F("debit") - F("credit")
     excluded = this_period | Q(entry_id__in=pending) if pending else this_period
-    rows = (
+    grouped = (
         JournalLine.objects.filter(account__system_role__in=REVALUED_ROLES, date__lte=period.end)
         .exclude(currency=functional_currency())
         .values("account_id", "client_id", "project_id", "currency")
@@ -146,7 +146,7 @@ def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
         .filter(~Q(open=0) | ~Q(total=0))
         .order_by("currency", "account__code", "client_id", "project_id")
     )
-    rows = list(rows)
+    rows = list(grouped)
     rates = rates_for(pairs={(r["currency"], period.end) for r in rows}) if rows else {}
     by_currency = {currency: rate for (currency, _on), rate in rates.items()}
     items = [

@@ -3,10 +3,10 @@
 The rule (IAS 21.23: monetary items are translated at the closing rate):
 
 - An open item is the balance of one monetary account (system roles RECEIVABLE and CASH; accounts payable joins
-  by adding its role to ledger.choices.REVALUED_ROLES) × client × project × foreign currency. Its open amount in
+  by adding its role to ledger.choices.REVALUED_ROLES) x client x project x foreign currency. Its open amount in
   the currency and its booked functional amount come from the journal lines up to the period end, in ONE grouped
   query (ledger.selectors.revaluation.revaluation_plan); the revalued amount is the open amount converted at the
-  rate on or before the period end (psa.core.fx, one query for all currencies); difference = revalued − booked.
+  rate on or before the period end (psa.core.fx, one query for all currencies); difference = revalued - booked.
 - For each item with a difference the run posts an exchange-difference line (amount in the currency 0, the
   item's account, client, project and currency; Dr when the difference is positive) against Cr unrealised
   exchange gain / Dr unrealised exchange loss (FX_UNREALISED_GAIN / FX_UNREALISED_LOSS) with the same client,
@@ -37,7 +37,6 @@ The rule (IAS 21.23: monetary items are translated at the closing rate):
 
 from collections.abc import Sequence
 from datetime import timedelta
-from decimal import Decimal
 
 from celery import current_app
 from django.contrib.auth.models import User
@@ -89,10 +88,6 @@ def revaluation_start(
     return run
 
 
-def _side(amount: Decimal, debit: bool) -> dict[str, Decimal]:
-    return {"debit": amount} if debit else {"credit": amount}
-
-
 def revaluation_lines(items: Sequence[RevaluationItem], *, gain: str, loss: str) -> list[LineSpec]:
     """Per item with a difference: the exchange-difference line on its account and the gain or loss line, both
     with the item's client, project and currency."""
@@ -101,10 +96,19 @@ def revaluation_lines(items: Sequence[RevaluationItem], *, gain: str, loss: str)
         d = item.difference
         if not d:
             continue
-        dims = {"currency": item.currency, "client_id": item.client_id, "project_id": item.project_id}
-        memo = f"Revaluation {item.currency} {item.open:,.2f}"
-        lines.append(fx_difference_line(item.account_code, memo=memo, **dims, **_side(abs(d), debit=d > 0)))
-        lines.append(fx_difference_line(gain if d > 0 else loss, memo=memo, **dims, **_side(abs(d), debit=d < 0)))
+        amount, memo = abs(d), f"Revaluation {item.currency} {item.open:,.2f}"
+        for account, debit in ((item.account_code, d > 0), (gain if d > 0 else loss, d < 0)):
+            lines.append(
+                fx_difference_line(
+                    account,
+                    currency=item.currency,
+                    debit=amount if debit else ZERO,
+                    credit=ZERO if debit else amount,
+                    client_id=item.client_id,
+                    project_id=item.project_id,
+                    memo=memo,
+                )
+            )
     return lines
 
 

@@ -1,13 +1,13 @@
 """Open foreign-currency receivables for the fx_revaluation benchmark, loaded by COPY.
 
 On top of a short bench ledger (gen_ledger), `items` invoices in USD, GBP and JPY (one third each), each its own
-open item (AR × client × project × currency: one project per three items), posted in the first open month at the
+open item (AR x client x project x currency: one project per three items), posted in the first open month at the
 month's first-day rate: Dr AR in the currency (amount, rate, functional amount) / Cr revenue in EUR. The rates at
 the period end differ, so every item has a difference to post. Triggers are off for the load only.
 """
 
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -16,6 +16,7 @@ from crm.models import Account
 from ledger.models import AccountingPeriod
 from projects.models import Project
 from psa.core.models import ExchangeRate, NumberSeries
+from psa.core.money import round_money
 from tests.benchmarks.gen_ledger import LINE_COLUMNS, _triggers_off, ledger_load
 from tests.benchmarks.generator import copy_rows
 
@@ -63,9 +64,13 @@ def fx_load(size: str) -> dict:
     for i in range(n):
         currency = currencies[i % 3]
         project_id, client_id = projects[i // 3]
-        amount = Decimal(rng.randint(1_000, 2_000_000)) if currency == "JPY" else Decimal(rng.randint(10_000, 5_000_000)) / 100
+        amount = (
+            Decimal(rng.randint(1_000, 2_000_000))
+            if currency == "JPY"
+            else Decimal(rng.randint(10_000, 5_000_000)) / 100
+        )
         rate = Decimal(RATES[currency][0])
-        functional = (amount * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        functional = round_money(amount * rate)
         entry_id += 1
         number += 1
         entries.append((entry_id, f"JE-{on.year}-{number:06d}", on, period.pk, f"Invoice {currency}", "bench-fx",

@@ -3,7 +3,7 @@
 The hand-computed case (functional EUR, January 2026):
 - client A / project P: invoice 1,000.00 USD at 0.90 = 900.00 EUR (Dr AR); 31 Jan USD 0.92 → 920.00: +20.00,
   Dr AR / Cr unrealised gain;
-- client A: invoice 500.00 GBP at 1.15 = 575.00 EUR; 31 Jan GBP 1.12 → 560.00: −15.00, Dr unrealised loss / Cr AR.
+- client A: invoice 500.00 GBP at 1.15 = 575.00 EUR; 31 Jan GBP 1.12 → 560.00: -15.00, Dr unrealised loss / Cr AR.
 """
 
 from datetime import date
@@ -21,8 +21,8 @@ from ledger.selectors.close import close_checklist
 from ledger.selectors.revaluation import revaluation_plan
 from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close
 from ledger.services.posting import fx_line
-from ledger.services.revenue import recognition_run
 from ledger.services.revaluation import revaluation_execute, revaluation_run, revaluation_start
+from ledger.services.revenue import recognition_run
 from projects.models import Project
 from psa.core.exceptions import PeriodClosed
 from psa.core.fx import MissingRate, rate_for
@@ -55,9 +55,9 @@ def dims(db):
 
 
 def rate(currency: str, on: date, value: str) -> ExchangeRate:
-    return ExchangeRate.objects.update_or_create(
-        currency=currency, quote="EUR", date=on, defaults={"rate": D(value)}
-    )[0]
+    return ExchangeRate.objects.update_or_create(currency=currency, quote="EUR", date=on, defaults={"rate": D(value)})[
+        0
+    ]
 
 
 def invoice(currency: str, amount: str, on: date, *, client, project=None, account: str = "1100", key: str = ""):
@@ -296,7 +296,8 @@ def test_the_api_starts_a_run_and_refuses_a_missing_rate_with_409(api_as, jan, b
     ExchangeRate.objects.filter(currency="GBP", date=JAN_END).delete()
     ExchangeRate.objects.filter(currency="GBP").delete()
     refused = api.post("/api/v1/ledger/revaluations/", {"period": jan.pk}, format="json")
-    assert refused.status_code == 409 and "GBP" in refused.json()["message"] and "2026-01-31" in refused.json()["message"]
+    message = refused.json()["message"]
+    assert refused.status_code == 409 and "GBP" in message and "2026-01-31" in message
     rate("GBP", JAN_END, "1.12")
     started = api.post("/api/v1/ledger/revaluations/", {"period": jan.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
     again = api.post("/api/v1/ledger/revaluations/", {"period": jan.pk}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
