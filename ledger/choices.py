@@ -110,6 +110,18 @@ class RecognitionRunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class RevaluationRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    UNCHANGED = "unchanged", "Done, nothing new to post"
+    FAILED = "failed", "Failed"
+
+
+# The monetary accounts the month-end revaluation revalues, by system role (ledger.services.revaluation). Accounts
+# payable joins by adding its role here once the chart has one.
+REVALUED_ROLES: tuple[str, ...] = (SystemAccount.RECEIVABLE, SystemAccount.CASH)
+
+
 # The provision for contract losses (fixed-fee lines whose expected cost exceeds the price). Found by code: adding
 # a system role would change the audited history table of accounts, which belongs to the composition layer.
 LOSS_PROVISION_CODE = "2400"

@@ -2,8 +2,9 @@
 the finance user through the posting service (idempotent keys per month).
 
 Billing then invoices those months; `seed_month_end` (run by psa.web.demo after every app's step) recognises
-revenue month by month and closes each past month, the current one staying open. Safe to run again: every entry
-is keyed by month, so a re-run posts only the months that are new since the last run.
+revenue month by month, revalues open foreign-currency items at each month-end rate (when there are such items
+and rates) and closes each past month, the current one staying open. Safe to run again: every entry is keyed by
+month, so a re-run posts only the months that are new since the last run.
 """
 
 from datetime import date, timedelta
@@ -15,8 +16,10 @@ from django.utils import timezone
 from crm.models import Account as Client
 from ledger.choices import PeriodStatus
 from ledger.models import AccountingPeriod, JournalEntry, ProjectEstimate, RevenueSchedule
+from ledger.selectors.revaluation import revaluation_plan
 from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close, periods_ensure
 from ledger.services.chart import chart_ensure_default
+from ledger.services.revaluation import revaluation_run
 from ledger.services.revenue import estimate_set, recognition_run, revenue_schedules_ensure
 from projects.models import Project
 from psa.core.dates import month_end, month_start
@@ -194,7 +197,7 @@ def seed_month_end() -> list[str]:
         .values_list("project_id", "contract_line__hours")
     ):
         estimate_set(project_id=project_id, etc_hours=hours or Decimal("240"), as_of=months[0], by=finance)
-    recognised = closed = 0
+    recognised = closed = revalued = 0
     for month in months[:-1]:
         period = AccountingPeriod.objects.filter(start=month, status=PeriodStatus.OPEN).first()
         if period is None:
@@ -202,8 +205,14 @@ def seed_month_end() -> list[str]:
         try:
             run = recognition_run(period_id=period.pk, by=finance)
             recognised += run.posted_lines
+            # Foreign-currency invoices (billing's USD and GBP clients) are revalued at the month-end rate before
+            # the close, as the checklist asks; without foreign items or without rates there is nothing to run.
+            if revaluation_plan(period).items:
+                revalued += revaluation_run(period_id=period.pk, by=finance).total
             period_close(period_id=period.pk, by=finance, reason="Demo month-end close")
             closed += 1
         except DomainError:
             break  # an earlier month is still open (months close in order): leave the rest open
-    return [f"ledger month-end: {recognised} recognitions posted, {closed} months closed"]
+    return [
+        f"ledger month-end: {recognised} recognitions posted, {revalued} foreign items revalued, {closed} months closed"
+    ]

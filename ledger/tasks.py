@@ -1,4 +1,5 @@
-"""Ledger jobs (beat): create periods ahead, post due automatic reversals. Thin: each calls one service."""
+"""Ledger jobs: create periods ahead and post due automatic reversals (beat), recognition and revaluation runs.
+Thin: each calls one service."""
 
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from ledger.services import entries_auto_reverse_due, periods_ensure
 from ledger.services.budget_alerts import budget_alerts_check
+from ledger.services.revaluation import revaluation_execute
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
@@ -41,3 +43,8 @@ def recognition_month_end_task() -> int | None:
     """Beat, 1st of each month: recognise the month just ended (its run is enqueued after commit)."""
     run = recognition_month_end(today=timezone.localdate())
     return run.pk if run else None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def revaluation_run_task(*, run_id: int) -> None:
+    revaluation_execute(run_id=run_id)

@@ -3,7 +3,7 @@ from django.urls import path
 from ledger import views
 from ledger.views import budget as budget_views
 from ledger.views import rates as rate_views
-from ledger.views import revenue
+from ledger.views import revaluation, revenue
 
 app_name = "ledger"
 
@@ -43,6 +43,10 @@ urlpatterns = [
     path("ledger/revenue/runs/start/", revenue.run_start_view, name="recognition_run_start"),
     path("ledger/revenue/runs/<int:pk>/", revenue.run_detail, name="recognition_run"),
     path("ledger/revenue/runs/<int:pk>/progress/", revenue.run_progress, name="recognition_run_progress"),
+    path("ledger/revaluation/", revaluation.revaluation_index, name="revaluation"),
+    path("ledger/revaluation/start/", revaluation.revaluation_start_view, name="revaluation_start"),
+    path("ledger/revaluation/runs/<int:pk>/", revaluation.revaluation_run_detail, name="revaluation_run"),
+    path("ledger/revaluation/runs/<int:pk>/progress/", revaluation.revaluation_progress, name="revaluation_progress"),
     path("ledger/month-end/", revenue.month_end_index, name="month_end"),
     path("ledger/month-end/<int:pk>/", revenue.close_checklist_view, name="close_checklist"),
     path("ledger/month-end/<int:pk>/close/", revenue.close_period_view, name="close_period"),

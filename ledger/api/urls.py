@@ -1,4 +1,4 @@
-from ledger.api import rates, revenue, views
+from ledger.api import rates, revaluation, revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -9,6 +9,7 @@ routes = [
     ("ledger/revenue-schedules", revenue.RevenueScheduleViewSet, "ledger-revenue-schedule"),
     ("ledger/estimates", revenue.ProjectEstimateViewSet, "ledger-estimate"),
     ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
+    ("ledger/revaluations", revaluation.RevaluationRunViewSet, "ledger-revaluation"),
     ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
     ("exchange-rates", rates.ExchangeRateViewSet, "exchange-rate"),
 ]

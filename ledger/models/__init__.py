@@ -3,6 +3,7 @@ re-exported here."""
 
 from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from ledger.models.budget import BudgetAlert
+from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
     PriceReduction,
     ProjectEstimate,
@@ -23,6 +24,7 @@ __all__ = [
     "ProjectEstimate",
     "Recognition",
     "RecognitionRun",
+    "RevaluationRun",
     "RevenueSchedule",
     "RevenueScheduleLine",
 ]

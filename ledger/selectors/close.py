@@ -1,12 +1,13 @@
 """The month-end checklist: what is still outstanding before a month closes, and which of it blocks the close.
 
-The ledger's own checks are declared here (unapproved time and expenses, the recognition run). The layers above
-the ledger own checks of their own (billing: approved time not yet billed, draft invoices, unallocated payments;
-billing/close_checks.py) that the ledger must not import. They are supplied down, not registered up: the
-composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of `Check`, as
-INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those settings), so
-the page and the API show one list. Nothing is filled in at start-up, and a caller may pass its own. The blocking
-checks (today the ledger's recognition run) are what `close_blockers` (period_close) runs.
+The ledger's own checks are declared here (unapproved time and expenses, the recognition run, the foreign-currency
+revaluation). The layers above the ledger own checks of their own (billing: approved time not yet billed, draft
+invoices, unallocated payments; billing/close_checks.py) that the ledger must not import. They are supplied down,
+not registered up: the composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of
+`Check`, as INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those
+settings), so the page and the API show one list. Nothing is filled in at start-up, and a caller may pass its
+own. The blocking checks (today the ledger's recognition run and revaluation) are what `close_blockers`
+(period_close) runs.
 """
 
 from collections.abc import Callable, Sequence
@@ -18,9 +19,11 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from ledger.choices import RecognitionRunStatus
-from ledger.models import AccountingPeriod, RecognitionRun
+from ledger.choices import RecognitionRunStatus, RevaluationRunStatus
+from ledger.models import AccountingPeriod, RecognitionRun, RevaluationRun
+from ledger.selectors.revaluation import revaluation_plan
 from projects.models import Expense, TimeEntry
+from psa.core.fx import MissingRate
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,42 @@ def _recognition_not_run(period: AccountingPeriod) -> CheckResult:
     )
 
 
+def _revaluation_not_run(period: AccountingPeriod) -> CheckResult:
+    """Blocking while the period has open foreign-currency items and no revaluation holds what the current rates
+    and postings give (never run, a rate corrected since, an invoice posted since, or a rate missing)."""
+    url = reverse("ledger:revaluation") + f"?period={period.pk}"
+    try:
+        plan = revaluation_plan(period)
+    except MissingRate as missing:
+        return CheckResult(count=1, url=url, detail=missing.message)
+    items = sum(1 for i in plan.items if i.open)
+    if not plan.items:
+        return CheckResult(count=0, url=url, detail="No open foreign-currency items.")
+    changed = sum(1 for i in plan.items if i.changed)
+    ran = RevaluationRun.objects.filter(
+        period=period, status__in=[RevaluationRunStatus.DONE, RevaluationRunStatus.UNCHANGED]
+    ).exists()
+    if changed or not ran:
+        return CheckResult(
+            count=changed or items,
+            amount=plan.difference,
+            url=url,
+            detail=f"{items} open foreign-currency items; "
+            + ("not revalued at the period-end rates yet." if not ran else f"{changed} changed since the last run."),
+        )
+    return CheckResult(count=0, amount=plan.difference, url=url, detail=f"{items} items revalued at current rates.")
+
+
 LEDGER_CHECKS = (
     Check(key="unapproved_time", label="Unapproved time and expenses", check=_unapproved_time, order=10),
     Check(key="recognition", label="Revenue recognition run", check=_recognition_not_run, order=40, blocking=True),
+    Check(
+        key="fx_revaluation",
+        label="Foreign-currency revaluation",
+        check=_revaluation_not_run,
+        order=45,
+        blocking=True,
+    ),
 )
 
 
