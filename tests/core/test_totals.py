@@ -1,9 +1,8 @@
 """Totals across currencies: per-currency figures, the functional total at named rates, and a missing rate."""
 
+import re
 from datetime import date
 from decimal import Decimal
-
-import re
 
 import pytest
 from django.template import Context, Template
