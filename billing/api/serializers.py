@@ -296,7 +296,7 @@ class RateUsedSerializer(serializers.Serializer):
     currency = serializers.CharField()
     rate = serializers.DecimalField(max_digits=24, decimal_places=10)
     date = DateField()
-    label = serializers.CharField(help_text="1 USD = 0.92 EUR (2026-12-04)")
+    rate_label = serializers.CharField(help_text="1 USD = 0.92 EUR (2026-12-04)")
 
 
 class MissingRateSerializer(serializers.Serializer):

@@ -228,7 +228,7 @@ class ArAgingViewSet(GenericViewSet):
                         "currency": r.currency,
                         "rate": f"{r.rate.normalize():f}",
                         "date": r.date.isoformat(),
-                        "label": r.label,
+                        "rate_label": r.label,
                     }
                     for r in converted["total"].rates
                     if r.date is not None
