@@ -7,6 +7,8 @@ from billing.models import BillingRun, Invoice
 from billing.selectors import ar_aging, portal_balance
 from crm.selectors import account_for_client_user
 from psa.core.roles import Role, has_role, is_client_only
+from psa.core.templatetags.psa_ui import amount_in
+from psa.core.totals import CurrencyTotals
 from psa.core.ui import Figure, Panel
 
 
@@ -14,23 +16,39 @@ def _money(value) -> str:
     return f"{value:,.2f}"
 
 
+def _fx(totals: CurrencyTotals) -> str:
+    """The functional total with its code; the per-currency figures when a rate is missing (never 1:1)."""
+    if totals.total is not None:
+        return amount_in(totals.total, totals.functional)
+    return " · ".join(amount_in(line.amount, line.currency) for line in totals.lines)
+
+
+def _fx_hint(totals: CurrencyTotals) -> str:
+    if totals.missing:
+        return totals.message
+    if totals.converted:
+        parts = " · ".join(amount_in(line.amount, line.currency) for line in totals.lines)
+        return f"{parts} at {totals.rates_text}"
+    return ""
+
+
 def receivables(user) -> Panel | None:
     if not has_role(user, Role.FINANCE, Role.ADMIN):
         return None
-    totals = ar_aging().totals
+    converted = ar_aging().converted
     drafts = Invoice.objects.filter(status=InvoiceStatus.DRAFT).count()
     running = BillingRun.objects.filter(status="running").count()
     return Panel(
         title="Receivables",
         figures=[
-            Figure("Open", _money(totals["total"]), url=reverse("billing:ar")),
+            Figure("Open", _fx(converted["total"]), url=reverse("billing:ar"), hint=_fx_hint(converted["total"])),
             Figure(
                 "Overdue",
-                _money(totals["overdue"]),
+                _fx(converted["overdue"]),
                 url=reverse("billing:ar"),
-                tone="danger" if totals["overdue"] else "",
+                tone="danger" if converted["overdue"].total != 0 else "",
             ),
-            Figure("90+ days", _money(totals["d90"]), tone="danger" if totals["d90"] else ""),
+            Figure("90+ days", _fx(converted["d90"]), tone="danger" if converted["d90"].total != 0 else ""),
             Figure(
                 "Drafts to issue",
                 drafts,

@@ -23,14 +23,16 @@ from django.db.models.functions import Coalesce
 
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
+from billing.services.runs import Preview
 from billing.services.sources import PROVIDER_BY_KIND
 from crm.models import Account, Opportunity
 from crm.selectors import account_for_client_user
 from ledger.choices import SystemAccount
 from ledger.models import JournalLine
 from projects.models import ContractLine
-from psa.core.money import ZERO
+from psa.core.money import ZERO, round_to
 from psa.core.roles import Role, has_role
+from psa.core.totals import CurrencyTotals, currency_totals_many
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 BALANCE = ExpressionWrapper(
@@ -71,6 +73,15 @@ def portal_balance(account: Account) -> dict:
     return agg
 
 
+# --- billing run preview -------------------------------------------------------------------------------
+def preview_totals(preview: Preview, *, on: date) -> dict[str, CurrencyTotals]:
+    """The preview's net to invoice and amounts over caps, per contract currency and converted into the
+    functional currency at the rates for `on` (psa.core.totals; the rows are already loaded: one rate query)."""
+    net: list[tuple[str, Decimal]] = [(r.contract.currency, r.net) for r in preview.rows]
+    down: list[tuple[str, Decimal]] = [(r.contract.currency, r.written_down) for r in preview.rows]
+    return currency_totals_many({"net": net, "written_down": down}, on=on)
+
+
 # --- AR ------------------------------------------------------------------------------------------------
 @dataclass
 class AgingRow:
@@ -93,26 +104,43 @@ class AgingRow:
         return self.total - self.current
 
 
+AGING_COLUMNS = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits", "total", "overdue")
+
+
 @dataclass
 class Aging:
+    """Rows per account and currency. Totals are per currency (`by_currency`) and converted into the functional
+    currency at the rates of `as_of` (`converted`, psa.core.totals: None totals and a message when a rate is
+    missing). Nothing adds two currencies without converting them."""
+
     as_of: date
     rows: list[AgingRow] = field(default_factory=list)
-
-    def column(self, name: str) -> Decimal:
-        return sum((getattr(r, name) for r in self.rows), ZERO)
+    converted: dict[str, CurrencyTotals] = field(default_factory=dict)
 
     @property
-    def totals(self) -> dict:
-        names = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
-        out = {n: self.column(n) for n in names}
-        out["total"] = sum((r.total for r in self.rows), ZERO)
-        out["overdue"] = out["total"] - out["current"]
-        return out
+    def currencies(self) -> list[str]:
+        return sorted({r.currency for r in self.rows})
+
+    @property
+    def by_currency(self) -> dict[str, dict[str, Decimal]]:
+        """{currency: {column: sum}} over the rows (already loaded: no query)."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for r in self.rows:
+            sums = out.setdefault(r.currency, dict.fromkeys(AGING_COLUMNS, ZERO))
+            for name in AGING_COLUMNS:
+                sums[name] += getattr(r, name)
+        return dict(sorted(out.items()))
+
+
+def _aging_converted(rows: list[AgingRow], on: date) -> dict[str, CurrencyTotals]:
+    return currency_totals_many({name: [(r.currency, getattr(r, name)) for r in rows] for name in AGING_COLUMNS}, on=on)
 
 
 def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Aging:
-    """Open invoice balances per account by days past due: current (not yet due), 1-30, 31-60, 61-90, 90+;
-    open credit notes and unapplied payments shown as credits. Three queries."""
+    """Open invoice balances per account and currency by days past due: current (not yet due), 1-30, 31-60,
+    61-90, 90+; open credit notes and unapplied payments shown as credits in their own currency. An account
+    billed in two currencies has two rows. Totals per currency and converted at the rates of `as_of`. Four
+    queries (three aggregates and the rates)."""
     as_of = as_of or date.today()
     invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of)
     if account_id:
@@ -144,10 +172,10 @@ def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Agi
             ),
             d90=Coalesce(Sum(BALANCE, filter=Q(due_date__lt=as_of - timedelta(days=90))), ZERO, output_field=MONEY),
         )
-        .order_by("account__name", "account_id")
+        .order_by("account__name", "account_id", "currency")
     )
     table = {
-        r["account_id"]: AgingRow(
+        (r["account_id"], r["currency"]): AgingRow(
             account_id=r["account_id"],
             name=r["account__name"],
             currency=r["currency"],
@@ -164,26 +192,43 @@ def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Agi
     if account_id:
         credit_notes, payments = credit_notes.filter(account_id=account_id), payments.filter(account_id=account_id)
     for qs, expr in ((credit_notes, BALANCE), (payments, F("amount") - F("amount_allocated"))):
-        for r in qs.values("account_id", "account__name").annotate(c=Sum(expr, output_field=MONEY)).order_by():
-            row = table.setdefault(r["account_id"], AgingRow(account_id=r["account_id"], name=r["account__name"]))
+        grouped = qs.values("account_id", "account__name", "currency").annotate(c=Sum(expr, output_field=MONEY))
+        for r in grouped.order_by():
+            key = (r["account_id"], r["currency"])
+            row = table.setdefault(
+                key, AgingRow(account_id=r["account_id"], name=r["account__name"], currency=r["currency"])
+            )
             row.credits += r["c"]
-    return Aging(as_of=as_of, rows=sorted(table.values(), key=lambda r: (r.name, r.account_id)))
+    ordered = sorted(table.values(), key=lambda r: (r.name, r.account_id, r.currency))
+    return Aging(as_of=as_of, rows=ordered, converted=_aging_converted(ordered, as_of))
 
 
 def dso(*, as_of: date | None = None, days: int = 90) -> Decimal | None:
-    """Days sales outstanding: open receivables / invoiced (gross) in the last `days` x `days`."""
+    """Days sales outstanding: open receivables / invoiced (gross) in the last `days` x `days`. Both sides are
+    summed per currency and converted at the rates of `as_of` (psa.core.totals); None when nothing was invoiced
+    or a currency has no rate."""
     as_of = as_of or date.today()
-    agg = Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__isnull=False).aggregate(
-        open=Coalesce(Sum(BALANCE, filter=Q(status__in=OPEN_STATUSES)), ZERO, output_field=MONEY),
-        sales=Coalesce(
-            Sum("gross_total", filter=Q(issue_date__gt=as_of - timedelta(days=days), issue_date__lte=as_of)),
-            ZERO,
-            output_field=MONEY,
-        ),
+    per_currency = (
+        Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__isnull=False)
+        .values("currency")
+        .annotate(
+            open=Coalesce(Sum(BALANCE, filter=Q(status__in=OPEN_STATUSES)), ZERO, output_field=MONEY),
+            sales=Coalesce(
+                Sum("gross_total", filter=Q(issue_date__gt=as_of - timedelta(days=days), issue_date__lte=as_of)),
+                ZERO,
+                output_field=MONEY,
+            ),
+        )
+        .order_by()
     )
-    if not agg["sales"]:
+    rows = list(per_currency)
+    totals = currency_totals_many(
+        {side: [(r["currency"], r[side]) for r in rows] for side in ("open", "sales")}, on=as_of
+    )
+    open_total, sales = totals["open"].total, totals["sales"].total
+    if not sales or open_total is None:
         return None
-    return (agg["open"] / agg["sales"] * days).quantize(Decimal("0.1"))
+    return round_to(open_total / sales * days, Decimal("0.1"))
 
 
 def overdue_invoices(*, as_of: date | None = None) -> QuerySet[Invoice]:

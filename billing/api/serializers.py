@@ -292,11 +292,34 @@ class AgingRowSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+class RateUsedSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=24, decimal_places=10)
+    date = DateField()
+    rate_label = serializers.CharField(help_text="1 USD = 0.92 EUR (2026-12-04)")
+
+
+class MissingRateSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    date = DateField()
+
+
 @extend_schema_serializer(many=False)  # `list` answers one aging report, not a list of them
 class ArAgingSerializer(serializers.Serializer):
     as_of = DateField()
     dso = serializers.DecimalField(max_digits=9, decimal_places=1, allow_null=True)
-    totals = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
+    functional_currency = serializers.CharField()
+    totals_by_currency = serializers.DictField(
+        child=serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=2)),
+        help_text="{currency: {current, d1_30, d31_60, d61_90, d90, credits, total, overdue}}",
+    )
+    functional_totals = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True),
+        help_text="The same columns converted into functional_currency at `rates`; null when a rate is missing.",
+    )
+    rates = RateUsedSerializer(many=True)
+    missing_rates = MissingRateSerializer(many=True)
+    message = serializers.CharField(allow_blank=True)
     accounts = AgingRowSerializer(many=True)
 
 

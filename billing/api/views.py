@@ -192,7 +192,11 @@ class PaymentImportViewSet(UploadLimitMixin, GenericViewSet):
 
 
 class ArAgingViewSet(GenericViewSet):
-    """AR aging per account (current, 1-30, 31-60, 61-90, 90+), credits and DSO. `?as_of=YYYY-MM-DD`."""
+    """AR aging per account and currency (current, 1-30, 31-60, 61-90, 90+), credits and DSO. `?as_of=YYYY-MM-DD`.
+
+    Totals never add two currencies: `totals_by_currency` per currency, and `functional_totals` converted into
+    `functional_currency` at the `rates` of `as_of` (each rate with its date and label); when a currency has no
+    rate, `functional_totals` are null and `missing_rates`/`message` name the currency and date."""
 
     allowed_roles = FINANCE
     serializer_class = s.ArAgingSerializer
@@ -208,11 +212,29 @@ class ArAgingViewSet(GenericViewSet):
         on = parse_date(as_of, field="as_of") if as_of else None
         aging = ar_aging(as_of=on)
         buckets = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
+        converted = aging.converted
+        days = dso(as_of=aging.as_of)
         return Response(
             {
                 "as_of": aging.as_of.isoformat(),
-                "dso": str(dso(as_of=aging.as_of)) if dso(as_of=aging.as_of) is not None else None,
-                "totals": {k: str(v) for k, v in aging.totals.items()},
+                "dso": str(days) if days is not None else None,
+                "functional_currency": converted["total"].functional,
+                "totals_by_currency": {
+                    currency: {k: str(v) for k, v in sums.items()} for currency, sums in aging.by_currency.items()
+                },
+                "functional_totals": {k: str(t.total) if t.total is not None else None for k, t in converted.items()},
+                "rates": [
+                    {
+                        "currency": r.currency,
+                        "rate": f"{r.rate.normalize():f}",
+                        "date": r.date.isoformat(),
+                        "rate_label": r.label,
+                    }
+                    for r in converted["total"].rates
+                    if r.date is not None
+                ],
+                "missing_rates": converted["total"].as_dict()["missing_rates"],
+                "message": converted["total"].message,
                 "accounts": [
                     {"account": r.account_id, "name": r.name, "currency": r.currency, "total": str(r.total)}
                     | {b: str(getattr(r, b)) for b in buckets}

@@ -1,5 +1,7 @@
 from django.contrib import messages
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from billing.filtersets import PaymentFilter
 from billing.forms import ImportForm, PaymentForm
@@ -9,7 +11,9 @@ from billing.services import payment_record, payments_import_csv
 from billing.services.dunning import dunning_send
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from billing.views._common import finance_required, post_action
+from psa.core.dates import date_param
 from psa.core.exceptions import DomainError
+from psa.core.exports import csv_writer
 from psa.core.forms import form_apply_domain_error
 from psa.core.imports import csv_import_step
 from psa.core.listing import paginate_sorted
@@ -104,34 +108,86 @@ def payment_import(request):
     return render(request, "billing/payment_import.html", context, status=400 if form.errors else 200)
 
 
-@finance_required
-def ar_view(request):
-    aging = ar_aging()
-    totals = aging.totals
-    chart = {
+AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
+AGING_CELLS = ("current", "d1_30", "d31_60", "d61_90", "d90", "total", "credits")
+AGING_CSV_HEADER = [
+    "account_id",
+    "account",
+    "currency",
+    "current",
+    "d1_30",
+    "d31_60",
+    "d61_90",
+    "d90",
+    "total",
+    "credits",
+]
+
+
+def _aging_chart(aging) -> dict:
+    """The buckets in the functional currency when every currency converts; else one series per currency (a
+    bar never adds two currencies)."""
+    converted = aging.converted
+    if converted and converted["total"].total is not None:
+        datasets = [
+            {
+                "label": f"Open balance ({converted['total'].functional})",
+                "data": [str(converted[k].total) for k, _ in AGING_BUCKETS],
+                "backgroundColor": ["#198754", "#ffc107", "#fd7e14", "#dc3545", "#842029"],
+            }
+        ]
+        legend = False
+    else:
+        by_currency = aging.by_currency
+        datasets = [
+            {"label": f"Open balance ({currency})", "data": [str(sums[k]) for k, _ in AGING_BUCKETS]}
+            for currency, sums in by_currency.items()
+        ]
+        legend = True
+    return {
         "id": "ar-aging-chart",
         "type": "bar",
-        "data": {
-            "labels": ["Current", "1-30", "31-60", "61-90", "90+"],
-            "datasets": [
-                {
-                    "label": "Open balance",
-                    "data": [totals[k] for k in ("current", "d1_30", "d31_60", "d61_90", "d90")],
-                    "backgroundColor": ["#198754", "#ffc107", "#fd7e14", "#dc3545", "#842029"],
-                }
-            ],
-        },
-        "options": {"plugins": {"legend": {"display": False}}},
+        "data": {"labels": [label for _, label in AGING_BUCKETS], "datasets": datasets},
+        "options": {"plugins": {"legend": {"display": legend}}},
     }
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows):
+    writer = csv_writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)
+
+
+@finance_required
+def ar_view(request):
+    aging = ar_aging(as_of=date_param(request, "as_of", timezone.localdate()))
+    if request.GET.get("format") == "csv":
+        rows = (
+            [r.account_id, r.name, r.currency, *(getattr(r, k) for k, _ in AGING_BUCKETS), r.total, r.credits]
+            for r in aging.rows
+        )
+        response = StreamingHttpResponse(_csv_lines([AGING_CSV_HEADER, *rows]), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="ar-aging-{aging.as_of:%Y-%m-%d}.csv"'
+        return response
     return render(
         request,
         "billing/ar.html",
         {
             "aging": aging,
-            "totals": totals,
-            "dso": dso(),
-            "overdue": overdue_invoices()[:50],
-            "chart": chart,
+            "converted": aging.converted,
+            # the footer: one row per currency, then the converted total (columns: buckets, total, credits)
+            "currency_rows": [
+                (currency, [sums[k] for k in AGING_CELLS]) for currency, sums in aging.by_currency.items()
+            ],
+            "converted_cells": [aging.converted[k].total for k in AGING_CELLS],
+            "dso": dso(as_of=aging.as_of),
+            "overdue": overdue_invoices(as_of=aging.as_of)[:50],
+            "chart": _aging_chart(aging),
             "rec": ledger_reconciliation(),
         },
     )

@@ -3,11 +3,13 @@ import uuid
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from billing.choices import ItemStatus, RunStatus
 from billing.filtersets import RunFilter
 from billing.forms import RunForm
 from billing.models import BillingRun, BillingRunItem
+from billing.selectors import preview_totals
 from billing.services import billing_run_create, billing_run_preview, billing_run_retry, billing_run_start, run_progress
 from billing.views._common import finance_required, post_action
 from psa.core.exceptions import DomainError
@@ -64,7 +66,9 @@ def run_detail(request, pk: int):
     run = get_object_or_404(BillingRun.objects.select_related("created_by"), pk=pk)
     context = {"run": run, "progress": run_progress(run)}
     if run.status == RunStatus.DRAFT:
-        context["preview"] = billing_run_preview(run=run)
+        context["preview"] = preview = billing_run_preview(run=run)
+        # Converted at today's rates: what the invoices would be worth if issued now (the page names the rates).
+        context["totals"] = preview_totals(preview, on=timezone.localdate())
     else:
         context["items"] = run.items.select_related("contract__account", "invoice").order_by("status", "contract_id")
         context["drafts"] = run.invoices.filter(status="draft").count()

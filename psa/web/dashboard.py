@@ -3,7 +3,10 @@ and grouped aggregates. A fixed number of queries whatever the data size (tests/
 them at two sizes); nothing loops over time entries or journal lines.
 
 Each figure is defined once, with its formula, in psa.core.kpis (the page shows those formulas); amounts are in
-the functional currency (invoices in other currencies are left out of billed and DSO, never converted).
+the functional currency (invoices in other currencies are left out of the monthly billed series and DSO, never
+added unconverted). `Dashboard.currencies` adds, for the range, billed and weighted pipeline per currency with
+their functional total at the rates of the range end (psa.core.totals: named, dated rates; no total when a
+rate is missing).
 - revenue, GL cost of services, GL gross margin, collected (cash debits), write-offs, AR and unbilled receivable
   at month end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open
   months' lines; the opening balances come from `cumulative`).
@@ -17,7 +20,7 @@ the functional currency (invoices in other currencies are left out of billed and
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -28,7 +31,7 @@ from django.utils import timezone
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice, SourceLink
 from crm.models import Opportunity
-from crm.selectors import forecast_by_month
+from crm.selectors import WEIGHTED, forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
 from ledger.models import AccountingPeriod
 from ledger.selectors import cumulative, movements
@@ -41,6 +44,7 @@ from psa.core.dates import month_end, month_start, months_between, parse_date, w
 from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO, round_money, round_to
 from psa.core.roles import Role, user_roles
+from psa.core.totals import CurrencyTotals, currency_totals_many
 
 VALUE = DecimalField(max_digits=24, decimal_places=6)
 MAX_MONTHS = 36
@@ -116,6 +120,7 @@ class Dashboard:
     months: list[date]
     series: dict[str, list]
     kpis: dict[str, dict]
+    currencies: dict[str, CurrencyTotals] = field(default_factory=dict)
 
     def trimmed(self, series: tuple[str, ...], kpis: tuple[str, ...]) -> "Dashboard":
         return Dashboard(
@@ -124,6 +129,7 @@ class Dashboard:
             self.months,
             {k: v for k, v in self.series.items() if k in series},
             {k: v for k, v in self.kpis.items() if k in kpis},
+            {k: v for k, v in self.currencies.items() if k in series},
         )
 
 
@@ -244,7 +250,35 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
     for key in MONEY_SERIES:
         series[key] = [round_money(v) for v in series[key]]
     kpis = _kpis(start, end, months, series, billed_gross)
-    return Dashboard(start, end, months, series, kpis)
+    return Dashboard(start, end, months, series, kpis, _by_currency(start, end))
+
+
+def _by_currency(start: date, end: date) -> dict[str, CurrencyTotals]:
+    """Billed (net of credit notes) and weighted pipeline over the range in every currency, each with its total
+    in the functional currency at the rates of the range end (today when the range ends later). Three queries."""
+    billed = (
+        Invoice.objects.filter(issue_date__gte=start, issue_date__lte=end, number__isnull=False)
+        .exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED])
+        .values("currency")
+        .annotate(
+            net=Coalesce(Sum("net_total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO),
+            net_cn=Coalesce(Sum("net_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO),
+        )
+        .order_by()
+    )
+    pipeline = (
+        Opportunity.objects.filter(status="open", expected_close_date__gte=start, expected_close_date__lte=end)
+        .values("currency")
+        .annotate(weighted=Sum(WEIGHTED))
+        .order_by()
+    )
+    return currency_totals_many(
+        {
+            "billed": [(r["currency"], round_money(r["net"] - r["net_cn"])) for r in billed],
+            "weighted_pipeline": [(r["currency"], r["weighted"] or ZERO) for r in pipeline],
+        },
+        on=min(end, timezone.localdate()),
+    )
 
 
 def _allocation_plan(start: date, end: date, months: list[date]) -> list[Decimal]:

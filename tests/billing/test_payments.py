@@ -128,7 +128,9 @@ def test_aging_puts_balances_in_the_right_buckets_and_lists_the_overdue(periods,
     aging = ar_aging(as_of=date(2026, 3, 15))
     (row,) = aging.rows
     assert row.d31_60 == Decimal("120.00") and row.current == Decimal("240.00") and row.d1_30 == 0
-    assert aging.totals["overdue"] == Decimal("120.00")
+    assert aging.by_currency["EUR"]["overdue"] == Decimal("120.00") and aging.converted["overdue"].total == Decimal(
+        "120.00"
+    )
     assert [i.gross_total for i in overdue_invoices(as_of=date(2026, 3, 15))] == [Decimal("120.00")]
     assert dso(as_of=date(2026, 3, 15)) == Decimal("90.0")
 

@@ -278,7 +278,7 @@ def test_the_api_runs_a_batch_with_an_idempotency_key(api_as, periods):
     )
     assert pay.status_code == 201 and pay.json()["unapplied"] == "80.00"
     aging = api.get("/api/v1/billing/ar-aging/", {"as_of": "2026-02-15"}).json()
-    assert aging["totals"]["credits"] == "80.00"
+    assert aging["totals_by_currency"]["EUR"]["credits"] == "80.00" and aging["functional_totals"]["credits"] == "80.00"
 
 
 def test_api_errors_name_the_fields(api_as, periods):

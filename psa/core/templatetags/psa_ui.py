@@ -5,7 +5,9 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 
+from psa.core.currency import UnknownCurrency, minor_unit
 from psa.core.kpis import KPIS, kpi_definitions
+from psa.core.totals import CurrencyTotals
 
 register = template.Library()
 
@@ -43,14 +45,39 @@ def sort_link(context, field: str, label: str) -> str:
     )
 
 
+def _places(currency: str) -> int:
+    try:
+        return minor_unit(currency) if currency else 2
+    except UnknownCurrency:
+        return 2
+
+
 @register.filter
 def money(value, currency: str = "") -> str:
-    """1234.5 -> '1,234.50' (with the currency code when given). Decimal in, never float."""
+    """1234.5 -> '1,234.50' (with the currency code when given, and its minor unit: JPY '1,234'). Decimal in,
+    never float."""
     if value is None or value == "":
         return "—"
     amount = Decimal(value)
-    text = f"{amount:,.2f}"
+    text = f"{amount:,.{_places(currency)}f}"
     return f"{text} {currency}".strip()
+
+
+@register.filter
+def amount_in(value, currency: str) -> str:
+    """The code first, as in a total across currencies: 'USD 12,000.00', 'JPY 150,000'."""
+    if value is None or value == "":
+        return "—"
+    return f"{currency} {Decimal(value):,.{_places(currency)}f}"
+
+
+@register.inclusion_tag("includes/currency_totals.html")
+def fx_totals(totals: CurrencyTotals, variant: str = "inline", testid: str = "") -> dict:
+    """A total across currencies (psa.core.totals): 'USD 12,000.00 · GBP 3,000.00 → EUR 14,630.00 at
+    1 USD = 0.92 EUR, 1 GBP = 1.17 EUR (rates of 2026-12-04)'. One currency: just 'EUR 12,000.00'. A missing
+    rate: the per-currency figures and a warning naming the currency and date, no converted total.
+    `variant` "figure" renders the big number of a figure card with the breakdown beneath."""
+    return {"t": totals, "variant": variant, "testid": testid}
 
 
 @register.filter

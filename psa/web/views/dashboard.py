@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from psa.core.currency import functional_currency
 from psa.core.exceptions import DomainError
 from psa.core.kpis import KPIS
 from psa.core.roles import HasRole, Role, role_required
@@ -94,13 +95,16 @@ def dashboard(request):
         "start": request.GET.get("start", dash.start.isoformat() if dash else ""),
         "end": request.GET.get("end", dash.end.isoformat() if dash else ""),
         "full": "gl_gross_margin" in series_keys,
+        "functional": functional_currency(),
         "definitions": " ".join(k for k in (*ROWS, *kpi_keys) if k in series_keys or k in kpi_keys),
     }
     return render(request, "web/dashboard/dashboard.html", context, status=400 if error else 200)
 
 
 class DashboardAPI(APIView):
-    """The dashboard's series by month and its KPIs over `start`..`end` (whole months); trimmed by role."""
+    """The dashboard's series by month and its KPIs over `start`..`end` (whole months); trimmed by role. Money
+    series are in `functional_currency`; `currencies` gives billed and weighted pipeline per currency with the
+    functional total at named, dated rates (null total and a message when a rate is missing)."""
 
     permission_classes = [HasRole]
     allowed_roles = DASHBOARD_ROLES
@@ -125,5 +129,8 @@ class DashboardAPI(APIView):
                 "months": [m.isoformat()[:7] for m in dash.months],
                 "series": _json(dash.series),
                 "kpis": _json(dash.kpis),
+                "functional_currency": functional_currency(),
+                # billed and weighted pipeline over the range per currency, with the functional total and rates
+                "currencies": {k: t.as_dict() for k, t in dash.currencies.items()},
             }
         )
