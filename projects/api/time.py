@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from projects.choices import EntryStatus, RebillPolicy
 from projects.filtersets import TimeEntryFilter
 from projects.models import Allocation, Consultant, Expense, TimeEntry
-from projects.selectors import allocations_for, expenses_for, time_entries_for, utilization
+from projects.selectors import allocations_for, expenses_for, time_entries_for, utilization, week_warnings
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services
@@ -91,6 +91,13 @@ class DecisionSerializer(serializers.Serializer):
 
 class CountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
+
+
+class SubmitResultSerializer(CountSerializer):
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Days above the daily limit, the week above capacity: submitted anyway.",
+    )
 
 
 class ExpenseSerializer(serializers.ModelSerializer):
@@ -272,14 +279,17 @@ class TimeEntryViewSet(DecisionActions, mixins.ListModelMixin, mixins.RetrieveMo
         n = time_services.time_entries_bulk_create(by=request.user, specs=specs)
         return Response({"count": n}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=WeekSerializer, responses=CountSerializer)
+    @extend_schema(request=WeekSerializer, responses=SubmitResultSerializer)
     @action(detail=False, methods=["post"])
     def submit(self, request):
+        """Submit the week; `warnings` lists days above the daily limit and a week above capacity (the week is
+        submitted anyway, and the approver sees the same flags)."""
         data = WeekSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cid = _consultant_id(request, data.validated_data.get("consultant"))
-        n = time_services.timesheet_submit(by=request.user, consultant_id=cid, week=data.validated_data["week"])
-        return Response({"count": n})
+        week = data.validated_data["week"]
+        n = time_services.timesheet_submit(by=request.user, consultant_id=cid, week=week)
+        return Response({"count": n, "warnings": week_warnings(consultant_id=cid, week=week)})
 
 
 class ExpenseViewSet(

@@ -25,12 +25,15 @@ from projects.selectors.time import (
     allocations_for,
     approval_groups,
     approval_queue,
+    approver_consultants,
+    approver_projects,
     expense_queue,
     expenses_for,
     missing_time,
     time_entries_for,
     time_off_hours,
     timesheet_week,
+    week_warnings,
 )
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "allocations_for",
     "approval_groups",
     "approval_queue",
+    "approver_consultants",
+    "approver_projects",
     "capacity_and_booked",
     "capacity_heatmap",
     "consultant_search",
@@ -60,4 +65,5 @@ __all__ = [
     "timesheet_week",
     "utilization",
     "utilization_actuals",
+    "week_warnings",
 ]

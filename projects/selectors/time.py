@@ -3,7 +3,7 @@
 whatever the number of rows; sums happen in SQL."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -191,23 +191,16 @@ class ApprovalGroup:
         return f"{self.consultant.pk}-{self.week:%Y%m%d}"
 
 
-def approval_groups(user: User, *, limit: int) -> tuple[list[ApprovalGroup], bool]:
-    """The approval queue grouped by consultant and week, oldest week first, with anomalies: a day above
-    PSA_TIME_DAY_WARN_HOURS (all of the consultant's projects), a week above capacity less time off, weekend
-    work. Three queries whatever the size: the queue (at most `limit` entries; the flag says more wait), the
-    consultants' daily totals over the queue's days, and their time off."""
-    entries = list(approval_queue(user)[: limit + 1])
-    more = len(entries) > limit
-    entries = entries[:limit]
-    if not entries:
-        return [], more
-    consultant_ids = {e.consultant_id for e in entries}
-    first, last = week_start(min(e.date for e in entries)), week_start(max(e.date for e in entries))
-    last += timedelta(days=6)
-    daily = {
+USUAL_WEEKS = 8  # the weeks before a submitted week that make a consultant's "usual week"
+USUAL_FACTOR = Decimal("1.5")  # a week this many times the usual one is flagged
+
+
+def _daily_totals(consultant_ids: Iterable[int], first: date, last: date) -> dict[tuple[int, date], Decimal]:
+    """Submitted and approved hours per consultant and day, on every project: one query."""
+    return {
         (r["consultant_id"], r["date"]): r["hours"]
         for r in TimeEntry.objects.filter(
-            consultant_id__in=consultant_ids,
+            consultant_id__in=list(consultant_ids),
             date__gte=first,
             date__lte=last,
             status__in=[EntryStatus.SUBMITTED, EntryStatus.APPROVED],
@@ -216,8 +209,63 @@ def approval_groups(user: User, *, limit: int) -> tuple[list[ApprovalGroup], boo
         .annotate(hours=Sum("hours"))
         .order_by()
     }
-    off = time_off_hours(consultant_ids=list(consultant_ids), first=first, last=last)
+
+
+def week_anomalies(
+    *, consultant_id: int, monday: date, capacity: Decimal, daily: Mapping[tuple[int, date], Decimal]
+) -> tuple[Decimal, list[str]]:
+    """A consultant's hours in the week of `monday` (from `daily`) and what deserves a second look: days above
+    PSA_TIME_DAY_WARN_HOURS, the week above `capacity` (capacity less time off)."""
     day_limit = Decimal(settings.PSA_TIME_DAY_WARN_HOURS)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    week_hours = sum((daily.get((consultant_id, d), Decimal(0)) for d in days), Decimal(0))
+    found = [
+        f"{daily[(consultant_id, d)]:.2f} h on {d:%a %-d %b} (above {day_limit:.0f} h a day)"
+        for d in days
+        if daily.get((consultant_id, d), Decimal(0)) > day_limit
+    ]
+    if week_hours > capacity:
+        found.append(f"{week_hours:.2f} h this week against {capacity:.2f} h of capacity")
+    return week_hours, found
+
+
+def week_warnings(*, consultant_id: int, week: date) -> list[str]:
+    """What submitting this week should warn about (the approval queue flags the same): three queries."""
+    monday = week_start(week)
+    consultant = Consultant.objects.only("pk", "weekly_capacity").get(pk=consultant_id)
+    daily = _daily_totals([consultant_id], monday, monday + timedelta(days=6))
+    off = time_off_hours(consultant_ids=[consultant_id], first=monday, last=monday + timedelta(days=6))
+    capacity = max(consultant.weekly_capacity - off.get((consultant_id, monday), Decimal(0)), Decimal(0))
+    return week_anomalies(consultant_id=consultant_id, monday=monday, capacity=capacity, daily=daily)[1]
+
+
+def approval_groups(
+    user: User, *, limit: int, project_id: int | None = None, consultant_id: int | None = None
+) -> tuple[list[ApprovalGroup], bool]:
+    """The approval queue grouped by consultant and week, oldest week first, optionally for one project or one
+    consultant, with anomalies: a day above PSA_TIME_DAY_WARN_HOURS (all of the consultant's projects), a week
+    above capacity less time off, a week far above the consultant's usual one (USUAL_FACTOR x the average of the
+    USUAL_WEEKS weeks before, counting weeks with time), entries outside the project's dates, weekend work. Four
+    queries whatever the size: the queue (at most `limit` entries; the flag says more wait), the consultants' daily
+    totals from USUAL_WEEKS weeks before the oldest week to the newest, and their time off."""
+    queue = approval_queue(user)
+    if project_id is not None:
+        queue = queue.filter(project_id=project_id)
+    if consultant_id is not None:
+        queue = queue.filter(consultant_id=consultant_id)
+    entries = list(queue[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
+    if not entries:
+        return [], more
+    consultant_ids = {e.consultant_id for e in entries}
+    first, last = week_start(min(e.date for e in entries)), week_start(max(e.date for e in entries))
+    last += timedelta(days=6)
+    daily = _daily_totals(consultant_ids, first - timedelta(weeks=USUAL_WEEKS), last)
+    off = time_off_hours(consultant_ids=list(consultant_ids), first=first, last=last)
+    weekly: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    for (cid, day), hours in daily.items():
+        weekly[(cid, week_start(day))] += hours
     groups: dict[tuple[int, date], ApprovalGroup] = {}
     for e in entries:
         key = (e.consultant_id, week_start(e.date))
@@ -226,19 +274,44 @@ def approval_groups(user: User, *, limit: int) -> tuple[list[ApprovalGroup], boo
         groups[key].entries.append(e)
         groups[key].hours += e.hours
     for (cid, monday), group in groups.items():
-        days = [monday + timedelta(days=i) for i in range(7)]
-        group.week_hours = sum((daily.get((cid, d), Decimal(0)) for d in days), Decimal(0))
         group.capacity = max(group.consultant.weekly_capacity - off.get((cid, monday), Decimal(0)), Decimal(0))
-        for d in days:
-            total = daily.get((cid, d), Decimal(0))
-            if total > day_limit:
-                group.anomalies.append(f"{total:.2f} h on {d:%a %-d %b} (above {day_limit:.0f} h a day)")
-        if group.week_hours > group.capacity:
-            group.anomalies.append(f"{group.week_hours:.2f} h this week against {group.capacity:.2f} h of capacity")
+        group.week_hours, group.anomalies = week_anomalies(
+            consultant_id=cid, monday=monday, capacity=group.capacity, daily=daily
+        )
+        before = [weekly[(cid, monday - timedelta(weeks=i))] for i in range(1, USUAL_WEEKS + 1)]
+        worked = [h for h in before if h > 0]
+        if worked:
+            usual = sum(worked, Decimal(0)) / len(worked)
+            if group.week_hours > usual * USUAL_FACTOR:
+                group.anomalies.append(f"Far above the usual week ({group.week_hours:.2f} h against {usual:.2f} h)")
+        outside = sorted(
+            {
+                f"{e.project.code} on {e.date:%a %-d %b}"
+                for e in group.entries
+                if (e.project.end_date and e.date > e.project.end_date)
+                or (e.project.start_date and e.date < e.project.start_date)
+            }
+        )
+        if outside:
+            group.anomalies.append("Outside the project's dates: " + ", ".join(outside))
         weekend = sorted({e.date for e in group.entries if e.date.weekday() >= 5})
         if weekend:
             group.anomalies.append("Weekend work: " + ", ".join(f"{d:%a %-d %b}" for d in weekend))
     return sorted(groups.values(), key=lambda g: (g.week, g.consultant.pk)), more
+
+
+def approver_projects(user: User) -> QuerySet[Project]:
+    """The projects whose time waits for this approver (the approval queue's project filter): one query."""
+    return Project.objects.filter(pk__in=approval_queue(user).values("project_id")).only("pk", "code", "name")
+
+
+def approver_consultants(user: User) -> QuerySet[Consultant]:
+    """The consultants whose time waits for this approver (the queue's person filter): one query."""
+    return (
+        Consultant.objects.filter(pk__in=approval_queue(user).values("consultant_id"))
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "pk")
+    )
 
 
 def expense_queue(user: User) -> QuerySet[Expense]:

@@ -14,7 +14,16 @@ from django.views.decorators.http import require_POST
 from projects.choices import EntryStatus
 from projects.forms import CellForm, ExpenseForm, TimeImportForm, TimeOffForm
 from projects.models import Consultant
-from projects.selectors import approval_groups, expense_queue, expenses_for, missing_time, timesheet_week
+from projects.selectors import (
+    approval_groups,
+    approver_consultants,
+    approver_projects,
+    expense_queue,
+    expenses_for,
+    missing_time,
+    timesheet_week,
+    week_warnings,
+)
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services
@@ -153,6 +162,8 @@ def timesheet_submit(request):
     try:
         n = time_services.timesheet_submit(by=request.user, consultant_id=consultant.pk, week=monday)
         messages.success(request, f"Submitted {n} entries for the week of {monday:%d %b %Y} for approval.")
+        for warning in week_warnings(consultant_id=consultant.pk, week=monday):
+            messages.warning(request, f"Please check: {warning}. Your approver sees this too.")
     except DomainError as exc:
         messages.error(request, _message(exc))
     return redirect(f"{reverse('projects:timesheet')}?week={monday.isoformat()}")
@@ -182,19 +193,29 @@ def timesheet_copy(request):
 def approvals(request):
     """The approval queue, one card per consultant and week with its anomalies; nothing is pre-selected: the
     approver ticks entries or decides the whole week (rejecting needs a reason)."""
-    groups, more = approval_groups(request.user, limit=QUEUE_LIMIT)
+    project_id, consultant_id = _int_param(request, "project"), _int_param(request, "consultant")
+    groups, more = approval_groups(request.user, limit=QUEUE_LIMIT, project_id=project_id, consultant_id=consultant_id)
     expenses = list(expense_queue(request.user)[: QUEUE_LIMIT + 1])
     return render(
         request,
         "projects/approvals.html",
         {
             "groups": groups,
+            "filter_projects": approver_projects(request.user),
+            "filter_consultants": approver_consultants(request.user),
+            "project_id": project_id,
+            "consultant_id": consultant_id,
             "entry_count": sum(len(g.entries) for g in groups),
             "more": more,
             "expenses": expenses[:QUEUE_LIMIT],
             "total": sum((g.hours for g in groups), Decimal("0")),
         },
     )
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
 
 
 def _ids(request, name: str = "ids") -> list[int]:

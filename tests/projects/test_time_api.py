@@ -62,7 +62,10 @@ def test_submit_approve_and_the_lock(setup, carl):
     client = api(carl.user)
     client.post(f"{URL}bulk/", {"entries": [entry(setup, MONDAY + dt.timedelta(days=i)) for i in range(2)]},
                 format="json")  # fmt: skip
-    assert client.post(f"{URL}submit/", {"week": MONDAY.isoformat()}, format="json").json() == {"count": 2}
+    assert client.post(f"{URL}submit/", {"week": MONDAY.isoformat()}, format="json").json() == {
+        "count": 2,
+        "warnings": [],
+    }
     ids = list(TimeEntry.objects.values_list("pk", flat=True))
     assert client.post(f"{URL}approve/", {"ids": ids}, format="json").status_code == 403
     assert api(setup.pm).post(f"{URL}approve/", {"ids": ids}, format="json").json() == {"count": 2}

@@ -106,6 +106,48 @@ def test_a_whole_week_is_approved_or_rejected_with_a_reason(client, setup, carl)
     assert "Tick the entries to decide" in response.content.decode()
 
 
+def test_submitting_warns_on_a_long_day_and_a_week_over_capacity_and_still_submits(client, setup, carl):
+    put = dict(by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, task_id=None)
+    ts.time_entry_put(**put, day=MONDAY, hours="12")
+    for d in range(1, 5):
+        ts.time_entry_put(**put, day=MONDAY + dt.timedelta(days=d), hours="8")
+    client.force_login(carl.user)
+    response = client.post(reverse("projects:timesheet-submit"), {"week": MONDAY.isoformat()}, follow=True)
+    page = response.content.decode()
+    assert f"Please check: 12.00 h on {MONDAY:%a %-d %b} (above 10 h a day)" in page
+    assert "44.00 h this week against 40.00 h of capacity" in page
+    assert set(TimeEntry.objects.values_list("status", flat=True)) == {EntryStatus.SUBMITTED}
+
+
+def test_the_queue_filters_by_project_and_person_and_flags_an_unusual_week_and_dates_outside_the_project(
+    client, setup, carl
+):
+    bob = consultant_on(setup)
+    put = dict(by=carl.user, consultant_id=carl.pk, project_id=setup.project.pk, task_id=None)
+    for w in range(1, 2):  # a usual week of 10 h before (the project starts the week before)
+        day = MONDAY - dt.timedelta(weeks=w)
+        ts.time_entry_put(**put, day=day, hours="10")
+        ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=day)
+    ts.time_entries_approve(by=setup.pm, entry_ids=list(TimeEntry.objects.values_list("pk", flat=True)))
+    for d in range(3):
+        ts.time_entry_put(**put, day=MONDAY + dt.timedelta(days=d), hours="8")
+    ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    ts.time_entry_put(
+        by=bob.user, consultant_id=bob.pk, project_id=setup.project.pk, task_id=None, day=MONDAY, hours="4"
+    )
+    ts.timesheet_submit(by=bob.user, consultant_id=bob.pk, week=MONDAY)
+    type(setup.project).objects.filter(pk=setup.project.pk).update(end_date=MONDAY)
+    client.force_login(setup.pm)
+    page = client.get(reverse("projects:approvals")).content.decode()
+    assert page.count('data-testid="approval-group"') == 2
+    assert "Far above the usual week (24.00 h against 10.00 h)" in page
+    assert f"Outside the project&#x27;s dates: {setup.project.code} on {MONDAY + dt.timedelta(days=1):%a %-d %b}" in page
+    only_bob = client.get(reverse("projects:approvals"), {"consultant": bob.pk}).content.decode()
+    assert only_bob.count('data-testid="approval-group"') == 1 and "4.00 h here" in only_bob
+    other = client.get(reverse("projects:approvals"), {"project": 999999})
+    assert other.status_code == 200 and 'data-testid="approval-group"' not in other.content.decode()
+
+
 def test_the_week_page_uses_the_same_queries_at_two_sizes(client, setup, carl):
     client.force_login(carl.user)
     url = reverse("projects:timesheet")
