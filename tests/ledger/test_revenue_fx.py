@@ -361,3 +361,17 @@ def test_the_rollforward_shows_the_contract_currency_and_reconciles_with_the_net
     assert fx(GAIN, contract.project) == D("-50.00")
     assert in_currency(UNBILLED, contract.project) == in_currency(DEFERRED, contract.project) == D("0.00")
     assert_trial_balance_balances()
+
+
+def test_the_rollforward_page_shows_the_exchange_column_and_the_position_in_the_contracts_currency(client_as):
+    rate("USD", date(2026, 1, 1), "0.9000")
+    contract = contract_in("USD")
+    accept_milestone(make_line(contract, "milestone", price="1000.00"), "1000.00", on=date(2026, 1, 20))
+    run(date(2026, 1, 31))
+
+    page = client_as("finance").get("/ledger/revenue/reports/rollforward/?start=2026-01-01&end=2026-01-31")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<th class="num">Exchange</th>' in html and "In contract currency" in html
+    assert "1,000.00 USD" in html and "900.00" in html
