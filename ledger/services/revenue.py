@@ -479,14 +479,17 @@ def recognition_spec(
                 lines.append(line)
         if item.provision:
             memo = f"Loss provision {item.label}"[:200]
+            amount = abs(item.provision)
             for account, debit in ((codes["cost"], item.provision > 0), (codes["provision"], item.provision < 0)):
-                dims = {"client_id": item.client_id, "project_id": item.project_id, "memo": memo}
-                side = _side(abs(item.provision), debit=debit)
-                lines.append(
-                    LineSpec(account=account, **dims, **side)
-                    if rate is None
-                    else fx_line(account, rate=rate, **dims, **side)
-                )
+                dr, cr = (amount, ZERO) if debit else (ZERO, amount)
+                if rate is None:
+                    provision_line = LineSpec(account, dr, cr, item.client_id, item.project_id, memo)
+                else:
+                    provision_line = fx_line(
+                        account, rate=rate, debit=dr, credit=cr, client_id=item.client_id, project_id=item.project_id,
+                        memo=memo,
+                    )  # fmt: skip
+                lines.append(provision_line)
     for project_id, (client_id, _net) in sorted(net_by_project.items()):
         rate = project_rate.get(project_id)
         if rate is not None:

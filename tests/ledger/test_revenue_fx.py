@@ -15,8 +15,8 @@ from itertools import count
 import pytest
 from django.db.models import Sum
 
-from ledger.choices import RecognitionRunStatus, SystemAccount
-from ledger.models import JournalEntry, JournalLine, Recognition
+from ledger.choices import LOSS_PROVISION_CODE, RecognitionMethod, RecognitionRunStatus, SystemAccount
+from ledger.models import JournalEntry, JournalLine, Recognition, RevenueSchedule
 from ledger.selectors.revenue import rollforward
 from ledger.services import account_code_for
 from ledger.services.contract_position import (
@@ -26,11 +26,16 @@ from ledger.services.contract_position import (
     position_lines,
 )
 from ledger.services.posting import EntrySpec, entry_post, fx_difference_line, fx_line
-from ledger.services.revenue import recognition_run
+from ledger.services.revenue import (
+    estimate_set,
+    recognition_run,
+    revenue_schedule_method_set,
+    revenue_schedules_ensure,
+)
 from psa.core.fx import convert, rate_for
 from psa.core.models import ExchangeRate
 from tests.billing.factories import accept_milestone, make_contract, make_line
-from tests.ledger.revenue_factories import D, approved_time, books, gl, period, revenue, zero_tax_account
+from tests.ledger.revenue_factories import D, approved_time, books, gl, gl_code, period, revenue, zero_tax_account
 
 pytestmark = pytest.mark.django_db
 UNBILLED, DEFERRED = SystemAccount.UNBILLED, SystemAccount.DEFERRED
@@ -267,6 +272,31 @@ def test_a_jpy_fixed_fee_recognises_whole_yen_and_releases_its_advance_in_propor
     assert (gl(UNBILLED, project), in_currency(UNBILLED, project)) == (D("3000.00"), D("500000"))
     assert gl(DEFERRED, project) == D("0.00")
     assert_invariant_7(contract, invoiced="500000")
+    assert_trial_balance_balances()
+
+
+def test_a_loss_on_a_usd_fixed_fee_compares_the_cost_in_usd_and_provides_at_the_month_end_rate(make_user):
+    """Price 1,000.00 USD; 600.00 EUR spent, 600.00 EUR more expected: EAC 1,200.00 EUR = 1,500.00 USD at 0.80 >
+    price; 50 % done -> revenue 500.00 USD = 400.00 EUR; loss 500.00 USD, half still to come -> provision
+    250.00 USD = 200.00 EUR."""
+    finance = make_user("finance")
+    rate("USD", date(2026, 1, 1), "0.8000")
+    contract = contract_in("USD")
+    line = make_line(contract, "fixed_fee", price="1000.00", hours=D("20"))
+    project = contract.project
+    revenue_schedules_ensure()
+    schedule = RevenueSchedule.objects.get(contract_line=line)
+    revenue_schedule_method_set(schedule_id=schedule.pk, method=RecognitionMethod.PERCENT_COST, by=finance)
+    approved_time(project, line, date(2026, 1, 12), "10.00", cost="60")
+    estimate_set(project_id=project.pk, etc_hours="10", etc_cost="600.00", as_of=date(2026, 1, 31), by=finance)
+
+    run(date(2026, 1, 31))
+
+    assert revenue(project) == D("400.00")
+    assert gl_code(LOSS_PROVISION_CODE, project) == D("-200.00")
+    assert gl(SystemAccount.COST_OF_SERVICES, project) == D("200.00")
+    provision = JournalLine.objects.get(account__code=LOSS_PROVISION_CODE)
+    assert (provision.currency, provision.amount_currency, provision.rate) == ("USD", D("250.00"), D("0.8"))
     assert_trial_balance_balances()
 
 
