@@ -202,11 +202,12 @@ class RevenueReportViewSet(GenericViewSet):
     def rollforward(self, request):
         v = self._range(request)
         report = rollforward(start=v["start"], end=v["end"], client_id=v.get("client"), project_id=v.get("project"))
-        names = ("opening", "billed", "recognised", "other", "closing", "unbilled", "deferred")
+        names = ("opening", "billed", "recognised", "exchange", "other", "closing", "unbilled", "deferred")
         return Response(
             {
                 "rows": [
                     {"project": r["project_id"], "code": r["project__code"], **{n: _money(r[n]) for n in names}}
+                    | {"currency": r["currency"], "closing_in_currency": _money(r["closing_currency"])}
                     for r in report.rows
                 ],
                 "totals": {n: _money(report.totals[n]) for n in names},

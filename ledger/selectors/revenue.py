@@ -4,7 +4,16 @@ month, project margin and the revenue forecast. Each is a handful of grouped que
 The roll-forward and the margin's revenue are read from journal lines (the GL is the truth): per project, the
 contract position is unbilled receivable (debit) minus deferred revenue (credit); invoices and credit notes move
 it by their `invoice:` entries, recognition by its `recognition` entries. Closing = opening - billed +
-recognised + other, and the total closing equals the GL balance of the two accounts to the cent.
+recognised + exchange + other, and the total closing equals the GL balance of the two accounts to the cent.
+
+A contract in a foreign currency (IFRIC 22, ledger.services.contract_position): every figure above is the
+functional value booked; each row also carries the contract's currency and the position in it (`closing_currency`
+= unbilled - deferred in that currency, which invariant 7 ties to recognised - invoiced in the same currency).
+`billed` is what the invoices moved the position by (a relieved side leaves at its booked value; the invoice's
+realised exchange difference is on the exchange accounts, not the position). `exchange` is the netting of the
+two sides (ledger.services.contract_position.contract_positions_net): each side leaves at its booked value, so a
+foreign contract's netting moves the position by the exchange difference it realises (0 for a contract in the
+functional currency).
 """
 
 from collections import defaultdict
@@ -14,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Round, TruncMonth
 from django.utils import timezone
 
@@ -115,13 +124,14 @@ class RollForward:
     @property
     def reconciles(self) -> bool:
         return self.totals["closing"] == self.gl_closing and all(
-            r["opening"] - r["billed"] + r["recognised"] + r["other"] == r["closing"] for r in self.rows
+            r["opening"] - r["billed"] + r["recognised"] + r["exchange"] + r["other"] == r["closing"] for r in self.rows
         )
 
 
 def rollforward(*, start: date, end: date, client_id: int | None = None, project_id: int | None = None) -> RollForward:
-    """Per project: opening position, billed (net of credit notes), recognised, other, closing; closing split
-    into unbilled receivable (contract asset) and deferred revenue (contract liability)."""
+    """Per project: opening position, billed (net of credit notes), recognised, exchange differences (netting a
+    foreign contract's two sides), other, closing; closing split into unbilled receivable (contract asset) and
+    deferred revenue (contract liability); and the contract's currency with the closing position in it."""
     dimensions = Q()
     if client_id:
         dimensions &= Q(client_id=client_id)
@@ -135,21 +145,26 @@ def rollforward(*, start: date, end: date, client_id: int | None = None, project
     amount = F("debit") - F("credit")
     in_range = Q(date__gte=start)
     invoice = Q(entry__source__startswith="invoice:")
-    recognition = Q(entry__source="recognition")
+    netting = Q(entry__idempotency_key__startswith="revrec-net:")
+    recognition = Q(entry__source="recognition") & ~netting
+    in_currency = Case(When(debit__gt=0, then=F("amount_currency")), default=-F("amount_currency"), output_field=MONEY)
     rows: Sequence[Mapping[str, Any]] = list(
         lines.values("project_id", "project__code", "project__name", "client__name")
         .annotate(
             opening=_sum(amount, Q(date__lt=start)),
             billed=_sum(F("credit") - F("debit"), in_range & invoice),
             recognised=_sum(amount, in_range & recognition),
-            other=_sum(amount, in_range & ~invoice & ~recognition),
+            exchange=_sum(amount, in_range & netting),
+            other=_sum(amount, in_range & ~invoice & ~recognition & ~netting),
             closing=_sum(amount),
             unbilled=_sum(amount, Q(account__system_role=SystemAccount.UNBILLED)),
             deferred=_sum(F("credit") - F("debit"), Q(account__system_role=SystemAccount.DEFERRED)),
+            currency=Max("currency"),
+            closing_currency=_sum(in_currency),
         )
         .order_by("project__code")
     )
-    names = ("opening", "billed", "recognised", "other", "closing", "unbilled", "deferred")
+    names = ("opening", "billed", "recognised", "exchange", "other", "closing", "unbilled", "deferred")
     totals = {n: sum((r[n] for r in rows), ZERO) for n in names}
     return RollForward(start=start, end=end, rows=rows, totals=totals, gl_closing=gl_closing)
 

@@ -30,6 +30,12 @@ Rules:
   again): ledger.services.price_reductions.price_reduction_record writes a PriceReduction row per credit note.
   The cut lowers the effective price of the project's fixed-price lines (fixed fee, milestone, straight line) in
   contract-line order; T&M revenue follows approved delivery.
+- Currency: every amount here is in the contract's currency (the schedule's price, the time's bill rates from the
+  contract's rate card, the milestones, the plan), rounded to that currency's minor unit (JPY to the yen). Costs
+  (consultants' cost rates, expenses) are in the functional currency: progress is a ratio of costs, so it needs
+  no rate, but a loss provision compares the estimated cost with the price, so for a contract in a foreign
+  currency the cost is converted into the contract's currency at the recognition date's rate (`rates`) first.
+  The run (ledger.services.revenue) converts what it posts into the functional currency by IFRIC 22.
 """
 
 from collections.abc import Iterable, Mapping
@@ -48,7 +54,9 @@ from ledger.models import ProjectEstimate, RevenueScheduleLine
 from ledger.selectors.revenue import price_reductions
 from projects.calculations import tm_value_by_line
 from projects.models import Expense, Milestone, TimeEntry
-from psa.core.money import ZERO, round_money
+from psa.core.currency import functional_currency
+from psa.core.fx import Rate
+from psa.core.money import ZERO, round_amount
 
 APPROVED = "approved"
 ACCEPTED = "accepted"
@@ -76,9 +84,13 @@ def _end_of_day(on: date) -> datetime:
     return timezone.make_aware(datetime.combine(on + timedelta(days=1), time.min))
 
 
-def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
-    """schedules: dicts with id, contract_line_id, project_id, method, price, cap, hours (the line's sold hours).
-    Returns schedule id -> Target. At most eight queries, each an aggregate."""
+def targets_compute(
+    schedules: list[dict], *, as_of: date, rates: Mapping[str, Rate] | None = None
+) -> dict[int, Target]:
+    """schedules: dicts with id, contract_line_id, project_id, method, price, cap, hours (the line's sold hours)
+    and optionally currency (the contract's; default the functional one). `rates`: the recognition date's rate
+    per foreign currency (for loss provisions). Returns schedule id -> Target. At most eight queries, each an
+    aggregate."""
     by_method: dict[str, list[dict]] = {}
     for s in schedules:
         by_method.setdefault(s["method"], []).append(s)
@@ -184,13 +196,19 @@ def targets_compute(schedules: list[dict], *, as_of: date) -> dict[int, Target]:
     credits = price_reductions(fixed_projects, as_of) if fixed_projects else {}
     credit_left = dict(credits)
     result: dict[int, Target] = {}
+    functional = functional_currency()
     for s in sorted(schedules, key=lambda row: row["id"]):
-        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_expense, estimates)
+        currency = s.get("currency") or functional
+        rate = (rates or {}).get(currency) if currency != functional else None
+        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_expense, estimates, rate)
         expenses = expense_value.get(s["contract_line_id"], (ZERO,))[0]
         if expenses and not target.error:
             target.revenue += expenses
             if s["method"] == RecognitionMethod.AS_DELIVERED and s.get("cap") is not None:
                 target.revenue = min(target.revenue, s["cap"])
+        # To the contract currency's minor unit (a no-op for amounts in cents of a 2-decimal currency).
+        target.revenue = round_amount(target.revenue, currency)
+        target.provision = round_amount(target.provision, currency)
         result[s["id"]] = target
     return result
 
@@ -204,8 +222,10 @@ def _target(
     actual_time: dict,
     actual_expense: dict,
     estimates: dict,
+    rate: Rate | None = None,
 ) -> Target:
-    """One schedule's target from its method, before re-billed expenses (the caller adds them)."""
+    """One schedule's target from its method, before re-billed expenses (the caller adds them); `rate` converts
+    costs into a foreign contract's currency."""
     price = s["price"]
     method = s["method"]
     effective = price
@@ -233,11 +253,15 @@ def _target(
                 error=f"The planned months sum to {total:,.2f} but the line's price is {price:,.2f}: "
                 "the schedule must sum to the price."
             )
-        return Target(revenue=to_date if effective == price or not price else round_money(to_date * effective / price))
-    return _percent(s, effective, actual_time, actual_expense, estimates)
+        if effective == price or not price:
+            return Target(revenue=to_date)
+        return Target(revenue=round_amount(to_date * effective / price, s.get("currency") or functional_currency()))
+    return _percent(s, effective, actual_time, actual_expense, estimates, rate)
 
 
-def _percent(s: dict, price: Decimal, actual_time: dict, actual_expense: dict, estimates: dict) -> Target:
+def _percent(
+    s: dict, price: Decimal, actual_time: dict, actual_expense: dict, estimates: dict, rate: Rate | None = None
+) -> Target:
     hours, time_cost = actual_time.get(s["project_id"], (ZERO, ZERO))
     cost = time_cost + actual_expense.get(s["project_id"], (ZERO,))[0]
     estimate = estimates.get(s["project_id"])
@@ -255,10 +279,13 @@ def _percent(s: dict, price: Decimal, actual_time: dict, actual_expense: dict, e
             return Target(error="No estimate to complete (hours) and no sold hours on the line: the PM enters one.")
         actual = hours
     progress = min(actual / eac, Decimal(1)) if eac > 0 else Decimal(0)
-    revenue = round_money(price * progress)
+    currency = s.get("currency") or functional_currency()
+    revenue = round_amount(price * progress, currency)
     provision = ZERO
-    if eac_cost is not None and eac_cost > price:
-        provision = round_money((eac_cost - price) * (Decimal(1) - progress))
+    # The estimated cost in the contract's currency (costs are functional; a foreign contract converts them).
+    eac_price = eac_cost / rate.rate if eac_cost is not None and rate is not None else eac_cost
+    if eac_price is not None and eac_price > price:
+        provision = round_amount((eac_price - price) * (Decimal(1) - progress), currency)
     return Target(
         revenue=revenue,
         provision=provision,

@@ -12,10 +12,35 @@
   project's deferred revenue, the rest goes to unbilled receivable), into the run's month if open, else the first
   open month after it. One transaction and one journal entry per chunk of whole projects; schedules are locked
   in id order and re-read after the lock, so a second or concurrent run posts nothing new.
+
+Foreign currency (IFRIC 22, DESIGN.md section 10). A schedule's price, targets and recognised amounts are in its
+contract's currency (Contract.currency; the contract lines are priced in it). For a contract in another currency
+than the functional one the run reads the rate of the recognition date (the run's month end) once per run for
+every foreign currency (`recognition_rates`, one query), and per project:
+- the net revenue of the month goes through the contract position with that rate (`position_split`): the part
+  that releases deferred revenue takes the functional value the deferral was booked at (the advance invoice's
+  rate), in proportion; the part recognised ahead of billing opens unbilled receivable at the recognition date's
+  rate. The revenue is worth what the position parts are worth, so no exchange difference arises here;
+- the revenue lines (one per schedule, in the contract's currency) share the parts' functional total in proportion
+  to their amounts (psa.core.money.allocate), so the entry balances to the cent in the functional currency and,
+  line by line, in the contract's currency;
+- a loss provision is converted at the recognition date's rate;
+- a currency without a rate on or before the month end refuses the affected projects: each of their schedules with
+  something to post gets the error naming the currency and date in the run's per-line errors; the other projects
+  post, and the next run (after finance enters the rate) posts what was left.
+
+Worked example (functional EUR; a USD contract of 1,000.00 USD with two milestones of 400.00 and 600.00 USD):
+- 10 January: an advance invoice of 500.00 USD at 0.9000 opens deferred revenue 500.00 USD = 450.00 EUR.
+- 31 January, rate 0.8000: both milestones accepted, 1,000.00 USD of revenue. 500.00 USD releases the deferral at
+  its booked 450.00 EUR; 500.00 USD opens unbilled receivable at 0.8000 = 400.00 EUR. Revenue is 850.00 EUR,
+  allocated 400 : 600 over the two lines: 340.00 and 510.00 EUR. No exchange difference: revenue released from an
+  advance is worth what the advance was.
+- 15 February: the final invoice of 500.00 USD at 0.8500 = 425.00 EUR relieves the unbilled receivable at its
+  booked 400.00 EUR; the 25.00 EUR difference is a realised exchange gain (billing's posting, the same rule).
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,6 +63,7 @@ from ledger.choices import (
 )
 from ledger.models import (
     AccountingPeriod,
+    JournalLine,
     ProjectEstimate,
     Recognition,
     RecognitionRun,
@@ -47,18 +73,22 @@ from ledger.models import (
 from ledger.services.accounts import account_code_for
 from ledger.services.contract_position import (
     ContractPosition,
+    PositionPart,
     contract_positions,
     contract_positions_net,
+    position_lines,
     position_split,
 )
-from ledger.services.posting import EntrySpec, LineSpec, entry_post
-from ledger.services.recognition import targets_compute
+from ledger.services.posting import EntrySpec, LineSpec, entry_post, fx_line
+from ledger.services.recognition import Target, targets_compute
 from projects.models import ContractLine, Project
 from psa.core.audit import audit_record
+from psa.core.currency import functional_currency
 from psa.core.dates import month_start, months_between
 from psa.core.exceptions import NotFoundError, PeriodClosed, PermissionDeniedError, ValidationFailed
+from psa.core.fx import MissingRate, Rate, convert, rates_for
 from psa.core.history import acting, history_context
-from psa.core.money import ZERO, DecimalInput, split_evenly, to_decimal
+from psa.core.money import FX_RATE_PLACES, ZERO, DecimalInput, allocate, round_to, split_evenly, to_decimal
 from psa.core.roles import Role, has_role
 
 RECOGNITION_RUN_TASK = "ledger.tasks.recognition_run_task"
@@ -307,6 +337,7 @@ class _Item:
     label: str
     revenue: Decimal
     provision: Decimal
+    currency: str = ""  # the contract's; "" or the functional currency: no conversion
 
 
 def _scope(as_of: date) -> list[Any]:  # rows of values()
@@ -320,13 +351,33 @@ def _scope(as_of: date) -> list[Any]:  # rows of values()
             "client_id",
             "method",
             "price",
+            "recognised",
+            "provision",
             cap=F("contract_line__cap"),
             hours=F("contract_line__hours"),
             number=F("contract_line__contract__number"),
             position=F("contract_line__position"),
             description=F("contract_line__description"),
+            currency=F("contract_line__contract__currency"),
         )
     )
+
+
+def recognition_rates(currencies: Iterable[str], *, on: date) -> tuple[dict[str, Rate], dict[str, MissingRate]]:
+    """The rate of each foreign contract currency for the recognition date `on` (one query for all of them, and
+    one more per currency that has no rate), and the refusal of each currency without one."""
+    functional = functional_currency()
+    wanted = {c for c in currencies if c and c != functional}
+    missing: dict[str, MissingRate] = {}
+    while wanted:
+        try:
+            found = rates_for(pairs=[(c, on) for c in wanted])
+        except MissingRate as exc:
+            missing[exc.currency] = exc
+            wanted.discard(exc.currency)
+            continue
+        return {c: found[(c, on)] for c in wanted}, missing
+    return {}, missing
 
 
 def _chunks(rows: list[dict]) -> list[list[dict]]:
@@ -347,44 +398,110 @@ def _side(amount: Decimal, debit: bool) -> dict:
     return {"debit": amount} if debit else {"credit": amount}
 
 
+def _revenue_values(items: list[_Item], total: Decimal, rate: Rate) -> dict[int, Decimal]:
+    """Signed functional value per schedule of a foreign project's revenue items: `total` (the functional value of
+    its contract-position parts, signed like the net) allocated in proportion to the amounts; with a net of zero
+    (the items cancel out) each converts at `rate`, the last taking what keeps the sum at zero."""
+    weights = [item.revenue for item in items]
+    if sum(weights, ZERO):
+        shares = allocate(total, weights)
+    else:
+        shares = [convert(amount=w, rate=rate) for w in weights[:-1]]
+        shares.append(-sum(shares, ZERO))
+    return {item.schedule_id: share for item, share in zip(items, shares, strict=True)}
+
+
+def _revenue_line(item: _Item, code: str, value: Decimal | None, rate: Rate | None) -> LineSpec | None:
+    """Cr revenue (Dr when it falls) for one schedule: in the functional currency, or in the contract's currency
+    worth `value` (signed like the revenue), at the rate that value works out to. None when it is worth nothing
+    in the functional currency (a line must be positive)."""
+    amount = abs(item.revenue)
+    if rate is None or value is None:
+        side = _side(amount, debit=item.revenue < 0)
+        return LineSpec(account=code, client_id=item.client_id, project_id=item.project_id, memo=item.label, **side)
+    worth = abs(value)
+    if not worth or (value < 0) != (item.revenue < 0):
+        return None
+    return LineSpec(
+        account=code,
+        client_id=item.client_id,
+        project_id=item.project_id,
+        memo=item.label,
+        **_side(worth, debit=item.revenue < 0),
+        currency=rate.currency,
+        amount_currency=amount,
+        rate=round_to(worth / amount, FX_RATE_PLACES) or rate.rate,
+    )
+
+
 def recognition_spec(
-    items: list[_Item], positions: dict[int, ContractPosition], *, on: date, codes: dict[str, str]
+    items: list[_Item],
+    positions: dict[int, ContractPosition],
+    *,
+    on: date,
+    codes: dict[str, str],
+    rates: Mapping[str, Rate] | None = None,
 ) -> EntrySpec:
     """One entry for a chunk: per line Cr revenue (Dr when it falls); per project the contract position, split by
     the one rule (ledger.services.contract_position: an increase first relieves deferred revenue, the rest is
     unbilled receivable; a decrease first reduces unbilled receivable, the rest becomes deferred revenue); loss
-    provisions Dr cost of services / Cr provision."""
-    lines: list[LineSpec] = []
+    provisions Dr cost of services / Cr provision. A project whose contract is in a foreign currency converts at
+    `rates` (currency -> the recognition date's rate) by IFRIC 22, as the module says."""
+    functional = functional_currency()
     net_by_project: dict[int, tuple[int, Decimal]] = {}
+    by_project: dict[int, list[_Item]] = {}
+    project_rate: dict[int, Rate] = {}
     for item in items:
+        if item.currency and item.currency != functional:
+            rate = (rates or {}).get(item.currency)
+            if rate is None:
+                raise MissingRate(item.currency, on, functional)
+            project_rate[item.project_id] = rate
         if item.revenue:
-            lines.append(
-                LineSpec(
-                    account=codes["revenue"],
-                    client_id=item.client_id,
-                    project_id=item.project_id,
-                    memo=item.label,
-                    **_side(abs(item.revenue), debit=item.revenue < 0),
-                )
-            )
             client, net = net_by_project.get(item.project_id, (item.client_id, ZERO))
             net_by_project[item.project_id] = (client, net + item.revenue)
+            by_project.setdefault(item.project_id, []).append(item)
+    parts_by_project: dict[int, list[PositionPart]] = {}
+    values: dict[int, Decimal] = {}
+    for project_id, (_client, net) in net_by_project.items():
+        rate = project_rate.get(project_id)
+        parts = position_split(amount=net, position=positions.get(project_id, ContractPosition()), rate=rate)
+        parts_by_project[project_id] = parts
+        if rate is not None:
+            total = sum((p.value for p in parts), ZERO)
+            values.update(_revenue_values(by_project[project_id], total if net > 0 else -total, rate))
+    lines: list[LineSpec] = []
+    for item in items:
+        rate = project_rate.get(item.project_id)
+        if item.revenue:
+            line = _revenue_line(item, codes["revenue"], values.get(item.schedule_id), rate)
+            if line is not None:
+                lines.append(line)
         if item.provision:
+            memo = f"Loss provision {item.label}"[:200]
+            amount = abs(item.provision)
             for account, debit in ((codes["cost"], item.provision > 0), (codes["provision"], item.provision < 0)):
-                lines.append(
-                    LineSpec(
-                        account=account,
-                        client_id=item.client_id,
-                        project_id=item.project_id,
-                        memo=f"Loss provision {item.label}"[:200],
-                        **_side(abs(item.provision), debit=debit),
-                    )
-                )
-    for project_id, (client_id, net) in sorted(net_by_project.items()):
-        if not net:
+                dr, cr = (amount, ZERO) if debit else (ZERO, amount)
+                if rate is None:
+                    provision_line = LineSpec(account, dr, cr, item.client_id, item.project_id, memo)
+                else:
+                    provision_line = fx_line(
+                        account, rate=rate, debit=dr, credit=cr, client_id=item.client_id, project_id=item.project_id,
+                        memo=memo,
+                    )  # fmt: skip
+                lines.append(provision_line)
+    for project_id, (client_id, _net) in sorted(net_by_project.items()):
+        rate = project_rate.get(project_id)
+        if rate is not None:
+            lines += position_lines(
+                parts_by_project[project_id],
+                codes=codes,
+                client_id=client_id,
+                project_id=project_id,
+                currency=rate.currency,
+            )
             continue
-        position = positions.get(project_id, ContractPosition())
-        for part in position_split(amount=net, position=position):
+        for part in parts_by_project[project_id]:
             lines.append(
                 LineSpec(
                     account=codes[part.role],
@@ -416,7 +533,12 @@ def _codes(need_provision: bool, run_codes: dict[bool, dict[str, str]] | None = 
 
 
 def _post_chunk(
-    run: RecognitionRun, rows: list[dict], targets: dict, period: AccountingPeriod, run_codes: dict | None = None
+    run: RecognitionRun,
+    rows: list[dict],
+    targets: dict,
+    period: AccountingPeriod,
+    run_codes: dict | None = None,
+    rates: Mapping[str, Rate] | None = None,
 ) -> None:
     """Lock the chunk's schedules (id order), compute the differences against what is recognised now, post one
     entry and the Recognition rows; all in one transaction."""
@@ -438,9 +560,10 @@ def _post_chunk(
             revenue, provision_delta = target.revenue - recognised, target.provision - provision
             if revenue or provision_delta:
                 label = f"{r['number']}/{r['position']} {r['description']}"[:200]
-                items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta))
+                currency = r.get("currency") or ""
+                items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta, currency))
         if items:
-            _post_items(run, items, current, period, run_codes)
+            _post_items(run, items, current, period, run_codes, rates)
         contract_positions_net(
             projects={r["project_id"]: r["client_id"] for r in rows},
             on=period.end,
@@ -449,12 +572,17 @@ def _post_chunk(
 
 
 def _post_items(
-    run: RecognitionRun, items: list[_Item], current: dict, period: AccountingPeriod, run_codes: dict | None = None
+    run: RecognitionRun,
+    items: list[_Item],
+    current: dict,
+    period: AccountingPeriod,
+    run_codes: dict | None = None,
+    rates: Mapping[str, Rate] | None = None,
 ) -> None:
     """Post one entry for the chunk's differences and record them per schedule (inside the chunk's transaction)."""
     positions = contract_positions(project_ids=sorted({i.project_id for i in items}), on=period.end)
     codes = _codes(any(i.provision for i in items), run_codes)
-    spec = recognition_spec(items, positions, on=period.end, codes=codes)
+    spec = recognition_spec(items, positions, on=period.end, codes=codes, rates=rates)
     digest = hashlib.sha256(
         ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
     ).hexdigest()[:32]
@@ -522,7 +650,9 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     revenue_schedules_ensure()
     revenue_schedules_rebaseline()
     rows = _scope(as_of)
-    targets = targets_compute(rows, as_of=as_of)
+    rates, missing = recognition_rates({r["currency"] for r in rows}, on=as_of)
+    targets = targets_compute(rows, as_of=as_of, rates=rates)
+    _refuse_missing_rates(rows, targets, missing)
     errors = [
         {"line": f"{r['number']}/{r['position']}", "schedule": r["id"], "error": targets[r["id"]].error}
         for r in rows
@@ -533,7 +663,7 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
     codes: dict[bool, dict[str, str]] = {}  # the account codes, read once per run
     try:
         for chunk in _chunks(rows):
-            _post_chunk(run, chunk, targets, period, codes)
+            _post_chunk(run, chunk, targets, period, codes, rates)
             done += len(chunk)
             RecognitionRun.objects.filter(pk=run.pk).update(processed=done)
     except Exception as exc:
@@ -543,15 +673,36 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun | None:
             finished_at=timezone.now(),
         )
         raise
-    totals = Recognition.objects.filter(run=run).aggregate(n=Count("id"), amount=Sum("amount"))
+    posted = Recognition.objects.filter(run=run)
+    # The run's amount is the revenue it posted in the functional currency (contracts in other currencies are
+    # worth their lines' functional amounts, never their own figures added to it).
+    amount = JournalLine.objects.filter(
+        entry_id__in=posted.values("entry_id"), account__system_role=SystemAccount.SERVICES_REVENUE
+    ).aggregate(v=Sum(F("credit") - F("debit")))["v"]
     RecognitionRun.objects.filter(pk=run.pk).update(
         status=RecognitionRunStatus.DONE_WITH_ERRORS if errors else RecognitionRunStatus.DONE,
-        posted_lines=totals["n"] or 0,
-        amount=totals["amount"] or ZERO,
+        posted_lines=posted.count(),
+        amount=amount or ZERO,
         finished_at=timezone.now(),
     )
     run.refresh_from_db()
     return run
+
+
+def _refuse_missing_rates(rows: list[dict], targets: dict[int, Target], missing: Mapping[str, MissingRate]) -> None:
+    """A schedule of a contract whose currency has no rate for the month end is refused with the rate's error
+    (naming the currency and the date) when it has something to post; a percent-of-cost one always (its loss
+    provision compares cost with the price in the functional currency)."""
+    if not missing:
+        return
+    for r in rows:
+        refusal = missing.get(r["currency"])
+        target = targets[r["id"]]
+        if refusal is None or target.error:
+            continue
+        moves = target.revenue != r["recognised"] or target.provision != r["provision"]
+        if moves or r["method"] == RecognitionMethod.PERCENT_COST:
+            targets[r["id"]] = Target(error=refusal.message)
 
 
 def recognition_run(*, period_id: int, by: User | None = None) -> RecognitionRun:

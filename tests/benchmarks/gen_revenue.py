@@ -1,6 +1,8 @@
 """Data for the revenue_run benchmark: N contract lines in N/4 contracts (one project each), each contract with a
 T&M line, a fixed-fee line (hours to hours, with the PM's estimate), a milestone line (two milestones, one
-accepted) and a retainer; approved time on the T&M and fixed-fee lines through the run's month. Loaded with
+accepted) and a retainer; approved time on the T&M and fixed-fee lines through the run's month. A third of the
+contracts are in a foreign currency (USD and GBP in turn, with their clients), with monthly rates into EUR, so
+the run converts them (IFRIC 22, ledger.services.revenue). Loaded with
 bulk inserts (the services that create these rows are benchmarked elsewhere); the recognition schedules are
 set up with the real `revenue_schedules_ensure` before timing, so both sides start from the same state.
 """
@@ -18,11 +20,33 @@ from ledger.services import periods_ensure
 from ledger.services.chart import chart_ensure_default
 from ledger.services.revenue import revenue_schedules_ensure
 from projects.models import Consultant, Contract, ContractLine, Milestone, Project, TimeEntry
+from psa.core.models import ExchangeRate
 
 LINES = {"tiny": 100, "S": 2_000, "M": 2_000}
 ENTRIES_PER_LINE = {"tiny": 6, "S": 12, "M": 40}
 RUN_MONTH = date(2026, 6, 1)
 CONSULTANTS = 24
+# Every third contract is in a foreign currency, USD and GBP in turn; a rate per month into EUR.
+FOREIGN = ("USD", "GBP")
+RATES = {"USD": Decimal("0.9137"), "GBP": Decimal("1.1713")}
+
+
+def contract_currency(i: int) -> str:
+    return FOREIGN[(i // 3) % len(FOREIGN)] if i % 3 == 0 else "EUR"
+
+
+def rates_ensure() -> None:
+    """A rate on the first of each month of 2026 for each foreign currency (idempotent)."""
+    ExchangeRate.objects.bulk_create(
+        [
+            ExchangeRate(currency=c, quote="EUR", date=date(2026, m, 1), rate=RATES[c] + Decimal(m) / 1000)
+            for c in FOREIGN
+            for m in range(1, 13)
+        ],
+        ignore_conflicts=True,
+    )
+
+
 _TRUNCATE = [
     "ledger_recognition",
     "ledger_recognitionrun",
@@ -44,6 +68,7 @@ def revenue_load(size: str) -> dict:
     n_lines = LINES[size]
     chart_ensure_default()
     periods_ensure(start=date(2026, 1, 1), through=date(2026, 12, 31))
+    rates_ensure()
     if ContractLine.objects.filter(contract__number__startswith="RB-").count() != n_lines:
         _generate(size, n_lines)
     revenue_schedules_ensure()
@@ -67,12 +92,25 @@ def _generate(size: str, n_lines: int) -> None:
         consultant, _ = Consultant.objects.get_or_create(user=user, defaults={"role": role})
         consultants.append(consultant)
     n_contracts = n_lines // 4
-    clients = Account.objects.bulk_create(
-        [Account(name=f"RB client {i}", legal_name=f"RB client {i} GmbH") for i in range(max(n_contracts // 10, 1))]
-    )
+    n_clients = max(n_contracts // 10, 1)
+    clients: dict[str, list[Account]] = {}
+    for currency in ("EUR", *FOREIGN):
+        clients[currency] = Account.objects.bulk_create(
+            [
+                Account(
+                    name=f"RB client {currency} {i}", legal_name=f"RB client {currency} {i} GmbH", currency=currency
+                )
+                for i in range(n_clients)
+            ]
+        )
     projects = Project.objects.bulk_create(
         [
-            Project(code=f"RB-{i:05d}", name=f"Bench project {i}", account=clients[i % len(clients)])
+            Project(
+                code=f"RB-{i:05d}",
+                name=f"Bench project {i}",
+                account=clients[contract_currency(i)][i % n_clients],
+                currency=contract_currency(i),
+            )
             for i in range(n_contracts)
         ]
     )
@@ -80,8 +118,8 @@ def _generate(size: str, n_lines: int) -> None:
     contracts = Contract.objects.bulk_create(
         [
             Contract(
-                number=f"RB-{i:05d}", account=p.account, project=p, payment_terms_days=30, start_date=start,
-                end_date=end,
+                number=f"RB-{i:05d}", account=p.account, project=p, currency=p.currency, payment_terms_days=30,
+                start_date=start, end_date=end,
             )
             for i, p in enumerate(projects)
         ]

@@ -1,7 +1,7 @@
 """`make bench`: run every workload at BENCH_SIZE on a fresh PostgreSQL database, print a table of ratios
 against raw-SQL baselines, and write tests/benchmarks/results/latest.json.
 
-Usage: BENCH_SIZE=S|M python -m tests.benchmarks.run [workload ...]
+Usage: BENCH_SIZE=S|M [BENCH_ONLY="workload ..."] python -m tests.benchmarks.run [workload ...]
 """
 
 import importlib
@@ -45,7 +45,8 @@ def main(argv: list[str]) -> int:
 
     import tests.benchmarks.workloads as pkg
 
-    names = argv or sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
+    only = os.environ.get("BENCH_ONLY", "").replace(",", " ").split()  # BENCH_ONLY=revenue_run: just that one
+    names = argv or only or sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
     records = []
     started = time.perf_counter()
     for name in names:
