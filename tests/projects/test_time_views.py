@@ -141,7 +141,8 @@ def test_the_queue_filters_by_project_and_person_and_flags_an_unusual_week_and_d
     page = client.get(reverse("projects:approvals")).content.decode()
     assert page.count('data-testid="approval-group"') == 2
     assert "Far above the usual week (24.00 h against 10.00 h)" in page
-    assert f"Outside the project&#x27;s dates: {setup.project.code} on {MONDAY + dt.timedelta(days=1):%a %-d %b}" in page
+    tuesday = MONDAY + dt.timedelta(days=1)
+    assert f"Outside the project&#x27;s dates: {setup.project.code} on {tuesday:%a %-d %b}" in page
     only_bob = client.get(reverse("projects:approvals"), {"consultant": bob.pk}).content.decode()
     assert only_bob.count('data-testid="approval-group"') == 1 and "4.00 h here" in only_bob
     other = client.get(reverse("projects:approvals"), {"project": 999999})
