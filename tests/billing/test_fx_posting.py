@@ -32,12 +32,14 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from lxml import etree
 
 from billing.choices import InvoiceStatus
 from billing.models import Invoice, Payment, PaymentAllocation
 from billing.selectors import ledger_reconciliation
 from billing.services import (
     credit_note_create,
+    documents,
     invoice_draft_for_contract,
     invoice_issue,
     payment_allocate,
@@ -426,3 +428,61 @@ def test_a_credit_note_amount_in_yen_must_be_whole_yen(periods, finance):
 
     with pytest.raises(ValidationFailed, match="whole JPY"):
         credit_note_create(invoice_id=invoice.pk, by=finance, amount=D("10.50"))
+
+
+# --- e-invoice and PDF ------------------------------------------------------------------------------------------
+CII = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+}
+
+
+def test_a_usd_e_invoice_carries_the_vat_accounting_currency_and_its_vat_total_br_53(periods, finance):
+    ExchangeRate.objects.create(currency="USD", quote="EUR", date=date(2026, 2, 1), rate=D("0.92"))
+    _, draft = usd_draft("855.00")
+    invoice = invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 2))
+
+    xml = documents.invoice_xml(invoice)
+
+    documents.einvoice_validate(xml)  # the Factur-X EN 16931 XSD
+    root = etree.fromstring(xml.encode())
+    settlement = root.find(".//ram:ApplicableHeaderTradeSettlement", CII)
+    assert settlement.findtext("ram:TaxCurrencyCode", namespaces=CII) == "EUR"  # BT-6
+    assert settlement.findtext("ram:InvoiceCurrencyCode", namespaces=CII) == "USD"  # BT-5
+    totals = root.findall(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:TaxTotalAmount", CII)
+    # BT-110 in the invoice currency, BT-111 in the accounting currency: 171.00 USD x 0.92 = 157.32 EUR
+    assert [(t.get("currencyID"), t.text) for t in totals] == [("USD", "171.00"), ("EUR", "157.32")]
+    # BR-53, as the EN 16931 CII schematron states it: with BT-6, a TaxTotalAmount in that currency exists
+    assert root.xpath(
+        "not(//ram:TaxCurrencyCode) or "
+        "count(//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:TaxTotalAmount"
+        "[@currencyID = //ram:TaxCurrencyCode]) = 1",
+        namespaces=CII,
+    )
+    html = documents.invoice_html(invoice)
+    assert "VAT in EUR at 1 USD = 0.92 EUR (2026-02-01)" in html and "157.32" in html
+
+
+def test_a_eur_e_invoice_has_no_tax_currency(periods, finance):
+    invoice = issued_invoice(finance, "1000.00")
+
+    xml = documents.invoice_xml(invoice)
+
+    documents.einvoice_validate(xml)
+    assert "TaxCurrencyCode" not in xml and xml.count("<ram:TaxTotalAmount") == 1
+    assert 'data-testid="vat-functional"' not in documents.invoice_html(invoice)
+
+
+def test_a_yen_credit_note_e_invoice_is_valid(periods, finance):
+    ExchangeRate.objects.create(currency="JPY", quote="EUR", date=date(2026, 2, 1), rate=D("0.0061"))
+    contract, _, _ = milestone_contract("100003", account=make_account(currency="JPY"))
+    with transaction.atomic():
+        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
+    invoice = invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 2))
+    note = credit_note_create(invoice_id=invoice.pk, by=finance, amount=D("1000"))
+    note = invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 3))
+
+    xml = documents.invoice_xml(note)
+
+    documents.einvoice_validate(xml)
+    assert 'currencyID="EUR">1.22</ram:TaxTotalAmount>' in xml  # 200 JPY x 0.0061
