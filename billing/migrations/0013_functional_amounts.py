@@ -136,7 +136,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invoice',
             name='functional_settled',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=18),
+            field=models.DecimalField(db_default=Decimal('0.00'), decimal_places=2, default=Decimal('0.00'), max_digits=18),
         ),
         migrations.AddField(
             model_name='invoice',
@@ -166,7 +166,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invoiceevent',
             name='functional_settled',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=18),
+            field=models.DecimalField(db_default=Decimal('0.00'), decimal_places=2, default=Decimal('0.00'), max_digits=18),
         ),
         migrations.AddField(
             model_name='invoiceevent',
@@ -186,7 +186,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='payment',
             name='functional_allocated',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text="The functional value of the allocated part, at the payment's rate.", max_digits=18),
+            field=models.DecimalField(db_default=Decimal('0.00'), decimal_places=2, default=Decimal('0.00'), help_text="The functional value of the allocated part, at the payment's rate.", max_digits=18),
         ),
         migrations.AddField(
             model_name='payment',
@@ -236,7 +236,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='paymentevent',
             name='functional_allocated',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text="The functional value of the allocated part, at the payment's rate.", max_digits=18),
+            field=models.DecimalField(db_default=Decimal('0.00'), decimal_places=2, default=Decimal('0.00'), help_text="The functional value of the allocated part, at the payment's rate.", max_digits=18),
         ),
         migrations.AddField(
             model_name='paymentevent',

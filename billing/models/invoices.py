@@ -62,7 +62,7 @@ class Invoice(models.Model):
     functional_net = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
     functional_tax = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
     functional_gross = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
-    functional_settled = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
+    functional_settled = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"))
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -1,5 +1,7 @@
 """Payments, their allocations to invoices, write-offs and dunning reminders."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -29,7 +31,10 @@ class Payment(models.Model):
     fx_rate_date = models.DateField(null=True, blank=True)
     functional_amount = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
     functional_allocated = models.DecimalField(
-        **AMOUNT_FIELD, **ZERO_DEFAULT, help_text="The functional value of the allocated part, at the payment's rate."
+        **AMOUNT_FIELD,
+        **ZERO_DEFAULT,
+        db_default=Decimal("0.00"),
+        help_text="The functional value of the allocated part, at the payment's rate.",
     )
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
