@@ -308,7 +308,7 @@ def ledger_reconciliation() -> dict:
     ar_lines = JournalLine.objects.filter(account__system_role=SystemAccount.RECEIVABLE)
     signed_fc = Case(When(debit__gt=0, then=F("amount_currency")), default=-F("amount_currency"), output_field=MONEY)
     gl_ar = {
-        r["currency"]: r
+        r["currency"]: (r["fn"], r["fc"], r["reval"])
         for r in ar_lines.values("currency")
         .annotate(
             fn=Coalesce(Sum(F("debit") - F("credit")), ZERO, output_field=MONEY),
@@ -323,7 +323,7 @@ def ledger_reconciliation() -> dict:
     is_invoice, is_note = Q(kind=InvoiceKind.INVOICE), Q(kind=InvoiceKind.CREDIT_NOTE)
     open_fn = ExpressionWrapper(F("functional_gross") - F("functional_settled"), output_field=MONEY)
     sub = {
-        r["currency"]: r
+        r["currency"]: (r["fn"], r["fc"], r["tax"])
         for r in Invoice.objects.filter(number__isnull=False)
         .values("currency")
         .annotate(
@@ -337,7 +337,7 @@ def ledger_reconciliation() -> dict:
         .order_by()
     }
     unapplied = {
-        r["currency"]: r
+        r["currency"]: (r["fn"], r["fc"])
         for r in Payment.objects.values("currency")
         .annotate(
             fn=Coalesce(Sum(F("functional_amount") - F("functional_allocated")), ZERO, output_field=MONEY),
@@ -347,14 +347,16 @@ def ledger_reconciliation() -> dict:
     }
     rows = []
     for currency in sorted(set(gl_ar) | set(sub) | set(unapplied)):
-        gl, doc, pay = gl_ar.get(currency, {}), sub.get(currency, {}), unapplied.get(currency, {})
+        gl_fn, gl_fc, reval = gl_ar.get(currency, (ZERO, ZERO, ZERO))
+        doc_fn, doc_fc, _ = sub.get(currency, (ZERO, ZERO, ZERO))
+        pay_fn, pay_fc = unapplied.get(currency, (ZERO, ZERO))
         row = {
             "currency": currency,
-            "gl_receivable": gl.get("fn", ZERO),
-            "gl_amount": gl.get("fc", ZERO),
-            "revaluation": gl.get("reval", ZERO),
-            "open_balances": doc.get("fn", ZERO) - pay.get("fn", ZERO),
-            "open_amount": doc.get("fc", ZERO) - pay.get("fc", ZERO),
+            "gl_receivable": gl_fn,
+            "gl_amount": gl_fc,
+            "revaluation": reval,
+            "open_balances": doc_fn - pay_fn,
+            "open_amount": doc_fc - pay_fc,
         }
         row["reconciled"] = (
             row["gl_receivable"] == row["open_balances"] + row["revaluation"] and row["gl_amount"] == row["open_amount"]
@@ -365,7 +367,7 @@ def ledger_reconciliation() -> dict:
         "gl_tax_payable": gl_tax,
         "open_balances": sum((r["open_balances"] for r in rows), ZERO),
         "revaluation": sum((r["revaluation"] for r in rows), ZERO),
-        "invoiced_tax": sum((r.get("tax", ZERO) for r in sub.values()), ZERO),
+        "invoiced_tax": sum((tax for _, _, tax in sub.values()), ZERO),
         "currencies": rows,
     }
     result["reconciled"] = all(r["reconciled"] for r in rows) and result["gl_tax_payable"] == result["invoiced_tax"]

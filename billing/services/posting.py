@@ -43,7 +43,7 @@ from ledger.services.contract_position import (
     position_fx_difference,
     position_lines,
 )
-from ledger.services.posting import fx_difference_line, fx_line
+from ledger.services.posting import LineSpec, fx_difference_line, fx_line
 from psa.core.currency import functional_currency
 from psa.core.fx import Rate, convert
 from psa.core.money import ZERO, round_amount
@@ -91,6 +91,25 @@ def settled_share(
         return functional - functional_before
     target = round_amount(functional * settled_after / total, functional_currency()) if total else ZERO
     return target - functional_before
+
+
+def _dr_cr(
+    debit_account: str,
+    credit_account: str,
+    amount: Decimal,
+    *,
+    rate: Rate,
+    functional: Decimal,
+    client_id: int,
+    project_id: int | None,
+) -> tuple[LineSpec, LineSpec]:
+    """Two lines of `amount` in `rate.currency` worth `functional`: a debit and a credit."""
+    return (
+        fx_line(debit_account, rate=rate, debit=amount, functional=functional, client_id=client_id,
+                project_id=project_id),
+        fx_line(credit_account, rate=rate, credit=amount, functional=functional, client_id=client_id,
+                project_id=project_id),
+    )  # fmt: skip
 
 
 def invoice_spec(invoice: Invoice) -> EntrySpec:
@@ -170,15 +189,18 @@ def invoice_post(invoice: Invoice) -> JournalEntry:
 def payment_post(payment: Payment) -> JournalEntry:
     """Dr cash / Cr AR (client only) in the payment's currency at the rate stored on it."""
     assert payment.functional_amount is not None  # converted when recorded
-    rate = booked_rate(payment.currency, payment.fx_rate, payment.fx_rate_date)
-    common = {"rate": rate, "functional": payment.functional_amount, "client_id": payment.account_id}
     spec = EntrySpec(
         date=payment.received_on,
         memo=f"Payment {payment.reference or payment.pk} — {payment.account}"[:300],
         source=f"payment:{payment.pk}",
-        lines=(
-            fx_line(account_code_for(SystemAccount.CASH), debit=payment.amount, **common),
-            fx_line(account_code_for(SystemAccount.RECEIVABLE), credit=payment.amount, **common),
+        lines=_dr_cr(
+            account_code_for(SystemAccount.CASH),
+            account_code_for(SystemAccount.RECEIVABLE),
+            payment.amount,
+            rate=booked_rate(payment.currency, payment.fx_rate, payment.fx_rate_date),
+            functional=payment.functional_amount,
+            client_id=payment.account_id,
+            project_id=None,
         ),
     )
     return entry_post(spec=spec, key=f"billing:payment:{payment.pk}")
@@ -257,19 +279,18 @@ def write_off_post(write_off: WriteOff, on: date) -> JournalEntry:
     """Dr write-offs / Cr AR at the invoice's booked value of the written-off part (`write_off.functional`)."""
     invoice = write_off.invoice
     assert write_off.functional is not None  # valued by the service before posting
-    common = {
-        "rate": invoice_rate(invoice),
-        "functional": write_off.functional,
-        "client_id": invoice.account_id,
-        "project_id": invoice.project_id,
-    }
     spec = EntrySpec(
         date=on,
         memo=f"Write-off on {invoice.number}: {write_off.reason}"[:300],
         source=f"writeoff:{write_off.pk}",
-        lines=(
-            fx_line(account_code_for(SystemAccount.WRITE_OFFS), debit=write_off.amount, **common),
-            fx_line(account_code_for(SystemAccount.RECEIVABLE), credit=write_off.amount, **common),
+        lines=_dr_cr(
+            account_code_for(SystemAccount.WRITE_OFFS),
+            account_code_for(SystemAccount.RECEIVABLE),
+            write_off.amount,
+            rate=invoice_rate(invoice),
+            functional=write_off.functional,
+            client_id=invoice.account_id,
+            project_id=invoice.project_id,
         ),
     )
     return entry_post(spec=spec, key=f"billing:writeoff:{write_off.pk}")
