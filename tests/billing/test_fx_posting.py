@@ -32,6 +32,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from billing.choices import InvoiceStatus
@@ -47,6 +49,7 @@ from billing.services import (
     write_off_approve,
     write_off_request,
 )
+from billing.services.posting import settled_share
 from ledger.choices import SystemAccount
 from ledger.models import JournalEntry, JournalLine
 from ledger.selectors.books import trial_balance
@@ -486,3 +489,23 @@ def test_a_yen_credit_note_e_invoice_is_valid(periods, finance):
 
     documents.einvoice_validate(xml)
     assert 'currencyID="EUR">1.22</ram:TaxTotalAmount>' in xml  # 200 JPY x 0.0061
+
+
+# --- the settlement shares ----------------------------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(
+    total_cents=st.integers(min_value=1, max_value=10**9),
+    rate=st.decimals(min_value=D("0.0001"), max_value=D("200"), places=4),
+    cuts=st.lists(st.integers(min_value=1, max_value=10**9), max_size=8),
+)
+def test_settlement_shares_are_never_negative_and_sum_to_the_booked_value_exactly(total_cents, rate, cuts):
+    total = D(total_cents) / 100
+    functional = (total * rate).quantize(D("0.01"))
+    # random settlement points in cents, ending at the whole amount
+    points = [*sorted({c % total_cents for c in cuts} - {0}), total_cents]
+    taken, shares = D(0), []
+    for point in points:
+        share = settled_share(functional=functional, total=total, settled_after=D(point) / 100, functional_before=taken)
+        shares.append(share)
+        taken += share
+    assert taken == functional and all(share >= 0 for share in shares)
