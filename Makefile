@@ -9,6 +9,8 @@ UV_VERSION := 0.13.9
 HOST      ?= 127.0.0.1
 PORT      ?= 8000
 BENCH_SIZE ?= S
+# BENCH_ONLY="invoice_run revenue_run" runs only those workloads (default: all).
+BENCH_ONLY ?=
 # make test runs the suite in parallel processes (pytest-xdist), each on its own test database.
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(TEST_WORKERS)
@@ -110,7 +112,7 @@ test: deps
 bench: deps
 	@eval "$$($(PY) tests/services_probe.py)"; \
 	BENCH_SIZE=$(BENCH_SIZE) DEBUG=false SECRET_KEY=bench-only-secret-key-0123456789abcdef STATIC_MANIFEST=false \
-	$(PY) -m tests.benchmarks.run
+	$(PY) -m tests.benchmarks.run $(BENCH_ONLY)
 
 .PHONY: clean
 clean:

@@ -6,6 +6,11 @@ Time comes from the projects demo (approved through its services) when it has lo
 account; otherwise this demo adds a small T&M line with two consultants' approved hours and expenses (rates
 snapshotted as approval does), so the portal always shows an appendix.
 
+Two of the clients are billed in their own currency (Union Pacific Freight in USD, Thames Analytics in GBP): their
+contracts, projects, invoices and payments are in it, converted into the functional currency at the rate of each
+document's date. The rates come from the kernel's demo (seeded before billing); `_demo_rates_until_core_seeds_them`
+adds the business days' USD and GBP rates this demo needs when they are missing, and leaves existing ones alone.
+
 Idempotent: runs have fixed keys, contracts and accounts natural keys, payments bank references. If the crm
 and projects demos already made accounts and contracts, their schedules are generated and they are billed too.
 """
@@ -34,9 +39,12 @@ from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
 from projects.choices import EntryStatus
 from projects.models import Consultant, Contract, ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.currency import functional_currency
 from psa.core.dates import month_end, next_month
 from psa.core.exceptions import DomainError
 from psa.core.firm import seller_missing
+from psa.core.models import ExchangeRate
+from psa.core.money import RATE_PLACES, round_amount, round_to
 
 CLIENTS = [
     (
@@ -60,7 +68,23 @@ CLIENTS = [
         "NL853746291B01",
         "Keizersgracht 101\n1015 CJ Amsterdam",
     ),
+    (
+        "billing-demo-unionpacific",
+        "Union Pacific Freight",
+        "Union Pacific Freight Inc.",
+        "US123456789",
+        "1400 Douglas Street\nOmaha, NE 68179\nUnited States",
+    ),
+    (
+        "billing-demo-thames",
+        "Thames Analytics",
+        "Thames Analytics Ltd",
+        "GB123456789",
+        "1 Canada Square\nLondon E14 5AB\nUnited Kingdom",
+    ),
 ]
+# The currency each demo client is billed in (the others in EUR).
+CLIENT_CURRENCY = {"billing-demo-unionpacific": "USD", "billing-demo-thames": "GBP"}
 
 
 def _accounts(today: date) -> list[Account]:
@@ -83,7 +107,7 @@ def _accounts(today: date) -> list[Account]:
                 "tax_id": tax_id,
                 "billing_address": address,
                 "billing_email": f"accounts@{name.split()[0].lower()}.example",
-                "currency": "EUR",
+                "currency": CLIENT_CURRENCY.get(ext, "EUR"),
                 "payment_terms_days": 30,
             },
         )
@@ -109,7 +133,7 @@ def _contracts(accounts: list[Account], start: date) -> None:
             defaults={
                 "name": f"{account.name} transformation",
                 "account": account,
-                "currency": "EUR",
+                "currency": account.currency,
                 "status": "active",
                 "start_date": start,
                 "end_date": end,
@@ -122,7 +146,7 @@ def _contracts(accounts: list[Account], start: date) -> None:
                 "signed_at": timezone.make_aware(datetime.combine(start - timedelta(days=14), datetime.min.time())),
                 "account": account,
                 "project": project,
-                "currency": "EUR",
+                "currency": account.currency,
                 "payment_terms_days": 30,
                 "start_date": start,
                 "end_date": end,
@@ -170,6 +194,31 @@ def _contracts(accounts: list[Account], start: date) -> None:
                 achieved_at=at,
                 accepted_at=at,
             )
+
+
+# Rates in units of EUR per unit of the currency, around which the demo's daily rates move.
+_DEMO_RATE_BASE = {"USD": Decimal("0.9200"), "GBP": Decimal("1.1600")}
+
+
+def _demo_rates_until_core_seeds_them(first: date, today: date) -> int:
+    """Business-day USD and GBP rates from `first` through `today` for the demo's foreign clients, where none is
+    stored for a day (the kernel's demo seeds a year of them; this only fills in when it has not run). A small
+    deterministic wave, so documents of different dates realise exchange differences. Returns how many were
+    added."""
+    quote = functional_currency()
+    rows, day = [], first
+    while day <= today:
+        if day.weekday() < 5:
+            for currency, base in _DEMO_RATE_BASE.items():
+                if currency == quote:
+                    continue
+                wave = Decimal((day.toordinal() * 7 + len(currency)) % 41 - 20) / Decimal(1000)
+                rate = round_to(base * (1 + wave / 4), RATE_PLACES)
+                rows.append(ExchangeRate(currency=currency, quote=quote, date=day, rate=rate))
+        day += timedelta(days=1)
+    before = ExchangeRate.objects.count()
+    ExchangeRate.objects.bulk_create(rows, ignore_conflicts=True)
+    return ExchangeRate.objects.count() - before
 
 
 def _time(account: Account, first_month: date, today: date) -> int:
@@ -270,6 +319,7 @@ def seed() -> list[str]:
         AccountingPeriod.objects.filter(status="closed").order_by("-end").values_list("end", flat=True).first()
     )
     first_open_day = last_closed + timedelta(days=1) if last_closed else first_month
+    _demo_rates_until_core_seeds_them(first_month - timedelta(days=10), today)
     accounts = _accounts(today)
     _contracts(accounts, first_month)
     _time(accounts[0], first_month, today)
@@ -315,7 +365,7 @@ def _payments(finance, today: date, paid_through: date) -> int:
     )
     for n, invoice in enumerate(invoices):
         assert invoice.issue_date is not None  # issued above
-        amount = invoice.balance if n % 4 else (invoice.balance / 2).quantize(Decimal("0.01"))
+        amount = invoice.balance if n % 4 else round_amount(invoice.balance / 2, invoice.currency)
         try:
             payment_record(
                 by=finance,

@@ -344,31 +344,76 @@ def latest_payment_date(account_id: int) -> date | None:
 
 
 def ledger_reconciliation() -> dict:
-    """AR and tax payable in the GL against the billing sub-ledger (DESIGN.md invariant 8)."""
-    gl = {
-        r["account__system_role"]: r["d"] - r["c"]
-        for r in JournalLine.objects.filter(
-            account__system_role__in=[SystemAccount.RECEIVABLE, SystemAccount.TAX_PAYABLE]
-        )
-        .values("account__system_role")
+    """AR and tax payable in the GL against the billing sub-ledger (DESIGN.md invariant 8), in the functional
+    currency at the documents' booked rates: GL AR = open invoices - open credit notes - unapplied payments (each
+    at the rate it was issued or received at, less the booked value settlements took off) + the revaluations
+    posted on AR (exchange-difference lines, amount in the currency 0); GL tax payable = invoice tax - credit-note
+    tax (functional). `currencies` repeats it per transaction currency, with the balances in that currency too
+    (GL Σ amount in the currency against the open amounts). Four grouped queries."""
+    ar_lines = JournalLine.objects.filter(account__system_role=SystemAccount.RECEIVABLE)
+    signed_fc = Case(When(debit__gt=0, then=F("amount_currency")), default=-F("amount_currency"), output_field=MONEY)
+    gl_ar = {
+        r["currency"]: (r["fn"], r["fc"], r["reval"])
+        for r in ar_lines.values("currency")
         .annotate(
-            d=Coalesce(Sum("debit"), ZERO, output_field=MONEY), c=Coalesce(Sum("credit"), ZERO, output_field=MONEY)
+            fn=Coalesce(Sum(F("debit") - F("credit")), ZERO, output_field=MONEY),
+            fc=Coalesce(Sum(signed_fc), ZERO, output_field=MONEY),
+            reval=Coalesce(Sum(F("debit") - F("credit"), filter=Q(amount_currency=0)), ZERO, output_field=MONEY),
         )
         .order_by()
     }
-    issued = Invoice.objects.filter(number__isnull=False)
-    sub = issued.aggregate(
-        open_invoices=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.INVOICE)), ZERO, output_field=MONEY),
-        open_credits=Coalesce(Sum(BALANCE, filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO, output_field=MONEY),
-        tax_invoiced=Coalesce(Sum("tax_total", filter=Q(kind=InvoiceKind.INVOICE)), ZERO, output_field=MONEY),
-        tax_credited=Coalesce(Sum("tax_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)), ZERO, output_field=MONEY),
-    )
-    unapplied = Payment.objects.aggregate(
-        u=Coalesce(Sum(F("amount") - F("amount_allocated"), output_field=MONEY), ZERO, output_field=MONEY)
-    )["u"]
-    return {
-        "gl_receivable": gl.get(SystemAccount.RECEIVABLE.value, ZERO),
-        "gl_tax_payable": -gl.get(SystemAccount.TAX_PAYABLE.value, ZERO),
-        "open_balances": sub["open_invoices"] - sub["open_credits"] - unapplied,
-        "invoiced_tax": sub["tax_invoiced"] - sub["tax_credited"],
+    gl_tax = JournalLine.objects.filter(account__system_role=SystemAccount.TAX_PAYABLE).aggregate(
+        t=Coalesce(Sum(F("credit") - F("debit")), ZERO, output_field=MONEY)
+    )["t"]
+    is_invoice, is_note = Q(kind=InvoiceKind.INVOICE), Q(kind=InvoiceKind.CREDIT_NOTE)
+    open_fn = ExpressionWrapper(F("functional_gross") - F("functional_settled"), output_field=MONEY)
+    sub = {
+        r["currency"]: (r["fn"], r["fc"], r["tax"])
+        for r in Invoice.objects.filter(number__isnull=False)
+        .values("currency")
+        .annotate(
+            fn=Coalesce(Sum(open_fn, filter=is_invoice), ZERO, output_field=MONEY)
+            - Coalesce(Sum(open_fn, filter=is_note), ZERO, output_field=MONEY),
+            fc=Coalesce(Sum(BALANCE, filter=is_invoice), ZERO, output_field=MONEY)
+            - Coalesce(Sum(BALANCE, filter=is_note), ZERO, output_field=MONEY),
+            tax=Coalesce(Sum("functional_tax", filter=is_invoice), ZERO, output_field=MONEY)
+            - Coalesce(Sum("functional_tax", filter=is_note), ZERO, output_field=MONEY),
+        )
+        .order_by()
     }
+    unapplied = {
+        r["currency"]: (r["fn"], r["fc"])
+        for r in Payment.objects.values("currency")
+        .annotate(
+            fn=Coalesce(Sum(F("functional_amount") - F("functional_allocated")), ZERO, output_field=MONEY),
+            fc=Coalesce(Sum(F("amount") - F("amount_allocated")), ZERO, output_field=MONEY),
+        )
+        .order_by()
+    }
+    rows = []
+    for currency in sorted(set(gl_ar) | set(sub) | set(unapplied)):
+        gl_fn, gl_fc, reval = gl_ar.get(currency, (ZERO, ZERO, ZERO))
+        doc_fn, doc_fc, _ = sub.get(currency, (ZERO, ZERO, ZERO))
+        pay_fn, pay_fc = unapplied.get(currency, (ZERO, ZERO))
+        row = {
+            "currency": currency,
+            "gl_receivable": gl_fn,
+            "gl_amount": gl_fc,
+            "revaluation": reval,
+            "open_balances": doc_fn - pay_fn,
+            "open_amount": doc_fc - pay_fc,
+        }
+        row["reconciled"] = (
+            row["gl_receivable"] == row["open_balances"] + row["revaluation"] and row["gl_amount"] == row["open_amount"]
+        )
+        rows.append(row)
+    result = {
+        "gl_receivable": sum((r["gl_receivable"] for r in rows), ZERO),
+        "gl_tax_payable": gl_tax,
+        "open_balances": sum((r["open_balances"] for r in rows), ZERO),
+        "revaluation": sum((r["revaluation"] for r in rows), ZERO),
+        "invoiced_tax": sum((tax for _, _, tax in sub.values()), ZERO),
+        "currencies": rows,
+    }
+    result["reconciled"] = all(r["reconciled"] for r in rows) and result["gl_tax_payable"] == result["invoiced_tax"]
+    return result

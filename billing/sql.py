@@ -194,11 +194,12 @@ def draft_insert(
 # what the new hours add to its value; the unit price is the rate unless that would not give the net, as in the
 # general path. The net is shared over the group's entries in proportion to their hours, each share rounded half
 # up and the latest entry taking the remainder: `allocate` in SQL, with exact integer division
-# (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis:
-# round(basis x rate / 100, 2), written as x 0.01 so no division rounds first. `{invoice}` is `invoice_insert`.
-# Parameters: TIME_CLAIM's, TIME_BILLED's, the tax rate, the invoice's, tax category and rate of the lines, the
-# link kind, tax category, kind, rate and exemption reason of the tax row. Returns the invoice's row, then the
-# links written and the entries claimed.
+# (div(200 x net x hours + qty, 2 x qty) is the half-up cent count). Tax on the summed basis: round(basis x
+# rate / 100) to the currency's minor unit, written as x 0.01 so no division rounds first. `{invoice}` is
+# `invoice_insert`.
+# Parameters: TIME_CLAIM's, TIME_BILLED's, the tax rate and the currency's decimal places, the invoice's, tax
+# category and rate of the lines, the link kind, tax category, kind, rate and exemption reason of the tax row.
+# Returns the invoice's row, then the links written and the entries claimed.
 TIME_DRAFT = f"""
 WITH claimed (id, date, hours, rate, cl_id, role_id) AS ({{claim}}),
 billed (cl_id, rate, role_id, hours, amount) AS ({{billed}}),
@@ -210,8 +211,8 @@ grp AS (
   GROUP BY n.cl_id, n.role_id, n.rate, b.hours, b.amount
 ),
 tot AS (
-  SELECT COUNT(*) AS groups, SUM(net) AS basis, ROUND(SUM(net) * %s * 0.01, 2) AS tax, MIN(first_day) AS first_day,
-         MAX(last_day) AS last_day
+  SELECT COUNT(*) AS groups, SUM(net) AS basis, ROUND(SUM(net) * %s * 0.01, %s::int) AS tax,
+         MIN(first_day) AS first_day, MAX(last_day) AS last_day
   FROM grp
 ),
 inv AS ({{invoice}}),

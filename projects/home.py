@@ -2,12 +2,14 @@
 waiting; for consultants their week. Fixed query counts."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
 from projects.choices import EntryStatus, ProjectStatus, ResourceRequestStatus
 from projects.models import Consultant, Expense, Project, ResourceRequest, TimeEntry
+from projects.selectors.staffing import request_remaining
 from psa.core.dates import week_start
 from psa.core.roles import Role, has_role
 from psa.core.ui import Figure, Panel
@@ -21,9 +23,14 @@ def my_projects(user) -> Panel | None:
         active=Count("id", filter=Q(status=ProjectStatus.ACTIVE)),
         planned=Count("id", filter=Q(status=ProjectStatus.PLANNED)),
     )
-    requests = ResourceRequest.objects.filter(
-        project__project_manager=user, status=ResourceRequestStatus.OPEN
-    ).aggregate(n=Count("id"), hours=Sum("hours"))
+    open_requests = list(
+        ResourceRequest.objects.filter(project__project_manager=user, status=ResourceRequestStatus.OPEN).values_list(
+            "pk", flat=True
+        )
+    )
+    # Unfilled demand: what is still to staff after the allocations made from each request.
+    unfilled = sum(request_remaining(open_requests).values(), Decimal(0))
+    requests = {"n": len(open_requests), "hours": unfilled}
     latest = mine.select_related("account").order_by("-created_at", "-id")[:5]
     url = reverse("projects:list")
     return Panel(
@@ -31,7 +38,12 @@ def my_projects(user) -> Panel | None:
         figures=[
             Figure("Active", stats["active"], url=f"{url}?project_manager={user.pk}&status=active"),
             Figure("Planned", stats["planned"], url=f"{url}?project_manager={user.pk}&status=planned"),
-            Figure("Open resource requests", requests["n"], hint=f"{requests['hours'] or 0} h to staff"),
+            Figure(
+                "Open resource requests",
+                requests["n"],
+                hint=f"{requests['hours']:,.2f} h still to staff",
+                url=reverse("projects:staffing"),
+            ),
         ],
         columns=["Project", "Account", "Status"],
         rows=[

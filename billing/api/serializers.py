@@ -124,6 +124,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "amount_credited",
             "amount_written_off",
             "balance",
+            "fx_rate",
+            "fx_rate_date",
+            "functional_net",
+            "functional_tax",
+            "functional_gross",
+            "functional_settled",
             "pdf_sha256",
             "pdf_url",
         ]
@@ -214,7 +220,7 @@ class RunCreateSerializer(serializers.Serializer):
 class AllocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentAllocation
-        fields = ["id", "invoice", "amount", "created_at"]
+        fields = ["id", "invoice", "credit_note", "amount", "functional", "source_functional", "created_at"]
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -234,6 +240,10 @@ class PaymentSerializer(serializers.ModelSerializer):
             "bank_ref",
             "amount_allocated",
             "unapplied",
+            "fx_rate",
+            "fx_rate_date",
+            "functional_amount",
+            "functional_allocated",
             "allocations",
             "created_at",
         ]
@@ -248,6 +258,9 @@ class PaymentCreateSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     received_on = DateField()
+    currency = serializers.CharField(
+        max_length=3, required=False, help_text="ISO 4217; the account's currency when left out."
+    )
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     bank_ref = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -13,7 +13,7 @@ from billing.models.runs import BillingRun
 from billing.models.tax import TaxCategory
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
 from psa.core.history import tracked
-from psa.core.money import AMOUNT_FIELD, RATE_FIELD
+from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD, RATE_FIELD
 
 
 @tracked(exclude=["seller", "pdf"])  # the PDF is a stored file, served only by its checked view
@@ -53,6 +53,16 @@ class Invoice(models.Model):
     amount_paid = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     amount_credited = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     amount_written_off = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
+    # The functional-currency values, fixed at issue at the rate of the issue date (DESIGN.md invariant 11) and
+    # frozen with the rest of the document; null on a draft. In the functional currency the rate is 1 and no
+    # rate date is kept. `functional_settled` is the booked value settlements have taken off AR so far
+    # (allocations and write-offs, each a share of functional_gross, the last one the remainder).
+    fx_rate = models.DecimalField(**FX_RATE_FIELD, null=True, blank=True, help_text="Rate of the issue date.")
+    fx_rate_date = models.DateField(null=True, blank=True, help_text="The date the rate used was published for.")
+    functional_net = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    functional_tax = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    functional_gross = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    functional_settled = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"))
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -100,6 +110,11 @@ class Invoice(models.Model):
                 condition=Q(gross_total__gte=F("amount_paid") + F("amount_credited") + F("amount_written_off")),
                 name="billing_invoice_not_oversettled",
             ),
+            models.CheckConstraint(
+                condition=Q(functional_gross__isnull=True)
+                | Q(functional_gross=F("functional_net") + F("functional_tax")),
+                name="billing_invoice_functional_gross_identity",
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "status"], name="billing_invoice_account_idx"),
@@ -113,6 +128,13 @@ class Invoice(models.Model):
     def balance(self):
         """What is still owed (an invoice) or still to apply (a credit note)."""
         return self.gross_total - self.amount_paid - self.amount_credited - self.amount_written_off
+
+    @property
+    def functional_balance(self):
+        """What is still open in the functional currency at the booked rate (None on a draft)."""
+        if self.functional_gross is None:
+            return None
+        return self.functional_gross - self.functional_settled
 
     @property
     def is_credit_note(self) -> bool:

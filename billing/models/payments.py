@@ -1,5 +1,7 @@
 """Payments, their allocations to invoices, write-offs and dunning reminders."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -9,7 +11,7 @@ from billing.models._common import ZERO_DEFAULT, in_choices
 from billing.models.invoices import Invoice
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
 from psa.core.history import tracked
-from psa.core.money import AMOUNT_FIELD
+from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD
 
 
 @tracked()
@@ -24,6 +26,16 @@ class Payment(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     bank_ref = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="Bank import id.")
     amount_allocated = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
+    # Converted at the rate of the received date (rate 1, no rate date, in the functional currency).
+    fx_rate = models.DecimalField(**FX_RATE_FIELD, null=True, blank=True, help_text="Rate of the received date.")
+    fx_rate_date = models.DateField(null=True, blank=True)
+    functional_amount = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    functional_allocated = models.DecimalField(
+        **AMOUNT_FIELD,
+        **ZERO_DEFAULT,
+        db_default=Decimal("0.00"),
+        help_text="The functional value of the allocated part, at the payment's rate.",
+    )
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -58,6 +70,14 @@ class PaymentAllocation(models.Model):
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
     )
     amount = models.DecimalField(**AMOUNT_FIELD)
+    # What the allocation took off AR in the functional currency: the invoice at its booked rate (`functional`)
+    # and the payment or credit note at its own (`source_functional`); the difference is the realised exchange
+    # gain or loss posted by `journal_entry` (none when both are the same).
+    functional = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    source_functional = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    journal_entry = models.ForeignKey(
+        "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,6 +102,9 @@ class WriteOff(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_offs")
     amount = models.DecimalField(**AMOUNT_FIELD)
     reason = models.CharField(max_length=300)
+    functional = models.DecimalField(
+        **AMOUNT_FIELD, null=True, blank=True, help_text="Booked value taken off AR when approved (functional)."
+    )
     status = models.CharField(max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.REQUESTED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     decided_by = models.ForeignKey(

@@ -23,7 +23,9 @@ from django.template.loader import render_to_string
 
 from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
+from billing.services.posting import invoice_rate
 from projects.models import TimeEntry
+from psa.core.currency import functional_currency
 from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.files import StoredFile
 from psa.core.outbox import outbox_enqueue
@@ -81,6 +83,8 @@ def invoice_context(invoice: Invoice) -> dict:
         "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         "exemptions": sorted({t.exemption_reason for t in taxes if t.exemption_reason}),
         "logo": (STATIC_SOURCE_DIR / "psa" / "favicon.svg").as_uri(),
+        # A document in a foreign currency states its VAT in the accounting currency and the rate it was issued at.
+        "fx": invoice_rate(invoice) if invoice.currency != functional_currency() and invoice.fx_rate else None,
     }
 
 
@@ -216,6 +220,11 @@ def invoice_xml(invoice: Invoice) -> str:
         )
     x.append("</ram:ApplicableHeaderTradeDelivery><ram:ApplicableHeaderTradeSettlement>")
     x.append(f"<ram:PaymentReference>{_x(invoice.number)}</ram:PaymentReference>")
+    accounting = functional_currency()
+    foreign = invoice.currency != accounting and invoice.functional_tax is not None
+    if foreign:
+        # BT-6: the VAT accounting currency, when the invoice is in another one (EN 16931 BR-53 then asks BT-111).
+        x.append(f"<ram:TaxCurrencyCode>{accounting}</ram:TaxCurrencyCode>")
     x.append(f"<ram:InvoiceCurrencyCode>{invoice.currency}</ram:InvoiceCurrencyCode>")
     if s.get("iban"):
         x.append(
@@ -247,11 +256,15 @@ def invoice_xml(invoice: Invoice) -> str:
         f"<ram:SpecifiedTradePaymentTerms><ram:Description>{terms}</ram:Description>"
         f"<ram:DueDateDateTime>{_d(invoice.due_date)}</ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>"
     )
+    tax_totals = f'<ram:TaxTotalAmount currencyID="{invoice.currency}">{_a(invoice.tax_total)}</ram:TaxTotalAmount>'
+    if foreign and invoice.functional_tax is not None:
+        # BT-111: the VAT total in the accounting currency, at the rate the invoice was issued at.
+        tax_totals += f'<ram:TaxTotalAmount currencyID="{accounting}">{_a(invoice.functional_tax)}</ram:TaxTotalAmount>'
     x.append(
         "<ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
         f"<ram:LineTotalAmount>{_a(invoice.net_total)}</ram:LineTotalAmount>"
         f"<ram:TaxBasisTotalAmount>{_a(invoice.net_total)}</ram:TaxBasisTotalAmount>"
-        f'<ram:TaxTotalAmount currencyID="{invoice.currency}">{_a(invoice.tax_total)}</ram:TaxTotalAmount>'
+        f"{tax_totals}"
         f"<ram:GrandTotalAmount>{_a(invoice.gross_total)}</ram:GrandTotalAmount>"
         f"<ram:TotalPrepaidAmount>0.00</ram:TotalPrepaidAmount>"
         f"<ram:DuePayableAmount>{_a(invoice.gross_total)}</ram:DuePayableAmount>"

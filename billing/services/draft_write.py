@@ -31,6 +31,7 @@ from billing.models import CapWriteDown, Invoice, InvoiceLine, SourceLink, TaxCa
 from billing.services.sources import DESCRIPTION_MAX
 from billing.services.tax import Totals, invoice_taxes_create
 from projects.calculations import tm_group_net_sql
+from psa.core.currency import minor_unit
 from psa.core.sql import unnest
 
 
@@ -216,7 +217,8 @@ def time_draft_write(
     claim_sql, claim_params = claim
     billed_sql, billed_params = billed
     statement, given = _time_draft_statement(claim_sql, billed_sql)
-    params = [*claim_params, *billed_params, category.rate, *sql.invoice_insert_params(invoice, given)]
+    params = [*claim_params, *billed_params, category.rate, minor_unit(invoice.currency)]
+    params += sql.invoice_insert_params(invoice, given)
     params += [category.pk, category.rate, SourceKind.TIME_ENTRY]
     params += [category.pk, category.kind, category.rate, category.exemption_reason]
     with connection.cursor() as cursor:

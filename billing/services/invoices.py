@@ -22,7 +22,14 @@ from billing.jobs import invoice_render_enqueue
 from billing.models import BillingRun, Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
-from billing.services.posting import invoice_post
+from billing.services.posting import (
+    Settlement,
+    invoice_functional,
+    invoice_post,
+    invoice_rate,
+    settled_share,
+    settlement_post,
+)
 from billing.services.sources import (
     DESCRIPTION_MAX,
     Capped,
@@ -36,10 +43,12 @@ from crm.models import Account
 from projects.models import Contract
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
+from psa.core.currency import minor_unit
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
 from psa.core.firm import seller_details, seller_snapshot
+from psa.core.fx import rate_for
 from psa.core.history import history_context
-from psa.core.money import RATE_PLACES, ZERO, line_net, round_to
+from psa.core.money import RATE_PLACES, ZERO, line_net, round_amount, round_to
 from psa.core.numbering import number_next
 from psa.core.webhooks import event_emit
 
@@ -152,7 +161,7 @@ def invoice_draft_for_contract(
         quantity = sum((m.candidate.quantity for m in members), Decimal("0"))
         # A capped line, or a T&M true-up (projects.calculations), bills less than quantity x rate: its unit price
         # is then the one that gives its net.
-        exact = line_net(quantity, first.unit_price) == billed
+        exact = line_net(quantity, first.unit_price, contract.currency) == billed
         unit_price = first.unit_price if exact else round_to(billed / quantity, RATE_PLACES)
         lines.append(
             LineRow(
@@ -188,9 +197,22 @@ def invoice_draft_for_contract(
             if m.written_down > 0:
                 assert m.cap is not None  # only a capped line writes down
                 downs.append(DownRow(kind=c.kind, source_id=c.source_id, amount=m.written_down, cap=m.cap))
-    totals = totals_for([(line.net, category) for line in lines])
+    totals = totals_for([(line.net, category) for line in lines], currency=invoice.currency)
     invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross
     return draft_write(invoice, lines=lines, links=links, downs=downs, totals=totals, run_id=run.pk if run else None)
+
+
+def invoice_settle_share(invoice: Invoice, amount: Decimal) -> Decimal:
+    """The booked functional value that settling `amount` more of an issued document takes off AR (a share of
+    its functional gross; the settlement that closes it takes the rest). Reads the document's current settlement
+    figures; the caller updates them."""
+    assert invoice.functional_gross is not None  # issued
+    return settled_share(
+        functional=invoice.functional_gross,
+        total=invoice.gross_total,
+        settled_after=invoice.gross_total - invoice.balance + amount,
+        functional_before=invoice.functional_settled,
+    )
 
 
 def _set_status(invoice: Invoice, target: str, *, by: User | None, note: str = "") -> None:
@@ -241,8 +263,10 @@ def _check_issue_date(invoice: Invoice, on: date) -> None:
 @history_context("invoice-issue", key="invoice_id", by="by")
 def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoice:
     """Issue a draft invoice or credit note: number from its gapless series, dates from the payment terms,
-    ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered and emailed by a job
-    after commit. A credit note releases the sources it credits and is applied to the invoice it credits."""
+    the rate of the issue date and the functional totals (a missing rate is a 409 naming currency and date, and
+    nothing is issued), ledger posting, `invoice.issued` event — all in this transaction; the PDF is rendered
+    and emailed by a job after commit. A credit note releases the sources it credits and is applied to the
+    invoice it credits."""
     require_finance(by)
     invoice = locked(Invoice, invoice_id, "invoice")
     ensure_transition(invoice.status, InvoiceStatus.ISSUED, INVOICE_TRANSITIONS)
@@ -254,6 +278,12 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
     # The seller on a legal document is the firm as configured when it is issued, complete or refused.
     invoice.seller = seller_details()
     on = on or timezone.localdate()
+    # Converted at the rate of the issue date; a missing rate refuses the issue before a number is taken.
+    rate = rate_for(currency=invoice.currency, on=on)
+    functional = invoice_functional(invoice, rate)
+    invoice.fx_rate, invoice.fx_rate_date = rate.rate, rate.date
+    invoice.functional_net, invoice.functional_tax = functional.net, functional.tax
+    invoice.functional_gross = functional.gross
     # Lock first, then check: taking the number locks the series row until commit, so the latest issue date
     # read after it includes every document numbered before this one. A refusal rolls the number back.
     invoice.number = number_next(series=SERIES[invoice.kind], on=on)
@@ -379,8 +409,12 @@ def credit_note_create(
     if amount is not None:
         amount = Decimal(str(amount))
         categories = {ln.tax_category_id for ln in lines.values()}
-        if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-            raise ValidationFailed("Enter a positive amount in cents.", fields={"amount": ["Positive, 2 decimals."]})
+        if amount <= 0 or amount != round_amount(amount, original.currency):
+            places = minor_unit(original.currency)
+            raise ValidationFailed(
+                f"Enter a positive amount in whole {original.currency} minor units.",
+                fields={"amount": [f"Positive, {places} decimals at most."]},
+            )
         if len(categories) != 1:
             raise ValidationFailed(
                 "This invoice has several tax categories: credit whole lines or sources instead.",
@@ -423,7 +457,8 @@ def credit_note_create(
             line = lines[line_id]
             net = sum((lk.amount for lk in group), ZERO)
             qty = sum((lk.quantity for lk in group), Decimal("0"))
-            unit_price = line.unit_price if line_net(qty, line.unit_price) == net else round_to(net / qty, RATE_PLACES)
+            exact = line_net(qty, line.unit_price, original.currency) == net
+            unit_price = line.unit_price if exact else round_to(net / qty, RATE_PLACES)
             new_lines.append(_credit_line(note, line, position, qty, unit_price, net, credited))
             releases.append((position, group))
     else:
@@ -503,10 +538,39 @@ def _credit_note_apply(note: Invoice, *, by: User) -> None:
     original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
     applied = min(note.gross_total, max(original.balance, ZERO))
     if applied > 0:
-        PaymentAllocation.objects.create(invoice=original, credit_note=note, amount=applied)
+        assert note.issue_date is not None and note.number is not None  # applied when issued
+        relieved = invoice_settle_share(original, applied)
+        note_relieved = invoice_settle_share(note, applied)
+        entry = settlement_post(
+            Settlement(
+                invoice=original,
+                amount=applied,
+                relieved=relieved,
+                source_relieved=note_relieved,
+                source_rate=invoice_rate(note),
+                source_project_id=note.project_id,
+                on=note.issue_date,
+                key=f"billing:invoice:{note.pk}:apply:{original.pk}",
+                memo=f"Credit note {note.number} applied to {original.number}",
+            )
+        )
+        PaymentAllocation.objects.create(
+            invoice=original,
+            credit_note=note,
+            amount=applied,
+            functional=relieved,
+            source_functional=note_relieved,
+            journal_entry=entry,
+        )
         original.amount_credited += applied
-        Invoice.objects.filter(pk=original.pk).update(amount_credited=original.amount_credited)
+        original.functional_settled += relieved
+        Invoice.objects.filter(pk=original.pk).update(
+            amount_credited=original.amount_credited, functional_settled=original.functional_settled
+        )
         note.amount_paid += applied
-        Invoice.objects.filter(pk=note.pk).update(amount_paid=note.amount_paid)
+        note.functional_settled += note_relieved
+        Invoice.objects.filter(pk=note.pk).update(
+            amount_paid=note.amount_paid, functional_settled=note.functional_settled
+        )
         settle_status(original, by=by, note=f"Credited by {note.number}")
         settle_status(note, by=by, note=f"Applied to {original.number}")

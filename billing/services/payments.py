@@ -1,9 +1,14 @@
 """Payments, allocations, write-offs and the bank CSV import.
 
-A payment posts Dr cash / Cr AR for its full amount in the transaction that records it; the part not
+A payment posts Dr cash / Cr AR for its full amount in the transaction that records it, converted at the rate
+of its received date (a missing rate is a 409 naming currency and date; nothing is recorded); the part not
 allocated to invoices stays on the payment as unapplied credit for the account (AR in the GL then equals
-open invoice balances minus unapplied credits). Allocation locks the payment and the invoices in primary-key
-order. A write-off is requested by one finance user and approved by another (Dr write-offs / Cr AR).
+open invoice balances minus unapplied credits, in the functional currency at the booked rates). A payment
+settles invoices in its own currency only: one in another currency is refused, never converted implicitly.
+Allocating to a foreign-currency invoice takes the invoice's share off AR at its booked rate and realises the
+difference against the payment's rate (billing.services.posting.settlement_post). Allocation locks the payment
+and the invoices in primary-key order. A write-off is requested by one finance user and approved by another
+(Dr write-offs / Cr AR).
 """
 
 import re
@@ -17,12 +22,21 @@ from django.utils import timezone
 from billing.choices import OPEN_STATUSES, WRITE_OFF_TRANSITIONS, InvoiceKind, PaymentMethod, WriteOffStatus
 from billing.models import Invoice, Payment, PaymentAllocation, WriteOff
 from billing.services._common import locked, require_finance
-from billing.services.invoices import settle_status
-from billing.services.posting import payment_post, write_off_post
+from billing.services.invoices import invoice_settle_share, settle_status
+from billing.services.posting import (
+    Settlement,
+    booked_rate,
+    payment_post,
+    settled_share,
+    settlement_post,
+    write_off_post,
+)
 from crm.models import Account
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
+from psa.core.currency import currency_check, minor_unit, quantum
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
+from psa.core.fx import convert, rate_for
 from psa.core.history import history_context
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
 from psa.core.money import DecimalInput, to_decimal
@@ -33,17 +47,28 @@ from psa.core.webhooks import event_emit
 _PAYMENT_LENGTHS = max_lengths(Payment, {"reference": "reference", "bank_ref": "bank_ref"})
 
 
-def _amount(value: DecimalInput, name: str) -> Decimal:
+def _amount(value: DecimalInput, name: str, currency: str) -> Decimal:
+    """A positive amount in whole minor units of `currency` (cents; whole yen for JPY)."""
     try:
         amount = to_decimal(value)
     except (TypeError, ValueError):
         raise ValidationFailed("Enter an amount.", fields={name: ["Enter a decimal amount."]}) from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed("Amounts are positive, in cents.", fields={name: ["Positive, at most 2 decimals."]})
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(quantum(currency)):
+        places = minor_unit(currency)
+        raise ValidationFailed(
+            f"Amounts are positive, in whole {currency} minor units ({places} decimal places at most).",
+            fields={name: [f"Positive, at most {places} decimals."]},
+        )
     return amount
 
 
-def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User) -> PaymentAllocation:
+def _allocate(
+    payment: Payment, invoice: Invoice, amount: Decimal, *, by: User, on: date | None = None
+) -> PaymentAllocation:
+    """Apply `amount` of a payment to an invoice of the same account and currency. The invoice's share of its
+    booked functional value and the payment's share of its own are stored on the allocation; for a foreign
+    invoice their difference is posted as a realised exchange gain or loss, dated `on` (default today; never
+    before the payment or the invoice)."""
     if invoice.account_id != payment.account_id:
         raise ValidationFailed(
             f"{invoice} belongs to another account.", fields={"invoice": ["Belongs to another account."]}
@@ -51,7 +76,11 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User) 
     if invoice.kind != InvoiceKind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ConflictError(f"{invoice} is not open for payment.", fields={"invoice": ["Not open."]})
     if invoice.currency != payment.currency:
-        raise ValidationFailed("Currencies differ.", fields={"invoice": ["Another currency."]})
+        raise ValidationFailed(
+            f"{invoice} is in {invoice.currency} and the payment in {payment.currency}: a payment settles invoices "
+            "in its own currency only (no implicit exchange).",
+            fields={"invoice": [f"In {invoice.currency}, not {payment.currency}."]},
+        )
     if amount > invoice.balance:
         raise ValidationFailed(
             f"{invoice} has {invoice.balance:,.2f} open; allocate at most that.",
@@ -62,16 +91,48 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, by: User) 
             f"The payment has {payment.unapplied:,.2f} left to allocate.",
             fields={"amount": [f"At most {payment.unapplied}."]},
         )
-    allocation = PaymentAllocation.objects.create(invoice=invoice, payment=payment, amount=amount)
+    assert payment.functional_amount is not None and invoice.issue_date is not None  # recorded, issued
+    relieved = invoice_settle_share(invoice, amount)
+    paid = settled_share(
+        functional=payment.functional_amount,
+        total=payment.amount,
+        settled_after=payment.amount_allocated + amount,
+        functional_before=payment.functional_allocated,
+    )
+    allocation = PaymentAllocation.objects.create(
+        invoice=invoice, payment=payment, amount=amount, functional=relieved, source_functional=paid
+    )
+    entry = settlement_post(
+        Settlement(
+            invoice=invoice,
+            amount=amount,
+            relieved=relieved,
+            source_relieved=paid,
+            source_rate=booked_rate(payment.currency, payment.fx_rate, payment.fx_rate_date),
+            source_project_id=None,
+            on=max(on or timezone.localdate(), payment.received_on, invoice.issue_date),
+            key=f"billing:allocation:{allocation.pk}",
+            memo=f"Payment {payment.reference or payment.pk} allocated to {invoice.number}",
+        )
+    )
+    if entry is not None:
+        allocation.journal_entry = entry
+        PaymentAllocation.objects.filter(pk=allocation.pk).update(journal_entry=entry)
     invoice.amount_paid += amount
-    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=invoice.amount_paid)
+    invoice.functional_settled += relieved
+    Invoice.objects.filter(pk=invoice.pk).update(
+        amount_paid=invoice.amount_paid, functional_settled=invoice.functional_settled
+    )
     payment.amount_allocated += amount
-    Payment.objects.filter(pk=payment.pk).update(amount_allocated=payment.amount_allocated)
+    payment.functional_allocated += paid
+    Payment.objects.filter(pk=payment.pk).update(
+        amount_allocated=payment.amount_allocated, functional_allocated=payment.functional_allocated
+    )
     settle_status(invoice, by=by, note=f"Payment {payment.reference or payment.pk}")
     return allocation
 
 
-def _auto_allocate(payment: Payment, *, by: User) -> None:
+def _auto_allocate(payment: Payment, *, by: User, on: date | None = None) -> None:
     invoices = list(
         Invoice.objects.select_for_update()
         .filter(
@@ -84,7 +145,7 @@ def _auto_allocate(payment: Payment, *, by: User) -> None:
             break
         take = min(invoice.balance, payment.unapplied)
         if take > 0:
-            _allocate(payment, invoice, take, by=by)
+            _allocate(payment, invoice, take, by=by, on=on)
 
 
 @transaction.atomic
@@ -104,7 +165,6 @@ def payment_record(
     """Record money received and post it; allocate it as given (`[{"invoice_id", "amount"}]`) or, by
     default, to the account's oldest open invoices. What is left is unapplied credit."""
     require_finance(by)
-    amount = _amount(amount, "amount")
     for name, value in (("reference", reference or ""), ("bank_ref", bank_ref or "")):
         if len(value) > (most := _PAYMENT_LENGTHS[name]):
             raise ValidationFailed(
@@ -117,13 +177,20 @@ def payment_record(
         raise ValidationFailed(
             "Unknown payment method.", fields={"method": [f"One of {', '.join(PaymentMethod.values)}."]}
         )
+    currency = currency_check(currency or account.currency)
+    amount = _amount(amount, "amount", currency)
+    # Converted at the rate of the received date; a missing rate refuses the payment before anything is written.
+    rate = rate_for(currency=currency, on=received_on)
     payment = Payment(
         account=account,
         amount=amount,
         received_on=received_on,
         method=method,
         reference=reference or "",
-        currency=currency or account.currency,
+        currency=currency,
+        fx_rate=rate.rate,
+        fx_rate_date=rate.date,
+        functional_amount=convert(amount=amount, rate=rate),
         bank_ref=bank_ref or None,
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )
@@ -144,9 +211,10 @@ def payment_record(
             invoice = invoices.get(int(a["invoice_id"]))
             if invoice is None:
                 raise ValidationFailed("No such invoice.", fields={f"allocations[{i}].invoice_id": ["Not found."]})
-            _allocate(payment, invoice, _amount(a["amount"], f"allocations[{i}].amount"), by=by)
+            amount_i = _amount(a["amount"], f"allocations[{i}].amount", currency)
+            _allocate(payment, invoice, amount_i, by=by, on=received_on)
     elif auto_allocate:
-        _auto_allocate(payment, by=by)
+        _auto_allocate(payment, by=by, on=received_on)
     paid = list(
         PaymentAllocation.objects.filter(payment=payment).values_list("invoice__contract_id", "invoice__project_id")
     )
@@ -171,7 +239,7 @@ def payment_allocate(*, payment_id: int, invoice_id: int, amount: DecimalInput, 
     require_finance(by)
     payment = locked(Payment, payment_id, "payment")
     invoice = locked(Invoice, invoice_id, "invoice")
-    return _allocate(payment, invoice, _amount(amount, "amount"), by=by)
+    return _allocate(payment, invoice, _amount(amount, "amount", payment.currency), by=by)
 
 
 # --- write-offs ------------------------------------------------------------------------------------------
@@ -182,7 +250,7 @@ def write_off_request(*, invoice_id: int, by: User, reason: str, amount: Decimal
     invoice = locked(Invoice, invoice_id, "invoice")
     if invoice.kind != InvoiceKind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ConflictError(f"{invoice} is not open.", fields={"invoice": ["Not open."]})
-    amount = invoice.balance if amount in (None, "") else _amount(amount, "amount")
+    amount = invoice.balance if amount in (None, "") else _amount(amount, "amount", invoice.currency)
     if amount > invoice.balance:
         raise ValidationFailed(
             f"At most {invoice.balance:,.2f} is open.", fields={"amount": [f"At most {invoice.balance}."]}
@@ -214,10 +282,16 @@ def write_off_approve(*, write_off_id: int, by: User, on: date | None = None) ->
     invoice = locked(Invoice, write_off.invoice_id, "invoice")
     if write_off.amount > invoice.balance:
         raise ConflictError("The invoice was paid meanwhile; reject this write-off.", fields={"amount": ["Too much."]})
+    # The written-off part leaves AR at the invoice's booked rate (its share of the functional gross) and is
+    # expensed at that same value: a write-off realises no exchange difference.
+    write_off.functional = invoice_settle_share(invoice, write_off.amount)
     write_off.journal_entry = write_off_post(write_off, on or timezone.localdate())
     write_off.save()
     invoice.amount_written_off += write_off.amount
-    Invoice.objects.filter(pk=invoice.pk).update(amount_written_off=invoice.amount_written_off)
+    invoice.functional_settled += write_off.functional
+    Invoice.objects.filter(pk=invoice.pk).update(
+        amount_written_off=invoice.amount_written_off, functional_settled=invoice.functional_settled
+    )
     settle_status(invoice, by=by, note=f"Write-off: {write_off.reason}")
     audit_record(
         actor=by, action="billing.write_off", obj=invoice, summary=f"{invoice} written off {write_off.amount:,.2f}"
@@ -304,7 +378,7 @@ def _import_row(*, by: User, row: dict, amount: Decimal, numbers: dict[str, int]
     )
     if allocations and payment.unapplied > 0:
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        _auto_allocate(payment, by=by)
+        _auto_allocate(payment, by=by, on=on)
     return payment
 
 

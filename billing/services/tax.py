@@ -1,8 +1,9 @@
 """Line nets, tax per category on the summed basis, and document totals (EN 16931).
 
-- line net (BT-131) = round(quantity x unit price, 2, half up), once;
+- line net (BT-131) = round(quantity x unit price, half up), once;
 - per category: basis (BT-116) = sum of its line nets, tax (BT-117) = round(basis x rate / 100) — three lines
   of 10.04 at 20 % give 30.12 x 20 % = 6.02, not 3 x 2.01;
+- every rounding is to the document currency's minor unit (psa.core.money.round_amount): whole yen for JPY;
 - sum of line nets (BT-106) = tax basis total (BT-109) = sum of bases; tax total (BT-110) = sum of category
   taxes; total with tax (BT-112) = BT-109 + BT-110; amount due (BT-115) = BT-112 - paid. Nothing is rounded
   twice: totals are sums of rounded parts.
@@ -16,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from billing.models import AccountTax, Invoice, InvoiceTax, TaxCategory
 from psa.core.exceptions import ValidationFailed
-from psa.core.money import ZERO, round_money, sum_money
+from psa.core.money import ZERO, round_amount, sum_money
 
 
 @dataclass
@@ -34,18 +35,18 @@ class Totals:
     rows: list[TaxRow] = field(default_factory=list)
 
 
-def category_tax(basis: Decimal, rate: Decimal) -> Decimal:
-    return round_money(basis * rate / Decimal(100))
+def category_tax(basis: Decimal, rate: Decimal, currency: str) -> Decimal:
+    return round_amount(basis * rate / Decimal(100), currency)
 
 
-def totals_for(lines: list[tuple[Decimal, TaxCategory]]) -> Totals:
-    """Totals of (net, category) pairs: one tax row per category on the summed basis."""
+def totals_for(lines: list[tuple[Decimal, TaxCategory]], *, currency: str) -> Totals:
+    """Totals of (net, category) pairs in `currency`: one tax row per category on the summed basis."""
     rows: OrderedDict[int, TaxRow] = OrderedDict()
     for net, category in lines:
         row = rows.setdefault(category.pk, TaxRow(category=category))
         row.basis += net
     for row in rows.values():
-        row.amount = category_tax(row.basis, row.category.rate)
+        row.amount = category_tax(row.basis, row.category.rate, currency)
     net = sum_money(r.basis for r in rows.values())
     tax = sum_money(r.amount for r in rows.values())
     return Totals(net=net, tax=tax, gross=net + tax, rows=list(rows.values()))
@@ -54,7 +55,7 @@ def totals_for(lines: list[tuple[Decimal, TaxCategory]]) -> Totals:
 def invoice_totals_write(invoice: Invoice) -> Totals:
     """Recompute a draft's tax rows and totals from its lines (two writes, whatever the line count)."""
     lines = [(ln.net, ln.tax_category) for ln in invoice.lines.select_related("tax_category").order_by("position")]
-    totals = totals_for(lines)
+    totals = totals_for(lines, currency=invoice.currency)
     InvoiceTax.objects.filter(invoice=invoice).delete()
     invoice_taxes_create(invoice, totals)
     invoice.net_total, invoice.tax_total, invoice.gross_total = totals.net, totals.tax, totals.gross

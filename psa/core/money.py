@@ -80,9 +80,11 @@ def round_amount(value: Decimal, currency: str) -> Decimal:
     return round_to(value, quantum(currency))
 
 
-def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """Invoice line net = round(quantity x unit price), once."""
-    return round_money(to_decimal(quantity) * to_decimal(unit_price))
+def line_net(quantity: Decimal, unit_price: Decimal, currency: str | None = None) -> Decimal:
+    """Invoice line net = round(quantity x unit price), once: to the currency's minor unit when given (whole yen
+    for JPY), else to the cent."""
+    value = to_decimal(quantity) * to_decimal(unit_price)
+    return round_amount(value, currency) if currency else round_money(value)
 
 
 def sum_money(values: Iterable[Decimal]) -> Decimal:

@@ -1,7 +1,9 @@
 """Deterministic billing data for the invoice_run benchmark: one month of approved, billable time.
 
 `billing_firm(size)` creates (once, by natural key) accounts with a complete billing entity, one project per
-contract with one time-and-materials line, consultants in three roles, and the default tax categories.
+contract with one time-and-materials line, consultants in three roles, and the default tax categories. A third
+of the accounts, and so of the contracts, bill in a foreign currency (USD or GBP, alternately), with the month's
+exchange rates to the functional currency.
 `billing_time_load(size, n)` COPYs `n` approved entries (rates snapshotted as the approval service does:
 contract line, bill rate by role, billable) into October 2026, spread over the consultants and projects.
 """
@@ -17,6 +19,8 @@ from django.db import connection
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, DeliveryRole
 from projects.models import Consultant, Contract, ContractLine, Project
+from psa.core.currency import functional_currency
+from psa.core.models import ExchangeRate
 from tests.benchmarks.generator import copy_rows, truncate
 
 # consultants, projects (= contracts), accounts
@@ -50,21 +54,23 @@ def billing_firm(size: str) -> BillingFirm:
     Account.objects.bulk_create(
         Account(name=f"Bench billing client {i:04d}", legal_name=f"Bench billing client {i:04d} GmbH",
                 billing_address="1 Bench Street\n10115 Berlin", billing_email=f"ap{i}@bench-billing.example",
-                tax_id=f"DE{300000000 + i}", currency="EUR", payment_terms_days=30)
+                tax_id=f"DE{300000000 + i}", currency=account_currency(i), payment_terms_days=30)
         for i in range(have, n_accounts)
     )  # fmt: skip
+    bench_rates()
     accounts = list(
-        Account.objects.filter(name__startswith="Bench billing client ").order_by("pk").values_list("pk", flat=True)
+        Account.objects.filter(name__startswith="Bench billing client ").order_by("pk").values_list("pk", "currency")
     )[:n_accounts]
     have = Project.objects.filter(code__startswith="BENCH-B-").count()
     if have < n_projects:
         projects = Project.objects.bulk_create(
-            Project(code=f"BENCH-B-{i:05d}", name=f"Bench billing project {i}", account_id=accounts[i % n_accounts],
-                    status="active", start_date=date(2026, 1, 1), end_date=date(2026, 12, 31), currency="EUR")
+            Project(code=f"BENCH-B-{i:05d}", name=f"Bench billing project {i}", account_id=accounts[i % n_accounts][0],
+                    status="active", start_date=date(2026, 1, 1), end_date=date(2026, 12, 31),
+                    currency=accounts[i % n_accounts][1])
             for i in range(have, n_projects)
         )  # fmt: skip
         contracts = Contract.objects.bulk_create(
-            Contract(number=f"BENCH-BC-{p.code[-5:]}", account_id=p.account_id, project=p, currency="EUR",
+            Contract(number=f"BENCH-BC-{p.code[-5:]}", account_id=p.account_id, project=p, currency=p.currency,
                      payment_terms_days=30, start_date=date(2026, 1, 1), end_date=date(2026, 12, 31))
             for p in projects
         )  # fmt: skip
@@ -97,6 +103,26 @@ def billing_firm(size: str) -> BillingFirm:
         .values_list("pk", "role_id")[:n_consultants]
     ]
     return BillingFirm(consultants=consultants, lines=lines)
+
+
+def account_currency(i: int) -> str:
+    """Every third account bills in a foreign currency, USD and GBP in turn; the rest in EUR."""
+    return {1: "USD", 4: "GBP"}.get(i % 6, "EUR")
+
+
+BENCH_RATES = {"USD": Decimal("0.9150"), "GBP": Decimal("1.1620")}
+
+
+def bench_rates() -> None:
+    """The month's business-day rates of the foreign currencies (once; existing days are kept)."""
+    ExchangeRate.objects.bulk_create(
+        [
+            ExchangeRate(currency=c, quote=functional_currency(), date=d, rate=r)
+            for d in weekdays(MONTH_START - timedelta(days=7), PERIOD_END + timedelta(days=7))
+            for c, r in BENCH_RATES.items()
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def weekdays(start: date, end: date) -> list[date]:

@@ -7,6 +7,7 @@ from billing import demo
 from billing.models import BillingRun, Invoice, Payment, SourceLink
 from billing.selectors import invoices_for, ledger_reconciliation
 from billing.services.documents import invoice_time_entries
+from ledger.models import JournalLine
 from psa.web.demo import seed_users
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,13 @@ def test_the_demo_bills_past_months_and_the_client_sees_its_invoices():
     # every approved entry of a past month is billed exactly once
     billed = SourceLink.objects.filter(kind="time_entry", released_at__isnull=True)
     assert billed.count() == billed.values("source_id").distinct().count()
+    for currency in ("USD", "GBP"):  # a client billed in each, converted at the documents' rates, some paid
+        foreign = Invoice.objects.filter(currency=currency, number__isnull=False)
+        assert foreign.exists() and foreign.filter(status__in=["paid", "partly_paid"]).exists(), currency
+        assert foreign.exclude(fx_rate_date=None).count() == foreign.count()
+    assert JournalLine.objects.filter(account__system_role__startswith="fx_realised").exists()
     rec = ledger_reconciliation()
-    assert rec["gl_receivable"] == rec["open_balances"] and rec["gl_tax_payable"] == rec["invoiced_tax"]
+    assert rec["gl_receivable"] == rec["open_balances"] + rec["revaluation"] and rec["reconciled"]
+    assert rec["gl_tax_payable"] == rec["invoiced_tax"]
     demo.seed()
     assert (BillingRun.objects.count(), Invoice.objects.count(), Payment.objects.count()) == counts

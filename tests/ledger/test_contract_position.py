@@ -143,13 +143,16 @@ def test_a_credit_note_that_releases_lines_is_not_a_price_cut(finance):
 def test_the_checklist_shows_the_checks_the_composition_names_and_those_a_caller_passes(finance, settings):
     january = period(date(2026, 1, 1))
     keys = [row.key for row in close_checklist(january)]
-    assert keys == ["unapproved_time", "unbilled_time", "draft_invoices", "recognition", "unallocated_payments"]
+    assert keys == [
+        "unapproved_time", "unbilled_time", "draft_invoices", "recognition", "fx_revaluation", "unallocated_payments",
+    ]  # fmt: skip
 
     extra = Check(key="custom", label="Custom", order=45, check=lambda p: CheckResult(count=2))
     settings.PSA_CLOSE_CHECKS = []
     assert [row.key for row in close_checklist(january, extra_checks=[extra])] == [
         "unapproved_time",
         "recognition",
+        "fx_revaluation",
         "custom",
     ]
     assert [row.key for row in close_blockers(january, extra_checks=[extra])] == ["recognition"]
