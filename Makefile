@@ -1,4 +1,4 @@
-# PSA — make run (the demo), make test (the whole suite), make lint, make bench.
+# PSA — make run (the demo), make test (the suite minus `slow`), make test-slow, make lint, make bench.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
