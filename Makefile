@@ -1,4 +1,4 @@
-# PSA — make run (the demo), make test (the whole suite), make lint, make bench.
+# PSA — make run (the demo), make test (the suite minus `slow`), make test-slow, make lint, make bench.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -11,9 +11,11 @@ PORT      ?= 8000
 BENCH_SIZE ?= S
 # BENCH_ONLY="invoice_run revenue_run" runs only those workloads (default: all).
 BENCH_ONLY ?=
-# make test runs the suite in parallel processes (pytest-xdist), each on its own test database.
+# make test runs the suite in parallel processes (pytest-xdist), each on its own test database, without the
+# `slow` end-to-end checks; make test-slow runs only those. CI (.ci/run) runs both.
 TEST_WORKERS ?= auto
-PYTEST_ARGS ?= -n $(TEST_WORKERS)
+PYTEST_ARGS ?= -n $(TEST_WORKERS) -m "not slow"
+SLOW_PYTEST_ARGS ?= -n $(TEST_WORKERS)
 export DJANGO_SETTINGS_MODULE := psa.settings
 # The demo runs with DEBUG off; PSA_DEMO allows plain http on 127.0.0.1 only (psa/settings.py, demo block).
 DEMO_ENV  := PSA_DEMO=true DEBUG=false
@@ -35,7 +37,8 @@ endef
 help:
 	@echo "make run      install everything, migrate, seed the demo, start web + worker + beat"
 	@echo "make install  everything 'make run' does before it starts a process"
-	@echo "make test     the whole test suite (PostgreSQL/Redis when reachable, else SQLite)"
+	@echo "make test     the test suite without the slow end-to-end checks (PostgreSQL/Redis when reachable, else SQLite)"
+	@echo "make test-slow  only the slow checks: browser, real worker, crash-and-rerun, benchmark smoke, demo launcher"
 	@echo "make lint     ruff, import-linter (layers), missing migrations, mypy (types)"
 	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
 
@@ -107,6 +110,10 @@ test: deps
 	  SECURE_SSL_REDIRECT=false SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false STATIC_MANIFEST=false \
 	  PSA_VAR_DIR=$(CURDIR)/var/test; \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: test-slow
+test-slow:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='$(SLOW_PYTEST_ARGS) -m slow'
 
 .PHONY: bench
 bench: deps

@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 from django.db import connection
+from django.test.utils import override_settings
 
 from psa.core.firm import firm_settings_read
 from tests.crm.factories import ensure_default_stages
@@ -23,6 +24,14 @@ def _missing(reason: str):
     if REQUIRE_FULL_STACK:
         pytest.fail(f"{reason} (PSA_REQUIRE_FULL_STACK=1 forbids skipping)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    # Production hashes with PBKDF2 (~0.5 s a password on this machine's cores); every test user and every demo
+    # login would pay that. Tests check who may sign in, not the hash's strength: MD5 is enough here.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

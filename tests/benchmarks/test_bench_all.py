@@ -9,7 +9,7 @@ import pytest
 
 import tests.benchmarks.workloads as workloads
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_every_workload_runs_after_the_others_at_the_tiny_size():

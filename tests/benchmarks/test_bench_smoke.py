@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from tests.benchmarks.generator import FirmGenerator
 from tests.benchmarks.workloads import generator_load
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_generator_loads_logins_with_roles_and_tokens():

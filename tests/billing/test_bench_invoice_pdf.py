@@ -6,7 +6,7 @@ import pytest
 from projects.models import Milestone
 from tests.benchmarks.workloads import invoice_pdf
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_invoice_pdf_record_has_the_agreed_shape():

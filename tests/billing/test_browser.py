@@ -12,7 +12,13 @@ from crm.models import Contact
 from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.billing.factories import make_account, make_periods, milestone_contract
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.worker,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 @pytest.fixture

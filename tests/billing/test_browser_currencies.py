@@ -13,7 +13,7 @@ from psa.core.models import ExchangeRate
 from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.billing.factories import make_account, make_periods, milestone_contract
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

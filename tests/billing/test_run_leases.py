@@ -190,6 +190,7 @@ def short_lease(monkeypatch, settings):
     settings.PSA_BILLING_LEASE_S = LEASE_S
 
 
+@pytest.mark.slow
 @pytest.mark.worker
 @pytest.mark.postgres
 def test_a_killed_worker_is_detected_by_its_expired_lease_and_the_run_resumes_without_a_restart(

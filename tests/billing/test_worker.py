@@ -15,7 +15,7 @@ from tests.billing.factories import make_account, make_periods, milestone_contra
 from tests.fixtures_worker import WorkerProcess
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.postgres]
 
 END = date(2026, 3, 31)
 

@@ -4,7 +4,7 @@ import pytest
 
 from psa.web.demo import DEMO_PASSWORD, DEMO_USERS, seed_users
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

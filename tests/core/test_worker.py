@@ -7,7 +7,7 @@ from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.outbox import outbox_enqueue
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.postgres]
 
 
 def test_a_real_worker_delivers_the_outbox_after_commit(celery_worker_process):

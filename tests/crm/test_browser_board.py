@@ -6,7 +6,7 @@ from crm import services
 from tests.crm.factories import AccountFactory, make_deal
 from tests.factories import TEST_PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from projects import demo as projects_demo
 from projects.models import ContractLine, Project
 from psa.web.demo import DEMO_PASSWORD, seed_users
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def seed_all() -> None:

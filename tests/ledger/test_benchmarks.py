@@ -8,7 +8,7 @@ from tests.benchmarks.gen_ledger import ledger_load
 from tests.benchmarks.workloads import journal_post
 from tests.benchmarks.workloads import trial_balance as trial_balance_workload
 
-pytestmark = [pytest.mark.postgres, pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_generated_ledger_balances_with_closed_months_in_stored_balances():

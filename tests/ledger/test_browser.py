@@ -14,7 +14,7 @@ from ledger.services.chart import chart_ensure_default
 from ledger.services.revenue import recognition_run
 from psa.web.demo import DEMO_PASSWORD, seed_users
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from psa.core import demo as core_demo
 from psa.core.models import ExchangeRate, RateSource
 from psa.web.demo import DEMO_PASSWORD, seed_users
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HISTORY = Path(__file__).resolve().parent.parent / "fixtures" / "ecb" / "eurofxref-hist.csv"
 

@@ -15,7 +15,13 @@ from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.billing.factories import accept_milestone, make_contract, make_line
 from tests.ledger.revenue_factories import D, approved_time, books, consultant, invoice, zero_tax_account
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.worker,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from tests.benchmarks.workloads import revenue_run
 
-pytestmark = [pytest.mark.postgres, pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_revenue_run_record_has_the_agreed_shape_and_both_sides_post_the_same():

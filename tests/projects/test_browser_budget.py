@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.test_budget import consultant, entry, hand_built
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_pm_sees_the_budget_panel_with_its_burn_down(page, login, screenshot, transactional_db):

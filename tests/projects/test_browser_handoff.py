@@ -11,7 +11,7 @@ from tests.crm.factories import AccountFactory, RoleFactory
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.factories import make_template
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from projects.models import Allocation
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.time_factories import consultant_on, won_project
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_pm_changes_hours_on_the_team_panel(page, login, screenshot, transactional_db):

@@ -11,7 +11,7 @@ from projects.models import TimeEntry
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

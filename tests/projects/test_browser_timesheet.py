@@ -12,7 +12,7 @@ from tests.factories import TEST_PASSWORD, UserFactory
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HTMX_IDLE = "() => !document.querySelector('.htmx-request')"
 CHART_DRAWN = "() => [...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart && Chart.getChart(c))"

@@ -12,7 +12,7 @@ from tests.crm.factories import RoleFactory
 from tests.factories import UserFactory
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.postgres]
 
 
 def test_the_reminder_job_runs_on_a_worker_and_mails_each_consultant_once(celery_worker_process):

@@ -10,7 +10,7 @@ from billing.models import SourceLink
 from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.billing.factories import make_periods, milestone_contract
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.ledger.revenue_factories import period
 from tests.web.test_kpis import firm  # noqa: F401  (the hand-built firm, a fixture)
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_finance_reads_each_figure_with_its_formula(firm, page, login, screenshot):  # noqa: F811

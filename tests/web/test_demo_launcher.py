@@ -108,6 +108,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_the_demo_runs_with_debug_off_and_stops_web_worker_and_beat_on_a_signal(tmp_path, demo_static, signum):
     demo = Launched(tmp_path, demo_static)
