@@ -59,6 +59,7 @@ from psa.core.exceptions import ValidationFailed
 from psa.core.fx import MissingRate, rate_for
 from psa.core.models import ExchangeRate
 from tests.billing.factories import issued_invoice, make_account, milestone_contract
+from tests.billing.schematron import schematron_failures
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -448,6 +449,9 @@ def test_a_usd_e_invoice_carries_the_vat_accounting_currency_and_its_vat_total_b
     xml = documents.invoice_xml(invoice)
 
     documents.einvoice_validate(xml)  # the Factur-X EN 16931 XSD
+    assert schematron_failures(xml) == []  # the EN 16931 schematron, BR-53 included
+    without_bt_111 = xml.replace('<ram:TaxTotalAmount currencyID="EUR">157.32</ram:TaxTotalAmount>', "")
+    assert any("BR-53" in failure for failure in schematron_failures(without_bt_111))
     root = etree.fromstring(xml.encode())
     settlement = root.find(".//ram:ApplicableHeaderTradeSettlement", CII)
     assert settlement.findtext("ram:TaxCurrencyCode", namespaces=CII) == "EUR"  # BT-6
@@ -472,6 +476,7 @@ def test_a_eur_e_invoice_has_no_tax_currency(periods, finance):
     xml = documents.invoice_xml(invoice)
 
     documents.einvoice_validate(xml)
+    assert schematron_failures(xml) == []
     assert "TaxCurrencyCode" not in xml and xml.count("<ram:TaxTotalAmount") == 1
     assert 'data-testid="vat-functional"' not in documents.invoice_html(invoice)
 
@@ -488,6 +493,8 @@ def test_a_yen_credit_note_e_invoice_is_valid(periods, finance):
     xml = documents.invoice_xml(note)
 
     documents.einvoice_validate(xml)
+    assert schematron_failures(xml) == []
+    assert schematron_failures(documents.invoice_xml(invoice)) == []
     assert 'currencyID="EUR">1.22</ram:TaxTotalAmount>' in xml  # 200 JPY x 0.0061
 
 
