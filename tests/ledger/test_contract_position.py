@@ -152,7 +152,7 @@ def test_the_checklist_shows_the_checks_the_composition_names_and_those_a_caller
     assert [row.key for row in close_checklist(january, extra_checks=[extra])] == [
         "unapproved_time",
         "recognition",
-        "fx_revaluation",
         "custom",
+        "fx_revaluation",
     ]
     assert [row.key for row in close_blockers(january, extra_checks=[extra])] == ["recognition"]
