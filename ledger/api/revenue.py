@@ -83,6 +83,7 @@ class RangeQuerySerializer(serializers.Serializer):
 
 class BacklogRowSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+    currency = serializers.CharField(help_text="The contracts' currency (ISO 4217): one row per month and currency.")
     contracted = serializers.DecimalField(max_digits=18, decimal_places=2)
     recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
     backlog = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -189,10 +190,13 @@ class RevenueReportViewSet(GenericViewSet):
             {
                 "by": report.by,
                 "rows": [
-                    {"key": str(r["key"]), "label": r["label"], "amount": _money(r["amount"])} for r in report.rows
+                    {"key": str(r["key"]), "label": r["label"], "currency": r["currency"], "amount": _money(r["amount"])}
+                    for r in report.rows
                 ],
-                "total": _money(report.total),
+                "total": _money(report.total) if report.total is not None else None,
+                "totals": report.totals.as_dict(),
                 "gl_total": _money(report.gl_total),
+                "gl_by_currency": {c: _money(v) for c, v in report.gl_by_currency.items()},
                 "reconciles": report.reconciles,
             }
         )
@@ -222,7 +226,8 @@ class RevenueReportViewSet(GenericViewSet):
         rows = backlog(start=v["start"], end=v["end"], client_id=v.get("client"))
         return Response(
             [
-                {"month": f"{r['month']:%Y-%m}", **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")}}
+                {"month": f"{r['month']:%Y-%m}", "currency": r["currency"],
+                 **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")}}
                 for r in rows
             ]
         )

@@ -24,9 +24,12 @@ from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSched
 from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
 from psa.core.dates import month_end, month_start, months_between, next_month
+from psa.core.currency import functional_currency
 from psa.core.money import ZERO, round_money, round_to, split_evenly
+from psa.core.totals import CurrencyTotals, currency_totals
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+CURRENCY = "schedule__contract_line__contract__currency"  # a recognition's amount is in its contract's currency
 POSITION = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 
 
@@ -60,14 +63,29 @@ REVENUE_GROUPS = {
 
 @dataclass
 class RevenueBy:
+    """Rows per group and contract currency; `totals` per currency and in the functional currency at the rates of
+    the report's end; `gl_total` is the GL's recognition income (functional amounts, no conversion) and
+    `gl_by_currency` the same lines in their transaction currencies, which the rows reconcile to currency by
+    currency."""
+
     by: str
     rows: list[dict]
-    total: Decimal
+    totals: CurrencyTotals
     gl_total: Decimal
+    gl_by_currency: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.totals.total
+
+    @property
+    def functional(self) -> str:
+        return self.totals.functional
 
     @property
     def reconciles(self) -> bool:
-        return self.total == self.gl_total
+        ours = {line.currency: line.amount for line in self.totals.lines if line.amount}
+        return ours == {c: v for c, v in self.gl_by_currency.items() if v}
 
 
 def revenue_by(
@@ -87,18 +105,22 @@ def revenue_by(
         rows, gl = rows.filter(schedule__client_id=client_id), gl.filter(client_id=client_id)
     if project_id:
         rows, gl = rows.filter(schedule__project_id=project_id), gl.filter(project_id=project_id)
-    grouped = list(rows.values(key).annotate(amount=_sum(F("amount"))).order_by(key))
+    grouped = list(rows.values(key, CURRENCY).annotate(amount=_sum(F("amount"))).order_by(key, CURRENCY))
     labels = dict(RecognitionMethod.choices)
     out = [
         {
             "key": r[key],
             "label": labels.get(r[key], r[key]) if by == "method" else (f"{r[key]:%Y-%m}" if by == "month" else r[key]),
             "amount": r["amount"],
+            "currency": r[CURRENCY],
         }
         for r in grouped
     ]
     gl_total = gl.aggregate(v=_sum(F("credit") - F("debit")))["v"]
-    return RevenueBy(by=by, rows=out, total=sum((r["amount"] for r in out), ZERO), gl_total=gl_total)
+    signed = Case(When(credit__gt=0, then=F("amount_currency")), default=-F("amount_currency"), output_field=MONEY)
+    gl_by_currency = dict(gl.values("currency").annotate(v=_sum(signed)).values_list("currency", "v").order_by())
+    totals = currency_totals([(r["currency"], r["amount"]) for r in out], on=min(end, timezone.localdate()))
+    return RevenueBy(by=by, rows=out, totals=totals, gl_total=gl_total, gl_by_currency=gl_by_currency)
 
 
 # --- roll-forward -------------------------------------------------------------------------------------------
@@ -162,6 +184,7 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     signed by then, max(0, price - revenue recognised on that line through the month). `contracted` is the sum of
     those lines' prices, `recognised` what was recognised on them. Revenue of a contract not yet signed, or of no
     contract at all (a manual entry), takes nothing off; a line delivered beyond its price counts 0, never less.
+    One row per month and contract currency (amounts are never added across currencies).
     Two grouped queries; the loop is over contract lines x months, never over time or journal lines."""
     lines = ContractLine.objects.filter(contract__signed_at__date__lte=end)
     if client_id:
@@ -169,8 +192,8 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     if currency:
         lines = lines.filter(contract__currency=currency)
     signed = [
-        (pk, timezone.localdate(at), price or ZERO)
-        for pk, at, price in lines.values_list("pk", "contract__signed_at", "price")
+        (pk, timezone.localdate(at), price or ZERO, code)
+        for pk, at, price, code in lines.values_list("pk", "contract__signed_at", "price", "contract__currency")
     ]
     recognised_by_line: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     for line_id, month, value in (
@@ -181,17 +204,21 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     ):
         recognised_by_line[line_id].append((month, value))
     out = []
+    codes = sorted({code for *_, code in signed}, key=lambda c: (c != functional_currency(), c))
     for month in months_between(start, end):
         last = month_end(month)
-        contracted = recognised = left = ZERO
-        for pk, signed_on, price in signed:
-            if signed_on > last:
-                continue
-            done = sum((v for m, v in recognised_by_line.get(pk, ()) if m <= month), ZERO)
-            contracted += price
-            recognised += done
-            left += max(ZERO, price - done)
-        out.append({"month": month, "contracted": contracted, "recognised": recognised, "backlog": left})
+        for code in codes or [currency or functional_currency()]:  # never added across contract currencies
+            contracted = recognised = left = ZERO
+            for pk, signed_on, price, line_code in signed:
+                if signed_on > last or line_code != code:
+                    continue
+                done = sum((v for m, v in recognised_by_line.get(pk, ()) if m <= month), ZERO)
+                contracted += price
+                recognised += done
+                left += max(ZERO, price - done)
+            out.append(
+                {"month": month, "currency": code, "contracted": contracted, "recognised": recognised, "backlog": left}
+            )
     return out
 
 
@@ -322,7 +349,7 @@ class MonthFigures:
     revenue: Decimal
     cost: Decimal
     delivery_margin: Decimal
-    backlog: Decimal
+    backlog: CurrencyTotals  # per contract currency, and in the functional currency at the month end's rates
 
     @property
     def gl_gross_margin(self) -> Decimal:
@@ -345,7 +372,7 @@ def month_figures(*, start: date, end: date) -> MonthFigures:
         revenue=-income,
         cost=moved.get(SystemAccount.COST_OF_SERVICES, ZERO),
         delivery_margin=project_margin(start=start, end=end).totals["margin"],
-        backlog=rows[-1]["backlog"] if rows else ZERO,
+        backlog=currency_totals([(r["currency"], r["backlog"]) for r in rows], on=min(end, timezone.localdate())),
     )
 
 
@@ -416,3 +443,27 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
             if m in index and m >= first_future:
                 pipeline[index[m]] += part
     return Forecast(months=months, recognised=recognised, scheduled=scheduled, pipeline=pipeline)
+
+
+# --- recognition runs ---------------------------------------------------------------------------------------
+
+
+def run_amounts(run_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
+    """Net revenue each run recognised, per contract currency (a run spans contracts in several currencies, so
+    its figure is never one sum). One grouped query for a page of runs."""
+    out: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    rows = (
+        Recognition.objects.filter(run_id__in=run_ids)
+        .values("run_id", CURRENCY)
+        .annotate(v=_sum(F("amount")))
+        .values_list("run_id", CURRENCY, "v")
+        .order_by("run_id", CURRENCY)
+    )
+    for run_id, code, value in rows:
+        out[run_id].append((code, value))
+    return out
+
+
+def run_totals(*, run_id: int, on: date) -> CurrencyTotals:
+    """One run's net revenue per contract currency and in the functional currency at the rates for `on`."""
+    return currency_totals(run_amounts([run_id]).get(run_id, []), on=min(on, timezone.localdate()))

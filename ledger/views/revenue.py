@@ -24,6 +24,8 @@ from ledger.selectors.revenue import (
     revenue_by,
     revenue_forecast,
     rollforward,
+    run_amounts,
+    run_totals,
 )
 from ledger.services import period_close
 from ledger.services.revenue import (
@@ -134,6 +136,9 @@ def estimate_view(request):
 def run_list(request):
     runs = RecognitionRun.objects.select_related("period", "created_by")
     page_obj = Paginator(runs, 25).get_page(request.GET.get("page"))
+    amounts = run_amounts([run.pk for run in page_obj])
+    for run in page_obj:
+        run.by_currency = amounts.get(run.pk, [])
     return render(request, "ledger/recognition_runs.html", {"page_obj": page_obj, "form": RunForm()})
 
 
@@ -160,13 +165,15 @@ def run_detail(request, pk: int):
         "schedule__project__code", "schedule_id"
     )
     page_obj = Paginator(recognitions, 50).get_page(request.GET.get("page"))
-    return render(request, "ledger/recognition_run.html", {"run": run, "page_obj": page_obj})
+    totals = run_totals(run_id=run.pk, on=run.period.end)
+    return render(request, "ledger/recognition_run.html", {"run": run, "page_obj": page_obj, "totals": totals})
 
 
 @role_required(*LEDGER_ROLES)
 def run_progress(request, pk: int):
-    run = get_object_or_404(RecognitionRun, pk=pk)
-    response = render(request, "ledger/_recognition_progress.html", {"run": run})
+    run = get_object_or_404(RecognitionRun.objects.select_related("period"), pk=pk)
+    totals = run_totals(run_id=run.pk, on=run.period.end)
+    response = render(request, "ledger/_recognition_progress.html", {"run": run, "totals": totals})
     if run.status != RecognitionRunStatus.RUNNING and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response
@@ -265,8 +272,10 @@ def revenue_report_view(request):
     if request.GET.get("format") == "csv":
         return _csv(
             f"revenue-by-{by}-{start}-{end}",
-            [by, "revenue"],
-            [[r["label"], _money(r["amount"])] for r in report.rows] + [["Total", _money(report.total)]],
+            [by, "currency", "revenue"],
+            [[r["label"], r["currency"], _money(r["amount"])] for r in report.rows]
+            + [["Total", line.currency, _money(line.amount)] for line in report.totals.lines]
+            + [[f"Total in {report.functional}", report.functional, _money(report.total)]] * (report.total is not None),
         )
     return render(
         request,
@@ -301,9 +310,9 @@ def backlog_view(request):
     if request.GET.get("format") == "csv":
         return _csv(
             f"backlog-{start}-{end}",
-            ["month", "contracted", "recognised", "backlog"],
+            ["month", "currency", "contracted", "recognised", "backlog"],
             [
-                [f"{r['month']:%Y-%m}", _money(r["contracted"]), _money(r["recognised"]), _money(r["backlog"])]
+                [f"{r['month']:%Y-%m}", r["currency"], *(_money(r[n]) for n in ("contracted", "recognised", "backlog"))]
                 for r in rows
             ],
         )
