@@ -221,13 +221,16 @@ def forecast_all_currencies(queryset: QuerySet[Opportunity], *, on: date) -> Cur
     open_deals = queryset.filter(status=OpportunityStatus.OPEN).order_by()
     sums = {"deals": Count("id"), "pipeline": Sum("amount"), "weighted": Sum(WEIGHTED)}
     groups: dict[str, list[tuple[Any, str, list]]] = {}
-    plans = {
+    plans: dict[str, tuple[Any, tuple[str, ...]]] = {  # values() querysets: rows are plain dicts
         "months": (open_deals.values("currency", month=TruncMonth("expected_close_date")), ("month",)),
         "owners": (
             open_deals.values("currency", "owner_id", "owner__username", "owner__first_name", "owner__last_name"),
             ("owner_id",),
         ),
-        "stages": (open_deals.values("currency", "stage_id", "stage__name", "stage__order"), ("stage__order", "stage_id")),
+        "stages": (
+            open_deals.values("currency", "stage_id", "stage__name", "stage__order"),
+            ("stage__order", "stage_id"),
+        ),
     }
     for name, (values, order) in plans.items():
         keyed: dict[Any, tuple[str, list]] = {}

@@ -190,7 +190,12 @@ class RevenueReportViewSet(GenericViewSet):
             {
                 "by": report.by,
                 "rows": [
-                    {"key": str(r["key"]), "label": r["label"], "currency": r["currency"], "amount": _money(r["amount"])}
+                    {
+                        "key": str(r["key"]),
+                        "label": r["label"],
+                        "currency": r["currency"],
+                        "amount": _money(r["amount"]),
+                    }
                     for r in report.rows
                 ],
                 "total": _money(report.total) if report.total is not None else None,
@@ -226,8 +231,11 @@ class RevenueReportViewSet(GenericViewSet):
         rows = backlog(start=v["start"], end=v["end"], client_id=v.get("client"))
         return Response(
             [
-                {"month": f"{r['month']:%Y-%m}", "currency": r["currency"],
-                 **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")}}
+                {
+                    "month": f"{r['month']:%Y-%m}",
+                    "currency": r["currency"],
+                    **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")},
+                }
                 for r in rows
             ]
         )

@@ -23,8 +23,8 @@ from ledger.choices import AccountType, RecognitionMethod, SystemAccount
 from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSchedule, RevenueScheduleLine
 from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
-from psa.core.dates import month_end, month_start, months_between, next_month
 from psa.core.currency import functional_currency
+from psa.core.dates import month_end, month_start, months_between, next_month
 from psa.core.money import ZERO, round_money, round_to, split_evenly
 from psa.core.totals import CurrencyTotals, currency_totals
 
