@@ -56,7 +56,7 @@ def _usd(contract):
 
 def test_unbilled_time_and_a_cap_state_the_projects_and_contracts_currency(client_as, periods):
     account = make_account(currency="USD")
-    contract, line = tm_contract(account=account, cap="1000.00")
+    _contract, line = tm_contract(account=account, cap="1000.00")
     ada = make_consultant()
     approved_entry(line, ada, AS_OF - timedelta(days=31), "5", "100")
     approved_entry(line, ada, AS_OF - timedelta(days=45), "2.5", "120")
