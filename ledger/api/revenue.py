@@ -11,7 +11,15 @@ from rest_framework.response import Response
 from ledger.choices import RecognitionMethod
 from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
-from ledger.selectors.revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.selectors.revenue import (
+    REVENUE_GROUPS,
+    backlog,
+    forecast_currencies,
+    project_margin,
+    revenue_by,
+    revenue_forecast,
+    rollforward,
+)
 from ledger.services.revenue import estimate_set, recognition_run_start, revenue_schedule_method_set
 from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role
@@ -91,6 +99,7 @@ class BacklogRowSerializer(serializers.Serializer):
 
 class ForecastRowSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+    currency = serializers.CharField(help_text="The contracts' and deals' currency: one row per month and currency.")
     recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
     scheduled = serializers.DecimalField(max_digits=18, decimal_places=2)
     pipeline = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -259,13 +268,16 @@ class RevenueReportViewSet(GenericViewSet):
     @action(detail=False, methods=["get"])
     def forecast(self, request):
         v = self._range(request)
-        report = revenue_forecast(start=v["start"], end=v["end"], today=timezone.localdate())
+        today = timezone.localdate()
+        reports = [
+            revenue_forecast(start=v["start"], end=v["end"], today=today, currency=code)
+            for code in forecast_currencies()
+        ]
         return Response(
             [
-                {"month": f"{m:%Y-%m}", "recognised": _money(a), "scheduled": _money(b), "pipeline": _money(c),
-                 "total": _money(t)}
-                for m, a, b, c, t in zip(
-                    report.months, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True
-                )
+                {"month": f"{m:%Y-%m}", "currency": r.currency, "recognised": _money(a), "scheduled": _money(b),
+                 "pipeline": _money(c), "total": _money(t)}
+                for r in reports
+                for m, a, b, c, t in zip(r.months, r.recognised, r.scheduled, r.pipeline, r.totals, strict=True)
             ]
         )  # fmt: skip

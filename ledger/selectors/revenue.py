@@ -385,23 +385,27 @@ class Forecast:
     recognised: list[Decimal] = field(default_factory=list)
     scheduled: list[Decimal] = field(default_factory=list)
     pipeline: list[Decimal] = field(default_factory=list)
+    currency: str = ""  # every figure is in this one currency (contracts' and deals')
 
     @property
     def totals(self) -> list[Decimal]:
         return [a + b + c for a, b, c in zip(self.recognised, self.scheduled, self.pipeline, strict=True)]
 
 
-def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
+def revenue_forecast(*, start: date, end: date, today: date, currency: str | None = None) -> Forecast:
     """Per month: recognised (revenue posted by recognition), scheduled (what contracts will recognise in the
     months after the last recognised one: straight-line plans, milestones by due date, the rest of fixed-fee lines
     spread over their remaining months) and weighted pipeline (open deals x probability over their service
-    months)."""
+    months). One currency at a time (default: the functional one): contracts and deals in `currency` only, so no
+    figure adds two currencies; `forecast_currencies` lists the currencies to ask for."""
+    code = currency or functional_currency()
+    in_code = Q(schedule__contract_line__contract__currency=code)
     months = months_between(start, end)
     index = {m: i for i, m in enumerate(months)}
     n = len(months)
     recognised = [ZERO] * n
     for month, value in (
-        Recognition.objects.filter(period__start__in=months)
+        Recognition.objects.filter(in_code, period__start__in=months)
         .values("period__start")
         .annotate(v=_sum(F("amount")))
         .values_list("period__start", "v")
@@ -412,18 +416,22 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
     first_future = min(next_month(today), next_month(last) if last else month_start(start))
     scheduled = [ZERO] * n
     for month, value in (
-        RevenueScheduleLine.objects.filter(month__gte=first_future, month__lte=end, schedule__method="straight_line")
+        RevenueScheduleLine.objects.filter(
+            in_code, month__gte=first_future, month__lte=end, schedule__method="straight_line"
+        )
         .values("month")
         .annotate(v=_sum(F("amount")))
         .values_list("month", "v")
     ):
         scheduled[index[month]] += value
     for due, amount in Milestone.objects.filter(
-        ~Q(status="accepted"), contract_line__isnull=False, due_date__gte=first_future, due_date__lte=end
+        ~Q(status="accepted"), contract_line__contract__currency=code, due_date__gte=first_future, due_date__lte=end
     ).values_list("due_date", "amount"):
         scheduled[index[month_start(due)]] += amount
     for price, recognised_to_date, line_end in RevenueSchedule.objects.filter(
-        method__in=[RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST], end__gte=first_future
+        method__in=[RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST],
+        end__gte=first_future,
+        contract_line__contract__currency=code,
     ).values_list("price", "recognised", "end"):
         remaining = price - recognised_to_date
         spread = [m for m in months_between(first_future, line_end)]
@@ -432,9 +440,9 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
                 if m in index:
                     scheduled[index[m]] += part
     pipeline = [ZERO] * n
-    for amount, probability, close, s_start, s_end in Opportunity.objects.filter(status="open").values_list(
-        "amount", "probability", "expected_close_date", "service_start", "service_end"
-    ):
+    for amount, probability, close, s_start, s_end in Opportunity.objects.filter(
+        status="open", currency=code
+    ).values_list("amount", "probability", "expected_close_date", "service_start", "service_end"):
         weighted = round_money(amount * probability / 100)
         if not weighted:
             continue
@@ -442,7 +450,16 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
         for m, part in zip(spread, split_evenly(weighted, len(spread)), strict=True):
             if m in index and m >= first_future:
                 pipeline[index[m]] += part
-    return Forecast(months=months, recognised=recognised, scheduled=scheduled, pipeline=pipeline)
+    return Forecast(months=months, recognised=recognised, scheduled=scheduled, pipeline=pipeline, currency=code)
+
+
+def forecast_currencies() -> list[str]:
+    """The currencies the revenue forecast has figures in: those of contracts with revenue schedules and of open
+    deals, the functional currency first. Two queries."""
+    codes = set(RevenueSchedule.objects.values_list("contract_line__contract__currency", flat=True).distinct())
+    codes |= set(Opportunity.objects.filter(status="open").values_list("currency", flat=True).distinct())
+    functional = functional_currency()
+    return sorted(codes | {functional}, key=lambda c: (c != functional, c))
 
 
 # --- recognition runs ---------------------------------------------------------------------------------------

@@ -122,3 +122,33 @@ def test_report_pages_read_the_same_queries_with_more_contracts_in_more_currenci
         accept_milestone(make_line(contract, "milestone", price="50.00"), "50.00", on=date(2026, 2, 3))
     recognition_run(period_id=period(date(2026, 2, 1)).pk, by=web.user)
     assert [count_queries(lambda url=url: web.get(url))[0] for url in urls] == small
+
+
+def test_the_revenue_forecast_keeps_each_currency_and_totals_each_month_at_todays_rate(client_as, january):
+    web = client_as("finance")
+    response = web.get("/ledger/revenue/reports/forecast/", {"start": "2026-01-01", "end": "2026-03-31"})
+    assert response.status_code == 200
+    assert [r.currency for r in response.context["reports"]] == ["EUR", "USD"]
+    january_row, _february, march = response.context["rows"]
+    assert [(c, a) for c, a, *_ in january_row["currencies"]] == [("EUR", D("400.00")), ("USD", D("1000.00"))]
+    assert january_row["total"].total == D("1300.00")  # 400.00 + 1,000.00 x 0.9
+    # March: the pending milestones, EUR 600.00 and USD 1,000.00 -> EUR 1,500.00
+    assert [(c, b) for c, _a, b, *_ in march["currencies"]] == [("EUR", D("600.00")), ("USD", D("1000.00"))]
+    assert march["total"].total == D("1500.00")
+    text = _text(response)
+    assert "USD 1,000.00" in text and "EUR 1,500.00" in text
+    assert "Totals in EUR at 1 USD = 0.9 EUR (rates of 2026-01-01)" in text
+    body = client_as("finance").get("/ledger/revenue/reports/forecast/?start=2026-01-01&end=2026-01-31&format=csv")
+    assert "2026-01,USD,1000.00,0.00,0.00,1000.00" in body.content.decode().splitlines()
+
+
+def test_the_revenue_forecast_without_a_rate_shows_figures_and_names_the_missing_rate(client_as, january):
+    ExchangeRate.objects.all().delete()
+    response = client_as("finance").get(
+        "/ledger/revenue/reports/forecast/", {"start": "2026-01-01", "end": "2026-01-31"}
+    )
+    assert response.status_code == 200
+    assert response.context["rows"][0]["total"].total is None
+    text = _text(response)
+    assert "USD 1,000.00" in text
+    assert f"No exchange rate into EUR for USD on or before {timezone.localdate():%Y-%m-%d}" in text
