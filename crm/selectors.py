@@ -16,6 +16,7 @@ from crm.models import Account, Contact, Opportunity, RoleDemand, Stage
 from crm.permissions import can_view_pipeline
 from psa.core.dates import week_start
 from psa.core.money import HOURS_PLACES, ZERO, round_to, sum_money
+from psa.core.totals import CurrencyTotals, currency_totals_many
 
 WEIGHTED = Round(
     ExpressionWrapper(F("amount") * F("probability") / Value(Decimal(100)), output_field=DecimalField()),
@@ -175,6 +176,101 @@ def forecast_by_stage(queryset: QuerySet[Opportunity]) -> Sequence[Mapping[str, 
         .values("stage_id", "stage__name", "stage__order")
         .annotate(deals=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
         .order_by("stage__order")
+    )
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    """One month, owner or stage of the all-currency forecast: deals, and pipeline and weighted per currency with
+    their functional-currency total (psa.core.totals)."""
+
+    key: Any
+    label: str
+    deals: int
+    pipeline: CurrencyTotals
+    weighted: CurrencyTotals
+
+
+@dataclass(frozen=True)
+class CurrencyForecast:
+    """The forecast across currencies: every figure per currency, converted at the rates for `on`."""
+
+    on: date
+    months: list[ForecastRow]
+    owners: list[ForecastRow]
+    stages: list[ForecastRow]
+    pipeline: CurrencyTotals
+    weighted: CurrencyTotals
+
+    @property
+    def currencies(self) -> list[str]:
+        return [line.currency for line in self.pipeline.lines]
+
+
+def _owner_label(row: Mapping[str, Any]) -> str:
+    if row["owner__first_name"]:
+        return f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+    return row["owner__username"] or "—"
+
+
+def forecast_all_currencies(queryset: QuerySet[Opportunity], *, on: date) -> CurrencyForecast:
+    """The weighted pipeline of open deals by close month, owner and stage in every currency: each group's
+    pipeline and weighted sums per deal currency (grouped in SQL) and their total in the functional currency at
+    the rates for `on` (no figure adds two currencies unconverted; a missing rate gives no total and names the
+    currency). Four queries whatever the data size: three grouped reads and one rate lookup."""
+    open_deals = queryset.filter(status=OpportunityStatus.OPEN).order_by()
+    sums = {"deals": Count("id"), "pipeline": Sum("amount"), "weighted": Sum(WEIGHTED)}
+    groups: dict[str, list[tuple[Any, str, list]]] = {}
+    plans: dict[str, tuple[Any, tuple[str, ...]]] = {  # values() querysets: rows are plain dicts
+        "months": (open_deals.values("currency", month=TruncMonth("expected_close_date")), ("month",)),
+        "owners": (
+            open_deals.values("currency", "owner_id", "owner__username", "owner__first_name", "owner__last_name"),
+            ("owner_id",),
+        ),
+        "stages": (
+            open_deals.values("currency", "stage_id", "stage__name", "stage__order"),
+            ("stage__order", "stage_id"),
+        ),
+    }
+    for name, (values, order) in plans.items():
+        keyed: dict[Any, tuple[str, list]] = {}
+        for row in values.annotate(**sums).order_by(*order, "currency"):
+            if name == "months":
+                key, label = row["month"], f"{row['month']:%b %Y}" if row["month"] else "No close date"
+            elif name == "owners":
+                key, label = row["owner_id"], _owner_label(row)
+            else:
+                key, label = row["stage_id"], row["stage__name"]
+            keyed.setdefault(key, (label, []))[1].append(row)
+        groups[name] = [(key, label, rows) for key, (label, rows) in keyed.items()]
+    columns: dict[str, list[tuple[str, Decimal]]] = {"pipeline": [], "weighted": []}
+    for name, entries in groups.items():
+        for i, (_key, _label, rows) in enumerate(entries):
+            for part in ("pipeline", "weighted"):
+                columns[f"{name}:{i}:{part}"] = [(r["currency"], r[part] or ZERO) for r in rows]
+                if name == "months":
+                    columns[part] += columns[f"{name}:{i}:{part}"]
+    totals = currency_totals_many(columns, on=on)
+    out: dict[str, list[ForecastRow]] = {}
+    for name, entries in groups.items():
+        out[name] = [
+            ForecastRow(
+                key=key,
+                label=label,
+                deals=sum(r["deals"] for r in rows),
+                pipeline=totals[f"{name}:{i}:pipeline"],
+                weighted=totals[f"{name}:{i}:weighted"],
+            )
+            for i, (key, label, rows) in enumerate(entries)
+        ]
+    out["owners"].sort(key=lambda r: (r.weighted.total is None, -(r.weighted.total or ZERO), r.label))
+    return CurrencyForecast(
+        on=on,
+        months=out["months"],
+        owners=out["owners"],
+        stages=out["stages"],
+        pipeline=totals["pipeline"],
+        weighted=totals["weighted"],
     )
 
 

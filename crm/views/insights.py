@@ -5,62 +5,80 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from crm import selectors
-from crm.choices import DEFAULT_CURRENCY
 from crm.filtersets import OpportunityFilter
 from crm.permissions import VIEW_ROLES
 from psa.core.dates import date_param
+from psa.core.money import ZERO
 from psa.core.roles import role_required
 
 
 def _filtered(request):
-    """The forecast adds amounts, so it reads one currency at a time (default: the firm's, DEFAULT_CURRENCY)."""
-    data = request.GET.copy()
-    if not data.get("currency"):
-        data["currency"] = DEFAULT_CURRENCY
-    filterset = OpportunityFilter(data, queryset=selectors.opportunities_for(request.user))
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.filter(currency=DEFAULT_CURRENCY)
-    return filterset, queryset, data["currency"]
+    """The deals the forecast reads, and the currency asked for: one currency (its own figures, nothing
+    converted) or, with no currency picked, every currency side by side with the total in the functional currency
+    at today's rates (psa.core.totals)."""
+    filterset = OpportunityFilter(request.GET, queryset=selectors.opportunities_for(request.user))
+    if not filterset.is_valid():
+        return filterset, filterset.queryset.none(), ""
+    return filterset, filterset.qs, filterset.form.cleaned_data.get("currency") or ""
+
+
+def _chart(labels: list[str], datasets: list[tuple[str, list, str]]) -> dict:
+    return {
+        "id": "forecast-chart",
+        "type": "bar",
+        "data": {
+            "labels": labels,
+            "datasets": [{"label": label, "data": data, "backgroundColor": colour} for label, data, colour in datasets],
+        },
+        "options": {"scales": {"y": {"beginAtZero": True}}, "plugins": {"legend": {"position": "bottom"}}},
+    }
+
+
+WEIGHTED_COLOUR, UNWEIGHTED_COLOUR = "rgba(13, 110, 253, 0.75)", "rgba(108, 117, 125, 0.25)"
 
 
 @role_required(*VIEW_ROLES)
 def forecast(request):
     filterset, queryset, currency = _filtered(request)
+    context = {"filter": filterset, "stats": selectors.win_stats(queryset), "currency": currency}
+    if not currency:
+        report = selectors.forecast_all_currencies(queryset, on=timezone.localdate())
+        labels = [m.label for m in report.months]
+        if report.weighted.total is not None:
+            datasets = [
+                (f"Weighted ({report.weighted.functional})", [str(m.weighted.total) for m in report.months],
+                 WEIGHTED_COLOUR),
+                (f"Unweighted ({report.pipeline.functional})", [str(m.pipeline.total) for m in report.months],
+                 UNWEIGHTED_COLOUR),
+            ]  # fmt: skip
+        else:  # a missing rate: one weighted series per currency, never added together
+            datasets = [
+                (f"Weighted ({code})", [str(m.weighted.amount(code)) for m in report.months], WEIGHTED_COLOUR)
+                for code in report.currencies
+            ]
+        context |= {
+            "report": report,
+            "chart": _chart(labels, datasets),
+            "total_weighted": report.weighted.total,
+            "total_amount": report.pipeline.total,
+        }
+        return render(request, "crm/forecast.html", context)
     months = selectors.forecast_by_month(queryset)
-    chart = {
-        "id": "forecast-chart",
-        "type": "bar",
-        "data": {
-            "labels": [m["month"].strftime("%b %Y") for m in months],
-            "datasets": [
-                {
-                    "label": "Weighted",
-                    "data": [str(m["weighted"]) for m in months],
-                    "backgroundColor": "rgba(13, 110, 253, 0.75)",
-                },
-                {
-                    "label": "Unweighted",
-                    "data": [str(m["pipeline"]) for m in months],
-                    "backgroundColor": "rgba(108, 117, 125, 0.25)",
-                },
+    context |= {
+        "months": months,
+        "owners": selectors.forecast_by_owner(queryset),
+        "stages": selectors.forecast_by_stage(queryset),
+        "chart": _chart(
+            [m["month"].strftime("%b %Y") if m["month"] else "No close date" for m in months],
+            [
+                ("Weighted", [str(m["weighted"]) for m in months], WEIGHTED_COLOUR),
+                ("Unweighted", [str(m["pipeline"]) for m in months], UNWEIGHTED_COLOUR),
             ],
-        },
-        "options": {"scales": {"y": {"beginAtZero": True}}, "plugins": {"legend": {"position": "bottom"}}},
+        ),
+        "total_amount": sum((m["pipeline"] for m in months), ZERO),
+        "total_weighted": sum((m["weighted"] for m in months), ZERO),
     }
-    return render(
-        request,
-        "crm/forecast.html",
-        {
-            "filter": filterset,
-            "months": months,
-            "owners": selectors.forecast_by_owner(queryset),
-            "stages": selectors.forecast_by_stage(queryset),
-            "stats": selectors.win_stats(queryset),
-            "currency": currency,
-            "chart": chart,
-            "total_amount": sum((m["pipeline"] for m in months), 0),
-            "total_weighted": sum((m["weighted"] for m in months), 0),
-        },
-    )
+    return render(request, "crm/forecast.html", context)
 
 
 @role_required(*VIEW_ROLES)

@@ -11,7 +11,15 @@ from rest_framework.response import Response
 from ledger.choices import RecognitionMethod
 from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
-from ledger.selectors.revenue import REVENUE_GROUPS, backlog, project_margin, revenue_by, revenue_forecast, rollforward
+from ledger.selectors.revenue import (
+    REVENUE_GROUPS,
+    backlog,
+    forecast_currencies,
+    project_margin,
+    revenue_by,
+    revenue_forecast,
+    rollforward,
+)
 from ledger.services.revenue import estimate_set, recognition_run_start, revenue_schedule_method_set
 from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role
@@ -83,6 +91,7 @@ class RangeQuerySerializer(serializers.Serializer):
 
 class BacklogRowSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+    currency = serializers.CharField(help_text="The contracts' currency (ISO 4217): one row per month and currency.")
     contracted = serializers.DecimalField(max_digits=18, decimal_places=2)
     recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
     backlog = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -90,6 +99,7 @@ class BacklogRowSerializer(serializers.Serializer):
 
 class ForecastRowSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
+    currency = serializers.CharField(help_text="The contracts' and deals' currency: one row per month and currency.")
     recognised = serializers.DecimalField(max_digits=18, decimal_places=2)
     scheduled = serializers.DecimalField(max_digits=18, decimal_places=2)
     pipeline = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -189,10 +199,18 @@ class RevenueReportViewSet(GenericViewSet):
             {
                 "by": report.by,
                 "rows": [
-                    {"key": str(r["key"]), "label": r["label"], "amount": _money(r["amount"])} for r in report.rows
+                    {
+                        "key": str(r["key"]),
+                        "label": r["label"],
+                        "currency": r["currency"],
+                        "amount": _money(r["amount"]),
+                    }
+                    for r in report.rows
                 ],
-                "total": _money(report.total),
+                "total": _money(report.total) if report.total is not None else None,
+                "totals": report.totals.as_dict(),
                 "gl_total": _money(report.gl_total),
+                "gl_by_currency": {c: _money(v) for c, v in report.gl_by_currency.items()},
                 "reconciles": report.reconciles,
             }
         )
@@ -223,7 +241,11 @@ class RevenueReportViewSet(GenericViewSet):
         rows = backlog(start=v["start"], end=v["end"], client_id=v.get("client"))
         return Response(
             [
-                {"month": f"{r['month']:%Y-%m}", **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")}}
+                {
+                    "month": f"{r['month']:%Y-%m}",
+                    "currency": r["currency"],
+                    **{n: _money(r[n]) for n in ("contracted", "recognised", "backlog")},
+                }
                 for r in rows
             ]
         )
@@ -247,13 +269,16 @@ class RevenueReportViewSet(GenericViewSet):
     @action(detail=False, methods=["get"])
     def forecast(self, request):
         v = self._range(request)
-        report = revenue_forecast(start=v["start"], end=v["end"], today=timezone.localdate())
+        today = timezone.localdate()
+        reports = [
+            revenue_forecast(start=v["start"], end=v["end"], today=today, currency=code)
+            for code in forecast_currencies()
+        ]
         return Response(
             [
-                {"month": f"{m:%Y-%m}", "recognised": _money(a), "scheduled": _money(b), "pipeline": _money(c),
-                 "total": _money(t)}
-                for m, a, b, c, t in zip(
-                    report.months, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True
-                )
+                {"month": f"{m:%Y-%m}", "currency": r.currency, "recognised": _money(a), "scheduled": _money(b),
+                 "pipeline": _money(c), "total": _money(t)}
+                for r in reports
+                for m, a, b, c, t in zip(r.months, r.recognised, r.scheduled, r.pipeline, r.totals, strict=True)
             ]
         )  # fmt: skip

@@ -32,10 +32,13 @@ from ledger.choices import AccountType, RecognitionMethod, SystemAccount
 from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSchedule, RevenueScheduleLine
 from ledger.selectors.books import cumulative
 from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.currency import functional_currency
 from psa.core.dates import month_end, month_start, months_between, next_month
 from psa.core.money import ZERO, round_money, round_to, split_evenly
+from psa.core.totals import CurrencyTotals, currency_totals
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+CURRENCY = "schedule__contract_line__contract__currency"  # a recognition's amount is in its contract's currency
 POSITION = [SystemAccount.UNBILLED, SystemAccount.DEFERRED]
 
 
@@ -69,14 +72,29 @@ REVENUE_GROUPS = {
 
 @dataclass
 class RevenueBy:
+    """Rows per group and contract currency; `totals` per currency and in the functional currency at the rates of
+    the report's end; `gl_total` is the GL's recognition income (functional amounts, no conversion) and
+    `gl_by_currency` the same lines in their transaction currencies, which the rows reconcile to currency by
+    currency."""
+
     by: str
     rows: list[dict]
-    total: Decimal
+    totals: CurrencyTotals
     gl_total: Decimal
+    gl_by_currency: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.totals.total
+
+    @property
+    def functional(self) -> str:
+        return self.totals.functional
 
     @property
     def reconciles(self) -> bool:
-        return self.total == self.gl_total
+        ours = {line.currency: line.amount for line in self.totals.lines if line.amount}
+        return ours == {c: v for c, v in self.gl_by_currency.items() if v}
 
 
 def revenue_by(
@@ -96,18 +114,22 @@ def revenue_by(
         rows, gl = rows.filter(schedule__client_id=client_id), gl.filter(client_id=client_id)
     if project_id:
         rows, gl = rows.filter(schedule__project_id=project_id), gl.filter(project_id=project_id)
-    grouped = list(rows.values(key).annotate(amount=_sum(F("amount"))).order_by(key))
+    grouped = list(rows.values(key, CURRENCY).annotate(amount=_sum(F("amount"))).order_by(key, CURRENCY))
     labels = dict(RecognitionMethod.choices)
     out = [
         {
             "key": r[key],
             "label": labels.get(r[key], r[key]) if by == "method" else (f"{r[key]:%Y-%m}" if by == "month" else r[key]),
             "amount": r["amount"],
+            "currency": r[CURRENCY],
         }
         for r in grouped
     ]
     gl_total = gl.aggregate(v=_sum(F("credit") - F("debit")))["v"]
-    return RevenueBy(by=by, rows=out, total=sum((r["amount"] for r in out), ZERO), gl_total=gl_total)
+    signed = Case(When(credit__gt=0, then=F("amount_currency")), default=-F("amount_currency"), output_field=MONEY)
+    gl_by_currency = dict(gl.values("currency").annotate(v=_sum(signed)).values_list("currency", "v").order_by())
+    totals = currency_totals([(r["currency"], r["amount"]) for r in out], on=min(end, timezone.localdate()))
+    return RevenueBy(by=by, rows=out, totals=totals, gl_total=gl_total, gl_by_currency=gl_by_currency)
 
 
 # --- roll-forward -------------------------------------------------------------------------------------------
@@ -177,6 +199,7 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     signed by then, max(0, price - revenue recognised on that line through the month). `contracted` is the sum of
     those lines' prices, `recognised` what was recognised on them. Revenue of a contract not yet signed, or of no
     contract at all (a manual entry), takes nothing off; a line delivered beyond its price counts 0, never less.
+    One row per month and contract currency (amounts are never added across currencies).
     Two grouped queries; the loop is over contract lines x months, never over time or journal lines."""
     lines = ContractLine.objects.filter(contract__signed_at__date__lte=end)
     if client_id:
@@ -184,8 +207,8 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     if currency:
         lines = lines.filter(contract__currency=currency)
     signed = [
-        (pk, timezone.localdate(at), price or ZERO)
-        for pk, at, price in lines.values_list("pk", "contract__signed_at", "price")
+        (pk, timezone.localdate(at), price or ZERO, code)
+        for pk, at, price, code in lines.values_list("pk", "contract__signed_at", "price", "contract__currency")
     ]
     recognised_by_line: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     for line_id, month, value in (
@@ -196,17 +219,21 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     ):
         recognised_by_line[line_id].append((month, value))
     out = []
+    codes = sorted({code for *_, code in signed}, key=lambda c: (c != functional_currency(), c))
     for month in months_between(start, end):
         last = month_end(month)
-        contracted = recognised = left = ZERO
-        for pk, signed_on, price in signed:
-            if signed_on > last:
-                continue
-            done = sum((v for m, v in recognised_by_line.get(pk, ()) if m <= month), ZERO)
-            contracted += price
-            recognised += done
-            left += max(ZERO, price - done)
-        out.append({"month": month, "contracted": contracted, "recognised": recognised, "backlog": left})
+        for code in codes or [currency or functional_currency()]:  # never added across contract currencies
+            contracted = recognised = left = ZERO
+            for pk, signed_on, price, line_code in signed:
+                if signed_on > last or line_code != code:
+                    continue
+                done = sum((v for m, v in recognised_by_line.get(pk, ()) if m <= month), ZERO)
+                contracted += price
+                recognised += done
+                left += max(ZERO, price - done)
+            out.append(
+                {"month": month, "currency": code, "contracted": contracted, "recognised": recognised, "backlog": left}
+            )
     return out
 
 
@@ -337,7 +364,7 @@ class MonthFigures:
     revenue: Decimal
     cost: Decimal
     delivery_margin: Decimal
-    backlog: Decimal
+    backlog: CurrencyTotals  # per contract currency, and in the functional currency at the month end's rates
 
     @property
     def gl_gross_margin(self) -> Decimal:
@@ -360,7 +387,7 @@ def month_figures(*, start: date, end: date) -> MonthFigures:
         revenue=-income,
         cost=moved.get(SystemAccount.COST_OF_SERVICES, ZERO),
         delivery_margin=project_margin(start=start, end=end).totals["margin"],
-        backlog=rows[-1]["backlog"] if rows else ZERO,
+        backlog=currency_totals([(r["currency"], r["backlog"]) for r in rows], on=min(end, timezone.localdate())),
     )
 
 
@@ -373,23 +400,27 @@ class Forecast:
     recognised: list[Decimal] = field(default_factory=list)
     scheduled: list[Decimal] = field(default_factory=list)
     pipeline: list[Decimal] = field(default_factory=list)
+    currency: str = ""  # every figure is in this one currency (contracts' and deals')
 
     @property
     def totals(self) -> list[Decimal]:
         return [a + b + c for a, b, c in zip(self.recognised, self.scheduled, self.pipeline, strict=True)]
 
 
-def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
+def revenue_forecast(*, start: date, end: date, today: date, currency: str | None = None) -> Forecast:
     """Per month: recognised (revenue posted by recognition), scheduled (what contracts will recognise in the
     months after the last recognised one: straight-line plans, milestones by due date, the rest of fixed-fee lines
     spread over their remaining months) and weighted pipeline (open deals x probability over their service
-    months)."""
+    months). One currency at a time (default: the functional one): contracts and deals in `currency` only, so no
+    figure adds two currencies; `forecast_currencies` lists the currencies to ask for."""
+    code = currency or functional_currency()
+    in_code = Q(schedule__contract_line__contract__currency=code)
     months = months_between(start, end)
     index = {m: i for i, m in enumerate(months)}
     n = len(months)
     recognised = [ZERO] * n
     for month, value in (
-        Recognition.objects.filter(period__start__in=months)
+        Recognition.objects.filter(in_code, period__start__in=months)
         .values("period__start")
         .annotate(v=_sum(F("amount")))
         .values_list("period__start", "v")
@@ -400,18 +431,22 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
     first_future = min(next_month(today), next_month(last) if last else month_start(start))
     scheduled = [ZERO] * n
     for month, value in (
-        RevenueScheduleLine.objects.filter(month__gte=first_future, month__lte=end, schedule__method="straight_line")
+        RevenueScheduleLine.objects.filter(
+            in_code, month__gte=first_future, month__lte=end, schedule__method="straight_line"
+        )
         .values("month")
         .annotate(v=_sum(F("amount")))
         .values_list("month", "v")
     ):
         scheduled[index[month]] += value
     for due, amount in Milestone.objects.filter(
-        ~Q(status="accepted"), contract_line__isnull=False, due_date__gte=first_future, due_date__lte=end
+        ~Q(status="accepted"), contract_line__contract__currency=code, due_date__gte=first_future, due_date__lte=end
     ).values_list("due_date", "amount"):
         scheduled[index[month_start(due)]] += amount
     for price, recognised_to_date, line_end in RevenueSchedule.objects.filter(
-        method__in=[RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST], end__gte=first_future
+        method__in=[RecognitionMethod.PERCENT_HOURS, RecognitionMethod.PERCENT_COST],
+        end__gte=first_future,
+        contract_line__contract__currency=code,
     ).values_list("price", "recognised", "end"):
         remaining = price - recognised_to_date
         spread = [m for m in months_between(first_future, line_end)]
@@ -420,9 +455,9 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
                 if m in index:
                     scheduled[index[m]] += part
     pipeline = [ZERO] * n
-    for amount, probability, close, s_start, s_end in Opportunity.objects.filter(status="open").values_list(
-        "amount", "probability", "expected_close_date", "service_start", "service_end"
-    ):
+    for amount, probability, close, s_start, s_end in Opportunity.objects.filter(
+        status="open", currency=code
+    ).values_list("amount", "probability", "expected_close_date", "service_start", "service_end"):
         weighted = round_money(amount * probability / 100)
         if not weighted:
             continue
@@ -430,4 +465,37 @@ def revenue_forecast(*, start: date, end: date, today: date) -> Forecast:
         for m, part in zip(spread, split_evenly(weighted, len(spread)), strict=True):
             if m in index and m >= first_future:
                 pipeline[index[m]] += part
-    return Forecast(months=months, recognised=recognised, scheduled=scheduled, pipeline=pipeline)
+    return Forecast(months=months, recognised=recognised, scheduled=scheduled, pipeline=pipeline, currency=code)
+
+
+def forecast_currencies() -> list[str]:
+    """The currencies the revenue forecast has figures in: those of contracts with revenue schedules and of open
+    deals, the functional currency first. Two queries."""
+    codes = set(RevenueSchedule.objects.values_list("contract_line__contract__currency", flat=True).distinct())
+    codes |= set(Opportunity.objects.filter(status="open").values_list("currency", flat=True).distinct())
+    functional = functional_currency()
+    return sorted(codes | {functional}, key=lambda c: (c != functional, c))
+
+
+# --- recognition runs ---------------------------------------------------------------------------------------
+
+
+def run_amounts(run_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
+    """Net revenue each run recognised, per contract currency (a run spans contracts in several currencies, so
+    its figure is never one sum). One grouped query for a page of runs."""
+    out: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    rows = (
+        Recognition.objects.filter(run_id__in=run_ids)
+        .values("run_id", CURRENCY)
+        .annotate(v=_sum(F("amount")))
+        .values_list("run_id", CURRENCY, "v")
+        .order_by("run_id", CURRENCY)
+    )
+    for run_id, code, value in rows:
+        out[run_id].append((code, value))
+    return out
+
+
+def run_totals(*, run_id: int, on: date) -> CurrencyTotals:
+    """One run's net revenue per contract currency and in the functional currency at the rates for `on`."""
+    return currency_totals(run_amounts([run_id]).get(run_id, []), on=min(on, timezone.localdate()))

@@ -18,12 +18,15 @@ from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, Rev
 from ledger.selectors.close import close_checklist
 from ledger.selectors.revenue import (
     backlog,
+    forecast_currencies,
     month_figures,
     project_margin,
     project_margins,
     revenue_by,
     revenue_forecast,
     rollforward,
+    run_amounts,
+    run_totals,
 )
 from ledger.services import period_close
 from ledger.services.revenue import (
@@ -36,12 +39,14 @@ from ledger.services.revenue import (
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
+from psa.core.currency import functional_currency
 from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.money import ZERO
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, has_role, role_required
+from psa.core.totals import currency_totals_many
 
 METHOD_LABELS = dict(RecognitionMethod.choices)
 
@@ -134,6 +139,9 @@ def estimate_view(request):
 def run_list(request):
     runs = RecognitionRun.objects.select_related("period", "created_by")
     page_obj = Paginator(runs, 25).get_page(request.GET.get("page"))
+    amounts = run_amounts([run.pk for run in page_obj])
+    for run in page_obj:
+        run.by_currency = amounts.get(run.pk, [])
     return render(request, "ledger/recognition_runs.html", {"page_obj": page_obj, "form": RunForm()})
 
 
@@ -160,13 +168,15 @@ def run_detail(request, pk: int):
         "schedule__project__code", "schedule_id"
     )
     page_obj = Paginator(recognitions, 50).get_page(request.GET.get("page"))
-    return render(request, "ledger/recognition_run.html", {"run": run, "page_obj": page_obj})
+    totals = run_totals(run_id=run.pk, on=run.period.end)
+    return render(request, "ledger/recognition_run.html", {"run": run, "page_obj": page_obj, "totals": totals})
 
 
 @role_required(*LEDGER_ROLES)
 def run_progress(request, pk: int):
-    run = get_object_or_404(RecognitionRun, pk=pk)
-    response = render(request, "ledger/_recognition_progress.html", {"run": run})
+    run = get_object_or_404(RecognitionRun.objects.select_related("period"), pk=pk)
+    totals = run_totals(run_id=run.pk, on=run.period.end)
+    response = render(request, "ledger/_recognition_progress.html", {"run": run, "totals": totals})
     if run.status != RecognitionRunStatus.RUNNING and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response
@@ -265,8 +275,10 @@ def revenue_report_view(request):
     if request.GET.get("format") == "csv":
         return _csv(
             f"revenue-by-{by}-{start}-{end}",
-            [by, "revenue"],
-            [[r["label"], _money(r["amount"])] for r in report.rows] + [["Total", _money(report.total)]],
+            [by, "currency", "revenue"],
+            [[r["label"], r["currency"], _money(r["amount"])] for r in report.rows]
+            + [["Total", line.currency, _money(line.amount)] for line in report.totals.lines]
+            + [[f"Total in {report.functional}", report.functional, _money(report.total)]] * report.totals.converted,
         )
     return render(
         request,
@@ -305,9 +317,9 @@ def backlog_view(request):
     if request.GET.get("format") == "csv":
         return _csv(
             f"backlog-{start}-{end}",
-            ["month", "contracted", "recognised", "backlog"],
+            ["month", "currency", "contracted", "recognised", "backlog"],
             [
-                [f"{r['month']:%Y-%m}", _money(r["contracted"]), _money(r["recognised"]), _money(r["backlog"])]
+                [f"{r['month']:%Y-%m}", r["currency"], *(_money(r[n]) for n in ("contracted", "recognised", "backlog"))]
                 for r in rows
             ],
         )
@@ -325,46 +337,67 @@ def margin_view(request):
             ["project", "client", *names, "margin_pct"],
             [[r["project"], r["client"], *(_money(r[n]) for n in names), r["margin_pct"]] for r in report.rows],
         )
-    return render(
-        request, "ledger/margin.html", {"form": form, "report": report, "page_obj": _page(request, report.rows)}
-    )
+    context = {"form": form, "report": report, "page_obj": _page(request, report.rows)}
+    return render(request, "ledger/margin.html", context | {"functional": functional_currency()})
 
 
 @role_required(*LEDGER_ROLES)
 def forecast_view(request):
+    """The revenue forecast per currency (`?currency=` for one), each month's figures in their own currency and
+    the month's total in the functional currency at today's named rates."""
     form, start, end, _extra = _range(request, forward=6)
-    report = revenue_forecast(start=start, end=end, today=timezone.localdate())
-    labels = [f"{m:%Y-%m}" for m in report.months]
+    today = timezone.localdate()
+    asked = request.GET.get("currency", "").upper()
+    codes = [asked] if asked else forecast_currencies()
+    reports = [revenue_forecast(start=start, end=end, today=today, currency=code) for code in codes]
+    months = reports[0].months
+    labels = [f"{m:%Y-%m}" for m in months]
     if request.GET.get("format") == "csv":
         return _csv(
             f"revenue-forecast-{start}-{end}",
-            ["month", "recognised", "scheduled", "weighted_pipeline", "total"],
+            ["month", "currency", "recognised", "scheduled", "weighted_pipeline", "total"],
             [
-                [label, _money(a), _money(b), _money(c), _money(t)]
-                for label, a, b, c, t in zip(
-                    labels, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True
-                )
+                [label, r.currency, _money(a), _money(b), _money(c), _money(t)]
+                for r in reports
+                for label, a, b, c, t in zip(labels, r.recognised, r.scheduled, r.pipeline, r.totals, strict=True)
             ],
         )
+    kinds = ("recognised", "scheduled", "pipeline", "totals")
+    columns = {f"{k}:{i}": [(r.currency, getattr(r, k)[i]) for r in reports] for k in kinds for i in range(len(months))}
+    columns["whole"] = [(r.currency, sum(r.totals, ZERO)) for r in reports]
+    converted = currency_totals_many(columns, on=today)
+    whole = converted["whole"]
+    in_functional = bool(months) and all(converted[f"totals:{i}"].total is not None for i in range(len(months)))
+    colours = {"recognised": "#243b6b", "scheduled": "#3d8b5f", "pipeline": "#e0a458"}
+    names = {"recognised": "Recognised", "scheduled": "Scheduled", "pipeline": "Weighted pipeline"}
+    if in_functional:  # every currency converted: one stacked series per kind, in the functional currency
+        series = [(f"{names[k]} ({whole.functional})", [str(converted[f"{k}:{i}"].total) for i in range(len(months))],
+                   colours[k]) for k in names]  # fmt: skip
+    else:  # a missing rate: one series per kind and currency, each in its own currency
+        series = [(f"{names[k]} ({r.currency})", [str(x) for x in getattr(r, k)], colours[k]) for r in reports
+                  for k in names]  # fmt: skip
     chart = {
         "id": "forecast-chart",
         "type": "bar",
         "data": {
             "labels": labels,
-            "datasets": [
-                {"label": "Recognised", "data": list(report.recognised), "backgroundColor": "#243b6b"},
-                {"label": "Scheduled", "data": list(report.scheduled), "backgroundColor": "#3d8b5f"},
-                {"label": "Weighted pipeline", "data": list(report.pipeline),
-                 "backgroundColor": "#e0a458"},
-            ],
+            "datasets": [{"label": label, "data": data, "backgroundColor": colour} for label, data, colour in series],
         },
         "options": {
             "plugins": {"legend": {"position": "bottom"}},
             "scales": {"x": {"stacked": True}, "y": {"stacked": True}},
         },
-    }  # fmt: skip
-    rows = list(zip(labels, report.recognised, report.scheduled, report.pipeline, report.totals, strict=True))
-    return render(request, "ledger/forecast.html", {"form": form, "report": report, "chart": chart, "rows": rows})
+    }
+    rows = [
+        {
+            "label": label,
+            "currencies": [(r.currency, r.recognised[i], r.scheduled[i], r.pipeline[i], r.totals[i]) for r in reports],
+            "total": converted[f"totals:{i}"],
+        }
+        for i, label in enumerate(labels)
+    ]
+    context = {"form": form, "reports": reports, "chart": chart, "rows": rows, "whole": whole, "currency": asked}
+    return render(request, "ledger/forecast.html", context)
 
 
 class ProjectEstimateForm(forms.Form):

@@ -17,11 +17,15 @@ Rules (thresholds are settings, defaults in brackets):
   the daily burn of approved time value over the last 28 days — falls within PSA_EXC_CAP_DAYS [30] days.
 - estimate_over_price: a project whose estimate at completion (approved cost to date, hours x the cost rate
   copied at approval, plus the PM's latest estimate to complete on or before the scan day: its cost, or its hours
-  at the project's average cost rate so far) exceeds the price of its contract lines.
+  at the project's average cost rate so far) exceeds the price of its contract lines. Cost is in the functional
+  currency; prices in another currency are converted at the scan day's rates (psa.core.totals), and a project
+  whose price has no rate is not compared (never 1:1).
+- Every item's amount carries its currency (the project's, contract's or invoice's); items are never summed.
 - time_outlier: a consultant's day in the last 14 days whose total hours exceed mean + 3 sigma of that
   consultant's daily totals over the 90 days before (at least 10 such days needed).
 - invoice_outlier: an invoice issued in the last 30 days whose net total lies more than 3 sigma from the mean of
-  the account's invoices issued before that window (at least 3 needed; with sigma 0, more than 50 % off).
+  the account's invoices in the same currency issued before that window (at least 3 needed; with sigma 0, more
+  than 50 % off). Invoices are compared only within one currency, in their own amounts (never converted).
 - outbox_failed: an outbox message (email, webhook delivery) that failed for good, or is still pending after
   attempts for longer than an hour.
 - run_failed: a billing run with contracts that failed to invoice.
@@ -69,6 +73,7 @@ from psa.conf import settings_value
 from psa.core.dates import week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
+from psa.core.totals import currency_totals_many
 from psa.web.models import DismissalAction, ExceptionDismissal
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -86,6 +91,7 @@ class Item:
     fix: str  # the link's label: what to do there
     on: date | None = None
     amount: Decimal | None = None
+    currency: str = ""  # the amount's currency (the project's, contract's or invoice's); never added across
     facts: tuple = ()
     dismissal: object = field(default=None, repr=False)
 
@@ -160,7 +166,7 @@ def rule_unbilled_ageing(as_of: date) -> list[Item]:
     rows = list(
         TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
         .filter(_not_billed(SourceKind.TIME_ENTRY))
-        .values("project_id")
+        .values("project_id", "project__currency")
         .annotate(
             n=Count("id"),
             total_hours=Sum("hours"),
@@ -189,6 +195,7 @@ def rule_unbilled_ageing(as_of: date) -> list[Item]:
                 fix="Start an invoice run",
                 on=r["oldest"],
                 amount=amount,
+                currency=r["project__currency"],
                 facts=(r["n"], str(amount)),
             )
         )
@@ -213,6 +220,7 @@ def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
             fix="Start an invoice run",
             on=m.accepted_at.date() if m.accepted_at else as_of,
             amount=m.amount,
+            currency=m.project.currency,
             facts=(str(m.amount),),
         )
         for m in rows
@@ -224,7 +232,7 @@ def cap_positions(as_of: date) -> list[dict]:
     approved time value of the last 28 days (the burn). Four grouped queries, one pass each over the rows."""
     lines: list[Any] = list(  # rows of values()
         ContractLine.objects.filter(cap__isnull=False, cap__gt=0, contract__end_date__gte=as_of - timedelta(days=31))
-        .values("pk", "description", "cap", "contract__number", "contract__project_id")
+        .values("pk", "description", "cap", "contract__number", "contract__project_id", "contract__currency")
         .order_by("pk")
     )
     ids = [r["pk"] for r in lines]
@@ -271,11 +279,12 @@ def rule_cap_approaching(as_of: date) -> list[Item]:
                 rule="cap_approaching",
                 key=f"contract_line:{r['pk']}",
                 title=f"{r['contract__number']} · {r['description']}: {used}% of cap used",
-                detail=f"{consumed:,.2f} of {r['cap']:,.2f}; {when}",
+                detail=f"{r['contract__currency']} {consumed:,.2f} of {r['cap']:,.2f}; {when}",
                 url=reverse("projects:change-order-create", args=[r["contract__project_id"]]),
                 fix="Raise the cap with a change order",
                 on=projected,
                 amount=consumed,
+                currency=r["contract__currency"],
                 facts=(str(consumed), str(r["cap"]), projected.isoformat() if projected else ""),
             )
         )
@@ -300,13 +309,17 @@ def rule_estimate_over_price(as_of: date) -> list[Item]:
         .annotate(h=Sum("hours"), c=Sum(ExpressionWrapper(F("hours") * F("cost_rate"), output_field=VALUE)))
         .order_by()
     }
-    prices = dict(
+    by_currency: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for pk, code, price in (
         ContractLine.objects.filter(contract__project_id__in=ids)
-        .values("contract__project_id")
+        .values("contract__project_id", "contract__currency")
         .annotate(p=Sum("price"))
-        .values_list("contract__project_id", "p")
+        .values_list("contract__project_id", "contract__currency", "p")
         .order_by()
-    )
+    ):
+        by_currency[pk].append((code, price or ZERO))
+    converted = currency_totals_many({str(pk): parts for pk, parts in by_currency.items()}, on=as_of)
+    prices = {int(pk): t.total for pk, t in converted.items() if t.total is not None}
     out = []
     for p in projects:
         if p["pk"] not in prices:
@@ -314,19 +327,23 @@ def rule_estimate_over_price(as_of: date) -> list[Item]:
         a: Mapping[str, Any] = actuals.get(p["pk"], {})
         cost, hours = a.get("c") or ZERO, a.get("h") or ZERO
         etc = p["etc_cost"] if p["etc_cost"] is not None else (p["etc_hours"] * cost / hours if hours else ZERO)
-        eac, price = round_money(cost + etc), prices[p["pk"]] or ZERO
+        eac, price = round_money(cost + etc), prices[p["pk"]]
         if eac <= price:
             continue
+        fx = converted[str(p["pk"])]
         out.append(
             Item(
                 rule="estimate_over_price",
                 key=f"project:{p['pk']}",
-                title=f"{p['code']} {p['name']}: estimate at completion {eac:,.2f} > price {price:,.2f}",
-                detail=f"Cost to date {round_money(cost):,.2f} + estimate to complete {round_money(etc):,.2f}",
+                title=f"{p['code']} {p['name']}: estimate at completion {fx.functional} {eac:,.2f} > price "
+                f"{fx.functional} {price:,.2f}",
+                detail=f"Cost to date {round_money(cost):,.2f} + estimate to complete {round_money(etc):,.2f}"
+                + (f"; price converted at {fx.rates_text}" if fx.converted else ""),
                 url=reverse("projects:project", args=[p["pk"]]),
                 fix="Review the estimate or agree a change order",
                 on=as_of,
                 amount=eac - price,
+                currency=fx.functional,
                 facts=(str(eac), str(price)),
             )
         )
@@ -388,9 +405,9 @@ def rule_invoice_outlier(as_of: date) -> list[Item]:
         status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED]
     )
     history = {
-        r["account_id"]: r
+        (r["account_id"], r["currency"]): r
         for r in issued.filter(issue_date__lt=window_from)
-        .values("account_id")
+        .values("account_id", "currency")
         .annotate(
             n=Count("id"),
             mean=Avg("net_total"),
@@ -398,13 +415,14 @@ def rule_invoice_outlier(as_of: date) -> list[Item]:
         )
         .order_by()
     }
-    recent = issued.filter(issue_date__gte=window_from, issue_date__lte=as_of, account_id__in=list(history)).values(
+    accounts = list({account for account, _ in history})
+    recent = issued.filter(issue_date__gte=window_from, issue_date__lte=as_of, account_id__in=accounts).values(
         "pk", "number", "account_id", "account__name", "net_total", "currency", "issue_date"
     )
     out = []
     for inv in recent.order_by("issue_date", "pk"):
-        h = history[inv["account_id"]]
-        if h["n"] < 3:
+        h = history.get((inv["account_id"], inv["currency"]))  # compared only with invoices in its own currency
+        if h is None or h["n"] < 3:
             continue
         mean = Decimal(h["mean"])
         sd = max(Decimal(h["sq"]) - mean * mean, ZERO).sqrt()
@@ -416,12 +434,13 @@ def rule_invoice_outlier(as_of: date) -> list[Item]:
                 rule="invoice_outlier",
                 key=f"invoice:{inv['pk']}",
                 title=f"{inv['number']} to {inv['account__name']}: {inv['net_total']:,.2f} {inv['currency']}",
-                detail=f"The account's invoices average {round_money(mean):,.2f} ± {round_money(sd):,.2f} "
-                f"({h['n']} before)",
+                detail=f"The account's {inv['currency']} invoices average {round_money(mean):,.2f} "
+                f"± {round_money(sd):,.2f} ({h['n']} before)",
                 url=reverse("billing:invoice-detail", args=[inv["pk"]]),
                 fix="Review; credit if wrong",
                 on=inv["issue_date"],
                 amount=inv["net_total"],
+                currency=inv["currency"],
                 facts=(str(inv["net_total"]),),
             )
         )
@@ -499,7 +518,7 @@ def rule_einvoice_invalid(as_of: date) -> list[Item]:
     rows = (
         Invoice.objects.filter(number__isnull=False, pdf_sha256="")
         .exclude(einvoice_error="")
-        .values("pk", "number", "buyer_name", "issue_date", "gross_total", "einvoice_error")
+        .values("pk", "number", "buyer_name", "issue_date", "gross_total", "currency", "einvoice_error")
         .order_by("issue_date", "pk")
     )
     return [
@@ -512,6 +531,7 @@ def rule_einvoice_invalid(as_of: date) -> list[Item]:
             fix="See why, fix it and render again",
             on=r["issue_date"],
             amount=r["gross_total"],
+            currency=r["currency"],
             facts=(hashlib.sha256(r["einvoice_error"].encode()).hexdigest()[:16],),
         )
         for r in rows

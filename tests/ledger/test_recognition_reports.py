@@ -82,4 +82,4 @@ def test_the_forecast_chart_carries_exact_decimal_strings(january, client_as):
     assert page.status_code == 200
     raw = re.search(r'<script id="forecast-chart" type="application/json">(.*?)</script>', page.content.decode(), re.S)
     datasets = {d["label"]: d["data"] for d in json.loads(raw.group(1))["data"]["datasets"]}
-    assert datasets["Recognised"][0] == "780.00"
+    assert datasets["Recognised (EUR)"][0] == "780.00"

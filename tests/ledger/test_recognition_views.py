@@ -59,10 +59,10 @@ def test_finance_sees_every_page_and_its_csv(client_as, firm):
         assert response.status_code == 200, url
     csv = web.get(f"/ledger/revenue/reports/revenue/{RANGE}&by=method&format=csv").content.decode()
     assert csv.splitlines() == [
-        "method,revenue",
-        '"As delivered (approved hours x snapshot rate, plus re-billed expenses)",300.00',
-        "At milestone acceptance,1000.00",
-        "Total,1300.00",
+        "method,currency,revenue",
+        '"As delivered (approved hours x snapshot rate, plus re-billed expenses)",EUR,300.00',
+        "At milestone acceptance,EUR,1000.00",
+        "Total,EUR,1300.00",
     ]
     rollforward = web.get(f"/ledger/revenue/reports/rollforward/{RANGE}&format=csv").content.decode().splitlines()
     assert rollforward[-1] == "Total,,0.00,0.00,1300.00,0.00,1300.00,1300.00,0.00"

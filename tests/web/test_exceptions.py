@@ -161,7 +161,7 @@ def test_a_project_whose_estimate_at_completion_exceeds_its_price_is_listed_unti
 
     (item,) = rule_estimate_over_price(AS_OF)  # 4,800 + 95,300 = 100,100 > 100,000
     assert item.key == f"project:{project.pk}" and item.amount == Decimal("100.00")
-    assert "estimate at completion 100,100.00 > price 100,000.00" in item.title
+    assert "estimate at completion EUR 100,100.00 > price EUR 100,000.00" in item.title and item.currency == "EUR"
 
     # a later estimate by hours only: 1,000 h at the average cost so far (60) = 60,000 -> 64,800, under the price
     estimate_set(by=pm, project_id=project.pk, etc_hours=Decimal("1000"), as_of=AS_OF + timedelta(days=1))

@@ -76,7 +76,8 @@ def fx_totals(totals: CurrencyTotals, variant: str = "inline", testid: str = "")
     """A total across currencies (psa.core.totals): 'USD 12,000.00 · GBP 3,000.00 → EUR 14,630.00 at
     1 USD = 0.92 EUR, 1 GBP = 1.17 EUR (rates of 2026-12-04)'. One currency: just 'EUR 12,000.00'. A missing
     rate: the per-currency figures and a warning naming the currency and date, no converted total.
-    `variant` "figure" renders the big number of a figure card with the breakdown beneath."""
+    `variant` "figure" renders the big number of a figure card with the breakdown beneath; "cell" a table cell
+    (each currency on its line, the converted total beneath; the page names the rates once)."""
     return {"t": totals, "variant": variant, "testid": testid}
 
 

@@ -90,6 +90,7 @@ class ExceptionQueueAPI(APIView):
                                 "url": i.url,
                                 "on": i.on,
                                 "amount": None if i.amount is None else str(i.amount),
+                                "currency": i.currency or None,
                             }
                             for i in scan.open[name]
                         ],
