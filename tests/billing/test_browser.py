@@ -61,7 +61,7 @@ def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
     page.click("[data-testid=run-preview]")
     preview = page.locator("[data-testid=preview-table]").inner_text()
     assert "Contoso Retail" in preview and "Fabrikam Energy" in preview
-    assert page.locator("[data-testid=preview-net]").inner_text() == "4,030.12"
+    assert page.locator("[data-testid=preview-net]").inner_text() == "EUR 4,030.12"
     screenshot(page, "billing-run-preview")
 
     page.click("[data-testid=run-start]")

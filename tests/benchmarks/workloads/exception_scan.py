@@ -80,6 +80,7 @@ SQL = {
     "run_failed": "SELECT run_id FROM billing_billingrunitem WHERE status = 'failed' GROUP BY run_id",
     "einvoice_invalid": "SELECT id FROM billing_invoice WHERE number IS NOT NULL AND pdf_sha256 = '' "
     "AND einvoice_error <> ''",
+    "budget_threshold": "SELECT id FROM ledger_budgetalert WHERE cleared_at IS NULL",
     "dismissals": "SELECT rule, item_key, fingerprint, action, until FROM web_exceptiondismissal",
 }
 
@@ -124,6 +125,8 @@ def raw_scan(as_of) -> dict[str, set[str]]:
                 out[rule] = {f"run:{r[0]}" for r in rows}
             elif rule == "einvoice_invalid":
                 out[rule] = {f"invoice:{r[0]}" for r in rows}
+            elif rule == "budget_threshold":
+                out[rule] = {f"budget-alert:{r[0]}" for r in rows}
     return out
 
 
