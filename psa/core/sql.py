@@ -40,7 +40,9 @@ def _array_literal(values: list, kind: type) -> str:
     """The PostgreSQL text form of an array of `kind` (None is NULL); a value of another type is a TypeError."""
     for value in values:
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, kind) or (kind is date and type(value) is not date)
+            isinstance(value, bool)
+            or not isinstance(value, (Decimal, int) if kind is Decimal else kind)  # an int is a whole number
+            or (kind is date and type(value) is not date)
         ):
             raise TypeError(f"unnest: {value!r} in a column of {kind.__name__}")
     text = _quoted if kind is str else str

@@ -28,7 +28,7 @@ def test_every_value_comes_back_as_it_was_sent():
     rows = [
         Row(i, Decimal("-12.34") * i, date(2026, 1, 1 + i) if i % 2 else None, text, i if i % 3 else None)
         for i, text in enumerate(AWKWARD)
-    ]
+    ] + [Row(99, 7, None, "an int in a numeric column", None)]  # type: ignore[arg-type]
     params: list = []
     source = unnest(Row, rows, params)
     with connection.cursor() as cursor:
