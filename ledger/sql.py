@@ -33,13 +33,18 @@ ACCOUNT_COLUMNS = ("id", "code", "name", "type", "system_role", "is_control", "i
 
 
 def rows_where_in(model: type[Model], columns: str, key: str, values: Iterable) -> list[tuple]:
-    """SELECT `columns` of `model` WHERE `key` IN `values` (no query when there are none)."""
+    """SELECT `columns` of `model` WHERE `key` IN `values` (no query when there are none). On PostgreSQL the values
+    go as one array (`= ANY(%s)`), so the statement's text does not grow with them."""
     values = list(values)
     if not values:
         return []
-    placeholders = ", ".join(["%s"] * len(values))
+    table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {model._meta.db_table} WHERE {key} IN ({placeholders})", values)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [values])
+        else:
+            placeholders = ", ".join(["%s"] * len(values))
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} IN ({placeholders})", values)
         return cursor.fetchall()
 
 
@@ -69,25 +74,46 @@ ENTRY_COLUMNS = (
     "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
     "reverses_id", "auto_reverse_on", "total", "posted_by_id",
 )  # fmt: skip
-LINE_COLUMNS = (
-    "line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo",
-    "currency", "amount_currency", "rate",
-)  # fmt: skip
-LINE_TYPES = ("int", "bigint", "numeric", "numeric", "bigint", "bigint", "text", "text", "numeric", "numeric")
 
 
-def entry_insert(entry: JournalEntry, lines: list[JournalLine]) -> tuple | None:
+class LineRow(NamedTuple):
+    """A journal line as `entry_insert` writes it (the entry, date and period come from the entry)."""
+
+    line_no: int
+    account_id: int
+    debit: Decimal
+    credit: Decimal
+    client_id: int | None
+    project_id: int | None
+    memo: str
+    currency: str
+    amount_currency: Decimal
+    rate: Decimal
+
+
+LINE_COLUMNS = LineRow._fields
+
+
+def entry_insert(entry: JournalEntry, lines: Sequence[LineRow]) -> tuple | None:
     """Lock the open period covering the entry's date, take the number, insert the entry and its lines: one
     PostgreSQL statement (data-modifying CTEs), one round trip instead of five, which keeps bulk posting close
-    to hand-written SQL. Returns (id, number, posted_at, period_id), or None, having written nothing and taken no
-    number, when no open period covers the date. The triggers and the deferred balance check see the whole entry."""
+    to hand-written SQL. The lines come as one array per column (psa.core.sql.unnest), so the statement's text
+    is the same whatever the number of lines: the driver does not re-parse a statement thousands of
+    placeholders long for each entry. Returns (id, number, posted_at, period_id), or None, having written nothing
+    and taken no number, when no open period covers the date. The triggers and the deferred balance check see the
+    whole entry."""
     period_table, entry_table, line_table = (
         AccountingPeriod._meta.db_table,
         JournalEntry._meta.db_table,
         JournalLine._meta.db_table,
     )
     cte, number_expr, number_params = number_next_sql(series=JOURNAL_SERIES, on=entry.date, when="period")
-    values = ", ".join("(" + ", ".join(f"%s::{t}" for t in LINE_TYPES) + ")" for _ in lines)
+    params: list = [entry.date, entry.date, *number_params]
+    params += [
+        entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
+        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
+    ]  # fmt: skip
+    source = unnest(LineRow, lines, params)
     sql = (
         f"WITH period AS (SELECT id FROM {period_table} "
         f"WHERE start <= %s AND \"end\" >= %s AND status = 'open' FOR NO KEY UPDATE), "
@@ -97,20 +123,10 @@ def entry_insert(entry: JournalEntry, lines: list[JournalLine]) -> tuple | None:
         f"FROM number_next, period "
         f"RETURNING id, number, posted_at, period_id, date), lines AS ("
         f"INSERT INTO {line_table} (entry_id, date, period_id, {', '.join(LINE_COLUMNS)}) "
-        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('v.' + c for c in LINE_COLUMNS)} "
-        f"FROM entry, (VALUES {values}) AS v({', '.join(LINE_COLUMNS)}) RETURNING 1) "
+        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('u.' + c for c in LINE_COLUMNS)} "
+        f"FROM entry, {source} ORDER BY u.line_no RETURNING 1) "
         f"SELECT id, number, posted_at, period_id FROM entry"
     )
-    params = [entry.date, entry.date, *number_params]
-    params += [
-        entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
-        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
-    ]  # fmt: skip
-    for line in lines:
-        params += [
-            line.line_no, line.account_id, line.debit, line.credit, line.client_id, line.project_id, line.memo,
-            line.currency, line.amount_currency, line.rate,
-        ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

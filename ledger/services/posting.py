@@ -24,6 +24,7 @@ How a higher layer posts (billing, revenue recognition, payments)::
   roll back together).
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -136,11 +137,14 @@ class EntrySpec:
 
     def fingerprint(self) -> str:
         def amount(value: DecimalInput) -> str:
+            if type(value) is Decimal and value.is_finite():
+                return f"{value:.2f}"
             try:
                 return f"{to_decimal(value):.2f}"
             except (TypeError, ValueError):
                 return repr(value)
 
+        functional = functional_currency()
         body = {
             "date": self.date.isoformat(),
             "memo": self.memo,
@@ -149,7 +153,11 @@ class EntrySpec:
             "lines": [
                 [ln.account, amount(ln.debit), amount(ln.credit), ln.client_id, ln.project_id, ln.memo]
                 # A foreign-currency line adds its transaction; functional lines hash as they always did.
-                + ([ln.currency, amount(ln.amount_currency or ZERO), str(ln.rate)] if ln.foreign else [])
+                + (
+                    [ln.currency, amount(ln.amount_currency or ZERO), str(ln.rate)]
+                    if ln.currency and ln.currency != functional
+                    else []
+                )
                 for ln in self.lines
             ],
         }
@@ -157,11 +165,14 @@ class EntrySpec:
 
 
 def _amount(value: DecimalInput, name: str, errors: dict) -> Decimal:
-    try:
-        amount = to_decimal(value if value not in (None, "") else ZERO)
-    except (TypeError, ValueError):
-        errors[name] = ["Enter an amount as a decimal number."]
-        return ZERO
+    if type(value) is Decimal:  # what the system's postings pass: no conversion (same checks below)
+        amount = value
+    else:
+        try:
+            amount = to_decimal(value if value not in (None, "") else ZERO)
+        except (TypeError, ValueError):
+            errors[name] = ["Enter an amount as a decimal number."]
+            return ZERO
     if not amount.is_finite():
         errors[name] = ["Enter a finite amount."]
         return ZERO
@@ -204,16 +215,23 @@ class _Checked(NamedTuple):
     rate: Decimal
 
 
-def _transaction(line: LineSpec, i: int, functional_amount: Decimal, errors: dict) -> tuple[str, Decimal, Decimal]:
+@functools.cache
+def _places(currency: str) -> tuple[Decimal, int]:
+    """A currency's quantum and minor unit (ISO 4217 data: fixed, so read once per currency per process)."""
+    return quantum(currency), minor_unit(currency)
+
+
+def _transaction(
+    line: LineSpec, i: int, functional_amount: Decimal, errors: dict, functional: str
+) -> tuple[str, Decimal, Decimal]:
     """The line's currency, amount in it and rate; a functional line is its own amount at rate 1."""
-    functional = functional_currency()
     currency = (line.currency or functional).upper()
     if currency == functional:
         if line.amount_currency is not None and to_decimal(line.amount_currency) != functional_amount:
             errors[f"lines[{i}].amount_currency"] = [f"A line in {functional} has one amount; leave this out."]
         return currency, functional_amount, Decimal(1)
     try:
-        places, digits = quantum(currency), minor_unit(currency)
+        places, digits = _places(currency)
     except ValidationFailed as exc:
         errors[f"lines[{i}].currency"] = [exc.message]
         return currency, ZERO, Decimal(1)
@@ -256,6 +274,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, d
     if len(lines) < 2:
         errors["lines"] = ["An entry needs at least two lines (a debit and a credit)."]
     checked: list[_Checked] = []
+    functional = functional_currency()
     for i, line in enumerate(lines):
         debit = _amount(line.debit, f"lines[{i}].debit", errors)
         credit = _amount(line.credit, f"lines[{i}].credit", errors)
@@ -263,7 +282,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, d
             errors[f"lines[{i}].debit"] = ["Each line has either a debit or a credit, greater than zero."]
         if len(line.memo or "") > 200:
             errors[f"lines[{i}].memo"] = ["At most 200 characters."]
-        checked.append(_Checked(line, debit, credit, *_transaction(line, i, debit or credit, errors)))
+        checked.append(_Checked(line, debit, credit, *_transaction(line, i, debit or credit, errors, functional)))
     codes = {str(line.account) for line in lines}
     accounts = _accounts_by_code(codes)
     for i, line in enumerate(lines):
@@ -416,30 +435,30 @@ def _write(
         total=sum((c.debit for c in checked), ZERO),
         posted_by=by if getattr(by, "is_authenticated", False) else None,
     )
-    lines = [
-        JournalLine(
-            line_no=i,
-            account_id=accounts[str(c.spec.account)].id,
-            debit=c.debit,
-            credit=c.credit,
-            client_id=c.spec.client_id if c.spec.client_id is not None else project_clients.get(c.spec.project_id),
-            project_id=c.spec.project_id,
-            memo=c.spec.memo or "",
-            currency=c.currency,
-            amount_currency=c.amount_currency,
-            rate=c.rate,
+    rows = [
+        sql.LineRow(
+            i,
+            accounts[str(c.spec.account)].id,
+            c.debit,
+            c.credit,
+            c.spec.client_id if c.spec.client_id is not None else project_clients.get(c.spec.project_id),
+            c.spec.project_id,
+            c.spec.memo or "",
+            c.currency,
+            c.amount_currency,
+            c.rate,
         )
         for i, c in enumerate(checked, start=1)
     ]
     if connection.vendor == "postgresql":
         # Optimistic: one statement locks the open period covering the date, numbers and inserts. Only when no
         # open period covers the date does the service look closer (closed, missing, or catch-up).
-        _dated(entry, lines, spec, spec.date, None)
-        posted = _insert_one_statement(entry, lines)
+        _dated(entry, spec, spec.date, None)
+        posted = _insert_one_statement(entry, rows)
         if posted is None:
             period, on = _resolve_period(spec.date, catch_up=catch_up)
-            _dated(entry, lines, spec, on, period)
-            posted = _insert_one_statement(entry, lines)
+            _dated(entry, spec, on, period)
+            posted = _insert_one_statement(entry, rows)
             if posted is None:
                 raise PeriodClosed(f"The period {period.label} was closed while posting; try again.")
             if posted.period_id == period.pk:
@@ -447,8 +466,8 @@ def _write(
         entry = posted
     else:
         period, on = _resolve_period(spec.date, catch_up=catch_up)
-        _dated(entry, lines, spec, on, period)
-        _insert_orm(entry, lines)
+        _dated(entry, spec, on, period)
+        _insert_orm(entry, rows)
     if by is not None:
         verb = "reversed " + reverses.number if reverses is not None else "posted"
         audit_record(
@@ -461,37 +480,30 @@ def _write(
     return entry
 
 
-def _dated(
-    entry: JournalEntry, lines: list[JournalLine], spec: EntrySpec, on: date, period: AccountingPeriod | None
-) -> None:
+def _dated(entry: JournalEntry, spec: EntrySpec, on: date, period: AccountingPeriod | None) -> None:
     entry.date = on
     entry.requested_date = spec.date if on != spec.date else None
     entry.auto_reverse_on = spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None
     if period is not None:
         entry.period = period
-    for line in lines:
-        line.date = on
-        line.period_id = period.pk if period is not None else None  # type: ignore[assignment]  # None: SQL fills it
 
 
-def _insert_orm(entry: JournalEntry, lines: list[JournalLine]) -> None:
+def _insert_orm(entry: JournalEntry, rows: list[sql.LineRow]) -> None:
     """Number, entry and lines with the ORM (any database)."""
     entry.number = number_next(series=JOURNAL_SERIES, on=entry.date)
     entry.save(force_insert=True)
-    for line in lines:
-        line.entry = entry
-    JournalLine.objects.bulk_create(lines)
+    JournalLine.objects.bulk_create(
+        [JournalLine(entry=entry, date=entry.date, period_id=entry.period_id, **row._asdict()) for row in rows]
+    )
 
 
-def _insert_one_statement(entry: JournalEntry, lines: list[JournalLine]) -> JournalEntry | None:
+def _insert_one_statement(entry: JournalEntry, rows: list[sql.LineRow]) -> JournalEntry | None:
     """Post the entry and its lines in one statement (ledger.sql.entry_insert); returns the posted entry, or None,
     having written nothing and taken no number, when no open period covers the date."""
-    row = sql.entry_insert(entry, lines)
+    row = sql.entry_insert(entry, rows)
     if row is None:
         return None
     pk, number, posted_at, period_id = row
-    for line in lines:
-        line.entry_id, line.period_id = pk, period_id
     columns = {"id": pk, "number": number, "posted_at": posted_at, "period_id": period_id}
     names = [f.attname for f in JournalEntry._meta.concrete_fields]
     posted = JournalEntry.from_db(connection.alias, names, [columns.get(n, getattr(entry, n)) for n in names])

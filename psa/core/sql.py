@@ -6,17 +6,18 @@
   instance is built per row.
 - `number_series_bump` / `number_series_bump_cte`: the gapless counter's one upsert (psa/core/numbering.py
   holds the rules around it).
+- `exchange_rates_upsert`: an ECB import's new and corrected rates in one statement (psa/core/rates.py).
 - `database_ping`: the health checks' `SELECT 1`.
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
 
-from psa.core.models import NumberSeries
+from psa.core.models import ExchangeRate, NumberSeries
 
 # The PostgreSQL array type of each column type a row may carry.
 PG_TYPES = {
@@ -25,12 +26,36 @@ PG_TYPES = {
 }  # fmt: skip
 
 
+# Each column goes as one array literal written here (`{1,2,NULL}`, `{"a","b \\"c\\""}`): one join costs far less
+# than the driver dumping every element. Numbers and dates need no quoting (digits, sign, point, exponent, ISO
+# date); text is double-quoted with backslash escapes, as PostgreSQL's array input reads it.
+_LITERAL = {int: int, Decimal: Decimal, date: date, str: str, int | None: int, date | None: date}
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_literal(values: list, kind: type) -> str:
+    """The PostgreSQL text form of an array of `kind` (None is NULL); a value of another type is a TypeError."""
+    for value in values:
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (Decimal, int) if kind is Decimal else kind)  # an int is a whole number
+            or (kind is date and type(value) is not date)
+        ):
+            raise TypeError(f"unnest: {value!r} in a column of {kind.__name__}")
+    text = _quoted if kind is str else str
+    return "{" + ",".join("NULL" if v is None else text(v) for v in values) + "}"
+
+
 def unnest(row_type: type[NamedTuple], rows: Sequence[NamedTuple], params: list) -> str:
     """`unnest(%s::type[], ...) AS u(col, ...)` over the row type's fields, appending one array per column to
-    `params`."""
+    `params` as an array literal."""
     columns = row_type._fields
-    for i in range(len(columns)):
-        params.append([row[i] for row in rows])
+    for i, column in enumerate(columns):
+        values = [row[i] for row in rows]
+        params.append(_array_literal(values, _LITERAL[row_type.__annotations__[column]]))
     arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
     return f"unnest({arrays}) AS u({', '.join(columns)})"
 
@@ -57,6 +82,47 @@ def number_series_bump_cte(*, series: str, year: int, when: str = "") -> tuple[s
     of an earlier CTE) the counter moves only if that CTE returns a row."""
     source = f"SELECT %s, %s, 1 FROM {when} LIMIT 1" if when else "VALUES (%s, %s, 1)"
     return f"number_next AS ({_number_series_upsert(source)})", [series, year]
+
+
+class RateRow(NamedTuple):
+    currency: str
+    date: date
+    rate: Decimal
+
+
+def exchange_rates_upsert(
+    *, rows: Sequence[RateRow], quote: str, source: str, by_id: int | None, now: datetime
+) -> tuple[int, int]:
+    """Write rates into `quote` in one INSERT ... ON CONFLICT (currency, quote, date) DO UPDATE: a new date is
+    inserted, a held date with a different rate is corrected (rate, source, who, when), a held date with the same
+    rate is left alone (not written, so its history gets no row). Returns (inserted, corrected) as the database
+    counted them. The history triggers still fire per row written.
+
+    It first sets `pgtrigger.ignore` to the empty list ("ignore no trigger", what an unset value
+    means) for the transaction: each history trigger reads that setting inside an exception block, and while it
+    is unset the read raises; every caught error rolls back a subtransaction, which walks the transaction's whole
+    list of pending after-trigger events (here one deferred foreign-key check per row written). Per row that is
+    quadratic: 130,000 rates took 86 s with it unset and 3.6 s set."""
+    if not rows:
+        return 0, 0
+    table = connection.ops.quote_name(ExchangeRate._meta.db_table)
+    params: list = [quote, source, by_id, now]
+    values = unnest(RateRow, rows, params)
+    with connection.cursor() as cursor:
+        # Its own statement: the history context (pghistory) is not attached to statements starting with SELECT.
+        cursor.execute("SET LOCAL pgtrigger.ignore = '{}'")
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {table} (currency, quote, date, rate, source, created_by_id, updated_at) "
+            f"SELECT u.currency, %s, u.date, u.rate, %s, %s::bigint, %s::timestamptz FROM {values} "
+            "ON CONFLICT (currency, quote, date) DO UPDATE SET rate = EXCLUDED.rate, source = EXCLUDED.source, "
+            "created_by_id = EXCLUDED.created_by_id, updated_at = EXCLUDED.updated_at "
+            f"WHERE {table}.rate <> EXCLUDED.rate "
+            "RETURNING xmax = 0 AS inserted) "
+            "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted) FROM written",
+            params,
+        )
+        inserted, corrected = cursor.fetchone()
+    return inserted, corrected
 
 
 def database_ping() -> None:

@@ -9,8 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.db import transaction
 from django.test import override_settings
 
+from psa.core import rates as rates_module
 from psa.core.ecb import ecb_read
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.fx import MissingRate, convert, rate_for, rates_for
@@ -247,6 +250,52 @@ def test_a_file_with_a_bad_row_imports_nothing(finance):
 
     assert refused.value.fields["file"][0].startswith("Line 6:")
     assert not ExchangeRate.objects.exists()
+
+
+def _imported(finance) -> tuple:
+    report = exchange_rates_import_ecb(file=HISTORY, by=finance, dry_run=False)
+    rows = ExchangeRate.objects.order_by("currency", "date").values_list(
+        "currency", "quote", "date", "rate", "source", "created_by"
+    )
+    return (report.created, report.updated, report.unchanged, report.corrections), list(rows)
+
+
+@pytest.fixture
+def held(finance):
+    """A date the history file brings with the same rate, one with another rate, one it does not bring."""
+    exchange_rate_set(currency="USD", on=date(2026, 12, 4), rate="0.8587376556", by=finance)
+    exchange_rate_set(currency="GBP", on=date(2026, 12, 4), rate="1.10", by=finance)
+    exchange_rate_set(currency="GBP", on=date(2026, 11, 30), rate="1.15", by=finance)
+
+
+def test_the_one_statement_import_and_the_orm_import_write_and_count_the_same(finance, held, monkeypatch):
+    savepoint = transaction.savepoint_create()
+    one_statement = _imported(finance)  # PostgreSQL: one INSERT ... ON CONFLICT statement
+    transaction.savepoint_rollback(savepoint)
+    monkeypatch.setattr(rates_module.connection, "vendor", "sqlite")
+    orm = _imported(finance)  # the ORM's bulk upsert, from the same rates
+    monkeypatch.undo()
+
+    assert one_statement == orm
+    (created, corrected, unchanged, corrections), rows = one_statement
+    assert (created, corrected, unchanged) == (26, 1, 1)
+    assert [(c.currency, c.day, c.old) for c in corrections] == [("GBP", date(2026, 12, 4), Decimal("1.10"))]
+    assert len(rows) == 29
+
+
+def test_the_import_records_history_for_the_rates_it_writes_and_none_for_the_unchanged(finance, held):
+    events = apps.get_model("core", "ExchangeRateEvent").objects
+    assert events.count() == 3  # the three rates set by hand
+
+    exchange_rates_import_ecb(file=HISTORY, by=finance, dry_run=False)
+
+    labels = list(events.order_by("pgh_id").values_list("pgh_label", flat=True))[3:]
+    assert labels.count("insert") == 26 and labels.count("update") == 1 and len(labels) == 27
+    [update] = events.filter(pgh_label="update")
+    assert (update.currency, update.date, update.rate, update.source) == (
+        "GBP", date(2026, 12, 4), Decimal("1.1446231328"), RateSource.ECB,
+    )  # fmt: skip
+    assert not events.filter(pgh_label="update", currency="USD").exists()
 
 
 @override_settings(PSA_FUNCTIONAL_CURRENCY="USD")

@@ -19,7 +19,7 @@ from ledger.choices import RevaluationRunStatus
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, RevaluationRun
 from ledger.selectors.close import close_checklist
 from ledger.selectors.revaluation import revaluation_plan
-from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close
+from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close, revaluation
 from ledger.services.posting import fx_line
 from ledger.services.revaluation import revaluation_execute, revaluation_run, revaluation_start
 from ledger.services.revenue import recognition_run
@@ -149,6 +149,36 @@ def test_running_twice_with_the_same_rates_posts_one_entry(jan, booked):
     assert second.status == RevaluationRunStatus.UNCHANGED and second.entry is None
     assert JournalEntry.objects.filter(source__startswith="fx-revaluation:").count() == 1
     assert first.entry.lines.count() == 4
+
+
+def test_a_run_of_several_entries_resumes_after_a_crash_without_posting_twice(jan, booked, monkeypatch):
+    # Given entries of one item each and a worker that dies after posting the first of the run's two entries
+    monkeypatch.setattr(revaluation, "CHUNK", 1)
+    posted = []
+
+    def dies_after_one_entry(**kwargs):
+        if posted:
+            raise ConnectionError("worker lost")
+        posted.append(entry_post(**kwargs))
+        return posted[-1]
+
+    monkeypatch.setattr(revaluation, "entry_post", dies_after_one_entry)
+    run = revaluation_start(period_id=jan.pk, enqueue=False)
+    with pytest.raises(ConnectionError):
+        revaluation_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.processed, run.total) == (RevaluationRunStatus.RUNNING, 1, 2)
+    # When the task runs again (acks_late: the broker redelivers it)
+    monkeypatch.setattr(revaluation, "entry_post", entry_post)
+    run = revaluation_execute(run_id=run.pk)
+    # Then the first entry is replayed by its key, the second posted, and each item revalued once
+    entries = list(JournalEntry.objects.filter(source=run.source).order_by("pk"))
+    assert [e.pk for e in entries][:1] == [posted[0].pk] and len(entries) == 2
+    assert (run.status, run.processed, run.total, run.entries, run.entry) == (
+        RevaluationRunStatus.DONE, 2, 2, 2, posted[0]
+    )  # fmt: skip
+    assert balance("1100", through=JAN_END) == D("1480.00")
+    assert in_month("7150") == D("-20.00") and in_month("7250") == D("15.00")
 
 
 def test_a_corrected_rate_replaces_a_revaluation_not_yet_reversed(jan, booked):

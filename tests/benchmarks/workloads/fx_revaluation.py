@@ -1,9 +1,10 @@
 """fx_revaluation: month-end revaluation of ITEMS open foreign-currency receivables (USD, GBP, JPY; 50,000 at S,
 500,000 at M) through ledger.services.revaluation.revaluation_run, against hand-written SQL doing the same
 postings on the same data: one aggregate joined with the period-end rates into a temporary table, then per chunk
-of 100 items the number bump, the entry and its lines (difference on AR, gain or loss with the same dimensions),
-each entry dated the period end with its automatic reversal. Both fire the same triggers (balance at commit,
-open period, immutability); between runs the revaluation is removed so each starts from the same state.
+of CHUNK items (the service's entry size) the number bump, the entry and its lines (difference on AR, gain or
+loss with the same dimensions), each entry dated the period end with its automatic reversal. Both fire the same
+triggers (balance at commit, open period, immutability); between runs the revaluation is removed so each starts
+from the same state.
 """
 
 from django.db import connection, transaction
