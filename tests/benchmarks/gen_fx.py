@@ -103,6 +103,7 @@ def fx_reset(facts: dict) -> None:
     starts from the same state."""
     from ledger.models import RevaluationRun
 
+    RevaluationRun.objects.all().delete()  # first: the runs refer to the entries deleted below
     restore = _triggers_off()
     try:
         with connection.cursor() as cursor:
@@ -112,5 +113,4 @@ def fx_reset(facts: dict) -> None:
         with connection.cursor() as cursor:
             for statement in restore:
                 cursor.execute(statement)
-    RevaluationRun.objects.all().delete()
     NumberSeries.objects.filter(series="JE", year=facts["period"].start.year).update(last=facts["last_number"])
