@@ -41,8 +41,8 @@ from projects.choices import EntryStatus
 from projects.models import Consultant, Contract, ContractLine, Expense, Milestone, Project, TimeEntry
 from psa.core.currency import functional_currency
 from psa.core.dates import month_end, next_month
+from psa.core.entities import entity_default, seller_missing
 from psa.core.exceptions import DomainError
-from psa.core.firm import seller_missing
 from psa.core.models import ExchangeRate
 from psa.core.money import RATE_PLACES, round_amount, round_to
 
@@ -304,9 +304,12 @@ def _time(account: Account, first_month: date, today: date) -> int:
 
 
 def seed() -> list[str]:
-    if missing := seller_missing():
+    if missing := seller_missing(entity_default(), functional_currency()):
         names = ", ".join(missing)
-        return [f"billing: skipped, no seller to invoice as: set PSA_DEMO_FIRM=true (the demo firm) or {names}"]
+        return [
+            f"billing: skipped, the default legal entity cannot invoice yet (missing {names}): set PSA_DEMO_FIRM=true "
+            "(the demo firm) or the PSA_FIRM_* settings before the first start"
+        ]
     today = timezone.localdate()
     first_month = (today.replace(day=1) - timedelta(days=150)).replace(day=1)
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)

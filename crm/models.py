@@ -31,6 +31,14 @@ class Account(models.Model):
     billing_email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    entity = models.ForeignKey(
+        "core.LegalEntity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The legal entity that contracts with this client by default (else the sales owner's).",
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", help_text="Group parent."
     )
@@ -151,6 +159,14 @@ class Opportunity(models.Model):
     service_end = models.DateField(null=True, blank=True)
     service_type = models.CharField(max_length=20, choices=ServiceType.choices, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    entity = models.ForeignKey(
+        "core.LegalEntity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The legal entity that sells the deal; empty: the account's, else the sales owner's.",
+    )
     delivery_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

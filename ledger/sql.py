@@ -25,6 +25,9 @@ from ledger.models import (
     Recognition,
     RevenueSchedule,
 )
+from psa.core.entities import entity_default
+from psa.core.exceptions import ValidationFailed
+from psa.core.models import LegalEntity
 from psa.core.numbering import number_next_sql
 from psa.core.sql import unnest
 
@@ -72,7 +75,7 @@ def entry_key_row(key: str) -> tuple[int, str] | None:
 
 ENTRY_COLUMNS = (
     "date", "requested_date", "memo", "source", "origin", "idempotency_key", "spec_hash",
-    "reverses_id", "auto_reverse_on", "total", "posted_by_id",
+    "reverses_id", "auto_reverse_on", "total", "posted_by_id", "entity_id",
 )  # fmt: skip
 
 
@@ -94,7 +97,24 @@ class LineRow(NamedTuple):
 LINE_COLUMNS = LineRow._fields
 
 
-def entry_insert(entry: JournalEntry, lines: Sequence[LineRow]) -> tuple | None:
+def entity_series(entity_id: int | None) -> tuple[int, str]:
+    """(id, series prefix) of the entity `entity_id`, or of the default entity when None: one query."""
+    table = LegalEntity._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, series_prefix FROM {table} WHERE id = %s OR (%s IS NULL AND is_active) ORDER BY id LIMIT 1",
+            [entity_id, entity_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if entity_id is not None:
+            raise ValidationFailed("No such legal entity.", fields={"entity": [f"Unknown entity {entity_id}."]})
+        entity = entity_default()
+        return entity.pk, entity.series_prefix
+    return row[0], row[1]
+
+
+def entry_insert(entry: JournalEntry, lines: Sequence[LineRow], *, series: str = JOURNAL_SERIES) -> tuple | None:
     """Lock the open period covering the entry's date, take the number, insert the entry and its lines: one
     PostgreSQL statement (data-modifying CTEs), one round trip instead of five, which keeps bulk posting close
     to hand-written SQL. The lines come as one array per column (psa.core.sql.unnest), so the statement's text
@@ -107,11 +127,11 @@ def entry_insert(entry: JournalEntry, lines: Sequence[LineRow]) -> tuple | None:
         JournalEntry._meta.db_table,
         JournalLine._meta.db_table,
     )
-    cte, number_expr, number_params = number_next_sql(series=JOURNAL_SERIES, on=entry.date, when="period")
+    cte, number_expr, number_params = number_next_sql(series=series, on=entry.date, when="period")
     params: list = [entry.date, entry.date, *number_params]
     params += [
         entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
-        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id,
+        entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id, entry.entity_id,
     ]  # fmt: skip
     source = unnest(LineRow, lines, params)
     sql = (

@@ -44,8 +44,8 @@ from projects.models import Contract
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.currency import minor_unit
+from psa.core.entities import seller_details, seller_snapshot, series_name
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
-from psa.core.firm import seller_details, seller_snapshot
 from psa.core.fx import rate_for
 from psa.core.history import history_context
 from psa.core.money import RATE_PLACES, ZERO, line_net, round_amount, round_to
@@ -53,13 +53,13 @@ from psa.core.numbering import number_next
 from psa.core.webhooks import event_emit
 
 
-def _snapshot(account: Account) -> dict:
+def _snapshot(account: Account, contract: Contract) -> dict:
     return {
         "buyer_name": account.legal_name or account.name,
         "buyer_address": account.billing_address,
         "buyer_tax_id": account.tax_id,
         "buyer_email": account.billing_email,
-        "seller": seller_snapshot(),
+        "seller": seller_snapshot(contract.entity, contract.currency),
     }
 
 
@@ -81,6 +81,7 @@ def _new_draft(
         kind=InvoiceKind.INVOICE,
         account=account,
         contract=contract,
+        entity_id=contract.entity_id,
         project_id=contract.project_id,
         run=run,
         currency=contract.currency,
@@ -89,7 +90,7 @@ def _new_draft(
         period_end=period_end,
         buyer_reference=contract.number,
         created_by=by if getattr(by, "is_authenticated", False) else None,
-        **_snapshot(account),
+        **_snapshot(account, contract),
     )
 
 
@@ -248,9 +249,14 @@ def settle_status(invoice: Invoice, *, by: User | None = None, note: str = "") -
 
 
 def _check_issue_date(invoice: Invoice, on: date) -> None:
-    """Refuse a date before the latest issued document of the kind. Call it after `number_next`, under the
+    """Refuse a date before the latest issued document of the kind and entity (its series). Call it after
+    `number_next`, under the
     series lock: read before it, a concurrent issue still uncommitted is missed (DESIGN.md invariant 4)."""
-    latest = Invoice.objects.filter(kind=invoice.kind, number__isnull=False).aggregate(m=Max("issue_date"))["m"]
+    latest = (
+        Invoice.objects.filter(kind=invoice.kind, entity_id=invoice.entity_id, number__isnull=False)
+        .aggregate(m=Max("issue_date"))
+        .get("m")
+    )
     if latest and on < latest:
         raise ValidationFailed(
             f"Numbers are chronological: the last {invoice.get_kind_display().lower()} was issued on "
@@ -275,8 +281,8 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
             "An invoice with nothing to pay cannot be issued; discard the draft instead.",
             fields={"gross_total": ["Must be greater than zero."]},
         )
-    # The seller on a legal document is the firm as configured when it is issued, complete or refused.
-    invoice.seller = seller_details()
+    # The seller on a legal document is its entity as it is when the document is issued, complete or refused.
+    invoice.seller = seller_details(invoice.entity, invoice.currency)
     on = on or timezone.localdate()
     # Converted at the rate of the issue date; a missing rate refuses the issue before a number is taken.
     rate = rate_for(currency=invoice.currency, on=on)
@@ -286,7 +292,7 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
     invoice.functional_gross = functional.gross
     # Lock first, then check: taking the number locks the series row until commit, so the latest issue date
     # read after it includes every document numbered before this one. A refusal rolls the number back.
-    invoice.number = number_next(series=SERIES[invoice.kind], on=on)
+    invoice.number = number_next(series=series_name(invoice.entity, SERIES[invoice.kind]), on=on)
     _check_issue_date(invoice, on)
     invoice.issue_date = on
     invoice.due_date = on + timedelta(days=invoice.payment_terms_days if not invoice.is_credit_note else 0)
@@ -401,6 +407,7 @@ def credit_note_create(
         buyer_email=original.buyer_email,
         buyer_reference=original.buyer_reference,
         seller=original.seller,
+        entity_id=original.entity_id,
         note=(reason or f"Credit for invoice {original.number}")[:2000],
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )

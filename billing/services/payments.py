@@ -35,6 +35,7 @@ from crm.models import Account
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.currency import currency_check, minor_unit, quantum
+from psa.core.entities import entity_default_id
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.fx import convert, rate_for
 from psa.core.history import history_context
@@ -75,6 +76,12 @@ def _allocate(
         )
     if invoice.kind != InvoiceKind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ConflictError(f"{invoice} is not open for payment.", fields={"invoice": ["Not open."]})
+    if invoice.entity_id != payment.entity_id:
+        raise ValidationFailed(
+            f"{invoice} was issued by another legal entity than the one the payment was received by: a payment "
+            "settles its own entity's invoices only.",
+            fields={"invoice": ["Issued by another legal entity."]},
+        )
     if invoice.currency != payment.currency:
         raise ValidationFailed(
             f"{invoice} is in {invoice.currency} and the payment in {payment.currency}: a payment settles invoices "
@@ -136,7 +143,11 @@ def _auto_allocate(payment: Payment, *, by: User, on: date | None = None) -> Non
     invoices = list(
         Invoice.objects.select_for_update()
         .filter(
-            account_id=payment.account_id, kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, currency=payment.currency
+            account_id=payment.account_id,
+            entity_id=payment.entity_id,
+            kind=InvoiceKind.INVOICE,
+            status__in=OPEN_STATUSES,
+            currency=payment.currency,
         )
         .order_by("due_date", "pk")
     )
@@ -161,9 +172,12 @@ def payment_record(
     bank_ref: str | None = None,
     allocations: list[dict] | None = None,
     auto_allocate: bool = True,
+    entity_id: int | None = None,
 ) -> Payment:
     """Record money received and post it; allocate it as given (`[{"invoice_id", "amount"}]`) or, by
-    default, to the account's oldest open invoices. What is left is unapplied credit."""
+    default, to the account's oldest open invoices of the receiving entity. What is left is unapplied credit.
+    The receiving legal entity is `entity_id`, else the entity of the first invoice allocated, else the account's
+    default entity, else the firm's default one."""
     require_finance(by)
     for name, value in (("reference", reference or ""), ("bank_ref", bank_ref or "")):
         if len(value) > (most := _PAYMENT_LENGTHS[name]):
@@ -181,8 +195,15 @@ def payment_record(
     amount = _amount(amount, "amount", currency)
     # Converted at the rate of the received date; a missing rate refuses the payment before anything is written.
     rate = rate_for(currency=currency, on=received_on)
+    if entity_id is None and allocations:
+        first = str(allocations[0].get("invoice_id", ""))
+        entity_id = (
+            Invoice.objects.filter(pk=int(first) if first.isdigit() else 0).values_list("entity_id", flat=True).first()
+        )
+    entity_id = entity_id or account.entity_id or entity_default_id()
     payment = Payment(
         account=account,
+        entity_id=entity_id,
         amount=amount,
         received_on=received_on,
         method=method,

@@ -168,6 +168,7 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
         memo=f"{label} {invoice.number} — {invoice.buyer_name}"[:300],
         source=f"invoice:{invoice.pk}",
         lines=tuple(lines),
+        entity_id=invoice.entity_id,
     )
 
 
@@ -193,6 +194,7 @@ def payment_post(payment: Payment) -> JournalEntry:
         date=payment.received_on,
         memo=f"Payment {payment.reference or payment.pk} — {payment.account}"[:300],
         source=f"payment:{payment.pk}",
+        entity_id=payment.entity_id,
         lines=_dr_cr(
             account_code_for(SystemAccount.CASH),
             account_code_for(SystemAccount.RECEIVABLE),
@@ -271,7 +273,9 @@ def settlement_post(settlement: Settlement) -> JournalEntry | None:
         )
     if len(lines) < 2:
         return None
-    spec = EntrySpec(date=s.on, memo=s.memo[:300], source=f"invoice:{invoice.pk}", lines=tuple(lines))
+    spec = EntrySpec(
+        date=s.on, memo=s.memo[:300], source=f"invoice:{invoice.pk}", lines=tuple(lines), entity_id=invoice.entity_id
+    )
     return entry_post(spec=spec, key=s.key)
 
 
@@ -283,6 +287,7 @@ def write_off_post(write_off: WriteOff, on: date) -> JournalEntry:
         date=on,
         memo=f"Write-off on {invoice.number}: {write_off.reason}"[:300],
         source=f"writeoff:{write_off.pk}",
+        entity_id=invoice.entity_id,
         lines=_dr_cr(
             account_code_for(SystemAccount.WRITE_OFFS),
             account_code_for(SystemAccount.RECEIVABLE),

@@ -134,6 +134,8 @@ class EntrySpec:
     lines: Sequence[LineSpec] = field(default_factory=tuple)
     source: str = ""
     auto_reverse_on: "Date | None" = None
+    # The legal entity whose books take the entry; None: the default entity (psa.core.entities).
+    entity_id: int | None = None
 
     def fingerprint(self) -> str:
         def amount(value: DecimalInput) -> str:
@@ -425,7 +427,9 @@ def _write(
     accounts: dict,
     project_clients: dict,
 ) -> JournalEntry:
+    entity_id, prefix = sql.entity_series(spec.entity_id)
     entry = JournalEntry(
+        entity_id=entity_id,
         memo=spec.memo.strip(),
         source=spec.source or ("manual" if origin == EntryOrigin.MANUAL else ""),
         origin=origin,
@@ -454,11 +458,11 @@ def _write(
         # Optimistic: one statement locks the open period covering the date, numbers and inserts. Only when no
         # open period covers the date does the service look closer (closed, missing, or catch-up).
         _dated(entry, spec, spec.date, None)
-        posted = _insert_one_statement(entry, rows)
+        posted = _insert_one_statement(entry, rows, prefix)
         if posted is None:
             period, on = _resolve_period(spec.date, catch_up=catch_up)
             _dated(entry, spec, on, period)
-            posted = _insert_one_statement(entry, rows)
+            posted = _insert_one_statement(entry, rows, prefix)
             if posted is None:
                 raise PeriodClosed(f"The period {period.label} was closed while posting; try again.")
             if posted.period_id == period.pk:
@@ -467,7 +471,7 @@ def _write(
     else:
         period, on = _resolve_period(spec.date, catch_up=catch_up)
         _dated(entry, spec, on, period)
-        _insert_orm(entry, rows)
+        _insert_orm(entry, rows, prefix)
     if by is not None:
         verb = "reversed " + reverses.number if reverses is not None else "posted"
         audit_record(
@@ -488,19 +492,24 @@ def _dated(entry: JournalEntry, spec: EntrySpec, on: date, period: AccountingPer
         entry.period = period
 
 
-def _insert_orm(entry: JournalEntry, rows: list[sql.LineRow]) -> None:
+def _series(prefix: str) -> str:
+    """The journal series of an entity with this series prefix (psa.core.entities.series_name)."""
+    return f"{prefix}-{JOURNAL_SERIES}" if prefix else JOURNAL_SERIES
+
+
+def _insert_orm(entry: JournalEntry, rows: list[sql.LineRow], prefix: str) -> None:
     """Number, entry and lines with the ORM (any database)."""
-    entry.number = number_next(series=JOURNAL_SERIES, on=entry.date)
+    entry.number = number_next(series=_series(prefix), on=entry.date)
     entry.save(force_insert=True)
     JournalLine.objects.bulk_create(
         [JournalLine(entry=entry, date=entry.date, period_id=entry.period_id, **row._asdict()) for row in rows]
     )
 
 
-def _insert_one_statement(entry: JournalEntry, rows: list[sql.LineRow]) -> JournalEntry | None:
+def _insert_one_statement(entry: JournalEntry, rows: list[sql.LineRow], prefix: str) -> JournalEntry | None:
     """Post the entry and its lines in one statement (ledger.sql.entry_insert); returns the posted entry, or None,
     having written nothing and taken no number, when no open period covers the date."""
-    row = sql.entry_insert(entry, rows)
+    row = sql.entry_insert(entry, rows, series=_series(prefix))
     if row is None:
         return None
     pk, number, posted_at, period_id = row
@@ -576,6 +585,7 @@ def entry_reverse(
             memo=(memo or f"Reversal of {original.number}: {original.memo}")[:300],
             lines=lines,
             source=f"reversal:{original.number}",
+            entity_id=original.entity_id,
         )
         return _post(
             spec=spec,

@@ -22,6 +22,7 @@ from crm.models import Opportunity, RoleDemand
 from crm.selectors import win_missing_fields
 from projects.choices import ProjectStatus
 from projects.models import (
+    Consultant,
     Contract,
     ContractLine,
     Milestone,
@@ -33,6 +34,7 @@ from projects.models import (
     Task,
 )
 from psa.core.audit import audit_record
+from psa.core.entities import entity_default_id
 from psa.core.exceptions import InvalidTransition, MissingFields, NotFoundError
 from psa.core.money import ZERO, allocate
 from psa.core.webhooks import correlation_id_for_deal, event_emit
@@ -43,6 +45,17 @@ class WinResult:
     contract: Contract
     project: Project
     created: bool  # False when the deal was already won (an idempotent repeat)
+
+
+def deal_entity_id(opp: Opportunity) -> int:
+    """The legal entity that sells a won deal: the deal's own, else the account's default entity, else the sales
+    owner's employing entity, else the firm's default entity."""
+    if opp.entity_id:
+        return opp.entity_id
+    if opp.account.entity_id:
+        return opp.account.entity_id
+    owner = Consultant.objects.filter(user_id=opp.owner_id).values_list("entity_id", flat=True).first()
+    return owner or entity_default_id()
 
 
 def _already_won(opp: Opportunity) -> WinResult:
@@ -91,8 +104,10 @@ def opportunity_win(*, opportunity_id: int, by: User) -> WinResult:
     line_hours = sum((line.hours or ZERO for line in lines), ZERO)
     budget_hours = demand_hours or line_hours
 
+    entity_id = deal_entity_id(opp)
     project = Project.objects.create(
         code=f"{template.code_prefix}-{opp.pk:05d}",
+        entity_id=entity_id,
         name=opp.name,
         account=opp.account,
         project_manager=opp.delivery_manager,
@@ -110,6 +125,7 @@ def opportunity_win(*, opportunity_id: int, by: User) -> WinResult:
         account=opp.account,
         opportunity=opp,
         project=project,
+        entity_id=entity_id,
         currency=opp.currency,
         payment_terms_days=opp.payment_terms_days,
         start_date=opp.service_start,

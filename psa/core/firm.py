@@ -1,8 +1,10 @@
 """The firm's own details: every PSA_FIRM_* setting, declared once here with what it is for.
 
-Production has no default seller. An unset setting is empty, and an invoice or credit note cannot be issued
-while a required seller detail is empty: `seller_details()` refuses with `SellerDetailsMissing` (409), naming
-each missing setting, so no legal document ever prints a blank or borrowed seller.
+These settings seed the firm's first legal entity (psa.core.entities.entity_default) and are not read for a
+document after that: the seller printed on an invoice is its legal entity, edited on the entity's page. An
+invoice cannot be issued while a required detail of its entity is empty (`seller_details` refuses with
+`SellerDetailsMissing`, 409, naming each one), so no legal document prints a blank or borrowed seller.
+Production has no default seller: an unset setting is empty.
 
 The demo firm (Northwind Consulting with the standard example IBAN) exists only when it is asked for
 explicitly: `PSA_DEMO_FIRM=true` (set by `make install`/`make run`, the benchmarks and the test fixtures) fills
@@ -13,10 +15,6 @@ This module is read by psa/settings.py, so it imports nothing from Django but th
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from django.conf import settings
-
-from psa.core.exceptions import ConflictError
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ FIRM_SETTINGS: tuple[FirmSetting, ...] = (
         "12 Harbour Street\n10115 Berlin",
     ),
     FirmSetting("PSA_FIRM_COUNTRY", "country", "Seller country, ISO 3166-1 alpha-2 (BT-40), e.g. DE.", True, "DE"),
-    FirmSetting("PSA_FIRM_TAX_ID", "tax_id", "Seller VAT identifier (BT-31), e.g. DE123456789.", True, "DE123456789"),
+    FirmSetting("PSA_FIRM_TAX_ID", "tax_id", "Seller VAT identifier (BT-31), e.g. DE123456789.", True, "DE123456788"),
     FirmSetting(
         "PSA_FIRM_EMAIL",
         "email",
@@ -65,11 +63,6 @@ FIRM_SETTINGS: tuple[FirmSetting, ...] = (
 )
 
 
-class SellerDetailsMissing(ConflictError):
-    code = "seller_details_missing"
-    default_message = "The firm's seller details are not configured."
-
-
 def firm_settings_read(env: Mapping[str, str], *, demo: bool) -> dict[str, str]:
     """Every PSA_FIRM_* value from the environment `env`; with `demo`, the demo firm's value where unset."""
     values = {}
@@ -78,25 +71,3 @@ def firm_settings_read(env: Mapping[str, str], *, demo: bool) -> dict[str, str]:
         values[s.name] = value.replace("\\n", "\n")
     values["PSA_FIRM_NAME"] = values["PSA_FIRM_NAME"] or values["PSA_FIRM_LEGAL_NAME"] or "PSA"
     return values
-
-
-def seller_missing() -> list[str]:
-    """The required PSA_FIRM_* settings that are empty, in declaration order."""
-    return [s.name for s in FIRM_SETTINGS if s.required and not str(getattr(settings, s.name, "") or "").strip()]
-
-
-def seller_snapshot() -> dict[str, str]:
-    """The firm as the seller on a document, as configured now (empty values where unset)."""
-    return {s.key: str(getattr(settings, s.name, "") or "") for s in FIRM_SETTINGS}
-
-
-def seller_details() -> dict[str, str]:
-    """The seller for a document being issued: refused, naming each missing setting, unless complete."""
-    missing = seller_missing()
-    if missing:
-        raise SellerDetailsMissing(
-            f"Invoices cannot be issued until the firm's seller details are configured: set {', '.join(missing)} "
-            "in the environment (see psa/core/firm.py).",
-            fields={name: ["Required to issue an invoice."] for name in missing},
-        )
-    return seller_snapshot()

@@ -28,7 +28,7 @@ def number_format(*, series: str, year: int, value: int) -> str:
 
 
 def _check_series(series: str) -> None:
-    if not series or len(series) > 20 or not series.replace("_", "").isalnum():
+    if not series or len(series) > 20 or not series.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"invalid series name: {series!r}")
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from knox.models import AbstractAuthToken
 
 from psa.core.history import tracked
+from psa.core.models.entities import EntityBankAccount, LegalEntity  # noqa: F401 (the package's models)
 from psa.core.money import FX_RATE_FIELD
 
 
