@@ -102,11 +102,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AlterField(
-            model_name='invoiceevent',
-            name='entity',
-            field=models.ForeignKey(db_constraint=False, help_text='The issuing legal entity: the seller, its number series and its books.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-        ),
+        # The event table's column stays nullable in the database: history written before entities has none.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
@@ -132,11 +128,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AlterField(
-            model_name='paymentevent',
-            name='entity',
-            field=models.ForeignKey(db_constraint=False, help_text='The legal entity that received the money (its bank account and books).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-        ),
+        # The event table's column stays nullable in the database: history written before entities has none.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(

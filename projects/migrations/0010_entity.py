@@ -107,11 +107,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AlterField(
-            model_name='consultantevent',
-            name='entity',
-            field=models.ForeignKey(db_constraint=False, help_text='The employing legal entity.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-        ),
+        # The event table's column stays nullable in the database: history written before entities has none.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
@@ -137,11 +133,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AlterField(
-            model_name='contractevent',
-            name='entity',
-            field=models.ForeignKey(db_constraint=False, help_text='The legal entity that sells: it invoices the contract and books its revenue.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-        ),
+        # The event table's column stays nullable in the database: history written before entities has none.
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(

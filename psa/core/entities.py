@@ -6,6 +6,9 @@
 - **Series**: every gapless number series (invoices, credit notes, journal entries) is per entity: the entity's
   `series_prefix` goes in front (GB-INV-2026-000001). One entity may have an empty prefix, so a firm that starts
   with one entity keeps numbers like INV-2026-000001.
+- **Functional currency**: recorded per entity, and for now every entity's must be the firm's
+  (PSA_FUNCTIONAL_CURRENCY), because the ledger converts into that one currency; the consolidated view
+  translates the books into a reporting currency.
 - **The seller** of an invoice is a snapshot of its entity when the document is issued (`seller_details`):
   refused, naming each missing detail, unless the entity has a legal name, an address, a country, a VAT id or a tax
   number, and a bank account; the account printed is the entity's default one in the invoice's currency, else
@@ -70,6 +73,15 @@ def entity_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
             add("tax_number", message)
     if values.get("functional_currency") not in CURRENCY_CODES:
         add("functional_currency", "Choose one of the supported currencies.")
+    elif values.get("functional_currency") != (firm := functional_currency()):
+        # Every entity's ledger is kept in the firm's functional currency this round: posting, revaluation and
+        # the contract position convert into that one currency (psa.core.fx). An entity in another currency is
+        # refused rather than booked as if its amounts were in it.
+        add(
+            "functional_currency",
+            f"Entities keep their books in the firm's functional currency ({firm}) for now; books in another "
+            "currency per entity are not supported yet.",
+        )
     month = values.get("fiscal_year_start_month", 1)
     if not isinstance(month, int) or not 1 <= month <= 12:
         add("fiscal_year_start_month", "A month number from 1 to 12.")
@@ -157,22 +169,22 @@ def bank_account_add(
 def _seed_values() -> dict[str, Any]:
     """The first entity's values from the PSA_FIRM_* settings (psa.core.firm). The address setting's first line
     is the street, its last line 'postcode city'."""
-    lines = [ln.strip() for ln in str(getattr(settings, "PSA_FIRM_ADDRESS", "") or "").splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in str(settings.PSA_FIRM_ADDRESS or "").splitlines() if ln.strip()]
     street = lines[0] if len(lines) > 1 else ""
     postcode, _, city = (lines[-1] if lines else "").partition(" ")
-    country = str(getattr(settings, "PSA_FIRM_COUNTRY", "") or "").upper()
-    legal_name = str(getattr(settings, "PSA_FIRM_LEGAL_NAME", "") or "")
+    country = str(settings.PSA_FIRM_COUNTRY or "").upper()
+    legal_name = str(settings.PSA_FIRM_LEGAL_NAME or "")
     return {
         "code": country or "MAIN",
         "series_prefix": "",
-        "name": str(getattr(settings, "PSA_FIRM_NAME", "") or legal_name or "PSA"),
+        "name": str(settings.PSA_FIRM_NAME or legal_name or "PSA"),
         "legal_name": legal_name,
         "street": street,
         "postcode": postcode if city else "",
         "city": city or postcode,
         "country": country,
-        "vat_id": str(getattr(settings, "PSA_FIRM_TAX_ID", "") or ""),
-        "email": str(getattr(settings, "PSA_FIRM_EMAIL", "") or ""),
+        "vat_id": str(settings.PSA_FIRM_TAX_ID or ""),
+        "email": str(settings.PSA_FIRM_EMAIL or ""),
         "functional_currency": functional_currency(),
     }
 
@@ -185,13 +197,13 @@ def entity_default() -> LegalEntity:
     with transaction.atomic():
         values = _seed_values()
         entity, created = LegalEntity.objects.get_or_create(code=values.pop("code"), defaults=values)
-        iban = str(getattr(settings, "PSA_FIRM_IBAN", "") or "").replace(" ", "")
+        iban = str(settings.PSA_FIRM_IBAN or "").replace(" ", "")
         if created and iban:
             EntityBankAccount.objects.create(
                 entity=entity,
                 iban=iban,
-                bic=str(getattr(settings, "PSA_FIRM_BIC", "") or ""),
-                bank_name=str(getattr(settings, "PSA_FIRM_BANK", "") or ""),
+                bic=str(settings.PSA_FIRM_BIC or ""),
+                bank_name=str(settings.PSA_FIRM_BANK or ""),
                 currency=entity.functional_currency,
                 is_default=True,
             )

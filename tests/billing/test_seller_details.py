@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
 
@@ -17,7 +18,7 @@ from billing.models import Invoice
 from billing.services import invoice_draft_for_contract, invoice_issue
 from projects.models import Contract
 from psa.core.entities import bank_account_add, entity_create, entity_default
-from psa.core.exceptions import ConflictError
+from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.models import LegalEntity
 from tests.billing.factories import milestone_contract
 
@@ -165,3 +166,32 @@ def test_chronology_is_per_entity_series(periods, finance):
     # An earlier date is still fine in another entity's series
     home = invoice_issue(invoice_id=_draft().pk, by=finance, on=date(2026, 2, 1))
     assert home.number == "INV-2026-000001"
+
+
+def test_an_entity_is_checked_field_by_field(finance):
+    entity_default()
+    with pytest.raises(ValidationFailed) as refused:
+        entity_create(
+            by=finance,
+            values={
+                "code": "U-K", "series_prefix": "", "name": "X", "legal_name": "", "country": "GB",
+                "vat_id": "GB123456789", "functional_currency": "GBP",
+            },
+        )  # fmt: skip
+    fields = refused.value.fields
+    assert set(fields) >= {"code", "legal_name", "vat_id", "functional_currency", "series_prefix"}
+    assert "Not a valid United Kingdom VAT id" in fields["vat_id"][0]
+    assert LegalEntity.objects.count() == 1
+
+
+def test_a_bank_account_iban_and_bic_are_checked(finance):
+    entity = entity_default()
+    with pytest.raises(ValidationFailed) as refused:
+        bank_account_add(by=finance, entity_id=entity.pk, iban="DE89370400440532013001", bic="XX", currency="EUR")
+    assert set(refused.value.fields) == {"iban", "bic"}
+
+
+def test_a_consultant_may_not_create_an_entity(make_user):
+    with pytest.raises(PermissionDenied):
+        entity_create(by=make_user("consultant"), values={"code": "X"})
+    assert not LegalEntity.objects.exists()
