@@ -3,7 +3,8 @@
 - The standard rates of DE (19 %, with the temporary 16 % of 2020-07-01..2020-12-31), FR 20, GB 20, NL 21, AT 20,
   BE 21, IT 22, ES 21 and IE 23 (billing.services.vat.DEFAULT_RATES, the sources named there), editable in the
   admin with their history.
-- The reverse-charge category gets its VATEX code; "O" (not subject) is created on first use.
+- The reverse-charge category gets the reason text "Reverse charge" and its VATEX code (BR-AE-10); "O" (not
+  subject) is created on first use.
 """
 
 from datetime import date
@@ -38,7 +39,10 @@ def seed(apps, schema_editor):
             valid_from=date.fromisoformat(valid_from),
             defaults={"rate": Decimal(rate), "note": note},
         )
-    TaxCategory.objects.filter(kind="AE", exemption_code="").update(exemption_code="VATEX-EU-AE")
+    # The reason text EN 16931 expects (BR-AE-10), with its code; issued documents keep the text they carry.
+    TaxCategory.objects.filter(code="AE", kind="AE").update(
+        exemption_reason="Reverse charge", exemption_code="VATEX-EU-AE"
+    )
 
 
 class Migration(migrations.Migration):

@@ -106,7 +106,7 @@ def invoice_draft_for_contract(
     run: BillingRun | None = None,
     by: User | None = None,
     kinds: list[str] | None = None,
-    override: tuple[TaxCategory, str] | None | bool = True,
+    override: tuple[TaxCategory, str] | bool | None = True,
     rates: RateTable | None = None,
     has_caps: bool = True,
 ) -> Invoice | None:

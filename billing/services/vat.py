@@ -299,7 +299,7 @@ def invoice_vat_determine(
     period_end: date | None,
     issue_date: date | None = None,
     rates: RateTable | None = None,
-    override: tuple[TaxCategory, str] | None | bool = True,
+    override: tuple[TaxCategory, str] | bool | None = True,
 ) -> InvoiceVat:
     """The VAT of a draft for `account` from `seller` (the draft's seller snapshot: `country`, `tax_id`), at the
     tax point of its service period. An account override (category and reason) wins over the rules; pass
