@@ -102,6 +102,7 @@ class RateTable:
             self._rates.setdefault((country, kind), []).append((valid_from, rate))
         for dated in self._rates.values():
             dated.sort()
+        self.categories: dict[str, TaxCategory] = {}  # by code: a billing run reads each category once
 
     @classmethod
     def load(cls) -> "RateTable":
@@ -236,7 +237,7 @@ def tax_point(*, period_end: date | None, issue_date: date | None = None) -> dat
 
 
 # --- categories -------------------------------------------------------------------------------------------
-_KIND_NAMES = {
+_KIND_NAMES: dict[str, str] = {
     TaxKind.REVERSE_CHARGE: "Reverse charge",
     TaxKind.NOT_SUBJECT: "Not subject to VAT",
     TaxKind.ZERO: "Zero rated",
@@ -257,6 +258,10 @@ def category_code(kind: str, rate: Decimal, exemption_code: str = "") -> str:
 def category_for(determination: Determination) -> TaxCategory:
     """The tax category of a determination, created the first time a (kind, rate) is needed. Invoice totals are
     kept per category on the summed basis (EN 16931 BR-CO-17), so one category per (kind, rate, reason)."""
+    return _category_get_or_create(determination)[0]
+
+
+def _category_get_or_create(determination: Determination) -> tuple[TaxCategory, bool]:
     d = determination
     code = category_code(d.kind, d.rate, d.exemption_code)
     name = f"Standard rate {_pct(d.rate)}" if d.kind == TaxKind.STANDARD else _KIND_NAMES.get(d.kind, d.kind)
@@ -276,7 +281,7 @@ def category_for(determination: Determination) -> TaxCategory:
             f"{d.rate}: correct it in Admin → Tax categories.",
             fields={"tax_category": [f"{code} does not match its code."]},
         )
-    return category
+    return category, created
 
 
 @dataclass(frozen=True)
@@ -309,7 +314,7 @@ def invoice_vat_determine(
         own = AccountTax.objects.select_related("tax_category").filter(account_id=account.pk).first()
         override = (own.tax_category, own.reason) if own is not None else None
     if override:
-        category, reason = override  # type: ignore[misc]  # narrowed: a (category, reason) pair
+        category, reason = override
         return InvoiceVat(category=category, rule=VatRule.OVERRIDE, why=override_why(category, reason))
     if not seller.get("country"):
         # A draft may be made before the firm's seller details are configured (issuing refuses until they are);
@@ -332,8 +337,15 @@ def invoice_vat_determine(
         tax_point=tax_point(period_end=period_end, issue_date=issue_date),
         buyer_name=str(account),
     )
-    determination = vat_determine(case, rates=rates or RateTable.load())
-    return InvoiceVat(category=category_for(determination), rule=determination.rule, why=determination.why)
+    rates = rates or RateTable.load()
+    determination = vat_determine(case, rates=rates)
+    code = category_code(determination.kind, determination.rate, determination.exemption_code)
+    category = rates.categories.get(code)
+    if category is None:
+        category, created = _category_get_or_create(determination)
+        if not created:  # one created now may still be rolled back with its draft: read it again next time
+            rates.categories[code] = category
+    return InvoiceVat(category=category, rule=determination.rule, why=determination.why)
 
 
 # --- account override ---------------------------------------------------------------------------------------

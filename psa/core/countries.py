@@ -59,7 +59,7 @@ def vat_id_error(country: str, vat_id: str) -> str | None:
         try:
             eu_vat.validate(vat_id)
         except StdnumError as exc:
-            return f"{vat_id} is not a valid {country} VAT id: {exc.message.rstrip('.')}."
+            return f"{vat_id} is not a valid {country} VAT id: {str(exc).rstrip('.')}."
         return None
     if not country:
         return None
@@ -72,5 +72,5 @@ def vat_id_error(country: str, vat_id: str) -> str | None:
     try:
         module.validate(vat_id)
     except StdnumError as exc:
-        return f"{vat_id} is not a valid {country} VAT id: {exc.message.rstrip('.')}."
+        return f"{vat_id} is not a valid {country} VAT id: {str(exc).rstrip('.')}."
     return None

@@ -3,11 +3,13 @@ subject, B2C, a GB seller, an account override with its reason audited, a rate c
 periods), the e-invoice of each category valid against the EN 16931 schematron and the Factur-X XSD, and the
 account's VAT id validated for its country."""
 
+import importlib
 from datetime import date
 from decimal import Decimal
 
 import facturx
 import pytest
+from django.apps import apps
 from django.db import transaction
 from django.urls import reverse
 
@@ -23,6 +25,7 @@ from billing.services.vat import (
     account_tax_override_set,
     vat_determine,
 )
+from crm.models import Account
 from crm.services import account_update
 from psa.core.audit import AuditEvent
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
@@ -124,15 +127,6 @@ def test_a_missing_country_or_rate_is_refused_naming_the_field():
 
 
 # --- drafts, issue and the e-invoice ----------------------------------------------------------------------------
-@pytest.fixture
-def de_seller(settings):
-    """The seller in Germany (the demo firm's country)."""
-    settings.PSA_FIRM_COUNTRY = "DE"
-    settings.PSA_FIRM_TAX_ID = DE_VAT
-    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
-    return settings
-
-
 def _issue(account, amount="1000.00", *, on=date(2026, 1, 20), by=None, issue_on=date(2026, 2, 1)) -> Invoice:
     contract, _, _ = milestone_contract(amount, account=account, on=on)
     with transaction.atomic():
@@ -295,3 +289,12 @@ def test_the_account_api_refuses_a_bad_vat_id_with_400_naming_the_field(db, api_
     assert response.status_code == 400 and "tax_id" in response.json()["fields"]
     ok = api.patch(f"/api/v1/accounts/{account.pk}/", {"country": "DE", "tax_id": DE_VAT}, format="json")
     assert ok.status_code == 200 and ok.json()["country"] == "DE" and ok.json()["buyer_type"] == "business"
+
+
+def test_the_migration_sets_the_country_from_the_tax_id_prefix_where_it_is_one(db):
+    # Given accounts from before the country field: Greek (EL), German, an EIN and an unknown prefix
+    accounts = [make_account(country="", tax_id=t) for t in ("EL094259216", DE_VAT, "12-3456789", "XX123", "")]
+    # When the data migration runs
+    importlib.import_module("crm.migrations.0008_account_country_buyer_type").country_from_tax_id(apps, None)
+    # Then the country is the prefix's where it names one, else blank (to be completed by hand)
+    assert [Account.objects.get(pk=a.pk).country for a in accounts] == ["GR", "DE", "", "", ""]
