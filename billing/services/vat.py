@@ -340,12 +340,12 @@ def invoice_vat_determine(
     rates = rates or RateTable.load()
     determination = vat_determine(case, rates=rates)
     code = category_code(determination.kind, determination.rate, determination.exemption_code)
-    category = rates.categories.get(code)
-    if category is None:
-        category, created = _category_get_or_create(determination)
+    found = rates.categories.get(code)
+    if found is None:
+        found, created = _category_get_or_create(determination)
         if not created:  # one created now may still be rolled back with its draft: read it again next time
-            rates.categories[code] = category
-    return InvoiceVat(category=category, rule=determination.rule, why=determination.why)
+            rates.categories[code] = found
+    return InvoiceVat(category=found, rule=determination.rule, why=determination.why)
 
 
 # --- account override ---------------------------------------------------------------------------------------
