@@ -159,9 +159,6 @@ def invoice_draft_for_contract(
                         f"draft {saved.pk}: VAT at its period end {saved.period_end} is {at_end.category.code}, "
                         f"not {vat.category.code}"
                     )
-                if at_end.why != vat.why:  # the sentence names the tax point: the draft's own period end
-                    Invoice.objects.filter(pk=saved.pk).update(tax_why=at_end.why)
-                    saved.tax_why = at_end.why
             return saved
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:

@@ -177,8 +177,7 @@ def vat_determine(case: VatCase, *, rates: RateTable) -> Determination:
             TaxKind.STANDARD,
             rate,
             VatRule.DOMESTIC,
-            f"{opening}: domestic supply of services, {seller} standard rate {_pct(rate)} on the tax point "
-            f"{case.tax_point:%Y-%m-%d}.",
+            f"{opening}: domestic supply of services, {seller} standard rate {_pct(rate)} at the tax point.",
         )
     if not case.buyer_is_business:
         rate = _standard(case, rates)
@@ -187,7 +186,7 @@ def vat_determine(case: VatCase, *, rates: RateTable) -> Determination:
             rate,
             VatRule.B2C_CROSS_BORDER,
             f"{opening}: a service to a consumer is taxed where the seller is (Art. 45 VAT Directive), {seller} "
-            f"standard rate {_pct(rate)} on the tax point {case.tax_point:%Y-%m-%d}.",
+            f"standard rate {_pct(rate)} at the tax point.",
         )
     if is_eu(seller) and is_eu(buyer):
         vat_id = case.buyer_vat_id.strip()
