@@ -15,22 +15,48 @@ from billing.models import (
     ScheduleEvent,
     SourceLink,
     TaxCategory,
+    VatRate,
     WriteOff,
 )
+from billing.services.vat import account_tax_override_clear, account_tax_override_set
 from psa.core.admin import ReadOnlyAdmin
 
 
 @admin.register(TaxCategory)
 class TaxCategoryAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "rate", "is_default", "is_active"]
+    list_display = ["code", "name", "kind", "rate", "exemption_reason", "exemption_code", "is_active"]
     list_filter = ["kind", "is_active"]
+
+
+@admin.register(VatRate)
+class VatRateAdmin(admin.ModelAdmin):
+    """Dated VAT rates per country: a new rate is a new row from its date (history keeps every edit)."""
+
+    list_display = ["country", "kind", "rate", "valid_from", "note"]
+    list_filter = ["country", "kind"]
+    ordering = ["country", "kind", "-valid_from"]
 
 
 @admin.register(AccountTax)
 class AccountTaxAdmin(admin.ModelAdmin):
-    list_display = ["account", "tax_category"]
-    autocomplete_fields = []
+    """An account's VAT override, with its reason: saved and removed through the audited services."""
+
+    list_display = ["account", "tax_category", "reason", "set_by", "set_at"]
+    fields = ["account", "tax_category", "reason"]
     raw_id_fields = ["account"]
+
+    def save_model(self, request, obj, form, change):
+        saved = account_tax_override_set(
+            account_id=obj.account_id, category_code=obj.tax_category.code, reason=obj.reason, by=request.user
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        account_tax_override_clear(account_id=obj.account_id, by=request.user, reason="removed in the admin")
+
+    def delete_queryset(self, request, queryset):
+        for account_id in queryset.values_list("account_id", flat=True):
+            account_tax_override_clear(account_id=account_id, by=request.user, reason="removed in the admin")
 
 
 class LineInline(admin.TabularInline):

@@ -53,6 +53,20 @@ class TaxKind(models.TextChoices):
     ZERO = "Z", "Zero rated"
     REVERSE_CHARGE = "AE", "Reverse charge"
     EXEMPT = "E", "Exempt"
+    NOT_SUBJECT = "O", "Not subject to VAT"
+
+
+class VatRateKind(models.TextChoices):
+    """Which of a country's VAT rates: the standard rate, or a reduced one."""
+
+    STANDARD = "standard", "Standard"
+    REDUCED = "reduced", "Reduced"
+
+
+class SupplyKind(models.TextChoices):
+    """What is supplied; the VAT rules modelled are those for services (the firm sells services)."""
+
+    SERVICES = "services", "Services"
 
 
 class SourceKind(models.TextChoices):

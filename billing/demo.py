@@ -39,6 +39,7 @@ from ledger.models import AccountingPeriod
 from ledger.services import periods_ensure
 from projects.choices import EntryStatus
 from projects.models import Consultant, Contract, ContractLine, Expense, Milestone, Project, TimeEntry
+from psa.core.countries import vat_prefix_country
 from psa.core.currency import functional_currency
 from psa.core.dates import month_end, next_month
 from psa.core.entities import entity_default, seller_missing
@@ -46,19 +47,23 @@ from psa.core.exceptions import DomainError
 from psa.core.models import ExchangeRate
 from psa.core.money import RATE_PLACES, round_amount, round_to
 
+# The demo firm sells from Germany (psa/core/firm.py), so these clients exercise each VAT rule: two German
+# businesses at the German standard rate (S 19 %), a Dutch business with a valid VAT id (reverse charge, AE), a US
+# business (not subject, O) and a UK business (outside the EU: not subject, O). Their VAT ids pass python-stdnum's
+# checks; the country is their VAT id's prefix.
 CLIENTS = [
     (
         "billing-demo-contoso",
         "Contoso Retail",
         "Contoso Retail GmbH",
-        "DE811234567",
+        "DE811234565",
         "Friedrichstrasse 44\n10117 Berlin",
     ),
     (
         "billing-demo-fabrikam",
         "Fabrikam Energy",
         "Fabrikam Energy AG",
-        "DE298765432",
+        "DE298765435",
         "Maximilianstrasse 12\n80539 Munich",
     ),
     (
@@ -79,7 +84,7 @@ CLIENTS = [
         "billing-demo-thames",
         "Thames Analytics",
         "Thames Analytics Ltd",
-        "GB123456789",
+        "GB980780684",
         "1 Canada Square\nLondon E14 5AB\nUnited Kingdom",
     ),
 ]
@@ -96,6 +101,7 @@ def _accounts(today: date) -> list[Account]:
     )
     accounts = []
     for n, (ext, name, legal, tax_id, address) in enumerate(CLIENTS):
+        country = vat_prefix_country(tax_id)
         if n == 0 and contact is not None and not contact.account.billing_entity_missing():
             accounts.append(contact.account)
             continue
@@ -105,6 +111,7 @@ def _accounts(today: date) -> list[Account]:
                 "name": name,
                 "legal_name": legal,
                 "tax_id": tax_id,
+                "country": country,
                 "billing_address": address,
                 "billing_email": f"accounts@{name.split()[0].lower()}.example",
                 "currency": CLIENT_CURRENCY.get(ext, "EUR"),

@@ -101,11 +101,11 @@ def item_claim(lock: bool) -> str:
     """Take the leased item (item, pending, owner) and lock its contract: the item FOR KEY SHARE SKIP LOCKED (the
     heartbeat's renewal does not wait for it; a worker leasing the next item skips it), the contract FOR NO KEY
     UPDATE (a second run waits for this one). Columns: the item's kinds, whether a contract line has a cap, the
-    account's own tax category, then `columns(Contract)` and `columns(Account)`."""
+    account's tax override (category id and reason), then `columns(Contract)` and `columns(Account)`."""
     locks = "FOR KEY SHARE OF i SKIP LOCKED FOR NO KEY UPDATE OF c" if lock else ""
     return f"""
 SELECT i.kinds, EXISTS (SELECT 1 FROM {ContractLine._meta.db_table} l WHERE l.contract_id = c.id AND l.cap IS NOT NULL),
-       t.tax_category_id, {columns(Contract, "c")}, {columns(Account, "a")}
+       t.tax_category_id, t.reason, {columns(Contract, "c")}, {columns(Account, "a")}
 FROM {ITEM} i
 JOIN {Contract._meta.db_table} c ON c.id = i.contract_id
 JOIN {Account._meta.db_table} a ON a.id = c.account_id
@@ -198,7 +198,8 @@ def draft_insert(
 # rate / 100) to the currency's minor unit, written as x 0.01 so no division rounds first. `{invoice}` is
 # `invoice_insert`.
 # Parameters: TIME_CLAIM's, TIME_BILLED's, the tax rate and the currency's decimal places, the invoice's, tax
-# category and rate of the lines, the link kind, tax category, kind, rate and exemption reason of the tax row.
+# category and rate of the lines, the link kind, tax category, kind, rate, exemption reason and code of the tax
+# row.
 # Returns the invoice's row, then the links written and the entries claimed.
 TIME_DRAFT = f"""
 WITH claimed (id, date, hours, rate, cl_id, role_id) AS ({{claim}}),
@@ -242,8 +243,9 @@ links AS (
   RETURNING 1
 ),
 taxes AS (
-  INSERT INTO {InvoiceTax._meta.db_table} (invoice_id, tax_category_id, kind, rate, basis, amount, exemption_reason)
-  SELECT inv.id, %s, %s, %s, inv.net_total, inv.tax_total, %s FROM inv
+  INSERT INTO {InvoiceTax._meta.db_table} (invoice_id, tax_category_id, kind, rate, basis, amount, exemption_reason,
+    exemption_code)
+  SELECT inv.id, %s, %s, %s, inv.net_total, inv.tax_total, %s, %s FROM inv
 )
 SELECT inv.*, (SELECT COUNT(*) FROM links), (SELECT COUNT(*) FROM claimed)
 FROM inv

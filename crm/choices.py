@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from psa.core.countries import COUNTRIES as COUNTRIES
 from psa.core.currency import CURRENCIES as CURRENCIES
 from psa.core.currency import CURRENCY_CODES as CURRENCY_CODES
 
@@ -44,3 +45,10 @@ class ServiceType(models.TextChoices):
     IMPLEMENTATION = "implementation", "Implementation"
     MANAGED_SERVICE = "managed_service", "Managed service"
     TRAINING = "training", "Training"
+
+
+class BuyerType(models.TextChoices):
+    """Whether the account buys as a business (B2B) or as a consumer (B2C): it decides the VAT rules."""
+
+    BUSINESS = "business", "Business (B2B)"
+    CONSUMER = "consumer", "Consumer (B2C)"

@@ -12,6 +12,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from stdnum import luhn
+from stdnum.at import uid as at_uid
+from stdnum.iso7064 import mod_11_10
 
 from crm import services
 from crm.choices import BillingModel, OpportunityStatus, ServiceType
@@ -24,6 +27,44 @@ ROLES = [
     ("Consultant", "consultant"),
     ("Data engineer", "data-engineer"),
 ]
+
+# The country of the EUR accounts outside Germany (the others: DE for EUR, US for USD, GB for GBP), so the
+# demo firm (a German seller) bills domestic (S 19 %), intra-EU reverse charge (AE) and not-subject (O) clients.
+COUNTRY = {"Northwind Logistics": "NL", "Contoso Bank": "FR", "Alpine Ski House": "AT", "Coho Winery": "FR"}
+
+
+def _demo_vat_id(country: str, seed: int) -> str:
+    """A VAT id with valid check digits for `country` (python-stdnum's rules), derived from `seed`; a US client
+    has an EIN (the US has no VAT)."""
+    if country == "DE":
+        base = f"{10_000_000 + seed % 89_999_999:08d}"
+        return f"DE{base}{mod_11_10.calc_check_digit(base)}"
+    if country == "FR":
+        siren = f"{10_000_000 + seed % 89_999_999:08d}"
+        siren += luhn.calc_check_digit(siren)
+        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"  # the French VAT key of a SIREN
+    if country == "NL":
+        return f"NL{nl_btw_rsin(seed)}B01"
+    if country == "AT":
+        base = f"{1_000_000 + seed % 8_999_999:07d}"
+        return f"ATU{base}{at_uid.calc_check_digit('U' + base)}"
+    if country == "GB":
+        digits = f"{1_000_000 + seed % 8_999_999:07d}"
+        weighted = sum(int(c) * w for c, w in zip(digits, range(8, 1, -1), strict=True))
+        return f"GB{digits}{(-weighted) % 97:02d}"
+    return f"{seed % 100:02d}-{seed % 10_000_000:07d}"
+
+
+def nl_btw_rsin(seed: int) -> str:
+    """Nine digits passing the Dutch eleven-test (the RSIN/BSN part of an NL VAT id)."""
+    n = seed % 90_000_000 + 10_000_000
+    while True:
+        digits = f"{n:08d}"
+        rest = sum(int(c) * w for c, w in zip(digits, range(9, 1, -1), strict=True)) % 11
+        if rest != 10:
+            return digits + str(rest)
+        n += 1
+
 
 ACCOUNTS = [
     # name, domain, currency, terms, parent
@@ -148,11 +189,13 @@ def seed() -> list[str]:
         if name in accounts:
             continue
         slug = domain.split(".")[0]
+        country = COUNTRY.get(name) or {"USD": "US", "GBP": "GB"}.get(currency, "DE")
         accounts[name] = services.account_create(
             by=admin,
             name=name,
             legal_name=f"{name} {'Inc.' if currency == 'USD' else 'Ltd' if currency == 'GBP' else 'GmbH'}",
-            tax_id=f"{ {'USD': 'US', 'GBP': 'GB'}.get(currency, 'DE') }{zlib.crc32(slug.encode()) % 10**9:09d}",
+            tax_id=_demo_vat_id(country, zlib.crc32(slug.encode())),
+            country=country,
             domain=domain,
             billing_address=f"{len(name)} Market Street\n{slug.title()} City",
             billing_email=f"accounts-payable@{domain}",

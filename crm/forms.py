@@ -166,6 +166,8 @@ class AccountForm(StyledModelForm):
         fields = [
             "name",
             "legal_name",
+            "country",
+            "buyer_type",
             "tax_id",
             "domain",
             "billing_address",

@@ -6,11 +6,22 @@ Single-row rules live here as constraints; every write goes through crm.services
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.choices import CURRENCIES, DEFAULT_CURRENCY, BillingModel, OpportunityStatus, ServiceType, StageKind
+from crm.choices import (
+    COUNTRIES,
+    CURRENCIES,
+    DEFAULT_CURRENCY,
+    BillingModel,
+    BuyerType,
+    OpportunityStatus,
+    ServiceType,
+    StageKind,
+)
+from psa.core.countries import vat_id_error
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD, line_net, round_money
 
@@ -25,7 +36,24 @@ class Account(models.Model):
 
     name = models.CharField(max_length=200, help_text="The name people use.")
     legal_name = models.CharField(max_length=200, blank=True, help_text="The registered name invoices carry.")
-    tax_id = models.CharField("tax id", max_length=50, blank=True, help_text="VAT or other tax registration number.")
+    tax_id = models.CharField(
+        "tax id",
+        max_length=50,
+        blank=True,
+        help_text="VAT id (EU: with the country prefix, e.g. FR40303265045) or other tax registration number.",
+    )
+    country = models.CharField(
+        max_length=2,
+        choices=COUNTRIES,
+        blank=True,
+        help_text="Country of the billing entity, ISO 3166-1 alpha-2 (EN 16931 BT-55); decides the VAT rules.",
+    )
+    buyer_type = models.CharField(
+        max_length=10,
+        choices=BuyerType.choices,
+        default=BuyerType.BUSINESS,
+        help_text="Business (B2B) or consumer (B2C): decides the VAT rules.",
+    )
     domain = models.CharField(max_length=200, blank=True, help_text="Web domain, e.g. example.com.")
     billing_address = models.TextField(blank=True)
     billing_email = models.EmailField(blank=True)
@@ -56,11 +84,23 @@ class Account(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(payment_terms_days__lte=365), name="crm_account_terms_max_365"),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="crm_account_not_own_parent"),
+            models.CheckConstraint(condition=Q(buyer_type__in=BuyerType.values), name="crm_account_buyer_type_valid"),
         ]
         indexes = [models.Index(fields=["name"], name="crm_account_name_idx")]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The VAT id must be valid for the account's country (python-stdnum): in the EU it carries the country's
+        prefix and its check digits."""
+        error = vat_id_error(self.country, self.tax_id)
+        if error:
+            raise ValidationError({"tax_id": error})
+
+    @property
+    def is_business(self) -> bool:
+        return self.buyer_type == BuyerType.BUSINESS
 
     def billing_entity_missing(self) -> list[str]:
         """The billing-entity fields still empty (an invoice needs all of them)."""

@@ -59,6 +59,11 @@ def _seller_details(settings):
     settings.PSA_DEMO_FIRM = True
     for name, value in firm_settings_read({}, demo=True).items():
         setattr(settings, name, value)
+    # The tests' seller is in GB (20 % standard rate), and their clients too (the factories): an invoice of the
+    # tests is a domestic supply at 20 %. Tests of the other VAT rules set their seller and clients themselves.
+    settings.PSA_FIRM_COUNTRY = "GB"
+    settings.PSA_FIRM_TAX_ID = "GB980780684"
+    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\nLondon EC1A 1BB"
 
 
 @pytest.fixture(autouse=True)

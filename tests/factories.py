@@ -23,3 +23,11 @@ class UserFactory(factory.django.DjangoModelFactory):
         for role in extracted or []:
             group, _ = Group.objects.get_or_create(name=str(role))
             self.groups.add(group)
+
+
+def gb_vat_id(n: int) -> str:
+    """A GB VAT id with valid check digits (python-stdnum's GB rule: the weighted sum of the first seven digits
+    plus the last two is a multiple of 97), distinct for each `n`."""
+    digits = f"{1000000 + n:07d}"
+    weighted = sum(int(c) * w for c, w in zip(digits, range(8, 1, -1), strict=True))
+    return f"GB{digits}{(-weighted) % 97:02d}"

@@ -76,11 +76,11 @@ class PortalLineSerializer(serializers.ModelSerializer):
 
 
 class InvoiceTaxSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(read_only=True, help_text="VAT category: S | Z | AE | E")
+    kind = serializers.CharField(read_only=True, help_text="VAT category (EN 16931 BT-118): S | Z | AE | E | O")
 
     class Meta:
         model = InvoiceTax
-        fields = ["kind", "rate", "basis", "amount", "exemption_reason"]
+        fields = ["kind", "rate", "basis", "amount", "exemption_reason", "exemption_code"]
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -149,8 +149,11 @@ class InvoiceDetailSerializer(InvoiceSerializer):
             *InvoiceSerializer.Meta.fields,
             "buyer_address",
             "buyer_tax_id",
+            "buyer_country",
             "buyer_email",
             "seller",
+            "tax_rule",
+            "tax_why",
             "lines",
             "taxes",
         ]
@@ -347,3 +350,28 @@ class BankImportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(
         default=True, help_text="true (default) reports what each row would do and writes nothing."
     )
+
+
+class VatReturnRowSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="VAT category (EN 16931): S | Z | E | AE | O")
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    basis = serializers.DecimalField(max_digits=18, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=18, decimal_places=2)
+    documents = serializers.IntegerField()
+
+
+class VatReturnSerializer(serializers.Serializer):
+    start = DateField()
+    end = DateField()
+    currency = serializers.CharField(help_text="The functional currency every figure is in.")
+    output = VatReturnRowSerializer(many=True, help_text="Taxed supplies per category and rate.")
+    output_basis = serializers.DecimalField(max_digits=18, decimal_places=2)
+    output_tax = serializers.DecimalField(max_digits=18, decimal_places=2)
+    reverse_charge = VatReturnRowSerializer(allow_null=True, help_text="Intra-EU B2B turnover (AE).")
+    not_subject = VatReturnRowSerializer(allow_null=True, help_text="Turnover not subject to VAT (O).")
+    ledger_tax = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="Tax payable: credits less debits posted in the period."
+    )
+    difference = serializers.DecimalField(max_digits=18, decimal_places=2)
+    reconciled = serializers.BooleanField()
+    documents = serializers.IntegerField()

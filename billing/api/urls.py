@@ -1,4 +1,11 @@
-from billing.api.views import ArAgingViewSet, BillingRunViewSet, InvoiceViewSet, PaymentImportViewSet, PaymentViewSet
+from billing.api.views import (
+    ArAgingViewSet,
+    BillingRunViewSet,
+    InvoiceViewSet,
+    PaymentImportViewSet,
+    PaymentViewSet,
+    VatReturnViewSet,
+)
 
 routes = [
     ("billing/runs", BillingRunViewSet, "api-billing-run"),
@@ -6,4 +13,5 @@ routes = [
     ("billing/payments", PaymentViewSet, "api-billing-payment"),
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
+    ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
 ]

@@ -3,6 +3,7 @@ issue, credit, PDF), payments (record, allocate), AR aging. Clients reach only t
 documents through the invoice endpoints; everything else is finance's."""
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from billing.api import serializers as s
 from billing.filtersets import InvoiceFilter, PaymentFilter, RunFilter
 from billing.models import BillingRun, Invoice, Payment
-from billing.selectors import ar_aging, dso, invoices_for
+from billing.selectors import ar_aging, dso, invoices_for, vat_return, vat_return_month
 from billing.services import (
     billing_run_create,
     billing_run_preview,
@@ -242,3 +243,37 @@ class ArAgingViewSet(GenericViewSet):
                 ],
             }
         )
+
+
+class VatReturnViewSet(GenericViewSet):
+    """The VAT return of a month (`?month=YYYY-MM`, default: last month): output tax per category and rate,
+    reverse-charge (AE) and not-subject (O) turnover apart, in the functional currency, invoices less credit
+    notes, and its reconciliation to the tax-payable account's movements (`ledger_tax`, `difference`)."""
+
+    allowed_roles = FINANCE
+    serializer_class = s.VatReturnSerializer
+    pagination_class = None
+    queryset = Invoice.objects.none()  # for the schema; the return is computed by a selector
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM. Default: last month.")],
+        responses=s.VatReturnSerializer,
+    )
+    def list(self, request):
+        start, end = vat_return_month(request.query_params.get("month"), today=timezone.localdate())
+        result = vat_return(start=start, end=end)
+        data = {
+            "start": start,
+            "end": end,
+            "currency": result.currency,
+            "output": result.output,
+            "output_basis": result.output_basis,
+            "output_tax": result.output_tax,
+            "reverse_charge": result.reverse_charge,
+            "not_subject": result.not_subject,
+            "ledger_tax": result.ledger_tax,
+            "difference": result.difference,
+            "reconciled": result.reconciled,
+            "documents": result.documents,
+        }
+        return Response(s.VatReturnSerializer(data).data)

@@ -17,7 +17,7 @@ from billing.models.invoices import (
 from billing.models.payments import DunningReminder, Payment, PaymentAllocation, WriteOff
 from billing.models.runs import BillingRun, BillingRunItem
 from billing.models.schedules import ScheduleEvent
-from billing.models.tax import AccountTax, TaxCategory
+from billing.models.tax import AccountTax, TaxCategory, VatRate
 
 __all__ = [
     "AccountTax",
@@ -35,5 +35,6 @@ __all__ = [
     "SourceLink",
     "SourceRelease",
     "TaxCategory",
+    "VatRate",
     "WriteOff",
 ]

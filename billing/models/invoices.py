@@ -50,9 +50,13 @@ class Invoice(models.Model):
     buyer_name = models.CharField(max_length=200)
     buyer_address = models.TextField(blank=True)
     buyer_tax_id = models.CharField(max_length=50, blank=True)
+    buyer_country = models.CharField(max_length=2, blank=True, db_default="", help_text="ISO 3166-1 (BT-55).")
     buyer_email = models.EmailField(blank=True)
     buyer_reference = models.CharField(max_length=100, blank=True, help_text="PO or contract reference.")
     seller = models.JSONField(default=dict)
+    # The VAT determination of the draft (billing.services.vat): the rule applied and why, in one sentence.
+    tax_rule = models.CharField(max_length=40, blank=True, db_default="")
+    tax_why = models.CharField(max_length=500, blank=True, db_default="")
     note = models.TextField(blank=True)
     net_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     tax_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
@@ -203,6 +207,7 @@ class InvoiceTax(models.Model):
     basis = models.DecimalField(**AMOUNT_FIELD)
     amount = models.DecimalField(**AMOUNT_FIELD)
     exemption_reason = models.CharField(max_length=200, blank=True)
+    exemption_code = models.CharField(max_length=30, blank=True, db_default="")
 
     class Meta:
         ordering = ["invoice_id", "-rate", "kind"]

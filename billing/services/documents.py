@@ -130,8 +130,23 @@ def _address(text: str, country: str) -> str:
     return "".join(parts)
 
 
-def _party(tag: str, name: str, address: str, email: str, tax_id: str, country: str) -> str:
-    out = [f"<ram:{tag}><ram:Name>{_x(name)}</ram:Name>", _address(address, country)]
+def _party(
+    tag: str,
+    name: str,
+    address: str,
+    email: str,
+    tax_id: str,
+    country: str,
+    *,
+    party_id: str = "",
+    tax_number: str = "",
+) -> str:
+    """A trade party: `party_id` is BT-29 (seller identifier), `tax_id` the VAT id (BT-31/BT-48, schemeID VA),
+    `tax_number` the local tax registration (BT-32, schemeID FC)."""
+    out = [f"<ram:{tag}>"]
+    if party_id:
+        out.append(f"<ram:ID>{_x(party_id)}</ram:ID>")
+    out += [f"<ram:Name>{_x(name)}</ram:Name>", _address(address, country)]
     if email:
         out.append(
             "<ram:URIUniversalCommunication>"
@@ -141,17 +156,30 @@ def _party(tag: str, name: str, address: str, email: str, tax_id: str, country: 
         out.append(
             f'<ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">{_x(tax_id)}</ram:ID></ram:SpecifiedTaxRegistration>'
         )
+    if tax_number:
+        out.append(
+            f'<ram:SpecifiedTaxRegistration><ram:ID schemeID="FC">{_x(tax_number)}</ram:ID>'
+            "</ram:SpecifiedTaxRegistration>"
+        )
     out.append(f"</ram:{tag}>")
     return "".join(out)
 
 
 def invoice_xml(invoice: Invoice) -> str:
-    """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document."""
+    """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document.
+
+    VAT categories: a reverse-charge (AE) document carries both VAT ids (BR-AE-02) and, in its VAT breakdown, the
+    exemption reason and its VATEX code (BT-120, BT-121; BR-AE-10). A not-subject (O) document carries no VAT id
+    at all (BR-O-02: not the seller's BT-31 nor the buyer's BT-48) and no rate on its lines (BR-O-05); the seller is
+    then identified (BR-CO-26) by its identifier BT-29: its registration id, else its tax number, else its VAT id
+    given as a plain identifier, and by its tax number as BT-32 (schemeID FC) when it has one."""
     assert invoice.issue_date is not None and invoice.due_date is not None  # an issued document
     s = invoice.seller
     seller_country = s.get("country", "DE")
     lines = list(invoice.lines.select_related("tax_category").order_by("position", "pk"))
     taxes = list(invoice.taxes.order_by("-rate", "kind"))
+    not_subject = any(t.kind == TaxKind.NOT_SUBJECT for t in taxes)
+    tax_number = str(s.get("tax_number", "") or "")
     x = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" '
@@ -178,7 +206,12 @@ def invoice_xml(invoice: Invoice) -> str:
             f'<ram:BilledQuantity unitCode="{line.unit}">{line.quantity:f}</ram:BilledQuantity>'
             f"</ram:SpecifiedLineTradeDelivery><ram:SpecifiedLineTradeSettlement><ram:ApplicableTradeTax>"
             f"<ram:TypeCode>VAT</ram:TypeCode><ram:CategoryCode>{line.tax_category.kind}</ram:CategoryCode>"
-            f"<ram:RateApplicablePercent>{line.tax_rate:.2f}</ram:RateApplicablePercent></ram:ApplicableTradeTax>"
+            + (
+                ""
+                if line.tax_category.kind == TaxKind.NOT_SUBJECT  # BR-O-05: no rate
+                else f"<ram:RateApplicablePercent>{line.tax_rate:.2f}</ram:RateApplicablePercent>"
+            )
+            + "</ram:ApplicableTradeTax>"
         )
         if line.period_start and line.period_end:
             x.append(
@@ -198,8 +231,10 @@ def invoice_xml(invoice: Invoice) -> str:
             s.get("legal_name", ""),
             s.get("address", ""),
             s.get("email", ""),
-            s.get("tax_id", ""),
+            "" if not_subject else s.get("tax_id", ""),
             seller_country,
+            party_id=(s.get("registration_id") or tax_number or s.get("tax_id", "")) if not_subject else "",
+            tax_number=tax_number,
         )
     )
     x.append(
@@ -208,8 +243,8 @@ def invoice_xml(invoice: Invoice) -> str:
             invoice.buyer_name,
             invoice.buyer_address,
             invoice.buyer_email,
-            invoice.buyer_tax_id,
-            _country(invoice.buyer_tax_id, seller_country),
+            "" if not_subject else invoice.buyer_tax_id,
+            invoice.buyer_country or _country(invoice.buyer_tax_id, seller_country),
         )
     )
     x.append("</ram:ApplicableHeaderTradeAgreement><ram:ApplicableHeaderTradeDelivery>")
@@ -236,12 +271,13 @@ def invoice_xml(invoice: Invoice) -> str:
         x.append(
             f"<ram:ApplicableTradeTax><ram:CalculatedAmount>{_a(t.amount)}</ram:CalculatedAmount><ram:TypeCode>VAT</ram:TypeCode>"
         )
-        if t.kind != TaxKind.STANDARD and t.exemption_reason:
+        exempt = t.kind not in (TaxKind.STANDARD, TaxKind.ZERO)  # BR-Z-10, BR-S-10: no reason on S and Z
+        if exempt and t.exemption_reason:
             x.append(f"<ram:ExemptionReason>{_x(t.exemption_reason)}</ram:ExemptionReason>")
-        x.append(
-            f"<ram:BasisAmount>{_a(t.basis)}</ram:BasisAmount><ram:CategoryCode>{t.kind}</ram:CategoryCode>"
-            f"<ram:RateApplicablePercent>{t.rate:.2f}</ram:RateApplicablePercent></ram:ApplicableTradeTax>"
-        )
+        x.append(f"<ram:BasisAmount>{_a(t.basis)}</ram:BasisAmount><ram:CategoryCode>{t.kind}</ram:CategoryCode>")
+        if exempt and t.exemption_code:
+            x.append(f"<ram:ExemptionReasonCode>{_x(t.exemption_code)}</ram:ExemptionReasonCode>")
+        x.append(f"<ram:RateApplicablePercent>{t.rate:.2f}</ram:RateApplicablePercent></ram:ApplicableTradeTax>")
     if invoice.period_start and invoice.period_end:
         x.append(
             f"<ram:BillingSpecifiedPeriod><ram:StartDateTime>{_d(invoice.period_start)}</ram:StartDateTime>"

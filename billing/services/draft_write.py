@@ -76,6 +76,7 @@ class TaxRowOut(NamedTuple):
     basis: Decimal
     amount: Decimal
     exemption_reason: str
+    exemption_code: str
 
 
 def draft_write(
@@ -95,7 +96,15 @@ def draft_write(
 
 def _tax_rows(totals: Totals) -> list[TaxRowOut]:
     return [
-        TaxRowOut(r.category.pk, r.category.kind, r.category.rate, r.basis, r.amount, r.category.exemption_reason)
+        TaxRowOut(
+            r.category.pk,
+            r.category.kind,
+            r.category.rate,
+            r.basis,
+            r.amount,
+            r.category.exemption_reason,
+            r.category.exemption_code,
+        )
         for r in totals.rows
     ]
 
@@ -220,7 +229,7 @@ def time_draft_write(
     params = [*claim_params, *billed_params, category.rate, minor_unit(invoice.currency)]
     params += sql.invoice_insert_params(invoice, given)
     params += [category.pk, category.rate, SourceKind.TIME_ENTRY]
-    params += [category.pk, category.kind, category.rate, category.exemption_reason]
+    params += [category.pk, category.kind, category.rate, category.exemption_reason, category.exemption_code]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()

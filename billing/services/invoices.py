@@ -38,7 +38,8 @@ from billing.services.sources import (
     candidates_for,
     links_release,
 )
-from billing.services.tax import invoice_totals_write, tax_category_for_account, totals_for
+from billing.services.tax import invoice_totals_write, totals_for
+from billing.services.vat import InvoiceVat, RateTable, VatRule, invoice_vat_determine
 from crm.models import Account
 from projects.models import Contract
 from projects.selectors import deal_correlation_id
@@ -58,9 +59,14 @@ def _snapshot(account: Account, contract: Contract) -> dict:
         "buyer_name": account.legal_name or account.name,
         "buyer_address": account.billing_address,
         "buyer_tax_id": account.tax_id,
+        "buyer_country": account.country,
         "buyer_email": account.billing_email,
         "seller": seller_snapshot(contract.entity, contract.currency),
     }
+
+
+def _set_vat(invoice: Invoice, vat: InvoiceVat) -> None:
+    invoice.tax_rule, invoice.tax_why = vat.rule, vat.why[:500]
 
 
 def _with_suffix(text: str, suffix: str) -> str:
@@ -101,7 +107,8 @@ def invoice_draft_for_contract(
     run: BillingRun | None = None,
     by: User | None = None,
     kinds: list[str] | None = None,
-    category: TaxCategory | None = None,
+    override: tuple[TaxCategory, str] | bool | None = True,
+    rates: RateTable | None = None,
     has_caps: bool = True,
 ) -> Invoice | None:
     """Claim every billable source of one contract up to `period_end` and make one draft invoice of them.
@@ -111,7 +118,12 @@ def invoice_draft_for_contract(
     amount and record the overflow as a write-down. Returns None when nothing is billable. `kinds` limits the
     source kinds looked for (a run passes those it found for the contract at start). The totals are computed
     from the lines in memory, so the query count is fixed whatever the number of sources or lines; a run passes
-    the account's tax `category` it already read with the contract.
+    the account's tax `override` it already read with the contract (None: the account has none) and the VAT
+    `rates` it read once.
+
+    The VAT comes from the rules (billing.services.vat): the draft's seller snapshot, the account's country, VAT
+    id and B2B/B2C, at the tax point, which is the end of the draft's service period. The rule and its sentence
+    are kept on the draft (`tax_rule`, `tax_why`).
 
     The common case of a run, a contract with only time to bill and no capped line (`has_caps=False`, which the
     run reads with the contract), is billed in one PostgreSQL statement (`time_draft_write`): the same rows as
@@ -121,15 +133,34 @@ def invoice_draft_for_contract(
     if (
         kinds == [SourceKind.TIME_ENTRY]
         and not has_caps
-        and category is not None
+        and rates is not None
+        and override is not True
         and connection.vendor == "postgresql"
         and not account.billing_entity_missing()
     ):
-        source = TimeEntrySource()
-        claim = source.claim_sql(contract_id=contract.pk, period_end=period_end)
-        billed_sql = source.billed_sql(contract_id=contract.pk)
         invoice = _new_draft(contract, run=run, by=by)
-        return time_draft_write(invoice, claim=claim, billed=billed_sql, category=category)
+        # The service period (and so the tax point) is only known once the entries are claimed, in the statement:
+        # the rate of the run's period end is used when the rate cannot have changed since the contract began.
+        vat = invoice_vat_determine(
+            account=account, seller=invoice.seller, period_end=period_end, rates=rates, override=override
+        )
+        seller_country = str(invoice.seller.get("country", ""))
+        if vat.rule == VatRule.OVERRIDE or rates.steady(seller_country, contract.start_date, period_end):
+            _set_vat(invoice, vat)
+            source = TimeEntrySource()
+            claim = source.claim_sql(contract_id=contract.pk, period_end=period_end)
+            billed_sql = source.billed_sql(contract_id=contract.pk)
+            saved = time_draft_write(invoice, claim=claim, billed=billed_sql, category=vat.category)
+            if saved is not None and saved.period_end is not None and vat.rule != VatRule.OVERRIDE:
+                at_end = invoice_vat_determine(
+                    account=account, seller=invoice.seller, period_end=saved.period_end, rates=rates, override=None
+                )
+                if at_end.category.pk != vat.category.pk:  # time before the contract's start: never a wrong rate
+                    raise AssertionError(
+                        f"draft {saved.pk}: VAT at its period end {saved.period_end} is {at_end.category.code}, "
+                        f"not {vat.category.code}"
+                    )
+            return saved
     candidates = candidates_for(contract_ids=[contract.pk], period_end=period_end, lock=True, kinds=kinds)
     if not candidates:
         return None
@@ -147,10 +178,14 @@ def invoice_draft_for_contract(
             fields={"expense.currency": [f"Must be {contract.currency}."]},
         )
     capped = apply_caps(candidates)
-    category = category or tax_category_for_account(account.pk)
     starts = [c.candidate.period_start or c.candidate.source_date for c in capped]
     ends = [c.candidate.period_end or c.candidate.source_date for c in capped]
     invoice = _new_draft(contract, run=run, by=by, period_start=min(starts), period_end=max(ends))
+    vat = invoice_vat_determine(
+        account=account, seller=invoice.seller, period_end=invoice.period_end, rates=rates, override=override
+    )
+    _set_vat(invoice, vat)
+    category = vat.category
     groups: OrderedDict[tuple, list[Capped]] = OrderedDict()
     for cp in capped:
         groups.setdefault(cp.candidate.group, []).append(cp)
@@ -248,6 +283,21 @@ def settle_status(invoice: Invoice, *, by: User | None = None, note: str = "") -
     _set_status(invoice, target, by=by, note=note)
 
 
+def _vat_for_issuing_seller(invoice: Invoice, seller: dict) -> None:
+    """The draft's VAT was determined for the seller it was made with. When the seller's country or VAT id has
+    changed since (or was not configured then), the VAT is determined again for the seller that issues it, and
+    the lines and totals follow, before anything is numbered or posted. A credit note keeps its invoice's VAT; an
+    account override does not depend on the seller."""
+    before = (invoice.seller.get("country", ""), invoice.seller.get("tax_id", ""))
+    now = (seller.get("country", ""), seller.get("tax_id", ""))
+    if invoice.is_credit_note or invoice.tax_rule == VatRule.OVERRIDE or before == now:
+        return
+    vat = invoice_vat_determine(account=invoice.account, seller=seller, period_end=invoice.period_end)
+    InvoiceLine.objects.filter(invoice=invoice).update(tax_category=vat.category, tax_rate=vat.category.rate)
+    _set_vat(invoice, vat)
+    invoice_totals_write(invoice)
+
+
 def _check_issue_date(invoice: Invoice, on: date) -> None:
     """Refuse a date before the latest issued document of the kind and entity (its series). Call it after
     `number_next`, under the
@@ -282,7 +332,9 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
             fields={"gross_total": ["Must be greater than zero."]},
         )
     # The seller on a legal document is its entity as it is when the document is issued, complete or refused.
-    invoice.seller = seller_details(invoice.entity, invoice.currency)
+    seller = seller_details(invoice.entity, invoice.currency)
+    _vat_for_issuing_seller(invoice, seller)
+    invoice.seller = seller
     on = on or timezone.localdate()
     # Converted at the rate of the issue date; a missing rate refuses the issue before a number is taken.
     rate = rate_for(currency=invoice.currency, on=on)
@@ -404,10 +456,14 @@ def credit_note_create(
         buyer_name=original.buyer_name,
         buyer_address=original.buyer_address,
         buyer_tax_id=original.buyer_tax_id,
+        buyer_country=original.buyer_country,
         buyer_email=original.buyer_email,
         buyer_reference=original.buyer_reference,
         seller=original.seller,
         entity_id=original.entity_id,
+        # A credit note corrects the original supply: it carries the original's VAT (its lines copy the categories).
+        tax_rule=original.tax_rule,
+        tax_why=original.tax_why,
         note=(reason or f"Credit for invoice {original.number}")[:2000],
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )

@@ -45,6 +45,7 @@ from billing.models import BillingRun, BillingRunItem, Invoice, TaxCategory
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, billing_schedules_sync, candidates_for, contracts_with_sources
+from billing.services.vat import RateTable
 from crm.models import Account
 from projects.models import Contract
 from psa.core.audit import audit_record
@@ -302,10 +303,10 @@ class _LeaseKeeper:
             connection.close()
 
 
-def _claim(item_id: int, owner: str) -> tuple[list[str], Contract, bool, int | None] | None:
+def _claim(item_id: int, owner: str) -> tuple[list[str], Contract, bool, tuple[int, str] | None] | None:
     """Take the leased item and lock its contract, in one statement (`billing.sql.item_claim`). Returns (kinds,
-    contract with its account, whether a contract line has a cap, the account's own tax category id), or None
-    when the item is no longer this worker's or no longer pending.
+    contract with its account, whether a contract line has a cap, the account's tax override as (category id,
+    reason) or None), or None when the item is no longer this worker's or no longer pending.
 
     One hand-written SELECT rather than two ORM queries: a run does this once per contract, and compiling the
     querysets cost more than PostgreSQL takes to run them."""
@@ -315,11 +316,11 @@ def _claim(item_id: int, owner: str) -> tuple[list[str], Contract, bool, int | N
     if row is None:
         return None
     n = len(Contract._meta.concrete_fields)
-    contract = sql.instance_from_row(Contract, row[3 : 3 + n])
-    contract.account = sql.instance_from_row(Account, row[3 + n :])
+    contract = sql.instance_from_row(Contract, row[4 : 4 + n])
+    contract.account = sql.instance_from_row(Account, row[4 + n :])
     # no expression for a raw row's column: JSONField.from_db_value only reads it for a KeyTransform
     kinds = BillingRunItem._meta.get_field("kinds").from_db_value(row[0], None, connection)  # type: ignore[arg-type]
-    return kinds, contract, bool(row[1]), row[2]
+    return kinds, contract, bool(row[1]), (row[2], row[3]) if row[2] is not None else None
 
 
 def _item_done(item_id: int, owner: str, invoice: Invoice | None, run_id: int) -> int | None:
@@ -353,7 +354,7 @@ def _process_one(
     item_id: int,
     owner: str,
     categories: dict[int, TaxCategory],
-    default_category: TaxCategory | None = None,
+    rates: RateTable,
 ) -> int | None:
     """Process the leased item `item_id` in its own transaction and return the next item, leased in the same
     transaction (None when none is left to take).
@@ -366,18 +367,15 @@ def _process_one(
         with transaction.atomic():
             claimed = _claim(item_id, owner)
             if claimed is not None:
-                kinds, contract, has_caps, own_category = claimed
-                category = (
-                    (categories.get(own_category, default_category) if own_category is not None else default_category)
-                    if default_category
-                    else None
-                )
+                kinds, contract, has_caps, own = claimed
+                override = (categories[own[0]], own[1]) if own is not None else None
                 invoice = invoice_draft_for_contract(
                     contract=contract,
                     period_end=run.period_end,
                     run=run,
                     kinds=kinds,
-                    category=category,
+                    override=override,
+                    rates=rates,
                     has_caps=has_caps,
                 )
                 return _item_done(item_id, owner, invoice, run.pk)
@@ -412,13 +410,14 @@ def billing_run_execute(*, run_id: int) -> BillingRun | None:
     if run is None or run.status != RunStatus.RUNNING:
         return run
     acting(by=run.created_by_id)  # the history's user of the drafts: who created the run
+    # Read once per run: the categories (an account override names one) and the dated VAT rates.
     categories = {c.pk: c for c in TaxCategory.objects.all()}
-    default_category = next((c for c in categories.values() if c.is_default and c.is_active), None)
+    rates = RateTable.load()
     owner = _lease_owner()
     with _LeaseKeeper(run.pk, owner):
         item_id = _lease_next(run.pk, owner)
         while item_id is not None:
-            item_id = _process_one(run, item_id, owner, categories, default_category)
+            item_id = _process_one(run, item_id, owner, categories, rates)
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)
         if run.status == RunStatus.RUNNING:

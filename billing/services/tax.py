@@ -13,10 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
-
-from billing.models import AccountTax, Invoice, InvoiceTax, TaxCategory
-from psa.core.exceptions import ValidationFailed
+from billing.models import Invoice, InvoiceTax, TaxCategory
+from billing.services.vat import vat_rates_ensure_default
 from psa.core.money import ZERO, round_amount, sum_money
 
 
@@ -75,40 +73,27 @@ def invoice_taxes_create(invoice: Invoice, totals: Totals) -> None:
                 basis=r.basis,
                 amount=r.amount,
                 exemption_reason=r.category.exemption_reason,
+                exemption_code=r.category.exemption_code,
             )
             for r in totals.rows
         ]
     )
 
 
-def tax_category_for_account(account_id: int) -> TaxCategory:
-    # One query: the account's own category first, else the active default.
-    own = Exists(AccountTax.objects.filter(account_id=account_id, tax_category_id=OuterRef("pk")))
-    default = (
-        TaxCategory.objects.annotate(own=own)
-        .filter(Q(own=True) | Q(is_default=True, is_active=True))
-        .order_by("-own")
-        .first()
-    )
-    if default is None:
-        raise ValidationFailed(
-            "No default tax category: mark one as default (Admin → Tax categories).",
-            fields={"tax_category": ["No default tax category."]},
-        )
-    return default
-
-
 DEFAULT_CATEGORIES = [
     ("S20", "Standard rate 20%", "S", "20.00", "", True),
     ("S10", "Reduced rate 10%", "S", "10.00", "", False),
     ("Z", "Zero rated", "Z", "0.00", "", False),
-    ("AE", "Reverse charge", "AE", "0.00", "Reverse charge: VAT due by the recipient (Art. 196 VAT Directive)", False),
+    ("AE", "Reverse charge", "AE", "0.00", "Reverse charge", False),
+    ("O", "Not subject to VAT", "O", "0.00", "Not subject to VAT", False),
 ]
+EXEMPTION_CODES = {"AE": "VATEX-EU-AE", "O": "VATEX-EU-O"}
 
 
 def tax_categories_ensure_default() -> int:
-    """Create the default tax categories that are missing (migration 0002 made them; a flushed test database
-    or a fresh demo may not have them). Returns how many were created."""
+    """Create the default tax categories and the seeded VAT rates that are missing (migrations 0002 and 0015 made
+    them; a flushed test database or a fresh demo may not have them). Returns how many categories were created."""
+    vat_rates_ensure_default()
     created = 0
     has_default = TaxCategory.objects.filter(is_default=True).exists()
     for code, name, kind, rate, reason, default in DEFAULT_CATEGORIES:
@@ -119,6 +104,7 @@ def tax_categories_ensure_default() -> int:
                 "kind": kind,
                 "rate": Decimal(rate),
                 "exemption_reason": reason,
+                "exemption_code": EXEMPTION_CODES.get(code, ""),
                 "is_default": default and not has_default,
             },
         )

@@ -34,6 +34,8 @@ class AccountSerializer(serializers.ModelSerializer):
             "name",
             "legal_name",
             "tax_id",
+            "country",
+            "buyer_type",
             "domain",
             "billing_address",
             "billing_email",

@@ -16,6 +16,8 @@ ACCOUNT_FIELDS = (
     "name",
     "legal_name",
     "tax_id",
+    "country",
+    "buyer_type",
     "domain",
     "billing_address",
     "billing_email",

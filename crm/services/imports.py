@@ -27,6 +27,7 @@ from crm.choices import CURRENCY_CODES, OpportunityStatus, StageKind
 from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistory
 from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
 from psa.core.audit import audit_record
+from psa.core.countries import COUNTRY_CODES, vat_id_error
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
 from psa.core.imports import ROW, AmountReader, ImportReport, RowResult, csv_rows, max_lengths, too_long
@@ -61,6 +62,7 @@ ALIASES = {
     "legal_name": "legal_name",
     "tax_id": "tax_id",
     "vat": "tax_id",
+    "country": "country",
     "billing_email": "billing_email",
     "billing_address": "billing_address",
     "currency": "currency",
@@ -144,6 +146,11 @@ def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportRepo
         terms = r.get("payment_terms", "")
         if terms and (not terms.isdigit() or int(terms) > 365):
             problems.append("payment terms must be 0-365 days")
+        country = (r.get("country") or "").strip().upper()
+        if country and country not in COUNTRY_CODES:
+            problems.append(f"unknown country {country} (ISO 3166-1 alpha-2, e.g. DE)")
+        elif country and r.get("tax_id") and (vat_error := vat_id_error(country, r["tax_id"])):
+            problems.append(f"tax id: {vat_error}")
         if problems:
             result.action, result.reason = "error", "; ".join(problems)
             report.rows.append(result)
@@ -168,6 +175,8 @@ def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportRepo
                 setattr(account, attr, r[col])
         if currency:
             account.currency = currency
+        if country:
+            account.country = country
         if terms:
             account.payment_terms_days = int(terms)
         if owner:
@@ -177,7 +186,7 @@ def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportRepo
         Account.objects.bulk_create(to_create)
         Account.objects.bulk_update(
             to_update,
-            ["name", "domain", "legal_name", "tax_id", "billing_email", "billing_address", "currency",
+            ["name", "domain", "legal_name", "tax_id", "country", "billing_email", "billing_address", "currency",
              "payment_terms_days", "owner", "updated_at"],
         )  # fmt: skip
         audit_record(

@@ -67,7 +67,7 @@ def entity_errors(values: Mapping[str, Any]) -> dict[str, list[str]]:
     if country not in COUNTRY_CODES:
         add("country", "Choose a country (ISO 3166 code such as DE or GB).")
     else:
-        if message := vat_id_error(str(values.get("vat_id") or ""), country):
+        if message := vat_id_error(country, str(values.get("vat_id") or "")):
             add("vat_id", message)
         if message := tax_number_error(str(values.get("tax_number") or ""), country):
             add("tax_number", message)

@@ -54,7 +54,7 @@ def billing_firm(size: str) -> BillingFirm:
     Account.objects.bulk_create(
         Account(name=f"Bench billing client {i:04d}", legal_name=f"Bench billing client {i:04d} GmbH",
                 billing_address="1 Bench Street\n10115 Berlin", billing_email=f"ap{i}@bench-billing.example",
-                tax_id=f"DE{300000000 + i}", currency=account_currency(i), payment_terms_days=30)
+                tax_id=f"DE{300000000 + i}", country="DE", currency=account_currency(i), payment_terms_days=30)
         for i in range(have, n_accounts)
     )  # fmt: skip
     bench_rates()

@@ -17,6 +17,7 @@ from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
 from projects.models import Contract, ContractLine, Milestone, Project
+from tests.factories import gb_vat_id
 
 _n = count(1)
 
@@ -37,8 +38,10 @@ def make_account(**kw) -> Account:
     defaults = {
         "name": f"Client {n}",
         "legal_name": f"Client {n} GmbH",
-        "tax_id": f"DE{100000000 + n}",
-        "billing_address": "Hauptstrasse 1\n10115 Berlin",
+        # The test seller is in GB (tests/conftest.py): a GB business client is billed at the GB standard rate.
+        "tax_id": gb_vat_id(n),
+        "country": "GB",
+        "billing_address": "1 High Street\nLondon EC1A 1BB",
         "billing_email": f"ap{n}@client.example",
         "currency": "EUR",
         "payment_terms_days": 30,

@@ -4,7 +4,7 @@ GL reconciles; seeding twice changes nothing."""
 import pytest
 
 from billing import demo
-from billing.models import BillingRun, Invoice, Payment, SourceLink
+from billing.models import BillingRun, Invoice, InvoiceTax, Payment, SourceLink
 from billing.selectors import invoices_for, ledger_reconciliation
 from billing.services.documents import invoice_time_entries
 from ledger.models import JournalLine
@@ -13,7 +13,8 @@ from psa.web.demo import seed_users
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_bills_past_months_and_the_client_sees_its_invoices():
+def test_the_demo_bills_past_months_and_the_client_sees_its_invoices(de_seller):
+    # The demo firm sells from Germany (psa/core/firm.py), as `de_seller` sets it.
     from django.contrib.auth import get_user_model
 
     seed_users()
@@ -43,3 +44,8 @@ def test_the_demo_bills_past_months_and_the_client_sees_its_invoices():
     assert rec["gl_tax_payable"] == rec["invoiced_tax"]
     demo.seed()
     assert (BillingRun.objects.count(), Invoice.objects.count(), Payment.objects.count()) == counts
+    # German clients at 19 % (S), an EU business reverse charged (AE), US and UK businesses not subject (O)
+    issued = InvoiceTax.objects.filter(invoice__number__isnull=False)
+    assert issued.filter(kind="S", rate=19).exists() and not issued.filter(kind="S").exclude(rate=19).exists()
+    assert issued.filter(kind="AE").exists() and issued.filter(kind="O").exists()
+    assert Invoice.objects.filter(tax_rule="eu-b2b-reverse-charge", buyer_country="NL").exists()

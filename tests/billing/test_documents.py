@@ -9,9 +9,9 @@ import facturx
 import pytest
 from django.db import transaction
 
-from billing.models import AccountTax, TaxCategory
 from billing.services import credit_note_create, invoice_draft_for_contract, invoice_issue, invoice_render
 from billing.services.documents import invoice_pdf_stored, invoice_xml
+from billing.services.vat import account_tax_override_set
 from tests.billing.factories import issued_invoice, milestone_contract
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,9 @@ def test_the_xml_of_an_invoice_and_of_its_credit_note_is_valid_en16931(periods, 
 
 def test_reverse_charge_xml_carries_the_exemption_reason_and_is_valid(periods, finance):
     contract, _, _ = milestone_contract("500.00")
-    AccountTax.objects.create(account=contract.account, tax_category=TaxCategory.objects.get(code="AE"))
+    account_tax_override_set(
+        account_id=contract.account_id, category_code="AE", reason="Reverse charge by the client's ruling", by=finance
+    )
     with transaction.atomic():
         draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
     invoice = invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 1))

@@ -17,6 +17,7 @@ from billing.services import draft_write as writer
 from billing.services import invoice_draft_for_contract, invoices
 from billing.services.draft_write import time_draft_write
 from billing.services.sources import TimeEntrySource
+from billing.services.vat import RateTable
 from crm.models import DeliveryRole
 from projects.models import RateCard, RateCardLine, TimeEntry
 from tests.billing.factories import approved_entry, approved_expense, make_consultant, make_line, tm_contract
@@ -88,14 +89,15 @@ def test_the_one_statement_writer_and_the_orm_writer_write_the_same_rows(periods
     assert one_statement == orm
 
 
-def _time_draft(contract, *, has_caps: bool, category) -> tuple[dict, Invoice | None]:
+def _time_draft(contract, *, has_caps: bool, override) -> tuple[dict, Invoice | None]:
     before = set(Invoice.objects.values_list("pk", flat=True))
     with transaction.atomic():
         invoice = invoice_draft_for_contract(
             contract=contract,
             period_end=date(2026, 1, 31),
             kinds=[SourceKind.TIME_ENTRY],
-            category=category,
+            override=override,
+            rates=RateTable.load(),
             has_caps=has_caps,
         )
         rows = _rows(before) if invoice else {}
@@ -103,7 +105,7 @@ def _time_draft(contract, *, has_caps: bool, category) -> tuple[dict, Invoice | 
     return rows, invoice
 
 
-@pytest.mark.parametrize("code", ["S20", "AE"])
+@pytest.mark.parametrize("code", ["", "AE"])  # the VAT rules (domestic GB 20 %), or an account override to AE
 def test_a_time_only_draft_billed_in_sql_has_the_rows_of_the_general_path(periods, monkeypatch, code):
     # Given an uncapped contract with only time: two lines, roles from consultants and from a rate card line
     # (which wins), two rates of one role, entries on one day (ordered by id), shares ending in half a cent
@@ -126,13 +128,13 @@ def test_a_time_only_draft_billed_in_sql_has_the_rows_of_the_general_path(period
         entry = approved_entry(second, grace, date(2026, 1, day), "1.10", "150.00")
         TimeEntry.objects.filter(pk=entry.pk).update(rate_card_line=card_line)
     approved_entry(second, grace, date(2026, 1, 10), "2.00", "150.00")  # Grace's own role at the same rate
-    category = TaxCategory.objects.get(code=code)
+    override = (TaxCategory.objects.get(code=code), "Client's reverse charge ruling") if code else None
     used = []
     monkeypatch.setattr(invoices, "time_draft_write", lambda *a, **kw: used.append(1) or time_draft_write(*a, **kw))
 
     # When the draft is made by the one SQL statement, then by the general path (entries loaded into Python)
-    in_sql, invoice = _time_draft(contract, has_caps=False, category=category)
-    general, _ = _time_draft(contract, has_caps=True, category=category)
+    in_sql, invoice = _time_draft(contract, has_caps=False, override=override)
+    general, _ = _time_draft(contract, has_caps=True, override=override)
 
     # Then the SQL statement ran and wrote the same invoice, lines, links and tax row
     assert used == [1]
@@ -156,11 +158,10 @@ def test_a_time_only_draft_with_nothing_left_to_claim_writes_nothing(periods):
     # Given an uncapped contract whose only entry is already on another draft
     contract, line = tm_contract()
     approved_entry(line, make_consultant(), date(2026, 1, 5), "2.00", "100.00")
-    category = TaxCategory.objects.get(code="S20")
     invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
 
     # When the SQL path bills the contract again
-    rows, invoice = _time_draft(contract, has_caps=False, category=category)
+    rows, invoice = _time_draft(contract, has_caps=False, override=None)
 
     # Then it makes no invoice, and the first draft is the only one
     assert invoice is None and rows == {}
@@ -171,11 +172,10 @@ def test_the_sql_path_leaves_entries_of_a_capped_line_to_the_general_path(period
     # Given a contract whose line got a cap after the run read the contract as uncapped
     contract, line = tm_contract(cap="150.00")
     approved_entry(line, make_consultant(), date(2026, 1, 5), "2.00", "100.00")
-    category = TaxCategory.objects.get(code="S20")
 
     # When the SQL path bills it, then the general path
-    rows, invoice = _time_draft(contract, has_caps=False, category=category)
-    capped, _ = _time_draft(contract, has_caps=True, category=category)
+    rows, invoice = _time_draft(contract, has_caps=False, override=None)
+    capped, _ = _time_draft(contract, has_caps=True, override=None)
 
     # Then the SQL path claims nothing (no uncapped cent billed), and the general path bills up to the cap
     assert invoice is None and rows == {}
@@ -196,7 +196,6 @@ def test_a_group_billed_before_is_trued_up_alike_by_the_sql_path_and_the_general
     released.update(released_at=timezone.now(), release_reason="credited")
     approved_entry(line, ada, date(2026, 1, 12), "0.25", "150.50")
     approved_entry(line, grace, date(2026, 1, 12), "0.10", "141.75")
-    category = TaxCategory.objects.get(code="S20")
 
     # The one statement's billed groups (a PL/pgSQL function) are the general path's query to the row
     source = TimeEntrySource()
@@ -208,8 +207,8 @@ def test_a_group_billed_before_is_trued_up_alike_by_the_sql_path_and_the_general
     assert len(from_function) == 2
 
     # When the next draft is made by the one SQL statement, then by the general path
-    in_sql, invoice = _time_draft(contract, has_caps=False, category=category)
-    general, _ = _time_draft(contract, has_caps=True, category=category)
+    in_sql, invoice = _time_draft(contract, has_caps=False, override=None)
+    general, _ = _time_draft(contract, has_caps=True, override=None)
 
     # Then both bill what the new hours add to each group's value, with the unit price that gives the net
     assert invoice is not None and in_sql == general

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from billing.choices import InvoiceStatus
@@ -61,13 +61,16 @@ def test_production_settings_carry_no_demo_seller():
 
 
 def test_the_first_entity_is_seeded_from_the_settings_once(settings):
+    settings.PSA_FIRM_LEGAL_NAME = "Northwind Consulting GmbH"
+    settings.PSA_FIRM_COUNTRY, settings.PSA_FIRM_TAX_ID = "DE", "DE123456788"
+    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
     entity = entity_default()
-    assert (entity.legal_name, entity.country, entity.vat_id) == ("Northwind Consulting Ltd", "DE", "DE123456788")
+    assert (entity.legal_name, entity.country, entity.vat_id) == ("Northwind Consulting GmbH", "DE", "DE123456788")
     assert (entity.street, entity.postcode, entity.city) == ("12 Harbour Street", "10115", "Berlin")
     assert entity.bank_accounts.get().iban == "DE89370400440532013000"
     # A later change of the settings does not change the entity: the settings only seed it
     settings.PSA_FIRM_LEGAL_NAME = "Other GmbH"
-    assert entity_default().legal_name == "Northwind Consulting Ltd"
+    assert entity_default().legal_name == "Northwind Consulting GmbH"
     assert LegalEntity.objects.count() == 1
 
 
@@ -153,7 +156,7 @@ def test_an_invoice_of_another_entity_prints_that_entity_and_takes_its_series(pe
     assert away.seller["legal_name"] == "Northwind Consulting UK Ltd"
     assert away.seller["iban"] == "GB29NWBK60161331926819"
     assert away.seller["footer"] == "Registered in England 0123"
-    assert home.seller["legal_name"] == "Northwind Consulting Ltd"
+    assert home.seller["legal_name"] == entity_default().legal_name != away.seller["legal_name"]
     # The journal entries are in each entity's books and series
     assert away.journal_entry.entity_id == uk.pk
     assert away.journal_entry.number.startswith("GB-JE-2026-")
@@ -180,7 +183,7 @@ def test_an_entity_is_checked_field_by_field(finance):
         )  # fmt: skip
     fields = refused.value.fields
     assert set(fields) >= {"code", "legal_name", "vat_id", "functional_currency", "series_prefix"}
-    assert "Not a valid United Kingdom VAT id" in fields["vat_id"][0]
+    assert "is not a valid GB VAT id" in fields["vat_id"][0]
     assert LegalEntity.objects.count() == 1
 
 
@@ -195,3 +198,12 @@ def test_a_consultant_may_not_create_an_entity(make_user):
     with pytest.raises(PermissionDenied):
         entity_create(by=make_user("consultant"), values={"code": "X"})
     assert not LegalEntity.objects.exists()
+
+
+@pytest.mark.postgres
+def test_an_issued_invoice_cannot_move_to_another_entity(periods, finance):
+    uk = _uk(finance)
+    invoice = invoice_issue(invoice_id=_draft().pk, by=finance, on=date(2026, 2, 1))
+    refused = pytest.raises(IntegrityError, match="is issued and cannot change")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE billing_invoice SET entity_id = %s WHERE id = %s", [uk.pk, invoice.pk])

@@ -8,7 +8,7 @@ import factory
 from crm import services
 from crm.choices import BillingModel, ServiceType
 from crm.models import Account, DeliveryRole, Stage
-from tests.factories import UserFactory
+from tests.factories import UserFactory, gb_vat_id
 
 
 class AccountFactory(factory.django.DjangoModelFactory):
@@ -17,8 +17,10 @@ class AccountFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Client {n}")
     legal_name = factory.LazyAttribute(lambda a: f"{a.name} Ltd")
-    tax_id = factory.Sequence(lambda n: f"DE{100000000 + n}")
-    billing_address = "1 Main Street\n10115 Berlin"
+    # The test seller is in GB (tests/conftest.py): a GB business client is billed at the GB standard rate.
+    tax_id = factory.Sequence(gb_vat_id)
+    country = "GB"
+    billing_address = "1 Main Street\nLondon EC1A 1BB"
     billing_email = factory.Sequence(lambda n: f"ap{n}@client.example")
     currency = "EUR"
     payment_terms_days = 30

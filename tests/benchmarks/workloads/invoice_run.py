@@ -130,9 +130,15 @@ FINISH = "UPDATE billing_billingrun SET status = 'done', finished_at = now() WHE
 
 def baseline_run() -> int:
     """The hand-written run: returns the number of invoices made."""
-    from billing.services.tax import tax_category_for_account
+    from billing.services.vat import invoice_vat_determine
+    from crm.models import Account
+    from psa.core.firm import seller_snapshot
 
-    category = tax_category_for_account(0)  # the default category (no account has its own here)
+    # The category the VAT rules give the bench's clients (all German businesses, no override).
+    account = Account.objects.filter(name__startswith="Bench billing client ").order_by("pk").first()
+    category = invoice_vat_determine(
+        account=account, seller=seller_snapshot(), period_end=PERIOD_END, override=None
+    ).category
     params = {"end": PERIOD_END, "category": category.pk, "rate": category.rate}
     with connection.cursor() as cursor:
         cursor.execute(CONTRACTS_WITH_TIME, params)

@@ -1,5 +1,5 @@
 """Billing reads: scoped invoice lists, AR aging, DSO, overdue list, panels for sales, traceability.
-Each issues a fixed number of queries whatever the data size."""
+Each issues a fixed number of queries whatever the data size. The VAT return is in vat_return.py (re-exported)."""
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +23,10 @@ from django.db.models.functions import Coalesce
 
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
+from billing.selectors.vat_return import VatReturn as VatReturn
+from billing.selectors.vat_return import VatReturnRow as VatReturnRow
+from billing.selectors.vat_return import vat_return as vat_return
+from billing.selectors.vat_return import vat_return_month as vat_return_month
 from billing.services.runs import Preview
 from billing.services.sources import PROVIDER_BY_KIND
 from crm.models import Account, Opportunity

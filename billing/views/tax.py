@@ -1,0 +1,21 @@
+"""The VAT return page (finance): a month's output tax by category and rate, reverse-charge and not-subject turnover
+apart, reconciled to the tax-payable account."""
+
+from django.contrib import messages
+from django.shortcuts import render
+from django.utils import timezone
+
+from billing.selectors import vat_return, vat_return_month
+from billing.views._common import finance_required
+from psa.core.exceptions import ValidationFailed
+
+
+@finance_required
+def vat_return_view(request):
+    today = timezone.localdate()
+    try:
+        start, end = vat_return_month(request.GET.get("month"), today=today)
+    except ValidationFailed as exc:
+        messages.warning(request, f"{exc.message} Showing last month instead.")
+        start, end = vat_return_month(None, today=today)
+    return render(request, "billing/vat_return.html", {"vat": vat_return(start=start, end=end), "month": start})
