@@ -25,6 +25,7 @@ from psa.core.currency import CURRENCY_CODES, functional_currency
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE,)
+MAX_ID = 2**31 - 1
 
 
 def _money(value: Decimal) -> str:
@@ -45,9 +46,15 @@ class TransferRateSerializer(serializers.ModelSerializer):
 
 
 class TransferRateInputSerializer(serializers.Serializer):
-    supplier = serializers.IntegerField(help_text="Id of the supplying (employing) legal entity.")
-    receiver = serializers.IntegerField(help_text="Id of the receiving (project's) legal entity.")
-    role = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Delivery role id.")
+    supplier = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of the supplying (employing) entity."
+    )
+    receiver = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of the receiving (project's) entity."
+    )
+    role = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, default=None, help_text="Delivery role id."
+    )
     markup_percent = serializers.CharField(max_length=20, help_text='0 to 1000, e.g. "10.00".')
     valid_from = DateField()
     valid_to = DateField(required=False, allow_null=True, default=None)

@@ -27,116 +27,383 @@ def create_accounts(apps, schema_editor):
         )
 
 
-class Migration(migrations.Migration):
+# No two transfer rates of one pair and role (or of the pair for every role) overlap in time, on PostgreSQL as in
+# ledger.services.intercompany.transfer_rate_create (btree_gist: `=` on integers beside `&&` on date ranges).
+NO_OVERLAP = """
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+ALTER TABLE ledger_transferrate ADD CONSTRAINT ledger_transfer_rate_no_overlap
+  EXCLUDE USING gist (supplier_id WITH =, receiver_id WITH =, (COALESCE(role_id, 0)) WITH =,
+                      daterange(valid_from, valid_to, '[]') WITH &&);
+"""
 
+
+def no_overlap(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(NO_OVERLAP)
+
+
+def no_overlap_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "ALTER TABLE ledger_transferrate DROP CONSTRAINT IF EXISTS ledger_transfer_rate_no_overlap;"
+        )
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('core', '0010_legal_entities'),
-        ('crm', '0008_entity'),
-        ('ledger', '0013_entity'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("core", "0010_legal_entities"),
+        ("crm", "0008_entity"),
+        ("ledger", "0013_entity"),
+        ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgeraccount',
-            name='system_role',
-            field=models.CharField(blank=True, choices=[('cash', 'Cash'), ('receivable', 'Accounts receivable'), ('unbilled', 'Unbilled receivable'), ('deferred', 'Deferred revenue'), ('tax_payable', 'Tax payable'), ('equity', "Owner's equity"), ('services_revenue', 'Services revenue'), ('reimbursement_revenue', 'Expense reimbursement revenue'), ('cost_of_services', 'Cost of services'), ('write_offs', 'Write-offs'), ('fx_realised_gain', 'Realised exchange gains'), ('fx_realised_loss', 'Realised exchange losses'), ('fx_unrealised_gain', 'Unrealised exchange gains'), ('fx_unrealised_loss', 'Unrealised exchange losses'), ('ic_receivable', 'Intercompany receivable'), ('ic_payable', 'Intercompany payable'), ('ic_revenue', 'Intercompany revenue'), ('translation_reserve', 'Translation reserve')], help_text='The posting rule that uses this account (invoices, payments, recognition).', max_length=30, null=True, unique=True),
+            model_name="ledgeraccount",
+            name="system_role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("cash", "Cash"),
+                    ("receivable", "Accounts receivable"),
+                    ("unbilled", "Unbilled receivable"),
+                    ("deferred", "Deferred revenue"),
+                    ("tax_payable", "Tax payable"),
+                    ("equity", "Owner's equity"),
+                    ("services_revenue", "Services revenue"),
+                    ("reimbursement_revenue", "Expense reimbursement revenue"),
+                    ("cost_of_services", "Cost of services"),
+                    ("write_offs", "Write-offs"),
+                    ("fx_realised_gain", "Realised exchange gains"),
+                    ("fx_realised_loss", "Realised exchange losses"),
+                    ("fx_unrealised_gain", "Unrealised exchange gains"),
+                    ("fx_unrealised_loss", "Unrealised exchange losses"),
+                    ("ic_receivable", "Intercompany receivable"),
+                    ("ic_payable", "Intercompany payable"),
+                    ("ic_revenue", "Intercompany revenue"),
+                    ("translation_reserve", "Translation reserve"),
+                ],
+                help_text="The posting rule that uses this account (invoices, payments, recognition).",
+                max_length=30,
+                null=True,
+                unique=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='ledgeraccountevent',
-            name='system_role',
-            field=models.CharField(blank=True, choices=[('cash', 'Cash'), ('receivable', 'Accounts receivable'), ('unbilled', 'Unbilled receivable'), ('deferred', 'Deferred revenue'), ('tax_payable', 'Tax payable'), ('equity', "Owner's equity"), ('services_revenue', 'Services revenue'), ('reimbursement_revenue', 'Expense reimbursement revenue'), ('cost_of_services', 'Cost of services'), ('write_offs', 'Write-offs'), ('fx_realised_gain', 'Realised exchange gains'), ('fx_realised_loss', 'Realised exchange losses'), ('fx_unrealised_gain', 'Unrealised exchange gains'), ('fx_unrealised_loss', 'Unrealised exchange losses'), ('ic_receivable', 'Intercompany receivable'), ('ic_payable', 'Intercompany payable'), ('ic_revenue', 'Intercompany revenue'), ('translation_reserve', 'Translation reserve')], help_text='The posting rule that uses this account (invoices, payments, recognition).', max_length=30, null=True),
+            model_name="ledgeraccountevent",
+            name="system_role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("cash", "Cash"),
+                    ("receivable", "Accounts receivable"),
+                    ("unbilled", "Unbilled receivable"),
+                    ("deferred", "Deferred revenue"),
+                    ("tax_payable", "Tax payable"),
+                    ("equity", "Owner's equity"),
+                    ("services_revenue", "Services revenue"),
+                    ("reimbursement_revenue", "Expense reimbursement revenue"),
+                    ("cost_of_services", "Cost of services"),
+                    ("write_offs", "Write-offs"),
+                    ("fx_realised_gain", "Realised exchange gains"),
+                    ("fx_realised_loss", "Realised exchange losses"),
+                    ("fx_unrealised_gain", "Unrealised exchange gains"),
+                    ("fx_unrealised_loss", "Unrealised exchange losses"),
+                    ("ic_receivable", "Intercompany receivable"),
+                    ("ic_payable", "Intercompany payable"),
+                    ("ic_revenue", "Intercompany revenue"),
+                    ("translation_reserve", "Translation reserve"),
+                ],
+                help_text="The posting rule that uses this account (invoices, payments, recognition).",
+                max_length=30,
+                null=True,
+            ),
         ),
         migrations.CreateModel(
-            name='TransferRate',
+            name="TransferRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('markup_percent', models.DecimalField(decimal_places=2, help_text='Added to the cost rate, 0 to 1000 %.', max_digits=7)),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day it applies; empty: until further notice.', null=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('receiver', models.ForeignKey(help_text="The project's entity (B).", on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
-                ('role', models.ForeignKey(blank=True, help_text='Only this delivery role; empty: every role of the pair.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.deliveryrole')),
-                ('supplier', models.ForeignKey(help_text='The employing entity (A).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "markup_percent",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Added to the cost rate, 0 to 1000 %.", max_digits=7
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day it applies; empty: until further notice.", null=True
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "receiver",
+                    models.ForeignKey(
+                        help_text="The project's entity (B).",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.legalentity",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only this delivery role; empty: every role of the pair.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.deliveryrole",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        help_text="The employing entity (A).",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.legalentity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['supplier_id', 'receiver_id', 'role_id', 'valid_from'],
+                "ordering": ["supplier_id", "receiver_id", "role_id", "valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='TransferRateEvent',
+            name="TransferRateEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('markup_percent', models.DecimalField(decimal_places=2, help_text='Added to the cost rate, 0 to 1000 %.', max_digits=7)),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day it applies; empty: until further notice.', null=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.transferrate')),
-                ('receiver', models.ForeignKey(db_constraint=False, help_text="The project's entity (B).", on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
-                ('role', models.ForeignKey(blank=True, db_constraint=False, help_text='Only this delivery role; empty: every role of the pair.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='crm.deliveryrole')),
-                ('supplier', models.ForeignKey(db_constraint=False, help_text='The employing entity (A).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "markup_percent",
+                    models.DecimalField(
+                        decimal_places=2, help_text="Added to the cost rate, 0 to 1000 %.", max_digits=7
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day it applies; empty: until further notice.", null=True
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="ledger.transferrate",
+                    ),
+                ),
+                (
+                    "receiver",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        help_text="The project's entity (B).",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="core.legalentity",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Only this delivery role; empty: every role of the pair.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="crm.deliveryrole",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        help_text="The employing entity (A).",
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="core.legalentity",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='IntercompanyRun',
+            name="IntercompanyRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='The first day of the month recharged.')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('done', 'Done'), ('unchanged', 'Done, nothing new to post'), ('failed', 'Failed')], default='running', max_length=12)),
-                ('hours', models.DecimalField(decimal_places=2, default=0, max_digits=9)),
-                ('amount', models.DecimalField(decimal_places=2, default=0, help_text="The month's recharge after this run.", max_digits=18)),
-                ('posted', models.DecimalField(decimal_places=2, default=0, help_text='What this run added (negative: took back).', max_digits=18)),
-                ('entries', models.PositiveIntegerField(default=0, help_text='Journal entries this run posted.')),
-                ('pairs', models.JSONField(blank=True, default=list)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="The first day of the month recharged.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("unchanged", "Done, nothing new to post"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=12,
+                    ),
+                ),
+                ("hours", models.DecimalField(decimal_places=2, default=0, max_digits=9)),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, default=0, help_text="The month's recharge after this run.", max_digits=18
+                    ),
+                ),
+                (
+                    "posted",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="What this run added (negative: took back).",
+                        max_digits=18,
+                    ),
+                ),
+                ("entries", models.PositiveIntegerField(default=0, help_text="Journal entries this run posted.")),
+                ("pairs", models.JSONField(blank=True, default=list)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['running', 'done', 'unchanged', 'failed'])), name='ledger_icrun_status_valid'), models.CheckConstraint(condition=models.Q(('month__day', 1)), name='ledger_icrun_month_first_day')],
+                "ordering": ["-started_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["running", "done", "unchanged", "failed"])),
+                        name="ledger_icrun_status_valid",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("month__day", 1)), name="ledger_icrun_month_first_day"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='transferrate',
-            index=models.Index(fields=['supplier', 'receiver', 'valid_from'], name='ledger_transfer_rate_pair'),
+            model_name="transferrate",
+            index=models.Index(fields=["supplier", "receiver", "valid_from"], name="ledger_transfer_rate_pair"),
         ),
         migrations.AddConstraint(
-            model_name='transferrate',
-            constraint=models.CheckConstraint(condition=models.Q(('supplier', models.F('receiver')), _negated=True), name='ledger_transfer_rate_two_entities'),
+            model_name="transferrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("supplier", models.F("receiver")), _negated=True),
+                name="ledger_transfer_rate_two_entities",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transferrate',
-            constraint=models.CheckConstraint(condition=models.Q(('markup_percent__gte', 0), ('markup_percent__lte', 1000)), name='ledger_transfer_rate_markup_range'),
+            model_name="transferrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("markup_percent__gte", 0), ("markup_percent__lte", 1000)),
+                name="ledger_transfer_rate_markup_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transferrate',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='ledger_transfer_rate_dates'),
+            model_name="transferrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True), ("valid_to__gte", models.F("valid_from")), _connector="OR"
+                ),
+                name="ledger_transfer_rate_dates",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='transferrate',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."markup_percent", NEW."note", _pgh_attach_context(), clock_timestamp(), \'insert\', NEW."id", NEW."receiver_id", NEW."role_id", NEW."supplier_id", NEW."valid_from", NEW."valid_to"); RETURN NULL;', hash='069ed494f08875639d91dbac4c810968ef2c6676', operation='INSERT', pgid='pgtrigger_insert_insert_fbe85', table='ledger_transferrate', when='AFTER')),
+            model_name="transferrate",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."markup_percent", NEW."note", _pgh_attach_context(), clock_timestamp(), \'insert\', NEW."id", NEW."receiver_id", NEW."role_id", NEW."supplier_id", NEW."valid_from", NEW."valid_to"); RETURN NULL;',
+                    hash="069ed494f08875639d91dbac4c810968ef2c6676",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_fbe85",
+                    table="ledger_transferrate",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='transferrate',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."markup_percent", NEW."note", _pgh_attach_context(), clock_timestamp(), \'update\', NEW."id", NEW."receiver_id", NEW."role_id", NEW."supplier_id", NEW."valid_from", NEW."valid_to"); RETURN NULL;', hash='b88a865aed72a5fc7a8c59de9d5ee35cdb004721', operation='UPDATE', pgid='pgtrigger_update_update_43730', table='ledger_transferrate', when='AFTER')),
+            model_name="transferrate",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."markup_percent", NEW."note", _pgh_attach_context(), clock_timestamp(), \'update\', NEW."id", NEW."receiver_id", NEW."role_id", NEW."supplier_id", NEW."valid_from", NEW."valid_to"); RETURN NULL;',
+                    hash="b88a865aed72a5fc7a8c59de9d5ee35cdb004721",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_43730",
+                    table="ledger_transferrate",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='transferrate',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (OLD."created_at", OLD."created_by_id", OLD."id", OLD."markup_percent", OLD."note", _pgh_attach_context(), clock_timestamp(), \'delete\', OLD."id", OLD."receiver_id", OLD."role_id", OLD."supplier_id", OLD."valid_from", OLD."valid_to"); RETURN NULL;', hash='7e1212397f4921921dbe2b06414f29ad2b87d122', operation='DELETE', pgid='pgtrigger_delete_delete_8bdc6', table='ledger_transferrate', when='AFTER')),
+            model_name="transferrate",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "ledger_transferrateevent" ("created_at", "created_by_id", "id", "markup_percent", "note", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "receiver_id", "role_id", "supplier_id", "valid_from", "valid_to") VALUES (OLD."created_at", OLD."created_by_id", OLD."id", OLD."markup_percent", OLD."note", _pgh_attach_context(), clock_timestamp(), \'delete\', OLD."id", OLD."receiver_id", OLD."role_id", OLD."supplier_id", OLD."valid_from", OLD."valid_to"); RETURN NULL;',
+                    hash="7e1212397f4921921dbe2b06414f29ad2b87d122",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_8bdc6",
+                    table="ledger_transferrate",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.RunPython(create_accounts, migrations.RunPython.noop),
+        migrations.RunPython(no_overlap, no_overlap_drop, elidable=False),
     ]

@@ -7,6 +7,7 @@ entries whose `source` names the month and the pair (ledger.choices.IC_RECHARGE_
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -65,6 +66,22 @@ class TransferRate(models.Model):
     def __str__(self) -> str:
         role = f" {self.role}" if self.role_id else ""
         return f"{self.supplier_id}→{self.receiver_id}{role}: cost + {self.markup_percent} % from {self.valid_from}"
+
+    def clean(self) -> None:
+        """The admin's check of what PostgreSQL's exclusion constraint refuses (migration 0014): no other rate of
+        the same pair and role overlaps these dates."""
+        if not (self.supplier_id and self.receiver_id and self.valid_from):
+            return
+        others = TransferRate.objects.filter(
+            supplier_id=self.supplier_id, receiver_id=self.receiver_id, role_id=self.role_id
+        ).exclude(pk=self.pk)
+        others = others.exclude(valid_to__lt=self.valid_from)
+        if self.valid_to is not None:
+            others = others.exclude(valid_from__gt=self.valid_to)
+        if others.exists():
+            raise ValidationError(
+                {"valid_from": "Another rate of this pair and role overlaps these dates: end it first."}
+            )
 
 
 class IntercompanyRun(models.Model):

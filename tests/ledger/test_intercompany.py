@@ -7,11 +7,13 @@ receivable / Cr intercompany revenue, in DE's Dr cost of services (the project, 
 payable.
 """
 
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from ledger.choices import IC_RECHARGE_SOURCE, IntercompanyRunStatus
@@ -24,8 +26,10 @@ from ledger.services.intercompany import (
     recharge_start,
     transfer_rate_create,
 )
+from ledger.tasks import ic_recharge_task
 from psa.core.exceptions import PeriodClosed, ValidationFailed
 from tests.crm.factories import RoleFactory
+from tests.ledger.factories import make_periods
 from tests.ledger.intercompany_factories import approved, consultant, more_projects, three_entities
 from tests.querycount import count_queries
 
@@ -359,8 +363,76 @@ def test_the_matching_page_and_api_query_counts_do_not_grow_with_pairs_and_month
 
 def test_the_recharge_page_query_count_does_not_grow_with_time_entries(uk_on_de, client_as):
     client = client_as("finance")
+    recharge_run(month=MARCH)
     small, _ = count_queries(lambda: client.get("/ledger/intercompany/?month=2026-03-01"))
     more_projects(uk_on_de, 10, date(2026, 3, 12))
     recharge_run(month=MARCH)
+    transfer_rate_create(by=client.user, supplier_id=uk_on_de.us.pk, receiver_id=uk_on_de.de.pk, markup_percent="5",
+                         valid_from=date(2026, 1, 1))  # fmt: skip
     large, _ = count_queries(lambda: client.get("/ledger/intercompany/?month=2026-03-01"))
     assert large == small
+
+
+# Database, admin, job and concurrency
+
+
+def test_the_database_refuses_overlapping_rates_of_one_pair_and_role(uk_on_de):
+    firm = uk_on_de
+    with pytest.raises(IntegrityError, match="ledger_transfer_rate_no_overlap"), transaction.atomic():
+        TransferRate.objects.create(
+            supplier=firm.uk, receiver=firm.de, markup_percent=D("5"), valid_from=date(2026, 6, 1)
+        )
+    # Another role, or another pair, may share the dates.
+    TransferRate.objects.create(supplier=firm.uk, receiver=firm.de, role=firm.role, markup_percent=D("5"),
+                                valid_from=date(2026, 6, 1))  # fmt: skip
+    TransferRate.objects.create(supplier=firm.de, receiver=firm.uk, markup_percent=D("5"), valid_from=date(2026, 6, 1))
+
+
+def test_the_admin_form_names_an_overlapping_rate(uk_on_de):
+    firm = uk_on_de
+    rate = TransferRate(supplier=firm.uk, receiver=firm.de, markup_percent=D("5"), valid_from=date(2026, 6, 1))
+    with pytest.raises(DjangoValidationError) as refused:
+        rate.full_clean()
+    assert "valid_from" in refused.value.message_dict
+
+
+def test_the_job_executes_the_run(uk_on_de):
+    run = recharge_start(month=MARCH, enqueue=False)
+    ic_recharge_task(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.entries) == (IntercompanyRunStatus.DONE, 2)
+    ic_recharge_task(run_id=run.pk)  # run twice: a finished run is left alone
+    assert _recharge_entries().count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_month_at_once_post_the_recharge_once(finance):
+    make_periods()
+    firm = three_entities()
+    approved(firm.uk_consultant, firm.project, date(2026, 3, 2), "8")
+    transfer_rate_create(by=finance, supplier_id=firm.uk.pk, receiver_id=firm.de.pk, markup_percent="10",
+                         valid_from=date(2026, 1, 1))  # fmt: skip
+    runs = [recharge_start(month=MARCH, enqueue=False) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker(run_id: int) -> None:
+        barrier.wait()
+        try:
+            recharge_execute(run_id=run_id)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(run.pk,)) for run in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    statuses = sorted(IntercompanyRun.objects.values_list("status", flat=True))
+    assert statuses == [IntercompanyRunStatus.DONE, IntercompanyRunStatus.UNCHANGED]
+    assert _recharge_entries().count() == 2
+    [row] = ic_matching()
+    assert row.receivable == row.payable == D("528.00")
