@@ -11,7 +11,7 @@ Writes go through ledger.services.intercompany."""
 from decimal import Decimal
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -108,7 +108,7 @@ class IntercompanyRunViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
     allowed_roles = FINANCE
     filterset_fields = ["status", "month"]
 
-    @extend_schema(request=RechargeInputSerializer, responses=IntercompanyRunSerializer)
+    @extend_schema(request=RechargeInputSerializer, responses={202: IntercompanyRunSerializer})
     def create(self, request, *args, **kwargs):
         data = RechargeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -150,7 +150,13 @@ class IntercompanyReportViewSet(GenericViewSet):
             }
         )  # fmt: skip
 
-    @extend_schema(parameters=[ConsolidationQuerySerializer], responses=dict)
+    @extend_schema(
+        parameters=[ConsolidationQuerySerializer],
+        responses={
+            200: dict,
+            409: OpenApiResponse(description="No closing rate, or no rate in the year, for the reporting currency."),
+        },
+    )
     @action(detail=False, methods=["get"])
     def consolidation(self, request):
         q = ConsolidationQuerySerializer(data=request.query_params)
