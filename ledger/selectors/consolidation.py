@@ -12,8 +12,11 @@ How it is computed (and stated so on the page):
   functional one, so a functional amount translates as amount ÷ rate:
   balance-sheet rows (and the earlier years' result) at the CLOSING rate, the latest rate on or before the date;
   P&L rows at the AVERAGE rate, the arithmetic mean of every daily rate stored for the reporting currency from
-  1 January through the date. Each translated amount is rounded once to the reporting currency
-  (psa.core.money.round_amount). Reporting in the functional currency translates at 1 and changes nothing.
+  1 January through the date. Each entity's amount is shown translated, and the row's translated total is the
+  entities' sum translated once, rounded once to the reporting currency (psa.core.money.round_amount), so the
+  two sides of an intercompany balance, equal in the functional currency, translate to the same cents and
+  eliminate exactly (an entity's rounded cell may differ from its share of the total by a cent).
+  Reporting in the functional currency translates at 1 and changes nothing.
 - Translating the balance sheet and the P&L at different rates leaves the translated trial balance out of
   balance; the difference is the translation reserve (equity), shown on its own row (rounding cents included).
 - Intercompany is eliminated: the intercompany receivable, payable and revenue balances, and the cost of services
@@ -64,12 +67,13 @@ class ConsolidationRow:
     basis: str
     functional: list[Decimal]
     translated: list[Decimal]
+    translated_sum: Decimal = ZERO  # the entities' sum translated and rounded once (see the module docstring)
     eliminated: Decimal = ZERO
     computed: Decimal = ZERO  # the translation reserve's row: computed on the translated level, no entity's
 
     @property
     def total(self) -> Decimal:
-        return sum(self.translated, ZERO) + self.computed
+        return self.translated_sum + self.computed
 
     @property
     def consolidated(self) -> Decimal:
@@ -223,11 +227,12 @@ def consolidation(*, currency: str, at: date) -> Consolidation:
             basis=rate.kind,
             functional=cells,
             translated=[translate(c, rate) for c in cells],
+            translated_sum=translate(sum(cells, ZERO), rate),
         )
         if account.system_role in _ELIMINATED_ROLES:
             line.eliminated = -line.total
         elif account.system_role == SystemAccount.COST_OF_SERVICES:
-            line.eliminated = -sum((translate(c, average) for c in recharged), ZERO)
+            line.eliminated = -translate(sum(recharged, ZERO), average)
         report.rows.append(line)
     if any(earlier):
         report.rows.append(
@@ -238,6 +243,7 @@ def consolidation(*, currency: str, at: date) -> Consolidation:
                 basis=CLOSING,
                 functional=earlier,
                 translated=[translate(c, closing) for c in earlier],
+                translated_sum=translate(sum(earlier, ZERO), closing),
             )
         )
     report.reserve = -sum((r.total for r in report.rows), ZERO)

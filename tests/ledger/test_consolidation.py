@@ -168,3 +168,25 @@ def test_the_consolidated_view_query_count_does_not_grow_with_lines_or_entities(
     assert b'data-row="6000"' in page.content and b">FR<" in page.content
     assert large_page == small_page
     assert large_api == small_api
+
+
+def test_two_suppliers_whose_translated_cents_differ_still_eliminate_exactly(periods, finance):
+    # UK 528.00 and US 276.00 to DE 804.00 at the average 0.93: per entity 567.74 + 296.77 = 864.51, but DE's
+    # 804.00 is 864.52. Translating each account's sum once keeps both sides at 864.52.
+    firm = three_entities()
+    approved(firm.uk_consultant, firm.project, date(2026, 3, 2), "8")
+    approved(firm.us_consultant, firm.project, date(2026, 3, 3), "4")
+    for supplier, markup in ((firm.uk, "10"), (firm.us, "15")):
+        transfer_rate_create(by=finance, supplier_id=supplier.pk, receiver_id=firm.de.pk, markup_percent=markup,
+                             valid_from=date(2026, 1, 1))  # fmt: skip
+    recharge_run(month=date(2026, 3, 1))
+    rate("USD", date(2026, 1, 2), "0.90")
+    rate("USD", AT, "0.96")
+    report = consolidation(currency="USD", at=AT)
+    by = rows(report)
+    assert by["4200"].translated == [D("0"), D("-567.74"), D("-296.77")]
+    assert by["4200"].total == D("-864.52") == -by["5000"].total
+    for code in ("1300", "2500", "4200", "5000"):
+        assert by[code].consolidated == 0, code
+    assert report.unmatched == 0 and "Intercompany not matched" not in by
+    assert report.reserve == 0 and report.balanced
