@@ -68,6 +68,10 @@ class SystemAccount(models.TextChoices):
     FX_REALISED_LOSS = "fx_realised_loss", "Realised exchange losses"
     FX_UNREALISED_GAIN = "fx_unrealised_gain", "Unrealised exchange gains"
     FX_UNREALISED_LOSS = "fx_unrealised_loss", "Unrealised exchange losses"
+    IC_RECEIVABLE = "ic_receivable", "Intercompany receivable"
+    IC_PAYABLE = "ic_payable", "Intercompany payable"
+    IC_REVENUE = "ic_revenue", "Intercompany revenue"
+    TRANSLATION_RESERVE = "translation_reserve", "Translation reserve"
 
 
 class BudgetAlertKind(models.TextChoices):
@@ -115,6 +119,20 @@ class RevaluationRunStatus(models.TextChoices):
     DONE = "done", "Done"
     UNCHANGED = "unchanged", "Done, nothing new to post"
     FAILED = "failed", "Failed"
+
+
+class IntercompanyRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    UNCHANGED = "unchanged", "Done, nothing new to post"
+    FAILED = "failed", "Failed"
+
+
+# The `source` of every intercompany recharge entry starts with this (ledger.services.intercompany):
+# "ic-recharge:<YYYY-MM>:<supplying entity id>-<receiving entity id>:<side>".
+IC_RECHARGE_SOURCE = "ic-recharge:"
+IC_SUPPLIER_SIDE = "supplier"
+IC_RECEIVER_SIDE = "receiver"
 
 
 # The monetary accounts the month-end revaluation revalues, by system role (ledger.services.revaluation). Accounts

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from crm.models import Account as Client
+from crm.models import DeliveryRole
 from ledger.choices import AccountType, RecognitionMethod
 from ledger.models import AccountingPeriod, LedgerAccount
 from ledger.selectors import PNL_GROUPS
@@ -15,6 +16,7 @@ from projects.models import Project
 from psa.core.currency import CURRENCIES
 from psa.core.dates import DateFormField
 from psa.core.ecb import ECB_UPLOAD_LIMIT
+from psa.core.models import LegalEntity
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 TEXT = {"class": "form-control"}
@@ -206,3 +208,46 @@ class EcbImportForm(forms.Form):
         f"{ECB_UPLOAD_LIMIT.describe()}.",
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".zip,.csv"}),
     )
+
+
+class RechargeForm(forms.Form):
+    """The month of an intercompany recharge (any day of it)."""
+
+    month = DateFormField(label="Month (any day of it)", widget=DATE)
+
+
+class TransferRateForm(forms.Form):
+    """A new transfer rate (ledger.services.intercompany.transfer_rate_create checks the values)."""
+
+    supplier = forms.ModelChoiceField(
+        label="Supplying entity (employer)",
+        queryset=LegalEntity.objects.order_by("code"),
+        widget=forms.Select(attrs=SELECT),
+    )
+    receiver = forms.ModelChoiceField(
+        label="Receiving entity (project)",
+        queryset=LegalEntity.objects.order_by("code"),
+        widget=forms.Select(attrs=SELECT),
+    )
+    role = forms.ModelChoiceField(
+        label="Delivery role",
+        queryset=DeliveryRole.objects.order_by("name"),
+        required=False,
+        empty_label="— every role —",
+        widget=forms.Select(attrs=SELECT),
+    )
+    markup_percent = forms.CharField(
+        label="Markup on cost (%)", max_length=20, widget=forms.TextInput(attrs=MONEY | {"placeholder": "10.00"})
+    )
+    valid_from = DateFormField(widget=DATE)
+    valid_to = DateFormField(required=False, widget=DATE)
+    note = forms.CharField(max_length=200, required=False, widget=forms.TextInput(attrs=TEXT))
+
+
+class ConsolidationForm(forms.Form):
+    currency = forms.ChoiceField(label="Reporting currency", choices=CURRENCIES, widget=forms.Select(attrs=SELECT))
+    at = DateFormField(label="Period end", widget=DATE)
+
+
+class MatchingForm(forms.Form):
+    year = forms.IntegerField(min_value=1900, max_value=2999, required=False, widget=forms.NumberInput(attrs=TEXT))

@@ -1,4 +1,5 @@
-"""Ledger jobs: create periods ahead and post due automatic reversals (beat), recognition and revaluation runs.
+"""Ledger jobs: create periods ahead and post due automatic reversals (beat), recognition, revaluation and
+intercompany recharge runs.
 Thin: each calls one service."""
 
 from datetime import timedelta
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from ledger.services import entries_auto_reverse_due, periods_ensure
 from ledger.services.budget_alerts import budget_alerts_check
+from ledger.services.intercompany import recharge_execute
 from ledger.services.revaluation import revaluation_execute
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
 
@@ -48,3 +50,8 @@ def recognition_month_end_task() -> int | None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def revaluation_run_task(*, run_id: int) -> None:
     revaluation_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def ic_recharge_task(*, run_id: int) -> None:
+    recharge_execute(run_id=run_id)

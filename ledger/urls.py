@@ -2,8 +2,8 @@ from django.urls import path
 
 from ledger import views
 from ledger.views import budget as budget_views
+from ledger.views import intercompany, revaluation, revenue
 from ledger.views import rates as rate_views
-from ledger.views import revaluation, revenue
 
 app_name = "ledger"
 
@@ -47,6 +47,11 @@ urlpatterns = [
     path("ledger/revaluation/start/", revaluation.revaluation_start_view, name="revaluation_start"),
     path("ledger/revaluation/runs/<int:pk>/", revaluation.revaluation_run_detail, name="revaluation_run"),
     path("ledger/revaluation/runs/<int:pk>/progress/", revaluation.revaluation_progress, name="revaluation_progress"),
+    path("ledger/intercompany/", intercompany.intercompany_index, name="intercompany"),
+    path("ledger/intercompany/run/", intercompany.recharge_start_view, name="intercompany_run"),
+    path("ledger/intercompany/rates/new/", intercompany.transfer_rate_add_view, name="transfer_rate_add"),
+    path("ledger/intercompany/matching/", intercompany.matching_view, name="intercompany_matching"),
+    path("ledger/consolidation/", intercompany.consolidation_view, name="consolidation"),
     path("ledger/month-end/", revenue.month_end_index, name="month_end"),
     path("ledger/month-end/<int:pk>/", revenue.close_checklist_view, name="close_checklist"),
     path("ledger/month-end/<int:pk>/close/", revenue.close_period_view, name="close_period"),

@@ -1,4 +1,4 @@
-from ledger.api import rates, revaluation, revenue, views
+from ledger.api import intercompany, rates, revaluation, revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -11,5 +11,8 @@ routes = [
     ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
     ("ledger/revaluations", revaluation.RevaluationRunViewSet, "ledger-revaluation"),
     ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
+    ("ledger/transfer-rates", intercompany.TransferRateViewSet, "ledger-transfer-rate"),
+    ("ledger/intercompany-runs", intercompany.IntercompanyRunViewSet, "ledger-intercompany-run"),
+    ("ledger/intercompany", intercompany.IntercompanyReportViewSet, "ledger-intercompany"),
     ("exchange-rates", rates.ExchangeRateViewSet, "exchange-rate"),
 ]

@@ -1,8 +1,9 @@
-"""The ledger's models: the books (books.py), revenue recognition (revenue.py) and burn alerts (budget.py),
-re-exported here."""
+"""The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py) and
+intercompany time (intercompany.py), re-exported here."""
 
 from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from ledger.models.budget import BudgetAlert
+from ledger.models.intercompany import IntercompanyRun, TransferRate
 from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
     PriceReduction,
@@ -17,6 +18,7 @@ __all__ = [
     "AccountBalance",
     "AccountingPeriod",
     "BudgetAlert",
+    "IntercompanyRun",
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
@@ -27,4 +29,5 @@ __all__ = [
     "RevaluationRun",
     "RevenueSchedule",
     "RevenueScheduleLine",
+    "TransferRate",
 ]
