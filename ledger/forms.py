@@ -15,6 +15,7 @@ from projects.models import Project
 from psa.core.currency import CURRENCIES
 from psa.core.dates import DateFormField
 from psa.core.ecb import ECB_UPLOAD_LIMIT
+from psa.core.models import LegalEntity
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 TEXT = {"class": "form-control"}
@@ -95,7 +96,31 @@ class ReverseForm(forms.Form):
     memo = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs=TEXT))
 
 
-class TrialBalanceForm(forms.Form):
+ALL_ENTITIES = "All entities"
+
+
+def entity_field(*, empty_label: str | None = ALL_ENTITIES) -> forms.ModelChoiceField:
+    """The legal-entity select of the books pages (`?entity=<id>`); empty: all entities summed."""
+    return forms.ModelChoiceField(
+        queryset=LegalEntity.objects.order_by("code"),
+        required=False,
+        empty_label=empty_label,
+        label="Entity",
+        widget=forms.Select(attrs=SELECT),
+    )
+
+
+class EntityFilterForm(forms.Form):
+    entity = entity_field()
+
+
+class EntityChoiceForm(forms.Form):
+    """One entity's months (the periods and month-end pages): no "all" choice."""
+
+    entity = entity_field(empty_label=None)
+
+
+class TrialBalanceForm(EntityFilterForm):
     at = DateFormField(label="At date", required=False, widget=DATE)
     period = forms.ModelChoiceField(
         queryset=AccountingPeriod.objects.order_by("-start"),
@@ -105,7 +130,7 @@ class TrialBalanceForm(forms.Form):
     )
 
 
-class PnlForm(forms.Form):
+class PnlForm(EntityFilterForm):
     start = DateFormField(widget=DATE, required=False)
     end = DateFormField(widget=DATE, required=False)
     by = forms.ChoiceField(
@@ -116,7 +141,7 @@ class PnlForm(forms.Form):
     )
 
 
-class BalanceSheetForm(forms.Form):
+class BalanceSheetForm(EntityFilterForm):
     at = DateFormField(label="At date", required=False, widget=DATE)
 
 
@@ -139,7 +164,7 @@ def year_start(on: date) -> date:
 # --- revenue and month end ---------------------------------------------------------------------------------
 
 
-class ReportForm(forms.Form):
+class ReportForm(EntityFilterForm):
     start = DateFormField(required=False, widget=DATE)
     end = DateFormField(required=False, widget=DATE)
     client = forms.ModelChoiceField(

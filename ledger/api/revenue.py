@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from ledger.api.serializers import EntityQueryField, entity_id_of
 from ledger.choices import RecognitionMethod
 from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
@@ -82,6 +83,7 @@ class RunInputSerializer(serializers.Serializer):
 
 
 class RangeQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField()
     start = DateField()
     end = DateField()
     client = serializers.IntegerField(required=False)
@@ -219,7 +221,13 @@ class RevenueReportViewSet(GenericViewSet):
     @action(detail=False, methods=["get"])
     def rollforward(self, request):
         v = self._range(request)
-        report = rollforward(start=v["start"], end=v["end"], client_id=v.get("client"), project_id=v.get("project"))
+        report = rollforward(
+            start=v["start"],
+            end=v["end"],
+            client_id=v.get("client"),
+            project_id=v.get("project"),
+            entity_id=entity_id_of(v),
+        )
         names = ("opening", "billed", "recognised", "exchange", "other", "closing", "unbilled", "deferred")
         return Response(
             {

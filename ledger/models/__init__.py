@@ -1,7 +1,14 @@
 """The ledger's models: the books (books.py), revenue recognition (revenue.py) and burn alerts (budget.py),
 re-exported here."""
 
-from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.books import (
+    AccountBalance,
+    AccountingPeriod,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    PeriodClose,
+)
 from ledger.models.budget import BudgetAlert
 from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
@@ -20,6 +27,7 @@ __all__ = [
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
+    "PeriodClose",
     "PriceReduction",
     "ProjectEstimate",
     "Recognition",
