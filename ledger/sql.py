@@ -181,26 +181,22 @@ class Closed(NamedTuple):
 
 
 def closes_through(at: date, *, entity_id: int | None = None) -> list[Closed]:
-    """Per entity (or the one entity), the last month closed for it that ends on or before `at`: one query."""
-    where, params = ('p."end" <= %s', [at])
+    """Per entity (or the one entity), the last month closed for it that ends on or before `at` (an entity's closed
+    months are a prefix of the calendar, so it is the latest one): one query."""
+    close_table, period_table = PeriodClose._meta.db_table, AccountingPeriod._meta.db_table
+    params: list[date | int] = [at, at]
+    only = ""
     if entity_id is not None:
-        where, params = f"{where} AND c.entity_id = %s", [at, entity_id]
+        only = "AND c.entity_id = %s"
+        params.append(entity_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT c.entity_id, MAX(p.start), MAX(p."end") FROM {PeriodClose._meta.db_table} c '
-            f"JOIN {AccountingPeriod._meta.db_table} p ON p.id = c.period_id WHERE {where} GROUP BY c.entity_id",
+            f'SELECT c.entity_id, p.id, p."end" FROM {close_table} c JOIN {period_table} p ON p.id = c.period_id '
+            f'WHERE p."end" <= %s AND p.start = (SELECT MAX(q.start) FROM {close_table} d '
+            f'JOIN {period_table} q ON q.id = d.period_id WHERE d.entity_id = c.entity_id AND q."end" <= %s) {only}',
             params,
         )
-        rows = cursor.fetchall()
-        if not rows:
-            return []
-        starts = sorted({row[1] for row in rows})
-        placeholders = ", ".join(["%s"] * len(starts))
-        cursor.execute(
-            f"SELECT start, id FROM {AccountingPeriod._meta.db_table} WHERE start IN ({placeholders})", starts
-        )
-        ids = dict(cursor.fetchall())
-    return sorted(Closed(row[0], ids[row[1]], row[2]) for row in rows)
+        return sorted(Closed(*row) for row in cursor.fetchall())
 
 
 def cumulative_rows(
@@ -240,7 +236,8 @@ def cumulative_rows(
         params += [since, at, *entity_ids, *account_params]
     closed_ids = [row.entity_id for row in closed]
     if entity_id is None or entity_id not in closed_ids:
-        where, where_params = "date <= %s", [at]
+        where = "date <= %s"
+        where_params: list[date | int] = [at]
         if entity_id is not None:
             where, where_params = "entity_id = %s AND date <= %s", [entity_id, at]
         elif closed_ids:

@@ -220,7 +220,7 @@ def period_close(
             "reason": reason,
         },
     )
-    summary = f"Closed {period.label} for {entity.code}: {reason}"
+    summary = f"Closed {period.label}: {reason} [books of {entity.code}]"
     data = {"reason": reason, "entity": entity.code, "lines": lines, "balance_rows": rows}
     if override is not None:
         passed = ", ".join(item["label"].lower() for item in override["items"])
@@ -260,7 +260,7 @@ def period_reopen(*, period_id: int, by: User, reason: str, entity_id: int | Non
         actor=by,
         action="ledger.period_reopen",
         obj=period,
-        summary=f"Reopened {period.label} for {entity.code}: {reason}",
+        summary=f"Reopened {period.label}: {reason} [books of {entity.code}]",
         data={"reason": reason, "entity": entity.code},
     )
     return period

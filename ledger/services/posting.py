@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -505,7 +505,11 @@ def _insert_orm(entry: JournalEntry, rows: list[sql.LineRow], prefix: str) -> No
     JournalLine.objects.bulk_create(
         [
             JournalLine(
-                entry=entry, date=entry.date, period_id=entry.period_id, entity_id=entry.entity_id, **row._asdict()
+                entry=entry,
+                date=entry.date,
+                period_id=entry.period_id,
+                entity_id=cast(int, entry.entity_id),
+                **row._asdict(),
             )
             for row in rows
         ]

@@ -334,6 +334,11 @@ def test_the_periods_page_and_api_close_one_entity(three, client_as, api_as):
     assert body.status_code == 200, body.json()
     assert body.json()["closed_for"] == ["GB"] and body.json()["status"] == "open"
     assert PeriodClose.objects.filter(period=jan, entity=us).exists() is False
+    checklist = "/api/v1/ledger/revenue-reports/checklist/"
+    assert api_as("finance").get(f"{checklist}{jan.pk}/?entity={gb.pk}").json()["status"] == "closed"
+    assert api_as("finance").get(f"{checklist}{jan.pk}/").json()["status"] == "open"
+    page = client.get(reverse("ledger:close_checklist", args=[jan.pk]) + f"?entity={gb.pk}").content.decode()
+    assert "Closing the books of <strong>GB" in page and 'data-testid="period-closed"' in page
     listing = client.get(reverse("ledger:periods") + f"?entity={gb.pk}").content.decode()
     assert 'data-testid="reopen-2026-01"' in listing
     assert client.get(reverse("ledger:periods") + "?entity=abc").status_code == 404
