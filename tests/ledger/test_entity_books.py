@@ -9,19 +9,24 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
 from django.urls import reverse
 
 from billing.selectors import ar_aging
 from billing.services import invoice_draft_for_contract, invoice_issue
+from crm.models import Account
 from ledger.models import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, PeriodClose
 from ledger.selectors import balance_sheet, pnl, trial_balance
 from ledger.selectors.revenue import rollforward
-from ledger.services import period_close, period_reopen
+from ledger.services import EntrySpec, LineSpec, entry_post, period_close, period_reopen
+from ledger.services.posting import fx_line
+from ledger.services.revaluation import revaluation_run
 from ledger.services.revenue import recognition_run
 from projects.models import Contract, Project
 from psa.core.entities import bank_account_add, entity_create, entity_default
 from psa.core.exceptions import InvalidTransition, PeriodClosed
-from psa.core.models import LegalEntity
+from psa.core.fx import rate_for
+from psa.core.models import ExchangeRate, LegalEntity
 from tests.billing.factories import make_contract, make_line, milestone_contract
 from tests.ledger.factories import balanced, make_periods, post
 from tests.ledger.revenue_factories import D, approved_time, books, period, zero_tax_account
@@ -342,3 +347,40 @@ def test_the_periods_page_and_api_close_one_entity(three, client_as, api_as):
     listing = client.get(reverse("ledger:periods") + f"?entity={gb.pk}").content.decode()
     assert 'data-testid="reopen-2026-01"' in listing
     assert client.get(reverse("ledger:periods") + "?entity=abc").status_code == 404
+
+
+@pytest.fixture
+def functional_eur():
+    with override_settings(PSA_FUNCTIONAL_CURRENCY="EUR"):
+        yield
+
+
+def _usd_receivable(amount: str, on: date, entity: LegalEntity, client: Account) -> None:
+    line = fx_line("1100", rate=rate_for(currency="USD", on=on), debit=D(amount), client_id=client.pk)
+    spec = EntrySpec(
+        date=on,
+        memo=f"USD {amount}",
+        lines=(line, LineSpec("4000", credit=line.debit, client_id=client.pk)),
+        entity_id=entity.pk,
+    )
+    entry_post(spec=spec, key=f"usd:{entity.code}:{amount}")
+
+
+def test_the_revaluation_posts_one_entry_per_entity_and_leaves_out_a_closed_entity(three, admin, functional_eur):
+    de, gb, us = three
+    client = Account.objects.create(name="Acme Inc.")
+    for on, value in ((date(2026, 1, 2), "0.90"), (date(2026, 1, 31), "0.92")):
+        ExchangeRate.objects.update_or_create(currency="USD", quote="EUR", date=on, defaults={"rate": D(value)})
+    _usd_receivable("1000.00", date(2026, 1, 10), de, client)  # 900.00 EUR, revalued 920.00: +20.00
+    _usd_receivable("500.00", date(2026, 1, 11), gb, client)  # 450.00 EUR, revalued 460.00: +10.00
+    _usd_receivable("200.00", date(2026, 1, 12), us, client)  # US closes January first: left out
+    period_close(period_id=period(JAN).pk, by=admin, reason="US", override_reason="test", entity_id=us.pk)
+    run = revaluation_run(period_id=period(JAN).pk, by=admin)
+    entries = JournalEntry.objects.filter(source=run.source)
+    assert sorted(entries.values_list("entity_id", flat=True)) == sorted([de.pk, gb.pk])
+    gains = {e.entity_id: sum((ln.credit for ln in e.lines.filter(account__code="7150")), D("0")) for e in entries}
+    assert gains == {de.pk: D("20.00"), gb.pk: D("10.00")}
+    for entry in entries:
+        assert set(entry.lines.values_list("entity_id", flat=True)) == {entry.entity_id}
+        assert entry.auto_reverse_on == date(2026, 2, 1)
+    assert trial_balance(at=date(2026, 1, 31), entity_id=us.pk).balanced
