@@ -260,7 +260,7 @@ def period_reopen(*, period_id: int, by: User, reason: str, entity_id: int | Non
         actor=by,
         action="ledger.period_reopen",
         obj=period,
-        summary=f"Reopened {period.label}: {reason} [books of {entity.code}]",
+        summary=f"Reopened {period.label} for {entity.code}: {reason}",
         data={"reason": reason, "entity": entity.code},
     )
     return period
