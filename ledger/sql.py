@@ -173,27 +173,34 @@ def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:
 
 
 class Closed(NamedTuple):
-    """The last month an entity has closed on or before a report's date."""
+    """An entity and the last month it has closed on or before a report's date (None for all three when it has
+    closed none)."""
 
     entity_id: int
-    period_id: int
-    end: date
+    period_id: int | None
+    end: date | None
+    start: date | None
 
 
 def closes_through(at: date, *, entity_id: int | None = None) -> list[Closed]:
-    """Per entity (or the one entity), the last month closed for it that ends on or before `at` (an entity's closed
-    months are a prefix of the calendar, so it is the latest one): one query."""
-    close_table, period_table = PeriodClose._meta.db_table, AccountingPeriod._meta.db_table
-    params: list[date | int] = [at, at]
+    """Every entity (or the one entity) with the last month closed for it that ends on or before `at` (an entity's
+    closed months are a prefix of the calendar, so it is the latest one), or None: one query."""
+    entity_table, close_table, period_table = (
+        LegalEntity._meta.db_table,
+        PeriodClose._meta.db_table,
+        AccountingPeriod._meta.db_table,
+    )
+    params: list[date | int] = [at]
     only = ""
     if entity_id is not None:
-        only = "AND c.entity_id = %s"
+        only = "WHERE e.id = %s"
         params.append(entity_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT c.entity_id, p.id, p."end" FROM {close_table} c JOIN {period_table} p ON p.id = c.period_id '
-            f'WHERE p."end" <= %s AND p.start = (SELECT MAX(q.start) FROM {close_table} d '
-            f'JOIN {period_table} q ON q.id = d.period_id WHERE d.entity_id = c.entity_id AND q."end" <= %s) {only}',
+            f'SELECT e.id, p.id, p."end", p.start FROM {entity_table} e '
+            f"LEFT JOIN {period_table} p ON p.id = (SELECT q.id FROM {close_table} d "
+            f'JOIN {period_table} q ON q.id = d.period_id WHERE d.entity_id = e.id AND q."end" <= %s '
+            f"ORDER BY q.start DESC LIMIT 1) {only}",
             params,
         )
         return sorted(Closed(*row) for row in cursor.fetchall())
@@ -208,10 +215,11 @@ def cumulative_rows(
     entity_id: int | None = None,
 ) -> list[tuple]:
     """Rows of (*columns, Σ debit, Σ credit) through `at`, grouped by `columns` (line columns such as account_id,
-    client_id, project_id): for each entity, the stored cumulative balances of the last month it closed (`closed`)
-    plus its journal lines dated after that month through `at`; the lines of an entity with no closed month from
-    the first. Only the entity `entity_id` when given; optionally one account only. One statement, whose branches
-    follow the distinct closing dates (usually one), each reading lines by date (and entity) through an index."""
+    client_id, project_id): for each entity in `closed` (closes_through), the stored cumulative balances of the
+    last month it closed plus its journal lines dated after that month through `at`; the lines of an entity with
+    no closed month from the first. Only the entity `entity_id` when given; optionally one account only. One
+    statement, whose branches follow the distinct closing dates (usually one), each reading lines by entity and
+    date through an index, so its cost follows the open months, not the history."""
     group = ", ".join(columns)
     account_sql, account_params = ("AND account_id = %s", [account_id]) if account_id is not None else ("", [])
     line_table, balance_table = JournalLine._meta.db_table, AccountBalance._meta.db_table
@@ -219,7 +227,13 @@ def cumulative_rows(
     params: list = []
     by_period: dict[int, list[int]] = {}
     by_end: dict[date, list[int]] = {}
+    never: list[int] = []
     for row in closed:
+        if entity_id is not None and row.entity_id != entity_id:
+            continue
+        if row.period_id is None or row.end is None:
+            never.append(row.entity_id)
+            continue
         by_period.setdefault(row.period_id, []).append(row.entity_id)
         by_end.setdefault(row.end, []).append(row.entity_id)
     for period_id, entity_ids in by_period.items():
@@ -234,17 +248,14 @@ def cumulative_rows(
             f"AND entity_id IN ({', '.join(['%s'] * len(entity_ids))}) {account_sql}"
         )
         params += [since, at, *entity_ids, *account_params]
-    closed_ids = [row.entity_id for row in closed]
-    if entity_id is None or entity_id not in closed_ids:
-        where = "date <= %s"
-        where_params: list[date | int] = [at]
-        if entity_id is not None:
-            where, where_params = "entity_id = %s AND date <= %s", [entity_id, at]
-        elif closed_ids:
-            where += f" AND entity_id NOT IN ({', '.join(['%s'] * len(closed_ids))})"
-            where_params += closed_ids
-        parts.append(f"SELECT {group}, debit AS d, credit AS c FROM {line_table} WHERE {where} {account_sql}")
-        params += [*where_params, *account_params]
+    if never:
+        parts.append(
+            f"SELECT {group}, debit AS d, credit AS c FROM {line_table} WHERE date <= %s "
+            f"AND entity_id IN ({', '.join(['%s'] * len(never))}) {account_sql}"
+        )
+        params += [at, *never, *account_params]
+    if not parts:  # no entity at all (or not the one asked for): nothing is posted
+        return []
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {group}, SUM(d), SUM(c) FROM ({' UNION ALL '.join(parts)}) x GROUP BY {group}", params)
         return cursor.fetchall()

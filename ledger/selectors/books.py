@@ -108,16 +108,16 @@ def _cumulative_orm(
         filters &= Q(entity_id=entity_id)
     totals = _new_totals()
     lines = JournalLine.objects.filter(filters, date__lte=at)
-    if closed:
-        stored_in = Q(pk__in=[])
-        lines_in = ~Q(entity_id__in=[c.entity_id for c in closed])
-        for c in closed:
+    stored_in, lines_in = Q(pk__in=[]), Q(pk__in=[])
+    for c in closed:
+        if c.period_id is None:
+            lines_in |= Q(entity_id=c.entity_id)
+        else:
             stored_in |= Q(period_id=c.period_id, entity_id=c.entity_id)
             lines_in |= Q(entity_id=c.entity_id, date__gt=c.end)
-        stored = AccountBalance.objects.filter(filters).filter(stored_in)
-        _add(totals, stored.values(*group).annotate(d=Sum("cum_debit"), c=Sum("cum_credit")).order_by(), group)
-        lines = lines.filter(lines_in)
-    _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+    stored = AccountBalance.objects.filter(filters).filter(stored_in)
+    _add(totals, stored.values(*group).annotate(d=Sum("cum_debit"), c=Sum("cum_credit")).order_by(), group)
+    _add(totals, lines.filter(lines_in).values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
     return totals
 
 
@@ -201,6 +201,16 @@ class TrialBalance:
         return self.debit == self.credit and self.closing_debit == self.closing_credit and self.opening == 0
 
 
+def _through(closes: list[sql.Closed]) -> AccountingPeriod | None:
+    """The month through which stored balances are read: the entity's last closed month; for all entities the
+    earliest of their last closed months (an entity that closed none is read from its lines)."""
+    ends = [(c.end, c.start, c.period_id) for c in closes if c.end is not None and c.start is not None]
+    if not ends:
+        return None
+    end, start, period_id = min(ends)
+    return AccountingPeriod(pk=period_id, start=start, end=end, status=PeriodStatus.CLOSED)
+
+
 def trial_balance(
     *, at: date | None = None, period: AccountingPeriod | None = None, entity_id: int | None = None
 ) -> TrialBalance:
@@ -215,8 +225,10 @@ def trial_balance(
         assert at is not None, "a date or a period"
         start = None
         opening = _new_totals()
-        moved = cumulative(at=at, entity_id=entity_id)
-    closed = last_closed_through(at, entity_id=entity_id)
+    closes = sql.closes_through(at, entity_id=entity_id)
+    if period is None:
+        moved = cumulative(at=at, entity_id=entity_id, closed=closes)
+    closed = _through(closes)
     keys = {k for k, (d, c) in opening.items() if d != c} | {k for k, (d, c) in moved.items() if d or c}
     accounts = sql.accounts_by_id(k[0] for k in keys)
     rows = []
