@@ -97,7 +97,31 @@ class ReverseForm(forms.Form):
     memo = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs=TEXT))
 
 
-class TrialBalanceForm(forms.Form):
+ALL_ENTITIES = "All entities"
+
+
+def entity_field(*, empty_label: str | None = ALL_ENTITIES) -> forms.ModelChoiceField:
+    """The legal-entity select of the books pages (`?entity=<id>`); empty: all entities summed."""
+    return forms.ModelChoiceField(
+        queryset=LegalEntity.objects.order_by("code"),
+        required=False,
+        empty_label=empty_label,
+        label="Entity",
+        widget=forms.Select(attrs=SELECT),
+    )
+
+
+class EntityFilterForm(forms.Form):
+    entity = entity_field()
+
+
+class EntityChoiceForm(forms.Form):
+    """One entity's months (the periods and month-end pages): no "all" choice."""
+
+    entity = entity_field(empty_label=None)
+
+
+class TrialBalanceForm(EntityFilterForm):
     at = DateFormField(label="At date", required=False, widget=DATE)
     period = forms.ModelChoiceField(
         queryset=AccountingPeriod.objects.order_by("-start"),
@@ -107,7 +131,7 @@ class TrialBalanceForm(forms.Form):
     )
 
 
-class PnlForm(forms.Form):
+class PnlForm(EntityFilterForm):
     start = DateFormField(widget=DATE, required=False)
     end = DateFormField(widget=DATE, required=False)
     by = forms.ChoiceField(
@@ -118,7 +142,7 @@ class PnlForm(forms.Form):
     )
 
 
-class BalanceSheetForm(forms.Form):
+class BalanceSheetForm(EntityFilterForm):
     at = DateFormField(label="At date", required=False, widget=DATE)
 
 
@@ -141,7 +165,7 @@ def year_start(on: date) -> date:
 # --- revenue and month end ---------------------------------------------------------------------------------
 
 
-class ReportForm(forms.Form):
+class ReportForm(EntityFilterForm):
     start = DateFormField(required=False, widget=DATE)
     end = DateFormField(required=False, widget=DATE)
     client = forms.ModelChoiceField(

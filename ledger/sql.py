@@ -22,6 +22,7 @@ from ledger.models import (
     JournalEntry,
     JournalLine,
     LedgerAccount,
+    PeriodClose,
     Recognition,
     RevenueSchedule,
 )
@@ -53,17 +54,28 @@ def rows_where_in(model: type[Model], columns: str, key: str, values: Iterable) 
 
 def period_first(where: str, params: list, *, lock: bool = False, descending: bool = False) -> AccountingPeriod | None:
     """The first accounting period (by start, or the last with `descending`) matching `where`, optionally locked
-    against a concurrent close (FOR NO KEY UPDATE, PostgreSQL)."""
+    against a concurrent close (FOR NO KEY UPDATE, PostgreSQL). `where` may use `OPEN_FOR` and `CLOSED_FOR`
+    (one entity id parameter each)."""
     suffix = " FOR NO KEY UPDATE" if lock and connection.vendor == "postgresql" else ""
     order = "DESC" if descending else "ASC"
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT id, start, "end", status FROM {AccountingPeriod._meta.db_table} WHERE {where} '
+            f'SELECT id, start, "end", status FROM {AccountingPeriod._meta.db_table} p WHERE {where} '
             f"ORDER BY start {order} LIMIT 1{suffix}",
             params,
         )
         row = cursor.fetchone()
     return None if row is None else AccountingPeriod.from_db(connection.alias, PERIOD_COLUMNS, row)
+
+
+# Conditions on a period row aliased `p`: closed (or open) for the entity given as the parameter.
+CLOSED_FOR = f"EXISTS (SELECT 1 FROM {PeriodClose._meta.db_table} c WHERE c.period_id = p.id AND c.entity_id = %s)"
+OPEN_FOR = f"NOT {CLOSED_FOR}"
+
+
+def period_is_open_for(*, period_id: int, entity_id: int) -> bool:
+    """Whether the month `period_id` is open for the entity (no PeriodClose row)."""
+    return not PeriodClose.objects.filter(period_id=period_id, entity_id=entity_id).exists()
 
 
 def entry_key_row(key: str) -> tuple[int, str] | None:
@@ -120,30 +132,30 @@ def entry_insert(entry: JournalEntry, lines: Sequence[LineRow], *, series: str =
     to hand-written SQL. The lines come as one array per column (psa.core.sql.unnest), so the statement's text
     is the same whatever the number of lines: the driver does not re-parse a statement thousands of
     placeholders long for each entry. Returns (id, number, posted_at, period_id), or None, having written nothing
-    and taken no number, when no open period covers the date. The triggers and the deferred balance check see the
-    whole entry."""
+    and taken no number, when no period open for the entry's entity covers the date. The triggers and the deferred
+    balance check see the whole entry."""
     period_table, entry_table, line_table = (
         AccountingPeriod._meta.db_table,
         JournalEntry._meta.db_table,
         JournalLine._meta.db_table,
     )
     cte, number_expr, number_params = number_next_sql(series=series, on=entry.date, when="period")
-    params: list = [entry.date, entry.date, *number_params]
+    params: list = [entry.date, entry.date, entry.entity_id, *number_params]
     params += [
         entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
         entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id, entry.entity_id,
     ]  # fmt: skip
     source = unnest(LineRow, lines, params)
     sql = (
-        f"WITH period AS (SELECT id FROM {period_table} "
-        f"WHERE start <= %s AND \"end\" >= %s AND status = 'open' FOR NO KEY UPDATE), "
+        f"WITH period AS (SELECT id FROM {period_table} p "
+        f'WHERE start <= %s AND "end" >= %s AND {OPEN_FOR} FOR NO KEY UPDATE), '
         f"{cte}, entry AS ("
         f"INSERT INTO {entry_table} (number, period_id, {', '.join(ENTRY_COLUMNS)}, posted_at) "
         f"SELECT {number_expr}, period.id, {', '.join(['%s'] * len(ENTRY_COLUMNS))}, now() "
         f"FROM number_next, period "
-        f"RETURNING id, number, posted_at, period_id, date), lines AS ("
-        f"INSERT INTO {line_table} (entry_id, date, period_id, {', '.join(LINE_COLUMNS)}) "
-        f"SELECT entry.id, entry.date, entry.period_id, {', '.join('u.' + c for c in LINE_COLUMNS)} "
+        f"RETURNING id, number, posted_at, period_id, date, entity_id), lines AS ("
+        f"INSERT INTO {line_table} (entry_id, date, period_id, entity_id, {', '.join(LINE_COLUMNS)}) "
+        f"SELECT entry.id, entry.date, entry.period_id, entry.entity_id, {', '.join('u.' + c for c in LINE_COLUMNS)} "
         f"FROM entry, {source} ORDER BY u.line_no RETURNING 1) "
         f"SELECT id, number, posted_at, period_id FROM entry"
     )
@@ -160,49 +172,114 @@ def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     return {account.pk: account for account in accounts}
 
 
-def cumulative_rows(
-    *, columns: Sequence[str], since: date, at: date, closed_id: int | None, account_id: int | None
-) -> list[tuple]:
-    """Rows of (*columns, Σ debit, Σ credit): the stored cumulative balances of the closed period `closed_id` (if
-    any) plus the journal lines dated after `since` through `at`, grouped by `columns` (line columns such as
-    account_id, client_id, project_id); optionally one account only. One statement."""
-    group = ", ".join(columns)
-    extra, extra_params = ("AND account_id = %s", [account_id]) if account_id is not None else ("", [])
-    lines_sql = (
-        f"SELECT {group}, debit AS d, credit AS c FROM {JournalLine._meta.db_table} "
-        f"WHERE date > %s AND date <= %s {extra}"
+class Closed(NamedTuple):
+    """An entity and the last month it has closed on or before a report's date (None for all three when it has
+    closed none)."""
+
+    entity_id: int
+    period_id: int | None
+    end: date | None
+    start: date | None
+
+
+def closes_through(at: date, *, entity_id: int | None = None) -> list[Closed]:
+    """Every entity (or the one entity) with the last month closed for it that ends on or before `at` (an entity's
+    closed months are a prefix of the calendar, so it is the latest one), or None: one query."""
+    entity_table, close_table, period_table = (
+        LegalEntity._meta.db_table,
+        PeriodClose._meta.db_table,
+        AccountingPeriod._meta.db_table,
     )
-    params: list[date | int | None] = [since, at, *extra_params]
-    if closed_id is not None:
-        stored_sql = (
-            f"SELECT {group}, cum_debit AS d, cum_credit AS c FROM {AccountBalance._meta.db_table} "
-            f"WHERE period_id = %s {extra}"
-        )
-        lines_sql = f"{stored_sql} UNION ALL {lines_sql}"
-        params = [closed_id, *extra_params, *params]
+    params: list[date | int] = [at]
+    only = ""
+    if entity_id is not None:
+        only = "WHERE e.id = %s"
+        params.append(entity_id)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {group}, SUM(d), SUM(c) FROM ({lines_sql}) x GROUP BY {group}", params)
+        cursor.execute(
+            f'SELECT e.id, p.id, p."end", p.start FROM {entity_table} e '
+            f"LEFT JOIN {period_table} p ON p.id = (SELECT q.id FROM {close_table} d "
+            f'JOIN {period_table} q ON q.id = d.period_id WHERE d.entity_id = e.id AND q."end" <= %s '
+            f"ORDER BY q.start DESC LIMIT 1) {only}",
+            params,
+        )
+        return sorted(Closed(*row) for row in cursor.fetchall())
+
+
+def cumulative_rows(
+    *,
+    columns: Sequence[str],
+    at: date,
+    closed: Sequence[Closed],
+    account_id: int | None,
+    entity_id: int | None = None,
+) -> list[tuple]:
+    """Rows of (*columns, Σ debit, Σ credit) through `at`, grouped by `columns` (line columns such as account_id,
+    client_id, project_id): for each entity in `closed` (closes_through), the stored cumulative balances of the
+    last month it closed plus its journal lines dated after that month through `at`; the lines of an entity with
+    no closed month from the first. Only the entity `entity_id` when given; optionally one account only. One
+    statement, whose branches follow the distinct closing dates (usually one), each reading lines by entity and
+    date through an index, so its cost follows the open months, not the history."""
+    group = ", ".join(columns)
+    account_sql, account_params = ("AND account_id = %s", [account_id]) if account_id is not None else ("", [])
+    line_table, balance_table = JournalLine._meta.db_table, AccountBalance._meta.db_table
+    parts: list[str] = []
+    params: list = []
+    by_period: dict[int, list[int]] = {}
+    by_end: dict[date, list[int]] = {}
+    never: list[int] = []
+    for row in closed:
+        if entity_id is not None and row.entity_id != entity_id:
+            continue
+        if row.period_id is None or row.end is None:
+            never.append(row.entity_id)
+            continue
+        by_period.setdefault(row.period_id, []).append(row.entity_id)
+        by_end.setdefault(row.end, []).append(row.entity_id)
+    for period_id, entity_ids in by_period.items():
+        parts.append(
+            f"SELECT {group}, cum_debit AS d, cum_credit AS c FROM {balance_table} "
+            f"WHERE period_id = %s AND entity_id IN ({', '.join(['%s'] * len(entity_ids))}) {account_sql}"
+        )
+        params += [period_id, *entity_ids, *account_params]
+    for since, entity_ids in by_end.items():
+        parts.append(
+            f"SELECT {group}, debit AS d, credit AS c FROM {line_table} WHERE date > %s AND date <= %s "
+            f"AND entity_id IN ({', '.join(['%s'] * len(entity_ids))}) {account_sql}"
+        )
+        params += [since, at, *entity_ids, *account_params]
+    if never:
+        parts.append(
+            f"SELECT {group}, debit AS d, credit AS c FROM {line_table} WHERE date <= %s "
+            f"AND entity_id IN ({', '.join(['%s'] * len(never))}) {account_sql}"
+        )
+        params += [at, *never, *account_params]
+    if not parts:  # no entity at all (or not the one asked for): nothing is posted
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {group}, SUM(d), SUM(c) FROM ({' UNION ALL '.join(parts)}) x GROUP BY {group}", params)
         return cursor.fetchall()
 
 
 BALANCE_INSERT = """
 INSERT INTO ledger_accountbalance
-  (period_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
-SELECT %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
+  (period_id, entity_id, account_id, client_id, project_id, debit, credit, cum_debit, cum_credit)
+SELECT %s, %s, account_id, client_id, project_id, SUM(d), SUM(c), SUM(cd), SUM(cc) FROM (
   SELECT account_id, client_id, project_id, 0 AS d, 0 AS c, cum_debit AS cd, cum_credit AS cc
-    FROM ledger_accountbalance WHERE period_id = %s
+    FROM ledger_accountbalance WHERE period_id = %s AND entity_id = %s
   UNION ALL
   SELECT account_id, client_id, project_id, debit, credit, debit, credit
-    FROM ledger_journalline WHERE period_id = %s
+    FROM ledger_journalline WHERE period_id = %s AND entity_id = %s
 ) movements
 GROUP BY account_id, client_id, project_id
 """
 
 
-def balances_insert(*, period_id: int, previous_id: int | None) -> int:
-    """Write a closing period's stored balances from the previous period's and its own lines; returns the rows."""
+def balances_insert(*, period_id: int, entity_id: int, previous_id: int | None) -> int:
+    """Write the stored balances of an entity closing a month, from its previous month's and its own lines;
+    returns the rows."""
     with connection.cursor() as cursor:
-        cursor.execute(BALANCE_INSERT, [period_id, previous_id, period_id])
+        cursor.execute(BALANCE_INSERT, [period_id, entity_id, previous_id, entity_id, period_id, entity_id])
         return cursor.rowcount
 
 

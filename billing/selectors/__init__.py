@@ -140,15 +140,18 @@ def _aging_converted(rows: list[AgingRow], on: date) -> dict[str, CurrencyTotals
     return currency_totals_many({name: [(r.currency, getattr(r, name)) for r in rows] for name in AGING_COLUMNS}, on=on)
 
 
-def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Aging:
+def ar_aging(*, as_of: date | None = None, account_id: int | None = None, entity_id: int | None = None) -> Aging:
     """Open invoice balances per account and currency by days past due: current (not yet due), 1-30, 31-60,
     61-90, 90+; open credit notes and unapplied payments shown as credits in their own currency. An account
     billed in two currencies has two rows. Totals per currency and converted at the rates of `as_of`. Four
-    queries (three aggregates and the rates)."""
+    queries (three aggregates and the rates). With `entity_id`, one legal entity's receivables only (its invoices,
+    credit notes and payments); without it, all entities summed."""
     as_of = as_of or date.today()
     invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of)
     if account_id:
         invoices = invoices.filter(account_id=account_id)
+    if entity_id:
+        invoices = invoices.filter(entity_id=entity_id)
     rows = (
         invoices.values("account_id", "account__name", "currency")
         .annotate(
@@ -195,6 +198,8 @@ def ar_aging(*, as_of: date | None = None, account_id: int | None = None) -> Agi
     payments = Payment.objects.filter(amount_allocated__lt=F("amount"))
     if account_id:
         credit_notes, payments = credit_notes.filter(account_id=account_id), payments.filter(account_id=account_id)
+    if entity_id:
+        credit_notes, payments = credit_notes.filter(entity_id=entity_id), payments.filter(entity_id=entity_id)
     for qs, expr in ((credit_notes, BALANCE), (payments, F("amount") - F("amount_allocated"))):
         grouped = qs.values("account_id", "account__name", "currency").annotate(c=Sum(expr, output_field=MONEY))
         for r in grouped.order_by():

@@ -8,8 +8,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ledger.choices import RecognitionMethod
-from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.api.serializers import EntityQueryField, entity_id_of
+from ledger.choices import PeriodStatus, RecognitionMethod
+from ledger.models import AccountingPeriod, PeriodClose, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
 from ledger.selectors.revenue import (
     REVENUE_GROUPS,
@@ -22,6 +23,7 @@ from ledger.selectors.revenue import (
 )
 from ledger.services.revenue import estimate_set, recognition_run_start, revenue_schedule_method_set
 from psa.core.api import DateField, GenericViewSet, ReadOnlyModelViewSet
+from psa.core.entities import entity_default
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE,)
@@ -82,11 +84,16 @@ class RunInputSerializer(serializers.Serializer):
 
 
 class RangeQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField()
     start = DateField()
     end = DateField()
     client = serializers.IntegerField(required=False)
     project = serializers.IntegerField(required=False)
     by = serializers.ChoiceField(choices=list(REVENUE_GROUPS), required=False, default="method")
+
+
+class ChecklistQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField(help_text="The legal entity whose close it is (its id); left out: the default entity.")
 
 
 class BacklogRowSerializer(serializers.Serializer):
@@ -171,14 +178,21 @@ class RevenueReportViewSet(GenericViewSet):
         q.is_valid(raise_exception=True)
         return q.validated_data
 
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[ChecklistQuerySerializer], responses=dict)
     @action(detail=False, methods=["get"], url_path=r"checklist/(?P<period_id>\d+)")
     def checklist(self, request, period_id=None):
+        """The month-end checklist of a month (firm-wide) and whether the month is closed for the entity
+        (`entity`, default: the default entity)."""
         period = get_object_or_404(AccountingPeriod, pk=period_id)
+        q = ChecklistQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        entity = q.validated_data.get("entity") or entity_default()
+        closed = PeriodClose.objects.filter(period=period, entity=entity).exists()
         return Response(
             {
                 "period": period.label,
-                "status": period.status,
+                "entity": entity.code,
+                "status": PeriodStatus.CLOSED if closed else PeriodStatus.OPEN,
                 "items": [
                     {"key": r.key, "label": r.label, "done": r.done, "blocking": r.blocking, "count": r.result.count,
                      "amount": _money(r.result.amount) if r.result.amount is not None else None,
@@ -219,7 +233,13 @@ class RevenueReportViewSet(GenericViewSet):
     @action(detail=False, methods=["get"])
     def rollforward(self, request):
         v = self._range(request)
-        report = rollforward(start=v["start"], end=v["end"], client_id=v.get("client"), project_id=v.get("project"))
+        report = rollforward(
+            start=v["start"],
+            end=v["end"],
+            client_id=v.get("client"),
+            project_id=v.get("project"),
+            entity_id=entity_id_of(v),
+        )
         names = ("opening", "billed", "recognised", "exchange", "other", "closing", "unbilled", "deferred")
         return Response(
             {

@@ -8,6 +8,22 @@ from ledger.choices import AccountType
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from ledger.selectors import PNL_GROUPS
 from psa.core.api import DateField
+from psa.core.models import LegalEntity
+
+
+class EntityQueryField(serializers.PrimaryKeyRelatedField):
+    """`entity=<id>`: one legal entity's books; left out: all entities summed. An unknown id is a 400."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", LegalEntity.objects.all())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "A legal entity's id: its books only. Left out: all entities summed.")
+        super().__init__(**kwargs)
+
+
+def entity_id_of(validated: dict) -> int | None:
+    entity = validated.get("entity")
+    return entity.pk if entity is not None else None
 
 
 class LedgerAccountSerializer(serializers.ModelSerializer):
@@ -28,21 +44,36 @@ class LedgerAccountInputSerializer(serializers.Serializer):
 
 class AccountingPeriodSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True)  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
-    status = serializers.CharField(read_only=True, help_text="open or closed")
+    status = serializers.CharField(
+        read_only=True, help_text="closed once every active legal entity has closed the month, else open"
+    )
+    closed_for = serializers.SerializerMethodField(
+        help_text="The codes of the legal entities that have closed the month (their postings are refused)."
+    )
     closed_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
         model = AccountingPeriod
-        fields = ["id", "label", "start", "end", "status", "closed_at", "closed_by"]
+        fields = ["id", "label", "start", "end", "status", "closed_for", "closed_at", "closed_by"]
+
+    def get_closed_for(self, period: AccountingPeriod) -> list[str]:
+        return sorted(close.entity.code for close in period.closes.all())
 
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=250)
 
 
-class PeriodCloseSerializer(ReasonSerializer):
+class PeriodActionSerializer(ReasonSerializer):
+    entity = EntityQueryField(
+        help_text="The legal entity whose month it is (its id); left out: the default entity. The other "
+        "entities' books stay as they are."
+    )
+
+
+class PeriodCloseSerializer(PeriodActionSerializer):
     override_reason = serializers.CharField(
         max_length=250,
         required=False,
@@ -118,11 +149,13 @@ class JournalReverseInputSerializer(serializers.Serializer):
 
 
 class TrialBalanceQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField()
     at = DateField(required=False)
     period = serializers.IntegerField(required=False)
 
 
 class PnlQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField()
     start = DateField()
     end = DateField()
     by = serializers.ChoiceField(choices=list(PNL_GROUPS), required=False, default="")
@@ -131,4 +164,5 @@ class PnlQuerySerializer(serializers.Serializer):
 
 
 class AtQuerySerializer(serializers.Serializer):
+    entity = EntityQueryField()
     at = DateField(required=False)

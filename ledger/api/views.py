@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from ledger.api import serializers as s
 from ledger.filtersets import JournalEntryFilter, JournalLineFilter
-from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount, PeriodClose
 from ledger.selectors import balance_before, balance_sheet, natural, pnl, trial_balance
 from ledger.services import (
     EntrySpec,
@@ -61,7 +61,11 @@ class LedgerAccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, Rea
 
 
 class AccountingPeriodViewSet(ReadOnlyModelViewSet):
-    queryset = AccountingPeriod.objects.select_related("closed_by").order_by("-start")
+    queryset = (
+        AccountingPeriod.objects.select_related("closed_by")
+        .prefetch_related(Prefetch("closes", queryset=PeriodClose.objects.select_related("entity")))
+        .order_by("-start")
+    )
     serializer_class = s.AccountingPeriodSerializer
     allowed_roles = FINANCE
     filterset_fields = ["status"]
@@ -76,16 +80,22 @@ class AccountingPeriodViewSet(ReadOnlyModelViewSet):
             by=request.user,
             reason=data.validated_data["reason"],
             override_reason=data.validated_data["override_reason"],
+            entity_id=s.entity_id_of(data.validated_data),
         )
-        return Response(s.AccountingPeriodSerializer(period).data)
+        return Response(s.AccountingPeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.AccountingPeriodSerializer)
+    @extend_schema(request=s.PeriodActionSerializer, responses=s.AccountingPeriodSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        data = s.ReasonSerializer(data=request.data)
+        data = s.PeriodActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        period = period_reopen(period_id=self.get_object().pk, by=request.user, reason=data.validated_data["reason"])
-        return Response(s.AccountingPeriodSerializer(period).data)
+        period = period_reopen(
+            period_id=self.get_object().pk,
+            by=request.user,
+            reason=data.validated_data["reason"],
+            entity_id=s.entity_id_of(data.validated_data),
+        )
+        return Response(s.AccountingPeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
 
 
 class JournalEntryViewSet(mixins.CreateModelMixin, ReadOnlyModelViewSet):
@@ -173,6 +183,12 @@ class JournalLineViewSet(ReadOnlyModelViewSet):
         return self.get_paginated_response(serializer.data)
 
 
+def _entity_label(validated: dict) -> str:
+    """Whose books a report is: the entity's code, or "all" (every entity summed)."""
+    entity = validated.get("entity")
+    return entity.code if entity is not None else "all"
+
+
 class LedgerReportViewSet(GenericViewSet):
     """Reports as JSON: trial balance, P&L, balance sheet (the HTML pages offer the same as CSV)."""
 
@@ -185,12 +201,14 @@ class LedgerReportViewSet(GenericViewSet):
         q = s.TrialBalanceQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
         period_id = q.validated_data.get("period")
+        entity_id = s.entity_id_of(q.validated_data)
         if period_id:
-            tb = trial_balance(period=get_object_or_404(AccountingPeriod, pk=period_id))
+            tb = trial_balance(period=get_object_or_404(AccountingPeriod, pk=period_id), entity_id=entity_id)
         else:
-            tb = trial_balance(at=q.validated_data.get("at") or timezone.localdate())
+            tb = trial_balance(at=q.validated_data.get("at") or timezone.localdate(), entity_id=entity_id)
         return Response(
             {
+                "entity": _entity_label(q.validated_data),
                 "at": tb.at,
                 "start": tb.start,
                 "balanced": tb.balanced,
@@ -212,7 +230,14 @@ class LedgerReportViewSet(GenericViewSet):
         q = s.PnlQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
         v = q.validated_data
-        report = pnl(start=v["start"], end=v["end"], by=v["by"], client_id=v.get("client"), project_id=v.get("project"))
+        report = pnl(
+            start=v["start"],
+            end=v["end"],
+            by=v["by"],
+            client_id=v.get("client"),
+            project_id=v.get("project"),
+            entity_id=s.entity_id_of(v),
+        )
 
         def rows(section):
             return [{"code": r.account.code, "name": r.account.name, "values": [_money(x) for x in r.values],
@@ -220,6 +245,7 @@ class LedgerReportViewSet(GenericViewSet):
 
         return Response(
             {
+                "entity": _entity_label(v),
                 "start": report.start,
                 "end": report.end,
                 "by": report.by,
@@ -236,7 +262,9 @@ class LedgerReportViewSet(GenericViewSet):
     def balance_sheet(self, request):
         q = s.AtQuerySerializer(data=request.query_params)
         q.is_valid(raise_exception=True)
-        sheet = balance_sheet(at=q.validated_data.get("at") or timezone.localdate())
+        sheet = balance_sheet(
+            at=q.validated_data.get("at") or timezone.localdate(), entity_id=s.entity_id_of(q.validated_data)
+        )
 
         def rows(section):
             return [{"code": r.account.code if r.account else None, "label": r.label, "amount": _money(r.amount)}
@@ -244,6 +272,7 @@ class LedgerReportViewSet(GenericViewSet):
 
         return Response(
             {
+                "entity": _entity_label(q.validated_data),
                 "at": sheet.at,
                 "balanced": sheet.balanced,
                 "assets": rows(sheet.assets),

@@ -1,7 +1,14 @@
 """The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py) and
 intercompany time (intercompany.py), re-exported here."""
 
-from ledger.models.books import AccountBalance, AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
+from ledger.models.books import (
+    AccountBalance,
+    AccountingPeriod,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    PeriodClose,
+)
 from ledger.models.budget import BudgetAlert
 from ledger.models.intercompany import IntercompanyRun, TransferRate
 from ledger.models.revaluation import RevaluationRun
@@ -22,6 +29,7 @@ __all__ = [
     "JournalEntry",
     "JournalLine",
     "LedgerAccount",
+    "PeriodClose",
     "PriceReduction",
     "ProjectEstimate",
     "Recognition",

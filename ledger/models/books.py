@@ -1,5 +1,11 @@
 """Ledger data: chart of accounts, monthly periods, journal entries and lines, stored monthly balances.
 
+Periods per entity: an AccountingPeriod is the firm's calendar month, shared by every legal entity; whether a
+month is closed is per entity (PeriodClose, one row per month x entity that closed it). Runs that span entities
+(revenue recognition, revaluation) and the schedules that remember a month keep pointing at one calendar month,
+while each entity closes and reopens its own books, in order. A separate calendar per entity would have made every
+run, schedule and report choose one entity's month; the shared calendar keeps them as they are.
+
 Single-row rules are constraints here; the rules that span rows (an entry balances, posted entries are
 immutable, closed periods take no postings) are PostgreSQL triggers (migration 0003) and the posting service
 (ledger.services). Journal entries exist only as posted entries: a number is assigned at posting and drafts
@@ -57,8 +63,13 @@ class LedgerAccount(models.Model):
 
 @tracked()
 class AccountingPeriod(models.Model):
-    """A calendar month. Periods are contiguous; they close in order and reopen in reverse order, so the closed
-    periods are always a prefix of the calendar and their stored balances are cumulative (see AccountBalance)."""
+    """A calendar month, shared by every legal entity. Each entity closes its months in order and reopens them in
+    reverse order (PeriodClose), so an entity's closed months are always a prefix of the calendar and its stored
+    balances are cumulative (see AccountBalance).
+
+    `status`, `closed_at` and `closed_by` summarise the month for lists: closed once every active entity has
+    closed it (set by the close and reopen services, put right by `periods_ensure` when an entity is added). What
+    may be posted is decided per entity, by PeriodClose, in the services and in the database."""
 
     start = models.DateField(unique=True)
     end = models.DateField()
@@ -88,6 +99,27 @@ class AccountingPeriod(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == PeriodStatus.OPEN
+
+
+class PeriodClose(models.Model):
+    """One month closed for one legal entity: the row exists while the month is closed for that entity (written
+    by the close, removed by the reopen). Postings of that entity dated in the month are refused, by the posting
+    service and by a trigger (migration 0014); the other entities' books stay open."""
+
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="closes")
+    entity = models.ForeignKey("core.LegalEntity", on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField()
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["period__start", "entity_id"]
+        constraints = [models.UniqueConstraint(fields=["period", "entity"], name="ledger_period_close_unique")]
+        indexes = [models.Index(fields=["entity", "period"], name="ledger_close_entity_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.period} closed for entity {self.entity_id}"
 
 
 class JournalEntry(models.Model):
@@ -147,8 +179,8 @@ class JournalEntry(models.Model):
 
 class JournalLine(models.Model):
     """One side of an entry: one account, one positive amount on one side, and the client and project
-    dimensions. `date` and `period` repeat the entry's (checked by a trigger) so reports filter lines without a
-    join.
+    dimensions. `date`, `period` and `entity` repeat the entry's (checked by a trigger, which fills a missing
+    entity from the entry) so reports filter lines without a join.
 
     Two currencies (DESIGN.md invariant 11): `debit`/`credit` are in the functional currency, and every report,
     stored balance and the balance trigger read them. `currency`, `amount_currency` and `rate` keep the
@@ -171,6 +203,9 @@ class JournalLine(models.Model):
     memo = models.CharField(max_length=200, blank=True)
     date = models.DateField()
     period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+")
+    entity = models.ForeignKey(
+        "core.LegalEntity", on_delete=models.PROTECT, related_name="+", help_text="The entry's legal entity."
+    )
     currency = models.CharField(max_length=3, help_text="The transaction currency (ISO 4217).")
     amount_currency = models.DecimalField(
         **AMOUNT_FIELD,
@@ -198,6 +233,9 @@ class JournalLine(models.Model):
             # Open months of a report: lines after the last closed period, by date.
             models.Index(fields=["date", "account"], name="ledger_line_date_idx"),
             models.Index(fields=["period", "account"], name="ledger_line_period_idx"),
+            # One entity's books: its open months by date, and its month being closed.
+            models.Index(fields=["entity", "date", "account"], name="ledger_line_entity_date_idx"),
+            models.Index(fields=["entity", "period", "account"], name="ledger_line_entity_period_idx"),
             models.Index(fields=["client", "date"], name="ledger_line_client_idx", condition=Q(client__isnull=False)),
             models.Index(
                 fields=["project", "date"], name="ledger_line_project_idx", condition=Q(project__isnull=False)
@@ -215,12 +253,13 @@ class JournalLine(models.Model):
 
 
 class AccountBalance(models.Model):
-    """Stored monthly balance of one account x client x project, written when its period closes and removed
-    when it reopens. `debit`/`credit` are the month's movement; `cum_debit`/`cum_credit` are totals from the
-    first period through this one, so a report at any date reads one closed month's rows plus the lines of the
-    open months after it, however long the history."""
+    """Stored monthly balance of one entity x account x client x project, written when the entity closes the
+    period and removed when it reopens it. `debit`/`credit` are the month's movement; `cum_debit`/`cum_credit`
+    are totals from the first period through this one, so a report at any date reads, per entity, one closed
+    month's rows plus the lines of the open months after it, however long the history."""
 
     period = models.ForeignKey(AccountingPeriod, on_delete=models.CASCADE, related_name="balances")
+    entity = models.ForeignKey("core.LegalEntity", on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="balances")
     client = models.ForeignKey("crm.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -231,12 +270,20 @@ class AccountBalance(models.Model):
 
     class Meta:
         constraints = [
-            # One row per period x account x client x project, "no client" counting as one value.
+            # One row per period x entity x account x client x project, "no client" counting as one value.
             models.UniqueConstraint(
-                "period", "account", Coalesce("client", 0), Coalesce("project", 0), name="ledger_balance_unique"
+                "period",
+                "entity",
+                "account",
+                Coalesce("client", 0),
+                Coalesce("project", 0),
+                name="ledger_balance_unique",
             ),
         ]
-        indexes = [models.Index(fields=["period", "account"], name="ledger_balance_period_idx")]
+        indexes = [
+            models.Index(fields=["period", "account"], name="ledger_balance_period_idx"),
+            models.Index(fields=["entity", "period"], name="ledger_balance_entity_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_id} {self.account_id} {self.cum_debit - self.cum_credit}"

@@ -5,6 +5,11 @@ journal lines: cumulative figures at a date start from the cumulative rows of th
 before that date and add the lines after it; movements over a range take whole closed months from the stored
 monthly movement and the rest from lines. A report's cost therefore follows the size of the chart and of the
 open months, not the length of the history.
+
+Per legal entity: each entity closes its own months (ledger.services.periods), so "the last closed month" is per
+entity. Every report takes `entity_id` (one entity's books) or None (all entities together: each entity's stored
+rows of its own last closed month plus its own lines after it, summed). Lines carry their entry's entity, so the
+filter needs no join.
 """
 
 from collections import defaultdict
@@ -19,7 +24,7 @@ from django.db.models import Q, Sum
 from crm.models import Account as Client
 from ledger import sql
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
-from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount
+from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
 from projects.models import Project
 from psa.core.money import ZERO, DecimalInput, round_money
 
@@ -27,8 +32,11 @@ EPOCH = date(1900, 1, 1)
 Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
 
 
-def last_closed_through(at: date) -> AccountingPeriod | None:
-    """The last closed period ending on or before `at` (closed periods are a prefix of the calendar)."""
+def last_closed_through(at: date, *, entity_id: int | None = None) -> AccountingPeriod | None:
+    """The last period ending on or before `at` that is closed for the entity (an entity's closed periods are a
+    prefix of the calendar); with no entity, the last one closed for every active entity."""
+    if entity_id is not None:
+        return sql.period_first(f'"end" <= %s AND {sql.CLOSED_FOR}', [at, entity_id], descending=True)
     return sql.period_first('status = %s AND "end" <= %s', [PeriodStatus.CLOSED.value, at], descending=True)
 
 
@@ -63,61 +71,89 @@ def cumulative(
     group: tuple[str, ...] = ("account",),
     filters: Q | None = None,
     account_id: int | None = None,
-    closed: Any = _NO_PERIOD,  # AccountingPeriod | None,
+    closed: Any = _NO_PERIOD,  # list[sql.Closed], from sql.closes_through
+    entity_id: int | None = None,
 ) -> Totals:
-    """Debits and credits from the first posting through `at`, per group: the cumulative stored rows of the
-    last closed month on or before `at`, plus the lines after it.
+    """Debits and credits from the first posting through `at`, per group: per entity, the cumulative stored rows
+    of the last month it closed on or before `at`, plus its lines after it; one entity's or all entities'.
 
     `group` names fields that lines and stored balances share (account, client, project, or lookups through
     them such as `account__system_role`); `filters` is a Q over the same fields. Grouped by account, client or
     project without filters it is one hand-written query (every report runs it; trial_balance benchmark)."""
     if closed is _NO_PERIOD:
-        closed = last_closed_through(at)
+        closed = sql.closes_through(at, entity_id=entity_id)
     if filters is not None or any(g not in GROUP_COLUMNS for g in group):
-        return _cumulative_orm(at=at, group=group, filters=filters or Q(), account_id=account_id, closed=closed)
+        return _cumulative_orm(
+            at=at, group=group, filters=filters or Q(), account_id=account_id, closed=closed, entity_id=entity_id
+        )
     columns = [GROUP_COLUMNS[g] for g in group]
     totals = _new_totals()
-    for row in sql.cumulative_rows(
-        columns=columns,
-        since=closed.end if closed else EPOCH,
-        at=at,
-        closed_id=closed.pk if closed else None,
-        account_id=account_id,
-    ):
+    for row in sql.cumulative_rows(columns=columns, at=at, closed=closed, account_id=account_id, entity_id=entity_id):
         totals[tuple(row[: len(group)])] = [_decimal(row[-2]), _decimal(row[-1])]
     return totals
 
 
 def _cumulative_orm(
-    *, at: date, group: tuple[str, ...], filters: Q, account_id: int | None, closed: AccountingPeriod | None
+    *,
+    at: date,
+    group: tuple[str, ...],
+    filters: Q,
+    account_id: int | None,
+    closed: list[sql.Closed],
+    entity_id: int | None,
 ) -> Totals:
     if account_id is not None:
         filters &= Q(account_id=account_id)
+    if entity_id is not None:
+        filters &= Q(entity_id=entity_id)
     totals = _new_totals()
     lines = JournalLine.objects.filter(filters, date__lte=at)
-    if closed is not None:
-        stored = AccountBalance.objects.filter(filters, period_id=closed.pk)
-        _add(totals, stored.values(*group).annotate(d=Sum("cum_debit"), c=Sum("cum_credit")).order_by(), group)
-        lines = lines.filter(date__gt=closed.end)
-    _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+    stored_in, lines_in = Q(pk__in=[]), Q(pk__in=[])
+    for c in closed:
+        if c.period_id is None:
+            lines_in |= Q(entity_id=c.entity_id)
+        else:
+            stored_in |= Q(period_id=c.period_id, entity_id=c.entity_id)
+            lines_in |= Q(entity_id=c.entity_id, date__gt=c.end)
+    stored = AccountBalance.objects.filter(filters).filter(stored_in)
+    _add(totals, stored.values(*group).annotate(d=Sum("cum_debit"), c=Sum("cum_credit")).order_by(), group)
+    _add(totals, lines.filter(lines_in).values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
     return totals
 
 
-def movements(*, start: date, end: date, group: tuple[str, ...] = ("account",), filters: Q | None = None) -> Totals:
-    """Debits and credits posted from `start` through `end`, per group (may include `period`)."""
+def movements(
+    *,
+    start: date,
+    end: date,
+    group: tuple[str, ...] = ("account",),
+    filters: Q | None = None,
+    entity_id: int | None = None,
+) -> Totals:
+    """Debits and credits posted from `start` through `end`, per group (may include `period`); one entity's or
+    all entities'. Whole months an entity has closed come from its stored monthly movement, the rest from lines."""
     filters = filters or Q()
+    if entity_id is not None:
+        filters &= Q(entity_id=entity_id)
     totals = _new_totals()
-    closed = list(
-        AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED, start__gte=start, end__lte=end)
-        .order_by("start")
-        .values("pk", "start", "end")
-    )
+    closes = PeriodClose.objects.filter(period__start__gte=start, period__end__lte=end)
+    if entity_id is not None:
+        closes = closes.filter(entity_id=entity_id)
+    spans: dict[int, list] = {}  # entity -> [period ids, first start, last end]
+    for entity, period_id, first, last in closes.values_list("entity_id", "period_id", "period__start", "period__end"):
+        span = spans.setdefault(entity, [[], first, last])
+        span[0].append(period_id)
+        span[1], span[2] = min(span[1], first), max(span[2], last)
     lines = JournalLine.objects.filter(filters, date__gte=start, date__lte=end)
-    if closed:
-        stored = AccountBalance.objects.filter(filters, period_id__in=[p["pk"] for p in closed])
+    if spans:
+        stored_in = Q(pk__in=[])
+        # An entity's closed months are contiguous: the lines still to read lie before or after them.
+        lines_in = ~Q(entity_id__in=list(spans))
+        for entity, (period_ids, first, last) in spans.items():
+            stored_in |= Q(entity_id=entity, period_id__in=period_ids)
+            lines_in |= Q(entity_id=entity) & (Q(date__lt=first) | Q(date__gt=last))
+        stored = AccountBalance.objects.filter(filters).filter(stored_in)
         _add(totals, stored.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
-        # Closed months are contiguous: the lines still to read lie before or after them.
-        lines = lines.filter(Q(date__lt=closed[0]["start"]) | Q(date__gt=closed[-1]["end"]))
+        lines = lines.filter(lines_in)
     _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
     return totals
 
@@ -165,20 +201,34 @@ class TrialBalance:
         return self.debit == self.credit and self.closing_debit == self.closing_credit and self.opening == 0
 
 
-def trial_balance(*, at: date | None = None, period: AccountingPeriod | None = None) -> TrialBalance:
+def _through(closes: list[sql.Closed]) -> AccountingPeriod | None:
+    """The month through which stored balances are read: the entity's last closed month; for all entities the
+    earliest of their last closed months (an entity that closed none is read from its lines)."""
+    ends = [(c.end, c.start, c.period_id) for c in closes if c.end is not None and c.start is not None]
+    if not ends:
+        return None
+    end, start, period_id = min(ends)
+    return AccountingPeriod(pk=period_id, start=start, end=end, status=PeriodStatus.CLOSED)
+
+
+def trial_balance(
+    *, at: date | None = None, period: AccountingPeriod | None = None, entity_id: int | None = None
+) -> TrialBalance:
     """Trial balance at a date (totals since the first posting) or for a period (opening, the period's
-    debits and credits, closing). Lists every account with a balance or a movement, in code order."""
+    debits and credits, closing), of one entity or of all entities together. Lists every account with a balance
+    or a movement, in code order."""
     if period is not None:
         at, start = period.end, period.start
-        opening = cumulative(at=start - timedelta(days=1))
-        moved = movements(start=start, end=at)
-        closed = last_closed_through(at)
+        opening = cumulative(at=start - timedelta(days=1), entity_id=entity_id)
+        moved = movements(start=start, end=at, entity_id=entity_id)
     else:
         assert at is not None, "a date or a period"
         start = None
         opening = _new_totals()
-        closed = last_closed_through(at)
-        moved = cumulative(at=at, closed=closed)
+    closes = sql.closes_through(at, entity_id=entity_id)
+    if period is None:
+        moved = cumulative(at=at, entity_id=entity_id, closed=closes)
+    closed = _through(closes)
     keys = {k for k, (d, c) in opening.items() if d != c} | {k for k, (d, c) in moved.items() if d or c}
     accounts = sql.accounts_by_id(k[0] for k in keys)
     rows = []
@@ -244,8 +294,17 @@ def _column_order(by: str, keys: set) -> list:
     return sorted(keys, key=lambda k: (k is None, k or 0))
 
 
-def pnl(*, start: date, end: date, by: str = "", client_id: int | None = None, project_id: int | None = None) -> Pnl:
-    """Income and expenses from `start` through `end`, in one column or split by month, client or project."""
+def pnl(
+    *,
+    start: date,
+    end: date,
+    by: str = "",
+    client_id: int | None = None,
+    project_id: int | None = None,
+    entity_id: int | None = None,
+) -> Pnl:
+    """Income and expenses from `start` through `end`, in one column or split by month, client or project; of one
+    entity or of all entities together."""
     if by not in PNL_GROUPS:
         by = ""
     filters = Q(account__type__in=[AccountType.INCOME, AccountType.EXPENSE])
@@ -254,7 +313,7 @@ def pnl(*, start: date, end: date, by: str = "", client_id: int | None = None, p
     if project_id:
         filters &= Q(project_id=project_id)
     group = ("account", by) if by else ("account",)
-    moved = movements(start=start, end=end, group=group, filters=filters)
+    moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id)
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
     report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"])
     index = {k: i for i, k in enumerate(col_keys)}
@@ -310,10 +369,10 @@ class BalanceSheet:
         return self.total_assets == self.total_liabilities_and_equity
 
 
-def balance_sheet(*, at: date) -> BalanceSheet:
-    """Assets, liabilities and equity at a date; income less expenses to date shows as current earnings, so
-    the sheet balances exactly when the trial balance does."""
-    totals = cumulative(at=at)
+def balance_sheet(*, at: date, entity_id: int | None = None) -> BalanceSheet:
+    """Assets, liabilities and equity at a date, of one entity or of all entities together; income less expenses
+    to date shows as current earnings, so the sheet balances exactly when the trial balance does."""
+    totals = cumulative(at=at, entity_id=entity_id)
     accounts = sql.accounts_by_id(k[0] for k in totals)
     sheet = BalanceSheet(at=at)
     for (account_id,), (d, c) in sorted(totals.items(), key=lambda kv: accounts[kv[0][0]].code):

@@ -22,7 +22,7 @@ from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from ledger.choices import REVALUED_ROLES
-from ledger.models import AccountingPeriod, JournalEntry, JournalLine
+from ledger.models import AccountingPeriod, JournalEntry, JournalLine, PeriodClose
 from ledger.models.revaluation import revaluation_prefix
 from psa.core.currency import functional_currency
 from psa.core.fx import Rate, convert, rates_for
@@ -42,6 +42,7 @@ class RevaluationItem:
     booked: Decimal  # functional, without this period's revaluation
     current: Decimal  # what this period's revaluation holds for the item now
     revalued: Decimal  # `open` at the period-end rate
+    entity_id: int | None = None  # the legal entity whose books hold the item (and take its revaluation)
 
     @property
     def difference(self) -> Decimal:
@@ -118,7 +119,9 @@ def pending_reversals(period: AccountingPeriod) -> list[int]:
 
 def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
     """The open foreign-currency items of the period with their revaluation (see the module docstring): three
-    queries whatever the number of items (pending reversals, the grouped lines, the rates)."""
+    queries whatever the number of items (pending reversals, the grouped lines, the rates). An item belongs to
+    one legal entity's books; the entities that have closed the month are left out (they revalued before
+    closing it)."""
     pending = pending_reversals(period)
     prefix = revaluation_prefix(period.label)
     this_period = Q(entry__source__startswith=prefix) | Q(entry__reverses__source__startswith=prefix)
@@ -127,7 +130,8 @@ def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
     grouped = (
         JournalLine.objects.filter(account__system_role__in=REVALUED_ROLES, date__lte=period.end)
         .exclude(currency=functional_currency())
-        .values("account_id", "client_id", "project_id", "currency")
+        .exclude(entity_id__in=PeriodClose.objects.filter(period=period).values("entity_id"))
+        .values("entity_id", "account_id", "client_id", "project_id", "currency")
         .annotate(
             code=F("account__code"),
             open=Coalesce(Sum(_signed("amount_currency")), Value(ZERO), output_field=_AMOUNT),
@@ -144,7 +148,7 @@ def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
             ),
         )
         .filter(~Q(open=0) | ~Q(total=0))
-        .order_by("currency", "account__code", "client_id", "project_id")
+        .order_by("entity_id", "currency", "account__code", "client_id", "project_id")
     )
     rows = list(grouped)
     rates = rates_for(pairs={(r["currency"], period.end) for r in rows}) if rows else {}
@@ -160,6 +164,7 @@ def revaluation_plan(period: AccountingPeriod) -> RevaluationPlan:
             booked=r["total"] - r["skipped"],
             current=r["mine"],
             revalued=convert(amount=r["open"], rate=by_currency[r["currency"]]),
+            entity_id=r["entity_id"],
         )
         for r in rows
     ]

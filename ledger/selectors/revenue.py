@@ -150,11 +150,21 @@ class RollForward:
         )
 
 
-def rollforward(*, start: date, end: date, client_id: int | None = None, project_id: int | None = None) -> RollForward:
+def rollforward(
+    *,
+    start: date,
+    end: date,
+    client_id: int | None = None,
+    project_id: int | None = None,
+    entity_id: int | None = None,
+) -> RollForward:
     """Per project: opening position, billed (net of credit notes), recognised, exchange differences (netting a
     foreign contract's two sides), other, closing; closing split into unbilled receivable (contract asset) and
-    deferred revenue (contract liability); and the contract's currency with the closing position in it."""
+    deferred revenue (contract liability); and the contract's currency with the closing position in it. Of one
+    legal entity's books, or of all entities together."""
     dimensions = Q()
+    if entity_id:
+        dimensions &= Q(entity_id=entity_id)
     if client_id:
         dimensions &= Q(client_id=client_id)
     if project_id:

@@ -235,32 +235,33 @@ def contract_positions_net(*, projects: dict[int, int], on: date, account_codes:
     """Keep one side per contract (invariant 7) for `projects` (project id -> client id): where a project holds
     both unbilled receivable and deferred revenue, post Dr deferred / Cr unbilled for the smaller, dated the
     project's latest position date or `on`, whichever is later (entry_post moves it to the first open period).
-    One grouped query; an entry per date only when some project is two-sided. Returns how many were netted."""
+    One grouped query; an entry per date and legal entity (the books the positions are in) only when some project
+    is two-sided. Returns how many were netted."""
     rows = (
         JournalLine.objects.filter(project_id__in=list(projects), account__system_role__in=POSITION_ROLES)
-        .values("project_id", "account__system_role")
+        .values("project_id", "entity_id", "account__system_role")
         .annotate(fc=Sum(_SIGNED_FC), fn=Sum(F("debit") - F("credit")), last=Max("date"), currency=Max("currency"))
         .order_by()
     )
-    balance: dict[int, dict] = {}
+    balance: dict[tuple[int, int], dict] = {}
     for r in rows:
-        entry = balance.setdefault(r["project_id"], {"last": r["last"], "currency": r["currency"]})
+        entry = balance.setdefault((r["project_id"], r["entity_id"]), {"last": r["last"], "currency": r["currency"]})
         entry["last"] = max(entry["last"], r["last"])
         entry[r["account__system_role"]] = (r["fc"], r["fn"])
-    by_date: dict[date, list[tuple[int, Decimal, ContractPosition]]] = {}
-    for project_id, b in sorted(balance.items()):
+    by_date: dict[tuple[date, int], list[tuple[int, Decimal, ContractPosition]]] = {}
+    for (project_id, entity_id), b in sorted(balance.items()):
         unbilled, unbilled_booked = b.get(SystemAccount.UNBILLED, (ZERO, ZERO))
         deferred, deferred_booked = (-x for x in b.get(SystemAccount.DEFERRED, (ZERO, ZERO)))
         both = min(unbilled, deferred)
         if both > 0:
             position = ContractPosition(unbilled, deferred, unbilled_booked, deferred_booked, b["currency"])
-            by_date.setdefault(max(b["last"], on), []).append((project_id, both, position))
+            by_date.setdefault((max(b["last"], on), entity_id), []).append((project_id, both, position))
     if not by_date:
         return 0
     codes = account_codes or {role: account_code_for(role) for role in POSITION_ROLES}
     memo = "Contract position netting"
     functional = functional_currency()
-    for day, pairs in sorted(by_date.items()):
+    for (day, entity_id), pairs in sorted(by_date.items()):
         lines = []
         for project_id, amount, position in pairs:
             client_id = projects[project_id]
@@ -271,8 +272,8 @@ def contract_positions_net(*, projects: dict[int, int], on: date, account_codes:
                 ]
                 continue
             lines += _net_foreign(position, amount, codes, client_id, project_id, memo)
-        digest = hashlib.sha256(f"{day}:{[(p, a) for p, a, _ in pairs]}".encode()).hexdigest()[:32]
-        spec = EntrySpec(date=day, memo=memo, source="recognition", lines=lines)
+        digest = hashlib.sha256(f"{day}:{entity_id}:{[(p, a) for p, a, _ in pairs]}".encode()).hexdigest()[:32]
+        spec = EntrySpec(date=day, memo=memo, source="recognition", lines=lines, entity_id=entity_id)
         entry_post(spec=spec, key=f"revrec-net:{digest}", catch_up=True)
     return sum(len(pairs) for pairs in by_date.values())
 

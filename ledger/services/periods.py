@@ -1,23 +1,40 @@
-"""Accounting periods: created ahead, closed in order and reopened in reverse order, both with a reason.
+"""Accounting periods: created ahead, closed in order and reopened in reverse order, both with a reason, per
+legal entity.
 
-Closing a month writes its stored balances (AccountBalance, one row per account x client x project: the month's
-movement and the cumulative totals, from the previous closed month's rows plus this month's lines, in one
-set-based INSERT). Reopening removes them. Because closed months form a prefix of the calendar, a report reads
-one closed month's cumulative rows and only the lines of the open months after it.
+The months are one calendar shared by every entity (AccountingPeriod); each entity closes its own books
+(PeriodClose, one row per month x entity), so closing the GmbH's March leaves the Ltd's March open. This is the
+simplest sound shape: the recognition and revaluation runs, the schedules and the checklist keep naming one
+calendar month, and only the question "may entity E post into month M" became per entity. It is answered by
+the posting service and by the database trigger (migration 0014) from the same PeriodClose rows.
+
+Closing a month for an entity writes that entity's stored balances (AccountBalance, one row per entity x
+account x client x project: the month's movement and the cumulative totals, from the entity's previous month's
+rows plus its lines of this month, in one set-based INSERT). Reopening removes them. Because an entity's closed
+months form a prefix of the calendar, a report reads, per entity, one closed month's cumulative rows and only
+the lines of the open months after it.
+
+Locking: a close locks the month's row FOR UPDATE; every posting into the month holds it FOR SHARE or FOR NO KEY
+UPDATE (ledger.sql.entry_insert, the trigger) until it commits, so the close waits for postings in flight and
+includes them, and a posting waiting on the close sees its PeriodClose row. A close of one entity therefore
+briefly holds up the other entities' postings into the same month, never refuses them.
+
+`AccountingPeriod.status` summarises the month for lists: closed once every active entity has closed it.
 """
 
 from datetime import date
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from ledger import sql
 from ledger.choices import PERIOD_TRANSITIONS, PeriodStatus
-from ledger.models import AccountBalance, AccountingPeriod, JournalLine
+from ledger.models import AccountBalance, AccountingPeriod, JournalLine, PeriodClose
 from ledger.selectors.close import ChecklistRow, close_blockers
 from psa.core.audit import audit_record
 from psa.core.dates import month_end, month_start, next_month
+from psa.core.entities import entity_default
 from psa.core.exceptions import (
     ConflictError,
     InvalidTransition,
@@ -26,6 +43,7 @@ from psa.core.exceptions import (
     ValidationFailed,
     ensure_transition,
 )
+from psa.core.models import LegalEntity
 from psa.core.roles import Role, has_role
 from psa.core.webhooks import event_emit
 
@@ -34,9 +52,12 @@ from psa.core.webhooks import event_emit
 def periods_ensure(*, through: date, start: date | None = None) -> list[AccountingPeriod]:
     """Create the missing monthly periods up to the month of `through` (from `start`, or after the last one).
 
-    Periods stay contiguous; a month before a closed period cannot be added (closed months form a prefix)."""
+    Periods stay contiguous; a month before a month some entity has closed cannot be added (closed months form a
+    prefix). Also puts each month's summary status right (an entity added since may have it open)."""
     # Serialise concurrent callers (the beat job and a person) on the first period row, if any.
     existing = list(AccountingPeriod.objects.select_for_update().order_by("start").values_list("start", "status"))
+    if existing and PeriodClose.objects.filter(period__start=existing[0][0]).exists():
+        existing[0] = (existing[0][0], PeriodStatus.CLOSED)
     wanted = month_start(start) if start else None
     if existing:
         first, first_status = existing[0]
@@ -59,7 +80,34 @@ def periods_ensure(*, through: date, start: date | None = None) -> list[Accounti
             created.append(AccountingPeriod(start=month, end=month_end(month)))
         month = next_month(month)
     AccountingPeriod.objects.bulk_create(created)
+    _summaries_sync()
     return created
+
+
+def _summaries_sync(period_ids: list[int] | None = None) -> list[int]:
+    """Put the months' summary status right: closed is kept only where every active entity has closed the month.
+    Returns the months (of `period_ids`, or all) that every active entity has closed."""
+    active = list(LegalEntity.objects.filter(is_active=True).values_list("pk", flat=True))
+    closes = PeriodClose.objects.filter(entity_id__in=active)
+    periods = AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED)
+    if period_ids is not None:
+        closes = closes.filter(period_id__in=period_ids)
+        periods = periods.filter(pk__in=period_ids)
+    full = [
+        row["period_id"]
+        for row in closes.values("period_id").annotate(n=Count("entity_id")).filter(n=len(active)).order_by()
+    ]
+    periods.exclude(pk__in=full).update(status=PeriodStatus.OPEN, closed_at=None, closed_by=None)
+    return full
+
+
+def _entity(entity_id: int | None) -> LegalEntity:
+    if entity_id is None:
+        return entity_default()
+    entity = LegalEntity.objects.filter(pk=entity_id).first()
+    if entity is None:
+        raise NotFoundError(f"No legal entity with id {entity_id}.", fields={"entity": ["Unknown entity."]})
+    return entity
 
 
 def _locked(period_id: int) -> AccountingPeriod:
@@ -76,11 +124,14 @@ def _reason(reason: str) -> str:
     return reason[:250]
 
 
-def balances_write(period: AccountingPeriod) -> int:
-    """Write the stored balances of a period being closed (after any earlier one's). Returns the row count."""
+def balances_write(period: AccountingPeriod, *, entity_id: int) -> int:
+    """Write an entity's stored balances of a period it is closing (after its earlier months'). Returns the row
+    count."""
     previous = AccountingPeriod.objects.filter(start__lt=period.start).order_by("-start").values("pk").first()
-    AccountBalance.objects.filter(period=period).delete()
-    return sql.balances_insert(period_id=period.pk, previous_id=previous["pk"] if previous else None)
+    AccountBalance.objects.filter(period=period, entity_id=entity_id).delete()
+    return sql.balances_insert(
+        period_id=period.pk, entity_id=entity_id, previous_id=previous["pk"] if previous else None
+    )
 
 
 def _checklist_allows(period: AccountingPeriod, *, by: User, override_reason: str) -> dict | None:
@@ -115,38 +166,62 @@ def _blocker_text(row: ChecklistRow) -> str:
     return f"{row.label} ({row.result.detail})" if row.result.detail else row.label
 
 
+def _closed_for(period: AccountingPeriod, entity_id: int) -> bool:
+    return PeriodClose.objects.filter(period=period, entity_id=entity_id).exists()
+
+
 @transaction.atomic
-def period_close(*, period_id: int, by: User, reason: str, override_reason: str = "") -> AccountingPeriod:
-    """Close a month: earlier months must be closed already, and no blocking item of the month-end checklist
-    may be outstanding unless an administrator overrides it with a reason (409 without one, 403 for anyone
-    else). Postings dated in the month are refused from now on (the database refuses them too). Writes the
-    month's stored balances and an audit event that records any override and the items it went past."""
+def period_close(
+    *, period_id: int, by: User, reason: str, override_reason: str = "", entity_id: int | None = None
+) -> AccountingPeriod:
+    """Close a month for one legal entity (default: the default entity): its earlier months must be closed
+    already, and no blocking item of the month-end checklist may be outstanding unless an administrator overrides
+    it with a reason (409 without one, 403 for anyone else). The entity's postings dated in the month are refused
+    from now on (the database refuses them too); the other entities' books stay open. Writes the entity's stored
+    balances and an audit event that records any override and the items it went past."""
     reason = _reason(reason)
     period = _locked(period_id)
-    ensure_transition(period.status, PeriodStatus.CLOSED, PERIOD_TRANSITIONS)
+    entity = _entity(entity_id)
+    ensure_transition(
+        PeriodStatus.CLOSED if _closed_for(period, entity.pk) else PeriodStatus.OPEN,
+        PeriodStatus.CLOSED,
+        PERIOD_TRANSITIONS,
+    )
     earlier_open = (
-        AccountingPeriod.objects.filter(start__lt=period.start, status=PeriodStatus.OPEN).order_by("start").first()
+        AccountingPeriod.objects.filter(start__lt=period.start)
+        .exclude(closes__entity_id=entity.pk)
+        .order_by("start")
+        .first()
     )
     if earlier_open is not None:
         raise InvalidTransition(
-            f"Close {earlier_open.label} first: months close in order.",
-            fields={"period": [f"{earlier_open.label} is still open."]},
+            f"Close {earlier_open.label} first (for {entity.code}): months close in order.",
+            fields={"period": [f"{earlier_open.label} is still open for {entity.code}."]},
         )
     override = _checklist_allows(period, by=by, override_reason=override_reason)
-    rows = balances_write(period)
-    period.status = PeriodStatus.CLOSED
-    period.closed_at = timezone.now()
-    period.closed_by = by if getattr(by, "is_authenticated", False) else None
-    period.save(update_fields=["status", "closed_at", "closed_by"])
-    lines = JournalLine.objects.filter(period=period).count()
+    rows = balances_write(period, entity_id=entity.pk)
+    closer = by if getattr(by, "is_authenticated", False) else None
+    close = PeriodClose.objects.create(period=period, entity=entity, closed_at=timezone.now(), closed_by=closer)
+    if _summaries_sync([period.pk]):
+        period.status = PeriodStatus.CLOSED
+        period.closed_at = close.closed_at
+        period.closed_by = closer
+        period.save(update_fields=["status", "closed_at", "closed_by"])
+    lines = JournalLine.objects.filter(period=period, entity_id=entity.pk).count()
     # A month spans many deals, so the event carries no correlation id; a reopen and re-close emits again.
     event_emit(
         type="period.closed",
-        key=f"period.closed:{period.pk}:{period.closed_at.isoformat()}",
-        data={"id": period.pk, "start": period.start.isoformat(), "end": period.end.isoformat(), "reason": reason},
+        key=f"period.closed:{period.pk}:{entity.pk}:{close.closed_at.isoformat()}",
+        data={
+            "id": period.pk,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "entity": entity.code,
+            "reason": reason,
+        },
     )
-    summary = f"Closed {period.label}: {reason}"
-    data = {"reason": reason, "lines": lines, "balance_rows": rows}
+    summary = f"Closed {period.label}: {reason} [books of {entity.code}]"
+    data = {"reason": reason, "entity": entity.code, "lines": lines, "balance_rows": rows}
     if override is not None:
         passed = ", ".join(item["label"].lower() for item in override["items"])
         summary += f" (over the checklist: {passed} outstanding; override: {override['reason']})"
@@ -156,20 +231,27 @@ def period_close(*, period_id: int, by: User, reason: str, override_reason: str 
 
 
 @transaction.atomic
-def period_reopen(*, period_id: int, by: User, reason: str) -> AccountingPeriod:
-    """Reopen the latest closed month (later months must be open): removes its stored balances; audited."""
+def period_reopen(*, period_id: int, by: User, reason: str, entity_id: int | None = None) -> AccountingPeriod:
+    """Reopen an entity's latest closed month (default: the default entity; its later months must be open):
+    removes its stored balances; audited. The other entities' closes stay."""
     reason = _reason(reason)
     period = _locked(period_id)
-    ensure_transition(period.status, PeriodStatus.OPEN, PERIOD_TRANSITIONS)
+    entity = _entity(entity_id)
+    ensure_transition(
+        PeriodStatus.CLOSED if _closed_for(period, entity.pk) else PeriodStatus.OPEN,
+        PeriodStatus.OPEN,
+        PERIOD_TRANSITIONS,
+    )
     later_closed = (
-        AccountingPeriod.objects.filter(start__gt=period.start, status=PeriodStatus.CLOSED).order_by("-start").first()
+        AccountingPeriod.objects.filter(start__gt=period.start, closes__entity_id=entity.pk).order_by("-start").first()
     )
     if later_closed is not None:
         raise InvalidTransition(
-            f"Reopen {later_closed.label} first: months reopen in reverse order.",
-            fields={"period": [f"{later_closed.label} is closed."]},
+            f"Reopen {later_closed.label} first (for {entity.code}): months reopen in reverse order.",
+            fields={"period": [f"{later_closed.label} is closed for {entity.code}."]},
         )
-    AccountBalance.objects.filter(period=period).delete()
+    AccountBalance.objects.filter(period=period, entity_id=entity.pk).delete()
+    PeriodClose.objects.filter(period=period, entity_id=entity.pk).delete()
     period.status = PeriodStatus.OPEN
     period.closed_at = None
     period.closed_by = None
@@ -178,7 +260,7 @@ def period_reopen(*, period_id: int, by: User, reason: str) -> AccountingPeriod:
         actor=by,
         action="ledger.period_reopen",
         obj=period,
-        summary=f"Reopened {period.label}: {reason}",
-        data={"reason": reason},
+        summary=f"Reopened {period.label} for {entity.code}: {reason}",
+        data={"reason": reason, "entity": entity.code},
     )
     return period

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from datetime import date as Date  # the name `date` is also a field of EntrySpec
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from crm.models import Account as Client
 from ledger import sql
-from ledger.choices import JOURNAL_SERIES, EntryOrigin, PeriodStatus
+from ledger.choices import JOURNAL_SERIES, EntryOrigin
 from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAccount
 from projects.models import Project
 from psa.core.audit import audit_record
@@ -343,8 +343,9 @@ def _validate_dimensions(lines: list[LineSpec], errors: dict) -> dict[int, int]:
     return projects
 
 
-def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date]:
-    """The open period an entry dated `on` goes to, locked against a concurrent close; and the posting date."""
+def _resolve_period(on: date, *, entity_id: int, catch_up: bool) -> tuple[AccountingPeriod, date]:
+    """The period open for the entity that an entry dated `on` goes to, locked against a concurrent close; and the
+    posting date."""
     period = sql.period_first('start <= %s AND "end" >= %s', [on, on], lock=True)
     if period is None:
         raise PeriodClosed(
@@ -352,14 +353,14 @@ def _resolve_period(on: date, *, catch_up: bool) -> tuple[AccountingPeriod, date
             fields={"date": [f"No accounting period covers {on:%Y-%m-%d}."]},
             code="period_undefined",
         )
-    if period.status == PeriodStatus.OPEN:
+    if sql.period_is_open_for(period_id=period.pk, entity_id=entity_id):
         return period, on
     if catch_up:
-        later = sql.period_first("start > %s AND status = %s", [period.start, PeriodStatus.OPEN.value], lock=True)
+        later = sql.period_first(f"start > %s AND {sql.OPEN_FOR}", [period.start, entity_id], lock=True)
         if later is not None:
             return later, later.start
     raise PeriodClosed(
-        f"The period {period.label} is closed: an entry dated {on:%Y-%m-%d} cannot be posted. "
+        f"The period {period.label} is closed for this entity: an entry dated {on:%Y-%m-%d} cannot be posted. "
         "Date it in an open period, or reopen the month first (Ledger → Periods).",
         fields={"date": [f"{period.label} is closed."]},
     )
@@ -460,7 +461,7 @@ def _write(
         _dated(entry, spec, spec.date, None)
         posted = _insert_one_statement(entry, rows, prefix)
         if posted is None:
-            period, on = _resolve_period(spec.date, catch_up=catch_up)
+            period, on = _resolve_period(spec.date, entity_id=entity_id, catch_up=catch_up)
             _dated(entry, spec, on, period)
             posted = _insert_one_statement(entry, rows, prefix)
             if posted is None:
@@ -469,7 +470,7 @@ def _write(
                 posted.period = period
         entry = posted
     else:
-        period, on = _resolve_period(spec.date, catch_up=catch_up)
+        period, on = _resolve_period(spec.date, entity_id=entity_id, catch_up=catch_up)
         _dated(entry, spec, on, period)
         _insert_orm(entry, rows, prefix)
     if by is not None:
@@ -502,7 +503,16 @@ def _insert_orm(entry: JournalEntry, rows: list[sql.LineRow], prefix: str) -> No
     entry.number = number_next(series=_series(prefix), on=entry.date)
     entry.save(force_insert=True)
     JournalLine.objects.bulk_create(
-        [JournalLine(entry=entry, date=entry.date, period_id=entry.period_id, **row._asdict()) for row in rows]
+        [
+            JournalLine(
+                entry=entry,
+                date=entry.date,
+                period_id=entry.period_id,
+                entity_id=cast(int, entry.entity_id),
+                **row._asdict(),
+            )
+            for row in rows
+        ]
     )
 
 

@@ -13,6 +13,8 @@ The rule (IAS 21.23: monetary items are translated at the closing rate):
   project and currency, so client and project P&L include their exchange differences. Dated the period end,
   with an automatic reversal on the first day of the next period (the auto-reverse job posts it): the next
   period starts again from the booked rates and the payment's realised difference is computed against them.
+- Per legal entity: an item is in one entity's books (its lines' entity), so the run posts each entity's items in
+  entries of that entity; the entities that have closed the month are left out of the plan.
 - Entries of CHUNK items (two lines each), each committed with the run's progress (processed / total items):
   the balance check costs one read of an entry's lines (ledger migration 0012), so an entry's size is a trade
   between the fixed cost per entry (its posting, number, commit; about a third of the run at 100 items, measured
@@ -31,7 +33,8 @@ The rule (IAS 21.23: monetary items are translated at the closing rate):
   end with its own automatic reversal on the next period's first day. Then the new entries are posted. Net
   effect: the period holds exactly the new revaluation and the next period starts from the booked rates.
 - Crash-safe: the plan depends only on the postings outside this period's revaluation, so re-executing the same
-  run computes the same chunks, and their keys (`fxreval:<period>:<run>:<chunk>`) replay what was posted.
+  run computes the same chunks, and their keys (`fxreval:<period>:<run>:<chunk>`, chunks numbered across the
+  entities in entity order, so a key is unique per entity) replay what was posted.
 - Each run is a RevaluationRun (period, status, items, processed/total, the rates used, first entry, the run it
   replaced, who and when). A run already going for the period is returned instead of starting a second one.
 """
@@ -137,11 +140,11 @@ def _replace_earlier(period: AccountingPeriod, run: RevaluationRun) -> Revaluati
         .exclude(reversed_by__date__lte=period.end)
         .exclude(pk__in=cancelled)
         .order_by("pk")
-        .values_list("pk", "number", "source", "reversed_by")
+        .values_list("pk", "number", "source", "reversed_by", "entity_id")
     )
     if not active:
         return None
-    mirrored = [pk for pk, _n, _s, reversed_by in active if reversed_by is not None]
+    mirrored = [pk for pk, _n, _s, reversed_by, _e in active if reversed_by is not None]
     lines_by_entry: dict[int, list[LineSpec]] = {}
     for line in (
         JournalLine.objects.filter(entry_id__in=mirrored)
@@ -160,7 +163,7 @@ def _replace_earlier(period: AccountingPeriod, run: RevaluationRun) -> Revaluati
             )
         )
     next_day = period.end + timedelta(days=1)
-    for pk, number, _source, reversed_by in active:
+    for pk, number, _source, reversed_by, entity_id in active:
         if reversed_by is None:
             entry_reverse(
                 entry_id=pk,
@@ -176,11 +179,24 @@ def _replace_earlier(period: AccountingPeriod, run: RevaluationRun) -> Revaluati
                     source=f"{prefix}cancel:{pk}",
                     auto_reverse_on=next_day,
                     lines=lines_by_entry[pk],
+                    entity_id=entity_id,
                 ),
                 key=f"fxreval-cancel:{pk}",
             )
-    run_ids = {int(source.rsplit(":", 1)[1]) for _pk, _n, source, _r in active}
+    run_ids = {int(source.rsplit(":", 1)[1]) for _pk, _n, source, _r, _e in active}
     return RevaluationRun.objects.filter(pk__in=run_ids).order_by("-pk").first()
+
+
+def _chunks(items: Sequence[RevaluationItem]) -> list[tuple[int | None, Sequence[RevaluationItem]]]:
+    """The items to post cut into entries: per legal entity (in entity order), CHUNK items at most each."""
+    by_entity: dict[int | None, list[RevaluationItem]] = {}
+    for item in items:
+        by_entity.setdefault(item.entity_id, []).append(item)
+    return [
+        (entity_id, group[start : start + CHUNK])
+        for entity_id, group in sorted(by_entity.items(), key=lambda kv: kv[0] or 0)
+        for start in range(0, len(group), CHUNK)
+    ]
 
 
 def _fail(run: RevaluationRun, error: str) -> None:
@@ -226,8 +242,8 @@ def revaluation_execute(*, run_id: int, raise_errors: bool = False) -> Revaluati
         loss = account_code_for(SystemAccount.FX_UNREALISED_LOSS)
         next_day = period.end + timedelta(days=1)
         first_entry = None
-        for n, start in enumerate(range(0, len(to_post), CHUNK), start=1):
-            chunk = to_post[start : start + CHUNK]
+        processed = 0
+        for n, (entity_id, chunk) in enumerate(_chunks(to_post), start=1):
             with transaction.atomic():
                 entry = entry_post(
                     spec=EntrySpec(
@@ -236,11 +252,13 @@ def revaluation_execute(*, run_id: int, raise_errors: bool = False) -> Revaluati
                         source=run.source,
                         auto_reverse_on=next_day,
                         lines=revaluation_lines(chunk, gain=gain, loss=loss),
+                        entity_id=entity_id,
                     ),
                     key=f"fxreval:{period.label}:{run.pk}:{n}",
                 )
                 first_entry = first_entry or entry
-                RevaluationRun.objects.filter(pk=run.pk).update(processed=start + len(chunk))
+                processed += len(chunk)
+                RevaluationRun.objects.filter(pk=run.pk).update(processed=processed)
     except DomainError as exc:
         _fail(run, exc.message)
         if raise_errors:

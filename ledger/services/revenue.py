@@ -41,7 +41,7 @@ Worked example (functional EUR; a USD contract of 1,000.00 USD with two mileston
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -338,6 +338,7 @@ class _Item:
     revenue: Decimal
     provision: Decimal
     currency: str = ""  # the contract's; "" or the functional currency: no conversion
+    entity_id: int | None = None  # the project's legal entity, whose books take the entry
 
 
 def _scope(as_of: date) -> list[Any]:  # rows of values()
@@ -359,6 +360,7 @@ def _scope(as_of: date) -> list[Any]:  # rows of values()
             position=F("contract_line__position"),
             description=F("contract_line__description"),
             currency=F("contract_line__contract__currency"),
+            entity_id=F("project__entity_id"),
         )
     )
 
@@ -561,7 +563,18 @@ def _post_chunk(
             if revenue or provision_delta:
                 label = f"{r['number']}/{r['position']} {r['description']}"[:200]
                 currency = r.get("currency") or ""
-                items.append(_Item(r["id"], r["project_id"], r["client_id"], label, revenue, provision_delta, currency))
+                items.append(
+                    _Item(
+                        r["id"],
+                        r["project_id"],
+                        r["client_id"],
+                        label,
+                        revenue,
+                        provision_delta,
+                        currency,
+                        r.get("entity_id"),
+                    )
+                )
         if items:
             _post_items(run, items, current, period, run_codes, rates)
         contract_positions_net(
@@ -579,12 +592,35 @@ def _post_items(
     run_codes: dict | None = None,
     rates: Mapping[str, Rate] | None = None,
 ) -> None:
-    """Post one entry for the chunk's differences and record them per schedule (inside the chunk's transaction)."""
+    """Post the chunk's differences, one entry per legal entity of the projects (each entity's books take its own
+    projects' revenue), and record them per schedule (inside the chunk's transaction)."""
     positions = contract_positions(project_ids=sorted({i.project_id for i in items}), on=period.end)
+    by_entity: dict[int | None, list[_Item]] = {}
+    for item in items:
+        by_entity.setdefault(item.entity_id, []).append(item)
+    for entity_id, group in sorted(by_entity.items(), key=lambda kv: kv[0] or 0):
+        _post_entity_items(run, group, current, period, positions, entity_id, run_codes, rates)
+
+
+def _post_entity_items(
+    run: RecognitionRun,
+    items: list[_Item],
+    current: dict,
+    period: AccountingPeriod,
+    positions: dict[int, ContractPosition],
+    entity_id: int | None,
+    run_codes: dict | None,
+    rates: Mapping[str, Rate] | None,
+) -> None:
+    """One entity's recognition entry for its items of a chunk, and their Recognition rows. The idempotency key's
+    digest covers the entity and its schedules, so it is unique per entity."""
     codes = _codes(any(i.provision for i in items), run_codes)
-    spec = recognition_spec(items, positions, on=period.end, codes=codes, rates=rates)
+    spec = replace(recognition_spec(items, positions, on=period.end, codes=codes, rates=rates), entity_id=entity_id)
     digest = hashlib.sha256(
-        ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items).encode()
+        (
+            (f"entity {entity_id};" if entity_id is not None else "")
+            + ";".join(f"{i.schedule_id}:{current[i.schedule_id][0]}:{i.revenue}:{i.provision}" for i in items)
+        ).encode()
     ).hexdigest()[:32]
     entry = entry_post(spec=spec, key=f"revrec:{period.label}:{digest}", catch_up=True)
     sequences = dict(

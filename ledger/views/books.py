@@ -4,22 +4,25 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.filtersets import LedgerAccountFilter
-from ledger.forms import AccountForm, ExportForm, ReasonForm
-from ledger.models import AccountingPeriod, JournalLine, LedgerAccount
+from ledger.forms import AccountForm, EntityChoiceForm, ExportForm, ReasonForm
+from ledger.models import AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
 from ledger.selectors import general_ledger, parse_cursor
 from ledger.selectors.exports import EXPORTERS
 from ledger.services import account_create, account_update, period_close, period_reopen, periods_ensure
 from ledger.views.journal import LEDGER_ROLES
 from psa.core.audit import audit_for
+from psa.core.entities import entity_default
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
+from psa.core.models import LegalEntity
 from psa.core.roles import role_required
 
 
@@ -68,37 +71,62 @@ def account_ledger(request, pk: int):
     )
 
 
+def chosen_entity(request) -> LegalEntity:
+    """The legal entity whose months a periods or month-end page shows and closes: `entity` (an id) from the form
+    or the query string, else the default entity. An unknown id is a 404."""
+    raw = request.POST.get("entity") or request.GET.get("entity")
+    if not raw:
+        return entity_default()
+    if not str(raw).isdigit():
+        raise Http404("No such legal entity.")
+    return get_object_or_404(LegalEntity, pk=int(raw))
+
+
 @role_required(*LEDGER_ROLES)
 def period_list(request):
-    periods = AccountingPeriod.objects.select_related("closed_by").order_by("-start")
+    """The months as one entity sees them (`?entity=`, default: the default entity): open or closed for it, its
+    lines, and the close or reopen it may do next."""
+    entity = chosen_entity(request)
+    periods = AccountingPeriod.objects.order_by("-start")
     counts = dict(
-        JournalLine.objects.filter(period__in=periods)
+        JournalLine.objects.filter(period__in=periods, entity=entity)
         .values("period")
         .annotate(n=Count("id"))
         .values_list("period", "n")
     )
-    rows = [{"period": p, "lines": counts.get(p.pk, 0)} for p in periods]
-    first_open = next((r["period"] for r in reversed(rows) if r["period"].is_open), None)
-    last_closed = next((r["period"] for r in rows if not r["period"].is_open), None)
+    closes = {c.period_id: c for c in PeriodClose.objects.filter(entity=entity).select_related("closed_by")}
+    rows = [{"period": p, "lines": counts.get(p.pk, 0), "close": closes.get(p.pk)} for p in periods]
+    first_open = next((r["period"] for r in reversed(rows) if r["close"] is None), None)
+    last_closed = next((r["period"] for r in rows if r["close"] is not None), None)
     return render(
         request,
         "ledger/period_list.html",
-        {"rows": rows, "first_open": first_open, "last_closed": last_closed, "form": ReasonForm()},
+        {
+            "rows": rows,
+            "first_open": first_open,
+            "last_closed": last_closed,
+            "form": ReasonForm(),
+            "entity": entity,
+            "entity_form": EntityChoiceForm(initial={"entity": entity.pk}),
+        },
     )
 
 
 def _period_action(request, pk: int, action, verb: str, **extra):
+    entity = chosen_entity(request)
+    back = f"{reverse('ledger:periods')}?entity={entity.pk}"
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Give a reason to {verb} the period; it goes into the audit log.")
-        return redirect("ledger:periods")
+        return redirect(back)
     try:
-        period = action(period_id=pk, by=request.user, reason=form.cleaned_data["reason"], **extra)
+        period = action(period_id=pk, by=request.user, reason=form.cleaned_data["reason"], entity_id=entity.pk, **extra)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{period.label} is {period.get_status_display().lower()}.")
-    return redirect("ledger:periods")
+        state = "closed" if verb == "close" else "open"
+        messages.success(request, f"{period.label} is {state} for {entity.code}.")
+    return redirect(back)
 
 
 @require_POST

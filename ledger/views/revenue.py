@@ -9,12 +9,24 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.choices import METHODS_BY_BILLING_MODEL, RecognitionMethod, RecognitionRunStatus
-from ledger.forms import DATE, MONEY, TEXT, EstimateForm, ReasonForm, ReportForm, RunForm, ScheduleFilter
-from ledger.models import AccountingPeriod, ProjectEstimate, RecognitionRun, RevenueSchedule
+from ledger.forms import (
+    ALL_ENTITIES,
+    DATE,
+    MONEY,
+    TEXT,
+    EntityChoiceForm,
+    EstimateForm,
+    ReasonForm,
+    ReportForm,
+    RunForm,
+    ScheduleFilter,
+)
+from ledger.models import AccountingPeriod, PeriodClose, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
 from ledger.selectors.revenue import (
     backlog,
@@ -36,6 +48,7 @@ from ledger.services.revenue import (
     revenue_schedules_ensure,
     revenue_schedules_rebaseline,
 )
+from ledger.views.books import chosen_entity
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
@@ -197,14 +210,23 @@ def month_end_index(request):
 
 @role_required(*LEDGER_ROLES)
 def close_checklist_view(request, pk: int):
+    """One month's close for one legal entity (`?entity=`, default: the default entity; the page says which). The
+    checklist covers the whole firm (the recognition and revaluation runs are firm-wide); the close, its order and
+    the review figures are the entity's."""
     period = get_object_or_404(AccountingPeriod, pk=pk)
+    entity = chosen_entity(request)
     rows = close_checklist(period)
-    first_open = AccountingPeriod.objects.filter(status="open").order_by("start").first()
-    report = rollforward(start=period.start, end=period.end)
+    first_open = AccountingPeriod.objects.exclude(closes__entity=entity).order_by("start").first()
+    close = PeriodClose.objects.filter(period=period, entity=entity).select_related("closed_by").first()
+    report = rollforward(start=period.start, end=period.end, entity_id=entity.pk)
     return render(
         request,
         "ledger/close_checklist.html",
         {
+            "entity": entity,
+            "entity_form": EntityChoiceForm(initial={"entity": entity.pk}),
+            "entity_close": close,
+            "entity_open": close is None,
             "period": period,
             "rows": rows,
             "outstanding": sum(1 for r in rows if not r.done),
@@ -224,18 +246,21 @@ def close_checklist_view(request, pk: int):
 @role_required(*LEDGER_ROLES)
 def close_period_view(request, pk: int):
     period = get_object_or_404(AccountingPeriod, pk=pk)
+    entity = chosen_entity(request)
+    back = f"{reverse('ledger:close_checklist', args=[pk])}?entity={entity.pk}"
     try:
         period_close(
             period_id=pk,
             by=request.user,
             reason=request.POST.get("reason", ""),
             override_reason=request.POST.get("override_reason", ""),
+            entity_id=entity.pk,
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect("ledger:close_checklist", pk)
-    messages.success(request, f"{period.label} is closed.")
-    return redirect("ledger:close_checklist", pk)
+        return redirect(back)
+    messages.success(request, f"{period.label} is closed for {entity.code}.")
+    return redirect(back)
 
 
 # --- reports ------------------------------------------------------------------------------------------------
@@ -252,7 +277,7 @@ def _range(request, forward: int = 0) -> tuple[ReportForm, date, date, dict]:
     if form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end
-        extra = {k: form.cleaned_data.get(k) for k in ("client", "project", "by")}
+        extra = {k: form.cleaned_data.get(k) for k in ("client", "project", "by", "entity")}
     return form, start, end, extra
 
 
@@ -290,7 +315,8 @@ def revenue_report_view(request):
 @role_required(*LEDGER_ROLES)
 def rollforward_view(request):
     form, start, end, extra = _range(request)
-    report = rollforward(start=start, end=end, **_ids(extra))
+    entity = extra.get("entity")
+    report = rollforward(start=start, end=end, entity_id=entity.pk if entity else None, **_ids(extra))
     if request.GET.get("format") == "csv":
         names = ("opening", "billed", "recognised", "other", "closing", "unbilled", "deferred")
         # The CSV keeps its columns: a foreign contract's netting exchange difference counts as "other" here, so
@@ -298,7 +324,7 @@ def rollforward_view(request):
         rows = [{**r, "other": r["other"] + r["exchange"]} for r in report.rows]
         totals = {**report.totals, "other": report.totals["other"] + report.totals["exchange"]}
         return _csv(
-            f"contract-rollforward-{start}-{end}",
+            f"contract-rollforward-{entity.code if entity else 'all'}-{start}-{end}",
             ["project", "client", *names],
             [[r["project__code"], r["client__name"], *(_money(r[n]) for n in names)] for r in rows]
             + [["Total", "", *(_money(totals[n]) for n in names)]],
@@ -306,7 +332,12 @@ def rollforward_view(request):
     return render(
         request,
         "ledger/rollforward.html",
-        {"form": form, "report": report, "page_obj": _page(request, report.rows)},
+        {
+            "form": form,
+            "report": report,
+            "page_obj": _page(request, report.rows),
+            "books_of": f"{entity.code} {entity.name}" if entity else f"{ALL_ENTITIES} (summed)",
+        },
     )
 
 

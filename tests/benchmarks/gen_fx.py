@@ -15,6 +15,7 @@ from django.db import connection
 from crm.models import Account
 from ledger.models import AccountingPeriod
 from projects.models import Project
+from psa.core.entities import entity_default_id
 from psa.core.models import ExchangeRate, NumberSeries
 from psa.core.money import round_money
 from tests.benchmarks.gen_ledger import LINE_COLUMNS, _triggers_off, ledger_load
@@ -24,7 +25,7 @@ ITEMS = {"tiny": 300, "S": 50_000, "M": 500_000}
 # (rate when invoiced, rate at the period end) into EUR
 RATES = {"USD": ("0.9012", "0.9187"), "GBP": ("1.1634", "1.1521"), "JPY": ("0.006213", "0.006188")}
 ENTRY_COLUMNS = ["id", "number", "date", "period_id", "memo", "source", "origin", "idempotency_key", "spec_hash",
-                 "total", "posted_at"]  # fmt: skip
+                 "total", "posted_at", "entity_id"]  # fmt: skip
 
 
 def _projects(n: int) -> list[tuple[int, int]]:
@@ -59,6 +60,7 @@ def fx_load(size: str) -> dict:
     series = NumberSeries.objects.get(series="JE", year=on.year)
     number = series.last
     posted_at = datetime(2026, 11, 1, tzinfo=UTC)
+    entity_id = entity_default_id()
     entries, lines = [], []
     currencies = list(RATES)
     for i in range(n):
@@ -74,11 +76,11 @@ def fx_load(size: str) -> dict:
         entry_id += 1
         number += 1
         entries.append((entry_id, f"JE-{on.year}-{number:06d}", on, period.pk, f"Invoice {currency}", "bench-fx",
-                        "system", f"bench-fx:{entry_id}", "", functional, posted_at))  # fmt: skip
+                        "system", f"bench-fx:{entry_id}", "", functional, posted_at, entity_id))  # fmt: skip
         lines.append((line_id + 1, entry_id, 1, accounts["1100"], functional, 0, client_id, project_id, "", on,
-                      period.pk, currency, amount, rate))  # fmt: skip
+                      period.pk, currency, amount, rate, entity_id))  # fmt: skip
         lines.append((line_id + 2, entry_id, 2, accounts["4000"], 0, functional, client_id, project_id, "", on,
-                      period.pk, "EUR", functional, 1))  # fmt: skip
+                      period.pk, "EUR", functional, 1, entity_id))  # fmt: skip
         line_id += 2
     restore = _triggers_off()
     try:

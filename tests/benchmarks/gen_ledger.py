@@ -20,6 +20,7 @@ from ledger.models import AccountingPeriod, LedgerAccount, RecognitionRun
 from ledger.services import period_close, periods_ensure
 from ledger.services.chart import chart_ensure_default
 from psa.core.dates import month_end
+from psa.core.entities import entity_default_id
 from psa.core.models import NumberSeries
 from tests.benchmarks.generator import copy_rows
 
@@ -131,9 +132,9 @@ def build_month(firm: Firm, month: date, lines_target: int, rng: random.Random):
 
 
 ENTRY_COLUMNS = ["id", "number", "date", "period_id", "memo", "source", "origin", "idempotency_key", "spec_hash",
-                 "total", "posted_at"]  # fmt: skip
+                 "total", "posted_at", "entity_id"]  # fmt: skip
 LINE_COLUMNS = ["id", "entry_id", "line_no", "account_id", "debit", "credit", "client_id", "project_id", "memo", "date",
-                "period_id", "currency", "amount_currency", "rate"]  # fmt: skip
+                "period_id", "currency", "amount_currency", "rate", "entity_id"]  # fmt: skip
 
 
 def _triggers_off() -> list[str]:
@@ -161,6 +162,7 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
     months = months_back(BASE_END, n_months)
     periods_ensure(start=months[0], through=months[-1])
     period_ids = dict(AccountingPeriod.objects.values_list("start", "pk"))
+    entity_id = entity_default_id()  # the whole history is the default entity's books
     rng = random.Random(seed)
     entry_rows, line_rows = [], []
     counters: dict[int, int] = {}
@@ -174,11 +176,11 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
             total = sum((ln[1] for ln in lines), Decimal(0))
             pid = period_ids[month]
             entry_rows.append((entry_id, number, day, pid, memo, "bench", "system", f"bench:{entry_id}", "", total,
-                               posted_at))  # fmt: skip
+                               posted_at, entity_id))  # fmt: skip
             for i, (code, debit, credit, client_id, project_id) in enumerate(lines, 1):
                 line_id += 1
                 line_rows.append((line_id, entry_id, i, firm.accounts[code], debit, credit, client_id, project_id, "",
-                                  day, pid, "EUR", debit or credit, 1))  # fmt: skip
+                                  day, pid, "EUR", debit or credit, 1, entity_id))  # fmt: skip
     restore = _triggers_off()
     try:
         copy_rows("ledger_journalentry", ENTRY_COLUMNS, entry_rows)

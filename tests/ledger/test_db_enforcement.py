@@ -13,7 +13,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from ledger.models import AccountingPeriod, JournalEntry, LedgerAccount
-from psa.core.entities import entity_default
+from psa.core.entities import entity_default_id
 from tests.ledger.factories import balanced, close_month, make_periods, post
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -23,18 +23,21 @@ def account_id(code: str) -> int:
     return LedgerAccount.objects.get(code=code).pk
 
 
-def raw_entry(*, period_id: int, on: date, lines: list[tuple[str, str, str]], key: str, total: str) -> str:
-    """One statement inserting an entry and its lines (so IMMEDIATE constraints see the whole entry)."""
+def raw_entry(
+    *, period_id: int, on: date, lines: list[tuple[str, str, str]], key: str, total: str, entity_id: int | None = None
+) -> str:
+    """One statement inserting an entry and its lines (so IMMEDIATE constraints see the whole entry), in the books
+    of `entity_id` (default: the default entity). The lines name no entity: the trigger gives them the entry's."""
+    entity_id = entity_id or entity_default_id()
     values = ", ".join(
         f"({i}, {account_id(code)}, {debit or 0}, {credit or 0})" for i, (code, debit, credit) in enumerate(lines, 1)
     )
-    entity = entity_default().pk
     return f"""
         WITH e AS (
-          INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, spec_hash,
-                                           total, posted_at, entity_id)
-          VALUES ('RAW-{key}', '{on.isoformat()}', {period_id}, 'raw', 'raw', 'manual', '{key}', '', {total}, now(),
-                  {entity} /* reverses */)
+          INSERT INTO ledger_journalentry (number, date, period_id, entity_id, memo, source, origin, idempotency_key,
+                                           spec_hash, total, posted_at)
+          VALUES ('RAW-{key}', '{on.isoformat()}', {period_id}, {entity_id}, 'raw', 'raw', 'manual', '{key}', '',
+                  {total}, now())
           RETURNING id, date, period_id
         )
         INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id,
@@ -184,9 +187,7 @@ def test_an_entry_is_reversed_at_most_once_even_in_raw_sql(march):
         key="second-reversal",
         total="5",
     )
-    sql = sql.replace("posted_at, entity_id)", "posted_at, entity_id, reverses_id)").replace(
-        "/* reverses */", f", {entry.pk}"
-    )
+    sql = sql.replace("posted_at)", "posted_at, reverses_id)").replace("now())", f"now(), {entry.pk})")
     with pytest.raises(IntegrityError, match="reverses_id"):
         run_immediate(sql)
 

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from ledger.models import JournalEntry, JournalLine
 from ledger.services.revaluation import CHUNK, revaluation_run
+from psa.core.entities import entity_default_id
 from tests.benchmarks.gen_fx import fx_load, fx_reset
 from tests.benchmarks.harness import Record, timed
 
@@ -38,26 +39,28 @@ WITH n AS (
   ON CONFLICT (series, year) DO UPDATE SET last = core_numberseries.last + 1 RETURNING last
 )
 INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, spec_hash,
-                                 auto_reverse_on, total, posted_at)
+                                 auto_reverse_on, total, posted_at, entity_id)
 SELECT 'JE-' || %(year)s || '-' || lpad(n.last::text, 6, '0'), %(end)s, %(period)s, %(memo)s, 'bench-fx-raw',
-       'system', %(key)s, '', %(next)s, (SELECT SUM(abs(diff)) FROM fx_diff WHERE rn BETWEEN %(lo)s AND %(hi)s), now()
+       'system', %(key)s, '', %(next)s, (SELECT SUM(abs(diff)) FROM fx_diff WHERE rn BETWEEN %(lo)s AND %(hi)s), now(),
+       %(entity)s
 FROM n RETURNING id
 """
 LINES = """
 INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, project_id, memo, date,
-                                period_id, currency, amount_currency, rate)
+                                period_id, currency, amount_currency, rate, entity_id)
 SELECT %(entry)s, 2 * (rn - %(lo)s) + 1, account_id, greatest(diff, 0), greatest(-diff, 0), client_id, project_id,
-       'Revaluation', %(end)s, %(period)s, currency, 0, 1
+       'Revaluation', %(end)s, %(period)s, currency, 0, 1, %(entity)s
 FROM fx_diff WHERE rn BETWEEN %(lo)s AND %(hi)s
 UNION ALL
 SELECT %(entry)s, 2 * (rn - %(lo)s) + 2, CASE WHEN diff > 0 THEN %(gain)s ELSE %(loss)s END, greatest(-diff, 0),
-       greatest(diff, 0), client_id, project_id, 'Revaluation', %(end)s, %(period)s, currency, 0, 1
+       greatest(diff, 0), client_id, project_id, 'Revaluation', %(end)s, %(period)s, currency, 0, 1, %(entity)s
 FROM fx_diff WHERE rn BETWEEN %(lo)s AND %(hi)s
 """
 
 
 def raw_revaluation(period, accounts) -> None:
-    params = {"end": period.end, "period": period.pk, "year": period.end.year, "gain": accounts["7150"],
+    params = {"end": period.end, "period": period.pk, "year": period.end.year, "entity": entity_default_id(),
+              "gain": accounts["7150"],
               "loss": accounts["7250"], "next": period.end.replace(day=1).replace(month=period.end.month % 12 + 1)
               if period.end.month < 12 else period.end.replace(year=period.end.year + 1, month=1, day=1)}  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:

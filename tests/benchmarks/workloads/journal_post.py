@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ledger.services import EntrySpec, LineSpec, entry_post
+from psa.core.entities import entity_default_id
 from tests.benchmarks.gen_ledger import LINES_PER_MONTH, build_month, ledger_load, ledger_truncate
 from tests.benchmarks.harness import Record, timed
 
@@ -52,6 +53,8 @@ def run(size: str) -> list[Record]:
             for i, spec in enumerate(specs):
                 entry_post(spec=spec, key=f"bench-post:{i}")
 
+    entity_id = entity_default_id()
+
     def baseline():
         with transaction.atomic(), connection.cursor() as cursor:
             for i, (memo, day, lines) in enumerate(plan):
@@ -64,19 +67,29 @@ def run(size: str) -> list[Record]:
                 total = sum((ln[1] for ln in lines), Decimal(0))
                 cursor.execute(
                     "INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, "
-                    "spec_hash, total, posted_at) VALUES (%s, %s, %s, %s, %s, 'system', %s, '', %s, now()) "
-                    "RETURNING id",
-                    [f"JE-{day.year}-{number:06d}", day, period_id, memo, f"bench-post:{i}", f"bench-post:{i}", total],
+                    "spec_hash, total, posted_at, entity_id) VALUES (%s, %s, %s, %s, %s, 'system', %s, '', %s, now(), "
+                    "%s) RETURNING id",
+                    [
+                        f"JE-{day.year}-{number:06d}",
+                        day,
+                        period_id,
+                        memo,
+                        f"bench-post:{i}",
+                        f"bench-post:{i}",
+                        total,
+                        entity_id,
+                    ],
                 )
                 (entry_id,) = cursor.fetchone()
                 values = []
                 params = []
                 for j, (code, d, c, cl, pr) in enumerate(lines, 1):
-                    values.append("(%s, %s, %s, %s, %s, %s, %s, '', %s, %s, 'EUR', %s, 1)")
-                    params += [entry_id, j, accounts[code], d, c, cl, pr, day, period_id, d or c]
+                    values.append("(%s, %s, %s, %s, %s, %s, %s, '', %s, %s, 'EUR', %s, 1, %s)")
+                    params += [entry_id, j, accounts[code], d, c, cl, pr, day, period_id, d or c, entity_id]
                 cursor.execute(
                     "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, "
-                    "project_id, memo, date, period_id, currency, amount_currency, rate) VALUES " + ", ".join(values),
+                    "project_id, memo, date, period_id, currency, amount_currency, rate, entity_id) VALUES "
+                    + ", ".join(values),
                     params,
                 )
 

@@ -22,6 +22,7 @@ from ledger.models import JournalLine, Recognition
 from ledger.services.accounts import account_code_for
 from ledger.services.revenue import CHUNK, recognition_run
 from psa.core.currency import functional_currency
+from psa.core.entities import entity_default_id
 from psa.core.models import ExchangeRate
 from psa.core.money import FX_RATE_PLACES, allocate, round_money, round_to
 from tests.benchmarks.gen_revenue import ENTRIES_PER_LINE, revenue_load, revenue_reset
@@ -172,6 +173,7 @@ def _split(total, position, rate):
 
 
 def _write_chunk(cursor, diffs, positions, codes, account_ids, period, run_id, currency_rates) -> None:
+    entity_id = entity_default_id()  # the benchmark firm's projects are all the default entity's
     currencies, fx = currency_rates
     functional = functional_currency()
     net, clients, items = {}, {}, {}
@@ -214,18 +216,19 @@ def _write_chunk(cursor, diffs, positions, codes, account_ids, period, run_id, c
     total = sum((ln[1] for ln in lines), Decimal(0))
     cursor.execute(
         "INSERT INTO ledger_journalentry (number, date, period_id, memo, source, origin, idempotency_key, "
-        "spec_hash, total, posted_at) VALUES (%s, %s, %s, 'Revenue recognition', 'recognition', 'system', %s, "
-        "'', %s, now()) RETURNING id",
-        [f"JE-{period.end.year}-{number:06d}", period.end, period.pk, f"bench-revrec:{number}", total],
+        "spec_hash, total, posted_at, entity_id) VALUES (%s, %s, %s, 'Revenue recognition', 'recognition', 'system', "
+        "%s, '', %s, now(), %s) RETURNING id",
+        [f"JE-{period.end.year}-{number:06d}", period.end, period.pk, f"bench-revrec:{number}", total, entity_id],
     )
     (entry_id,) = cursor.fetchone()
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(lines))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(lines))
     params = []
     for i, (account, debit, credit, cid, pid, memo, currency, amount, rate) in enumerate(lines, 1):
-        params += [entry_id, i, account, debit, credit, cid, pid, memo, period.end, period.pk, currency, amount, rate]
+        params += [entry_id, i, account, debit, credit, cid, pid, memo, period.end, period.pk, currency, amount, rate,
+                   entity_id]  # fmt: skip
     cursor.execute(
         "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, client_id, project_id, "
-        "memo, date, period_id, currency, amount_currency, rate) VALUES " + values,
+        "memo, date, period_id, currency, amount_currency, rate, entity_id) VALUES " + values,
         params,
     )
     values = ", ".join(["(%s, %s, %s, 1, %s, %s, %s, 0, %s)"] * len(diffs))

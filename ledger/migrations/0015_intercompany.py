@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("core", "0010_legal_entities"),
         ("crm", "0008_entity"),
-        ("ledger", "0013_entity"),
+        ("ledger", "0014_entity_periods"),
         ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
