@@ -17,12 +17,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from psa.core.countries import COUNTRY_CODES, bic_error, iban_error, tax_number_error, vat_id_error
 from psa.core.currency import CURRENCY_CODES, functional_currency
 from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.models import EntityBankAccount, LegalEntity, NumberSeries
-from psa.core.roles import Role, require_role
+from psa.core.roles import Role, has_role, require_role
 
 
 class SellerDetailsMissing(ConflictError):
@@ -171,6 +172,14 @@ def bank_account_add(
     return EntityBankAccount.objects.create(
         entity=entity, iban=iban, bic=bic, bank_name=bank_name, currency=currency, is_default=is_default
     )
+
+
+def entities_for(user) -> QuerySet[LegalEntity]:
+    """The entities `user` may open (their pages, the API, the logo): all of them for finance and administrators,
+    none for anyone else."""
+    if not has_role(user, Role.FINANCE, Role.ADMIN):
+        return LegalEntity.objects.none()
+    return LegalEntity.objects.all()
 
 
 def _seed_values() -> dict[str, Any]:

@@ -22,9 +22,7 @@ def uk(finance) -> LegalEntity:
     return entity_create(by=finance, values=UK)
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("code", "UK2"), ("series_prefix", "UK"), ("functional_currency", "USD")]
-)
+@pytest.mark.parametrize(("field", "value"), [("code", "UK2"), ("series_prefix", "UK"), ("functional_currency", "USD")])
 def test_a_fixed_detail_of_an_entity_with_numbered_documents_is_refused(uk, finance, field, value):
     # Given the entity has numbered an invoice in its series
     NumberSeries.objects.create(series="GB-INV", year=2026, last=1)
