@@ -25,9 +25,11 @@ from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
 from billing.services.posting import invoice_rate
 from projects.models import TimeEntry
+from psa.core.countries import country_name
 from psa.core.currency import functional_currency
 from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.files import StoredFile
+from psa.core.logos import logo_data_uri
 from psa.core.outbox import outbox_enqueue
 
 # The repository's static sources, read from disk by the PDF render (the logo, relative URLs); not
@@ -82,7 +84,10 @@ def invoice_context(invoice: Invoice) -> dict:
         "time_entries": entries,
         "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         "exemptions": sorted({t.exemption_reason for t in taxes if t.exemption_reason}),
-        "logo": (STATIC_SOURCE_DIR / "psa" / "favicon.svg").as_uri(),
+        # The seller's logo as it was when issued, embedded from storage (the render fetches no URL); none: the
+        # document prints the seller's name alone.
+        "logo": logo_data_uri(invoice.seller.get("logo", "")),
+        "seller_country": country_name(invoice.seller.get("country", "")) if invoice.seller.get("country") else "",
         # A document in a foreign currency states its VAT in the accounting currency and the rate it was issued at.
         "fx": invoice_rate(invoice) if invoice.currency != functional_currency() and invoice.fx_rate else None,
     }
@@ -145,6 +150,37 @@ def _party(tag: str, name: str, address: str, email: str, tax_id: str, country: 
     return "".join(out)
 
 
+def _seller_party(s: dict, country: str) -> str:
+    """The seller (BG-4) from the invoice's snapshot of its legal entity: legal name, the structured address
+    (a snapshot from before entities had one: its address text), e-mail, the tax number (BT-32, scheme FC) and the
+    VAT id (BT-31, scheme VA)."""
+    out = [f"<ram:SellerTradeParty><ram:Name>{_x(s.get('legal_name', ''))}</ram:Name>"]
+    if s.get("street") or s.get("city"):
+        out.append("<ram:PostalTradeAddress>")
+        if s.get("postcode"):
+            out.append(f"<ram:PostcodeCode>{_x(s['postcode'])}</ram:PostcodeCode>")
+        if s.get("street"):
+            out.append(f"<ram:LineOne>{_x(s['street'])}</ram:LineOne>")
+        if s.get("city"):
+            out.append(f"<ram:CityName>{_x(s['city'])}</ram:CityName>")
+        out.append(f"<ram:CountryID>{country}</ram:CountryID></ram:PostalTradeAddress>")
+    else:
+        out.append(_address(s.get("address", ""), country))
+    if s.get("email"):
+        out.append(
+            "<ram:URIUniversalCommunication>"
+            f'<ram:URIID schemeID="EM">{_x(s["email"])}</ram:URIID></ram:URIUniversalCommunication>'
+        )
+    for scheme, key in (("FC", "tax_number"), ("VA", "tax_id")):
+        if s.get(key):
+            out.append(
+                f'<ram:SpecifiedTaxRegistration><ram:ID schemeID="{scheme}">{_x(s[key])}</ram:ID>'
+                "</ram:SpecifiedTaxRegistration>"
+            )
+    out.append("</ram:SellerTradeParty>")
+    return "".join(out)
+
+
 def invoice_xml(invoice: Invoice) -> str:
     """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document."""
     assert invoice.issue_date is not None and invoice.due_date is not None  # an issued document
@@ -192,16 +228,7 @@ def invoice_xml(invoice: Invoice) -> str:
         )
     x.append("<ram:ApplicableHeaderTradeAgreement>")
     x.append(f"<ram:BuyerReference>{_x(invoice.buyer_reference or invoice.buyer_name)}</ram:BuyerReference>")
-    x.append(
-        _party(
-            "SellerTradeParty",
-            s.get("legal_name", ""),
-            s.get("address", ""),
-            s.get("email", ""),
-            s.get("tax_id", ""),
-            seller_country,
-        )
-    )
+    x.append(_seller_party(s, seller_country))
     x.append(
         _party(
             "BuyerTradeParty",
