@@ -61,12 +61,12 @@ def test_production_settings_carry_no_demo_seller():
 
 def test_the_first_entity_is_seeded_from_the_settings_once(settings):
     entity = entity_default()
-    assert (entity.legal_name, entity.country, entity.vat_id) == ("Northwind Consulting Ltd", "DE", "DE123456788")
+    assert (entity.legal_name, entity.country, entity.vat_id) == ("Northwind Consulting GmbH", "DE", "DE123456788")
     assert (entity.street, entity.postcode, entity.city) == ("12 Harbour Street", "10115", "Berlin")
     assert entity.bank_accounts.get().iban == "DE89370400440532013000"
     # A later change of the settings does not change the entity: the settings only seed it
     settings.PSA_FIRM_LEGAL_NAME = "Other GmbH"
-    assert entity_default().legal_name == "Northwind Consulting Ltd"
+    assert entity_default().legal_name == "Northwind Consulting GmbH"
     assert LegalEntity.objects.count() == 1
 
 
@@ -152,7 +152,7 @@ def test_an_invoice_of_another_entity_prints_that_entity_and_takes_its_series(pe
     assert away.seller["legal_name"] == "Northwind Consulting UK Ltd"
     assert away.seller["iban"] == "GB29NWBK60161331926819"
     assert away.seller["footer"] == "Registered in England 0123"
-    assert home.seller["legal_name"] == "Northwind Consulting Ltd"
+    assert home.seller["legal_name"] == "Northwind Consulting GmbH"
     # The journal entries are in each entity's books and series
     assert away.journal_entry.entity_id == uk.pk
     assert away.journal_entry.number.startswith("GB-JE-2026-")
