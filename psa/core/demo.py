@@ -115,7 +115,14 @@ def seed_entities(*, by) -> list[str]:
             continue
         entity = entity_create(by=by, values={"code": code, "functional_currency": functional_currency(), **values})
         for account in accounts:
-            bank_account_add(by=by, entity_id=entity.pk, **account)
+            bank_account_add(
+                by=by,
+                entity_id=entity.pk,
+                iban=account["iban"],
+                bic=account["bic"],
+                bank_name=account["bank_name"],
+                currency=account["currency"],
+            )
         created += 1
     return [f"entities: {created} created, default {default.code} ({default.legal_name})"]
 
