@@ -75,6 +75,8 @@ def test_the_project_list_and_page_show_the_entities(client_as, uk):
     assert "Northwind Consulting UK Ltd (UK)" in page
     assert '<span data-testid="contract-entity">UK</span>' in page
     assert 'data-testid="consultant-entity" title="Northwind Consulting UK Ltd">UK<' in page
+    staffing = client.get("/staffing/").content.decode()
+    assert 'data-testid="consultant-entity" title="Northwind Consulting UK Ltd">UK<' in staffing
 
 
 def test_the_account_form_offers_the_entity_and_saves_it(client_as, uk):
