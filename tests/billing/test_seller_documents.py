@@ -4,6 +4,7 @@ when the invoice was issued, nothing from another entity or from the settings.""
 
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import facturx
 import pytest
@@ -19,6 +20,7 @@ from psa.core.logos import entity_logo_set
 from psa.core.models import LegalEntity
 from tests.billing.factories import milestone_contract
 from tests.billing.schematron import schematron_failures
+from tests.fixtures_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +91,10 @@ def test_the_first_entitys_invoice_prints_its_own_details(periods, finance):
 
 def test_the_entitys_logo_is_embedded_from_storage_not_fetched(periods, finance):
     uk = _uk(finance)
+    svg = (Path(__file__).resolve().parents[2] / "static" / "psa" / "favicon.svg").read_bytes()
+    entity_logo_set(by=finance, entity_id=uk.pk, logo=SimpleUploadedFile("logo.svg", svg))
+    invoice = _issued(finance, uk)
+    assert invoice_context(invoice)["logo"].startswith("data:image/svg+xml;base64,")
     entity_logo_set(by=finance, entity_id=uk.pk, logo=SimpleUploadedFile("logo.png", PNG))
     invoice = _issued(finance, uk)
     assert invoice.seller["logo"].startswith("entities/uk-logo")
@@ -99,6 +105,8 @@ def test_the_entitys_logo_is_embedded_from_storage_not_fetched(periods, finance)
     assert "http://" not in html and "https://" not in html
     pdf = invoice_pdf_stored(invoice_render(invoice_id=invoice.pk))
     assert b"/Subtype /Image" in pdf or b"/Subtype/Image" in pdf
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "billing-invoice-uk-entity.pdf").write_bytes(pdf)  # for a person to look at (pdftoppm -png)
 
 
 def test_without_a_logo_no_image_is_printed(periods, finance):
