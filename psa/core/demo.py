@@ -23,7 +23,14 @@ from decimal import Decimal
 from django.utils import timezone
 
 from psa.core.currency import functional_currency
-from psa.core.entities import bank_account_add, entity_create, entity_default, entity_update
+from psa.core.entities import (
+    ENTITY_FIELDS,
+    bank_account_add,
+    entity_create,
+    entity_default,
+    entity_errors,
+    entity_update,
+)
 from psa.core.models import ExchangeRate, LegalEntity, RateSource
 from psa.core.money import round_to
 
@@ -107,7 +114,8 @@ def seed_entities(*, by) -> list[str]:
     """The demo's three entities (see the module's docstring); `by` is the demo's administrator."""
     default = entity_default()
     missing = {k: v for k, v in DEFAULT_DETAILS.items() if not getattr(default, k)}
-    if missing:
+    # Completed only when the settings gave it a legal name and a country (else the firm has not set it up yet).
+    if missing and not entity_errors({f: getattr(default, f) for f in ENTITY_FIELDS}):
         entity_update(by=by, entity_id=default.pk, values=missing)
     created = 0
     for code, (values, accounts) in ENTITIES.items():

@@ -30,6 +30,8 @@ class BankAccountInputSerializer(serializers.Serializer):
 
 class EntitySerializer(serializers.ModelSerializer):
     bank_accounts = BankAccountSerializer(many=True, read_only=True)
+    # A plain code, not a second name for the currency choice set every other serializer calls CurrencyEnum.
+    functional_currency = serializers.CharField(read_only=True, help_text="ISO 4217 code of its books.")
     logo_url = serializers.SerializerMethodField()
 
     class Meta:
