@@ -32,6 +32,8 @@ class EntitySerializer(serializers.ModelSerializer):
     bank_accounts = BankAccountSerializer(many=True, read_only=True)
     # A plain code, not a second name for the currency choice set every other serializer calls CurrencyEnum.
     functional_currency = serializers.CharField(read_only=True, help_text="ISO 4217 code of its books.")
+    # Empty for a first entity seeded from settings that carry no country yet.
+    country = serializers.CharField(read_only=True, help_text="ISO 3166-1 alpha-2 code; empty until set.")
     logo_url = serializers.SerializerMethodField()
 
     class Meta:
