@@ -11,6 +11,9 @@ contracts, projects, invoices and payments are in it, converted into the functio
 document's date. The rates come from the kernel's demo (seeded before billing); `_demo_rates_until_core_seeds_them`
 adds the business days' USD and GBP rates this demo needs when they are missing, and leaves existing ones alone.
 
+Thames Analytics is a client of the UK entity (CLIENT_ENTITY, when psa.core.demo has seeded it): its invoices are
+numbered in the GB-INV series and print the UK company as the seller.
+
 Idempotent: runs have fixed keys, contracts and accounts natural keys, payments bank references. If the crm
 and projects demos already made accounts and contracts, their schedules are generated and they are billed too.
 """
@@ -44,7 +47,7 @@ from psa.core.currency import functional_currency
 from psa.core.dates import month_end, next_month
 from psa.core.entities import entity_default, seller_missing
 from psa.core.exceptions import DomainError
-from psa.core.models import ExchangeRate
+from psa.core.models import ExchangeRate, LegalEntity
 from psa.core.money import RATE_PLACES, round_amount, round_to
 
 # The demo firm sells from Germany (psa/core/firm.py), so these clients exercise each VAT rule: two German
@@ -90,6 +93,9 @@ CLIENTS = [
 ]
 # The currency each demo client is billed in (the others in EUR).
 CLIENT_CURRENCY = {"billing-demo-unionpacific": "USD", "billing-demo-thames": "GBP"}
+# The client contracted by another of the firm's entities (psa.core.demo seeds it): its contract, project and
+# invoices are the UK entity's, numbered GB-INV-...; the others are the default entity's.
+CLIENT_ENTITY = {"billing-demo-thames": "UK"}
 
 
 def _accounts(today: date) -> list[Account]:
@@ -100,6 +106,7 @@ def _accounts(today: date) -> list[Account]:
         Contact.objects.filter(user=client, portal_access=True).select_related("account").first() if client else None
     )
     accounts = []
+    entities = {e.code: e for e in LegalEntity.objects.filter(code__in=CLIENT_ENTITY.values())}
     for n, (ext, name, legal, tax_id, address) in enumerate(CLIENTS):
         country = vat_prefix_country(tax_id)
         if n == 0 and contact is not None and not contact.account.billing_entity_missing():
@@ -116,6 +123,7 @@ def _accounts(today: date) -> list[Account]:
                 "billing_email": f"accounts@{name.split()[0].lower()}.example",
                 "currency": CLIENT_CURRENCY.get(ext, "EUR"),
                 "payment_terms_days": 30,
+                "entity": entities.get(CLIENT_ENTITY.get(ext, "")),
             },
         )
         accounts.append(account)
@@ -135,6 +143,7 @@ def _accounts(today: date) -> list[Account]:
 def _contracts(accounts: list[Account], start: date) -> None:
     end = date(start.year + 1, start.month, 1) - timedelta(days=1)
     for n, account in enumerate(accounts, start=1):
+        entity = {"entity_id": account.entity_id} if account.entity_id else {}  # else the default entity
         project, _ = Project.objects.get_or_create(
             code=f"BD-{n:03d}",
             defaults={
@@ -144,6 +153,7 @@ def _contracts(accounts: list[Account], start: date) -> None:
                 "status": "active",
                 "start_date": start,
                 "end_date": end,
+                **entity,
             },
         )
         contract, created = Contract.objects.get_or_create(
@@ -157,6 +167,7 @@ def _contracts(accounts: list[Account], start: date) -> None:
                 "payment_terms_days": 30,
                 "start_date": start,
                 "end_date": end,
+                **entity,
             },
         )
         if not created:

@@ -8,6 +8,7 @@ from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus
 from billing.models import BillingRun, Invoice, Payment
 from crm.models import Account
 from psa.core.filters import DateFilter, IdFilter
+from psa.core.models import LegalEntity
 
 DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
 SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
@@ -19,13 +20,16 @@ class InvoiceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices, widget=SELECT)
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, widget=SELECT)
     account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    entity = django_filters.ModelChoiceFilter(
+        queryset=LegalEntity.objects.order_by("code"), label="Legal entity", widget=SELECT
+    )
     issued_from = DateFilter(field_name="issue_date", lookup_expr="gte", label="Issued from", widget=DATE)
     issued_to = DateFilter(field_name="issue_date", lookup_expr="lte", label="Issued to", widget=DATE)
     run = IdFilter(field_name="run_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Invoice
-        fields = ["q", "kind", "status", "account", "issued_from", "issued_to", "run"]
+        fields = ["q", "kind", "status", "account", "entity", "issued_from", "issued_to", "run"]
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(number__icontains=value) | Q(buyer_name__icontains=value))

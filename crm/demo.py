@@ -2,7 +2,8 @@
 portal login), delivery roles, and 48 deals across every stage — open ones spread over the next months,
 lost ones with reasons, and won-ready ones (every billing model) that projects.demo wins.
 
-Idempotent: everything is keyed by a `demo-` external id or a natural key and skipped when present."""
+Litware Health contracts with the UK entity by default (ACCOUNT_ENTITIES), so its won deal is invoiced in the
+GB-INV series. Idempotent: everything is keyed by a `demo-` external id or a natural key and skipped when present."""
 
 import datetime as dt
 import random
@@ -19,6 +20,7 @@ from stdnum.iso7064 import mod_11_10
 from crm import services
 from crm.choices import BillingModel, OpportunityStatus, ServiceType
 from crm.models import Account, Contact, DeliveryRole, Opportunity, Stage, StageHistory
+from psa.core.models import LegalEntity
 
 ROLES = [
     ("Engagement manager", "engagement-manager"),
@@ -87,6 +89,10 @@ ACCOUNTS = [
     ("Humongous Insurance", "humongous.example", "EUR", 45, None),
     ("Lucerne Publishing", "lucerne.example", "EUR", 30, None),
 ]
+
+# Accounts that contract with another of the firm's entities by default (psa.core.demo seeds them): their won
+# deals, contracts and invoices are that entity's (GB-INV-...).
+ACCOUNT_ENTITIES = {"Litware Health": "UK"}
 
 TOPICS = [
     "Data platform",
@@ -184,6 +190,7 @@ def seed() -> list[str]:
         roles[code], _ = DeliveryRole.objects.get_or_create(code=code, defaults={"name": name})
 
     accounts = {a.name: a for a in Account.objects.filter(name__in=[a[0] for a in ACCOUNTS])}
+    entities = {e.code: e for e in LegalEntity.objects.filter(code__in=ACCOUNT_ENTITIES.values())}
     new_accounts = 0
     for name, domain, currency, terms, parent in ACCOUNTS:
         if name in accounts:
@@ -204,6 +211,7 @@ def seed() -> list[str]:
             parent=accounts.get(parent) if parent else None,
             owner=sales,
             external_id=f"demo-acc-{slug}",
+            entity=entities.get(ACCOUNT_ENTITIES.get(name, "")),
         )
         new_accounts += 1
         Contact.objects.create(

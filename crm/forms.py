@@ -10,6 +10,7 @@ from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
 from crm.models import Account, Contact, DeliveryRole, LineMilestone, Opportunity, OpportunityLine, RoleDemand, Stage
 from crm.services.imports import UPLOAD_LIMIT
+from psa.core.models import LegalEntity
 from psa.core.roles import Role as UserRole
 
 
@@ -32,6 +33,15 @@ class BootstrapMixin:
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+
+def _entity_choice(form: forms.BaseForm, *, default: str) -> None:
+    """The optional legal entity select: the active entities by code, labelled and explained."""
+    field = cast(forms.ModelChoiceField, form.fields["entity"])
+    field.queryset = LegalEntity.objects.filter(is_active=True).order_by("code")
+    field.label = "Legal entity"
+    field.empty_label = default
+    field.help_text = "The firm's company that contracts and invoices."
 
 
 class StyledModelForm(BootstrapMixin, forms.ModelForm):
@@ -76,6 +86,7 @@ class OpportunityForm(StyledModelForm):
             "payment_terms_days",
             "delivery_manager",
             "notes",
+            "entity",
         ]
         widgets = {
             "expected_close_date": DateInput(),
@@ -99,6 +110,7 @@ class OpportunityForm(StyledModelForm):
         self.fields["delivery_manager"].queryset = (  # type: ignore[attr-defined]  # stubs type form fields as Field
             get_user_model().objects.filter(groups__name=UserRole.PROJECT_MANAGER, is_active=True).order_by("username")
         )
+        _entity_choice(self, default="Default: the account's entity, else the owner's employer")
         if not manager:
             del self.fields["owner"]
         if editing:
@@ -176,6 +188,7 @@ class AccountForm(StyledModelForm):
             "payment_terms_days",
             "parent",
             "owner",
+            "entity",
         ]
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
 
@@ -186,6 +199,7 @@ class AccountForm(StyledModelForm):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
+        _entity_choice(self, default="None: the sales owner's employer")
 
 
 class ContactForm(StyledModelForm):

@@ -9,6 +9,7 @@ from crm.choices import BillingModel
 from projects.choices import ChangeOrderStatus, EntryStatus, ProjectStatus
 from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine, TimeEntry
 from psa.core.filters import DateFilter, IdFilter
+from psa.core.models import LegalEntity
 from psa.core.roles import Role
 
 
@@ -32,6 +33,9 @@ class ProjectFilter(django_filters.FilterSet):
         label="Project manager",
         queryset=project_managers,  # type: ignore[arg-type]  # a callable is allowed
         empty_label="Any PM",
+    )
+    entity = django_filters.ModelChoiceFilter(
+        label="Legal entity", queryset=LegalEntity.objects.order_by("code"), empty_label="Any entity"
     )
 
     class Meta:

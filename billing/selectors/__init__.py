@@ -57,7 +57,7 @@ def invoices_for(user: User) -> QuerySet[Invoice]:
 
 
 def invoice_list(user: User) -> QuerySet[Invoice]:
-    return invoices_for(user).select_related("account", "credited_invoice")
+    return invoices_for(user).select_related("account", "credited_invoice", "entity")
 
 
 def portal_balance(account: Account) -> dict:

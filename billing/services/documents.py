@@ -25,9 +25,11 @@ from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
 from billing.services.posting import invoice_rate
 from projects.models import TimeEntry
+from psa.core.countries import country_name
 from psa.core.currency import functional_currency
 from psa.core.exceptions import ConflictError, ValidationFailed
 from psa.core.files import StoredFile
+from psa.core.logos import logo_data_uri
 from psa.core.outbox import outbox_enqueue
 
 # The repository's static sources, read from disk by the PDF render (the logo, relative URLs); not
@@ -82,7 +84,10 @@ def invoice_context(invoice: Invoice) -> dict:
         "time_entries": entries,
         "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
         "exemptions": sorted({t.exemption_reason for t in taxes if t.exemption_reason}),
-        "logo": (STATIC_SOURCE_DIR / "psa" / "favicon.svg").as_uri(),
+        # The seller's logo as it was when issued, embedded from storage (the render fetches no URL); none: the
+        # document prints the seller's name alone.
+        "logo": logo_data_uri(invoice.seller.get("logo", "")),
+        "seller_country": country_name(invoice.seller.get("country", "")) if invoice.seller.get("country") else "",
         # A document in a foreign currency states its VAT in the accounting currency and the rate it was issued at.
         "fx": invoice_rate(invoice) if invoice.currency != functional_currency() and invoice.fx_rate else None,
     }
@@ -165,6 +170,41 @@ def _party(
     return "".join(out)
 
 
+def _seller_party(s: dict, country: str, *, not_subject: bool = False) -> str:
+    """The seller (BG-4) from the invoice's snapshot of its legal entity: legal name, the structured address
+    (a snapshot from before entities had one: its address text), e-mail, the tax number (BT-32, scheme FC) and the
+    VAT id (BT-31, scheme VA). A not-subject (O) document carries no VAT id (BR-O-02) and names the seller by its
+    identifier BT-29 instead: its registration, else its tax number, else its VAT id as a plain identifier."""
+    out = ["<ram:SellerTradeParty>"]
+    if not_subject and (party_id := s.get("registration") or s.get("tax_number") or s.get("tax_id", "")):
+        out.append(f"<ram:ID>{_x(party_id)}</ram:ID>")
+    out.append(f"<ram:Name>{_x(s.get('legal_name', ''))}</ram:Name>")
+    if s.get("street") or s.get("city"):
+        out.append("<ram:PostalTradeAddress>")
+        if s.get("postcode"):
+            out.append(f"<ram:PostcodeCode>{_x(s['postcode'])}</ram:PostcodeCode>")
+        if s.get("street"):
+            out.append(f"<ram:LineOne>{_x(s['street'])}</ram:LineOne>")
+        if s.get("city"):
+            out.append(f"<ram:CityName>{_x(s['city'])}</ram:CityName>")
+        out.append(f"<ram:CountryID>{country}</ram:CountryID></ram:PostalTradeAddress>")
+    else:
+        out.append(_address(s.get("address", ""), country))
+    if s.get("email"):
+        out.append(
+            "<ram:URIUniversalCommunication>"
+            f'<ram:URIID schemeID="EM">{_x(s["email"])}</ram:URIID></ram:URIUniversalCommunication>'
+        )
+    for scheme, key in (("FC", "tax_number"), ("VA", "tax_id")):
+        if s.get(key) and not (not_subject and scheme == "VA"):
+            out.append(
+                f'<ram:SpecifiedTaxRegistration><ram:ID schemeID="{scheme}">{_x(s[key])}</ram:ID>'
+                "</ram:SpecifiedTaxRegistration>"
+            )
+    out.append("</ram:SellerTradeParty>")
+    return "".join(out)
+
+
 def invoice_xml(invoice: Invoice) -> str:
     """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document.
 
@@ -179,7 +219,6 @@ def invoice_xml(invoice: Invoice) -> str:
     lines = list(invoice.lines.select_related("tax_category").order_by("position", "pk"))
     taxes = list(invoice.taxes.order_by("-rate", "kind"))
     not_subject = any(t.kind == TaxKind.NOT_SUBJECT for t in taxes)
-    tax_number = str(s.get("tax_number", "") or "")
     x = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" '
@@ -225,18 +264,7 @@ def invoice_xml(invoice: Invoice) -> str:
         )
     x.append("<ram:ApplicableHeaderTradeAgreement>")
     x.append(f"<ram:BuyerReference>{_x(invoice.buyer_reference or invoice.buyer_name)}</ram:BuyerReference>")
-    x.append(
-        _party(
-            "SellerTradeParty",
-            s.get("legal_name", ""),
-            s.get("address", ""),
-            s.get("email", ""),
-            "" if not_subject else s.get("tax_id", ""),
-            seller_country,
-            party_id=(s.get("registration_id") or tax_number or s.get("tax_id", "")) if not_subject else "",
-            tax_number=tax_number,
-        )
-    )
+    x.append(_seller_party(s, seller_country, not_subject=not_subject))
     x.append(
         _party(
             "BuyerTradeParty",

@@ -64,7 +64,9 @@ def invoice_bulk_issue(request):
 @finance_required
 def invoice_detail(request, pk: int):
     invoice = get_object_or_404(
-        Invoice.objects.select_related("account", "contract", "project", "credited_invoice", "run", "journal_entry"),
+        Invoice.objects.select_related(
+            "account", "contract", "project", "credited_invoice", "run", "journal_entry", "entity"
+        ),
         pk=pk,
     )
     context = {

@@ -26,6 +26,7 @@ ACCOUNT_FIELDS = (
     "parent",
     "owner",
     "external_id",
+    "entity",
 )
 CONTACT_FIELDS = (
     "first_name",

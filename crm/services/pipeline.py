@@ -56,6 +56,7 @@ OPPORTUNITY_FIELDS = (
     "delivery_manager",
     "notes",
     "external_id",
+    "entity",
 )
 LINE_FIELDS = ("description", "billing_model", "hours", "rate", "price", "cap", "position")
 

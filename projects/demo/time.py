@@ -23,6 +23,7 @@ from projects.services import expenses as expense_services
 from projects.services import staffing
 from projects.services import time as ts
 from psa.core.dates import week_start
+from psa.core.models import LegalEntity
 
 FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
          "Maya", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Xena",
@@ -39,6 +40,9 @@ CONSULTANTS = 32
 # Each engagement is sold for what its team delivers over its 23 weeks (about 7,000 h: 33 people, 36 h a week,
 # over four engagements), so its backlog runs down with the work instead of being used up in the first weeks.
 MISSING = {3, 11, 19, 27}  # these logged nothing last week
+# Consultants employed by the UK and US entities (psa.core.demo), staffed on the default entity's projects like
+# everyone else: their hours are work across entities.
+EMPLOYERS = {1: "UK", 8: "UK", 15: "UK", 5: "US", 22: "US"}
 
 
 def won_on(result, day: dt.date) -> None:
@@ -113,6 +117,7 @@ def seed() -> list[str]:
         if not projects:
             return ["time: no EUR accounts to engage, skipped"]
         group = Group.objects.get(name="consultant")
+        employers = {e.code: e for e in LegalEntity.objects.filter(code__in=EMPLOYERS.values())}
         people = []
         carl = User.objects.filter(username="consultant").first()
         role_codes = [
@@ -131,6 +136,7 @@ def seed() -> list[str]:
                 utilization_target=rng.choice([70, 75, 80, 85]),
                 skills={s: rng.randint(2, 5) for s in rng.sample(SKILLS, 3)},
                 cost_rate=Decimal(rng.choice(["55", "62", "70", "78", "85"])), cost_from=dt.date(2025, 1, 1),
+                entity=employers.get(EMPLOYERS.get(i, "")),
             )  # fmt: skip
             mine = [projects[i % len(projects)]] + ([projects[(i + 1) % len(projects)]] if i % 3 == 0 else [])
             for j, project in enumerate(mine):

@@ -184,7 +184,7 @@ def consultant_search(
     """Active consultants of a role (and skill at a level) with their free hours in [start, end]: capacity
     less time off less every allocation (hard and soft) overlapping the window. Free hours can be negative
     (over-booked); `min_free_hours` keeps only those with at least that much. Five queries."""
-    qs = Consultant.objects.filter(is_active=True).select_related("user", "role")
+    qs = Consultant.objects.filter(is_active=True).select_related("user", "role", "entity")
     if role_id:
         qs = qs.filter(role_id=role_id)
     levels: dict[int, int] = {}

@@ -29,6 +29,7 @@ from psa.core.audit import audit_record
 from psa.core.dates import weekdays_between
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
 from psa.core.history import history_context
+from psa.core.models import LegalEntity
 from psa.core.money import HOURS_PLACES, DecimalInput, round_to, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
@@ -53,11 +54,15 @@ def consultant_create(
     skills: dict[str, int] | None = None,
     cost_rate: DecimalInput | None = None,
     cost_from: date | None = None,
+    entity: LegalEntity | None = None,
 ) -> Consultant:
+    """A consultant employed by `entity` (else the default entity)."""
     _ensure(by, STAFF_ROLES, "create consultants")
     consultant = Consultant(
         user=user, role=role, weekly_capacity=to_decimal(weekly_capacity), utilization_target=utilization_target
     )
+    if entity is not None:
+        consultant.entity = entity
     clean_or_refuse(consultant)
     consultant.save()
     for name, level in (skills or {}).items():

@@ -60,7 +60,7 @@ def opportunity_win(request, pk: int):
 
 
 def _projects():
-    return Project.objects.select_related("account", "project_manager").annotate(
+    return Project.objects.select_related("account", "project_manager", "entity").annotate(
         open_requests=Count("resource_requests", filter=Q(resource_requests__status="open"), distinct=True)
     )
 
@@ -81,9 +81,11 @@ def project_list(request):
 
 @role_required(*VIEW_ROLES)
 def project_detail(request, pk: int):
-    project = get_object_or_404(Project.objects.select_related("account", "project_manager", "template"), pk=pk)
+    project = get_object_or_404(
+        Project.objects.select_related("account", "project_manager", "template", "entity"), pk=pk
+    )
     contract = (
-        Contract.objects.select_related("opportunity")
+        Contract.objects.select_related("opportunity", "entity")
         .prefetch_related("lines__rate_card")
         .filter(project=project)
         .first()
@@ -105,9 +107,9 @@ def project_detail(request, pk: int):
             "tasks": project.tasks.all(),
             "milestones": project.milestones.select_related("contract_line"),
             "requests": [(r, remaining.get(r.pk)) for r in requests],
-            "team": project.allocations.select_related("consultant__user", "consultant__role").order_by(
-                "start_date", "id"
-            ),
+            "team": project.allocations.select_related(
+                "consultant__user", "consultant__role", "consultant__entity"
+            ).order_by("start_date", "id"),
             "change_orders": change_orders,
             "history": project.history.select_related("by").order_by("-at", "-id"),
             "is_pm": has_role(request.user, *PM_ROLES),

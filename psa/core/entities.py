@@ -20,12 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from psa.core.countries import COUNTRY_CODES, bic_error, iban_error, tax_number_error, vat_id_error
 from psa.core.currency import CURRENCY_CODES, functional_currency
 from psa.core.exceptions import ConflictError, ValidationFailed
-from psa.core.models import EntityBankAccount, LegalEntity
-from psa.core.roles import Role, require_role
+from psa.core.models import EntityBankAccount, LegalEntity, NumberSeries
+from psa.core.roles import Role, has_role, require_role
 
 
 class SellerDetailsMissing(ConflictError):
@@ -120,8 +121,8 @@ def entity_create(*, by, values: Mapping[str, Any]) -> LegalEntity:
 
 @transaction.atomic
 def entity_update(*, by, entity_id: int, values: Mapping[str, Any]) -> LegalEntity:
-    """Change an entity's details. Its code, prefix and functional currency are fixed once it has books (its
-    documents carry numbers from its series and its ledger is kept in its currency)."""
+    """Change an entity's details. Its code, prefix and functional currency are refused once it has numbered
+    documents (`entity_has_numbers`: its numbers carry the prefix and its ledger is kept in its currency)."""
     require_role(by, Role.FINANCE, Role.ADMIN)
     entity = LegalEntity.objects.select_for_update().get(pk=entity_id)
     cleaned = _clean(values)
@@ -133,11 +134,30 @@ def entity_update(*, by, entity_id: int, values: Mapping[str, Any]) -> LegalEnti
         errors.setdefault("series_prefix", []).append(
             "Another entity numbers its documents with this prefix; each entity needs its own."
         )
+    if entity_has_numbers(entity):
+        for field, label in FIXED_ONCE_NUMBERED.items():
+            if field in cleaned and cleaned[field] != getattr(entity, field):
+                errors.setdefault(field, []).append(
+                    f"{label} cannot change: the entity has numbered documents in its series."
+                )
     _refuse(errors)
     for field, value in cleaned.items():
         setattr(entity, field, value)
     entity.save()
     return entity
+
+
+# What its numbered documents and its books depend on, as the entity's form labels them.
+FIXED_ONCE_NUMBERED = {"code": "Code", "series_prefix": "Series prefix", "functional_currency": "Functional currency"}
+
+
+def entity_has_numbers(entity: LegalEntity) -> bool:
+    """Whether any series of `entity` has handed out a number: a series named '<prefix>-...' for an entity with
+    a prefix, a series without '-' (INV, JE) for the one without."""
+    series = NumberSeries.objects.filter(last__gt=0)
+    if entity.series_prefix:
+        return series.filter(series__startswith=f"{entity.series_prefix}-").exists()
+    return series.exclude(series__contains="-").exists()
 
 
 @transaction.atomic
@@ -164,6 +184,14 @@ def bank_account_add(
     return EntityBankAccount.objects.create(
         entity=entity, iban=iban, bic=bic, bank_name=bank_name, currency=currency, is_default=is_default
     )
+
+
+def entities_for(user) -> QuerySet[LegalEntity]:
+    """The entities `user` may open (their pages, the API, the logo): all of them for finance and administrators,
+    none for anyone else."""
+    if not has_role(user, Role.FINANCE, Role.ADMIN):
+        return LegalEntity.objects.none()
+    return LegalEntity.objects.all()
 
 
 def _seed_values() -> dict[str, Any]:

@@ -70,7 +70,8 @@ def stored_file_response(stored: StoredFile) -> HttpResponseBase:
         response["X-Content-SHA256"] = stored.sha256
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    if stored.as_attachment:
+    if stored.as_attachment or stored.content_type == "image/svg+xml":
+        # An SVG shown inline (an entity's logo) is a document that could hold script: it gets the sandbox too.
         # A download never needs to run anything; Chromium refuses to show a PDF inline under `sandbox`, so a
         # file shown in the browser (a receipt) keeps the site's policy and its checked content type instead.
         response["Content-Security-Policy"] = "sandbox; default-src 'none'"

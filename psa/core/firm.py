@@ -39,7 +39,7 @@ FIRM_SETTINGS: tuple[FirmSetting, ...] = (
         "legal_name",
         "Seller legal name on invoices (EN 16931 BT-27) and the account holder of the IBAN.",
         True,
-        "Northwind Consulting Ltd",
+        "Northwind Consulting GmbH",
     ),
     FirmSetting(
         "PSA_FIRM_ADDRESS",

@@ -24,7 +24,7 @@ from psa.core.models import ApiToken, ApiTokenAccess
 from psa.core.roles import Role, primary_role, user_roles
 from psa.core.throttling import TokenEndpointThrottle
 from psa.core.tokens import api_token_create, api_token_revoke, api_tokens_visible
-from psa.web import webhook_api
+from psa.web import entity_api, webhook_api
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -172,5 +172,6 @@ for app_urls in (crm_api_urls, projects_api_urls, ledger_api_urls, billing_api_u
     for prefix, viewset, basename in app_urls.routes:
         router.register(prefix, viewset, basename=basename)
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token-mgmt")
+router.register("entities", entity_api.LegalEntityViewSet, basename="api-entity")
 router.register("webhooks", webhook_api.WebhookSubscriptionViewSet, basename="api-webhook")
 router.register("webhook-deliveries", webhook_api.WebhookDeliveryViewSet, basename="api-webhook-delivery")

@@ -101,9 +101,9 @@ def demo_register() -> int:
 
 
 def seed_all(*, reset_passwords: bool = False) -> list[str]:
-    """Users first, the exchange rates (psa.core.demo), then each app's `demo.seed()` in layer order (crm,
-    projects, ledger, billing), then the month-end; nothing at all on a database that holds data of its own
-    (see the module's docstring)."""
+    """Users first, the legal entities and the exchange rates (psa.core.demo), then each app's `demo.seed()` in
+    layer order (crm, projects, ledger, billing), then the month-end; nothing at all on a database that holds
+    data of its own (see the module's docstring)."""
     foreign = demo_foreign_data()
     if foreign:
         held = ", ".join(f"{n} {name}" for name, n in foreign.items())
@@ -112,6 +112,7 @@ def seed_all(*, reset_passwords: bool = False) -> list[str]:
             "changes nothing in it. Use an empty database for the demo."
         )
     report = seed_users(reset_passwords=reset_passwords)
+    report.extend(core_demo.seed_entities(by=get_user_model().objects.get(username="admin")))
     report.extend(core_demo.seed())  # exchange rates, before any document converts
     for module in (crm_demo, projects_demo, ledger_demo, billing_demo):
         report.extend(module.seed())

@@ -22,7 +22,10 @@ from billing.services.documents import invoice_pdf_file
 from projects.models import Expense
 from projects.selectors import expenses_for
 from projects.services.expenses import receipt_file
+from psa.core.entities import entities_for
 from psa.core.files import StoredFile
+from psa.core.logos import logo_file
+from psa.core.models import LegalEntity
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,14 @@ def _with_receipt(user) -> models.QuerySet:
     return expenses_for(user).exclude(receipt="")
 
 
+def _entities_with_logo(user) -> models.QuerySet:
+    return entities_for(user).exclude(logo="")
+
+
 FILE_KINDS: dict[str, FileKind] = {
     "invoice-pdf": FileKind(Invoice, "pdf", _issued_invoices, invoice_pdf_file),
     "expense-receipt": FileKind(Expense, "receipt", _with_receipt, receipt_file),
+    "entity-logo": FileKind(LegalEntity, "logo", _entities_with_logo, logo_file),
 }
 
 

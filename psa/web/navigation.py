@@ -20,6 +20,7 @@ R = Role
 OWN: list[NavItem] = [
     NavItem("Home", "home", tuple(Role), "house", order=0),
     NavItem("Dashboard", "dashboard", (R.FINANCE, R.ADMIN, R.PROJECT_MANAGER, R.SALES), "speedometer2", order=5),
+    NavItem("Legal entities", "entity-list", (R.FINANCE, R.ADMIN), "buildings", order=545, group="Finance"),
     NavItem("Exceptions", "exceptions", (R.FINANCE, R.ADMIN), "exclamation-triangle", order=540, group="Finance"),
     NavItem("Exports", "exports", (R.FINANCE, R.ADMIN, R.PROJECT_MANAGER), "filetype-csv", order=550, group="Finance"),
     NavItem(

@@ -1,7 +1,19 @@
 from django.urls import include, path
 
 from psa.web import api
-from psa.web.views import audit, dashboard, exception_queue, exports, files, home, mfa, sso, tokens, webhooks
+from psa.web.views import (
+    audit,
+    dashboard,
+    entities,
+    exception_queue,
+    exports,
+    files,
+    home,
+    mfa,
+    sso,
+    tokens,
+    webhooks,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -23,6 +35,12 @@ urlpatterns = [
     path("accounts/mfa/recovery-codes/", mfa.mfa_recovery_codes_view, name="mfa-recovery-codes"),
     path("settings/api-tokens/", tokens.api_token_list, name="api-tokens"),
     path("settings/api-tokens/<int:pk>/revoke/", tokens.api_token_revoke_view, name="api-token-revoke"),
+    path("entities/", entities.entity_list, name="entity-list"),
+    path("entities/new/", entities.entity_create_view, name="entity-create"),
+    path("entities/<int:pk>/", entities.entity_detail, name="entity-detail"),
+    path("entities/<int:pk>/edit/", entities.entity_edit_view, name="entity-edit"),
+    path("entities/<int:pk>/bank-accounts/", entities.entity_bank_account_add, name="entity-bank-account-add"),
+    path("entities/<int:pk>/logo/", entities.entity_logo_upload, name="entity-logo"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("exceptions/", exception_queue.exception_queue, name="exceptions"),
     path("exceptions/dismiss/", exception_queue.exception_dismiss_view, name="exception-dismiss"),

@@ -16,6 +16,8 @@ from django.urls import Resolver404, clear_url_caches, resolve
 
 from billing.services import invoice_draft_for_contract
 from projects.services import expenses as ex
+from psa.core.entities import entity_default
+from psa.core.logos import entity_logo_set
 from psa.web.files import FILE_KINDS
 from tests.billing.factories import issued_invoice, make_account, make_periods, milestone_contract, portal_user
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
@@ -41,8 +43,12 @@ def firm(make_user):
     mine, theirs = make_account(), make_account()
     setup = won_project()
     carl, bob = consultant_on(setup), consultant_on(setup)
+    entity = entity_logo_set(
+        by=finance, entity_id=entity_default().pk, logo=SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n logo")
+    )
     return {
         "finance": finance,
+        "entity": entity,
         "invoice": issued_invoice(finance, "100.00", account=mine),
         "other_invoice": issued_invoice(finance, "100.00", account=theirs),
         "client": portal_user(mine, make_user),
@@ -63,9 +69,12 @@ def _as(user) -> Client:
 
 def _handed_out(firm) -> dict[str, set[str]]:
     """Every file URL that the pages and the API give each owner, keyed by who was given it."""
-    inv, exp = firm["invoice"].pk, firm["receipt"].pk
+    inv, exp, ent = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk
     reads = {
-        "finance": [f"/billing/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"],
+        "finance": [
+            f"/billing/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/",
+            f"/entities/{ent}/", "/api/v1/entities/",
+        ],
         "client": [
             "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"
         ],
@@ -89,6 +98,7 @@ def test_every_file_url_handed_out_opens_for_its_owner_and_for_nobody_else(firm)
     own = {
         f"files/invoice-pdf/{firm['invoice'].pk}/",
         f"files/expense-receipt/{firm['receipt'].pk}/",
+        f"files/entity-logo/{firm['entity'].pk}/",
     }
     handed = set().union(*found.values())
     for suffix in own:

@@ -14,7 +14,7 @@ from psa.core.currency import CURRENCIES
 from psa.core.history import tracked
 
 
-@tracked()
+@tracked(exclude=["logo"])  # the logo is a stored file, served only by its checked view
 class LegalEntity(models.Model):
     code = models.CharField(
         max_length=10, unique=True, help_text="Short code shown in lists and filters, e.g. DE, UK, US."

@@ -23,8 +23,11 @@ def stored_file(request, kind: str, pk: int):
         return HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
 
 
-# What a stored file may be sent as: invoice PDFs, receipts (PDF or image), a name without a known type.
-FILE_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp", "application/octet-stream")
+# What a stored file may be sent as: invoice PDFs, receipts (PDF or image), logos (image or SVG), a name without
+# a known type.
+FILE_MEDIA_TYPES = (
+    "application/pdf", "image/png", "image/jpeg", "image/webp", "image/svg+xml", "application/octet-stream"
+)  # fmt: skip
 
 
 class AnyAccept(BaseContentNegotiation):
