@@ -361,6 +361,7 @@ class VatReturnRowSerializer(serializers.Serializer):
 
 
 class VatReturnSerializer(serializers.Serializer):
+    entity = serializers.IntegerField(help_text="The legal entity whose return it is (its id).")
     start = DateField()
     end = DateField()
     currency = serializers.CharField(help_text="The functional currency every figure is in.")

@@ -30,6 +30,9 @@ from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.api.serializers import ImportReportSerializer
 from psa.core.api import GenericViewSet
 from psa.core.dates import parse_date
+from psa.core.entities import entity_default_id
+from psa.core.exceptions import ValidationFailed
+from psa.core.models import LegalEntity
 from psa.core.roles import Role, user_roles
 from psa.core.uploads import UploadLimitMixin
 
@@ -192,6 +195,16 @@ class PaymentImportViewSet(UploadLimitMixin, GenericViewSet):
         return Response(ImportReportSerializer(report).data)
 
 
+def _entity_param(request) -> int | None:
+    """The `entity` query parameter: an active legal entity's id, None when absent; anything else is a 400."""
+    raw = request.query_params.get("entity", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not LegalEntity.objects.filter(pk=int(raw)).exists():
+        raise ValidationFailed("No such legal entity.", fields={"entity": [f"No legal entity with id {raw!r}."]})
+    return int(raw)
+
+
 class ArAgingViewSet(GenericViewSet):
     """AR aging per account and currency (current, 1-30, 31-60, 61-90, 90+), credits and DSO. `?as_of=YYYY-MM-DD`.
 
@@ -205,13 +218,16 @@ class ArAgingViewSet(GenericViewSet):
     queryset = Invoice.objects.none()  # for the schema; the aging is computed by a selector
 
     @extend_schema(
-        parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today.")],
+        parameters=[
+            OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today."),
+            OpenApiParameter("entity", OpenApiTypes.INT, description="One legal entity's id. Default: all summed."),
+        ],
         responses=s.ArAgingSerializer,
     )
     def list(self, request):
         as_of = request.query_params.get("as_of")
         on = parse_date(as_of, field="as_of") if as_of else None
-        aging = ar_aging(as_of=on)
+        aging = ar_aging(as_of=on, entity_id=_entity_param(request))
         buckets = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits")
         converted = aging.converted
         days = dso(as_of=aging.as_of)
@@ -256,13 +272,18 @@ class VatReturnViewSet(GenericViewSet):
     queryset = Invoice.objects.none()  # for the schema; the return is computed by a selector
 
     @extend_schema(
-        parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM. Default: last month.")],
+        parameters=[
+            OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM. Default: last month."),
+            OpenApiParameter("entity", OpenApiTypes.INT, description="The legal entity. Default: the default one."),
+        ],
         responses=s.VatReturnSerializer,
     )
     def list(self, request):
         start, end = vat_return_month(request.query_params.get("month"), today=timezone.localdate())
-        result = vat_return(start=start, end=end)
+        entity_id = _entity_param(request) or entity_default_id()
+        result = vat_return(start=start, end=end, entity_id=entity_id)
         data = {
+            "entity": entity_id,
             "start": start,
             "end": end,
             "currency": result.currency,

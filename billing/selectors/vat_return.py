@@ -11,9 +11,8 @@ Reconciliation: the output tax equals the credits less the debits posted to the 
 (ledger movements, read-only). A difference is shown, never hidden: it means a posting to tax payable that is not
 an invoice's or credit note's tax (a manual journal) or a document posted outside its issue date.
 
-Legal entities: while the firm keeps one set of books the return covers all documents. Once invoices and journal
-entries carry their entity, the return takes an entity and filters both queries by it (`invoice__entity_id`, and
-`entry__entity_id` for the ledger movements), so each entity's return reconciles to its own tax payable.
+Legal entities: a return is one entity's (one VAT registration): both queries are filtered by it (the documents
+it issued, the movements of its own tax-payable account), so each entity's return reconciles to its own books.
 """
 
 from dataclasses import dataclass, field
@@ -81,14 +80,15 @@ def _share(total: Decimal, part: Decimal, whole: Decimal, currency: str) -> Deci
     return round_amount(total * part / whole, currency) if whole else ZERO
 
 
-def vat_return(*, start: date, end: date) -> VatReturn:
-    """The VAT return from `start` through `end` (see the module docstring). Two queries: the documents' tax rows
-    and the tax-payable movements."""
+def vat_return(*, start: date, end: date, entity_id: int) -> VatReturn:
+    """The VAT return of one legal entity from `start` through `end` (see the module docstring). Two queries: the
+    documents' tax rows and the tax-payable movements (with a third for the entity's closed months, if any)."""
     currency = functional_currency()
     result = VatReturn(start=start, end=end, currency=currency)
     rows = (
         InvoiceTax.objects.filter(
             invoice__number__isnull=False,
+            invoice__entity_id=entity_id,
             invoice__issue_date__gte=start,
             invoice__issue_date__lte=end,
         )
@@ -139,7 +139,9 @@ def vat_return(*, start: date, end: date) -> VatReturn:
             result.not_subject = bucket
         else:
             result.output.append(bucket)
-    moved = movements(start=start, end=end, filters=Q(account__system_role=SystemAccount.TAX_PAYABLE))
+    moved = movements(
+        start=start, end=end, filters=Q(account__system_role=SystemAccount.TAX_PAYABLE), entity_id=entity_id
+    )
     debit = sum((d for d, _ in moved.values()), ZERO)
     credit = sum((c for _, c in moved.values()), ZERO)
     result.ledger_tax = credit - debit

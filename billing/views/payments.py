@@ -17,6 +17,7 @@ from psa.core.exports import csv_writer
 from psa.core.forms import form_apply_domain_error
 from psa.core.imports import csv_import_step
 from psa.core.listing import paginate_sorted
+from psa.core.models import LegalEntity
 from psa.core.uploads import upload_limited
 
 PAYMENT_SORTS = {"received": "received_on", "amount": "amount", "client": "account__name"}
@@ -165,7 +166,12 @@ def _csv_lines(rows):
 
 @finance_required
 def ar_view(request):
-    aging = ar_aging(as_of=date_param(request, "as_of", timezone.localdate()))
+    entities = list(LegalEntity.objects.filter(is_active=True).order_by("pk"))
+    raw = request.GET.get("entity", "")
+    entity = next((e for e in entities if str(e.pk) == raw), None)
+    if raw and entity is None:
+        messages.warning(request, f"No legal entity {raw}; showing all entities.")
+    aging = ar_aging(as_of=date_param(request, "as_of", timezone.localdate()), entity_id=entity.pk if entity else None)
     if request.GET.get("format") == "csv":
         rows = (
             [r.account_id, r.name, r.currency, *(getattr(r, k) for k, _ in AGING_BUCKETS), r.total, r.credits]
@@ -179,6 +185,8 @@ def ar_view(request):
         "billing/ar.html",
         {
             "aging": aging,
+            "entity": entity,
+            "entities": entities,
             "converted": aging.converted,
             # the footer: one row per currency, then the converted total (columns: buckets, total, credits)
             "currency_rows": [

@@ -15,6 +15,8 @@ from billing.services import credit_note_create, invoice_draft_for_contract, inv
 from ledger.choices import SystemAccount
 from ledger.services import EntrySpec, account_code_for, entry_post
 from ledger.services.posting import LineSpec
+from projects.models import Contract
+from psa.core.entities import bank_account_add, entity_create, entity_default_id
 from psa.core.models import ExchangeRate
 from tests.billing.factories import make_account, milestone_contract
 from tests.querycount import count_queries
@@ -51,7 +53,7 @@ def firm(periods, finance, de_seller):
 
 
 def test_the_return_splits_output_tax_by_rate_and_reconciles_to_tax_payable(firm):
-    result = vat_return(start=FEB[0], end=FEB[1])
+    result = vat_return(start=FEB[0], end=FEB[1], entity_id=entity_default_id())
     usd = firm["usd"]
     # The USD invoice at its booked rate: 190 USD of tax x 0.92 = 174.80 EUR; net 1,190 x 0.92 - 174.80 = 920.00
     assert (usd.functional_tax, usd.functional_net) == (D("174.80"), D("920.00"))
@@ -81,7 +83,7 @@ def test_a_posting_to_tax_payable_that_is_no_documents_tax_shows_as_a_difference
         ),
         key="test:manual-vat",
     )
-    result = vat_return(start=FEB[0], end=FEB[1])
+    result = vat_return(start=FEB[0], end=FEB[1], entity_id=entity_default_id())
     assert result.difference == D("5.00") and not result.reconciled
 
 
@@ -126,3 +128,36 @@ def test_the_page_and_endpoint_cost_the_same_queries_at_two_sizes(periods, finan
         _issue(make_account(country="FR", tax_id="FR40303265045"), "100.00", by=finance, on=date(2026, 2, next(day)))
         _issue(german, "100.00", by=finance, on=date(2026, 2, next(day)))
     assert counts() == small
+
+
+def test_each_entity_files_its_own_return_reconciled_to_its_own_books(firm, finance, api_as):
+    # Given a UK entity of the same firm that invoices a UK client in February
+    uk = entity_create(
+        by=finance,
+        values={
+            "code": "UK", "series_prefix": "GB", "name": "Northwind UK", "legal_name": "Northwind Consulting UK Ltd",
+            "street": "1 King Street", "postcode": "EC2V 8AU", "city": "London", "country": "GB",
+            "vat_id": "GB123456727", "functional_currency": "EUR",
+        },
+    )  # fmt: skip
+    bank_account_add(by=finance, entity_id=uk.pk, iban="GB29NWBK60161331926819", currency="EUR")
+    contract, _, _ = milestone_contract("200.00", account=make_account(country="GB", tax_id="GB980780684"))
+    Contract.objects.filter(pk=contract.pk).update(entity=uk)
+    contract.refresh_from_db()
+    with transaction.atomic():
+        draft = invoice_draft_for_contract(contract=contract, period_end=date(2026, 1, 31))
+    invoice_issue(invoice_id=draft.pk, by=finance, on=date(2026, 2, 10))
+    # Then the UK's return holds its own invoice at the UK rate, reconciled to its own tax payable
+    uk_return = vat_return(start=FEB[0], end=FEB[1], entity_id=uk.pk)
+    [standard] = uk_return.output
+    assert (standard.rate, standard.basis, standard.tax) == (D("20.00"), D("200.00"), D("40.00"))
+    assert uk_return.reconciled and uk_return.ledger_tax == D("40.00") and uk_return.documents == 1
+    # And the German entity's return is unchanged by it
+    home = vat_return(start=FEB[0], end=FEB[1], entity_id=entity_default_id())
+    assert home.output_tax == home.ledger_tax == D("345.80")
+    # The endpoint answers per entity and refuses an unknown one naming the field
+    api = api_as("finance")
+    body = api.get("/api/v1/billing/vat-return/", {"month": "2026-02", "entity": uk.pk}).json()
+    assert (body["entity"], body["output_tax"]) == (uk.pk, "40.00")
+    refused = api.get("/api/v1/billing/vat-return/", {"month": "2026-02", "entity": "999999"})
+    assert refused.status_code == 400 and "entity" in refused.json()["fields"]
