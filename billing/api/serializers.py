@@ -360,6 +360,7 @@ class VatReturnRowSerializer(serializers.Serializer):
     documents = serializers.IntegerField()
 
 
+@extend_schema_serializer(many=False)  # `list` answers one return, not a list of them
 class VatReturnSerializer(serializers.Serializer):
     entity = serializers.IntegerField(help_text="The legal entity whose return it is (its id).")
     start = DateField()

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import AccountTax, TaxCategory
 from billing.services import invoice_draft_for_contract, invoice_issue
+from billing.services.vat import account_tax_override_set
 from ledger.choices import SystemAccount
 from ledger.models import AccountingPeriod, JournalLine
 from ledger.services.chart import chart_ensure_default
@@ -38,7 +38,9 @@ def books():
 
 def zero_tax_account(**kw):
     account = make_account(**kw)
-    AccountTax.objects.create(account=account, tax_category=TaxCategory.objects.get(code="Z"))
+    account_tax_override_set(
+        account_id=account.pk, category_code="Z", reason="Zero-rated: the revenue tests compare nets", by=None
+    )
     return account
 
 

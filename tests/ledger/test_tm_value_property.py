@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import InvoiceLine, SourceLink, TaxCategory
 from billing.services import credit_note_create, invoice_draft_for_contract, invoice_issue
+from billing.services.vat import RateTable
 from ledger.choices import SystemAccount
 from ledger.models import RevenueSchedule
 from ledger.services.revenue import recognition_run
@@ -62,7 +63,8 @@ def world(make_user):
         "finance": make_user("finance"),
         "who": [consultant(), consultant()],
         "account": zero_tax_account(),
-        "category": TaxCategory.objects.get(code="Z"),
+        # what a billing run passes: the account's override (the zero rate of zero_tax_account) and the rates
+        "override": (TaxCategory.objects.get(code="Z"), "Zero-rated: the revenue tests compare nets"),
     }
 
 
@@ -75,7 +77,8 @@ def _bill(contract, period_end: date, *, in_sql: bool, world):
                 period_end=period_end,
                 by=world["finance"],
                 kinds=[SourceKind.TIME_ENTRY],
-                category=world["category"],
+                override=world["override"],
+                rates=RateTable.load(),
                 has_caps=False,
             )
         else:
