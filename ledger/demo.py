@@ -24,6 +24,7 @@ from ledger.services.revenue import estimate_set, recognition_run, revenue_sched
 from projects.models import Project
 from psa.core.dates import month_end, month_start
 from psa.core.exceptions import DomainError
+from psa.core.models import LegalEntity
 from psa.core.money import round_money
 
 DEMO_MONTHS = 6
@@ -209,7 +210,9 @@ def seed_month_end() -> list[str]:
             # the close, as the checklist asks; without foreign items or without rates there is nothing to run.
             if revaluation_plan(period).items:
                 revalued += revaluation_run(period_id=period.pk, by=finance).total
-            period_close(period_id=period.pk, by=finance, reason="Demo month-end close")
+            # Each legal entity closes its own month (ledger.services.periods).
+            for entity_id in LegalEntity.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True):
+                period_close(period_id=period.pk, by=finance, reason="Demo month-end close", entity_id=entity_id)
             closed += 1
         except DomainError:
             break  # an earlier month is still open (months close in order): leave the rest open

@@ -22,7 +22,7 @@ def uk(finance) -> LegalEntity:
     return entity_create(by=finance, values=UK)
 
 
-@pytest.mark.parametrize(("field", "value"), [("code", "UK2"), ("series_prefix", "UK"), ("functional_currency", "USD")])
+@pytest.mark.parametrize(("field", "value"), [("code", "UK2"), ("series_prefix", "UK")])
 def test_a_fixed_detail_of_an_entity_with_numbered_documents_is_refused(uk, finance, field, value):
     # Given the entity has numbered an invoice in its series
     NumberSeries.objects.create(series="GB-INV", year=2026, last=1)
@@ -46,8 +46,8 @@ def test_another_entitys_documents_do_not_fix_this_one(uk, finance):
     # Numbers of the entity without a prefix (INV-...) and of another prefix (GBX-...) are not this entity's
     NumberSeries.objects.create(series="INV", year=2026, last=3)
     NumberSeries.objects.create(series="GBX-INV", year=2026, last=3)
-    entity = entity_update(by=finance, entity_id=uk.pk, values={"series_prefix": "UK", "functional_currency": "USD"})
-    assert (entity.series_prefix, entity.functional_currency) == ("UK", "USD")
+    entity = entity_update(by=finance, entity_id=uk.pk, values={"series_prefix": "UK"})
+    assert entity.series_prefix == "UK"
 
 
 def test_the_entity_without_a_prefix_is_fixed_by_series_without_one(uk, finance):

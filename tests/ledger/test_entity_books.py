@@ -48,6 +48,14 @@ def _entity(code: str, prefix: str, country: str) -> LegalEntity:
     )
 
 
+@pytest.fixture(autouse=True)
+def _german_default_entity(settings):
+    """The default entity is the German one here (the tests' seller is in GB elsewhere, tests/conftest.py)."""
+    settings.PSA_FIRM_COUNTRY = "DE"
+    settings.PSA_FIRM_TAX_ID = "DE136695976"
+    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
+
+
 @pytest.fixture
 def admin(make_user):
     """Closes months over the checklist (the recognition run of an empty firm is not the point here)."""

@@ -15,9 +15,10 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from ledger.choices import IC_RECHARGE_SOURCE, IntercompanyRunStatus
-from ledger.models import AccountingPeriod, IntercompanyRun, JournalEntry, TransferRate
+from ledger.models import AccountingPeriod, IntercompanyRun, JournalEntry, PeriodClose, TransferRate
 from ledger.selectors.intercompany import ic_matching, recharge_plan
 from ledger.services.intercompany import (
     MissingTransferRates,
@@ -28,6 +29,7 @@ from ledger.services.intercompany import (
 )
 from ledger.tasks import ic_recharge_task
 from psa.core.exceptions import PeriodClosed, ValidationFailed
+from psa.core.models import LegalEntity
 from tests.crm.factories import RoleFactory
 from tests.ledger.factories import make_periods
 from tests.ledger.intercompany_factories import approved, consultant, more_projects, three_entities
@@ -191,7 +193,12 @@ def test_time_without_a_cost_rate_is_refused_by_name(uk_on_de):
 
 
 def test_a_closed_month_is_refused_and_nothing_is_posted(uk_on_de, finance):
-    AccountingPeriod.objects.filter(start__lte=MARCH).update(status="closed")
+    # Every entity has closed March and the months before (each entity closes its own months)
+    months = AccountingPeriod.objects.filter(start__lte=MARCH)
+    PeriodClose.objects.bulk_create(
+        PeriodClose(period=p, entity=e, closed_at=timezone.now()) for p in months for e in LegalEntity.objects.all()
+    )
+    months.update(status="closed")
     with pytest.raises(PeriodClosed):
         recharge_run(month=MARCH)
     assert not _recharge_entries().exists()

@@ -15,6 +15,14 @@ from psa.web.demo import seed_all
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _german_default_entity(settings):
+    """The default entity is the demo's German one here (the tests' seller is in GB elsewhere, tests/conftest.py)."""
+    settings.PSA_FIRM_COUNTRY = "DE"
+    settings.PSA_FIRM_TAX_ID = "DE123456788"
+    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
+
+
 def test_the_demo_seeds_three_entities_that_can_invoice_and_work_across_them():
     seed_all()
     entities = {e.code: e for e in LegalEntity.objects.prefetch_related("bank_accounts")}

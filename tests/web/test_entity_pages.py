@@ -22,6 +22,14 @@ UK = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _german_default_entity(settings):
+    """The default entity is the demo's German one here (the tests' seller is in GB elsewhere, tests/conftest.py)."""
+    settings.PSA_FIRM_COUNTRY = "DE"
+    settings.PSA_FIRM_TAX_ID = "DE123456788"
+    settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
+
+
 def _uk(by) -> LegalEntity:
     entity_default()
     return entity_create(by=by, values=UK)
@@ -113,7 +121,7 @@ def test_a_bad_vat_id_is_refused_under_its_label_and_the_form_keeps_what_was_typ
     assert response.status_code == 400
     body = response.content.decode()
     assert "Not saved. Check VAT id" in body
-    assert "Not a valid United Kingdom VAT id" in body
+    assert "is not a valid GB VAT id" in body
     assert 'value="GB123456789"' in body and 'value="9 Elm Row"' in body
     assert not LegalEntity.objects.filter(code="UK").exists()
 

@@ -84,7 +84,15 @@ def test_the_account_form_offers_the_entity_and_saves_it(client_as, uk):
     form = client.get("/crm/accounts/new/").content.decode()
     assert "Legal entity" in form and "UK — Northwind UK" in form
     response = client.post(
-        "/crm/accounts/new/", {"name": "Thames Analytics", "currency": "GBP", "payment_terms_days": 30, "entity": uk.pk}
+        "/crm/accounts/new/",
+        {
+            "name": "Thames Analytics",
+            "currency": "GBP",
+            "payment_terms_days": 30,
+            "country": "GB",
+            "buyer_type": "business",
+            "entity": uk.pk,
+        },
     )
     assert response.status_code == 302
     account = Account.objects.get(name="Thames Analytics")
