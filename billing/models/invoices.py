@@ -12,7 +12,7 @@ from billing.models._common import ZERO_DEFAULT, in_choices
 from billing.models.runs import BillingRun
 from billing.models.tax import TaxCategory
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
-from psa.core.entities import entity_default_id
+from psa.core.entities import entity_field
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD, RATE_FIELD
 
@@ -27,13 +27,7 @@ class Invoice(models.Model):
     number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     account = models.ForeignKey("crm.Account", on_delete=models.PROTECT, related_name="invoices")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The issuing legal entity: the seller, its number series and its books.",
-    )
+    entity = entity_field(help_text="The issuing legal entity: the seller, its number series and its books.")
     contract = models.ForeignKey("projects.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     project = models.ForeignKey("projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")

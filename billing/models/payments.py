@@ -10,7 +10,7 @@ from billing.choices import PaymentMethod, WriteOffStatus
 from billing.models._common import ZERO_DEFAULT, in_choices
 from billing.models.invoices import Invoice
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
-from psa.core.entities import entity_default_id
+from psa.core.entities import entity_field
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD
 
@@ -20,13 +20,7 @@ class Payment(models.Model):
     """Money received from an account; allocated to invoices, the rest kept as unapplied credit."""
 
     account = models.ForeignKey("crm.Account", on_delete=models.PROTECT, related_name="payments")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The legal entity that received the money (its bank account and books).",
-    )
+    entity = entity_field(help_text="The legal entity that received the money (its bank account and books).")
     received_on = models.DateField()
     amount = models.DecimalField(**AMOUNT_FIELD)
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)

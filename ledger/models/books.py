@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from ledger.choices import DEBIT_NORMAL, AccountType, EntryOrigin, PeriodStatus, SystemAccount
-from psa.core.entities import entity_default_id
+from psa.core.entities import entity_field
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, FX_RATE_FIELD
 
@@ -129,13 +129,7 @@ class JournalEntry(models.Model):
     number = models.CharField(max_length=32, unique=True)
     date = models.DateField()
     period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="entries")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The legal entity whose books the entry is in.",
-    )
+    entity = entity_field(help_text="The legal entity whose books the entry is in.")
     requested_date = models.DateField(
         null=True, blank=True, help_text="The date asked for when a catch-up moved the entry to an open period."
     )

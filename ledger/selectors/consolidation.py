@@ -37,7 +37,7 @@ from psa.core.currency import functional_currency
 from psa.core.exceptions import ConflictError
 from psa.core.fx import rate_for
 from psa.core.models import ExchangeRate, LegalEntity
-from psa.core.money import ZERO, round_amount
+from psa.core.money import FX_RATE_PLACES, ZERO, round_amount, round_to
 
 ONE = Decimal(1)
 CLOSING, AVERAGE = "closing", "average"
@@ -157,7 +157,7 @@ def _rates(currency: str, at: date, year_start: date, functional: str) -> tuple[
             "the year to date needs at least one. Enter rates under Ledger → Exchange rates.",
             fields={"currency": [f"No {currency} rates from {year_start:%Y-%m-%d} to {at:%Y-%m-%d}."]},
         )
-    mean = Decimal(avg["mean"]).quantize(Decimal("0.0000000001"))
+    mean = round_to(Decimal(avg["mean"]), FX_RATE_PLACES)
     return (
         TranslationRate(CLOSING, closing.rate, f"closing rate {closing.label}"),
         TranslationRate(

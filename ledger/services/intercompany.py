@@ -46,7 +46,7 @@ from psa.core.dates import month_end, month_start
 from psa.core.exceptions import ConflictError, DomainError, NotFoundError, ValidationFailed
 from psa.core.history import acting, history_context
 from psa.core.models import LegalEntity
-from psa.core.money import ZERO, to_decimal
+from psa.core.money import ZERO, round_to, to_decimal
 
 RECHARGE_TASK = "ledger.tasks.ic_recharge_task"
 
@@ -85,7 +85,7 @@ def transfer_rate_create(
         markup = None
     if markup is None or not markup.is_finite() or not ZERO <= markup <= MAX_MARKUP:
         errors["markup_percent"] = [f"A percentage from 0 to {MAX_MARKUP}."]
-    elif markup != markup.quantize(Decimal("0.01")):
+    elif markup != round_to(markup, Decimal("0.01")):
         errors["markup_percent"] = ["At most 2 decimal places."]
     if not isinstance(valid_from, date):
         errors["valid_from"] = ["Enter the first day the rate applies."]

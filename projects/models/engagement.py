@@ -18,7 +18,7 @@ from projects.choices import (
     ResourceRequestStatus,
     TaskStatus,
 )
-from psa.core.entities import entity_default_id
+from psa.core.entities import entity_field
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
@@ -74,13 +74,7 @@ class Project(models.Model):
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200)
     account = models.ForeignKey("crm.Account", on_delete=models.PROTECT, related_name="projects")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The legal entity that delivers it and keeps its books.",
-    )
+    entity = entity_field(help_text="The legal entity that delivers it and keeps its books.")
     project_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_projects"
     )
@@ -166,13 +160,7 @@ class Contract(models.Model):
 
     number = models.CharField(max_length=30, unique=True)
     account = models.ForeignKey("crm.Account", on_delete=models.PROTECT, related_name="contracts")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The legal entity that sells: it invoices the contract and books its revenue.",
-    )
+    entity = entity_field(help_text="The legal entity that sells: it invoices the contract and books its revenue.")
     opportunity = models.OneToOneField(
         "crm.Opportunity", null=True, blank=True, on_delete=models.PROTECT, related_name="contract"
     )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from crm.choices import CURRENCIES, DEFAULT_CURRENCY
 from crm.models import DeliveryRole
 from projects.choices import AllocationKind, EntryStatus, ExpenseCategory, RebillPolicy, TimeOffKind
-from psa.core.entities import entity_default_id
+from psa.core.entities import entity_field
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD
 
@@ -41,13 +41,7 @@ class Consultant(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consultant")
     role = models.ForeignKey(DeliveryRole, on_delete=models.PROTECT, related_name="consultants")
-    entity = models.ForeignKey(
-        "core.LegalEntity",
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=entity_default_id,
-        help_text="The employing legal entity.",
-    )
+    entity = entity_field(help_text="The employing legal entity.")
     weekly_capacity = models.DecimalField(**HOURS_FIELD, default=Decimal("40.00"))
     utilization_target = models.PositiveSmallIntegerField(default=75, help_text="Billable percent of capacity.")
     cost_currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)

@@ -86,28 +86,21 @@ def tax_number_error(number: str, country: str) -> str:
     if not number:
         return ""
     module = _module(country, _TAX_NUMBER_MODULES.get(country.upper(), "tin"))
-    if module is None:
-        return ""
+    return _error(module, number, f"{country_name(country)} tax number") if module is not None else ""
+
+
+def _error(module, value: str, what: str) -> str:
+    """Why `value` fails `module`'s check, as "Not a valid <what>: <reason>." (empty when it passes)."""
     try:
-        module.validate(number)
+        module.validate(value)
     except StdnumError as exc:
-        return f"Not a valid {country_name(country)} tax number: {str(exc).rstrip('.')}."
+        return f"Not a valid {what}: {str(exc).rstrip('.')}."
     return ""
 
 
 def iban_error(iban: str) -> str:
-    try:
-        stdnum_iban.validate(iban)
-    except StdnumError as exc:
-        return f"Not a valid IBAN: {str(exc).rstrip('.')}."
-    return ""
+    return _error(stdnum_iban, iban, "IBAN")
 
 
 def bic_error(bic: str) -> str:
-    if not bic:
-        return ""
-    try:
-        stdnum_bic.validate(bic)
-    except StdnumError as exc:
-        return f"Not a valid BIC: {str(exc).rstrip('.')}."
-    return ""
+    return _error(stdnum_bic, bic, "BIC") if bic else ""

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 
 from psa.core.countries import COUNTRY_CODES, bic_error, iban_error, tax_number_error, vat_id_error
@@ -241,6 +241,14 @@ def entity_default() -> LegalEntity:
 def entity_default_id() -> int:
     """The default entity's id: the default of every `entity` field, for rows written without one."""
     return entity_default().pk
+
+
+def entity_field(*, help_text: str) -> models.ForeignKey:
+    """The `entity` field of a model that books: the legal entity it belongs to, the default entity when a row is
+    written without one (the one definition for contracts, projects, consultants, invoices, payments, entries)."""
+    return models.ForeignKey(
+        "core.LegalEntity", on_delete=models.PROTECT, related_name="+", default=entity_default_id, help_text=help_text
+    )
 
 
 def series_name(entity: LegalEntity, base: str) -> str:
