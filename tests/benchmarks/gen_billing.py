@@ -169,9 +169,10 @@ HISTORY = """
 WITH inv AS (
   INSERT INTO billing_invoice (kind, status, account_id, contract_id, project_id, currency, payment_terms_days,
     buyer_name, buyer_address, buyer_tax_id, buyer_email, buyer_reference, seller, note, net_total, tax_total,
-    gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, einvoice_error, created_at)
+    gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, einvoice_error, created_at,
+    entity_id)
   SELECT 'invoice', 'draft', c.account_id, c.id, c.project_id, 'EUR', 30, 'History', '', '', '', c.number, '{}',
-    'Earlier months', 0, 0, 0, 0, 0, 0, '', '', '', '', now()
+    'Earlier months', 0, 0, 0, 0, 0, 0, '', '', '', '', now(), c.entity_id
   FROM projects_contract c WHERE c.number LIKE 'BENCH-BC-%%' ORDER BY c.id LIMIT 1
   RETURNING id
 ), line AS (

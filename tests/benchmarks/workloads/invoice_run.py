@@ -22,7 +22,10 @@ from unittest import mock
 
 from django.db import connection, transaction
 
+from billing.services.vat import invoice_vat_determine
+from crm.models import Account
 from psa.core.currency import minor_unit
+from psa.core.entities import entity_default, seller_snapshot
 from tests.benchmarks.gen_billing import (
     PERIOD_END,
     billing_firm,
@@ -61,10 +64,11 @@ ORDER BY contract_id LIMIT 1 FOR UPDATE SKIP LOCKED
 NEW_INVOICE = """
 INSERT INTO billing_invoice (kind, status, account_id, contract_id, project_id, run_id, currency, payment_terms_days,
   buyer_name, buyer_address, buyer_tax_id, buyer_email, buyer_reference, seller, note, net_total, tax_total,
-  gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, einvoice_error, created_at)
+  gross_total, amount_paid, amount_credited, amount_written_off, pdf, pdf_sha256, xml, einvoice_error, created_at,
+  entity_id)
 SELECT 'invoice', 'draft', a.id, c.id, c.project_id, %(run)s, c.currency, c.payment_terms_days,
   COALESCE(NULLIF(a.legal_name, ''), a.name), a.billing_address, a.tax_id, a.billing_email, c.number, '{}', '',
-  0, 0, 0, 0, 0, 0, '', '', '', '', now()
+  0, 0, 0, 0, 0, 0, '', '', '', '', now(), c.entity_id
 FROM projects_contract c JOIN crm_account a ON a.id = c.account_id WHERE c.id = %(contract)s
 FOR NO KEY UPDATE OF c
 RETURNING id, currency
@@ -130,14 +134,10 @@ FINISH = "UPDATE billing_billingrun SET status = 'done', finished_at = now() WHE
 
 def baseline_run() -> int:
     """The hand-written run: returns the number of invoices made."""
-    from billing.services.vat import invoice_vat_determine
-    from crm.models import Account
-    from psa.core.firm import seller_snapshot
-
     # The category the VAT rules give the bench's clients (all German businesses, no override).
     account = Account.objects.filter(name__startswith="Bench billing client ").order_by("pk").first()
     category = invoice_vat_determine(
-        account=account, seller=seller_snapshot(), period_end=PERIOD_END, override=None
+        account=account, seller=seller_snapshot(entity_default(), "EUR"), period_end=PERIOD_END, override=None
     ).category
     params = {"end": PERIOD_END, "category": category.pk, "rate": category.rate}
     with connection.cursor() as cursor:
