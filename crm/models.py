@@ -21,7 +21,7 @@ from crm.choices import (
     ServiceType,
     StageKind,
 )
-from psa.core.countries import vat_id_error
+from psa.core.countries import bic_error, iban_error, vat_id_error
 from psa.core.history import tracked
 from psa.core.money import AMOUNT_FIELD, HOURS_FIELD, RATE_FIELD, line_net, round_money
 
@@ -105,6 +105,76 @@ class Account(models.Model):
     def billing_entity_missing(self) -> list[str]:
         """The billing-entity fields still empty (an invoice needs all of them)."""
         return [f for f in ("legal_name", "billing_address", "billing_email") if not getattr(self, f)]
+
+
+@tracked()
+class Vendor(models.Model):
+    """A supplier the firm buys from: subcontractors and other direct costs. Its bills are entered in its
+    currency and paid to its bank account (billing.services.payables); a subcontracting vendor supplies
+    consultants whose cost rate is the vendor's rate (projects.models.Consultant.vendor).
+
+    Vendors, like clients, are shared by every legal entity; a bill belongs to one entity."""
+
+    name = models.CharField(max_length=200, help_text="The name people use.")
+    legal_name = models.CharField(max_length=200, help_text="The registered name on the vendor's bills.")
+    tax_id = models.CharField(
+        "tax id",
+        max_length=50,
+        blank=True,
+        help_text="VAT id (EU: with the country prefix) or other tax registration number.",
+    )
+    country = models.CharField(
+        max_length=2, choices=COUNTRIES, help_text="Country of the vendor: decides reverse charge on its bills."
+    )
+    street = models.CharField(max_length=200, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
+    payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    iban = models.CharField("IBAN", max_length=34, blank=True, help_text="Where payments to the vendor go.")
+    bic = models.CharField("BIC", max_length=11, blank=True)
+    bank_name = models.CharField(max_length=200, blank=True)
+    is_subcontractor = models.BooleanField(
+        default=False, help_text="Supplies people who work on projects (their hours are matched to its bills)."
+    )
+    hourly_rate = models.DecimalField(
+        **RATE_FIELD,
+        null=True,
+        blank=True,
+        help_text="The agreed hourly rate for its people, in the vendor's currency (their cost rate).",
+    )
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, help_text="Id in the accounting system's export."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(payment_terms_days__lte=365), name="crm_vendor_terms_max_365"),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__isnull=True) | Q(hourly_rate__gte=0), name="crm_vendor_rate_nonneg"
+            ),
+        ]
+        indexes = [models.Index(fields=["name"], name="crm_vendor_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """The VAT id must be valid for the vendor's country, and the IBAN and BIC well-formed (python-stdnum)."""
+        errors = {}
+        if error := vat_id_error(self.country, self.tax_id):
+            errors["tax_id"] = error
+        if self.iban and (error := iban_error(self.iban)):
+            errors["iban"] = error
+        if self.bic and (error := bic_error(self.bic)):
+            errors["bic"] = error
+        if errors:
+            raise ValidationError(errors)
 
 
 class Contact(models.Model):

@@ -72,6 +72,19 @@ class SystemAccount(models.TextChoices):
     IC_PAYABLE = "ic_payable", "Intercompany payable"
     IC_REVENUE = "ic_revenue", "Intercompany revenue"
     TRANSLATION_RESERVE = "translation_reserve", "Translation reserve"
+    # The cost side (DESIGN.md section 10): labour cost, expense claims, vendor bills and their payment.
+    PAYABLE = "payable", "Accounts payable"
+    INPUT_VAT = "input_vat", "Input VAT"
+    REVERSE_CHARGE_VAT = "reverse_charge_vat", "Reverse-charge VAT payable"
+    LABOUR_ABSORBED = "labour_absorbed", "Labour cost absorbed"
+    EXPENSE_CLAIMS = "expense_claims", "Expense claims payable"
+    SUBCONTRACT_ACCRUAL = "subcontract_accrual", "Accrued subcontractor costs"
+    REBILLABLE_COSTS = "rebillable_costs", "Re-billable costs"
+
+
+# The accounts whose balance on a project's dimension is that project's cost (one margin, DESIGN.md 5.13):
+# labour, subcontractors, expenses and vendor bills, whether or not re-billed.
+PROJECT_COST_ROLES = (SystemAccount.COST_OF_SERVICES, SystemAccount.REBILLABLE_COSTS)
 
 
 class BudgetAlertKind(models.TextChoices):

@@ -115,7 +115,7 @@ def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str
             EntrySpec(
                 date=on(5),
                 memo="Software subscriptions (supplier invoice)",
-                lines=(LineSpec("6100", debit=Decimal("1290.00")), LineSpec("2000", credit=Decimal("1290.00"))),
+                lines=(LineSpec("6100", debit=Decimal("1290.00")), LineSpec("2300", credit=Decimal("1290.00"))),
             ),
         ),
         (
@@ -150,7 +150,7 @@ def _month_entries(month: date, index: int, dims, today: date) -> list[tuple[str
                 EntrySpec(
                     date=month_end(month),
                     memo="Supplier payments",
-                    lines=(LineSpec("2000", debit=Decimal("1290.00")), LineSpec("1000", credit=Decimal("1290.00"))),
+                    lines=(LineSpec("2300", debit=Decimal("1290.00")), LineSpec("1000", credit=Decimal("1290.00"))),
                 ),
             )
         )

@@ -45,6 +45,14 @@ class Consultant(models.Model):
     weekly_capacity = models.DecimalField(**HOURS_FIELD, default=Decimal("40.00"))
     utilization_target = models.PositiveSmallIntegerField(default=75, help_text="Billable percent of capacity.")
     cost_currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
+    vendor = models.ForeignKey(
+        "crm.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subcontractors",
+        help_text="Set for a subcontractor: the vendor who supplies and bills this person (its rate is the cost).",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -58,6 +66,10 @@ class Consultant(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def is_subcontractor(self) -> bool:
+        return self.vendor_id is not None
 
     @property
     def daily_capacity(self) -> Decimal:

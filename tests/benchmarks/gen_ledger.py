@@ -115,7 +115,7 @@ def entry_shapes(
         ]
     amount = _cents(rng, 50, 3_000)
     code = rng.choice(["6000", "6100", "6200", "5100"])
-    return "Operating expense", [(code, amount, Decimal(0), None, None), ("2000", Decimal(0), amount, None, None)]
+    return "Operating expense", [(code, amount, Decimal(0), None, None), ("2300", Decimal(0), amount, None, None)]
 
 
 def build_month(firm: Firm, month: date, lines_target: int, rng: random.Random):

@@ -22,7 +22,7 @@ from tests.ledger.factories import close_month, make_periods
 
 pytestmark = pytest.mark.django_db
 
-CODES = ["1000", "1200", "1500", "2000", "2300", "3000", "3100", "4000", "4100", "5000", "5100", "6000", "6200"]
+CODES = ["1000", "1200", "1500", "2300", "3000", "3100", "4000", "4100", "5000", "5100", "6000", "6200"]
 START = date(2026, 1, 1)
 PROPERTY = settings(
     max_examples=40,
