@@ -76,6 +76,7 @@ class SourceKind(models.TextChoices):
     SCHEDULE_EVENT = "schedule_event", "Schedule event"
     TIME_ENTRY = "time_entry", "Time entry"
     EXPENSE = "expense", "Expense"
+    VENDOR_COST = "vendor_cost", "Re-billed vendor cost"  # a re-billable vendor-bill line
 
 
 class ScheduleKind(models.TextChoices):
@@ -139,3 +140,55 @@ UNITS = {"HUR": "hours", "DAY": "days", "MON": "months", "C62": "units"}
 DUNNING_LEVELS = ((1, 7, "First reminder"), (2, 30, "Second reminder"), (3, 60, "Final notice"))
 
 AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
+
+
+# --- payables (vendor bills and payments out) --------------------------------------------------------------
+
+
+class VendorBillStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    POSTED = "posted", "Approved and posted"
+    PARTLY_PAID = "partly_paid", "Partly paid"
+    PAID = "paid", "Paid"
+    REJECTED = "rejected", "Rejected"
+
+
+VB = VendorBillStatus
+# A bill is entered as a draft, submitted for approval (the projects' managers above the threshold, then
+# finance), posted to the books on finance's approval, and settled by payments. A rejected bill goes back to
+# draft when corrected. A posted bill never changes; a wrong one is reversed by a credit from the vendor.
+VENDOR_BILL_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    VB.DRAFT: (VB.AWAITING_APPROVAL,),
+    VB.AWAITING_APPROVAL: (VB.POSTED, VB.REJECTED),
+    VB.REJECTED: (VB.DRAFT,),
+    VB.POSTED: (VB.PARTLY_PAID, VB.PAID),
+    VB.PARTLY_PAID: (VB.PARTLY_PAID, VB.PAID),
+    VB.PAID: (),
+}
+VENDOR_BILL_OPEN_STATUSES = (VB.POSTED, VB.PARTLY_PAID)
+
+
+class VendorBillLineKind(models.TextChoices):
+    """What a vendor-bill line buys, which decides its debit (DESIGN.md section 10, posting rules)."""
+
+    PROJECT_COST = "project_cost", "Project cost"  # Dr Cost of services (project)
+    REBILLABLE = "rebillable", "Re-billable project cost"  # Dr Re-billable costs (project), re-billed to the client
+    SUBCONTRACT = "subcontract", "Subcontractor hours"  # Dr Accrued subcontractor costs (cleared against time)
+    OVERHEAD = "overhead", "Overhead"  # Dr the chosen expense account, no project
+
+
+class PurchaseTax(models.TextChoices):
+    """How tax applies to a purchase: the vendor charged VAT (input VAT), or the buyer self-assesses it
+    (reverse charge on services bought from another country), or none applies."""
+
+    STANDARD = "standard", "VAT charged by the vendor"
+    REVERSE_CHARGE = "reverse_charge", "Reverse charge (self-assessed)"
+    NONE = "none", "No VAT"
+
+
+class PaymentRunStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    EXPORTED = "exported", "File exported to the bank"
+    BOOKED = "booked", "Booked as paid"
+    CANCELLED = "cancelled", "Cancelled"

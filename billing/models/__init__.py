@@ -14,6 +14,13 @@ from billing.models.invoices import (
     SourceLink,
     SourceRelease,
 )
+from billing.models.payables import (
+    PaymentRun,
+    VendorBill,
+    VendorBillLine,
+    VendorPayment,
+    VendorPaymentAllocation,
+)
 from billing.models.payments import DunningReminder, Payment, PaymentAllocation, WriteOff
 from billing.models.runs import BillingRun, BillingRunItem
 from billing.models.schedules import ScheduleEvent
@@ -31,10 +38,15 @@ __all__ = [
     "InvoiceTax",
     "Payment",
     "PaymentAllocation",
+    "PaymentRun",
     "ScheduleEvent",
     "SourceLink",
     "SourceRelease",
     "TaxCategory",
     "VatRate",
+    "VendorBill",
+    "VendorBillLine",
+    "VendorPayment",
+    "VendorPaymentAllocation",
     "WriteOff",
 ]
