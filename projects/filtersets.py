@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from crm.choices import BillingModel
+from crm.models import DeliveryRole
 from projects.choices import ChangeOrderStatus, EntryStatus, ProjectStatus
-from projects.models import ChangeOrder, Contract, Project, RateCard, RateCardLine, TimeEntry
+from projects.models import ChangeOrder, Consultant, Contract, Project, RateCard, RateCardLine, TimeEntry
 from psa.core.filters import DateFilter, IdFilter
 from psa.core.models import LegalEntity
 from psa.core.roles import Role
@@ -102,3 +103,53 @@ class TimeEntryFilter(django_filters.FilterSet):
     class Meta:
         model = TimeEntry
         fields: list[str] = []
+
+
+class PersonFilter(django_filters.FilterSet):
+    """The people list: by name, delivery role, employing entity, employee or subcontractor, active or not."""
+
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    role = django_filters.ModelChoiceFilter(
+        label="Delivery role", queryset=DeliveryRole.objects.order_by("name"), empty_label="Any role"
+    )
+    entity = django_filters.ModelChoiceFilter(
+        label="Employing entity", queryset=LegalEntity.objects.order_by("code"), empty_label="Any entity"
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind",
+        choices=[("employee", "Employees"), ("subcontractor", "Subcontractors")],
+        empty_label="Employees and subcontractors",
+        method="filter_kind",
+    )
+    active = django_filters.ChoiceFilter(
+        label="Status",
+        choices=[("yes", "Active"), ("no", "Inactive")],
+        empty_label="Active and inactive",
+        method="filter_active",
+    )
+
+    class Meta:
+        model = Consultant
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def filter_q(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(user__first_name__icontains=value)
+            | Q(user__last_name__icontains=value)
+            | Q(user__username__icontains=value)
+            | Q(vendor__name__icontains=value)
+        )
+
+    def filter_kind(self, queryset, name, value):
+        if value == "subcontractor":
+            return queryset.filter(vendor__isnull=False)
+        return queryset.filter(vendor__isnull=True) if value == "employee" else queryset
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(is_active=value == "yes") if value in ("yes", "no") else queryset

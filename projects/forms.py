@@ -7,11 +7,13 @@ from django import forms
 
 from crm.choices import BillingModel
 from crm.forms import DateInput, StyledForm
+from crm.models import DeliveryRole, Vendor
 from projects.choices import ChangeAction, ExpenseCategory, TimeOffKind
 from projects.models import Consultant, ContractLine, Project
 from projects.services.expenses import RECEIPT_LIMIT
 from projects.services.time_import import UPLOAD_LIMIT
 from psa.core.dates import DateFormField
+from psa.core.models import LegalEntity
 
 
 class ChangeOrderForm(StyledForm):
@@ -98,3 +100,63 @@ class TimeOffForm(forms.Form):
             field.widget.attrs.setdefault(
                 "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             )
+
+
+class PersonForm(StyledForm):
+    """A consultant's record as resource managers edit it. Skills are typed one per line as "Name: level"."""
+
+    username = forms.CharField(max_length=150, help_text="What they sign in with.")
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False)
+    role = forms.ModelChoiceField(
+        label="Delivery role", queryset=DeliveryRole.objects.filter(is_active=True), help_text="Prices their hours."
+    )
+    weekly_capacity = forms.DecimalField(
+        label="Weekly capacity (hours)", max_digits=5, decimal_places=2, min_value=0, max_value=168, initial=40
+    )
+    utilization_target = forms.IntegerField(
+        label="Utilization target (%)", min_value=0, max_value=100, initial=75, help_text="Billable share."
+    )
+    entity = forms.ModelChoiceField(
+        label="Employing entity", queryset=LegalEntity.objects.filter(is_active=True).order_by("code")
+    )
+    vendor = forms.ModelChoiceField(
+        label="Supplied by (subcontractor)",
+        queryset=Vendor.objects.filter(is_subcontractor=True, is_active=True),
+        required=False,
+        empty_label="Employee (no vendor)",
+        help_text="For a subcontractor: the vendor who bills their hours. Their cost is the vendor's rate.",
+    )
+    is_active = forms.BooleanField(label="Active", required=False, initial=True)
+    skills = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='One per line, "Skill: level" with a level from 1 (aware) to 5 (expert), e.g. "Django: 4".',
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:  # the sign-in is not edited here
+            for name in ("username", "first_name", "last_name", "email"):
+                del self.fields[name]
+        else:
+            del self.fields["is_active"]
+
+    def clean_skills(self) -> dict[str, int]:
+        skills: dict[str, int] = {}
+        for number, raw in enumerate(self.cleaned_data["skills"].splitlines(), start=1):
+            if not raw.strip():
+                continue
+            name, _, level = raw.rpartition(":")
+            if not name.strip() or not level.strip().isdigit() or not 1 <= int(level) <= 5:
+                raise forms.ValidationError(
+                    f'Line {number} ("{raw.strip()}") is not "Skill: level" with a level from 1 to 5.'
+                )
+            skills[name.strip()] = int(level)
+        return skills
+
+
+class CostRateForm(StyledForm):
+    rate = forms.DecimalField(label="Hourly cost", max_digits=12, decimal_places=4, min_value=0)
+    valid_from = DateFormField(label="Valid from", widget=DateInput())

@@ -20,6 +20,14 @@ MENU += [
 MENU += [
     NavItem("Staffing", "projects:staffing", (Role.PROJECT_MANAGER, Role.ADMIN), "people", order=33, group="Delivery"),
     NavItem(
+        "People",
+        "projects:people",
+        (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN),
+        "person-badge",
+        order=35,
+        group="Delivery",
+    ),
+    NavItem(
         "Utilization",
         "projects:utilization",
         (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN),

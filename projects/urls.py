@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.views import engagement, staffing, time
+from projects.views import engagement, people, staffing, time
 
 app_name = "projects"
 
@@ -43,4 +43,8 @@ urlpatterns = [
     ),
     path("staffing/heatmap/", staffing.heatmap, name="heatmap"),
     path("utilization/", staffing.utilization_page, name="utilization"),
+    path("people/", people.people_list, name="people"),
+    path("people/new/", people.person_new, name="person-new"),
+    path("people/<int:pk>/", people.person_detail, name="person"),
+    path("people/<int:pk>/cost-rates/", people.cost_rate_add, name="person-cost-rate"),
 ]
