@@ -320,6 +320,14 @@ class DemandGrid:
     peak: Decimal
 
 
+def _week_share(hours: Decimal, d_start: date, d_end: date, week: date) -> Decimal:
+    """The part of `hours`, spread evenly over the calendar days d_start..d_end, that falls in `week`."""
+    lo, hi = max(week, d_start), min(week + timedelta(days=6), d_end)
+    if hi < lo:
+        return ZERO
+    return hours * Decimal((hi - lo).days + 1) / Decimal((d_end - d_start).days + 1)
+
+
 def weighted_demand(queryset: QuerySet[Opportunity], *, start: date, weeks: int = 12) -> DemandGrid:
     """Hours x probability per role per week from open deals' role demand, spread evenly over the calendar
     days of each demand's date range. One query; the spreading is arithmetic on the fetched rows."""
@@ -337,13 +345,9 @@ def weighted_demand(queryset: QuerySet[Opportunity], *, start: date, weeks: int 
     )
     grid: dict[str, list[Decimal]] = {}
     for role, hours, d_start, d_end, probability in demands:
-        days = (d_end - d_start).days + 1
-        per_day = hours * Decimal(probability) / Decimal(100) / Decimal(days)
         cells = grid.setdefault(role, [Decimal(0)] * weeks)
         for i, wk in enumerate(week_list):
-            lo, hi = max(wk, d_start), min(wk + timedelta(days=6), d_end)
-            if hi >= lo:
-                cells[i] += per_day * ((hi - lo).days + 1)
+            cells[i] += _week_share(hours * Decimal(probability) / Decimal(100), d_start, d_end, wk)
     rows = []
     peak = ZERO
     for role in sorted(grid):
@@ -351,3 +355,51 @@ def weighted_demand(queryset: QuerySet[Opportunity], *, start: date, weeks: int 
         peak = max([peak, *cells])
         rows.append({"role": role, "cells": cells, "total": sum(cells, ZERO)})
     return DemandGrid(weeks=week_list, rows=rows, peak=peak)
+
+
+@dataclass
+class DemandDriver:
+    opportunity_id: int
+    name: str
+    account: str
+    stage: str
+    probability: int
+    hours: Decimal  # the deal's hours for the role in the week, before weighting
+    weighted: Decimal  # hours x probability
+
+
+def demand_drivers(*, role_name: str, week: date) -> list[DemandDriver]:
+    """The open deals behind a role's pipeline-weighted demand in one week (the same spreading as
+    `weighted_demand`), largest weighted hours first: what a manager reads to see which deals drive a gap."""
+    first = week_start(week)
+    last = first + timedelta(days=6)
+    rows = (
+        RoleDemand.objects.filter(
+            role__name=role_name,
+            line__opportunity__status=OpportunityStatus.OPEN,
+            start_date__lte=last,
+            end_date__gte=first,
+        )
+        .order_by()
+        .values_list(
+            "line__opportunity_id",
+            "line__opportunity__name",
+            "line__opportunity__account__name",
+            "line__opportunity__stage__name",
+            "line__opportunity__probability",
+            "hours",
+            "start_date",
+            "end_date",
+        )
+    )
+    by_deal: dict[int, DemandDriver] = {}
+    for deal_id, name, account, stage, probability, hours, d_start, d_end in rows:
+        share = _week_share(hours, d_start, d_end, first)
+        driver = by_deal.setdefault(deal_id, DemandDriver(deal_id, name, account, stage or "", probability, ZERO, ZERO))
+        driver.hours += share
+        driver.weighted += share * Decimal(probability) / Decimal(100)
+    out = []
+    for driver in by_deal.values():
+        driver.hours, driver.weighted = round_to(driver.hours, HOURS_PLACES), round_to(driver.weighted, HOURS_PLACES)
+        out.append(driver)
+    return sorted(out, key=lambda d: (-d.weighted, d.name, d.opportunity_id))

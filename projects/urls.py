@@ -42,6 +42,7 @@ urlpatterns = [
         name="allocation-change",
     ),
     path("staffing/heatmap/", staffing.heatmap, name="heatmap"),
+    path("staffing/heatmap/drivers/", staffing.heatmap_drivers, name="heatmap-drivers"),
     path("utilization/", staffing.utilization_page, name="utilization"),
     path("people/", people.people_list, name="people"),
     path("people/new/", people.person_new, name="person-new"),

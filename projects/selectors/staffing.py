@@ -18,6 +18,7 @@ from projects.choices import EntryStatus
 from projects.models import Allocation, Consultant, ConsultantSkill, ResourceRequest, TimeEntry
 from projects.selectors.time import ZERO, time_off_hours
 from psa.core.dates import month_spans, week_start, weekdays_between
+from psa.core.money import round_to
 
 
 # --- utilization ----------------------------------------------------------------------------------------
@@ -308,8 +309,13 @@ def role_bench_vs_demand(*, start: date, weeks: int = 12) -> tuple[list[date], l
             {
                 "role": role,
                 "cells": [
-                    {"bench": x.quantize(Decimal("0.1")), "demand": y, "gap": (x - y).quantize(Decimal("0.1"))}
-                    for x, y in zip(b, d, strict=True)
+                    {
+                        "week": w,
+                        "bench": round_to(x, Decimal("0.1")),
+                        "demand": y,
+                        "gap": round_to(x - y, Decimal("0.1")),
+                    }
+                    for w, x, y in zip(week_list, b, d, strict=True)
                 ],
             }
         )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm.models import DeliveryRole
+from crm.selectors import demand_drivers
 from projects.models import ResourceRequest, Skill
 from projects.selectors import (
     capacity_heatmap,
@@ -129,6 +130,21 @@ def heatmap(request):
         {"weeks": weeks, "rows": rows, "roles": roles, "start": start, "prev": start - timedelta(weeks=12),
          "next": start + timedelta(weeks=12)},
     )  # fmt: skip
+
+
+@role_required(*STAFF_ROLES)
+def heatmap_drivers(request):
+    """The open deals behind one role's weighted demand in one week (a fragment under the heatmap)."""
+    role_name = request.GET.get("role", "")
+    week = week_start(date_param(request, "week", date.today()))
+    drivers = demand_drivers(role_name=role_name, week=week)
+    _weeks, roles = role_bench_vs_demand(start=week, weeks=1)
+    cell = next((r["cells"][0] for r in roles if r["role"] == role_name), None)
+    return render(
+        request,
+        "projects/_demand_drivers.html",
+        {"role": role_name, "week": week, "drivers": drivers, "cell": cell},
+    )
 
 
 @role_required(*UTIL_ROLES)

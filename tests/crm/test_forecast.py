@@ -135,3 +135,27 @@ def test_the_forecast_never_adds_currencies(client_as, pipeline):
     assert client.get("/crm/forecast/", {"currency": "USD"}).context["total_weighted"] == Decimal("37500.00")
     lead = next(c for c in client.get("/crm/pipeline/").context["columns"] if c.stage.name == "Negotiation")
     assert [(cur, w) for cur, _, w in lead.totals] == [("EUR", Decimal("407.39")), ("USD", Decimal("37500.00"))]
+
+
+def test_the_deals_behind_a_roles_demand_in_a_week_are_listed_largest_first(client_as):
+    rep = UserFactory(roles=["sales"])
+    role = RoleFactory(name="Architect", code="architect")
+    monday = dt.date(2027, 3, 1)
+    likely = make_deal(owner=rep, ready=False, stage=stage("Proposal"), name="Likely")  # 50%
+    for deal, hours in ((likely, Decimal("70")), (make_deal(owner=rep, ready=False, name="Early"), Decimal("14"))):
+        services.opportunity_line_add(
+            opportunity_id=deal.pk, by=rep, description="Design", billing_model=BillingModel.FIXED_FEE,
+            price=Decimal("1000"),
+            role_demands=[{"role": role, "hours": hours, "start_date": monday, "end_date": monday + dt.timedelta(13)}],
+        )  # fmt: skip
+    drivers = selectors.demand_drivers(role_name="Architect", week=monday + dt.timedelta(days=3))
+    assert (drivers[0].name, drivers[0].hours, drivers[0].weighted) == ("Likely", Decimal("35.00"), Decimal("17.50"))
+    assert [d.name for d in drivers] == ["Likely", "Early"] and drivers[1].hours == Decimal("7.00")
+    grid = selectors.weighted_demand(Opportunity.objects.all(), start=monday, weeks=1)
+    assert grid.rows[0]["cells"][0] == sum((d.weighted for d in drivers), Decimal(0))
+    pm = client_as("project_manager")
+    page = pm.get("/staffing/heatmap/", {"start": monday.isoformat()})
+    assert page.status_code == 200 and b'data-testid="demand-cell"' in page.content
+    fragment = pm.get("/staffing/heatmap/drivers/", {"role": "Architect", "week": monday.isoformat()})
+    assert fragment.status_code == 200 and b"Likely" in fragment.content and b"gap" in fragment.content
+    assert client_as("consultant").get("/staffing/heatmap/drivers/", {"role": "Architect"}).status_code == 403
