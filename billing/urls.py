@@ -31,6 +31,11 @@ urlpatterns = [
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
     path("billing/fragments/accounts/<int:account_id>/ar/", fragments.account_ar_panel, name="account-ar"),
     path(
+        "billing/fragments/projects/<int:project_id>/billing/",
+        fragments.project_billing_panel,
+        name="project-billing",
+    ),
+    path(
         "billing/fragments/opportunities/<int:opportunity_id>/invoiced/",
         fragments.opportunity_invoiced_panel,
         name="opportunity-invoiced",
