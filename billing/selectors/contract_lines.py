@@ -26,7 +26,7 @@ class LineBilling:
 
     @property
     def position(self) -> Decimal:
-        """Recognised − billed: positive is unbilled work (contract asset), negative is billed in advance."""
+        """Recognised less billed: positive is unbilled work (contract asset), negative is billed in advance."""
         return self.recognised - self.billed
 
     @property
