@@ -185,6 +185,7 @@ class ApprovalGroup:
     week_hours: Decimal  # the consultant's submitted and approved hours that week, on every project
     capacity: Decimal  # weekly capacity less time off
     anomalies: list[str]
+    long_days: frozenset[date] = frozenset()  # days above PSA_TIME_DAY_WARN_HOURS, highlighted on their rows
 
     @property
     def key(self) -> str:
@@ -278,6 +279,8 @@ def approval_groups(
         group.week_hours, group.anomalies = week_anomalies(
             consultant_id=cid, monday=monday, capacity=group.capacity, daily=daily
         )
+        day_limit = Decimal(settings.PSA_TIME_DAY_WARN_HOURS)
+        group.long_days = frozenset(e.date for e in group.entries if daily.get((cid, e.date), Decimal(0)) > day_limit)
         before = [weekly[(cid, monday - timedelta(weeks=i))] for i in range(1, USUAL_WEEKS + 1)]
         worked = [h for h in before if h > 0]
         if worked:

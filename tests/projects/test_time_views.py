@@ -86,6 +86,9 @@ def test_the_queue_groups_by_consultant_and_week_flags_anomalies_and_ticks_nothi
     assert "45.50 h this week against 40.00 h of capacity" in page
     assert "Weekend work: Sat" in page
     assert " checked" not in page.split('data-testid="queue-count"')[1]
+    (group,) = response.context["groups"]
+    assert group.long_days == {MONDAY}  # the long day's row is highlighted, no other
+    assert page.count('data-testid="long-day"') == 1
 
 
 def test_a_whole_week_is_approved_or_rejected_with_a_reason(client, setup, carl):
