@@ -1,5 +1,5 @@
-"""The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py), labour cost runs (cost.py) and
-intercompany time (intercompany.py), re-exported here."""
+"""The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py), labour
+cost runs (cost.py) and intercompany time (intercompany.py), re-exported here."""
 
 from ledger.models.books import (
     AccountBalance,

@@ -116,7 +116,9 @@ def cost_groups(
     rebilled = Q(billable=True, rebill_amount__gt=0)
     expenses = (
         Expense.objects.filter(scope, status=APPROVED, date__lte=through)
-        .annotate(month=TruncMonth("date"), rebill=Case(When(rebilled, then=True), default=False, output_field=BooleanField()))
+        .annotate(
+            month=TruncMonth("date"), rebill=Case(When(rebilled, then=True), default=False, output_field=BooleanField())
+        )
         .values("project_id", "month", "rebill", "currency")
         .annotate(amount=Sum("amount"))
         .order_by()
@@ -296,8 +298,8 @@ __all__ = [
     "SUBCONTRACT",
     "CostGroup",
     "CostRates",
-    "ProjectCost",
     "GroupKey",
+    "ProjectCost",
     "cost_differences",
     "cost_groups",
     "cost_outstanding",

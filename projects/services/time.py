@@ -465,9 +465,9 @@ def cost_rate_snapshot() -> Coalesce:
             .values("rate")[:1]
         ),
         Subquery(
-            Consultant.objects.filter(pk=OuterRef("consultant_id"), vendor__isnull=False).values(
-                "vendor__hourly_rate"
-            )[:1]
+            Consultant.objects.filter(pk=OuterRef("consultant_id"), vendor__isnull=False).values("vendor__hourly_rate")[
+                :1
+            ]
         ),
         Value(Decimal("0")),
         output_field=DecimalField(max_digits=18, decimal_places=4),

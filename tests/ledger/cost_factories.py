@@ -1,7 +1,6 @@
 """Labour cost test data: projects with employee and subcontractor time and expenses in their approved state
 (the snapshot cost rate as the approval copies it), and the project cost read from the GL."""
 
-from datetime import date
 from decimal import Decimal
 from itertools import count
 

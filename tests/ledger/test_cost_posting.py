@@ -27,7 +27,11 @@ from tests.ledger.revenue_factories import D, approved_expense, approved_time, b
 pytestmark = pytest.mark.django_db
 
 COS, LABOUR = SystemAccount.COST_OF_SERVICES, SystemAccount.LABOUR_ABSORBED
-ACCRUAL, CLAIMS, REBILL = SystemAccount.SUBCONTRACT_ACCRUAL, SystemAccount.EXPENSE_CLAIMS, SystemAccount.REBILLABLE_COSTS
+ACCRUAL, CLAIMS, REBILL = (
+    SystemAccount.SUBCONTRACT_ACCRUAL,
+    SystemAccount.EXPENSE_CLAIMS,
+    SystemAccount.REBILLABLE_COSTS,
+)
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 
 
@@ -109,7 +113,11 @@ def test_an_entry_rejected_back_is_taken_out_by_the_next_run(finance):
     assert run.amount == D("-110.00") and run.entries == 1
     assert cost_gl(project) == D("220.00") and cost_gl(project, LABOUR) == D("-220.00")
     first, correction = cost_entries(project)
-    assert correction.source == first.source and "correction 1" in correction.memo and correction.memo.endswith(f"(run #{run.pk})")
+    assert (
+        correction.source == first.source
+        and "correction 1" in correction.memo
+        and correction.memo.endswith(f"(run #{run.pk})")
+    )
     assert correction.idempotency_key == f"{first.source}:2"
     assert keep.pk  # still approved, still costed
 
