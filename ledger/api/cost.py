@@ -20,15 +20,18 @@ class CostRunSerializer(serializers.ModelSerializer):
     entity_id = serializers.IntegerField(read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True, help_text="running, done, done_with_errors, unchanged or failed")
     percent = serializers.IntegerField(read_only=True)
-    errors = serializers.ListField(
-        child=serializers.DictField(), read_only=True, help_text='[{"project": code, "month": "2026-01", "error": …}]'
+    refused = serializers.ListField(
+        source="errors",
+        child=serializers.DictField(),
+        read_only=True,
+        help_text='The project-months refused: [{"project": code, "month": "2026-01", "error": "…"}]',
     )
 
     class Meta:
         model = CostPostingRun
         fields = [
             "id", "period", "period_id", "entity", "entity_id", "status", "total", "processed", "percent",
-            "projects", "entries", "amount", "errors", "started_at", "finished_at",
+            "projects", "entries", "amount", "refused", "started_at", "finished_at",
         ]  # fmt: skip
 
 

@@ -22,7 +22,7 @@ the latest rate on or before it); a missing rate is named per group, never 1:1.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import BooleanField, Case, F, Q, Sum, Value, When
@@ -123,21 +123,21 @@ def cost_groups(
         .annotate(amount=Sum("amount"))
         .order_by()
     )
-    for row in expenses:
+    for e in expenses:
         groups.append(
             CostGroup(
-                row["project_id"],
-                _day(row["month"]),
-                REBILL if row["rebill"] else EXPENSE,
-                row["currency"],
-                round_amount(row["amount"] or ZERO, row["currency"]),
+                e["project_id"],
+                _day(e["month"]),
+                REBILL if e["rebill"] else EXPENSE,
+                e["currency"],
+                round_amount(e["amount"] or ZERO, e["currency"]),
             )
         )
     return groups
 
 
-def _day(value) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 @dataclass
@@ -190,7 +190,7 @@ def cost_posted(
         .annotate(cur=Sum(signed), fn=Sum(F("credit") - F("debit")))
         .order_by()
     )
-    by_kind = {
+    by_kind: dict[str | None, str] = {
         SystemAccount.LABOUR_ABSORBED: LABOUR,
         SystemAccount.SUBCONTRACT_ACCRUAL: SUBCONTRACT,
         SystemAccount.EXPENSE_CLAIMS: EXPENSE,

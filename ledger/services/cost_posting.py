@@ -39,6 +39,7 @@ The rule (the definition is ledger.selectors.project_cost, shared with percent-o
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from celery import current_app
@@ -52,6 +53,8 @@ from ledger.choices import LABOUR_COST_SOURCE, CostRunStatus
 from ledger.models import AccountingPeriod, CostPostingRun, JournalEntry
 from ledger.selectors.project_cost import (
     POSTED_KINDS,
+    CostRates,
+    GroupKey,
     cost_differences,
     cost_groups,
     cost_posted,
@@ -59,12 +62,12 @@ from ledger.selectors.project_cost import (
     cost_targets,
 )
 from ledger.services.accounts import account_code_for
-from ledger.services.posting import EntrySpec, LineSpec, entry_post, fx_line
+from ledger.services.posting import EntrySpec, LineSpec, entries_post, fx_line
 from projects.models import Project
 from psa.core.currency import functional_currency
 from psa.core.dates import month_end
 from psa.core.exceptions import DomainError, NotFoundError
-from psa.core.fx import MissingRate
+from psa.core.fx import MissingRate, Rate
 from psa.core.history import acting, history_context
 from psa.core.models import LegalEntity
 from psa.core.money import ZERO
@@ -74,7 +77,7 @@ CHUNK = 200  # project-months per transaction: progress moves per chunk, a crash
 LOCK = "ledger.cost_posting"
 
 
-def cost_source(month, project_id: int) -> str:
+def cost_source(month: date, project_id: int) -> str:
     """The `source` of a project's labour cost entries for one work month."""
     return f"{LABOUR_COST_SOURCE}{month:%Y-%m}:{project_id}"
 
@@ -117,7 +120,12 @@ class _Accounts:
 
 
 def _lines(
-    diffs: dict[tuple[str, str], Decimal], *, month, project: tuple[int, int], accounts: _Accounts, rates
+    diffs: dict[tuple[str, str], Decimal],
+    *,
+    month: date,
+    project: tuple[int, int],
+    accounts: _Accounts,
+    rates: CostRates,
 ) -> tuple[list[LineSpec], Decimal]:
     """The entry's lines (two per kind and currency) and the net functional cost they post."""
     project_id, client_id = project
@@ -130,18 +138,26 @@ def _lines(
         amount = abs(diff)
         pair = ((accounts.codes[debit_role], diff > 0), (accounts.codes[credit_role], diff < 0))
         for code, is_debit in pair:
-            side = {"debit": amount} if is_debit else {"credit": amount}
+            debit, credit = (amount, ZERO) if is_debit else (ZERO, amount)
             if currency == functional:
-                lines.append(LineSpec(code, client_id=client_id, project_id=project_id, memo=memo, **side))
+                lines.append(
+                    LineSpec(code, debit=debit, credit=credit, client_id=client_id, project_id=project_id, memo=memo)
+                )
             else:
                 rate = rates.for_group(currency, month)
-                lines.append(fx_line(code, rate=rate, client_id=client_id, project_id=project_id, memo=memo, **side))
+                assert isinstance(rate, Rate)  # a missing rate refused the project-month before (_missing)
+                lines.append(
+                    fx_line(
+                        code, rate=rate, debit=debit, credit=credit, client_id=client_id, project_id=project_id,
+                        memo=memo,
+                    )
+                )  # fmt: skip
         functional_amount = lines[-1].debit or lines[-1].credit
         net += functional_amount if diff > 0 else -functional_amount
     return lines, net
 
 
-def _missing(diffs: dict[tuple[str, str], Decimal], month, rates) -> MissingRate | None:
+def _missing(diffs: dict[tuple[str, str], Decimal], month: date, rates: CostRates) -> MissingRate | None:
     functional = functional_currency()
     for _kind, currency in diffs:
         if currency != functional:
@@ -151,7 +167,13 @@ def _missing(diffs: dict[tuple[str, str], Decimal], month, rates) -> MissingRate
     return None
 
 
-def _post_chunk(run: CostPostingRun, chunk: list[tuple[int, object]], targets, accounts: _Accounts, errors: list):
+def _post_chunk(
+    run: CostPostingRun,
+    chunk: list[tuple[int, date]],
+    targets: dict[GroupKey, Decimal],
+    accounts: _Accounts,
+    errors: list[dict],
+) -> tuple[int, int, Decimal, set[int]]:
     """Under the lock: re-read what the chunk's projects hold, post each project-month's difference."""
     sql.advisory_xact_lock(LOCK)
     months = set(chunk)
@@ -176,7 +198,8 @@ def _post_chunk(run: CostPostingRun, chunk: list[tuple[int, object]], targets, a
         .values_list("source", "n")
         .order_by()
     )
-    entries, amount, touched = 0, ZERO, set()
+    items: list[tuple[EntrySpec, str]] = []
+    amount, touched = ZERO, set[int]()
     for (project_id, month), d in sorted(diffs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         pk, client_id, entity_id, code = projects[project_id]
         missing = _missing(d, month, rates)
@@ -186,22 +209,20 @@ def _post_chunk(run: CostPostingRun, chunk: list[tuple[int, object]], targets, a
         lines, net = _lines(d, month=month, project=(pk, client_id), accounts=accounts, rates=rates)
         source = cost_source(month, project_id)
         n = counts.get(source, 0) + 1
-        entry_post(
-            spec=EntrySpec(
-                date=month_end(month),
-                memo=f"Labour cost {month:%Y-%m} {code}"
-                + (f", correction {n - 1}" if n > 1 else "")
-                + f" {run_memo_suffix(run.pk)}",
-                source=source,
-                lines=lines,
-                entity_id=entity_id,
-            ),
-            key=f"{source}:{n}",
-            catch_up=True,
+        spec = EntrySpec(
+            date=month_end(month),
+            memo=f"Labour cost {month:%Y-%m} {code}"
+            + (f", correction {n - 1}" if n > 1 else "")
+            + f" {run_memo_suffix(run.pk)}",
+            source=source,
+            lines=lines,
+            entity_id=entity_id,
         )
-        entries += 1
+        items.append((spec, f"{source}:{n}"))
         amount += net
         touched.add(project_id)
+    entries_post(items=items, catch_up=True)
+    entries = len(items)
     return len(diffs), entries, amount, touched
 
 
@@ -228,8 +249,8 @@ def cost_posting_execute(*, run_id: int, raise_errors: bool = False) -> CostPost
         plan = cost_differences(targets, cost_posted(entity_id=run.entity_id))
         todo = sorted(plan, key=lambda pm: (pm[1], pm[0]))
         CostPostingRun.objects.filter(pk=run.pk).update(total=len(todo))
-        accounts = _Accounts.load() if todo else None
-        processed, entries, amount, projects = 0, 0, ZERO, set()
+        accounts = _Accounts.load() if todo else _Accounts({})
+        processed, entries, amount, projects = 0, 0, ZERO, set[int]()
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             with transaction.atomic():

@@ -47,5 +47,5 @@ class Command(BaseCommand):
             f"Labour cost {period.label}: run #{run.pk} {run.get_status_display().lower()}, "
             f"{run.projects} projects, {run.entries} entries, {run.amount:,.2f} posted."
         )
-        for error in run.errors or []:
-            self.stderr.write(f"  refused {error.get('project', '')} {error.get('month', '')}: {error['error']}")
+        for refused in run.errors or []:
+            self.stderr.write(f"  refused {refused.get('project', '')} {refused.get('month', '')}: {refused['error']}")
