@@ -134,6 +134,23 @@ class RevaluationRunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CostRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    DONE_WITH_ERRORS = "done_with_errors", "Done with errors"
+    UNCHANGED = "unchanged", "Done, nothing new to post"
+    FAILED = "failed", "Failed"
+
+
+# The `source` of every labour-cost entry (ledger.services.cost_posting): "labour-cost:<YYYY-MM>:<project id>",
+# the month the work was done in and the project; one entry per project and month, plus one difference entry per
+# later run that found the month's cost changed (idempotency key: the source + ":<n>").
+LABOUR_COST_SOURCE = "labour-cost:"
+# Vendor bills post their project cost with a source starting with this (billing's accounts payable); the project
+# cost to date (ledger.selectors.project_cost) reads those lines from the GL.
+VENDOR_BILL_SOURCE = "vendor-bill:"
+
+
 class IntercompanyRunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"

@@ -1,10 +1,11 @@
 """The demo firm's books: the default chart, periods around today, and six months of manual entries posted by
 the finance user through the posting service (idempotent keys per month).
 
-Billing then invoices those months; `seed_month_end` (run by psa.web.demo after every app's step) recognises
-revenue month by month, revalues open foreign-currency items at each month-end rate (when there are such items
-and rates) and closes each past month, the current one staying open. Safe to run again: every entry is keyed by
-month, so a re-run posts only the months that are new since the last run.
+Billing then invoices those months; `seed_month_end` (run by psa.web.demo after every app's step) posts each
+month's labour cost (approved time and expenses, ledger.services.cost_posting), recognises revenue month by
+month, revalues open foreign-currency items at each month-end rate (when there are such items and rates) and
+closes each past month, the current one staying open. Safe to run again: every entry is keyed by month, so a
+re-run posts only the months that are new since the last run.
 """
 
 from datetime import date, timedelta
@@ -19,6 +20,7 @@ from ledger.models import AccountingPeriod, JournalEntry, ProjectEstimate, Reven
 from ledger.selectors.revaluation import revaluation_plan
 from ledger.services import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, period_close, periods_ensure
 from ledger.services.chart import chart_ensure_default
+from ledger.services.cost_posting import cost_posting_run
 from ledger.services.revaluation import revaluation_run
 from ledger.services.revenue import estimate_set, recognition_run, revenue_schedules_ensure
 from projects.models import Project
@@ -198,12 +200,14 @@ def seed_month_end() -> list[str]:
         .values_list("project_id", "contract_line__hours")
     ):
         estimate_set(project_id=project_id, etc_hours=hours or Decimal("240"), as_of=months[0], by=finance)
-    recognised = closed = revalued = 0
+    recognised = closed = revalued = costed = 0
     for month in months[:-1]:
         period = AccountingPeriod.objects.filter(start=month, status=PeriodStatus.OPEN).first()
         if period is None:
             continue
         try:
+            # Labour cost first: the books carry the month's cost before it closes (the checklist's line).
+            costed += cost_posting_run(period_id=period.pk, by=finance).entries
             run = recognition_run(period_id=period.pk, by=finance)
             recognised += run.posted_lines
             # Foreign-currency invoices (billing's USD and GBP clients) are revalued at the month-end rate before
@@ -217,5 +221,6 @@ def seed_month_end() -> list[str]:
         except DomainError:
             break  # an earlier month is still open (months close in order): leave the rest open
     return [
-        f"ledger month-end: {recognised} recognitions posted, {revalued} foreign items revalued, {closed} months closed"
+        f"ledger month-end: {costed} labour cost entries, {recognised} recognitions posted, {revalued} foreign items "
+        f"revalued, {closed} months closed"
     ]

@@ -200,6 +200,16 @@ class RunForm(forms.Form):
     )
 
 
+class CostRunForm(forms.Form):
+    """The labour cost run: any month (a closed month's corrections catch up into the first open one), and
+    optionally one legal entity."""
+
+    period = forms.ModelChoiceField(
+        queryset=AccountingPeriod.objects.order_by("start"), label="Month", widget=forms.Select(attrs=SELECT)
+    )
+    entity = entity_field(empty_label="All entities")
+
+
 class EstimateForm(forms.Form):
     project = forms.ModelChoiceField(queryset=Project.objects.order_by("code"), widget=forms.Select(attrs=SELECT))
     as_of = DateFormField(initial=date.today, widget=DATE)

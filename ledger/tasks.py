@@ -1,5 +1,5 @@
 """Ledger jobs: create periods ahead and post due automatic reversals (beat), recognition, revaluation and
-intercompany recharge runs.
+intercompany recharge runs, labour cost runs.
 Thin: each calls one service."""
 
 from datetime import timedelta
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ledger.services import entries_auto_reverse_due, periods_ensure
 from ledger.services.budget_alerts import budget_alerts_check
+from ledger.services.cost_posting import cost_posting_execute
 from ledger.services.intercompany import recharge_execute
 from ledger.services.revaluation import revaluation_execute
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
@@ -55,3 +56,8 @@ def revaluation_run_task(*, run_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
 def ic_recharge_task(*, run_id: int) -> None:
     recharge_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def cost_posting_task(*, run_id: int) -> None:
+    cost_posting_execute(run_id=run_id)

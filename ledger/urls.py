@@ -2,7 +2,7 @@ from django.urls import path
 
 from ledger import views
 from ledger.views import budget as budget_views
-from ledger.views import intercompany, revaluation, revenue
+from ledger.views import cost, intercompany, revaluation, revenue
 from ledger.views import rates as rate_views
 
 app_name = "ledger"
@@ -47,6 +47,10 @@ urlpatterns = [
     path("ledger/revaluation/start/", revaluation.revaluation_start_view, name="revaluation_start"),
     path("ledger/revaluation/runs/<int:pk>/", revaluation.revaluation_run_detail, name="revaluation_run"),
     path("ledger/revaluation/runs/<int:pk>/progress/", revaluation.revaluation_progress, name="revaluation_progress"),
+    path("ledger/labour-cost/", cost.cost_runs, name="cost_runs"),
+    path("ledger/labour-cost/start/", cost.cost_run_start_view, name="cost_run_start"),
+    path("ledger/labour-cost/runs/<int:pk>/", cost.cost_run_detail, name="cost_run"),
+    path("ledger/labour-cost/runs/<int:pk>/progress/", cost.cost_run_progress, name="cost_run_progress"),
     path("ledger/intercompany/", intercompany.intercompany_index, name="intercompany"),
     path("ledger/intercompany/run/", intercompany.recharge_start_view, name="intercompany_run"),
     path("ledger/intercompany/rates/new/", intercompany.transfer_rate_add_view, name="transfer_rate_add"),

@@ -1,4 +1,4 @@
-from ledger.api import intercompany, rates, revaluation, revenue, views
+from ledger.api import cost, intercompany, rates, revaluation, revenue, views
 
 routes = [
     ("ledger/accounts", views.LedgerAccountViewSet, "ledger-account"),
@@ -10,6 +10,7 @@ routes = [
     ("ledger/estimates", revenue.ProjectEstimateViewSet, "ledger-estimate"),
     ("ledger/recognition-runs", revenue.RecognitionRunViewSet, "ledger-recognition-run"),
     ("ledger/revaluations", revaluation.RevaluationRunViewSet, "ledger-revaluation"),
+    ("ledger/cost-runs", cost.CostRunViewSet, "ledger-cost-run"),
     ("ledger/revenue-reports", revenue.RevenueReportViewSet, "ledger-revenue-report"),
     ("ledger/transfer-rates", intercompany.TransferRateViewSet, "ledger-transfer-rate"),
     ("ledger/intercompany-runs", intercompany.IntercompanyRunViewSet, "ledger-intercompany-run"),

@@ -1,5 +1,5 @@
-"""The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py) and
-intercompany time (intercompany.py), re-exported here."""
+"""The ledger's models: the books (books.py), revenue recognition (revenue.py), burn alerts (budget.py), labour
+cost runs (cost.py) and intercompany time (intercompany.py), re-exported here."""
 
 from ledger.models.books import (
     AccountBalance,
@@ -10,6 +10,7 @@ from ledger.models.books import (
     PeriodClose,
 )
 from ledger.models.budget import BudgetAlert
+from ledger.models.cost import CostPostingRun
 from ledger.models.intercompany import IntercompanyRun, TransferRate
 from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
@@ -25,6 +26,7 @@ __all__ = [
     "AccountBalance",
     "AccountingPeriod",
     "BudgetAlert",
+    "CostPostingRun",
     "IntercompanyRun",
     "JournalEntry",
     "JournalLine",

@@ -1,7 +1,8 @@
 """The month-end checklist: what is still outstanding before a month closes, and which of it blocks the close.
 
-The ledger's own checks are declared here (unapproved time and expenses, the recognition run, the foreign-currency
-revaluation). The layers above the ledger own checks of their own (billing: approved time not yet billed, draft
+The ledger's own checks are declared here (unapproved time and expenses, the labour cost posting (not blocking:
+a month may close with cost the next run catches up), the recognition run, the foreign-currency revaluation).
+The layers above the ledger own checks of their own (billing: approved time not yet billed, draft
 invoices, unallocated payments; billing/close_checks.py) that the ledger must not import. They are supplied down,
 not registered up: the composition root names them in settings (`PSA_CLOSE_CHECKS`: dotted paths to sequences of
 `Check`, as INSTALLED_APPS names the apps), and `close_checklist` takes them as `extra_checks` (default: those
@@ -21,6 +22,7 @@ from django.utils.module_loading import import_string
 
 from ledger.choices import RecognitionRunStatus, RevaluationRunStatus
 from ledger.models import AccountingPeriod, RecognitionRun, RevaluationRun
+from ledger.selectors.project_cost import cost_outstanding
 from ledger.selectors.revaluation import revaluation_plan
 from projects.models import Expense, TimeEntry
 from psa.core.fx import MissingRate
@@ -116,8 +118,25 @@ def _revaluation_not_run(period: AccountingPeriod) -> CheckResult:
     return CheckResult(count=0, amount=plan.difference, url=url, detail=f"{items} items revalued at current rates.")
 
 
+def _labour_cost_not_posted(period: AccountingPeriod) -> CheckResult:
+    """Red while the approved cost (time and expenses) dated on or before the month end differs from what the
+    labour cost entries hold: never run, or time approved, rejected back or re-rated since the last run."""
+    url = reverse("ledger:cost_runs") + f"?period={period.pk}"
+    outstanding = cost_outstanding(through=period.end)
+    if not outstanding:
+        return CheckResult(count=0, url=url, detail="Labour cost posted for every project.")
+    projects = len({project_id for project_id, _month in outstanding})
+    return CheckResult(
+        count=len(outstanding),
+        url=url,
+        detail=f"{projects} project{'s' if projects != 1 else ''} with approved cost not posted "
+        f"({len(outstanding)} project-months); run the labour cost posting.",
+    )
+
+
 LEDGER_CHECKS = (
     Check(key="unapproved_time", label="Unapproved time and expenses", check=_unapproved_time, order=10),
+    Check(key="labour_cost", label="Labour cost posted", check=_labour_cost_not_posted, order=35),
     Check(key="recognition", label="Revenue recognition run", check=_recognition_not_run, order=40, blocking=True),
     Check(
         key="fx_revaluation",

@@ -19,6 +19,8 @@ How a higher layer posts (billing, revenue recognition, payments)::
 - `catch_up=True` moves an entry dated in a closed period to the first open period after it (dated that
   period's first day, the asked-for date kept in `requested_date`); without it a closed period is a
   `PeriodClosed` error (409). A date no period covers is refused either way (create periods ahead first).
+- `entries_post(items=[(spec, key), ...])` posts many system entries the same way with the look-ups shared by the
+  batch (month-end runs: one entry per project, one statement each).
 - The number comes from the gapless `JE` series inside the same transaction; nothing is half-posted. Call it
   inside your own transaction to post together with your document (the invoice and its entry commit or
   roll back together).
@@ -206,6 +208,18 @@ def _accounts_by_code(codes: Iterable[str]) -> dict[str, _Account]:
     return {row[1]: _Account(*row) for row in rows}
 
 
+@dataclass
+class _Lookups:
+    """What the entries of one batch (`entries_post`) look up, read once for all of them: the keys posted already
+    (key -> id, spec hash), the accounts by code, each project's client, the known clients, the entities' series."""
+
+    keys: dict[str, tuple[int, str]]
+    accounts: dict[str, _Account]
+    projects: dict[int, int]
+    clients: set[int]
+    series: dict[int | None, tuple[int, str]]
+
+
 class _Checked(NamedTuple):
     """A line that passed the checks: its spec, functional debit and credit, and its transaction."""
 
@@ -258,7 +272,7 @@ def _transaction(
     return currency, amount, rate
 
 
-def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, dict]:
+def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None) -> tuple[list[_Checked], dict, dict]:
     """Check the spec; return the lines with their amounts, the accounts by code and each project's client.
     Raises ValidationFailed naming every problem at once."""
     errors: dict[str, list[str]] = {}
@@ -286,7 +300,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, d
             errors[f"lines[{i}].memo"] = ["At most 200 characters."]
         checked.append(_Checked(line, debit, credit, *_transaction(line, i, debit or credit, errors, functional)))
     codes = {str(line.account) for line in lines}
-    accounts = _accounts_by_code(codes)
+    accounts = lookups.accounts if lookups is not None else _accounts_by_code(codes)
     for i, line in enumerate(lines):
         account = accounts.get(str(line.account))
         name = f"lines[{i}].account"
@@ -299,7 +313,7 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, d
                 f"Account {account} is a control account: only the system posts to it "
                 "(invoices, credit notes, payments, revenue recognition)."
             ]
-    project_clients = _validate_dimensions(lines, errors)
+    project_clients = _validate_dimensions(lines, errors, lookups)
     if not errors.get("lines") and not any(k.endswith((".debit", ".credit")) for k in errors):
         debits = sum((c.debit for c in checked), ZERO)
         credits = sum((c.credit for c in checked), ZERO)
@@ -324,14 +338,18 @@ def _validate(spec: EntrySpec, *, system: bool) -> tuple[list[_Checked], dict, d
     return checked, accounts, project_clients
 
 
-def _validate_dimensions(lines: list[LineSpec], errors: dict) -> dict[int, int]:
-    """Check client and project ids (one query each at most); returns project id -> its client id."""
-    project_ids = {ln.project_id for ln in lines if ln.project_id is not None}
-    projects = dict(sql.rows_where_in(Project, "id, account_id", "id", project_ids))
-    # Clients already known as a project's client need no query of their own.
-    client_ids = {ln.client_id for ln in lines if ln.client_id is not None} - set(projects.values())
-    clients = {row[0] for row in sql.rows_where_in(Client, "id", "id", client_ids)}
-    clients |= set(projects.values())
+def _validate_dimensions(lines: list[LineSpec], errors: dict, lookups: _Lookups | None = None) -> dict[int, int]:
+    """Check client and project ids (one query each at most, none with a batch's `lookups`); returns project id ->
+    its client id."""
+    if lookups is not None:
+        projects, clients = lookups.projects, lookups.clients | set(lookups.projects.values())
+    else:
+        project_ids = {ln.project_id for ln in lines if ln.project_id is not None}
+        projects = dict(sql.rows_where_in(Project, "id, account_id", "id", project_ids))
+        # Clients already known as a project's client need no query of their own.
+        client_ids = {ln.client_id for ln in lines if ln.client_id is not None} - set(projects.values())
+        clients = {row[0] for row in sql.rows_where_in(Client, "id", "id", client_ids)}
+        clients |= set(projects.values())
     for i, line in enumerate(lines):
         if line.client_id is not None and line.client_id not in clients:
             errors[f"lines[{i}].client"] = [f"No client with id {line.client_id}."]
@@ -366,8 +384,8 @@ def _resolve_period(on: date, *, entity_id: int, catch_up: bool) -> tuple[Accoun
     )
 
 
-def _existing(key: str, fingerprint: str) -> JournalEntry | None:
-    row = sql.entry_key_row(key)
+def _existing(key: str, fingerprint: str, lookups: _Lookups | None = None) -> JournalEntry | None:
+    row = lookups.keys.get(key) if lookups is not None else sql.entry_key_row(key)
     if row is None:
         return None
     existing = JournalEntry.objects.get(pk=row[0])
@@ -387,14 +405,15 @@ def _post(
     catch_up: bool,
     origin: EntryOrigin,
     reverses: JournalEntry | None = None,
+    lookups: _Lookups | None = None,
 ) -> JournalEntry:
     if not key or len(key) > 255:
         raise ValidationFailed("An idempotency key of 1 to 255 characters is required.", fields={"key": "Required."})
     fingerprint = spec.fingerprint()
-    existing = _existing(key, fingerprint)
+    existing = _existing(key, fingerprint, lookups)
     if existing is not None:
         return existing
-    checked, accounts, project_clients = _validate(spec, system=by is None)
+    checked, accounts, project_clients = _validate(spec, system=by is None, lookups=lookups)
     write: dict[str, Any] = {
         "spec": spec,
         "key": key,
@@ -406,6 +425,7 @@ def _post(
         "checked": checked,
         "accounts": accounts,
         "project_clients": project_clients,
+        "lookups": lookups,
     }
     if transaction.get_connection().in_atomic_block:
         # Inside the caller's transaction: the period lock is held by it and the entry with its number and lines
@@ -427,8 +447,14 @@ def _write(
     checked: list[_Checked],
     accounts: dict,
     project_clients: dict,
+    lookups: _Lookups | None = None,
 ) -> JournalEntry:
-    entity_id, prefix = sql.entity_series(spec.entity_id)
+    if lookups is not None:
+        if spec.entity_id not in lookups.series:
+            lookups.series[spec.entity_id] = sql.entity_series(spec.entity_id)
+        entity_id, prefix = lookups.series[spec.entity_id]
+    else:
+        entity_id, prefix = sql.entity_series(spec.entity_id)
     entry = JournalEntry(
         entity_id=entity_id,
         memo=spec.memo.strip(),
@@ -550,6 +576,37 @@ def entry_post(*, spec: EntrySpec, key: str, by: User | None = None, catch_up: b
     None); the date's period exists and is open (or `catch_up` to the next open one); numbered gaplessly."""
     origin = EntryOrigin.SYSTEM if by is None else EntryOrigin.MANUAL
     return _post_once(spec=spec, key=key, by=by, catch_up=catch_up, origin=origin)
+
+
+def entries_post(*, items: Sequence[tuple[EntrySpec, str]], catch_up: bool = False) -> list[JournalEntry]:
+    """System postings of many entries at once (a month-end run's entries, one per project): each (spec, key) is
+    posted exactly as `entry_post(spec=..., key=..., catch_up=...)` would post it (same checks, key replay or
+    conflict, numbering, period lock), in one transaction (the caller's when there is one), with the look-ups
+    shared by the batch: the keys posted already, the accounts, the projects and clients, the entities' series are
+    read once for all entries, so the batch costs one statement per entry plus one per look-up. Keys are distinct
+    within a batch."""
+    specs = [spec for spec, _key in items]
+    lines = [line for spec in specs for line in spec.lines]
+    projects = dict(
+        sql.rows_where_in(Project, "id, account_id", "id", {ln.project_id for ln in lines if ln.project_id})
+    )
+    client_ids = {ln.client_id for ln in lines if ln.client_id is not None} - set(projects.values())
+    lookups = _Lookups(
+        keys={
+            row[0]: (row[1], row[2])
+            for row in sql.rows_where_in(JournalEntry, "idempotency_key, id, spec_hash", "idempotency_key",
+                                         {key for _spec, key in items})
+        },
+        accounts=_accounts_by_code({str(ln.account) for ln in lines}),
+        projects=projects,
+        clients={row[0] for row in sql.rows_where_in(Client, "id", "id", client_ids)},
+        series={},
+    )  # fmt: skip
+    with transaction.atomic():
+        return [
+            _post(spec=spec, key=key, by=None, catch_up=catch_up, origin=EntryOrigin.SYSTEM, lookups=lookups)
+            for spec, key in items
+        ]
 
 
 def entry_reverse(

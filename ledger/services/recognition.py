@@ -16,8 +16,10 @@ Rules:
   puts the whole net of an invoice, expense lines included, through the contract position, so an invoiced
   expense relieves the unbilled receivable this recognised, or the deferred revenue an earlier invoice left.
 - percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
-  approved hours booked to its percent-complete lines (or to no line), or cost (hours x snapshot cost rate +
-  approved expenses), to date, and EAC = actual + the PM's
+  approved hours booked to its percent-complete lines (or to no line), or its cost to date: the one definition
+  the labour cost run posts (ledger.selectors.project_cost.project_cost_to_date: employee and subcontractor time
+  at the snapshot cost rate, direct expenses, each converted at its work month's rate, plus the vendor-bill cost
+  the GL holds on the project), and EAC = actual + the PM's
   latest estimate to complete on or before the month end; revenue = price x progress (cumulative, so a changed
   estimate catches up in the month it changes). When EAC cost exceeds the price the expected loss is provided
   for: provision = (EAC cost - price) x (1 - progress), released as the work is done.
@@ -32,9 +34,10 @@ Rules:
   contract-line order; T&M revenue follows approved delivery.
 - Currency: every amount here is in the contract's currency (the schedule's price, the time's bill rates from the
   contract's rate card, the milestones, the plan), rounded to that currency's minor unit (JPY to the yen). Costs
-  (consultants' cost rates, expenses) are in the functional currency: progress is a ratio of costs, so it needs
-  no rate, but a loss provision compares the estimated cost with the price, so for a contract in a foreign
-  currency the cost is converted into the contract's currency at the recognition date's rate (`rates`) first.
+  are converted into the functional currency by the project cost selector (a missing rate is the schedule's
+  error); progress is a ratio of costs, but a loss provision compares the estimated cost with the price, so for
+  a contract in a foreign currency the cost is converted into the contract's currency at the recognition
+  date's rate (`rates`) first.
   The run (ledger.services.revenue) converts what it posts into the functional currency by IFRIC 22.
 """
 
@@ -46,11 +49,12 @@ from typing import Any
 
 from django.db.models import Case, F, Max, Q, Sum, Value, When
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ledger.choices import PERCENT_METHODS, RecognitionMethod
 from ledger.models import ProjectEstimate, RevenueScheduleLine
+from ledger.selectors.project_cost import ProjectCost, project_cost_to_date
 from ledger.selectors.revenue import price_reductions
 from projects.calculations import tm_value_by_line
 from projects.models import Expense, Milestone, TimeEntry
@@ -159,26 +163,18 @@ def targets_compute(
             "to_date",
         )
     actual_time: dict = {}
-    actual_expense: dict = {}
+    actual_cost: dict[int, ProjectCost] = {}
     estimates: dict = {}
     if pct_projects:
         actual_time = _by(
             TimeEntry.objects.filter(pct_work, project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
             .values("project_id")
-            .annotate(h=_money_sum("hours"), c=_money_sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2)))
+            .annotate(h=_money_sum("hours"))
             .order_by(),
             "project_id",
             "h",
-            "c",
         )
-        actual_expense = _by(
-            Expense.objects.filter(pct_work, project_id__in=pct_projects, status=APPROVED, date__lte=as_of)
-            .values("project_id")
-            .annotate(c=_money_sum("amount"))
-            .order_by(),
-            "project_id",
-            "c",
-        )
+        actual_cost = project_cost_to_date(pct_projects, as_of=as_of, work=pct_work)
         latest = (
             ProjectEstimate.objects.filter(project_id__in=pct_projects, as_of__lte=as_of)
             .values("project_id")
@@ -200,7 +196,7 @@ def targets_compute(
     for s in sorted(schedules, key=lambda row: row["id"]):
         currency = s.get("currency") or functional
         rate = (rates or {}).get(currency) if currency != functional else None
-        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_expense, estimates, rate)
+        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_cost, estimates, rate)
         expenses = expense_value.get(s["contract_line_id"], (ZERO,))[0]
         if expenses and not target.error:
             target.revenue += expenses
@@ -220,7 +216,7 @@ def _target(
     milestones: dict,
     plan: dict,
     actual_time: dict,
-    actual_expense: dict,
+    actual_cost: dict,
     estimates: dict,
     rate: Rate | None = None,
 ) -> Target:
@@ -256,15 +252,18 @@ def _target(
         if effective == price or not price:
             return Target(revenue=to_date)
         return Target(revenue=round_amount(to_date * effective / price, s.get("currency") or functional_currency()))
-    return _percent(s, effective, actual_time, actual_expense, estimates, rate)
+    return _percent(s, effective, actual_time, actual_cost, estimates, rate)
 
 
 def _percent(
-    s: dict, price: Decimal, actual_time: dict, actual_expense: dict, estimates: dict, rate: Rate | None = None
+    s: dict, price: Decimal, actual_time: dict, actual_cost: dict, estimates: dict, rate: Rate | None = None
 ) -> Target:
-    hours, time_cost = actual_time.get(s["project_id"], (ZERO, ZERO))
-    cost = time_cost + actual_expense.get(s["project_id"], (ZERO,))[0]
+    hours = actual_time.get(s["project_id"], (ZERO,))[0]
+    to_date = actual_cost.get(s["project_id"], ProjectCost())
+    cost = to_date.cost
     estimate = estimates.get(s["project_id"])
+    if to_date.error and (s["method"] == RecognitionMethod.PERCENT_COST or getattr(estimate, "etc_cost", None)):
+        return Target(error=to_date.error)
     eac_cost = cost + estimate.etc_cost if estimate is not None and estimate.etc_cost is not None else None
     if s["method"] == RecognitionMethod.PERCENT_COST:
         if eac_cost is None:

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from crm.models import DeliveryRole
-from projects.choices import AllocationKind, ResourceRequestStatus
+from projects.choices import AllocationKind, EntryStatus, ResourceRequestStatus
 from projects.models import (
     Allocation,
     Consultant,
@@ -24,7 +24,7 @@ from projects.models import (
 )
 from projects.selectors import capacity_and_booked, request_remaining
 from projects.services._common import clean_or_refuse
-from projects.services.time import CLOSED_PROJECT_STATUSES
+from projects.services.time import CLOSED_PROJECT_STATUSES, cost_rate_snapshot
 from psa.core.audit import audit_record
 from psa.core.dates import weekdays_between
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed
@@ -93,6 +93,34 @@ def cost_rate_set(*, by: User, consultant_id: int, rate: DecimalInput, valid_fro
             "This consultant already has a cost rate from that day (rule: one_rate_per_day).",
             fields={"valid_from": ["Already set."]},
         ) from None
+
+
+@transaction.atomic
+@history_context("cost-rate-correct", key="consultant_id", by="by")
+def time_cost_rate_correct(*, by: User, consultant_id: int, from_date: date) -> int:
+    """Re-snapshot the cost rate of the consultant's approved entries dated on or after `from_date` by the
+    approval's rule (projects.services.time.cost_rate_snapshot), after a cost rate was set or corrected; returns
+    how many entries changed. Billing is untouched (it reads the bill rate); the next labour cost run posts the
+    difference (ledger.services.cost_posting), into the first open month when the work month is closed."""
+    _ensure(by, COST_EDIT_ROLES, "correct cost rates")
+    if not Consultant.objects.filter(pk=consultant_id).exists():
+        raise NotFoundError("No such consultant.", fields={"consultant": ["Not found."]})
+    entries = TimeEntry.objects.select_for_update().filter(
+        consultant_id=consultant_id, status=EntryStatus.APPROVED, date__gte=from_date
+    )
+    ids = list(entries.values_list("pk", flat=True))
+    before = dict(TimeEntry.objects.filter(pk__in=ids).values_list("pk", "cost_rate"))
+    TimeEntry.objects.filter(pk__in=ids).update(cost_rate=cost_rate_snapshot())
+    after = dict(TimeEntry.objects.filter(pk__in=ids).values_list("pk", "cost_rate"))
+    changed = sum(1 for pk in ids if before[pk] != after[pk])
+    audit_record(
+        actor=by,
+        action="projects.cost_rate.correct",
+        obj=None,
+        summary=f"Re-snapshot the cost rate of {changed} approved entries of consultant {consultant_id} from "
+        f"{from_date:%Y-%m-%d}",
+    )
+    return changed
 
 
 @transaction.atomic

@@ -454,6 +454,26 @@ def _lock_submitted(*, by: User, entry_ids: list[int]) -> list[int]:
     return ids
 
 
+def cost_rate_snapshot() -> Coalesce:
+    """The cost rate an entry takes at approval (and at a cost rate correction): the consultant's dated cost rate
+    on the work date; for a subcontractor without one, the vendor's hourly rate (in the vendor's currency, which is
+    then the cost currency: ledger.selectors.project_cost); else 0."""
+    return Coalesce(
+        Subquery(
+            CostRate.objects.filter(consultant_id=OuterRef("consultant_id"), valid_from__lte=OuterRef("date"))
+            .order_by("-valid_from")
+            .values("rate")[:1]
+        ),
+        Subquery(
+            Consultant.objects.filter(pk=OuterRef("consultant_id"), vendor__isnull=False).values("vendor__hourly_rate")[
+                :1
+            ]
+        ),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=18, decimal_places=4),
+    )
+
+
 @transaction.atomic
 def time_entries_approve(*, by: User, entry_ids: list[int]) -> int:
     """Approve submitted entries of the PM's projects and copy the rates onto them (see module docstring).
@@ -508,15 +528,7 @@ def time_entries_approve(*, by: User, entry_ids: list[int]) -> int:
             Value(Decimal("0")),
             output_field=money,
         ),
-        cost_rate=Coalesce(
-            Subquery(
-                CostRate.objects.filter(consultant_id=OuterRef("consultant_id"), valid_from__lte=OuterRef("date"))
-                .order_by("-valid_from")
-                .values("rate")[:1]
-            ),
-            Value(Decimal("0")),
-            output_field=money,
-        ),
+        cost_rate=cost_rate_snapshot(),
         billable=Exists(
             ContractLine.objects.filter(pk=OuterRef("contract_line_id"), billing_model=BillingModel.TIME_AND_MATERIALS)
         )
@@ -566,6 +578,7 @@ __all__ = [
     "CopyResult",
     "EntrySpec",
     "consultant_of",
+    "cost_rate_snapshot",
     "time_entries_approve",
     "time_entries_bulk_create",
     "time_entries_reject",

@@ -144,13 +144,15 @@ def test_the_checklist_shows_the_checks_the_composition_names_and_those_a_caller
     january = period(date(2026, 1, 1))
     keys = [row.key for row in close_checklist(january)]
     assert keys == [
-        "unapproved_time", "unbilled_time", "draft_invoices", "recognition", "fx_revaluation", "unallocated_payments",
+        "unapproved_time", "unbilled_time", "draft_invoices", "labour_cost", "recognition", "fx_revaluation",
+        "unallocated_payments",
     ]  # fmt: skip
 
     extra = Check(key="custom", label="Custom", order=45, check=lambda p: CheckResult(count=2))
     settings.PSA_CLOSE_CHECKS = []
     assert [row.key for row in close_checklist(january, extra_checks=[extra])] == [
         "unapproved_time",
+        "labour_cost",
         "recognition",
         "custom",
         "fx_revaluation",
