@@ -2,7 +2,7 @@ from django.urls import path
 
 from ledger import views
 from ledger.views import budget as budget_views
-from ledger.views import cost, intercompany, revaluation, revenue
+from ledger.views import cost, intercompany, margin, revaluation, revenue
 from ledger.views import rates as rate_views
 
 app_name = "ledger"
@@ -37,7 +37,9 @@ urlpatterns = [
     ),
     path("ledger/revenue/estimates/", revenue.estimate_view, name="revenue_estimate"),
     path("ledger/revenue/projects/<int:pk>/estimate/", revenue.project_estimate_panel, name="project_estimate"),
-    path("ledger/revenue/projects/<int:pk>/margin/", revenue.project_margin_panel, name="project_margin"),
+    path("ledger/revenue/projects/<int:pk>/margin/", margin.project_margin_panel, name="project_margin"),
+    path("ledger/clients/<int:pk>/margin/", margin.account_margin_panel, name="account_margin"),
+    path("ledger/opportunities/<int:pk>/margin/", margin.opportunity_margin_panel, name="opportunity_margin"),
     path("ledger/projects/<int:pk>/budget/", budget_views.project_budget_panel, name="project_budget"),
     path("ledger/revenue/runs/", revenue.run_list, name="recognition_runs"),
     path("ledger/revenue/runs/start/", revenue.run_start_view, name="recognition_run_start"),
@@ -62,6 +64,6 @@ urlpatterns = [
     path("ledger/revenue/reports/revenue/", revenue.revenue_report_view, name="revenue_report"),
     path("ledger/revenue/reports/rollforward/", revenue.rollforward_view, name="rollforward"),
     path("ledger/revenue/reports/backlog/", revenue.backlog_view, name="backlog"),
-    path("ledger/revenue/reports/margin/", revenue.margin_view, name="margin"),
+    path("ledger/revenue/reports/margin/", margin.margin_view, name="margin"),
     path("ledger/revenue/reports/forecast/", revenue.forecast_view, name="forecast"),
 ]

@@ -13,7 +13,7 @@ from crm.models import Account
 from crm.permissions import ACCOUNT_EDIT_ROLES, VIEW_ROLES
 from crm.views._common import call_service
 from psa.core.listing import paginate_sorted
-from psa.core.roles import has_role, role_required
+from psa.core.roles import COST_ROLES, has_role, role_required
 
 SORT_FIELDS = {"name": "name", "currency": "currency", "open": "open_deals", "pipeline": "pipeline"}
 
@@ -82,6 +82,8 @@ def account_detail(request, pk: int):
             "missing": [Account._meta.get_field(f).verbose_name for f in account.billing_entity_missing()],  # type: ignore[union-attr]
             "contact_form": ContactForm(prefix="contact"),
             "can_edit": has_role(request.user, *ACCOUNT_EDIT_ROLES),
+            # The margin panel shows cost: finance and admin only (the ledger's view checks it again).
+            "can_see_costs": has_role(request.user, *COST_ROLES),
         },
     )
 

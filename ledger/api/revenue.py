@@ -12,11 +12,11 @@ from ledger.api.serializers import EntityQueryField, entity_id_of
 from ledger.choices import PeriodStatus, RecognitionMethod
 from ledger.models import AccountingPeriod, PeriodClose, ProjectEstimate, RecognitionRun, RevenueSchedule
 from ledger.selectors.close import close_checklist
+from ledger.selectors.margin import margin_report
 from ledger.selectors.revenue import (
     REVENUE_GROUPS,
     backlog,
     forecast_currencies,
-    project_margin,
     revenue_by,
     revenue_forecast,
     rollforward,
@@ -273,14 +273,40 @@ class RevenueReportViewSet(GenericViewSet):
     @extend_schema(parameters=[RangeQuerySerializer], responses=dict)
     @action(detail=False, methods=["get"])
     def margin(self, request):
+        """Project margin per project (ledger.selectors.margin): GL revenue - GL project cost, of one entity or of
+        all (intercompany eliminated), with approved hours, effective rate, cost not yet posted by the cost run,
+        and the reconciliation to the P&L by project."""
         v = self._range(request)
-        report = project_margin(start=v["start"], end=v["end"], client_id=v.get("client"))
-        names = ("revenue", "time_cost", "expenses", "margin")
+        report = margin_report(start=v["start"], end=v["end"], client_id=v.get("client"), entity_id=entity_id_of(v))
+
+        def figures(r) -> dict:
+            return {
+                **{n: _money(getattr(r, n)) for n in ("revenue", "cost", "margin")},
+                "margin_pct": None if r.margin_pct is None else str(r.margin_pct),
+                "approved_hours": str(r.hours),
+                "effective_rate": None if r.effective_rate is None else str(r.effective_rate),
+            }
+
         return Response(
             {
-                "rows": [{"project": r["project_id"], **{n: _money(r[n]) for n in names}} for r in report.rows],
-                "totals": {n: _money(report.totals[n]) for n in names},
-                "gl_revenue": _money(report.gl_revenue),
+                "rows": [
+                    {
+                        "project": r.project_id,
+                        **figures(r),
+                        "cost_not_yet_posted": None if r.unposted is None else _money(r.unposted),
+                    }
+                    for r in report.rows
+                ],
+                "totals": {
+                    **figures(report.totals),
+                    "cost_not_yet_posted": None if report.unposted is None else _money(report.unposted),
+                },
+                "pnl": {
+                    "revenue": _money(report.pnl_revenue),
+                    "cost": _money(report.pnl_cost),
+                    "eliminated_revenue": _money(report.eliminated_revenue),
+                    "eliminated_cost": _money(report.eliminated_cost),
+                },
                 "reconciles": report.reconciles,
             }
         )

@@ -261,6 +261,7 @@ class Pnl:
     end: date
     by: str
     columns: list[str]
+    keys: list = field(default_factory=list)  # each column's key: period, client or project id (None: without one)
     income: list[PnlRow] = field(default_factory=list)
     expense: list[PnlRow] = field(default_factory=list)
     income_totals: list[Decimal] = field(default_factory=list)
@@ -315,7 +316,7 @@ def pnl(
     group = ("account", by) if by else ("account",)
     moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id)
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
-    report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"])
+    report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"], keys=col_keys)
     index = {k: i for i, k in enumerate(col_keys)}
     accounts = sql.accounts_by_id({k[0] for k in moved})
     per_account: dict[int, list[Decimal]] = {}

@@ -1,5 +1,6 @@
 """Revenue reports: revenue by method/client/project/month, the contract asset/liability roll-forward, backlog by
-month, project margin and the revenue forecast. Each is a handful of grouped queries, whatever the data size.
+month, the month-end figures and the revenue forecast (project margin: ledger.selectors.margin). Each is a
+handful of grouped queries, whatever the data size.
 
 The roll-forward and the margin's revenue are read from journal lines (the GL is the truth): per project, the
 contract position is unbilled receivable (debit) minus deferred revenue (credit); invoices and credit notes move
@@ -19,22 +20,23 @@ functional currency).
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, F, Max, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, Round, TruncMonth
+from django.db.models import Case, DecimalField, F, Max, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.models import Opportunity
 from ledger.choices import AccountType, RecognitionMethod, SystemAccount
 from ledger.models import JournalLine, PriceReduction, Recognition, RevenueSchedule, RevenueScheduleLine
 from ledger.selectors.books import cumulative
-from projects.models import ContractLine, Expense, Milestone, Project, TimeEntry
+from ledger.selectors.margin import project_margin_total
+from projects.models import ContractLine, Milestone
 from psa.core.currency import functional_currency
 from psa.core.dates import month_end, month_start, months_between, next_month
-from psa.core.money import ZERO, round_money, round_to, split_evenly
+from psa.core.money import ZERO, round_money, split_evenly
 from psa.core.totals import CurrencyTotals, currency_totals
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -247,143 +249,21 @@ def backlog(*, start: date, end: date, client_id: int | None = None, currency: s
     return out
 
 
-# --- margin -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Margin:
-    rows: list[dict]
-    totals: dict
-    gl_revenue: Decimal  # income on the project dimension in the GL over the same dates
-
-    @property
-    def reconciles(self) -> bool:
-        return self.totals["revenue"] == self.gl_revenue
-
-
-def _delivery(
-    start: date, end: date, client_id: int | None, project_id: int | None = None
-) -> tuple[tuple[QuerySet, Coalesce], ...]:
-    """The three parts of delivery margin over [start, end]: GL income with a project dimension, approved time
-    at its snapshot cost rate (rounded per entry), approved expenses."""
-    revenue_lines = JournalLine.objects.filter(
-        account__type=AccountType.INCOME, project__isnull=False, date__gte=start, date__lte=end
-    )
-    time = TimeEntry.objects.filter(status="approved", date__gte=start, date__lte=end)
-    expenses = Expense.objects.filter(status="approved", date__gte=start, date__lte=end)
-    if client_id:
-        revenue_lines = revenue_lines.filter(client_id=client_id)
-        time, expenses = time.filter(project__account_id=client_id), expenses.filter(project__account_id=client_id)
-    if project_id:
-        revenue_lines = revenue_lines.filter(project_id=project_id)
-        time, expenses = time.filter(project_id=project_id), expenses.filter(project_id=project_id)
-    return (
-        (revenue_lines, _sum(F("credit") - F("debit"))),
-        (time, _sum(Round(F("hours") * Coalesce(F("cost_rate"), Value(ZERO)), 2))),
-        (expenses, _sum(F("amount"))),
-    )
-
-
-def project_margin(*, start: date, end: date, client_id: int | None = None) -> Margin:
-    """Delivery margin at cost rates per project (psa.core.kpis "delivery_margin"): revenue (GL income with the
-    project dimension) - approved time at snapshot cost - approved expenses, over [start, end]. Not the GL gross
-    margin: labour cost is not in the GL's cost of services per project."""
-    (revenue_lines, income), (time, time_cost), (expenses, spent_sum) = _delivery(start, end, client_id)
-    projects = Project.objects.all()
-    if client_id:
-        projects = projects.filter(account_id=client_id)
-    revenue = dict(revenue_lines.values("project_id").annotate(v=income).values_list("project_id", "v"))
-    cost = dict(time.values("project_id").annotate(v=time_cost).values_list("project_id", "v"))
-    spent = dict(expenses.values("project_id").annotate(v=spent_sum).values_list("project_id", "v"))
-    ids = sorted(set(revenue) | set(cost) | set(spent))
-    info = {p.pk: p for p in projects.filter(pk__in=ids).select_related("account")}
-    rows = []
-    for pk in ids:
-        if pk not in info:
-            continue
-        r, c, e = revenue.get(pk, ZERO), cost.get(pk, ZERO), spent.get(pk, ZERO)
-        margin = r - c - e
-        rows.append(
-            {
-                "project_id": pk,
-                "project": f"{info[pk].code} {info[pk].name}",
-                "client": info[pk].account.name,
-                "revenue": r,
-                "time_cost": c,
-                "expenses": e,
-                "margin": margin,
-                "margin_pct": round_to(margin * 100 / r, Decimal("0.1")) if r else None,
-            }
-        )
-    totals = {n: sum((row[n] for row in rows), ZERO) for n in ("revenue", "time_cost", "expenses", "margin")}
-    gl_revenue = sum((v for pk, v in revenue.items() if pk in info), ZERO)
-    return Margin(rows=rows, totals=totals, gl_revenue=gl_revenue)
-
-
-def delivery_margin_by_month(*, start: date, end: date) -> dict[date, Decimal]:
-    """The same delivery margin as `project_margin`, summed over every project by calendar month."""
-    out: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    for n, (qs, value) in enumerate(_delivery(start, end, None)):
-        sign = 1 if n == 0 else -1
-        for month, v in qs.annotate(m=TruncMonth("date")).values("m").annotate(v=value).values_list("m", "v"):
-            out[month.date() if isinstance(month, datetime) else month] += sign * v
-    return out
-
-
-@dataclass
-class ProjectMargins:
-    revenue: Decimal  # GL income with the project's dimension
-    gl_cost: Decimal  # GL cost of services with the project's dimension
-    time_cost: Decimal
-    expenses: Decimal
-
-    @property
-    def gl_gross_margin(self) -> Decimal:
-        return self.revenue - self.gl_cost
-
-    @property
-    def delivery_margin(self) -> Decimal:
-        return self.revenue - self.time_cost - self.expenses
-
-    @staticmethod
-    def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
-        return round_to(part * 100 / whole, Decimal("0.1")) if whole else None
-
-    @property
-    def gl_gross_margin_pct(self) -> Decimal | None:
-        return self._pct(self.gl_gross_margin, self.revenue)
-
-    @property
-    def delivery_margin_pct(self) -> Decimal | None:
-        return self._pct(self.delivery_margin, self.revenue)
-
-
-def project_margins(*, project_id: int, start: date, end: date) -> ProjectMargins:
-    """One project's two margins over [start, end], apart and named (psa.core.kpis): GL gross margin (its GL
-    income less the GL cost of services on its dimension) and delivery margin at cost rates (`project_margin`'s
-    definition). They differ while labour cost is not posted to the project in the GL."""
-    parts = [qs.aggregate(v=value)["v"] for qs, value in _delivery(start, end, client_id=None, project_id=project_id)]
-    gl_cost = JournalLine.objects.filter(
-        project_id=project_id, account__system_role=SystemAccount.COST_OF_SERVICES, date__gte=start, date__lte=end
-    ).aggregate(v=_sum(F("debit") - F("credit")))["v"]
-    return ProjectMargins(revenue=parts[0], gl_cost=gl_cost, time_cost=parts[1], expenses=parts[2])
+# --- month-end figures -------------------------------------------------------------------------------------
 
 
 @dataclass
 class MonthFigures:
     revenue: Decimal
     cost: Decimal
-    delivery_margin: Decimal
+    project_margin: Decimal
     backlog: CurrencyTotals  # per contract currency, and in the functional currency at the month end's rates
-
-    @property
-    def gl_gross_margin(self) -> Decimal:
-        return self.revenue - self.cost
 
 
 def month_figures(*, start: date, end: date) -> MonthFigures:
     """The month-end review's figures over [start, end], each as psa.core.kpis defines it: revenue and GL cost of
-    services from the GL, delivery margin at cost rates (`project_margin`), backlog at the end (`backlog`)."""
+    services from the GL, project margin (ledger.selectors.margin: the margin report's total, group view) and
+    backlog at the end (`backlog`)."""
     roles = (SystemAccount.SERVICES_REVENUE, SystemAccount.REIMBURSEMENT_REVENUE, SystemAccount.COST_OF_SERVICES)
     moved = dict(
         JournalLine.objects.filter(account__system_role__in=roles, date__gte=start, date__lte=end)
@@ -396,7 +276,7 @@ def month_figures(*, start: date, end: date) -> MonthFigures:
     return MonthFigures(
         revenue=-income,
         cost=moved.get(SystemAccount.COST_OF_SERVICES, ZERO),
-        delivery_margin=project_margin(start=start, end=end).totals["margin"],
+        project_margin=project_margin_total(start=start, end=end),
         backlog=currency_totals([(r["currency"], r["backlog"]) for r in rows], on=min(end, timezone.localdate())),
     )
 

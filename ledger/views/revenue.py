@@ -32,8 +32,6 @@ from ledger.selectors.revenue import (
     backlog,
     forecast_currencies,
     month_figures,
-    project_margin,
-    project_margins,
     revenue_by,
     revenue_forecast,
     rollforward,
@@ -52,7 +50,6 @@ from ledger.views.books import chosen_entity
 from ledger.views.journal import LEDGER_ROLES
 from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
-from psa.core.currency import functional_currency
 from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
@@ -358,21 +355,6 @@ def backlog_view(request):
 
 
 @role_required(*LEDGER_ROLES)
-def margin_view(request):
-    form, start, end, extra = _range(request)
-    report = project_margin(start=start, end=end, client_id=_ids(extra)["client_id"])
-    if request.GET.get("format") == "csv":
-        names = ("revenue", "time_cost", "expenses", "margin")
-        return _csv(
-            f"project-margin-{start}-{end}",
-            ["project", "client", *names, "margin_pct"],
-            [[r["project"], r["client"], *(_money(r[n]) for n in names), r["margin_pct"]] for r in report.rows],
-        )
-    context = {"form": form, "report": report, "page_obj": _page(request, report.rows)}
-    return render(request, "ledger/margin.html", context | {"functional": functional_currency()})
-
-
-@role_required(*LEDGER_ROLES)
 def forecast_view(request):
     """The revenue forecast per currency (`?currency=` for one), each month's figures in their own currency and
     the month's total in the functional currency at today's named rates."""
@@ -473,13 +455,3 @@ def project_estimate_panel(request, pk: int):
         "may_edit": may_edit,
     }
     return render(request, "ledger/_project_estimate.html", context, status=status)
-
-
-@role_required(Role.FINANCE, Role.ADMIN)
-def project_margin_panel(request, pk: int):
-    """The margins panel the project page loads (HTMX) for the roles that may see costs: the project's GL gross
-    margin and its delivery margin at cost rates, to date, side by side and each with its formula."""
-    project = get_object_or_404(Project.objects.only("pk", "code"), pk=pk)
-    today = timezone.localdate()
-    margins = project_margins(project_id=project.pk, start=date.min, end=today)
-    return render(request, "ledger/_project_margin.html", {"project": project, "m": margins, "through": today})

@@ -2,8 +2,12 @@
 formula and what it is for. Pages show the formula next to the figure (a tooltip and a definitions list), and the
 function named in `source` is the one place it is computed.
 
-Two margins, never one word for both: the ledger does not yet carry labour cost (payroll is posted as a whole,
-not per project), so the GL's cost of services and the delivery cost of approved time at cost rates differ.
+One margin (DESIGN.md invariant 13): "Project margin" is GL revenue less GL project cost on the project's
+dimension, computed in one place (ledger.selectors.margin) and shown the same on the dashboard, the margin report,
+the month-end figures, the project page and the account page. The month-end cost run posts labour, subcontractor
+and expense cost to the project in the GL and vendor bills post theirs, so the GL holds the whole project cost;
+"cost not yet posted" says when the cost run is behind the approvals. "GL cost of services" is the cost of
+services account as a whole (with and without a project), a different figure with its own name.
 """
 
 from dataclasses import dataclass
@@ -27,20 +31,30 @@ KPIS: dict[str, Kpi] = {
     "cost": Kpi(
         "GL cost of services",
         "debits - credits on the cost of services account in the month (GL)",
-        "Direct cost as the books hold it; labour reaches it only through what finance posts there.",
+        "Direct cost as the books hold it, with and without a project (labour through the month-end cost run).",
         "psa.web.dashboard.executive_dashboard",
     ),
-    "gl_gross_margin": Kpi(
-        "GL gross margin",
-        "revenue - GL cost of services",
-        "The books' gross margin. High while labour cost is not posted to cost of services.",
-        "psa.web.dashboard.executive_dashboard",
+    "project_margin": Kpi(
+        "Project margin",
+        "GL revenue - GL project cost on the project dimension: (credits - debits on income accounts) - "
+        "(debits - credits on cost of services and re-billable costs); all entities: intercompany eliminated",
+        "What delivery earned after its labour, subcontractor, expense and vendor cost, as the books hold it. "
+        "Across all entities the intercompany revenue and recharged cost are left out; one entity keeps them.",
+        "ledger.selectors.margin.margin_report",
     ),
-    "delivery_margin": Kpi(
-        "Delivery margin at cost rates",
-        "project revenue (GL income with a project) - approved hours x snapshot cost rate - approved expenses",
-        "What delivery earned once the people and expenses it used are costed, per project or per month.",
-        "ledger.selectors.revenue.project_margin",
+    "effective_rate": Kpi(
+        "Effective rate",
+        "project revenue (GL) / approved hours (billable and not)",
+        "What an hour of delivery really earned, after write-downs, caps and unbilled time.",
+        "ledger.selectors.margin.margin_report",
+    ),
+    "cost_not_posted": Kpi(
+        "Cost not yet posted",
+        "approved hours x snapshot cost rate + approved expenses (at the rates of the report end) - "
+        "cost posted by the month-end cost run, same dates",
+        "Approved cost the month-end cost run has not put in the GL yet: non-zero means the run is stale. "
+        "Not part of the margin.",
+        "ledger.selectors.margin.margin_report",
     ),
     "billed": Kpi(
         "Billed (net)",

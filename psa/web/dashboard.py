@@ -7,11 +7,11 @@ the functional currency (invoices in other currencies are left out of the monthl
 added unconverted). `Dashboard.currencies` adds, for the range, billed and weighted pipeline per currency with
 their functional total at the rates of the range end (psa.core.totals: named, dated rates; no total when a
 rate is missing).
-- revenue, GL cost of services, GL gross margin, collected (cash debits), write-offs, AR and unbilled receivable
-  at month end: the ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open
-  months' lines; the opening balances come from `cumulative`).
-- delivery margin at cost rates: `ledger.selectors.revenue.delivery_margin_by_month`, the margin report's
-  definition summed by month (labour cost is not in the GL, so it is not the GL gross margin).
+- revenue, GL cost of services, collected (cash debits), write-offs, AR and unbilled receivable at month end: the
+  ledger (`ledger.selectors.movements` reads closed months' stored balances and only the open months' lines; the
+  opening balances come from `cumulative`).
+- project margin: `ledger.selectors.margin.project_margin_by_month`, the margin report's one definition (GL
+  revenue - GL project cost on the project dimension, all entities with intercompany eliminated) by month.
 - backlog: `ledger.selectors.revenue.backlog`, the backlog report's definition.
 - billed: issued invoices less credit notes by issue month (net; gross for DSO).
 - weighted pipeline: crm's forecast; utilization: projects' utilization by month.
@@ -35,8 +35,8 @@ from crm.selectors import WEIGHTED, forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
 from ledger.models import AccountingPeriod
 from ledger.selectors import cumulative, movements
+from ledger.selectors.margin import project_margin_by_month
 from ledger.selectors.revenue import backlog as backlog_by_month
-from ledger.selectors.revenue import delivery_margin_by_month
 from projects.choices import EntryStatus
 from projects.models import Allocation, Contract, ContractLine, TimeEntry
 from projects.selectors import utilization
@@ -52,13 +52,12 @@ S = SystemAccount
 
 # What each role sees (DESIGN.md 5.10: costs and margins only for finance and admin).
 SERIES_ALL = (
-    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar",
-    "unbilled", "dso", "backlog", "weighted_pipeline", "utilization", "forecast_hours", "actual_hours",
-    "forecast_revenue",
+    "revenue", "cost", "project_margin", "billed", "collected", "write_offs", "ar", "unbilled", "dso", "backlog",
+    "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
 )  # fmt: skip
 MONEY_SERIES = (
-    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar",
-    "unbilled", "backlog", "weighted_pipeline", "forecast_revenue",
+    "revenue", "cost", "project_margin", "billed", "collected", "write_offs", "ar", "unbilled", "backlog",
+    "weighted_pipeline", "forecast_revenue",
 )  # fmt: skip
 KPIS_ALL = ("kickoff", "invoice_cycle", "unbilled_age", "write_off_rate", "forecast_accuracy", "leakage")
 TRIMMED = {
@@ -210,7 +209,7 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
         dso.append((ar[i] * days / gross).quantize(Decimal("0.1")) if gross > 0 else None)
 
     backlog = [r["backlog"] for r in backlog_by_month(start=start, end=end, currency=FUNCTIONAL_CURRENCY)]
-    delivery = delivery_margin_by_month(start=start, end=end)
+    margin = project_margin_by_month(start=start, end=end)
 
     pipeline = {
         (r["month"].date() if hasattr(r["month"], "date") else r["month"]): r["weighted"] or ZERO
@@ -232,8 +231,7 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
     series = {
         "revenue": revenue,
         "cost": cost,
-        "gl_gross_margin": [r - c for r, c in zip(revenue, cost, strict=True)],
-        "delivery_margin": [delivery.get(m, ZERO) for m in months],
+        "project_margin": [margin.get(m, ZERO) for m in months],
         "billed": billed,
         "collected": collected,
         "write_offs": write_offs,

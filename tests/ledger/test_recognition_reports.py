@@ -1,12 +1,13 @@
-"""Revenue reports against hand-computed figures: revenue by method, project margin reconciling to the GL's
-project dimension, backlog by month and the forecast's scheduled revenue."""
+"""Revenue reports against hand-computed figures: revenue by method, project margin reconciling to the P&L by
+project, backlog by month and the forecast's scheduled revenue."""
 
 from datetime import date, datetime
 
 import pytest
 from django.utils import timezone
 
-from ledger.selectors.revenue import backlog, project_margin, revenue_by, revenue_forecast
+from ledger.selectors.margin import margin_report
+from ledger.selectors.revenue import backlog, revenue_by, revenue_forecast
 from ledger.services.revenue import recognition_run
 from projects.models import Milestone
 from tests.billing.factories import accept_milestone, make_contract, make_line
@@ -44,12 +45,14 @@ def test_revenue_by_method_and_by_month(january):
     assert [(r["label"], r["amount"]) for r in by_month.rows] == [("2026-01", D("780.00"))]
 
 
-def test_project_margin_is_gl_revenue_less_time_at_cost_and_expenses(january):
-    report = project_margin(start=JAN[0], end=JAN[1])
+def test_project_margin_is_gl_revenue_less_gl_cost_and_flags_cost_not_yet_posted(january):
+    report = margin_report(start=JAN[0], end=JAN[1])
     (row,) = report.rows
-    assert (row["revenue"], row["time_cost"], row["expenses"]) == (D("780.00"), D("120.00"), D("80.00"))
-    assert row["margin"] == D("580.00") and row["margin_pct"] == D("74.4")  # 580 / 780
-    assert report.reconciles and report.gl_revenue == D("780.00")
+    # no cost run has posted January's cost: the GL holds revenue only, and the 2 h x 60 + 80.00 expense the
+    # approvals stand for show as cost not yet posted (never as margin)
+    assert (row.revenue, row.cost, row.margin, row.margin_pct) == (D("780.00"), D("0.00"), D("780.00"), D("100.0"))
+    assert row.unposted == D("200.00") and row.hours == D("2.00") and row.effective_rate == D("390.0000")
+    assert report.reconciles and report.pnl_revenue == D("780.00")
 
 
 def test_backlog_is_what_each_signed_line_has_left_at_each_month_end(january):

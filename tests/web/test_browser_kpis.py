@@ -20,8 +20,7 @@ def test_finance_reads_each_figure_with_its_formula(firm, page, login, screensho
     backlog = page.locator("[data-series=backlog] [data-kpi=backlog]")
     assert backlog.get_attribute("title") == f"{KPIS['backlog'].label}: {KPIS['backlog'].formula}"
     assert "8,200.00" in page.locator("[data-series=backlog]").inner_text()
-    assert page.locator("[data-series=gl_gross_margin]").is_visible()
-    assert page.locator("[data-series=delivery_margin]").is_visible()
+    assert page.locator("[data-series=project_margin]").is_visible()
     assert page.locator("[data-testid=kpi-definitions]").is_visible()
     assert not page.js_errors
     screenshot(page, "web-dashboard-kpis")

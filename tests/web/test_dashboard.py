@@ -67,7 +67,8 @@ def test_the_monthly_series_match_the_hand_computed_books(data):
     assert dash.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert s["revenue"] == [D("1000.00"), D("500.00"), D("0.00")]
     assert s["cost"] == [D("400.00"), D("0.00"), D("0.00")]
-    assert s["gl_gross_margin"] == [D("600.00"), D("500.00"), D("0.00")]
+    # project margin: none of these hand-built entries carries a project
+    assert s["project_margin"] == [D("0.00"), D("0.00"), D("0.00")]
     assert s["billed"] == [D("0"), D("0"), D("1000.00")]
     assert s["collected"] == [D("0.00"), D("0.00"), D("600.00")]
     assert s["write_offs"] == [D("0.00"), D("0.00"), D("100.00")]
@@ -125,9 +126,9 @@ def test_the_api_answers_400_on_a_reversed_range_and_the_page_shows_the_message(
 
 def test_pms_and_sales_get_a_trimmed_dashboard_without_costs_and_margins(data, api_as):
     full = api_as("finance").get("/api/v1/dashboard/?start=2026-01-01&end=2026-03-31").json()
-    assert full["series"]["gl_gross_margin"] == ["600.00", "500.00", "0.00"]
+    assert full["series"]["project_margin"] == ["0.00", "0.00", "0.00"]
     pm = api_as("project_manager").get("/api/v1/dashboard/?start=2026-01-01&end=2026-03-31").json()
-    assert "gl_gross_margin" not in pm["series"] and "delivery_margin" not in pm["series"]
+    assert "project_margin" not in pm["series"]
     assert "cost" not in pm["series"] and "write_off_rate" not in pm["kpis"]
     assert pm["series"]["backlog"] == ["6000.00", "6000.00", "6000.00"]
     sales = api_as("sales").get("/api/v1/dashboard/?start=2026-01-01&end=2026-03-31").json()

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from crm.models import Opportunity
-from ledger.selectors.revenue import backlog, project_margin
+from ledger.selectors.margin import margin_report
+from ledger.selectors.revenue import backlog
 from ledger.services.revenue import recognition_run
 from projects.models import Contract
 from psa.core.kpis import KPIS
@@ -69,15 +70,14 @@ def test_the_backlog_report_and_the_dashboard_share_one_definition(firm):
     assert [r["contracted"] for r in rows] == [D("6000.00"), D("6000.00"), D("10000.00")]
 
 
-def test_gl_gross_margin_and_delivery_margin_are_two_named_figures(firm):
+def test_project_margin_is_one_figure_the_margin_report_shares(firm):
     s = executive_dashboard(start=START, end=END).series
-    assert "margin" not in s, "no figure may be called just 'margin'"
-    # GL gross margin: revenue (3000, 800, 0) less GL cost of services (400, 0, 0)
-    assert s["gl_gross_margin"] == [D("2600.00"), D("800.00"), D("0.00")]
-    # delivery margin at cost rates: project revenue (1000; 500 + 300) less approved time at cost (600; 480)
-    assert s["delivery_margin"] == [D("400.00"), D("320.00"), D("0.00")]
+    assert "gl_gross_margin" not in s and "delivery_margin" not in s, "one margin, never two"
+    # project revenue (1000; 500 + 300) less GL project cost (none: the 400 of cost of services has no project,
+    # and no cost run has posted the approved time's cost); the cash sale has no project either
+    assert s["project_margin"] == [D("1000.00"), D("800.00"), D("0.00")]
     # the same definition as the margin report over the same dates
-    assert sum(s["delivery_margin"], D(0)) == project_margin(start=START, end=END).totals["margin"]
+    assert sum(s["project_margin"], D(0)) == margin_report(start=START, end=END).totals.margin
 
 
 def test_deal_close_to_first_approved_hour_counts_work_started_before_the_close(firm):
@@ -88,8 +88,7 @@ def test_deal_close_to_first_approved_hour_counts_work_started_before_the_close(
 
 def test_every_figure_on_the_dashboard_shows_its_formula(firm, client_as):
     html = client_as("finance").get("/dashboard/?start=2026-01-01&end=2026-03-31").content.decode()
-    assert "Project margin" not in html
-    for key in ("backlog", "gl_gross_margin", "delivery_margin", "dso", "kickoff", "invoice_cycle", "leakage"):
+    for key in ("backlog", "project_margin", "dso", "kickoff", "invoice_cycle", "leakage"):
         assert KPIS[key].label in html
         assert KPIS[key].formula in html, f"{key}'s formula is not on the page"
     assert 'data-testid="kpi-definitions"' in html
@@ -97,14 +96,14 @@ def test_every_figure_on_the_dashboard_shows_its_formula(firm, client_as):
 
 def test_the_margin_report_says_which_margin_it_is(firm, client_as):
     html = client_as("finance").get("/ledger/revenue/reports/margin/?start=2026-01-01&end=2026-03-31").content.decode()
-    assert KPIS["delivery_margin"].label in html and KPIS["delivery_margin"].formula in html
-    assert "Project margin" not in html
+    assert KPIS["project_margin"].label in html and KPIS["project_margin"].formula in html
+    assert "Delivery margin" not in html and "GL gross margin" not in html
 
 
 def test_the_month_end_page_says_what_each_figure_means(firm, client_as):
     html = client_as("finance").get(f"/ledger/month-end/{period(date(2026, 2, 1)).pk}/").content.decode()
     assert 'data-testid="kpi-definitions"' in html
-    for key in ("revenue", "unbilled", "backlog", "delivery_margin"):
+    for key in ("revenue", "unbilled", "backlog", "project_margin"):
         assert KPIS[key].formula in html
 
 
@@ -119,17 +118,16 @@ def test_the_demo_firm_shows_no_negative_backlog_and_no_work_before_its_deals_cl
     assert kickoff["average_days"] >= 0
 
 
-def test_the_project_page_shows_both_margins_apart_to_finance(firm, client_as):
+def test_the_project_page_shows_the_project_margin_to_finance(firm, client_as):
     project = Contract.objects.get(lines__price=D("6000.00")).project
     client = client_as("finance")
     page = client.get(f"/projects/{project.pk}/").content.decode()
     assert 'data-testid="margin-slot"' in page
     panel = client.get(f"/ledger/revenue/projects/{project.pk}/margin/").content.decode()
-    # revenue 1500 recognised on the project; 15 h at cost 60 = 900; no GL cost of services on the project
-    assert KPIS["delivery_margin"].label in panel and KPIS["gl_gross_margin"].label in panel
-    assert 'data-testid="delivery-margin">600.00 <span class="small text-body-secondary">40.0%' in panel
-    assert 'data-testid="gl-gross-margin">1,500.00 <span class="small text-body-secondary">100.0%' in panel
-    assert "Project margin" not in panel
+    # revenue 1500 recognised on the project; no GL cost on it (no cost run has posted its 15 h)
+    assert KPIS["project_margin"].label in panel
+    assert 'data-testid="project-margin">1,500.00 <span class="small text-body-secondary">100.0%' in panel
+    assert "Delivery margin" not in panel and "GL gross margin" not in panel
 
 
 def test_the_margins_panel_is_refused_to_roles_that_may_not_see_costs(firm, client_as):

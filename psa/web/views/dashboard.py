@@ -19,11 +19,11 @@ DASHBOARD_ROLES = (Role.FINANCE, Role.ADMIN, Role.PROJECT_MANAGER, Role.SALES)
 
 # The rows of the table, in order; labels and formulas come from psa.core.kpis (one definition per figure).
 ROWS = (
-    "revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected", "write_offs", "ar", "unbilled",
-    "dso", "backlog", "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
+    "revenue", "cost", "project_margin", "billed", "collected", "write_offs", "ar", "unbilled", "dso", "backlog",
+    "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
 )  # fmt: skip
 CHARTS = [
-    ("dash-money", "bar", ("revenue", "cost", "gl_gross_margin", "delivery_margin", "billed", "collected")),
+    ("dash-money", "bar", ("revenue", "cost", "project_margin", "billed", "collected")),
     ("dash-balances", "line", ("backlog", "weighted_pipeline", "unbilled", "ar")),
     ("dash-hours", "line", ("forecast_hours", "actual_hours")),
     ("dash-rates", "line", ("utilization", "dso")),
@@ -94,7 +94,7 @@ def dashboard(request):
         "charts": _charts(dash) if dash else [],
         "start": request.GET.get("start", dash.start.isoformat() if dash else ""),
         "end": request.GET.get("end", dash.end.isoformat() if dash else ""),
-        "full": "gl_gross_margin" in series_keys,
+        "full": "project_margin" in series_keys,
         "functional": functional_currency(),
         "definitions": " ".join(k for k in (*ROWS, *kpi_keys) if k in series_keys or k in kpi_keys),
     }
