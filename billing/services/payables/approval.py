@@ -178,3 +178,11 @@ def bill_reject(*, bill_id: int, by: User, reason: str) -> VendorBill:
     bill.save()
     _history(bill, by, "reject", f"Rejected vendor bill {bill}: {reason[:200]}")
     return bill
+
+
+def bill_approve_as(*, bill_id: int, by: User) -> VendorBill:
+    """One "approve" for both approvers: finance (and administrators) give finance's approval, which posts;
+    a project manager gives the manager's approval of their projects."""
+    if has_role(by, *FINANCE_ROLES):
+        return bill_approve(bill_id=bill_id, by=by)
+    return bill_approve_pm(bill_id=bill_id, by=by)

@@ -39,6 +39,7 @@ from psa.core.audit import audit_record
 from psa.core.currency import currency_check
 from psa.core.entities import entity_default
 from psa.core.exceptions import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
+from psa.core.files import StoredFile
 from psa.core.models import LegalEntity
 from psa.core.money import ZERO, round_amount, round_to, to_decimal
 from psa.core.uploads import MB, UploadLimit
@@ -88,7 +89,7 @@ def purchase_tax_decide(*, vendor: Vendor, entity: LegalEntity, on: date, rates:
 
 
 def _refuse(field: str, message: str, index: int | None = None) -> ValidationFailed:
-    name = f"lines[{index}].{field}" if index is not None else field
+    name = f"lines.{index}.{field}" if index is not None else field  # as the API names a nested field
     return ValidationFailed(message, fields={name: [message]})
 
 
@@ -358,3 +359,14 @@ def bill_attach_pdf(*, bill_id: int, by: User | None, pdf: UploadedFile) -> Vend
     VendorBill.objects.filter(pk=bill.pk).update(pdf=bill.pdf.name)
     audit_record(actor=by, action="billing.vendor_bill.pdf", obj=bill, summary=f"Attached the PDF of {bill}")
     return bill
+
+
+def vendor_bill_pdf_file(bill: VendorBill) -> StoredFile:
+    """The vendor's PDF as its reader opens it (inline: its content was checked to be a PDF on upload). The
+    caller has checked who may read `bill` (psa/web/files.py)."""
+    return StoredFile(
+        name=bill.pdf.name or "",
+        filename=(bill.pdf.name or "bill.pdf").rsplit("/", 1)[-1],
+        content_type="application/pdf",
+        as_attachment=False,
+    )
