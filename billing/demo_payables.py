@@ -2,7 +2,7 @@
 
 - Lumière Conseil (FR): a subcontracting agency in another EU country. Its bills are reverse charge (the German
   firm self-assesses 19 %). It supplies two subcontractors (logins with the consultant role) who log approved
-  hours on the first demo T&M project at the agency's rate; each of the last two full months is billed by the
+  hours on the first demo T&M contract line at the agency's rate; each of the last two full months is billed by the
   agency with one subcontract line per person, for exactly those hours.
 - Kraft Digital (DE): a domestic freelancer firm charging German VAT: a project-cost line and a re-billable line
   (travel, re-billed to the client on the contract line).
@@ -13,6 +13,7 @@ Every posted bill is left open: the payments demo pays some of them. Idempotent:
 by vendor and number (a bill already there is skipped).
 """
 
+from contextlib import suppress
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -91,12 +92,19 @@ def _time(people: list[Consultant], line: ContractLine, agency: Vendor, months: 
                 for k, person in enumerate(people):
                     entries.append(
                         TimeEntry(
-                            consultant=person, project=line.contract.project, date=day,
-                            hours=Decimal(("6.00", "7.50")[(day.day + k) % 2]), note="Data migration (subcontracted)",
-                            status=EntryStatus.APPROVED, contract_line=line, billable=True,
-                            bill_rate=line.rate or Decimal("140.00"), cost_rate=agency.hourly_rate or Decimal("70.00"),
-                            submitted_at=now, approved_at=now,
-                        )  # fmt: skip
+                            consultant=person,
+                            project=line.contract.project,
+                            date=day,
+                            hours=Decimal(("6.00", "7.50")[(day.day + k) % 2]),
+                            note="Data migration (subcontracted)",
+                            status=EntryStatus.APPROVED,
+                            contract_line=line,
+                            billable=True,
+                            bill_rate=line.rate or Decimal("140.00"),
+                            cost_rate=agency.hourly_rate or Decimal("70.00"),
+                            submitted_at=now,
+                            approved_at=now,
+                        )
                     )
             day += timedelta(days=1)
     TimeEntry.objects.bulk_create(entries)
@@ -111,10 +119,8 @@ def _post(finance, pm, vendor: Vendor, number: str, on: date, lines: list[dict],
         if submit_only:
             return 1
         if pm is not None and any(ln.get("project_id") for ln in lines):
-            try:
+            with suppress(DomainError):  # below the threshold, or not this manager's project
                 bill_approve_pm(bill_id=bill.pk, by=pm)
-            except DomainError:
-                pass  # below the threshold, or not this manager's project
         bill_approve(bill_id=bill.pk, by=finance)
     except DomainError:
         return 0
@@ -125,13 +131,13 @@ def seed() -> list[str]:
     User = get_user_model()
     finance = User.objects.filter(username="finance").first()
     line = (
-        ContractLine.objects.filter(billing_model="tm", contract__project__status="active")
+        ContractLine.objects.filter(billing_model="tm", rate__isnull=False)
         .select_related("contract__project")
         .order_by("pk")
         .first()
     )
     if finance is None or line is None:
-        return ["payables: skipped (no finance login or no active T&M project)"]
+        return ["payables: skipped (no finance login or no T&M contract line)"]
     project = line.contract.project
     pm = project.project_manager
     vendors = _vendors(finance)
@@ -166,7 +172,8 @@ def seed() -> list[str]:
     ])  # fmt: skip
     software = LedgerAccount.objects.filter(code="6100").first()
     if software is not None:
-        posted += _post(finance, None, vendors["demo-vendor-clouddesk"], f"CD-{last:%Y%m}-0042", last + timedelta(days=3), [
+        cloud = vendors["demo-vendor-clouddesk"]
+        posted += _post(finance, None, cloud, f"CD-{last:%Y%m}-0042", last + timedelta(days=3), [
             {"kind": "overhead", "description": "Team workspace licences, 40 seats", "ledger_account_id": software.pk,
              "net_amount": "480.00"},
         ])  # fmt: skip

@@ -63,7 +63,9 @@ def bills_waiting_for(user: User) -> QuerySet[VendorBill]:
     if not has_role(user, Role.PROJECT_MANAGER):
         return VendorBill.objects.none()
     approved = VendorBillApproval.objects.filter(bill_id=OuterRef("bill_id"), project_id=OuterRef("project_id"))
-    todo = VendorBillLine.objects.filter(bill_id=OuterRef("pk"), project__project_manager=user).filter(~Exists(approved))
+    todo = VendorBillLine.objects.filter(bill_id=OuterRef("pk"), project__project_manager=user).filter(
+        ~Exists(approved)
+    )
     return waiting.filter(Exists(todo))
 
 

@@ -28,7 +28,14 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Round
 
-from billing.choices import VENDOR_BILL_OPEN_STATUSES, InvoiceKind, InvoiceStatus, PurchaseTax, TaxKind, VendorBillStatus
+from billing.choices import (
+    VENDOR_BILL_OPEN_STATUSES,
+    InvoiceKind,
+    InvoiceStatus,
+    PurchaseTax,
+    TaxKind,
+    VendorBillStatus,
+)
 from billing.models import InvoiceTax, VendorBill
 from ledger.choices import SystemAccount
 from ledger.selectors import movements

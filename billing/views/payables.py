@@ -212,7 +212,9 @@ def _bill_action(view):
             view(request, pk)
         except DomainError as exc:
             details = "; ".join(m for msgs in exc.fields.values() for m in msgs)
-            messages.error(request, f"{exc.message} {details}" if details and details not in exc.message else exc.message)
+            messages.error(
+                request, f"{exc.message} {details}" if details and details not in exc.message else exc.message
+            )
         return redirect("billing:vendor-bill", pk=pk)
 
     return role_required(*READERS)(wrapped)
@@ -277,5 +279,10 @@ def vendor_bills_panel(request, vendor_id: int):
         .order_by("currency")
     )
     latest = bills.select_related("entity").order_by("-bill_date", "-pk")[:20]
-    context = {"bills": latest, "open": list(open_), "vendor_id": vendor_id, "can_enter": has_role(request.user, *FINANCE)}
+    context = {
+        "bills": latest,
+        "open": list(open_),
+        "vendor_id": vendor_id,
+        "can_enter": has_role(request.user, *FINANCE),
+    }
     return render(request, "billing/payables/vendor_panel.html", context)

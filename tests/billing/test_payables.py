@@ -27,8 +27,8 @@ from psa.core.models import ExchangeRate
 from tests.billing.payables_factories import (
     cost_accounts,
     cost_line,
-    gb_entity,
     foreign_agency,
+    gb_entity,
     make_vendor,
     managed_project,
     overhead_account,
@@ -248,8 +248,8 @@ def test_a_foreign_bill_converts_at_its_dates_rate_and_keeps_its_currency(books,
     ExchangeRate.objects.filter(currency="USD").delete()
     vendor = make_vendor(currency="USD")
     project, _, _ = managed_project()
-    bill = bill_create(by=finance, vendor_id=vendor.pk, number="U1", bill_date=FEB,
-                       lines=[cost_line(project, "100.00", tax_rate="20"), cost_line(project, "33.33", tax_rate="20")])  # fmt: skip
+    lines = [cost_line(project, "100.00", tax_rate="20"), cost_line(project, "33.33", tax_rate="20")]
+    bill = bill_create(by=finance, vendor_id=vendor.pk, number="U1", bill_date=FEB, lines=lines)
     with pytest.raises(MissingRate):
         bill_submit(bill_id=bill.pk, by=finance)
     ExchangeRate.objects.create(currency="USD", quote="EUR", date=date(2026, 2, 9), rate=D("0.9123"))

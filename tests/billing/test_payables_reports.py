@@ -71,7 +71,9 @@ def test_ap_control_equals_the_open_bills_after_posting_and_after_a_payment(bill
 def test_the_close_check_flags_an_entity_whose_ap_does_not_reconcile(bills):
     period = AccountingPeriod.objects.get(start=date(2026, 3, 1))
     assert ap_reconciliation(period).count == 0
-    VendorBill.objects.filter(vendor__name="Alpha", status="posted").update(amount_paid=D("20.00"), status="partly_paid")
+    VendorBill.objects.filter(vendor__name="Alpha", status="posted").update(
+        amount_paid=D("20.00"), status="partly_paid"
+    )
     result = ap_reconciliation(period)
     assert (result.count, result.amount) == (1, D("20.00"))
 

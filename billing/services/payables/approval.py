@@ -146,7 +146,9 @@ def bill_approve(*, bill_id: int, by: User | None) -> VendorBill:
     for line in lines:
         if line.kind == VendorBillLineKind.REBILLABLE:
             line.rebill_amount = rebill_amount(line, rate)
-    VendorBillLine.objects.bulk_update([ln for ln in lines if ln.kind == VendorBillLineKind.REBILLABLE], ["rebill_amount"])
+    VendorBillLine.objects.bulk_update(
+        [ln for ln in lines if ln.kind == VendorBillLineKind.REBILLABLE], ["rebill_amount"]
+    )
     entry = entry_post(spec=vendor_bill_spec(bill, lines, rate), key=source_key(bill), catch_up=True)
     bill.fx_rate, bill.fx_rate_date = rate.rate, rate.date
     bill.functional_gross = convert(amount=bill.gross_total, rate=rate)
@@ -164,7 +166,9 @@ def bill_reject(*, bill_id: int, by: User, reason: str) -> VendorBill:
     """Send a bill waiting for approval back, with the reason (finance, or a manager of one of its projects)."""
     bill = locked_bill(bill_id)
     if not has_role(by, *FINANCE_ROLES):
-        managed = bill.lines.filter(project__project_manager=by).exists() if has_role(by, Role.PROJECT_MANAGER) else False
+        managed = (
+            bill.lines.filter(project__project_manager=by).exists() if has_role(by, Role.PROJECT_MANAGER) else False
+        )
         if not managed:
             raise PermissionDeniedError("Only finance or the manager of a project on the bill may reject it.")
     reason = (reason or "").strip()

@@ -71,7 +71,9 @@ class TaxDecision:
     why: str
 
 
-def purchase_tax_decide(*, vendor: Vendor, entity: LegalEntity, on: date, rates: RateTable | None = None) -> TaxDecision:
+def purchase_tax_decide(
+    *, vendor: Vendor, entity: LegalEntity, on: date, rates: RateTable | None = None
+) -> TaxDecision:
     """The tax treatment of a purchase from `vendor` by `entity` on `on` (rules in the module docstring)."""
     rates = rates or RateTable.load()
     own = rates.standard(entity.country, on)
@@ -134,7 +136,7 @@ def _line(bill: VendorBill, raw: dict[str, Any], index: int) -> VendorBillLine:
             if contract_line_id
             else None
         )
-        if contract_line is None or contract_line.contract.project_id != line.project.pk:
+        if contract_line is None or contract_line.contract.project_id != line.project_id:
             raise _refuse("contract_line_id", "A re-billable cost needs a contract line of its project.", index)
         line.contract_line = contract_line
     if kind == K.SUBCONTRACT:
@@ -153,7 +155,9 @@ def _line(bill: VendorBill, raw: dict[str, Any], index: int) -> VendorBillLine:
     if kind == K.OVERHEAD:
         account = LedgerAccount.objects.filter(pk=raw.get("ledger_account_id") or 0).first()
         if account is None or account.type != AccountType.EXPENSE or account.is_control or not account.is_active:
-            raise _refuse("ledger_account_id", "Overhead needs an active expense account (not a control account).", index)
+            raise _refuse(
+                "ledger_account_id", "Overhead needs an active expense account (not a control account).", index
+            )
         line.ledger_account = account
     rate = _amount(raw.get("tax_rate"), "tax_rate", index, places=Decimal("0.01"))
     tax = _amount(raw.get("tax_amount"), "tax_amount", index)
@@ -190,7 +194,14 @@ def _duplicate_error(bill: VendorBill, twin: VendorBill) -> ConflictError:
     )
 
 
-def _apply(bill: VendorBill, header: dict[str, Any], lines: list[dict[str, Any]] | None, *, purchase_tax, reason):
+def _apply(
+    bill: VendorBill,
+    header: dict[str, Any],
+    lines: list[dict[str, Any]] | None,
+    *,
+    purchase_tax: str | None,
+    reason: str | None,
+) -> list[VendorBillLine] | None:
     unknown = set(header) - set(HEADER_FIELDS)
     if unknown:
         raise _refuse(sorted(unknown)[0], "Unknown bill field.")

@@ -81,7 +81,10 @@ def vendor_bill_spec(bill: VendorBill, lines: list[VendorBillLine], rate: Rate) 
         out.append(fx_line(input_vat, rate=rate, debit=bill.reverse_charge_tax, memo=rc_memo))
         out.append(
             fx_line(
-                account_code_for(SystemAccount.REVERSE_CHARGE_VAT), rate=rate, credit=bill.reverse_charge_tax, memo=rc_memo
+                account_code_for(SystemAccount.REVERSE_CHARGE_VAT),
+                rate=rate,
+                credit=bill.reverse_charge_tax,
+                memo=rc_memo,
             )
         )
     out.append(fx_line(account_code_for(SystemAccount.PAYABLE), rate=rate, credit=bill.gross_total, memo=memo))
