@@ -2,8 +2,9 @@
 
 - `bills_for(user)`: finance and administrators see every bill; a project manager the bills with a line on a
   project they manage; anyone else none (their pages and the API answer 403 before this).
-- `bills_waiting_for(user)`: finance's queue is every bill awaiting approval whose managers have approved; a
-  manager's is every bill awaiting approval with a line on their project above the threshold not yet approved.
+- `bills_waiting_for(user)`: finance's queue is every bill awaiting approval (its page says which managers'
+  approvals are still outstanding); a manager's is every bill awaiting approval with a line on a project they
+  manage that they have not approved yet (whether that project is above the threshold shows on the bill's page).
 - `ap_aging`: open bills (posted, partly paid) by vendor, entity and currency in buckets of days past due:
   current (not yet due), 1-30, 31-60, 61-90, 90+. Amounts in the bill's currency; one query.
 - `ap_control`: the reconciliation DESIGN.md 5.13 asks for, per entity: the credit balance of the payable account

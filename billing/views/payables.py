@@ -154,6 +154,7 @@ def bill_edit(request, pk: int):
         for ln in bill.lines.all()
     ]
     form = VendorBillForm(request.POST or None, initial=initial_header)
+    form.fields["vendor"].disabled = True  # a bill from another vendor is another bill
     formset = _formset(request, initial=initial_lines)
     saved = _save(request, form, formset, bill)
     if saved:

@@ -198,3 +198,32 @@ def test_the_aging_page_shows_the_control(books, finance, client_as):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Alpha" in body and "Reconciled" in body
+
+
+def test_the_vendor_page_loads_its_bills_and_open_balance_from_billing(books, finance, client_as):
+    project, _, pm = managed_project()
+    vendor = make_vendor()
+    posted_bill(finance, vendor, [cost_line(project, "100.00", tax_rate="20")])
+    page = client_as("finance")
+    assert 'hx-get="/billing/fragments/vendors/' in page.get(reverse("crm:vendor", args=[vendor.pk])).content.decode()
+    panel = page.get(reverse("billing:vendor-bills-panel", args=[vendor.pk]))
+    assert panel.status_code == 200 and "120.00" in panel.content.decode()
+    other_pm = client_as("project_manager")
+    assert "120.00" not in other_pm.get(reverse("billing:vendor-bills-panel", args=[vendor.pk])).content.decode()
+    assert client_as("consultant").get(reverse("billing:vendor-bills-panel", args=[vendor.pk])).status_code == 403
+
+
+def test_a_correction_replaces_the_lines_through_the_form(books, finance, client_as):
+    project, _, _ = managed_project()
+    bill = _bill(finance, project, "E-1")
+    page = client_as("finance")
+    form = page.get(reverse("billing:vendor-bill-edit", args=[bill.pk]))
+    assert form.status_code == 200 and "Design work" in form.content.decode()
+    data = {
+        "number": "E-1", "bill_date": "2026-02-10", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1",
+        "lines-MIN_NUM_FORMS": "1", "lines-MAX_NUM_FORMS": "200", "lines-0-kind": "project_cost",
+        "lines-0-description": "Design work, corrected", "lines-0-net_amount": "450.00", "lines-0-project": project.pk,
+    }  # fmt: skip
+    assert page.post(reverse("billing:vendor-bill-edit", args=[bill.pk]), data).status_code == 302
+    bill.refresh_from_db()
+    assert (bill.net_total, bill.lines.get().description) == (D("450.00"), "Design work, corrected")
