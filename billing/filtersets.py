@@ -2,10 +2,10 @@
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus, VendorBillStatus
-from billing.models import BillingRun, Invoice, Payment, VendorBill, VendorBillLine
+from billing.models import BillingRun, Invoice, Payment, VendorBill
 from crm.models import Account, Vendor
 from projects.models import Project
 from psa.core.filters import DateFilter, IdFilter
@@ -74,7 +74,7 @@ class VendorBillFilter(django_filters.FilterSet):
         queryset=LegalEntity.objects.order_by("code"), label="Legal entity", widget=SELECT
     )
     project = django_filters.ModelChoiceFilter(
-        queryset=Project.objects.order_by("code"), method="on_project", widget=SELECT
+        queryset=Project.objects.order_by("code"), field_name="lines__project", distinct=True, widget=SELECT
     )
     date_from = DateFilter(field_name="bill_date", lookup_expr="gte", label="Dated from", widget=DATE)
     date_to = DateFilter(field_name="bill_date", lookup_expr="lte", label="Dated to", widget=DATE)
@@ -85,8 +85,3 @@ class VendorBillFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(number__icontains=value) | Q(vendor__name__icontains=value))
-
-    def on_project(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.filter(Exists(VendorBillLine.objects.filter(bill_id=OuterRef("pk"), project=value)))

@@ -345,6 +345,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "billing.choices.PaymentMethod",
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
+        "VendorBillLineKindEnum": "billing.choices.VendorBillLineKind",
+        "PurchaseTaxEnum": "billing.choices.PurchaseTax",
+        "VendorBillStatusEnum": "billing.choices.VendorBillStatus",
     },
     # Every operation documents its error answers ({code, message, fields}) next to its success.
     "POSTPROCESSING_HOOKS": [

@@ -213,12 +213,40 @@ class VendorBillViewSet(UploadLimitMixin, mixins.ListModelMixin, mixins.Retrieve
         )
 
 
+class ApAgingRowSerializer(serializers.Serializer):
+    vendor = serializers.IntegerField()
+    vendor_name = serializers.CharField()
+    currency = serializers.CharField()
+    bills = serializers.IntegerField()
+    current = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d1_30 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d31_60 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d61_90 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    d90 = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class ApControlSerializer(serializers.Serializer):
+    ledger = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Payable account (credit balance).")
+    open_bills = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Open bills, functional.")
+    difference = serializers.DecimalField(max_digits=18, decimal_places=2)
+    reconciled = serializers.BooleanField()
+
+
+class ApAgingSerializer(serializers.Serializer):
+    as_of = DateField()
+    entity = serializers.IntegerField()
+    rows = ApAgingRowSerializer(many=True)
+    control = ApControlSerializer()
+
+
 class ApAgingViewSet(GenericViewSet):
     """Open vendor bills by vendor, entity and currency in buckets of days past due (`as_of`, default today;
     `entity`), with the AP control of the entity (the payable account against the open bills)."""
 
     allowed_roles = FINANCE
     pagination_class = None
+    serializer_class = ApAgingSerializer
     queryset = VendorBill.objects.none()
 
     def list(self, request):

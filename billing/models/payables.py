@@ -37,7 +37,7 @@ def payment_file_path(instance: "PaymentRun", filename: str) -> str:
     return f"payment_runs/{instance.entity_id}/{timezone.now():%Y/%m}/{filename}"
 
 
-@tracked()
+@tracked(exclude=["pdf"])  # the PDF is a stored file, served only by its checked view
 class VendorBill(models.Model):
     """A bill received from a vendor. `number` is the vendor's own invoice number; the gross total is what the
     firm owes the vendor (net + input VAT; reverse-charge VAT is self-assessed and not owed to the vendor)."""

@@ -201,7 +201,7 @@ def test_the_aging_page_shows_the_control(books, finance, client_as):
 
 
 def test_the_vendor_page_loads_its_bills_and_open_balance_from_billing(books, finance, client_as):
-    project, _, pm = managed_project()
+    project, _, _ = managed_project()
     vendor = make_vendor()
     posted_bill(finance, vendor, [cost_line(project, "100.00", tax_rate="20")])
     page = client_as("finance")
