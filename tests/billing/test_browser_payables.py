@@ -3,8 +3,10 @@ queue and approves it for their project; finance approves and posts it and sees 
 shows it open and the control reconciled."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from psa.web.demo import DEMO_PASSWORD, seed_users
+from tests.billing.factories import make_periods
 from tests.billing.payables_factories import cost_accounts, gb_entity, make_vendor, managed_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -12,10 +14,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.postgres, pytes
 
 @pytest.fixture
 def firm(transactional_db):
-    from django.contrib.auth import get_user_model
-
-    from tests.billing.factories import make_periods
-
     seed_users()
     make_periods()
     cost_accounts()

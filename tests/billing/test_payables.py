@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from billing.choices import PurchaseTax, VendorBillStatus
 from billing.models import VendorBill
@@ -18,9 +19,10 @@ from billing.services.payables import (
     bill_update,
 )
 from ledger.choices import SystemAccount
-from ledger.models import JournalLine
+from ledger.models import AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
 from projects.choices import RebillPolicy
 from projects.models import ExpensePolicy
+from psa.core.entities import entity_default_id
 from psa.core.exceptions import ConflictError, PermissionDeniedError, ValidationFailed
 from psa.core.fx import MissingRate
 from psa.core.models import ExchangeRate
@@ -126,8 +128,6 @@ def test_subcontract_hours_need_a_person_of_this_vendor(books, finance):
 
 
 def test_overhead_refuses_a_control_account(books, finance):
-    from ledger.models import LedgerAccount
-
     control = LedgerAccount.objects.get(system_role=SystemAccount.RECEIVABLE)
     line = {"kind": "overhead", "description": "x", "net_amount": "10", "ledger_account_id": control.pk}
     with pytest.raises(ValidationFailed):
@@ -297,3 +297,19 @@ def test_a_posted_bill_is_not_edited_by_the_service(books, finance):
     bill = posted_bill(finance, make_vendor(), [cost_line(project)])
     with pytest.raises(ConflictError):
         bill_update(bill_id=bill.pk, by=finance, notes="x")
+
+
+def test_a_bill_dated_in_a_closed_month_posts_in_the_first_open_one(books, finance):
+    february = AccountingPeriod.objects.get(start=date(2026, 2, 1))
+    PeriodClose.objects.create(period=february, entity_id=entity_default_id(), closed_at=timezone.now())
+    project, _, _ = managed_project()
+    bill = posted_bill(finance, make_vendor(), [cost_line(project)], on=FEB)
+    assert (bill.bill_date, bill.journal_entry.date) == (FEB, date(2026, 3, 1))
+
+
+def test_approving_twice_posts_once(books, finance):
+    project, _, _ = managed_project()
+    bill = posted_bill(finance, make_vendor(), [cost_line(project)])
+    with pytest.raises(ConflictError):
+        bill_approve(bill_id=bill.pk, by=finance)
+    assert JournalLine.objects.filter(entry__source=f"vendor-bill:{bill.pk}").values("entry").distinct().count() == 1

@@ -12,6 +12,7 @@ from django.urls import reverse
 from billing.choices import VendorBillStatus
 from billing.models import VendorBill
 from billing.services.payables import bill_attach_pdf, bill_create, bill_submit
+from psa.core.exceptions import ValidationFailed
 from tests.billing.payables_factories import (
     cost_accounts,
     cost_line,
@@ -120,8 +121,6 @@ def test_the_pdf_is_served_to_finance_and_the_manager_only(books, finance, clien
     [("bill.exe", PDF), ("bill.pdf", b"MZ\x90\x00 not a pdf")],
 )
 def test_only_a_pdf_is_attached(books, finance, name, content):
-    from psa.core.exceptions import ValidationFailed
-
     project, _, _ = managed_project()
     bill = _bill(finance, project)
     with pytest.raises(ValidationFailed) as exc:
@@ -227,3 +226,9 @@ def test_a_correction_replaces_the_lines_through_the_form(books, finance, client
     assert page.post(reverse("billing:vendor-bill-edit", args=[bill.pk]), data).status_code == 302
     bill.refresh_from_db()
     assert (bill.net_total, bill.lines.get().description) == (D("450.00"), "Design work, corrected")
+
+
+def test_signed_out_callers_get_no_bills(books, api_client, client):
+    assert api_client.get("/api/v1/vendor-bills/").status_code in (401, 403)
+    assert api_client.get("/api/v1/vendors/").status_code in (401, 403)
+    assert client.get(reverse("billing:vendor-bill-list")).status_code == 302
