@@ -4,7 +4,12 @@
 as extra checks; nothing is registered at start-up and the ledger never imports billing (DESIGN.md section 2).
 - draft invoices: drafts whose period ends in or before the month (issue or discard them);
 - unallocated payments: payments received by the month end with money not yet allocated to invoices;
-- approved, unbilled time: approved billable time dated by the month end with no live source link.
+- approved, unbilled time: approved billable time dated by the month end with no live source link;
+- vendor bills waiting: bills dated by the month end still draft or awaiting approval (their cost is not in the
+  month's books yet);
+- AP control: per legal entity, the payable account's balance at the month end against the open vendor bills'
+  functional open amounts (DESIGN.md 5.13); each entity that does not reconcile counts, the amount is the sum of
+  the differences.
 Price cuts are not a check: billing tells the ledger about each price-cutting credit note when it issues it
 (billing.services.posting -> ledger.services.price_reductions).
 """
@@ -12,10 +17,13 @@ Price cuts are not a check: billing tells the ledger about each price-cutting cr
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 
-from billing.choices import InvoiceStatus, SourceKind
-from billing.models import Invoice, Payment, SourceLink
+from billing.choices import InvoiceStatus, SourceKind, VendorBillStatus
+from billing.models import Invoice, Payment, SourceLink, VendorBill
+from billing.selectors.payables import ap_control
 from ledger.selectors.close import Check, CheckResult
 from projects.models import TimeEntry
+from psa.core.models import LegalEntity
+from psa.core.money import ZERO
 
 
 def draft_invoices(period) -> CheckResult:
@@ -46,8 +54,33 @@ def unbilled_time(period) -> CheckResult:
     )
 
 
+def vendor_bills_waiting(period) -> CheckResult:
+    waiting = VendorBill.objects.filter(
+        status__in=(VendorBillStatus.DRAFT, VendorBillStatus.AWAITING_APPROVAL), bill_date__lte=period.end
+    )
+    return CheckResult(
+        count=waiting.count(), url=reverse("billing:vendor-bill-queue"), detail="Draft or awaiting approval"
+    )
+
+
+def ap_reconciliation(period) -> CheckResult:
+    differences = [
+        control
+        for entity_id in LegalEntity.objects.values_list("pk", flat=True)
+        if not (control := ap_control(entity_id=entity_id, at=period.end)).reconciled
+    ]
+    return CheckResult(
+        count=len(differences),
+        amount=sum((c.difference for c in differences), ZERO) if differences else None,
+        url=reverse("billing:ap-aging"),
+        detail="; ".join(f"entity {c.entity_id}: GL {c.ledger} vs bills {c.open_bills}" for c in differences),
+    )
+
+
 CLOSE_CHECKS = (
     Check(key="unbilled_time", label="Approved time not yet billed", check=unbilled_time, order=20),
     Check(key="draft_invoices", label="Draft invoices", check=draft_invoices, order=30),
     Check(key="unallocated_payments", label="Unallocated payments", check=unallocated_payments, order=50),
+    Check(key="vendor_bills_waiting", label="Vendor bills not yet approved", check=vendor_bills_waiting, order=55),
+    Check(key="ap_control", label="AP control = open vendor bills", check=ap_reconciliation, order=60),
 )

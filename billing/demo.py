@@ -26,6 +26,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from billing import demo_payables
 from billing.choices import InvoiceKind, InvoiceStatus
 from billing.models import Invoice
 from billing.services import (
@@ -369,7 +370,8 @@ def seed() -> list[str]:
                 continue  # a closed period or a later document: left as a draft for finance to look at
         month = next_month(month)
     paid = _payments(finance, today, paid_through=today - timedelta(days=80))
-    return [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
+    report = [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
+    return report + demo_payables.seed()
 
 
 def _payments(finance, today: date, paid_through: date) -> int:

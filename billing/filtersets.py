@@ -4,9 +4,10 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus
-from billing.models import BillingRun, Invoice, Payment
-from crm.models import Account
+from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus, VendorBillStatus
+from billing.models import BillingRun, Invoice, Payment, VendorBill
+from crm.models import Account, Vendor
+from projects.models import Project
 from psa.core.filters import DateFilter, IdFilter
 from psa.core.models import LegalEntity
 
@@ -61,3 +62,26 @@ class RunFilter(django_filters.FilterSet):
     class Meta:
         model = BillingRun
         fields = ["status"]
+
+
+class VendorBillFilter(django_filters.FilterSet):
+    """Vendor bills by number or vendor, status, vendor, entity, project (any line on it) and bill dates."""
+
+    q = django_filters.CharFilter(label="Number or vendor", method="search", widget=TEXT)
+    status = django_filters.ChoiceFilter(choices=VendorBillStatus.choices, widget=SELECT)
+    vendor = django_filters.ModelChoiceFilter(queryset=Vendor.objects.order_by("name"), widget=SELECT)
+    entity = django_filters.ModelChoiceFilter(
+        queryset=LegalEntity.objects.order_by("code"), label="Legal entity", widget=SELECT
+    )
+    project = django_filters.ModelChoiceFilter(
+        queryset=Project.objects.order_by("code"), field_name="lines__project", distinct=True, widget=SELECT
+    )
+    date_from = DateFilter(field_name="bill_date", lookup_expr="gte", label="Dated from", widget=DATE)
+    date_to = DateFilter(field_name="bill_date", lookup_expr="lte", label="Dated to", widget=DATE)
+
+    class Meta:
+        model = VendorBill
+        fields = ["q", "status", "vendor", "entity", "project", "date_from", "date_to"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(number__icontains=value) | Q(vendor__name__icontains=value))

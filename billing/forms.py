@@ -3,12 +3,14 @@
 from django import forms
 from django.utils import timezone
 
-from billing.choices import PaymentMethod, RunScope
+from billing.choices import PaymentMethod, PurchaseTax, RunScope, VendorBillLineKind
 from billing.services.payments import BANK_UPLOAD_LIMIT
-from crm.models import Account
-from projects.models import Project
+from crm.models import Account, Vendor
+from ledger.models import LedgerAccount
+from projects.models import Consultant, ContractLine, Project
 from psa.core.dates import DateFormField
 from psa.core.imports import DECIMAL_CONVENTIONS
+from psa.core.models import LegalEntity
 
 W = {"class": "form-control"}
 
@@ -93,3 +95,97 @@ class WriteOffForm(forms.Form):
         help_text="Empty = the whole open balance.",
     )
     reason = forms.CharField(max_length=300, widget=forms.TextInput(W))
+
+
+SELECT = {"class": "form-select form-select-sm"}
+SMALL = {"class": "form-control form-control-sm"}
+
+
+class VendorBillForm(forms.Form):
+    """A vendor bill's header. The purchase tax is decided from the countries unless an override is chosen."""
+
+    vendor = forms.ModelChoiceField(queryset=Vendor.objects.filter(is_active=True).order_by("name"),
+                                    widget=forms.Select(attrs={"class": "form-select"}))  # fmt: skip
+    entity = forms.ModelChoiceField(
+        queryset=LegalEntity.objects.filter(is_active=True).order_by("code"),
+        required=False,
+        empty_label="The default entity",
+        label="Legal entity",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    number = forms.CharField(max_length=100, label="Vendor's bill number", widget=forms.TextInput(attrs=W))
+    po_number = forms.CharField(max_length=100, required=False, label="PO number", widget=forms.TextInput(attrs=W))
+    bill_date = DateFormField(widget=forms.DateInput(attrs={"type": "date", **W}))
+    due_date = DateFormField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", **W}),
+        help_text="Empty: the bill date plus the vendor's payment terms.",
+    )
+    currency = forms.CharField(
+        max_length=3, required=False, widget=forms.TextInput(attrs=W), help_text="Empty: the vendor's currency."
+    )
+    purchase_tax = forms.ChoiceField(
+        choices=[("", "Decide from the countries"), *PurchaseTax.choices],
+        required=False,
+        label="Tax on the purchase",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    purchase_tax_reason = forms.CharField(
+        max_length=300, required=False, label="Why (when overriding)", widget=forms.TextInput(attrs=W)
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, **W}))
+
+
+class VendorBillLineForm(forms.Form):
+    kind = forms.ChoiceField(choices=VendorBillLineKind.choices, widget=forms.Select(attrs=SELECT))
+    description = forms.CharField(max_length=300, widget=forms.TextInput(attrs=SMALL))
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.order_by("code"), required=False, widget=forms.Select(attrs=SELECT)
+    )
+    contract_line = forms.ModelChoiceField(
+        queryset=ContractLine.objects.select_related("contract").order_by("contract__number", "position"),
+        required=False,
+        label="Contract line (re-billable)",
+        widget=forms.Select(attrs=SELECT),
+    )
+    consultant = forms.ModelChoiceField(
+        queryset=Consultant.objects.filter(vendor__isnull=False).select_related("user"),
+        required=False,
+        label="Subcontractor",
+        widget=forms.Select(attrs=SELECT),
+    )
+    ledger_account = forms.ModelChoiceField(
+        queryset=LedgerAccount.objects.filter(type="expense", is_control=False, is_active=True).order_by("code"),
+        required=False,
+        label="Account (overhead)",
+        widget=forms.Select(attrs=SELECT),
+    )
+    hours = forms.DecimalField(max_digits=8, decimal_places=2, required=False, widget=forms.NumberInput(attrs=SMALL))
+    period_start = DateFormField(required=False, widget=forms.DateInput(attrs={"type": "date", **SMALL}))
+    period_end = DateFormField(required=False, widget=forms.DateInput(attrs={"type": "date", **SMALL}))
+    net_amount = forms.DecimalField(max_digits=18, decimal_places=2, widget=forms.NumberInput(attrs=SMALL))
+    tax_rate = forms.DecimalField(
+        max_digits=5, decimal_places=2, required=False, label="VAT %", widget=forms.NumberInput(attrs=SMALL)
+    )
+
+    def as_service_line(self) -> dict:
+        d = self.cleaned_data
+        line = {"kind": d["kind"], "description": d["description"], "net_amount": d["net_amount"]}
+        for name in ("project", "contract_line", "consultant", "ledger_account"):
+            if d.get(name):
+                line[f"{name}_id"] = d[name].pk
+        for name in ("hours", "period_start", "period_end", "tax_rate"):
+            if d.get(name) is not None:
+                line[name] = d[name]
+        return line
+
+
+VendorBillLineFormSet = forms.formset_factory(VendorBillLineForm, extra=0, min_num=1, validate_min=True, max_num=200)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2, **W}))
+
+
+class BillPdfForm(forms.Form):
+    pdf = forms.FileField(label="The vendor's PDF", widget=forms.ClearableFileInput(attrs={"accept": ".pdf", **W}))

@@ -9,5 +9,16 @@ MENU = [
     NavItem("Payments", "billing:payment-list", F, "cash-coin", order=520, group="Finance"),
     NavItem("AR", "billing:ar", F, "hourglass-split", order=530, group="Finance"),
     NavItem("VAT return", "billing:vat-return", F, "percent", order=535, group="Finance"),
+    NavItem("Vendor bills", "billing:vendor-bill-list", F, "file-earmark-text", order=540, group="Finance"),
+    NavItem(
+        "Bills to approve",
+        "billing:vendor-bill-queue",
+        (Role.FINANCE, Role.ADMIN, Role.PROJECT_MANAGER),
+        "check2-square",
+        order=545,
+        group="Finance",
+    ),
+    NavItem("AP", "billing:ap-aging", F, "hourglass-bottom", order=550, group="Finance"),
+    NavItem("Vendors", "crm:vendors", F, "truck", order=555, group="Finance"),
     NavItem("My invoices", "billing:portal", (Role.CLIENT,), "receipt", order=500),
 ]

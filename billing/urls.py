@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payments, portal, runs, tax
+from billing.views import fragments, invoices, payables, payments, portal, runs, tax
 
 app_name = "billing"
 
@@ -29,6 +29,17 @@ urlpatterns = [
     path("billing/ar/", payments.ar_view, name="ar"),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
+    path("billing/vendor-bills/", payables.bill_list, name="vendor-bill-list"),
+    path("billing/vendor-bills/new/", payables.bill_new, name="vendor-bill-new"),
+    path("billing/vendor-bills/waiting/", payables.bill_queue, name="vendor-bill-queue"),
+    path("billing/vendor-bills/<int:pk>/", payables.bill_detail, name="vendor-bill"),
+    path("billing/vendor-bills/<int:pk>/edit/", payables.bill_edit, name="vendor-bill-edit"),
+    path("billing/vendor-bills/<int:pk>/submit/", payables.bill_submit_view, name="vendor-bill-submit"),
+    path("billing/vendor-bills/<int:pk>/approve/", payables.bill_approve_view, name="vendor-bill-approve"),
+    path("billing/vendor-bills/<int:pk>/reject/", payables.bill_reject_view, name="vendor-bill-reject"),
+    path("billing/vendor-bills/<int:pk>/pdf/", payables.bill_pdf_view, name="vendor-bill-pdf"),
+    path("billing/ap/", payables.ap_aging_view, name="ap-aging"),
+    path("billing/fragments/vendors/<int:vendor_id>/bills/", payables.vendor_bills_panel, name="vendor-bills-panel"),
     path("billing/fragments/accounts/<int:account_id>/ar/", fragments.account_ar_panel, name="account-ar"),
     path(
         "billing/fragments/projects/<int:project_id>/billing/",

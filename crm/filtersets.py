@@ -5,8 +5,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from crm.choices import CURRENCIES, OpportunityStatus
-from crm.models import Account, Contact, Opportunity, Stage
+from crm.choices import COUNTRIES, CURRENCIES, OpportunityStatus
+from crm.models import Account, Contact, Opportunity, Stage, Vendor
 from psa.core.dates import MAX_DATE, MIN_DATE
 from psa.core.filters import IdFilter
 from psa.core.roles import Role
@@ -104,3 +104,25 @@ class ContactFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(email__icontains=value)
         )
+
+
+class VendorFilter(django_filters.FilterSet):
+    """Vendors by name (or legal name, or tax id), country and whether they supply subcontractors."""
+
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    country = django_filters.ChoiceFilter(choices=COUNTRIES, empty_label="Any country")
+    is_subcontractor = django_filters.BooleanFilter(label="Subcontractors")
+    is_active = django_filters.BooleanFilter(label="Active")
+
+    class Meta:
+        model = Vendor
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _bootstrap(self)
+
+    def filter_q(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(legal_name__icontains=value) | Q(tax_id__icontains=value))

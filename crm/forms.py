@@ -8,7 +8,17 @@ from django.contrib.auth import get_user_model
 
 from crm.choices import BillingModel, StageKind
 from crm.filtersets import sales_users
-from crm.models import Account, Contact, DeliveryRole, LineMilestone, Opportunity, OpportunityLine, RoleDemand, Stage
+from crm.models import (
+    Account,
+    Contact,
+    DeliveryRole,
+    LineMilestone,
+    Opportunity,
+    OpportunityLine,
+    RoleDemand,
+    Stage,
+    Vendor,
+)
 from crm.services.imports import UPLOAD_LIMIT
 from psa.core.models import LegalEntity
 from psa.core.roles import Role as UserRole
@@ -214,3 +224,32 @@ class ImportForm(StyledForm):
     file = forms.FileField(
         help_text=f"A CSV export with a header row (see the columns below), {UPLOAD_LIMIT.describe()}."
     )
+
+
+class VendorForm(StyledModelForm):
+    class Meta:
+        model = Vendor
+        fields = [
+            "name",
+            "legal_name",
+            "country",
+            "tax_id",
+            "street",
+            "postcode",
+            "city",
+            "email",
+            "currency",
+            "payment_terms_days",
+            "iban",
+            "bic",
+            "bank_name",
+            "is_subcontractor",
+            "hourly_rate",
+            "external_id",
+            "is_active",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["name"].help_text = "The name people use (the legal name when empty)."

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.views import accounts, imports, insights, pipeline
+from crm.views import accounts, imports, insights, pipeline, vendors
 
 app_name = "crm"
 
@@ -23,6 +23,10 @@ urlpatterns = [
     path("crm/accounts/<int:pk>/", accounts.account_detail, name="account"),
     path("crm/accounts/<int:pk>/edit/", accounts.account_edit, name="account-edit"),
     path("crm/accounts/<int:pk>/contacts/new/", accounts.contact_add, name="contact-add"),
+    path("crm/vendors/", vendors.vendor_list, name="vendors"),
+    path("crm/vendors/new/", vendors.vendor_create, name="vendor-create"),
+    path("crm/vendors/<int:pk>/", vendors.vendor_detail, name="vendor"),
+    path("crm/vendors/<int:pk>/edit/", vendors.vendor_edit, name="vendor-edit"),
     path("crm/forecast/", insights.forecast, name="forecast"),
     path("crm/demand/", insights.demand, name="demand"),
     path("crm/import/", imports.csv_import, name="import"),

@@ -46,6 +46,11 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_OUTBOX_MAX_ATTEMPTS", 8, "Delivery attempts of an outbox message before it is failed."),
         PsaSetting("PSA_BILLING_LEASE_S", 30, "A billing worker's lease on its run item, renewed every third."),
         PsaSetting("PSA_RECEIPT_REQUIRED_ABOVE", "25.00", "Expenses above this amount need a receipt."),
+        PsaSetting(
+            "PSA_AP_PM_APPROVAL_THRESHOLD",
+            "1000.00",
+            "A vendor bill's lines on a project above this (functional currency) need its manager's approval.",
+        ),
         PsaSetting("PSA_WEBHOOKS_ALLOW_PRIVATE", False, "Allow webhook targets that are not globally routable."),
         PsaSetting("PSA_WEBHOOK_TIMEOUT_S", 10, "Seconds a webhook receiver has to answer."),
         PsaSetting(

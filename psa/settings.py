@@ -345,6 +345,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "billing.choices.PaymentMethod",
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
+        "VendorBillLineKindEnum": "billing.choices.VendorBillLineKind",
+        "PurchaseTaxEnum": "billing.choices.PurchaseTax",
+        "VendorBillStatusEnum": "billing.choices.VendorBillStatus",
     },
     # Every operation documents its error answers ({code, message, fields}) next to its success.
     "POSTPROCESSING_HOOKS": [
@@ -495,6 +498,7 @@ PSA_OUTBOX_MAX_ATTEMPTS = env_read(env, "PSA_OUTBOX_MAX_ATTEMPTS")
 PSA_BILLING_LEASE_S = env_read(env, "PSA_BILLING_LEASE_S")
 # Expenses above this amount (in the expense's currency) need a receipt.
 PSA_RECEIPT_REQUIRED_ABOVE = env_read(env, "PSA_RECEIPT_REQUIRED_ABOVE")
+PSA_AP_PM_APPROVAL_THRESHOLD = env_read(env, "PSA_AP_PM_APPROVAL_THRESHOLD")
 # Webhook receivers on any address that is not globally routable are refused unless this is on (tests and
 # development only; DEBUG does not turn it on).
 PSA_WEBHOOKS_ALLOW_PRIVATE = env_read(env, "PSA_WEBHOOKS_ALLOW_PRIVATE")

@@ -377,3 +377,16 @@ class VatReturnSerializer(serializers.Serializer):
     difference = serializers.DecimalField(max_digits=18, decimal_places=2)
     reconciled = serializers.BooleanField()
     documents = serializers.IntegerField()
+    input_vat = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Charged by vendors (deductible).")
+    reverse_charge_due = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="Self-assessed on services bought from abroad (due and deductible)."
+    )
+    reverse_charge_purchases = serializers.DecimalField(max_digits=18, decimal_places=2)
+    input_total = serializers.DecimalField(max_digits=18, decimal_places=2)
+    net_payable = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="Output tax + reverse charge due - deductible input VAT."
+    )
+    ledger_input_vat = serializers.DecimalField(max_digits=18, decimal_places=2)
+    ledger_reverse_charge = serializers.DecimalField(max_digits=18, decimal_places=2)
+    purchases_reconciled = serializers.BooleanField()
+    bills = serializers.IntegerField()

@@ -1,3 +1,5 @@
+from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
+from billing.api.payables import VendorBillViewSet
 from billing.api.views import (
     ArAgingViewSet,
     BillingRunViewSet,
@@ -14,4 +16,6 @@ routes = [
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
+    ("vendor-bills", VendorBillViewSet, "api-vendor-bill"),
+    ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),
 ]

@@ -296,5 +296,19 @@ class VatReturnViewSet(GenericViewSet):
             "difference": result.difference,
             "reconciled": result.reconciled,
             "documents": result.documents,
+            **{
+                name: getattr(result, name)
+                for name in (
+                    "input_vat",
+                    "reverse_charge_due",
+                    "reverse_charge_purchases",
+                    "input_total",
+                    "net_payable",
+                    "ledger_input_vat",
+                    "ledger_reverse_charge",
+                    "purchases_reconciled",
+                    "bills",
+                )
+            },
         }
         return Response(s.VatReturnSerializer(data).data)

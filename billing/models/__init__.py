@@ -17,6 +17,7 @@ from billing.models.invoices import (
 from billing.models.payables import (
     PaymentRun,
     VendorBill,
+    VendorBillApproval,
     VendorBillLine,
     VendorPayment,
     VendorPaymentAllocation,
@@ -45,6 +46,7 @@ __all__ = [
     "TaxCategory",
     "VatRate",
     "VendorBill",
+    "VendorBillApproval",
     "VendorBillLine",
     "VendorPayment",
     "VendorPaymentAllocation",

@@ -37,7 +37,7 @@ def payment_file_path(instance: "PaymentRun", filename: str) -> str:
     return f"payment_runs/{instance.entity_id}/{timezone.now():%Y/%m}/{filename}"
 
 
-@tracked()
+@tracked(exclude=["pdf"])  # the PDF is a stored file, served only by its checked view
 class VendorBill(models.Model):
     """A bill received from a vendor. `number` is the vendor's own invoice number; the gross total is what the
     firm owes the vendor (net + input VAT; reverse-charge VAT is self-assessed and not owed to the vendor)."""
@@ -50,6 +50,11 @@ class VendorBill(models.Model):
     due_date = models.DateField()
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
     purchase_tax = models.CharField(max_length=16, choices=PurchaseTax.choices, default=PurchaseTax.STANDARD)
+    purchase_tax_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why the purchase tax differs from what the vendor's and the entity's countries decide (override).",
+    )
     net_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     tax_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, help_text="Input VAT charged by the vendor.")
     reverse_charge_tax = models.DecimalField(
@@ -82,6 +87,10 @@ class VendorBill(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     rejected_reason = models.TextField(blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -199,6 +208,24 @@ class VendorBillLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bill_id}: {self.description} {self.net_amount}"
+
+
+class VendorBillApproval(models.Model):
+    """A project manager's approval of the lines of one project on a bill (needed above the threshold,
+    billing.services.payables). Finance's approval, which posts, is on the bill itself."""
+
+    bill = models.ForeignKey(VendorBill, on_delete=models.CASCADE, related_name="approvals")
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(default=timezone.now)
+    functional_amount = models.DecimalField(**AMOUNT_FIELD, help_text="The project's lines, functional currency.")
+
+    class Meta:
+        ordering = ["bill", "approved_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["bill", "project"], name="billing_vbapproval_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id}: project {self.project_id} approved by {self.approved_by_id}"
 
 
 class PaymentRun(models.Model):

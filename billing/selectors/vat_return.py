@@ -11,6 +11,12 @@ Reconciliation: the output tax equals the credits less the debits posted to the 
 (ledger movements, read-only). A difference is shown, never hidden: it means a posting to tax payable that is not
 an invoice's or credit note's tax (a manual journal) or a document posted outside its issue date.
 
+Purchases (the cost side): the input VAT charged by vendors on bills posted in the period (deductible), and the
+VAT the entity self-assessed under reverse charge on services bought from abroad (due and deductible at once), with
+the reverse-charge purchases' net. Both in the functional currency at each bill's booked rate (as posted), by the
+date of the bill's journal entry; reconciled to the movements of the input-VAT and reverse-charge-VAT accounts.
+The net payable is output tax + reverse-charge VAT due - input VAT (vendors' plus reverse charge).
+
 Legal entities: a return is one entity's (one VAT registration): both queries are filtered by it (the documents
 it issued, the movements of its own tax-payable account), so each entity's return reconciles to its own books.
 """
@@ -19,10 +25,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, Round
 
-from billing.choices import InvoiceKind, InvoiceStatus, TaxKind
-from billing.models import InvoiceTax
+from billing.choices import (
+    VENDOR_BILL_OPEN_STATUSES,
+    InvoiceKind,
+    InvoiceStatus,
+    PurchaseTax,
+    TaxKind,
+    VendorBillStatus,
+)
+from billing.models import InvoiceTax, VendorBill
 from ledger.choices import SystemAccount
 from ledger.selectors import movements
 from psa.core.currency import functional_currency
@@ -58,6 +72,33 @@ class VatReturn:
     not_subject: VatReturnRow | None = None  # O turnover: outside the scope of the seller's VAT
     ledger_tax: Decimal = ZERO  # tax payable: credits - debits posted in the period
     documents: int = 0
+    input_vat: Decimal = ZERO  # charged by vendors on bills posted in the period (deductible)
+    reverse_charge_due: Decimal = ZERO  # self-assessed on services bought from abroad (due and deductible)
+    reverse_charge_purchases: Decimal = ZERO  # their net
+    bills: int = 0
+    ledger_input_vat: Decimal = ZERO  # input VAT account: debits - credits in the period
+    ledger_reverse_charge: Decimal = ZERO  # reverse-charge VAT account: credits - debits in the period
+
+    @property
+    def input_total(self) -> Decimal:
+        """Deductible input VAT: the vendors' plus the reverse charge's."""
+        return self.input_vat + self.reverse_charge_due
+
+    @property
+    def net_payable(self) -> Decimal:
+        return self.output_tax + self.reverse_charge_due - self.input_total
+
+    @property
+    def input_difference(self) -> Decimal:
+        return self.ledger_input_vat - self.input_total
+
+    @property
+    def reverse_charge_difference(self) -> Decimal:
+        return self.ledger_reverse_charge - self.reverse_charge_due
+
+    @property
+    def purchases_reconciled(self) -> bool:
+        return self.input_difference == 0 and self.reverse_charge_difference == 0
 
     @property
     def output_tax(self) -> Decimal:
@@ -145,7 +186,45 @@ def vat_return(*, start: date, end: date, entity_id: int) -> VatReturn:
     debit = sum((d for d, _ in moved.values()), ZERO)
     credit = sum((c for _, c in moved.values()), ZERO)
     result.ledger_tax = credit - debit
+    _purchases(result, start=start, end=end, entity_id=entity_id)
     return result
+
+
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+
+
+def _functional(field_name: str, q: Q | None = None) -> Coalesce:
+    return Coalesce(Sum(Round(F(field_name) * F("fx_rate"), 2), filter=q), Value(ZERO), output_field=MONEY)
+
+
+def _purchases(result: VatReturn, *, start: date, end: date, entity_id: int) -> None:
+    """Input VAT and reverse charge of the bills posted in the period, and the two accounts' movements."""
+    posted = (*VENDOR_BILL_OPEN_STATUSES, VendorBillStatus.PAID)
+    rc = Q(purchase_tax=PurchaseTax.REVERSE_CHARGE)
+    row = VendorBill.objects.filter(
+        entity_id=entity_id,
+        status__in=posted,
+        journal_entry__date__gte=start,
+        journal_entry__date__lte=end,
+    ).aggregate(
+        n=Count("id"),
+        input_vat=_functional("tax_total"),
+        rc_due=_functional("reverse_charge_tax", rc),
+        rc_net=_functional("net_total", rc),
+    )
+    result.bills, result.input_vat = row["n"], row["input_vat"]
+    result.reverse_charge_due, result.reverse_charge_purchases = row["rc_due"], row["rc_net"]
+    moved = movements(
+        start=start,
+        end=end,
+        group=("account__system_role",),
+        filters=Q(account__system_role__in=(SystemAccount.INPUT_VAT, SystemAccount.REVERSE_CHARGE_VAT)),
+        entity_id=entity_id,
+    )
+    d, c = moved.get((SystemAccount.INPUT_VAT,), (ZERO, ZERO))
+    result.ledger_input_vat = d - c
+    d, c = moved.get((SystemAccount.REVERSE_CHARGE_VAT,), (ZERO, ZERO))
+    result.ledger_reverse_charge = c - d
 
 
 def vat_return_month(raw: str | None, *, today: date) -> tuple[date, date]:

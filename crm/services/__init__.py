@@ -16,6 +16,7 @@ from crm.services.pipeline import (
     role_demand_add,
     role_demand_remove,
 )
+from crm.services.vendors import vendor_create, vendor_update
 
 __all__ = [
     "ImportReport",
@@ -36,4 +37,6 @@ __all__ = [
     "opportunity_update",
     "role_demand_add",
     "role_demand_remove",
+    "vendor_create",
+    "vendor_update",
 ]

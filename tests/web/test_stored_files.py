@@ -15,11 +15,13 @@ from django.test import Client
 from django.urls import Resolver404, clear_url_caches, resolve
 
 from billing.services import invoice_draft_for_contract
+from billing.services.payables import bill_attach_pdf, bill_create
 from projects.services import expenses as ex
 from psa.core.entities import entity_default
 from psa.core.logos import entity_logo_set
 from psa.web.files import FILE_KINDS
 from tests.billing.factories import issued_invoice, make_account, make_periods, milestone_contract, portal_user
+from tests.billing.payables_factories import make_vendor
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,14 @@ def _expense(consultant, setup, name):
     return expense
 
 
+def _vendor_bill(finance, project):
+    bill = bill_create(
+        by=finance, vendor_id=make_vendor().pk, number="V-1", bill_date=MONDAY,
+        lines=[{"kind": "project_cost", "description": "Design", "project_id": project.pk, "net_amount": "10.00"}],
+    )  # fmt: skip
+    return bill_attach_pdf(bill_id=bill.pk, by=finance, pdf=SimpleUploadedFile("bill.pdf", b"%PDF-1.4 bill"))
+
+
 @pytest.fixture
 def firm(make_user):
     make_periods()
@@ -46,9 +56,11 @@ def firm(make_user):
     entity = entity_logo_set(
         by=finance, entity_id=entity_default().pk, logo=SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n logo")
     )
+    vendor_bill = _vendor_bill(finance, setup.project)
     return {
         "finance": finance,
         "entity": entity,
+        "vendor_bill": vendor_bill,
         "invoice": issued_invoice(finance, "100.00", account=mine),
         "other_invoice": issued_invoice(finance, "100.00", account=theirs),
         "client": portal_user(mine, make_user),
@@ -70,10 +82,11 @@ def _as(user) -> Client:
 def _handed_out(firm) -> dict[str, set[str]]:
     """Every file URL that the pages and the API give each owner, keyed by who was given it."""
     inv, exp, ent = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk
+    vb = firm["vendor_bill"].pk
     reads = {
         "finance": [
             f"/billing/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/",
-            f"/entities/{ent}/", "/api/v1/entities/",
+            f"/entities/{ent}/", "/api/v1/entities/", f"/billing/vendor-bills/{vb}/", f"/api/v1/vendor-bills/{vb}/",
         ],
         "client": [
             "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"
@@ -99,6 +112,7 @@ def test_every_file_url_handed_out_opens_for_its_owner_and_for_nobody_else(firm)
         f"files/invoice-pdf/{firm['invoice'].pk}/",
         f"files/expense-receipt/{firm['receipt'].pk}/",
         f"files/entity-logo/{firm['entity'].pk}/",
+        f"files/vendor-bill-pdf/{firm['vendor_bill'].pk}/",
     }
     handed = set().union(*found.values())
     for suffix in own:
