@@ -6,6 +6,7 @@ from billing.api.views import (
     PaymentViewSet,
     VatReturnViewSet,
 )
+from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 
 routes = [
     ("billing/runs", BillingRunViewSet, "api-billing-run"),
@@ -14,4 +15,6 @@ routes = [
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
+    ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
+    ("payment-runs", PaymentRunViewSet, "api-payment-run"),
 ]

@@ -37,6 +37,7 @@ from crm.models import Vendor
 from psa.core.audit import audit_record
 from psa.core.countries import iban_error
 from psa.core.exceptions import ValidationFailed, ensure_transition
+from psa.core.files import StoredFile
 from psa.core.fx import rate_for
 from psa.core.models import EntityBankAccount, LegalEntity
 from psa.core.money import ZERO
@@ -219,3 +220,8 @@ def payment_run_cancel(*, run_id: int, by: User | None) -> PaymentRun:
     run.save(update_fields=["status"])
     audit_record(actor=by, action="billing.payment_run_cancel", obj=run, summary=f"{run} cancelled")
     return run
+
+
+def payment_run_file(run: PaymentRun) -> StoredFile:
+    """The run's pain.001 file as finance downloads it (the caller has checked who may read `run`)."""
+    return StoredFile(name=run.file.name or "", filename=f"{run.message_id}.xml", content_type="application/xml")

@@ -16,9 +16,11 @@ from django.db import models
 from django.http import Http404
 
 from billing.choices import InvoiceStatus
-from billing.models import Invoice
+from billing.models import Invoice, PaymentRun
 from billing.selectors import invoices_for
+from billing.selectors.vendor_payments import payment_runs_for
 from billing.services.documents import invoice_pdf_file
+from billing.services.payment_runs import payment_run_file
 from projects.models import Expense
 from projects.selectors import expenses_for
 from projects.services.expenses import receipt_file
@@ -45,6 +47,10 @@ def _with_receipt(user) -> models.QuerySet:
     return expenses_for(user).exclude(receipt="")
 
 
+def _exported_runs(user) -> models.QuerySet:
+    return payment_runs_for(user).exclude(file="")
+
+
 def _entities_with_logo(user) -> models.QuerySet:
     return entities_for(user).exclude(logo="")
 
@@ -53,6 +59,7 @@ FILE_KINDS: dict[str, FileKind] = {
     "invoice-pdf": FileKind(Invoice, "pdf", _issued_invoices, invoice_pdf_file),
     "expense-receipt": FileKind(Expense, "receipt", _with_receipt, receipt_file),
     "entity-logo": FileKind(LegalEntity, "logo", _entities_with_logo, logo_file),
+    "payment-run-file": FileKind(PaymentRun, "file", _exported_runs, payment_run_file),
 }
 
 

@@ -178,6 +178,7 @@ def test_booking_posts_every_payment_once_and_settles_the_bills(periods, finance
 
 
 def test_a_bank_account_of_another_entity_is_refused(periods, finance):
+    entity_default()  # the firm's first entity exists before the second
     uk = entity_create(
         by=finance,
         values={"code": "UK", "series_prefix": "GB", "name": "UK Ltd", "legal_name": "UK Ltd", "country": "GB",

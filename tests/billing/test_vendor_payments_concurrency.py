@@ -2,13 +2,11 @@
 full; B, asking for the same amount, queues behind A's lock and then sees the bill paid: its payment is refused
 as an over-payment, so the bill is paid once and AP holds no debit balance."""
 
-import importlib
 import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.db import connection, transaction
 
 from billing.choices import VendorBillStatus
@@ -27,9 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.mark.parametrize("allocated", [False, True], ids=["oldest-first", "allocated"])
 def test_two_payments_racing_for_one_bill_never_over_pay_it(make_user, allocated):
     make_periods()
-    # After an earlier transactional test's flush the chart comes back from migration 0002, where accounts
-    # payable has no role yet; migration 0016 gives it (as it does to a migrated database).
-    importlib.import_module("ledger.migrations.0016_cost_side_accounts").create_accounts(apps, None)
     finance = make_user("finance")
     vendor = make_vendor()
     bill = posted_bill(vendor, "500.00")
