@@ -1,3 +1,4 @@
+from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 from billing.api.views import (
     ArAgingViewSet,
     BillingRunViewSet,
@@ -6,7 +7,6 @@ from billing.api.views import (
     PaymentViewSet,
     VatReturnViewSet,
 )
-from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 
 routes = [
     ("billing/runs", BillingRunViewSet, "api-billing-run"),

@@ -28,7 +28,6 @@ from psa.core.models import EntityBankAccount, LegalEntity
 from psa.core.roles import Role
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
-AMOUNT = {"max_digits": 18, "decimal_places": 2}
 
 
 class VendorAllocationSerializer(serializers.ModelSerializer):
@@ -67,14 +66,14 @@ class VendorPaymentSerializer(serializers.ModelSerializer):
 
 class BillAmountSerializer(serializers.Serializer):
     bill_id = serializers.IntegerField()
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
 class VendorPaymentCreateSerializer(serializers.Serializer):
     vendor = serializers.IntegerField()
     entity = serializers.IntegerField(required=False, help_text="The paying legal entity; the default one if left out.")
     paid_on = DateField()
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField(max_length=3, required=False, help_text="ISO 4217; the vendor's when left out.")
     reference = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
     allocations = BillAmountSerializer(
@@ -124,7 +123,7 @@ class PaymentRunDetailSerializer(PaymentRunSerializer):
 
     @extend_schema(responses=PaymentRunPaymentSerializer(many=True))
     def get_payments(self, run: PaymentRun) -> list:
-        return PaymentRunPaymentSerializer(payment_run_payments(run), many=True).data
+        return list(PaymentRunPaymentSerializer(payment_run_payments(run), many=True).data)
 
 
 class PaymentRunCreateSerializer(serializers.Serializer):

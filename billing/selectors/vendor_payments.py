@@ -1,6 +1,7 @@
 """Reads for paying vendors: the payments made (posted), the payment runs and what a run pays. Finance and
 administrators see them all; anyone else sees none. Each list issues a fixed number of queries."""
 
+from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, QuerySet
 
 from billing.models import PaymentRun, VendorPayment, VendorPaymentAllocation
@@ -9,7 +10,7 @@ from psa.core.roles import Role, has_role
 FINANCE = (Role.FINANCE, Role.ADMIN)
 
 
-def vendor_payments_for(user) -> QuerySet[VendorPayment]:
+def vendor_payments_for(user: User) -> QuerySet[VendorPayment]:
     """Payments paid and posted: recorded by hand, or in a booked run (a proposed or cancelled run's payments
     were never made)."""
     if not has_role(user, *FINANCE):
@@ -21,7 +22,7 @@ def vendor_payments_for(user) -> QuerySet[VendorPayment]:
     )
 
 
-def payment_runs_for(user) -> QuerySet[PaymentRun]:
+def payment_runs_for(user: User) -> QuerySet[PaymentRun]:
     if not has_role(user, *FINANCE):
         return PaymentRun.objects.none()
     return PaymentRun.objects.select_related("entity", "bank_account").annotate(n_payments=Count("payments"))

@@ -18,9 +18,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import sepaxml
+import sepaxml  # type: ignore[import-untyped]
 from django.utils import timezone
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 from sepaxml import SepaTransfer
 
 from psa.core.exceptions import ValidationFailed

@@ -57,7 +57,9 @@ def _message_id(entity: LegalEntity, on: date) -> str:
 
 
 def _no_valid_iban(vendors: list[Vendor]) -> list[str]:
-    return [f"{v.name}: {iban_error(v.iban) if v.iban else 'no IBAN'}" for v in vendors if not v.iban or iban_error(v.iban)]
+    return [
+        f"{v.name}: {iban_error(v.iban) if v.iban else 'no IBAN'}" for v in vendors if not v.iban or iban_error(v.iban)
+    ]
 
 
 def _remittance(bills: list[VendorBill]) -> str:
@@ -153,16 +155,18 @@ def payment_run_export(*, run_id: int, by: User | None) -> PaymentRun:
             f"Vendors without a valid IBAN cannot be paid by transfer: {'; '.join(problems)}.",
             fields={"vendor": problems},
         )
-    entity = LegalEntity.objects.get(pk=run.entity_id)
-    if not (entity.legal_name or entity.name).strip():
+    entity = run.entity
+    if entity is None or not (entity.legal_name or entity.name).strip():
         raise ValidationFailed(
-            f"Entity {entity.code} has no legal name: the bank needs the payer's name.",
+            f"Entity {getattr(entity, 'code', '')} has no legal name: the bank needs the payer's name.",
             fields={"entity": ["Enter the entity's legal name."]},
         )
     account = EntityBankAccount.objects.get(pk=run.bank_account_id)
     xml = pain001_build(
         message_id=run.message_id,
-        debtor=Debtor(name=(entity.legal_name or entity.name).strip(), iban=account.iban, bic=account.bic, currency=run.currency),
+        debtor=Debtor(
+            name=(entity.legal_name or entity.name).strip(), iban=account.iban, bic=account.bic, currency=run.currency
+        ),
         execution_date=run.execution_date,
         transfers=[
             Transfer(

@@ -136,13 +136,13 @@ def settlement_post(payment: VendorPayment, shares: list[Share], rate: Rate) -> 
     difference = relieved_total - paid
     if difference:
         role = SystemAccount.FX_REALISED_GAIN if difference > 0 else SystemAccount.FX_REALISED_LOSS
-        side = {"credit": difference} if difference > 0 else {"debit": -difference}
         lines.append(
             fx_difference_line(
                 account_code_for(role),
                 currency=payment.currency,
+                debit=-difference if difference < 0 else ZERO,
+                credit=difference if difference > 0 else ZERO,
                 memo=f"Realised exchange difference on payment {label}"[:200],
-                **side,
             )
         )
     key = f"vendor-payment:{payment.pk}"
@@ -192,7 +192,7 @@ def _explicit_shares(allocations: list[dict], bills: dict[int, VendorBill], curr
         if bill.pk in seen:
             raise ValidationFailed("A bill is named twice.", fields={f"allocations[{i}].bill_id": ["Named twice."]})
         seen.add(bill.pk)
-        amount = positive_amount(a.get("amount"), f"allocations[{i}].amount", currency)
+        amount = positive_amount(a.get("amount", ""), f"allocations[{i}].amount", currency)
         if amount > bill.open_amount:
             raise ValidationFailed(
                 f"Bill {bill.number} has {bill.open_amount} {currency} open; over-payments are refused.",
@@ -293,4 +293,3 @@ def vendor_payment_record(
         summary=f"Payment {amount:,.2f} {currency} to {vendor.name}",
     )
     return payment
-

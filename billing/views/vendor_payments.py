@@ -28,7 +28,9 @@ RUN_SORTS = {"execution": "execution_date", "total": "total", "created": "create
 def vendor_payment_list(request):
     f = VendorPaymentFilter(request.GET, queryset=vendor_payments_for(request.user))
     page_obj, sort = paginate_sorted(request, f.qs, sort_fields=PAYMENT_SORTS, default_sort="-paid")
-    return render(request, "billing/vendor_payments/payment_list.html", {"filter": f, "page_obj": page_obj, "sort": sort})
+    return render(
+        request, "billing/vendor_payments/payment_list.html", {"filter": f, "page_obj": page_obj, "sort": sort}
+    )
 
 
 @finance_required

@@ -136,7 +136,9 @@ def test_a_foreign_currency_payment_realises_the_difference_against_the_booked_r
     assert gl_balance(SystemAccount.CASH) == D("-890.00")
     entry = JournalEntry.objects.filter(source__startswith="vendor-payment:").order_by("pk").last()
     usd = {ln.account.code: ln.amount_currency for ln in entry.lines.select_related("account")}
-    assert usd[account_code_for(SystemAccount.CASH)] == D("600.00") and usd[account_code_for(SystemAccount.PAYABLE)] == D("600.00")
+    assert usd[account_code_for(SystemAccount.CASH)] == D("600.00") and usd[
+        account_code_for(SystemAccount.PAYABLE)
+    ] == D("600.00")
 
 
 def test_ap_control_equals_the_open_bills_after_partial_and_foreign_payments(periods, finance):

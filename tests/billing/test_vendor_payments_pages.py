@@ -8,8 +8,8 @@ from django.urls import reverse
 from lxml import etree
 
 from billing.models import PaymentRun, VendorPayment
-from billing.services.payment_runs import payment_run_export, payment_run_propose
 from billing.services.pain001 import SCHEMA_PATH
+from billing.services.payment_runs import payment_run_export, payment_run_propose
 from billing.services.vendor_payments import vendor_payment_record
 from psa.core.entities import entity_default
 from tests.billing.factories import make_account, portal_user

@@ -116,10 +116,15 @@ def posted_bill(
             source=key,
             entity_id=entity.pk,
             lines=(
-                fx_line(account_code_for(SystemAccount.COST_OF_SERVICES), rate=rate, debit=amount,
-                        functional=functional, project_id=project.pk),
+                fx_line(
+                    account_code_for(SystemAccount.COST_OF_SERVICES),
+                    rate=rate,
+                    debit=amount,
+                    functional=functional,
+                    project_id=project.pk,
+                ),
                 fx_line(account_code_for(SystemAccount.PAYABLE), rate=rate, credit=amount, functional=functional),
-            ),  # fmt: skip
+            ),
         ),
         key=key,
     )
