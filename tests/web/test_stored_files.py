@@ -15,11 +15,13 @@ from django.test import Client
 from django.urls import Resolver404, clear_url_caches, resolve
 
 from billing.services import invoice_draft_for_contract
+from billing.services.payment_runs import payment_run_export, payment_run_propose
 from projects.services import expenses as ex
 from psa.core.entities import entity_default
 from psa.core.logos import entity_logo_set
 from psa.web.files import FILE_KINDS
 from tests.billing.factories import issued_invoice, make_account, make_periods, milestone_contract, portal_user
+from tests.billing.vendor_payment_factories import make_bank_account, make_vendor, posted_bill
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,14 @@ def _expense(consultant, setup, name):
     )  # fmt: skip
     ex.expenses_submit(by=consultant.user, consultant_id=consultant.pk, expense_ids=[expense.pk])
     return expense
+
+
+def _payment_run(finance):
+    """An exported payment run: its pain.001 file is downloadable by finance."""
+    posted_bill(make_vendor(), "10.00")
+    run = payment_run_propose(entity=entity_default(), bank_account=make_bank_account(),
+                              execution_date=date(2026, 3, 5), due_by=date(2026, 12, 31), by=finance)  # fmt: skip
+    return payment_run_export(run_id=run.pk, by=finance)
 
 
 @pytest.fixture
@@ -58,6 +68,7 @@ def firm(make_user):
         "receipt": _expense(carl, setup, "taxi.pdf"),
         "other_consultant": bob.user,
         "other_receipt": _expense(bob, setup, "hotel.pdf"),
+        "run": _payment_run(finance),
     }
 
 
@@ -69,11 +80,11 @@ def _as(user) -> Client:
 
 def _handed_out(firm) -> dict[str, set[str]]:
     """Every file URL that the pages and the API give each owner, keyed by who was given it."""
-    inv, exp, ent = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk
+    inv, exp, ent, run = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk, firm["run"].pk
     reads = {
         "finance": [
             f"/billing/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/",
-            f"/entities/{ent}/", "/api/v1/entities/",
+            f"/entities/{ent}/", "/api/v1/entities/", f"/billing/payment-runs/{run}/", f"/api/v1/payment-runs/{run}/",
         ],
         "client": [
             "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"
@@ -99,6 +110,7 @@ def test_every_file_url_handed_out_opens_for_its_owner_and_for_nobody_else(firm)
         f"files/invoice-pdf/{firm['invoice'].pk}/",
         f"files/expense-receipt/{firm['receipt'].pk}/",
         f"files/entity-logo/{firm['entity'].pk}/",
+        f"files/payment-run-file/{firm['run'].pk}/",
     }
     handed = set().union(*found.values())
     for suffix in own:
