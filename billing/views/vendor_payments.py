@@ -15,6 +15,7 @@ from billing.services.payment_runs import (
 from billing.services.vendor_payments import vendor_payment_record
 from billing.vendor_payment_forms import PaymentRunFilter, PaymentRunForm, VendorPaymentFilter, VendorPaymentForm
 from billing.views._common import finance_required, post_action
+from psa.core.entities import entity_default_id
 from psa.core.exceptions import DomainError
 from psa.core.files import file_url
 from psa.core.forms import form_apply_domain_error
@@ -35,7 +36,7 @@ def vendor_payment_list(request):
 
 @finance_required
 def vendor_payment_new(request):
-    form = VendorPaymentForm(request.POST or None)
+    form = VendorPaymentForm(request.POST or None, initial={"entity": entity_default_id()})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
