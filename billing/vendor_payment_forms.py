@@ -58,8 +58,13 @@ class VendorPaymentForm(forms.Form):
     )
 
 
+class BankAccountChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: EntityBankAccount) -> str:
+        return f"{obj.entity.code} · {obj.currency} · {obj.iban}{f' ({obj.bank_name})' if obj.bank_name else ''}"
+
+
 class PaymentRunForm(forms.Form):
-    bank_account = forms.ModelChoiceField(
+    bank_account = BankAccountChoice(
         queryset=EntityBankAccount.objects.select_related("entity"), label="Pay from", widget=forms.Select(attrs=S)
     )
     execution_date = DateFormField(

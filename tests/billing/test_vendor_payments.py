@@ -13,17 +13,20 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billing.choices import VendorBillStatus
 from billing.models import VendorBill, VendorPayment
 from billing.services.payment_runs import payment_run_propose
-from billing.services.vendor_payments import vendor_payment_record
+from billing.services.vendor_payments import bill_share, vendor_payment_record
 from ledger.choices import SystemAccount
 from ledger.models import JournalEntry
 from ledger.services import account_code_for
 from psa.core.entities import entity_create, entity_default
 from psa.core.exceptions import ConflictError, PermissionDeniedError, ValidationFailed
-from psa.core.fx import MissingRate
+from psa.core.fx import MissingRate, Rate, convert
+from psa.core.money import round_money
 from tests.billing.vendor_payment_factories import (
     gl_balance,
     make_bank_account,
@@ -93,7 +96,7 @@ def test_over_payment_is_refused_and_nothing_is_written(periods, finance):
     assert not JournalEntry.objects.filter(source__startswith="vendor-payment:").exists()
 
 
-def test_a_payment_settles_only_its_entity_and_currency(periods, finance, settings):
+def test_a_payment_settles_only_its_entity_and_currency(periods, finance):
     vendor = make_vendor()
     set_rate("USD", date(2026, 1, 1), "0.90")
     usd_bill = posted_bill(vendor, "100.00", currency="USD")
@@ -188,3 +191,26 @@ def test_a_bill_waiting_in_a_payment_run_is_left_to_the_run(periods, finance):
         _pay(finance, vendor, "10.00")
     with pytest.raises(ConflictError):
         _pay(finance, vendor, "10.00", allocations=[{"bill_id": bill.pk, "amount": "10.00"}])
+
+
+@given(
+    gross=st.decimals(min_value=D("0.01"), max_value=D("99999.99"), places=2),
+    rate=st.decimals(min_value=D("0.0001"), max_value=D("200"), places=4),
+    cuts=st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=6),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_shares_of_a_bills_payments_add_up_to_its_booked_value(gross, rate, cuts):
+    """However a bill is paid in parts, what the parts take off AP sums to its functional gross exactly."""
+    functional = convert(amount=gross, rate=Rate(currency="USD", quote="EUR", rate=rate, date=date(2026, 1, 1)))
+    bill = VendorBill(currency="USD", gross_total=gross, amount_paid=D("0"), functional_gross=functional)
+    total_cuts = sum(cuts)
+    parts = [round_money(gross * c / total_cuts) for c in cuts[:-1]]
+    parts = [p for p in parts if p > 0]
+    parts.append(gross - sum(parts, D("0")))
+    taken = D("0")
+    for part in parts:
+        if part <= 0:
+            continue
+        taken += bill_share(bill, part)
+        bill.amount_paid += part
+    assert bill.amount_paid == gross and taken == functional
