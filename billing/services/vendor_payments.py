@@ -263,7 +263,10 @@ def vendor_payment_record(
                 fields={"allocations": ["They must add up to the amount."]},
             )
     else:
-        locked = lock_bills(candidates.exclude(pk__in=reserved_bill_ids()))
+        locked = lock_bills(candidates)
+        # Read after the locks: a payment run proposed meanwhile has committed its bills by now.
+        reserved = set(reserved_bill_ids().filter(bill_id__in=[b.pk for b in locked]).values_list("bill_id", flat=True))
+        locked = [b for b in locked if b.pk not in reserved]
         open_total = sum((b.open_amount for b in locked), ZERO)
         if amount > open_total:
             raise ValidationFailed(
