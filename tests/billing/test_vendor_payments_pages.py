@@ -11,6 +11,7 @@ from billing.models import PaymentRun, VendorPayment
 from billing.services.pain001 import SCHEMA_PATH
 from billing.services.payment_runs import payment_run_export, payment_run_propose
 from billing.services.vendor_payments import vendor_payment_record
+from crm.models import Vendor
 from psa.core.entities import entity_default
 from tests.billing.factories import make_account, portal_user
 from tests.billing.vendor_payment_factories import make_bank_account, make_vendor, posted_bill
@@ -136,3 +137,20 @@ def test_a_portal_user_and_an_anonymous_visitor_are_kept_out(client, make_user, 
     client.force_login(portal_user(make_account(), make_user))
     assert client.get(reverse("billing:vendor-payment-list")).status_code == 403
     assert client.get(f"/files/payment-run-file/{run.pk}/").status_code == 404
+
+
+def test_proposing_a_run_names_the_vendors_without_an_iban_inline(client_as, periods):
+    client = client_as("finance")
+    posted_bill(make_vendor("Nobank Ltd", iban=""), "10.00")
+    account = make_bank_account()
+    data = {"bank_account": account.pk, "execution_date": "2026-03-05", "due_by": "2026-12-31"}
+    response = client.post(reverse("billing:payment-run-new"), data)
+    assert response.status_code == 400
+    assert "Nobank Ltd: no IBAN" in response.context["form"].errors["vendors"][0]
+    assert not PaymentRun.objects.exists()
+    posted_bill(make_vendor("Paid Ltd"), "20.00")
+    others = [v.pk for v in Vendor.objects.exclude(name="Nobank Ltd")]
+    response = client.post(reverse("billing:payment-run-new"), {**data, "vendors": others})
+    run = PaymentRun.objects.get()
+    assert response.status_code == 302 and response.url == reverse("billing:payment-run-detail", args=[run.pk])
+    assert run.total == 20
