@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payables, payments, portal, runs, tax
+from billing.views import fragments, invoices, payables, payments, portal, runs, tax, vendor_payments
 
 app_name = "billing"
 
@@ -26,6 +26,14 @@ urlpatterns = [
     path("billing/payments/", payments.payment_list, name="payment-list"),
     path("billing/payments/new/", payments.payment_new, name="payment-new"),
     path("billing/payments/import/", payments.payment_import, name="payment-import"),
+    path("billing/vendor-payments/", vendor_payments.vendor_payment_list, name="vendor-payment-list"),
+    path("billing/vendor-payments/new/", vendor_payments.vendor_payment_new, name="vendor-payment-new"),
+    path("billing/payment-runs/", vendor_payments.payment_run_list, name="payment-run-list"),
+    path("billing/payment-runs/new/", vendor_payments.payment_run_new, name="payment-run-new"),
+    path("billing/payment-runs/<int:pk>/", vendor_payments.payment_run_detail, name="payment-run-detail"),
+    path("billing/payment-runs/<int:pk>/export/", vendor_payments.payment_run_export_view, name="payment-run-export"),
+    path("billing/payment-runs/<int:pk>/book/", vendor_payments.payment_run_book_view, name="payment-run-book"),
+    path("billing/payment-runs/<int:pk>/cancel/", vendor_payments.payment_run_cancel_view, name="payment-run-cancel"),
     path("billing/ar/", payments.ar_view, name="ar"),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),

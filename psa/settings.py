@@ -344,6 +344,7 @@ SPECTACULAR_SETTINGS = {
     # Two fields are called "method" (a payment's and a revenue schedule's): name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "PaymentMethodEnum": "billing.choices.PaymentMethod",
+        "PaymentRunStatusEnum": "billing.choices.PaymentRunStatus",
         "RecognitionMethodEnum": "ledger.choices.RecognitionMethod",
         "VendorBillLineKindEnum": "billing.choices.VendorBillLineKind",
         "PurchaseTaxEnum": "billing.choices.PurchaseTax",

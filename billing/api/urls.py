@@ -1,5 +1,6 @@
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
+from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 from billing.api.views import (
     ArAgingViewSet,
     BillingRunViewSet,
@@ -18,4 +19,6 @@ routes = [
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
     ("vendor-bills", VendorBillViewSet, "api-vendor-bill"),
     ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),
+    ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
+    ("payment-runs", PaymentRunViewSet, "api-payment-run"),
 ]

@@ -21,6 +21,11 @@ from billing.selectors import invoices_for
 from billing.selectors.payables import bills_for
 from billing.services.documents import invoice_pdf_file
 from billing.services.payables import vendor_bill_pdf_file
+from billing.models import Invoice, PaymentRun
+from billing.selectors import invoices_for
+from billing.selectors.vendor_payments import payment_runs_for
+from billing.services.documents import invoice_pdf_file
+from billing.services.payment_runs import payment_run_file
 from projects.models import Expense
 from projects.selectors import expenses_for
 from projects.services.expenses import receipt_file
@@ -49,6 +54,8 @@ def _with_receipt(user) -> models.QuerySet:
 
 def _bills_with_pdf(user) -> models.QuerySet:
     return bills_for(user).exclude(pdf="")
+def _exported_runs(user) -> models.QuerySet:
+    return payment_runs_for(user).exclude(file="")
 
 
 def _entities_with_logo(user) -> models.QuerySet:
@@ -60,6 +67,7 @@ FILE_KINDS: dict[str, FileKind] = {
     "expense-receipt": FileKind(Expense, "receipt", _with_receipt, receipt_file),
     "entity-logo": FileKind(LegalEntity, "logo", _entities_with_logo, logo_file),
     "vendor-bill-pdf": FileKind(VendorBill, "pdf", _bills_with_pdf, vendor_bill_pdf_file),
+    "payment-run-file": FileKind(PaymentRun, "file", _exported_runs, payment_run_file),
 }
 
 

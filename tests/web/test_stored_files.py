@@ -16,12 +16,15 @@ from django.urls import Resolver404, clear_url_caches, resolve
 
 from billing.services import invoice_draft_for_contract
 from billing.services.payables import bill_attach_pdf, bill_create
+from billing.services.payment_runs import payment_run_export, payment_run_propose
 from projects.services import expenses as ex
 from psa.core.entities import entity_default
 from psa.core.logos import entity_logo_set
 from psa.web.files import FILE_KINDS
 from tests.billing.factories import issued_invoice, make_account, make_periods, milestone_contract, portal_user
 from tests.billing.payables_factories import make_vendor
+from tests.billing.vendor_payment_factories import make_bank_account, posted_bill
+from tests.billing.vendor_payment_factories import make_vendor as make_payee
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +47,14 @@ def _vendor_bill(finance, project):
         lines=[{"kind": "project_cost", "description": "Design", "project_id": project.pk, "net_amount": "10.00"}],
     )  # fmt: skip
     return bill_attach_pdf(bill_id=bill.pk, by=finance, pdf=SimpleUploadedFile("bill.pdf", b"%PDF-1.4 bill"))
+
+
+def _payment_run(finance):
+    """An exported payment run: its pain.001 file is downloadable by finance."""
+    posted_bill(make_payee(), "10.00")
+    run = payment_run_propose(entity=entity_default(), bank_account=make_bank_account(),
+                              execution_date=date(2026, 3, 5), due_by=date(2026, 12, 31), by=finance)  # fmt: skip
+    return payment_run_export(run_id=run.pk, by=finance)
 
 
 @pytest.fixture
@@ -70,6 +81,7 @@ def firm(make_user):
         "receipt": _expense(carl, setup, "taxi.pdf"),
         "other_consultant": bob.user,
         "other_receipt": _expense(bob, setup, "hotel.pdf"),
+        "run": _payment_run(finance),
     }
 
 
@@ -81,12 +93,13 @@ def _as(user) -> Client:
 
 def _handed_out(firm) -> dict[str, set[str]]:
     """Every file URL that the pages and the API give each owner, keyed by who was given it."""
-    inv, exp, ent = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk
+    inv, exp, ent, run = firm["invoice"].pk, firm["receipt"].pk, firm["entity"].pk, firm["run"].pk
     vb = firm["vendor_bill"].pk
     reads = {
         "finance": [
             f"/billing/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/",
             f"/entities/{ent}/", "/api/v1/entities/", f"/billing/vendor-bills/{vb}/", f"/api/v1/vendor-bills/{vb}/",
+            f"/billing/payment-runs/{run}/", f"/api/v1/payment-runs/{run}/",
         ],
         "client": [
             "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"
@@ -113,6 +126,7 @@ def test_every_file_url_handed_out_opens_for_its_owner_and_for_nobody_else(firm)
         f"files/expense-receipt/{firm['receipt'].pk}/",
         f"files/entity-logo/{firm['entity'].pk}/",
         f"files/vendor-bill-pdf/{firm['vendor_bill'].pk}/",
+        f"files/payment-run-file/{firm['run'].pk}/",
     }
     handed = set().union(*found.values())
     for suffix in own:
