@@ -16,15 +16,12 @@ from django.db import models
 from django.http import Http404
 
 from billing.choices import InvoiceStatus
-from billing.models import Invoice, VendorBill
+from billing.models import Invoice, PaymentRun, VendorBill
 from billing.selectors import invoices_for
 from billing.selectors.payables import bills_for
-from billing.services.documents import invoice_pdf_file
-from billing.services.payables import vendor_bill_pdf_file
-from billing.models import Invoice, PaymentRun
-from billing.selectors import invoices_for
 from billing.selectors.vendor_payments import payment_runs_for
 from billing.services.documents import invoice_pdf_file
+from billing.services.payables import vendor_bill_pdf_file
 from billing.services.payment_runs import payment_run_file
 from projects.models import Expense
 from projects.selectors import expenses_for
@@ -54,6 +51,8 @@ def _with_receipt(user) -> models.QuerySet:
 
 def _bills_with_pdf(user) -> models.QuerySet:
     return bills_for(user).exclude(pdf="")
+
+
 def _exported_runs(user) -> models.QuerySet:
     return payment_runs_for(user).exclude(file="")
 
