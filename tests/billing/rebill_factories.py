@@ -1,7 +1,9 @@
 """Vendors, subcontractors and posted vendor bills for the re-billing and hours-matching tests.
 
 Bills are written with the ORM in their posted state (status posted, `rebill_amount` set as the posting service
-would set it from the contract line's expense policy): the posting service itself belongs to the payables work.
+would set it from the contract line's expense policy, and the ledger told what it re-bills, as the posting service
+must do in its transaction: billing.services.vendor_costs.vendor_bill_rebill_record): the posting service itself
+belongs to the payables work.
 """
 
 import itertools
@@ -10,6 +12,8 @@ from decimal import Decimal
 
 from billing.choices import VendorBillLineKind, VendorBillStatus
 from billing.models import VendorBill, VendorBillLine
+from billing.services.sources import POSTED_BILL_STATUSES
+from billing.services.vendor_costs import vendor_bill_rebill_record
 from crm.models import Vendor
 from projects.models import Consultant
 from tests.billing.factories import make_consultant
@@ -69,7 +73,7 @@ def rebillable_line(
     passing rebill="" (a policy that re-bills nothing)."""
     amount = Decimal(net)
     rebill_amount = amount if rebill is None else (Decimal(rebill) if rebill else None)
-    return _add(
+    line = _add(
         bill,
         VendorBillLine(
             bill=bill,
@@ -81,6 +85,9 @@ def rebillable_line(
             rebill_amount=rebill_amount,
         ),
     )
+    if bill.status in POSTED_BILL_STATUSES:
+        vendor_bill_rebill_record(bill=bill)
+    return line
 
 
 def subcontract_line(
