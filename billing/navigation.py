@@ -9,5 +9,6 @@ MENU = [
     NavItem("Payments", "billing:payment-list", F, "cash-coin", order=520, group="Finance"),
     NavItem("AR", "billing:ar", F, "hourglass-split", order=530, group="Finance"),
     NavItem("VAT return", "billing:vat-return", F, "percent", order=535, group="Finance"),
+    NavItem("Subcontractor hours", "billing:subcontract-match", F, "people", order=537, group="Finance"),
     NavItem("My invoices", "billing:portal", (Role.CLIENT,), "receipt", order=500),
 ]

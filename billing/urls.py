@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payments, portal, runs, tax
+from billing.views import fragments, invoices, payments, portal, runs, subcontract, tax
 
 app_name = "billing"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("billing/ar/", payments.ar_view, name="ar"),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
+    path("billing/subcontract-match/", subcontract.subcontract_match_view, name="subcontract-match"),
     path("billing/fragments/accounts/<int:account_id>/ar/", fragments.account_ar_panel, name="account-ar"),
     path(
         "billing/fragments/opportunities/<int:opportunity_id>/invoiced/",

@@ -1,3 +1,4 @@
+from billing.api.subcontract import SubcontractMatchViewSet
 from billing.api.views import (
     ArAgingViewSet,
     BillingRunViewSet,
@@ -14,4 +15,5 @@ routes = [
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
+    ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
 ]

@@ -1,14 +1,14 @@
 """Billable sources and the billed-once rule.
 
 A *source provider* knows one kind of billable thing (accepted milestones, schedule events, approved time
-entries, approved re-billable expenses, re-billable lines of posted vendor bills) and answers, set-based, "what is billable for these contracts up
-to this date and not yet billed": one query per provider whatever the number of contracts or sources. With
-`lock=True` (a run processing one contract) the same query claims the rows with
+entries, approved re-billable expenses, re-billable lines of posted vendor bills) and answers, set-based, "what is
+billable for these contracts up to this date and not yet billed": one query per provider whatever the number of
+contracts or sources. With `lock=True` (a run processing one contract) the same query claims the rows with
 `SELECT ... FOR UPDATE SKIP LOCKED`; the partial unique index on SourceLink is the last line of defence.
 
 Adding a kind = one provider class registered in PROVIDERS. A `Candidate.group` key decides which sources
-share one invoice line (T&M: contract line x role x rate; milestones, schedule events and expenses: one line
-each).
+share one invoice line (T&M: contract line x role x rate; milestones, schedule events, expenses and vendor costs:
+one line each).
 
 Time entries, amounts per entry: a T&M line's net is the value of its group by the one rule recognition uses too
 (`projects.calculations`): round(sum of hours x rate, 2) once, or, when the group (contract line x role x rate)

@@ -10,12 +10,14 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from billing.choices import VendorBillLineKind, VendorBillStatus
 from billing.models import VendorBill, VendorBillLine
 from billing.services.sources import POSTED_BILL_STATUSES
 from billing.services.vendor_costs import vendor_bill_rebill_record
 from crm.models import Vendor
-from projects.models import Consultant
+from projects.models import Consultant, TimeEntry
 from tests.billing.factories import make_consultant
 
 _n = itertools.count(1)
@@ -106,4 +108,20 @@ def subcontract_line(
             period_end=end,
             net_amount=Decimal(net),
         ),
+    )
+
+
+def approved_sub_time(line, consultant: Consultant, day: date, hours: str, *, cost: str = "70", status="approved"):
+    """An approved (by default) entry of a subcontractor with the vendor's rate as its snapshot cost rate."""
+    return TimeEntry.objects.create(
+        consultant=consultant,
+        project=line.contract.project,
+        date=day,
+        hours=Decimal(hours),
+        status=status,
+        contract_line=line,
+        billable=True,
+        bill_rate=Decimal("120"),
+        cost_rate=Decimal(cost),
+        approved_at=timezone.now() if status == "approved" else None,
     )

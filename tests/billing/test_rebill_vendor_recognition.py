@@ -57,4 +57,6 @@ def test_telling_the_ledger_twice_records_each_line_once_and_a_changed_amount_is
     vendor_bill_rebill_record(bill=bill)
     assert list(RebilledCost.objects.values_list("source", "amount")) == [(f"vendor_bill_line:{cost.pk}", D("99.00"))]
     with pytest.raises(IdempotencyConflict):
-        rebilled_cost_record(contract_line_id=line.pk, on=bill.bill_date, amount=D("98.00"), source=f"vendor_bill_line:{cost.pk}")
+        rebilled_cost_record(
+            contract_line_id=line.pk, on=bill.bill_date, amount=D("98.00"), source=f"vendor_bill_line:{cost.pk}"
+        )
