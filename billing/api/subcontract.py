@@ -11,9 +11,6 @@ from billing.selectors.subcontract_match import match_months, match_vendor, subc
 from psa.core.api import DateField, GenericViewSet
 from psa.core.roles import Role
 
-HOURS = {"max_digits": 12, "decimal_places": 2}
-MONEY = {"max_digits": 18, "decimal_places": 2}
-
 
 class SubcontractMatchSerializer(serializers.Serializer):
     vendor_id = serializers.IntegerField()
@@ -21,15 +18,19 @@ class SubcontractMatchSerializer(serializers.Serializer):
     consultant_id = serializers.IntegerField()
     consultant = serializers.CharField()
     month = DateField(help_text="The month's first day.")
-    approved_hours = serializers.DecimalField(**HOURS)
-    billed_hours = serializers.DecimalField(**HOURS, help_text="Pro-rated by calendar days over the line's months.")
-    hours_difference = serializers.DecimalField(**HOURS, help_text="Billed - approved.")
-    accrued = serializers.DecimalField(**MONEY, help_text="Approved hours at the snapshot cost rates.")
+    approved_hours = serializers.DecimalField(max_digits=12, decimal_places=2)
+    billed_hours = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="Pro-rated by calendar days over the line's months."
+    )
+    hours_difference = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Billed - approved.")
+    accrued = serializers.DecimalField(
+        max_digits=18, decimal_places=2, help_text="Approved hours at the snapshot cost rates."
+    )
     accrued_currency = serializers.CharField()
-    billed = serializers.DecimalField(**MONEY, help_text="The bills' net, pro-rated.")
+    billed = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="The bills' net, pro-rated.")
     billed_currency = serializers.CharField()
     amount_difference = serializers.DecimalField(
-        **MONEY, allow_null=True, help_text="Billed - accrued; null when the currencies differ."
+        max_digits=18, decimal_places=2, allow_null=True, help_text="Billed - accrued; null when the currencies differ."
     )
     bill_ids = serializers.ListField(child=serializers.IntegerField())
 

@@ -120,15 +120,17 @@ def subcontract_match(*, start: date, end: date, vendor_id: int | None = None) -
         "bill_id", "bill__vendor_id", "bill__currency", "consultant_id", "hours", "net_amount", "period_start",
         "period_end",
     ).order_by("pk")  # fmt: skip
-    for r in billed:
-        parts = _prorated(r["period_start"], r["period_end"], r["hours"], r["net_amount"], first=first, last=last)
-        for month, hours, net in parts:
-            m = row(r["bill__vendor_id"], r["consultant_id"], month)
-            m.billed_hours += hours
+    for b in billed:
+        # a subcontract line has its consultant, hours and period (billing_vbline_subcontract_hours)
+        since, until, hours = b["period_start"], b["period_end"], b["hours"]
+        assert since is not None and until is not None and hours is not None and b["consultant_id"] is not None
+        for month, part_hours, net in _prorated(since, until, hours, b["net_amount"], first=first, last=last):
+            m = row(b["bill__vendor_id"], b["consultant_id"], month)
+            m.billed_hours += part_hours
             m.billed += net
-            m.billed_currency = r["bill__currency"]
-            if r["bill_id"] not in m.bill_ids:
-                m.bill_ids.append(r["bill_id"])
+            m.billed_currency = b["bill__currency"]
+            if b["bill_id"] not in m.bill_ids:
+                m.bill_ids.append(b["bill_id"])
     if rows:
         vendors = dict(Vendor.objects.filter(pk__in={k[0] for k in rows}).values_list("pk", "name"))
         people = {c.pk: str(c) for c in Consultant.objects.filter(pk__in={k[1] for k in rows}).select_related("user")}

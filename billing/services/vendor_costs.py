@@ -29,12 +29,16 @@ def vendor_bill_rebill_record(*, bill: VendorBill) -> list[RebilledCost]:
     posting service once `rebill_amount` is set, in the same transaction; idempotent (posting told twice records
     each line once)."""
     lines = bill.lines.filter(kind=VendorBillLineKind.REBILLABLE, rebill_amount__gt=0).order_by("pk")
-    return [
-        rebilled_cost_record(
-            contract_line_id=line.contract_line_id,
-            on=bill.bill_date,
-            amount=line.rebill_amount,
-            source=vendor_cost_source(line.pk),
+    recorded = []
+    for line in lines:
+        # a re-billable line names its contract line (billing_vbline_rebill_contract_line); the filter its amount
+        assert line.contract_line_id is not None and line.rebill_amount is not None
+        recorded.append(
+            rebilled_cost_record(
+                contract_line_id=line.contract_line_id,
+                on=bill.bill_date,
+                amount=line.rebill_amount,
+                source=vendor_cost_source(line.pk),
+            )
         )
-        for line in lines
-    ]
+    return recorded

@@ -71,12 +71,11 @@ def invoice_detail(request, pk: int):
         pk=pk,
     )
     lines = list(invoice.lines.select_related("tax_category", "contract_line").prefetch_related("sources"))
-    vendor_costs = vendor_costs_by_line([line.pk for line in lines])
-    for line in lines:  # a line that re-bills vendor costs shows the vendor, its bill and the amount
-        line.vendor_costs = vendor_costs.get(line.pk, [])
     context = {
         "invoice": invoice,
         "lines": lines,
+        # a line that re-bills vendor costs shows the vendor, its bill and the amount
+        "vendor_costs": vendor_costs_by_line([line.pk for line in lines]),
         "taxes": invoice.taxes.all(),
         "allocations": invoice.allocations.select_related("payment", "credit_note"),
         "applications": invoice.applications.select_related("invoice"),

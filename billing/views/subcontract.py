@@ -3,6 +3,7 @@ posted bills charge, per vendor, consultant and month (billing.selectors.subcont
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from psa.core.exceptions import ValidationFailed
 
 
 @finance_required
-def subcontract_match_view(request):
+def subcontract_match_view(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     errors: dict[str, list[str]] = {}
     try:

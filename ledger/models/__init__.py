@@ -15,8 +15,8 @@ from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
     PriceReduction,
     ProjectEstimate,
-    Recognition,
     RebilledCost,
+    Recognition,
     RecognitionRun,
     RevenueSchedule,
     RevenueScheduleLine,

@@ -130,14 +130,14 @@ def targets_compute(
             "v",
         )
         # Re-billed vendor costs (billing told the ledger when it posted the bill) count as the line's expenses.
-        for row in (
+        for cost in (
             RebilledCost.objects.filter(contract_line_id__in=[s["contract_line_id"] for s in schedules], on__lte=as_of)
             .values("contract_line_id")
             .annotate(v=_money_sum("amount"))
             .order_by()
         ):
-            before = expense_value.get(row["contract_line_id"], (ZERO,))[0]
-            expense_value[row["contract_line_id"]] = (before + row["v"],)
+            before = expense_value.get(cost["contract_line_id"], (ZERO,))[0]
+            expense_value[cost["contract_line_id"]] = (before + cost["v"],)
     milestones: dict = {}
     if ms_lines:
         milestones = _by(
