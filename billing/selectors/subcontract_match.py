@@ -15,6 +15,7 @@ The difference is billed - approved (hours; and amount when the bill and the cos
 across currencies). Two grouped queries and two for the names, whatever the number of entries and lines.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -176,6 +177,7 @@ def match_vendor(raw: str | None) -> int | None:
     """The `vendor` filter: an existing vendor's id, or nothing; anything else is refused naming the field."""
     if not raw:
         return None
-    if not raw.isdigit() or not Vendor.objects.filter(pk=int(raw)).exists():
+    # ASCII digits only, and short enough for the id column ("²" is a digit to str.isdigit, not to int)
+    if not re.fullmatch(r"[0-9]{1,15}", raw) or not Vendor.objects.filter(pk=int(raw)).exists():
         raise ValidationFailed(f"No vendor with id {raw}.", fields={"vendor": ["An existing vendor's id."]})
     return int(raw)

@@ -164,3 +164,5 @@ def test_the_api_lists_the_rows_paginated_with_a_fixed_query_count_and_refuses_b
     bad = api.get("/api/v1/billing/subcontract-match/?vendor=999999")
     assert bad.status_code == 400 and "vendor" in bad.json()["fields"]
     assert api.get("/api/v1/billing/subcontract-match/?from=x").status_code == 400
+    for raw in ("²", "99999999999999999999", "-1"):
+        assert api.get(f"/api/v1/billing/subcontract-match/?vendor={raw}").status_code == 400
