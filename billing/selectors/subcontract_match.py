@@ -5,7 +5,8 @@ Approved side: the approved time entries (any project, billable or not) of consu
 the cost rate copied at approval, 2), in the consultant's cost currency (for a subcontractor, the vendor's rate).
 
 Billed side: the subcontractor-hours lines (kind `subcontract`) of the vendor's posted bills (posted, partly paid
-or paid) for that consultant, with their net. A line names a service period; a period spanning several months is
+or paid) for that consultant, with their net; the vendor is the bill's (a line naming another vendor's consultant
+shows as its own row, unmatched). A line names a service period; a period spanning several months is
 pro-rated over them by calendar days (a line for 16 January to 15 February of 62 h puts 32 h in January and 30 h
 in February): hours and net are split with `psa.core.money.allocate`, so each line's parts sum back to it
 exactly. Pro-rating (rather than assigning the whole line to its end month) keeps a vendor billing from mid-month
