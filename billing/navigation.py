@@ -22,5 +22,6 @@ MENU = [
     ),
     NavItem("AP", "billing:ap-aging", F, "hourglass-bottom", order=550, group="Finance"),
     NavItem("Vendors", "crm:vendors", F, "truck", order=555, group="Finance"),
+    NavItem("Subcontractor hours", "billing:subcontract-match", F, "people", order=537, group="Finance"),
     NavItem("My invoices", "billing:portal", (Role.CLIENT,), "receipt", order=500),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payables, payments, portal, runs, tax, vendor_payments
+from billing.views import fragments, invoices, payables, payments, portal, runs, subcontract, tax, vendor_payments
 
 app_name = "billing"
 
@@ -48,6 +48,7 @@ urlpatterns = [
     path("billing/vendor-bills/<int:pk>/pdf/", payables.bill_pdf_view, name="vendor-bill-pdf"),
     path("billing/ap/", payables.ap_aging_view, name="ap-aging"),
     path("billing/fragments/vendors/<int:vendor_id>/bills/", payables.vendor_bills_panel, name="vendor-bills-panel"),
+    path("billing/subcontract-match/", subcontract.subcontract_match_view, name="subcontract-match"),
     path("billing/fragments/accounts/<int:account_id>/ar/", fragments.account_ar_panel, name="account-ar"),
     path(
         "billing/fragments/projects/<int:project_id>/billing/",

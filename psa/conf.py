@@ -66,6 +66,8 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_EXC_MILESTONE_DAYS", 7, "An accepted milestone not invoiced after this many days."),
         PsaSetting("PSA_EXC_CAP_SHARE", 80, "A capped line is flagged once this percentage of its cap is used."),
         PsaSetting("PSA_EXC_CAP_DAYS", 30, "...or when its cap is projected to run out within this many days."),
+        PsaSetting("PSA_EXC_SUBCONTRACT_TOLERANCE_HOURS", "0.50", "Subcontractor hours billed vs approved may differ."),
+        PsaSetting("PSA_EXC_SUBCONTRACT_DAYS", 15, "Subcontractor hours are matched this many days after the month."),
         # --- time approval
         PsaSetting("PSA_TIME_DAY_WARN_HOURS", 10, "The approval queue flags a consultant's day above this many hours."),
     )

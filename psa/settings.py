@@ -517,5 +517,7 @@ PSA_EXC_UNBILLED_DAYS = env_read(env, "PSA_EXC_UNBILLED_DAYS")
 PSA_EXC_MILESTONE_DAYS = env_read(env, "PSA_EXC_MILESTONE_DAYS")
 PSA_EXC_CAP_SHARE = env_read(env, "PSA_EXC_CAP_SHARE")
 PSA_EXC_CAP_DAYS = env_read(env, "PSA_EXC_CAP_DAYS")
+PSA_EXC_SUBCONTRACT_TOLERANCE_HOURS = env_read(env, "PSA_EXC_SUBCONTRACT_TOLERANCE_HOURS")
+PSA_EXC_SUBCONTRACT_DAYS = env_read(env, "PSA_EXC_SUBCONTRACT_DAYS")
 # The approval queue flags a consultant's day above this many hours (all projects, submitted and approved).
 PSA_TIME_DAY_WARN_HOURS = env_read(env, "PSA_TIME_DAY_WARN_HOURS")

@@ -15,7 +15,14 @@ KIND: dict[str, Any] = {"read_only": True, "help_text": "invoice | credit_note"}
 
 
 class SourceLinkSerializer(serializers.ModelSerializer):
-    kind = serializers.CharField(read_only=True, help_text="milestone | schedule_event | time_entry | expense")
+    kind = serializers.CharField(
+        read_only=True, help_text="milestone | schedule_event | time_entry | expense | vendor_cost"
+    )
+    source_id = serializers.IntegerField(
+        read_only=True,
+        help_text="The billed source's id: a milestone, schedule event, time entry, expense, or (vendor_cost) "
+        "vendor-bill line.",
+    )
 
     class Meta:
         model = SourceLink

@@ -1,5 +1,6 @@
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
+from billing.api.subcontract import SubcontractMatchViewSet
 from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 from billing.api.views import (
     ArAgingViewSet,
@@ -21,4 +22,5 @@ routes = [
     ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
     ("payment-runs", PaymentRunViewSet, "api-payment-run"),
+    ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
 ]

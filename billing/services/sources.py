@@ -1,14 +1,14 @@
 """Billable sources and the billed-once rule.
 
 A *source provider* knows one kind of billable thing (accepted milestones, schedule events, approved time
-entries, approved re-billable expenses) and answers, set-based, "what is billable for these contracts up
-to this date and not yet billed": one query per provider whatever the number of contracts or sources. With
-`lock=True` (a run processing one contract) the same query claims the rows with
+entries, approved re-billable expenses, re-billable lines of posted vendor bills) and answers, set-based, "what is
+billable for these contracts up to this date and not yet billed": one query per provider whatever the number of
+contracts or sources. With `lock=True` (a run processing one contract) the same query claims the rows with
 `SELECT ... FOR UPDATE SKIP LOCKED`; the partial unique index on SourceLink is the last line of defence.
 
 Adding a kind = one provider class registered in PROVIDERS. A `Candidate.group` key decides which sources
-share one invoice line (T&M: contract line x role x rate; milestones, schedule events and expenses: one line
-each).
+share one invoice line (T&M: contract line x role x rate; milestones, schedule events, expenses and vendor costs:
+one line each).
 
 Time entries, amounts per entry: a T&M line's net is the value of its group by the one rule recognition uses too
 (`projects.calculations`): round(sum of hours x rate, 2) once, or, when the group (contract line x role x rate)
@@ -39,8 +39,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing import sql
-from billing.choices import ScheduleKind, SourceKind
-from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink
+from billing.choices import ScheduleKind, SourceKind, VendorBillLineKind, VendorBillStatus
+from billing.models import CapWriteDown, InvoiceLine, ScheduleEvent, SourceLink, VendorBillLine
 from billing.services._common import require_finance
 from crm.choices import BillingModel
 from projects.calculations import ENTRY_ROLE, tm_group_net
@@ -381,6 +381,74 @@ class ExpenseSource:
         return out
 
 
+# A vendor bill is posted once finance approves it; paying it changes nothing about what is re-billed.
+POSTED_BILL_STATUSES = (VendorBillStatus.POSTED, VendorBillStatus.PARTLY_PAID, VendorBillStatus.PAID)
+
+
+class VendorCostSource:
+    """Re-billable lines of posted vendor bills, billable from the bill's date, one invoice line each (like an
+    expense: the client sees every re-billed cost). The amount is the line's `rebill_amount`, fixed when the bill
+    was posted from the contract line's expense policy (at cost or with a markup) and already in the contract's
+    currency; a line whose policy re-bills nothing has none and is never billed. Posted through the contract
+    position like expenses (recognition recognises it: ledger.services.recognition, re-billed costs)."""
+
+    kind = SourceKind.VENDOR_COST
+
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
+        return VendorBillLine.objects.filter(
+            kind=VendorBillLineKind.REBILLABLE,
+            bill__status__in=POSTED_BILL_STATUSES,
+            rebill_amount__gt=0,
+            contract_line__contract_id__in=contract_ids,
+            bill__bill_date__lte=period_end,
+        ).exclude(_not_billed(self.kind))
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "bill__bill_date", "pk", lock=lock
+        )
+        rows = qs.values(
+            "pk",
+            "description",
+            "rebill_amount",
+            "bill__bill_date",
+            "contract_line_id",
+            "contract_line__contract_id",
+            "contract_line__cap",
+        )
+        return [
+            Candidate(
+                kind=self.kind,
+                source_id=r["pk"],
+                contract_id=r["contract_line__contract_id"],
+                contract_line_id=r["contract_line_id"],
+                cap=r["contract_line__cap"],
+                description=vendor_cost_description(on=r["bill__bill_date"], description=r["description"]),
+                quantity=Decimal("1"),
+                unit="C62",
+                unit_price=r["rebill_amount"],
+                source_date=r["bill__bill_date"],
+                group=(self.kind, r["pk"]),
+            )
+            for r in rows
+        ]
+
+    def labels(self, ids: list[int]) -> dict[int, str]:
+        return {
+            ln.pk: (
+                f"{ln.bill.bill_date:%Y-%m-%d} {ln.bill.vendor.name} bill {ln.bill.number}: {ln.description} — cost "
+                f"{ln.net_amount:.2f} {ln.bill.currency}, re-billed {ln.rebill_amount or ZERO:.2f}"
+            )
+            for ln in VendorBillLine.objects.filter(pk__in=ids).select_related("bill__vendor")
+        }
+
+
+def vendor_cost_description(*, on: date, description: str) -> str:
+    """A re-billed vendor cost's invoice line text: what was bought and when. The vendor, its bill and the cost
+    stay internal (the invoice page and the line's explanation show them; the client's document does not)."""
+    return f"Re-billed cost {on:%d %b %Y}: {description}"[:DESCRIPTION_MAX]
+
+
 class SourceProvider(Protocol):
     @property
     def kind(self) -> str: ...
@@ -390,7 +458,13 @@ class SourceProvider(Protocol):
     def labels(self, ids: list[int]) -> dict[int, str]: ...
 
 
-PROVIDERS: list[SourceProvider] = [MilestoneSource(), ScheduleSource(), TimeEntrySource(), ExpenseSource()]
+PROVIDERS: list[SourceProvider] = [
+    MilestoneSource(),
+    ScheduleSource(),
+    TimeEntrySource(),
+    ExpenseSource(),
+    VendorCostSource(),
+]
 PROVIDER_BY_KIND = {p.kind: p for p in PROVIDERS}
 
 

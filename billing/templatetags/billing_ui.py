@@ -19,6 +19,12 @@ BADGES: dict[str, str] = {
 
 
 @register.filter
+def of_line(by_line: dict, line_id: int) -> list:
+    """`{% for vc in vendor_costs|of_line:line.pk %}`: a line's entries of a mapping by line id (none: [])."""
+    return by_line.get(line_id, [])
+
+
+@register.filter
 def unit_label(code: str) -> str:
     return UNITS.get(code, code)
 

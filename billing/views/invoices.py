@@ -10,6 +10,7 @@ from billing.forms import CreditNoteForm, WriteOffForm
 from billing.models import Invoice, InvoiceLine, WriteOff
 from billing.selectors import explain_line
 from billing.selectors import invoice_list as invoices_visible
+from billing.selectors.vendor_costs import vendor_costs_by_line
 from billing.services import (
     credit_note_create,
     invoice_cancel,
@@ -69,9 +70,12 @@ def invoice_detail(request, pk: int):
         ),
         pk=pk,
     )
+    lines = list(invoice.lines.select_related("tax_category", "contract_line").prefetch_related("sources"))
     context = {
         "invoice": invoice,
-        "lines": invoice.lines.select_related("tax_category", "contract_line").prefetch_related("sources"),
+        "lines": lines,
+        # a line that re-bills vendor costs shows the vendor, its bill and the amount
+        "vendor_costs": vendor_costs_by_line([line.pk for line in lines]),
         "taxes": invoice.taxes.all(),
         "allocations": invoice.allocations.select_related("payment", "credit_note"),
         "applications": invoice.applications.select_related("invoice"),
@@ -92,7 +96,8 @@ def line_explain(request, pk: int, line_id: int):
         pk=line_id,
         invoice_id=pk,
     )
-    return render(request, "billing/_explain.html", explain_line(line))
+    context = explain_line(line) | {"vendor_costs": vendor_costs_by_line([line.pk]).get(line.pk, [])}
+    return render(request, "billing/_explain.html", context)
 
 
 @finance_required

@@ -16,6 +16,7 @@ from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
     PriceReduction,
     ProjectEstimate,
+    RebilledCost,
     Recognition,
     RecognitionRun,
     RevenueSchedule,
@@ -34,6 +35,7 @@ __all__ = [
     "PeriodClose",
     "PriceReduction",
     "ProjectEstimate",
+    "RebilledCost",
     "Recognition",
     "RecognitionRun",
     "RevaluationRun",

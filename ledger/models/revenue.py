@@ -179,3 +179,25 @@ class PriceReduction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: -{self.amount} on {self.on}"
+
+
+class RebilledCost(models.Model):
+    """A cost the layer above re-bills to the client through a contract line: billing records one per re-billable
+    line of a vendor bill when the bill is posted (its re-bill amount, in the contract's currency, dated at the
+    bill's date). Recognition treats it like a re-billed expense: revenue of its contract line from that date,
+    whatever the line's method (ledger.services.recognition). One row per source (`source`, e.g.
+    "vendor_bill_line:42"), so telling the ledger twice records one cost; a vendor's credit that reverses it is
+    recorded as its own row with a negative amount."""
+
+    contract_line = models.ForeignKey("projects.ContractLine", on_delete=models.PROTECT, related_name="+")
+    on = models.DateField(help_text="Date from which the cost is re-billable (the vendor bill's date).")
+    amount = models.DecimalField(**AMOUNT_FIELD, help_text="What the client is billed, in the contract's currency.")
+    source = models.CharField(max_length=100, unique=True, help_text="The document line that incurred it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract_line_id", "on", "id"]
+        indexes = [models.Index(fields=["contract_line", "on"], name="ledger_rebilled_line_on_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.amount} on {self.on}"

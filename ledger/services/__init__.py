@@ -21,7 +21,7 @@ from ledger.services.accounts import account_code_for, account_create, account_u
 from ledger.services.contract_position import contract_position_split
 from ledger.services.periods import period_close, period_reopen, periods_ensure
 from ledger.services.posting import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, entry_reverse
-from ledger.services.price_reductions import price_reduction_record
+from ledger.services.price_reductions import price_reduction_record, rebilled_cost_record
 
 __all__ = [
     "EntrySpec",
@@ -37,4 +37,5 @@ __all__ = [
     "period_reopen",
     "periods_ensure",
     "price_reduction_record",
+    "rebilled_cost_record",
 ]

@@ -15,6 +15,10 @@ Rules:
   before the month end, added to the method's revenue (billing invoices them whatever the line's model). Billing
   puts the whole net of an invoice, expense lines included, through the contract position, so an invoiced
   expense relieves the unbilled receivable this recognised, or the deferred revenue an earlier invoice left.
+- re-billed vendor costs, the same way: the re-bill amounts of posted re-billable vendor-bill lines dated on or
+  before the month end. The ledger cannot read billing's vendor bills, so billing tells it when it posts a bill
+  (ledger.models.RebilledCost, written by ledger.services.rebilled_cost_record); they count as re-billed
+  expenses of their line (capped with them on an as-delivered line).
 - percent complete (fixed fee): progress = actual ÷ estimate at completion, where actual is the project's
   approved hours booked to its percent-complete lines (or to no line), or its cost to date: the one definition
   the labour cost run posts (ledger.selectors.project_cost.project_cost_to_date: employee and subcontractor time
@@ -53,7 +57,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ledger.choices import PERCENT_METHODS, RecognitionMethod
-from ledger.models import ProjectEstimate, RevenueScheduleLine
+from ledger.models import ProjectEstimate, RebilledCost, RevenueScheduleLine
 from ledger.selectors.project_cost import ProjectCost, project_cost_to_date
 from ledger.selectors.revenue import price_reductions
 from projects.calculations import tm_value_by_line
@@ -93,7 +97,7 @@ def targets_compute(
 ) -> dict[int, Target]:
     """schedules: dicts with id, contract_line_id, project_id, method, price, cap, hours (the line's sold hours)
     and optionally currency (the contract's; default the functional one). `rates`: the recognition date's rate
-    per foreign currency (for loss provisions). Returns schedule id -> Target. At most eight queries, each an
+    per foreign currency (for loss provisions). Returns schedule id -> Target. At most nine queries, each an
     aggregate."""
     by_method: dict[str, list[dict]] = {}
     for s in schedules:
@@ -129,6 +133,15 @@ def targets_compute(
             "contract_line_id",
             "v",
         )
+        # Re-billed vendor costs (billing told the ledger when it posted the bill) count as the line's expenses.
+        for cost in (
+            RebilledCost.objects.filter(contract_line_id__in=[s["contract_line_id"] for s in schedules], on__lte=as_of)
+            .values("contract_line_id")
+            .annotate(v=_money_sum("amount"))
+            .order_by()
+        ):
+            before = expense_value.get(cost["contract_line_id"], (ZERO,))[0]
+            expense_value[cost["contract_line_id"]] = (before + cost["v"],)
     milestones: dict = {}
     if ms_lines:
         milestones = _by(

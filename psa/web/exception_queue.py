@@ -34,6 +34,13 @@ Rules (thresholds are settings, defaults in brackets):
   the queue when the alert clears (a change order raising the budget, actual back below the level).
 - einvoice_invalid: an issued invoice or credit note whose EN 16931 XML failed the Factur-X XSD at render, so
   no PDF was stored or sent; linked to the invoice page, which shows the reason and renders again.
+- subcontract_mismatch: a (vendor, consultant, month) whose hours billed on the vendor's posted bills differ from
+  the hours approved for that consultant by more than PSA_EXC_SUBCONTRACT_TOLERANCE_HOURS [0.50], for the twelve
+  months that ended more than PSA_EXC_SUBCONTRACT_DAYS [15] days ago (time for the bill to arrive): so approved
+  hours with no bill yet ("approved hours not billed") and hours billed with none approved are flagged too. The
+  match is billing.selectors.subcontract_match (a bill line spanning months is pro-rated by calendar days); the
+  item links to its page for the vendor and month and carries the cost difference when bill and cost share a
+  currency. Its facts are the two hour totals: a dismissed item comes back when either changes.
 """
 
 import hashlib
@@ -64,13 +71,14 @@ from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
+from billing.selectors.subcontract_match import subcontract_match
 from ledger.choices import BudgetAlertKind
 from ledger.models import BudgetAlert, ProjectEstimate
 from projects.choices import EntryStatus, MilestoneStatus
 from projects.models import Consultant, ContractLine, Milestone, Project, TimeEntry
 from projects.selectors import time_off_hours
 from psa.conf import settings_value
-from psa.core.dates import week_start
+from psa.core.dates import month_start, next_month, week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
 from psa.core.totals import currency_totals_many
@@ -116,6 +124,7 @@ RULES: dict[str, str] = {
     "run_failed": "Failed invoice runs",
     "einvoice_invalid": "E-invoices that failed validation (not sent)",
     "budget_threshold": "Projects burning through their budget",
+    "subcontract_mismatch": "Subcontractor hours billed against approved",
 }
 
 
@@ -538,6 +547,46 @@ def rule_einvoice_invalid(as_of: date) -> list[Item]:
     ]
 
 
+SUBCONTRACT_LOOKBACK_MONTHS = 12
+
+
+def rule_subcontract_mismatch(as_of: date) -> list[Item]:
+    """Vendor, consultant and month where billed and approved subcontractor hours differ beyond the tolerance,
+    for months ended more than PSA_EXC_SUBCONTRACT_DAYS ago. Four queries (the match selector)."""
+    tolerance = Decimal(str(settings_value("PSA_EXC_SUBCONTRACT_TOLERANCE_HOURS")))
+    cutoff = as_of - timedelta(days=settings_value("PSA_EXC_SUBCONTRACT_DAYS"))
+    last = month_start(month_start(cutoff) - timedelta(days=1))  # the latest month that ended before the cutoff
+    first = next_month(date(last.year - 1, last.month, 1))  # twelve months through `last`
+    out = []
+    for r in subcontract_match(start=first, end=last):
+        if abs(r.hours_difference) <= tolerance:
+            continue
+        if not r.billed_hours:
+            what = "approved hours not billed"
+        elif not r.approved_hours:
+            what = "hours billed with none approved"
+        else:
+            more = "more" if r.hours_difference > 0 else "fewer"
+            what = f"{abs(r.hours_difference):.2f} h {more} billed than approved"
+        out.append(
+            Item(
+                rule="subcontract_mismatch",
+                key=f"subcontract:{r.vendor_id}:{r.consultant_id}:{r.month:%Y-%m}",
+                title=f"{r.vendor} · {r.consultant}, {r.month:%b %Y}: {r.billed_hours:.2f} h billed, "
+                f"{r.approved_hours:.2f} h approved",
+                detail=what[:1].upper() + what[1:],
+                url=reverse("billing:subcontract-match")
+                + f"?vendor={r.vendor_id}&from={r.month:%Y-%m}&to={r.month:%Y-%m}",
+                fix="Match the hours",
+                on=r.month_end,
+                amount=r.amount_difference,
+                currency=(r.billed_currency or r.accrued_currency) if r.amount_difference is not None else "",
+                facts=(str(r.approved_hours), str(r.billed_hours)),
+            )
+        )
+    return out
+
+
 RULE_FUNCS = {
     "missing_time": rule_missing_time,
     "unbilled_ageing": rule_unbilled_ageing,
@@ -550,6 +599,7 @@ RULE_FUNCS = {
     "run_failed": rule_run_failed,
     "einvoice_invalid": rule_einvoice_invalid,
     "budget_threshold": rule_budget_threshold,
+    "subcontract_mismatch": rule_subcontract_mismatch,
 }
 
 

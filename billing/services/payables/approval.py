@@ -25,6 +25,7 @@ from billing.models import VendorBill, VendorBillApproval, VendorBillLine
 from billing.services._common import FINANCE_ROLES, require_finance
 from billing.services.payables.bills import locked_bill
 from billing.services.payables.posting import bill_rate, rebill_amount, source_key, vendor_bill_spec
+from billing.services.vendor_costs import vendor_bill_rebill_record
 from ledger.services import entry_post
 from projects.models import Project
 from psa.conf import settings_value
@@ -150,6 +151,7 @@ def bill_approve(*, bill_id: int, by: User | None) -> VendorBill:
         [ln for ln in lines if ln.kind == VendorBillLineKind.REBILLABLE], ["rebill_amount"]
     )
     entry = entry_post(spec=vendor_bill_spec(bill, lines, rate), key=source_key(bill), catch_up=True)
+    vendor_bill_rebill_record(bill=bill)  # recognition counts what the client will be re-billed
     bill.fx_rate, bill.fx_rate_date = rate.rate, rate.date
     bill.functional_gross = convert(amount=bill.gross_total, rate=rate)
     bill.journal_entry = entry
