@@ -180,13 +180,14 @@ def cost_posted(
         entry__source__startswith=LABOUR_COST_SOURCE,
         account__system_role__in=[*roles, SystemAccount.REBILLABLE_COSTS],
     )
-    if project_ids is not None:
-        lines = lines.filter(project_id__in=list(project_ids))
+    if project_ids is not None:  # the project is in the source: the labour absorbed line carries no project
+        wanted = "|".join(str(int(pk)) for pk in project_ids) or "0"
+        lines = lines.filter(entry__source__regex=rf"^{LABOUR_COST_SOURCE}[0-9]{{4}}-[0-9]{{2}}:({wanted})$")
     if entity_id is not None:
         lines = lines.filter(entity_id=entity_id)
     signed = Case(When(credit__gt=0, then=F("amount_currency")), default=-F("amount_currency"))
     rows = (
-        lines.values("entry__source", "project_id", "account__system_role", "currency")
+        lines.values("entry__source", "account__system_role", "currency")
         .annotate(cur=Sum(signed), fn=Sum(F("credit") - F("debit")))
         .order_by()
     )
@@ -203,12 +204,13 @@ def cost_posted(
         posted[key] = (old[0] + cur, old[1] + fn)
 
     for row in rows:
-        month = date.fromisoformat(row["entry__source"].split(":")[1] + "-01")
+        _prefix, work_month, project = row["entry__source"].split(":")
+        month, project_id = date.fromisoformat(work_month + "-01"), int(project)
         kind = by_kind[row["account__system_role"]]
-        key = (row["project_id"], month, kind, row["currency"])
+        key = (project_id, month, kind, row["currency"])
         if kind == REBILL:  # a debit (credit - debit < 0): the re-billed part of the expense claims
             add(key, -row["cur"], -row["fn"])
-            add((row["project_id"], month, EXPENSE, row["currency"]), row["cur"], row["fn"])
+            add((project_id, month, EXPENSE, row["currency"]), row["cur"], row["fn"])
         else:
             add(key, row["cur"], row["fn"])
     return {k: v for k, v in posted.items() if v != (ZERO, ZERO)}

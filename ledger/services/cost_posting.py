@@ -49,7 +49,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ledger import sql
-from ledger.choices import LABOUR_COST_SOURCE, CostRunStatus
+from ledger.choices import LABOUR_COST_SOURCE, CostRunStatus, SystemAccount
 from ledger.models import AccountingPeriod, CostPostingRun, JournalEntry
 from ledger.selectors.project_cost import (
     POSTED_KINDS,
@@ -136,20 +136,24 @@ def _lines(
         debit_role, credit_role = POSTED_KINDS[kind]
         memo = f"{kind.capitalize()} cost {month:%Y-%m}"
         amount = abs(diff)
-        pair = ((accounts.codes[debit_role], diff > 0), (accounts.codes[credit_role], diff < 0))
-        for code, is_debit in pair:
+        pair = ((accounts.codes[debit_role], diff > 0, True), (accounts.codes[credit_role], diff < 0, False))
+        for code, is_debit, cost_side in pair:
             debit, credit = (amount, ZERO) if is_debit else (ZERO, amount)
+            # Labour absorbed is a firm-wide P&L account (payroll less what projects absorbed): it carries no
+            # project, or the project's column of the P&L by project would net its labour cost away.
+            dims = (
+                (client_id, project_id) if cost_side or credit_role != SystemAccount.LABOUR_ABSORBED else (None, None)
+            )
             if currency == functional:
                 lines.append(
-                    LineSpec(code, debit=debit, credit=credit, client_id=client_id, project_id=project_id, memo=memo)
+                    LineSpec(code, debit=debit, credit=credit, client_id=dims[0], project_id=dims[1], memo=memo)
                 )
             else:
                 rate = rates.for_group(currency, month)
                 assert isinstance(rate, Rate)  # a missing rate refused the project-month before (_missing)
                 lines.append(
                     fx_line(
-                        code, rate=rate, debit=debit, credit=credit, client_id=client_id, project_id=project_id,
-                        memo=memo,
+                        code, rate=rate, debit=debit, credit=credit, client_id=dims[0], project_id=dims[1], memo=memo,
                     )
                 )  # fmt: skip
         functional_amount = lines[-1].debit or lines[-1].credit

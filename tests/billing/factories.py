@@ -16,6 +16,7 @@ from billing.services import billing_schedule_generate, invoice_draft_for_contra
 from billing.services.tax import tax_categories_ensure_default
 from crm.models import Account, Contact
 from ledger.services import periods_ensure
+from ledger.services.chart import chart_ensure_default
 from projects.models import Contract, ContractLine, Milestone, Project
 from tests.factories import gb_vat_id
 
@@ -29,6 +30,8 @@ def make_periods(start: date = date(2025, 1, 1), through: date = date(2027, 12, 
     from django.apps import apps
 
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
+    importlib.import_module("ledger.migrations.0016_cost_side_accounts").create_accounts(apps, None)
+    chart_ensure_default()  # the accounts added after 0002 (exchange differences, intercompany)
     tax_categories_ensure_default()
     return periods_ensure(start=start, through=through)
 

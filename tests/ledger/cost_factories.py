@@ -40,10 +40,17 @@ def person(*, currency: str = "EUR", supplier: Vendor | None = None) -> Consulta
 
 
 def cost_gl(project, role: str = SystemAccount.COST_OF_SERVICES) -> Decimal:
-    """Debit-positive balance of one account role on the project's dimension."""
-    row = JournalLine.objects.filter(account__system_role=role, project=project).aggregate(
-        d=Sum("debit"), c=Sum("credit")
-    )
+    """Debit-positive balance of one account role on the project's dimension. Labour absorbed carries no project
+    (a firm-wide account): its lines are found by the project's labour cost entries, and must have no project."""
+    lines = JournalLine.objects.filter(account__system_role=role, project=project)
+    if role == SystemAccount.LABOUR_ABSORBED:
+        lines = JournalLine.objects.filter(
+            account__system_role=role,
+            project__isnull=True,
+            entry__source__startswith=LABOUR_COST_SOURCE,
+            entry__source__endswith=f":{project.pk}",
+        )
+    row = lines.aggregate(d=Sum("debit"), c=Sum("credit"))
     return (row["d"] or D("0")) - (row["c"] or D("0"))
 
 

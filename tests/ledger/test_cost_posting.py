@@ -86,7 +86,12 @@ def test_the_run_posts_each_projects_cost_to_the_cent_in_one_entry(finance):
     assert entry.source == f"labour-cost:2026-01:{a.pk}" and entry.date == date(2026, 1, 31)
     assert entry.entity_id == a.entity_id
     lines = JournalLine.objects.filter(entry=entry)
-    assert {(ln.project_id, ln.client_id) for ln in lines} == {(a.pk, a.account_id)}
+    # every line carries the project but labour absorbed, a firm-wide account (else the P&L by project nets the
+    # project's labour cost away)
+    assert {(ln.project_id, ln.client_id) for ln in lines.exclude(account__system_role=LABOUR)} == {
+        (a.pk, a.account_id)
+    }
+    assert {(ln.project_id, ln.client_id) for ln in lines.filter(account__system_role=LABOUR)} == {(None, None)}
     assert project_cost(a) == D("1250.75")
 
 
