@@ -195,22 +195,14 @@ class Migration(migrations.Migration):
             name='created_by',
             field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        # The default entity is the model's default in the state only: adding the column to the new (empty)
-        # table must not call it (that would create an empty entity while migrating).
+        # The table is new and empty: the column is added without the callable default, which would seed an
+        # entity while migrating (psa.core.entities.entity_default).
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.AddField(
-                    model_name='paymentrun',
-                    name='entity',
-                    field=models.ForeignKey(help_text='The legal entity that pays.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='paymentrun', name='entity', field=models.ForeignKey(help_text='The legal entity that pays.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
             state_operations=[
-                migrations.AddField(
-                    model_name='paymentrun',
-                    name='entity',
-                    field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that pays.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='paymentrun', name='entity', field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that pays.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
         ),
         migrations.AddField(
@@ -223,22 +215,14 @@ class Migration(migrations.Migration):
             name='created_by',
             field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        # The default entity is the model's default in the state only: adding the column to the new (empty)
-        # table must not call it (that would create an empty entity while migrating).
+        # The table is new and empty: the column is added without the callable default, which would seed an
+        # entity while migrating (psa.core.entities.entity_default).
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.AddField(
-                    model_name='vendorbill',
-                    name='entity',
-                    field=models.ForeignKey(help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorbill', name='entity', field=models.ForeignKey(help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
             state_operations=[
-                migrations.AddField(
-                    model_name='vendorbill',
-                    name='entity',
-                    field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorbill', name='entity', field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
         ),
         migrations.AddField(
@@ -271,22 +255,14 @@ class Migration(migrations.Migration):
             name='created_by',
             field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        # The default entity is the model's default in the state only: adding the column to the new (empty)
-        # table must not call it (that would create an empty entity while migrating).
+        # The table is new and empty: the column is added without the callable default, which would seed an
+        # entity while migrating (psa.core.entities.entity_default).
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.AddField(
-                    model_name='vendorbillevent',
-                    name='entity',
-                    field=models.ForeignKey(db_constraint=False, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorbillevent', name='entity', field=models.ForeignKey(db_constraint=False, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
             ],
             state_operations=[
-                migrations.AddField(
-                    model_name='vendorbillevent',
-                    name='entity',
-                    field=models.ForeignKey(db_constraint=False, default=psa.core.entities.entity_default_id, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorbillevent', name='entity', field=models.ForeignKey(db_constraint=False, default=psa.core.entities.entity_default_id, help_text='The legal entity that bought (its books and its bank account pay the bill).', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
             ],
         ),
         migrations.AddField(
@@ -349,22 +325,14 @@ class Migration(migrations.Migration):
             name='created_by',
             field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        # The default entity is the model's default in the state only: adding the column to the new (empty)
-        # table must not call it (that would create an empty entity while migrating).
+        # The table is new and empty: the column is added without the callable default, which would seed an
+        # entity while migrating (psa.core.entities.entity_default).
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.AddField(
-                    model_name='vendorpayment',
-                    name='entity',
-                    field=models.ForeignKey(help_text='The legal entity that paid.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorpayment', name='entity', field=models.ForeignKey(help_text='The legal entity that paid.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
             state_operations=[
-                migrations.AddField(
-                    model_name='vendorpayment',
-                    name='entity',
-                    field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorpayment', name='entity', field=models.ForeignKey(default=psa.core.entities.entity_default_id, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.legalentity')),
             ],
         ),
         migrations.AddField(
@@ -397,22 +365,14 @@ class Migration(migrations.Migration):
             name='created_by',
             field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        # The default entity is the model's default in the state only: adding the column to the new (empty)
-        # table must not call it (that would create an empty entity while migrating).
+        # The table is new and empty: the column is added without the callable default, which would seed an
+        # entity while migrating (psa.core.entities.entity_default).
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.AddField(
-                    model_name='vendorpaymentevent',
-                    name='entity',
-                    field=models.ForeignKey(db_constraint=False, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorpaymentevent', name='entity', field=models.ForeignKey(db_constraint=False, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
             ],
             state_operations=[
-                migrations.AddField(
-                    model_name='vendorpaymentevent',
-                    name='entity',
-                    field=models.ForeignKey(db_constraint=False, default=psa.core.entities.entity_default_id, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity'),
-                ),
+                migrations.AddField(model_name='vendorpaymentevent', name='entity', field=models.ForeignKey(db_constraint=False, default=psa.core.entities.entity_default_id, help_text='The legal entity that paid.', on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='core.legalentity')),
             ],
         ),
         migrations.AddField(
