@@ -313,3 +313,10 @@ def test_approving_twice_posts_once(books, finance):
     with pytest.raises(ConflictError):
         bill_approve(bill_id=bill.pk, by=finance)
     assert JournalLine.objects.filter(entry__source=f"vendor-bill:{bill.pk}").values("entry").distinct().count() == 1
+
+
+def test_every_bad_line_is_named_at_once(books, finance):
+    bad = {"kind": "project_cost", "description": "x", "net_amount": "10"}
+    with pytest.raises(ValidationFailed) as exc:
+        bill_create(by=finance, vendor_id=make_vendor().pk, number="X", bill_date=FEB, lines=[bad, bad])
+    assert {"lines.0.project_id", "lines.1.project_id"} <= set(exc.value.fields)

@@ -242,7 +242,16 @@ def _apply(
         return None
     if not lines:
         raise _refuse("lines", "A bill needs at least one line.")
-    built = [_line(bill, raw, i) for i, raw in enumerate(lines)]
+    built, errors, first = [], {}, ""
+    for i, raw in enumerate(lines):
+        try:
+            built.append(_line(bill, raw, i))
+        except ValidationFailed as exc:  # every bad line is named at once, not only the first
+            errors.update(exc.fields)
+            first = first or exc.message
+    if errors:
+        more = f" ({len(errors)} fields)" if len(errors) > 1 else ""
+        raise ValidationFailed(f"{first}{more}", fields=errors)
     bill.net_total = sum((ln.net_amount for ln in built), ZERO)
     bill.tax_total = sum((ln.tax_amount for ln in built), ZERO)
     bill.gross_total = bill.net_total + bill.tax_total
