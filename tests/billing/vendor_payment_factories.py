@@ -101,7 +101,7 @@ def posted_bill(
         fx_rate=rate.rate if rate.date else None,
         fx_rate_date=rate.date,
         functional_gross=functional,
-        status=VendorBillStatus.POSTED,
+        status=VendorBillStatus.DRAFT,  # posted below, once its line is in (a posted bill's lines cannot change)
     )
     project = project or make_project()
     VendorBillLine.objects.create(
@@ -128,8 +128,8 @@ def posted_bill(
         ),
         key=key,
     )
-    VendorBill.objects.filter(pk=bill.pk).update(journal_entry=entry)
-    bill.journal_entry = entry
+    VendorBill.objects.filter(pk=bill.pk).update(journal_entry=entry, status=VendorBillStatus.POSTED)
+    bill.journal_entry, bill.status = entry, VendorBillStatus.POSTED
     return bill
 
 
