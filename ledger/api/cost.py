@@ -16,7 +16,7 @@ from psa.core.roles import Role
 class CostRunSerializer(serializers.ModelSerializer):
     period = serializers.CharField(source="period.label", read_only=True)
     period_id = serializers.IntegerField(read_only=True)
-    entity = serializers.CharField(source="entity.code", read_only=True, default=None)
+    entity = serializers.CharField(source="entity.code", read_only=True, default=None, allow_null=True)
     entity_id = serializers.IntegerField(read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True, help_text="running, done, done_with_errors, unchanged or failed")
     percent = serializers.IntegerField(read_only=True)
