@@ -85,8 +85,12 @@ def _time(people: list[Consultant], line: ContractLine, agency: Vendor, months: 
     if TimeEntry.objects.filter(consultant__in=people).exists():
         return
     now, entries = timezone.now(), []
+    contract = line.contract
+    closed = contract.opportunity.closed_at if contract.opportunity_id and contract.opportunity else None
+    # No work before the deal closed or the line started (the demo's history stays consistent).
+    earliest = max(line.start_date, timezone.localdate(closed) + timedelta(days=1) if closed else line.start_date)
     for first in months:
-        day = first
+        day = max(first, earliest)
         while day <= month_end(first):
             if day.weekday() < 5 and day.day % 4 != 0:
                 for k, person in enumerate(people):
@@ -132,7 +136,7 @@ def seed() -> list[str]:
     finance = User.objects.filter(username="finance").first()
     line = (
         ContractLine.objects.filter(billing_model="tm", rate__isnull=False)
-        .select_related("contract__project")
+        .select_related("contract__project", "contract__opportunity")
         .order_by("pk")
         .first()
     )

@@ -7,7 +7,8 @@ and approves or rejects them; anyone else gets 403. POSTs honour Idempotency-Key
 field (lines as `lines.<i>.<field>`), a duplicate bill a 409 naming the bill already entered.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -233,6 +234,7 @@ class ApControlSerializer(serializers.Serializer):
     reconciled = serializers.BooleanField()
 
 
+@extend_schema_serializer(many=False)  # `list` answers one aging report, not a list of them
 class ApAgingSerializer(serializers.Serializer):
     as_of = DateField()
     entity = serializers.IntegerField()
@@ -249,6 +251,13 @@ class ApAgingViewSet(GenericViewSet):
     serializer_class = ApAgingSerializer
     queryset = VendorBill.objects.none()
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today."),
+            OpenApiParameter("entity", OpenApiTypes.INT, description="The legal entity. Default: the default one."),
+        ],
+        responses=ApAgingSerializer,
+    )
     def list(self, request):
         raw_date = request.query_params.get("as_of")
         as_of = parse_date(raw_date, field="as_of") if raw_date else None

@@ -145,7 +145,7 @@ def test_the_checklist_shows_the_checks_the_composition_names_and_those_a_caller
     keys = [row.key for row in close_checklist(january)]
     assert keys == [
         "unapproved_time", "unbilled_time", "draft_invoices", "labour_cost", "recognition", "fx_revaluation",
-        "unallocated_payments",
+        "unallocated_payments", "vendor_bills_waiting", "ap_control",
     ]  # fmt: skip
 
     extra = Check(key="custom", label="Custom", order=45, check=lambda p: CheckResult(count=2))
