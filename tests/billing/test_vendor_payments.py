@@ -11,6 +11,7 @@ The foreign-currency case (functional currency EUR; rates are EUR per 1 USD):
 
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -203,10 +204,11 @@ def test_the_shares_of_a_bills_payments_add_up_to_its_booked_value(gross, rate, 
     """However a bill is paid in parts, what the parts take off AP sums to its functional gross exactly."""
     functional = convert(amount=gross, rate=Rate(currency="USD", quote="EUR", rate=rate, date=date(2026, 1, 1)))
     bill = VendorBill(currency="USD", gross_total=gross, amount_paid=D("0"), functional_gross=functional)
-    total_cuts = sum(cuts)
-    parts = [round_money(gross * c / total_cuts) for c in cuts[:-1]]
-    parts = [p for p in parts if p > 0]
-    parts.append(gross - sum(parts, D("0")))
+    total_cuts, running, bounds = sum(cuts), 0, [D("0")]
+    for c in cuts:  # cumulative cut points: non-decreasing, the last one the gross
+        running += c
+        bounds.append(round_money(gross * running / total_cuts))
+    parts = [b - a for a, b in pairwise(bounds)]
     taken = D("0")
     for part in parts:
         if part <= 0:
