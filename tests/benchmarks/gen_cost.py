@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from crm.models import Account, DeliveryRole, Vendor
+from ledger.models import CostPostingRun
 from projects.models import Consultant, Project
 from psa.core.entities import entity_default_id
 from psa.core.models import ExchangeRate, NumberSeries
@@ -132,8 +133,6 @@ def cost_load(size: str) -> dict:
 def cost_reset(facts: dict) -> None:
     """Remove what a run posted (triggers off: the journal is immutable otherwise), so each timed run starts from
     the same state."""
-    from ledger.models import CostPostingRun
-
     CostPostingRun.objects.all().delete()
     restore = _triggers_off()
     try:

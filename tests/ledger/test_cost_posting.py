@@ -22,6 +22,7 @@ from projects.services.staffing import cost_rate_set, time_cost_rate_correct
 from psa.core.rates import exchange_rate_set
 from tests.billing.factories import make_contract, make_line
 from tests.ledger.cost_factories import cost_entries, cost_gl, person, project_cost, vendor
+from tests.ledger.intercompany_factories import three_entities
 from tests.ledger.revenue_factories import D, approved_expense, approved_time, books, close, period, zero_tax_account
 
 pytestmark = pytest.mark.django_db
@@ -209,8 +210,6 @@ def test_cost_to_date_is_what_the_run_posts(finance):
 
 
 def test_one_entity_only(finance):
-    from tests.ledger.intercompany_factories import three_entities
-
     firm = three_entities()
     project, line = _project()
     approved_time(project, line, date(2026, 1, 5), "1.00", cost="10")
