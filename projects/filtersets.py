@@ -118,13 +118,13 @@ class PersonFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label="Kind",
         choices=[("employee", "Employees"), ("subcontractor", "Subcontractors")],
-        empty_label="Employees and subcontractors",
+        empty_label="Anyone",
         method="filter_kind",
     )
     active = django_filters.ChoiceFilter(
         label="Status",
         choices=[("yes", "Active"), ("no", "Inactive")],
-        empty_label="Active and inactive",
+        empty_label="Any status",
         method="filter_active",
     )
 
