@@ -61,18 +61,38 @@ def posted_bill(
     )
 
 
+# The triggers that keep a posted bill and its lines from changing (billing 0020). The table owner may switch them
+# off inside a transaction: the test database's owner, not only a superuser (CI's role is not one).
+POSTED_BILL_TRIGGERS = (
+    ("billing_vendorbillline", "billing_vendorbillline_of_posted"),
+    ("billing_vendorbill", "billing_vendorbill_immutable"),
+)
+
+
+def _triggers(cursor, action: str) -> None:
+    if connection.vendor == "postgresql":
+        for table, trigger in POSTED_BILL_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} {action} TRIGGER {trigger}")
+
+
 def _add(bill: VendorBill, line: VendorBillLine) -> VendorBillLine:
     """Add a line to a bill written in its posted state. PostgreSQL refuses any change to a posted bill's lines
-    and amounts (billing 0020); this test data is built after the fact, so its writes skip the triggers."""
+    and amounts (billing 0020); this test data is built after the fact, so its writes switch those two triggers off
+    for their own transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
+        # A table with pending deferred checks (the bill's foreign keys) cannot be altered: run them now, and
+        # defer them again afterwards (every deferrable constraint here is initially deferred).
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        _triggers(cursor, "DISABLE")
         line.save()
         bill.net_total += line.net_amount
         bill.gross_total += line.net_amount
         bill.save(update_fields=["net_total", "gross_total"])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+        _triggers(cursor, "ENABLE")
+        if postgres:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return line
 
 
