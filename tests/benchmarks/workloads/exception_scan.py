@@ -20,6 +20,29 @@ NOT_BILLED = (
     "AND s.released_at IS NULL)"
 )
 SQL = {
+    "subcontract_mismatch": """
+        WITH approved AS (
+            SELECT c.vendor_id, t.consultant_id, date_trunc('month', t.date)::date AS m, SUM(t.hours) AS h
+            FROM projects_timeentry t JOIN projects_consultant c ON c.id = t.consultant_id
+            WHERE t.status = 'approved' AND c.vendor_id IS NOT NULL AND t.date BETWEEN %(sub_first)s AND %(sub_end)s
+            GROUP BY 1, 2, 3
+        ), billed AS (
+            SELECT b.vendor_id, l.consultant_id, gs.m::date AS m,
+                   SUM(round(l.hours * ((LEAST(l.period_end, (gs.m + interval '1 month - 1 day')::date)
+                                         - GREATEST(l.period_start, gs.m::date) + 1))::numeric
+                             / (l.period_end - l.period_start + 1), 2)) AS h
+            FROM billing_vendorbillline l JOIN billing_vendorbill b ON b.id = l.bill_id,
+                 generate_series(date_trunc('month', l.period_start), date_trunc('month', l.period_end),
+                                 interval '1 month') AS gs(m)
+            WHERE l.kind = 'subcontract' AND b.status IN ('posted', 'partly_paid', 'paid')
+            GROUP BY 1, 2, 3
+        )
+        SELECT COALESCE(a.vendor_id, b.vendor_id), COALESCE(a.consultant_id, b.consultant_id), COALESCE(a.m, b.m)
+        FROM approved a FULL JOIN billed b ON a.vendor_id = b.vendor_id AND a.consultant_id = b.consultant_id
+                                           AND a.m = b.m
+        WHERE COALESCE(a.m, b.m) BETWEEN %(sub_first)s AND %(sub_last)s
+          AND abs(COALESCE(b.h, 0) - COALESCE(a.h, 0)) > 0.50
+    """,
     "missing_time": """
         SELECT c.id FROM projects_consultant c
         LEFT JOIN (SELECT consultant_id, SUM(hours) h FROM projects_timeentry
@@ -94,6 +117,15 @@ def raw_scan(as_of) -> dict[str, set[str]]:
         "base_from": as_of - timedelta(days=103), "recent_from": as_of - timedelta(days=13),
         "window_from": as_of - timedelta(days=29), "stale": timezone.now() - timedelta(hours=1),
     }  # fmt: skip
+    # subcontract_mismatch: the twelve months through the last one that ended 15 days before `as_of`
+    cutoff = as_of - timedelta(days=15)
+    last = (cutoff.replace(day=1) - timedelta(days=1)).replace(day=1)
+    first = (last.replace(year=last.year - 1) + timedelta(days=32)).replace(day=1)
+    params |= {
+        "sub_first": first,
+        "sub_last": last,
+        "sub_end": (last + timedelta(days=32)).replace(day=1) - timedelta(days=1),
+    }
     out: dict[str, set[str]] = {}
     with connection.cursor() as cursor:
         for rule, sql in SQL.items():
@@ -127,6 +159,8 @@ def raw_scan(as_of) -> dict[str, set[str]]:
                 out[rule] = {f"invoice:{r[0]}" for r in rows}
             elif rule == "budget_threshold":
                 out[rule] = {f"budget-alert:{r[0]}" for r in rows}
+            elif rule == "subcontract_mismatch":
+                out[rule] = {f"subcontract:{v}:{c}:{m:%Y-%m}" for v, c, m in rows}
     return out
 
 
