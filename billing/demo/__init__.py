@@ -26,8 +26,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from billing import demo_payables
 from billing.choices import InvoiceKind, InvoiceStatus
+from billing.demo import payables as demo_payables
 from billing.models import Invoice
 from billing.services import (
     billing_run_create,
