@@ -89,7 +89,9 @@ def nav_to():
         if not link.is_visible():
             group = page.locator("[data-testid=main-nav] [data-testid=nav-group]", has=page.locator("a", has_text=text))
             group.locator(".dropdown-toggle").click()
-        link.click()
+        # Wait for the new page: a locator read right after the click could still see the page we left.
+        with page.expect_navigation():
+            link.click()
         return page
 
     return go

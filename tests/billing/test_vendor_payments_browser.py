@@ -4,6 +4,7 @@ the vendor payments list, and sees an over-payment refused inline on the record-
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from billing.models import PaymentRun
 from psa.core.entities import entity_default
@@ -52,8 +53,7 @@ def test_finance_runs_payments_and_records_one_by_hand(payables, page, login, na
     screenshot(page, "payment-run-booked")
 
     nav_to(page, "Vendor payments")
-    rows = page.locator("[data-testid=vendor-payment-table] tbody tr")
-    assert rows.count() == 2
+    expect(page.locator("[data-testid=vendor-payment-table] tbody tr")).to_have_count(2)
     page.click("[data-testid=vendor-payment-new]")
     page.select_option("#id_vendor", str(acme.pk))
     page.fill("#id_paid_on", "2026-03-10")
