@@ -45,6 +45,12 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_IDEMPOTENCY_RETENTION_DAYS", 30, "Days an Idempotency-Key's stored answer is kept."),
         PsaSetting("PSA_OUTBOX_MAX_ATTEMPTS", 8, "Delivery attempts of an outbox message before it is failed."),
         PsaSetting("PSA_BILLING_LEASE_S", 30, "A billing worker's lease on its run item, renewed every third."),
+        PsaSetting(
+            "PSA_BILLING_RUN_JOBS",
+            2,
+            "Jobs queued when a billing run starts: each takes the run's contracts one at a time, so with several "
+            "billing workers a run's contracts spread across them.",
+        ),
         PsaSetting("PSA_RECEIPT_REQUIRED_ABOVE", "25.00", "Expenses above this amount need a receipt."),
         PsaSetting(
             "PSA_AP_PM_APPROVAL_THRESHOLD",

@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 from psa.conf import env_read
 from psa.core.firm import firm_settings_read
@@ -403,7 +404,40 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Queues: each kind of long job has a queue of its own, so a month-end billing run never delays an invoice's PDF
+# or an e-mail, and each queue can have workers of its own on machines of its own (`celery -A psa worker -Q
+# billing`). A worker started without -Q consumes every queue (the demo's single worker). psa.celery.task_route
+# reads PSA_TASK_QUEUES at send time; CELERY_ONE_QUEUE=true sends everything to the default queue (the tests'
+# private worker). CELERY_QUEUE_PREFIX names a private set of queues on a shared broker.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CELERY_QUEUE_PREFIX}celery")
+PSA_QUEUES = ("billing", "revenue", "rendering", "outbox")
+PSA_TASK_QUEUES = (
+    {}
+    if env.bool("CELERY_ONE_QUEUE", default=False)
+    else {
+        "billing.tasks.billing_run_execute_task": "billing",
+        "billing.tasks.billing_runs_resume_stalled_task": "billing",
+        "billing.tasks.billing_sweep_task": "billing",
+        "billing.tasks.dunning_send_task": "billing",
+        "billing.tasks.invoice_render_task": "rendering",
+        "ledger.tasks.recognition_run_task": "revenue",
+        "ledger.tasks.recognition_month_end_task": "revenue",
+        "ledger.tasks.revaluation_run_task": "revenue",
+        "ledger.tasks.ic_recharge_task": "revenue",
+        "ledger.tasks.cost_posting_task": "revenue",
+        "psa.core.tasks.outbox_deliver_task": "outbox",
+        "psa.core.tasks.outbox_deliver_due_task": "outbox",
+    }
+)
+# Each queue bound to an exchange of its own name by its own name (what Celery creates for a queue it was not
+# told of): a queue declared by name alone would share the default exchange and routing key, and a message for
+# one queue would be delivered to all of them.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *(f"{CELERY_QUEUE_PREFIX}{q}" for q in PSA_QUEUES))
+]
+CELERY_TASK_ROUTES = ("psa.celery.task_route",)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -31,8 +31,11 @@ def _database_url_for_worker() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, queue: str, env: dict) -> None:
+    def __init__(self, queue: str, env: dict, *, all_queues: bool = False) -> None:
+        """A worker on `queue` alone, or with all_queues on every queue the settings declare (as production
+        starts one with no -Q); `queue` then only names the worker and its log."""
         self.queue = queue
+        self.all_queues = all_queues
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(env["PSA_VAR_DIR"]) / f"worker-{queue}.log"
@@ -53,8 +56,7 @@ class WorkerProcess:
                 "--without-mingle",
                 "--without-gossip",
                 "--without-heartbeat",
-                "-Q",
-                self.queue,
+                *([] if self.all_queues else ["-Q", self.queue]),
                 "-n",
                 f"{self.queue}@%h",
             ],
@@ -111,6 +113,7 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     env.update(
         DATABASE_URL=_database_url_for_worker(),
         CELERY_TASK_DEFAULT_QUEUE=queue,
+        CELERY_ONE_QUEUE="true",  # every job on the private queue, whatever its own queue in production
         PSA_VAR_DIR=str(tmp_path / "var"),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(tmp_path / "mail"),
@@ -118,6 +121,7 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     )
     old_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
+    settings.PSA_TASK_QUEUES = {}
     worker = WorkerProcess(queue, env)
     worker.mail_dir = tmp_path / "mail"
     worker.start()

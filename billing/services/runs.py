@@ -178,8 +178,8 @@ def billing_run_preview(*, run: BillingRun) -> Preview:
     )
 
 
-def _enqueue(run_id: int) -> None:
-    billing_run_execute_enqueue(run_id=run_id)
+def _enqueue(run_id: int, jobs: int = 1) -> None:
+    billing_run_execute_enqueue(run_id=run_id, jobs=jobs)
 
 
 @transaction.atomic
@@ -212,7 +212,7 @@ def billing_run_start(*, run_id: int, by: User) -> BillingRun:
         summary=f"Billing run {run.pk} started ({len(contract_ids)} contracts)",
     )
     if contract_ids:
-        _enqueue(run.pk)
+        _enqueue(run.pk, jobs=min(settings.PSA_BILLING_RUN_JOBS, len(contract_ids)))
     else:
         _finish(run)
     return run
