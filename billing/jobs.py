@@ -19,8 +19,12 @@ def _delay_on_commit(task_name: str, **ids: int) -> None:
 def billing_run_execute_enqueue(*, run_id: int, jobs: int = 1) -> None:
     """Queue the run's job `jobs` times once the transaction that started (or resumed) the run commits. Each job
     leases the run's items one at a time, so several jobs on several workers share one run's contracts."""
-    for _ in range(max(jobs, 1)):
-        _delay_on_commit(BILLING_RUN_EXECUTE, run_id=run_id)
+
+    def send() -> None:
+        for _ in range(max(jobs, 1)):
+            current_app.tasks[BILLING_RUN_EXECUTE].delay(run_id=run_id)
+
+    transaction.on_commit(send)
 
 
 def invoice_render_enqueue(*, invoice_id: int) -> None:

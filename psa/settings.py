@@ -407,12 +407,12 @@ else:
 # Queues: each kind of long job has a queue of its own, so a month-end billing run never delays an invoice's PDF
 # or an e-mail, and each queue can have workers of its own on machines of its own (`celery -A psa worker -Q
 # billing`). A worker started without -Q consumes every queue (the demo's single worker). psa.celery.task_route
-# reads PSA_TASK_QUEUES at send time; CELERY_ONE_QUEUE=true sends everything to the default queue (the tests'
+# reads JOB_QUEUE_OF_TASK at send time; CELERY_ONE_QUEUE=true sends everything to the default queue (the tests'
 # private worker). CELERY_QUEUE_PREFIX names a private set of queues on a shared broker.
 CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default=f"{CELERY_QUEUE_PREFIX}celery")
-PSA_QUEUES = ("billing", "revenue", "rendering", "outbox")
-PSA_TASK_QUEUES = (
+JOB_QUEUE_NAMES = ("billing", "revenue", "rendering", "outbox")
+JOB_QUEUE_OF_TASK = (
     {}
     if env.bool("CELERY_ONE_QUEUE", default=False)
     else {
@@ -435,7 +435,7 @@ PSA_TASK_QUEUES = (
 # one queue would be delivered to all of them.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, *(f"{CELERY_QUEUE_PREFIX}{q}" for q in PSA_QUEUES))
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *(f"{CELERY_QUEUE_PREFIX}{q}" for q in JOB_QUEUE_NAMES))
 ]
 CELERY_TASK_ROUTES = ("psa.celery.task_route",)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -531,6 +531,7 @@ PSA_IDEMPOTENCY_RETENTION_DAYS = env_read(env, "PSA_IDEMPOTENCY_RETENTION_DAYS")
 PSA_OUTBOX_MAX_ATTEMPTS = env_read(env, "PSA_OUTBOX_MAX_ATTEMPTS")
 # A billing worker's lease on the run item it works on, renewed every third of it while the worker lives.
 PSA_BILLING_LEASE_S = env_read(env, "PSA_BILLING_LEASE_S")
+PSA_BILLING_RUN_JOBS = env_read(env, "PSA_BILLING_RUN_JOBS")
 # Expenses above this amount (in the expense's currency) need a receipt.
 PSA_RECEIPT_REQUIRED_ABOVE = env_read(env, "PSA_RECEIPT_REQUIRED_ABOVE")
 PSA_AP_PM_APPROVAL_THRESHOLD = env_read(env, "PSA_AP_PM_APPROVAL_THRESHOLD")

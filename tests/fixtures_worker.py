@@ -71,8 +71,8 @@ class WorkerProcess:
                 raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
             return b"ready." in self.log_path.read_bytes()
 
-        if not wait_for(ready, timeout=30):
-            raise RuntimeError(f"worker not ready in 30 s:\n{self.log_path.read_text()[-3000:]}")
+        if not wait_for(ready, timeout=90):  # a loaded machine takes its time to import Django and Celery
+            raise RuntimeError(f"worker not ready in 90 s:\n{self.log_path.read_text()[-3000:]}")
 
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until the worker has run everything queued so far: a marker task sent now runs after it (one
@@ -121,11 +121,11 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     )
     old_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    settings.PSA_TASK_QUEUES = {}
+    settings.JOB_QUEUE_OF_TASK = {}
     worker = WorkerProcess(queue, env)
     worker.mail_dir = tmp_path / "mail"
-    worker.start()
     try:
+        worker.start()  # inside the try: a worker that never came up still gives the queue settings back
         yield worker
     finally:
         worker.stop()

@@ -39,20 +39,20 @@ def test_every_routed_job_is_a_registered_task_on_a_declared_queue():
     from psa.celery import app
 
     app.loader.import_default_modules()
-    assert set(django_settings.PSA_TASK_QUEUES) <= set(app.tasks)
-    assert set(django_settings.PSA_TASK_QUEUES.values()) == set(django_settings.PSA_QUEUES)
+    assert set(django_settings.JOB_QUEUE_OF_TASK) <= set(app.tasks)
+    assert set(django_settings.JOB_QUEUE_OF_TASK.values()) == set(django_settings.JOB_QUEUE_NAMES)
     queues = django_settings.CELERY_TASK_QUEUES
     # A queue sharing another's exchange and routing key would receive that queue's messages too.
     assert len({(q.exchange.name, q.routing_key) for q in queues}) == len(queues)
     declared = {q.name for q in queues}
-    assert {django_settings.CELERY_TASK_DEFAULT_QUEUE, *django_settings.PSA_QUEUES} <= declared
+    assert {django_settings.CELERY_TASK_DEFAULT_QUEUE, *django_settings.JOB_QUEUE_NAMES} <= declared
 
 
 def test_a_routed_job_follows_the_settings_at_send_time(settings):
-    settings.PSA_TASK_QUEUES = {}
+    settings.JOB_QUEUE_OF_TASK = {}
     assert _queue_of("billing.tasks.billing_run_execute_task") == django_settings.CELERY_TASK_DEFAULT_QUEUE
     settings.CELERY_QUEUE_PREFIX = "firm-b-"
-    settings.PSA_TASK_QUEUES = {"billing.tasks.billing_run_execute_task": "billing"}
+    settings.JOB_QUEUE_OF_TASK = {"billing.tasks.billing_run_execute_task": "billing"}
     assert _queue_of("billing.tasks.billing_run_execute_task") == "firm-b-billing"
 
 
