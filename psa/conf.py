@@ -45,6 +45,10 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_IDEMPOTENCY_RETENTION_DAYS", 30, "Days an Idempotency-Key's stored answer is kept."),
         PsaSetting("PSA_OUTBOX_MAX_ATTEMPTS", 8, "Delivery attempts of an outbox message before it is failed."),
         PsaSetting("PSA_BILLING_LEASE_S", 30, "A billing worker's lease on its run item, renewed every third."),
+        PsaSetting("PSA_CREDIT_HOLD_OVERDUE_DAYS", 60, "The hold rule: an undisputed balance this many days overdue."),
+        PsaSetting(
+            "PSA_CREDIT_HOLD_GRACE_DAYS", 14, "After finance lifts a hold, days before the rule may place one again."
+        ),
         PsaSetting("PSA_RECEIPT_REQUIRED_ABOVE", "25.00", "Expenses above this amount need a receipt."),
         PsaSetting(
             "PSA_AP_PM_APPROVAL_THRESHOLD",
