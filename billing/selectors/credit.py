@@ -5,6 +5,7 @@ account and opportunity pages and the CRM lists. Fixed query counts whatever the
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import (
@@ -108,9 +109,9 @@ def account_credit(account_ids: list[int], *, as_of: date | None = None) -> dict
         .annotate(n=Count("id"), amount=Sum("amount"))
         .order_by()
     )
-    for r in disputes:
-        out[r["account_id"]].disputed[r["currency"]] = r["amount"]
-        out[r["account_id"]].open_disputes += r["n"]
+    for d in disputes:
+        out[d["account_id"]].disputed[d["currency"]] = d["amount"]
+        out[d["account_id"]].open_disputes += d["n"]
     # Days to pay: issue date to the day the last payment settling the invoice was received, over the invoices
     # fully paid in the last year.
     paid_on = (
@@ -132,9 +133,9 @@ def account_credit(account_ids: list[int], *, as_of: date | None = None) -> dict
         .annotate(avg=Avg(ExpressionWrapper(F("paid_on") - F("issue_date"), output_field=DurationField())))
         .order_by()
     )
-    for r in days:
-        if r["avg"] is not None:
-            out[r["account_id"]].avg_days_to_pay = round(r["avg"].total_seconds() / 86400)
+    for a in days:
+        if a["avg"] is not None:
+            out[a["account_id"]].avg_days_to_pay = round(a["avg"].total_seconds() / 86400)
     for hold in CreditHold.objects.filter(account_id__in=account_ids, released_at__isnull=True):
         out[hold.account_id].hold = hold
     return out
@@ -155,7 +156,7 @@ def dispute_summary(*, as_of: date | None = None) -> DisputeSummary:
     """The dashboard's dispute card. Two queries."""
     as_of = as_of or timezone.localdate()
     now = timezone.now()
-    aggregates = {}
+    aggregates: dict[str, Any] = {}
     for key, _label, lo, hi in DISPUTE_AGES:
         window = Q(opened_at__lte=now - timedelta(days=lo))
         if hi is not None:
@@ -171,8 +172,9 @@ def dispute_summary(*, as_of: date | None = None) -> DisputeSummary:
     summary = DisputeSummary(as_of=as_of)
     disputed: dict[str, Decimal] = {}
     for r in rows:
+        row: dict[str, Any] = dict(r)
         summary.ages.append(
-            {"currency": r["currency"], **{k: (r[f"{k}_n"], r[f"{k}_amount"]) for k, *_ in DISPUTE_AGES}}
+            {"currency": row["currency"], **{k: (row[f"{k}_n"], row[f"{k}_amount"]) for k, *_ in DISPUTE_AGES}}
         )
         disputed[r["currency"]] = r["total"]
         summary.open_count += r["n"]

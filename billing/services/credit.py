@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import CharField, DecimalField, Exists, F, OuterRef, Subquery, Sum, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ from psa.core.webhooks import event_emit
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 
 
-def _undisputed_balance():
+def _undisputed_balance() -> CombinedExpression:
     disputed = (
         Dispute.objects.filter(invoice=OuterRef("pk"), status__in=DISPUTE_OPEN_STATUSES)
         .values("invoice")
@@ -63,6 +64,7 @@ def invoices_overdue_emit(*, as_of: date | None = None) -> int:
     )  # fmt: skip
     n = 0
     for inv in due:
+        assert inv["due_date"] is not None  # filtered on it
         balance = inv["gross_total"] - inv["amount_paid"] - inv["amount_credited"] - inv["amount_written_off"]
         event_emit(
             type="invoice.overdue",
@@ -99,6 +101,7 @@ def accounts_meeting_hold_rule(*, as_of: date) -> dict[int, str]:
         .values("account_id", "number", "due_date")
     )
     for row in late:
+        assert row["due_date"] is not None  # filtered on it
         if row["account_id"] not in why:
             overdue = (as_of - row["due_date"]).days
             why[row["account_id"]] = f"{row['number']} is {overdue} days overdue (rule: more than {days} days)."
@@ -109,11 +112,11 @@ def accounts_meeting_hold_rule(*, as_of: date) -> dict[int, str]:
         .filter(ar__gt=F("account__credit_limit"))
         .order_by()
     )
-    for row in over:
+    for limit in over:
         why.setdefault(
-            row["account_id"],
-            f"Open receivables of {row['ar']:,.2f} {row['account__currency']} exceed the credit limit of "
-            f"{row['account__credit_limit']:,.2f}.",
+            limit["account_id"],
+            f"Open receivables of {limit['ar']:,.2f} {limit['account__currency']} exceed the credit limit of "
+            f"{limit['account__credit_limit']:,.2f}.",
         )
     return why
 

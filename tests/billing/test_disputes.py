@@ -139,8 +139,8 @@ def test_a_write_off_approved_by_another_finance_user_resolves_the_dispute_throu
 def test_a_refused_write_off_puts_the_dispute_back_to_open(periods, finance, finance2):
     invoice = issued_invoice(finance, "1000.00")
     dispute = dispute_open(invoice_id=invoice.pk, by=finance, reason="other")
-    dispute_resolve_write_off(dispute_id=dispute.pk, by=finance)
-    write_off_id = dispute.write_off_id
+    write_off_id = dispute_resolve_write_off(dispute_id=dispute.pk, by=finance).write_off_id
+    assert write_off_id is not None
     write_off_reject(write_off_id=write_off_id, by=finance2)
     dispute.refresh_from_db()
     assert dispute.status == DisputeStatus.OPEN and dispute.write_off is None
