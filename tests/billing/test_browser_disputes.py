@@ -62,6 +62,7 @@ def test_sales_sees_the_hold_and_the_ar_badges_and_the_client_disputes_a_line(he
     screenshot(page, "credit-account-list")
     assert page.js_errors == []
 
+    page.context.clear_cookies()
     login("client", DEMO_PASSWORD)
     page.goto(f"/portal/invoices/{invoice.pk}/")
     page.click("[data-testid=portal-dispute]")
@@ -75,6 +76,7 @@ def test_sales_sees_the_hold_and_the_ar_badges_and_the_client_disputes_a_line(he
     assert invoice.number in table and "Being reviewed" in table and "360.00" in table
     screenshot(page, "dispute-portal-list")
 
+    page.context.clear_cookies()
     login("finance", DEMO_PASSWORD)
     page.goto("/dashboard/")
     page.wait_for_selector("[data-testid=dispute-summary]")
