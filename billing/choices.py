@@ -132,6 +132,44 @@ WRITE_OFF_TRANSITIONS: dict[str, tuple[str, ...]] = {
     WriteOffStatus.REJECTED: (),
 }
 
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WRITE_OFF_PENDING = "write_off_pending", "Write-off awaiting approval"
+    CREDITED = "credited", "Resolved by credit note"
+    REJECTED = "rejected", "Rejected"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+# A dispute is resolved once: by a credit note (whole or partial: the rest is due again), a rejection with a
+# reason, or a write-off, which another finance user approves (four eyes, as any write-off); a refused write-off
+# puts the dispute back to open.
+DISPUTE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    DisputeStatus.OPEN: (DisputeStatus.CREDITED, DisputeStatus.REJECTED, DisputeStatus.WRITE_OFF_PENDING),
+    DisputeStatus.WRITE_OFF_PENDING: (DisputeStatus.WRITTEN_OFF, DisputeStatus.OPEN),
+    DisputeStatus.CREDITED: (),
+    DisputeStatus.REJECTED: (),
+    DisputeStatus.WRITTEN_OFF: (),
+}
+# Open disputes pause dunning for their amount.
+DISPUTE_OPEN_STATUSES = (DisputeStatus.OPEN, DisputeStatus.WRITE_OFF_PENDING)
+
+
+class DisputeReason(models.TextChoices):
+    PRICING = "pricing", "Price or rate not as agreed"
+    HOURS = "hours", "Hours or quantity not as agreed"
+    QUALITY = "quality", "Work not delivered or not accepted"
+    DUPLICATE = "duplicate", "Billed twice"
+    PO = "po", "Missing or wrong purchase order"
+    OTHER = "other", "Other"
+
+
+class DisputeChannel(models.TextChoices):
+    PORTAL = "portal", "Client portal"
+    FINANCE = "finance", "Finance"
+    API = "api", "API"
+
+
 # UN/ECE Rec 20 unit codes the lines use.
 UNITS = {"HUR": "hours", "DAY": "days", "MON": "months", "C62": "units"}
 

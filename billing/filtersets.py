@@ -4,8 +4,18 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from billing.choices import InvoiceKind, InvoiceStatus, PaymentMethod, RunStatus, VendorBillStatus
-from billing.models import BillingRun, Invoice, Payment, VendorBill
+from billing.choices import (
+    DISPUTE_OPEN_STATUSES,
+    DisputeChannel,
+    DisputeReason,
+    DisputeStatus,
+    InvoiceKind,
+    InvoiceStatus,
+    PaymentMethod,
+    RunStatus,
+    VendorBillStatus,
+)
+from billing.models import BillingRun, Dispute, Invoice, Payment, VendorBill
 from crm.models import Account, Vendor
 from projects.models import Project
 from psa.core.filters import DateFilter, IdFilter
@@ -85,3 +95,32 @@ class VendorBillFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(number__icontains=value) | Q(vendor__name__icontains=value))
+
+
+class DisputeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Invoice or client", method="search", widget=TEXT)
+    state = django_filters.ChoiceFilter(
+        label="State",
+        choices=[("open", "Open (any)"), *DisputeStatus.choices],
+        method="by_state",
+        widget=SELECT,
+        empty_label="Any state",
+    )
+    reason = django_filters.ChoiceFilter(choices=DisputeReason.choices, widget=SELECT)
+    channel = django_filters.ChoiceFilter(choices=DisputeChannel.choices, label="Opened in", widget=SELECT)
+    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    owner = IdFilter(field_name="owner_id", widget=forms.HiddenInput)
+    opened_from = DateFilter(field_name="opened_at", lookup_expr="date__gte", label="Opened from", widget=DATE)
+    opened_to = DateFilter(field_name="opened_at", lookup_expr="date__lte", label="Opened to", widget=DATE)
+
+    class Meta:
+        model = Dispute
+        fields = ["q", "state", "reason", "channel", "account", "owner", "opened_from", "opened_to"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(invoice__number__icontains=value) | Q(account__name__icontains=value))
+
+    def by_state(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(status__in=DISPUTE_OPEN_STATUSES)
+        return queryset.filter(status=value)

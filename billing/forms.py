@@ -1,9 +1,12 @@
 """Billing forms: they collect input; the services decide."""
 
+from decimal import Decimal
+
 from django import forms
+from django.contrib.auth.models import User
 from django.utils import timezone
 
-from billing.choices import PaymentMethod, PurchaseTax, RunScope, VendorBillLineKind
+from billing.choices import DisputeReason, PaymentMethod, PurchaseTax, RunScope, VendorBillLineKind
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from crm.models import Account, Vendor
 from ledger.models import LedgerAccount
@@ -189,3 +192,64 @@ class RejectForm(forms.Form):
 
 class BillPdfForm(forms.Form):
     pdf = forms.FileField(label="The vendor's PDF", widget=forms.ClearableFileInput(attrs={"accept": ".pdf", **W}))
+
+
+# --- disputes -------------------------------------------------------------------------------------------------
+class DisputeOpenForm(forms.Form):
+    """Open a dispute (portal and finance): the whole invoice or the lines ticked, with a reason."""
+
+    reason = forms.ChoiceField(choices=DisputeReason.choices, widget=forms.Select(attrs=SELECT))
+    lines = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Disputed lines",
+        help_text="Tick the lines you dispute, or none to dispute the invoice.",
+    )
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=18,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", **W}),
+        help_text="With tax. Empty: the ticked lines in full, or the whole open amount.",
+    )
+    description = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3, **W}), label="What is wrong"
+    )
+
+    def __init__(self, *args, invoice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invoice is not None:
+            self.fields["lines"].choices = [
+                (str(ln.pk), f"{ln.position}. {ln.description} ({ln.net} net)") for ln in invoice.lines.all()
+            ]
+
+
+class DisputeOwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True, groups__name__in=["finance", "admin"])
+        .distinct()
+        .order_by("username"),
+        widget=forms.Select(attrs=SELECT),
+    )
+
+
+class DisputeRejectForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.TextInput(W), label="Why it is rejected")
+
+
+class DisputeCreditForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=18,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", **W}),
+        label="Net amount to credit",
+        help_text="Empty: the disputed amount (its net). Less is a partial credit: the rest is due again.",
+    )
+    note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(W), label="Reason on the credit note")
+
+
+class DisputeWriteOffForm(forms.Form):
+    note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(W), label="Reason")

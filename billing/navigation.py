@@ -8,6 +8,7 @@ MENU = [
     NavItem("Invoices", "billing:invoice-list", F, "receipt", order=510, group="Finance"),
     NavItem("Payments", "billing:payment-list", F, "cash-coin", order=520, group="Finance"),
     NavItem("AR", "billing:ar", F, "hourglass-split", order=530, group="Finance"),
+    NavItem("Disputes", "billing:dispute-list", F, "exclamation-octagon", order=531, group="Finance"),
     NavItem("Vendor payments", "billing:vendor-payment-list", F, "send", order=532, group="Finance"),
     NavItem("Payment runs", "billing:payment-run-list", F, "bank2", order=533, group="Finance"),
     NavItem("VAT return", "billing:vat-return", F, "percent", order=535, group="Finance"),
@@ -24,4 +25,5 @@ MENU = [
     NavItem("Vendors", "crm:vendors", F, "truck", order=555, group="Finance"),
     NavItem("Subcontractor hours", "billing:subcontract-match", F, "people", order=537, group="Finance"),
     NavItem("My invoices", "billing:portal", (Role.CLIENT,), "receipt", order=500),
+    NavItem("My disputes", "billing:portal-disputes", (Role.CLIENT,), "exclamation-octagon", order=505),
 ]

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 
 from billing.services import billing_run_execute, billing_runs_resume_stalled, dunning_send, invoice_render
+from billing.services.credit import credit_holds_apply, invoices_overdue_emit
 from billing.services.runs import billing_sweep
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
@@ -35,3 +36,11 @@ def billing_runs_resume_stalled_task() -> list[int]:
 def dunning_send_task() -> int:
     """Daily: the payment reminders that became due (each level once per invoice)."""
     return len(dunning_send().sent)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def credit_daily_task() -> dict:
+    """Daily: `invoice.overdue` for newly overdue invoices, then the credit-hold rule (both safe to run twice)."""
+    overdue = invoices_overdue_emit()
+    holds = credit_holds_apply()
+    return {"overdue": overdue, "placed": holds.placed, "released": holds.released}

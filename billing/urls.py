@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payables, payments, portal, runs, subcontract, tax, vendor_payments
+from billing.views import (
+    disputes,
+    fragments,
+    invoices,
+    payables,
+    payments,
+    portal,
+    runs,
+    subcontract,
+    tax,
+    vendor_payments,
+)
 
 app_name = "billing"
 
@@ -60,6 +71,17 @@ urlpatterns = [
         fragments.opportunity_invoiced_panel,
         name="opportunity-invoiced",
     ),
+    path("billing/disputes/", disputes.dispute_list, name="dispute-list"),
+    path("billing/disputes/<int:pk>/", disputes.dispute_detail, name="dispute-detail"),
+    path("billing/disputes/<int:pk>/assign/", disputes.dispute_assign_view, name="dispute-assign"),
+    path("billing/disputes/<int:pk>/reject/", disputes.dispute_reject_view, name="dispute-reject"),
+    path("billing/disputes/<int:pk>/credit/", disputes.dispute_credit_view, name="dispute-credit"),
+    path("billing/disputes/<int:pk>/write-off/", disputes.dispute_write_off_view, name="dispute-write-off"),
+    path("billing/invoices/<int:invoice_id>/dispute/", disputes.dispute_new, name="dispute-new"),
+    path("billing/fragments/accounts/badges/", fragments.account_badges, name="account-badges"),
+    path("billing/fragments/disputes/summary/", fragments.dispute_summary_panel, name="dispute-summary"),
     path("portal/", portal.portal_home, name="portal"),
+    path("portal/disputes/", disputes.portal_disputes, name="portal-disputes"),
+    path("portal/invoices/<int:pk>/dispute/", disputes.portal_dispute_new, name="portal-dispute-new"),
     path("portal/invoices/<int:pk>/", portal.portal_invoice, name="portal-invoice"),
 ]

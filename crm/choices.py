@@ -52,3 +52,10 @@ class BuyerType(models.TextChoices):
 
     BUSINESS = "business", "Business (B2B)"
     CONSUMER = "consumer", "Consumer (B2C)"
+
+
+class CreditHoldSource(models.TextChoices):
+    """Who put an account on credit hold: finance by hand, or the daily rule (billing.services.credit)."""
+
+    MANUAL = "manual", "Finance"
+    RULE = "rule", "Rule"

@@ -17,6 +17,7 @@ from crm.choices import (
     DEFAULT_CURRENCY,
     BillingModel,
     BuyerType,
+    CreditHoldSource,
     OpportunityStatus,
     ServiceType,
     StageKind,
@@ -59,6 +60,12 @@ class Account(models.Model):
     billing_email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, choices=CURRENCIES, default=DEFAULT_CURRENCY)
     payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    credit_limit = models.DecimalField(
+        **AMOUNT_FIELD,
+        null=True,
+        blank=True,
+        help_text="Open receivables above this (in the account's currency) put the account on credit hold.",
+    )
     entity = models.ForeignKey(
         "core.LegalEntity",
         null=True,
@@ -85,6 +92,9 @@ class Account(models.Model):
             models.CheckConstraint(condition=Q(payment_terms_days__lte=365), name="crm_account_terms_max_365"),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="crm_account_not_own_parent"),
             models.CheckConstraint(condition=Q(buyer_type__in=BuyerType.values), name="crm_account_buyer_type_valid"),
+            models.CheckConstraint(
+                condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0), name="crm_account_credit_limit_nonneg"
+            ),
         ]
         indexes = [models.Index(fields=["name"], name="crm_account_name_idx")]
 
@@ -286,6 +296,15 @@ class Opportunity(models.Model):
         help_text="The project manager who will run the engagement once won.",
     )
     lost_reason = models.CharField(max_length=300, blank=True)
+    # Finance's approval to win this deal although its account is on credit hold (crm.services.credit); it
+    # counts for the hold it was given under only.
+    credit_approved_hold = models.ForeignKey(
+        "CreditHold", null=True, blank=True, on_delete=models.PROTECT, related_name="approved_deals"
+    )
+    credit_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    credit_approved_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -425,3 +444,43 @@ class StageHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class CreditHold(models.Model):
+    """An account on credit hold: while a hold is active (not released) no new deal of the account can be won
+    without finance's release of the hold or approval of that deal; billing still invoices but flags it.
+    At most one active hold per account (partial unique index). Placed by finance or by the daily rule."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="credit_holds")
+    source = models.CharField(max_length=8, choices=CreditHoldSource.choices, default=CreditHoldSource.MANUAL)
+    reason = models.CharField(max_length=300)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(released_at__isnull=True), name="crm_credithold_one_active"
+            ),
+            models.CheckConstraint(condition=Q(source__in=CreditHoldSource.values), name="crm_credithold_source_valid"),
+            models.CheckConstraint(condition=~Q(reason=""), name="crm_credithold_has_reason"),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(released_at__gte=models.F("placed_at")),
+                name="crm_credithold_release_after_place",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credit hold on {self.account_id} ({'active' if self.is_active else 'released'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None

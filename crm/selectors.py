@@ -8,11 +8,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum, Value, Window
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import Round, RowNumber, TruncMonth
 
 from crm.choices import BillingModel, OpportunityStatus, StageKind
-from crm.models import Account, Contact, Opportunity, RoleDemand, Stage
+from crm.models import Account, Contact, CreditHold, Opportunity, RoleDemand, Stage
 from crm.permissions import can_view_pipeline
 from psa.core.dates import week_start
 from psa.core.money import HOURS_PLACES, ZERO, round_to, sum_money
@@ -41,7 +55,9 @@ def opportunities_for(user: User) -> QuerySet[Opportunity]:
 
 
 def opportunity_list(user: User) -> QuerySet[Opportunity]:
-    return opportunities_for(user).select_related("account", "owner", "stage")
+    """The pipeline list; `account_on_hold` says whether the deal's account is on credit hold."""
+    held = CreditHold.objects.filter(account=OuterRef("account_id"), released_at__isnull=True)
+    return opportunities_for(user).select_related("account", "owner", "stage").annotate(account_on_hold=Exists(held))
 
 
 # --- win readiness --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.views import accounts, imports, insights, pipeline, vendors
+from crm.views import accounts, credit, imports, insights, pipeline, vendors
 
 app_name = "crm"
 
@@ -23,6 +23,10 @@ urlpatterns = [
     path("crm/accounts/<int:pk>/", accounts.account_detail, name="account"),
     path("crm/accounts/<int:pk>/edit/", accounts.account_edit, name="account-edit"),
     path("crm/accounts/<int:pk>/contacts/new/", accounts.contact_add, name="contact-add"),
+    path("crm/accounts/<int:pk>/credit-hold/", credit.hold_place, name="credit-hold-place"),
+    path("crm/accounts/<int:pk>/credit-hold/release/", credit.hold_release, name="credit-hold-release"),
+    path("crm/accounts/<int:pk>/credit-limit/", credit.limit_set, name="credit-limit"),
+    path("crm/opportunities/<int:pk>/credit-approve/", credit.deal_approve, name="credit-approve"),
     path("crm/vendors/", vendors.vendor_list, name="vendors"),
     path("crm/vendors/new/", vendors.vendor_create, name="vendor-create"),
     path("crm/vendors/<int:pk>/", vendors.vendor_detail, name="vendor"),

@@ -51,6 +51,10 @@ DECLARED: dict[str, PsaSetting] = {
             "Jobs queued when a billing run starts: each takes the run's contracts one at a time, so with several "
             "billing workers a run's contracts spread across them.",
         ),
+        PsaSetting("PSA_CREDIT_HOLD_OVERDUE_DAYS", 60, "The hold rule: an undisputed balance this many days overdue."),
+        PsaSetting(
+            "PSA_CREDIT_HOLD_GRACE_DAYS", 14, "After finance lifts a hold, days before the rule may place one again."
+        ),
         PsaSetting("PSA_RECEIPT_REQUIRED_ABOVE", "25.00", "Expenses above this amount need a receipt."),
         PsaSetting(
             "PSA_AP_PM_APPROVAL_THRESHOLD",

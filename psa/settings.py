@@ -420,6 +420,7 @@ JOB_QUEUE_OF_TASK = (
         "billing.tasks.billing_runs_resume_stalled_task": "billing",
         "billing.tasks.billing_sweep_task": "billing",
         "billing.tasks.dunning_send_task": "billing",
+        "billing.tasks.credit_daily_task": "billing",
         "billing.tasks.invoice_render_task": "rendering",
         "ledger.tasks.recognition_run_task": "revenue",
         "ledger.tasks.recognition_month_end_task": "revenue",
@@ -492,6 +493,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.billing_runs_resume_stalled_task",
         "schedule": 20.0,
     },
+    "billing-credit-daily": {
+        # Every morning before dunning: `invoice.overdue` once per newly overdue invoice, and the credit-hold rule.
+        "task": "billing.tasks.credit_daily_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
     "billing-dunning": {
         # Every morning: payment reminders for invoices 7, 30 and 60 days overdue (each level once per invoice).
         "task": "billing.tasks.dunning_send_task",
@@ -532,6 +538,8 @@ PSA_OUTBOX_MAX_ATTEMPTS = env_read(env, "PSA_OUTBOX_MAX_ATTEMPTS")
 # A billing worker's lease on the run item it works on, renewed every third of it while the worker lives.
 PSA_BILLING_LEASE_S = env_read(env, "PSA_BILLING_LEASE_S")
 PSA_BILLING_RUN_JOBS = env_read(env, "PSA_BILLING_RUN_JOBS")
+PSA_CREDIT_HOLD_OVERDUE_DAYS = env_read(env, "PSA_CREDIT_HOLD_OVERDUE_DAYS")
+PSA_CREDIT_HOLD_GRACE_DAYS = env_read(env, "PSA_CREDIT_HOLD_GRACE_DAYS")
 # Expenses above this amount (in the expense's currency) need a receipt.
 PSA_RECEIPT_REQUIRED_ABOVE = env_read(env, "PSA_RECEIPT_REQUIRED_ABOVE")
 PSA_AP_PM_APPROVAL_THRESHOLD = env_read(env, "PSA_AP_PM_APPROVAL_THRESHOLD")

@@ -1,3 +1,4 @@
+from billing.api.disputes import DisputeViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
 from billing.api.subcontract import SubcontractMatchViewSet
@@ -17,6 +18,7 @@ routes = [
     ("billing/payments", PaymentViewSet, "api-billing-payment"),
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
+    ("billing/disputes", DisputeViewSet, "api-billing-dispute"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
     ("vendor-bills", VendorBillViewSet, "api-vendor-bill"),
     ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),

@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus
+from billing.demo import disputes as demo_disputes
 from billing.demo import payables as demo_payables
 from billing.models import Invoice
 from billing.services import (
@@ -371,7 +372,7 @@ def seed() -> list[str]:
         month = next_month(month)
     paid = _payments(finance, today, paid_through=today - timedelta(days=80))
     report = [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
-    return report + demo_payables.seed()
+    return report + demo_disputes.seed() + demo_payables.seed()
 
 
 def _payments(finance, today: date, paid_through: date) -> int:

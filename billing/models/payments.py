@@ -141,7 +141,10 @@ class DunningReminder(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
     level = models.PositiveSmallIntegerField()
     days_overdue = models.PositiveIntegerField()
-    balance = models.DecimalField(**AMOUNT_FIELD, help_text="Open balance when the reminder was sent.")
+    balance = models.DecimalField(**AMOUNT_FIELD, help_text="Amount claimed: the open balance less what is disputed.")
+    disputed = models.DecimalField(
+        **AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"), help_text="Left out of the claim: under dispute."
+    )
     sent_to = models.EmailField()
     outbox_message = models.UUIDField(null=True, blank=True)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -48,6 +48,9 @@ class BillingRunItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    credit_hold = models.BooleanField(
+        default=False, db_default=False, help_text="Invoiced while the account was on credit hold (flagged)."
+    )
     # The lease of the worker on the item: taken before the item is processed and renewed while the worker
     # lives; an item whose lease expired while pending belongs to a dead worker (see billing.services.runs).
     lease_owner = models.CharField(max_length=100, blank=True, db_default="")

@@ -7,20 +7,28 @@ outbox dedupe key), and a skipped lower level is never sent late. Invoices are c
 `SELECT ... FOR UPDATE SKIP LOCKED`, so the beat job and the button may run at once without a double send.
 The e-mail leaves only after commit (outbox), to the billing e-mail snapshotted on the invoice (a complete
 billing entity, e-mail included, is required before any invoice is drafted).
+
+Disputes pause dunning for their amount (billing.services.disputes): the reminder claims the open balance less
+what is under an open dispute, and says so; an invoice whose whole open balance is disputed gets no reminder, and
+its level is not used up, so the reminder it has reached by its due date is sent once the dispute is rejected or
+only partly credited (the clock runs from the due date: a dispute that is rejected was owed all along).
 """
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.choices import DUNNING_LEVELS, OPEN_STATUSES, InvoiceKind
-from billing.models import DunningReminder, Invoice
+from billing.choices import DISPUTE_OPEN_STATUSES, DUNNING_LEVELS, OPEN_STATUSES, InvoiceKind
+from billing.models import Dispute, DunningReminder, Invoice
 from billing.services._common import require_finance
 from psa.core.audit import audit_record
+from psa.core.money import ZERO
 from psa.core.outbox import outbox_enqueue
 
 
@@ -38,7 +46,7 @@ class DunningResult:
     sent: list[DunningReminder] = field(default_factory=list)
 
 
-def _body(invoice: Invoice, level: int, days: int) -> str:
+def _body(invoice: Invoice, level: int, days: int, disputed: Decimal = ZERO) -> str:
     s = invoice.seller
     opening = {
         1: "this is a friendly reminder that the invoice below is past its due date.",
@@ -49,10 +57,17 @@ def _body(invoice: Invoice, level: int, days: int) -> str:
         f"Dear {invoice.buyer_name},\n\n{opening}\n\n"
         f"Invoice: {invoice.number} of {invoice.issue_date:%d %B %Y}\n"
         f"Due: {invoice.due_date:%d %B %Y} ({days} days ago)\n"
-        f"Open: {invoice.balance:,.2f} {invoice.currency}\n\n"
-        f"Please transfer the open amount to {s.get('legal_name', '')}, IBAN {s.get('iban', '')}, "
-        f"BIC {s.get('bic', '')}, quoting {invoice.number}. If you have paid in the meantime, please ignore "
-        f"this message.\n\nKind regards,\n{s.get('name', '')}\n"
+        f"Open: {invoice.balance:,.2f} {invoice.currency}\n"
+        + (
+            f"Under dispute (not claimed while we look into it): {disputed:,.2f} {invoice.currency}\n"
+            f"Please pay now: {invoice.balance - disputed:,.2f} {invoice.currency}\n\n"
+            if disputed
+            else "\n"
+        )
+        + f"Please transfer the {'undisputed' if disputed else 'open'} amount to {s.get('legal_name', '')}, "
+        f"IBAN {s.get('iban', '')}, BIC {s.get('bic', '')}, quoting {invoice.number}. "
+        "If you have paid in the meantime, please ignore this message."
+        f"\n\nKind regards,\n{s.get('name', '')}\n"
     )
 
 
@@ -62,10 +77,20 @@ def dunning_send(*, by: User | None = None, as_of: date | None = None) -> Dunnin
     require_finance(by)
     as_of = as_of or timezone.localdate()
     last_sent = DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("level")[:1]
+    disputed = (
+        Dispute.objects.filter(invoice=OuterRef("pk"), status__in=DISPUTE_OPEN_STATUSES)
+        .values("invoice")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    money = DecimalField(max_digits=18, decimal_places=2)
     invoices = list(
         Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=as_of)
         .select_for_update(skip_locked=True, of=("self",))
-        .annotate(last_level=Subquery(last_sent))
+        .annotate(
+            last_level=Subquery(last_sent),
+            disputed=Coalesce(Subquery(disputed, output_field=money), Value(ZERO), output_field=money),
+        )
         .order_by("due_date", "pk")
     )
     result = DunningResult()
@@ -74,14 +99,15 @@ def dunning_send(*, by: User | None = None, as_of: date | None = None) -> Dunnin
         assert invoice.due_date is not None  # filtered on it
         days = (as_of - invoice.due_date).days
         level = dunning_level(days)
-        if level == 0 or level <= (invoice.last_level or 0) or invoice.balance <= 0:
+        disputed = min(invoice.disputed, invoice.balance)
+        if level == 0 or level <= (invoice.last_level or 0) or invoice.balance - disputed <= 0:
             continue
         message = outbox_enqueue(
             kind="email",
             dedupe_key=f"billing:dunning:{invoice.pk}:{level}",
             payload={
                 "subject": f"{LEVEL_NAMES[level]}: invoice {invoice.number} is {days} days overdue",
-                "body": _body(invoice, level, days),
+                "body": _body(invoice, level, days, disputed),
                 "to": [invoice.buyer_email],
                 "attachments": [
                     {"path": invoice.pdf.name, "filename": f"{invoice.number}.pdf", "mimetype": "application/pdf"}
@@ -95,7 +121,8 @@ def dunning_send(*, by: User | None = None, as_of: date | None = None) -> Dunnin
                 invoice=invoice,
                 level=level,
                 days_overdue=days,
-                balance=invoice.balance,
+                balance=invoice.balance - disputed,
+                disputed=disputed,
                 sent_to=invoice.buyer_email,
                 outbox_message=message.id,
                 sent_by=actor,

@@ -19,8 +19,15 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.choices import OPEN_STATUSES, WRITE_OFF_TRANSITIONS, InvoiceKind, PaymentMethod, WriteOffStatus
-from billing.models import Invoice, Payment, PaymentAllocation, WriteOff
+from billing.choices import (
+    OPEN_STATUSES,
+    WRITE_OFF_TRANSITIONS,
+    DisputeStatus,
+    InvoiceKind,
+    PaymentMethod,
+    WriteOffStatus,
+)
+from billing.models import Dispute, Invoice, Payment, PaymentAllocation, WriteOff
 from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_settle_share, settle_status
 from billing.services.posting import (
@@ -317,6 +324,7 @@ def write_off_approve(*, write_off_id: int, by: User, on: date | None = None) ->
     audit_record(
         actor=by, action="billing.write_off", obj=invoice, summary=f"{invoice} written off {write_off.amount:,.2f}"
     )
+    _dispute_follows(write_off, by=by, approved=True)
     return write_off
 
 
@@ -324,7 +332,30 @@ def write_off_approve(*, write_off_id: int, by: User, on: date | None = None) ->
 def write_off_reject(*, write_off_id: int, by: User) -> WriteOff:
     write_off = _decide(write_off_id, by, WriteOffStatus.REJECTED)
     write_off.save()
+    _dispute_follows(write_off, by=by, approved=False)
     return write_off
+
+
+def _dispute_follows(write_off: WriteOff, *, by: User, approved: bool) -> None:
+    """A write-off asked for to resolve a dispute decides it: approved, the dispute is written off; refused, the
+    dispute is open again (billing.services.disputes)."""
+    dispute = Dispute.objects.select_for_update().filter(write_off=write_off).first()
+    if dispute is None:
+        return
+    if approved:
+        dispute.status = DisputeStatus.WRITTEN_OFF
+        dispute.resolved_by = by
+        dispute.resolved_at = timezone.now()
+        dispute.resolution_note = f"Written off: {write_off.reason}"[:500]
+        dispute.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+        summary = f"{dispute} resolved by a write-off of {write_off.amount:,.2f}"
+    else:
+        # Back to open; the refused write-off stays in the invoice's history, the dispute forgets it.
+        dispute.status = DisputeStatus.OPEN
+        dispute.write_off = None
+        dispute.save(update_fields=["status", "write_off"])
+        summary = f"{dispute} open again: the write-off was refused"
+    audit_record(actor=by, action="billing.dispute_write_off_decided", obj=dispute.invoice, summary=summary)
 
 
 # --- bank CSV import -------------------------------------------------------------------------------------

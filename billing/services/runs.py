@@ -46,7 +46,7 @@ from billing.services._common import locked, require_finance
 from billing.services.invoices import invoice_draft_for_contract
 from billing.services.sources import apply_caps, billing_schedules_sync, candidates_for, contracts_with_sources
 from billing.services.vat import RateTable
-from crm.models import Account
+from crm.models import Account, CreditHold
 from projects.models import Contract
 from psa.core.audit import audit_record
 from psa.core.dates import month_end, next_month
@@ -244,6 +244,9 @@ def _finish(run: BillingRun) -> None:
     run.status = RunStatus.DONE_WITH_ERRORS if counts.get(ItemStatus.FAILED) else RunStatus.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    # Accounts on credit hold are still invoiced (the work was sold and done) but flagged in the run's report.
+    held = CreditHold.objects.filter(account_id=OuterRef("contract__account_id"), released_at__isnull=True)
+    BillingRunItem.objects.filter(run=run, status=ItemStatus.DONE).filter(Exists(held)).update(credit_hold=True)
 
 
 class LeaseLost(Exception):

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 
 from billing.selectors import account_ar, opportunity_invoiced
 from billing.selectors.contract_lines import contract_line_billing
+from billing.selectors.credit import account_credit, dispute_summary
 from crm.models import Account, Opportunity
 from projects.models import Project
 from psa.core.roles import RATE_ROLES, Role, role_required
@@ -11,10 +12,32 @@ from psa.core.roles import RATE_ROLES, Role, role_required
 viewers = role_required(Role.SALES, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
 
 
+finance = role_required(Role.FINANCE, Role.ADMIN)
+MAX_BADGES = 100  # a list page shows at most this many rows
+
+
 @viewers
 def account_ar_panel(request, account_id: int):
+    """The receivables and credit standing of an account (its page, and its deals' pages)."""
     account = get_object_or_404(Account, pk=account_id)
-    return render(request, "billing/fragments/account_ar.html", {"account": account, "ar": account_ar(account)})
+    context = {"account": account, "ar": account_ar(account), "credit": account_credit([account.pk])[account.pk]}
+    return render(request, "billing/fragments/account_ar.html", context)
+
+
+@viewers
+def account_badges(request):
+    """The credit badges of a CRM list page: `?ids=1,2,3` -> one out-of-band span per account (one request for
+    the page, a fixed number of queries)."""
+    raw = request.GET.get("ids", "")
+    ids = sorted({int(x) for x in raw.split(",") if x.strip().isdigit()})[:MAX_BADGES]
+    figures = account_credit(ids)
+    return render(request, "billing/fragments/account_badges.html", {"figures": figures.values()})
+
+
+@finance
+def dispute_summary_panel(request):
+    """The dashboard's dispute card: ageing of open disputes and the disputed share of AR."""
+    return render(request, "billing/fragments/dispute_summary.html", {"summary": dispute_summary()})
 
 
 @viewers

@@ -71,6 +71,7 @@ def invoice_detail(request, pk: int):
         pk=pk,
     )
     lines = list(invoice.lines.select_related("tax_category", "contract_line").prefetch_related("sources"))
+    disputes = list(invoice.disputes.all())
     context = {
         "invoice": invoice,
         "lines": lines,
@@ -85,6 +86,8 @@ def invoice_detail(request, pk: int):
         "credit_form": CreditNoteForm(invoice=invoice),
         "write_off_form": WriteOffForm(),
         "pending_write_off": invoice.write_offs.filter(status=WriteOffStatus.REQUESTED).first(),
+        "disputes": disputes,
+        "open_dispute": next((d for d in disputes if d.is_open), None),
     }
     return render(request, "billing/invoice_detail.html", context)
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from billing.choices import DISPUTE_OPEN_STATUSES
 from billing.filtersets import PortalInvoiceFilter
+from billing.models import Dispute
 from billing.selectors import invoices_for, portal_balance
 from billing.services.documents import invoice_time_entries
 from crm.selectors import account_for_client_user
@@ -33,7 +35,14 @@ def portal_home(request):
     return render(
         request,
         "billing/portal/list.html",
-        {"account": account, "balance": portal_balance(account), "filter": f, "page_obj": page_obj, "sort": sort},
+        {
+            "account": account,
+            "balance": portal_balance(account),
+            "filter": f,
+            "page_obj": page_obj,
+            "sort": sort,
+            "open_disputes": Dispute.objects.filter(account=account, status__in=DISPUTE_OPEN_STATUSES).count(),
+        },
     )
 
 

@@ -72,6 +72,7 @@ def run_detail(request, pk: int):
     else:
         context["items"] = run.items.select_related("contract__account", "invoice").order_by("status", "contract_id")
         context["drafts"] = run.invoices.filter(status="draft").count()
+        context["held_items"] = run.items.filter(credit_hold=True).count()
         context["write_downs"] = run.write_downs.select_related("contract_line").order_by("pk")
     return render(request, "billing/run_detail.html", context)
 

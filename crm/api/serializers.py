@@ -8,6 +8,7 @@ from crm.choices import BillingModel, OpportunityStatus, ServiceType, StageKind
 from crm.models import (
     Account,
     Contact,
+    CreditHold,
     DeliveryRole,
     LineMilestone,
     Opportunity,
@@ -249,3 +250,19 @@ class ImportReportSerializer(serializers.Serializer):
     errors = serializers.IntegerField()  # type: ignore[assignment]  # a declared field, not the Field attribute of that name
     notes = serializers.ListField(child=serializers.CharField())
     rows = ImportRowSerializer(many=True)
+
+
+class CreditHoldSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class CreditReleaseSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CreditHoldOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditHold
+        fields = ["id", "account", "source", "reason", "placed_by", "placed_at", "released_by", "released_at",
+                  "release_note"]  # fmt: skip
+        read_only_fields = fields

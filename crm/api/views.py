@@ -17,6 +17,7 @@ from crm.api import serializers as s
 from crm.filtersets import AccountFilter, ContactFilter, OpportunityFilter
 from crm.models import Account, Contact, DeliveryRole, OpportunityLine, Stage
 from crm.permissions import ACCOUNT_EDIT_ROLES, EDIT_ROLES, VIEW_ROLES
+from crm.services.credit import CREDIT_ROLES
 from crm.services.imports import UPLOAD_LIMIT
 from psa.core.api import GenericViewSet, ReadOnlyModelViewSet
 from psa.core.roles import Role as UserRole
@@ -29,8 +30,31 @@ class AccountViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnlyM
     filterset_class = AccountFilter
     ordering_fields = ["name", "currency", "created_at"]
     allowed_roles = VIEW_ROLES
-    action_roles = {"create": ACCOUNT_EDIT_ROLES, "partial_update": ACCOUNT_EDIT_ROLES, "update": ACCOUNT_EDIT_ROLES}
+    action_roles = {
+        "create": ACCOUNT_EDIT_ROLES,
+        "partial_update": ACCOUNT_EDIT_ROLES,
+        "update": ACCOUNT_EDIT_ROLES,
+        "credit_hold": CREDIT_ROLES,
+        "credit_hold_release": CREDIT_ROLES,
+    }
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=s.CreditHoldSerializer, responses={201: s.CreditHoldOutSerializer})
+    @action(detail=True, methods=["post"], url_path="credit-hold")
+    def credit_hold(self, request, pk=None):
+        """Put the account on credit hold (finance): its deals cannot be won until finance releases it."""
+        data = s.CreditHoldSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = services.credit_hold_place(account_id=self.get_object().pk, by=request.user, **data.validated_data)
+        return Response(s.CreditHoldOutSerializer(hold).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CreditReleaseSerializer, responses=s.CreditHoldOutSerializer)
+    @action(detail=True, methods=["post"], url_path="credit-hold/release")
+    def credit_hold_release(self, request, pk=None):
+        data = s.CreditReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = services.credit_hold_release(account_id=self.get_object().pk, by=request.user, **data.validated_data)
+        return Response(s.CreditHoldOutSerializer(hold).data)
 
     def create(self, request, *args, **kwargs):
         data = s.AccountSerializer(data=request.data)
@@ -92,6 +116,7 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         "lose": EDIT_ROLES,
         "reopen": EDIT_ROLES,
         "lines": EDIT_ROLES,
+        "credit_approve": CREDIT_ROLES,
     }
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -155,6 +180,16 @@ class OpportunityViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadO
         data = s.DealLoseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.opportunity_lose(opportunity_id=opp.pk, by=request.user, reason=data.validated_data["reason"])
+        return self._detail(opp.pk)
+
+    @extend_schema(request=s.CreditReleaseSerializer, responses=s.OpportunityDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="credit-approve")
+    def credit_approve(self, request, pk=None):
+        """Finance approves winning this deal although its account is on credit hold."""
+        opp = self.get_object()
+        data = s.CreditReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.credit_deal_approve(opportunity_id=opp.pk, by=request.user, **data.validated_data)
         return self._detail(opp.pk)
 
     @extend_schema(request=None, responses=s.OpportunityDetailSerializer)

@@ -2,15 +2,16 @@
 fragment) and the slot billing's AR panel loads into."""
 
 from django.contrib import messages
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 
 from crm import services
 from crm.choices import OpportunityStatus
 from crm.filtersets import AccountFilter
 from crm.forms import AccountForm, ContactForm
-from crm.models import Account
+from crm.models import Account, CreditHold
 from crm.permissions import ACCOUNT_EDIT_ROLES, VIEW_ROLES
+from crm.services.credit import CREDIT_ROLES
 from crm.views._common import call_service
 from psa.core.listing import paginate_sorted
 from psa.core.roles import COST_ROLES, has_role, role_required
@@ -22,6 +23,7 @@ def _accounts():
     return Account.objects.select_related("owner", "parent").annotate(
         open_deals=Count("opportunities", filter=Q(opportunities__status=OpportunityStatus.OPEN)),
         pipeline=Sum("opportunities__amount", filter=Q(opportunities__status=OpportunityStatus.OPEN)),
+        on_hold=Exists(CreditHold.objects.filter(account=OuterRef("pk"), released_at__isnull=True)),
     )
 
 
@@ -71,6 +73,7 @@ def account_edit(request, pk: int):
 def account_detail(request, pk: int):
     account = get_object_or_404(Account.objects.select_related("owner", "parent"), pk=pk)
     opportunities = account.opportunities.select_related("owner", "stage").order_by("-expected_close_date", "-id")[:50]
+    holds = list(account.credit_holds.select_related("placed_by", "released_by")[:5])
     return render(
         request,
         "crm/account_detail.html",
@@ -84,6 +87,9 @@ def account_detail(request, pk: int):
             "can_edit": has_role(request.user, *ACCOUNT_EDIT_ROLES),
             # The margin panel shows cost: finance and admin only (the ledger's view checks it again).
             "can_see_costs": has_role(request.user, *COST_ROLES),
+            "holds": holds,
+            "hold": next((h for h in holds if h.is_active), None),
+            "can_manage_credit": has_role(request.user, *CREDIT_ROLES),
         },
     )
 

@@ -13,6 +13,7 @@ from crm.filtersets import OpportunityFilter
 from crm.forms import LineMilestoneForm, LoseForm, OpportunityForm, OpportunityLineForm, RoleDemandForm
 from crm.models import Opportunity, Stage
 from crm.permissions import EDIT_ROLES, VIEW_ROLES, is_sales_manager, may_change_deal
+from crm.services.credit import CREDIT_ROLES, active_hold
 from crm.views._common import call_service, flash_error
 from psa.core.exceptions import DomainError
 from psa.core.listing import paginate_sorted
@@ -155,6 +156,7 @@ def _detail_context(request, pk: int) -> dict:
     can_change = may_change_deal(request.user, opp) and opp.status == OpportunityStatus.OPEN
     missing = selectors.win_missing_fields(opp) if opp.status == OpportunityStatus.OPEN else {}
     stages = list(Stage.objects.filter(kind="open", is_active=True).order_by("order"))
+    hold = active_hold(opp.account_id)
     return {
         "opp": opp,
         "lines": lines,
@@ -170,6 +172,9 @@ def _detail_context(request, pk: int) -> dict:
         else None,
         "lose_form": LoseForm(),
         "contract": getattr(opp, "contract", None) if opp.status == OpportunityStatus.WON else None,
+        "hold": hold,
+        "credit_approved": hold is not None and opp.credit_approved_hold_id == hold.pk,
+        "can_approve_credit": has_role(request.user, *CREDIT_ROLES) and opp.status == OpportunityStatus.OPEN,
     }
 
 

@@ -80,6 +80,7 @@ def opportunity_win(*, opportunity_id: int, by: User) -> WinResult:
             f"A {opp.get_status_display().lower()} deal cannot be won; reopen it first.",
             fields={"status": [f"The deal is {opp.status}."]},
         )
+    crm_services.credit_check_for_win(opp)
     missing = win_missing_fields(opp)
     template = None
     if opp.service_type:

@@ -47,6 +47,9 @@ EVENT_TYPES = {
     "payment.received": "A payment was recorded.",
     "period.closed": "An accounting period was closed.",
     "project.budget_threshold": "A project's actual or forecast crossed a share of its budget (a burn alert).",
+    "account.credit_hold": "An account was put on credit hold, or its hold was lifted (`on_hold` says which).",
+    "invoice.disputed": "A client or finance disputed an invoice (or some of its lines).",
+    "invoice.overdue": "An invoice passed its due date unpaid (once per invoice, by the daily job).",
 }
 SECRET_PREFIX = "whsec_"
 RESPONSE_READ_LIMIT = 64 * 1024  # bytes of a receiver's answer read before the connection is closed
