@@ -71,7 +71,9 @@ class ImportEntry:
 
 ENTRY_STAGE = "ledger_import_entry"
 LINE_STAGE = "ledger_import_line"
+# Dropped first: a second import in the same transaction (nothing committed in between) stages afresh.
 STAGE_DDL = f"""
+DROP TABLE IF EXISTS pg_temp.{ENTRY_STAGE}, pg_temp.{LINE_STAGE};
 CREATE TEMPORARY TABLE {ENTRY_STAGE} (
   seq integer PRIMARY KEY, reference text, key text, date date, memo text, entry_id bigint, period_id bigint
 ) ON COMMIT DROP;

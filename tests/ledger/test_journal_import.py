@@ -92,7 +92,7 @@ def test_the_books_equal_posting_the_same_entries_one_by_one(finance, admin, dim
     client, project = dims
     default = entity_default()
     other = LegalEntity.objects.create(
-        code="GB", series_prefix="GB", name="Northwind GB", legal_name="Northwind GB Ltd", country="GB",
+        code="US", series_prefix="US", name="Northwind US", legal_name="Northwind US Inc", country="US",
         functional_currency=default.functional_currency,
     )  # fmt: skip
     entries = history(client.pk, project.pk)
@@ -103,7 +103,7 @@ def test_the_books_equal_posting_the_same_entries_one_by_one(finance, admin, dim
         )
     journal_lines_import(entity=other, entries=entries, source="old-psa", by=finance)
     assert sorted(JournalEntry.objects.filter(entity=other).values_list("number", flat=True)) == [
-        "GB-JE-2026-000001", "GB-JE-2026-000002", "GB-JE-2026-000003", "GB-JE-2026-000004",
+        "US-JE-2026-000001", "US-JE-2026-000002", "US-JE-2026-000003", "US-JE-2026-000004",
     ]  # fmt: skip
 
     def tb(entity):
