@@ -115,12 +115,29 @@ test: deps
 test-slow:
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='$(SLOW_PYTEST_ARGS) -m slow'
 
+# django-hordak (journal_post_vs_hordak) runs on Django 5.0 in its own virtual environment, made here from pinned
+# requirements: a Python 3.10-3.12 (Django 5.0's), from PATH or pyenv's versions directory.
+HORDAK_VENV := .venv-hordak
+HORDAK_REQUIREMENTS := tests/benchmarks/hordak/requirements.txt
+$(HORDAK_VENV)/.installed: $(HORDAK_REQUIREMENTS)
+	@PYTHON=""; \
+	for c in python3.12 python3.11 python3.10 $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[0-2]*/bin/python3 2>/dev/null | sort -V -r); do \
+	  p=$$(command -v $$c 2>/dev/null) || continue; \
+	  "$$p" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else 1)' >/dev/null 2>&1 && { PYTHON=$$p; break; }; \
+	done; \
+	if [ -z "$$PYTHON" ]; then echo "django-hordak's Django 5.0 needs Python 3.10-3.12; none found on PATH or in pyenv." >&2; exit 1; fi; \
+	echo "Building $(HORDAK_VENV) for django-hordak with $$PYTHON"; \
+	rm -rf $(HORDAK_VENV); "$$PYTHON" -m venv $(HORDAK_VENV); \
+	$(HORDAK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(HORDAK_REQUIREMENTS) \
+	  >$(HORDAK_VENV)/pip.log 2>&1 || { cat $(HORDAK_VENV)/pip.log >&2; exit 1; }; \
+	touch $@
+
 .PHONY: bench
-bench: deps
+bench: deps $(HORDAK_VENV)/.installed
 	@eval "$$($(PY) tests/services_probe.py)"; \
 	BENCH_SIZE=$(BENCH_SIZE) DEBUG=false SECRET_KEY=bench-only-secret-key-0123456789abcdef STATIC_MANIFEST=false \
 	$(PY) -m tests.benchmarks.run $(BENCH_ONLY)
 
 .PHONY: clean
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(HORDAK_VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import F, Model
 
+from crm.models import Account as Client
 from ledger.choices import JOURNAL_SERIES
 from ledger.models import (
     AccountBalance,
@@ -26,11 +27,12 @@ from ledger.models import (
     Recognition,
     RevenueSchedule,
 )
+from projects.models import Project
 from psa.core.entities import entity_default
 from psa.core.exceptions import ValidationFailed
 from psa.core.models import LegalEntity
-from psa.core.numbering import number_next_sql
-from psa.core.sql import unnest
+from psa.core.numbering import number_next_sql, number_next_sql_from
+from psa.core.sql import prepared_execute, unnest
 
 PERIOD_COLUMNS = ("id", "start", "end", "status")
 ACCOUNT_COLUMNS = ("id", "code", "name", "type", "system_role", "is_control", "is_active", "description")
@@ -163,6 +165,107 @@ def entry_insert(entry: JournalEntry, lines: Sequence[LineRow], *, series: str =
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row
+
+
+# The entry's values as entry_post_statement passes them (ENTRY_COLUMNS less entity_id), each with its type.
+ENTRY_CASTS = (
+    "%s::date", "%s::date", "%s::text", "%s::text", "%s::text", "%s::text", "%s::text", "%s::bigint", "%s::date",
+    "%s::numeric", "%s::integer",
+)  # fmt: skip
+
+
+class CodeLineRow(NamedTuple):
+    """A journal line as `entry_post_statement` takes it: the account by code, the client as given (None: the
+    project's client, looked up by the statement)."""
+
+    line_no: int
+    account_code: str
+    debit: Decimal
+    credit: Decimal
+    client_id: int | None
+    project_id: int | None
+    memo: str
+    currency: str
+    amount_currency: Decimal
+    rate: Decimal
+
+
+class Posted(NamedTuple):
+    """What `entry_post_statement` did: `status` is "posted" (id, number, posted_at, period_id, entity_id of the new
+    entry), "existing" (id and spec_hash of the entry posted with the key) or "look" (nothing written: an account,
+    client or project did not check out, no entity, or no period open for the entity covers the date; the caller
+    looks closer with its separate queries, which name the problem or resolve it)."""
+
+    status: str
+    id: int | None = None
+    number: str = ""
+    posted_at: datetime | None = None
+    period_id: int | None = None
+    entity_id: int | None = None
+    spec_hash: str = ""
+
+
+def entry_post_statement(
+    entry: JournalEntry, lines: Sequence[CodeLineRow], *, entity_id: int | None, system: bool
+) -> Posted:
+    """Post an entry in ONE statement, every look-up included: the idempotency key (an entry already posted with it
+    is returned, nothing written), the accounts by code (exist, active, control accounts only for the system), the
+    client and project of each line (exist, the project's client; a line without a client takes its project's),
+    the legal entity (`entity_id`, or the default: the first active one) and its journal series, the period open
+    for the entity that covers the date (locked FOR NO KEY UPDATE against a concurrent close), the gapless number
+    (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
+    number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
+    still check every row."""
+    period_table, entry_table, line_table, close_table = (
+        AccountingPeriod._meta.db_table,
+        JournalEntry._meta.db_table,
+        JournalLine._meta.db_table,
+        PeriodClose._meta.db_table,
+    )
+    cte, number_expr, number_params = number_next_sql_from(series_column="series", on=entry.date, when="period")
+    params: list = []
+    source = unnest(CodeLineRow, lines, params)
+    params += [entry.idempotency_key, entity_id, entity_id, not system, JOURNAL_SERIES, JOURNAL_SERIES, entry.date,
+               entry.date, *number_params]  # fmt: skip
+    params += [entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
+               entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id]  # fmt: skip
+    columns = [c for c in ENTRY_COLUMNS if c != "entity_id"]
+    line_columns = [c for c in LINE_COLUMNS if c not in ("account_id", "client_id")]
+    sql = (
+        f"WITH u AS (SELECT * FROM {source}), "
+        f"existing AS (SELECT id, spec_hash FROM {entry_table} WHERE idempotency_key = %s::text), "
+        f"ent AS (SELECT id, series_prefix FROM {LegalEntity._meta.db_table} "
+        "WHERE id = %s::bigint OR (%s::bigint IS NULL AND is_active) ORDER BY id LIMIT 1), "
+        "src AS (SELECT u.*, a.id AS account_id, COALESCE(u.client_id, pr.account_id) AS line_client_id, "
+        "(a.id IS NULL OR NOT a.is_active OR (a.is_control AND %s::boolean) "
+        "OR (u.project_id IS NOT NULL AND pr.id IS NULL) "
+        "OR (u.client_id IS NOT NULL AND pr.id IS NOT NULL AND pr.account_id <> u.client_id) "
+        f"OR (u.client_id IS NOT NULL AND pr.id IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {Client._meta.db_table} c WHERE c.id = u.client_id))) AS bad "
+        f"FROM u LEFT JOIN {LedgerAccount._meta.db_table} a ON a.code = u.account_code "
+        f"LEFT JOIN {Project._meta.db_table} pr ON pr.id = u.project_id), "
+        "ok AS (SELECT id, series_prefix FROM ent "
+        "WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM src WHERE bad)), "
+        f"period AS (SELECT p.id, ok.id AS entity_id, "
+        "CASE WHEN ok.series_prefix = '' THEN %s::text ELSE ok.series_prefix || '-' || %s::text END AS series "
+        f'FROM ok, {period_table} p WHERE p.start <= %s::date AND p."end" >= %s::date AND NOT EXISTS '
+        f"(SELECT 1 FROM {close_table} c WHERE c.period_id = p.id AND c.entity_id = ok.id) FOR NO KEY UPDATE OF p), "
+        f"{cte}, entry AS ("
+        f"INSERT INTO {entry_table} (number, period_id, entity_id, {', '.join(columns)}, posted_at) "
+        f"SELECT {number_expr}, period.id, period.entity_id, {', '.join(ENTRY_CASTS)}, now() "
+        "FROM number_next, period "
+        "RETURNING id, number, posted_at, period_id, date, entity_id), lines AS ("
+        f"INSERT INTO {line_table} (entry_id, date, period_id, entity_id, account_id, client_id, "
+        f"{', '.join(line_columns)}) "
+        "SELECT entry.id, entry.date, entry.period_id, entry.entity_id, src.account_id, src.line_client_id, "
+        f"{', '.join('src.' + c for c in line_columns)} FROM entry, src ORDER BY src.line_no RETURNING 1) "
+        "SELECT 'posted', id, number, posted_at, period_id, entity_id, '' FROM entry "
+        "UNION ALL SELECT 'existing', id, '', NULL, NULL, NULL, spec_hash FROM existing"
+    )
+    with connection.cursor() as cursor:
+        prepared_execute(cursor, sql, params)
+        row = cursor.fetchone()
+    return Posted("look") if row is None else Posted(*row)
 
 
 def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:

@@ -19,12 +19,14 @@ entry = entry_post(
 
 from ledger.services.accounts import account_code_for, account_create, account_update
 from ledger.services.contract_position import contract_position_split
+from ledger.services.journal_import import ImportEntry, journal_lines_import
 from ledger.services.periods import period_close, period_reopen, periods_ensure
 from ledger.services.posting import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, entry_reverse
 from ledger.services.price_reductions import price_reduction_record, rebilled_cost_record
 
 __all__ = [
     "EntrySpec",
+    "ImportEntry",
     "LineSpec",
     "account_code_for",
     "account_create",
@@ -33,6 +35,7 @@ __all__ = [
     "entries_auto_reverse_due",
     "entry_post",
     "entry_reverse",
+    "journal_lines_import",
     "period_close",
     "period_reopen",
     "periods_ensure",

@@ -272,10 +272,8 @@ def _transaction(
     return currency, amount, rate
 
 
-def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None) -> tuple[list[_Checked], dict, dict]:
-    """Check the spec; return the lines with their amounts, the accounts by code and each project's client.
-    Raises ValidationFailed naming every problem at once."""
-    errors: dict[str, list[str]] = {}
+def _check_lines(spec: EntrySpec, errors: dict[str, list[str]]) -> list[_Checked]:
+    """The checks that need no database: the header, and each line's amounts, memo and transaction."""
     if not isinstance(spec.date, date):
         raise ValidationFailed("The entry needs a date.", fields={"date": "Enter a date."})
     if not (spec.memo or "").strip():
@@ -286,12 +284,11 @@ def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None)
         errors["source"] = ["At most 100 characters."]
     if spec.auto_reverse_on is not None and spec.auto_reverse_on <= spec.date:
         errors["auto_reverse_on"] = ["The automatic reversal must come after the entry's date."]
-    lines = list(spec.lines)
-    if len(lines) < 2:
+    if len(spec.lines) < 2:
         errors["lines"] = ["An entry needs at least two lines (a debit and a credit)."]
     checked: list[_Checked] = []
     functional = functional_currency()
-    for i, line in enumerate(lines):
+    for i, line in enumerate(spec.lines):
         debit = _amount(line.debit, f"lines[{i}].debit", errors)
         credit = _amount(line.credit, f"lines[{i}].credit", errors)
         if f"lines[{i}].debit" not in errors and f"lines[{i}].credit" not in errors and (debit > 0) == (credit > 0):
@@ -299,6 +296,38 @@ def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None)
         if len(line.memo or "") > 200:
             errors[f"lines[{i}].memo"] = ["At most 200 characters."]
         checked.append(_Checked(line, debit, credit, *_transaction(line, i, debit or credit, errors, functional)))
+    return checked
+
+
+def _check_balance(checked: list[_Checked], errors: dict[str, list[str]]) -> None:
+    """Debits equal credits (in the transaction currency too when every line shares one foreign currency)."""
+    if errors.get("lines") or any(k.endswith((".debit", ".credit")) for k in errors):
+        return
+    debits = sum((c.debit for c in checked), ZERO)
+    credits = sum((c.credit for c in checked), ZERO)
+    if debits != credits:
+        errors["lines"] = [
+            f"Debits ({debits:,.2f}) and credits ({credits:,.2f}) differ by {abs(debits - credits):,.2f}: "
+            "an entry must balance."
+        ]
+    currencies = {c.currency for c in checked}
+    if len(currencies) == 1 and checked and not errors and all(c.amount_currency > 0 for c in checked):
+        # Every line in one foreign currency: the entry balances in that currency too.
+        fc_debits = sum((c.amount_currency for c in checked if c.debit), ZERO)
+        fc_credits = sum((c.amount_currency for c in checked if c.credit), ZERO)
+        if fc_debits != fc_credits:
+            errors["lines"] = [
+                f"In {checked[0].currency} the debits ({fc_debits:,.2f}) and credits ({fc_credits:,.2f}) "
+                "differ: an entry in one currency balances in it."
+            ]
+
+
+def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None) -> tuple[list[_Checked], dict, dict]:
+    """Check the spec; return the lines with their amounts, the accounts by code and each project's client.
+    Raises ValidationFailed naming every problem at once."""
+    errors: dict[str, list[str]] = {}
+    checked = _check_lines(spec, errors)
+    lines = list(spec.lines)
     codes = {str(line.account) for line in lines}
     accounts = lookups.accounts if lookups is not None else _accounts_by_code(codes)
     for i, line in enumerate(lines):
@@ -314,24 +343,7 @@ def _validate(spec: EntrySpec, *, system: bool, lookups: _Lookups | None = None)
                 "(invoices, credit notes, payments, revenue recognition)."
             ]
     project_clients = _validate_dimensions(lines, errors, lookups)
-    if not errors.get("lines") and not any(k.endswith((".debit", ".credit")) for k in errors):
-        debits = sum((c.debit for c in checked), ZERO)
-        credits = sum((c.credit for c in checked), ZERO)
-        if debits != credits:
-            errors["lines"] = [
-                f"Debits ({debits:,.2f}) and credits ({credits:,.2f}) differ by {abs(debits - credits):,.2f}: "
-                "an entry must balance."
-            ]
-        currencies = {c.currency for c in checked}
-        if len(currencies) == 1 and checked and not errors and all(c.amount_currency > 0 for c in checked):
-            # Every line in one foreign currency: the entry balances in that currency too.
-            fc_debits = sum((c.amount_currency for c in checked if c.debit), ZERO)
-            fc_credits = sum((c.amount_currency for c in checked if c.credit), ZERO)
-            if fc_debits != fc_credits:
-                errors["lines"] = [
-                    f"In {checked[0].currency} the debits ({fc_debits:,.2f}) and credits ({fc_credits:,.2f}) "
-                    "differ: an entry in one currency balances in it."
-                ]
+    _check_balance(checked, errors)
     if errors:
         first = next(iter(errors.values()))[0]
         raise ValidationFailed(f"The entry cannot be posted: {first}", fields=errors)
@@ -410,6 +422,12 @@ def _post(
     if not key or len(key) > 255:
         raise ValidationFailed("An idempotency key of 1 to 255 characters is required.", fields={"key": "Required."})
     fingerprint = spec.fingerprint()
+    if lookups is None and connection.vendor == "postgresql":
+        posted = _post_one_statement(
+            spec=spec, key=key, by=by, origin=origin, reverses=reverses, fingerprint=fingerprint
+        )
+        if posted is not None:
+            return posted
     existing = _existing(key, fingerprint, lookups)
     if existing is not None:
         return existing
@@ -433,6 +451,84 @@ def _post(
         return _write(**write)
     with transaction.atomic():
         return _write(**write)
+
+
+def _post_one_statement(
+    *,
+    spec: EntrySpec,
+    key: str,
+    by: User | None,
+    origin: EntryOrigin,
+    reverses: JournalEntry | None,
+    fingerprint: str,
+) -> JournalEntry | None:
+    """The usual case in one statement (PostgreSQL; ledger.sql.entry_post_statement): the checks that need no
+    database here, then the key, accounts, dimensions, entity, open period, number, entry and lines in one round
+    trip. Returns the entry posted (or the one the key posted already), or None, having written nothing, when
+    anything needs a closer look: a check failed (the full path names every problem), an account, client or project
+    did not check out, or no period open for the entity covers the date (closed, missing or a catch-up)."""
+    errors: dict[str, list[str]] = {}
+    checked = _check_lines(spec, errors)
+    _check_balance(checked, errors)
+    if errors or any(
+        (c.spec.client_id is not None and type(c.spec.client_id) is not int)
+        or (c.spec.project_id is not None and type(c.spec.project_id) is not int)
+        for c in checked
+    ):
+        return None
+    entry = JournalEntry(
+        entity_id=spec.entity_id,  # None: the statement finds the default (and no query runs for the field default)
+        memo=spec.memo.strip(),
+        source=spec.source or ("manual" if origin == EntryOrigin.MANUAL else ""),
+        origin=origin,
+        idempotency_key=key,
+        spec_hash=fingerprint,
+        reverses=reverses,
+        total=sum((c.debit for c in checked), ZERO),
+        posted_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    _dated(entry, spec, spec.date, None)
+    rows = [
+        sql.CodeLineRow(
+            i, str(c.spec.account), c.debit, c.credit, c.spec.client_id, c.spec.project_id, c.spec.memo or "",
+            c.currency, c.amount_currency, c.rate,
+        )
+        for i, c in enumerate(checked, start=1)
+    ]  # fmt: skip
+    if transaction.get_connection().in_atomic_block:
+        return _write_one_statement(entry, rows, spec=spec, by=by, reverses=reverses)
+    with transaction.atomic():
+        return _write_one_statement(entry, rows, spec=spec, by=by, reverses=reverses)
+
+
+def _write_one_statement(
+    entry: JournalEntry,
+    rows: list[sql.CodeLineRow],
+    *,
+    spec: EntrySpec,
+    by: User | None,
+    reverses: JournalEntry | None,
+) -> JournalEntry | None:
+    done = sql.entry_post_statement(entry, rows, entity_id=spec.entity_id, system=by is None)
+    if done.status == "existing":
+        return _existing(entry.idempotency_key, entry.spec_hash)
+    if done.status != "posted":
+        return None
+    columns = {
+        "id": done.id,
+        "number": done.number,
+        "posted_at": done.posted_at,
+        "period_id": done.period_id,
+        "entity_id": done.entity_id,
+    }
+    names = [f.attname for f in JournalEntry._meta.concrete_fields]
+    posted = JournalEntry.from_db(connection.alias, names, [columns.get(n, getattr(entry, n)) for n in names])
+    if reverses is not None:
+        posted.reverses = reverses
+    if entry.posted_by_id is not None:
+        posted.posted_by = entry.posted_by
+    _audit(posted, by=by, reverses=reverses)
+    return posted
 
 
 def _write(
@@ -499,6 +595,12 @@ def _write(
         period, on = _resolve_period(spec.date, entity_id=entity_id, catch_up=catch_up)
         _dated(entry, spec, on, period)
         _insert_orm(entry, rows, prefix)
+    _audit(entry, by=by, reverses=reverses)
+    return entry
+
+
+def _audit(entry: JournalEntry, *, by: User | None, reverses: JournalEntry | None) -> None:
+    """A person's posting (or reversal) goes into the audit log; the system's do not."""
     if by is not None:
         verb = "reversed " + reverses.number if reverses is not None else "posted"
         audit_record(
@@ -508,7 +610,6 @@ def _write(
             summary=f"{entry.number} {verb}: {entry.memo} ({entry.total:,.2f})",
             data={"number": entry.number, "total": str(entry.total), "date": entry.date.isoformat()},
         )
-    return entry
 
 
 def _dated(entry: JournalEntry, spec: EntrySpec, on: date, period: AccountingPeriod | None) -> None:

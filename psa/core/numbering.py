@@ -18,7 +18,7 @@ from datetime import date
 from django.db import transaction
 
 from psa.core.models import NumberSeries
-from psa.core.sql import number_series_bump, number_series_bump_cte
+from psa.core.sql import number_series_bump, number_series_bump_cte, number_series_bump_cte_from
 
 WIDTH = 6
 
@@ -59,3 +59,16 @@ def number_next_sql(*, series: str, on: date, when: str = "") -> tuple[str, str,
     cte, params = number_series_bump_cte(series=series, year=on.year, when=when)
     expression = f"%s || lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"
     return cte, expression, [*params, f"{series}-{on.year}-"]
+
+
+def number_next_sql_from(*, series_column: str, on: date, when: str) -> tuple[str, str, list]:
+    """`number_next_sql` for a series that the statement itself finds: `when` is an earlier CTE returning at most
+    one row and `series_column` its column holding the series name (already checked when it was stored, e.g. a
+    legal entity's series prefix). Returns (cte, expression, params) used the same way; the counter moves only if
+    `when` returns a row."""
+    cte, params = number_series_bump_cte_from(series_column=series_column, year=on.year, when=when)
+    expression = (
+        f"{when}.{series_column} || %s::text || "
+        f"lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"
+    )
+    return cte, expression, [*params, f"-{on.year}-"]

@@ -10,12 +10,15 @@
 - `database_ping`: the health checks' `SELECT 1`.
 """
 
+import hashlib
+import weakref
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 from psa.core.models import ExchangeRate, NumberSeries
 
@@ -82,6 +85,38 @@ def number_series_bump_cte(*, series: str, year: int, when: str = "") -> tuple[s
     of an earlier CTE) the counter moves only if that CTE returns a row."""
     source = f"SELECT %s, %s, 1 FROM {when} LIMIT 1" if when else "VALUES (%s, %s, 1)"
     return f"number_next AS ({_number_series_upsert(source)})", [series, year]
+
+
+def number_series_bump_cte_from(*, series_column: str, year: int, when: str) -> tuple[str, list]:
+    """`number_series_bump_cte` for a series named by a column of the earlier CTE `when` (a statement that finds
+    the series, e.g. from a legal entity's prefix, in the same round trip); moves only if `when` returns a row."""
+    if not series_column.isidentifier() or not when.isidentifier():
+        raise ValueError(f"invalid column or CTE name: {when}.{series_column}")
+    source = f"SELECT {when}.{series_column}, %s::integer, 1 FROM {when} LIMIT 1"
+    return f"number_next AS ({_number_series_upsert(source)})", [year]
+
+
+_PREPARED: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def prepared_execute(cursor: CursorWrapper, sql: str, params: Sequence) -> None:
+    """Run `sql` as a PostgreSQL prepared statement: PREPARE it once per database session (named after its text),
+    then EXECUTE it with `params`. For a large statement run thousands of times per job (planning it would cost
+    more than running it): the session plans it once, each call only binds and runs it. Every placeholder in
+    `sql` must carry a cast (`%s::date`) so the prepared statement knows its parameter types. A prepared
+    statement belongs to the session, not to a transaction (a rollback keeps it), and is re-planned by
+    PostgreSQL when a table it reads changes; a new connection prepares again."""
+    if sql.count("%s") != len(params):
+        raise ValueError("prepared_execute: one %s per parameter")
+    name = "psa_" + hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()[:16]
+    raw = connection.connection
+    done = _PREPARED.setdefault(raw, set())
+    if name not in done:
+        pieces = sql.split("%s")
+        text = pieces[0] + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
+        cursor.execute(f"PREPARE {name} AS {text}")
+        done.add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
 class RateRow(NamedTuple):
