@@ -1,5 +1,6 @@
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
+from billing.api.retainage import RetainageViewSet
 from billing.api.subcontract import SubcontractMatchViewSet
 from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 from billing.api.views import (
@@ -23,4 +24,5 @@ routes = [
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
     ("payment-runs", PaymentRunViewSet, "api-payment-run"),
     ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
+    ("billing/retainage", RetainageViewSet, "api-billing-retainage"),
 ]
