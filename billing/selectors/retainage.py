@@ -61,7 +61,11 @@ def retainage_held_by_account(
         held.values("account_id", "currency").annotate(t=Sum("retainage_total"), c=Sum("retainage_credited")).order_by()
     ):
         out[(r["account_id"], r["currency"])] = r["t"] - r["c"]
-    for r in released.values("held_on__account_id", "held_on__currency").annotate(s=Sum("amount")).order_by():
-        key = (r["held_on__account_id"], r["held_on__currency"])
-        out[key] = out.get(key, ZERO) - r["s"]
+    for acc, currency, amount in (
+        released.values("held_on__account_id", "held_on__currency")
+        .annotate(s=Sum("amount"))
+        .order_by()
+        .values_list("held_on__account_id", "held_on__currency", "s")
+    ):
+        out[(acc, currency)] = out.get((acc, currency), ZERO) - amount
     return {k: v for k, v in out.items() if v}

@@ -374,7 +374,7 @@ def _invoices_named(rows: list[dict]) -> dict[str, int]:
     ).values_list("number", "payment_reference", "pk")
     named: dict[str, int] = {}
     for number, reference, pk in found:
-        if number in wanted:
+        if number and number in wanted:
             named[number] = pk
         if reference and reference in refs:
             named[reference] = pk

@@ -188,7 +188,7 @@ def retainage_release_create(*, contract_id: int, by: User, accepted_on: date, n
         project_id=contract.project_id,
         currency=contract.currency,
         payment_terms_days=contract.payment_terms_days,
-        period_start=min(inv.period_start or inv.issue_date for inv in held),
+        period_start=min((inv.period_start or inv.issue_date or accepted_on) for inv in held),
         period_end=accepted_on,
         buyer_name=account.legal_name or account.name,
         buyer_address=account.billing_address,
