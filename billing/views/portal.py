@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from billing.filtersets import PortalInvoiceFilter
-from billing.selectors import invoices_for, portal_balance
+from billing.selectors import invoices_for, portal_balance, statements_for
 from billing.services.bank_transfer import transfer_details
 from billing.services.documents import invoice_time_entries
 from billing.services.statements import statement_create
@@ -37,7 +37,14 @@ def portal_home(request):
     return render(
         request,
         "billing/portal/list.html",
-        {"account": account, "balance": portal_balance(account), "filter": f, "page_obj": page_obj, "sort": sort},
+        {
+            "account": account,
+            "balance": portal_balance(account),
+            "filter": f,
+            "page_obj": page_obj,
+            "sort": sort,
+            "statements": statements_for(request.user)[:5],
+        },
     )
 
 

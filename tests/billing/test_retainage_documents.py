@@ -187,3 +187,18 @@ def test_finance_releases_retainage_through_the_api_and_a_client_is_refused(api_
     again = api.post(f"/api/v1/billing/retainage/{contract.pk}/release/", {"accepted_on": "2026-03-15"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "nothing_to_release"
     assert api.get("/api/v1/billing/retainage/999999/").status_code == 404
+
+
+def test_the_statements_api_gives_a_client_only_its_own(api_client, periods, finance, make_user):
+    mine, theirs = make_account(), make_account()
+    issued_invoice(finance, "100.00", account=mine)
+    api_client.force_authenticate(portal_user(theirs, make_user))
+    theirs_made = api_client.post("/api/v1/billing/statements/", {"account": mine.pk}, format="json")
+    assert theirs_made.status_code == 201 and theirs_made.json()["account"] == theirs.pk  # `account` is ignored
+    api_client.force_authenticate(portal_user(mine, make_user))
+    made = api_client.post("/api/v1/billing/statements/", {}, format="json")
+    assert made.status_code == 201 and made.json()["account"] == mine.pk
+    listed = api_client.get("/api/v1/billing/statements/").json()["results"]
+    assert [r["account"] for r in listed] == [mine.pk]
+    other = AccountStatement.objects.get(account=theirs)
+    assert api_client.get(f"/api/v1/files/account-statement/{other.pk}/").status_code == 404
