@@ -77,8 +77,14 @@ def transfer_details(invoice: Invoice, *, amount: Decimal | None = None) -> Tran
         missing = "No EPC QR code: nothing is open to pay."
     svg = ""
     if not missing:
+        # EPC069-12 takes a structured reference or a free text, never both.
         qr = segno_helpers.make_epc_qr(
-            name=beneficiary, iban=iban, amount=amount, reference=reference or None, bic=bic or None
+            name=beneficiary,
+            iban=iban,
+            amount=amount,
+            reference=reference or None,
+            text=None if reference else (invoice.number or "Invoice")[:140],
+            bic=bic or None,
         )
         svg = qr.svg_inline(scale=3, title=f"EPC QR code: pay {amount:.2f} EUR, reference {reference}")
     return TransferDetails(
