@@ -9,6 +9,7 @@ from billing.views import (
     payables,
     payments,
     portal,
+    retainage,
     runs,
     subcontract,
     tax,
@@ -46,6 +47,16 @@ urlpatterns = [
     path("billing/payment-runs/<int:pk>/book/", vendor_payments.payment_run_book_view, name="payment-run-book"),
     path("billing/payment-runs/<int:pk>/cancel/", vendor_payments.payment_run_cancel_view, name="payment-run-cancel"),
     path("billing/ar/", payments.ar_view, name="ar"),
+    path(
+        "billing/contract-lines/<int:line_id>/retainage/",
+        retainage.contract_line_retainage_view,
+        name="contract-line-retainage",
+    ),
+    path(
+        "billing/contracts/<int:contract_id>/retainage-release/",
+        retainage.retainage_release_view,
+        name="retainage-release",
+    ),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
     path("billing/vendor-bills/", payables.bill_list, name="vendor-bill-list"),
@@ -84,4 +95,5 @@ urlpatterns = [
     path("portal/disputes/", disputes.portal_disputes, name="portal-disputes"),
     path("portal/invoices/<int:pk>/dispute/", disputes.portal_dispute_new, name="portal-dispute-new"),
     path("portal/invoices/<int:pk>/", portal.portal_invoice, name="portal-invoice"),
+    path("portal/statement/", portal.portal_statement, name="portal-statement"),
 ]

@@ -80,6 +80,8 @@ class SystemAccount(models.TextChoices):
     EXPENSE_CLAIMS = "expense_claims", "Expense claims payable"
     SUBCONTRACT_ACCRUAL = "subcontract_accrual", "Accrued subcontractor costs"
     REBILLABLE_COSTS = "rebillable_costs", "Re-billable costs"
+    # Retainage (DESIGN.md section 10): the held-back part of an invoice, owed but not yet due, until released.
+    RETAINAGE_RECEIVABLE = "retainage_receivable", "Retainage receivable"
 
 
 # The accounts whose balance on a project's dimension is that project's cost (one margin, DESIGN.md 5.13):

@@ -1,6 +1,7 @@
 from billing.api.disputes import DisputeViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
+from billing.api.retainage import RetainageViewSet, StatementViewSet
 from billing.api.subcontract import SubcontractMatchViewSet
 from billing.api.vendor_payments import PaymentRunViewSet, VendorPaymentViewSet
 from billing.api.views import (
@@ -25,4 +26,6 @@ routes = [
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
     ("payment-runs", PaymentRunViewSet, "api-payment-run"),
     ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
+    ("billing/retainage", RetainageViewSet, "api-billing-retainage"),
+    ("billing/statements", StatementViewSet, "api-billing-statement"),
 ]

@@ -199,6 +199,8 @@ def _contracts(accounts: list[Account], start: date) -> None:
             billing_model="milestone",
             price=Decimal("24000.00"),
             cap=Decimal("22500.00") if n == 2 else None,
+            # The first client's engineering milestones hold back 10 % retainage until the project is accepted.
+            retainage_percent=Decimal("10.00") if n == 1 and account.currency == functional_currency() else Decimal(0),
             start_date=start,
             end_date=end,
         )

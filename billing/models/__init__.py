@@ -12,6 +12,7 @@ from billing.models.invoices import (
     InvoiceHistory,
     InvoiceLine,
     InvoiceTax,
+    RetainageRelease,
     SourceLink,
     SourceRelease,
 )
@@ -26,9 +27,11 @@ from billing.models.payables import (
 from billing.models.payments import DunningReminder, Payment, PaymentAllocation, WriteOff
 from billing.models.runs import BillingRun, BillingRunItem
 from billing.models.schedules import ScheduleEvent
+from billing.models.statements import AccountStatement
 from billing.models.tax import AccountTax, TaxCategory, VatRate
 
 __all__ = [
+    "AccountStatement",
     "AccountTax",
     "BillingRun",
     "BillingRunItem",
@@ -43,6 +46,7 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "PaymentRun",
+    "RetainageRelease",
     "ScheduleEvent",
     "SourceLink",
     "SourceRelease",

@@ -52,6 +52,14 @@ class Invoice(models.Model):
     tax_rule = models.CharField(max_length=40, blank=True, db_default="")
     tax_why = models.CharField(max_length=500, blank=True, db_default="")
     note = models.TextField(blank=True)
+    payment_reference = models.CharField(
+        max_length=25,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The structured creditor reference (ISO 11649, RF...) the client quotes when paying by bank "
+        "transfer (BT-83); assigned at issue from the number.",
+    )
     net_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     tax_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     gross_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
@@ -59,6 +67,16 @@ class Invoice(models.Model):
     amount_paid = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     amount_credited = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
     amount_written_off = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT)
+    # Retainage (holdback, billing.services.retainage). On an invoice: the part of the gross the client holds back
+    # until acceptance (the sum of its lines' `retainage`, fixed at issue); it is owed but not due, so it sits on
+    # the retainage receivable, not on AR, and no payment settles it: a release invoice bills it later. On a credit
+    # note of such an invoice: the part of the credit that takes back held retainage (never AR).
+    # `retainage_credited` is how much of an invoice's retainage credit notes took back (a settlement figure).
+    # A release invoice (`retainage_release`) bills retainage held on earlier invoices: no VAT, no revenue.
+    retainage_total = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"))
+    retainage_credited = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"))
+    functional_retainage = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, db_default=Decimal("0.00"))
+    retainage_release = models.BooleanField(default=False, db_default=False)
     # The functional-currency values, fixed at issue at the rate of the issue date (DESIGN.md invariant 11) and
     # frozen with the rest of the document; null on a draft. In the functional currency the rate is 1 and no
     # rate date is kept. `functional_settled` is the booked value settlements have taken off AR so far
@@ -113,8 +131,24 @@ class Invoice(models.Model):
                 name="billing_invoice_settlement_nonneg",
             ),
             models.CheckConstraint(
-                condition=Q(gross_total__gte=F("amount_paid") + F("amount_credited") + F("amount_written_off")),
+                condition=Q(
+                    gross_total__gte=F("retainage_total")
+                    + F("amount_paid")
+                    + F("amount_credited")
+                    + F("amount_written_off")
+                ),
                 name="billing_invoice_not_oversettled",
+            ),
+            models.CheckConstraint(
+                condition=Q(retainage_total__gte=0)
+                & Q(retainage_credited__gte=0)
+                & Q(retainage_credited__lte=F("retainage_total"))
+                & Q(functional_retainage__gte=0),
+                name="billing_invoice_retainage_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(retainage_release=False) | (Q(retainage_total=0) & Q(tax_total=0)),
+                name="billing_release_holds_nothing",
             ),
             models.CheckConstraint(
                 condition=Q(functional_gross__isnull=True)
@@ -132,15 +166,35 @@ class Invoice(models.Model):
 
     @property
     def balance(self):
-        """What is still owed (an invoice) or still to apply (a credit note)."""
-        return self.gross_total - self.amount_paid - self.amount_credited - self.amount_written_off
+        """What is still owed (an invoice) or still to apply (a credit note): the part on AR. Retainage held back
+        is owed only once a release invoice bills it, so it is not part of the balance."""
+        return (
+            self.gross_total - self.retainage_total - self.amount_paid - self.amount_credited - self.amount_written_off
+        )
+
+    @property
+    def receivable(self):
+        """The part of the gross that went to AR at issue (the gross less the retainage held back)."""
+        return self.gross_total - self.retainage_total
+
+    @property
+    def functional_receivable(self):
+        """The booked functional value that went to AR at issue (None on a draft)."""
+        if self.functional_gross is None:
+            return None
+        return self.functional_gross - self.functional_retainage
+
+    @property
+    def retainage_held(self):
+        """Retainage still held on this invoice before any release (less what credit notes took back)."""
+        return self.retainage_total - self.retainage_credited
 
     @property
     def functional_balance(self):
         """What is still open in the functional currency at the booked rate (None on a draft)."""
         if self.functional_gross is None:
             return None
-        return self.functional_gross - self.functional_settled
+        return self.functional_gross - self.functional_retainage - self.functional_settled
 
     @property
     def is_credit_note(self) -> bool:
@@ -178,11 +232,20 @@ class InvoiceLine(models.Model):
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     written_down = models.DecimalField(**AMOUNT_FIELD, **ZERO_DEFAULT, help_text="Cut by the contract cap.")
+    retainage = models.DecimalField(
+        **AMOUNT_FIELD,
+        **ZERO_DEFAULT,
+        db_default=Decimal("0.00"),
+        help_text="The part of this line's net held back as retainage (its contract line's percent, at issue).",
+    )
 
     class Meta:
         ordering = ["invoice_id", "position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0) & Q(unit_price__gte=0), name="billing_line_nonneg"),
+            models.CheckConstraint(
+                condition=Q(retainage__gte=0) & Q(retainage__lte=F("net")), name="billing_line_retainage_range"
+            ),
             models.CheckConstraint(condition=Q(net__gte=0) & Q(written_down__gte=0), name="billing_line_net_nonneg"),
         ]
         indexes = [models.Index(fields=["contract_line"], name="billing_line_cline_idx")]
@@ -296,3 +359,28 @@ class CapWriteDown(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} over cap on {self.contract_line_id}"
+
+
+class RetainageRelease(models.Model):
+    """A line of a release invoice billing the retainage held on one earlier invoice (`held_on`). Retainage is
+    released at most once: a partial unique index on `held_on` where `undone_at` is null. Discarding the release
+    draft or crediting its line undoes the release (`undone_at`), so the retainage may be released again —
+    exactly once more."""
+
+    line = models.OneToOneField(InvoiceLine, on_delete=models.CASCADE, related_name="releases_retainage")
+    held_on = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="retainage_releases")
+    amount = models.DecimalField(**AMOUNT_FIELD)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["line_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_retainage_release_pos"),
+            models.UniqueConstraint(
+                fields=["held_on"], condition=Q(undone_at__isnull=True), name="billing_retainage_released_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} released from {self.held_on_id}"

@@ -22,7 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from billing.choices import OPEN_STATUSES, InvoiceKind, InvoiceStatus, SourceKind
-from billing.models import CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
+from billing.models import AccountStatement, CapWriteDown, DunningReminder, Invoice, InvoiceLine, Payment, SourceLink
+from billing.selectors.retainage import retainage_held_by_account
 from billing.selectors.vat_return import VatReturn as VatReturn
 from billing.selectors.vat_return import VatReturnRow as VatReturnRow
 from billing.selectors.vat_return import vat_return as vat_return
@@ -39,8 +40,11 @@ from psa.core.roles import Role, has_role
 from psa.core.totals import CurrencyTotals, currency_totals_many
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+# The part of a document on AR still open: the gross less the retainage held back (owed only once a release
+# invoice bills it), payments, credits and write-offs (Invoice.balance).
 BALANCE = ExpressionWrapper(
-    F("gross_total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"), output_field=MONEY
+    F("gross_total") - F("retainage_total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"),
+    output_field=MONEY,
 )
 
 
@@ -54,6 +58,18 @@ def invoices_for(user: User) -> QuerySet[Invoice]:
             return Invoice.objects.none()
         return Invoice.objects.filter(account=account, number__isnull=False)
     return Invoice.objects.none()
+
+
+def statements_for(user: User) -> QuerySet[AccountStatement]:
+    """Statements of account a user may read: finance and admins all; a client its own account's only."""
+    if has_role(user, Role.FINANCE, Role.ADMIN):
+        return AccountStatement.objects.all()
+    if has_role(user, Role.CLIENT):
+        account = account_for_client_user(user)
+        if account is None:
+            return AccountStatement.objects.none()
+        return AccountStatement.objects.filter(account=account)
+    return AccountStatement.objects.none()
 
 
 def invoice_list(user: User) -> QuerySet[Invoice]:
@@ -98,6 +114,8 @@ class AgingRow:
     d61_90: Decimal = ZERO
     d90: Decimal = ZERO
     credits: Decimal = ZERO
+    # Retainage held back and not yet released: owed, not due, on the retainage receivable (not in the buckets).
+    retainage: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -108,7 +126,7 @@ class AgingRow:
         return self.total - self.current
 
 
-AGING_COLUMNS = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits", "total", "overdue")
+AGING_COLUMNS = ("current", "d1_30", "d31_60", "d61_90", "d90", "credits", "total", "overdue", "retainage")
 
 
 @dataclass
@@ -142,9 +160,10 @@ def _aging_converted(rows: list[AgingRow], on: date) -> dict[str, CurrencyTotals
 
 def ar_aging(*, as_of: date | None = None, account_id: int | None = None, entity_id: int | None = None) -> Aging:
     """Open invoice balances per account and currency by days past due: current (not yet due), 1-30, 31-60,
-    61-90, 90+; open credit notes and unapplied payments shown as credits in their own currency. An account
-    billed in two currencies has two rows. Totals per currency and converted at the rates of `as_of`. Four
-    queries (three aggregates and the rates). With `entity_id`, one legal entity's receivables only (its invoices,
+    61-90, 90+; open credit notes and unapplied payments shown as credits in their own currency; retainage held
+    back and not yet released apart (its own column: owed, not due, so in no bucket). An account billed in two
+    currencies has two rows. Totals per currency and converted at the rates of `as_of`. Six queries (five
+    aggregates and the rates). With `entity_id`, one legal entity's receivables only (its invoices,
     credit notes and payments); without it, all entities summed."""
     as_of = as_of or date.today()
     invoices = Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, issue_date__lte=as_of)
@@ -208,6 +227,14 @@ def ar_aging(*, as_of: date | None = None, account_id: int | None = None, entity
                 key, AgingRow(account_id=r["account_id"], name=r["account__name"], currency=r["currency"])
             )
             row.credits += r["c"]
+    held = retainage_held_by_account(account_ids=[account_id] if account_id else None, entity_id=entity_id, as_of=as_of)
+    if held:
+        names = dict(Account.objects.filter(pk__in={a for a, _ in held}).values_list("pk", "name"))
+        for (acc, currency), amount in held.items():
+            row = table.setdefault(
+                (acc, currency), AgingRow(account_id=acc, name=names.get(acc, ""), currency=currency)
+            )
+            row.retainage += amount
     ordered = sorted(table.values(), key=lambda r: (r.name, r.account_id, r.currency))
     return Aging(as_of=as_of, rows=ordered, converted=_aging_converted(ordered, as_of))
 
@@ -375,7 +402,9 @@ def ledger_reconciliation() -> dict:
         t=Coalesce(Sum(F("credit") - F("debit")), ZERO, output_field=MONEY)
     )["t"]
     is_invoice, is_note = Q(kind=InvoiceKind.INVOICE), Q(kind=InvoiceKind.CREDIT_NOTE)
-    open_fn = ExpressionWrapper(F("functional_gross") - F("functional_settled"), output_field=MONEY)
+    open_fn = ExpressionWrapper(
+        F("functional_gross") - F("functional_retainage") - F("functional_settled"), output_field=MONEY
+    )
     sub = {
         r["currency"]: (r["fn"], r["fc"], r["tax"])
         for r in Invoice.objects.filter(number__isnull=False)
@@ -424,5 +453,14 @@ def ledger_reconciliation() -> dict:
         "invoiced_tax": sum((tax for _, _, tax in sub.values()), ZERO),
         "currencies": rows,
     }
-    result["reconciled"] = all(r["reconciled"] for r in rows) and result["gl_tax_payable"] == result["invoiced_tax"]
+    # Retainage receivable = retainage held and not released (held only in the functional currency).
+    result["gl_retainage"] = JournalLine.objects.filter(
+        account__system_role=SystemAccount.RETAINAGE_RECEIVABLE
+    ).aggregate(t=Coalesce(Sum(F("debit") - F("credit")), ZERO, output_field=MONEY))["t"]
+    result["retainage_held"] = sum(retainage_held_by_account().values(), ZERO)
+    result["reconciled"] = (
+        all(r["reconciled"] for r in rows)
+        and result["gl_tax_payable"] == result["invoiced_tax"]
+        and result["gl_retainage"] == result["retainage_held"]
+    )
     return result

@@ -23,6 +23,8 @@ class LineBilling:
     price: Decimal  # the line's value (a T&M line's cap, when it has one; else zero: it is worth what is delivered)
     billed: Decimal  # net of issued invoices less issued credit notes
     recognised: Decimal
+    retainage_percent: Decimal = ZERO
+    contract_id: int = 0
 
     @property
     def position(self) -> Decimal:
@@ -67,6 +69,8 @@ def contract_line_billing(*, project_id: int) -> list[LineBilling]:
             price=line.price or line.cap or ZERO,
             billed=billed.get(line.pk, ZERO),
             recognised=recognised.get(line.pk, ZERO),
+            retainage_percent=line.retainage_percent,
+            contract_id=line.contract_id,
         )
         for line in lines
     ]

@@ -134,6 +134,8 @@ def vat_return(*, start: date, end: date, entity_id: int) -> VatReturn:
             invoice__issue_date__lte=end,
         )
         .exclude(invoice__status=InvoiceStatus.CANCELLED)
+        # A retainage release bills no supply: its amount was declared with the invoices that held it back.
+        .exclude(invoice__retainage_release=True)
         .order_by("invoice_id", "-rate", "kind", "pk")
         .values_list(
             "invoice_id",

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 
 from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
+from billing.services.bank_transfer import transfer_details
 from billing.services.posting import invoice_rate
 from projects.models import TimeEntry
 from psa.core.countries import country_name
@@ -90,6 +91,9 @@ def invoice_context(invoice: Invoice) -> dict:
         "seller_country": country_name(invoice.seller.get("country", "")) if invoice.seller.get("country") else "",
         # A document in a foreign currency states its VAT in the accounting currency and the rate it was issued at.
         "fx": invoice_rate(invoice) if invoice.currency != functional_currency() and invoice.fx_rate else None,
+        "retainage_note": retainage_note(invoice),
+        # Bank transfer: the ISO 11649 reference and, for a euro invoice to an IBAN, the EPC QR code.
+        "transfer": transfer_details(invoice) if not invoice.is_credit_note and invoice.number else None,
     }
 
 
@@ -205,6 +209,30 @@ def _seller_party(s: dict, country: str, *, not_subject: bool = False) -> str:
     return "".join(out)
 
 
+def retainage_note(invoice: Invoice) -> str:
+    """The sentence a retainage document carries (PDF and e-invoice note), empty on any other."""
+    if invoice.retainage_release:
+        return (
+            "Retainage release: this invoice bills retainage held back on earlier invoices, whose VAT was charged "
+            "on them; it bills no new supply and no VAT."
+            if not invoice.is_credit_note
+            else "Credit of a retainage release: the retainage is held back again until its release."
+        )
+    if not invoice.retainage_total:
+        return ""
+    if invoice.is_credit_note:
+        return (
+            f"Of this credit, {invoice.retainage_total:,.2f} {invoice.currency} takes back retainage held on the "
+            f"credited invoice; {invoice.receivable:,.2f} {invoice.currency} is credited against its open amount."
+        )
+    return (
+        f"Retainage: {invoice.retainage_total:,.2f} {invoice.currency} of the total of "
+        f"{invoice.gross_total:,.2f} {invoice.currency} is held back until the project is accepted and billed then "
+        f"by a release invoice (VAT on the full amount is charged on this invoice). Amount to pay now: "
+        f"{invoice.receivable:,.2f} {invoice.currency}."
+    )
+
+
 def invoice_xml(invoice: Invoice) -> str:
     """The EN 16931 (Factur-X EN16931 profile) Cross Industry Invoice of an issued document.
 
@@ -234,6 +262,12 @@ def invoice_xml(invoice: Invoice) -> str:
     ]
     if invoice.note:
         x.append(f"<ram:IncludedNote><ram:Content>{_x(invoice.note)}</ram:Content></ram:IncludedNote>")
+    if retainage_text := retainage_note(invoice):
+        # BT-22 with subject code AAB (UNTDID 4451, "terms of payments"): why less than the total is asked now.
+        x.append(
+            f"<ram:IncludedNote><ram:Content>{_x(retainage_text)}</ram:Content>"
+            "<ram:SubjectCode>AAB</ram:SubjectCode></ram:IncludedNote>"
+        )
     x.append("</rsm:ExchangedDocument><rsm:SupplyChainTradeTransaction>")
     for i, line in enumerate(lines, start=1):
         x.append(
@@ -282,7 +316,7 @@ def invoice_xml(invoice: Invoice) -> str:
             f"</ram:OccurrenceDateTime></ram:ActualDeliverySupplyChainEvent>"
         )
     x.append("</ram:ApplicableHeaderTradeDelivery><ram:ApplicableHeaderTradeSettlement>")
-    x.append(f"<ram:PaymentReference>{_x(invoice.number)}</ram:PaymentReference>")
+    x.append(f"<ram:PaymentReference>{_x(invoice.payment_reference or invoice.number)}</ram:PaymentReference>")
     accounting = functional_currency()
     foreign = invoice.currency != accounting and invoice.functional_tax is not None
     if foreign:
@@ -316,6 +350,12 @@ def invoice_xml(invoice: Invoice) -> str:
         if not invoice.is_credit_note
         else "Credit to be applied or refunded"
     )
+    if invoice.retainage_total and not invoice.is_credit_note:
+        # BT-20, the terms that apply to the amount due: the retainage is owed but paid on its release invoice.
+        terms += (
+            f". Retainage of {invoice.retainage_total:.2f} {invoice.currency} is held back until acceptance and "
+            f"billed by a release invoice; pay {invoice.receivable:.2f} {invoice.currency} now"
+        )
     x.append(
         f"<ram:SpecifiedTradePaymentTerms><ram:Description>{terms}</ram:Description>"
         f"<ram:DueDateDateTime>{_d(invoice.due_date)}</ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>"

@@ -21,6 +21,7 @@ from billing.choices import (
 from billing.jobs import invoice_render_enqueue
 from billing.models import BillingRun, Invoice, InvoiceLine, PaymentAllocation, SourceLink, SourceRelease, TaxCategory
 from billing.services._common import history, locked, require_finance
+from billing.services.bank_transfer import creditor_reference
 from billing.services.draft_write import DownRow, LineRow, LinkRow, draft_write, time_draft_write
 from billing.services.posting import (
     Settlement,
@@ -30,6 +31,7 @@ from billing.services.posting import (
     settled_share,
     settlement_post,
 )
+from billing.services.retainage import credit_retainage, invoice_retainage_apply, releases_undo
 from billing.services.sources import (
     DESCRIPTION_MAX,
     Capped,
@@ -47,7 +49,7 @@ from psa.core.audit import audit_record
 from psa.core.currency import minor_unit
 from psa.core.entities import seller_details, seller_snapshot, series_name
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
-from psa.core.fx import rate_for
+from psa.core.fx import convert, rate_for
 from psa.core.history import history_context
 from psa.core.money import RATE_PLACES, ZERO, line_net, round_amount, round_to
 from psa.core.numbering import number_next
@@ -240,13 +242,14 @@ def invoice_draft_for_contract(
 
 def invoice_settle_share(invoice: Invoice, amount: Decimal) -> Decimal:
     """The booked functional value that settling `amount` more of an issued document takes off AR (a share of
-    its functional gross; the settlement that closes it takes the rest). Reads the document's current settlement
-    figures; the caller updates them."""
-    assert invoice.functional_gross is not None  # issued
+    what it put on AR, its functional gross less the retainage held back; the settlement that closes it takes the
+    rest). Reads the document's current settlement figures; the caller updates them."""
+    functional = invoice.functional_receivable
+    assert functional is not None  # issued
     return settled_share(
-        functional=invoice.functional_gross,
-        total=invoice.gross_total,
-        settled_after=invoice.gross_total - invoice.balance + amount,
+        functional=functional,
+        total=invoice.receivable,
+        settled_after=invoice.receivable - invoice.balance + amount,
         functional_before=invoice.functional_settled,
     )
 
@@ -335,6 +338,8 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
     seller = seller_details(invoice.entity, invoice.currency)
     _vat_for_issuing_seller(invoice, seller)
     invoice.seller = seller
+    # Retainage held back by the lines' contract lines, fixed now (the lines may still change: it is a draft).
+    invoice_retainage_apply(invoice)
     on = on or timezone.localdate()
     # Converted at the rate of the issue date; a missing rate refuses the issue before a number is taken.
     rate = rate_for(currency=invoice.currency, on=on)
@@ -342,9 +347,12 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
     invoice.fx_rate, invoice.fx_rate_date = rate.rate, rate.date
     invoice.functional_net, invoice.functional_tax = functional.net, functional.tax
     invoice.functional_gross = functional.gross
+    invoice.functional_retainage = convert(amount=invoice.retainage_total, rate=rate)
     # Lock first, then check: taking the number locks the series row until commit, so the latest issue date
     # read after it includes every document numbered before this one. A refusal rolls the number back.
     invoice.number = number_next(series=series_name(invoice.entity, SERIES[invoice.kind]), on=on)
+    if not invoice.is_credit_note:  # what the client quotes when paying by bank transfer (ISO 11649)
+        invoice.payment_reference = creditor_reference(invoice.number)
     _check_issue_date(invoice, on)
     invoice.issue_date = on
     invoice.due_date = on + timedelta(days=invoice.payment_terms_days if not invoice.is_credit_note else 0)
@@ -401,6 +409,8 @@ def invoice_cancel(*, invoice_id: int, by: User, note: str = "") -> Invoice:
     ensure_transition(invoice.status, InvoiceStatus.CANCELLED, INVOICE_TRANSITIONS)
     links_release(links=SourceLink.objects.filter(line__invoice=invoice), reason="draft discarded")
     SourceRelease.objects.filter(credit_line__invoice=invoice).delete()
+    if invoice.retainage_release:
+        releases_undo(invoice=invoice, reason="release draft discarded")
     invoice.status = InvoiceStatus.CANCELLED
     invoice.save(update_fields=["status"])
     history(invoice, by=by, from_status=InvoiceStatus.DRAFT, note=note or "Draft discarded")
@@ -441,6 +451,11 @@ def credit_note_create(
         )
     if sum(x is not None and x != [] for x in (line_ids, link_ids, amount)) > 1:
         raise ValidationFailed("Credit lines, sources or an amount — one at a time.", fields={"amount": ["Pick one."]})
+    if original.retainage_release and (amount is not None or link_ids):
+        raise ValidationFailed(
+            "A retainage release is credited by whole lines: each line releases one invoice's retainage.",
+            fields={"line_ids": ["Credit whole lines."]},
+        )
     lines = {ln.pk: ln for ln in original.lines.select_related("tax_category").order_by("position")}
     credited = _credited_so_far(list(lines))
     note = Invoice.objects.create(
@@ -449,6 +464,7 @@ def credit_note_create(
         contract=original.contract,
         project=original.project,
         credited_invoice=original,
+        retainage_release=original.retainage_release,
         currency=original.currency,
         payment_terms_days=0,
         period_start=original.period_start,
@@ -533,6 +549,8 @@ def credit_note_create(
             releases.append((position, list(line.sources.filter(released_at__isnull=True))))
     if not new_lines:
         raise ValidationFailed("Nothing to credit.", fields={"line_ids": ["Pick at least one line."]})
+    # The share of the held retainage the credited lines take back (none once released: it is on AR then).
+    note.retainage_total = credit_retainage(original, new_lines)
     InvoiceLine.objects.bulk_create(new_lines)
     by_position = {ln.position: ln for ln in new_lines}
     taken = set(
@@ -548,6 +566,8 @@ def credit_note_create(
         [SourceRelease(credit_line=by_position[pos], link=lk) for pos, group in releases for lk in group]
     )
     invoice_totals_write(note)
+    if note.retainage_total:
+        Invoice.objects.filter(pk=note.pk).update(retainage_total=note.retainage_total)
     if note.gross_total > original.gross_total - sum(
         Invoice.objects.filter(credited_invoice=original)
         .exclude(pk=note.pk)
@@ -599,7 +619,13 @@ def _credit_note_apply(note: Invoice, *, by: User) -> None:
     links_release(links=links, reason=f"credited by {note.number}")
     assert note.credited_invoice_id is not None  # a credit note names its invoice
     original = Invoice.objects.select_for_update().get(pk=note.credited_invoice_id)
-    applied = min(note.gross_total, max(original.balance, ZERO))
+    if note.retainage_release:  # the credited releases are undone: that retainage is held again
+        credited = list(note.lines.exclude(credited_line=None).values_list("credited_line_id", flat=True))
+        releases_undo(invoice=original, reason=f"credited by {note.number}", credited_line_ids=credited)
+    if note.retainage_total:  # the retainage part goes off the retainage receivable, never onto AR
+        original.retainage_credited += note.retainage_total
+        Invoice.objects.filter(pk=original.pk).update(retainage_credited=original.retainage_credited)
+    applied = min(note.receivable, max(original.balance, ZERO))
     if applied > 0:
         assert note.issue_date is not None and note.number is not None  # applied when issued
         relieved = invoice_settle_share(original, applied)

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.choices import (
@@ -29,6 +30,7 @@ from billing.choices import (
 )
 from billing.models import Dispute, Invoice, Payment, PaymentAllocation, WriteOff
 from billing.services._common import locked, require_finance
+from billing.services.bank_transfer import references_in
 from billing.services.invoices import invoice_settle_share, settle_status
 from billing.services.posting import (
     Settlement,
@@ -393,18 +395,29 @@ def _tokens(reference: str) -> list[str]:
 
 
 def _invoices_named(rows: list[dict]) -> dict[str, int]:
-    """Invoice id by number, for every number a row names in `invoice` or in its reference (one query)."""
+    """Invoice id by number and by payment reference (ISO 11649), for every number or reference a row names in
+    `invoice` or in its reference (one query)."""
     wanted = {r["invoice"] for r in rows if r.get("invoice")}
     wanted.update(t for r in rows for t in _tokens(r.get("reference", "")) if t)
-    found = Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__in=wanted).values_list("number", "pk")
-    return {number: pk for number, pk in found if number}
+    refs = {ref for r in rows for ref in references_in(r.get("reference", ""))}
+    found = Invoice.objects.filter(
+        Q(number__in=wanted) | Q(payment_reference__in=refs), kind=InvoiceKind.INVOICE
+    ).values_list("number", "payment_reference", "pk")
+    named: dict[str, int] = {}
+    for number, reference, pk in found:
+        if number and number in wanted:
+            named[number] = pk
+        if reference and reference in refs:
+            named[reference] = pk
+    return named
 
 
 def _import_row(*, by: User, row: dict, amount: Decimal, numbers: dict[str, int]) -> Payment:
     if problems := too_long(row, _PAYMENT_LENGTHS):
         raise ValueError("; ".join(problems))
     on = _parse_date(row["date"])
-    number = row.get("invoice") or next((t for t in _tokens(row["reference"]) if t in numbers), "")
+    quoted = [*references_in(row["reference"]), *_tokens(row["reference"])]
+    number = row.get("invoice") or next((t for t in quoted if t in numbers), "")
     allocations = None
     if number:
         invoice = Invoice.objects.filter(pk=numbers.get(number, 0)).first()

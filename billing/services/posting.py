@@ -8,6 +8,9 @@
   (ledger.services.recognition) recognises approved billable expenses with the T&M work they belong to, so the invoice
   only settles the contract position (DESIGN.md section 6; issue: T&M as delivered "plus billable expenses").
 - Payment: Dr cash / Cr AR. Write-off: Dr write-offs / Cr AR.
+- Retainage (DESIGN.md section 10, billing.services.retainage): the held-back part of an invoice goes to the
+  retainage receivable instead of AR (Dr AR gross - retainage, Dr retainage receivable); a release invoice moves
+  it to AR (Dr AR / Cr retainage receivable: no tax, no contract position). Credit notes mirror both.
 Every line carries the client dimension; contract-position and AR lines carry the project too.
 
 Two currencies (DESIGN.md invariant 11). A document converts at the rate of its own date: an invoice or credit
@@ -120,22 +123,38 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
     is_invoice = not invoice.is_credit_note
     client, project = invoice.account_id, invoice.project_id
     rate = invoice_rate(invoice)
+    if invoice.retainage_release:
+        return _release_spec(invoice, rate=rate, is_invoice=is_invoice)
     # An invoice credits the contract position, a credit note debits it; the ledger decides the split.
     net = invoice.net_total
     parts = contract_position_split(
         project_id=project, on=invoice.issue_date, amount=-net if is_invoice else net, rate=rate
     )
-    lines = [
-        fx_line(
-            account_code_for(SystemAccount.RECEIVABLE),
-            rate=rate,
-            functional=invoice.functional_gross,
-            client_id=client,
-            project_id=project,
-            memo=str(invoice.number),
-            **_side(invoice.gross_total, debit=is_invoice),
+    lines = []
+    if invoice.receivable > 0:
+        lines.append(
+            fx_line(
+                account_code_for(SystemAccount.RECEIVABLE),
+                rate=rate,
+                functional=invoice.functional_gross - invoice.functional_retainage,
+                client_id=client,
+                project_id=project,
+                memo=str(invoice.number),
+                **_side(invoice.receivable, debit=is_invoice),
+            )
         )
-    ]
+    if invoice.retainage_total > 0:
+        lines.append(
+            fx_line(
+                account_code_for(SystemAccount.RETAINAGE_RECEIVABLE),
+                rate=rate,
+                functional=invoice.functional_retainage,
+                client_id=client,
+                project_id=project,
+                memo=f"Retainage held back on {invoice.number}",
+                **_side(invoice.retainage_total, debit=is_invoice),
+            )
+        )
     if invoice.tax_total > 0:
         lines.append(
             fx_line(
@@ -168,6 +187,32 @@ def invoice_spec(invoice: Invoice) -> EntrySpec:
         memo=f"{label} {invoice.number} — {invoice.buyer_name}"[:300],
         source=f"invoice:{invoice.pk}",
         lines=tuple(lines),
+        entity_id=invoice.entity_id,
+    )
+
+
+def _release_spec(invoice: Invoice, *, rate: Rate, is_invoice: bool) -> EntrySpec:
+    """A retainage release invoice: Dr AR / Cr retainage receivable (its credit note: the mirror). Retainage is
+    held only in the functional currency, so the booked value moves as it is."""
+    assert invoice.issue_date is not None and invoice.functional_gross is not None
+    receivable = account_code_for(SystemAccount.RECEIVABLE)
+    retainage = account_code_for(SystemAccount.RETAINAGE_RECEIVABLE)
+    debit, credit = (receivable, retainage) if is_invoice else (retainage, receivable)
+    lines = _dr_cr(
+        debit,
+        credit,
+        invoice.gross_total,
+        rate=rate,
+        functional=invoice.functional_gross,
+        client_id=invoice.account_id,
+        project_id=invoice.project_id,
+    )
+    label = "Retainage release" if is_invoice else "Credit note on a retainage release"
+    return EntrySpec(
+        date=invoice.issue_date,
+        memo=f"{label} {invoice.number} — {invoice.buyer_name}"[:300],
+        source=f"invoice:{invoice.pk}",
+        lines=lines,
         entity_id=invoice.entity_id,
     )
 

@@ -5,9 +5,10 @@ from django.shortcuts import get_object_or_404, render
 from billing.selectors import account_ar, opportunity_invoiced
 from billing.selectors.contract_lines import contract_line_billing
 from billing.selectors.credit import account_credit, dispute_summary
+from billing.selectors.retainage import contract_retainage_summary
 from crm.models import Account, Opportunity
-from projects.models import Project
-from psa.core.roles import RATE_ROLES, Role, role_required
+from projects.models import Contract, Project
+from psa.core.roles import RATE_ROLES, Role, has_role, role_required
 
 viewers = role_required(Role.SALES, Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
 
@@ -55,4 +56,20 @@ def project_billing_panel(request, project_id: int):
     """Billed and recognised per contract line on the project page (prices: the roles that see rates)."""
     project = get_object_or_404(Project.objects.only("pk", "code"), pk=project_id)
     lines = contract_line_billing(project_id=project.pk)
-    return render(request, "billing/fragments/project_billing.html", {"project": project, "lines": lines})
+    # Retainage per contract that holds any back (finance may release it on acceptance).
+    retainage = [
+        {"contract": contract, **contract_retainage_summary(contract_id=contract.pk)}
+        for contract in Contract.objects.filter(pk__in={ln.contract_id for ln in lines if ln.retainage_percent})
+        .only("pk", "number", "currency")
+        .order_by("pk")
+    ]
+    return render(
+        request,
+        "billing/fragments/project_billing.html",
+        {
+            "project": project,
+            "lines": lines,
+            "retainage": retainage,
+            "is_finance": has_role(request.user, Role.FINANCE, Role.ADMIN),
+        },
+    )

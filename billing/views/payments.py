@@ -110,7 +110,7 @@ def payment_import(request):
 
 
 AGING_BUCKETS = (("current", "Current"), ("d1_30", "1-30"), ("d31_60", "31-60"), ("d61_90", "61-90"), ("d90", "90+"))
-AGING_CELLS = ("current", "d1_30", "d31_60", "d61_90", "d90", "total", "credits")
+AGING_CELLS = ("current", "d1_30", "d31_60", "d61_90", "d90", "total", "credits", "retainage")
 AGING_CSV_HEADER = [
     "account_id",
     "account",
@@ -122,6 +122,7 @@ AGING_CSV_HEADER = [
     "d90",
     "total",
     "credits",
+    "retainage",
 ]
 
 
@@ -174,7 +175,15 @@ def ar_view(request):
     aging = ar_aging(as_of=date_param(request, "as_of", timezone.localdate()), entity_id=entity.pk if entity else None)
     if request.GET.get("format") == "csv":
         rows = (
-            [r.account_id, r.name, r.currency, *(getattr(r, k) for k, _ in AGING_BUCKETS), r.total, r.credits]
+            [
+                r.account_id,
+                r.name,
+                r.currency,
+                *(getattr(r, k) for k, _ in AGING_BUCKETS),
+                r.total,
+                r.credits,
+                r.retainage,
+            ]
             for r in aging.rows
         )
         response = StreamingHttpResponse(_csv_lines([AGING_CSV_HEADER, *rows]), content_type="text/csv")

@@ -5,14 +5,18 @@ file view (psa/web/files.py), which uses the same selector."""
 from decimal import Decimal
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from billing.choices import DISPUTE_OPEN_STATUSES
 from billing.filtersets import PortalInvoiceFilter
 from billing.models import Dispute
-from billing.selectors import invoices_for, portal_balance
+from billing.selectors import invoices_for, portal_balance, statements_for
+from billing.services.bank_transfer import transfer_details
 from billing.services.documents import invoice_time_entries
+from billing.services.statements import statement_create
 from crm.selectors import account_for_client_user
+from psa.core.files import file_url
 from psa.core.listing import paginate_sorted
 from psa.core.roles import Role, role_required
 
@@ -42,6 +46,7 @@ def portal_home(request):
             "page_obj": page_obj,
             "sort": sort,
             "open_disputes": Dispute.objects.filter(account=account, status__in=DISPUTE_OPEN_STATUSES).count(),
+            "statements": statements_for(request.user)[:5],
         },
     )
 
@@ -61,5 +66,18 @@ def portal_invoice(request, pk: int):
             "taxes": invoice.taxes.all(),
             "time_entries": entries,
             "time_hours": sum((e["hours"] for e in entries), Decimal("0")),
+            # Pay by bank transfer: the open balance, the RF reference and, in euros to an IBAN, the EPC QR code.
+            "transfer": transfer_details(invoice, amount=invoice.balance)
+            if not invoice.is_credit_note and invoice.balance > 0
+            else None,
         },
     )
+
+
+@client_required
+def portal_statement(request):
+    """The client's own statement of account as of today, rendered now and downloaded through the checked
+    file view (there is no account parameter: a client can only ever ask for its own)."""
+    account = _account(request)
+    statement = statement_create(account=account, as_of=timezone.localdate(), by=request.user)
+    return redirect(file_url("account-statement", statement.pk))

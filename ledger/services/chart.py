@@ -11,6 +11,7 @@ from ledger.models import LedgerAccount
 DEFAULT_CHART = [
     ("1000", "Cash", "asset", "cash", False),
     ("1100", "Accounts receivable", "asset", "receivable", True),
+    ("1120", "Retainage receivable", "asset", "retainage_receivable", True),
     ("1150", "Unbilled receivable", "asset", "unbilled", True),
     ("1200", "Prepaid expenses", "asset", None, False),
     ("1300", "Intercompany receivable", "asset", "ic_receivable", True),

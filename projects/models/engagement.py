@@ -238,11 +238,24 @@ class ContractLine(models.Model):
     source_line = models.ForeignKey(
         "crm.OpportunityLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Retainage (holdback): the share of each invoice line of this contract line the client keeps back until
+    # the project is accepted; billing holds it on the retainage receivable and bills it by a release invoice.
+    retainage_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Percent of each invoice line's net held back until acceptance (0: none).",
+    )
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(billing_model__in=_BILLING_MODELS), name="projects_cline_model_valid"),
+            models.CheckConstraint(
+                condition=Q(retainage_percent__gte=0) & Q(retainage_percent__lt=100),
+                name="projects_cline_retainage_range",
+            ),
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="projects_cline_dates_ordered"),
             models.CheckConstraint(
                 condition=Q(hours__gte=0) & Q(price__gte=0) & (Q(cap__isnull=True) | Q(cap__gte=0)),

@@ -34,6 +34,7 @@ from projects.models import (
 )
 from projects.services._common import clean_or_refuse
 from psa.core.audit import audit_record
+from psa.core.currency import functional_currency
 from psa.core.exceptions import NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.money import ZERO, to_decimal
 from psa.core.roles import Role, has_role
@@ -319,3 +320,38 @@ def change_order_approve(*, change_order_id: int, by: User) -> ChangeOrder:
     co.contract = contract
     _co_move(co, ChangeOrderStatus.APPROVED, by, note=f"Budget {value_total:+} / {hours_total:+} h")
     return co
+
+
+@transaction.atomic
+def contract_line_retainage_set(*, line_id: int, percent: object, by: User) -> ContractLine:
+    """Set the share of each future invoice line of a contract line held back as retainage until acceptance
+    (finance). 0 to under 100 percent, two decimals; only in the books' functional currency (the retainage
+    receivable is never revalued). Invoices already issued keep the retainage they were issued with."""
+    _require(by, (Role.FINANCE, Role.ADMIN), "Only finance sets retainage.")
+    line = _get_locked(ContractLine, line_id, "contract line")
+    try:
+        value = to_decimal(percent)
+    except (TypeError, ValueError, ArithmeticError):
+        value = None
+    if value is None or value < 0 or value >= 100 or value != value.quantize(Decimal("0.01")):
+        raise ValidationFailed(
+            "Retainage is a percent from 0 to under 100, with two decimals at most.",
+            fields={"retainage_percent": ["From 0 to 99.99."]},
+        )
+    currency = functional_currency()
+    if value and line.contract.currency != currency:
+        raise ValidationFailed(
+            f"Retainage is held only on contracts in {currency}; this one is in {line.contract.currency}.",
+            fields={"retainage_percent": [f"Only on {currency} contracts."]},
+        )
+    before = line.retainage_percent
+    line.retainage_percent = value
+    clean_or_refuse(line)
+    line.save(update_fields=["retainage_percent"])
+    audit_record(
+        actor=by,
+        action="projects.contract_line_retainage_set",
+        obj=line,
+        summary=f"Retainage on {line.contract.number} line {line.position}: {before}% -> {value}%",
+    )
+    return line

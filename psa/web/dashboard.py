@@ -185,8 +185,9 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
         .annotate(month=TruncMonth("issue_date"))
         .values("month")
         .annotate(
-            net=Sum("net_total", filter=Q(kind=InvoiceKind.INVOICE)),
-            net_cn=Sum("net_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
+            # a retainage release bills no new net (it moves retainage already invoiced to AR)
+            net=Sum("net_total", filter=Q(kind=InvoiceKind.INVOICE, retainage_release=False)),
+            net_cn=Sum("net_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE, retainage_release=False)),
             gross=Sum("gross_total", filter=Q(kind=InvoiceKind.INVOICE)),
             gross_cn=Sum("gross_total", filter=Q(kind=InvoiceKind.CREDIT_NOTE)),
         )

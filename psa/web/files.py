@@ -16,13 +16,14 @@ from django.db import models
 from django.http import Http404
 
 from billing.choices import InvoiceStatus
-from billing.models import Invoice, PaymentRun, VendorBill
-from billing.selectors import invoices_for
+from billing.models import AccountStatement, Invoice, PaymentRun, VendorBill
+from billing.selectors import invoices_for, statements_for
 from billing.selectors.payables import bills_for
 from billing.selectors.vendor_payments import payment_runs_for
 from billing.services.documents import invoice_pdf_file
 from billing.services.payables import vendor_bill_pdf_file
 from billing.services.payment_runs import payment_run_file
+from billing.services.statements import statement_file
 from projects.models import Expense
 from projects.selectors import expenses_for
 from projects.services.expenses import receipt_file
@@ -57,6 +58,10 @@ def _exported_runs(user) -> models.QuerySet:
     return payment_runs_for(user).exclude(file="")
 
 
+def _rendered_statements(user) -> models.QuerySet:
+    return statements_for(user).exclude(pdf="")
+
+
 def _entities_with_logo(user) -> models.QuerySet:
     return entities_for(user).exclude(logo="")
 
@@ -67,6 +72,7 @@ FILE_KINDS: dict[str, FileKind] = {
     "entity-logo": FileKind(LegalEntity, "logo", _entities_with_logo, logo_file),
     "vendor-bill-pdf": FileKind(VendorBill, "pdf", _bills_with_pdf, vendor_bill_pdf_file),
     "payment-run-file": FileKind(PaymentRun, "file", _exported_runs, payment_run_file),
+    "account-statement": FileKind(AccountStatement, "pdf", _rendered_statements, statement_file),
 }
 
 

@@ -31,6 +31,7 @@ def make_periods(start: date = date(2025, 1, 1), through: date = date(2027, 12, 
 
     importlib.import_module("ledger.migrations.0002_default_chart").create_chart(apps, None)
     importlib.import_module("ledger.migrations.0016_cost_side_accounts").create_accounts(apps, None)
+    importlib.import_module("ledger.migrations.0019_retainage_receivable_account").create_account(apps, None)
     chart_ensure_default()  # the accounts added after 0002 (exchange differences, intercompany)
     tax_categories_ensure_default()
     return periods_ensure(start=start, through=through)

@@ -17,6 +17,7 @@ from django.urls import Resolver404, clear_url_caches, resolve
 from billing.services import invoice_draft_for_contract
 from billing.services.payables import bill_attach_pdf, bill_create
 from billing.services.payment_runs import payment_run_export, payment_run_propose
+from billing.services.statements import statement_create
 from projects.services import expenses as ex
 from psa.core.entities import entity_default
 from psa.core.logos import entity_logo_set
@@ -82,6 +83,7 @@ def firm(make_user):
         "other_consultant": bob.user,
         "other_receipt": _expense(bob, setup, "hotel.pdf"),
         "run": _payment_run(finance),
+        "statement": statement_create(account=mine, as_of=date(2026, 2, 10), by=None),
     }
 
 
@@ -102,7 +104,8 @@ def _handed_out(firm) -> dict[str, set[str]]:
             f"/billing/payment-runs/{run}/", f"/api/v1/payment-runs/{run}/",
         ],
         "client": [
-            "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/"
+            "/portal/", f"/portal/invoices/{inv}/", "/api/v1/billing/invoices/", f"/api/v1/billing/invoices/{inv}/",
+            "/api/v1/billing/statements/",
         ],
         "consultant": ["/expenses/", "/api/v1/expenses/", f"/api/v1/expenses/{exp}/"],
         "pm": ["/time/approvals/", "/api/v1/expenses/", f"/api/v1/expenses/{exp}/"],
@@ -127,6 +130,7 @@ def test_every_file_url_handed_out_opens_for_its_owner_and_for_nobody_else(firm)
         f"files/entity-logo/{firm['entity'].pk}/",
         f"files/vendor-bill-pdf/{firm['vendor_bill'].pk}/",
         f"files/payment-run-file/{firm['run'].pk}/",
+        f"files/account-statement/{firm['statement'].pk}/",
     }
     handed = set().union(*found.values())
     for suffix in own:
