@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0023_invoice_payment_reference'),
+        ('billing', '0024_invoice_payment_reference'),
         ('crm', '0011_vendor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -46,7 +46,7 @@ def immutable(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0022_retainage'),
+        ('billing', '0023_retainage'),
     ]
 
     operations = [

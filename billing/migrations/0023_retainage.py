@@ -50,7 +50,7 @@ def immutable(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0021_vendorbill_history_without_pdf'),
+        ('billing', '0022_disputes_and_credit_hold_flags'),
         ('core', '0011_entity_history_without_logo'),
         ('crm', '0011_vendor'),
         ('ledger', '0019_retainage_receivable_account'),
