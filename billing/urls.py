@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payables, payments, portal, runs, subcontract, tax, vendor_payments
+from billing.views import cash, fragments, invoices, payables, payments, portal, runs, subcontract, tax, vendor_payments
 
 app_name = "billing"
 
@@ -36,6 +36,11 @@ urlpatterns = [
     path("billing/payment-runs/<int:pk>/cancel/", vendor_payments.payment_run_cancel_view, name="payment-run-cancel"),
     path("billing/ar/", payments.ar_view, name="ar"),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
+    path("billing/collections/", cash.collections_view, name="collections"),
+    path("billing/cash/forecast/", cash.forecast_view, name="cash-forecast"),
+    path("billing/cash/snapshots/", cash.snapshot_list, name="cash-snapshots"),
+    path("billing/cash/snapshots/new/", cash.snapshot_save_view, name="cash-snapshot-save"),
+    path("billing/cash/snapshots/<int:pk>/", cash.snapshot_detail, name="cash-snapshot"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
     path("billing/vendor-bills/", payables.bill_list, name="vendor-bill-list"),
     path("billing/vendor-bills/new/", payables.bill_new, name="vendor-bill-new"),

@@ -1,3 +1,4 @@
+from billing.api.cash import CashForecastViewSet, CollectionsViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
 from billing.api.subcontract import SubcontractMatchViewSet
@@ -18,6 +19,8 @@ routes = [
     ("billing/payment-imports", PaymentImportViewSet, "api-billing-payment-import"),
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
+    ("billing/collections", CollectionsViewSet, "api-billing-collections"),
+    ("billing/cash-forecast", CashForecastViewSet, "api-billing-cash-forecast"),
     ("vendor-bills", VendorBillViewSet, "api-vendor-bill"),
     ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),

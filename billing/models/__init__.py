@@ -5,6 +5,7 @@ Single-row rules are check constraints; cross-row rules that PostgreSQL can hold
 trigger that keeps issued documents immutable. Every write goes through billing.services.
 """
 
+from billing.models.cash import CashForecastLine, CashForecastSnapshot
 from billing.models.invoices import (
     CapWriteDown,
     Invoice,
@@ -32,6 +33,8 @@ __all__ = [
     "BillingRun",
     "BillingRunItem",
     "CapWriteDown",
+    "CashForecastLine",
+    "CashForecastSnapshot",
     "DunningReminder",
     "Invoice",
     "InvoiceHistory",
