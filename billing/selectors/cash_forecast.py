@@ -337,15 +337,15 @@ def payroll_flows(*, as_of: date, until: date) -> list[Flow]:
             rates[consultant_id] = rate
     totals: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for consultant_id, capacity, currency in people:
-        rate = rates.get(consultant_id)
-        if not rate:
+        cost = rates.get(consultant_id)
+        if not cost:
             continue
         for month in months_between(as_of, until):
             end = month_end(month)
             if end < as_of or end > until:
                 continue
             hours = round_to(capacity * weekdays_between(month, end) / 5, HOURS_PLACES)
-            totals[(end, currency)] += line_net(hours, rate, currency)
+            totals[(end, currency)] += line_net(hours, cost, currency)
     return [
         Flow(end, currency, amount, CashFlowKind.PAYROLL, f"Payroll {end:%b %Y}")
         for (end, currency), amount in sorted(totals.items())
@@ -371,7 +371,7 @@ class ForecastTable:
     def currencies(self) -> list[str]:
         return sorted(self.cells, key=lambda c: (c != self.functional, c))
 
-    def _sum(self, kinds, source: dict[str, list[Decimal]]) -> list[Decimal]:
+    def _sum(self, kinds: tuple[str, ...], source: dict[str, list[Decimal]]) -> list[Decimal]:
         return [
             sum((source.get(k, [ZERO] * len(self.buckets))[i] for k in kinds), ZERO) for i in range(len(self.buckets))
         ]
@@ -419,7 +419,7 @@ def tabulate(flows: list[Flow], *, granularity: str, as_of: date) -> ForecastTab
         row[i] += flow.amount
     functional = functional_currency()
     rates, missing = rates_available(cells, on=as_of)
-    converted = None
+    converted: dict[str, list[Decimal]] | None = None
     if not missing:
         converted = {}
         for currency, kinds in cells.items():

@@ -44,7 +44,7 @@ def _dispute_counts() -> dict[int, int]:
     model with an `invoice` foreign key exists (the disputes work lands it); until then no invoice has any and
     the feature is zero everywhere (the model then learns nothing from it)."""
     try:
-        dispute = apps.get_model("billing", "Dispute")
+        dispute = apps.get_model("billing", "Dispute")  # type: ignore[misc]  # the hook: absent until disputes land
     except LookupError:
         return {}
     rows = dispute.objects.values("invoice_id").annotate(n=Count("id")).order_by()
@@ -150,7 +150,9 @@ class Collections:
         return sum((r.expected_loss for r in self.rows), ZERO)
 
 
-def _conditioned(history: History, overdue: np.ndarray, late: np.ndarray, p30: np.ndarray):
+def _conditioned(
+    history: History, overdue: np.ndarray, late: np.ndarray, p30: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Expected remaining days and P(> 30) of invoices already `overdue` days late and still unpaid."""
     paid_late = history.late[history.is_paid]
     remaining = np.ones(len(overdue))
@@ -168,7 +170,9 @@ def _conditioned(history: History, overdue: np.ndarray, late: np.ndarray, p30: n
     return remaining, p
 
 
-def open_invoice_predictions(*, as_of: date, fitted: Fitted | None = None, invoices=None) -> list[CollectionRow]:
+def open_invoice_predictions(
+    *, as_of: date, fitted: Fitted | None = None, invoices: QuerySet[Invoice] | None = None
+) -> list[CollectionRow]:
     """A CollectionRow for every open invoice issued on or before `as_of` (or for `invoices`, a queryset of open
     invoices), ordered by expected loss (largest first), then due date. Two queries plus the model's."""
     history = payment_history() if fitted is None else fitted.model.history
@@ -191,22 +195,25 @@ def open_invoice_predictions(*, as_of: date, fitted: Fitted | None = None, invoi
     functional = functional_currency()
     out = []
     for k, invoice in enumerate(opened):
-        due = invoice.due_date
+        # Issued invoices carry their dates and entity (a check constraint on the table says so).
+        due, issued, entity_id = invoice.due_date, invoice.issue_date, invoice.entity_id
+        assert due is not None and issued is not None and entity_id is not None
         predicted = due + timedelta(days=round(late[k]))
         expected = predicted if predicted > as_of else as_of + timedelta(days=round(remaining[k]))
         days_late = max(0, (expected - due).days)
         balance = invoice.balance
         # The open part at the booked rate: the functional gross less what settlements took off it.
-        fbalance = max(ZERO, invoice.functional_balance if invoice.functional_gross is not None else balance)
+        booked = invoice.functional_balance
+        fbalance = max(ZERO, booked if booked is not None else balance)
         out.append(
             CollectionRow(
                 invoice_id=invoice.pk,
                 number=invoice.number or "",
                 account_id=invoice.account_id,
                 account=invoice.account.name,
-                entity_id=invoice.entity_id,
+                entity_id=entity_id,
                 currency=invoice.currency,
-                issue_date=invoice.issue_date,
+                issue_date=issued,
                 due_date=due,
                 balance=balance,
                 functional_balance=fbalance,

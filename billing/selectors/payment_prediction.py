@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingRegressor
@@ -88,7 +89,7 @@ class History:
         n = len(rows)
         cols = list(zip(*rows, strict=True)) if rows else [()] * 8
 
-        def ordinal(values) -> np.ndarray:
+        def ordinal(values: tuple) -> np.ndarray:
             return np.array([v.toordinal() if v is not None else -1 for v in values], dtype=np.int64).reshape(n)
 
         return cls(
@@ -172,8 +173,8 @@ class PaymentModel:
     """A fitted model: predicts days late and P(> 30 days late) for rows of a history."""
 
     history: History
-    regressor: object | None = None
-    classifier: object | None = None
+    regressor: Any = None  # a fitted GradientBoostingRegressor (scikit-learn ships no type information)
+    classifier: Any = None  # a fitted LogisticRegression pipeline
     trained_on: int = 0
     method: str = "empirical"  # "boosted" once enough history exists
     firm_mean_late: float = 0.0

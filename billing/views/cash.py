@@ -74,7 +74,8 @@ def scenario_from_query(query: QueryDict, deals: list[Deal]) -> tuple[Scenario, 
 
 def _chart(forecast: CashForecast, granularity: str) -> dict | None:
     table = forecast.table(granularity)
-    if table.converted is None:
+    receipts, payments, cumulative = table.receipts(), table.payments(), table.cumulative()
+    if receipts is None or payments is None or cumulative is None:
         return None
     fmt = "%d %b" if granularity == "week" else "%b %Y"
     return {
@@ -85,17 +86,17 @@ def _chart(forecast: CashForecast, granularity: str) -> dict | None:
             "datasets": [
                 {
                     "label": f"Receipts ({table.functional})",
-                    "data": [str(v) for v in table.receipts()],
+                    "data": [str(v) for v in receipts],
                     "backgroundColor": "#198754",
                 },
                 {
                     "label": f"Payments ({table.functional})",
-                    "data": [str(-v) for v in table.payments()],
+                    "data": [str(-v) for v in payments],
                     "backgroundColor": "#dc3545",
                 },
                 {
                     "label": f"Cumulative net ({table.functional})",
-                    "data": [str(v) for v in table.cumulative()],
+                    "data": [str(v) for v in cumulative],
                     "type": "line",
                     "borderColor": "#0d6efd",
                 },

@@ -27,6 +27,6 @@ def generated_history(*, clients: int = 12, months: int = 24, seed: int = 7, sta
                 late = habit[client] + 6.0 * np.log(amount / scale[client] + 1.0)
                 late += 12.0 if due.month in (8, 12) else 0.0
                 late += rng.laplace(0, 5)
-                paid = due + timedelta(days=int(round(late)))
+                paid = due + timedelta(days=round(late))
                 rows.append((invoice, client + 1, issue, due, paid, amount, terms, 0))
     return History.from_rows(rows)
