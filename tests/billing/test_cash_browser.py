@@ -29,16 +29,20 @@ def firm(transactional_db):
     users = get_user_model().objects
     finance = users.get(username="finance")
     ExchangeRate.objects.create(currency="USD", quote="EUR", date=date(2026, 1, 2), rate=D("0.92"))
-    for name, late in (("Prompt Payers GmbH", -2), ("Slow Freight Inc", 38), ("Average Retail", 9)):
-        account = make_account(name=name)
-        for month in range(1, 13):
+    habits = [
+        (make_account(name=name), late)
+        for name, late in (("Prompt Payers GmbH", -2), ("Slow Freight Inc", 38), ("Average Retail", 9))
+    ]
+    for month in range(1, 13):  # invoice numbers are chronological: month by month
+        for account, late in habits:
             invoice = issued_invoice(finance, f"{1000 + 150 * month}.00", account=account, on=date(2025, month, 1))
             payment_record(
                 by=finance, account_id=account.pk, amount=invoice.balance,
                 received_on=invoice.due_date + timedelta(days=late + month % 5),
                 allocations=[{"invoice_id": invoice.pk, "amount": invoice.balance}],
             )  # fmt: skip
-        for month in (1, 2):
+    for month in (1, 2):
+        for account, _ in habits:
             issued_invoice(finance, f"{4000 * month}.00", account=account, on=date(2026, month, 2))
     crm_services.opportunity_create(
         by=users.get(username="sales"), account=make_account(name="Tailspin Toys Inc", currency="USD"),

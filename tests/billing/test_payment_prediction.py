@@ -75,8 +75,8 @@ def test_the_fit_is_deterministic():
 def slow_and_fast(periods, finance):
     """Two clients, each with two paid invoices (one 3 days early, one 40 days late) and one open."""
     fast, slow = make_account(name="Fast Ltd"), make_account(name="Slow Ltd")
-    for account, late in ((fast, -3), (slow, 40)):
-        for month in (1, 2):
+    for month in (1, 2):  # invoice numbers are chronological: month by month
+        for account, late in ((fast, -3), (slow, 40)):
             invoice = issued_invoice(finance, "1000.00", account=account, on=date(2026, month, 1))
             payment_record(
                 by=finance, account_id=account.pk, amount=invoice.balance,
@@ -99,7 +99,7 @@ def test_the_history_is_one_query_with_each_paid_invoices_last_payment_date(slow
 @pytest.mark.django_db
 def test_the_collections_list_puts_the_slow_payer_first_by_expected_loss(slow_and_fast):
     open_fast, open_slow = slow_and_fast
-    result = collections(as_of=date(2026, 4, 10))
+    result = collections(as_of=date(2026, 4, 20))  # after the last payment (12 April)
     assert [r.invoice_id for r in result.rows] == [open_slow.pk, open_fast.pk]
     slow, fast = result.rows
     # Slow: (40 + 40 + 3 x 18.5) / 5 = 27.1 days late; fast: (-3 - 3 + 3 x 18.5) / 5 = 9.9 (the firm's mean 18.5).
