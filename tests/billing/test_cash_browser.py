@@ -53,6 +53,7 @@ def firm(transactional_db):
 
 
 def test_finance_reads_collections_and_the_cash_forecast(firm, page, login, screenshot):
+    page.set_default_timeout(90000)  # the shared CI box runs several suites at once; the model fits on first view
     login("finance", DEMO_PASSWORD)
     page.goto("/billing/collections/?as_of=2026-03-10")
     rows = page.locator("[data-testid=collections-table] tbody tr")
