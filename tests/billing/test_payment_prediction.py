@@ -118,3 +118,16 @@ def test_an_invoice_past_its_predicted_date_is_expected_after_today(slow_and_fas
     # Of the firm's invoices paid later than 35 days, the median remaining time: 40 - 35 = 5 days.
     assert row.expected_date == as_of + timedelta(days=5)
     assert row.p_over_30 == 1.0 and row.days_overdue == 35
+
+
+@pytest.mark.django_db
+def test_on_the_demos_history_the_model_is_back_tested_and_beats_the_due_date_guess(de_seller):
+    from billing import demo
+    from psa.web.demo import seed_users
+
+    seed_users()
+    demo.seed()
+    result = backtest(payment_history())
+    print(result)  # the figures for the report: make test PYTEST_ARGS="... -s -k demos_history"
+    assert result.tested_on >= 5
+    assert result.mae_model < result.mae_naive, result
