@@ -369,7 +369,7 @@ def seed() -> list[str]:
             except DomainError:
                 continue  # a closed period or a later document: left as a draft for finance to look at
         month = next_month(month)
-    paid = _payments(finance, today)
+    paid = _payments(finance, today, paid_through=today - timedelta(days=80))
     report = [f"billing: {runs} runs, {issued} invoices issued, {paid} payments recorded"]
     return report + demo_payables.seed()
 
@@ -389,13 +389,18 @@ def _habit(account: Account) -> int:
     return PAYMENT_HABIT.get(account.external_id or "", 7)
 
 
-def _payments(finance, today: date) -> int:
-    """Each client pays around its own habit after the due date (PAYMENT_HABIT, give or take three days; every
-    fourth invoice only half): an invoice whose payment day has come is paid, the others stay open, the slow
-    payers' ones overdue. Gives collections a history to learn from and to back-test on."""
+def _payments(finance, today: date, paid_through: date) -> int:
+    """Invoices for service periods ended before `paid_through` are paid (every fourth only half), each client
+    around its own habit after the due date (PAYMENT_HABIT, give or take three days, never after today); the later
+    ones stay open, the older of them overdue."""
     made = 0
     invoices = list(
-        Invoice.objects.filter(kind=InvoiceKind.INVOICE, number__isnull=False, status=InvoiceStatus.ISSUED)
+        Invoice.objects.filter(
+            kind=InvoiceKind.INVOICE,
+            number__isnull=False,
+            status=InvoiceStatus.ISSUED,
+            run__period_end__lt=paid_through,
+        )
         .select_related("account")
         .order_by("issue_date", "pk")
     )
@@ -403,9 +408,7 @@ def _payments(finance, today: date) -> int:
         assert invoice.issue_date is not None  # issued above
         amount = invoice.balance if n % 4 else round_amount(invoice.balance / 2, invoice.currency)
         assert invoice.due_date is not None
-        received_on = invoice.due_date + timedelta(days=_habit(invoice.account) + n % 7 - 3)
-        if received_on >= today:
-            continue  # not paid yet
+        received_on = min(invoice.due_date + timedelta(days=_habit(invoice.account) + n % 7 - 3), today)
         try:
             payment_record(
                 by=finance,
