@@ -230,3 +230,14 @@ class PaymentRunStatus(models.TextChoices):
     EXPORTED = "exported", "File exported to the bank"
     BOOKED = "booked", "Booked as paid"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class CashFlowKind(models.TextChoices):
+    """The rows of the cash forecast (billing.selectors.cash_forecast): four kinds of receipts, two of payments."""
+
+    AR = "ar", "Open receivables"
+    SCHEDULED = "scheduled", "Billing schedules and milestones"
+    TM = "tm", "Time and materials run-rate"
+    PIPELINE = "pipeline", "Weighted pipeline"
+    PAYABLES = "payables", "Vendor bills"
+    PAYROLL = "payroll", "Payroll"

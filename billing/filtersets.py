@@ -124,3 +124,35 @@ class DisputeFilter(django_filters.FilterSet):
         if value == "open":
             return queryset.filter(status__in=DISPUTE_OPEN_STATUSES)
         return queryset.filter(status=value)
+
+
+class CollectionsFilter(django_filters.FilterSet):
+    """The collections list's filters: client, legal entity, currency; `min_risk` (P(> 30 days late) at least, in
+    percent) is applied to the predictions by the view, after the model has run."""
+
+    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), label="Client", widget=SELECT)
+    entity = django_filters.ModelChoiceFilter(
+        queryset=LegalEntity.objects.order_by("code"), label="Legal entity", widget=SELECT
+    )
+    currency = django_filters.CharFilter(label="Currency", widget=TEXT, method="by_currency")
+    min_risk = django_filters.NumberFilter(
+        label="P(>30 days late) at least, %",
+        method="keep",
+        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "min": 0, "max": 100}),
+    )
+
+    class Meta:
+        model = Invoice
+        fields = ["account", "entity", "currency", "min_risk"]
+
+    def by_currency(self, queryset, name, value):
+        return queryset.filter(currency=value.strip().upper())
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    @property
+    def min_risk_value(self) -> int | None:
+        if not self.form.is_valid() or self.form.cleaned_data.get("min_risk") is None:
+            return None
+        return max(0, min(100, int(self.form.cleaned_data["min_risk"])))

@@ -9,6 +9,8 @@ MENU = [
     NavItem("Payments", "billing:payment-list", F, "cash-coin", order=520, group="Finance"),
     NavItem("AR", "billing:ar", F, "hourglass-split", order=530, group="Finance"),
     NavItem("Disputes", "billing:dispute-list", F, "exclamation-octagon", order=531, group="Finance"),
+    NavItem("Collections", "billing:collections", F, "telephone-outbound", order=531, group="Finance"),
+    NavItem("Cash forecast", "billing:cash-forecast", F, "graph-up-arrow", order=534, group="Finance"),
     NavItem("Vendor payments", "billing:vendor-payment-list", F, "send", order=532, group="Finance"),
     NavItem("Payment runs", "billing:payment-run-list", F, "bank2", order=533, group="Finance"),
     NavItem("VAT return", "billing:vat-return", F, "percent", order=535, group="Finance"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from billing.views import (
+    cash,
     disputes,
     fragments,
     invoices,
@@ -58,6 +59,11 @@ urlpatterns = [
         name="retainage-release",
     ),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
+    path("billing/collections/", cash.collections_view, name="collections"),
+    path("billing/cash/forecast/", cash.forecast_view, name="cash-forecast"),
+    path("billing/cash/snapshots/", cash.snapshot_list, name="cash-snapshots"),
+    path("billing/cash/snapshots/new/", cash.snapshot_save_view, name="cash-snapshot-save"),
+    path("billing/cash/snapshots/<int:pk>/", cash.snapshot_detail, name="cash-snapshot"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
     path("billing/vendor-bills/", payables.bill_list, name="vendor-bill-list"),
     path("billing/vendor-bills/new/", payables.bill_new, name="vendor-bill-new"),

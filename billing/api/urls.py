@@ -1,3 +1,4 @@
+from billing.api.cash import CashForecastViewSet, CollectionsViewSet
 from billing.api.disputes import DisputeViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
@@ -21,6 +22,8 @@ routes = [
     ("billing/ar-aging", ArAgingViewSet, "api-billing-ar-aging"),
     ("billing/disputes", DisputeViewSet, "api-billing-dispute"),
     ("billing/vat-return", VatReturnViewSet, "api-billing-vat-return"),
+    ("billing/collections", CollectionsViewSet, "api-billing-collections"),
+    ("billing/cash-forecast", CashForecastViewSet, "api-billing-cash-forecast"),
     ("vendor-bills", VendorBillViewSet, "api-vendor-bill"),
     ("billing/ap-aging", ApPayablesAgingViewSet, "api-billing-ap-aging"),
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),

@@ -377,9 +377,25 @@ def seed() -> list[str]:
     return report + demo_disputes.seed() + demo_payables.seed()
 
 
+# Each demo client's payment habit, in days after the due date (collections predicts from it): a prompt payer, a
+# slow freight company, and the rest in between. A client not listed pays about a week late.
+PAYMENT_HABIT = {
+    "billing-demo-tailspin": -6,
+    "billing-demo-contoso": 3,
+    "billing-demo-thames": 9,
+    "billing-demo-fabrikam": 16,
+    "billing-demo-unionpacific": 34,
+}
+
+
+def _habit(account: Account) -> int:
+    return PAYMENT_HABIT.get(account.external_id or "", 7)
+
+
 def _payments(finance, today: date, paid_through: date) -> int:
-    """Invoices for service periods ended before `paid_through` are paid (every fourth only half); the
-    later ones stay open, the older of them overdue."""
+    """Invoices for service periods ended before `paid_through` are paid (every fourth only half), each client
+    around its own habit after the due date (PAYMENT_HABIT, give or take three days, never after today); the later
+    ones stay open, the older of them overdue."""
     made = 0
     invoices = list(
         Invoice.objects.filter(
@@ -387,17 +403,21 @@ def _payments(finance, today: date, paid_through: date) -> int:
             number__isnull=False,
             status=InvoiceStatus.ISSUED,
             run__period_end__lt=paid_through,
-        ).order_by("issue_date", "pk")
+        )
+        .select_related("account")
+        .order_by("issue_date", "pk")
     )
     for n, invoice in enumerate(invoices):
         assert invoice.issue_date is not None  # issued above
         amount = invoice.balance if n % 4 else round_amount(invoice.balance / 2, invoice.currency)
+        assert invoice.due_date is not None
+        received_on = min(invoice.due_date + timedelta(days=_habit(invoice.account) + n % 7 - 3), today)
         try:
             payment_record(
                 by=finance,
                 account_id=invoice.account_id,
                 amount=amount,
-                received_on=min(invoice.issue_date + timedelta(days=10 + n % 7), today),
+                received_on=received_on,
                 reference=f"Payment {invoice.number}",
                 bank_ref=f"demo-{invoice.number}",
                 allocations=[{"invoice_id": invoice.pk, "amount": amount}],

@@ -5,6 +5,7 @@ Single-row rules are check constraints; cross-row rules that PostgreSQL can hold
 trigger that keeps issued documents immutable. Every write goes through billing.services.
 """
 
+from billing.models.cash import CashForecastLine, CashForecastSnapshot
 from billing.models.disputes import Dispute, DisputeLine
 from billing.models.invoices import (
     CapWriteDown,
@@ -36,6 +37,8 @@ __all__ = [
     "BillingRun",
     "BillingRunItem",
     "CapWriteDown",
+    "CashForecastLine",
+    "CashForecastSnapshot",
     "Dispute",
     "DisputeLine",
     "DunningReminder",
