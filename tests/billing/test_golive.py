@@ -288,9 +288,13 @@ def test_imported_invoices_are_aged_paid_and_credited_like_psas_own(moved_in, fi
     assert all(c.ok for c in golive_reconciliation(moved_in))
 
 
-def test_imported_invoices_do_not_trip_psas_chronological_numbers(moved_in, finance):
-    # OLD-1003 was issued by the old system on 2026-03-20; PSA's own first invoice may still be dated earlier
-    invoice = issued_invoice(finance, "100.00", on=date(2026, 3, 5))
+def test_imported_invoices_do_not_trip_psas_chronological_numbers(golive, admin, finance):
+    # no historical periods yet: March is open, and the old system issued OLD-7 on 2026-03-20
+    make_account(name="Client A", external_id="C-A")
+    run(golive, "chart", chart_file(), admin, apply=True)
+    run(golive, "opening_balances", opening_file(ar="500.00"), admin, apply=True)
+    run(golive, "receivables", receivables_file("OLD-7,C-A,2026-03-20,2026-04-19,500.00,"), admin, apply=True)
+    invoice = issued_invoice(finance, "100.00", on=date(2026, 3, 5))  # PSA's own series starts earlier: fine
     assert invoice.number.startswith("INV-2026-")
 
 
@@ -354,7 +358,7 @@ def test_rollback_undoes_every_import_as_a_whole(moved_in, admin):
     assert moved_in.status == GoLiveStatus.ROLLED_BACK
     assert not Invoice.objects.filter(imported=True).exists()
     assert JournalEntry.objects.filter(reverses=opening).exists()  # posted entries are reversed, not deleted
-    tb = trial_balance(at=date(2026, 4, 30), entity_id=moved_in.entity_id)
+    tb = trial_balance(at=CUTOVER, entity_id=moved_in.entity_id)  # reversed on the cut-over itself
     assert all(r.closing == 0 for r in tb.rows)
     assert AccountingPeriod.objects.order_by("start").first().start == date(2026, 1, 1)
     assert not PeriodClose.objects.exists()
