@@ -5,6 +5,7 @@ Single-row rules are check constraints; cross-row rules that PostgreSQL can hold
 trigger that keeps issued documents immutable. Every write goes through billing.services.
 """
 
+from billing.models.golive import GoLive, GoLiveImport, GoLiveObject
 from billing.models.invoices import (
     CapWriteDown,
     Invoice,
@@ -33,6 +34,9 @@ __all__ = [
     "BillingRunItem",
     "CapWriteDown",
     "DunningReminder",
+    "GoLive",
+    "GoLiveImport",
+    "GoLiveObject",
     "Invoice",
     "InvoiceHistory",
     "InvoiceLine",
