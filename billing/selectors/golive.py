@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing.models import GoLive
+from billing.selectors.open_items import ap_check, contract_positions_check
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Check:
         return self.difference == 0
 
 
-CHECKS: list[Callable[[GoLive], list[Check]]] = []
+CHECKS: list[Callable[[GoLive], list[Check]]] = [contract_positions_check, ap_check]
 
 
 def golive_reconciliation(golive: GoLive) -> list[Check]:

@@ -28,9 +28,7 @@ class ContractLineOpening(models.Model):
     """What one contract line had billed and recognised, and the hours delivered, before `as_of` (the go-live
     cut-over date) in the previous system."""
 
-    contract_line = models.OneToOneField(
-        "projects.ContractLine", on_delete=models.CASCADE, related_name="opening"
-    )
+    contract_line = models.OneToOneField("projects.ContractLine", on_delete=models.CASCADE, related_name="opening")
     as_of = models.DateField(help_text="The cut-over date: the amounts are everything dated before it.")
     billed = models.DecimalField(**AMOUNT_FIELD, default=Decimal("0.00"), help_text="Net invoiced to date.")
     recognised = models.DecimalField(**AMOUNT_FIELD, default=Decimal("0.00"), help_text="Revenue recognised to date.")
@@ -47,7 +45,8 @@ class ContractLineOpening(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Opening of line {self.contract_line_id} at {self.as_of}: billed {self.billed}, recognised {self.recognised}"
+        line = self.contract_line_id
+        return f"Opening of line {line} at {self.as_of}: billed {self.billed}, recognised {self.recognised}"
 
     @property
     def position(self) -> Decimal:
