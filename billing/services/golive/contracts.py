@@ -353,6 +353,11 @@ class ContractsImporter:
                     )
         report.rows.extend(results[n] for n in sorted(results))
         good = [c for c in contracts.values() if c.number not in bad_contracts]
+        if any(ln.billing_model == BillingModel.MILESTONE for c in good for ln in c.lines):
+            report.notes.append(
+                "Milestone lines: enter the milestones still to deliver on each project; they sum to the line's "
+                "price less the revenue recognised before the cut-over."
+            )
         return report, good
 
     # --- writing --------------------------------------------------------------------------------------------
