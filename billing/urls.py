@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from billing.views import fragments, invoices, payables, payments, portal, runs, subcontract, tax, vendor_payments
+from billing.views import (
+    fragments,
+    golive,
+    invoices,
+    payables,
+    payments,
+    portal,
+    runs,
+    subcontract,
+    tax,
+    vendor_payments,
+)
 
 app_name = "billing"
 
@@ -35,6 +46,12 @@ urlpatterns = [
     path("billing/payment-runs/<int:pk>/book/", vendor_payments.payment_run_book_view, name="payment-run-book"),
     path("billing/payment-runs/<int:pk>/cancel/", vendor_payments.payment_run_cancel_view, name="payment-run-cancel"),
     path("billing/ar/", payments.ar_view, name="ar"),
+    path("billing/golive/", golive.golive_list, name="golive-list"),
+    path("billing/golive/<int:pk>/", golive.golive_detail, name="golive"),
+    path("billing/golive/<int:pk>/import/<slug:kind>/", golive.golive_import_view, name="golive-import"),
+    path("billing/golive/<int:pk>/reconciliation/", golive.golive_reconciliation_view, name="golive-reconciliation"),
+    path("billing/golive/<int:pk>/complete/", golive.golive_complete_view, name="golive-complete"),
+    path("billing/golive/<int:pk>/rollback/", golive.golive_rollback_view, name="golive-rollback"),
     path("billing/ar/dunning/", payments.dunning_send_view, name="dunning-send"),
     path("billing/vat-return/", tax.vat_return_view, name="vat-return"),
     path("billing/vendor-bills/", payables.bill_list, name="vendor-bill-list"),

@@ -1,3 +1,4 @@
+from billing.api.golive import GoLiveViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
 from billing.api.subcontract import SubcontractMatchViewSet
@@ -23,4 +24,5 @@ routes = [
     ("vendor-payments", VendorPaymentViewSet, "api-vendor-payment"),
     ("payment-runs", PaymentRunViewSet, "api-payment-run"),
     ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
+    ("golive", GoLiveViewSet, "api-golive"),
 ]

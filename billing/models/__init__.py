@@ -5,7 +5,7 @@ Single-row rules are check constraints; cross-row rules that PostgreSQL can hold
 trigger that keeps issued documents immutable. Every write goes through billing.services.
 """
 
-from billing.models.golive import GoLive, GoLiveImport, GoLiveObject
+from billing.models.golive import GoLive, GoLiveAccountMap, GoLiveBalance, GoLiveImport, GoLiveObject
 from billing.models.invoices import (
     CapWriteDown,
     Invoice,
@@ -35,6 +35,8 @@ __all__ = [
     "CapWriteDown",
     "DunningReminder",
     "GoLive",
+    "GoLiveAccountMap",
+    "GoLiveBalance",
     "GoLiveImport",
     "GoLiveObject",
     "Invoice",

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from billing.choices import GoLiveStatus
 from billing.models._common import in_choices
+from psa.core.money import AMOUNT_FIELD
 
 
 class GoLive(models.Model):
@@ -80,3 +81,40 @@ class GoLiveObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id} (go-live {self.golive_id})"
+
+
+class GoLiveAccountMap(models.Model):
+    """The chart mapping of a go-live: an account code of the previous system -> ours. The files after it (opening
+    balances, balance history) name accounts by either code."""
+
+    golive = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="account_maps")
+    golive_import = models.ForeignKey(GoLiveImport, on_delete=models.CASCADE, related_name="+")
+    source_code = models.CharField(max_length=40)
+    source_name = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey("ledger.LedgerAccount", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["golive_id", "source_code"]
+        constraints = [models.UniqueConstraint(fields=["golive", "source_code"], name="golive_map_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source_code} -> {self.account_id}"
+
+
+class GoLiveBalance(models.Model):
+    """One row of the source trial balance at the cut-over, as the file gave it: what the reconciliation compares
+    the books with, account by account, naming the row."""
+
+    golive = models.ForeignKey(GoLive, on_delete=models.CASCADE, related_name="balances")
+    golive_import = models.ForeignKey(GoLiveImport, on_delete=models.CASCADE, related_name="+")
+    row = models.PositiveIntegerField(help_text="The row in the file (the header is row 1).")
+    source_code = models.CharField(max_length=40)
+    account = models.ForeignKey("ledger.LedgerAccount", on_delete=models.PROTECT, related_name="+")
+    debit = models.DecimalField(**AMOUNT_FIELD, default=0)
+    credit = models.DecimalField(**AMOUNT_FIELD, default=0)
+
+    class Meta:
+        ordering = ["golive_id", "row"]
+
+    def __str__(self) -> str:
+        return f"{self.source_code} {self.debit - self.credit}"

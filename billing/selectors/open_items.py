@@ -2,7 +2,8 @@
 
 - contract positions: Σ the imported contracts' positions at the cut-over (projects.ContractLineOpening:
   recognised - billed per contract, unbilled receivable when positive, deferred revenue when negative) = the
-  unbilled receivable and the deferred revenue balances of the go-live's entity in the GL through the cut-over.
+  unbilled receivable and the deferred revenue balances of the go-live's entity in its books at the cut-over
+  (lines dated before it and the go-live's own entries, as the trial balance check reads them).
   A difference is listed by what causes it: each contract whose position in the GL (on its project) differs from
   its imported position, and the balance left on the account without a project (an opening balance that no
   contract of the file explains);
@@ -67,14 +68,14 @@ def _imported_positions(golive: GoLive) -> dict[int, tuple[str, str, Decimal, st
 
 def contract_positions_check(golive: GoLive) -> list:
     """Unbilled receivable and deferred revenue in the GL = Σ imported contract positions (module docstring)."""
-    from billing.selectors.golive import Check  # the documented cycle (module docstring)
+    from billing.selectors.golive import Check, golive_entry_sources  # the documented cycle (module docstring)
 
     imported = _imported_positions(golive)
     gl: dict[tuple[str, int | None], Decimal] = defaultdict(lambda: ZERO)
     for r in (
         JournalLine.objects.filter(
+            Q(date__lt=golive.cutover_date) | golive_entry_sources(golive),  # the books at the cut-over
             entity_id=golive.entity_id,
-            date__lte=golive.cutover_date,
             account__system_role__in=(SystemAccount.UNBILLED, SystemAccount.DEFERRED),
         )
         .values("account__system_role", "project_id")

@@ -24,7 +24,14 @@ from django.db.models import Q, Sum
 from crm.models import Account as Client
 from ledger import sql
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
-from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
+from ledger.models import (
+    AccountBalance,
+    AccountingPeriod,
+    HistoricalBalance,
+    JournalLine,
+    LedgerAccount,
+    PeriodClose,
+)
 from projects.models import Project
 from psa.core.money import ZERO, DecimalInput, round_money
 
@@ -295,6 +302,26 @@ def _column_order(by: str, keys: set) -> list:
     return sorted(keys, key=lambda k: (k is None, k or 0))
 
 
+def _add_history(moved: Totals, *, start: date, end: date, by: str, entity_id: int | None) -> None:
+    """Add the balance history a go-live imported (HistoricalBalance: the previous system's monthly figures) for
+    the whole months inside the range; it has no client or project, so it lands in the "No client/project"
+    column of a split P&L."""
+    rows = HistoricalBalance.objects.filter(
+        period__start__gte=start,
+        period__end__lte=end,
+        account__type__in=[AccountType.INCOME, AccountType.EXPENSE],
+    )
+    if entity_id is not None:
+        rows = rows.filter(entity_id=entity_id)
+    columns = {"period": "period_id"}.get(by)
+    values = ("account_id", columns) if columns else ("account_id",)
+    for row in rows.values(*values).annotate(d=Sum("debit"), c=Sum("credit")).order_by():
+        key = (row["account_id"],) if not by else (row["account_id"], row[columns] if columns else None)
+        pair = moved[key]
+        pair[0] += row["d"] or ZERO
+        pair[1] += row["c"] or ZERO
+
+
 def pnl(
     *,
     start: date,
@@ -315,6 +342,8 @@ def pnl(
         filters &= Q(project_id=project_id)
     group = ("account", by) if by else ("account",)
     moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id)
+    if not client_id and not project_id:
+        _add_history(moved, start=start, end=end, by=by, entity_id=entity_id)
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
     report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"], keys=col_keys)
     index = {k: i for i, k in enumerate(col_keys)}

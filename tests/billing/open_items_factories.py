@@ -38,8 +38,9 @@ def errors(report: ImportReport) -> dict[int, tuple[str, str]]:
     return {r.row: (r.rule, r.reason) for r in report.rows if r.action == "error"}
 
 
-def opening_balance(role: SystemAccount, amount: str, *, credit: bool, on: date = CUTOVER) -> None:
-    """What the opening trial balance puts on a control account (no project), against equity-like cash."""
+def opening_balance(golive: GoLive, role: SystemAccount, amount: str, *, credit: bool) -> None:
+    """What the opening trial balance puts on a control account (no project) against cash, as one of the go-live's
+    own entries (source golive:<id>:..., dated the cut-over, as the opening balances import posts it)."""
     value, zero = Decimal(amount), Decimal("0")
     lines = (
         LineSpec(account_code_for(role), debit=zero if credit else value, credit=value if credit else zero),
@@ -48,6 +49,8 @@ def opening_balance(role: SystemAccount, amount: str, *, credit: bool, on: date 
         ),
     )
     entry_post(
-        spec=EntrySpec(date=on, memo="Opening balance (test)", lines=lines, source="test-opening"),
-        key=f"test-opening:{role}:{amount}:{credit}",
+        spec=EntrySpec(
+            date=golive.cutover_date, memo="Opening balance (test)", lines=lines, source=f"golive:{golive.pk}:test"
+        ),
+        key=f"golive:{golive.pk}:test:{role}:{amount}:{credit}",
     )

@@ -40,8 +40,8 @@ def moved_in(periods, finance):
     golive = make_golive(finance)
     report = run(golive, "contracts", CONTRACTS, finance, dry_run=False)
     assert report.errors == 0, report.rows
-    opening_balance(SystemAccount.DEFERRED, "1000.00", credit=True)
-    opening_balance(SystemAccount.UNBILLED, "500.00", credit=False)
+    opening_balance(golive, SystemAccount.DEFERRED, "1000.00", credit=True)
+    opening_balance(golive, SystemAccount.UNBILLED, "500.00", credit=False)
     return golive
 
 
@@ -98,7 +98,7 @@ def test_the_reconciliation_lists_what_causes_a_contract_position_difference(per
     zero_tax_account(name="Client One", external_id="C-1")
     golive = make_golive(finance)
     run(golive, "contracts", CONTRACTS, finance, dry_run=False)
-    opening_balance(SystemAccount.DEFERRED, "1200.00", credit=True)  # 200 more than the contracts explain
+    opening_balance(golive, SystemAccount.DEFERRED, "1200.00", credit=True)  # 200 more than the contracts explain
     deferred = next(c for c in golive_reconciliation(golive) if c.name.startswith("Deferred revenue"))
     assert not deferred.ok and deferred.difference == D("200.00")
     assert any("without a project" in row and "200.00" in row for row in deferred.rows)
@@ -188,7 +188,13 @@ def test_unbilled_expenses_are_imported_approved_and_billable(moved_in, finance)
     assert invoice(contract, date(2026, 4, 30), date(2026, 4, 30), finance).net_total == D("132.00")
 
 
-def test_rollback_removes_the_imported_contracts_and_their_position_entry(moved_in, finance):
+def test_rollback_removes_the_imported_contracts_and_reverses_their_position_entry(moved_in, finance):
     golive_rollback(golive=moved_in, user=finance)
-    assert not Project.objects.filter(code__in=["P-FF", "P-TM"]).exists()
+    assert not Contract.objects.filter(number__in=["FF-1", "TM-1"]).exists()
     assert not ContractLineOpening.objects.exists() and not RevenueSchedule.objects.exists()
+    assert not ScheduleEvent.objects.exists()
+    # The reversed entry still names the projects: they stay, cancelled, their codes free for a new go-live.
+    assert not Project.objects.filter(code__in=["P-FF", "P-TM"]).exists()
+    assert set(Project.objects.values_list("status", flat=True)) == {"cancelled"}
+    entry = JournalEntry.objects.get(source=f"golive:{moved_in.pk}:contract-positions")
+    assert JournalEntry.objects.filter(reverses=entry).exists()

@@ -77,7 +77,7 @@ def test_open_bills_are_aged_paid_and_reconcile_with_the_ap_control_account(peri
 
     ap = next(c for c in golive_reconciliation(golive) if c.group == "Payables")
     assert not ap.ok and any("1,700.00" in row for row in ap.rows)  # no opening balance in the GL yet
-    opening_balance(SystemAccount.PAYABLE, "1700.00", credit=True)
+    opening_balance(golive, SystemAccount.PAYABLE, "1700.00", credit=True)
     ap = next(c for c in golive_reconciliation(golive) if c.group == "Payables")
     assert ap.ok, ap.rows
 

@@ -8,7 +8,7 @@ merged by tax id) are not recorded and stay as they are on rollback.
 """
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,7 +17,7 @@ from typing import Protocol
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError, RestrictedError
 from django.utils import timezone
 
 from billing.choices import GOLIVE_TRANSITIONS, GoLiveStatus
@@ -246,11 +246,10 @@ def report_json(report: ImportReport) -> dict:
 
 
 # --- rollback --------------------------------------------------------------------------------------------
-# How a recorded object of a model is undone when its go-live is rolled back: model label -> function(ids, ctx)
-# called with the ids of one run of consecutive objects of that model, newest first. A model not listed is
-# deleted. Models whose rows are immutable once written (posted journal entries, issued invoices) are listed
-# with the sanctioned path that removes them.
-UNDO: dict[str, Callable[[list[int], GoLiveContext], None]] = {}
+# How a recorded object is undone is listed in billing.services.golive.UNDO (model label -> function(ids, ctx),
+# called with the ids of one run of consecutive objects of that model, newest first). A model not listed is
+# deleted; one that other rows still protect is deactivated when it has an `is_active` flag, else the rollback is
+# refused naming it.
 
 
 def ensure_golive_transition(golive: GoLive, to: str) -> None:
@@ -296,9 +295,29 @@ def golive_rollback(*, golive: GoLive, user: User) -> None:
 
 
 def _undo(content_type: ContentType, ids: list[int], ctx: GoLiveContext) -> None:
+    from billing.services.golive import UNDO  # the package lists the undo paths; it imports this module
+
     model = content_type.model_class()
+    assert model is not None
     label = model._meta.label
     if label in UNDO:
         UNDO[label](ids, ctx)
-    else:
-        model._default_manager.filter(pk__in=ids).delete()
+        return
+    try:
+        with transaction.atomic():
+            model._default_manager.filter(pk__in=ids).delete()
+        return
+    except (ProtectedError, RestrictedError):
+        pass
+    # some are still in use: delete the others one by one, deactivate those (or refuse when they cannot be)
+    for obj in model._default_manager.filter(pk__in=ids):
+        try:
+            with transaction.atomic():
+                obj.delete()
+        except (ProtectedError, RestrictedError):
+            if not any(f.name == "is_active" for f in model._meta.fields):
+                raise ConflictError(
+                    f"The go-live cannot be rolled back: {model._meta.verbose_name} {obj} that it created is in use.",
+                    code="golive_object_in_use",
+                ) from None
+            model._default_manager.filter(pk=obj.pk).update(is_active=False)

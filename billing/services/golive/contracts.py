@@ -50,7 +50,7 @@ from billing.services.sources import SCHEDULED_MODELS, billing_schedules_generat
 from crm.choices import BillingModel
 from crm.models import Account
 from ledger.choices import METHODS_BY_BILLING_MODEL, SystemAccount
-from ledger.models import RevenueSchedule
+from ledger.models import JournalLine, RevenueSchedule
 from ledger.services.accounts import account_code_for
 from ledger.services.posting import EntrySpec, LineSpec, entry_post, fx_line
 from ledger.services.revenue import default_method, revenue_schedule_method_set, revenue_schedules_ensure
@@ -66,7 +66,7 @@ MODELS |= {"t&m": BillingModel.TIME_AND_MATERIALS, "time_and_materials": Billing
            "fixed": BillingModel.FIXED_FEE, "fixed fee": BillingModel.FIXED_FEE}  # fmt: skip
 CONTRACT_COLUMNS = ("customer", "project", "project_name", "currency", "payment_terms", "project_manager",
                     "start_date", "end_date")  # fmt: skip
-POSITION_SOURCE = "golive-contract-positions"
+POSITION_SOURCE = "contract-positions"  # source golive:<id>:contract-positions, as the go-live's own entries
 
 
 def _cell(row: dict, column: str) -> str:
@@ -480,12 +480,24 @@ class ContractsImporter:
         spec = EntrySpec(
             date=ctx.golive.cutover_date,
             memo=f"Contract positions at go-live {ctx.golive.cutover_date:%Y-%m-%d}",
-            source=f"{POSITION_SOURCE}:{ctx.golive.pk}",
+            source=f"golive:{ctx.golive.pk}:{POSITION_SOURCE}",
             lines=tuple(lines),
             entity_id=ctx.golive.entity_id,
         )
-        key = f"{POSITION_SOURCE}:{ctx.golive.pk}:{ctx.golive_import.pk if ctx.golive_import else 0}"
+        key = f"golive:{ctx.golive.pk}:{POSITION_SOURCE}:{ctx.golive_import.pk if ctx.golive_import else 0}"
         return entry_post(spec=spec, key=key)
 
 
 CONTRACTS = ContractsImporter()
+
+
+def projects_remove(ids: list[int], ctx: GoLiveContext) -> None:
+    """Rollback of the imported projects: deleted, unless journal lines name them (the position entry, which the
+    rollback reverses and never deletes); those are cancelled and their code freed for a new go-live."""
+    used = set(JournalLine.objects.filter(project_id__in=ids).values_list("project_id", flat=True).distinct())
+    Project.objects.filter(pk__in=set(ids) - used).delete()
+    kept = list(Project.objects.filter(pk__in=used).order_by("pk"))
+    for project in kept:
+        project.status = ProjectStatus.CANCELLED
+        project.code = f"{project.code[:20]}~RB{ctx.golive.pk}"
+    Project.objects.bulk_update(kept, ["status", "code"])

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from billing.services.golive.base import GoLiveContext, new_report, row_error
 from crm.models import Account, Contact, Vendor
+from ledger.models import JournalLine
 from psa.core.countries import COUNTRY_CODES, bic_error, iban_error, vat_id_error
 from psa.core.currency import CURRENCY_CODES, functional_currency
 from psa.core.imports import ROW, ImportReport, RowResult, max_lengths, too_long
@@ -439,3 +440,10 @@ def _values(r: dict, kind: str) -> tuple[dict, list[str]]:
 
 
 PARTIES = PartiesImporter()
+
+
+def accounts_remove(ids: list[int], ctx: GoLiveContext) -> None:
+    """Rollback of the imported customers: deleted, unless journal lines name them (go-live entries are reversed,
+    never deleted); those stay, with their external id, so the next go-live merges with them."""
+    used = set(JournalLine.objects.filter(client_id__in=ids).values_list("client_id", flat=True).distinct())
+    Account.objects.filter(pk__in=set(ids) - used).delete()

@@ -77,7 +77,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0022_golive'),
+        ('billing', '0024_golive_chart_and_balances'),
     ]
 
     operations = [
