@@ -47,7 +47,7 @@ def moved_in(periods, finance):
 
 def test_the_dry_run_names_every_bad_contract_row_and_writes_nothing(periods, finance):
     zero_tax_account(name="Client One", external_id="C-1")
-    make_contract(number="OLD-9")
+    Contract.objects.filter(pk=make_contract().pk).update(number="OLD-9")
     golive = make_golive(finance)
     base = CONTRACTS[0]
     rows = [
@@ -165,7 +165,7 @@ def test_the_time_dry_run_names_every_bad_row_and_writes_nothing(moved_in, finan
         10: "rate",
     }
     assert not TimeEntry.objects.exists()
-    assert not run(moved_in, "unbilled_time", rows, finance, dry_run=False).created  # all or nothing
+    assert run(moved_in, "unbilled_time", rows, finance, dry_run=False).errors == 7  # all or nothing
     assert not TimeEntry.objects.exists()
 
 
