@@ -17,6 +17,7 @@ from django.db.models import F, Q, Sum
 
 from billing.choices import InvoiceKind, InvoiceStatus
 from billing.models import GoLive, GoLiveBalance, Invoice, Payment
+from billing.selectors.open_items import ap_check, contract_positions_check
 from crm.models import Account
 from ledger.choices import SystemAccount
 from ledger.models import JournalLine, LedgerAccount
@@ -125,7 +126,12 @@ def receivables_checks(golive: GoLive) -> list[Check]:
     return [Check("Receivables: open invoices = AR control account", control, open_total, causes, group="Receivables")]
 
 
-CHECKS: list[Callable[[GoLive], list[Check]]] = [trial_balance_checks, receivables_checks]
+CHECKS: list[Callable[[GoLive], list[Check]]] = [
+    trial_balance_checks,
+    receivables_checks,
+    contract_positions_check,
+    ap_check,
+]
 
 
 def golive_reconciliation(golive: GoLive) -> list[Check]:

@@ -15,9 +15,14 @@ from billing.services.golive.base import (
     golive_rollback,
 )
 from billing.services.golive.chart import CHART
+from billing.services.golive.contracts import CONTRACTS, projects_remove
 from billing.services.golive.lifecycle import golive_complete, golive_create, golive_reconcile
+from billing.services.golive.parties import PARTIES
+from billing.services.golive.parties import accounts_remove as customers_remove
+from billing.services.golive.payables import VENDOR_BILLS
 from billing.services.golive.periods import PERIODS
 from billing.services.golive.receivables import RECEIVABLES, imported_invoices_remove
+from billing.services.golive.unbilled import UNBILLED_EXPENSES, UNBILLED_TIME
 from billing.services.golive.undo import accounts_remove, closes_remove, entries_reverse, periods_remove
 
 IMPORTERS: dict[str, Importer] = {
@@ -26,6 +31,11 @@ IMPORTERS: dict[str, Importer] = {
     OPENING_BALANCES.kind: OPENING_BALANCES,
     BALANCE_HISTORY.kind: BALANCE_HISTORY,
     RECEIVABLES.kind: RECEIVABLES,
+    PARTIES.kind: PARTIES,
+    CONTRACTS.kind: CONTRACTS,
+    UNBILLED_TIME.kind: UNBILLED_TIME,
+    UNBILLED_EXPENSES.kind: UNBILLED_EXPENSES,
+    VENDOR_BILLS.kind: VENDOR_BILLS,
 }
 
 UNDO: dict[str, Callable[[list[int], GoLiveContext], None]] = {
@@ -34,6 +44,8 @@ UNDO: dict[str, Callable[[list[int], GoLiveContext], None]] = {
     "ledger.PeriodClose": closes_remove,
     "ledger.AccountingPeriod": periods_remove,
     "billing.Invoice": imported_invoices_remove,
+    "crm.Account": customers_remove,
+    "projects.Project": projects_remove,
 }
 
 __all__ = [
