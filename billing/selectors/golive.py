@@ -89,34 +89,36 @@ def receivables_checks(golive: GoLive) -> list[Check]:
     """AR sub-ledger = AR control, for the go-live's entity (functional currency), with the clients that differ."""
     entity = golive.entity_id
     ledger: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
-    for r in (
+    for client_id, d, c in (
         JournalLine.objects.filter(entity_id=entity, account__system_role=SystemAccount.RECEIVABLE)
-        .values("client_id")
+        .values_list("client_id")
         .annotate(d=Sum("debit"), c=Sum("credit"))
         .order_by()
     ):
-        ledger[r["client_id"]] += r["d"] - r["c"]
+        ledger[client_id] += d - c
     sub: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
     issued = Invoice.objects.filter(entity_id=entity, number__isnull=False).exclude(
         status__in=[InvoiceStatus.DRAFT, InvoiceStatus.CANCELLED]
     )
-    for r in (
-        issued.values("account_id", "kind").annotate(g=Sum("functional_gross"), s=Sum("functional_settled")).order_by()
+    for account_id, kind, gross, settled in (
+        issued.values_list("account_id", "kind")
+        .annotate(g=Sum("functional_gross"), s=Sum("functional_settled"))
+        .order_by()
     ):
-        sign = -1 if r["kind"] == InvoiceKind.CREDIT_NOTE else 1
-        sub[r["account_id"]] += sign * ((r["g"] or ZERO) - (r["s"] or ZERO))
-    for r in (
+        sign = -1 if kind == InvoiceKind.CREDIT_NOTE else 1
+        sub[account_id] += sign * ((gross or ZERO) - (settled or ZERO))
+    for account_id, unapplied in (
         Payment.objects.filter(entity_id=entity)
-        .values("account_id")
+        .values_list("account_id")
         .annotate(u=Sum(F("functional_amount") - F("functional_allocated")))
         .order_by()
     ):
-        sub[r["account_id"]] -= r["u"] or ZERO
+        sub[account_id] -= unapplied or ZERO
     control = sum(ledger.values(), ZERO)
     open_total = sum(sub.values(), ZERO)
     causes = []
     names = dict(Account.objects.filter(pk__in=[k for k in set(ledger) | set(sub) if k]).values_list("pk", "name"))
-    for client in sorted(set(ledger) | set(sub), key=lambda k: (k is None, names.get(k, ""))):
+    for client in sorted(set(ledger) | set(sub), key=lambda k: (k is None, names.get(k or 0, ""))):
         gl, op = ledger.get(client, ZERO), sub.get(client, ZERO)
         if gl != op:
             who = names.get(client, "No client") if client else "No client (AR not yet on invoices)"

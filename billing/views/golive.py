@@ -15,9 +15,10 @@ from billing.selectors.golive import golive_reconciliation
 from billing.services.golive import IMPORTERS, golive_complete, golive_create, golive_import, golive_rollback
 from billing.services.golive.base import UPLOAD_LIMIT
 from billing.views._common import finance_required
+from psa.core.entities import entity_default
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
-from psa.core.imports import csv_import_step
+from psa.core.imports import ImportReport, csv_import_step
 from psa.core.uploads import upload_limited
 
 
@@ -28,7 +29,7 @@ def golive_limit(kind: str):
 
 @finance_required
 def golive_list(request):
-    form = GoLiveForm(request.POST or None)
+    form = GoLiveForm(request.POST or None, initial={"entity": entity_default()})
     if request.method == "POST" and form.is_valid():
         try:
             golive = golive_create(
@@ -90,7 +91,8 @@ def golive_import_view(request, pk: int, kind: str):
 
     step = csv_import_step(request, form, run, limit=golive_limit(kind))
     if step.done:
-        messages.success(request, f"Imported {importer.label.lower()}: {len(step.report.rows)} rows.")
+        rows = len(step.report.rows) if isinstance(step.report, ImportReport) else 0
+        messages.success(request, f"Imported {importer.label.lower()}: {rows} rows.")
         return redirect("billing:golive", pk=golive.pk)
     context = {
         "golive": golive,
@@ -101,8 +103,8 @@ def golive_import_view(request, pk: int, kind: str):
         "done": step.done,
         "columns": importer.columns,
         "optional_columns": importer.optional_columns,
-        # the importer module's docstring says what each column means
-        "doc": sys.modules[type(importer).__module__].__doc__ or "",
+        # the importer module's docstring says what each column means: its paragraphs, lines joined
+        "doc": [" ".join(p.split()) for p in (sys.modules[type(importer).__module__].__doc__ or "").split("\n\n")],
     }
     return render(request, "billing/golive/import.html", context, status=400 if form.errors else 200)
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
-from openpyxl import load_workbook
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import IO, Protocol
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
@@ -72,10 +72,19 @@ class GoLiveContext:
 
 
 class Importer(Protocol):
-    kind: str
-    label: str
-    columns: tuple[str, ...]  # required headers, normalised like psa.core.imports (lower case, underscores)
-    optional_columns: tuple[str, ...]
+    # read-only members (an importer states them as plain class attributes)
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def columns(self) -> tuple[str, ...]:  # required headers, normalised like psa.core.imports (lower case, _)
+        ...
+
+    @property
+    def optional_columns(self) -> tuple[str, ...]: ...
 
     def check(self, rows: list[dict], ctx: GoLiveContext) -> ImportReport: ...
 
@@ -107,7 +116,9 @@ def amount_reader(rows: list[dict], columns: Iterable[str], convention: str = "a
     return AmountReader.for_cells(convention, cells)
 
 
-def read_amount(reader: AmountReader, row: dict, column: str, problems: list[str], *, blank_zero=True) -> Decimal:
+def read_amount(
+    reader: AmountReader, row: dict, column: str, problems: list[str], *, blank_zero: bool = True
+) -> Decimal:
     """The cell's amount; a problem naming the column when it cannot be read (Decimal 0 then)."""
     text = str(row.get(column, "") or "")
     if not text:
@@ -136,7 +147,7 @@ def read_date(row: dict, column: str, problems: list[str], *, required: bool = T
 
 
 # --- the service -----------------------------------------------------------------------------------------
-def _require_finance(user) -> None:
+def _require_finance(user: User) -> None:
     if not has_role(user, *GOLIVE_ROLES):
         raise PermissionDeniedError("Only finance or an administrator can run a go-live.")
 
@@ -152,7 +163,7 @@ def _importer(kind: str) -> Importer:
         ) from None
 
 
-def _content(file) -> tuple[bytes, str]:
+def _content(file: bytes | IO[bytes] | IO[str]) -> tuple[bytes, str]:
     if isinstance(file, bytes | bytearray | memoryview):
         return bytes(file), ""
     name = getattr(file, "name", "") or ""
@@ -167,7 +178,9 @@ def golive_open_for_imports(golive: GoLive) -> None:
         raise InvalidTransition(f"The go-live is {golive.get_status_display().lower()}: nothing more can be imported.")
 
 
-def golive_import(*, golive: GoLive, kind: str, file, user: User, dry_run: bool, file_name: str = "") -> ImportReport:
+def golive_import(
+    *, golive: GoLive, kind: str, file: bytes | IO[bytes], user: User, dry_run: bool, file_name: str = ""
+) -> ImportReport:
     """Read the file (CSV or XLSX), check every row (the dry run stops there, having written nothing), and
     unless it is a dry run or a row is bad, apply the whole file in one transaction: all of it or none of it."""
     _require_finance(user)
@@ -184,6 +197,7 @@ def golive_import(*, golive: GoLive, kind: str, file, user: User, dry_run: bool,
         report = importer.check(rows, ctx)
         transaction.set_rollback(True)
     report.dry_run = dry_run
+    _in_file_order(report)
     if dry_run or report.errors or not rows:
         if not rows:
             report.notes.append("The file has no rows.")
@@ -212,6 +226,7 @@ def _apply(
         bad = [f"Row {r.row}: {r.reason}" for r in report.rows if r.action == "error"]
         raise ValidationFailed("The file was not imported: " + "; ".join(bad)[:900], fields={"file": bad[:50]})
     ctx.flush()
+    _in_file_order(report)
     record.report = report_json(report)
     record.save(update_fields=["report"])
     if golive.status == GoLiveStatus.RECONCILED:
@@ -226,6 +241,11 @@ def _apply(
         data={"kind": importer.kind, "import": record.pk, "file": file_name, "digest": record.file_digest},
     )
     return report
+
+
+def _in_file_order(report: ImportReport) -> None:
+    """Rows in the file's order, what concerns the file as a whole (row 0) last."""
+    report.rows.sort(key=lambda r: (r.row == FILE_ROW, r.row))
 
 
 def report_json(report: ImportReport) -> dict:
@@ -277,7 +297,7 @@ def golive_rollback(*, golive: GoLive, user: User) -> None:
             _undo(run_type, run, ctx)
         if obj is not None:
             run_type, run = obj.content_type, [obj.object_id]
-    counts = {}
+    counts: dict[str, int] = {}
     for obj in recorded:
         counts[obj.content_type.model] = counts.get(obj.content_type.model, 0) + 1
     GoLiveObject.objects.filter(golive=golive).delete()

@@ -25,12 +25,14 @@ from django.utils import timezone
 from billing.choices import InvoiceKind, InvoiceStatus, TaxKind
 from billing.models import (
     DunningReminder,
+    GoLive,
     GoLiveBalance,
     Invoice,
     InvoiceHistory,
     InvoiceLine,
     InvoiceTax,
     PaymentAllocation,
+    TaxCategory,
     WriteOff,
 )
 from billing.services.golive.base import (
@@ -46,6 +48,7 @@ from billing.services.posting import settled_share
 from billing.services.vat import NOT_SUBJECT_CODE, NOT_SUBJECT_REASON, Determination, category_for
 from crm.models import Account
 from ledger.choices import SystemAccount
+from ledger.models import JournalEntry
 from ledger.services import EntrySpec, account_code_for, entry_post
 from ledger.services.posting import LineSpec, fx_line
 from projects.models import Project
@@ -53,7 +56,8 @@ from psa.core.currency import CURRENCY_CODES, functional_currency
 from psa.core.entities import seller_snapshot, series_name
 from psa.core.exceptions import ConflictError
 from psa.core.fx import MissingRate, Rate, convert, rate_for
-from psa.core.imports import ROW, ImportReport, RowResult
+from psa.core.imports import ROW, AmountReader, ImportReport, RowResult
+from psa.core.models import LegalEntity
 from psa.core.money import ZERO
 
 IMPORTED_WHY = "As issued by the previous system (imported at go-live)."
@@ -87,7 +91,9 @@ class _Invoice:
 
 
 def _customers() -> tuple[dict[str, Account], dict[str, Account], dict[str, list[Account]]]:
-    by_external, by_tax, by_name = {}, {}, {}
+    by_external: dict[str, Account] = {}
+    by_tax: dict[str, Account] = {}
+    by_name: dict[str, list[Account]] = {}
     for account in Account.objects.all().only("name", "tax_id", "external_id", "currency", "payment_terms_days"):
         if account.external_id:
             by_external[account.external_id] = account
@@ -97,13 +103,13 @@ def _customers() -> tuple[dict[str, Account], dict[str, Account], dict[str, list
     return by_external, by_tax, by_name
 
 
-def _psa_series(entity) -> re.Pattern:
+def _psa_series(entity: LegalEntity) -> re.Pattern:
     """The shape of PSA's own numbers for the entity's invoices and credit notes (INV-2026-000001)."""
     names = "|".join(re.escape(series_name(entity, base)) for base in ("INV", "CN"))
     return re.compile(rf"^({names})-\d{{4}}-\d+$", re.IGNORECASE)
 
 
-def opening_ar(golive) -> tuple[Decimal, list[str]]:
+def opening_ar(golive: GoLive) -> tuple[Decimal, list[str]]:
     """The receivables balance of the go-live's opening trial balance, and the file rows it comes from."""
     rows = GoLiveBalance.objects.filter(golive=golive, account__system_role=SystemAccount.RECEIVABLE).select_related(
         "account"
@@ -180,7 +186,8 @@ class ReceivablesImporter:
             elif problems:
                 bad = ("bad_value", "; ".join(problems).capitalize() + ".")
             elif isinstance(customer, str):
-                bad = customer.split(":", 1)  # rule: message
+                rule, message = customer.split(":", 1)
+                bad = (rule, message)
             if number:
                 seen.setdefault(number.lower(), int(row[ROW]))
             if bad:
@@ -241,7 +248,12 @@ class ReceivablesImporter:
         return good, report
 
     @staticmethod
-    def _customer(text: str, by_external, by_tax, by_name) -> Account | str:
+    def _customer(
+        text: str,
+        by_external: dict[str, Account],
+        by_tax: dict[str, Account],
+        by_name: dict[str, list[Account]],
+    ) -> Account | str:
         if not text:
             return "unknown_customer:The customer is empty."
         if text in by_external:
@@ -256,7 +268,7 @@ class ReceivablesImporter:
         return f"unknown_customer:No account with the external id, tax id or name '{text}' (import the parties first)."
 
     @staticmethod
-    def _rate(row: dict, currency: str, issued: date, reader) -> Rate:
+    def _rate(row: dict, currency: str, issued: date, reader: AmountReader) -> Rate:
         quote = functional_currency()
         if currency == quote:
             return Rate(currency=currency, quote=quote, rate=Decimal(1), date=None)
@@ -281,7 +293,7 @@ class ReceivablesImporter:
         expected, sources = opening_ar(golive)
         before = ZERO
         for invoice in Invoice.objects.filter(imported=True, entity_id=golive.entity_id, number__isnull=False):
-            before += invoice.functional_gross - invoice.functional_settled
+            before += (invoice.functional_gross or ZERO) - invoice.functional_settled
         total = before + sum((g.open_functional for g in good), ZERO)
         if report.errors:
             return  # the total of a file with bad rows would only repeat them
@@ -307,7 +319,7 @@ class ReceivablesImporter:
         golive, user = ctx.golive, ctx.user
         entity = golive.entity
         now = timezone.now()
-        categories: dict[Decimal, object] = {}
+        categories: dict[Decimal, TaxCategory] = {}
         drafts = []
         for g in good:
             snapshot = g.account
@@ -406,7 +418,7 @@ class ReceivablesImporter:
         return report
 
     @staticmethod
-    def _post(invoices: list[Invoice], good: list[_Invoice], ctx: GoLiveContext):
+    def _post(invoices: list[Invoice], good: list[_Invoice], ctx: GoLiveContext) -> JournalEntry | None:
         """Dr AR per invoice (its client, project and currency, the open amount at its booked rate) / Cr AR as the
         opening entry left it (no client): the receivables balance does not change, it gets its owners."""
         golive = ctx.golive
@@ -447,7 +459,7 @@ def imported_invoices_remove(ids: list[int], ctx: GoLiveContext) -> None:
     """The rollback of imported invoices: refused once anything has happened to one of them in PSA (a payment, a
     credit note, a write-off, a reminder); otherwise they are deleted through the one path the database allows
     for issued invoices (psa.golive_rollback set for this transaction, imported invoices only)."""
-    touched = (
+    used = (
         Invoice.objects.filter(pk__in=ids)
         .filter(
             Q(pk__in=PaymentAllocation.objects.values("invoice_id"))
@@ -458,9 +470,10 @@ def imported_invoices_remove(ids: list[int], ctx: GoLiveContext) -> None:
         .values_list("number", flat=True)
         .distinct()
     )
+    touched = sorted(n for n in used if n)
     if touched:
         raise ConflictError(
-            f"Imported invoice {', '.join(sorted(touched)[:10])} has been paid, credited, written off or dunned in "
+            f"Imported invoice {', '.join(touched[:10])} has been paid, credited, written off or dunned in "
             "PSA since the import: the go-live can no longer be rolled back as a whole.",
             code="imported_invoice_used",
         )
