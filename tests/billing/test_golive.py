@@ -11,7 +11,7 @@ from billing.choices import GoLiveStatus, InvoiceStatus
 from billing.models import GoLive, GoLiveBalance, GoLiveImport, GoLiveObject, Invoice
 from billing.selectors import ar_aging
 from billing.selectors.golive import golive_reconciliation
-from billing.services import credit_note_create, invoice_issue, payment_record
+from billing.services import credit_note_create, dunning_send, invoice_issue, payment_record
 from billing.services.golive import (
     golive_complete,
     golive_create,
@@ -300,3 +300,11 @@ def test_only_finance_runs_a_golive(golive, make_user):
     with pytest.raises(PermissionDeniedError):
         run(golive, "chart", chart_file(), make_user("project_manager"))
     assert GoLive.objects.count() == 1
+
+
+def test_imported_invoices_are_dunned_like_psas_own(moved_in, finance):
+    # OLD-1002 was due 2026-03-31: 8 days later it gets its first reminder, with the old number and what is open
+    sent = dunning_send(by=finance, as_of=date(2026, 4, 8)).sent
+    by_number = {r.invoice.number: r for r in sent}
+    assert by_number["OLD-1002"].level == 1 and by_number["OLD-1002"].balance == Decimal("1000.00")
+    assert "OLD-1003" not in by_number  # not due yet
