@@ -277,9 +277,16 @@ class Pnl:
     income_total: Decimal = ZERO
     expense_total: Decimal = ZERO
     net_total: Decimal = ZERO
+    show_total: bool = True  # a year-on-year report's columns are two years and their change: no total
 
 
-PNL_GROUPS = {"": "Total", "period": "Month", "client": "Client", "project": "Project"}
+PNL_GROUPS = {
+    "": "Total",
+    "period": "Month",
+    "client": "Client",
+    "project": "Project",
+    "year": "Year on year",
+}
 
 
 def _column_labels(by: str, keys: list) -> list[str]:
@@ -331,10 +338,13 @@ def pnl(
     project_id: int | None = None,
     entity_id: int | None = None,
 ) -> Pnl:
-    """Income and expenses from `start` through `end`, in one column or split by month, client or project; of one
-    entity or of all entities together."""
+    """Income and expenses from `start` through `end`, in one column or split by month, client or project, or
+    year on year (the same dates a year earlier, this range, and the change); of one entity or of all entities
+    together. Months before a go-live's cut-over read the balance history it imported (HistoricalBalance)."""
     if by not in PNL_GROUPS:
         by = ""
+    if by == "year":
+        return _pnl_year_on_year(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
     filters = Q(account__type__in=[AccountType.INCOME, AccountType.EXPENSE])
     if client_id:
         filters &= Q(client_id=client_id)
@@ -368,6 +378,51 @@ def pnl(
     report.income_total = sum(report.income_totals, ZERO)
     report.expense_total = sum(report.expense_totals, ZERO)
     report.net_total = report.income_total - report.expense_total
+    return report
+
+
+def _year_back(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _pnl_year_on_year(
+    *, start: date, end: date, client_id: int | None, project_id: int | None, entity_id: int | None
+) -> Pnl:
+    """Last year's same dates, this range, and the change, per account (last year reads the imported balance
+    history for months before a go-live's cut-over)."""
+    filters = {"client_id": client_id, "project_id": project_id, "entity_id": entity_id}
+    before = pnl(start=_year_back(start), end=_year_back(end), **filters)
+    now = pnl(start=start, end=end, **filters)
+    report = Pnl(
+        start=start,
+        end=end,
+        by="year",
+        columns=[f"{before.start:%Y-%m-%d} to {before.end:%Y-%m-%d}", f"{start:%Y-%m-%d} to {end:%Y-%m-%d}", "Change"],
+        keys=["before", "now", "change"],
+        show_total=False,
+    )
+
+    def merged(old: list[PnlRow], new: list[PnlRow]) -> list[PnlRow]:
+        rows: dict[int, tuple[LedgerAccount, Decimal, Decimal]] = {}
+        for row in old:
+            rows[row.account.pk] = (row.account, row.total, ZERO)
+        for row in new:
+            account, was, _ = rows.get(row.account.pk, (row.account, ZERO, ZERO))
+            rows[row.account.pk] = (account, was, row.total)
+        return [
+            PnlRow(account, [was, is_, is_ - was], is_)
+            for account, was, is_ in sorted(rows.values(), key=lambda r: r[0].code)
+        ]
+
+    report.income = merged(before.income, now.income)
+    report.expense = merged(before.expense, now.expense)
+    report.income_totals = [before.income_total, now.income_total, now.income_total - before.income_total]
+    report.expense_totals = [before.expense_total, now.expense_total, now.expense_total - before.expense_total]
+    report.net = [before.net_total, now.net_total, now.net_total - before.net_total]
+    report.income_total, report.expense_total, report.net_total = now.income_total, now.expense_total, now.net_total
     return report
 
 

@@ -308,3 +308,13 @@ def test_imported_invoices_are_dunned_like_psas_own(moved_in, finance):
     by_number = {r.invoice.number: r for r in sent}
     assert by_number["OLD-1002"].level == 1 and by_number["OLD-1002"].balance == Decimal("1000.00")
     assert "OLD-1003" not in by_number  # not due yet
+
+
+def test_the_pnl_compares_this_year_with_the_imported_last_year(moved_in, admin, client_as):
+    run(moved_in, "balance_history", csv("Account,Period,Credit", "80000,2025-10,5000.00"), admin, apply=True)
+    report = pnl(start=date(2026, 10, 1), end=date(2026, 10, 31), by="year", entity_id=moved_in.entity_id)
+    (revenue,) = report.income
+    assert revenue.values == [Decimal("5000.00"), Decimal("0.00"), Decimal("-5000.00")]
+    assert report.columns[0].startswith("2025-10-01") and not report.show_total
+    page = client_as("finance").get("/ledger/reports/pnl/", {"start": "2026-10-01", "end": "2026-10-31", "by": "year"})
+    assert page.status_code == 200 and "Change" in page.content.decode()
