@@ -393,9 +393,10 @@ def _pnl_year_on_year(
 ) -> Pnl:
     """Last year's same dates, this range, and the change, per account (last year reads the imported balance
     history for months before a go-live's cut-over)."""
-    filters = {"client_id": client_id, "project_id": project_id, "entity_id": entity_id}
-    before = pnl(start=_year_back(start), end=_year_back(end), **filters)
-    now = pnl(start=start, end=end, **filters)
+    before = pnl(
+        start=_year_back(start), end=_year_back(end), client_id=client_id, project_id=project_id, entity_id=entity_id
+    )
+    now = pnl(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
     report = Pnl(
         start=start,
         end=end,
