@@ -37,7 +37,8 @@ def _months(first: date, last: date) -> list[date]:
 @transaction.atomic
 def periods_history_create(*, start: date, before: date, entity_id: int, by: User, reason: str) -> HistoryPeriods:
     """Create the months from `start` up to the first existing one (the calendar stays contiguous) and close every
-    month from `start` to the month before `before` (the cut-over) for the entity. An administrator only; audited.
+    month before `before` (the cut-over) for the entity, from the calendar's first (its closed months stay a
+    prefix). An administrator only; audited.
 
     The months before the cut-over must hold none of the entity's postings (its history arrives as the opening
     entry and the balance history, not as lines in closed months). A month created before one that other entities
@@ -62,7 +63,7 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
         wanted: list[date] = []
     else:
         wanted = _months(start, (first - timedelta(days=1)) if first else last)
-    posted = JournalLine.objects.filter(entity_id=entity_id, date__gte=start, date__lte=last).order_by("date").first()
+    posted = JournalLine.objects.filter(entity_id=entity_id, date__lte=last).order_by("date").first()
     if posted is not None:
         raise ConflictError(
             f"{entity.code} has postings on {posted.date:%Y-%m-%d}, before the cut-over: history comes in as the "
@@ -81,7 +82,8 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
     for period in created:
         for other in sorted(prefix_entities - {entity_id}):
             closes.append(PeriodClose(period=period, entity_id=other, closed_at=now, closed_by=by))
-    to_close = AccountingPeriod.objects.filter(start__gte=start, end__lte=last).exclude(closes__entity_id=entity_id)
+    # every month before the cut-over, from the calendar's first: the entity's closed months are a prefix
+    to_close = AccountingPeriod.objects.filter(end__lte=last).exclude(closes__entity_id=entity_id)
     closes += [PeriodClose(period=p, entity_id=entity_id, closed_at=now, closed_by=by) for p in to_close]
     closes = PeriodClose.objects.bulk_create(closes)
     AccountingPeriod.objects.filter(pk__in=_summaries_sync([c.period_id for c in closes])).update(

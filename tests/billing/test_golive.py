@@ -2,12 +2,10 @@
 receivables; dry runs that name every bad row and its rule and write nothing; all-or-nothing applies; the
 reconciliation; completion, rollback, and what is refused before the cut-over afterwards."""
 
-import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook
 
 from billing.choices import GoLiveStatus, InvoiceStatus
 from billing.models import GoLive, GoLiveBalance, GoLiveImport, GoLiveObject, Invoice
@@ -17,102 +15,27 @@ from billing.services import credit_note_create, invoice_issue, payment_record
 from billing.services.golive import (
     golive_complete,
     golive_create,
-    golive_import,
     golive_rollback,
 )
-from ledger.choices import SystemAccount
 from ledger.models import AccountingPeriod, HistoricalBalance, JournalEntry, LedgerAccount, PeriodClose
 from ledger.selectors.books import pnl, trial_balance
-from ledger.services import EntrySpec, LineSpec, account_code_for, entry_post
+from ledger.services import EntrySpec, LineSpec, entry_post
 from psa.core.entities import entity_default
 from psa.core.exceptions import ConflictError, PermissionDeniedError, ValidationFailed
-from tests.billing.factories import issued_invoice, make_account, make_periods
+from tests.billing.factories import issued_invoice, make_account
+from tests.billing.golive_fixtures import (
+    CUTOVER,
+    ar_code,
+    chart_file,
+    csv,
+    errors,
+    opening_file,
+    receivables_file,
+    run,
+    xlsx,
+)
 
-CUTOVER = date(2026, 4, 1)
 pytestmark = pytest.mark.django_db
-
-
-def csv(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
-
-
-def xlsx(*rows: tuple) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-@pytest.fixture
-def admin(make_user):
-    return make_user("admin")
-
-
-@pytest.fixture
-def golive(db, admin):
-    make_periods(start=date(2026, 1, 1))
-    return golive_create(entity=entity_default(), cutover_date=CUTOVER, user=admin)
-
-
-def run(golive, kind, content, user, *, apply=False):
-    return golive_import(golive=golive, kind=kind, file=content, user=user, dry_run=not apply)
-
-
-def errors(report) -> list[tuple[int, str]]:
-    return [(r.row, r.rule) for r in report.rows if r.action == "error"]
-
-
-AR = "1200"  # the default chart's receivables (ledger migration 0002)
-
-
-def ar_code() -> str:
-    return account_code_for(SystemAccount.RECEIVABLE)
-
-
-def chart_file() -> bytes:
-    return csv(
-        "Their code,Their name,Our code,Create,Name,Type",
-        f"10000,Debitoren,{ar_code()},,,",
-        "18000,Bank,1000,,,",
-        "30000,Capital,3000,,,",
-        "80000,Revenue,4000,,,",
-        "69000,Old stock,1999,yes,Legacy stock,asset",
-    )
-
-
-def opening_file(ar: str = "3000.00", bank: str = "7000.00") -> bytes:
-    total = Decimal(ar) + Decimal(bank)
-    return csv("Account,Debit,Credit", f"10000,{ar},", f"18000,{bank},", f"30000,,{total}")
-
-
-def receivables_file(*rows: str) -> bytes:
-    return csv("Number,Customer,Issue date,Due date,Gross,Paid", *rows)
-
-
-@pytest.fixture
-def moved_in(golive, admin):
-    """A go-live with its chart, periods, opening balances and three open invoices imported."""
-    clients = [make_account(name=f"Client {c}", external_id=f"C-{c}") for c in "ABC"]
-    run(golive, "chart", chart_file(), admin, apply=True)
-    run(golive, "periods", csv("Period", *[f"2025-{m:02d}" for m in range(7, 13)], "2026-01", "2026-02", "2026-03"),
-        admin, apply=True)  # fmt: skip
-    run(golive, "opening_balances", opening_file(), admin, apply=True)
-    run(
-        golive,
-        "receivables",
-        receivables_file(
-            "OLD-1001,C-A,2026-02-10,2026-03-12,1200.00,200.00",
-            "OLD-1002,C-B,2026-03-01,2026-03-31,1000.00,",
-            "OLD-1003,Client C,2026-03-20,2026-04-19,1000.00,",
-        ),
-        admin,
-        apply=True,
-    )
-    golive.refresh_from_db()
-    golive.clients = clients
-    return golive
 
 
 # --- reading files ---------------------------------------------------------------------------------------
@@ -288,9 +211,13 @@ def test_imported_invoices_are_aged_paid_and_credited_like_psas_own(moved_in, fi
     assert all(c.ok for c in golive_reconciliation(moved_in))
 
 
-def test_imported_invoices_do_not_trip_psas_chronological_numbers(moved_in, finance):
-    # OLD-1003 was issued by the old system on 2026-03-20; PSA's own first invoice may still be dated earlier
-    invoice = issued_invoice(finance, "100.00", on=date(2026, 3, 5))
+def test_imported_invoices_do_not_trip_psas_chronological_numbers(golive, admin, finance):
+    # no historical periods yet: March is open, and the old system issued OLD-7 on 2026-03-20
+    make_account(name="Client A", external_id="C-A")
+    run(golive, "chart", chart_file(), admin, apply=True)
+    run(golive, "opening_balances", opening_file(ar="500.00"), admin, apply=True)
+    run(golive, "receivables", receivables_file("OLD-7,C-A,2026-03-20,2026-04-19,500.00,"), admin, apply=True)
+    invoice = issued_invoice(finance, "100.00", on=date(2026, 3, 5))  # PSA's own series starts earlier: fine
     assert invoice.number.startswith("INV-2026-")
 
 
@@ -354,7 +281,7 @@ def test_rollback_undoes_every_import_as_a_whole(moved_in, admin):
     assert moved_in.status == GoLiveStatus.ROLLED_BACK
     assert not Invoice.objects.filter(imported=True).exists()
     assert JournalEntry.objects.filter(reverses=opening).exists()  # posted entries are reversed, not deleted
-    tb = trial_balance(at=date(2026, 4, 30), entity_id=moved_in.entity_id)
+    tb = trial_balance(at=CUTOVER, entity_id=moved_in.entity_id)  # reversed on the cut-over itself
     assert all(r.closing == 0 for r in tb.rows)
     assert AccountingPeriod.objects.order_by("start").first().start == date(2026, 1, 1)
     assert not PeriodClose.objects.exists()

@@ -14,16 +14,10 @@ from billing.services.golive import golive_create, golive_import
 from ledger.models import JournalEntry
 from psa.core.entities import entity_create, entity_default
 from tests.billing.factories import make_periods
-from tests.billing.test_golive import CUTOVER, chart_file, csv, opening_file
+from tests.billing.golive_fixtures import CUTOVER, chart_file, csv, opening_file
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def golive(db, make_user):
-    make_periods(start=date(2026, 1, 1))
-    return golive_create(entity=entity_default(), cutover_date=CUTOVER, user=make_user("admin"))
 
 
 def upload(content: bytes, name: str = "file.csv") -> SimpleUploadedFile:

@@ -2,7 +2,8 @@
 administrator only, audited: ledger.services.history.periods_history_create).
 
 Columns: period* (YYYY-MM, or a date in the month). The months must run without a gap up to the month before the
-cut-over; months that exist already are closed for the entity (they must hold none of its postings).
+cut-over; every month of the calendar before the cut-over is closed for the entity, those that exist already too
+(they must hold none of its postings).
 """
 
 from datetime import date, timedelta
@@ -80,7 +81,7 @@ class PeriodsImporter:
                     )
                 )
             posted = (
-                JournalLine.objects.filter(entity_id=ctx.golive.entity_id, date__gte=min(months), date__lt=cutover)
+                JournalLine.objects.filter(entity_id=ctx.golive.entity_id, date__lt=cutover)
                 .order_by("date")
                 .values_list("date", flat=True)
                 .first()

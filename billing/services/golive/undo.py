@@ -1,14 +1,13 @@
 """How the objects a go-live created are undone when it is rolled back (listed in billing.services.golive.UNDO).
 
 - Journal entries (the opening entry, the receivables entry) are posted and immutable, and their numbers are
-  gapless: they are REVERSED (entry_reverse), never deleted; the pair nets to nothing in every report.
+  gapless: they are REVERSED (entry_reverse) on their own date, never deleted; the pair nets to nothing in every
+  report.
 - Imported invoices are deleted through the database's one sanctioned path for them (receivables.py).
 - Months and closes before the cut-over go through the ledger's services (ledger.services.history).
 - Accounts the chart import created are deleted, or deactivated when postings (the reversed opening entry)
   refer to them.
 """
-
-from django.utils import timezone
 
 from billing.services.golive.base import GoLiveContext
 from ledger.models import JournalEntry, JournalLine, LedgerAccount
@@ -17,11 +16,12 @@ from ledger.services.history import history_closes_remove, history_periods_remov
 
 
 def entries_reverse(ids: list[int], ctx: GoLiveContext) -> None:
-    today = timezone.localdate()
+    """Reversed on their own date (the cut-over), so the books at the cut-over are as before the go-live and a
+    new go-live of the entity starts clean; a closed month moves the reversal to the first open one."""
     for entry in JournalEntry.objects.filter(pk__in=ids, reversed_by__isnull=True).order_by("-pk"):
         entry_reverse(
             entry_id=entry.pk,
-            on=max(today, entry.date),
+            on=entry.date,
             memo=f"Go-live {ctx.golive.pk} rolled back: reversal of {entry.number}",
             key=f"golive:{ctx.golive.pk}:rollback:{entry.pk}",
         )
