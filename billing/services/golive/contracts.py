@@ -455,10 +455,8 @@ class ContractsImporter:
             if s.contract_line_id in methods:
                 revenue_schedule_method_set(schedule_id=s.pk, method=methods[s.contract_line_id], by=ctx.user)
         ctx.record_many(schedules)
-        scheduled = [c for c, rec in zip(contracts, records, strict=True) if any(
-            ln.billing_model in SCHEDULED_MODELS for ln in c.lines)]  # fmt: skip
         for c, contract in zip(contracts, records, strict=True):
-            if c in scheduled:
+            if any(ln.billing_model in SCHEDULED_MODELS for ln in c.lines):
                 billing_schedules_generate_for_contract(contract_id=contract.pk, by=ctx.user)
         events = list(ScheduleEvent.objects.filter(contract_line__in=lines).order_by("pk"))
         ctx.record_many(events)
