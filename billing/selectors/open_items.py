@@ -50,13 +50,13 @@ def _imported_positions(golive: GoLive) -> dict[int, tuple[str, str, Decimal, st
             code=F("contract_line__contract__project__code"),
             currency=F("contract_line__contract__currency"),
         )
-        .annotate(position=Sum(F("recognised") - F("billed")))
+        .annotate(opening_position=Sum(F("recognised") - F("billed")))
         .order_by("project_id")
     )
     functional = functional_currency()
     out = {}
     for r in rows:
-        value, problem = r["position"] or ZERO, ""
+        value, problem = r["opening_position"] or ZERO, ""
         if r["currency"] not in ("", functional):
             try:
                 value = convert(amount=value, rate=rate_for(currency=r["currency"], on=golive.cutover_date))
@@ -71,7 +71,7 @@ def contract_positions_check(golive: GoLive) -> list:
     from billing.selectors.golive import Check, golive_entry_sources  # the documented cycle (module docstring)
 
     imported = _imported_positions(golive)
-    gl: dict[tuple[str, int | None], Decimal] = defaultdict(lambda: ZERO)
+    gl: dict[tuple[str | None, int | None], Decimal] = defaultdict(lambda: ZERO)
     for r in (
         JournalLine.objects.filter(
             Q(date__lt=golive.cutover_date) | golive_entry_sources(golive),  # the books at the cut-over

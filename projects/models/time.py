@@ -224,6 +224,7 @@ class TimeEntry(models.Model):
     source_key = models.CharField(max_length=100, blank=True, help_text="External id of an imported entry.")
     opening = models.BooleanField(
         default=False,
+        db_default=False,  # rows written by raw SQL (the time import's COPY) are not opening ones
         help_text="Approved but unbilled time brought in at go-live: its cost is in the previous system's books.",
     )
     created_at = models.DateTimeField(default=timezone.now)
@@ -309,6 +310,7 @@ class Expense(models.Model):
     rebill_amount = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
     opening = models.BooleanField(
         default=False,
+        db_default=False,  # rows written by raw SQL (the time import's COPY) are not opening ones
         help_text="Approved but unbilled expense brought in at go-live: its cost is in the previous system's books.",
     )
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -198,3 +198,31 @@ def test_rollback_removes_the_imported_contracts_and_reverses_their_position_ent
     assert set(Project.objects.values_list("status", flat=True)) == {"cancelled"}
     entry = JournalEntry.objects.get(source=f"golive:{moved_in.pk}:contract-positions")
     assert JournalEntry.objects.filter(reverses=entry).exists()
+
+
+def test_a_retainer_plans_and_bills_only_the_months_left_after_the_cutover(periods, finance):
+    zero_tax_account(name="Client One", external_id="C-1")
+    golive = make_golive(finance)
+    row = {"contract": "R-1", "customer": "C-1", "project": "P-R", "start_date": "2026-01-01",
+           "end_date": "2026-12-31", "description": "Retainer", "billing_model": "retainer", "price": "12000.00",
+           "billed": "3000.00", "recognised": "3000.00"}  # fmt: skip
+    assert run(golive, "contracts", [row], finance, dry_run=False).errors == 0
+    project = Project.objects.get(code="P-R")
+    plan = RevenueSchedule.objects.get(project=project).plan.all()
+    assert plan[0].month == CUTOVER and sum(p.amount for p in plan) == D("9000.00") and len(plan) == 9
+    recognition_run(period_id=period(date(2026, 4, 1)).pk, by=finance)
+    assert revenue(project) == D("1000.00")  # one of the nine months left, not a catch-up of the first three
+    first = invoice(Contract.objects.get(project=project), date(2026, 4, 30), date(2026, 4, 30), finance)
+    assert first.net_total == D("1000.00")
+
+
+def test_a_capped_line_counts_what_was_billed_before_the_cutover(periods, finance):
+    zero_tax_account(name="Client One", external_id="C-1")
+    golive = make_golive(finance)
+    row = {**CONTRACTS[1], "cap": "3000.00", "billed": "2000.00", "recognised": "3000.00"}
+    assert run(golive, "contracts", [row], finance, dry_run=False).errors == 0
+    ada = consultant()
+    time = [{"consultant": ada.user.username, "project": "P-TM", "date": "2026-03-20", "hours": "15", "rate": "100"}]
+    assert run(golive, "unbilled_time", time, finance, dry_run=False).errors == 0
+    bill = invoice(Contract.objects.get(project__code="P-TM"), date(2026, 4, 30), date(2026, 4, 30), finance)
+    assert bill.net_total == D("1000.00")  # 3,000 cap - 2,000 billed before; the other 500 is written down

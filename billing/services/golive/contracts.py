@@ -36,6 +36,7 @@ without a rate at the cut-over).
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -50,7 +51,7 @@ from billing.services.sources import SCHEDULED_MODELS, billing_schedules_generat
 from crm.choices import BillingModel
 from crm.models import Account
 from ledger.choices import METHODS_BY_BILLING_MODEL, SystemAccount
-from ledger.models import JournalLine, RevenueSchedule
+from ledger.models import JournalEntry, JournalLine, RevenueSchedule
 from ledger.services.accounts import account_code_for
 from ledger.services.posting import EntrySpec, LineSpec, entry_post, fx_line
 from ledger.services.revenue import default_method, revenue_schedule_method_set, revenue_schedules_ensure
@@ -98,9 +99,9 @@ class _Contract:
     project_name: str = ""
     currency: str = ""
     payment_terms: int = 30
-    manager: object = None
-    start: date | None = None
-    end: date | None = None
+    manager: Any = None
+    start: date = date.min
+    end: date = date.min
     lines: list[_Line] = field(default_factory=list)
     rate: Rate | None = None
 
@@ -110,12 +111,23 @@ class _Contract:
 
 
 class ContractsImporter:
-    kind = "contracts"
-    label = "Open contracts and projects"
-    columns = ("contract", "customer", "start_date", "end_date", "description", "billing_model", "billed", "recognised")
-    optional_columns = ("project", "project_name", "currency", "payment_terms", "project_manager", "line", "price",
-                        "rate", "hours", "cap", "method", "hours_to_date")  # fmt: skip
-    aliases = {
+    kind: str = "contracts"
+    label: str = "Open contracts and projects"
+    columns: tuple[str, ...] = (
+        "contract",
+        "customer",
+        "start_date",
+        "end_date",
+        "description",
+        "billing_model",
+        "billed",
+        "recognised",
+    )
+    optional_columns: tuple[str, ...] = (
+        "project", "project_name", "currency", "payment_terms", "project_manager", "line", "price", "rate", "hours",
+        "cap", "method", "hours_to_date",
+    )  # fmt: skip
+    aliases: dict[str, str] = {
         "contract_number": "contract",
         "account": "customer",
         "client": "customer",
@@ -443,10 +455,8 @@ class ContractsImporter:
             if s.contract_line_id in methods:
                 revenue_schedule_method_set(schedule_id=s.pk, method=methods[s.contract_line_id], by=ctx.user)
         ctx.record_many(schedules)
-        scheduled = [c for c, rec in zip(contracts, records, strict=True) if any(
-            ln.billing_model in SCHEDULED_MODELS for ln in c.lines)]  # fmt: skip
         for c, contract in zip(contracts, records, strict=True):
-            if c in scheduled:
+            if any(ln.billing_model in SCHEDULED_MODELS for ln in c.lines):
                 billing_schedules_generate_for_contract(contract_id=contract.pk, by=ctx.user)
         events = list(ScheduleEvent.objects.filter(contract_line__in=lines).order_by("pk"))
         ctx.record_many(events)
@@ -454,7 +464,9 @@ class ContractsImporter:
         if entry is not None:
             ctx.record(entry)
 
-    def _post_positions(self, contracts: list[_Contract], records: list[Contract], ctx: GoLiveContext):
+    def _post_positions(
+        self, contracts: list[_Contract], records: list[Contract], ctx: GoLiveContext
+    ) -> JournalEntry | None:
         """One entry at the cut-over moving each contract's opening position onto its project (module docstring)."""
         codes = {role: account_code_for(role) for role in (SystemAccount.UNBILLED, SystemAccount.DEFERRED)}
         functional = functional_currency()
@@ -466,15 +478,16 @@ class ContractsImporter:
                 continue
             role = SystemAccount.UNBILLED if position > 0 else SystemAccount.DEFERRED
             amount = abs(position)
-            on_project = {"client_id": contract.account_id, "project_id": contract.project_id, "memo": memo}
-            unassigned = {"memo": f"{memo}: {c.number} from the opening balance"}
             project_debit = role == SystemAccount.UNBILLED
-            for debit, dims in ((project_debit, on_project), (not project_debit, unassigned)):
-                side = {"debit": amount} if debit else {"credit": amount}
+            for debit, on in ((project_debit, True), (not project_debit, False)):
+                dr, cr = (amount, ZERO) if debit else (ZERO, amount)
+                client_id, project_id = (contract.account_id, contract.project_id) if on else (None, None)
+                text = memo if on else f"{memo}: {c.number} from the opening balance"
                 if c.currency in ("", functional) or c.rate is None:
-                    lines.append(LineSpec(codes[role], **side, **dims))
+                    lines.append(LineSpec(codes[role], dr, cr, client_id, project_id, text))
                 else:
-                    lines.append(fx_line(codes[role], rate=c.rate, **side, **dims))
+                    lines.append(fx_line(codes[role], rate=c.rate, debit=dr, credit=cr, client_id=client_id,
+                                         project_id=project_id, memo=text))  # fmt: skip
         if not lines:
             return None
         spec = EntrySpec(

@@ -19,6 +19,7 @@ Created records are recorded for the go-live's rollback; records that were only 
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -70,16 +71,16 @@ class _Plan:
     row: dict
     kind: str
     result: RowResult
-    target: object = None  # the existing record merged with, or the new one
+    target: Any = None  # the existing record merged with, or the new one
     values: dict = field(default_factory=dict)
-    account_ref: str = ""  # contacts: the customer row or record it belongs to
+    account_ref: Any = None  # contacts: the customer row (_Plan) or record it belongs to
 
 
 class PartiesImporter:
-    kind = "parties"
-    label = "Customers, contacts and vendors"
-    columns = ("name",)
-    optional_columns = (
+    kind: str = "parties"
+    label: str = "Customers, contacts and vendors"
+    columns: tuple[str, ...] = ("name",)
+    optional_columns: tuple[str, ...] = (
         "type",
         "external_id",
         "legal_name",
@@ -102,7 +103,7 @@ class PartiesImporter:
         "iban",
         "bic",
     )
-    aliases = {
+    aliases: dict[str, str] = {
         "kind": "type",
         "party_type": "type",
         "id": "external_id",
@@ -162,6 +163,7 @@ class PartiesImporter:
             if problem:
                 report.rows.append(problem)
                 continue
+            assert plan is not None
             plans.append(plan)
             if kind == CUSTOMER:
                 for key in (ext, tax_key(_cell(r, "tax_id")), _name_key(name)):
@@ -245,7 +247,7 @@ class PartiesImporter:
     def _contacts(self, contacts: list[_Plan], in_file: dict, lengths: dict, report: ImportReport) -> None:
         refs = {_cell(p.row, "account") for p in contacts if _cell(p.row, "account")}
         lowered = {x.lower() for x in refs} | {tax_key(x) for x in refs}
-        accounts = {}
+        accounts: dict[str, Account] = {}
         for a in Account.objects.annotate(lname=Lower("name")).filter(
             Q(external_id__in=refs) | Q(lname__in=lowered) | Q(tax_id__in=lowered)
         ):
@@ -275,8 +277,8 @@ class PartiesImporter:
                 except ValidationError:
                     problems.append(f"'{email}' is not an e-mail address")
             key = ref.lower()
-            customer = in_file.get(key) or in_file.get(tax_key(ref).lower()) or in_file.get(_name_key(ref))
-            account = None
+            customer: Any = in_file.get(key) or in_file.get(tax_key(ref).lower()) or in_file.get(_name_key(ref))
+            account: Any = None
             if customer is None:
                 account = accounts.get(key) or accounts.get(tax_key(ref).lower()) or accounts.get(_name_key(ref))
             if not ref:
@@ -327,13 +329,16 @@ class PartiesImporter:
     def _write(self, plans: list[_Plan], ctx: GoLiveContext) -> None:
         """Bulk writes: creates, then updates, per kind; customers before the contacts that name them. Every value
         was checked row by row above (no per-row query here)."""
-        for kind, model in ((CUSTOMER, Account), (VENDOR, Vendor), (CONTACT, Contact)):
-            new, changed, fields = [], [], set()
+        models: tuple[tuple[str, Any], ...] = ((CUSTOMER, Account), (VENDOR, Vendor), (CONTACT, Contact))
+        for kind, model in models:
+            new: list[Any] = []
+            changed: list[Any] = []
+            fields: set[str] = set()
             for p in plans:
                 if p.kind != kind:
                     continue
                 if p.target is None:
-                    obj = model(**p.values)
+                    obj: Any = model(**p.values)
                     if kind == CUSTOMER:
                         obj.owner, obj.entity = ctx.user, ctx.golive.entity
                     elif kind == VENDOR:
@@ -366,7 +371,7 @@ class _Existing:
     by_name: dict
 
     @classmethod
-    def load(cls, model, rows: list[dict], *, lock: bool) -> "_Existing":
+    def load(cls, model: Any, rows: list[dict], *, lock: bool) -> "_Existing":
         exts = {_cell(r, "external_id") for r in rows if _cell(r, "external_id")}
         taxes = {tax_key(_cell(r, "tax_id")) for r in rows if _cell(r, "tax_id")}
         names = {_name_key(_cell(r, c)) for r in rows for c in ("name", "legal_name") if _cell(r, c)}

@@ -17,6 +17,8 @@ at the rate of its bill date, as for a bill posted in PSA; the go-live reconcili
 the AP control account. Paying it through PSA (a payment or a payment run) posts Dr AP / Cr cash as for any bill.
 """
 
+from datetime import date
+
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower, Upper
@@ -28,7 +30,7 @@ from billing.services.golive.base import GoLiveContext, amount_reader, new_repor
 from billing.services.golive.parties import tax_key
 from crm.models import Vendor
 from psa.core.currency import CURRENCY_CODES
-from psa.core.fx import MissingRate, convert, rate_for
+from psa.core.fx import MissingRate, Rate, convert, rate_for
 from psa.core.imports import ROW, ImportReport, RowResult, max_lengths, too_long
 from psa.core.money import ZERO, round_amount
 
@@ -38,11 +40,11 @@ def _cell(row: dict, column: str) -> str:
 
 
 class VendorBillsImporter:
-    kind = "vendor_bills"
-    label = "Open vendor bills"
-    columns = ("vendor", "number", "bill_date", "due_date", "amount")
-    optional_columns = ("currency", "amount_paid", "net_amount", "tax_amount", "po_number", "notes")
-    aliases = {
+    kind: str = "vendor_bills"
+    label: str = "Open vendor bills"
+    columns: tuple[str, ...] = ("vendor", "number", "bill_date", "due_date", "amount")
+    optional_columns: tuple[str, ...] = ("currency", "amount_paid", "net_amount", "tax_amount", "po_number", "notes")
+    aliases: dict[str, str] = {
         "supplier": "vendor",
         "vendor_id": "vendor",
         "bill_number": "number",
@@ -83,9 +85,9 @@ class VendorBillsImporter:
             | Q(lname__in={x.lower() for x in refs})
             | Q(llegal__in={x.lower() for x in refs})
         ):
-            for key in (v.external_id or "", tax_key(v.tax_id), v.name.lower(), v.legal_name.lower()):
-                if key:
-                    vendors.setdefault(key, v)
+            for ref_key in (v.external_id or "", tax_key(v.tax_id), v.name.lower(), v.legal_name.lower()):
+                if ref_key:
+                    vendors.setdefault(ref_key, v)
         numbers = {_cell(r, "number").upper() for r in rows if _cell(r, "number")}
         stored = {
             (b.vendor_id, b.number.upper()): b
@@ -95,7 +97,7 @@ class VendorBillsImporter:
         }
         amounts = amount_reader(rows, ["amount", "amount_paid", "net_amount", "tax_amount"])
         lengths = max_lengths(VendorBill, {"number": "number", "po_number": "po_number"})
-        rates: dict[tuple[str, object], object] = {}
+        rates: dict[tuple[str, date], Rate | MissingRate] = {}
         seen: dict[tuple[int, str], int] = {}
         bills: list[VendorBill] = []
         now = timezone.now()
@@ -150,7 +152,7 @@ class VendorBillsImporter:
                     problems.append(
                         ("duplicate_bill_number", f"{vendor.name} already has bill {twin.number} in PSA (id {twin.pk})")
                     )
-            rate = None
+            rate: Rate | MissingRate | None = None
             if not problems and currency and bill_date:
                 if (currency, bill_date) not in rates:
                     try:
@@ -165,7 +167,7 @@ class VendorBillsImporter:
                     row_error(r, problems[0][0], "; ".join(p for _, p in problems), name=name, external_id=number)
                 )
                 continue
-            assert vendor is not None and rate is not None
+            assert vendor is not None and isinstance(rate, Rate) and bill_date is not None and due_date is not None
             gross, paid = round_amount(gross, currency), round_amount(paid, currency)
             bills.append(
                 VendorBill(

@@ -71,11 +71,11 @@ def _line_on(lines: list[ContractLine], day: date, *, tm: bool) -> ContractLine 
 
 
 class UnbilledTimeImporter:
-    kind = "unbilled_time"
-    label = "Unbilled time"
-    columns = ("consultant", "project", "date", "hours", "rate")
-    optional_columns = ("task", "note", "external_id")
-    aliases = {
+    kind: str = "unbilled_time"
+    label: str = "Unbilled time"
+    columns: tuple[str, ...] = ("consultant", "project", "date", "hours", "rate")
+    optional_columns: tuple[str, ...] = ("task", "note", "external_id")
+    aliases: dict[str, str] = {
         "user": "consultant",
         "username": "consultant",
         "email": "consultant",
@@ -216,11 +216,11 @@ class UnbilledTimeImporter:
 
 
 class UnbilledExpensesImporter:
-    kind = "unbilled_expenses"
-    label = "Unbilled expenses"
-    columns = ("consultant", "project", "date", "category", "amount", "currency")
-    optional_columns = ("rebill_amount", "description", "external_id")
-    aliases = {
+    kind: str = "unbilled_expenses"
+    label: str = "Unbilled expenses"
+    columns: tuple[str, ...] = ("consultant", "project", "date", "category", "amount", "currency")
+    optional_columns: tuple[str, ...] = ("rebill_amount", "description", "external_id")
+    aliases: dict[str, str] = {
         "user": "consultant",
         "username": "consultant",
         "email": "consultant",
@@ -308,6 +308,7 @@ class UnbilledExpensesImporter:
                 )
                 continue
             assert project is not None and line is not None and day is not None
+            assert consultant_id is not None and category is not None
             if ext:
                 seen_ext[ext] = n
             amount = round_amount(amount, currency)
