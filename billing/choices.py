@@ -241,3 +241,21 @@ class CashFlowKind(models.TextChoices):
     PIPELINE = "pipeline", "Weighted pipeline"
     PAYABLES = "payables", "Vendor bills"
     PAYROLL = "payroll", "Payroll"
+
+
+class GoLiveStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RECONCILED = "reconciled", "Reconciled"
+    COMPLETE = "complete", "Complete"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+# A go-live is drafted, imported into, reconciled (every check green) and completed; until it is complete its
+# imports can be rolled back as a whole. An import after reconciliation sends it back to draft; completing
+# re-runs the checks, so a draft whose checks are all green may complete directly.
+GOLIVE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    GoLiveStatus.DRAFT: (GoLiveStatus.RECONCILED, GoLiveStatus.COMPLETE, GoLiveStatus.ROLLED_BACK),
+    GoLiveStatus.RECONCILED: (GoLiveStatus.DRAFT, GoLiveStatus.COMPLETE, GoLiveStatus.ROLLED_BACK),
+    GoLiveStatus.COMPLETE: (),
+    GoLiveStatus.ROLLED_BACK: (),
+}

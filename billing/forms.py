@@ -253,3 +253,24 @@ class DisputeCreditForm(forms.Form):
 
 class DisputeWriteOffForm(forms.Form):
     note = forms.CharField(required=False, max_length=300, widget=forms.TextInput(W), label="Reason")
+
+
+class GoLiveForm(forms.Form):
+    entity = forms.ModelChoiceField(
+        queryset=LegalEntity.objects.filter(is_active=True),
+        label="Legal entity",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    cutover_date = DateFormField(
+        label="Cut-over date",
+        widget=forms.DateInput(attrs={"type": "date", **W}),
+        help_text="The first day in PSA (the first of a month): everything before it is imported history.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, **W}))
+
+
+class GoLiveFileForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV (UTF-8; comma, semicolon or tab) or XLSX (the first sheet), up to 20 MB.",
+        widget=forms.ClearableFileInput(attrs={**W, "accept": ".csv,.txt,.xlsx"}),
+    )

@@ -24,6 +24,7 @@ MENU = [
         group="Finance",
     ),
     NavItem("AP", "billing:ap-aging", F, "hourglass-bottom", order=550, group="Finance"),
+    NavItem("Go-live", "billing:golive-list", F, "box-arrow-in-right", order=590, group="Finance"),
     NavItem("Vendors", "crm:vendors", F, "truck", order=555, group="Finance"),
     NavItem("Subcontractor hours", "billing:subcontract-match", F, "people", order=537, group="Finance"),
     NavItem("My invoices", "billing:portal", (Role.CLIENT,), "receipt", order=500),

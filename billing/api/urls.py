@@ -1,5 +1,6 @@
 from billing.api.cash import CashForecastViewSet, CollectionsViewSet
 from billing.api.disputes import DisputeViewSet
+from billing.api.golive import GoLiveViewSet
 from billing.api.payables import ApAgingViewSet as ApPayablesAgingViewSet
 from billing.api.payables import VendorBillViewSet
 from billing.api.retainage import RetainageViewSet, StatementViewSet
@@ -31,4 +32,5 @@ routes = [
     ("billing/subcontract-match", SubcontractMatchViewSet, "api-billing-subcontract-match"),
     ("billing/retainage", RetainageViewSet, "api-billing-retainage"),
     ("billing/statements", StatementViewSet, "api-billing-statement"),
+    ("golive", GoLiveViewSet, "api-golive"),
 ]

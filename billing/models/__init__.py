@@ -7,6 +7,7 @@ trigger that keeps issued documents immutable. Every write goes through billing.
 
 from billing.models.cash import CashForecastLine, CashForecastSnapshot
 from billing.models.disputes import Dispute, DisputeLine
+from billing.models.golive import GoLive, GoLiveAccountMap, GoLiveBalance, GoLiveImport, GoLiveObject
 from billing.models.invoices import (
     CapWriteDown,
     Invoice,
@@ -42,6 +43,11 @@ __all__ = [
     "Dispute",
     "DisputeLine",
     "DunningReminder",
+    "GoLive",
+    "GoLiveAccountMap",
+    "GoLiveBalance",
+    "GoLiveImport",
+    "GoLiveObject",
     "Invoice",
     "InvoiceHistory",
     "InvoiceLine",

@@ -98,6 +98,12 @@ class Invoice(models.Model):
         help_text="Why the last render's EN 16931 XML failed the Factur-X XSD (nothing was stored or sent); "
         "empty once a render succeeds.",
     )
+    imported = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Issued by the previous system and brought in by a go-live: its number is the old system's, in "
+        "a series of its own, and it was posted as part of the opening balance.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_by = models.ForeignKey(

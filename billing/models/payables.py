@@ -94,6 +94,11 @@ class VendorBill(models.Model):
     journal_entry = models.ForeignKey(
         "ledger.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    opening = models.BooleanField(
+        default=False,
+        help_text="An open bill brought in at go-live: posted by the previous system (the opening balance of "
+        "accounts payable carries it), so it has no journal entry of its own.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -47,7 +47,7 @@ from projects.models import Contract
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.currency import minor_unit
-from psa.core.entities import seller_details, seller_snapshot, series_name
+from psa.core.entities import cutover_refuse, seller_details, seller_snapshot, series_name
 from psa.core.exceptions import ConflictError, ValidationFailed, ensure_transition
 from psa.core.fx import convert, rate_for
 from psa.core.history import history_context
@@ -304,9 +304,10 @@ def _vat_for_issuing_seller(invoice: Invoice, seller: dict) -> None:
 def _check_issue_date(invoice: Invoice, on: date) -> None:
     """Refuse a date before the latest issued document of the kind and entity (its series). Call it after
     `number_next`, under the
-    series lock: read before it, a concurrent issue still uncommitted is missed (DESIGN.md invariant 4)."""
+    series lock: read before it, a concurrent issue still uncommitted is missed (DESIGN.md invariant 4).
+    Invoices imported by a go-live are in the old system's series, not PSA's, so they do not count."""
     latest = (
-        Invoice.objects.filter(kind=invoice.kind, entity_id=invoice.entity_id, number__isnull=False)
+        Invoice.objects.filter(kind=invoice.kind, entity_id=invoice.entity_id, number__isnull=False, imported=False)
         .aggregate(m=Max("issue_date"))
         .get("m")
     )
@@ -341,6 +342,12 @@ def invoice_issue(*, invoice_id: int, by: User, on: date | None = None) -> Invoi
     # Retainage held back by the lines' contract lines, fixed now (the lines may still change: it is a draft).
     invoice_retainage_apply(invoice)
     on = on or timezone.localdate()
+    cutover_refuse(
+        entity_id=invoice.entity_id,
+        on=on,
+        what="A credit note" if invoice.is_credit_note else "An invoice",
+        field="issue_date",
+    )
     # Converted at the rate of the issue date; a missing rate refuses the issue before a number is taken.
     rate = rate_for(currency=invoice.currency, on=on)
     functional = invoice_functional(invoice, rate)

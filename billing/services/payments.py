@@ -44,7 +44,7 @@ from crm.models import Account
 from projects.selectors import deal_correlation_id
 from psa.core.audit import audit_record
 from psa.core.currency import currency_check, minor_unit, quantum
-from psa.core.entities import entity_default_id
+from psa.core.entities import cutover_refuse, entity_default_id
 from psa.core.exceptions import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailed, ensure_transition
 from psa.core.fx import convert, rate_for
 from psa.core.history import history_context
@@ -210,6 +210,7 @@ def payment_record(
             Invoice.objects.filter(pk=int(first) if first.isdigit() else 0).values_list("entity_id", flat=True).first()
         )
     entity_id = entity_id or account.entity_id or entity_default_id()
+    cutover_refuse(entity_id=entity_id, on=received_on, what="A payment", field="received_on")
     payment = Payment(
         account=account,
         entity_id=entity_id,

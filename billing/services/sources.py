@@ -34,7 +34,7 @@ from typing import Any, Protocol, cast
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -45,7 +45,7 @@ from billing.services._common import require_finance
 from crm.choices import BillingModel
 from projects.calculations import ENTRY_ROLE, tm_group_net
 from projects.choices import EntryStatus, MilestoneStatus
-from projects.models import ContractLine, Expense, Milestone, TimeEntry
+from projects.models import ContractLine, ContractLineOpening, Expense, Milestone, TimeEntry
 from psa.core.dates import month_spans
 from psa.core.exceptions import NotFoundError, ValidationFailed
 from psa.core.money import ZERO, allocate, line_net, split_evenly
@@ -496,14 +496,21 @@ def contracts_with_sources(*, contract_ids: Iterable[int], period_end: date) -> 
 
 
 def cap_used(contract_line_ids: Iterable[int]) -> dict[int, Decimal]:
-    """What each contract line has billed so far (active links, drafts included), for its cap."""
+    """What each contract line has billed so far (active links, drafts included, and what the previous system
+    billed before go-live), for its cap."""
+    ids = list(contract_line_ids)
     rows = (
-        SourceLink.objects.filter(contract_line_id__in=list(contract_line_ids), released_at__isnull=True)
+        SourceLink.objects.filter(contract_line_id__in=ids, released_at__isnull=True)
         .values("contract_line_id")
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    return {r["contract_line_id"]: r["total"] or ZERO for r in rows}
+    used = {r["contract_line_id"]: r["total"] or ZERO for r in rows}
+    for line_id, billed in ContractLineOpening.objects.filter(contract_line_id__in=ids).values_list(
+        "contract_line_id", "billed"
+    ):
+        used[line_id] = used.get(line_id, ZERO) + billed
+    return used
 
 
 @dataclass
@@ -557,7 +564,8 @@ def billing_schedule_generate(
     from the first day of the month); fixed fee bills `instalments` equal parts (default: one per month) at
     the end of each month. Events already billed stay as they are; the unbilled rest is rebuilt so that the
     schedule always sums to the line's price to the cent (the last event takes the remainder). Safe to run
-    twice: the same line gives the same schedule.
+    twice: the same line gives the same schedule. A line brought in at go-live schedules only what the previous
+    system had not billed (price - opening billed), over the periods ending on or after the cut-over.
     """
     require_finance(by)
     line = ContractLine.objects.select_for_update().filter(pk=contract_line_id).first()
@@ -591,6 +599,11 @@ def billing_schedule_generate(
     kept_periods = {(e.period_start, e.period_end) for e in kept}
     open_periods = [p for p in periods if p not in kept_periods]
     remaining = line.price - billed_total
+    opening = ContractLineOpening.objects.filter(contract_line=line).first()
+    if opening is not None:
+        remaining -= opening.billed
+        # What fell before the cut-over was billed (or not) by the previous system: the rest goes on from it.
+        open_periods = [p for p in open_periods if p[1] >= opening.as_of] or open_periods[-1:]
     ScheduleEvent.objects.filter(contract_line=line).exclude(pk__in=billed_ids).delete()
     if not open_periods or remaining <= 0:
         return kept
@@ -645,11 +658,14 @@ def billing_schedules_sync(*, contract_ids: Iterable[int] | None = None) -> int:
     stale = [
         row["pk"]
         for row in lines.annotate(
-            n=Count("schedule_events"), total=Sum("schedule_events__amount"), last=Max("schedule_events__period_end")
+            n=Count("schedule_events"),
+            total=Sum("schedule_events__amount"),
+            last=Max("schedule_events__period_end"),
+            to_bill=F("price") - Coalesce(F("opening__billed"), Value(ZERO)),  # a go-live line: what is left to bill
         )
-        .values("pk", "n", "total", "last", "price", "end_date")
+        .values("pk", "n", "total", "last", "to_bill", "end_date")
         .order_by("pk")
-        if row["n"] == 0 or row["total"] != row["price"] or (row["last"] and row["last"] < row["end_date"])
+        if row["n"] == 0 or row["total"] != row["to_bill"] or (row["last"] and row["last"] < row["end_date"])
     ]
     for pk in stale:
         billing_schedule_generate(contract_line_id=pk)

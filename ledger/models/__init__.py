@@ -11,6 +11,7 @@ from ledger.models.books import (
 )
 from ledger.models.budget import BudgetAlert
 from ledger.models.cost import CostPostingRun
+from ledger.models.history import HistoricalBalance
 from ledger.models.intercompany import IntercompanyRun, TransferRate
 from ledger.models.revaluation import RevaluationRun
 from ledger.models.revenue import (
@@ -28,6 +29,7 @@ __all__ = [
     "AccountingPeriod",
     "BudgetAlert",
     "CostPostingRun",
+    "HistoricalBalance",
     "IntercompanyRun",
     "JournalEntry",
     "JournalLine",

@@ -24,7 +24,14 @@ from django.db.models import Q, Sum
 from crm.models import Account as Client
 from ledger import sql
 from ledger.choices import DEBIT_NORMAL, AccountType, PeriodStatus
-from ledger.models import AccountBalance, AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
+from ledger.models import (
+    AccountBalance,
+    AccountingPeriod,
+    HistoricalBalance,
+    JournalLine,
+    LedgerAccount,
+    PeriodClose,
+)
 from projects.models import Project
 from psa.core.money import ZERO, DecimalInput, round_money
 
@@ -270,9 +277,16 @@ class Pnl:
     income_total: Decimal = ZERO
     expense_total: Decimal = ZERO
     net_total: Decimal = ZERO
+    show_total: bool = True  # a year-on-year report's columns are two years and their change: no total
 
 
-PNL_GROUPS = {"": "Total", "period": "Month", "client": "Client", "project": "Project"}
+PNL_GROUPS = {
+    "": "Total",
+    "period": "Month",
+    "client": "Client",
+    "project": "Project",
+    "year": "Year on year",
+}
 
 
 def _column_labels(by: str, keys: list) -> list[str]:
@@ -295,6 +309,26 @@ def _column_order(by: str, keys: set) -> list:
     return sorted(keys, key=lambda k: (k is None, k or 0))
 
 
+def _add_history(moved: Totals, *, start: date, end: date, by: str, entity_id: int | None) -> None:
+    """Add the balance history a go-live imported (HistoricalBalance: the previous system's monthly figures) for
+    the whole months inside the range; it has no client or project, so it lands in the "No client/project"
+    column of a split P&L."""
+    rows = HistoricalBalance.objects.filter(
+        period__start__gte=start,
+        period__end__lte=end,
+        account__type__in=[AccountType.INCOME, AccountType.EXPENSE],
+    )
+    if entity_id is not None:
+        rows = rows.filter(entity_id=entity_id)
+    columns = {"period": "period_id"}.get(by)
+    values = ("account_id", columns) if columns else ("account_id",)
+    for row in rows.values(*values).annotate(d=Sum("debit"), c=Sum("credit")).order_by():
+        key = (row["account_id"],) if not by else (row["account_id"], row[columns] if columns else None)
+        pair = moved[key]
+        pair[0] += row["d"] or ZERO
+        pair[1] += row["c"] or ZERO
+
+
 def pnl(
     *,
     start: date,
@@ -304,10 +338,13 @@ def pnl(
     project_id: int | None = None,
     entity_id: int | None = None,
 ) -> Pnl:
-    """Income and expenses from `start` through `end`, in one column or split by month, client or project; of one
-    entity or of all entities together."""
+    """Income and expenses from `start` through `end`, in one column or split by month, client or project, or
+    year on year (the same dates a year earlier, this range, and the change); of one entity or of all entities
+    together. Months before a go-live's cut-over read the balance history it imported (HistoricalBalance)."""
     if by not in PNL_GROUPS:
         by = ""
+    if by == "year":
+        return _pnl_year_on_year(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
     filters = Q(account__type__in=[AccountType.INCOME, AccountType.EXPENSE])
     if client_id:
         filters &= Q(client_id=client_id)
@@ -315,6 +352,8 @@ def pnl(
         filters &= Q(project_id=project_id)
     group = ("account", by) if by else ("account",)
     moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id)
+    if not client_id and not project_id:
+        _add_history(moved, start=start, end=end, by=by, entity_id=entity_id)
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
     report = Pnl(start=start, end=end, by=by, columns=_column_labels(by, col_keys) if by else ["Total"], keys=col_keys)
     index = {k: i for i, k in enumerate(col_keys)}
@@ -339,6 +378,52 @@ def pnl(
     report.income_total = sum(report.income_totals, ZERO)
     report.expense_total = sum(report.expense_totals, ZERO)
     report.net_total = report.income_total - report.expense_total
+    return report
+
+
+def _year_back(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _pnl_year_on_year(
+    *, start: date, end: date, client_id: int | None, project_id: int | None, entity_id: int | None
+) -> Pnl:
+    """Last year's same dates, this range, and the change, per account (last year reads the imported balance
+    history for months before a go-live's cut-over)."""
+    before = pnl(
+        start=_year_back(start), end=_year_back(end), client_id=client_id, project_id=project_id, entity_id=entity_id
+    )
+    now = pnl(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
+    report = Pnl(
+        start=start,
+        end=end,
+        by="year",
+        columns=[f"{before.start:%Y-%m-%d} to {before.end:%Y-%m-%d}", f"{start:%Y-%m-%d} to {end:%Y-%m-%d}", "Change"],
+        keys=["before", "now", "change"],
+        show_total=False,
+    )
+
+    def merged(old: list[PnlRow], new: list[PnlRow]) -> list[PnlRow]:
+        rows: dict[int, tuple[LedgerAccount, Decimal, Decimal]] = {}
+        for row in old:
+            rows[row.account.pk] = (row.account, row.total, ZERO)
+        for row in new:
+            account, was, _ = rows.get(row.account.pk, (row.account, ZERO, ZERO))
+            rows[row.account.pk] = (account, was, row.total)
+        return [
+            PnlRow(account, [was, is_, is_ - was], is_)
+            for account, was, is_ in sorted(rows.values(), key=lambda r: r[0].code)
+        ]
+
+    report.income = merged(before.income, now.income)
+    report.expense = merged(before.expense, now.expense)
+    report.income_totals = [before.income_total, now.income_total, now.income_total - before.income_total]
+    report.expense_totals = [before.expense_total, now.expense_total, now.expense_total - before.expense_total]
+    report.net = [before.net_total, now.net_total, now.net_total - before.net_total]
+    report.income_total, report.expense_total, report.net_total = now.income_total, now.expense_total, now.net_total
     return report
 
 

@@ -13,6 +13,8 @@ that percent-of-completion by cost measures progress with (ledger.services.recog
   that time into the project's books (Dr cost of services at the transfer rate, ledger.services.intercompany);
 - plus, for the cost to date only, the vendor bills' cost posted to the project in the GL (entries whose source
   starts with "vendor-bill:", lines on PROJECT_COST_ROLES accounts with the project's dimension).
+- time and expenses brought in at go-live (`opening`, approved before the cut-over and not billed yet) are left
+  out: their cost is in the previous system's books, which the opening balances carry.
 
 Grouped per project x work month x kind x currency with TWO aggregate queries (time, expenses), whatever the
 number of entries. A group in a foreign currency converts at the rate of its work month's last day (psa.core.fx:
@@ -89,7 +91,7 @@ def cost_groups(
     sub = Q(consultant__vendor__isnull=False)
     intercompany = Q(consultant__vendor__isnull=True) & ~Q(consultant__entity_id=F("project__entity_id"))
     time = (
-        TimeEntry.objects.filter(scope, status=APPROVED, date__lte=through)
+        TimeEntry.objects.filter(scope, status=APPROVED, opening=False, date__lte=through)
         .annotate(
             month=TruncMonth("date"),
             cost_currency=Coalesce(F("consultant__vendor__currency"), F("consultant__cost_currency")),
@@ -115,7 +117,7 @@ def cost_groups(
         )
     rebilled = Q(billable=True, rebill_amount__gt=0)
     expenses = (
-        Expense.objects.filter(scope, status=APPROVED, date__lte=through)
+        Expense.objects.filter(scope, status=APPROVED, opening=False, date__lte=through)
         .annotate(
             month=TruncMonth("date"), rebill=Case(When(rebilled, then=True), default=False, output_field=BooleanField())
         )

@@ -72,6 +72,13 @@ def periods_ensure(*, through: date, start: date | None = None) -> list[Accounti
     else:
         low = wanted or month_start(through)
         high = max(month_start(through), low)
+    cutover = LegalEntity.objects.filter(books_start__isnull=False, books_start__gt=low).order_by("books_start").first()
+    if cutover is not None and existing and low < existing[0][0]:
+        raise ValidationFailed(
+            f"Cannot add months before {cutover.code}'s go-live cut-over ({cutover.books_start:%Y-%m-%d}) here: "
+            "months before a cut-over come from the go-live, created closed.",
+            fields={"start": [f"On or after {cutover.books_start:%Y-%m}."]},
+        )
     have = {s for s, _ in existing}
     created = []
     month = low
@@ -242,6 +249,12 @@ def period_reopen(*, period_id: int, by: User, reason: str, entity_id: int | Non
         PeriodStatus.OPEN,
         PERIOD_TRANSITIONS,
     )
+    if entity.books_start is not None and period.start < entity.books_start:
+        raise InvalidTransition(
+            f"{period.label} is before the go-live cut-over of {entity.code} ({entity.books_start:%Y-%m-%d}): its "
+            "history was imported and reconciled, and stays closed.",
+            fields={"period": [f"Before the cut-over, {entity.books_start:%Y-%m-%d}."]},
+        )
     later_closed = (
         AccountingPeriod.objects.filter(start__gt=period.start, closes__entity_id=entity.pk).order_by("-start").first()
     )

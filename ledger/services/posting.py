@@ -47,6 +47,7 @@ from ledger.models import AccountingPeriod, JournalEntry, JournalLine, LedgerAcc
 from projects.models import Project
 from psa.core.audit import audit_record
 from psa.core.currency import functional_currency, minor_unit, quantum
+from psa.core.entities import cutover_refuse
 from psa.core.exceptions import ConflictError, IdempotencyConflict, NotFoundError, PeriodClosed, ValidationFailed
 from psa.core.fx import Rate, convert
 from psa.core.money import CENT, ZERO, DecimalInput, to_decimal
@@ -377,13 +378,17 @@ def _resolve_period(on: date, *, entity_id: int, catch_up: bool) -> tuple[Accoun
     """The period open for the entity that an entry dated `on` goes to, locked against a concurrent close; and the
     posting date."""
     period = sql.period_first('start <= %s AND "end" >= %s', [on, on], lock=True)
+    is_open = period is not None and sql.period_is_open_for(period_id=period.pk, entity_id=entity_id)
+    if not is_open:
+        # Before a completed go-live's cut-over the months are closed (or absent): say why, whatever catch-up asks.
+        cutover_refuse(entity_id=entity_id, on=on, what="A journal entry")
     if period is None:
         raise PeriodClosed(
             f"No accounting period covers {on:%Y-%m-%d}: create the periods first (Ledger → Periods).",
             fields={"date": [f"No accounting period covers {on:%Y-%m-%d}."]},
             code="period_undefined",
         )
-    if sql.period_is_open_for(period_id=period.pk, entity_id=entity_id):
+    if is_open:
         return period, on
     if catch_up:
         later = sql.period_first(f"start > %s AND {sql.OPEN_FOR}", [period.start, entity_id], lock=True)

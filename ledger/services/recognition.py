@@ -36,6 +36,15 @@ Rules:
   again): ledger.services.price_reductions.price_reduction_record writes a PriceReduction row per credit note.
   The cut lowers the effective price of the project's fixed-price lines (fixed fee, milestone, straight line) in
   contract-line order; T&M revenue follows approved delivery.
+- Lines brought in at go-live (projects.models.ContractLineOpening: what the previous system billed and
+  recognised before the cut-over `as_of`) carry on from their opening recognised revenue R0: the work measured is
+  only what is dated on or after the cut-over (time, expenses, re-billed costs, progress), over the price still to
+  recognise (price - R0). As delivered: R0 + the value of the time since; milestone: R0 + the milestones accepted
+  (the milestones in PSA are the remaining ones and sum to price - R0); straight line: R0 + the planned months
+  (planned over price - R0 from the cut-over month); percent complete: R0 + (price - R0) x progress since the
+  cut-over, progress = actual since ÷ (actual since + estimate to complete), or the sold hours left (sold hours -
+  opening hours) without an estimate. So a run right after go-live posts nothing, and later runs recognise only
+  the rest.
 - Currency: every amount here is in the contract's currency (the schedule's price, the time's bill rates from the
   contract's rate card, the milestones, the plan), rounded to that currency's minor unit (JPY to the yen). Costs
   are converted into the functional currency by the project cost selector (a missing rate is the schedule's
@@ -61,7 +70,7 @@ from ledger.models import ProjectEstimate, RebilledCost, RevenueScheduleLine
 from ledger.selectors.project_cost import ProjectCost, project_cost_to_date
 from ledger.selectors.revenue import price_reductions
 from projects.calculations import tm_value_by_line
-from projects.models import Expense, Milestone, TimeEntry
+from projects.models import ContractLineOpening, Expense, Milestone, TimeEntry
 from psa.core.currency import functional_currency
 from psa.core.fx import Rate
 from psa.core.money import ZERO, round_amount
@@ -92,13 +101,46 @@ def _end_of_day(on: date) -> datetime:
     return timezone.make_aware(datetime.combine(on + timedelta(days=1), time.min))
 
 
+@dataclass(frozen=True)
+class Opening:
+    """A go-live line's position at the cut-over (projects.models.ContractLineOpening)."""
+
+    as_of: date
+    recognised: Decimal
+    hours: Decimal
+
+
+def _openings(line_ids: list[int]) -> dict[int, Opening]:
+    if not line_ids:
+        return {}
+    rows = ContractLineOpening.objects.filter(contract_line_id__in=line_ids).values_list(
+        "contract_line_id", "as_of", "recognised", "hours"
+    )
+    return {line: Opening(on, recognised, hours) for line, on, recognised, hours in rows}
+
+
+def _since_cutover(line_ids: list[int], openings: dict[int, Opening], field_name: str = "date") -> Q:
+    """The rows of these contract lines that count: all of them for a line without an opening position; for a
+    go-live line, those dated on or after its cut-over (what came before is in its opening recognised revenue)."""
+    plain = [line for line in line_ids if line not in openings]
+    wanted = Q(contract_line_id__in=plain)
+    by_day: dict[date, list[int]] = {}
+    for line in line_ids:
+        if line in openings:
+            by_day.setdefault(openings[line].as_of, []).append(line)
+    for day, lines in sorted(by_day.items()):
+        wanted |= Q(contract_line_id__in=lines, **{f"{field_name}__gte": day})
+    return wanted
+
+
 def targets_compute(
     schedules: list[dict], *, as_of: date, rates: Mapping[str, Rate] | None = None
 ) -> dict[int, Target]:
     """schedules: dicts with id, contract_line_id, project_id, method, price, cap, hours (the line's sold hours)
     and optionally currency (the contract's; default the functional one). `rates`: the recognition date's rate
     per foreign currency (for loss provisions). Returns schedule id -> Target. At most nine queries, each an
-    aggregate."""
+    aggregate, plus three when some line was brought in at go-live."""
+    openings = _openings([s["contract_line_id"] for s in schedules])
     by_method: dict[str, list[dict]] = {}
     for s in schedules:
         by_method.setdefault(s["method"], []).append(s)
@@ -114,14 +156,16 @@ def targets_compute(
     time_value: dict[int, Decimal] = {}
     if tm_lines:
         time_value = tm_value_by_line(
-            TimeEntry.objects.filter(contract_line_id__in=tm_lines, status=APPROVED, billable=True, date__lte=as_of)
+            TimeEntry.objects.filter(
+                _since_cutover(tm_lines, openings), status=APPROVED, billable=True, date__lte=as_of
+            )
         )
     # Re-billed expenses are revenue once billable, whatever the method of their line (billing invoices them).
     expense_value: dict = {}
     if schedules:
         expense_value = _by(
             Expense.objects.filter(
-                contract_line_id__in=[s["contract_line_id"] for s in schedules],
+                _since_cutover([s["contract_line_id"] for s in schedules], openings),
                 status=APPROVED,
                 billable=True,
                 rebill_amount__gt=0,
@@ -135,7 +179,9 @@ def targets_compute(
         )
         # Re-billed vendor costs (billing told the ledger when it posted the bill) count as the line's expenses.
         for cost in (
-            RebilledCost.objects.filter(contract_line_id__in=[s["contract_line_id"] for s in schedules], on__lte=as_of)
+            RebilledCost.objects.filter(
+                _since_cutover([s["contract_line_id"] for s in schedules], openings, "on"), on__lte=as_of
+            )
             .values("contract_line_id")
             .annotate(v=_money_sum("amount"))
             .order_by()
@@ -202,6 +248,8 @@ def targets_compute(
                 e.project_id: e
                 for e in ProjectEstimate.objects.filter(wanted).only("project_id", "etc_hours", "etc_cost")
             }
+    if pct_projects:
+        _subtract_before_cutover(schedules, openings, pct_work, actual_time, actual_cost)
     credits = price_reductions(fixed_projects, as_of) if fixed_projects else {}
     credit_left = dict(credits)
     result: dict[int, Target] = {}
@@ -209,7 +257,10 @@ def targets_compute(
     for s in sorted(schedules, key=lambda row: row["id"]):
         currency = s.get("currency") or functional
         rate = (rates or {}).get(currency) if currency != functional else None
-        target = _target(s, credit_left, time_value, milestones, plan, actual_time, actual_cost, estimates, rate)
+        target = _target(
+            s, credit_left, time_value, milestones, plan, actual_time, actual_cost, estimates, rate,
+            openings.get(s["contract_line_id"]),
+        )  # fmt: skip
         expenses = expense_value.get(s["contract_line_id"], (ZERO,))[0]
         if expenses and not target.error:
             target.revenue += expenses
@@ -222,6 +273,34 @@ def targets_compute(
     return result
 
 
+def _subtract_before_cutover(
+    schedules: list[dict], openings: dict[int, Opening], work: Q, actual_time: dict, actual_cost: dict
+) -> None:
+    """Progress of a go-live project counts the work from its cut-over on: take off the hours and cost dated
+    before it (the previous system's, in its opening recognised revenue). Two queries per cut-over date."""
+    cutover: dict[int, date] = {}
+    for s in schedules:
+        if s["method"] in PERCENT_METHODS and (opening := openings.get(s["contract_line_id"])):
+            cutover[s["project_id"]] = min(opening.as_of, cutover.get(s["project_id"], opening.as_of))
+    by_day: dict[date, list[int]] = {}
+    for project_id, day in cutover.items():
+        by_day.setdefault(day, []).append(project_id)
+    for day, projects in by_day.items():
+        before = (
+            TimeEntry.objects.filter(work, project_id__in=projects, status=APPROVED, date__lt=day)
+            .values("project_id")
+            .annotate(h=_money_sum("hours"))
+            .order_by()
+        )
+        for row in before:
+            hours = actual_time.get(row["project_id"], (ZERO,))[0]
+            actual_time[row["project_id"]] = (hours - (row["h"] or ZERO),)
+        for project_id, cost in project_cost_to_date(projects, as_of=day - timedelta(days=1), work=work).items():
+            now = actual_cost.get(project_id, ProjectCost())
+            if not now.error:
+                actual_cost[project_id] = ProjectCost(cost=now.cost - cost.cost, error=cost.error)
+
+
 def _target(
     s: dict,
     credit_left: dict,
@@ -232,9 +311,11 @@ def _target(
     actual_cost: dict,
     estimates: dict,
     rate: Rate | None = None,
+    opening: Opening | None = None,
 ) -> Target:
     """One schedule's target from its method, before re-billed expenses (the caller adds them); `rate` converts
-    costs into a foreign contract's currency."""
+    costs into a foreign contract's currency; `opening`: a go-live line carries on from its opening recognised
+    revenue (module docstring)."""
     price = s["price"]
     method = s["method"]
     effective = price
@@ -242,34 +323,45 @@ def _target(
         cut = min(credit_left[s["project_id"]], price)
         credit_left[s["project_id"]] -= cut
         effective = price - cut
+    before = opening.recognised if opening is not None else ZERO
+    left = price - before  # what is still to recognise (the whole price for a line without an opening)
     if method == RecognitionMethod.AS_DELIVERED:
-        value = time_value.get(s["contract_line_id"], ZERO)
+        value = before + time_value.get(s["contract_line_id"], ZERO)
         if s.get("cap") is not None:
             value = min(value, s["cap"])
         return Target(revenue=value)
     if method == RecognitionMethod.MILESTONE:
         total, accepted = milestones.get(s["contract_line_id"], (ZERO, ZERO))
-        if total != price:
+        if total != left:
+            what = "its price" if opening is None else "its price less the revenue recognised before go-live"
             return Target(
-                error=f"The line's milestones sum to {total:,.2f} but its price is {price:,.2f}: "
+                error=f"The line's milestones sum to {total:,.2f} but {what} is {left:,.2f}: "
                 "the schedule must sum to the price."
             )
-        return Target(revenue=min(accepted, effective))
+        return Target(revenue=min(before + accepted, effective))
     if method == RecognitionMethod.STRAIGHT_LINE:
         total, to_date = plan.get(s["id"], (ZERO, ZERO))
-        if total != price:
+        if total != left:
+            what = "the line's price" if opening is None else "the line's price less what was recognised before go-live"
             return Target(
-                error=f"The planned months sum to {total:,.2f} but the line's price is {price:,.2f}: "
+                error=f"The planned months sum to {total:,.2f} but {what} is {left:,.2f}: "
                 "the schedule must sum to the price."
             )
-        if effective == price or not price:
-            return Target(revenue=to_date)
-        return Target(revenue=round_amount(to_date * effective / price, s.get("currency") or functional_currency()))
-    return _percent(s, effective, actual_time, actual_cost, estimates, rate)
+        if effective == price or not left:
+            return Target(revenue=before + to_date)
+        currency = s.get("currency") or functional_currency()
+        return Target(revenue=before + round_amount(to_date * (effective - before) / left, currency))
+    return _percent(s, effective, actual_time, actual_cost, estimates, rate, opening)
 
 
 def _percent(
-    s: dict, price: Decimal, actual_time: dict, actual_cost: dict, estimates: dict, rate: Rate | None = None
+    s: dict,
+    price: Decimal,
+    actual_time: dict,
+    actual_cost: dict,
+    estimates: dict,
+    rate: Rate | None = None,
+    opening: Opening | None = None,
 ) -> Target:
     hours = actual_time.get(s["project_id"], (ZERO,))[0]
     to_date = actual_cost.get(s["project_id"], ProjectCost())
@@ -278,6 +370,9 @@ def _percent(
     if to_date.error and (s["method"] == RecognitionMethod.PERCENT_COST or getattr(estimate, "etc_cost", None)):
         return Target(error=to_date.error)
     eac_cost = cost + estimate.etc_cost if estimate is not None and estimate.etc_cost is not None else None
+    sold = s.get("hours") or ZERO
+    if opening is not None:
+        sold = max(sold - opening.hours, ZERO)  # the hours sold that were not delivered before go-live
     if s["method"] == RecognitionMethod.PERCENT_COST:
         if eac_cost is None:
             return Target(error="No estimate to complete (cost) for the project: the PM enters one first.")
@@ -285,14 +380,20 @@ def _percent(
     else:
         if estimate is not None:
             eac = hours + estimate.etc_hours
-        elif s.get("hours"):
-            eac = max(s["hours"], hours)  # no estimate yet: the sold hours are the estimate at completion
+        elif sold:
+            eac = max(sold, hours)  # no estimate yet: the sold hours are the estimate at completion
         else:
             return Target(error="No estimate to complete (hours) and no sold hours on the line: the PM enters one.")
         actual = hours
     progress = min(actual / eac, Decimal(1)) if eac > 0 else Decimal(0)
     currency = s.get("currency") or functional_currency()
-    revenue = round_amount(price * progress, currency)
+    if opening is not None:
+        # Carry on from the opening position: the rest of the price over the progress since the cut-over.
+        before = min(opening.recognised, price)
+        revenue = before + round_amount((price - before) * progress, currency)
+        price = price - before
+    else:
+        revenue = round_amount(price * progress, currency)
     provision = ZERO
     # The estimated cost in the contract's currency (costs are functional; a foreign contract converts them).
     eac_price = eac_cost / rate.rate if eac_cost is not None and rate is not None else eac_cost

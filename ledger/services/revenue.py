@@ -81,7 +81,7 @@ from ledger.services.contract_position import (
 )
 from ledger.services.posting import EntrySpec, LineSpec, entry_post, fx_line
 from ledger.services.recognition import Target, targets_compute
-from projects.models import ContractLine, Project
+from projects.models import ContractLine, ContractLineOpening, Project
 from psa.core.audit import audit_record
 from psa.core.currency import functional_currency
 from psa.core.dates import month_start, months_between
@@ -131,12 +131,23 @@ def _schedule_from_line(line: ContractLine, method: str | None = None) -> Revenu
 
 
 def _plan_rows(schedules: Sequence[RevenueSchedule]) -> list[RevenueScheduleLine]:
-    return [
-        RevenueScheduleLine(schedule_id=s.pk, month=month, amount=amount)
-        for s in schedules
-        if s.method in PLANNED_METHODS
-        for month, amount in plan_equal(s.price, s.start, s.end)
-    ]
+    """Equal monthly amounts of each straight-line schedule. A line brought in at go-live plans only what is
+    left after its opening recognised revenue, from the cut-over month on (ledger.services.recognition)."""
+    planned = [s for s in schedules if s.method in PLANNED_METHODS]
+    openings = {
+        o.contract_line_id: o
+        for o in ContractLineOpening.objects.filter(contract_line_id__in=[s.contract_line_id for s in planned])
+    }
+    rows = []
+    for s in planned:
+        price, start = s.price, s.start
+        if (opening := openings.get(s.contract_line_id)) is not None:
+            price, start = s.price - opening.recognised, max(s.start, month_start(opening.as_of))
+        rows += [
+            RevenueScheduleLine(schedule_id=s.pk, month=month, amount=amount)
+            for month, amount in plan_equal(price, min(start, s.end), s.end)
+        ]
+    return rows
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 """projects models: engagements (templates, projects, contracts, rate cards, change orders) in
 projects.models.engagement; staffing and time capture (consultants, allocations, time entries, expenses) in
-projects.models.time. This module only re-exports them."""
+projects.models.time; go-live opening positions in projects.models.opening. This module only re-exports them."""
 
 from projects.models.engagement import (
     ChangeOrder,
@@ -20,6 +20,7 @@ from projects.models.engagement import (
     Task,
     TaskTemplate,
 )
+from projects.models.opening import ContractLineOpening
 from projects.models.time import (
     Allocation,
     Consultant,
@@ -44,6 +45,7 @@ __all__ = [
     "ConsultantSkill",
     "Contract",
     "ContractLine",
+    "ContractLineOpening",
     "CostRate",
     "Expense",
     "ExpensePolicy",

@@ -222,6 +222,11 @@ class TimeEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source_key = models.CharField(max_length=100, blank=True, help_text="External id of an imported entry.")
+    opening = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by raw SQL (the time import's COPY) are not opening ones
+        help_text="Approved but unbilled time brought in at go-live: its cost is in the previous system's books.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -303,6 +308,11 @@ class Expense(models.Model):
     rebill_policy = models.CharField(max_length=8, choices=RebillPolicy.choices, blank=True)
     markup_percent = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("0.00"))
     rebill_amount = models.DecimalField(**AMOUNT_FIELD, null=True, blank=True)
+    opening = models.BooleanField(
+        default=False,
+        db_default=False,  # rows written by raw SQL (the time import's COPY) are not opening ones
+        help_text="Approved but unbilled expense brought in at go-live: its cost is in the previous system's books.",
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(

@@ -129,7 +129,10 @@ def _problems(
     consultant_ids = {s.consultant_id for s in specs}
     first, last = min(s.date for s in specs), max(s.date for s in specs)
     projects = {
-        p.pk: p for p in Project.objects.filter(pk__in=project_ids).only("code", "status", "start_date", "end_date")
+        p.pk: p
+        for p in Project.objects.filter(pk__in=project_ids)
+        .select_related("entity")
+        .only("code", "status", "start_date", "end_date", "entity__code", "entity__books_start")
     }
     task_ids = {s.task_id for s in specs if s.task_id}
     tasks = dict(Task.objects.filter(pk__in=task_ids).values_list("pk", "project_id")) if task_ids else {}
@@ -156,6 +159,13 @@ def _problems(
                 "date",
                 f"{s.date.isoformat()} is outside {project.code}'s dates "
                 f"({project.start_date or '…'} to {project.end_date or '…'}).",
+            )
+        elif project.entity.books_start and s.date < project.entity.books_start:
+            problem = (
+                "before_cutover",
+                "date",
+                f"{s.date.isoformat()} is before the go-live cut-over of {project.entity.code} "
+                f"({project.entity.books_start.isoformat()}): everything before it was imported.",
             )
         elif s.task_id and tasks.get(s.task_id) != s.project_id:
             problem = ("task_of_project", "task", f"That task is not part of {project.code}.")

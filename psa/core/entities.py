@@ -16,6 +16,7 @@
 """
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -332,3 +333,27 @@ def entity_backfill(app_label: str, *model_names: str):
             m.objects.filter(entity__isnull=True).update(entity_id=entity.pk)
 
     return backfill
+
+
+# --- the go-live cut-over ----------------------------------------------------------------------------------
+def books_start(entity_id: int | None) -> date | None:
+    """The cut-over date of the entity's completed go-live (None before one completes)."""
+    if entity_id is None:
+        return None
+    return LegalEntity.objects.filter(pk=entity_id).values_list("books_start", flat=True).first()
+
+
+def cutover_refuse(*, entity_id: int | None, on: date | None, what: str, field: str = "date") -> None:
+    """Refuse a document of the entity dated before its go-live cut-over: everything before it is the history
+    the go-live imported, so a document there would change books that were reconciled and closed. `what` names
+    the document as the sentence starts ("An invoice", "A time entry")."""
+    if on is None:
+        return
+    start = books_start(entity_id)
+    if start is not None and on < start:
+        raise ValidationFailed(
+            f"{what} cannot be dated {on:%Y-%m-%d}: the books of this entity start at the go-live cut-over on "
+            f"{start:%Y-%m-%d}, and everything before it was imported.",
+            fields={field: [f"On or after the cut-over, {start:%Y-%m-%d}."]},
+            code="before_cutover",
+        )

@@ -13,10 +13,11 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error
@@ -34,6 +35,7 @@ class RowResult:
     external_id: str
     action: str  # "create", "update", "unchanged" or "error"
     reason: str = ""
+    rule: str = ""  # the short name of the rule an error row breaks (go-live imports name it)
 
 
 @dataclass
@@ -115,7 +117,76 @@ def csv_rows(
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(content), dialect)
-    records = _records(reader)
+    return _table(_records(reader), aliases=aliases, required=required, limit=limit)
+
+
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx file is a zip archive
+
+
+def is_xlsx(content: bytes, name: str = "") -> bool:
+    return name.lower().endswith(".xlsx") or (isinstance(content, bytes) and content[:4] == XLSX_MAGIC)
+
+
+def xlsx_rows(
+    content: bytes, *, aliases: dict[str, str], required: str | tuple[str, ...], limit: UploadLimit
+) -> list[dict]:
+    """The rows of the first sheet of an XLSX workbook, read exactly as csv_rows reads a CSV file (same header
+    matching, blank rows, row numbers and limits). Numbers become their decimal text (1234.5 -> "1234.5"),
+    dates ISO text (2026-01-31); formulas are read as the value Excel last calculated."""
+    limit.check(len(content))
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises zipfile, KeyError and its own errors for a damaged file
+        raise ValidationFailed(
+            "The file is not an XLSX workbook that can be read.",
+            fields={"file": ["Save it again as .xlsx or as UTF-8 CSV."]},
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        records = [
+            (number, [_xlsx_text(v) for v in values])
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        book.close()
+    return _table(iter(records), aliases=aliases, required=required, limit=limit)
+
+
+def _xlsx_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the same float: 0.1 stays "0.1", not 0.1000000000000000055
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def table_rows(
+    content: bytes,
+    *,
+    aliases: dict[str, str],
+    required: str | tuple[str, ...],
+    limit: UploadLimit,
+    file_name: str = "",
+) -> list[dict]:
+    """The rows of a CSV or XLSX file (told apart by its name or its first bytes), through the same reader."""
+    reader = xlsx_rows if is_xlsx(content, file_name) else csv_rows
+    return reader(content, aliases=aliases, required=required, limit=limit)
+
+
+def _table(
+    records: Iterator[tuple[int, list[str]]],
+    *,
+    aliases: dict[str, str],
+    required: str | tuple[str, ...],
+    limit: UploadLimit,
+) -> list[dict]:
     try:
         _, header = next(records)
     except StopIteration:
@@ -142,6 +213,11 @@ def csv_rows(
                 fields={"file": [f"At most {limit.max_rows:,} rows."]},
             )
     return rows
+
+
+def header_key(header: str) -> str:
+    """A header as the readers match it: lower case, words joined by single underscores."""
+    return _key(header)
 
 
 def max_lengths(model, columns: dict[str, str]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.billing.factories import make_periods
+from tests.billing.golive_fixtures import admin, golive, moved_in  # noqa: F401  (go-live fixtures)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from ledger.models import LedgerAccount
 from projects.models import Consultant, ContractLine, Project
 from psa.core.audit import audit_record
 from psa.core.currency import currency_check
-from psa.core.entities import entity_default
+from psa.core.entities import cutover_refuse, entity_default
 from psa.core.exceptions import ConflictError, InvalidTransition, NotFoundError, ValidationFailed
 from psa.core.files import StoredFile
 from psa.core.models import LegalEntity
@@ -215,6 +215,7 @@ def _apply(
     bill.currency = currency_check(bill.currency)
     if not header.get("due_date") and (bill._state.adding or "bill_date" in header):
         bill.due_date = bill.bill_date + timedelta(days=bill.vendor.payment_terms_days)
+    cutover_refuse(entity_id=bill.entity_id, on=bill.bill_date, what="A vendor bill", field="bill_date")
     if bill.due_date < bill.bill_date:
         raise _refuse("due_date", "The due date is before the bill date.")
     decision = purchase_tax_decide(vendor=bill.vendor, entity=bill.entity, on=bill.bill_date)

@@ -46,6 +46,12 @@ class LegalEntity(models.Model):
     logo = models.FileField(upload_to="entities/", blank=True, help_text="PNG or SVG printed on its documents.")
     invoice_footer = models.TextField(blank=True, help_text="Printed at the foot of every invoice.")
     is_active = models.BooleanField(default=True)
+    books_start = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The cut-over of the entity's completed go-live: nothing of the entity may be dated before it "
+        "(set when the go-live completes).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
