@@ -24,3 +24,11 @@ def people(*, on: date) -> QuerySet[Consultant]:
 def cost_rates_of(consultant_id: int) -> list[CostRate]:
     """A consultant's cost rates, newest first."""
     return list(CostRate.objects.filter(consultant_id=consultant_id).order_by("-valid_from"))
+
+
+def has_consultant_record(user) -> bool:
+    """The timesheet and expenses are a consultant's own: an administrator without a consultant record has
+    none to open. Asked once per request (the answer is kept on the user object)."""
+    if not hasattr(user, "_psa_has_consultant"):
+        user._psa_has_consultant = Consultant.objects.filter(user=user, is_active=True).exists()
+    return user._psa_has_consultant

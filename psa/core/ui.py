@@ -7,6 +7,7 @@ Each app may define:
 - `<app>/demo.py` with `seed() -> list[str]` (idempotent demo data; returns report lines)
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from psa.core.roles import Role
@@ -20,6 +21,9 @@ class NavItem:
     icon: str = ""
     order: int = 100
     group: str = ""  # "Sales", "Delivery", "Finance", "Settings": a dropdown when the menu is long
+    # Beyond the role: whether this user can open the page (e.g. the timesheet needs a consultant record).
+    # The menu shows only what the user can open.
+    available: Callable[[object], bool] | None = None
 
 
 @dataclass

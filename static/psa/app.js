@@ -21,7 +21,26 @@
       const config = JSON.parse(raw);
       config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
       charts.set(canvas, new Chart(canvas, config));
+      describeChart(canvas, config);
     });
+  }
+
+  // A chart's text alternative: the canvas is an image named by its figures ("Revenue: Jan 1,200; Feb 900"),
+  // unless the page already names it (aria-label on the canvas, or aria-describedby pointing at a table).
+  function describeChart(canvas, config) {
+    canvas.setAttribute("role", "img");
+    if (canvas.hasAttribute("aria-label") || canvas.hasAttribute("aria-describedby")) return;
+    const data = config.data || {};
+    const labels = data.labels || [];
+    const parts = (data.datasets || []).map(function (set) {
+      const points = (set.data || []).map(function (value, i) {
+        const shown = value !== null && typeof value === "object" ? (value.y !== undefined ? value.y : value.x) : value;
+        return (labels[i] !== undefined ? labels[i] + " " : "") + (typeof shown === "number" ? shown.toLocaleString("en") : shown);
+      });
+      return (set.label ? set.label + ": " : "") + points.join("; ");
+    });
+    const title = (((config.options || {}).plugins || {}).title || {}).text;
+    canvas.setAttribute("aria-label", (title ? title + ". " : "Chart. ") + parts.join(". "));
   }
 
   // Confirm dangerous buttons: <button data-confirm="Really?">
