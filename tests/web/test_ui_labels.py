@@ -32,8 +32,8 @@ def test_every_filter_has_a_label_in_words(filterset):
 
 
 def test_negative_figures_carry_one_kind_of_minus():
-    # Pages wrote "−" (U+2212) before a figure in some places while the money filter writes "-": a deduction is
-    # now the negated figure through the money filter, so every negative shows the same sign (and never "−-").
+    # Pages wrote U+2212 (the typographic minus) before a figure in some places while the money filter writes "-":
+    # a deduction is now the negated figure through the money filter, so every negative shows the same sign.
     from pathlib import Path
 
     from psa.core.templatetags.psa_ui import money, negate
