@@ -43,6 +43,20 @@
     canvas.setAttribute("aria-label", (title ? title + ". " : "Chart. ") + parts.join(". "));
   }
 
+  // A table wider than the screen scrolls inside its box: keyboard users reach it (tabindex) and hear what it
+  // is (a named region, after its card's header or the table's caption).
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.hasAttribute("tabindex") || box.scrollWidth <= box.clientWidth) return;
+      const card = box.closest(".card");
+      const header = card && card.querySelector(".card-header");
+      const caption = box.querySelector("caption");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", ((caption || header || {}).textContent || "Table").trim().replace(/\s+/g, " "));
+    });
+  }
+
   // Confirm dangerous buttons: <button data-confirm="Really?">
   document.addEventListener("click", function (event) {
     const el = event.target.closest("[data-confirm]");
@@ -67,7 +81,11 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); focusableScrollers(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    renderCharts(event.target);
+    focusableScrollers(event.target);
+  });
+  window.addEventListener("resize", function () { focusableScrollers(document); });
   window.PSA = Object.assign(window.PSA || {}, { renderCharts: renderCharts });
 })();

@@ -47,3 +47,42 @@ def test_negative_figures_carry_one_kind_of_minus():
     ]
     assert prefixed == []
     assert money(negate("1200.5")) == "-1,200.50" and money(negate("-3")) == "3.00"
+
+
+TEMPLATES = __import__("pathlib").Path(__file__).resolve().parents[2] / "templates"
+
+
+def _templates() -> list[tuple[str, str]]:
+    return [(str(p.relative_to(TEMPLATES)), p.read_text()) for p in TEMPLATES.rglob("*.html")]
+
+
+def test_icons_are_hidden_from_screen_readers_and_icon_only_controls_are_named():
+    import re
+
+    unhidden = [
+        f"{name}: {tag}"
+        for name, text in _templates()
+        for tag in re.findall(r'<i class="bi[^>]*>', text)
+        if 'aria-hidden="true"' not in tag
+    ]
+    assert unhidden == []
+    icon_only = re.compile(r'<(a|button)\b([^>]*)>\s*<i class="bi[^>]*></i>\s*</\1>')
+    unnamed = [
+        f"{name}: {m.group(0)[:120]}"
+        for name, text in _templates()
+        for m in icon_only.finditer(text)
+        if "aria-label=" not in m.group(2)
+    ]
+    assert unnamed == []
+
+
+def test_every_page_has_a_skip_link_to_its_main_content(client_as):
+    html = client_as("finance").get("/").content.decode()
+    assert '<a class="visually-hidden-focusable psa-skip-link" href="#main"' in html
+    assert '<main class="container-fluid px-4 pb-5" id="main" tabindex="-1">' in html
+    assert html.index("psa-skip-link") < html.index("<nav")
+
+
+def test_a_sorted_column_says_so_to_assistive_technology(client_as):
+    html = client_as("project_manager").get("/projects/?sort=-name").content.decode()
+    assert '<th aria-sort="descending">' in html and html.count("aria-sort=") == 1
