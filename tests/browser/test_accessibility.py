@@ -63,6 +63,11 @@ FIGURES_FIT = """() => {
 }"""
 
 
+# A chart is a picture: it needs a text alternative (psa/app.js names each canvas by its figures).
+CHARTS_UNNAMED = """() => Array.from(document.querySelectorAll("canvas[data-chart]"))
+  .filter(c => c.getAttribute("role") !== "img" || !(c.getAttribute("aria-label") || "").trim()).length"""
+
+
 def seed_demo() -> None:
     """The demo firm without the month-end and billing runs (those take most of a full seed's time): users,
     entities and rates, the pipeline, projects with time and expenses, and the ledger's months."""
@@ -83,7 +88,7 @@ def _record_pages() -> dict[str, list[str]]:
         "sales": [f"/crm/accounts/{account.pk}/", f"/crm/opportunities/{deal.pk}/", "/crm/import/"],
         "pm": [f"/projects/{project.pk}/"],
         "finance": ["/ledger/accounts/"],
-        "admin": ["/webhooks/"],
+        "admin": ["/settings/webhooks/"],
     }
 
 
@@ -142,7 +147,7 @@ def test_every_personas_pages_have_no_serious_accessibility_violation_and_home_f
         if persona == "admin":
             for width in (390, 1440):
                 page.set_viewport_size({"width": width, "height": 900})
-                page.goto("/webhooks/")
+                page.goto("/settings/webhooks/")
                 misfits += [f"webhook form at {width}px: {p}" for p in page.evaluate(WEBHOOK_FORM_FITS)]
             page.set_viewport_size({"width": 1440, "height": 900})
 
@@ -151,6 +156,9 @@ def test_every_personas_pages_have_no_serious_accessibility_violation_and_home_f
             response = page.goto(url)
             page.wait_for_load_state("networkidle")
             assert response is not None and response.status == 200, (persona, url, response and response.status)
+            unnamed_charts = page.evaluate(CHARTS_UNNAMED)
+            if unnamed_charts:
+                violations.append(f"{persona} {url}: {unnamed_charts} chart(s) without a text alternative")
             page.add_script_tag(path=str(AXE))
             for v in page.evaluate(AXE_RUN):
                 targets = "\n      ".join(v["targets"])

@@ -30,15 +30,15 @@ def test_two_accounts_with_one_name_are_told_apart_by_their_legal_name_in_the_de
 
 
 def test_records_sharing_name_and_every_detail_are_told_apart_by_their_number():
-    a = AccountFactory(name="Twin", legal_name="Twin Ltd", external_id="")
-    b = AccountFactory(name="Twin", legal_name="Twin Ltd", external_id="")
+    a = AccountFactory(name="Twin", legal_name="Twin Ltd", external_id=None)
+    b = AccountFactory(name="Twin", legal_name="Twin Ltd", external_id=None)
     field = forms.ModelChoiceField(queryset=Account.objects.filter(name="Twin").order_by("pk"))
     assert [label for _, label in field.choices][1:] == [f"Twin (#{a.pk})", f"Twin (#{b.pk})"]
 
 
 def test_people_appear_by_full_name_in_dropdowns_and_on_pages(client_as, make_user):
     rep = make_user("sales", username="sseller", first_name="Sam", last_name="Seller")
-    nameless = make_user("sales", username="nobody-named")
+    nameless = make_user("sales", username="nobody-named", first_name="", last_name="")
     assert person_name(rep) == "Sam Seller" and person_name(nameless) == "nobody-named"
     html = client_as("sales").get("/crm/opportunities/").content.decode()
     owners = _options(html, "owner")

@@ -84,8 +84,9 @@ def test_api_lists_deliveries_and_replays_one(api_as):
 
 def test_the_event_checkboxes_are_a_labelled_group_of_bootstrap_checks(client_as):
     # They were bare inputs in a <div> the label pointed at, and their text ran out of the card over the button.
-    html = client_as("admin").get("/webhooks/").content.decode()
-    group = html[html.index('<fieldset class="mb-3" id="id_event_types"') : html.index("</fieldset>")]
+    html = client_as("admin").get("/settings/webhooks/").content.decode()
+    assert 'data-testid="choices-event_types"' in html, html
+    group = html[html.index('data-testid="choices-event_types"') : html.index("</fieldset>")]
     assert '<legend class="form-label fs-6 mb-1">Event types</legend>' in group
     checks = re.findall(r'<div class="form-check">\s*<input type="checkbox" class="form-check-input" '
                         r'name="event_types" value="([^"]+)" id="(id_event_types_\d+)">\s*'

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from psa.core.currency import UnknownCurrency, minor_unit
 from psa.core.kpis import KPIS, kpi_definitions
@@ -54,9 +55,9 @@ def sort_aria(context, field: str) -> str:
     """The `aria-sort` attribute of a sortable column's <th> (only on the column the list is sorted by)."""
     current = context["request"].GET.get("sort", "")
     if current == field:
-        return format_html(' aria-sort="ascending"')
+        return mark_safe(' aria-sort="ascending"')
     if current == f"-{field}":
-        return format_html(' aria-sort="descending"')
+        return mark_safe(' aria-sort="descending"')
     return ""
 
 
