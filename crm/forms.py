@@ -230,7 +230,7 @@ class ImportForm(StyledForm):
         the user may not import is refused by the form before the file is read."""
         super().__init__(*args, **kwargs)
         if kinds is not None:
-            self.fields["kind"].choices = [(k, label) for k, label in self.KINDS if k in kinds]
+            cast(forms.ChoiceField, self.fields["kind"]).choices = [(k, label) for k, label in self.KINDS if k in kinds]
             if len(kinds) == 1:
                 self.fields["kind"].initial = kinds[0]
 
