@@ -33,6 +33,7 @@ def has_consultant_record(user: AbstractBaseUser | AnonymousUser) -> bool:
     none to open. Asked once per request (the answer is kept on the user object)."""
     cached = user.__dict__.get("_psa_has_consultant")
     if cached is None:
-        cached = bool(user.pk) and Consultant.objects.filter(user_id=user.pk, is_active=True).exists()
+        pk = user.pk
+        cached = pk is not None and Consultant.objects.filter(user_id=pk, is_active=True).exists()
         user.__dict__["_psa_has_consultant"] = cached
     return cached

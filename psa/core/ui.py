@@ -9,6 +9,7 @@ Each app may define:
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from psa.core.roles import Role
 
@@ -23,7 +24,7 @@ class NavItem:
     group: str = ""  # "Sales", "Delivery", "Finance", "Settings": a dropdown when the menu is long
     # Beyond the role: whether this user can open the page (e.g. the timesheet needs a consultant record).
     # The menu shows only what the user can open.
-    available: Callable[[object], bool] | None = None
+    available: Callable[[Any], bool] | None = None
 
 
 @dataclass
