@@ -31,15 +31,25 @@ def draft_invoices(period) -> CheckResult:
         Q(period_end__lte=period.end) | Q(period_end__isnull=True)
     )
     row = drafts.aggregate(n=Count("id"), net=Sum("net_total"))
-    return CheckResult(
-        count=row["n"], amount=row["net"], url=reverse("billing:invoice-list") + "?status=draft", detail="Drafts"
-    )
+    n = row["n"]
+    detail = f"{n} draft invoice{_s(n)} for this month or earlier, not issued yet" if n else "No draft invoices."
+    return CheckResult(count=n, amount=row["net"], url=reverse("billing:invoice-list") + "?status=draft", detail=detail)
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def unallocated_payments(period) -> CheckResult:
     open_ = Payment.objects.filter(received_on__lte=period.end, amount_allocated__lt=F("amount"))
     row = open_.aggregate(n=Count("id"), total=Sum(F("amount") - F("amount_allocated")))
-    return CheckResult(count=row["n"], amount=row["total"], url=reverse("billing:payment-list"), detail="Unallocated")
+    n = row["n"]
+    detail = (
+        f"{n} payment{_s(n)} received by the month end not fully allocated to invoices"
+        if n
+        else ("Every payment is allocated.")
+    )
+    return CheckResult(count=n, amount=row["total"], url=reverse("billing:payment-list"), detail=detail)
 
 
 def unbilled_time(period) -> CheckResult:
@@ -58,9 +68,9 @@ def vendor_bills_waiting(period) -> CheckResult:
     waiting = VendorBill.objects.filter(
         status__in=(VendorBillStatus.DRAFT, VendorBillStatus.AWAITING_APPROVAL), bill_date__lte=period.end
     )
-    return CheckResult(
-        count=waiting.count(), url=reverse("billing:vendor-bill-queue"), detail="Draft or awaiting approval"
-    )
+    n = waiting.count()
+    detail = f"{n} vendor bill{_s(n)} in draft or awaiting approval" if n else "No vendor bill waiting."
+    return CheckResult(count=n, url=reverse("billing:vendor-bill-queue"), detail=detail)
 
 
 def ap_reconciliation(period) -> CheckResult:

@@ -92,7 +92,7 @@ class AccountFilter(django_filters.FilterSet):
 
 class ContactFilter(django_filters.FilterSet):
     account = IdFilter(field_name="account_id")
-    q = django_filters.CharFilter(method="filter_q")
+    q = django_filters.CharFilter(label="Search", method="filter_q")
 
     class Meta:
         model = Contact

@@ -220,10 +220,19 @@ class ContactForm(StyledModelForm):
 
 class ImportForm(StyledForm):
     KINDS = [("accounts", "Accounts"), ("opportunities", "Opportunities")]
-    kind = forms.ChoiceField(choices=KINDS)
+    kind = forms.ChoiceField(choices=KINDS, label="What the file holds")
     file = forms.FileField(
         help_text=f"A CSV export with a header row (see the columns below), {UPLOAD_LIMIT.describe()}."
     )
+
+    def __init__(self, *args, kinds: list[str] | None = None, **kwargs):
+        """`kinds`: what this user may import (crm.permissions.import_kinds); only those are offered, so a kind
+        the user may not import is refused by the form before the file is read."""
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            cast(forms.ChoiceField, self.fields["kind"]).choices = [(k, label) for k, label in self.KINDS if k in kinds]
+            if len(kinds) == 1:
+                self.fields["kind"].initial = kinds[0]
 
 
 class VendorForm(StyledModelForm):

@@ -33,3 +33,14 @@ def may_change_deal(user, opportunity) -> bool:
     if not can_edit_pipeline(user):
         return False
     return opportunity.owner_id == user.pk or is_sales_manager(user)
+
+
+def import_kinds(user) -> list[str]:
+    """What the user may import: accounts (sales, finance, admins) and deals (sales and admins; a rep's own,
+    crm.services.imports)."""
+    kinds = []
+    if has_role(user, *ACCOUNT_EDIT_ROLES):
+        kinds.append("accounts")
+    if can_edit_pipeline(user):
+        kinds.append("opportunities")
+    return kinds

@@ -23,6 +23,7 @@ class JournalEntryFilter(django_filters.FilterSet):
         queryset=LedgerAccount.objects.all(),
         to_field_name="code",
         method="with_account",
+        label="Account",
         widget=SELECT,
         empty_label="Any account",
     )

@@ -83,7 +83,7 @@ class RateCardFilter(django_filters.FilterSet):
 class RateCardLineFilter(django_filters.FilterSet):
     rate_card = IdFilter(field_name="rate_card_id")
     role = IdFilter(field_name="role_id")
-    valid_on = DateFilter(method="filter_valid_on")
+    valid_on = DateFilter(method="filter_valid_on", label="Valid on")
 
     class Meta:
         model = RateCardLine

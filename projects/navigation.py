@@ -1,13 +1,31 @@
 from projects.permissions import VIEW_ROLES
+from projects.selectors.people import has_consultant_record
 from psa.core.roles import Role
 from psa.core.ui import NavItem
 
 MENU = [NavItem("Projects", "projects:list", VIEW_ROLES, "briefcase", order=20, group="Delivery")]
 
+
 # Time and staffing entries.
 MENU += [
-    NavItem("Timesheet", "projects:timesheet", (Role.CONSULTANT,), "clock", order=30, group="Delivery"),
-    NavItem("Expenses", "projects:expenses", (Role.CONSULTANT,), "receipt", order=31, group="Delivery"),
+    NavItem(
+        "Timesheet",
+        "projects:timesheet",
+        (Role.CONSULTANT,),
+        "clock",
+        order=30,
+        group="Delivery",
+        available=has_consultant_record,
+    ),
+    NavItem(
+        "Expenses",
+        "projects:expenses",
+        (Role.CONSULTANT,),
+        "receipt",
+        order=31,
+        group="Delivery",
+        available=has_consultant_record,
+    ),
     NavItem(
         "Approvals",
         "projects:approvals",

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from crm.choices import CURRENCY_CODES, OpportunityStatus, StageKind
 from crm.models import Account, Opportunity, OpportunityLine, Stage, StageHistory
-from crm.permissions import ACCOUNT_EDIT_ROLES, is_sales_manager
+from crm.permissions import ACCOUNT_EDIT_ROLES, can_edit_pipeline, is_sales_manager
 from psa.core.audit import audit_record
 from psa.core.countries import COUNTRY_CODES, vat_id_error
 from psa.core.exceptions import PermissionDeniedError, ValidationFailed
@@ -113,8 +113,8 @@ def csv_import(*, by: User, kind: str, content: str | bytes, dry_run: bool = Tru
             raise PermissionDeniedError("Only sales, finance and administrators may import accounts.")
         return _import_accounts(by=by, rows=_read(content), dry_run=dry_run)
     if kind == "opportunities":
-        if not is_sales_manager(by):
-            raise PermissionDeniedError("Only a sales manager may import deals (they assign owners).")
+        if not can_edit_pipeline(by):
+            raise PermissionDeniedError("Only sales and administrators may import deals.")
         return _import_opportunities(by=by, rows=_read(content), dry_run=dry_run)
     raise ValidationFailed("Choose accounts or opportunities.", fields={"kind": ["Unknown import kind."]})
 
@@ -200,8 +200,13 @@ def _import_accounts(*, by: User, rows: list[dict], dry_run: bool) -> ImportRepo
 
 def _import_opportunities(*, by: User, rows: list[dict], dry_run: bool) -> ImportReport:
     report = ImportReport(kind="opportunities", dry_run=dry_run)
+    # A sales rep imports deals they own; a sales manager assigns any owner (as on the pipeline pages).
+    manager = is_sales_manager(by)
     ext_ids = {r["external_id"] for r in rows if r.get("external_id")}
-    existing = {o.external_id: o for o in Opportunity.objects.filter(external_id__in=ext_ids).prefetch_related("lines")}
+    existing = {
+        o.external_id: o
+        for o in Opportunity.objects.filter(external_id__in=ext_ids).select_related("owner").prefetch_related("lines")
+    }
     owners = _owners_by_email({r["owner_email"] for r in rows if r.get("owner_email")})
     stages = {s.name.lower(): s for s in Stage.objects.filter(is_active=True)}
     refs = {r["account"] for r in rows if r.get("account")}
@@ -229,6 +234,8 @@ def _import_opportunities(*, by: User, rows: list[dict], dry_run: bool) -> Impor
         owner = owners.get(r.get("owner_email", "").lower())
         if owner is None:
             problems.append(f"no user with email '{r.get('owner_email', '')}'")
+        elif owner.pk != by.pk and not manager:
+            problems.append(f"owner email must be yours ({by.email}): only a sales manager imports others' deals")
         stage = stages.get(r.get("stage", "").lower())
         if stage is None:
             problems.append(f"unknown stage '{r.get('stage', '')}'")
@@ -255,6 +262,8 @@ def _import_opportunities(*, by: User, rows: list[dict], dry_run: bool) -> Impor
         opp = existing.get(ext) if ext else None
         if opp is not None and opp.status == OpportunityStatus.WON:
             problems.append("the deal is already won in PSA; it is not changed by imports")
+        if opp is not None and opp.owner_id != by.pk and not manager:
+            problems.append(f"the deal belongs to {opp.owner.email}; only its owner or a sales manager changes it")
         if problems:
             result.action, result.reason = "error", "; ".join(problems)
             report.rows.append(result)

@@ -37,6 +37,7 @@ from psa.core.exceptions import (
     ValidationFailed,
     ensure_transition,
 )
+from psa.core.labels import person_name
 from psa.core.money import DecimalInput, to_decimal
 from psa.core.roles import Role as UserRole
 from psa.core.roles import has_role
@@ -77,7 +78,7 @@ def ensure_may_change(by: User, opportunity: Opportunity) -> None:
         raise PermissionDeniedError("Your role may not change deals.")
     if not may_change_deal(by, opportunity):
         raise PermissionDeniedError(
-            f"Only the owner ({opportunity.owner.get_username()}) or a sales manager may change this deal."
+            f"Only the owner ({person_name(opportunity.owner)}) or a sales manager may change this deal."
         )
 
 

@@ -24,6 +24,7 @@ from projects.selectors import (
     timesheet_week,
     week_warnings,
 )
+from projects.selectors.people import has_consultant_record
 from projects.services import expenses as expense_services
 from projects.services import staffing as staffing_services
 from projects.services import time as time_services
@@ -65,6 +66,13 @@ def _consultant(request) -> Consultant:
     return consultant
 
 
+def _no_consultant_record(request, page: str):
+    """A page of a consultant's own (timesheet, expenses) opened by a login with no consultant record (an
+    administrator, typically): a plain explanation instead of a 404. The menu does not offer these pages to
+    such a login (projects.navigation)."""
+    return render(request, "projects/no_consultant.html", {"page": page})
+
+
 def _extra_rows(raw: list[str]) -> list[tuple[int, int | None]]:
     out = []
     for item in raw:
@@ -78,6 +86,8 @@ def _extra_rows(raw: list[str]) -> list[tuple[int, int | None]]:
 
 @role_required(Role.CONSULTANT)
 def timesheet(request):
+    if not has_consultant_record(request.user):
+        return _no_consultant_record(request, "Timesheet")
     consultant = _consultant(request)
     monday = _week(request)
     added = request.GET.getlist("add")
@@ -277,6 +287,8 @@ def missing(request):
 @role_required(Role.CONSULTANT)
 @upload_limited(expense_services.RECEIPT_LIMIT)
 def expense_list(request):
+    if not has_consultant_record(request.user):
+        return _no_consultant_record(request, "Expenses")
     consultant = _consultant(request)
     action = request.POST.get("action") if request.method == "POST" else None
     if action in ("submit", "delete"):

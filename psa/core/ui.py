@@ -7,7 +7,9 @@ Each app may define:
 - `<app>/demo.py` with `seed() -> list[str]` (idempotent demo data; returns report lines)
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from psa.core.roles import Role
 
@@ -20,6 +22,9 @@ class NavItem:
     icon: str = ""
     order: int = 100
     group: str = ""  # "Sales", "Delivery", "Finance", "Settings": a dropdown when the menu is long
+    # Beyond the role: whether this user can open the page (e.g. the timesheet needs a consultant record).
+    # The menu shows only what the user can open.
+    available: Callable[[Any], bool] | None = None
 
 
 @dataclass

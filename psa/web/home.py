@@ -19,6 +19,7 @@ from billing import home as billing_home
 from crm import home as crm_home
 from ledger import home as ledger_home
 from projects import home as projects_home
+from psa.core.labels import person_name
 from psa.core.models import AuditEvent, OutboxMessage, OutboxStatus
 from psa.core.roles import Role, has_role, user_roles
 from psa.core.ui import Figure, Panel
@@ -130,7 +131,7 @@ def _recent_activity(user) -> Panel | None:
             {
                 "cells": [
                     timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
-                    e.actor.get_username() if e.actor else "system",
+                    person_name(e.actor) or "system",
                     e.summary,
                 ]
             }

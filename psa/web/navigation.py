@@ -46,6 +46,8 @@ def menu_for(user, current_path: str = "") -> list[dict]:
     for item in all_items():
         if not has_role(user, *item.roles):
             continue
+        if item.available is not None and not item.available(user):
+            continue
         try:
             url = reverse(item.url_name)
         except NoReverseMatch:

@@ -21,6 +21,39 @@
       const config = JSON.parse(raw);
       config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
       charts.set(canvas, new Chart(canvas, config));
+      describeChart(canvas, config);
+    });
+  }
+
+  // A chart's text alternative: the canvas is an image named by its figures ("Revenue: Jan 1,200; Feb 900"),
+  // unless the page already names it (aria-label on the canvas, or aria-describedby pointing at a table).
+  function describeChart(canvas, config) {
+    canvas.setAttribute("role", "img");
+    if (canvas.hasAttribute("aria-label") || canvas.hasAttribute("aria-describedby")) return;
+    const data = config.data || {};
+    const labels = data.labels || [];
+    const parts = (data.datasets || []).map(function (set) {
+      const points = (set.data || []).map(function (value, i) {
+        const shown = value !== null && typeof value === "object" ? (value.y !== undefined ? value.y : value.x) : value;
+        return (labels[i] !== undefined ? labels[i] + " " : "") + (typeof shown === "number" ? shown.toLocaleString("en") : shown);
+      });
+      return (set.label ? set.label + ": " : "") + points.join("; ");
+    });
+    const title = (((config.options || {}).plugins || {}).title || {}).text;
+    canvas.setAttribute("aria-label", (title ? title + ". " : "Chart. ") + parts.join(". "));
+  }
+
+  // A table wider than the screen scrolls inside its box: keyboard users reach it (tabindex) and hear what it
+  // is (a named region, after its card's header or the table's caption).
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.hasAttribute("tabindex") || box.scrollWidth <= box.clientWidth) return;
+      const card = box.closest(".card");
+      const header = card && card.querySelector(".card-header");
+      const caption = box.querySelector("caption");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", ((caption || header || {}).textContent || "Table").trim().replace(/\s+/g, " "));
     });
   }
 
@@ -48,7 +81,11 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { renderCharts(event.target); });
+  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); focusableScrollers(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    renderCharts(event.target);
+    focusableScrollers(event.target);
+  });
+  window.addEventListener("resize", function () { focusableScrollers(document); });
   window.PSA = Object.assign(window.PSA || {}, { renderCharts: renderCharts });
 })();

@@ -2,8 +2,6 @@
 downloads a PDF whose text shows the right total and records a payment; the client then downloads its own
 PDF from the portal and gets a 404 for another account's."""
 
-import subprocess
-
 import pytest
 from django.conf import settings
 
@@ -11,6 +9,7 @@ from billing.models import Invoice
 from crm.models import Contact
 from psa.web.demo import DEMO_PASSWORD, seed_users
 from tests.billing.factories import make_account, make_periods, milestone_contract
+from tests.pdf_text import pdf_text
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,10 +39,6 @@ def firm(transactional_db):
     client = get_user_model().objects.get(username="client")
     Contact.objects.create(account=mine, first_name="Claire", user=client, portal_access=True)
     return mine, other
-
-
-def _pdf_text(path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
 
 
 def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
@@ -88,7 +83,7 @@ def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
     with page.expect_download() as download:
         page.click("[data-testid=download-pdf]")
     path = download.value.path()
-    text = _pdf_text(path)
+    text = pdf_text(path)
     assert invoice.number in text and "36.14 EUR" in text
 
     page.click("[data-testid=record-payment]")
@@ -112,7 +107,7 @@ def test_finance_bills_a_month_and_the_client_downloads_only_its_own_pdf(
     screenshot(page, "billing-portal")
     with page.expect_download() as download:
         page.click("[data-testid=portal-pdf] >> nth=0")
-    assert "36.14 EUR" in _pdf_text(download.value.path())
+    assert "36.14 EUR" in pdf_text(download.value.path())
     assert page.js_errors == [], page.js_errors
     response = page.request.get(f"{live_server.url}/files/invoice-pdf/{theirs.pk}/")
     assert response.status == 404

@@ -1,7 +1,6 @@
 """The PDF/A-3b with its embedded EN 16931 XML: valid XML, right text, rendered once, served as stored."""
 
 import hashlib
-import subprocess
 import time
 from datetime import date
 
@@ -13,14 +12,9 @@ from billing.services import credit_note_create, invoice_draft_for_contract, inv
 from billing.services.documents import invoice_pdf_stored, invoice_xml
 from billing.services.vat import account_tax_override_set
 from tests.billing.factories import issued_invoice, milestone_contract
+from tests.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
-
-
-def _text(pdf: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def test_the_xml_of_an_invoice_and_of_its_credit_note_is_valid_en16931(periods, finance):
@@ -56,7 +50,7 @@ def test_the_pdf_is_rendered_once_stored_with_its_checksum_and_shows_the_total(p
     pdf = invoice_pdf_stored(rendered)
     assert hashlib.sha256(pdf).hexdigest() == rendered.pdf_sha256
     assert invoice_render(invoice_id=invoice.pk).pdf_sha256 == rendered.pdf_sha256, "rendered once"
-    text = _text(pdf)
+    text = pdf_text(pdf)
     from tests.fixtures_browser import SCREENSHOTS
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 address, VAT id, tax number, registration, e-mail, bank account, logo and footer, all from the entity as it was
 when the invoice was issued, nothing from another entity or from the settings."""
 
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from psa.core.models import LegalEntity
 from tests.billing.factories import milestone_contract
 from tests.billing.schematron import schematron_failures
 from tests.fixtures_browser import SCREENSHOTS
+from tests.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cf000000030101005be3b1a50000000049454e44ae426082"
 )
-
-
-def _text(pdf: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def _uk(finance) -> LegalEntity:
@@ -70,7 +64,7 @@ def test_an_invoice_of_the_second_entity_prints_that_entity_and_not_the_first(pe
     uk = _uk(finance)
     home = entity_default()
     invoice = _issued(finance, uk)
-    text = " ".join(_text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk))).split())
+    text = " ".join(pdf_text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk))).split())
     for shown in ("Northwind Consulting UK Ltd", "1 King Street", "EC2V 8AU London", "United Kingdom",
                   "VAT ID GB123456727", "Tax number 1955839661", "Companies House 01234567",
                   "accounts@northwind.example.co.uk", "GB29NWBK60161331926819", "NWBKGB2L", "NatWest",
@@ -84,7 +78,7 @@ def test_the_first_entitys_invoice_prints_its_own_details(periods, finance):
     _uk(finance)
     home = entity_default()
     invoice = _issued(finance)
-    text = " ".join(_text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk))).split())
+    text = " ".join(pdf_text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk))).split())
     assert home.legal_name in text and home.bank_accounts.get().iban in text
     assert "Northwind Consulting UK Ltd" not in text and "GB29NWBK60161331926819" not in text
 

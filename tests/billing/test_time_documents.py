@@ -1,8 +1,7 @@
 """What the client and finance see of billed time and expenses: the PDF's time appendix (read back with
-pdftotext), the portal invoice page (its own invoices only), and the explain panel (rate card line, cap,
+pypdf), the portal invoice page (its own invoices only), and the explain panel (rate card line, cap,
 markup)."""
 
-import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -21,14 +20,9 @@ from tests.billing.factories import (
     portal_user,
     tm_contract,
 )
+from tests.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
-
-
-def _text(pdf: bytes) -> str:
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
-    ).stdout.decode()
 
 
 def _tm_invoice(finance, account=None, cap=None):
@@ -51,7 +45,7 @@ def test_the_pdf_shows_the_time_appendix_by_consultant_and_date(periods, finance
     invoice, _, _, _ = _tm_invoice(finance)
     # 7.25 h x 150 = 1,087.50; flight 200 + 15 % = 230.00; net 1,317.50; VAT 20 % 263.50; total 1,581.00
     assert (invoice.net_total, invoice.gross_total) == (Decimal("1317.50"), Decimal("1581.00"))
-    text = _text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk)))
+    text = pdf_text(invoice_pdf_stored(invoice_render(invoice_id=invoice.pk)))
     assert "1,581.00" in text
     appendix = text[text.index("Time appendix") :]
     rows = [ln.split() for ln in appendix.splitlines() if ln.strip()[:2].isdigit()]
@@ -69,7 +63,7 @@ def test_a_credit_notes_appendix_lists_only_the_credited_entries(periods, financ
     link = SourceLink.objects.get(source_id=entries[2].pk, kind="time_entry")
     note = credit_note_create(invoice_id=invoice.pk, by=finance, link_ids=[link.pk])
     note = invoice_issue(invoice_id=note.pk, by=finance, on=date(2026, 2, 2))
-    appendix = _text(invoice_pdf_stored(invoice_render(invoice_id=note.pk)))
+    appendix = pdf_text(invoice_pdf_stored(invoice_render(invoice_id=note.pk)))
     appendix = appendix[appendix.index("Time appendix") :]
     assert "Load test" in appendix and "Kick-off" not in appendix and "Mapping review" not in appendix
 

@@ -90,9 +90,34 @@ def test_reimporting_deals_updates_instead_of_duplicating(admin, rep):
     assert Opportunity.objects.count() == 2
 
 
-def test_only_sales_managers_import_deals(rep):
+def test_a_sales_rep_imports_deals_they_own_and_only_a_manager_assigns_others(admin, rep):
+    # The README says sales import deals: a rep imports their own; a deal owned by someone else (new, or
+    # already in PSA under another owner) is refused on its row, as the pipeline refuses a rep who assigns it.
+    services.csv_import(by=admin, kind="accounts", content=ACCOUNTS, dry_run=False)
+    other = UserFactory(roles=["sales"], email="other@firm.example")
+    services.csv_import(
+        by=admin,
+        kind="opportunities",
+        content="Deal Name,Account,Owner Email,Stage,Amount,Close Date,External ID\n"
+        "Theirs,Acme,other@firm.example,Lead,100,2027-01-31,D-9\n",
+        dry_run=False,
+    )
+    mixed = DEALS + "Someone else's,Acme,other@firm.example,Lead,100,2027-01-31,D-7\n"
+    mixed += "Taken over,Acme,rep@firm.example,Lead,100,2027-01-31,D-9\n"
+    report = services.csv_import(by=rep, kind="opportunities", content=mixed, dry_run=False)
+    rows = {r.external_id: r for r in report.rows}
+    assert rows["D-1"].action == "create" and rows["D-2"].action == "create"
+    assert rows["D-7"].action == "error" and "owner email must be yours (rep@firm.example)" in rows["D-7"].reason
+    assert rows["D-9"].action == "error" and "belongs to other@firm.example" in rows["D-9"].reason
+    assert Opportunity.objects.get(external_id="D-1").owner == rep
+    assert Opportunity.objects.get(external_id="D-9").owner == other
+    assert not Opportunity.objects.filter(external_id="D-7").exists()
+
+
+def test_roles_outside_sales_do_not_import_deals():
+    finance = UserFactory(roles=["finance"], email="fin@firm.example")
     with pytest.raises(PermissionDeniedError):
-        services.csv_import(by=rep, kind="opportunities", content=DEALS, dry_run=True)
+        services.csv_import(by=finance, kind="opportunities", content=DEALS, dry_run=True)
 
 
 def test_a_file_without_a_name_column_is_refused(admin):
@@ -142,3 +167,21 @@ Which one,Acme,rep@firm.example,Lead,"1,234",2027-03-31,E-3
     (row,) = report.rows
     assert row.row == 2 and row.action == "error" and "either way" in row.reason
     assert not Opportunity.objects.filter(external_id="E-3").exists()
+
+
+def test_the_import_page_offers_only_what_the_user_may_import_and_refuses_before_reading_the_file(client_as):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    finance = client_as("finance")
+    page = finance.get("/crm/import/")
+    assert page.status_code == 200
+    assert [value for value, _ in page.context["form"].fields["kind"].choices] == ["accounts"]
+    upload = SimpleUploadedFile("deals.csv", DEALS.encode(), content_type="text/csv")
+    refused = finance.post("/crm/import/", {"kind": "opportunities", "file": upload})
+    assert refused.status_code == 400 and refused.context["report"] is None
+    assert "kind" in refused.context["form"].errors
+
+    sales = client_as("sales").get("/crm/import/")
+    assert [value for value, _ in sales.context["form"].fields["kind"].choices] == ["accounts", "opportunities"]
+    assert b"The owner email is yours" in sales.content
+    assert client_as("project_manager").get("/crm/import/").status_code == 403

@@ -69,7 +69,10 @@ def test_home_queries_do_not_grow_with_data(client_as, make_user):
 
 
 def test_a_short_menu_stays_flat_and_a_long_one_folds_into_groups(client_as, client):
-    consultant_menu = client_as("consultant").get("/").context["nav_menu"]
+    from tests.projects.time_factories import consultant_on, won_project
+
+    client.force_login(consultant_on(won_project()).user)  # a consultant with a consultant record
+    consultant_menu = client.get("/").context["nav_menu"]
     assert all("children" not in e for e in consultant_menu)
     assert [e["label"] for e in consultant_menu][:3] == ["Home", "Timesheet", "Expenses"]
     client.logout()
@@ -85,3 +88,48 @@ def test_a_short_menu_stays_flat_and_a_long_one_folds_into_groups(client_as, cli
     assert groups["Finance"]["active"] and not groups["Sales"]["active"]
     html = admin.content.decode()
     assert html.count('data-testid="nav-group"') == len(groups)
+
+
+def _menu_urls(response) -> list[str]:
+    return [item["url"] for item in response.context["nav_items"]]
+
+
+def test_the_menu_offers_the_timesheet_and_expenses_only_to_a_login_with_a_consultant_record(client_as, client):
+    # The administrator holds every staff role but has no consultant record: Timesheet and Expenses answered 404.
+    from tests.projects.time_factories import consultant_on, won_project
+
+    admin = client_as("admin")
+    urls = _menu_urls(admin.get("/"))
+    assert "/time/" not in urls and "/expenses/" not in urls
+    for url in ("/time/", "/expenses/"):  # typed in: a plain explanation, not a 404
+        response = admin.get(url)
+        assert response.status_code == 200 and b"no consultant record" in response.content
+    client.logout()
+
+    carl = consultant_on(won_project())
+    client.force_login(carl.user)
+    urls = _menu_urls(client.get("/"))
+    assert "/time/" in urls and "/expenses/" in urls
+    assert client.get("/time/").status_code == 200
+
+
+def test_every_menu_entry_opens_for_every_staff_role(client_as, client):
+    # (A client's one entry, the portal, needs the contact that links the login to its account.)
+    for role in Role:
+        if role == Role.CLIENT:
+            continue
+        response = client_as(role.value).get("/")
+        for url in _menu_urls(response):
+            if url.startswith("/admin/"):
+                continue
+            assert client.get(url).status_code == 200, (role, url)
+        client.logout()
+
+
+def test_recent_activity_names_people_by_full_name(client_as, make_user):
+    from psa.core.audit import audit_record
+
+    fiona = make_user("finance", username="ffinance", first_name="Fiona", last_name="Finance")
+    audit_record(actor=fiona, action="x", object_type="t", object_id=1, summary="closed a month")
+    panel = next(p for p in client_as("admin").get("/").context["panels"] if p.title == "Recent activity")
+    assert panel.rows[0]["cells"][1] == "Fiona Finance"

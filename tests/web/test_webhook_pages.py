@@ -1,7 +1,9 @@
+import re
+
 import pytest
 
 from psa.core.models import OutboxMessage, WebhookSubscription
-from psa.core.webhooks import event_emit, webhook_subscription_create
+from psa.core.webhooks import EVENT_TYPES, event_emit, webhook_subscription_create
 from tests.querycount import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +80,15 @@ def test_api_lists_deliveries_and_replays_one(api_as):
     response = client.post(f"/api/v1/webhook-deliveries/{message_id}/replay/")
     assert response.status_code == 202
     assert OutboxMessage.objects.filter(kind="webhook").count() == 2
+
+
+def test_the_event_checkboxes_are_a_labelled_group_of_bootstrap_checks(client_as):
+    # They were bare inputs in a <div> the label pointed at, and their text ran out of the card over the button.
+    html = client_as("admin").get("/settings/webhooks/").content.decode()
+    assert 'data-testid="choices-event_types"' in html, html
+    group = html[html.index('data-testid="choices-event_types"') : html.index("</fieldset>")]
+    assert '<legend class="form-label fs-6 mb-1">Event types</legend>' in group
+    checks = re.findall(r'<div class="form-check">\s*<input type="checkbox" class="form-check-input" '
+                        r'name="event_types" value="([^"]+)" id="(id_event_types_\d+)">\s*'
+                        r'<label class="form-check-label text-break" for="\2">', group)  # fmt: skip
+    assert len(checks) == len(EVENT_TYPES) > 1

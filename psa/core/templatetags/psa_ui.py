@@ -4,9 +4,11 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from psa.core.currency import UnknownCurrency, minor_unit
 from psa.core.kpis import KPIS, kpi_definitions
+from psa.core.labels import person_name
 from psa.core.totals import CurrencyTotals
 
 register = template.Library()
@@ -41,8 +43,22 @@ def sort_link(context, field: str, label: str) -> str:
     params["sort"] = target
     params.pop("page", None)
     return format_html(
-        '<a class="text-reset text-decoration-none" href="?{}">{}{}</a>', params.urlencode(), label, arrow
+        '<a class="text-reset text-decoration-none" href="?{}">{}<span aria-hidden="true">{}</span></a>',
+        params.urlencode(),
+        label,
+        arrow,
     )
+
+
+@register.simple_tag(takes_context=True)
+def sort_aria(context, field: str) -> str:
+    """The `aria-sort` attribute of a sortable column's <th> (only on the column the list is sorted by)."""
+    current = context["request"].GET.get("sort", "")
+    if current == field:
+        return mark_safe(' aria-sort="ascending"')
+    if current == f"-{field}":
+        return mark_safe(' aria-sort="descending"')
+    return ""
 
 
 def _places(currency: str) -> int:
@@ -61,6 +77,15 @@ def money(value, currency: str = "") -> str:
     amount = Decimal(value)
     text = f"{amount:,.{_places(currency)}f}"
     return f"{text} {currency}".strip()
+
+
+@register.filter
+def negate(value):
+    """-value, for a figure shown as a deduction ('Billed -1,200.00'): the money filter writes the sign, so
+    every negative figure on a page carries the same minus (ASCII '-', as the exports and the API)."""
+    if value is None or value == "":
+        return value
+    return -Decimal(value)
 
 
 @register.filter
@@ -119,3 +144,9 @@ def kpi_definitions_list(keys: str = "", title: str = "What these figures mean")
 def kpi_formula(key: str) -> str:
     """A figure's formula as psa.core.kpis defines it."""
     return KPIS[key].formula
+
+
+@register.filter
+def person(user, default: str = "") -> str:
+    """A user by full name, by username when unnamed (psa.core.labels); `default` when there is no user."""
+    return person_name(user) or default
