@@ -350,6 +350,9 @@ SPECTACULAR_SETTINGS = {
         "VendorBillLineKindEnum": "billing.choices.VendorBillLineKind",
         "PurchaseTaxEnum": "billing.choices.PurchaseTax",
         "VendorBillStatusEnum": "billing.choices.VendorBillStatus",
+        "CreditHoldSourceEnum": "crm.choices.CreditHoldSource",
+        "SourceKindEnum": "billing.choices.SourceKind",
+        "RateSourceEnum": "psa.core.models.RateSource",
     },
     # Every operation documents its error answers ({code, message, fields}) next to its success.
     "POSTPROCESSING_HOOKS": [

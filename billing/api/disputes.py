@@ -62,11 +62,11 @@ class AssignSerializer(serializers.Serializer):
     owner = serializers.IntegerField()
 
 
-class RejectSerializer(serializers.Serializer):
+class DisputeRejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class CreditSerializer(serializers.Serializer):
+class DisputeCreditSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True)
     line_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
@@ -115,18 +115,18 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         dispute = dispute_assign(dispute_id=self.get_object().pk, by=request.user, owner_id=owner_id)
         return self._done(dispute.pk)
 
-    @extend_schema(request=RejectSerializer, responses=DisputeSerializer)
+    @extend_schema(request=DisputeRejectSerializer, responses=DisputeSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = RejectSerializer(data=request.data)
+        data = DisputeRejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         dispute = dispute_reject(dispute_id=self.get_object().pk, by=request.user, **data.validated_data)
         return self._done(dispute.pk)
 
-    @extend_schema(request=CreditSerializer, responses=DisputeSerializer)
+    @extend_schema(request=DisputeCreditSerializer, responses=DisputeSerializer)
     @action(detail=True, methods=["post"])
     def credit(self, request, pk=None):
-        data = CreditSerializer(data=request.data)
+        data = DisputeCreditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         dispute = dispute_resolve_credit(

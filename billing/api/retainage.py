@@ -45,6 +45,7 @@ class RetainageViewSet(GenericViewSet):
 
     allowed_roles = FINANCE
     queryset = Contract.objects.all()
+    serializer_class = ReleaseSerializer  # what OPTIONS describes for the release action
 
     def _contract(self, pk) -> Contract:
         contract = Contract.objects.filter(pk=pk).only("pk").first()
