@@ -38,7 +38,7 @@ def test_a_rep_sells_and_wins_a_deal_and_the_pm_finds_the_project(page, login, s
     page.fill("#id_service_start", "2027-02-01")
     page.fill("#id_service_end", "2027-04-30")
     page.select_option("#id_service_type", "implementation")
-    page.select_option("#id_delivery_manager", label="pete")
+    page.select_option("#id_delivery_manager", label="Pete Manager")
     page.click("[data-testid=save]")
     page.wait_for_url(re.compile(r"/crm/opportunities/\d+/$"))
     deal = Opportunity.objects.get(name="Acme data platform")
