@@ -15,7 +15,13 @@ from psa.core.replica import REPLICA, STICKY_COOKIE, reads_from_replica, replica
 from tests.ledger.factories import balanced, make_periods, post
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
+# Slow: taking the base backup and starting the second server costs ~30-40 s on a busy 2-core machine, and each
+# transactional test flushes the tables; `make test-slow` runs it.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, databases=["default", "replica"]),
+]
 
 TRIAL_BALANCE = "/ledger/reports/trial-balance/?at=2026-03-31"
 
