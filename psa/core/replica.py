@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core import signing
@@ -222,8 +222,8 @@ def replica_view[V: Callable[..., Any]](view: V) -> V:
         with reads_from_replica(request) as read:
             request.psa_replica_read = read
             response = view(*args, **kwargs)
-        if isinstance(response, StreamingHttpResponse) and read.alias == REPLICA:
-            response.streaming_content = _streamed(response.streaming_content, read)
+        if isinstance(response, StreamingHttpResponse) and not response.is_async and read.alias == REPLICA:
+            response.streaming_content = _streamed(cast(Iterator[bytes], response.streaming_content), read)
         return response
 
     return wrapped  # type: ignore[return-value]

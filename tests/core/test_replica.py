@@ -72,6 +72,14 @@ def test_a_report_reads_the_replica_and_says_as_of_when(replica_alias, client_as
     # Caught up, the replica holds every commit up to the moment the lag was measured.
     assert (datetime.now(_as_of(page).tzinfo) - _as_of(page)).total_seconds() < 5
 
+    # A streamed download runs its queries while it is read, after the view returned: on the replica too.
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica, CaptureQueriesContext(connection) as on_primary:
+        download = client.get("/ledger/export/?format=csv&start=2026-03-01&end=2026-03-31")
+        body = b"".join(download.streaming_content).decode()
+    assert download.status_code == 200 and "123.45" in body
+    assert _ledger_reads(on_replica.captured_queries)
+    assert _ledger_reads(on_primary.captured_queries) == []
+
 
 def test_writes_and_locks_inside_a_replica_scope_go_to_the_primary(replica_alias):
     make_periods()
