@@ -68,6 +68,7 @@ def dead_replica() -> Iterator[int]:
     try:
         yield port
     finally:
+        connections[REPLICA].close()
         del connections[REPLICA]
         del connections.settings[REPLICA]
         replica_lag_forget()
