@@ -32,6 +32,7 @@ from psa.core.entities import entity_default
 from psa.core.exceptions import ValidationFailed
 from psa.core.models import LegalEntity
 from psa.core.numbering import number_next_sql, number_next_sql_from
+from psa.core.replica import read_connection
 from psa.core.sql import prepared_execute, unnest
 
 PERIOD_COLUMNS = ("id", "start", "end", "status")
@@ -45,8 +46,9 @@ def rows_where_in(model: type[Model], columns: str, key: str, values: Iterable) 
     if not values:
         return []
     table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    reading = read_connection(model)
+    with reading.cursor() as cursor:
+        if reading.vendor == "postgresql":
             cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [values])
         else:
             placeholders = ", ".join(["%s"] * len(values))
@@ -60,14 +62,15 @@ def period_first(where: str, params: list, *, lock: bool = False, descending: bo
     (one entity id parameter each)."""
     suffix = " FOR NO KEY UPDATE" if lock and connection.vendor == "postgresql" else ""
     order = "DESC" if descending else "ASC"
-    with connection.cursor() as cursor:
+    reading = connection if lock else read_connection(AccountingPeriod)
+    with reading.cursor() as cursor:
         cursor.execute(
             f'SELECT id, start, "end", status FROM {AccountingPeriod._meta.db_table} p WHERE {where} '
             f"ORDER BY start {order} LIMIT 1{suffix}",
             params,
         )
         row = cursor.fetchone()
-    return None if row is None else AccountingPeriod.from_db(connection.alias, PERIOD_COLUMNS, row)
+    return None if row is None else AccountingPeriod.from_db(reading.alias, PERIOD_COLUMNS, row)
 
 
 # Conditions on a period row aliased `p`: closed (or open) for the entity given as the parameter.
@@ -271,7 +274,8 @@ def entry_post_statement(
 def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     """The accounts with these ids (no query when there are none)."""
     rows = rows_where_in(LedgerAccount, ", ".join(ACCOUNT_COLUMNS), "id", ids)
-    accounts = (LedgerAccount.from_db(connection.alias, ACCOUNT_COLUMNS, row) for row in rows)
+    alias = read_connection(LedgerAccount).alias
+    accounts = (LedgerAccount.from_db(alias, ACCOUNT_COLUMNS, row) for row in rows)
     return {account.pk: account for account in accounts}
 
 
@@ -298,7 +302,7 @@ def closes_through(at: date, *, entity_id: int | None = None) -> list[Closed]:
     if entity_id is not None:
         only = "WHERE e.id = %s"
         params.append(entity_id)
-    with connection.cursor() as cursor:
+    with read_connection(PeriodClose).cursor() as cursor:
         cursor.execute(
             f'SELECT e.id, p.id, p."end", p.start FROM {entity_table} e '
             f"LEFT JOIN {period_table} p ON p.id = (SELECT q.id FROM {close_table} d "
@@ -359,7 +363,7 @@ def cumulative_rows(
         params += [at, *never, *account_params]
     if not parts:  # no entity at all (or not the one asked for): nothing is posted
         return []
-    with connection.cursor() as cursor:
+    with read_connection(JournalLine).cursor() as cursor:
         cursor.execute(f"SELECT {group}, SUM(d), SUM(c) FROM ({' UNION ALL '.join(parts)}) x GROUP BY {group}", params)
         return cursor.fetchall()
 

@@ -68,6 +68,10 @@ DECLARED: dict[str, PsaSetting] = {
             ["billing.close_checks.CLOSE_CHECKS"],
             "The month-end checks of the layers above the ledger, as dotted paths (set in psa/settings.py only).",
         ),
+        # --- the read replica (psa/core/replica.py, on when DATABASE_REPLICA_URL is set)
+        PsaSetting("PSA_REPLICA_STICKY_SECONDS", 15, "After a user's write, seconds their reports read the primary."),
+        PsaSetting("PSA_REPLICA_MAX_LAG_SECONDS", 10, "Reports read the primary when the replica is further behind."),
+        PsaSetting("PSA_REPLICA_LAG_CHECK_MS", 1000, "How long a process reuses its measure of the replica's lag."),
         # --- stored files
         PsaSetting("PSA_FILES_SERVE", "django", "Who sends stored files: django, x-accel-redirect or x-sendfile."),
         PsaSetting("PSA_FILES_ACCEL_PREFIX", "/protected-files/", "nginx's internal location for stored files."),

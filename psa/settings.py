@@ -104,6 +104,7 @@ PSA_CLOSE_CHECKS = ["billing.close_checks.CLOSE_CHECKS"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "psa.core.replica.ReplicaStickyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "psa.web.context_processors.navigation",
+                "psa.core.replica.replica_note",
             ],
         },
     },
@@ -153,6 +155,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A streaming read replica (psa/core/replica.py): report and list views marked @replica_view read it, unless the
+# user wrote within PSA_REPLICA_STICKY_SECONDS or it is more than PSA_REPLICA_MAX_LAG_SECONDS behind.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL for DATABASE_URL too.")
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # The test runner never creates a database on a read-only standby: under tests the alias mirrors default
+    # (tests/fixtures_replica.py starts a real replica of the test database instead).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["psa.core.replica.ReplicaRouter"]
+PSA_REPLICA_STICKY_SECONDS = env_read(env, "PSA_REPLICA_STICKY_SECONDS")
+PSA_REPLICA_MAX_LAG_SECONDS = env_read(env, "PSA_REPLICA_MAX_LAG_SECONDS")
+PSA_REPLICA_LAG_CHECK_MS = env_read(env, "PSA_REPLICA_LAG_CHECK_MS")
+if PSA_REPLICA_STICKY_SECONDS <= PSA_REPLICA_MAX_LAG_SECONDS:
+    # A user's own write must be on the replica by the time their reports read it again: past the sticky
+    # window the replica is at most MAX_LAG behind, so it holds a write made more than MAX_LAG ago.
+    raise ImproperlyConfigured(
+        "PSA_REPLICA_STICKY_SECONDS must be greater than PSA_REPLICA_MAX_LAG_SECONDS, or a user could miss their "
+        "own write on a lagging replica."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # History (psa.core.history): an event is stamped with the time of its statement, not of its transaction's start,
 # so the changes of one long transaction (a billing run) keep their order in the audit trail.

@@ -119,7 +119,7 @@ def api_as(api_client, make_user):
     return login
 
 
-pytest_plugins = ["tests.fixtures_worker", "tests.fixtures_browser"]
+pytest_plugins = ["tests.fixtures_worker", "tests.fixtures_browser", "tests.fixtures_replica"]
 
 
 @pytest.fixture(autouse=True)

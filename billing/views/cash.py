@@ -27,6 +27,7 @@ from billing.views._common import finance_required, post_action
 from psa.core.dates import date_param, parse_date
 from psa.core.exceptions import ValidationFailed
 from psa.core.money import ZERO
+from psa.core.replica import replica_view
 
 PER_PAGE = 25
 
@@ -131,6 +132,7 @@ def _impact(base: CashForecast, scenario: CashForecast, granularity: str) -> lis
 
 
 @finance_required
+@replica_view
 def forecast_view(request):
     as_of = date_param(request, "as_of", timezone.localdate())
     granularity = "week" if request.GET.get("by") == "week" else "month"

@@ -9,6 +9,7 @@ from crm.filtersets import OpportunityFilter
 from crm.permissions import VIEW_ROLES
 from psa.core.dates import date_param
 from psa.core.money import ZERO
+from psa.core.replica import replica_view
 from psa.core.roles import role_required
 
 
@@ -38,6 +39,7 @@ WEIGHTED_COLOUR, UNWEIGHTED_COLOUR = "rgba(13, 110, 253, 0.75)", "rgba(108, 117,
 
 
 @role_required(*VIEW_ROLES)
+@replica_view
 def forecast(request):
     filterset, queryset, currency = _filtered(request)
     context = {"filter": filterset, "stats": selectors.win_stats(queryset), "currency": currency}

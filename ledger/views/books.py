@@ -23,6 +23,7 @@ from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.models import LegalEntity
+from psa.core.replica import replica_view
 from psa.core.roles import role_required
 
 
@@ -59,6 +60,7 @@ def account_form(request, pk: int | None = None):
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def account_ledger(request, pk: int):
     """General ledger of one account: lines in date order with a running balance, keyset-paginated."""
     account = get_object_or_404(LedgerAccount, pk=pk)
@@ -152,6 +154,7 @@ def periods_ensure_view(request):
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def export(request):
     """The export form; with its fields filled in, the download itself (streamed)."""
     today = timezone.localdate()

@@ -16,6 +16,7 @@ from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.models import AuditEvent
+from psa.core.replica import replica_view
 from psa.core.roles import Role, role_required
 
 LEDGER_ROLES = (Role.FINANCE,)  # admin holds every staff role
@@ -23,6 +24,7 @@ LINE_FIELD = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def entry_list(request):
     entries = JournalEntry.objects.select_related("posted_by", "reverses", "reversed_by", "period")
     filterset = JournalEntryFilter(request.GET, queryset=entries)

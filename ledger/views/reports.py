@@ -10,6 +10,7 @@ from ledger.forms import ALL_ENTITIES, BalanceSheetForm, PnlForm, TrialBalanceFo
 from ledger.selectors import balance_sheet, pnl, trial_balance
 from ledger.views.journal import LEDGER_ROLES
 from psa.core.exports import csv_writer
+from psa.core.replica import replica_view
 from psa.core.roles import role_required
 
 
@@ -39,6 +40,7 @@ def books_of(form) -> str:
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def trial_balance_view(request):
     at, period = timezone.localdate(), None
     form = TrialBalanceForm(request.GET or None, initial={"at": at})
@@ -65,6 +67,7 @@ def trial_balance_view(request):
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def pnl_view(request):
     today = timezone.localdate()
     start, end, by = year_start(today), today, "period"
@@ -106,6 +109,7 @@ def pnl_view(request):
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def balance_sheet_view(request: HttpRequest) -> HttpResponse:
     at: date = timezone.localdate()
     form = BalanceSheetForm(request.GET or None, initial={"at": at})

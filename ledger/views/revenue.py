@@ -55,6 +55,7 @@ from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.money import ZERO
 from psa.core.redirects import safe_next
+from psa.core.replica import replica_view
 from psa.core.roles import Role, has_role, role_required
 from psa.core.totals import currency_totals_many
 
@@ -355,6 +356,7 @@ def backlog_view(request):
 
 
 @role_required(*LEDGER_ROLES)
+@replica_view
 def forecast_view(request):
     """The revenue forecast per currency (`?currency=` for one), each month's figures in their own currency and
     the month's total in the functional currency at today's named rates."""

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from psa.core.currency import functional_currency
 from psa.core.exceptions import DomainError
 from psa.core.kpis import KPIS
+from psa.core.replica import replica_view
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.dashboard import dashboard_range, executive_dashboard, visible_for
 
@@ -73,6 +74,7 @@ def _charts(dash) -> list[dict]:
 
 
 @role_required(*DASHBOARD_ROLES)
+@replica_view
 def dashboard(request):
     series_keys, kpi_keys = visible_for(request.user)
     error, dash = None, None
@@ -116,6 +118,7 @@ class DashboardAPI(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
+    @replica_view
     def get(self, request):
         start, end = dashboard_range(
             start=request.query_params.get("start"), end=request.query_params.get("end"), today=timezone.localdate()

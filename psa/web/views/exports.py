@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from psa.core.dates import month_start, parse_date
 from psa.core.exceptions import ValidationFailed
+from psa.core.replica import replica_view
 from psa.core.roles import Role, has_role, role_required
 from psa.web.exports import INVOICE_COLUMN_DOCS, TIME_COLUMN_DOCS, invoices_csv, time_columns, time_csv
 
@@ -56,6 +57,7 @@ def exports(request):
 
 
 @role_required(*EXPORT_ROLES)
+@replica_view
 def export_invoices(request):
     if not has_role(request.user, Role.FINANCE, Role.ADMIN):
         raise PermissionDenied("Invoice exports are for finance.")
@@ -66,6 +68,7 @@ def export_invoices(request):
 
 
 @role_required(*EXPORT_ROLES)
+@replica_view
 def export_time(request):
     start, end, errors = _range(request)
     if errors:
