@@ -21,12 +21,18 @@ class Record:
     goal_ratio: float
     queries: int | None = None
     notes: str = ""
+    # The ratio of each round of a paired measurement (`paired`), reported as min/median/max in the notes.
+    round_ratios: list[float] | None = None
     ratio: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.ratio = round(self.ours_s / self.baseline_s, 3) if self.baseline_s else float("inf")
         self.ours_s = round(self.ours_s, 4)
         self.baseline_s = round(self.baseline_s, 4)
+        if self.round_ratios:
+            low, mid, high = min(self.round_ratios), statistics.median(self.round_ratios), max(self.round_ratios)
+            spread = f"ratio per round min/median/max {low:.2f}/{mid:.2f}/{high:.2f} of {len(self.round_ratios)}"
+            self.notes = f"{self.notes}; {spread}" if self.notes else spread
 
     @property
     def ok(self) -> bool:
@@ -56,3 +62,34 @@ def timed(fn: Callable[[], object], *, setup: Callable[[], object] | None = None
             times.append(time.perf_counter() - start)
         queries = counter.sent
     return statistics.median(times), queries
+
+
+@dataclass
+class Paired:
+    ours_s: float
+    baseline_s: float
+    queries: int
+    round_ratios: list[float]
+
+
+def paired(
+    ours: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    setup: Callable[[], object] | None = None,
+    repeat: int = 3,
+) -> Paired:
+    """Ours and the baseline in alternating rounds (setup, ours, setup, baseline), so a burst of load from other
+    processes falls on both sides of a round instead of on all of one side's runs. Gives the median time of each
+    side, the statements ours sent in its last round, and each round's ratio: the spread a reader needs to judge
+    a ratio measured on a shared machine."""
+    ours_times: list[float] = []
+    baseline_times: list[float] = []
+    queries = 0
+    for _ in range(repeat):
+        ours_s, queries = timed(ours, setup=setup, repeat=1)
+        baseline_s, _ = timed(baseline, setup=setup, repeat=1)
+        ours_times.append(ours_s)
+        baseline_times.append(baseline_s)
+    ratios = [round(o / b, 3) for o, b in zip(ours_times, baseline_times, strict=True) if b]
+    return Paired(statistics.median(ours_times), statistics.median(baseline_times), queries, ratios)

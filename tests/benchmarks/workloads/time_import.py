@@ -8,7 +8,7 @@ from django.db import transaction
 from projects.services.time import EntrySpec, time_entries_bulk_create
 from tests.benchmarks.gen_time import NOW, time_cells, time_truncate
 from tests.benchmarks.generator import copy_rows
-from tests.benchmarks.harness import Record, timed
+from tests.benchmarks.harness import Record, paired
 
 ENTRIES = {"tiny": 2_000, "S": 100_000, "M": 100_000}
 COLUMNS = ["consultant_id", "project_id", "task_id", "date", "hours", "note", "status", "rejection_reason",
@@ -39,17 +39,17 @@ def run(size: str) -> list[Record]:
         with transaction.atomic():
             copy_rows("projects_timeentry", COLUMNS, rows)
 
-    ours_s, queries = timed(ours, setup=time_truncate, repeat=3)
-    baseline_s, _ = timed(baseline, setup=time_truncate, repeat=3)
+    timing = paired(ours, baseline, setup=time_truncate, repeat=3)
     time_truncate()
     return [
         Record(
             name="time_import",
             size=size,
-            ours_s=ours_s,
-            baseline_s=baseline_s,
-            goal_ratio=5.0,
-            queries=queries,
+            ours_s=timing.ours_s,
+            baseline_s=timing.baseline_s,
+            goal_ratio=2.0,
+            queries=timing.queries,
+            round_ratios=timing.round_ratios,
             notes=f"{n} entries, validated (allocation, project dates, 24 h/day) then written; baseline bare COPY",
         )
     ]

@@ -9,7 +9,7 @@ from django.db import connection
 
 from projects.selectors import utilization
 from tests.benchmarks.gen_time import END, START, time_load, time_truncate
-from tests.benchmarks.harness import Record, timed
+from tests.benchmarks.harness import Record, paired
 
 ENTRIES = {"tiny": 5_000, "S": 100_000, "M": 1_000_000}
 RAW = """
@@ -37,18 +37,18 @@ def run(size: str) -> list[Record]:
     rows = ours()
     mine = {int(r.key): (r.billable, r.non_billable) for r in rows if r.billable or r.non_billable}
     assert mine == {c: (b, nb) for c, b, nb in raw_report(START, END)}, "ours and the baseline must agree"
-    ours_s, queries = timed(ours, repeat=5)
-    baseline_s, _ = timed(lambda: raw_report(START, END), repeat=5)
+    timing = paired(ours, lambda: raw_report(START, END), repeat=5)
     time_truncate()
     note = f"{n} approved entries" + (" (size S uses 100,000 instead of 1,000,000)" if size == "S" else "")
     return [
         Record(
             name="utilization_report",
             size=size,
-            ours_s=ours_s,
-            baseline_s=baseline_s,
-            goal_ratio=1.5,
-            queries=queries,
+            ours_s=timing.ours_s,
+            baseline_s=timing.baseline_s,
+            goal_ratio=1.3,
+            queries=timing.queries,
+            round_ratios=timing.round_ratios,
             notes=note + "; per consultant, capacity less time off, targets",
         )
     ]
