@@ -9,6 +9,7 @@ from billing.models import (
     BillingRunItem,
     CapWriteDown,
     Invoice,
+    InvoiceDelivery,
     InvoiceLine,
     Payment,
     PaymentAllocation,
@@ -74,6 +75,15 @@ class InvoiceAdmin(ReadOnlyAdmin):
     search_fields = ["number", "buyer_name"]
     list_select_related = ["account"]
     inlines = [LineInline]
+
+
+@admin.register(InvoiceDelivery)
+class InvoiceDeliveryAdmin(ReadOnlyAdmin):
+    """Who sent which document to whom ("Send to client"); the e-mail itself is the outbox message."""
+
+    list_display = ["invoice", "to", "sent_by", "sent_at", "outbox_message"]
+    list_select_related = ["invoice", "sent_by"]
+    search_fields = ["invoice__number", "to"]
 
 
 @admin.register(SourceLink)

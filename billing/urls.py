@@ -4,6 +4,7 @@ from django.urls import path
 
 from billing.views import (
     cash,
+    delivery,
     disputes,
     fragments,
     golive,
@@ -33,6 +34,8 @@ urlpatterns = [
     path("billing/invoices/<int:pk>/issue/", invoices.invoice_issue_view, name="invoice-issue"),
     path("billing/invoices/<int:pk>/cancel/", invoices.invoice_cancel_view, name="invoice-cancel"),
     path("billing/invoices/<int:pk>/credit/", invoices.invoice_credit, name="invoice-credit"),
+    path("billing/invoices/<int:pk>/preview.pdf", delivery.invoice_preview, name="invoice-preview"),
+    path("billing/invoices/<int:pk>/send/", delivery.invoice_send_view, name="invoice-send"),
     path("billing/invoices/<int:pk>/render/", invoices.invoice_render_view, name="invoice-render"),
     path("billing/invoices/<int:pk>/lines/<int:line_id>/explain/", invoices.line_explain, name="line-explain"),
     path("billing/invoices/<int:pk>/write-off/", invoices.write_off_request_view, name="write-off-request"),

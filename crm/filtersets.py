@@ -1,13 +1,16 @@
 """FilterSets shared by the pipeline pages and the API."""
 
+from datetime import date
+
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils import timezone
 
 from crm.choices import COUNTRIES, CURRENCIES, OpportunityStatus
 from crm.models import Account, Contact, Opportunity, Stage, Vendor
-from psa.core.dates import MAX_DATE, MIN_DATE
+from psa.core.dates import MAX_DATE, MIN_DATE, month_start, months_between
 from psa.core.filters import IdFilter
 from psa.core.roles import Role
 
@@ -29,8 +32,20 @@ def sales_users(request=None):
     )
 
 
-class MonthInput(forms.TextInput):
-    input_type = "month"
+def close_month_choices(today: date, selected: str = "") -> list[tuple[str, str]]:
+    """The close-month filter's options by name ("December 2026"): a year back to two years ahead, and the
+    chosen month when it is outside that. A browser's own month input shows "--------- ----" when empty."""
+    first = month_start(today)
+    start = date(first.year - 1, first.month, 1)
+    end = date(first.year + 2, first.month, 1)
+    months = [(f"{m:%Y-%m}", f"{m:%B %Y}") for m in months_between(start, end)]
+    if selected and selected not in dict(months):
+        try:
+            year, month = (int(p) for p in selected.split("-")[:2])
+            months.insert(0, (f"{year:04d}-{month:02d}", f"{date(year, month, 1):%B %Y}"))
+        except ValueError:
+            pass
+    return [("", "Any close month"), *months]
 
 
 class OpportunityFilter(django_filters.FilterSet):
@@ -39,7 +54,7 @@ class OpportunityFilter(django_filters.FilterSet):
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.order_by("order"), empty_label="Any stage")
     status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices, empty_label="Any status")
     currency = django_filters.ChoiceFilter(choices=CURRENCIES, empty_label="Any currency")
-    close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=MonthInput)
+    close_month = django_filters.CharFilter(label="Close month", method="filter_close_month", widget=forms.Select)
     account = django_filters.CharFilter(label="Account", field_name="account__name", lookup_expr="icontains")
     account_id = IdFilter(field_name="account_id", widget=forms.HiddenInput)
     amount_min = django_filters.NumberFilter(
@@ -55,6 +70,8 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        selected = (self.data.get("close_month") or "") if self.data else ""
+        self.form.fields["close_month"].widget.choices = close_month_choices(timezone.localdate(), selected)
         _bootstrap(self)
 
     def filter_q(self, queryset, name, value):

@@ -262,3 +262,16 @@ class VendorForm(StyledModelForm):
         super().__init__(*args, **kwargs)
         self.fields["name"].required = False
         self.fields["name"].help_text = "The name people use (the legal name when empty)."
+
+
+class OpportunityInlineForm(StyledModelForm):
+    """The pipeline list's inline edit of a deal: what changes most between calls. The amount is the sum of the
+    deal's lines (edited on its page); the stage moves on the board, where the move is recorded."""
+
+    probability = forms.IntegerField(min_value=0, max_value=100, label="Probability (%)")
+
+    class Meta:
+        model = Opportunity
+        fields = ["name", "probability", "expected_close_date"]
+        widgets = {"expected_close_date": DateInput()}
+        labels = {"name": "Deal name", "expected_close_date": "Expected close date"}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("crm/opportunities/new/", pipeline.opportunity_create, name="opportunity-create"),
     path("crm/opportunities/<int:pk>/", pipeline.opportunity_detail, name="opportunity"),
     path("crm/opportunities/<int:pk>/edit/", pipeline.opportunity_edit, name="opportunity-edit"),
+    path("crm/opportunities/<int:pk>/inline/", pipeline.opportunity_inline, name="opportunity-inline"),
     path("crm/opportunities/<int:pk>/move/", pipeline.opportunity_move, name="opportunity-move"),
     path("crm/opportunities/<int:pk>/lose/", pipeline.opportunity_lose, name="opportunity-lose"),
     path("crm/opportunities/<int:pk>/reopen/", pipeline.opportunity_reopen, name="opportunity-reopen"),

@@ -6,6 +6,7 @@ trigger that keeps issued documents immutable. Every write goes through billing.
 """
 
 from billing.models.cash import CashForecastLine, CashForecastSnapshot
+from billing.models.deliveries import InvoiceDelivery
 from billing.models.disputes import Dispute, DisputeLine
 from billing.models.golive import GoLive, GoLiveAccountMap, GoLiveBalance, GoLiveImport, GoLiveObject
 from billing.models.invoices import (
@@ -49,6 +50,7 @@ __all__ = [
     "GoLiveImport",
     "GoLiveObject",
     "Invoice",
+    "InvoiceDelivery",
     "InvoiceHistory",
     "InvoiceLine",
     "InvoiceTax",

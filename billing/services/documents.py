@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from billing.choices import TYPE_CODES, UNITS, SourceKind, TaxKind
+from billing.choices import TYPE_CODES, UNITS, InvoiceStatus, SourceKind, TaxKind
 from billing.models import Invoice, SourceLink
 from billing.services.bank_transfer import transfer_details
 from billing.services.posting import invoice_rate
@@ -94,6 +94,8 @@ def invoice_context(invoice: Invoice) -> dict:
         "retainage_note": retainage_note(invoice),
         # Bank transfer: the ISO 11649 reference and, for a euro invoice to an IBAN, the EPC QR code.
         "transfer": transfer_details(invoice) if not invoice.is_credit_note and invoice.number else None,
+        # A draft is only ever rendered as a preview (billing.services.delivery), marked as such on every page.
+        "draft": invoice.status == InvoiceStatus.DRAFT,
     }
 
 

@@ -1,4 +1,5 @@
 from urllib.parse import urlencode, urlsplit
+from uuid import uuid4
 
 from django.contrib import messages
 from django.http import QueryDict
@@ -21,11 +22,14 @@ from billing.services import (
     write_off_reject,
     write_off_request,
 )
+from billing.services.delivery import invoice_billing_email
 from billing.views._common import finance_required, post_action
+from ledger.views.journal import LEDGER_ROLES
 from psa.core.exceptions import DomainError
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.redirects import safe_next
+from psa.core.roles import has_role
 
 INVOICE_SORTS = {
     "number": "number",
@@ -88,6 +92,11 @@ def invoice_detail(request, pk: int):
         "pending_write_off": invoice.write_offs.filter(status=WriteOffStatus.REQUESTED).first(),
         "disputes": disputes,
         "open_dispute": next((d for d in disputes if d.is_open), None),
+        "deliveries": list(invoice.deliveries.select_related("sent_by")),
+        # one key per page load: a double click on "Send to client" is one send (billing.services.delivery)
+        "send_key": uuid4().hex,
+        "send_to": invoice_billing_email(invoice),
+        "can_see_ledger": has_role(request.user, *LEDGER_ROLES),
     }
     return render(request, "billing/invoice_detail.html", context)
 

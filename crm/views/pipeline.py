@@ -2,6 +2,7 @@
 demand, milestones, lose and reopen. Winning is a projects view (the handoff lives there)."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,9 +11,16 @@ from django.views.decorators.http import require_POST
 from crm import selectors, services
 from crm.choices import OpportunityStatus
 from crm.filtersets import OpportunityFilter
-from crm.forms import LineMilestoneForm, LoseForm, OpportunityForm, OpportunityLineForm, RoleDemandForm
+from crm.forms import (
+    LineMilestoneForm,
+    LoseForm,
+    OpportunityForm,
+    OpportunityInlineForm,
+    OpportunityLineForm,
+    RoleDemandForm,
+)
 from crm.models import Opportunity, Stage
-from crm.permissions import EDIT_ROLES, VIEW_ROLES, is_sales_manager, may_change_deal
+from crm.permissions import EDIT_ROLES, VIEW_ROLES, import_kinds, is_sales_manager, may_change_deal
 from crm.services.credit import CREDIT_ROLES, active_hold
 from crm.views._common import call_service, flash_error
 from psa.core.exceptions import DomainError
@@ -45,6 +53,7 @@ def _board_context(request, error: str = "") -> dict:
         "can_edit": may_edit(request.user),
         "error": error,
         "query": request.GET.urlencode(),
+        "can_import": bool(import_kinds(request.user)),
     }
 
 
@@ -93,8 +102,39 @@ def opportunity_list(request):
     return render(
         request,
         "crm/opportunity_list.html",
-        {"filter": filterset, "page_obj": page_obj, "sort": sort, "can_edit": may_edit(request.user)},
+        {
+            "filter": filterset,
+            "page_obj": page_obj,
+            "sort": sort,
+            "can_edit": may_edit(request.user),
+            "manager": is_sales_manager(request.user),
+            "can_import": bool(import_kinds(request.user)),
+        },
     )
+
+
+@role_required(*EDIT_ROLES)
+def opportunity_inline(request, pk: int):
+    """The list's inline edit of one row (HTMX): GET the row as a form (or, with `cancel`, as it was); POST saves
+    through the same service as the edit page and answers the row, or the form with its errors inline (400)."""
+    opp = get_object_or_404(selectors.opportunity_list(request.user), pk=pk)
+    if not may_change_deal(request.user, opp) or opp.status != OpportunityStatus.OPEN:
+        raise PermissionDenied("Only the owner or a sales manager may edit an open deal.")
+    row = {"opp": opp, "can_edit": True, "manager": is_sales_manager(request.user)}
+    if request.method == "GET":
+        if request.GET.get("cancel"):
+            return render(request, "crm/_opportunity_row.html", row)
+        return render(request, "crm/_opportunity_row_form.html", row | {"form": OpportunityInlineForm(instance=opp)})
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = OpportunityInlineForm(request.POST, instance=Opportunity.objects.get(pk=pk))
+    if form.is_valid() and call_service(
+        form, services.opportunity_update, opportunity_id=pk, by=request.user, **form.cleaned_data
+    ):
+        return render(
+            request, "crm/_opportunity_row.html", row | {"opp": selectors.opportunity_list(request.user).get(pk=pk)}
+        )
+    return render(request, "crm/_opportunity_row_form.html", row | {"form": form}, status=400)
 
 
 @role_required(*EDIT_ROLES)
@@ -258,11 +298,13 @@ def opportunity_lose(request, pk: int):
     form = LoseForm(request.POST)
     form.is_valid()
     try:
-        services.opportunity_lose(opportunity_id=pk, by=request.user, reason=form.cleaned_data.get("reason", ""))
-        messages.success(request, "Marked the deal as lost.")
+        opp = services.opportunity_lose(opportunity_id=pk, by=request.user, reason=form.cleaned_data.get("reason", ""))
+        messages.success(request, f"Marked “{opp.name}” as lost.")
     except DomainError as exc:
         flash_error(request, exc)
-    return redirect("crm:opportunity", pk=pk)
+        return redirect("crm:opportunity", pk=pk)
+    # from the board's Lost column: back to the board; from the deal's page: the deal
+    return redirect(safe_next(request, reverse("crm:opportunity", args=[pk])))
 
 
 @role_required(*EDIT_ROLES)

@@ -2,6 +2,7 @@ from django.conf import settings
 
 from psa.core.roles import primary_role, user_roles
 from psa.web.navigation import menu_for, menu_grouped
+from psa.web.search import search_kinds
 
 
 def navigation(request):
@@ -16,4 +17,6 @@ def navigation(request):
         "nav_menu": menu_grouped(items),
         "user_roles": sorted(r.label for r in user_roles(user)),
         "primary_role": role.value if role else "",
+        # the top bar's search box, for whoever may search something (never a client-portal user)
+        "search_enabled": bool(search_kinds(user)),
     }

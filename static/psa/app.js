@@ -81,6 +81,25 @@
     }
   });
 
+  // The global search: "/" (outside a field) or Ctrl-K / Cmd-K anywhere puts the cursor in the top bar's box;
+  // on a narrow screen the collapsed menu opens first so the box can be seen.
+  document.addEventListener("keydown", function (event) {
+    const box = document.getElementById("global-search");
+    if (!box) return;
+    const target = event.target;
+    const typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    const slash = event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey;
+    const ctrlK = (event.ctrlKey || event.metaKey) && (event.key === "k" || event.key === "K");
+    if (!slash && !ctrlK) return;
+    event.preventDefault();
+    const menu = box.closest(".navbar-collapse");
+    if (menu && !menu.classList.contains("show") && box.offsetParent === null && typeof bootstrap !== "undefined") {
+      bootstrap.Collapse.getOrCreateInstance(menu).show();
+    }
+    box.focus();
+    box.select();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { renderCharts(document); focusableScrollers(document); });
   document.addEventListener("htmx:afterSettle", function (event) {
     renderCharts(event.target);

@@ -39,6 +39,40 @@
     if (column && !column.contains(event.relatedTarget)) column.classList.remove("psa-drop-target");
   });
 
+  // Won and Lost: a win runs the hand-off (a full page: the new project, or the deal with what is missing); a
+  // loss asks for the reason first.
+  document.addEventListener("dragover", function (event) {
+    const outcome = dragged && event.target.closest && event.target.closest("[data-outcome]");
+    if (!outcome) return;
+    event.preventDefault();
+    outcome.classList.add("psa-drop-target");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    const outcome = event.target.closest && event.target.closest("[data-outcome]");
+    if (outcome && !outcome.contains(event.relatedTarget)) outcome.classList.remove("psa-drop-target");
+  });
+
+  document.addEventListener("drop", function (event) {
+    const outcome = dragged && event.target.closest && event.target.closest("[data-outcome]");
+    if (!outcome) return;
+    event.preventDefault();
+    outcome.classList.remove("psa-drop-target");
+    if (outcome.dataset.outcome === "won") {
+      const form = document.getElementById("board-win-form");
+      form.action = dragged.dataset.winUrl;
+      form.submit();
+      return;
+    }
+    const modal = document.getElementById("board-lose-modal");
+    const form = document.getElementById("board-lose-form");
+    form.action = dragged.dataset.loseUrl;
+    modal.querySelector("[data-deal-name]").textContent = "“" + dragged.dataset.name + "”";
+    form.reset();
+    modal.addEventListener("shown.bs.modal", function () { document.getElementById("board-lose-reason").focus(); }, { once: true });
+    bootstrap.Modal.getOrCreateInstance(modal).show();
+  });
+
   document.addEventListener("drop", function (event) {
     const column = dragged && event.target.closest && event.target.closest("[data-stage]");
     if (!column || typeof htmx === "undefined") return;
