@@ -1,4 +1,4 @@
-"""In Chromium (issue 23): the board's columns take drops below their last card and the Lost column asks why;
+"""In Chromium: the board's columns take drops below their last card and the Lost column asks why;
 the invoice page's Explain panel opens in view; "/" and Ctrl-K reach the global search. Screenshots at 1440 and
 390 px of each page."""
 
@@ -52,7 +52,7 @@ def test_a_drop_below_the_last_card_moves_the_deal(page, login, screenshot, rep)
     page.wait_for_selector(f"[data-testid=column-proposal] [data-testid=card-{deal.pk}]")
     deal.refresh_from_db()
     assert deal.stage.name == "Proposal"
-    _shots(page, screenshot, "issue23-pipeline-board")
+    _shots(page, screenshot, "polish-pipeline-board")
     assert page.js_errors == [], page.js_errors
 
 
@@ -63,7 +63,7 @@ def test_dropping_on_lost_asks_why_and_closes_the_deal(page, login, screenshot, 
     page.drag_and_drop(f"[data-testid=card-{deal.pk}]", "[data-testid=drop-lost]")
     page.wait_for_selector("#board-lose-modal.show")
     assert "Lose me" in page.inner_text("#board-lose-title")
-    screenshot(page, "issue23-pipeline-lose-modal")
+    screenshot(page, "polish-pipeline-lose-modal")
     page.fill("#board-lose-reason", "Budget frozen")
     page.click("[data-testid=lose-confirm]")
     page.wait_for_url("**/crm/pipeline/**")
@@ -81,7 +81,7 @@ def test_the_list_edits_a_deal_inline(page, login, screenshot, rep):
     page.fill(f"[data-testid=opp-row-form-{deal.pk}] input[name=probability]", "150")
     page.click(f"[data-testid=inline-save-{deal.pk}]")
     page.wait_for_selector("[data-testid=inline-error-probability]")
-    _shots(page, screenshot, "issue23-pipeline-list-inline-error")
+    _shots(page, screenshot, "polish-pipeline-list-inline-error")
     page.fill(f"[data-testid=opp-row-form-{deal.pk}] input[name=probability]", "40")
     page.click(f"[data-testid=inline-save-{deal.pk}]")
     page.wait_for_selector(f"[data-testid=opp-row-{deal.pk}]")
@@ -98,21 +98,21 @@ def test_the_explain_panel_opens_in_view(page, login, screenshot, transactional_
     login("fiona", TEST_PASSWORD)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"/billing/invoices/{invoice.pk}/")
-    _shots(page, screenshot, "issue23-invoice")
+    _shots(page, screenshot, "polish-invoice")
     page.locator("[data-testid=explain]").first.click()
     panel = page.wait_for_selector("[data-testid=explain-panel]")
     page.wait_for_timeout(600)
     top = page.evaluate("document.querySelector('[data-testid=explain-panel]').getBoundingClientRect().top")
     assert 0 <= top < 900, top  # scrolled into view, below the sticky top bar
     assert panel.is_visible()
-    screenshot(page, "issue23-invoice-explain")
+    screenshot(page, "polish-invoice-explain")
     contract, _, _ = milestone_contract("80.00")
     with transaction.atomic():
         draft = invoice_draft_for_contract(contract=contract, period_end=dt.date(2026, 1, 31))
     page.goto(f"/billing/invoices/{draft.pk}/")
     assert page.inner_text("h1").startswith(f"Draft invoice #{draft.pk}")
     assert page.locator("[data-testid=preview-pdf]").is_visible()
-    _shots(page, screenshot, "issue23-invoice-draft")
+    _shots(page, screenshot, "polish-invoice-draft")
     assert page.js_errors == [], page.js_errors
 
 
@@ -130,7 +130,7 @@ def test_slash_and_ctrl_k_reach_the_global_search(page, login, screenshot, rep):
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=search-group-accounts]")
     assert page.locator("[data-testid=search-group-opportunities] a").count() == 1
-    _shots(page, screenshot, "issue23-search")
+    _shots(page, screenshot, "polish-search")
     page.set_viewport_size({"width": 390, "height": 900})
     page.goto("/crm/pipeline/")
     page.keyboard.press("/")
