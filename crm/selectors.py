@@ -152,7 +152,9 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
     ]
     ids = list(firsts[0].union(*firsts[1:], all=True).order_by()) if firsts else []
     cards = (
-        open_deals.filter(pk__in=ids).select_related("account", "owner").order_by("stage_id", "expected_close_date", "id")
+        open_deals.filter(pk__in=ids)
+        .select_related("account", "owner")
+        .order_by("stage_id", "expected_close_date", "id")
         if ids
         else []
     )

@@ -40,7 +40,9 @@ def test_an_account_id_in_the_link_still_filters_and_is_kept_by_the_filter_form(
 def test_the_payment_list_filters_by_client_name(client_as, periods):
     client = client_as("finance")
     for name in ("Acme Holdings", "Zenith Partners"):
-        payment_record(by=client.user, account_id=make_account(name=name).pk, amount="10.00", received_on=date(2026, 2, 5))
+        payment_record(
+            by=client.user, account_id=make_account(name=name).pk, amount="10.00", received_on=date(2026, 2, 5)
+        )
     response = client.get(reverse("billing:payment-list"), {"client": "acme"})
     assert [p.account.name for p in response.context["page_obj"]] == ["Acme Holdings"]
 
