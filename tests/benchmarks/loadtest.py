@@ -89,10 +89,14 @@ def session_cookie(user) -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
 
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # the first backend that loads users (django-axes' backend only guards the login form)
+    store[BACKEND_SESSION_KEY] = next(
+        b for b in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(b), "get_user")
+    )
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key
@@ -197,18 +201,24 @@ def hammer(url: str, cookie: dict, *, concurrency: int, duration: float, warmup:
     return lat, errors, duration
 
 
-def timesheet_saves(base: str, cookie: dict, *, concurrency: int, duration: float) -> Result:
+def timesheet_saves(base: str, *, concurrency: int, duration: float) -> Result:
     """Concurrent cell saves by one consultant, each thread on its own day, values changing on every save; after
     the run every cell must hold the last value its thread saved (a lost update counts as an error)."""
+    from django.contrib.auth.models import Group
     from django.urls import reverse
 
     from projects.models import Allocation, TimeEntry
+    from psa.core.roles import Role
 
-    users = personas()
-    consultant = users["consultant"].consultant
-    allocation = Allocation.objects.filter(consultant=consultant).order_by("pk").first()
+    # the demo consultant when it is allocated, else the first allocated consultant (a loaded firm's)
+    demo = Allocation.objects.filter(consultant__user__username="consultant").order_by("pk").first()
+    allocation = demo or Allocation.objects.select_related("consultant__user").order_by("pk").first()
     if allocation is None:
         return Result("timesheet_cell_save", "write", concurrency, 0, 0, 0, 0, 1, None, notes="no allocation")
+    consultant = allocation.consultant
+    # the bench generators' consultants carry no role group; the timesheet is for the consultant role
+    consultant.user.groups.add(Group.objects.get(name=Role.CONSULTANT.value))
+    cookie = {"sessionid": session_cookie(consultant.user)}
     monday = date.today() - timedelta(days=date.today().weekday() + 7 * 60)
     days = [monday + timedelta(days=7 * (i // 5) + i % 5) for i in range(concurrency)]
     TimeEntry.objects.filter(consultant=consultant, project_id=allocation.project_id, date__in=days).delete()
@@ -344,7 +354,7 @@ def main(argv: list[str]) -> int:
             print(f"{r.name:<24} {r.kind:<7} {r.rps:>7} req/s  p50 {r.p50_ms:>8} ms  p95 {r.p95_ms:>8} ms  "
                   f"p99 {r.p99_ms:>8} ms  errors {r.errors}  queries {r.queries}", flush=True)  # fmt: skip
         if not args.only or "timesheet_cell_save" in args.only:
-            r = timesheet_saves(base, cookies["consultant"], concurrency=min(4, args.concurrency),
+            r = timesheet_saves(base, concurrency=min(4, args.concurrency),
                                 duration=args.duration)  # fmt: skip
             results.append(r)
             print(f"{r.name:<24} {r.kind:<7} {r.rps:>7} req/s  p95 {r.p95_ms} ms  {r.notes}", flush=True)
