@@ -41,6 +41,7 @@ help:
 	@echo "make test-slow  only the slow checks: browser, real worker, crash-and-rerun, benchmark smoke, demo launcher"
 	@echo "make lint     ruff, import-linter (layers), missing migrations, mypy (types)"
 	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
+	@echo "make loadtest pages under 16 concurrent connections (gunicorn on 127.0.0.1), results/loadtest.json"
 
 # --- the demo firm ------------------------------------------------------------------------------------
 # make install/run/worker seed and run the demo, so they ask for the demo seller explicitly (Northwind and an
@@ -137,6 +138,20 @@ bench: deps $(HORDAK_VENV)/.installed
 	@eval "$$($(PY) tests/services_probe.py)"; \
 	BENCH_SIZE=$(BENCH_SIZE) DEBUG=false SECRET_KEY=bench-only-secret-key-0123456789abcdef STATIC_MANIFEST=false \
 	$(PY) -m tests.benchmarks.run $(BENCH_ONLY)
+
+# make loadtest: gunicorn (production settings, 2 workers x 4 threads) on 127.0.0.1 against DATABASE_URL, each
+# persona's pages at LOADTEST_CONCURRENCY connections for LOADTEST_DURATION seconds each; LOADTEST_LOAD=S|M
+# loads the bench pipeline and time first. Results in tests/benchmarks/results/loadtest.json.
+LOADTEST_CONCURRENCY ?= 16
+LOADTEST_DURATION ?= 15
+LOADTEST_LOAD ?=
+.PHONY: loadtest
+loadtest: deps
+	@eval "$$($(PY) tests/services_probe.py)"; \
+	DEBUG=false SECRET_KEY=loadtest-only-secret-key-0123456789abcdef STATIC_MANIFEST=false SECURE_SSL_REDIRECT=false \
+	  SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false PSA_DEMO_FIRM=true \
+	$(PY) -m tests.benchmarks.loadtest --serve --concurrency $(LOADTEST_CONCURRENCY) --duration $(LOADTEST_DURATION) \
+	  $(if $(LOADTEST_LOAD),--load $(LOADTEST_LOAD))
 
 .PHONY: clean
 clean:

@@ -26,11 +26,21 @@ SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
 TEXT = forms.TextInput(attrs={"class": "form-control form-control-sm"})
 
 
+class AccountIdFilter(django_filters.ModelChoiceFilter):
+    """An account by id, for links from an account's page and the API. Rendered hidden: a select would send
+    every account (thousands at a real firm) as an <option> with each page; people search by name instead."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Account.objects.order_by("name"))
+        kwargs.setdefault("widget", forms.HiddenInput)
+        super().__init__(**kwargs)
+
+
 class InvoiceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Number or client", method="search", widget=TEXT)
     kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices, widget=SELECT)
     status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices, widget=SELECT)
-    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    account = AccountIdFilter()
     entity = django_filters.ModelChoiceFilter(
         queryset=LegalEntity.objects.order_by("code"), label="Legal entity", widget=SELECT
     )
@@ -56,14 +66,15 @@ class PortalInvoiceFilter(django_filters.FilterSet):
 
 
 class PaymentFilter(django_filters.FilterSet):
-    account = django_filters.ModelChoiceFilter(queryset=Account.objects.order_by("name"), widget=SELECT)
+    client = django_filters.CharFilter(field_name="account__name", lookup_expr="icontains", label="Client", widget=TEXT)
+    account = AccountIdFilter()
     method = django_filters.ChoiceFilter(choices=PaymentMethod.choices, widget=SELECT)
     received_from = DateFilter(field_name="received_on", lookup_expr="gte", widget=DATE)
     received_to = DateFilter(field_name="received_on", lookup_expr="lte", widget=DATE)
 
     class Meta:
         model = Payment
-        fields = ["account", "method", "received_from", "received_to"]
+        fields = ["client", "account", "method", "received_from", "received_to"]
 
 
 class RunFilter(django_filters.FilterSet):

@@ -335,6 +335,14 @@ class Opportunity(models.Model):
             models.Index(fields=["status", "expected_close_date"], name="crm_opp_status_close_idx"),
             models.Index(fields=["owner", "status"], name="crm_opp_owner_status_idx"),
             models.Index(fields=["stage", "status"], name="crm_opp_stage_status_idx"),
+            # The board's first cards of each stage: a per-stage LIMIT reads only those rows (crm.selectors.board).
+            models.Index(
+                fields=["stage", "expected_close_date", "id"],
+                condition=Q(status="open"),
+                name="crm_opp_open_stage_close_idx",
+            ),
+            # The opportunity list's default sort (closing soonest, id breaking ties).
+            models.Index(fields=["expected_close_date", "id"], name="crm_opp_close_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -502,19 +502,11 @@ def staffing_gap(*, as_of: date, deals: list[Deal], weeks: int = WEEKS) -> Staff
     deals' role demand x probability, for the base pipeline and for the scenario (close-date shifts move the
     demand, left-out deals drop it). gap = free - scenario demand (negative: people to find)."""
     week_list, heat = capacity_heatmap(start=as_of, weeks=weeks)
-    consultants = list(
-        Consultant.objects.filter(is_active=True)
-        .select_related("role")
-        .order_by("user__last_name", "user__first_name", "id")
-    )
-    # capacity_heatmap lists consultants in its own order; match rows by label through the same query order.
-    by_label = {row.label: row for row in heat}
     bench: dict[str, list[Decimal]] = {}
-    for c in consultants:
-        row = by_label.get(f"{c} · {c.role.name}")
-        if row is None:
+    for row in heat:
+        if row.consultant is None:
             continue
-        cells = bench.setdefault(c.role.name, [ZERO] * weeks)
+        cells = bench.setdefault(row.consultant.role.name, [ZERO] * weeks)
         for i, cell in enumerate(row.cells):
             cells[i] += max(ZERO, cell["capacity"] - cell["hard"] - cell["soft"])
     by_id = {d.id: d for d in deals}

@@ -236,6 +236,9 @@ class TimeEntry(models.Model):
             models.Index(fields=["consultant", "date"], name="projects_te_cons_date"),
             models.Index(fields=["project", "status", "date"], name="projects_te_proj_status"),
             models.Index(fields=["status", "date"], name="projects_te_status_date"),
+            # Date windows across every consultant (the exception queue's time outliers, daily totals): led by
+            # the date, with the hours so the window is read from the index alone.
+            models.Index(fields=["date", "consultant", "hours"], name="projects_te_date_cons_hours"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(hours__gt=0) & Q(hours__lte=24), name="projects_te_hours_range"),

@@ -253,14 +253,20 @@ def staffing_suggestions(
 class HeatRow:
     label: str
     cells: list  # per week: {"capacity", "hard", "soft", "load" (percent), "demand"?}
+    consultant: Consultant | None = None  # whose row it is (the role bench and the cash forecast group by it)
 
 
 def capacity_heatmap(*, start: date, weeks: int = 12) -> tuple[list[date], list[HeatRow]]:
-    """Per consultant and week: hard and soft booked hours against capacity less time off. Three queries."""
+    """Per consultant and week: hard and soft booked hours against capacity less time off, one row per active
+    consultant by name. Three queries; a page computes it once and hands it to role_bench_vs_demand."""
     first = week_start(start)
     week_list = [first + timedelta(days=7 * i) for i in range(weeks)]
     last = week_list[-1] + timedelta(days=6)
-    consultants = list(Consultant.objects.filter(is_active=True).select_related("user", "role"))
+    consultants = list(
+        Consultant.objects.filter(is_active=True)
+        .select_related("user", "role")
+        .order_by("user__last_name", "user__first_name", "id")
+    )
     ids = [c.pk for c in consultants]
     hard: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
     soft: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
@@ -281,21 +287,22 @@ def capacity_heatmap(*, start: date, weeks: int = 12) -> tuple[list[date], list[
             load = int((h + s) * 100 / cap) if cap else (0 if not (h + s) else 999)
             cells.append({"capacity": cap, "hard": h.quantize(Decimal("0.1")), "soft": s.quantize(Decimal("0.1")),
                           "load": load})  # fmt: skip
-        rows.append(HeatRow(f"{c} · {c.role.name}", cells))
+        rows.append(HeatRow(f"{c} · {c.role.name}", cells, consultant=c))
     return week_list, rows
 
 
-def role_bench_vs_demand(*, start: date, weeks: int = 12) -> tuple[list[date], list[dict]]:
+def role_bench_vs_demand(
+    *, start: date, weeks: int = 12, heat: tuple[list[date], list[HeatRow]] | None = None
+) -> tuple[list[date], list[dict]]:
     """Per role and week: bench hours (capacity less time off less hard and soft bookings) against the
-    pipeline-weighted demand of open deals (crm.selectors.weighted_demand)."""
-    week_list, rows = capacity_heatmap(start=start, weeks=weeks)
-    consultants = list(
-        Consultant.objects.filter(is_active=True)
-        .select_related("role")
-        .order_by("user__last_name", "user__first_name", "id")
-    )
+    pipeline-weighted demand of open deals (crm.selectors.weighted_demand). `heat` is capacity_heatmap's
+    result for the same start and weeks when the caller has it already (the heatmap page), so the matrix is
+    computed once per view."""
+    week_list, rows = heat if heat is not None else capacity_heatmap(start=start, weeks=weeks)
     bench: dict[str, list[Decimal]] = {}
-    for c, row in zip(consultants, rows, strict=False):
+    for row in rows:
+        c = row.consultant
+        assert c is not None  # capacity_heatmap names every row's consultant
         cells = bench.setdefault(c.role.name, [ZERO] * weeks)
         for i, cell in enumerate(row.cells):
             cells[i] += max(ZERO, cell["capacity"] - cell["hard"] - cell["soft"])

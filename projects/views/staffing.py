@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -29,6 +30,8 @@ from psa.core.roles import Role, role_required
 
 STAFF_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
 UTIL_ROLES = (Role.PROJECT_MANAGER, Role.FINANCE, Role.ADMIN)
+# People per page of the heatmap (500 consultants x 12 weeks rendered at once was 6,000 cells).
+HEATMAP_PAGE_SIZE = 50
 
 
 def _posted_date(data, name: str) -> date:
@@ -121,14 +124,18 @@ def allocate(request):
 
 @role_required(*STAFF_ROLES)
 def heatmap(request):
+    """The role bench against demand (every consultant counts) and the per-person heatmap a page of people at
+    a time; the capacity matrix behind both is computed once."""
     start = week_start(date_param(request, "start", date.today()))
-    weeks, rows = capacity_heatmap(start=start, weeks=12)
-    _weeks, roles = role_bench_vs_demand(start=start, weeks=12)
+    heat = capacity_heatmap(start=start, weeks=12)
+    _weeks, roles = role_bench_vs_demand(start=start, weeks=12, heat=heat)
+    weeks, rows = heat
+    page_obj = Paginator(rows, HEATMAP_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "projects/heatmap.html",
-        {"weeks": weeks, "rows": rows, "roles": roles, "start": start, "prev": start - timedelta(weeks=12),
-         "next": start + timedelta(weeks=12)},
+        {"weeks": weeks, "rows": page_obj, "page_obj": page_obj, "roles": roles, "start": start,
+         "prev": start - timedelta(weeks=12), "next": start + timedelta(weeks=12)},
     )  # fmt: skip
 
 

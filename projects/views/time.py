@@ -38,7 +38,9 @@ from psa.core.money import to_decimal
 from psa.core.roles import Role, role_required
 from psa.core.uploads import upload_limited
 
-QUEUE_LIMIT = 500
+# The approval queue shows the oldest entries first, a page an approver can read and decide (500 rows made a
+# page that took seconds under load); deciding them brings the next ones up.
+QUEUE_LIMIT = 100
 APPROVER_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
 
 

@@ -12,6 +12,7 @@ from projects.choices import EntryStatus
 from projects.models import TimeEntry
 from projects.services import expenses as ex
 from projects.services import time as ts
+from projects.views import time as time_views
 from tests.projects.time_factories import MONDAY, consultant_on, won_project
 from tests.querycount import count_queries
 
@@ -210,3 +211,17 @@ def test_consultant_b_cannot_see_or_change_as_time_or_expenses(client, setup, ca
     client.post(reverse("projects:expenses"), {"action": "submit", "ids": [expense.pk]})
     expense.refresh_from_db()
     assert expense.status == EntryStatus.DRAFT
+
+
+def test_the_approval_queue_shows_a_readable_page_of_the_oldest_entries_and_says_more_wait(
+    client, setup, carl, monkeypatch
+):
+    assert time_views.QUEUE_LIMIT <= 100  # 500 rows a page took seconds to render under load (issue 24)
+    monkeypatch.setattr(time_views, "QUEUE_LIMIT", 4)
+    _fill(carl, setup, 1)
+    ts.timesheet_submit(by=carl.user, consultant_id=carl.pk, week=MONDAY)
+    client.force_login(setup.pm)
+    response = client.get(reverse("projects:approvals"))
+    assert response.status_code == 200
+    assert response.context["entry_count"] == 4 and response.context["more"]
+    assert "Showing the oldest 4 entries" in response.content.decode()
