@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -171,7 +172,7 @@ def timesheet_submit(request):
     monday = _week(request)
     try:
         n = time_services.timesheet_submit(by=request.user, consultant_id=consultant.pk, week=monday)
-        messages.success(request, f"Submitted {n} entries for the week of {monday:%d %b %Y} for approval.")
+        messages.success(request, f"Submitted {n} entr{pluralize(n, 'y,ies')} for the week of {monday:%d %b %Y} for approval.")
         for warning in week_warnings(consultant_id=consultant.pk, week=monday):
             messages.warning(request, f"Please check: {warning}. Your approver sees this too.")
     except DomainError as exc:
@@ -253,18 +254,18 @@ def approvals_decide(request, kind: str):
     try:
         if kind == "time" and action == "approve":
             n = time_services.time_entries_approve(by=request.user, entry_ids=ids)
-            messages.success(request, f"Approved {n} time entries; their rates are now fixed.")
+            messages.success(request, f"Approved {n} time entr{pluralize(n, 'y,ies')}; their rates are now fixed.")
         elif kind == "time" and action == "reject":
             n = time_services.time_entries_reject(by=request.user, entry_ids=ids, reason=request.POST.get("reason", ""))
-            messages.success(request, f"Rejected {n} time entries; the consultant sees your reason.")
+            messages.success(request, f"Rejected {n} time entr{pluralize(n, 'y,ies')}; the consultant sees your reason.")
         elif kind == "expense" and action == "approve":
             n = expense_services.expenses_approve(by=request.user, expense_ids=ids)
-            messages.success(request, f"Approved {n} expenses.")
+            messages.success(request, f"Approved {n} expense{pluralize(n)}.")
         elif kind == "expense" and action == "reject":
             n = expense_services.expenses_reject(
                 by=request.user, expense_ids=ids, reason=request.POST.get("reason", "")
             )
-            messages.success(request, f"Rejected {n} expenses.")
+            messages.success(request, f"Rejected {n} expense{pluralize(n)}.")
         else:
             messages.error(request, "Unknown action.")
     except DomainError as exc:
@@ -297,12 +298,12 @@ def expense_list(request):
                 n = expense_services.expenses_submit(
                     by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
                 )
-                messages.success(request, f"Submitted {n} expenses for approval.")
+                messages.success(request, f"Submitted {n} expense{pluralize(n)} for approval.")
             else:
                 n = expense_services.expenses_delete(
                     by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
                 )
-                messages.success(request, f"Deleted {n} draft expense{'s' if n != 1 else ''}.")
+                messages.success(request, f"Deleted {n} draft expense{pluralize(n)}.")
         except DomainError as exc:
             messages.error(request, _message(exc))
         return redirect("projects:expenses")
@@ -317,7 +318,7 @@ def expense_list(request):
                 day=d["date"],
                 category=d["category"],
                 amount=d["amount"],
-                currency=d["currency"].upper(),
+                currency=d["currency"],
                 billable=d["billable"],
                 description=d["description"],
                 receipt=d["receipt"],
