@@ -7,11 +7,18 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from psa.core.currency import UnknownCurrency, minor_unit
+from psa.core.forms import plain_message
 from psa.core.kpis import KPIS, kpi_definitions
 from psa.core.labels import person_name
 from psa.core.totals import CurrencyTotals
 
 register = template.Library()
+
+
+@register.filter
+def plain_error(message) -> str:
+    """A refusal as a page shows it: no rule codes, no "__all__:" prefix (psa.core.forms.plain_message)."""
+    return plain_message(message)
 
 
 @register.simple_tag(takes_context=True)
