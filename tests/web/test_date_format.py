@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from projects.models import Contract
 from projects.services import expenses as ex
 from projects.services import time as ts
 from psa.core.dateformat import DateFormat, date_format_reset, date_format_use, format_day, format_day_time
@@ -87,6 +88,7 @@ def _pages(firm):
         (setup.pm, reverse("home"), {}),
         (setup.pm, reverse("projects:list"), {}),
         (setup.pm, reverse("projects:project", args=[setup.project.pk]), {}),
+        (finance, reverse("audit-fragment", args=["contract", Contract.objects.get(project=setup.project).pk]), {}),
         (carl.user, reverse("home"), {}),
         (carl.user, reverse("projects:timesheet"), week),
         (carl.user, reverse("projects:expenses"), {}),
