@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -95,7 +95,7 @@ class DueReminder:
         return LEVEL_NAMES[self.level]
 
 
-def _overdue(as_of: date):
+def _overdue(as_of: date) -> QuerySet[Invoice]:
     last_sent = DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("level")[:1]
     disputed = (
         Dispute.objects.filter(invoice=OuterRef("pk"), status__in=DISPUTE_OPEN_STATUSES)
@@ -123,7 +123,7 @@ def _due(invoice: Invoice, as_of: date) -> DueReminder | None:
         return None
     return DueReminder(
         invoice_id=invoice.pk,
-        number=invoice.number,
+        number=invoice.number or "",
         client=invoice.buyer_name,
         to=invoice.buyer_email,
         level=level,

@@ -17,7 +17,7 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         firm = DateFormat(firm_date_format()).label
-        self.fields["date_format"].choices = [("", f"The firm's default: {firm}"), *DateFormat.choices]  # type: ignore[attr-defined]  # a ChoiceField
+        self.fields["date_format"].choices = [("", f"The firm's default: {firm}"), *DateFormat.choices]
         self.fields[
             "date_format"
         ].help_text = "How pages show dates. Date fields use your browser's date picker; the API and exports stay ISO."
