@@ -33,6 +33,9 @@ def test_the_first_editable_cell_has_focus_on_load_so_typing_lands_in_it(page, l
         page.goto(f"/time/?week={MONDAY.isoformat()}")
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.activeElement.dataset.testid") == "cell-0-0"
+        # The note's label names the cell's day as every date on the page (06 Dec 2026 by default).
+        expect(page.locator("#ts-note-label")).to_contain_text(MONDAY.strftime("%d %b %Y"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
         screenshot(page, f"time-00-focus-{width}")
     page.keyboard.type("7")  # no Tab, no click
     expect(page.locator("[data-testid=week-total]")).to_have_text("7.00")
