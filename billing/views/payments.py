@@ -95,7 +95,8 @@ def payment_import(request):
         r = step.report
         messages.success(
             request,
-            f"Imported the bank statement: {r.created} payments recorded, {r.unchanged} already imported, "
+            f"Imported the bank statement: {r.created} payment{pluralize(r.created)} recorded, {r.unchanged} already "
+            "imported, "
             f"{r.errors} refused.",
         )
         form = ImportForm()
