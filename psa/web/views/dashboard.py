@@ -70,7 +70,7 @@ def _charts(dash) -> list[dict]:
                         for i, k in enumerate(keys)
                     ],
                 },
-                "options": {"plugins": {"legend": {"position": "bottom"}}},
+                "options": {"plugins": {"legend": {"position": "bottom"}, "title": {"display": False, "text": title}}},
             }
         )
     return out
