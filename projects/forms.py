@@ -1,5 +1,6 @@
 """projects forms (engagements, time, expenses, time off): they collect input, services decide."""
 
+from datetime import date
 from decimal import Decimal
 from typing import cast
 
@@ -10,8 +11,10 @@ from crm.forms import DateInput, StyledForm
 from crm.models import DeliveryRole, Vendor
 from projects.choices import ChangeAction, ExpenseCategory, TimeOffKind
 from projects.models import Consultant, ContractLine, Project
+from projects.selectors.time import expense_default_project
 from projects.services.expenses import RECEIPT_LIMIT
 from projects.services.time_import import UPLOAD_LIMIT
+from psa.core.currency import CURRENCIES, functional_currency
 from psa.core.dates import DateFormField
 from psa.core.models import LegalEntity
 
@@ -69,7 +72,7 @@ class ExpenseForm(forms.Form):
     category = forms.ChoiceField(choices=ExpenseCategory.choices)
     description = forms.CharField(max_length=200, required=False)
     amount = forms.DecimalField(max_digits=18, decimal_places=2)
-    currency = forms.CharField(max_length=3)
+    currency = forms.ChoiceField(choices=CURRENCIES)
     billable = forms.BooleanField(required=False, initial=True)
     receipt = forms.FileField(required=False, help_text=f"PDF, PNG, JPEG or WebP, {RECEIPT_LIMIT.describe()}.")
 
@@ -78,6 +81,12 @@ class ExpenseForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["project"]).queryset = Project.objects.filter(
             allocations__consultant=consultant
         ).distinct()
+        if not self.is_bound:
+            # The usual case filled in: today, the project last spent on, the employer's currency.
+            self.initial.setdefault("date", date.today())
+            self.initial.setdefault("project", expense_default_project(consultant))
+            entity = consultant.entity
+            self.initial.setdefault("currency", entity.functional_currency if entity else functional_currency())
         for field in self.fields.values():
             css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
             if isinstance(field.widget, forms.Select):

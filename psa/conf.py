@@ -42,6 +42,11 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_API_TOKEN_MAX_TTL_DAYS", 365, "The longest life an API token may be given, in days."),
         # --- money and background work
         PsaSetting("PSA_FUNCTIONAL_CURRENCY", "EUR", "The ledger's one functional currency (no implicit FX)."),
+        PsaSetting(
+            "PSA_DATE_FORMAT",
+            "medium",
+            "How pages show dates unless a user picks another: iso, medium (06 Dec 2026), dmy, mdy or dmy_dot.",
+        ),
         PsaSetting("PSA_IDEMPOTENCY_RETENTION_DAYS", 30, "Days an Idempotency-Key's stored answer is kept."),
         PsaSetting("PSA_OUTBOX_MAX_ATTEMPTS", 8, "Delivery attempts of an outbox message before it is failed."),
         PsaSetting("PSA_BILLING_LEASE_S", 30, "A billing worker's lease on its run item, renewed every third."),

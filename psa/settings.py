@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "psa.core.mfa.MfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "psa.web.preferences.DateFormatMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -561,6 +562,7 @@ PSA_DEMO_FIRM = env_read(env, "PSA_DEMO_FIRM")
 globals().update(firm_settings_read(env.ENVIRON, demo=PSA_DEMO_FIRM))
 # The ledger's one functional currency (no implicit FX).
 PSA_FUNCTIONAL_CURRENCY = env_read(env, "PSA_FUNCTIONAL_CURRENCY")
+PSA_DATE_FORMAT = env_read(env, "PSA_DATE_FORMAT")
 PSA_IDEMPOTENCY_RETENTION_DAYS = env_read(env, "PSA_IDEMPOTENCY_RETENTION_DAYS")
 PSA_OUTBOX_MAX_ATTEMPTS = env_read(env, "PSA_OUTBOX_MAX_ATTEMPTS")
 # A billing worker's lease on the run item it works on, renewed every third of it while the worker lives.

@@ -5,7 +5,7 @@ payment_allocate, payments_import_csv, write_off_request/approve/reject; billing
 billing_schedules_generate_for_contract (revenue schedules are the ledger's)."""
 
 from billing.services.documents import invoice_render
-from billing.services.dunning import dunning_send
+from billing.services.dunning import dunning_due, dunning_send
 from billing.services.invoices import (
     credit_note_create,
     invoice_cancel,
@@ -43,6 +43,7 @@ __all__ = [
     "billing_schedule_generate",
     "billing_schedules_generate_for_contract",
     "credit_note_create",
+    "dunning_due",
     "dunning_send",
     "invoice_cancel",
     "invoice_draft_for_contract",

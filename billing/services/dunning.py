@@ -14,13 +14,14 @@ its level is not used up, so the reminder it has reached by its due date is sent
 only partly credited (the clock runs from the due date: a dispute that is rejected was owed all along).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -71,11 +72,30 @@ def _body(invoice: Invoice, level: int, days: int, disputed: Decimal = ZERO) -> 
     )
 
 
-@transaction.atomic
-def dunning_send(*, by: User | None = None, as_of: date | None = None) -> DunningResult:
-    """Send the reminders due on `as_of` (default today). Safe to run any number of times."""
-    require_finance(by)
-    as_of = as_of or timezone.localdate()
+@dataclass(frozen=True)
+class DueReminder:
+    """A reminder that `dunning_send` would send: what the preview shows and the confirm names."""
+
+    invoice_id: int
+    number: str
+    client: str
+    to: str
+    level: int
+    days_overdue: int
+    amount: Decimal
+    disputed: Decimal
+    currency: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.invoice_id}:{self.level}"
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+
+def _overdue(as_of: date) -> QuerySet[Invoice]:
     last_sent = DunningReminder.objects.filter(invoice=OuterRef("pk")).order_by("-level").values("level")[:1]
     disputed = (
         Dispute.objects.filter(invoice=OuterRef("pk"), status__in=DISPUTE_OPEN_STATUSES)
@@ -84,24 +104,60 @@ def dunning_send(*, by: User | None = None, as_of: date | None = None) -> Dunnin
         .values("s")
     )
     money = DecimalField(max_digits=18, decimal_places=2)
-    invoices = list(
+    return (
         Invoice.objects.filter(kind=InvoiceKind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=as_of)
-        .select_for_update(skip_locked=True, of=("self",))
         .annotate(
             last_level=Subquery(last_sent),
             disputed=Coalesce(Subquery(disputed, output_field=money), Value(ZERO), output_field=money),
         )
         .order_by("due_date", "pk")
     )
+
+
+def _due(invoice: Invoice, as_of: date) -> DueReminder | None:
+    assert invoice.due_date is not None  # filtered on it
+    days = (as_of - invoice.due_date).days
+    level = dunning_level(days)
+    disputed = min(invoice.disputed, invoice.balance)  # type: ignore[attr-defined]  # annotated
+    if level == 0 or level <= (invoice.last_level or 0) or invoice.balance - disputed <= 0:  # type: ignore[attr-defined]
+        return None
+    return DueReminder(
+        invoice_id=invoice.pk,
+        number=invoice.number or "",
+        client=invoice.buyer_name,
+        to=invoice.buyer_email,
+        level=level,
+        days_overdue=days,
+        amount=invoice.balance - disputed,
+        disputed=disputed,
+        currency=invoice.currency,
+    )
+
+
+def dunning_due(*, by: User | None = None, as_of: date | None = None) -> list[DueReminder]:
+    """The reminders `dunning_send` would send on `as_of` (default today), oldest due date first. Sends nothing."""
+    require_finance(by)
+    as_of = as_of or timezone.localdate()
+    return [due for invoice in _overdue(as_of) if (due := _due(invoice, as_of)) is not None]
+
+
+@transaction.atomic
+def dunning_send(
+    *, by: User | None = None, as_of: date | None = None, only: Collection[str] | None = None
+) -> DunningResult:
+    """Send the reminders due on `as_of` (default today). Safe to run any number of times. `only` (the keys of a
+    confirmed preview, "invoice_id:level") limits the send to those reminders that are still due: a confirm
+    never sends what the user did not see, and a second confirm sends nothing."""
+    require_finance(by)
+    as_of = as_of or timezone.localdate()
+    invoices = list(_overdue(as_of).select_for_update(skip_locked=True, of=("self",)))
     result = DunningResult()
     actor = by if getattr(by, "is_authenticated", False) else None
     for invoice in invoices:
-        assert invoice.due_date is not None  # filtered on it
-        days = (as_of - invoice.due_date).days
-        level = dunning_level(days)
-        disputed = min(invoice.disputed, invoice.balance)
-        if level == 0 or level <= (invoice.last_level or 0) or invoice.balance - disputed <= 0:
+        due = _due(invoice, as_of)
+        if due is None or (only is not None and due.key not in only):
             continue
+        level, days, disputed = due.level, due.days_overdue, due.disputed
         message = outbox_enqueue(
             kind="email",
             dedupe_key=f"billing:dunning:{invoice.pk}:{level}",

@@ -5,6 +5,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 
 from psa.core.exceptions import DomainError
+from psa.core.forms import error_text
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
@@ -21,7 +22,7 @@ def post_action(view):
         try:
             return view(request, *args, **kwargs)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_text(exc))
             return redirect(safe_next(request, "billing:invoice-list", referer=True))
 
     return wrapped

@@ -26,7 +26,7 @@ from billing.services.disputes import (
 from billing.views._common import finance_required, post_action
 from billing.views.portal import _account, client_required
 from psa.core.exceptions import DomainError
-from psa.core.forms import form_apply_domain_error
+from psa.core.forms import form_apply_domain_error, form_errors_text
 from psa.core.listing import paginate_sorted
 
 DISPUTE_SORTS = {
@@ -97,7 +97,7 @@ def dispute_new(request, invoice_id: int):
 def _action(request, pk: int, form_class, call):
     form = form_class(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{form[name].label}: {' '.join(e)}" for name, e in form.errors.items()))
+        messages.error(request, form_errors_text(form))
     else:
         message = call(form.cleaned_data)
         messages.success(request, message)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 
 from billing.choices import GoLiveStatus
 from billing.forms import GoLiveFileForm, GoLiveForm
@@ -92,7 +93,7 @@ def golive_import_view(request, pk: int, kind: str):
     step = csv_import_step(request, form, run, limit=golive_limit(kind))
     if step.done:
         rows = len(step.report.rows) if isinstance(step.report, ImportReport) else 0
-        messages.success(request, f"Imported {importer.label.lower()}: {rows} rows.")
+        messages.success(request, f"Imported {importer.label.lower()}: {rows} row{pluralize(rows)}.")
         return redirect("billing:golive", pk=golive.pk)
     context = {
         "golive": golive,

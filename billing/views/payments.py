@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from billing.filtersets import PaymentFilter
@@ -8,9 +9,9 @@ from billing.forms import ImportForm, PaymentForm
 from billing.models import Invoice, Payment
 from billing.selectors import ar_aging, dso, ledger_reconciliation, overdue_invoices
 from billing.services import payment_record, payments_import_csv
-from billing.services.dunning import dunning_send
+from billing.services.dunning import dunning_due, dunning_send
 from billing.services.payments import BANK_UPLOAD_LIMIT
-from billing.views._common import finance_required, post_action
+from billing.views._common import finance_required
 from psa.core.dates import date_param
 from psa.core.exceptions import DomainError
 from psa.core.exports import csv_writer
@@ -94,7 +95,8 @@ def payment_import(request):
         r = step.report
         messages.success(
             request,
-            f"Imported the bank statement: {r.created} payments recorded, {r.unchanged} already imported, "
+            f"Imported the bank statement: {r.created} payment{pluralize(r.created)} recorded, {r.unchanged} already "
+            "imported, "
             f"{r.errors} refused.",
         )
         form = ImportForm()
@@ -211,11 +213,26 @@ def ar_view(request):
 
 
 @finance_required
-@post_action
 def dunning_send_view(request):
-    result = dunning_send(by=request.user)
-    if result.sent:
-        messages.success(request, f"Sent {len(result.sent)} payment reminder{'s' if len(result.sent) != 1 else ''}.")
-    else:
-        messages.info(request, "No reminder is due: every overdue invoice already has its current level.")
-    return redirect("billing:ar")
+    """GET: the reminders that would go, sending nothing. POST: send exactly the ones the preview listed (their
+    keys come back with the confirm) that are still due; a second confirm finds them sent and sends nothing."""
+    if request.method == "POST":
+        keys = request.POST.getlist("reminder")
+        try:
+            result = dunning_send(by=request.user, only=set(keys))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:ar")
+        n = len(result.sent)
+        if n:
+            messages.success(request, f"Sent {n} payment reminder{pluralize(n)}.")
+        skipped = len(set(keys)) - n
+        if skipped > 0:
+            messages.info(
+                request, f"{skipped} previewed reminder{pluralize(skipped)} no longer due (already sent or paid)."
+            )
+        elif not n:
+            messages.info(request, "No reminder is due: every overdue invoice already has its current level.")
+        return redirect("billing:ar")
+    due = dunning_due(by=request.user)
+    return render(request, "billing/dunning_preview.html", {"due": due})

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.contrib import messages
 
 from psa.core.exceptions import DomainError
-from psa.core.forms import form_apply_domain_error
+from psa.core.forms import error_text, form_apply_domain_error
 
 
 def call_service(form, fn: Callable, **kwargs):
@@ -18,6 +18,4 @@ def call_service(form, fn: Callable, **kwargs):
 
 
 def flash_error(request, exc: DomainError) -> None:
-    details = "; ".join(m for msgs in exc.fields.values() for m in msgs)
-    text = exc.message if not details or details in exc.message else f"{exc.message} {details}"
-    messages.error(request, text)
+    messages.error(request, error_text(exc))

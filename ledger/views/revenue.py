@@ -52,7 +52,7 @@ from ledger.views.reports import _csv, _money
 from projects.models import Project, TimeEntry
 from psa.core.dates import month_end
 from psa.core.exceptions import DomainError
-from psa.core.forms import form_apply_domain_error
+from psa.core.forms import form_apply_domain_error, form_errors_text
 from psa.core.money import ZERO
 from psa.core.redirects import safe_next
 from psa.core.replica import replica_view
@@ -138,8 +138,8 @@ def estimate_view(request):
         else:
             messages.success(request, f"Estimate saved for {estimate.project}: {estimate.etc_hours} h to complete.")
             return redirect("ledger:revenue_schedules")
-    for field, errors in form.errors.items():
-        messages.error(request, f"{field}: {' '.join(errors)}")
+    if form.errors:
+        messages.error(request, form_errors_text(form))
     return redirect("ledger:revenue_schedules")
 
 

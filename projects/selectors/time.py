@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from projects.choices import EntryStatus
@@ -325,6 +325,24 @@ def expense_queue(user: User) -> QuerySet[Expense]:
 
 
 # --- capacity and missing time --------------------------------------------------------------------------
+def expense_default_project(consultant: Consultant) -> int | None:
+    """The project a new expense most likely belongs to: the one of the consultant's latest expense while still
+    staffed on it, else of the allocation that started last. One query."""
+    staffed = Allocation.objects.filter(consultant=consultant)
+    latest_expense = (
+        Expense.objects.filter(consultant=consultant, project_id=OuterRef("project_id"))
+        .order_by("-date", "-pk")
+        .values("date")[:1]
+    )
+    first = (
+        staffed.annotate(spent=Subquery(latest_expense))
+        .order_by(F("spent").desc(nulls_last=True), "-start_date", "-pk")
+        .values_list("project_id", flat=True)
+        .first()
+    )
+    return first
+
+
 def time_off_hours(
     *, consultant_ids: Iterable[int] | QuerySet[Consultant, Any], first: date, last: date
 ) -> dict[tuple[int, date], Decimal]:

@@ -18,7 +18,7 @@ from projects.selectors import request_remaining
 from projects.selectors.budget import budget_vs_actual, with_burn
 from projects.services.engagement import CO_DECIDE_ROLES, CO_REQUEST_ROLES
 from psa.core.exceptions import DomainError
-from psa.core.forms import form_apply_domain_error
+from psa.core.forms import error_text, form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.roles import COST_ROLES, Role, has_role, role_required
 
@@ -37,8 +37,7 @@ SORT_FIELDS = {
 
 
 def _flash(request, exc: DomainError) -> None:
-    details = "; ".join(m for msgs in exc.fields.values() for m in msgs)
-    messages.error(request, f"{exc.message} {details}" if details and details not in exc.message else exc.message)
+    messages.error(request, error_text(exc))
 
 
 @role_required(*PIPELINE_EDIT_ROLES)
@@ -81,6 +80,11 @@ def project_list(request):
 
 @role_required(*VIEW_ROLES)
 def project_detail(request, pk: int):
+    return _project_page(request, pk)
+
+
+def _project_page(request, pk: int, *, co_form: ChangeOrderForm | None = None, status: int = 200):
+    """The project page; `co_form` is a change order the user sent back with its errors and what they typed."""
     project = get_object_or_404(
         Project.objects.select_related("account", "project_manager", "template", "entity"), pk=pk
     )
@@ -120,9 +124,10 @@ def project_detail(request, pk: int):
             "can_decide_co": has_role(request.user, *CO_DECIDE_ROLES),
             "next_statuses": _next_statuses(project.status),
             "MilestoneStatus": MilestoneStatus,
-            "co_form": ChangeOrderForm(contract=contract, prefix="co") if contract else None,
+            "co_form": co_form or (ChangeOrderForm(contract=contract, prefix="co") if contract else None),
             "reject_form": RejectForm(),
         },
+        status=status,
     )
 
 
@@ -204,12 +209,8 @@ def change_order_create(request, pk: int):
             return redirect(f"/projects/{pk}/#change-orders")
         except DomainError as exc:
             form_apply_domain_error(form, exc)
-    messages.error(
-        request,
-        "The change order was not saved: "
-        + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
-    )
-    return redirect(f"/projects/{pk}/#change-orders")
+    # Back to the page with the form open, what the user typed kept and each error under its field.
+    return _project_page(request, pk, co_form=form, status=400)
 
 
 @role_required(*CO_REQUEST_ROLES, *CO_DECIDE_ROLES)

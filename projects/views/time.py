@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -32,7 +33,7 @@ from projects.services.time_import import UPLOAD_LIMIT as TIME_UPLOAD_LIMIT
 from projects.services.time_import import time_csv_import
 from psa.core.dates import parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
-from psa.core.forms import form_apply_domain_error
+from psa.core.forms import error_text, form_apply_domain_error, form_errors_text, form_labels
 from psa.core.imports import csv_import_step
 from psa.core.money import to_decimal
 from psa.core.roles import Role, role_required
@@ -45,8 +46,7 @@ APPROVER_ROLES = (Role.PROJECT_MANAGER, Role.ADMIN)
 
 
 def _message(exc: DomainError) -> str:
-    details = "; ".join(m for msgs in exc.fields.values() for m in msgs if m not in exc.message)
-    return f"{exc.message} {details}".strip()
+    return error_text(exc, form_labels(CellForm()))
 
 
 def _week(request) -> date:
@@ -134,7 +134,7 @@ def timesheet_cell(request):
     key = f"{request.POST.get('project', '')}-{request.POST.get('task') or 0}"
     day_index = 0
     if not form.is_valid():
-        error = "This cell could not be read: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        error = "This cell could not be read. " + form_errors_text(form)
         monday = week_start(date.today())
     else:
         d = form.cleaned_data
@@ -144,7 +144,7 @@ def timesheet_cell(request):
             hours = _parse_hours(d["hours"])
         except (InvalidOperation, ValueError):
             hours = None
-            error = f"'{d['hours']}' is not a number of hours (rule: hours_number)."
+            error = f"Hours: '{d['hours']}' is not a number of hours."
         if hours is not None:
             try:
                 time_services.time_entry_put(
@@ -173,7 +173,8 @@ def timesheet_submit(request):
     monday = _week(request)
     try:
         n = time_services.timesheet_submit(by=request.user, consultant_id=consultant.pk, week=monday)
-        messages.success(request, f"Submitted {n} entries for the week of {monday:%d %b %Y} for approval.")
+        week = f"{monday:%d %b %Y}"
+        messages.success(request, f"Submitted {n} entr{pluralize(n, 'y,ies')} for the week of {week} for approval.")
         for warning in week_warnings(consultant_id=consultant.pk, week=monday):
             messages.warning(request, f"Please check: {warning}. Your approver sees this too.")
     except DomainError as exc:
@@ -255,18 +256,19 @@ def approvals_decide(request, kind: str):
     try:
         if kind == "time" and action == "approve":
             n = time_services.time_entries_approve(by=request.user, entry_ids=ids)
-            messages.success(request, f"Approved {n} time entries; their rates are now fixed.")
+            messages.success(request, f"Approved {n} time entr{pluralize(n, 'y,ies')}; their rates are now fixed.")
         elif kind == "time" and action == "reject":
             n = time_services.time_entries_reject(by=request.user, entry_ids=ids, reason=request.POST.get("reason", ""))
-            messages.success(request, f"Rejected {n} time entries; the consultant sees your reason.")
+            entries = f"{n} time entr{pluralize(n, 'y,ies')}"
+            messages.success(request, f"Rejected {entries}; the consultant sees your reason.")
         elif kind == "expense" and action == "approve":
             n = expense_services.expenses_approve(by=request.user, expense_ids=ids)
-            messages.success(request, f"Approved {n} expenses.")
+            messages.success(request, f"Approved {n} expense{pluralize(n)}.")
         elif kind == "expense" and action == "reject":
             n = expense_services.expenses_reject(
                 by=request.user, expense_ids=ids, reason=request.POST.get("reason", "")
             )
-            messages.success(request, f"Rejected {n} expenses.")
+            messages.success(request, f"Rejected {n} expense{pluralize(n)}.")
         else:
             messages.error(request, "Unknown action.")
     except DomainError as exc:
@@ -299,12 +301,12 @@ def expense_list(request):
                 n = expense_services.expenses_submit(
                     by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
                 )
-                messages.success(request, f"Submitted {n} expenses for approval.")
+                messages.success(request, f"Submitted {n} expense{pluralize(n)} for approval.")
             else:
                 n = expense_services.expenses_delete(
                     by=request.user, consultant_id=consultant.pk, expense_ids=_ids(request)
                 )
-                messages.success(request, f"Deleted {n} draft expense{'s' if n != 1 else ''}.")
+                messages.success(request, f"Deleted {n} draft expense{pluralize(n)}.")
         except DomainError as exc:
             messages.error(request, _message(exc))
         return redirect("projects:expenses")
@@ -319,7 +321,7 @@ def expense_list(request):
                 day=d["date"],
                 category=d["category"],
                 amount=d["amount"],
-                currency=d["currency"].upper(),
+                currency=d["currency"],
                 billable=d["billable"],
                 description=d["description"],
                 receipt=d["receipt"],

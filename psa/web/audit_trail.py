@@ -14,7 +14,7 @@ shown by name (an account's name, an invoice's number, a user's full name), neve
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -27,6 +27,7 @@ from billing.models import Invoice, InvoiceLine, Payment, WriteOff
 from crm.models import Account
 from ledger.models import AccountingPeriod, LedgerAccount
 from projects.models import ChangeOrder, ChangeOrderLine, Consultant, Contract, ContractLine, RateCard, RateCardLine
+from psa.core.dateformat import format_day, format_day_time
 from psa.core.history import DELETE, INSERT, UPDATE
 from psa.core.roles import COST_ROLES, RATE_ROLES, Role
 
@@ -97,6 +98,8 @@ def event_model(model: type[models.Model]) -> type[models.Model]:
 def _fmt(value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, date | datetime):
+        return format_day_time(value) if isinstance(value, datetime) else format_day(value)
     return str(value)
 
 
@@ -141,7 +144,17 @@ class _Names:
         if f.is_relation and value is not None:
             assert f.related_model is not None  # a relation field has one
             return self.found.get((f.related_model, value), f"#{value} (deleted)")
+        if isinstance(f, models.DateTimeField | models.DateField) and isinstance(value, str):
+            value = _parsed_day(f, value)
         return _fmt(value)
+
+
+def _parsed_day(f: models.Field, value: str):
+    """A stored date or timestamp (ISO text in the history row) as a date to show in the reader's format."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(f, models.DateTimeField) else date.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 def _diffs(model, events: list) -> list[tuple[Any, list[tuple[models.Field, Any, Any]]]]:

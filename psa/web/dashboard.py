@@ -131,6 +131,25 @@ class Dashboard:
             {k: v for k, v in self.currencies.items() if k in series},
         )
 
+    def from_first_data(self, *, keep: int = 3) -> "Dashboard":
+        """The months from the first one with any figure on (at most `keep` months before the end): the default
+        range does not spend half the chart on the months before the firm's data. The KPIs are the range's."""
+        first = next(
+            (i for i in range(len(self.months)) if any(values[i] for values in self.series.values())),
+            len(self.months),
+        )
+        cut = max(0, min(first, len(self.months) - keep))
+        if cut == 0:
+            return self
+        return Dashboard(
+            self.months[cut],
+            self.end,
+            self.months[cut:],
+            {k: v[cut:] for k, v in self.series.items()},
+            self.kpis,
+            self.currencies,
+        )
+
 
 def _ledger_by_month(start: date, end: date, months: list[date]):
     """{system role: {month: (debit, credit)}} moved in the range, and {system role: balance} before it."""

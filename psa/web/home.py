@@ -19,6 +19,7 @@ from billing import home as billing_home
 from crm import home as crm_home
 from ledger import home as ledger_home
 from projects import home as projects_home
+from psa.core.dateformat import format_day, format_day_time
 from psa.core.labels import person_name
 from psa.core.models import AuditEvent, OutboxMessage, OutboxStatus
 from psa.core.roles import Role, has_role, user_roles
@@ -53,10 +54,10 @@ def _my_account(user) -> Panel:
             Figure("Roles", ", ".join(sorted(r.label for r in user_roles(user))) or "none", small=True),
             Figure(
                 "Last sign-in",
-                timezone.localtime(user.last_login).strftime("%Y-%m-%d %H:%M") if user.last_login else "first",
+                format_day_time(user.last_login) if user.last_login else "first",
                 small=True,
             ),
-            Figure("Member since", timezone.localtime(user.date_joined).strftime("%Y-%m-%d"), small=True),
+            Figure("Member since", format_day(user.date_joined), small=True),
         ],
         width=4,
         order=0,
@@ -130,7 +131,7 @@ def _recent_activity(user) -> Panel | None:
         rows=[
             {
                 "cells": [
-                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    format_day_time(e.at),
                     person_name(e.actor) or "system",
                     e.summary,
                 ]

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from psa.core.dateformat import DateFormat
+
 
 class DismissalAction(models.TextChoices):
     DISMISS = "dismiss", "Dismissed"
@@ -64,3 +66,20 @@ class DemoObject(models.Model):
 
     def __str__(self) -> str:
         return f"demo {self.content_type_id}:{self.object_id}"
+
+
+class UserPreference(models.Model):
+    """What a person chose for how pages look to them. An empty date format means the firm's (PSA_DATE_FORMAT)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="psa_preference")
+    date_format = models.CharField(max_length=10, blank=True, choices=DateFormat.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(date_format__in=["", *DateFormat.values]), name="web_preference_date_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.date_format or 'firm default'}"

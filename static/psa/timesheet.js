@@ -81,8 +81,12 @@
         }
       });
     }
+    // The page is for typing hours: the first editable cell has focus, unless the user already moved it.
     const first = grid.querySelector("input.psa-hours:not([readonly])");
-    if (first) setCurrent(first);
+    if (first) {
+      setCurrent(first);
+      if (!document.activeElement || document.activeElement === document.body) first.focus({ preventScroll: true });
+    }
   });
 
   // Approval tables: a header checkbox toggles every row of the form.

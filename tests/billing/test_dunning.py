@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing.models import DunningReminder
-from billing.services import dunning_send, payment_record
+from billing.services import dunning_due, dunning_send, payment_record
 from billing.services.dunning import dunning_level
 from psa.core.exceptions import PermissionDeniedError
 from psa.core.models import OutboxMessage
@@ -70,20 +70,31 @@ def test_the_beat_runs_dunning_daily():
     assert dunning_send_task.name == entry["task"]
 
 
-def test_the_button_on_the_overdue_list_sends_the_due_reminders(periods, finance, client_as, make_user):
+def test_the_button_on_the_overdue_list_previews_and_the_confirm_sends_what_was_shown(
+    periods, finance, client_as, make_user
+):
     invoice = issued_invoice(finance, "1000.00")
     url = reverse("billing:dunning-send")
+    assert client_as("consultant").get(url).status_code == 403
     assert client_as("consultant").post(url).status_code == 403
     c = client_as("finance")
-    assert c.get(url).status_code == 405
-    page = c.get(reverse("billing:ar"))
-    assert b'data-testid="dunning-send"' in page.content
-    response = c.post(url, follow=True)  # today is long after the due date in 2026-03
+    assert b'data-testid="dunning-send"' in c.get(reverse("billing:ar")).content
+    preview = c.get(url)  # today is long after the due date in 2026-03
+    assert preview.status_code == 200
+    body = preview.content.decode()
+    assert invoice.number in body and invoice.buyer_email in body and "Final notice" in body and "1,200.00" in body
+    assert not DunningReminder.objects.exists() and not OutboxMessage.objects.exists(), "a preview sends nothing"
+    keys = [r.key for r in preview.context["due"]]
+    assert keys == [f"{invoice.pk}:3"]
+    # Another invoice falls due after the preview: the confirm does not send what the user did not see.
+    later = issued_invoice(finance, "500.00")
+    response = c.post(url, {"reminder": keys}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("billing:ar")
     assert "Sent 1 payment reminder." in response.content.decode()
     (reminder,) = DunningReminder.objects.all()
     assert reminder.invoice_id == invoice.pk and reminder.sent_by == c.user
     assert "Final notice" in response.content.decode(), "the overdue list shows the level sent"
-    again = c.post(url, follow=True)
-    assert "No reminder is due" in again.content.decode()
-    assert DunningReminder.objects.count() == 1
+    again = c.post(url, {"reminder": keys}, follow=True)
+    assert "1 previewed reminder no longer due" in again.content.decode()
+    assert DunningReminder.objects.count() == 1 and OutboxMessage.objects.count() == 1, "no double send"
+    assert [r.invoice_id for r in dunning_due(by=finance)] == [later.pk]

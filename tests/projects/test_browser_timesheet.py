@@ -26,6 +26,23 @@ def firm(transactional_db):
     return setup, consultant_on(setup, user=user)
 
 
+def test_the_first_editable_cell_has_focus_on_load_so_typing_lands_in_it(page, login, screenshot, firm):
+    login("carl", TEST_PASSWORD)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"/time/?week={MONDAY.isoformat()}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.activeElement.dataset.testid") == "cell-0-0"
+        # The note's label names the cell's day as every date on the page (06 Dec 2026 by default).
+        expect(page.locator("#ts-note-label")).to_contain_text(MONDAY.strftime("%d %b %Y"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing wider than the screen"
+        screenshot(page, f"time-00-focus-{width}")
+    page.keyboard.type("7")  # no Tab, no click
+    expect(page.locator("[data-testid=week-total]")).to_have_text("7.00")
+    assert wait_for(lambda: TimeEntry.objects.filter(date=MONDAY, hours=Decimal("7")).exists())
+    assert page.js_errors == []
+
+
 def test_a_consultant_fills_and_submits_a_week_the_pm_approves_and_it_locks(page, login, screenshot, firm):
     setup, _carl = firm
     login("carl", TEST_PASSWORD)

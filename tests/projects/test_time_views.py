@@ -47,13 +47,13 @@ def test_a_cell_saves_and_returns_the_totals(client, setup, carl):
     assert (entry.hours, entry.note) == (Decimal("7.50"), "Kick-off")
 
 
-def test_a_refused_cell_names_the_rule_and_saves_nothing(client, setup, carl):
+def test_a_refused_cell_says_why_and_saves_nothing(client, setup, carl):
     client.force_login(carl.user)
     data = {"project": setup.project.pk, "task": "", "date": MONDAY.isoformat(), "hours": "25"}
     body = client.post(reverse("projects:timesheet-cell"), data).content.decode()
-    assert "hours_max_per_entry" in body and not TimeEntry.objects.exists()
+    assert 'data-testid="cell-error"' in body and "24" in body and not TimeEntry.objects.exists()
     body = client.post(reverse("projects:timesheet-cell"), {**data, "hours": "abc"}).content.decode()
-    assert "hours_number" in body
+    assert "abc&#x27; is not a number of hours" in body
 
 
 def test_submit_and_the_approval_queue(client, setup, carl):

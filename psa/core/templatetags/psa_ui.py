@@ -1,5 +1,6 @@
 """Template helpers shared by every list and page."""
 
+from datetime import date
 from decimal import Decimal
 
 from django import template
@@ -7,11 +8,32 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from psa.core.currency import UnknownCurrency, minor_unit
+from psa.core.dateformat import format_day, format_day_time
+from psa.core.forms import plain_message
 from psa.core.kpis import KPIS, kpi_definitions
 from psa.core.labels import person_name
 from psa.core.totals import CurrencyTotals
 
 register = template.Library()
+
+
+@register.filter
+def day(value):
+    """A date as this user reads dates (psa.core.dateformat): the one display format of every page. Anything
+    that is not a date passes through unchanged (a table cell may hold either)."""
+    return format_day(value) if isinstance(value, date) else value
+
+
+@register.filter
+def day_time(value) -> str:
+    """A moment as the user's date format and the local time."""
+    return format_day_time(value)
+
+
+@register.filter
+def plain_error(message) -> str:
+    """A refusal as a page shows it: no rule codes, no "__all__:" prefix (psa.core.forms.plain_message)."""
+    return plain_message(message)
 
 
 @register.simple_tag(takes_context=True)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from psa.core.currency import functional_currency
 from psa.core.exceptions import DomainError
+from psa.core.forms import error_text
 from psa.core.kpis import KPIS
 from psa.core.replica import replica_view
 from psa.core.roles import HasRole, Role, role_required
@@ -24,11 +25,13 @@ ROWS = (
     "weighted_pipeline", "utilization", "forecast_hours", "actual_hours", "forecast_revenue",
 )  # fmt: skip
 CHARTS = [
-    ("dash-money", "bar", ("revenue", "cost", "project_margin", "billed", "collected")),
-    ("dash-balances", "line", ("backlog", "weighted_pipeline", "unbilled", "ar")),
-    ("dash-hours", "line", ("forecast_hours", "actual_hours")),
-    ("dash-rates", "line", ("utilization", "dso")),
-]
+    ("dash-money", "Revenue, cost, billing and cash per month", "bar",
+     ("revenue", "cost", "project_margin", "billed", "collected")),
+    ("dash-balances", "Backlog, pipeline, unbilled and receivables at each month end", "line",
+     ("backlog", "weighted_pipeline", "unbilled", "ar")),
+    ("dash-hours", "Planned and actual hours per month", "line", ("forecast_hours", "actual_hours")),
+    ("dash-rates", "Utilization and days sales outstanding", "line", ("utilization", "dso")),
+]  # fmt: skip
 COLOURS = ["#0d6efd", "#dc3545", "#198754", "#6f42c1", "#fd7e14", "#20c997", "#6c757d"]
 
 
@@ -47,13 +50,14 @@ def _json(value):
 def _charts(dash) -> list[dict]:
     labels = [m.strftime("%b %Y") for m in dash.months]
     out = []
-    for chart_id, kind, keys in CHARTS:
+    for chart_id, title, kind, keys in CHARTS:
         keys = tuple(k for k in keys if k in dash.series)
         if not keys:
             continue
         out.append(
             {
                 "id": chart_id,
+                "title": title,
                 "type": kind,
                 "data": {
                     "labels": labels,
@@ -67,7 +71,7 @@ def _charts(dash) -> list[dict]:
                         for i, k in enumerate(keys)
                     ],
                 },
-                "options": {"plugins": {"legend": {"position": "bottom"}}},
+                "options": {"plugins": {"legend": {"position": "bottom"}, "title": {"display": False, "text": title}}},
             }
         )
     return out
@@ -86,12 +90,15 @@ def dashboard(request):
         error = exc
     else:
         dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
+        if not request.GET.get("start"):
+            dash = dash.from_first_data()
     rows = []
     if dash:
         rows = [{"key": k, "values": dash.series[k]} for k in ROWS if k in dash.series]
     context = {
         "dash": dash,
         "error": error,
+        "error_text": error_text(error) if error else "",
         "rows": rows,
         "charts": _charts(dash) if dash else [],
         "start": request.GET.get("start", dash.start.isoformat() if dash else ""),
@@ -125,6 +132,8 @@ class DashboardAPI(APIView):
         )
         series_keys, kpi_keys = visible_for(request.user)
         dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
+        if not request.GET.get("start"):
+            dash = dash.from_first_data()
         return Response(
             {
                 "start": dash.start,
