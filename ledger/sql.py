@@ -10,6 +10,7 @@ writes (revenue_run benchmark). Where SQLite cannot run a statement the ORM twin
 import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from datetime import date as Date  # the name `date` is also a field of EntryValues
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -179,15 +180,15 @@ class EntryValues(NamedTuple):
     """The entry's own values as `entry_post_statement` writes them (ENTRY_COLUMNS less entity_id, in order): plain
     values, so that posting builds one model instance per entry (the posted one), not two."""
 
-    date: date
-    requested_date: date | None
+    date: Date
+    requested_date: Date | None
     memo: str
     source: str
     origin: str
     idempotency_key: str
     spec_hash: str
     reverses_id: int | None
-    auto_reverse_on: date | None
+    auto_reverse_on: Date | None
     total: Decimal
     posted_by_id: int | None
 
