@@ -7,8 +7,10 @@ reports' cumulative balances (trial_balance benchmark), closing a month, and the
 writes (revenue_run benchmark). Where SQLite cannot run a statement the ORM twin sits next to it.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from datetime import date as Date  # the name `date` is also a field of EntryValues
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -177,6 +179,23 @@ ENTRY_CASTS = (
 )  # fmt: skip
 
 
+class EntryValues(NamedTuple):
+    """The entry's own values as `entry_post_statement` writes them (ENTRY_COLUMNS less entity_id, in order): plain
+    values, so that posting builds one model instance per entry (the posted one), not two."""
+
+    date: Date
+    requested_date: Date | None
+    memo: str
+    source: str
+    origin: str
+    idempotency_key: str
+    spec_hash: str
+    reverses_id: int | None
+    auto_reverse_on: Date | None
+    total: Decimal
+    posted_by_id: int | None
+
+
 class CodeLineRow(NamedTuple):
     """A journal line as `entry_post_statement` takes it: the account by code, the client as given (None: the
     project's client, looked up by the statement)."""
@@ -208,33 +227,19 @@ class Posted(NamedTuple):
     spec_hash: str = ""
 
 
-def entry_post_statement(
-    entry: JournalEntry, lines: Sequence[CodeLineRow], *, entity_id: int | None, system: bool
-) -> Posted:
-    """Post an entry in ONE statement, every look-up included: the idempotency key (an entry already posted with it
-    is returned, nothing written), the accounts by code (exist, active, control accounts only for the system), the
-    client and project of each line (exist, the project's client; a line without a client takes its project's),
-    the legal entity (`entity_id`, or the default: the first active one) and its journal series, the period open
-    for the entity that covers the date (locked FOR NO KEY UPDATE against a concurrent close), the gapless number
-    (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
-    number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
-    still check every row."""
+@functools.cache
+def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
+    """entry_post_statement's text for the lines' `source` and the numbering's CTE and expression (the same text on
+    every call: written once per process)."""
     period_table, entry_table, line_table, close_table = (
         AccountingPeriod._meta.db_table,
         JournalEntry._meta.db_table,
         JournalLine._meta.db_table,
         PeriodClose._meta.db_table,
     )
-    cte, number_expr, number_params = number_next_sql_from(series_column="series", on=entry.date, when="period")
-    params: list = []
-    source = unnest(CodeLineRow, lines, params)
-    params += [entry.idempotency_key, entity_id, entity_id, not system, JOURNAL_SERIES, JOURNAL_SERIES, entry.date,
-               entry.date, *number_params]  # fmt: skip
-    params += [entry.date, entry.requested_date, entry.memo, entry.source, entry.origin, entry.idempotency_key,
-               entry.spec_hash, entry.reverses_id, entry.auto_reverse_on, entry.total, entry.posted_by_id]  # fmt: skip
     columns = [c for c in ENTRY_COLUMNS if c != "entity_id"]
     line_columns = [c for c in LINE_COLUMNS if c not in ("account_id", "client_id")]
-    sql = (
+    return (
         f"WITH u AS (SELECT * FROM {source}), "
         f"existing AS (SELECT id, spec_hash FROM {entry_table} WHERE idempotency_key = %s::text), "
         f"ent AS (SELECT id, series_prefix FROM {LegalEntity._meta.db_table} "
@@ -265,8 +270,26 @@ def entry_post_statement(
         "SELECT 'posted', id, number, posted_at, period_id, entity_id, '' FROM entry "
         "UNION ALL SELECT 'existing', id, '', NULL, NULL, NULL, spec_hash FROM existing"
     )
+
+
+def entry_post_statement(
+    entry: EntryValues, lines: Sequence[CodeLineRow], *, entity_id: int | None, system: bool
+) -> Posted:
+    """Post an entry in ONE statement, every look-up included: the idempotency key (an entry already posted with it
+    is returned, nothing written), the accounts by code (exist, active, control accounts only for the system), the
+    client and project of each line (exist, the project's client; a line without a client takes its project's),
+    the legal entity (`entity_id`, or the default: the first active one) and its journal series, the period open
+    for the entity that covers the date (locked FOR NO KEY UPDATE against a concurrent close), the gapless number
+    (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
+    number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
+    still check every row."""
+    cte, number_expr, number_params = number_next_sql_from(series_column="series", on=entry.date, when="period")
+    params: list = []
+    source = unnest(CodeLineRow, lines, params)
+    params += [entry.idempotency_key, entity_id, entity_id, not system, JOURNAL_SERIES, JOURNAL_SERIES, entry.date,
+               entry.date, *number_params, *entry]  # fmt: skip
     with connection.cursor() as cursor:
-        prepared_execute(cursor, sql, params)
+        prepared_execute(cursor, _entry_post_sql(source, cte, number_expr), params)
         row = cursor.fetchone()
     return Posted("look") if row is None else Posted(*row)
 

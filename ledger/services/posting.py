@@ -481,18 +481,20 @@ def _post_one_statement(
         for c in checked
     ):
         return None
-    entry = JournalEntry(
-        entity_id=spec.entity_id,  # None: the statement finds the default (and no query runs for the field default)
+    on = spec.date
+    values = sql.EntryValues(
+        date=on,
+        requested_date=None,
         memo=spec.memo.strip(),
         source=spec.source or ("manual" if origin == EntryOrigin.MANUAL else ""),
         origin=origin,
         idempotency_key=key,
         spec_hash=fingerprint,
-        reverses=reverses,
+        reverses_id=reverses.pk if reverses is not None else None,
+        auto_reverse_on=spec.auto_reverse_on if spec.auto_reverse_on and spec.auto_reverse_on > on else None,
         total=sum((c.debit for c in checked), ZERO),
-        posted_by=by if getattr(by, "is_authenticated", False) else None,
+        posted_by_id=by.pk if by is not None and getattr(by, "is_authenticated", False) else None,
     )
-    _dated(entry, spec, spec.date, None)
     rows = [
         sql.CodeLineRow(
             i, str(c.spec.account), c.debit, c.credit, c.spec.client_id, c.spec.project_id, c.spec.memo or "",
@@ -501,37 +503,44 @@ def _post_one_statement(
         for i, c in enumerate(checked, start=1)
     ]  # fmt: skip
     if transaction.get_connection().in_atomic_block:
-        return _write_one_statement(entry, rows, spec=spec, by=by, reverses=reverses)
+        return _write_one_statement(values, rows, spec=spec, by=by, reverses=reverses)
     with transaction.atomic():
-        return _write_one_statement(entry, rows, spec=spec, by=by, reverses=reverses)
+        return _write_one_statement(values, rows, spec=spec, by=by, reverses=reverses)
+
+
+@functools.cache
+def _entry_attnames() -> tuple[str, ...]:
+    """JournalEntry's column attributes, in the order Model.from_db takes them."""
+    return tuple(f.attname for f in JournalEntry._meta.concrete_fields)
 
 
 def _write_one_statement(
-    entry: JournalEntry,
+    values: sql.EntryValues,
     rows: list[sql.CodeLineRow],
     *,
     spec: EntrySpec,
     by: User | None,
     reverses: JournalEntry | None,
 ) -> JournalEntry | None:
-    done = sql.entry_post_statement(entry, rows, entity_id=spec.entity_id, system=by is None)
+    done = sql.entry_post_statement(values, rows, entity_id=spec.entity_id, system=by is None)
     if done.status == "existing":
-        return _existing(entry.idempotency_key, entry.spec_hash)
+        return _existing(values.idempotency_key, values.spec_hash)
     if done.status != "posted":
         return None
     columns = {
+        **values._asdict(),
         "id": done.id,
         "number": done.number,
         "posted_at": done.posted_at,
         "period_id": done.period_id,
         "entity_id": done.entity_id,
     }
-    names = [f.attname for f in JournalEntry._meta.concrete_fields]
-    posted = JournalEntry.from_db(connection.alias, names, [columns.get(n, getattr(entry, n)) for n in names])
+    names = _entry_attnames()
+    posted = JournalEntry.from_db(connection.alias, names, [columns[n] for n in names])
     if reverses is not None:
         posted.reverses = reverses
-    if entry.posted_by_id is not None:
-        posted.posted_by = entry.posted_by
+    if values.posted_by_id is not None:
+        posted.posted_by = by
     _audit(posted, by=by, reverses=reverses)
     return posted
 

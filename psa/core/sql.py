@@ -39,13 +39,23 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# The exact types each kind takes without a closer look (an int is a whole number in a numeric column; a bool,
+# though an int, is not; a datetime, though a date, is not).
+_EXACT = {int: (int,), Decimal: (Decimal, int), date: (date,), str: (str,)}
+
+
 def _array_literal(values: list, kind: type) -> str:
     """The PostgreSQL text form of an array of `kind` (None is NULL); a value of another type is a TypeError."""
+    exact = _EXACT[kind]
     for value in values:
-        if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, (Decimal, int) if kind is Decimal else kind)  # an int is a whole number
-            or (kind is date and type(value) is not date)
+        if (
+            value is not None
+            and type(value) not in exact
+            and (
+                isinstance(value, bool)
+                or not isinstance(value, (Decimal, int) if kind is Decimal else kind)  # an int is a whole number
+                or (kind is date and type(value) is not date)
+            )
         ):
             raise TypeError(f"unnest: {value!r} in a column of {kind.__name__}")
     text = _quoted if kind is str else str
@@ -97,26 +107,53 @@ def number_series_bump_cte_from(*, series_column: str, year: int, when: str) -> 
 
 
 _PREPARED: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+# A statement's text -> (its prepared name, the text with $n placeholders, its EXECUTE with %s ones): worked out
+# once per process, not on every call of a statement run thousands of times per job.
+_STATEMENTS: dict[str, tuple[str, str, str]] = {}
+
+
+def _statement(sql: str) -> tuple[str, str, str]:
+    known = _STATEMENTS.get(sql)
+    if known is None:
+        name = "psa_" + hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()[:16]
+        pieces = sql.split("%s")
+        text = pieces[0] + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
+        placeholders = ", ".join(["%s"] * (len(pieces) - 1))
+        # Planned once (a generic plan), set in the same round trip: see prepared_execute.
+        execute = f"SELECT set_config('plan_cache_mode', 'force_generic_plan', true); EXECUTE {name} ({placeholders})"
+        known = _STATEMENTS[sql] = (name, text, execute)
+    return known
 
 
 def prepared_execute(cursor: CursorWrapper, sql: str, params: Sequence) -> None:
     """Run `sql` as a PostgreSQL prepared statement: PREPARE it once per database session (named after its text),
-    then EXECUTE it with `params`. For a large statement run thousands of times per job (planning it would cost
-    more than running it): the session plans it once, each call only binds and runs it. Every placeholder in
-    `sql` must carry a cast (`%s::date`) so the prepared statement knows its parameter types. A prepared
-    statement belongs to the session, not to a transaction (a rollback keeps it), and is re-planned by
-    PostgreSQL when a table it reads changes; a new connection prepares again."""
-    if sql.count("%s") != len(params):
+    then EXECUTE it with `params`, the cursor left on the statement's rows. For a large statement run thousands of
+    times per job (planning it would cost more than running it): the session plans it once, each call only binds
+    and runs it. Every placeholder in `sql` must carry a cast (`%s::date`) so the prepared statement knows its
+    parameter types. A prepared statement belongs to the session, not to a transaction (a rollback keeps it), and
+    is re-planned by PostgreSQL when a table it reads changes; a new connection prepares again.
+
+    Left to itself (plan_cache_mode `auto`) PostgreSQL plans such a statement again on every EXECUTE whenever the
+    generic plan's estimate looks dearer than the plans made for the values (the posting statement's did, about
+    twice: its line arrays count as 10 rows), and planning was then half the statement's time. So the EXECUTE runs
+    with `force_generic_plan`, set in the same round trip (two statements in one message) for the rest of the
+    transaction only (`set_config(..., true)`; outside a transaction, for the message). The setting only concerns
+    plans the server keeps: prepared statements like this one and the queries of PL/pgSQL functions and triggers
+    (simple look-ups by key, whose generic plan is what PostgreSQL settles on anyway); Django's own queries are
+    planned afresh each time whatever it says. The cursor ends on the last result, the EXECUTE's rows (where
+    pghistory's execute wrapper, active inside a history context, leaves it too); the message starts with SELECT, so
+    that wrapper adds nothing to it."""
+    name, text, execute = _statement(sql)
+    if execute.count("%s") != len(params):
         raise ValueError("prepared_execute: one %s per parameter")
-    name = "psa_" + hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()[:16]
     raw = connection.connection
     done = _PREPARED.setdefault(raw, set())
     if name not in done:
-        pieces = sql.split("%s")
-        text = pieces[0] + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
         cursor.execute(f"PREPARE {name} AS {text}")
         done.add(name)
-    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+    cursor.execute(execute, params)
+    while cursor.nextset():  # past the set_config, onto the EXECUTE's rows
+        pass
 
 
 class RateRow(NamedTuple):

@@ -1,14 +1,16 @@
 """psa.core.sql.unnest sends each column as one array literal: every value comes back from PostgreSQL as it was
-sent, whatever characters a text holds."""
+sent, whatever characters a text holds. prepared_execute plans a statement once and puts the session back as it
+was."""
 
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+import pghistory
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 
-from psa.core.sql import unnest
+from psa.core.sql import prepared_execute, unnest
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +44,51 @@ def test_a_value_of_another_type_is_refused():
         unnest(Row, [Row(1, "1.5", None, "x", None)], [])  # type: ignore[arg-type]  # text in a number column
     with pytest.raises(TypeError):
         unnest(Row, [Row(True, Decimal(1), None, "x", None)], [])  # a bool is not a number
+
+
+def _plan_cache_mode(cursor) -> str:
+    cursor.execute("SELECT current_setting('plan_cache_mode')")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # to see the session after the transaction has ended
+def test_a_prepared_statement_is_planned_once_and_the_setting_lasts_the_transaction_only():
+    """prepared_execute runs its statement with a generic plan (never re-planned per call) and leaves the cursor on
+    the statement's rows; the session's plan_cache_mode is as it was once the transaction ends."""
+    sql = "SELECT %s::integer * 2, current_setting('plan_cache_mode') FROM generate_series(1, %s::integer)"
+    with connection.cursor() as cursor:
+        before = _plan_cache_mode(cursor)
+        with transaction.atomic():
+            for n in range(1, 8):
+                prepared_execute(cursor, sql, [n, 1])
+                assert cursor.fetchall() == [(2 * n, "force_generic_plan")]
+        assert _plan_cache_mode(cursor) == before
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%current_setting('plan_cache_mode') FROM generate_series%"],
+        )
+        assert cursor.fetchone() == (7, 0)
+
+
+@pytest.mark.postgres
+def test_a_prepared_statement_returns_its_rows_inside_a_history_context():
+    """pghistory's execute wrapper (active inside a context, e.g. every request) does not move the cursor off the
+    statement's rows."""
+    with pghistory.context(note="test"), connection.cursor() as cursor:
+        prepared_execute(cursor, "SELECT %s::integer + 1", [41])
+        assert cursor.fetchone() == (42,)
+
+
+@pytest.mark.postgres
+def test_a_failed_prepared_statement_leaves_the_setting_as_it_was():
+    with connection.cursor() as cursor, transaction.atomic():
+        before = _plan_cache_mode(cursor)
+        with pytest.raises(DataError), transaction.atomic():
+            prepared_execute(cursor, "SELECT 1 / %s::integer", [0])
+        assert _plan_cache_mode(cursor) == before  # the savepoint's rollback took the setting back
+
+
+def test_a_prepared_statement_needs_one_parameter_per_placeholder():
+    with connection.cursor() as cursor, pytest.raises(ValueError):
+        prepared_execute(cursor, "SELECT %s::integer", [1, 2])
