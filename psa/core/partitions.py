@@ -15,9 +15,10 @@ Converting (`partition_table`) runs in the migration's transaction, holding an A
    partitioned table); `widen` names the ones the caller has shown stay equivalent (see each migration), and an
    unknown unique index without the key stops the migration.
 
-Indexes are built after the copy (faster than maintaining them row by row). Measured (tests/benchmarks data, see
-README "Monthly partitions"): about 25 s per million time entries and about 30 s per million journal lines on the
-2-core test machine, dominated by the index builds and the foreign-key validation scans.
+Indexes are built after the copy (faster than maintaining them row by row). Measured with
+`python -m tests.benchmarks.partition_timing S 1000000 M 1000000` (README "Monthly partitions") on the shared
+2-core test machine: 21 s per million time entries (21 s back to a plain table) and 44 s per million journal lines
+over 50 months (22 s back), dominated by the index builds and the foreign-key validation scans.
 
 Locks: the transaction ends up holding a lock on every partition and each of its indexes (about 17 a month for
 journal lines). PostgreSQL's shared lock table holds max_locks_per_transaction x max_connections entries (64 x 100
