@@ -1,9 +1,10 @@
 """How long the monthly-partition migrations take per million rows (issue 24; README "Monthly partitions").
 
 Loads `time_rows` generated time entries at `time_size` (tests/benchmarks/gen_time.py) and about `line_rows`
-journal lines at `ledger_size` (gen_ledger.py: 20,000 lines a month at M, so 1,000,000 lines span 50 months) into the database of DATABASE_URL (a development one: it truncates both tables), then
-times, for each table, the conversion back to a plain table and the conversion to partitions (what projects
-migration 0016 and ledger migration 0021 run), each in its own transaction:
+journal lines at `ledger_size` (gen_ledger.py: 20,000 lines a month at M, so 1,000,000 lines span 50 months) into
+the database of DATABASE_URL (a development one: it truncates both tables), then times, for each table, the
+conversion back to a plain table and the conversion to partitions (what projects migration 0016 and ledger
+migration 0021 run), each in its own transaction:
 
     DJANGO_SETTINGS_MODULE=psa.settings .venv/bin/python -m tests.benchmarks.partition_timing S 1000000 M 1000000
 """

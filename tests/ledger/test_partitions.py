@@ -27,7 +27,7 @@ def _triggers(relation: str) -> dict[str, tuple]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tgname, tgconstraint <> 0, tgdeferrable, tginitdeferred FROM pg_trigger "
                        "WHERE tgrelid = %s::regclass AND NOT tgisinternal", [relation])  # fmt: skip
-        return {name: flags for name, *flags in [(r[0], *r[1:]) for r in cursor.fetchall()]}
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
 def test_journal_lines_are_partitioned_by_month_with_a_default_and_the_primary_key_holds_the_date():
