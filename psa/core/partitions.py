@@ -222,7 +222,7 @@ def _month_from_default(cursor, table: str, month: date, *, name: str) -> None:
     if not has_rows[0][0]:
         _create_month(cursor, table, month, name=name)
         return
-    cursor.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)")
+    cursor.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     cursor.execute(f"ALTER TABLE {default} DISABLE TRIGGER USER")
     cursor.execute(
         f"WITH moved AS (DELETE FROM {default} WHERE {KEY} >= %s AND {KEY} < %s RETURNING *) "

@@ -39,7 +39,8 @@ def test_a_cell_is_one_row_in_a_month_partition(setup, carl):
     time_partitions_ensure(today=MONDAY, ahead=0)
     first = _entry(setup, carl, MONDAY)
     assert partition_of(TABLE, first.pk) == f"{TABLE}_p202701"
-    with pytest.raises(IntegrityError, match="projects_te_one_per_project_cell"), transaction.atomic():
+    duplicate = pytest.raises(IntegrityError, match=r"(?s)duplicate key .*\(consultant_id, project_id, date\)")
+    with duplicate, transaction.atomic():
         _entry(setup, carl, MONDAY, "2")
 
 
@@ -82,6 +83,8 @@ def test_a_months_time_report_reads_only_that_months_partition(setup, carl):
 def test_the_beat_job_creates_this_month_and_three_ahead_once_and_moves_default_rows(setup, carl):
     stray = _entry(setup, carl, dt.date(2032, 2, 3))
     assert partition_of(TABLE, stray.pk) == f"{TABLE}_pdefault"
+    with connection.cursor() as cursor:  # the deferred foreign-key checks now: a table with pending ones can't change
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     created = time_partitions_ensure(today=dt.date(2032, 1, 20))
     assert created == [f"{TABLE}_p2032{m:02d}" for m in (1, 2, 3, 4)]
     assert partition_of(TABLE, stray.pk) == f"{TABLE}_p203202"
