@@ -12,6 +12,7 @@ from ledger.services import entries_auto_reverse_due, periods_ensure
 from ledger.services.budget_alerts import budget_alerts_check
 from ledger.services.cost_posting import cost_posting_execute
 from ledger.services.intercompany import recharge_execute
+from ledger.services.partitions import line_partitions_ensure
 from ledger.services.revaluation import revaluation_execute
 from ledger.services.revenue import recognition_month_end, recognition_run_execute
 
@@ -23,6 +24,11 @@ MONTHS_AHEAD_DAYS = 92  # about three months of open periods ahead of today
 def periods_ensure_task() -> int:
     today = timezone.localdate()
     return len(periods_ensure(start=today, through=today + timedelta(days=MONTHS_AHEAD_DAYS)))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def line_partitions_ensure_task() -> int:
+    return len(line_partitions_ensure(today=timezone.localdate()))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)

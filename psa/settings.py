@@ -497,6 +497,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.periods_ensure_task",
         "schedule": crontab(hour=0, minute=30),
     },
+    "ledger-line-partitions": {
+        # Journal lines' month partitions, this month and three ahead (safe to run twice).
+        "task": "ledger.tasks.line_partitions_ensure_task",
+        "schedule": crontab(hour=0, minute=35),
+    },
+    "projects-time-partitions": {
+        # Time entries' month partitions, this month and three ahead (safe to run twice).
+        "task": "projects.tasks.time_partitions_ensure_task",
+        "schedule": crontab(hour=0, minute=40),
+    },
     "ledger-auto-reversals": {
         "task": "ledger.tasks.entries_auto_reverse_task",
         "schedule": crontab(hour=0, minute=45),
