@@ -61,7 +61,7 @@ def main(size: str = "S", n: int = 100_000) -> None:
     time_summary_refresh()
     incremental_ms = (time.perf_counter() - t) * 1000
     print(f"full refresh: {full.months} months, {full.rows} summary rows, {full_ms:.0f} ms; next refresh "
-          f"(entries within the look-back margin) {incremental_ms:.0f} ms")  # fmt: skip
+          f"(nothing changed since) {incremental_ms:.0f} ms")  # fmt: skip
     assert exception_scan(as_of=AS_OF).summary.current  # nothing changed since: the pages read the summary
     after = {
         "dashboard": _median_ms(lambda: executive_dashboard(start=START, end=END)),
