@@ -6,6 +6,7 @@ from django.db import OperationalError, transaction
 from billing.services import billing_run_execute, billing_runs_resume_stalled, dunning_send, invoice_render
 from billing.services.credit import credit_holds_apply, invoices_overdue_emit
 from billing.services.runs import billing_sweep
+from billing.services.time_summary import time_summary_refresh
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 
@@ -44,3 +45,9 @@ def credit_daily_task() -> dict:
     overdue = invoices_overdue_emit()
     holds = credit_holds_apply()
     return {"overdue": overdue, "placed": holds.placed, "released": holds.released}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **RETRY)
+def time_summary_refresh_task() -> int:
+    """Every two minutes: bring the approved-time summary up to date (the months touched since the last run)."""
+    return time_summary_refresh().months

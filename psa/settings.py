@@ -456,6 +456,7 @@ JOB_QUEUE_OF_TASK = (
         "ledger.tasks.revaluation_run_task": "revenue",
         "ledger.tasks.ic_recharge_task": "revenue",
         "ledger.tasks.cost_posting_task": "revenue",
+        "billing.tasks.time_summary_refresh_task": "revenue",
         "psa.core.tasks.outbox_deliver_task": "outbox",
         "psa.core.tasks.outbox_deliver_due_task": "outbox",
     }
@@ -520,6 +521,11 @@ CELERY_BEAT_SCHEDULE = {
         # 1st of each month, after the periods exist: recognise the month just ended (safe to run twice).
         "task": "ledger.tasks.recognition_month_end_task",
         "schedule": crontab(day_of_month=1, hour=1, minute=0),
+    },
+    "billing-time-summary": {
+        # The approved-time summary the dashboard and the exception queue read (its as-of time is on them).
+        "task": "billing.tasks.time_summary_refresh_task",
+        "schedule": 120.0,
     },
     "billing-sweep": {
         # Renders PDFs a lost job never rendered (and resumes stalled runs, as the next entry does).

@@ -32,6 +32,7 @@ from billing.models.runs import BillingRun, BillingRunItem
 from billing.models.schedules import ScheduleEvent
 from billing.models.statements import AccountStatement
 from billing.models.tax import AccountTax, TaxCategory, VatRate
+from billing.models.time_summary import TimeSummary, TimeSummaryRefresh
 
 __all__ = [
     "AccountStatement",
@@ -62,6 +63,8 @@ __all__ = [
     "SourceLink",
     "SourceRelease",
     "TaxCategory",
+    "TimeSummary",
+    "TimeSummaryRefresh",
     "VatRate",
     "VendorBill",
     "VendorBillApproval",

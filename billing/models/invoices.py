@@ -324,6 +324,8 @@ class SourceLink(models.Model):
 
     class Meta:
         ordering = ["line_id", "id"]
+        # releases since a time (billing.services.time_summary finds the months a credit note changed)
+        indexes = [models.Index(fields=["released_at"], name="billing_sl_released")]
         constraints = [
             models.CheckConstraint(condition=in_choices("kind", SourceKind), name="billing_sourcelink_kind_valid"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="billing_sourcelink_amount_nonneg"),

@@ -239,6 +239,8 @@ class TimeEntry(models.Model):
             # Date windows across every consultant (the exception queue's time outliers, daily totals): led by
             # the date, with the hours so the window is read from the index alone.
             models.Index(fields=["date", "consultant", "hours"], name="projects_te_date_cons_hours"),
+            # What changed since a time (billing's approved-time summary refresh and its freshness check).
+            models.Index(fields=["updated_at"], name="projects_te_updated"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(hours__gt=0) & Q(hours__lte=24), name="projects_te_hours_range"),

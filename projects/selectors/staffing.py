@@ -85,10 +85,15 @@ def utilization_actuals(*, start: date, end: date, by: str, consultant_id: int |
     return {k: (b or ZERO, n or ZERO) for k, b, n in rows}
 
 
-def utilization(*, start: date, end: date, by: str = "consultant", consultant_id: int | None = None) -> list[UtilRow]:
+def utilization(
+    *, start: date, end: date, by: str = "consultant", consultant_id: int | None = None, actuals: dict | None = None
+) -> list[UtilRow]:
     """Approved hours against capacity (weekly capacity x weekdays / 5, less time off) with targets, per
-    consultant, role or month. Three queries whatever the number of entries: the hours are summed in SQL."""
-    actuals = utilization_actuals(start=start, end=end, by=by, consultant_id=consultant_id)
+    consultant, role or month. Three queries whatever the number of entries: the hours are summed in SQL.
+    `actuals` ({key: (billable, non_billable)}, as `utilization_actuals` gives them) replaces that sum when the
+    caller read them from a summary (the dashboard reads billing's approved-time summary)."""
+    if actuals is None:
+        actuals = utilization_actuals(start=start, end=end, by=by, consultant_id=consultant_id)
     active = Consultant.objects.filter(is_active=True).order_by()
     if consultant_id is not None:
         active = active.filter(pk=consultant_id)

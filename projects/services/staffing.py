@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from crm.models import DeliveryRole
 from projects.choices import AllocationKind, EntryStatus, ResourceRequestStatus
@@ -110,7 +111,8 @@ def time_cost_rate_correct(*, by: User, consultant_id: int, from_date: date) -> 
     )
     ids = list(entries.values_list("pk", flat=True))
     before = dict(TimeEntry.objects.filter(pk__in=ids).values_list("pk", "cost_rate"))
-    TimeEntry.objects.filter(pk__in=ids).update(cost_rate=cost_rate_snapshot())
+    # updated_at: billing's approved-time summary recomputes the months of entries changed since its last refresh
+    TimeEntry.objects.filter(pk__in=ids).update(cost_rate=cost_rate_snapshot(), updated_at=timezone.now())
     after = dict(TimeEntry.objects.filter(pk__in=ids).values_list("pk", "cost_rate"))
     changed = sum(1 for pk in ids if before[pk] != after[pk])
     audit_record(

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, SourceKind
 from billing.models import CapWriteDown, Invoice, SourceLink
+from billing.selectors import time_summary
 from crm.models import Opportunity
 from crm.selectors import WEIGHTED, forecast_by_month
 from ledger.choices import FUNCTIONAL_CURRENCY, SystemAccount
@@ -120,6 +121,9 @@ class Dashboard:
     series: dict[str, list]
     kpis: dict[str, dict]
     currencies: dict[str, CurrencyTotals] = field(default_factory=dict)
+    # the approved-time summary's last refresh; when current, approved hours by month and the unbilled age were
+    # read from it, else computed from the entries just now (entries approved or billed since); None: never run
+    summary: time_summary.SummaryState | None = None
 
     def trimmed(self, series: tuple[str, ...], kpis: tuple[str, ...]) -> "Dashboard":
         return Dashboard(
@@ -129,6 +133,7 @@ class Dashboard:
             {k: v for k, v in self.series.items() if k in series},
             {k: v for k, v in self.kpis.items() if k in kpis},
             {k: v for k, v in self.currencies.items() if k in series},
+            self.summary,
         )
 
     def from_first_data(self, *, keep: int = 3) -> "Dashboard":
@@ -239,7 +244,10 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
             )
         )
     }
-    util_rows = {r.key: r for r in utilization(start=start, end=end, by="month")}
+    state = time_summary.summary_state()
+    summary = state if state is not None and state.current else None
+    actuals = time_summary.hours_by_month(start=start, end=end) if summary else None
+    util_rows = {r.key: r for r in utilization(start=start, end=end, by="month", actuals=actuals)}
     util = [util_rows[str(m)].utilization if str(m) in util_rows else None for m in months]
     actual_hours = [
         (util_rows[str(m)].billable + util_rows[str(m)].non_billable) if str(m) in util_rows else ZERO for m in months
@@ -267,8 +275,8 @@ def executive_dashboard(*, start: date, end: date) -> Dashboard:
     }
     for key in MONEY_SERIES:
         series[key] = [round_money(v) for v in series[key]]
-    kpis = _kpis(start, end, months, series, billed_gross)
-    return Dashboard(start, end, months, series, kpis, _by_currency(start, end))
+    kpis = _kpis(start, end, months, series, billed_gross, summary)
+    return Dashboard(start, end, months, series, kpis, _by_currency(start, end), state)
 
 
 def _by_currency(start: date, end: date) -> dict[str, CurrencyTotals]:
@@ -334,7 +342,7 @@ def _accuracy(actual: Decimal, forecast: Decimal) -> Decimal | None:
     return max(Decimal("0.0"), (100 - abs(actual - forecast) * 100 / forecast).quantize(Decimal("0.1")))
 
 
-def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
+def _kpis(start, end, months, series, billed_gross, summary: time_summary.SummaryState | None) -> dict[str, dict]:
     # deal close -> first approved hour, deals won in the range
     won = Contract.objects.filter(
         opportunity__closed_at__date__gte=start, opportunity__closed_at__date__lte=end
@@ -381,13 +389,16 @@ def _kpis(start, end, months, series, billed_gross) -> dict[str, dict]:
         "61-90": (end - timedelta(days=90), end - timedelta(days=61)),
         "90+": (date(1900, 1, 1), end - timedelta(days=91)),
     }
-    unbilled_qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=end).exclude(
-        pk__in=_billed_time_ids()
-    )
-    agg = unbilled_qs.aggregate(
-        n=Count("id"),
-        **{f"b{i}": Sum(value, filter=Q(date__gte=a, date__lte=b)) for i, (a, b) in enumerate(buckets.values())},
-    )
+    if summary:
+        agg = time_summary.unbilled_age(end=end, buckets=buckets)
+    else:
+        unbilled_qs = TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=end).exclude(
+            pk__in=_billed_time_ids()
+        )
+        agg = unbilled_qs.aggregate(
+            n=Count("id"),
+            **{f"b{i}": Sum(value, filter=Q(date__gte=a, date__lte=b)) for i, (a, b) in enumerate(buckets.values())},
+        )
     unbilled_age = {
         "entries": agg["n"],
         "buckets": {k: round_money(agg[f"b{i}"] or ZERO) for i, k in enumerate(buckets)},

@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
 from billing import demo as billing_demo
+from billing.services.time_summary import time_summary_refresh
 from crm import demo as crm_demo
 from crm.models import Account, Opportunity
 from ledger import demo as ledger_demo
@@ -102,8 +103,8 @@ def demo_register() -> int:
 
 def seed_all(*, reset_passwords: bool = False) -> list[str]:
     """Users first, the legal entities and the exchange rates (psa.core.demo), then each app's `demo.seed()` in
-    layer order (crm, projects, ledger, billing), then the month-end; nothing at all on a database that holds
-    data of its own (see the module's docstring)."""
+    layer order (crm, projects, ledger, billing), then the month-end, then the approved-time summary; nothing at
+    all on a database that holds data of its own (see the module's docstring)."""
     foreign = demo_foreign_data()
     if foreign:
         held = ", ".join(f"{n} {name}" for name, n in foreign.items())
@@ -118,4 +119,6 @@ def seed_all(*, reset_passwords: bool = False) -> list[str]:
         report.extend(module.seed())
     report.extend(ledger_demo.seed_month_end())  # after every app's data: recognition follows invoices
     report.append(f"demo: {demo_register()} new demo objects registered")
+    summary = time_summary_refresh()  # so the dashboard and the exception queue read the summary from the start
+    report.append(f"approved-time summary: {summary.months} months refreshed")
     return report

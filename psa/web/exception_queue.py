@@ -46,7 +46,7 @@ Rules (thresholds are settings, defaults in brackets):
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -71,6 +71,7 @@ from django.utils import timezone
 
 from billing.choices import InvoiceKind, InvoiceStatus, ItemStatus, SourceKind
 from billing.models import BillingRunItem, Invoice, SourceLink
+from billing.selectors import time_summary
 from billing.selectors.subcontract_match import subcontract_match
 from ledger.choices import BudgetAlertKind
 from ledger.models import BudgetAlert, ProjectEstimate
@@ -170,20 +171,24 @@ def rule_missing_time(as_of: date) -> list[Item]:
     return sorted(out, key=lambda i: (Decimal(i.facts[0]) - Decimal(i.facts[1]), i.title))
 
 
-def rule_unbilled_ageing(as_of: date) -> list[Item]:
+def rule_unbilled_ageing(as_of: date, summary: time_summary.SummaryState | None = None) -> list[Item]:
     before = as_of - timedelta(days=settings_value("PSA_EXC_UNBILLED_DAYS"))
-    rows = list(
-        TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
-        .filter(_not_billed(SourceKind.TIME_ENTRY))
-        .values("project_id", "project__currency")
-        .annotate(
-            n=Count("id"),
-            total_hours=Sum("hours"),
-            value=Sum(ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)),
-            oldest=Min("date"),
+    rows: list[Any]  # rows of values()
+    if summary:
+        rows = time_summary.unbilled_by_project(before=before)
+    else:
+        rows = list(
+            TimeEntry.objects.filter(status=EntryStatus.APPROVED, billable=True, date__lte=before)
+            .filter(_not_billed(SourceKind.TIME_ENTRY))
+            .values("project_id", "project__currency")
+            .annotate(
+                n=Count("id"),
+                total_hours=Sum("hours"),
+                value=Sum(ExpressionWrapper(F("hours") * F("bill_rate"), output_field=VALUE)),
+                oldest=Min("date"),
+            )
+            .order_by("oldest", "project_id")
         )
-        .order_by("oldest", "project_id")
-    )
     names = (
         dict(Project.objects.filter(pk__in=[r["project_id"] for r in rows]).values_list("pk", "code").order_by())
         if rows
@@ -236,9 +241,10 @@ def rule_milestone_uninvoiced(as_of: date) -> list[Item]:
     ]
 
 
-def cap_positions(as_of: date) -> list[dict]:
+def cap_positions(as_of: date, summary: time_summary.SummaryState | None = None) -> list[dict]:
     """Per capped contract line: cap, billed (unreleased source links), approved unbilled time value and the
-    approved time value of the last 28 days (the burn). Four grouped queries, one pass each over the rows."""
+    approved time value of the last 28 days (the burn). Four grouped queries, one pass each over the rows; the
+    time values from billing's approved-time summary when `summary` (it is current)."""
     lines: list[Any] = list(  # rows of values()
         ContractLine.objects.filter(cap__isnull=False, cap__gt=0, contract__end_date__gte=as_of - timedelta(days=31))
         .values("pk", "description", "cap", "contract__number", "contract__project_id", "contract__currency")
@@ -252,8 +258,12 @@ def cap_positions(as_of: date) -> list[dict]:
         return dict(qs.values("contract_line_id").annotate(s=expr).values_list("contract_line_id", "s").order_by())
 
     billed = by_line(SourceLink.objects.filter(contract_line_id__in=ids, released_at__isnull=True), Sum("amount"))
-    unbilled = by_line(approved.filter(_not_billed(SourceKind.TIME_ENTRY)), Sum(value))
-    burn = by_line(approved.filter(date__gt=as_of - timedelta(days=28), date__lte=as_of), Sum(value))
+    if summary:
+        unbilled = time_summary.line_values(line_ids=ids, billed=False)
+        burn = time_summary.line_values(line_ids=ids, first=as_of - timedelta(days=27), last=as_of)
+    else:
+        unbilled = by_line(approved.filter(_not_billed(SourceKind.TIME_ENTRY)), Sum(value))
+        burn = by_line(approved.filter(date__gt=as_of - timedelta(days=28), date__lte=as_of), Sum(value))
     for r in lines:
         r["billed"] = billed.get(r["pk"]) or ZERO
         r["unbilled"] = unbilled.get(r["pk"]) or ZERO
@@ -272,11 +282,11 @@ def projected_cap_date(*, cap: Decimal, consumed: Decimal, burn_28d: Decimal, as
     return as_of + timedelta(days=math.ceil(remaining / (burn_28d / 28)))
 
 
-def rule_cap_approaching(as_of: date) -> list[Item]:
+def rule_cap_approaching(as_of: date, summary: time_summary.SummaryState | None = None) -> list[Item]:
     share = Decimal(settings_value("PSA_EXC_CAP_SHARE"))
     horizon = as_of + timedelta(days=settings_value("PSA_EXC_CAP_DAYS"))
     out = []
-    for r in cap_positions(as_of):
+    for r in cap_positions(as_of, summary):
         consumed = round_money(r["billed"] + r["unbilled"])
         projected = projected_cap_date(cap=r["cap"], consumed=consumed, burn_28d=r["burn"], as_of=as_of)
         used = (consumed * 100 / r["cap"]).quantize(Decimal("0.1"))
@@ -300,7 +310,7 @@ def rule_cap_approaching(as_of: date) -> list[Item]:
     return out
 
 
-def rule_estimate_over_price(as_of: date) -> list[Item]:
+def rule_estimate_over_price(as_of: date, summary: time_summary.SummaryState | None = None) -> list[Item]:
     latest = ProjectEstimate.objects.filter(project=OuterRef("pk"), as_of__lte=as_of).order_by("-as_of")
     projects = list(
         Project.objects.filter(Exists(latest))
@@ -311,13 +321,17 @@ def rule_estimate_over_price(as_of: date) -> list[Item]:
     if not projects:
         return []
     ids = [p["pk"] for p in projects]
-    actuals = {
-        r["project_id"]: r
-        for r in TimeEntry.objects.filter(project_id__in=ids, status=EntryStatus.APPROVED)
-        .values("project_id")
-        .annotate(h=Sum("hours"), c=Sum(ExpressionWrapper(F("hours") * F("cost_rate"), output_field=VALUE)))
-        .order_by()
-    }
+    actuals = (
+        time_summary.project_actuals(project_ids=ids)
+        if summary
+        else {
+            r["project_id"]: r
+            for r in TimeEntry.objects.filter(project_id__in=ids, status=EntryStatus.APPROVED)
+            .values("project_id")
+            .annotate(h=Sum("hours"), c=Sum(ExpressionWrapper(F("hours") * F("cost_rate"), output_field=VALUE)))
+            .order_by()
+        }
+    )
     by_currency: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
     for pk, code, price in (
         ContractLine.objects.filter(contract__project_id__in=ids)
@@ -587,7 +601,7 @@ def rule_subcontract_mismatch(as_of: date) -> list[Item]:
     return out
 
 
-RULE_FUNCS = {
+RULE_FUNCS: dict[str, Callable[..., list[Item]]] = {
     "missing_time": rule_missing_time,
     "unbilled_ageing": rule_unbilled_ageing,
     "milestone_uninvoiced": rule_milestone_uninvoiced,
@@ -603,10 +617,18 @@ RULE_FUNCS = {
 }
 
 
+# Rules that read billing's approved-time summary when it is current (the others read what they read).
+# time_outlier cannot: it needs each consultant's daily totals, which the summary (by project and line) lacks.
+SUMMARY_RULES = frozenset({"unbilled_ageing", "cap_approaching", "estimate_over_price"})
+
+
 @dataclass
 class Scan:
     open: dict[str, list[Item]]
     hidden: list[Item]
+    # the approved-time summary's last refresh (None: never run, or no rule reading it ran); when current, the
+    # SUMMARY_RULES read it, else they computed from the entries
+    summary: time_summary.SummaryState | None = None
 
     @property
     def total(self) -> int:
@@ -617,7 +639,14 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
     """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
     through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals."""
     as_of = as_of or timezone.localdate()
-    items = [item for name in (rules or RULE_FUNCS) for item in RULE_FUNCS[name](as_of)]
+    names = list(rules or RULE_FUNCS)
+    state = time_summary.summary_state() if SUMMARY_RULES.intersection(names) else None
+    summary = state if state is not None and state.current else None
+    items = [
+        item
+        for name in names
+        for item in (RULE_FUNCS[name](as_of, summary) if name in SUMMARY_RULES else RULE_FUNCS[name](as_of))
+    ]
     decisions = {
         f"{d.rule}|{d.item_key}": d
         for d in ExceptionDismissal.objects.filter(rule__in=list(rules or RULE_FUNCS)).select_related("by")
@@ -635,4 +664,4 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
             hidden.append(item)
         else:
             open_items[item.rule].append(item)
-    return Scan(open=open_items, hidden=hidden)
+    return Scan(open=open_items, hidden=hidden, summary=state)

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
 from psa.core.roles import HasRole, Role, role_required
-from psa.web.exception_queue import RULES, exception_scan
+from psa.web.exception_queue import RULES, SUMMARY_RULES, exception_scan
 from psa.web.services import exception_dismiss, exception_restore
 
 QUEUE_ROLES = (Role.FINANCE, Role.ADMIN)
@@ -61,7 +61,14 @@ def exception_queue(request):
     return render(
         request,
         "web/exception_queue/queue.html",
-        {"groups": groups, "scan": scan, "hidden": scan.hidden, "filter": queue_filter, "page_obj": page_obj},
+        {
+            "groups": groups,
+            "scan": scan,
+            "hidden": scan.hidden,
+            "filter": queue_filter,
+            "page_obj": page_obj,
+            "reads_summary": bool(SUMMARY_RULES.intersection(names)),
+        },
     )
 
 
