@@ -153,6 +153,7 @@ class Dashboard:
             {k: v[cut:] for k, v in self.series.items()},
             self.kpis,
             self.currencies,
+            self.summary,
         )
 
 

@@ -2,12 +2,14 @@
 data instead of spending half the width on empty months (an explicit start is kept as asked)."""
 
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from billing.selectors.time_summary import SummaryState
 from psa.web.dashboard import Dashboard
 
 MONTHS = [date(2026, m, 1) for m in range(1, 13)]
@@ -23,6 +25,12 @@ def test_the_default_range_starts_at_the_first_month_with_data():
     dash = _dash(7).from_first_data()
     assert dash.months == MONTHS[7:] and dash.start == date(2026, 8, 1)
     assert dash.series["revenue"] == [Decimal("10")] * 5 and dash.series["ar"] == [Decimal("5")] * 5
+
+
+def test_the_shortened_range_keeps_the_summarys_as_of_time():
+    state = SummaryState(as_of=datetime(2026, 12, 7, 5, 0, tzinfo=UTC), current=True)
+    dash = replace(_dash(7), summary=state).from_first_data()
+    assert dash.months == MONTHS[7:] and dash.summary == state
 
 
 def test_a_range_with_little_or_no_data_keeps_a_few_months_and_a_full_one_stays_whole():
