@@ -13,6 +13,8 @@ nothing left to do. It recomputes:
   caught by the next one.
 It is run every two minutes by the beat (billing.tasks.time_summary_refresh_task, queue "revenue") and at the end
 of `seed_demo`. Pages read it through billing.selectors.time_summary.summary_state, which says when it is behind.
+On the SQLite demo database (no advisory locks, no arrays) it builds nothing, and the pages compute from the
+entries and say the summary has not been built.
 """
 
 from dataclasses import dataclass
@@ -70,6 +72,8 @@ SELECT m.month, e.date, e.project_id, e.contract_line_id, e.billable, l.id IS NO
 def time_summary_refresh(*, full: bool = False) -> RefreshResult:
     """Recompute the months touched since the last refresh (all of them the first time or with `full`) and
     record the refresh's as-of time. Idempotent; concurrent calls serialise on an advisory lock."""
+    if connection.vendor != "postgresql":
+        return RefreshResult(as_of=timezone.now(), months=0, rows=0)
     t = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])

@@ -271,3 +271,13 @@ def test_the_beat_runs_the_refresh_on_the_revenue_queue():
     approved_entry(line, make_consultant(), date(2026, 2, 3), "4", "100")
     assert time_summary_refresh_task.apply().get() == 1
     assert summarised() == direct()
+
+
+def test_on_a_database_without_advisory_locks_it_builds_nothing_and_pages_compute_from_the_entries(monkeypatch):
+    """The SQLite demo (`make run` without DATABASE_URL): the refresh must not fail on PostgreSQL-only SQL."""
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    result = time_summary_refresh()
+    assert (result.months, result.rows) == (0, 0)
+    assert not TimeSummaryRefresh.objects.exists() and not TimeSummary.objects.exists()
+    monkeypatch.undo()
+    assert summary_state() is None
