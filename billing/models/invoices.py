@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from billing.choices import INVOICE_TRANSITIONS, InvoiceKind, InvoiceStatus, SourceKind, TaxKind
 from billing.models._common import ZERO_DEFAULT, in_choices
@@ -126,7 +127,8 @@ class Invoice(models.Model):
                 name="billing_invoice_draft_has_no_number",
             ),
             models.CheckConstraint(
-                condition=Q(gross_total=F("net_total") + F("tax_total")), name="billing_invoice_gross_identity"
+                condition=Q(gross_total=Round(F("net_total") + F("tax_total"), 2)),
+                name="billing_invoice_gross_identity",
             ),
             models.CheckConstraint(
                 condition=Q(kind=InvoiceKind.INVOICE) | Q(credited_invoice__isnull=False),
@@ -138,10 +140,9 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    gross_total__gte=F("retainage_total")
-                    + F("amount_paid")
-                    + F("amount_credited")
-                    + F("amount_written_off")
+                    gross_total__gte=Round(
+                        F("retainage_total") + F("amount_paid") + F("amount_credited") + F("amount_written_off"), 2
+                    )
                 ),
                 name="billing_invoice_not_oversettled",
             ),
@@ -158,7 +159,7 @@ class Invoice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(functional_gross__isnull=True)
-                | Q(functional_gross=F("functional_net") + F("functional_tax")),
+                | Q(functional_gross=Round(F("functional_net") + F("functional_tax"), 2)),
                 name="billing_invoice_functional_gross_identity",
             ),
         ]

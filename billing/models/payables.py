@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Round, Upper
 from django.utils import timezone
 
 from billing.choices import (
@@ -113,7 +113,8 @@ class VendorBill(models.Model):
                 name="billing_vbill_amounts_nonneg",
             ),
             models.CheckConstraint(
-                condition=Q(gross_total=F("net_total") + F("tax_total")), name="billing_vbill_gross_is_net_plus_tax"
+                condition=Q(gross_total=Round(F("net_total") + F("tax_total"), 2)),
+                name="billing_vbill_gross_is_net_plus_tax",
             ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=F("gross_total")),

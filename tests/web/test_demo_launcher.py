@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -152,3 +153,26 @@ def test_make_run_starts_the_launcher():
     assert re.search(r"PSA_DEMO=true .*-m psa\.launcher --host 127\.0\.0\.1 --port 8000", result.stdout), (
         result.stdout + result.stderr
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # every migration on SQLite, then the whole demo: minutes on a busy machine
+def test_make_install_migrates_and_seeds_the_demo_on_its_sqlite_file(tmp_path):
+    # Given the demo's own settings and a fresh SQLite file, as `make install` (and so `make run`) starts
+    env = _demo_env(tmp_path, tmp_path / "static")
+    env["PSA_DEMO_FIRM"] = "true"
+    for command in (["migrate", "--noinput"], ["seed_demo", "--quiet"]):
+        # When it migrates and seeds the demo
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+        )
+        # Then each step succeeds (SQLite keeps decimals as floating point: the database's sum checks must hold)
+        assert result.returncode == 0, f"manage.py {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    with sqlite3.connect(tmp_path / "psa.sqlite3") as db:
+        issued = db.execute("SELECT count(*) FROM billing_invoice WHERE number IS NOT NULL").fetchone()[0]
+        unbalanced = db.execute(
+            "SELECT count(*) FROM (SELECT entry_id FROM ledger_journalline GROUP BY entry_id"
+            " HAVING round(sum(debit) - sum(credit), 2) != 0)"
+        ).fetchone()[0]
+    assert issued > 0, "the demo issued no invoice"
+    assert unbalanced == 0
