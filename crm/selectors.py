@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connections
 from django.db.models import (
     Count,
     DecimalField,
@@ -130,7 +131,8 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
 
     Four queries whatever the number of deals: stages, per-stage totals, the first N ids of each stage (one
     `LIMIT` per stage, UNION ALL, each read from the open-deals index on (stage, expected close, id) so a stage
-    reads N rows, not all its deals as a window over every open deal did), and those cards.
+    reads N rows, not all its deals as a window over every open deal did), and those cards. On SQLite, which
+    takes no LIMIT inside a UNION, the first ids are a query per stage.
     """
     stages = list(Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order"))
     columns = {s.pk: BoardColumn(stage=s) for s in stages}
@@ -150,7 +152,12 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
         open_deals.filter(stage_id=s.pk).order_by("expected_close_date", "id").values_list("id", flat=True)[:per_column]
         for s in stages
     ]
-    ids = list(firsts[0].union(*firsts[1:], all=True).order_by()) if firsts else []
+    if not firsts:
+        ids: list[int] = []
+    elif connections[open_deals.db].features.supports_slicing_ordering_in_compound:
+        ids = list(firsts[0].union(*firsts[1:], all=True).order_by())
+    else:  # SQLite (the demo) allows no LIMIT inside a UNION: a query per stage
+        ids = [pk for first in firsts for pk in first]
     cards = (
         open_deals.filter(pk__in=ids)
         .select_related("account", "owner")

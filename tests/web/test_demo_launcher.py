@@ -157,7 +157,7 @@ def test_make_run_starts_the_launcher():
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)  # every migration on SQLite, then the whole demo: minutes on a busy machine
-def test_make_install_migrates_and_seeds_the_demo_on_its_sqlite_file(tmp_path):
+def test_make_install_migrates_and_seeds_the_demo_on_its_sqlite_file_and_every_page_opens(tmp_path):
     # Given the demo's own settings and a fresh SQLite file, as `make install` (and so `make run`) starts
     env = _demo_env(tmp_path, tmp_path / "static")
     env["PSA_DEMO_FIRM"] = "true"
@@ -176,3 +176,8 @@ def test_make_install_migrates_and_seeds_the_demo_on_its_sqlite_file(tmp_path):
         ).fetchone()[0]
     assert issued > 0, "the demo issued no invoice"
     assert unbalanced == 0
+    # And every page without arguments opens for each demo user (SQLite runs none of PostgreSQL's own SQL)
+    crawl = subprocess.run(
+        [sys.executable, "-m", "tests.web.demo_crawl"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert crawl.returncode == 0, f"pages answered 500 on the demo:\n{crawl.stdout}\n{crawl.stderr[-3000:]}"
