@@ -183,23 +183,28 @@ class JournalLine(models.Model):
     gain or loss, a revaluation of receivables) has amount_currency 0: it changes what the foreign balance is
     worth, not the balance."""
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    # No index of their own for the foreign keys (db_index=False): each leads an index below, or the unique
+    # (entry, line_no), which serves its look-ups and the database's own foreign-key checks; an index per key as
+    # well cost every posted line six more index writes.
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False)
     line_no = models.PositiveSmallIntegerField()
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines", db_index=False)
     debit = models.DecimalField(**AMOUNT_FIELD, default=0)
     credit = models.DecimalField(**AMOUNT_FIELD, default=0)
     client = models.ForeignKey(
-        "crm.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines"
+        "crm.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines", db_index=False
     )
     project = models.ForeignKey(
-        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines"
-    )
+        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines",
+        db_index=False,
+    )  # fmt: skip
     memo = models.CharField(max_length=200, blank=True)
     date = models.DateField()
-    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+")
+    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+", db_index=False)
     entity = models.ForeignKey(
-        "core.LegalEntity", on_delete=models.PROTECT, related_name="+", help_text="The entry's legal entity."
-    )
+        "core.LegalEntity", on_delete=models.PROTECT, related_name="+", help_text="The entry's legal entity.",
+        db_index=False,
+    )  # fmt: skip
     currency = models.CharField(max_length=3, help_text="The transaction currency (ISO 4217).")
     amount_currency = models.DecimalField(
         **AMOUNT_FIELD,

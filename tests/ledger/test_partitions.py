@@ -192,3 +192,31 @@ def test_a_unique_index_without_the_date_stops_the_conversion(periods):
     unpartition_table(connection, TABLE, narrow={"ledger_line_entry_line_no_unique"})
     with pytest.raises(RuntimeError, match="ledger_line_entry_line_no_unique"):
         partition_table(connection, TABLE, today=date(2026, 12, 7), ahead=0, widen=set())
+
+
+def _scans(table: str) -> dict[str, int]:
+    """Scans (sequential and by index) of each partition of `table` so far in this transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, COALESCE(seq_scan, 0) + COALESCE(idx_scan, 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname LIKE %s",
+            [f"{table}_p%"],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_the_balance_check_at_commit_reads_only_the_entrys_month_partition(periods):
+    # Given four month partitions and the default
+    line_partitions_ensure(today=date(2026, 1, 1), ahead=3)
+    march = periods[2]
+    sql = raw_entry(period_id=march.pk, on=date(2026, 3, 3), lines=[("1000", "5", ""), ("3000", "", "5")],
+                    key="one-month", total="5")  # fmt: skip
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+        before = _scans(TABLE)
+        # When the deferred balance check runs (as at commit)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        after = _scans(TABLE)
+    # Then it read March's lines only, not every partition's
+    read = {name for name, scans in after.items() if scans > before.get(name, 0)}
+    assert read == {f"{TABLE}_p202603"}
