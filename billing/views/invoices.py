@@ -25,7 +25,7 @@ from billing.services import (
 from billing.services.delivery import invoice_billing_email
 from billing.views._common import finance_required, post_action
 from ledger.views.journal import LEDGER_ROLES
-from psa.core.exceptions import DomainError
+from psa.core.exceptions import ConflictError, DomainError, ValidationFailed
 from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.redirects import safe_next
@@ -68,6 +68,11 @@ def invoice_bulk_issue(request):
 
 @finance_required
 def invoice_detail(request, pk: int):
+    return _detail(request, pk)
+
+
+def _detail(request, pk: int, *, write_off_form: WriteOffForm | None = None, status: int = 200):
+    """The invoice page; `write_off_form` bound and refused, shown with its errors and what was typed."""
     invoice = get_object_or_404(
         Invoice.objects.select_related(
             "account", "contract", "project", "credited_invoice", "run", "journal_entry", "entity"
@@ -88,7 +93,7 @@ def invoice_detail(request, pk: int):
         "history": invoice.history.select_related("by"),
         "write_offs": invoice.write_offs.select_related("requested_by", "decided_by"),
         "credit_form": CreditNoteForm(invoice=invoice),
-        "write_off_form": WriteOffForm(),
+        "write_off_form": write_off_form or WriteOffForm(),
         "pending_write_off": invoice.write_offs.filter(status=WriteOffStatus.REQUESTED).first(),
         "disputes": disputes,
         "open_dispute": next((d for d in disputes if d.is_open), None),
@@ -98,7 +103,7 @@ def invoice_detail(request, pk: int):
         "send_to": invoice_billing_email(invoice),
         "can_see_ledger": has_role(request.user, *LEDGER_ROLES),
     }
-    return render(request, "billing/invoice_detail.html", context)
+    return render(request, "billing/invoice_detail.html", context, status=status)
 
 
 @finance_required
@@ -153,13 +158,18 @@ def invoice_credit(request, pk: int):
 @finance_required
 @post_action
 def write_off_request_view(request, pk: int):
+    """Request a write-off; a refusal (no reason, more than is open) shows the invoice page again with the form as
+    typed and each error under its field."""
     form = WriteOffForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give a reason for the write-off.")
-        return redirect("billing:invoice-detail", pk=pk)
-    write_off_request(
-        invoice_id=pk, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"]
-    )
+    if form.is_valid():
+        try:
+            write_off_request(
+                invoice_id=pk, by=request.user, reason=form.cleaned_data["reason"], amount=form.cleaned_data["amount"]
+            )
+        except (ValidationFailed, ConflictError) as exc:
+            form_apply_domain_error(form, exc)
+    if form.errors:
+        return _detail(request, pk, write_off_form=form, status=400)
     messages.success(request, "Write-off requested; another finance user approves it.")
     return redirect("billing:invoice-detail", pk=pk)
 

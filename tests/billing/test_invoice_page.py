@@ -173,3 +173,39 @@ def test_only_finance_may_send(periods, make_user, client):
         client.force_login(make_user(role))
         assert _send(client, invoice).status_code == 403
     assert not InvoiceDelivery.objects.exists()
+
+
+# --- write-off request: a refusal keeps what was typed ---------------------------------------------------
+def _field_value(html: str, name: str) -> str | None:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+    assert match, f"no {name} field on the page"
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return value.group(1) if value else None
+
+
+def _write_off_refused(client_as, amount: str, reason: str) -> tuple[Invoice, str]:
+    """Request a write-off of a new 100.00 invoice that is refused: the invoice and the page shown again (400), after
+    checking nothing was written and what was typed is still there."""
+    from billing.models import WriteOff
+
+    client = client_as("finance")
+    invoice = issued_invoice(client.user, "100.00")
+    url = reverse("billing:write-off-request", args=[invoice.pk])
+    response = client.post(url, {"amount": amount, "reason": reason})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert (_field_value(html, "amount"), _field_value(html, "reason") or "") == (amount, reason)
+    assert not WriteOff.objects.filter(invoice=invoice).exists()
+    return invoice, html
+
+
+def test_a_write_off_without_a_reason_shows_the_form_again_with_the_amount_and_the_error_inline(periods, client_as):
+    _, html = _write_off_refused(client_as, "12.34", "")
+    assert re.search(r'<input[^>]*name="reason"[^>]*aria-invalid="true"', html), "the reason is not marked"
+    assert "This field is required" in html
+
+
+def test_a_write_off_above_the_open_balance_is_refused_under_the_amount_keeping_the_reason(periods, client_as):
+    invoice, html = _write_off_refused(client_as, "999999.00", "Client went bust")
+    assert re.search(r'<input[^>]*name="amount"[^>]*aria-invalid="true"', html), "the amount is not marked"
+    assert f"At most {invoice.balance}" in html
