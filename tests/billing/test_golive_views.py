@@ -87,7 +87,7 @@ def test_the_workspace_and_the_reconciliation_render(golive, client_as):
     golive_import(golive=golive, kind="opening_balances", file=opening_file(), user=admin, dry_run=False)
     page = client_as("finance")
     detail = page.get(reverse("billing:golive", args=[golive.pk])).content.decode()
-    assert "2026-04-01" in detail and "Opening trial balance" in detail
+    assert "01 Apr 2026" in detail and "Opening trial balance" in detail  # the firm's date format (medium)
     report = page.get(reverse("billing:golive-reconciliation", args=[golive.pk])).content.decode()
     assert "The source trial balance balances" in report
 
