@@ -604,6 +604,9 @@ PSA_WEBHOOK_TIMEOUT_S = env_read(env, "PSA_WEBHOOK_TIMEOUT_S")
 PSA_FILES_SERVE = env_read(env, "PSA_FILES_SERVE")
 PSA_FILES_ACCEL_PREFIX = env_read(env, "PSA_FILES_ACCEL_PREFIX")
 
+# --- Shared page results (psa/core/pagecache.py): seconds a computed queue, dashboard or heatmap is reused ---
+PSA_PAGE_CACHE_SECONDS = env_read(env, "PSA_PAGE_CACHE_SECONDS")
+
 # --- Exception queue thresholds (psa/web/exception_queue.py) ------------------------------------------
 PSA_EXC_UNBILLED_DAYS = env_read(env, "PSA_EXC_UNBILLED_DAYS")
 PSA_EXC_MILESTONE_DAYS = env_read(env, "PSA_EXC_MILESTONE_DAYS")

@@ -48,7 +48,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -82,6 +82,7 @@ from psa.conf import settings_value
 from psa.core.dates import month_start, next_month, week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
+from psa.core.pagecache import shared_result
 from psa.core.totals import currency_totals_many
 from psa.web.models import DismissalAction, ExceptionDismissal
 
@@ -629,17 +630,16 @@ class Scan:
     # the approved-time summary's last refresh (None: never run, or no rule reading it ran); when current, the
     # SUMMARY_RULES read it, else they computed from the entries
     summary: time_summary.SummaryState | None = None
+    # when the items were computed, if they were reused across readers (psa.core.pagecache); None: just now
+    computed_at: datetime | None = None
 
     @property
     def total(self) -> int:
         return sum(len(v) for v in self.open.values())
 
 
-def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None) -> Scan:
-    """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
-    through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals."""
-    as_of = as_of or timezone.localdate()
-    names = list(rules or RULE_FUNCS)
+def _rule_items(as_of: date, names: list[str]) -> tuple[list[Item], time_summary.SummaryState | None]:
+    """The named rules' items on `as_of` (before any dismissal), and the summary state they were computed on."""
     state = time_summary.summary_state() if SUMMARY_RULES.intersection(names) else None
     summary = state if state is not None and state.current else None
     items = [
@@ -647,6 +647,24 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
         for name in names
         for item in (RULE_FUNCS[name](as_of, summary) if name in SUMMARY_RULES else RULE_FUNCS[name](as_of))
     ]
+    return items, state
+
+
+def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None, shared: bool = False) -> Scan:
+    """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
+    through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals.
+
+    `shared` (the queue page): the rules' items are reused for PSA_PAGE_CACHE_SECONDS across readers
+    (psa.core.pagecache) and `Scan.computed_at` says when they were computed; dismissals and snoozes are read on
+    every call, so a dismissal hides its item at once."""
+    as_of = as_of or timezone.localdate()
+    names = list(rules or RULE_FUNCS)
+    computed_at = None
+    if shared:
+        result = shared_result(f"exceptions:{as_of.isoformat()}:{','.join(names)}", lambda: _rule_items(as_of, names))
+        (items, state), computed_at = result.value, (result.computed_at if result.reused else None)
+    else:
+        items, state = _rule_items(as_of, names)
     decisions = {
         f"{d.rule}|{d.item_key}": d
         for d in ExceptionDismissal.objects.filter(rule__in=list(rules or RULE_FUNCS)).select_related("by")
@@ -664,4 +682,4 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
             hidden.append(item)
         else:
             open_items[item.rule].append(item)
-    return Scan(open=open_items, hidden=hidden, summary=state)
+    return Scan(open=open_items, hidden=hidden, summary=state, computed_at=computed_at)
