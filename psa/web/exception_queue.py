@@ -384,23 +384,26 @@ def _mean_sd(values: list[Decimal]) -> tuple[Decimal, Decimal]:
 def rule_time_outlier(as_of: date) -> list[Item]:
     recent_from = as_of - timedelta(days=13)
     base_from = recent_from - timedelta(days=90)
+    # (consultant, day, hours) tuples: a firm has tens of thousands of consultant-days in the window, and a
+    # dict per row cost more than the query
     days = (
         TimeEntry.objects.filter(date__gte=base_from, date__lte=as_of)
         .values("consultant_id", "date")
         .annotate(h=Sum("hours"))
+        .values_list("consultant_id", "date", "h")
         .order_by("consultant_id", "date")
     )
     baseline: dict[int, list[Decimal]] = defaultdict(list)
-    recent: list[Any] = []  # rows of values()
-    for d in days:
-        (recent.append(d) if d["date"] >= recent_from else baseline[d["consultant_id"]].append(d["h"]))
+    recent: list[tuple[int, date, Decimal]] = []
+    for consultant_id, day, hours in days:
+        (recent.append((consultant_id, day, hours)) if day >= recent_from else baseline[consultant_id].append(hours))
     stats = {c: _mean_sd(v) for c, v in baseline.items() if len(v) >= 10}
     flagged = []
-    for d in recent:
-        if d["consultant_id"] in stats:
-            mean, sd = stats[d["consultant_id"]]
-            if d["h"] > mean + 3 * sd:
-                flagged.append(d)
+    for consultant_id, day, hours in recent:
+        if consultant_id in stats:
+            mean, sd = stats[consultant_id]
+            if hours > mean + 3 * sd:
+                flagged.append({"consultant_id": consultant_id, "date": day, "h": hours})
     if not flagged:
         return []
     consultants = Consultant.objects.filter(pk__in={d["consultant_id"] for d in flagged}).select_related("user")
