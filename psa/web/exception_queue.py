@@ -398,29 +398,28 @@ def rule_time_outlier(as_of: date) -> list[Item]:
     for consultant_id, day, hours in days:
         (recent.append((consultant_id, day, hours)) if day >= recent_from else baseline[consultant_id].append(hours))
     stats = {c: _mean_sd(v) for c, v in baseline.items() if len(v) >= 10}
-    flagged = []
-    for consultant_id, day, hours in recent:
-        if consultant_id in stats:
-            mean, sd = stats[consultant_id]
-            if hours > mean + 3 * sd:
-                flagged.append({"consultant_id": consultant_id, "date": day, "h": hours})
+    flagged = [
+        (consultant_id, day, hours)
+        for consultant_id, day, hours in recent
+        if consultant_id in stats and hours > stats[consultant_id][0] + 3 * stats[consultant_id][1]
+    ]
     if not flagged:
         return []
-    consultants = Consultant.objects.filter(pk__in={d["consultant_id"] for d in flagged}).select_related("user")
+    consultants = Consultant.objects.filter(pk__in={c for c, _day, _h in flagged}).select_related("user")
     names = {c.pk: str(c) for c in consultants}
     out = []
-    for d in flagged:
-        mean, sd = stats[d["consultant_id"]]
+    for consultant_id, day, hours in flagged:
+        mean, sd = stats[consultant_id]
         out.append(
             Item(
                 rule="time_outlier",
-                key=f"consultant:{d['consultant_id']}:{d['date'].isoformat()}",
-                title=f"{names[d['consultant_id']]}: {d['h']:.2f} h on {d['date']:%a %d %b}",
+                key=f"consultant:{consultant_id}:{day.isoformat()}",
+                title=f"{names[consultant_id]}: {hours:.2f} h on {day:%a %d %b}",
                 detail=f"Usually {mean:.2f} ± {sd:.2f} h a day (90 days)",
                 url=reverse("projects:approvals"),
                 fix="Check or reject in approvals",
-                on=d["date"],
-                facts=(str(d["h"]),),
+                on=day,
+                facts=(str(hours),),
             )
         )
     return out
