@@ -28,7 +28,7 @@ from projects.services import staffing as staffing_services
 from psa.conf import settings_value
 from psa.core.dates import date_param, parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
-from psa.core.pagecache import shared_result
+from psa.core.pagecache import shared_result, wrote_recently
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
@@ -144,7 +144,9 @@ def heatmap(request):
         return html, len(rows), roles
 
     # the same for every reader: rendered once per PSA_PAGE_CACHE_SECONDS (psa.core.pagecache)
-    shared = shared_result(f"heatmap:{start.isoformat()}:{HEATMAP_PAGE_SIZE}:{page}", tables)
+    shared = shared_result(
+        f"heatmap:{start.isoformat()}:{HEATMAP_PAGE_SIZE}:{page}", tables, fresh=wrote_recently(request)
+    )
     html, count, roles = shared.value
     page_obj = Paginator(range(count), HEATMAP_PAGE_SIZE).get_page(page)
     tables_html = mark_safe(html)  # noqa: S308 (rendered by the template above, autoescaped there)

@@ -652,18 +652,23 @@ def _rule_items(as_of: date, names: list[str]) -> tuple[list[Item], time_summary
     return items, state
 
 
-def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None, shared: bool = False) -> Scan:
+def exception_scan(
+    *, as_of: date | None = None, rules: list[str] | None = None, shared: bool = False, fresh: bool = False
+) -> Scan:
     """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
     through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals.
 
     `shared` (the queue page): the rules' items are reused for PSA_PAGE_CACHE_SECONDS across readers
     (psa.core.pagecache) and `Scan.computed_at` says when they were computed; dismissals and snoozes are read on
-    every call, so a dismissal hides its item at once."""
+    every call, so a dismissal hides its item at once. `fresh` (the reader wrote a moment ago): computed anew
+    and stored for the others."""
     as_of = as_of or timezone.localdate()
     names = list(rules or RULE_FUNCS)
     computed_at = None
     if shared:
-        result = shared_result(f"exceptions:{as_of.isoformat()}:{','.join(names)}", lambda: _rule_items(as_of, names))
+        result = shared_result(
+            f"exceptions:{as_of.isoformat()}:{','.join(names)}", lambda: _rule_items(as_of, names), fresh=fresh
+        )
         (items, state), computed_at = result.value, (result.computed_at if result.reused else None)
     else:
         items, state = _rule_items(as_of, names)

@@ -6,10 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from psa.core.models import OutboxMessage
-from psa.core.pagecache import shared_result
+from psa.core.pagecache import FRESH_COOKIE, shared_result
 from tests.billing.factories import approved_entry, make_consultant, make_periods, tm_contract
 from tests.querycount import count_queries
 
@@ -59,6 +60,30 @@ def test_a_dismissal_hides_its_item_at_once_on_a_reused_queue(client_as):
     client.post("/exceptions/dismiss/", {"rule": "outbox_failed", "item_key": f"outbox:{m.pk}", "reason": "noise"})
     page = client.get("/exceptions/").content.decode()
     assert f'data-key="outbox:{m.pk}"' not in page and "noise" in page
+
+
+def test_a_writer_sees_the_queue_fresh_and_refreshes_it_for_everyone(client_as, make_user):
+    writer = client_as("finance")
+    reader = Client()
+    reader.force_login(make_user("finance"))
+    first = _stuck_email("e1")
+    assert f'data-key="outbox:{first.pk}"' in writer.get("/exceptions/").content.decode()
+    second = _stuck_email("e2")
+    assert f'data-key="outbox:{second.pk}"' not in reader.get("/exceptions/").content.decode()  # reused
+    dismissed = writer.post(
+        "/exceptions/dismiss/", {"rule": "outbox_failed", "item_key": f"outbox:{first.pk}", "reason": "noise"}
+    )
+    assert dismissed.status_code == 302 and FRESH_COOKIE in dismissed.cookies
+    assert f'data-key="outbox:{second.pk}"' in writer.get("/exceptions/").content.decode()  # computed afresh
+    assert f'data-key="outbox:{second.pk}"' in reader.get("/exceptions/").content.decode()  # and stored
+
+
+def test_a_forged_cookie_does_not_bypass_the_shared_result(client_as):
+    client = client_as("finance")
+    client.get("/exceptions/")
+    later = _stuck_email("e9")
+    client.cookies[FRESH_COOKIE] = "9999999999.000:forged"
+    assert f'data-key="outbox:{later.pk}"' not in client.get("/exceptions/").content.decode()
 
 
 def test_a_reused_queue_costs_the_same_few_queries_at_two_sizes(client_as):

@@ -14,7 +14,7 @@ from psa.core.currency import functional_currency
 from psa.core.exceptions import DomainError
 from psa.core.forms import error_text
 from psa.core.kpis import KPIS
-from psa.core.pagecache import shared_result
+from psa.core.pagecache import shared_result, wrote_recently
 from psa.core.replica import replica_view
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.dashboard import dashboard_range, executive_dashboard, visible_for
@@ -94,7 +94,9 @@ def dashboard(request):
         # every reader's figures over the range, computed once per PSA_PAGE_CACHE_SECONDS (psa.core.pagecache);
         # each role's trimming is applied after
         shared = shared_result(
-            f"dashboard:{start.isoformat()}:{end.isoformat()}", lambda: executive_dashboard(start=start, end=end)
+            f"dashboard:{start.isoformat()}:{end.isoformat()}",
+            lambda: executive_dashboard(start=start, end=end),
+            fresh=wrote_recently(request),
         )
         computed_at = shared.computed_at if shared.reused else None
         dash = shared.value.trimmed(series_keys, kpi_keys)

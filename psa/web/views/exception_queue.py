@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from psa.conf import settings_value
 from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
+from psa.core.pagecache import wrote_recently
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.exception_queue import RULES, SUMMARY_RULES, exception_scan
 from psa.web.services import exception_dismiss, exception_restore
@@ -50,7 +51,7 @@ def exception_queue(request):
     queue_filter = QueueFilter(request.GET)
     rule = queue_filter.cleaned_data["rule"] if queue_filter.is_valid() else ""
     names = [rule] if rule else list(RULES)
-    scan = exception_scan(rules=names, shared=True)
+    scan = exception_scan(rules=names, shared=True, fresh=wrote_recently(request))
     items = [item for name in names for item in scan.open[name]]
     page_obj = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     on_page: dict[str, list] = {name: [] for name in names}
