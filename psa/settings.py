@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "psa.core.replica.ReplicaStickyMiddleware",
+    "psa.core.pagecache.FreshAfterWriteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -603,6 +604,9 @@ PSA_WEBHOOK_TIMEOUT_S = env_read(env, "PSA_WEBHOOK_TIMEOUT_S")
 # an `internal` location at PSA_FILES_ACCEL_PREFIX aliased to MEDIA_ROOT) or "x-sendfile" (Apache/lighttpd).
 PSA_FILES_SERVE = env_read(env, "PSA_FILES_SERVE")
 PSA_FILES_ACCEL_PREFIX = env_read(env, "PSA_FILES_ACCEL_PREFIX")
+
+# --- Shared page results (psa/core/pagecache.py): seconds a computed queue, dashboard or heatmap is reused ---
+PSA_PAGE_CACHE_SECONDS = env_read(env, "PSA_PAGE_CACHE_SECONDS")
 
 # --- Exception queue thresholds (psa/web/exception_queue.py) ------------------------------------------
 PSA_EXC_UNBILLED_DAYS = env_read(env, "PSA_EXC_UNBILLED_DAYS")

@@ -8,7 +8,9 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from crm.models import DeliveryRole
@@ -23,8 +25,10 @@ from projects.selectors import (
     utilization,
 )
 from projects.services import staffing as staffing_services
+from psa.conf import settings_value
 from psa.core.dates import date_param, parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
+from psa.core.pagecache import shared_result, wrote_recently
 from psa.core.redirects import safe_next
 from psa.core.roles import Role, role_required
 
@@ -127,15 +131,32 @@ def heatmap(request):
     """The role bench against demand (every consultant counts) and the per-person heatmap a page of people at
     a time; the capacity matrix behind both is computed once."""
     start = week_start(date_param(request, "start", date.today()))
-    heat = capacity_heatmap(start=start, weeks=12)
-    _weeks, roles = role_bench_vs_demand(start=start, weeks=12, heat=heat)
-    weeks, rows = heat
-    page_obj = Paginator(rows, HEATMAP_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = request.GET.get("page", "")
+    page = page if page.isdigit() and len(page) < 7 else "1"  # the cache key holds a page number, nothing else
+
+    def tables() -> tuple[str, int, list]:
+        """Both tables' HTML for this start week and page, how many consultants there are, and the role bench."""
+        heat = capacity_heatmap(start=start, weeks=12)
+        _weeks, roles = role_bench_vs_demand(start=start, weeks=12, heat=heat)
+        weeks, rows = heat
+        page_obj = Paginator(rows, HEATMAP_PAGE_SIZE).get_page(page)
+        html = render_to_string("projects/_heatmap_tables.html", {"weeks": weeks, "rows": page_obj, "roles": roles})
+        return html, len(rows), roles
+
+    # the same for every reader: rendered once per PSA_PAGE_CACHE_SECONDS (psa.core.pagecache)
+    shared = shared_result(
+        f"heatmap:{start.isoformat()}:{HEATMAP_PAGE_SIZE}:{page}", tables, fresh=wrote_recently(request)
+    )
+    html, count, roles = shared.value
+    page_obj = Paginator(range(count), HEATMAP_PAGE_SIZE).get_page(page)
+    tables_html = mark_safe(html)  # noqa: S308 (rendered by the template above, autoescaped there)
     return render(
         request,
         "projects/heatmap.html",
-        {"weeks": weeks, "rows": page_obj, "page_obj": page_obj, "roles": roles, "start": start,
-         "prev": start - timedelta(weeks=12), "next": start + timedelta(weeks=12)},
+        {"tables": tables_html, "page_obj": page_obj, "roles": roles, "start": start,
+         "prev": start - timedelta(weeks=12), "next": start + timedelta(weeks=12),
+         "computed_at": shared.computed_at if shared.reused else None,
+         "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS")},
     )  # fmt: skip
 
 

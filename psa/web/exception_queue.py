@@ -48,7 +48,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -82,6 +82,7 @@ from psa.conf import settings_value
 from psa.core.dates import month_start, next_month, week_start
 from psa.core.models import OutboxMessage, OutboxStatus
 from psa.core.money import ZERO, round_money
+from psa.core.pagecache import shared_result
 from psa.core.totals import currency_totals_many
 from psa.web.models import DismissalAction, ExceptionDismissal
 
@@ -383,40 +384,42 @@ def _mean_sd(values: list[Decimal]) -> tuple[Decimal, Decimal]:
 def rule_time_outlier(as_of: date) -> list[Item]:
     recent_from = as_of - timedelta(days=13)
     base_from = recent_from - timedelta(days=90)
+    # (consultant, day, hours) tuples: a firm has tens of thousands of consultant-days in the window, and a
+    # dict per row cost more than the query
     days = (
         TimeEntry.objects.filter(date__gte=base_from, date__lte=as_of)
         .values("consultant_id", "date")
         .annotate(h=Sum("hours"))
+        .values_list("consultant_id", "date", "h")
         .order_by("consultant_id", "date")
     )
     baseline: dict[int, list[Decimal]] = defaultdict(list)
-    recent: list[Any] = []  # rows of values()
-    for d in days:
-        (recent.append(d) if d["date"] >= recent_from else baseline[d["consultant_id"]].append(d["h"]))
+    recent: list[tuple[int, date, Decimal]] = []
+    for consultant_id, day, hours in days:
+        (recent.append((consultant_id, day, hours)) if day >= recent_from else baseline[consultant_id].append(hours))
     stats = {c: _mean_sd(v) for c, v in baseline.items() if len(v) >= 10}
-    flagged = []
-    for d in recent:
-        if d["consultant_id"] in stats:
-            mean, sd = stats[d["consultant_id"]]
-            if d["h"] > mean + 3 * sd:
-                flagged.append(d)
+    flagged = [
+        (consultant_id, day, hours)
+        for consultant_id, day, hours in recent
+        if consultant_id in stats and hours > stats[consultant_id][0] + 3 * stats[consultant_id][1]
+    ]
     if not flagged:
         return []
-    consultants = Consultant.objects.filter(pk__in={d["consultant_id"] for d in flagged}).select_related("user")
+    consultants = Consultant.objects.filter(pk__in={c for c, _day, _h in flagged}).select_related("user")
     names = {c.pk: str(c) for c in consultants}
     out = []
-    for d in flagged:
-        mean, sd = stats[d["consultant_id"]]
+    for consultant_id, day, hours in flagged:
+        mean, sd = stats[consultant_id]
         out.append(
             Item(
                 rule="time_outlier",
-                key=f"consultant:{d['consultant_id']}:{d['date'].isoformat()}",
-                title=f"{names[d['consultant_id']]}: {d['h']:.2f} h on {d['date']:%a %d %b}",
+                key=f"consultant:{consultant_id}:{day.isoformat()}",
+                title=f"{names[consultant_id]}: {hours:.2f} h on {day:%a %d %b}",
                 detail=f"Usually {mean:.2f} ± {sd:.2f} h a day (90 days)",
                 url=reverse("projects:approvals"),
                 fix="Check or reject in approvals",
-                on=d["date"],
-                facts=(str(d["h"]),),
+                on=day,
+                facts=(str(hours),),
             )
         )
     return out
@@ -629,17 +632,16 @@ class Scan:
     # the approved-time summary's last refresh (None: never run, or no rule reading it ran); when current, the
     # SUMMARY_RULES read it, else they computed from the entries
     summary: time_summary.SummaryState | None = None
+    # when the items were computed, if they were reused across readers (psa.core.pagecache); None: just now
+    computed_at: datetime | None = None
 
     @property
     def total(self) -> int:
         return sum(len(v) for v in self.open.values())
 
 
-def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None) -> Scan:
-    """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
-    through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals."""
-    as_of = as_of or timezone.localdate()
-    names = list(rules or RULE_FUNCS)
+def _rule_items(as_of: date, names: list[str]) -> tuple[list[Item], time_summary.SummaryState | None]:
+    """The named rules' items on `as_of` (before any dismissal), and the summary state they were computed on."""
     state = time_summary.summary_state() if SUMMARY_RULES.intersection(names) else None
     summary = state if state is not None and state.current else None
     items = [
@@ -647,6 +649,29 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
         for name in names
         for item in (RULE_FUNCS[name](as_of, summary) if name in SUMMARY_RULES else RULE_FUNCS[name](as_of))
     ]
+    return items, state
+
+
+def exception_scan(
+    *, as_of: date | None = None, rules: list[str] | None = None, shared: bool = False, fresh: bool = False
+) -> Scan:
+    """Run the rules and split their items into open and hidden (dismissed with unchanged facts, or snoozed
+    through a date not yet passed). A fixed query count: each rule's own plus one for the dismissals.
+
+    `shared` (the queue page): the rules' items are reused for PSA_PAGE_CACHE_SECONDS across readers
+    (psa.core.pagecache) and `Scan.computed_at` says when they were computed; dismissals and snoozes are read on
+    every call, so a dismissal hides its item at once. `fresh` (the reader wrote a moment ago): computed anew
+    and stored for the others."""
+    as_of = as_of or timezone.localdate()
+    names = list(rules or RULE_FUNCS)
+    computed_at = None
+    if shared:
+        result = shared_result(
+            f"exceptions:{as_of.isoformat()}:{','.join(names)}", lambda: _rule_items(as_of, names), fresh=fresh
+        )
+        (items, state), computed_at = result.value, (result.computed_at if result.reused else None)
+    else:
+        items, state = _rule_items(as_of, names)
     decisions = {
         f"{d.rule}|{d.item_key}": d
         for d in ExceptionDismissal.objects.filter(rule__in=list(rules or RULE_FUNCS)).select_related("by")
@@ -664,4 +689,4 @@ def exception_scan(*, as_of: date | None = None, rules: list[str] | None = None)
             hidden.append(item)
         else:
             open_items[item.rule].append(item)
-    return Scan(open=open_items, hidden=hidden, summary=state)
+    return Scan(open=open_items, hidden=hidden, summary=state, computed_at=computed_at)

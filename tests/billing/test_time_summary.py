@@ -212,7 +212,8 @@ def test_the_dashboard_gives_the_same_figures_from_the_summary_as_from_the_entri
     assert from_summary.kpis == from_entries.kpis
 
 
-def test_the_pages_say_how_old_the_figures_are_and_compute_directly_after_new_approvals(client_as):
+def test_the_pages_say_how_old_the_figures_are_and_compute_directly_after_new_approvals(client_as, settings):
+    settings.PSA_PAGE_CACHE_SECONDS = 0  # each view computes (reuse across views: tests/web/test_pagecache.py)
     _c, line = tm_contract()
     ada = make_consultant()
     approved_entry(line, ada, date(2026, 2, 3), "4", "100")
@@ -234,7 +235,8 @@ def test_the_pages_say_how_old_the_figures_are_and_compute_directly_after_new_ap
     assert "time-summary-note" not in client.get("/exceptions/?rule=outbox_failed").content.decode()
 
 
-def test_the_pages_read_the_summary_with_a_constant_query_count(client_as):
+def test_the_pages_read_the_summary_with_a_constant_query_count(client_as, settings):
+    settings.PSA_PAGE_CACHE_SECONDS = 0  # each view computes (reuse across views: tests/web/test_pagecache.py)
     make_periods(start=date(2026, 1, 1), through=date(2026, 12, 31))
     client = client_as("finance")
 

@@ -9,10 +9,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from psa.conf import settings_value
 from psa.core.currency import functional_currency
 from psa.core.exceptions import DomainError
 from psa.core.forms import error_text
 from psa.core.kpis import KPIS
+from psa.core.pagecache import shared_result, wrote_recently
 from psa.core.replica import replica_view
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.dashboard import dashboard_range, executive_dashboard, visible_for
@@ -81,7 +83,7 @@ def _charts(dash) -> list[dict]:
 @replica_view
 def dashboard(request):
     series_keys, kpi_keys = visible_for(request.user)
-    error, dash = None, None
+    error, dash, computed_at = None, None, None
     try:
         start, end = dashboard_range(
             start=request.GET.get("start"), end=request.GET.get("end"), today=timezone.localdate()
@@ -89,7 +91,15 @@ def dashboard(request):
     except DomainError as exc:
         error = exc
     else:
-        dash = executive_dashboard(start=start, end=end).trimmed(series_keys, kpi_keys)
+        # every reader's figures over the range, computed once per PSA_PAGE_CACHE_SECONDS (psa.core.pagecache);
+        # each role's trimming is applied after
+        shared = shared_result(
+            f"dashboard:{start.isoformat()}:{end.isoformat()}",
+            lambda: executive_dashboard(start=start, end=end),
+            fresh=wrote_recently(request),
+        )
+        computed_at = shared.computed_at if shared.reused else None
+        dash = shared.value.trimmed(series_keys, kpi_keys)
         if not request.GET.get("start"):
             dash = dash.from_first_data()
     rows = []
@@ -97,6 +107,8 @@ def dashboard(request):
         rows = [{"key": k, "values": dash.series[k]} for k in ROWS if k in dash.series]
     context = {
         "dash": dash,
+        "computed_at": computed_at,
+        "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
         "error": error,
         "error_text": error_text(error) if error else "",
         "rows": rows,

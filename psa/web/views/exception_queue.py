@@ -10,8 +10,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from psa.conf import settings_value
 from psa.core.dates import DateFormField
 from psa.core.exceptions import DomainError
+from psa.core.pagecache import wrote_recently
 from psa.core.roles import HasRole, Role, role_required
 from psa.web.exception_queue import RULES, SUMMARY_RULES, exception_scan
 from psa.web.services import exception_dismiss, exception_restore
@@ -49,7 +51,7 @@ def exception_queue(request):
     queue_filter = QueueFilter(request.GET)
     rule = queue_filter.cleaned_data["rule"] if queue_filter.is_valid() else ""
     names = [rule] if rule else list(RULES)
-    scan = exception_scan(rules=names)
+    scan = exception_scan(rules=names, shared=True, fresh=wrote_recently(request))
     items = [item for name in names for item in scan.open[name]]
     page_obj = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     on_page: dict[str, list] = {name: [] for name in names}
@@ -68,6 +70,7 @@ def exception_queue(request):
             "filter": queue_filter,
             "page_obj": page_obj,
             "reads_summary": bool(SUMMARY_RULES.intersection(names)),
+            "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
         },
     )
 
