@@ -36,6 +36,8 @@ from datetime import date
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 KEY = "date"
+# Months of history a nightly run moves out of the DEFAULT partition at most (each move locks the table briefly).
+BACKFILL_MONTHS = 12
 
 
 def month_start(day: date, add: int = 0) -> date:
@@ -192,16 +194,29 @@ def is_partitioned(connection: BaseDatabaseWrapper, table: str) -> bool:
         return bool(_fetch(cursor, "SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [table]))
 
 
-def month_partitions_ensure(connection: BaseDatabaseWrapper, table: str, *, today: date, ahead: int) -> list[str]:
-    """Create the month partitions of `table` from today's month to `ahead` months on that do not exist yet; rows
-    of such a month already stored in the DEFAULT partition move into the new partition. Idempotent: a second run
-    creates nothing. Returns the names created. Does nothing on a plain (unpartitioned) table."""
+def month_partitions_ensure(
+    connection: BaseDatabaseWrapper, table: str, *, today: date, ahead: int, backfill: int = BACKFILL_MONTHS
+) -> list[str]:
+    """Create the month partitions of `table` from today's month to `ahead` months on that do not exist yet, and a
+    partition for each of up to `backfill` other months whose rows the DEFAULT partition holds (history loaded
+    after the conversion: a go-live, a bulk import, a time entry typed for a past year), oldest first; rows of a
+    new partition's month stored in the DEFAULT partition move into it. So a query filtered by date prunes to its
+    months whatever the rows' age, and each nightly run moves a bounded number of months. Idempotent: a second
+    run creates nothing once the DEFAULT partition holds no month's rows. Returns the names created, in month
+    order. Does nothing on a plain (unpartitioned) table."""
     if connection.vendor != "postgresql" or not is_partitioned(connection, table):
         return []
-    created = []
+    months = {month_start(today, i) for i in range(ahead + 1)}
     with connection.cursor() as cursor:
-        for i in range(ahead + 1):
-            month = month_start(today, i)
+        if backfill > 0:
+            held = _fetch(
+                cursor,
+                f"SELECT DISTINCT date_trunc('month', {KEY})::date AS m FROM {table}_pdefault ORDER BY m LIMIT %s",
+                [backfill],
+            )
+            months |= {row[0] for row in held}
+        created = []
+        for month in sorted(months):
             name = partition_name(table, month)
             if _fetch(cursor, "SELECT to_regclass(%s)", [name])[0][0] is not None:
                 continue

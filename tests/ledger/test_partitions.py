@@ -220,3 +220,22 @@ def test_the_balance_check_at_commit_reads_only_the_entrys_month_partition(perio
     # Then it read March's lines only, not every partition's
     read = {name for name, scans in after.items() if scans > before.get(name, 0)}
     assert read == {f"{TABLE}_p202603"}
+
+
+def test_the_beat_job_gives_past_months_held_in_the_default_partition_their_own(periods):
+    # Given history posted into months before any partition (a go-live or a bulk load), held by the default partition
+    line_partitions_ensure(today=date(2026, 6, 1), ahead=0)
+    february, april = (post(balanced("3.00", on=date(2026, m, 10))) for m in (2, 4))
+    _checks_done()
+    lines = {e.pk: sorted(e.lines.values_list("pk", flat=True)) for e in (february, april)}
+    assert {partition_of(TABLE, pk) for ids in lines.values() for pk in ids} == {f"{TABLE}_pdefault"}
+    # When the beat job runs on a later day
+    created = line_partitions_ensure(today=date(2026, 6, 2), ahead=0)
+    # Then those months got partitions and their lines moved, ids kept; a month with no line got none
+    assert created == [f"{TABLE}_p202602", f"{TABLE}_p202604"]
+    assert {partition_of(TABLE, pk) for pk in lines[february.pk]} == {f"{TABLE}_p202602"}
+    assert {partition_of(TABLE, pk) for pk in lines[april.pk]} == {f"{TABLE}_p202604"}
+    assert f"{TABLE}_p202603" not in partitions(TABLE)
+    assert line_partitions_ensure(today=date(2026, 6, 2), ahead=0) == []
+    read = partitions_read(TABLE, lambda: movements(start=date(2026, 2, 1), end=date(2026, 2, 28)))
+    assert read == {f"{TABLE}_p202602"}  # a query of February now reads February's partition only
