@@ -55,10 +55,55 @@ def _oldest_first(qs: QuerySet, *order: str, lock: bool) -> QuerySet:
     return qs.select_for_update(skip_locked=True, of=("self",)) if lock else qs
 
 
-class MilestoneSource:
+class _OneLinePerSource:
+    """A provider whose every source is one invoice line of quantity 1 at its amount, billable from its date, oldest
+    first (accepted milestones, re-billed vendor costs). A subclass names its queryset, the column of the date it
+    is billable from (`order`), of its amount (`price`), the other columns its text needs (`fields`), and how it
+    writes the line's text and date from a row."""
+
+    kind: str
+    order: str
+    price: str
+    fields: tuple[str, ...] = ()
+
+    def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
+        raise NotImplementedError
+
+    def description(self, row: dict) -> str:
+        raise NotImplementedError
+
+    def source_date(self, row: dict) -> date:
+        raise NotImplementedError
+
+    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
+        qs = _oldest_first(
+            self.queryset(contract_ids=list(contract_ids), period_end=period_end), self.order, "pk", lock=lock
+        )
+        rows = qs.values("pk", self.price, "contract_line_id", "contract_line__contract_id", "contract_line__cap",
+                         *self.fields)  # fmt: skip
+        return [
+            Candidate(
+                kind=self.kind,
+                source_id=r["pk"],
+                contract_id=r["contract_line__contract_id"],
+                contract_line_id=r["contract_line_id"],
+                cap=r["contract_line__cap"],
+                description=self.description(r),
+                quantity=Decimal("1"),
+                unit="C62",
+                unit_price=r[self.price],
+                source_date=self.source_date(r),
+                group=(self.kind, r["pk"]),
+            )
+            for r in rows
+        ]
+
+
+class MilestoneSource(_OneLinePerSource):
     """Accepted milestones of a contract line, billable from their acceptance date."""
 
     kind = SourceKind.MILESTONE
+    order, price, fields = "accepted_at", "amount", ("name", "accepted_at")
 
     def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return Milestone.objects.filter(
@@ -68,35 +113,11 @@ class MilestoneSource:
             amount__gt=0,
         ).exclude(_not_billed(self.kind))
 
-    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = _oldest_first(
-            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "accepted_at", "pk", lock=lock
-        )
-        rows = qs.values(
-            "pk",
-            "name",
-            "amount",
-            "accepted_at",
-            "contract_line_id",
-            "contract_line__contract_id",
-            "contract_line__cap",
-        )
-        return [
-            Candidate(
-                kind=self.kind,
-                source_id=r["pk"],
-                contract_id=r["contract_line__contract_id"],
-                contract_line_id=r["contract_line_id"],
-                cap=r["contract_line__cap"],
-                description=f"Milestone: {r['name']}",
-                quantity=Decimal("1"),
-                unit="C62",
-                unit_price=r["amount"],
-                source_date=r["accepted_at"].date(),
-                group=(self.kind, r["pk"]),
-            )
-            for r in rows
-        ]
+    def description(self, row: dict) -> str:
+        return f"Milestone: {row['name']}"
+
+    def source_date(self, row: dict) -> date:
+        return row["accepted_at"].date()
 
     def labels(self, ids: list[int]) -> dict[int, str]:
         return {m.pk: f"{m.name} (accepted {m.accepted_at:%Y-%m-%d})" for m in Milestone.objects.filter(pk__in=ids)}
@@ -355,7 +376,7 @@ class ExpenseSource:
 POSTED_BILL_STATUSES = (VendorBillStatus.POSTED, VendorBillStatus.PARTLY_PAID, VendorBillStatus.PAID)
 
 
-class VendorCostSource:
+class VendorCostSource(_OneLinePerSource):
     """Re-billable lines of posted vendor bills, billable from the bill's date, one invoice line each (like an
     expense: the client sees every re-billed cost). The amount is the line's `rebill_amount`, fixed when the bill
     was posted from the contract line's expense policy (at cost or with a markup) and already in the contract's
@@ -363,6 +384,7 @@ class VendorCostSource:
     position like expenses (recognition recognises it: ledger.services.recognition, re-billed costs)."""
 
     kind = SourceKind.VENDOR_COST
+    order, price, fields = "bill__bill_date", "rebill_amount", ("description", "bill__bill_date")
 
     def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
         return VendorBillLine.objects.filter(
@@ -373,35 +395,11 @@ class VendorCostSource:
             bill__bill_date__lte=period_end,
         ).exclude(_not_billed(self.kind))
 
-    def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
-        qs = _oldest_first(
-            self.queryset(contract_ids=list(contract_ids), period_end=period_end), "bill__bill_date", "pk", lock=lock
-        )
-        rows = qs.values(
-            "pk",
-            "description",
-            "rebill_amount",
-            "bill__bill_date",
-            "contract_line_id",
-            "contract_line__contract_id",
-            "contract_line__cap",
-        )
-        return [
-            Candidate(
-                kind=self.kind,
-                source_id=r["pk"],
-                contract_id=r["contract_line__contract_id"],
-                contract_line_id=r["contract_line_id"],
-                cap=r["contract_line__cap"],
-                description=vendor_cost_description(on=r["bill__bill_date"], description=r["description"]),
-                quantity=Decimal("1"),
-                unit="C62",
-                unit_price=r["rebill_amount"],
-                source_date=r["bill__bill_date"],
-                group=(self.kind, r["pk"]),
-            )
-            for r in rows
-        ]
+    def description(self, row: dict) -> str:
+        return vendor_cost_description(on=row["bill__bill_date"], description=row["description"])
+
+    def source_date(self, row: dict) -> date:
+        return row["bill__bill_date"]
 
     def labels(self, ids: list[int]) -> dict[int, str]:
         return {
