@@ -20,18 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from psa.conf import settings_value
+from psa.core.write_marks import WriteMark
 
 KEY_PREFIX = "pagecache:v1:"
 FRESH_COOKIE = "psa_fresh_until"
 _FRESH_SALT = "psa.core.pagecache.fresh"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True)
@@ -61,15 +59,12 @@ def shared_result[T](key: str, compute: Callable[[], T], *, fresh: bool = False)
     return result
 
 
+FRESH = WriteMark(FRESH_COOKIE, _FRESH_SALT)
+
+
 def wrote_recently(request: HttpRequest) -> bool:
     """Whether this browser made a successful write less than PSA_PAGE_CACHE_SECONDS ago (its signed cookie)."""
-    raw = request.COOKIES.get(FRESH_COOKIE)
-    if not raw:
-        return False
-    try:
-        return float(signing.get_cookie_signer(salt=_FRESH_SALT).unsign(raw)) > time.time()
-    except (signing.BadSignature, ValueError):
-        return False
+    return FRESH.until(request) > time.time()
 
 
 class FreshAfterWriteMiddleware:
@@ -81,15 +76,5 @@ class FreshAfterWriteMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        seconds = int(settings_value("PSA_PAGE_CACHE_SECONDS"))
-        if seconds > 0 and request.method not in SAFE_METHODS and response.status_code < 400:
-            value = signing.get_cookie_signer(salt=_FRESH_SALT).sign(f"{time.time() + seconds:.3f}")
-            response.set_cookie(
-                FRESH_COOKIE,
-                value,
-                max_age=seconds,
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-            )
+        FRESH.mark_after_write(request, response, int(settings_value("PSA_PAGE_CACHE_SECONDS")))
         return response

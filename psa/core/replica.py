@@ -31,12 +31,13 @@ from functools import wraps
 from typing import Any, cast
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+
+from psa.core.write_marks import WriteMark
 
 logger = logging.getLogger(__name__)
 
@@ -120,23 +121,18 @@ def replica_lag_forget() -> None:
 
 
 # --- read-your-writes -------------------------------------------------------------------------------------
+STICKY = WriteMark(STICKY_COOKIE, _STICKY_SALT)
+
+
 def sticky_until(request: HttpRequest) -> float:
     """Until when (epoch seconds) this browser reads the primary after its last write; 0 when it does not."""
-    raw = request.COOKIES.get(STICKY_COOKIE)
-    if not raw:
-        return 0.0
-    try:
-        return float(signing.get_cookie_signer(salt=_STICKY_SALT).unsign(raw))
-    except (signing.BadSignature, ValueError):
-        return 0.0
+    return STICKY.until(request)
 
 
 class ReplicaStickyMiddleware:
     """After a successful write (a non-safe method answered below 400) the user's next reports read the primary
     for PSA_REPLICA_STICKY_SECONDS: a signed cookie carries the time until which they do. Removes itself when
     no replica is configured."""
-
-    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         if not replica_configured():
@@ -145,17 +141,7 @@ class ReplicaStickyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.method not in self.SAFE_METHODS and response.status_code < 400:
-            seconds = settings.PSA_REPLICA_STICKY_SECONDS
-            value = signing.get_cookie_signer(salt=_STICKY_SALT).sign(f"{time.time() + seconds:.3f}")
-            response.set_cookie(
-                STICKY_COOKIE,
-                value,
-                max_age=seconds,
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-            )
+        STICKY.mark_after_write(request, response, settings.PSA_REPLICA_STICKY_SECONDS)
         return response
 
 
