@@ -360,6 +360,7 @@ def load_invoices(firm: Firm) -> None:
     entry ids are those `load_journal` gives them (one invoice entry each, in invoice order, from `first_entry`)."""
     from billing.models import TaxCategory
     from billing.services.tax import tax_categories_ensure_default
+    from projects.models import Contract
     from psa.core.entities import entity_default, seller_snapshot
 
     tax_categories_ensure_default()
@@ -372,6 +373,9 @@ def load_invoices(firm: Firm) -> None:
     iid, lid, tid, sid = (_next_id(t) for t in ("billing_invoice", "billing_invoiceline", "billing_invoicetax",
                                                 "billing_sourcelink"))  # fmt: skip
     entry = firm.counts.setdefault("first_entry", _next_id("ledger_journalentry"))
+    contract_of = dict(
+        Contract.objects.filter(project_id__in=[p[0] for p in firm.projects]).values_list("project_id", "pk")
+    )
     rng = random.Random(20261208)
     numbers: dict[int, int] = defaultdict(int)
     invoices, lines, taxes, links = [], [], [], []
@@ -392,7 +396,7 @@ def load_invoices(firm: Firm) -> None:
         invoices.append((iid, "invoice", number, "paid" if paid else "issued", "EUR", 30, issue, due, month, issue,
                          legal or name, address, tax_id, email, f"FIRM-C-{p:05d}", seller, "", net, tax, gross,
                          gross if paid else Decimal(0), Decimal(0), Decimal(0), "", "", "", issued_at, issued_at,
-                         client, _contract_id(firm, p), project, entry, "", gross, net,
+                         client, contract_of[project], project, entry, "", gross, net,
                          gross if paid else Decimal(0), tax, Decimal(1), issue, firm.entity_id, "DE"))  # fmt: skip
         lines.append((lid, 1, f"Consulting services {month:%B %Y}", hours, "HUR", rate, net, category.rate, month,
                       issue, Decimal(0), line, iid, category.pk))  # fmt: skip
@@ -419,16 +423,6 @@ def load_invoices(firm: Firm) -> None:
             cursor.execute(f"ANALYZE {table}")
     firm.counts["invoices"] = len(invoices)
     firm.counts["source_links"] = len(links)
-
-
-def _contract_id(firm: Firm, p: int) -> int:
-    return firm.counts.setdefault("first_contract", _first_contract(firm)) + p
-
-
-def _first_contract(firm: Firm) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM projects_contract WHERE project_id = %s", [firm.projects[0][0]])
-        return cursor.fetchone()[0]
 
 
 # --- 7. the journal ----------------------------------------------------------------------------------------------
