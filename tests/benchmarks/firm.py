@@ -525,7 +525,7 @@ def close_months(firm: Firm) -> None:
         RecognitionRun(period=p, status=RecognitionRunStatus.DONE, finished_at=finished) for p in to_close
     )
     for period in to_close:
-        period_close(period_id=period.pk, by=None, reason="firm load")
+        period_close(period_id=period.pk, by=None, reason="firm load")  # type: ignore[arg-type]  # a load: no user
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE ledger_accountbalance")
     firm.counts["closed_months"] = len(to_close)
