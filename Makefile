@@ -41,6 +41,7 @@ help:
 	@echo "make test-slow  only the slow checks: browser, real worker, crash-and-rerun, benchmark smoke, demo launcher"
 	@echo "make lint     ruff, import-linter (layers), missing migrations, mypy (types)"
 	@echo "make bench    benchmarks at BENCH_SIZE=S|M (PostgreSQL), results in tests/benchmarks/results/"
+	@echo "make firm     one coherent firm at FIRM_SIZE=tiny|S|M|L into DATABASE_URL's empty database, by COPY"
 	@echo "make loadtest pages under 16 concurrent connections (gunicorn on 127.0.0.1), results/loadtest.json"
 
 # --- the demo firm ------------------------------------------------------------------------------------
@@ -139,9 +140,19 @@ bench: deps $(HORDAK_VENV)/.installed
 	BENCH_SIZE=$(BENCH_SIZE) DEBUG=false SECRET_KEY=bench-only-secret-key-0123456789abcdef STATIC_MANIFEST=false \
 	$(PY) -m tests.benchmarks.run $(BENCH_ONLY)
 
+# make firm FIRM_SIZE=M: one coherent firm (people, clients, pipeline, projects, 24 months of approved time,
+# invoices, journal with stored balances; tests/benchmarks/firm.py) into DATABASE_URL's migrated-or-empty database,
+# printing how long each part took. It refuses a database that already holds projects or journal entries.
+FIRM_SIZE ?= S
+.PHONY: firm
+firm: deps
+	@eval "$$($(PY) tests/services_probe.py)"; \
+	DEBUG=false SECRET_KEY=firm-only-secret-key-0123456789abcdef STATIC_MANIFEST=false PSA_DEMO_FIRM=true \
+	$(PY) -m tests.benchmarks.firm --size $(FIRM_SIZE)
+
 # make loadtest: gunicorn (production settings, 2 workers x 4 threads) on 127.0.0.1 against DATABASE_URL, each
-# persona's pages at LOADTEST_CONCURRENCY connections for LOADTEST_DURATION seconds each; LOADTEST_LOAD=S|M
-# loads the bench pipeline and time first. Results in tests/benchmarks/results/loadtest.json.
+# persona's pages at LOADTEST_CONCURRENCY connections for LOADTEST_DURATION seconds each; LOADTEST_LOAD=S|M|L
+# loads a coherent firm of that size first (as make firm; DATABASE_URL's database must be empty). Results in tests/benchmarks/results/loadtest.json.
 LOADTEST_CONCURRENCY ?= 16
 LOADTEST_DURATION ?= 15
 LOADTEST_LOAD ?=

@@ -24,7 +24,7 @@ from psa.core.models import ExchangeRate
 from tests.benchmarks.generator import copy_rows, truncate
 
 # consultants, projects (= contracts), accounts
-FIRMS = {"tiny": (20, 40, 8), "S": (100, 400, 40), "M": (500, 2000, 200)}
+FIRMS = {"tiny": (20, 40, 8), "S": (100, 400, 40), "M": (500, 2000, 200), "L": (5000, 20000, 2000)}
 MONTH_START = date(2026, 10, 1)
 PERIOD_END = date(2026, 10, 31)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

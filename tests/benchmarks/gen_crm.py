@@ -16,9 +16,9 @@ from django.db import connection
 from crm.models import Account, Stage
 from tests.benchmarks.generator import copy_rows
 
-ACCOUNTS = {"tiny": 50, "S": 500, "M": 2_000}
-REPS = {"tiny": 5, "S": 20, "M": 60}
-OPPORTUNITIES = {"tiny": 500, "S": 5_000, "M": 50_000}
+ACCOUNTS = {"tiny": 50, "S": 500, "M": 2_000, "L": 4_000}
+REPS = {"tiny": 5, "S": 20, "M": 60, "L": 60}
+OPPORTUNITIES = {"tiny": 500, "S": 5_000, "M": 50_000, "L": 50_000}
 BASE = date(2026, 11, 1)
 COLUMNS = [
     "name",

@@ -26,10 +26,10 @@ from tests.benchmarks.generator import copy_rows
 
 BASE_END = date(2026, 11, 1)  # the history ends with October 2026
 OPEN_MONTHS = 2
-LINES_PER_MONTH = {"tiny": 300, "S": 2_000, "M": 20_000}
-CLIENTS = {"tiny": 10, "S": 60, "M": 200}
-# The two ledger sizes a trial-balance growth record compares, per BENCH_SIZE.
-GROWTH_LINES = {"tiny": (3_000, 9_000), "S": (20_000, 200_000), "M": (200_000, 2_000_000)}
+LINES_PER_MONTH = {"tiny": 300, "S": 2_000, "M": 20_000, "L": 200_000}
+CLIENTS = {"tiny": 10, "S": 60, "M": 200, "L": 2_000}
+# The two ledger sizes a trial-balance growth record compares, per BENCH_SIZE (L: the 30 million lines).
+GROWTH_LINES = {"tiny": (3_000, 9_000), "S": (20_000, 200_000), "M": (200_000, 2_000_000), "L": (3_000_000, 30_000_000)}
 LEDGER_TABLES = ("ledger_accountbalance", "ledger_journalline", "ledger_journalentry", "ledger_accountingperiod")
 
 
@@ -164,27 +164,27 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
     period_ids = dict(AccountingPeriod.objects.values_list("start", "pk"))
     entity_id = entity_default_id()  # the whole history is the default entity's books
     rng = random.Random(seed)
-    entry_rows, line_rows = [], []
     counters: dict[int, int] = {}
     entry_id = line_id = 0
     posted_at = datetime(2026, 11, 1, tzinfo=UTC)
-    for month in months:
-        for memo, day, lines in build_month(firm, month, per_month, rng):
-            entry_id += 1
-            counters[day.year] = counters.get(day.year, 0) + 1
-            number = f"JE-{day.year}-{counters[day.year]:06d}"
-            total = sum((ln[1] for ln in lines), Decimal(0))
-            pid = period_ids[month]
-            entry_rows.append((entry_id, number, day, pid, memo, "bench", "system", f"bench:{entry_id}", "", total,
-                               posted_at, entity_id))  # fmt: skip
-            for i, (code, debit, credit, client_id, project_id) in enumerate(lines, 1):
-                line_id += 1
-                line_rows.append((line_id, entry_id, i, firm.accounts[code], debit, credit, client_id, project_id, "",
-                                  day, pid, "EUR", debit or credit, 1, entity_id))  # fmt: skip
     restore = _triggers_off()
     try:
-        copy_rows("ledger_journalentry", ENTRY_COLUMNS, entry_rows)
-        copy_rows("ledger_journalline", LINE_COLUMNS, line_rows)
+        for month in months:  # a month at a time, so a 30-million-line ledger never sits in memory whole
+            entry_rows, line_rows = [], []
+            for memo, day, lines in build_month(firm, month, per_month, rng):
+                entry_id += 1
+                counters[day.year] = counters.get(day.year, 0) + 1
+                number = f"JE-{day.year}-{counters[day.year]:06d}"
+                total = sum((ln[1] for ln in lines), Decimal(0))
+                pid = period_ids[month]
+                entry_rows.append((entry_id, number, day, pid, memo, "bench", "system", f"bench:{entry_id}", "",
+                                   total, posted_at, entity_id))  # fmt: skip
+                for i, (code, debit, credit, client_id, project_id) in enumerate(lines, 1):
+                    line_id += 1
+                    line_rows.append((line_id, entry_id, i, firm.accounts[code], debit, credit, client_id,
+                                      project_id, "", day, pid, "EUR", debit or credit, 1, entity_id))  # fmt: skip
+            copy_rows("ledger_journalentry", ENTRY_COLUMNS, entry_rows)
+            copy_rows("ledger_journalline", LINE_COLUMNS, line_rows)
     finally:
         with connection.cursor() as cursor:
             for statement in restore:
@@ -211,8 +211,8 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
         cursor.execute("ANALYZE ledger_accountbalance")
     open_periods = AccountingPeriod.objects.filter(status=PeriodStatus.OPEN).order_by("start")
     return {
-        "lines": len(line_rows),
-        "entries": len(entry_rows),
+        "lines": line_id,
+        "entries": entry_id,
         "months": n_months,
         "closed": closed,
         "at": month_end(months[-1]),

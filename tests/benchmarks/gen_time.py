@@ -7,6 +7,7 @@ them in as approved entries with rates, the shape the utilization report reads.
 """
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -26,8 +27,8 @@ from projects.models import (
 )
 from tests.benchmarks.generator import copy_rows
 
-CONSULTANTS = {"tiny": 20, "S": 250, "M": 500}
-PROJECTS = {"tiny": 4, "S": 10, "M": 20}
+CONSULTANTS = {"tiny": 20, "S": 250, "M": 500, "L": 5_000}
+PROJECTS = {"tiny": 4, "S": 10, "M": 20, "L": 200}
 START = date(2025, 1, 6)  # a Monday
 END = date(2026, 12, 31)
 COLUMNS = [
@@ -97,29 +98,41 @@ def weekdays(n: int) -> list[date]:
 
 def time_cells(size: str, n: int) -> list[tuple[int, int, date, Decimal, bool]]:
     """`n` distinct (consultant, project, day, hours, billable) cells, deterministic."""
+    return list(iter_time_cells(size, n))
+
+
+def iter_time_cells(size: str, n: int) -> Iterator[tuple[int, int, date, Decimal, bool]]:
+    """time_cells one at a time (size L's 10 million cells are streamed, never held in a list). The firm is made
+    before the first cell is asked for, so a COPY consuming the cells never waits on the firm's own queries."""
     consultants, _projects, alloc = time_firm(size)
     per_day = len(consultants) * 2
     days = weekdays(n // per_day + 1)
-    rng = random.Random(20261122)
-    cells = []
-    for day in days:
-        for cid in consultants:
-            for j, pid in enumerate(alloc[cid]):
-                if len(cells) == n:
-                    return cells
-                hours = Decimal(rng.choice(["2.00", "3.50", "4.00", "4.50"]))
-                cells.append((cid, pid, day, hours, j == 0 or rng.random() < 0.5))
-    return cells
+
+    def cells() -> Iterator[tuple[int, int, date, Decimal, bool]]:
+        rng = random.Random(20261122)
+        made = 0
+        for day in days:
+            for cid in consultants:
+                for j, pid in enumerate(alloc[cid]):
+                    if made == n:
+                        return
+                    hours = Decimal(rng.choice(["2.00", "3.50", "4.00", "4.50"]))
+                    yield (cid, pid, day, hours, j == 0 or rng.random() < 0.5)
+                    made += 1
+
+    return cells()
 
 
 def time_load(size: str, n: int) -> int:
     """COPY `n` approved entries with rates (the utilization report's input)."""
     time_truncate()
-    rows = [
+    cells = iter_time_cells(size, n)
+    rows = (
         (cid, pid, None, day, hours, "", "approved", "", billable, Decimal("120"), Decimal("60"), "", NOW, NOW, NOW)
-        for cid, pid, day, hours, billable in time_cells(size, n)
-    ]
+        for cid, pid, day, hours, billable in cells
+    )
     copy_rows("projects_timeentry", COLUMNS, rows)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE projects_timeentry")
-    return len(rows)
+        cursor.execute("SELECT COUNT(*) FROM projects_timeentry")
+        return cursor.fetchone()[0]

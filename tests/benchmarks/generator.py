@@ -5,6 +5,7 @@ The same seed and size always produce the same rows. Each issue extends the gene
 """
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ SIZES = {
     "tiny": {"consultants": 20, "staff": 10, "client_users": 20},
     "S": {"consultants": 60, "staff": 40, "client_users": 400},
     "M": {"consultants": 500, "staff": 120, "client_users": 4000},
+    "L": {"consultants": 5000, "staff": 400, "client_users": 40000},
 }
 ROLES = ["sales", "project_manager", "consultant", "finance", "admin", "client"]
 FIRST = [
@@ -83,7 +85,7 @@ class UserRows:
     tokens: list[tuple]
 
 
-def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
+def copy_rows(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
     """Stream rows into a table with COPY on Django's connection."""
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:

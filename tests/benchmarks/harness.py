@@ -23,6 +23,8 @@ class Record:
     notes: str = ""
     # The ratio of each round of a paired measurement (`paired`), reported as min/median/max in the notes.
     round_ratios: list[float] | None = None
+    # Per-unit figures compared across sizes by `growth` (e.g. seconds and queries per contract); not in as_dict.
+    units: dict[str, float] | None = None
     ratio: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,3 +95,37 @@ def paired(
         baseline_times.append(baseline_s)
     ratios = [round(o / b, 3) for o, b in zip(ours_times, baseline_times, strict=True) if b]
     return Paired(statistics.median(ours_times), statistics.median(baseline_times), queries, ratios)
+
+
+SIZE_ORDER = ["tiny", "S", "M", "L"]
+GROWTH_GOAL = 1.3
+
+
+@dataclass
+class Growth:
+    record: str
+    unit: str
+    size: str  # the bigger size
+    than: str  # the smaller size it is compared with
+    ratio: float
+    goal: float = GROWTH_GOAL
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= self.goal
+
+
+def growth(by_size: dict[str, dict[str, dict[str, float]]], size: str) -> list[Growth]:
+    """The growth checks of issue 24: each record's per-unit figures at `size` over the same figures at every
+    smaller size measured (`by_size`: size -> record -> unit -> value, as run.py stores them per size). A ratio
+    above GROWTH_GOAL means the unit cost grows with the firm."""
+    here = by_size.get(size, {})
+    out = []
+    for smaller in SIZE_ORDER[: SIZE_ORDER.index(size)]:
+        there = by_size.get(smaller, {})
+        for name, units in here.items():
+            for unit, value in units.items():
+                before = there.get(name, {}).get(unit)
+                if before:
+                    out.append(Growth(name, unit, size, smaller, round(value / before, 3)))
+    return out

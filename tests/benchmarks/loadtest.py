@@ -273,25 +273,19 @@ def timesheet_saves(base: str, *, concurrency: int, duration: float) -> Result:
     )
 
 
-TIME_ENTRIES = {"tiny": 5_000, "S": 100_000, "M": 1_000_000}
-
-
 def load(size: str) -> None:
-    """Migrate, seed the demo firm (its users, projects, invoices and journal), then the bench generators'
-    pipeline and approved time at `size` (each replaces only its own table, so they compose). Not yet the whole
-    coherent firm of issue 24: invoices and journal lines stay at the demo's size."""
+    """Migrate and load one coherent firm of `size` (tests/benchmarks/firm.py: the demo personas, people, clients,
+    pipeline, projects, 24 months of approved time, invoices and the journal with stored balances), printing each
+    part's time. The database must hold no firm yet."""
     from django.core.management import call_command
 
-    from tests.benchmarks.gen_crm import crm_load
-    from tests.benchmarks.gen_time import time_load
+    from tests.benchmarks.firm import FirmExists, firm_load
 
-    started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    call_command("seed_demo", quiet=True)
-    opportunities = crm_load(size)
-    entries = time_load(size, TIME_ENTRIES[size])
-    print(f"loaded {opportunities} opportunities and {entries} approved time entries in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    try:
+        firm_load(size, out=lambda line: print(line, flush=True))
+    except FirmExists as exc:
+        raise SystemExit(f"{exc} (--load needs an empty database)") from exc
 
 
 def settle() -> None:
@@ -345,7 +339,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--only", nargs="*", default=[])
-    parser.add_argument("--load", choices=["tiny", "S", "M"], default="", help="load the bench pipeline and time first")
+    parser.add_argument("--load", choices=["tiny", "S", "M", "L"], default="", help="load a coherent firm first")
     args = parser.parse_args(argv)
     base = args.url.rstrip("/") or f"http://{HOST}:{args.port}"
     if not base.startswith((f"http://{HOST}", "http://localhost")):

@@ -1,7 +1,7 @@
 """`make bench`: run every workload at BENCH_SIZE on a fresh PostgreSQL database, print a table of ratios
 against raw-SQL baselines, and write tests/benchmarks/results/latest.json.
 
-Usage: BENCH_SIZE=S|M [BENCH_ONLY="workload ..."] python -m tests.benchmarks.run [workload ...]
+Usage: BENCH_SIZE=S|M|L [BENCH_ONLY="workload ..."] python -m tests.benchmarks.run [workload ...]
 """
 
 import importlib
@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# At L (5,000 consultants, 10 million time entries, 30 million journal lines) only the records the growth checks
+# need run by default: the others' generators stop at M.
+L_RECORDS = ["invoice_run", "trial_balance", "time_entries_api"]
 
 
 def _bench_database_url() -> str:
@@ -46,13 +49,15 @@ def main(argv: list[str]) -> int:
     import tests.benchmarks.workloads as pkg
 
     only = os.environ.get("BENCH_ONLY", "").replace(",", " ").split()  # BENCH_ONLY=revenue_run: just that one
-    names = argv or only or sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
+    names = argv or only or (L_RECORDS if size == "L" else sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)))
     records = []
     started = time.perf_counter()
     for name in names:
         module = importlib.import_module(f"tests.benchmarks.workloads.{name}")
         print(f"running {name} at size {size} ...", flush=True)
+        t0 = time.perf_counter()
         records.extend(module.run(size))
+        print(f"  {name} took {time.perf_counter() - t0:.1f} s (load included)", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps([r.as_dict() for r in records], indent=2) + "\n")
@@ -70,7 +75,32 @@ def main(argv: list[str]) -> int:
             f"{r.queries if r.queries is not None else '-':>8}  {r.notes}{mark}"
         )
     print(f"\n{len(records)} records in {time.perf_counter() - started:.1f} s -> {out}")
+    print_growth(size, records)
     return 0
+
+
+def print_growth(size: str, records: list) -> None:
+    """Store this size's per-unit figures (results/growth-<size>.json, merged by record so a BENCH_ONLY run keeps
+    the others') and print their ratios over each smaller size's stored figures: the growth checks."""
+    from tests.benchmarks.harness import SIZE_ORDER, growth
+
+    by_size = {}
+    for s in SIZE_ORDER:
+        path = RESULTS / f"growth-{s}.json"
+        by_size[s] = json.loads(path.read_text()) if path.exists() else {}
+    by_size[size].update({r.name: r.units for r in records if r.units})
+    (RESULTS / f"growth-{size}.json").write_text(json.dumps(by_size[size], indent=2) + "\n")
+    checks = growth(by_size, size)
+    in_run = [r for r in records if r.name.endswith(("_growth", "_deep"))]
+    if not checks and not in_run:
+        return
+    print(f"\ngrowth (goal <= {checks[0].goal if checks else 1.3}: the unit cost stays flat as the firm grows)")
+    for g in checks:
+        mark = "" if g.ok else "  << over goal"
+        print(f"  {g.record:<24} {g.unit:<22} {g.size} / {g.than:<5} {g.ratio:>7.2f}{mark}")
+    for r in in_run:  # records that are growth ratios themselves (a bigger ledger, a deeper page)
+        mark = "" if r.ok else "  << over goal"
+        print(f"  {r.name:<24} {'big / small':<22} {r.size:<10} {r.ratio:>7.2f}{mark}")
 
 
 if __name__ == "__main__":
