@@ -12,6 +12,7 @@ import tests.benchmarks.workloads as workloads
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.timeout(900)  # every workload, one after the other: a few minutes on a busy machine
 def test_every_workload_runs_after_the_others_at_the_tiny_size():
     names = sorted(m.name for m in pkgutil.iter_modules(workloads.__path__))
     assert {"invoice_run", "invoice_pdf", "revenue_run", "exception_scan"} <= set(names)
