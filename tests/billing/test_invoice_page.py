@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from billing.models import Invoice, InvoiceDelivery
+from billing.models import Invoice, InvoiceDelivery, WriteOff
 from billing.services import invoice_draft_for_contract, invoice_render
 from crm.models import Contact
 from ledger.models import JournalEntry
@@ -186,8 +186,6 @@ def _field_value(html: str, name: str) -> str | None:
 def _write_off_refused(client_as, amount: str, reason: str) -> tuple[Invoice, str]:
     """Request a write-off of a new 100.00 invoice that is refused: the invoice and the page shown again (400), after
     checking nothing was written and what was typed is still there."""
-    from billing.models import WriteOff
-
     client = client_as("finance")
     invoice = issued_invoice(client.user, "100.00")
     url = reverse("billing:write-off-request", args=[invoice.pk])
