@@ -396,7 +396,7 @@ def load_invoices(firm: Firm) -> None:
         invoices.append((iid, "invoice", number, "paid" if paid else "issued", "EUR", 30, issue, due, month, issue,
                          legal or name, address, tax_id, email, f"FIRM-C-{p:05d}", seller, "", net, tax, gross,
                          gross if paid else Decimal(0), Decimal(0), Decimal(0), "", "", "", issued_at, issued_at,
-                         client, contract_of[project], project, entry, "", gross, net,
+                         client, contract_of[project], project, None, "", gross, net,
                          gross if paid else Decimal(0), tax, Decimal(1), issue, firm.entity_id, "DE"))  # fmt: skip
         lines.append((lid, 1, f"Consulting services {month:%B %Y}", hours, "HUR", rate, net, category.rate, month,
                       issue, Decimal(0), line, iid, category.pk))  # fmt: skip
@@ -502,6 +502,14 @@ def load_journal(firm: Firm) -> None:
             _copy("ledger_journalline", JLINE_COLUMNS, line_rows)
             entries.clear()
     _sequences("ledger_journalentry", "ledger_journalline")
+    # Each invoice's entry now exists: link them (the invoices went in without it, so that a role that is not the
+    # superuser, whose foreign-key checks stay on, loads the firm too).
+    with _triggers_off("billing_invoice"), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE billing_invoice i SET journal_entry_id = u.entry FROM unnest(%s::bigint[], %s::bigint[]) "
+            "AS u(invoice, entry) WHERE i.id = u.invoice",
+            [[inv["id"] for inv in firm.invoices], [inv["entry"] for inv in firm.invoices]],
+        )
     for year, last in counters.items():
         NumberSeries.objects.update_or_create(series="JE", year=year, defaults={"last": last})
     with connection.cursor() as cursor:
