@@ -3,6 +3,7 @@ schedule events, approved time entries, approved re-billable expenses, re-billab
 and the Candidate each proposes: the rules for each kind, time entries' amounts included, are in
 billing.services.sources' docstring."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -55,7 +56,7 @@ def _oldest_first(qs: QuerySet, *order: str, lock: bool) -> QuerySet:
     return qs.select_for_update(skip_locked=True, of=("self",)) if lock else qs
 
 
-class _OneLinePerSource:
+class _OneLinePerSource(ABC):
     """A provider whose every source is one invoice line of quantity 1 at its amount, billable from its date, oldest
     first (accepted milestones, re-billed vendor costs). A subclass names its queryset, the column of the date it
     is billable from (`order`), of its amount (`price`), the other columns its text needs (`fields`), and how it
@@ -66,14 +67,17 @@ class _OneLinePerSource:
     price: str
     fields: tuple[str, ...] = ()
 
+    @abstractmethod
     def queryset(self, *, contract_ids: Iterable[int], period_end: date) -> QuerySet:
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abstractmethod
     def description(self, row: dict) -> str:
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abstractmethod
     def source_date(self, row: dict) -> date:
-        raise NotImplementedError
+        """See the class docstring."""
 
     def candidates(self, *, contract_ids: Iterable[int], period_end: date, lock: bool = False) -> list[Candidate]:
         qs = _oldest_first(
