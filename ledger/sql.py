@@ -225,6 +225,7 @@ class Posted(NamedTuple):
     period_id: int | None = None
     entity_id: int | None = None
     spec_hash: str = ""
+    counter_at: str | None = None  # where the journal series' counter row now is (number_next_sql_from's `at`)
 
 
 @functools.cache
@@ -250,8 +251,12 @@ def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
         "OR (u.client_id IS NOT NULL AND pr.id IS NOT NULL AND pr.account_id <> u.client_id) "
         f"OR (u.client_id IS NOT NULL AND pr.id IS NULL AND NOT EXISTS "
         f"(SELECT 1 FROM {Client._meta.db_table} c WHERE c.id = u.client_id))) AS bad "
-        f"FROM u LEFT JOIN {LedgerAccount._meta.db_table} a ON a.code = u.account_code "
-        f"LEFT JOIN {Project._meta.db_table} pr ON pr.id = u.project_id), "
+        # Each line's account and project by key (OFFSET 0 keeps them apart, so the plan probes their unique
+        # indexes for the entry's two or three lines instead of hashing the whole accounts and projects tables).
+        f"FROM u LEFT JOIN LATERAL (SELECT id, is_active, is_control FROM {LedgerAccount._meta.db_table} "
+        "WHERE code = u.account_code OFFSET 0) a ON true "
+        f"LEFT JOIN LATERAL (SELECT id, account_id FROM {Project._meta.db_table} WHERE id = u.project_id OFFSET 0) pr "
+        "ON true), "
         "ok AS (SELECT id, series_prefix FROM ent "
         "WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM src WHERE bad)), "
         f"period AS (SELECT p.id, ok.id AS entity_id, "
@@ -267,9 +272,15 @@ def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
         f"{', '.join(line_columns)}) "
         "SELECT entry.id, entry.date, entry.period_id, entry.entity_id, src.account_id, src.line_client_id, "
         f"{', '.join('src.' + c for c in line_columns)} FROM entry, src ORDER BY src.line_no RETURNING 1) "
-        "SELECT 'posted', id, number, posted_at, period_id, entity_id, '' FROM entry "
-        "UNION ALL SELECT 'existing', id, '', NULL, NULL, NULL, spec_hash FROM existing"
+        "SELECT 'posted', entry.id, number, posted_at, period_id, entity_id, '', number_next.ctid::text "
+        "FROM entry, number_next "
+        "UNION ALL SELECT 'existing', id, '', NULL, NULL, NULL, spec_hash, NULL FROM existing"
     )
+
+
+# (entity id as given, year) -> where the last posting statement left that journal series' counter row: a hint for the
+# next statement on any connection of this process (see psa.core.sql.number_series_bump_cte_from).
+_COUNTER_AT: dict[tuple[int | None, int], str] = {}
 
 
 def entry_post_statement(
@@ -283,7 +294,10 @@ def entry_post_statement(
     (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
     number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
     still check every row."""
-    cte, number_expr, number_params = number_next_sql_from(series_column="series", on=entry.date, when="period")
+    counter = (entity_id, entry.date.year)
+    cte, number_expr, number_params = number_next_sql_from(
+        series_column="series", on=entry.date, when="period", at=_COUNTER_AT.get(counter)
+    )
     params: list = []
     source = unnest(CodeLineRow, lines, params)
     params += [entry.idempotency_key, entity_id, entity_id, not system, JOURNAL_SERIES, JOURNAL_SERIES, entry.date,
@@ -291,7 +305,12 @@ def entry_post_statement(
     with connection.cursor() as cursor:
         prepared_execute(cursor, _entry_post_sql(source, cte, number_expr), params)
         row = cursor.fetchone()
-    return Posted("look") if row is None else Posted(*row)
+    if row is None:
+        return Posted("look")
+    posted = Posted(*row)
+    if posted.counter_at is not None:
+        _COUNTER_AT[counter] = posted.counter_at
+    return posted
 
 
 def accounts_by_id(ids: Iterable[int]) -> dict[int, LedgerAccount]:

@@ -61,12 +61,14 @@ def number_next_sql(*, series: str, on: date, when: str = "") -> tuple[str, str,
     return cte, expression, [*params, f"{series}-{on.year}-"]
 
 
-def number_next_sql_from(*, series_column: str, on: date, when: str) -> tuple[str, str, list]:
+def number_next_sql_from(*, series_column: str, on: date, when: str, at: str | None = None) -> tuple[str, str, list]:
     """`number_next_sql` for a series that the statement itself finds: `when` is an earlier CTE returning at most
     one row and `series_column` its column holding the series name (already checked when it was stored, e.g. a
     legal entity's series prefix). Returns (cte, expression, params) used the same way; the counter moves only if
-    `when` returns a row."""
+    `when` returns a row. `at` is the counter row's address the last such statement returned (`number_next.ctid`,
+    as text), a hint that saves looking the row up by key (psa.core.sql.number_series_bump_cte_from)."""
     cte, params = number_series_bump_cte_from(series_column=series_column, year=on.year, when=when)
+    params[0] = at
     expression = (
         f"{when}.{series_column} || %s::text || "
         f"lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"

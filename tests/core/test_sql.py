@@ -9,6 +9,7 @@ from typing import NamedTuple
 import pghistory
 import pytest
 from django.db import DataError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from psa.core.sql import prepared_execute, unnest
 
@@ -92,3 +93,33 @@ def test_a_failed_prepared_statement_leaves_the_setting_as_it_was():
 def test_a_prepared_statement_needs_one_parameter_per_placeholder():
     with connection.cursor() as cursor, pytest.raises(ValueError):
         prepared_execute(cursor, "SELECT %s::integer", [1, 2])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # real transactions, each ending
+def test_the_setting_goes_with_the_transactions_first_execute_and_again_after_a_rollback_took_it_back():
+    """The setting lasts the transaction, or up to the rollback of a savepoint made before it: it is sent with a
+    transaction's first EXECUTE, not with the next ones, and again once a rollback has taken it back."""
+    sql = "SELECT %s::integer, current_setting('plan_cache_mode')"
+
+    def sent(n: int) -> bool:
+        with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+            prepared_execute(cursor, sql, [n])
+            assert cursor.fetchone() == (n, "force_generic_plan")
+        return "set_config('plan_cache_mode'" in queries[-1]["sql"]
+
+    with transaction.atomic():
+        assert sent(1)
+        assert not sent(2)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert not sent(3)
+            raise RuntimeError("a savepoint made after the setting rolls back: the setting stays")
+        assert not sent(4)
+    with transaction.atomic():
+        assert sent(5)  # a new transaction
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert sent(6)
+            raise RuntimeError("the savepoint in which the setting was made rolls back")
+        assert sent(7)
+    assert sent(8) and sent(9)  # outside a transaction the setting lasts one message

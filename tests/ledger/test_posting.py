@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
+from django.db.models.expressions import RawSQL
 
 from crm.models import Account as Client
 from ledger.choices import EntryOrigin
@@ -218,3 +220,29 @@ def test_the_orm_insert_path_used_off_postgresql_posts_the_same_entry(periods, m
     assert again.pk == entry.pk and entry.number == "JE-2026-000001"
     assert post(balanced()).number == "JE-2026-000002"
     assert [ln.line_no for ln in entry.lines.order_by("line_no")] == [1, 2, 3]
+
+
+@pytest.mark.postgres
+def test_the_counter_address_is_only_a_hint_a_wrong_one_numbers_by_key_and_leaves_other_series_alone(periods):
+    """The posting statement bumps the journal counter at the address the last bump returned (ledger.sql): an
+    address that holds another series' counter, or nothing, must change nothing but the right counter."""
+    from ledger import sql
+    from psa.core.models import NumberSeries
+    from psa.core.numbering import number_next
+
+    first = post(balanced("1.00"))
+    counter = (None, first.date.year)
+    assert sql._COUNTER_AT[counter]  # the first posting left the address
+    with transaction.atomic():
+        number_next(series="INV", on=first.date)
+    other = NumberSeries.objects.filter(series="INV").annotate(at=RawSQL("ctid::text", [])).values_list("at", flat=True)
+    for wrong in (other[0], "(999999,1)", None):
+        sql._COUNTER_AT[counter] = wrong
+        post(balanced("1.00"))
+    assert [e.number for e in JournalEntry.objects.order_by("pk")] == [f"JE-2026-00000{n}" for n in range(1, 5)]
+    assert NumberSeries.objects.get(series="INV").last == 1
+    assert sql._COUNTER_AT[counter] not in (other[0], "(999999,1)", None)  # the right address again
+    with transaction.atomic():
+        for _ in range(3):  # at the address the last bump returned: the counter row's new version each time
+            post(balanced("1.00"))
+    assert NumberSeries.objects.get(series="JE").last == 7
