@@ -250,7 +250,7 @@ def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
         "OR (u.project_id IS NOT NULL AND pr.id IS NULL) "
         "OR (u.client_id IS NOT NULL AND pr.id IS NOT NULL AND pr.account_id <> u.client_id) "
         f"OR (u.client_id IS NOT NULL AND pr.id IS NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {Client._meta.db_table} c WHERE c.id = u.client_id))) AS bad "
+        f"(SELECT 1 FROM {Client._meta.db_table} c WHERE c.id = u.client_id OFFSET 0))) AS bad "
         # Each line's account and project by key (OFFSET 0 keeps them apart, so the plan probes their unique
         # indexes for the entry's two or three lines instead of hashing the whole accounts and projects tables).
         f"FROM u LEFT JOIN LATERAL (SELECT id, is_active, is_control FROM {LedgerAccount._meta.db_table} "
@@ -262,7 +262,8 @@ def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
         f"period AS (SELECT p.id, ok.id AS entity_id, "
         "CASE WHEN ok.series_prefix = '' THEN %s::text ELSE ok.series_prefix || '-' || %s::text END AS series "
         f'FROM ok, {period_table} p WHERE p.start <= %s::date AND p."end" >= %s::date AND NOT EXISTS '
-        f"(SELECT 1 FROM {close_table} c WHERE c.period_id = p.id AND c.entity_id = ok.id) FOR NO KEY UPDATE OF p), "
+        f"(SELECT 1 FROM {close_table} c WHERE c.period_id = p.id AND c.entity_id = ok.id OFFSET 0) "
+        "FOR NO KEY UPDATE OF p), "
         f"{cte}, entry AS ("
         f"INSERT INTO {entry_table} (number, period_id, entity_id, {', '.join(columns)}, posted_at) "
         f"SELECT {number_expr}, period.id, period.entity_id, {', '.join(ENTRY_CASTS)}, now() "

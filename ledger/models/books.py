@@ -200,10 +200,14 @@ class JournalLine(models.Model):
     )  # fmt: skip
     memo = models.CharField(max_length=200, blank=True)
     date = models.DateField()
-    period = models.ForeignKey(AccountingPeriod, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The entry's period and entity, copied for filtering: held to the entry's by the insert trigger and to existing
+    # rows through the entry's own keys, so no key of their own (migration 0024).
+    period = models.ForeignKey(
+        AccountingPeriod, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     entity = models.ForeignKey(
         "core.LegalEntity", on_delete=models.PROTECT, related_name="+", help_text="The entry's legal entity.",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )  # fmt: skip
     currency = models.CharField(max_length=3, help_text="The transaction currency (ISO 4217).")
     amount_currency = models.DecimalField(

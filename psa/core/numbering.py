@@ -13,6 +13,7 @@ committed and seen. A failed check raises, and the rollback returns the number. 
 year; numbers carry the year, so chronology is per series-year.
 """
 
+import functools
 from datetime import date
 
 from django.db import transaction
@@ -67,10 +68,18 @@ def number_next_sql_from(*, series_column: str, on: date, when: str, at: str | N
     legal entity's series prefix). Returns (cte, expression, params) used the same way; the counter moves only if
     `when` returns a row. `at` is the counter row's address the last such statement returned (`number_next.ctid`,
     as text), a hint that saves looking the row up by key (psa.core.sql.number_series_bump_cte_from)."""
-    cte, params = number_series_bump_cte_from(series_column=series_column, year=on.year, when=when)
-    params[0] = at
+    cte, expression = _number_next_sql_from_text(series_column, when)
+    return cte, expression, [at, on.year, on.year, f"-{on.year}-"]
+
+
+@functools.cache
+def _number_next_sql_from_text(series_column: str, when: str) -> tuple[str, str]:
+    """number_next_sql_from's statement text (the same for every year and address: built once per process)."""
+    cte, params = number_series_bump_cte_from(series_column=series_column, year=0, when=when)
+    if len(params) != 3:
+        raise RuntimeError("number_next_sql_from passes the address and the year twice")
     expression = (
         f"{when}.{series_column} || %s::text || "
         f"lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"
     )
-    return cte, expression, [*params, f"-{on.year}-"]
+    return cte, expression

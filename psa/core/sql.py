@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from psa.core.models import ExchangeRate, NumberSeries
@@ -119,8 +120,8 @@ def number_series_bump_cte_from(*, series_column: str, year: int, when: str) -> 
         f"SELECT {when}.{series_column}, %s::integer, 1 FROM {when} WHERE NOT EXISTS (SELECT 1 FROM number_at) LIMIT 1"
     )
     cte = (
-        f"number_at AS (UPDATE {table} n SET last = n.last + 1 FROM {when} "
-        f"WHERE n.ctid = %s::tid AND n.series = {when}.{series_column} AND n.year = %s::integer "
+        f"number_at AS (UPDATE {table} n SET last = n.last + 1 "
+        f"WHERE n.ctid = %s::tid AND n.series = (SELECT {series_column} FROM {when} LIMIT 1) AND n.year = %s::integer "
         "RETURNING n.last, n.ctid), "
         f"number_key AS ({_number_series_upsert(source)}, {table}.ctid), "
         "number_next AS (SELECT last, ctid FROM number_at UNION ALL SELECT last, ctid FROM number_key)"
@@ -149,27 +150,27 @@ def _statement(sql: str) -> tuple[str, str, str]:
     return known
 
 
-def _generic_set(raw: object) -> bool:
+def _generic_set(db: BaseDatabaseWrapper) -> bool:
     """Whether this transaction has set `force_generic_plan` already (then the EXECUTE goes alone). The setting is
     made with `set_config(..., true)`: it ends with the transaction, and with a savepoint rolled back after it.
     Django's list of callbacks to run on commit ends the same way (emptied at commit and at rollback, a
     savepoint's own taken out when it rolls back), so a marker callback put there with the setting is still in
     the list exactly as long as the setting lasts. Outside a transaction the setting lasts one message: always
     sent."""
-    if not connection.in_atomic_block:
+    if not db.in_atomic_block:
         return False
-    marker = _GENERIC_IN.get(raw)
-    return marker is not None and any(callback[1] is marker for callback in connection.run_on_commit)
+    marker = _GENERIC_IN.get(db.connection)
+    return marker is not None and any(callback[1] is marker for callback in db.run_on_commit)
 
 
-def _generic_mark(raw: object) -> None:
-    if connection.in_atomic_block:
+def _generic_mark(db: BaseDatabaseWrapper) -> None:
+    if db.in_atomic_block:
 
         def marker() -> None:  # the callback runs at commit, when the setting ends: nothing to do
             return None
 
-        connection.on_commit(marker)
-        _GENERIC_IN[raw] = marker
+        db.on_commit(marker)
+        _GENERIC_IN[db.connection] = marker
 
 
 def prepared_execute(cursor: CursorWrapper, sql: str, params: Sequence) -> None:
@@ -194,16 +195,16 @@ def prepared_execute(cursor: CursorWrapper, sql: str, params: Sequence) -> None:
     name, text, execute = _statement(sql)
     if execute.count("%s") != len(params):
         raise ValueError("prepared_execute: one %s per parameter")
-    raw = connection.connection
-    done = _PREPARED.setdefault(raw, set())
+    db = cursor.db  # the connection itself (not the proxy `connection`, which looks it up on every attribute)
+    done = _PREPARED.setdefault(db.connection, set())
     if name not in done:
         cursor.execute(f"PREPARE {name} AS {text}")
         done.add(name)
-    if _generic_set(raw):
+    if _generic_set(db):
         cursor.execute(execute, params)
     else:
         cursor.execute(_GENERIC + execute, params)
-        _generic_mark(raw)
+        _generic_mark(db)
     while cursor.nextset():  # past the set_config, onto the EXECUTE's rows
         pass
 
