@@ -206,24 +206,34 @@ def run(size: str) -> list[Record]:
     loading = time.perf_counter()
     n = billing_time_load(size, ENTRIES[size])
     load_s = time.perf_counter() - loading
-    fresh()
-    baseline_run()
-    expected = _output()
-    assert expected[0] == n_contracts and expected[4] == n and expected[6] == 0, expected
-    fresh()
-    our_run(finance)
-    assert _output() == expected, f"ours {_output()} and the baseline {expected} must agree"
-    fresh()
-    queries, _ = count_queries(lambda: our_run(finance))  # after a first run, so no one-off lookup is counted
-    fresh()
-    baseline_queries, _ = count_queries(baseline_run)
-    ours_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=REPEAT[size])
-    baseline_s, _ = timed(baseline_run, setup=fresh, repeat=REPEAT[size])
+    if size == "L":
+        # 20,000 contracts: each run takes minutes, so each side runs once, timed and counted (the statement
+        # counter of `timed`, as below), and that run's output is the one compared; no half-size run.
+        baseline_s, baseline_queries = timed(baseline_run, setup=fresh, repeat=1)
+        expected = _output()
+        assert expected[0] == n_contracts and expected[4] == n and expected[6] == 0, expected
+        ours_s, queries = timed(lambda: our_run(finance), setup=fresh, repeat=1)
+        assert _output() == expected, f"ours {_output()} and the baseline {expected} must agree"
+        half, half_queries, half_s = n, queries, ours_s
+    else:
+        fresh()
+        baseline_run()
+        expected = _output()
+        assert expected[0] == n_contracts and expected[4] == n and expected[6] == 0, expected
+        fresh()
+        our_run(finance)
+        assert _output() == expected, f"ours {_output()} and the baseline {expected} must agree"
+        fresh()
+        queries, _ = count_queries(lambda: our_run(finance))  # after a first run, so no one-off lookup is counted
+        fresh()
+        baseline_queries, _ = count_queries(baseline_run)
+        ours_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=REPEAT[size])
+        baseline_s, _ = timed(baseline_run, setup=fresh, repeat=REPEAT[size])
 
-    half = billing_time_load(size, ENTRIES[size] // 2)
-    fresh()
-    half_queries, _ = count_queries(lambda: our_run(finance))
-    half_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=1)
+        half = billing_time_load(size, ENTRIES[size] // 2)
+        fresh()
+        half_queries, _ = count_queries(lambda: our_run(finance))
+        half_s, _ = timed(lambda: our_run(finance), setup=fresh, repeat=1)
     billing_truncate()
     from tests.benchmarks.generator import truncate
 
