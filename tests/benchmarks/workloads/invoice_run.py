@@ -179,7 +179,9 @@ def our_run(finance) -> int:
 
 
 def _output() -> tuple:
-    """What the run made (the history invoice has no run and is left out)."""
+    """What the run made (the history invoice has no run and is left out). The lines whose net differs from their
+    sources' sum are found by one grouped join: a sum per line read from the CTE took hours at L (60,000 lines x
+    800,000 sources)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """WITH i AS (SELECT * FROM billing_invoice WHERE run_id IS NOT NULL),
@@ -187,7 +189,8 @@ def _output() -> tuple:
                     s AS (SELECT * FROM billing_sourcelink WHERE line_id IN (SELECT id FROM l))
                SELECT (SELECT COUNT(*) FROM i), (SELECT SUM(net_total) FROM i), (SELECT SUM(tax_total) FROM i),
                       (SELECT COUNT(*) FROM l), (SELECT COUNT(*) FROM s), (SELECT SUM(amount) FROM s),
-                      (SELECT COUNT(*) FROM l WHERE l.net <> (SELECT SUM(amount) FROM s WHERE s.line_id = l.id))"""
+                      (SELECT COUNT(*) FROM l JOIN (SELECT line_id, SUM(amount) AS linked FROM s GROUP BY line_id) x
+                         ON x.line_id = l.id WHERE l.net <> x.linked)"""
         )
         return cursor.fetchone()
 
