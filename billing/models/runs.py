@@ -62,7 +62,9 @@ class BillingRunItem(models.Model):
             models.UniqueConstraint(fields=["run", "contract"], name="billing_runitem_unique"),
             models.CheckConstraint(condition=in_choices("status", ItemStatus), name="billing_runitem_status_valid"),
         ]
-        indexes = [models.Index(fields=["run", "status"], name="billing_runitem_status_idx")]
+        # The next pending item in contract order straight from the index (the lease, once per contract), and the
+        # run's counts by status (its progress).
+        indexes = [models.Index(fields=["run", "status", "contract"], name="billing_runitem_next_idx")]
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.contract_id} {self.status}"

@@ -234,3 +234,20 @@ def test_a_killed_worker_is_detected_by_its_expired_lease_and_the_run_resumes_wi
         fresh.stop()
     assert not run.items.exclude(error="").exists()
     _assert_billed_once(contracts)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_leasing_the_next_item_reads_one_index_entry_not_every_pending_or_finished_item():
+    """The next pending item in contract order comes straight from an index on (run, status, contract): without it
+    the lease sorted every pending item, or stepped over every finished one, for each contract, so a run's cost per
+    contract grew with its size (13 ms at 20,000 contracts against 8.7 at 2,000; make bench BENCH_SIZE=L)."""
+    from billing import sql
+
+    statement = sql.ITEM_LEASE_NEXT.format(lock="FOR UPDATE SKIP LOCKED")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table of thousands of items
+        cursor.execute("EXPLAIN " + statement, ["owner", timezone.now(), 1, ItemStatus.PENDING])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "billing_runitem_next_idx" in plan, plan
+    assert "Sort" not in plan and "Filter" not in plan, plan
