@@ -90,6 +90,23 @@ class ReasonForm(forms.Form):
     )
 
 
+class EarlierMonthsForm(forms.Form):
+    """Months before the calendar's first (ledger.services.history.periods_earlier_create)."""
+
+    start = forms.DateField(
+        label="First month",
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month", "class": "form-control form-control-sm"}, format="%Y-%m"),
+        error_messages={"invalid": "Enter a month as YYYY-MM."},
+    )
+    reason = forms.CharField(
+        max_length=250,
+        widget=forms.TextInput(
+            attrs={"class": "form-control form-control-sm", "placeholder": "Why? (kept in the audit log)"}
+        ),
+    )
+
+
 class ReverseForm(forms.Form):
     date = DateFormField(
         widget=DATE, initial=timezone.localdate, help_text="A closed month moves to the next open one."

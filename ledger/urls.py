@@ -18,6 +18,7 @@ urlpatterns = [
     path("ledger/accounts/<int:pk>/edit/", views.account_form, name="account_edit"),
     path("ledger/periods/", views.period_list, name="periods"),
     path("ledger/periods/ensure/", views.periods_ensure_view, name="periods_ensure"),
+    path("ledger/periods/earlier/", views.periods_earlier_view, name="periods_earlier"),
     path("ledger/periods/<int:pk>/close/", views.period_close_view, name="period_close"),
     path("ledger/periods/<int:pk>/reopen/", views.period_reopen_view, name="period_reopen"),
     path("ledger/reports/trial-balance/", views.trial_balance_view, name="trial_balance"),

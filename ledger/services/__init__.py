@@ -19,6 +19,7 @@ entry = entry_post(
 
 from ledger.services.accounts import account_code_for, account_create, account_update
 from ledger.services.contract_position import contract_position_split
+from ledger.services.history import periods_earlier_create
 from ledger.services.journal_import import ImportEntry, journal_lines_import
 from ledger.services.periods import period_close, period_reopen, periods_ensure
 from ledger.services.posting import EntrySpec, LineSpec, entries_auto_reverse_due, entry_post, entry_reverse
@@ -38,6 +39,7 @@ __all__ = [
     "journal_lines_import",
     "period_close",
     "period_reopen",
+    "periods_earlier_create",
     "periods_ensure",
     "price_reduction_record",
     "rebilled_cost_record",

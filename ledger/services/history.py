@@ -19,6 +19,9 @@ from psa.core.exceptions import ConflictError, PermissionDeniedError, Validation
 from psa.core.models import LegalEntity
 from psa.core.roles import Role, has_role
 
+# Months one request may add before the first: ten years.
+EARLIER_MONTHS_MAX = 120
+
 
 @dataclass
 class HistoryPeriods:
@@ -58,11 +61,6 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
         )
     entity = LegalEntity.objects.get(pk=entity_id)
     existing = list(AccountingPeriod.objects.select_for_update().order_by("start"))
-    first = existing[0].start if existing else None
-    if first is not None and start >= first:
-        wanted: list[date] = []
-    else:
-        wanted = _months(start, (first - timedelta(days=1)) if first else last)
     posted = JournalLine.objects.filter(entity_id=entity_id, date__lte=last).order_by("date").first()
     if posted is not None:
         raise ConflictError(
@@ -70,18 +68,8 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
             "opening entry, so the months before it must be empty.",
             fields={"start": [f"Postings on {posted.date:%Y-%m-%d}."]},
         )
-    created = AccountingPeriod.objects.bulk_create(AccountingPeriod(start=m, end=month_end(m)) for m in wanted)
     now = timezone.now()
-    closes: list[PeriodClose] = []
-    # the other entities that closed the old first month close the new months too (closed months are a prefix)
-    prefix_entities = (
-        set(PeriodClose.objects.filter(period=existing[0]).values_list("entity_id", flat=True))
-        if (existing and created)
-        else set()
-    )
-    for period in created:
-        for other in sorted(prefix_entities - {entity_id}):
-            closes.append(PeriodClose(period=period, entity_id=other, closed_at=now, closed_by=by))
+    created, closes = _months_before_first(existing, start, last, by=by, now=now, skip_entity=entity_id)
     # every month before the cut-over, from the calendar's first: the entity's closed months are a prefix
     to_close = AccountingPeriod.objects.filter(end__lte=last).exclude(closes__entity_id=entity_id)
     closes += [PeriodClose(period=p, entity_id=entity_id, closed_at=now, closed_by=by) for p in to_close]
@@ -98,6 +86,81 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
             "created": [p.label for p in created],
             "closed": sorted({c.period_id for c in closes}),
             "entity": entity.code,
+            "reason": reason[:250],
+        },
+    )
+    return HistoryPeriods(created=created, closes=closes)
+
+
+def _months_before_first(
+    existing: list[AccountingPeriod], start: date, last: date, *, by: User, now, skip_entity: int | None = None
+) -> tuple[list[AccountingPeriod], list[PeriodClose]]:
+    """Create the months from `start` up to the calendar's first (`existing`, locked, by start; through `last` when
+    there is none yet), and the closes that keep each entity's closed months a prefix: every entity that closed the
+    old first month has the new months closed too (but `skip_entity`, which the caller closes itself). The closes
+    are returned unsaved."""
+    first = existing[0].start if existing else None
+    if first is not None and start >= first:
+        return [], []
+    wanted = _months(start, (first - timedelta(days=1)) if first else last)
+    created = AccountingPeriod.objects.bulk_create(AccountingPeriod(start=m, end=month_end(m)) for m in wanted)
+    prefix_entities = (
+        set(PeriodClose.objects.filter(period=existing[0]).values_list("entity_id", flat=True)) if existing else set()
+    )
+    closes = [
+        PeriodClose(period=period, entity_id=other, closed_at=now, closed_by=by)
+        for period in created
+        for other in sorted(prefix_entities - {skip_entity})
+    ]
+    return created, closes
+
+
+@transaction.atomic
+def periods_earlier_create(*, start: date, by: User, reason: str) -> HistoryPeriods:
+    """Create the months from `start`'s up to the calendar's first one, outside a go-live: an administrator only,
+    with a reason, audited. The calendar stays contiguous. Each entity's closed months stay a prefix: an entity that
+    has closed the first month has the new months created closed too (nothing can be posted into them unless it
+    reopens them, newest first, like any closed month); for the others the new months are open. An entity's go-live
+    cut-over still refuses postings dated before it, whatever the month's state."""
+    if not has_role(by, Role.ADMIN):
+        raise PermissionDeniedError(
+            "Only an administrator can create periods before the first one.", fields={"start": ["Administrators."]}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+    existing = list(AccountingPeriod.objects.select_for_update().order_by("start"))
+    if not existing:
+        raise ValidationFailed(
+            "There are no periods yet: create the coming months first.", fields={"start": ["No periods yet."]}
+        )
+    start, first = month_start(start), existing[0]
+    if start >= first.start:
+        raise ValidationFailed(
+            f"The calendar already starts with {first.label}: choose a month before it.",
+            fields={"start": [f"Before {first.label}."]},
+        )
+    if (first.start.year - start.year) * 12 + first.start.month - start.month > EARLIER_MONTHS_MAX:
+        raise ValidationFailed(
+            f"At most {EARLIER_MONTHS_MAX} months at a time.",
+            fields={"start": [f"At most {EARLIER_MONTHS_MAX} months."]},
+        )
+    now = timezone.now()
+    created, closes = _months_before_first(existing, start, first.start, by=by, now=now)
+    closes = PeriodClose.objects.bulk_create(closes)
+    AccountingPeriod.objects.filter(pk__in=_summaries_sync([c.period_id for c in closes])).update(
+        status=PeriodStatus.CLOSED, closed_at=now, closed_by=by
+    )
+    closed_for = sorted({c.entity_id for c in closes})
+    codes = dict(LegalEntity.objects.filter(pk__in=closed_for).values_list("pk", "code"))
+    audit_record(
+        actor=by,
+        action="ledger.periods_earlier_create",
+        obj=first,
+        summary=f"Months {created[0].label} to {created[-1].label} created before {first.label}: {reason}",
+        data={
+            "created": [p.label for p in created],
+            "closed_for": [codes[e] for e in closed_for],
             "reason": reason[:250],
         },
     )

@@ -8,6 +8,7 @@ from ledger.views.books import (
     period_close_view,
     period_list,
     period_reopen_view,
+    periods_earlier_view,
     periods_ensure_view,
 )
 from ledger.views.journal import audit_list, entry_create, entry_detail, entry_list, entry_reverse_view
@@ -27,6 +28,7 @@ __all__ = [
     "period_close_view",
     "period_list",
     "period_reopen_view",
+    "periods_earlier_view",
     "periods_ensure_view",
     "pnl_view",
     "trial_balance_view",

@@ -11,11 +11,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ledger.filtersets import LedgerAccountFilter
-from ledger.forms import AccountForm, EntityChoiceForm, ExportForm, ReasonForm
+from ledger.forms import AccountForm, EarlierMonthsForm, EntityChoiceForm, ExportForm, ReasonForm
 from ledger.models import AccountingPeriod, JournalLine, LedgerAccount, PeriodClose
 from ledger.selectors import general_ledger, parse_cursor
 from ledger.selectors.exports import EXPORTERS
-from ledger.services import account_create, account_update, period_close, period_reopen, periods_ensure
+from ledger.services import (
+    account_create,
+    account_update,
+    period_close,
+    period_reopen,
+    periods_earlier_create,
+    periods_ensure,
+)
 from ledger.views.journal import LEDGER_ROLES
 from psa.core.audit import audit_for
 from psa.core.entities import entity_default
@@ -24,7 +31,7 @@ from psa.core.forms import form_apply_domain_error
 from psa.core.listing import paginate_sorted
 from psa.core.models import LegalEntity
 from psa.core.replica import replica_view
-from psa.core.roles import role_required
+from psa.core.roles import Role, has_role, role_required
 
 
 @role_required(*LEDGER_ROLES)
@@ -88,6 +95,10 @@ def chosen_entity(request) -> LegalEntity:
 def period_list(request):
     """The months as one entity sees them (`?entity=`, default: the default entity): open or closed for it, its
     lines, and the close or reopen it may do next."""
+    return _period_page(request)
+
+
+def _period_page(request, *, earlier_form: EarlierMonthsForm | None = None, status: int = 200):
     entity = chosen_entity(request)
     periods = AccountingPeriod.objects.order_by("-start")
     counts = dict(
@@ -110,7 +121,10 @@ def period_list(request):
             "form": ReasonForm(),
             "entity": entity,
             "entity_form": EntityChoiceForm(initial={"entity": entity.pk}),
+            "can_add_earlier": has_role(request.user, Role.ADMIN),
+            "earlier_form": earlier_form or EarlierMonthsForm(),
         },
+        status=status,
     )
 
 
@@ -151,6 +165,34 @@ def periods_ensure_view(request):
     created = periods_ensure(start=today, through=today + timedelta(days=92))
     messages.success(request, f"{len(created)} period(s) created." if created else "Periods already exist ahead.")
     return redirect("ledger:periods")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def periods_earlier_view(request):
+    """An administrator adds months before the calendar's first; a refusal shows the page again with the form's
+    errors under their fields (400)."""
+    form = EarlierMonthsForm(request.POST)
+    if form.is_valid():
+        try:
+            made = periods_earlier_create(
+                start=form.cleaned_data["start"], by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            form_apply_domain_error(form, error)
+        else:
+            closed = {c.period_id for c in made.closes}
+            messages.success(
+                request,
+                f"{len(made.created)} month(s) created, {made.created[0].label} to {made.created[-1].label}"
+                + (
+                    f"; {len(closed)} of them closed for the entities that had closed the first month."
+                    if closed
+                    else "."
+                ),
+            )
+            return redirect("ledger:periods")
+    return _period_page(request, earlier_form=form, status=400)
 
 
 @role_required(*LEDGER_ROLES)
