@@ -3,7 +3,7 @@ the balance history the previous system reported (HistoricalBalance, for compari
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -93,7 +93,13 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
 
 
 def _months_before_first(
-    existing: list[AccountingPeriod], start: date, last: date, *, by: User, now, skip_entity: int | None = None
+    existing: list[AccountingPeriod],
+    start: date,
+    last: date,
+    *,
+    by: User,
+    now: datetime,
+    skip_entity: int | None = None,
 ) -> tuple[list[AccountingPeriod], list[PeriodClose]]:
     """Create the months from `start` up to the calendar's first (`existing`, locked, by start; through `last` when
     there is none yet), and the closes that keep each entity's closed months a prefix: every entity that closed the
