@@ -37,6 +37,18 @@ def _months(first: date, last: date) -> list[date]:
     return months
 
 
+def _admin_with_reason(by: User, reason: str) -> str:
+    """Months before the first are an administrator's, with a reason for the audit log: the reason, stripped."""
+    if not has_role(by, Role.ADMIN):
+        raise PermissionDeniedError(
+            "Only an administrator can create periods before the first one.", fields={"start": ["Administrators."]}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+    return reason
+
+
 @transaction.atomic
 def periods_history_create(*, start: date, before: date, entity_id: int, by: User, reason: str) -> HistoryPeriods:
     """Create the months from `start` up to the first existing one (the calendar stays contiguous) and close every
@@ -46,13 +58,7 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
     The months before the cut-over must hold none of the entity's postings (its history arrives as the opening
     entry and the balance history, not as lines in closed months). A month created before one that other entities
     have closed is closed for them too, so each entity's closed months stay a prefix of the calendar."""
-    if not has_role(by, Role.ADMIN):
-        raise PermissionDeniedError(
-            "Only an administrator can create periods before the first one.", fields={"start": ["Administrators."]}
-        )
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+    reason = _admin_with_reason(by, reason)
     start, last = month_start(start), month_start(before) - timedelta(days=1)
     if start > last:
         raise ValidationFailed(
@@ -128,13 +134,7 @@ def periods_earlier_create(*, start: date, by: User, reason: str) -> HistoryPeri
     has closed the first month has the new months created closed too (nothing can be posted into them unless it
     reopens them, newest first, like any closed month); for the others the new months are open. An entity's go-live
     cut-over still refuses postings dated before it, whatever the month's state."""
-    if not has_role(by, Role.ADMIN):
-        raise PermissionDeniedError(
-            "Only an administrator can create periods before the first one.", fields={"start": ["Administrators."]}
-        )
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+    reason = _admin_with_reason(by, reason)
     existing = list(AccountingPeriod.objects.select_for_update().order_by("start"))
     if not existing:
         raise ValidationFailed(
