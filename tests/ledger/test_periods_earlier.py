@@ -100,6 +100,7 @@ def test_a_refused_request_shows_the_page_again_with_the_errors_under_their_fiel
     assert response.status_code == 400
     assert "The calendar already starts with 2026-01" in body or "Before 2026-01." in body
     assert 'value="2026-03"' in body and 'value="typed reason"' in body and "is-invalid" in body
+    assert 'nav-link active" href="/ledger/periods/"' in body  # still the Periods tab
     response = client.post(reverse("ledger:periods_earlier"), {"start": "last year", "reason": ""})
     body = response.content.decode()
     assert response.status_code == 400 and "Enter a month as YYYY-MM." in body and "This field is required." in body
