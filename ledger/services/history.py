@@ -79,10 +79,7 @@ def periods_history_create(*, start: date, before: date, entity_id: int, by: Use
     # every month before the cut-over, from the calendar's first: the entity's closed months are a prefix
     to_close = AccountingPeriod.objects.filter(end__lte=last).exclude(closes__entity_id=entity_id)
     closes += [PeriodClose(period=p, entity_id=entity_id, closed_at=now, closed_by=by) for p in to_close]
-    closes = PeriodClose.objects.bulk_create(closes)
-    AccountingPeriod.objects.filter(pk__in=_summaries_sync([c.period_id for c in closes])).update(
-        status=PeriodStatus.CLOSED, closed_at=now, closed_by=by
-    )
+    closes = _closes_save(closes, by=by, now=now)
     audit_record(
         actor=by,
         action="ledger.periods_history_create",
@@ -127,6 +124,15 @@ def _months_before_first(
     return created, closes
 
 
+def _closes_save(closes: list[PeriodClose], *, by: User, now: datetime) -> list[PeriodClose]:
+    """Save the closes and bring their months' summary status along (closed where every entity has closed)."""
+    closes = PeriodClose.objects.bulk_create(closes)
+    AccountingPeriod.objects.filter(pk__in=_summaries_sync([c.period_id for c in closes])).update(
+        status=PeriodStatus.CLOSED, closed_at=now, closed_by=by
+    )
+    return closes
+
+
 @transaction.atomic
 def periods_earlier_create(*, start: date, by: User, reason: str) -> HistoryPeriods:
     """Create the months from `start`'s up to the calendar's first one, outside a go-live: an administrator only,
@@ -153,10 +159,7 @@ def periods_earlier_create(*, start: date, by: User, reason: str) -> HistoryPeri
         )
     now = timezone.now()
     created, closes = _months_before_first(existing, start, first.start, by=by, now=now)
-    closes = PeriodClose.objects.bulk_create(closes)
-    AccountingPeriod.objects.filter(pk__in=_summaries_sync([c.period_id for c in closes])).update(
-        status=PeriodStatus.CLOSED, closed_at=now, closed_by=by
-    )
+    closes = _closes_save(closes, by=by, now=now)
     closed_for = sorted({c.entity_id for c in closes})
     codes = dict(LegalEntity.objects.filter(pk__in=closed_for).values_list("pk", "code"))
     audit_record(
