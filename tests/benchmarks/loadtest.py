@@ -5,21 +5,26 @@ Usage: python -m tests.benchmarks.loadtest [--serve] [--url http://127.0.0.1:876
        [--duration 15] [--only name ...]
 
 The database is whatever DATABASE_URL names (load a firm first); `--serve` starts gunicorn (2 workers x 4
-threads, DEBUG off) on 127.0.0.1 for the run and stops it after. Each target is requested by `concurrency`
-threads, each with its own keep-alive connection, for `duration` seconds after a short warm-up; its record is
-{"name", "kind": page|report|api|write, "concurrency", "rps", "p50_ms", "p95_ms", "p99_ms", "errors",
-"queries"} (queries: one request's statement count, measured in this process with Django's test client).
+threads, DEBUG off) on 127.0.0.1 for the run and stops it after. Each target is requested by wrk (one event-loop
+thread, `concurrency` keep-alive connections carrying the persona's session cookie) for `duration` seconds after
+a short warm-up run; its record is {"name", "kind": page|report|api|write, "concurrency", "rps", "p50_ms",
+"p95_ms", "p99_ms", "errors", "queries"} (errors: any answer but 200, and socket errors; queries: one request's
+statement count, measured in this process with Django's test client).
 
-A thread pool of `requests` sessions rather than locust or wrk: it needs no new dependency, logs every persona in
-without the login form (a session row per user), follows the API's cursor to a deep page, and checks the writes
-(every concurrent timesheet save must be read back: a lost update is an error). The client shares the machine's
-cores with the server, as locust would; read the figures as upper bounds on a shared machine. Django is set up in
-main() before anything touches models (a script, as tests/benchmarks/run.py), hence the imports inside functions.
+wrk (Debian's package, the tool the load tests of the issue used) rather than a Python client: a thread pool of
+`requests` sessions shares the two cores with the server and cost about a tenth of the timesheet week's
+throughput (286 against 316 requests/s at 16 connections on a quiet machine). Personas are logged in without
+the login form (a session row per user, sent as a cookie header), and the API's deep page is found by following
+its cursor before the run. The timesheet saves stay in Python (4 threads): each save carries its CSRF token and
+every concurrent save must be read back from the database afterwards (a lost update is an error). Django is set
+up in main() before anything touches models (a script, as tests/benchmarks/run.py), hence the imports inside
+functions.
 """
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -169,36 +174,35 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-def hammer(url: str, cookie: dict, *, concurrency: int, duration: float, warmup: float = 2.0) -> tuple:
-    """GET `url` from `concurrency` threads for `duration` seconds; (latencies ms, errors, elapsed)."""
-    lat: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    start_at = time.perf_counter() + warmup
-    stop_at = start_at + duration
+WRK_SCRIPT = Path(__file__).resolve().parent / "loadtest.lua"
 
-    def worker():
-        nonlocal errors
-        with requests.Session() as s:
-            s.cookies.update(cookie)
-            while True:
-                t0 = time.perf_counter()
-                if t0 >= stop_at:
-                    return
-                try:
-                    ok = s.get(url, timeout=60, allow_redirects=False).status_code == 200
-                except requests.RequestException:
-                    ok = False
-                t1 = time.perf_counter()
-                if t0 >= start_at:
-                    with lock:
-                        lat.append((t1 - t0) * 1000)
-                        errors += 0 if ok else 1
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        for _ in range(concurrency):
-            pool.submit(worker)
-    return lat, errors, duration
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("make loadtest needs wrk (Debian: apt-get install wrk; .ci/run installs it).")
+    return path
+
+
+def _wrk(url: str, cookie: dict, *, concurrency: int, seconds: float) -> dict:
+    """One wrk run (one event-loop thread, `concurrency` keep-alive connections): its JSON summary line."""
+    header = "Cookie: " + "; ".join(f"{k}={v}" for k, v in cookie.items())
+    cmd = [wrk_path(), "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+           "-s", str(WRK_SCRIPT), "-H", header, url]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("LOADTEST ")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed on {url}: {out.stderr.strip() or out.stdout.strip()}")
+    return json.loads(line.removeprefix("LOADTEST "))
+
+
+def hammer(url: str, cookie: dict, *, concurrency: int, duration: float, warmup: float = 2.0) -> dict:
+    """GET `url` from `concurrency` connections for `duration` seconds with wrk, after a `warmup` run whose
+    figures are dropped (connections opened, caches and plans warm). A C client with one event loop, so the load
+    generator takes little of the two cores the server runs on; every answer but 200 counts as an error."""
+    if warmup:
+        _wrk(url, cookie, concurrency=concurrency, seconds=warmup)
+    return _wrk(url, cookie, concurrency=concurrency, seconds=duration)
 
 
 def timesheet_saves(base: str, *, concurrency: int, duration: float) -> Result:
@@ -344,6 +348,7 @@ def main(argv: list[str]) -> int:
     base = args.url.rstrip("/") or f"http://{HOST}:{args.port}"
     if not base.startswith((f"http://{HOST}", "http://localhost")):
         raise SystemExit("The load test runs against 127.0.0.1 only.")
+    wrk_path()
     _django()
     if args.load:
         load(args.load)
@@ -361,10 +366,10 @@ def main(argv: list[str]) -> int:
             if args.only and t.name not in args.only:
                 continue
             queries = query_count(t, users[t.role])
-            lat, errors, elapsed = hammer(base + t.path, cookies[t.role], concurrency=args.concurrency,
-                                          duration=args.duration)  # fmt: skip
-            r = Result(t.name, t.kind, args.concurrency, round(len(lat) / elapsed, 1), _pct(lat, 0.50),
-                       _pct(lat, 0.95), _pct(lat, 0.99), errors, queries, requests=len(lat))  # fmt: skip
+            w = hammer(base + t.path, cookies[t.role], concurrency=args.concurrency, duration=args.duration)
+            r = Result(t.name, t.kind, args.concurrency, round(w["requests"] / (w["duration_us"] / 1e6), 1),
+                       round(w["p50_us"] / 1000, 1), round(w["p95_us"] / 1000, 1), round(w["p99_us"] / 1000, 1),
+                       w["not_ok"] + w["socket_errors"], queries, requests=w["requests"])  # fmt: skip
             results.append(r)
             print(f"{r.name:<24} {r.kind:<7} {r.rps:>7} req/s  p50 {r.p50_ms:>8} ms  p95 {r.p95_ms:>8} ms  "
                   f"p99 {r.p99_ms:>8} ms  errors {r.errors}  queries {r.queries}", flush=True)  # fmt: skip
