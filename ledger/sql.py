@@ -32,7 +32,7 @@ from ledger.models import (
 from projects.models import Project
 from psa.core.entities import entity_default
 from psa.core.exceptions import ValidationFailed
-from psa.core.models import LegalEntity
+from psa.core.models import LegalEntity, NumberSeries
 from psa.core.numbering import number_next_sql, number_next_sql_from
 from psa.core.replica import read_connection
 from psa.core.sql import prepared_execute, unnest
@@ -354,6 +354,31 @@ def closes_through(at: date, *, entity_id: int | None = None) -> list[Closed]:
             params,
         )
         return sorted(Closed(*row) for row in cursor.fetchall())
+
+
+def journal_stamp() -> str | None:
+    """A stamp of the journal's state as the reports read it, for reusing their line sums exactly
+    (psa.core.pagecache.stamped_result): the database's identity and the entries table's file (a new database, a
+    restore or a TRUNCATE, as the tests' flush, gives new ones), the sum and count of the journal series'
+    counters, and the count and last id of the month closes. Every posting, reversal and import of entries bumps a
+    journal counter in its own transaction (lines are never changed or deleted), and the stored balances are
+    written and removed only with a close or a reopen, so the stamp moves with every change the sums could see.
+    None outside PostgreSQL and inside a transaction: its own writes are not committed, and a result computed
+    from them must never be stored for others."""
+    reading = read_connection(JournalLine)
+    if reading.vendor != "postgresql" or reading.in_atomic_block or connection.in_atomic_block:
+        return None
+    series_table, close_table = NumberSeries._meta.db_table, PeriodClose._meta.db_table
+    with reading.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT oid FROM pg_database WHERE datname = current_database()), "
+            f"pg_relation_filenode('{JournalEntry._meta.db_table}'::regclass), s.total, s.n, c.n, c.last "
+            f"FROM (SELECT COALESCE(SUM(last), 0) AS total, COUNT(*) AS n FROM {series_table} "
+            "WHERE series = %s OR series LIKE %s) s, "
+            f"(SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM {close_table}) c",
+            [JOURNAL_SERIES, f"%-{JOURNAL_SERIES}"],
+        )
+        return ".".join(str(v) for v in cursor.fetchone())
 
 
 def cumulative_rows(

@@ -12,8 +12,9 @@ rows of its own last closed month plus its own lines after it, summed). Lines ca
 filter needs no join.
 """
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,6 +35,7 @@ from ledger.models import (
 )
 from projects.models import Project
 from psa.core.money import ZERO, DecimalInput, round_money
+from psa.core.pagecache import stamped_result
 
 EPOCH = date(1900, 1, 1)
 Totals = dict[tuple, list[Decimal]]  # group key -> [debit, credit]
@@ -68,6 +70,20 @@ def _decimal(value: DecimalInput) -> Decimal:
     return round_money(Decimal(str(value)))
 
 
+def _reused(kind: str, inputs: tuple, compute: Callable[[], Totals], reuse: bool) -> Totals:
+    """`compute()`'s sums, reused across readers while the journal is unchanged when `reuse` (the report pages
+    ask for it; psa.core.pagecache.stamped_result under ledger.sql.journal_stamp, so a reused figure is never older
+    than the books). `inputs` are every argument the sums depend on."""
+    if not reuse:
+        return compute()
+    key = f"ledger-{kind}:" + hashlib.sha256(repr(inputs).encode()).hexdigest()
+    found = stamped_result(key, sql.journal_stamp(), lambda: {k: tuple(v) for k, v in compute().items()})
+    totals = _new_totals()
+    for k, (d, c) in found.items():
+        totals[k] = [d, c]
+    return totals
+
+
 GROUP_COLUMNS = {"account": "account_id", "client": "client_id", "project": "project_id"}
 _NO_PERIOD = object()
 
@@ -80,13 +96,22 @@ def cumulative(
     account_id: int | None = None,
     closed: Any = _NO_PERIOD,  # list[sql.Closed], from sql.closes_through
     entity_id: int | None = None,
+    reuse: bool = False,
 ) -> Totals:
     """Debits and credits from the first posting through `at`, per group: per entity, the cumulative stored rows
     of the last month it closed on or before `at`, plus its lines after it; one entity's or all entities'.
 
     `group` names fields that lines and stored balances share (account, client, project, or lookups through
     them such as `account__system_role`); `filters` is a Q over the same fields. Grouped by account, client or
-    project without filters it is one hand-written query (every report runs it; trial_balance benchmark)."""
+    project without filters it is one hand-written query (every report runs it; trial_balance benchmark).
+    `reuse`: the sums may be reused while the journal is unchanged (_reused)."""
+    inputs = (at, group, repr(filters), account_id, entity_id)
+    return _reused("cumulative", inputs, lambda: _cumulative(at, group, filters, account_id, closed, entity_id), reuse)
+
+
+def _cumulative(
+    at: date, group: tuple[str, ...], filters: Q | None, account_id: int | None, closed: Any, entity_id: int | None
+) -> Totals:
     if closed is _NO_PERIOD:
         closed = sql.closes_through(at, entity_id=entity_id)
     if filters is not None or any(g not in GROUP_COLUMNS for g in group):
@@ -135,9 +160,16 @@ def movements(
     group: tuple[str, ...] = ("account",),
     filters: Q | None = None,
     entity_id: int | None = None,
+    reuse: bool = False,
 ) -> Totals:
     """Debits and credits posted from `start` through `end`, per group (may include `period`); one entity's or
-    all entities'. Whole months an entity has closed come from its stored monthly movement, the rest from lines."""
+    all entities'. Whole months an entity has closed come from its stored monthly movement, the rest from lines.
+    `reuse`: the sums may be reused while the journal is unchanged (_reused)."""
+    inputs = (start, end, group, repr(filters), entity_id)
+    return _reused("movements", inputs, lambda: _movements(start, end, group, filters, entity_id), reuse)
+
+
+def _movements(start: date, end: date, group: tuple[str, ...], filters: Q | None, entity_id: int | None) -> Totals:
     filters = filters or Q()
     if entity_id is not None:
         filters &= Q(entity_id=entity_id)
@@ -219,22 +251,27 @@ def _through(closes: list[sql.Closed]) -> AccountingPeriod | None:
 
 
 def trial_balance(
-    *, at: date | None = None, period: AccountingPeriod | None = None, entity_id: int | None = None
+    *,
+    at: date | None = None,
+    period: AccountingPeriod | None = None,
+    entity_id: int | None = None,
+    reuse: bool = False,
 ) -> TrialBalance:
     """Trial balance at a date (totals since the first posting) or for a period (opening, the period's
     debits and credits, closing), of one entity or of all entities together. Lists every account with a balance
-    or a movement, in code order."""
+    or a movement, in code order. `reuse`: the line sums may be reused while the journal is unchanged (the
+    page asks for it)."""
     if period is not None:
         at, start = period.end, period.start
-        opening = cumulative(at=start - timedelta(days=1), entity_id=entity_id)
-        moved = movements(start=start, end=at, entity_id=entity_id)
+        opening = cumulative(at=start - timedelta(days=1), entity_id=entity_id, reuse=reuse)
+        moved = movements(start=start, end=at, entity_id=entity_id, reuse=reuse)
     else:
         assert at is not None, "a date or a period"
         start = None
         opening = _new_totals()
     closes = sql.closes_through(at, entity_id=entity_id)
     if period is None:
-        moved = cumulative(at=at, entity_id=entity_id, closed=closes)
+        moved = cumulative(at=at, entity_id=entity_id, closed=closes, reuse=reuse)
     closed = _through(closes)
     keys = {k for k, (d, c) in opening.items() if d != c} | {k for k, (d, c) in moved.items() if d or c}
     accounts = sql.accounts_by_id(k[0] for k in keys)
@@ -337,21 +374,25 @@ def pnl(
     client_id: int | None = None,
     project_id: int | None = None,
     entity_id: int | None = None,
+    reuse: bool = False,
 ) -> Pnl:
     """Income and expenses from `start` through `end`, in one column or split by month, client or project, or
     year on year (the same dates a year earlier, this range, and the change); of one entity or of all entities
-    together. Months before a go-live's cut-over read the balance history it imported (HistoricalBalance)."""
+    together. Months before a go-live's cut-over read the balance history it imported (HistoricalBalance).
+    `reuse`: the line sums may be reused while the journal is unchanged (the page asks for it)."""
     if by not in PNL_GROUPS:
         by = ""
     if by == "year":
-        return _pnl_year_on_year(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
+        return _pnl_year_on_year(
+            start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id, reuse=reuse
+        )
     filters = Q(account__type__in=[AccountType.INCOME, AccountType.EXPENSE])
     if client_id:
         filters &= Q(client_id=client_id)
     if project_id:
         filters &= Q(project_id=project_id)
     group = ("account", by) if by else ("account",)
-    moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id)
+    moved = movements(start=start, end=end, group=group, filters=filters, entity_id=entity_id, reuse=reuse)
     if not client_id and not project_id:
         _add_history(moved, start=start, end=end, by=by, entity_id=entity_id)
     col_keys = _column_order(by, {k[1] for k in moved}) if by else [None]
@@ -389,14 +430,19 @@ def _year_back(day: date) -> date:
 
 
 def _pnl_year_on_year(
-    *, start: date, end: date, client_id: int | None, project_id: int | None, entity_id: int | None
+    *, start: date, end: date, client_id: int | None, project_id: int | None, entity_id: int | None, reuse: bool
 ) -> Pnl:
     """Last year's same dates, this range, and the change, per account (last year reads the imported balance
     history for months before a go-live's cut-over)."""
     before = pnl(
-        start=_year_back(start), end=_year_back(end), client_id=client_id, project_id=project_id, entity_id=entity_id
+        start=_year_back(start),
+        end=_year_back(end),
+        client_id=client_id,
+        project_id=project_id,
+        entity_id=entity_id,
+        reuse=reuse,
     )
-    now = pnl(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id)
+    now = pnl(start=start, end=end, client_id=client_id, project_id=project_id, entity_id=entity_id, reuse=reuse)
     report = Pnl(
         start=start,
         end=end,
@@ -455,10 +501,11 @@ class BalanceSheet:
         return self.total_assets == self.total_liabilities_and_equity
 
 
-def balance_sheet(*, at: date, entity_id: int | None = None) -> BalanceSheet:
+def balance_sheet(*, at: date, entity_id: int | None = None, reuse: bool = False) -> BalanceSheet:
     """Assets, liabilities and equity at a date, of one entity or of all entities together; income less expenses
-    to date shows as current earnings, so the sheet balances exactly when the trial balance does."""
-    totals = cumulative(at=at, entity_id=entity_id)
+    to date shows as current earnings, so the sheet balances exactly when the trial balance does. `reuse`: the
+    line sums may be reused while the journal is unchanged (the page asks for it)."""
+    totals = cumulative(at=at, entity_id=entity_id, reuse=reuse)
     accounts = sql.accounts_by_id(k[0] for k in totals)
     sheet = BalanceSheet(at=at)
     for (account_id,), (d, c) in sorted(totals.items(), key=lambda kv: accounts[kv[0][0]].code):

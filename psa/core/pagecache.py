@@ -13,12 +13,17 @@ invoice run an exception pointed to) `FreshAfterWriteMiddleware` sets a signed c
 PSA_PAGE_CACHE_SECONDS that user's views compute afresh (`fresh=wrote_recently(request)`) and store what they
 computed, so the fix shows at once for them and from then on for everyone. Other users' writes are seen within
 the bound.
+
+`stamped_result` is the exact kind: a result reused only while a stamp of the data it reads is unchanged (the
+ledger's line sums under the journal's counters, ledger.sql.journal_stamp), so it is never older than the data
+and needs no note on the page.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -56,6 +61,26 @@ def shared_result[T](key: str, compute: Callable[[], T], *, fresh: bool = False)
         return found
     result = Shared(compute(), timezone.now(), seconds)
     cache.set(full, result, seconds)
+    return result
+
+
+STAMPED_SECONDS = 600  # how long an exact result is kept in the cache (it is never stale; this bounds the memory)
+
+
+def stamped_result[T](key: str, stamp: str | None, compute: Callable[[], T]) -> T:
+    """`compute()`'s result, stored under `key` and `stamp` and reused while the stamp is unchanged. `stamp` must
+    change with every change to the data `compute` reads, and be read before it (a result stored under a stamp
+    then holds that state or a later committed one, never an earlier); None computes without reuse (the caller
+    cannot stamp the data, e.g. inside a transaction whose own writes are not committed yet). `key` names every
+    input of `compute`. The result must pickle."""
+    if stamp is None:
+        return compute()
+    full = f"{KEY_PREFIX}stamped:{stamp}:{key}"
+    found = cache.get(full)
+    if found is not None:
+        return cast(T, found)
+    result = compute()
+    cache.set(full, result, STAMPED_SECONDS)
     return result
 
 
