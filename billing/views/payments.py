@@ -12,6 +12,7 @@ from billing.services import payment_record, payments_import_csv
 from billing.services.dunning import dunning_due, dunning_send
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from billing.views._common import finance_required
+from psa.conf import settings_value
 from psa.core.dates import date_param
 from psa.core.exceptions import DomainError
 from psa.core.exports import csv_writer
@@ -19,6 +20,7 @@ from psa.core.forms import form_apply_domain_error
 from psa.core.imports import csv_import_step
 from psa.core.listing import paginate_sorted
 from psa.core.models import LegalEntity
+from psa.core.pagecache import shared_result, wrote_recently
 from psa.core.uploads import upload_limited
 
 PAYMENT_SORTS = {"received": "received_on", "amount": "amount", "client": "account__name"}
@@ -174,8 +176,10 @@ def ar_view(request):
     entity = next((e for e in entities if str(e.pk) == raw), None)
     if raw and entity is None:
         messages.warning(request, f"No legal entity {raw}; showing all entities.")
-    aging = ar_aging(as_of=date_param(request, "as_of", timezone.localdate()), entity_id=entity.pk if entity else None)
+    as_of = date_param(request, "as_of", timezone.localdate())
+    entity_id = entity.pk if entity else None
     if request.GET.get("format") == "csv":
+        aging = ar_aging(as_of=as_of, entity_id=entity_id)
         rows = (
             [
                 r.account_id,
@@ -191,11 +195,27 @@ def ar_view(request):
         response = StreamingHttpResponse(_csv_lines([AGING_CSV_HEADER, *rows]), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="ar-aging-{aging.as_of:%Y-%m-%d}.csv"'
         return response
+
+    def figures() -> dict:
+        aging = ar_aging(as_of=as_of, entity_id=entity_id)
+        return {
+            "aging": aging,
+            "dso": dso(as_of=aging.as_of),
+            "overdue": list(overdue_invoices(as_of=aging.as_of)[:50]),
+            "rec": ledger_reconciliation(),
+        }
+
+    # the same for every finance reader: computed once per PSA_PAGE_CACHE_SECONDS (psa.core.pagecache), afresh
+    # for a user who just wrote (a payment recorded, a reminder sent); the CSV above is always computed afresh
+    shared = shared_result(f"ar:{as_of.isoformat()}:{entity_id}", figures, fresh=wrote_recently(request))
+    aging = shared.value["aging"]
     return render(
         request,
         "billing/ar.html",
         {
-            "aging": aging,
+            **shared.value,
+            "computed_at": shared.computed_at if shared.reused else None,
+            "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
             "entity": entity,
             "entities": entities,
             "converted": aging.converted,
@@ -204,10 +224,7 @@ def ar_view(request):
                 (currency, [sums[k] for k in AGING_CELLS]) for currency, sums in aging.by_currency.items()
             ],
             "converted_cells": [aging.converted[k].total for k in AGING_CELLS],
-            "dso": dso(as_of=aging.as_of),
-            "overdue": overdue_invoices(as_of=aging.as_of)[:50],
             "chart": _aging_chart(aging),
-            "rec": ledger_reconciliation(),
         },
     )
 

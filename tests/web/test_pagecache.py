@@ -138,3 +138,29 @@ def test_a_reused_dashboard_costs_the_same_few_queries_at_two_sizes(firm, client
     large_computed, large = reused_cost()
     print(f"dashboard queries: computed {small_computed}/{large_computed}, reused {small}/{large}")
     assert large == small and small < small_computed
+
+
+def test_the_aging_is_reused_for_other_readers_and_a_payment_shows_at_once_for_its_recorder(client_as, make_user):
+    from django.urls import reverse
+
+    from tests.billing.factories import issued_invoice
+
+    make_periods(start=date(2026, 1, 1), through=date(2026, 12, 31))
+    recorder = client_as("finance")
+    reader = Client()
+    reader.force_login(make_user("finance"))
+    url = reverse("billing:ar") + "?as_of=2026-03-31"
+    invoice = issued_invoice(recorder.user, "100.00")
+    computed, first = count_queries(lambda: reader.get(url), status=200)
+    assert 'data-testid="computed-note"' in first.content.decode() and invoice.number in first.content.decode()
+    reused, _ = count_queries(lambda: reader.get(url), status=200)
+    assert reused < computed
+    paid = recorder.post(
+        reverse("billing:payment-new") + f"?invoice={invoice.pk}",
+        {"account": invoice.account_id, "amount": "120.00", "received_on": "2026-02-10", "method": "bank_transfer",
+         "invoice": invoice.pk},
+    )  # fmt: skip
+    assert paid.status_code == 302 and FRESH_COOKIE in paid.cookies
+    mine = recorder.get(url).content.decode()
+    assert invoice.number not in mine  # paid: no longer overdue, computed afresh for the recorder
+    assert invoice.number not in reader.get(url).content.decode()  # and stored for everyone
