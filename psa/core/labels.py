@@ -55,9 +55,11 @@ def distinct_labels(choices: list[tuple]) -> list[tuple]:
 def _iter_with_distinct_labels(self):
     if self.field.empty_label is not None:
         yield ("", self.field.empty_label)
-    queryset = self.queryset
-    if not queryset._prefetch_related_lookups:  # as Django does: iterator() cannot prefetch
-        queryset = queryset.iterator()
+    # A fresh clone, read with one plain query: the labels need every record at once anyway, so Django's
+    # iterator() would save no memory, and on PostgreSQL it opens a server-side cursor (DECLARE ... WITH HOLD,
+    # FETCH, CLOSE: three round trips and a materialised copy) for every dropdown of every page. The clone keeps
+    # the field's own queryset uncached, as iterator() did, so each render reads the choices afresh.
+    queryset = self.queryset.all()
     yield from distinct_labels([self.choice(obj) for obj in queryset])
 
 

@@ -43,3 +43,19 @@ def test_people_appear_by_full_name_in_dropdowns_and_on_pages(client_as, make_us
     html = client_as("sales").get("/crm/opportunities/").content.decode()
     owners = _options(html, "owner")
     assert "Sam Seller" in owners and "sseller" not in owners and "nobody-named" in owners
+
+
+@pytest.mark.postgres
+def test_a_dropdown_reads_its_choices_with_one_plain_query_and_afresh_on_each_render():
+    """Not a server-side cursor (DECLARE, FETCH, CLOSE for every select of every page): the labels need every
+    record at once, so a cursor saved nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AccountFactory(name="Contoso")
+    field = forms.ModelChoiceField(queryset=Account.objects.order_by("pk"))
+    with CaptureQueriesContext(connection) as ctx:
+        first = [choice for choice in field.choices]  # as a select renders them (list() would count first)
+    assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["SELECT"]
+    AccountFactory(name="Northwind")
+    assert len([choice for choice in field.choices]) == len(first) + 1  # the field's queryset is not cached between renders
