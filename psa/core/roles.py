@@ -64,7 +64,11 @@ def user_roles(user) -> frozenset[Role]:
 
 def has_role(user, *roles: Role | str) -> bool:
     """True when the user holds any of `roles`. Admin holds every staff permission but not `client`."""
-    held = user_roles(user)
+    return roles_allow(user_roles(user), *roles)
+
+
+def roles_allow(held: frozenset[Role], *roles: Role | str) -> bool:
+    """has_role's rule for a set of roles already read (user_roles)."""
     wanted = {Role(r) for r in roles}
     if held & wanted:
         return True

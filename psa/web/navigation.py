@@ -6,13 +6,15 @@ FLAT_LIMIT entries (finance, admin) the entries that share a `group` fold into o
 where the group's first entry would be, so the bar stays one line on a laptop screen.
 """
 
-from django.urls import NoReverseMatch, reverse
+import functools
+
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from billing import navigation as billing_navigation
 from crm import navigation as crm_navigation
 from ledger import navigation as ledger_navigation
 from projects import navigation as projects_navigation
-from psa.core.roles import Role, has_role
+from psa.core.roles import Role, roles_allow, user_roles
 from psa.core.ui import NavItem
 
 R = Role
@@ -42,19 +44,43 @@ def all_items() -> list[NavItem]:
 
 
 def menu_for(user, current_path: str = "") -> list[dict]:
+    """The entries `user` sees, with the one `current_path` is under marked active. Which entries a set of roles
+    sees, and their URLs, are worked out once per process (_entries); only the availability checks (kept on the
+    user for the request) and the active mark are per request."""
+    held = user_roles(user)
+    available = tuple(_allowed(held, item.roles) and bool(item.available(user)) for item in _gated())
     items = []
+    for label, url, icon, group in _entries(held, available, get_script_prefix()):
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": label, "url": url, "icon": icon, "active": active, "group": group})
+    return items
+
+
+def _allowed(held: frozenset, roles: tuple) -> bool:
+    return roles_allow(held, *roles)
+
+
+@functools.cache
+def _gated() -> tuple[NavItem, ...]:
+    """The entries with an availability rule (e.g. the timesheet: only for a user with a consultant record)."""
+    return tuple(item for item in all_items() if item.available is not None)
+
+
+@functools.cache
+def _entries(held: frozenset, available: tuple[bool, ...], prefix: str) -> tuple[tuple[str, str, str, str], ...]:
+    """(label, url, icon, group) of the entries these roles see, given the gated entries' answers in _gated()
+    order; `prefix` (the script prefix the URLs are reversed under) is part of the key."""
+    answers = dict(zip(_gated(), available, strict=True))
+    out = []
     for item in all_items():
-        if not has_role(user, *item.roles):
-            continue
-        if item.available is not None and not item.available(user):
+        if not _allowed(held, item.roles) or not answers.get(item, True):
             continue
         try:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": item.label, "url": url, "icon": item.icon, "active": active, "group": item.group})
-    return items
+        out.append((item.label, url, item.icon, item.group))
+    return tuple(out)
 
 
 FLAT_LIMIT = 8
