@@ -9,10 +9,12 @@ import os
 import shutil
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import override_settings
 
 from psa.core.firm import firm_settings_read
+from psa.core.roles import Role, ensure_role_groups
 from tests.crm.factories import ensure_default_stages
 from tests.factories import UserFactory
 
@@ -124,7 +126,8 @@ pytest_plugins = ["tests.fixtures_worker", "tests.fixtures_browser", "tests.fixt
 
 @pytest.fixture(autouse=True)
 def _default_stages(request):
-    """Stages are seeded by a data migration; restore them when an earlier transactional test flushed them."""
+    """Stages and role groups are seeded by data migrations; restore them when an earlier transactional test
+    flushed them."""
     if (
         "db" in request.fixturenames
         or "transactional_db" in request.fixturenames
@@ -132,6 +135,8 @@ def _default_stages(request):
     ):
         request.getfixturevalue("transactional_db" if _transactional(request) else "db")
         ensure_default_stages()
+        if not Group.objects.filter(name=Role.FINANCE.value).exists():
+            ensure_role_groups()
 
 
 def _transactional(request) -> bool:

@@ -26,7 +26,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from psa.core.roles import ensure_role_groups
 from psa.web.demo import seed_all
+from tests.crm.factories import ensure_default_stages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -88,6 +90,9 @@ def seeded_firm(django_db_setup, django_db_blocker):
     """The demo firm, seeded once per module inside a transaction that is rolled back at the end; each test
     runs in a savepoint inside it."""
     with django_db_blocker.unblock(), transaction.atomic():
+        # what the data migrations seeded, in case a transactional test on this worker flushed it
+        ensure_default_stages()
+        ensure_role_groups()
         seed_all()
         yield
         transaction.set_rollback(True)
