@@ -123,11 +123,37 @@ class BoardColumn:
 
     @property
     def more(self) -> int:
-        return self.count - len(self.cards)
+        # the count may come from totals reused for a bound (the board page), the cards are read on each view
+        return max(0, self.count - len(self.cards))
 
 
-def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[BoardColumn]:
-    """Open deals by open stage: totals per column and the first `per_column` cards (closing soonest).
+def board_totals_query(queryset: QuerySet[Opportunity]) -> QuerySet:
+    """The open deals' count, pipeline and weighted pipeline per stage and currency (no implicit FX)."""
+    return (
+        queryset.filter(status=OpportunityStatus.OPEN)
+        .order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
+        .order_by("stage_id", "currency")
+    )
+
+
+BoardTotals = list[tuple[int, str, int, Decimal, Decimal]]
+
+
+def board_totals(queryset: QuerySet[Opportunity]) -> BoardTotals:
+    """board_totals_query's rows as (stage id, currency, deals, pipeline, weighted)."""
+    return [
+        (r["stage_id"], r["currency"], r["n"], r["pipeline"] or ZERO, r["weighted"] or ZERO)
+        for r in board_totals_query(queryset)
+    ]
+
+
+def board(
+    queryset: QuerySet[Opportunity], *, per_column: int = 25, totals: BoardTotals | None = None
+) -> list[BoardColumn]:
+    """Open deals by open stage: totals per column and the first `per_column` cards (closing soonest). `totals`:
+    board_totals already read (the board page reuses them across readers for a bound; psa.core.pagecache).
 
     Four queries whatever the number of deals: stages, per-stage totals, the first N ids of each stage (one
     `LIMIT` per stage, UNION ALL, each read from the open-deals index on (stage, expected close, id) so a stage
@@ -137,17 +163,11 @@ def board(queryset: QuerySet[Opportunity], *, per_column: int = 25) -> list[Boar
     stages = list(Stage.objects.filter(kind=StageKind.OPEN, is_active=True).order_by("order"))
     columns = {s.pk: BoardColumn(stage=s) for s in stages}
     open_deals = queryset.filter(status=OpportunityStatus.OPEN)
-    totals = (
-        open_deals.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), pipeline=Sum("amount"), weighted=Sum(WEIGHTED))
-        .order_by("stage_id", "currency")
-    )
-    for row in totals:
-        col = columns.get(row["stage_id"])
+    for stage_id, currency, n, pipeline, weighted in board_totals(queryset) if totals is None else totals:
+        col = columns.get(stage_id)
         if col:
-            col.count += row["n"]
-            col.totals.append((row["currency"], row["pipeline"] or ZERO, row["weighted"] or ZERO))
+            col.count += n
+            col.totals.append((currency, pipeline, weighted))
     firsts = [
         open_deals.filter(stage_id=s.pk).order_by("expected_close_date", "id").values_list("id", flat=True)[:per_column]
         for s in stages

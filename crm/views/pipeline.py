@@ -1,8 +1,10 @@
 """The pipeline: board (moves over HTMX), list with filters, opportunity create/edit/detail, lines, role
 demand, milestones, lose and reopen. Winning is a projects view (the handoff lives there)."""
 
+import hashlib
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.http import HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,8 +25,10 @@ from crm.models import Opportunity, Stage
 from crm.permissions import EDIT_ROLES, VIEW_ROLES, import_kinds, is_sales_manager, may_change_deal
 from crm.services.credit import CREDIT_ROLES, active_hold
 from crm.views._common import call_service, flash_error
+from psa.conf import settings_value
 from psa.core.exceptions import DomainError
 from psa.core.listing import paginate_sorted
+from psa.core.pagecache import Shared, shared_result, wrote_recently
 from psa.core.redirects import safe_next
 from psa.core.roles import has_role, role_required
 
@@ -42,7 +46,9 @@ SORT_FIELDS = {
 def _board_context(request, error: str = "") -> dict:
     filterset = OpportunityFilter(request.GET or None, queryset=selectors.opportunity_list(request.user))
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-    columns = selectors.board(queryset)  # type: ignore[arg-type]  # stubs: queryset may be None; it is given
+    shared = _shared_totals(request, queryset)
+    totals = shared.value if shared is not None else None
+    columns = selectors.board(queryset, totals=totals)  # type: ignore[arg-type]  # stubs: queryset may be None
     for i, col in enumerate(columns):  # the stages a card can step back and on to
         col.prev = columns[i - 1].stage if i else None
         col.next = columns[i + 1].stage if i + 1 < len(columns) else None
@@ -52,9 +58,25 @@ def _board_context(request, error: str = "") -> dict:
         "manager": is_sales_manager(request.user),
         "can_edit": may_edit(request.user),
         "error": error,
+        "computed_at": shared.computed_at if shared is not None and shared.reused else None,
+        "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
         "query": request.GET.urlencode(),
         "can_import": bool(import_kinds(request.user)),
     }
+
+
+def _shared_totals(request, queryset) -> Shared[selectors.BoardTotals] | None:
+    """The columns' totals (every open deal the reader may see, per stage and currency: a sum over all of them),
+    computed once per PSA_PAGE_CACHE_SECONDS for every reader whose scope and filters give the same query
+    (psa.core.pagecache), afresh for a move (the POST) and for a user who just wrote. None when the filters match
+    nothing by construction (no query to key on); the board then computes them itself."""
+    try:
+        sql, params = selectors.board_totals_query(queryset).query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    key = "crm-board:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+    fresh = request.method == "POST" or wrote_recently(request)
+    return shared_result(key, lambda: selectors.board_totals(queryset), fresh=fresh)
 
 
 def may_edit(user) -> bool:

@@ -48,7 +48,9 @@ def menu_for(user, current_path: str = "") -> list[dict]:
     sees, and their URLs, are worked out once per process (_entries); only the availability checks (kept on the
     user for the request) and the active mark are per request."""
     held = user_roles(user)
-    available = tuple(_allowed(held, item.roles) and bool(item.available(user)) for item in _gated())
+    available = tuple(
+        _allowed(held, item.roles) and item.available is not None and bool(item.available(user)) for item in _gated()
+    )
     items = []
     for label, url, icon, group in _entries(held, available, get_script_prefix()):
         active = current_path == url if url == "/" else current_path.startswith(url)

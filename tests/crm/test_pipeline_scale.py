@@ -12,14 +12,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 @pytest.mark.parametrize(
     "url", ["/crm/pipeline/", "/crm/opportunities/", "/crm/forecast/", "/crm/opportunities/?sort=-amount"]
 )
-def test_board_and_list_queries_are_the_same_at_50_and_5000_opportunities(client_as, url):
+def test_board_and_list_queries_are_the_same_at_50_and_5000_opportunities(client_as, url, settings):
+    settings.PSA_PAGE_CACHE_SECONDS = 0  # the board's totals computed on each view (reuse: tests/web/test_pagecache.py)
     client = client_as("sales")
     crm_load("S", 50, append=True)
-    small, _ = count_queries(lambda: client.get(url))
+    small, _ = count_queries(lambda: client.get(url), status=200)
     crm_load("S", 4950, append=True)
     response = client.get(url)
     assert response.status_code == 200
-    large, _ = count_queries(lambda: client.get(url))
+    large, _ = count_queries(lambda: client.get(url), status=200)
     assert large == small
 
 

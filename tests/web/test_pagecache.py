@@ -164,3 +164,27 @@ def test_the_aging_is_reused_for_other_readers_and_a_payment_shows_at_once_for_i
     mine = recorder.get(url).content.decode()
     assert invoice.number not in mine  # paid: no longer overdue, computed afresh for the recorder
     assert invoice.number not in reader.get(url).content.decode()  # and stored for everyone
+
+
+def test_the_boards_column_totals_are_reused_across_readers_and_a_move_updates_them_at_once(client_as, make_user):
+    from tests.crm.factories import make_deal, stage
+
+    mover = client_as("sales")
+    reader = Client()
+    reader.force_login(make_user("sales"))
+    deal = make_deal(owner=mover.user, ready=False)
+
+    def qualified(client, **kwargs):
+        response = client.get("/crm/pipeline/", **kwargs)
+        assert response.status_code == 200
+        return next(c for c in response.context["columns"] if c.stage.name == "Qualified")
+
+    before = qualified(reader).count
+    assert 'data-testid="computed-note"' in reader.get("/crm/pipeline/").content.decode()
+    moved = mover.post(f"/crm/opportunities/{deal.pk}/move/", {"stage": stage("Qualified").pk}, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 200 and FRESH_COOKIE in moved.cookies
+    assert next(c for c in moved.context["columns"] if c.stage.name == "Qualified").count == before + 1
+    assert qualified(reader).count == before + 1  # the move computed them afresh and stored them for everyone
+    make_deal(owner=mover.user, ready=False, stage=stage("Qualified"))  # not through a page: within the bound
+    column = qualified(reader)
+    assert column.count == before + 1 and deal.pk in [card.pk for card in column.cards]
