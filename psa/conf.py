@@ -81,7 +81,11 @@ DECLARED: dict[str, PsaSetting] = {
         PsaSetting("PSA_FILES_SERVE", "django", "Who sends stored files: django, x-accel-redirect or x-sendfile."),
         PsaSetting("PSA_FILES_ACCEL_PREFIX", "/protected-files/", "nginx's internal location for stored files."),
         # --- shared page results (psa/core/pagecache.py)
-        PsaSetting("PSA_PAGE_CACHE_SECONDS", 60, "How long the exception queue, dashboard and heatmap reuse a result."),
+        PsaSetting(
+            "PSA_PAGE_CACHE_SECONDS",
+            60,
+            "How long the exception queue, dashboard, heatmap, receivables and board totals reuse a result.",
+        ),
         # --- exception queue thresholds (psa/web/exception_queue.py)
         PsaSetting("PSA_EXC_UNBILLED_DAYS", 30, "Approved unbilled time older than this many days is flagged."),
         PsaSetting("PSA_EXC_MILESTONE_DAYS", 7, "An accepted milestone not invoiced after this many days."),

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -169,6 +170,9 @@ def _csv_lines(rows):
         yield writer.writerow(row)
 
 
+AGING_PER_PAGE = 50
+
+
 @finance_required
 def ar_view(request):
     entities = list(LegalEntity.objects.filter(is_active=True).order_by("pk"))
@@ -209,6 +213,8 @@ def ar_view(request):
     # for a user who just wrote (a payment recorded, a reminder sent); the CSV above is always computed afresh
     shared = shared_result(f"ar:{as_of.isoformat()}:{entity_id}", figures, fresh=wrote_recently(request))
     aging = shared.value["aging"]
+    # a client a row: paged (the totals below the table stay those of every client)
+    page_obj = Paginator(aging.rows, AGING_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "billing/ar.html",
@@ -225,6 +231,7 @@ def ar_view(request):
             ],
             "converted_cells": [aging.converted[k].total for k in AGING_CELLS],
             "chart": _aging_chart(aging),
+            "page_obj": page_obj,
         },
     )
 

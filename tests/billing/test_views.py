@@ -305,3 +305,23 @@ def test_list_endpoints_cost_the_same_queries_at_two_sizes(api_as, periods, url)
     _grow(api.user, 6)
     large, _ = count_queries(lambda: api.get(url))
     assert large == small
+
+
+def test_the_aging_pages_its_client_rows_and_keeps_every_clients_totals_on_each_page(client_as, periods, monkeypatch):
+    from billing.views import payments
+
+    monkeypatch.setattr(payments, "AGING_PER_PAGE", 2)
+    client = client_as("finance")
+    names = [issued_invoice(client.user, amount).account.name for amount in ("10.00", "20.00", "30.00")]
+    url = reverse("billing:ar") + "?as_of=2026-03-31"
+    first = client.get(url)
+    second = client.get(url + "&page=2")
+    assert first.status_code == second.status_code == 200
+    tables = [page.content.decode().split('data-testid="aging-table"')[1].split("</tbody>")[0] for page in (first, second)]
+    shown = [[n for n in names if n in table] for table in tables]
+    assert sorted(shown[0] + shown[1]) == sorted(names) and len(shown[0]) == 2 and len(shown[1]) == 1
+    assert 'data-testid="pagination"' in first.content.decode()
+    totals = [
+        page.content.decode().split('data-testid="aging-total-')[1].split("</tr>")[0] for page in (first, second)
+    ]
+    assert totals[0] == totals[1] and "72.00" in totals[0]  # the three invoices' gross (60.00 + 20 % VAT)
