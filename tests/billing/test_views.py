@@ -317,7 +317,9 @@ def test_the_aging_pages_its_client_rows_and_keeps_every_clients_totals_on_each_
     first = client.get(url)
     second = client.get(url + "&page=2")
     assert first.status_code == second.status_code == 200
-    tables = [page.content.decode().split('data-testid="aging-table"')[1].split("</tbody>")[0] for page in (first, second)]
+    tables = [
+        page.content.decode().split('data-testid="aging-table"')[1].split("</tbody>")[0] for page in (first, second)
+    ]
     shown = [[n for n in names if n in table] for table in tables]
     assert sorted(shown[0] + shown[1]) == sorted(names) and len(shown[0]) == 2 and len(shown[1]) == 1
     assert 'data-testid="pagination"' in first.content.decode()
