@@ -323,7 +323,5 @@ def test_the_aging_pages_its_client_rows_and_keeps_every_clients_totals_on_each_
     shown = [[n for n in names if n in table] for table in tables]
     assert sorted(shown[0] + shown[1]) == sorted(names) and len(shown[0]) == 2 and len(shown[1]) == 1
     assert 'data-testid="pagination"' in first.content.decode()
-    totals = [
-        page.content.decode().split('data-testid="aging-total-')[1].split("</tr>")[0] for page in (first, second)
-    ]
+    totals = [page.content.decode().split('data-testid="aging-total-')[1].split("</tr>")[0] for page in (first, second)]
     assert totals[0] == totals[1] and "72.00" in totals[0]  # the three invoices' gross (60.00 + 20 % VAT)
