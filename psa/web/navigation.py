@@ -49,17 +49,14 @@ def menu_for(user, current_path: str = "") -> list[dict]:
     user for the request) and the active mark are per request."""
     held = user_roles(user)
     available = tuple(
-        _allowed(held, item.roles) and item.available is not None and bool(item.available(user)) for item in _gated()
+        roles_allow(held, *item.roles) and item.available is not None and bool(item.available(user))
+        for item in _gated()
     )
     items = []
     for label, url, icon, group in _entries(held, available, get_script_prefix()):
         active = current_path == url if url == "/" else current_path.startswith(url)
         items.append({"label": label, "url": url, "icon": icon, "active": active, "group": group})
     return items
-
-
-def _allowed(held: frozenset, roles: tuple) -> bool:
-    return roles_allow(held, *roles)
 
 
 @functools.cache
@@ -75,7 +72,7 @@ def _entries(held: frozenset, available: tuple[bool, ...], prefix: str) -> tuple
     answers = dict(zip(_gated(), available, strict=True))
     out = []
     for item in all_items():
-        if not _allowed(held, item.roles) or not answers.get(item, True):
+        if not roles_allow(held, *item.roles) or not answers.get(item, True):
             continue
         try:
             url = reverse(item.url_name)
