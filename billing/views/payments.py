@@ -13,7 +13,6 @@ from billing.services import payment_record, payments_import_csv
 from billing.services.dunning import dunning_due, dunning_send
 from billing.services.payments import BANK_UPLOAD_LIMIT
 from billing.views._common import finance_required
-from psa.conf import settings_value
 from psa.core.dates import date_param
 from psa.core.exceptions import DomainError
 from psa.core.exports import csv_writer
@@ -220,8 +219,8 @@ def ar_view(request):
         "billing/ar.html",
         {
             **shared.value,
-            "computed_at": shared.computed_at if shared.reused else None,
-            "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
+            "computed_at": shared.as_of,
+            "cache_seconds": shared.seconds,
             "entity": entity,
             "entities": entities,
             "converted": aging.converted,

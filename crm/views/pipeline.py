@@ -25,7 +25,6 @@ from crm.models import Opportunity, Stage
 from crm.permissions import EDIT_ROLES, VIEW_ROLES, import_kinds, is_sales_manager, may_change_deal
 from crm.services.credit import CREDIT_ROLES, active_hold
 from crm.views._common import call_service, flash_error
-from psa.conf import settings_value
 from psa.core.exceptions import DomainError
 from psa.core.listing import paginate_sorted
 from psa.core.pagecache import Shared, shared_result, wrote_recently
@@ -58,8 +57,8 @@ def _board_context(request, error: str = "") -> dict:
         "manager": is_sales_manager(request.user),
         "can_edit": may_edit(request.user),
         "error": error,
-        "computed_at": shared.computed_at if shared is not None and shared.reused else None,
-        "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS"),
+        "computed_at": shared.as_of if shared is not None else None,
+        "cache_seconds": shared.seconds if shared is not None else 0,
         "query": request.GET.urlencode(),
         "can_import": bool(import_kinds(request.user)),
     }
@@ -68,15 +67,14 @@ def _board_context(request, error: str = "") -> dict:
 def _shared_totals(request, queryset) -> Shared[selectors.BoardTotals] | None:
     """The columns' totals (every open deal the reader may see, per stage and currency: a sum over all of them),
     computed once per PSA_PAGE_CACHE_SECONDS for every reader whose scope and filters give the same query
-    (psa.core.pagecache), afresh for a move (the POST) and for a user who just wrote. None when the filters match
-    nothing by construction (no query to key on); the board then computes them itself."""
+    (psa.core.pagecache), afresh for a move (the POST) and for a user who just wrote (wrote_recently). None when
+    the filters match nothing by construction (no query to key on); the board then computes them itself."""
     try:
         sql, params = selectors.board_totals_query(queryset).query.sql_with_params()
     except EmptyResultSet:
         return None
     key = "crm-board:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
-    fresh = request.method == "POST" or wrote_recently(request)
-    return shared_result(key, lambda: selectors.board_totals(queryset), fresh=fresh)
+    return shared_result(key, lambda: selectors.board_totals(queryset), fresh=wrote_recently(request))
 
 
 def may_edit(user) -> bool:

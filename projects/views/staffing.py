@@ -25,7 +25,6 @@ from projects.selectors import (
     utilization,
 )
 from projects.services import staffing as staffing_services
-from psa.conf import settings_value
 from psa.core.dates import date_param, parse_date, week_start
 from psa.core.exceptions import DomainError, ValidationFailed
 from psa.core.pagecache import shared_result, wrote_recently
@@ -155,8 +154,7 @@ def heatmap(request):
         "projects/heatmap.html",
         {"tables": tables_html, "page_obj": page_obj, "roles": roles, "start": start,
          "prev": start - timedelta(weeks=12), "next": start + timedelta(weeks=12),
-         "computed_at": shared.computed_at if shared.reused else None,
-         "cache_seconds": settings_value("PSA_PAGE_CACHE_SECONDS")},
+         "computed_at": shared.as_of, "cache_seconds": shared.seconds},
     )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from psa.conf import settings_value
-from psa.core.write_marks import WriteMark
+from psa.core.write_marks import SAFE_METHODS, WriteMark
 
 KEY_PREFIX = "pagecache:v1:"
 FRESH_COOKIE = "psa_fresh_until"
@@ -46,6 +46,11 @@ class Shared[T]:
     @property
     def reused(self) -> bool:
         return self.seconds > 0
+
+    @property
+    def as_of(self) -> datetime | None:
+        """When the result was computed, for the page's note; None when it is this request's alone (no note)."""
+        return self.computed_at if self.reused else None
 
 
 def shared_result[T](key: str, compute: Callable[[], T], *, fresh: bool = False) -> Shared[T]:
@@ -88,8 +93,9 @@ FRESH = WriteMark(FRESH_COOKIE, _FRESH_SALT)
 
 
 def wrote_recently(request: HttpRequest) -> bool:
-    """Whether this browser made a successful write less than PSA_PAGE_CACHE_SECONDS ago (its signed cookie)."""
-    return FRESH.until(request) > time.time()
+    """Whether this request is a write (a page a POST answers with, e.g. the board after a move, shows its own
+    effect) or this browser made a successful write less than PSA_PAGE_CACHE_SECONDS ago (its signed cookie)."""
+    return request.method not in SAFE_METHODS or FRESH.until(request) > time.time()
 
 
 class FreshAfterWriteMiddleware:

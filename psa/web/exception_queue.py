@@ -669,7 +669,7 @@ def exception_scan(
         result = shared_result(
             f"exceptions:{as_of.isoformat()}:{','.join(names)}", lambda: _rule_items(as_of, names), fresh=fresh
         )
-        (items, state), computed_at = result.value, (result.computed_at if result.reused else None)
+        (items, state), computed_at = result.value, result.as_of
     else:
         items, state = _rule_items(as_of, names)
     decisions = {

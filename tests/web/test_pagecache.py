@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from psa.core.models import OutboxMessage
-from psa.core.pagecache import FRESH_COOKIE, shared_result
+from psa.core.pagecache import FRESH_COOKIE, shared_result, wrote_recently
 from tests.billing.factories import approved_entry, make_consultant, make_periods, tm_contract
 from tests.querycount import count_queries
 
@@ -76,6 +76,14 @@ def test_a_writer_sees_the_queue_fresh_and_refreshes_it_for_everyone(client_as, 
     assert dismissed.status_code == 302 and FRESH_COOKIE in dismissed.cookies
     assert f'data-key="outbox:{second.pk}"' in writer.get("/exceptions/").content.decode()  # computed afresh
     assert f'data-key="outbox:{second.pk}"' in reader.get("/exceptions/").content.decode()  # and stored
+
+
+def test_a_write_request_counts_as_fresh_before_its_cookie_exists_and_a_read_does_not():
+    from django.test import RequestFactory
+
+    factory = RequestFactory()
+    assert wrote_recently(factory.post("/crm/opportunities/1/move/"))  # the board a move answers with
+    assert not wrote_recently(factory.get("/crm/pipeline/"))
 
 
 def test_a_forged_cookie_does_not_bypass_the_shared_result(client_as):

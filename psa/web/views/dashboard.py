@@ -98,7 +98,7 @@ def dashboard(request):
             lambda: executive_dashboard(start=start, end=end),
             fresh=wrote_recently(request),
         )
-        computed_at = shared.computed_at if shared.reused else None
+        computed_at = shared.as_of
         dash = shared.value.trimmed(series_keys, kpi_keys)
         if not request.GET.get("start"):
             dash = dash.from_first_data()
