@@ -196,3 +196,22 @@ def test_the_boards_column_totals_are_reused_across_readers_and_a_move_updates_t
     make_deal(owner=mover.user, ready=False, stage=stage("Qualified"))  # not through a page: within the bound
     column = qualified(reader)
     assert column.count == before + 1 and deal.pk in [card.pk for card in column.cards]
+
+
+def test_the_aging_page_is_reused_within_the_bound_but_its_csv_is_always_computed(client_as):
+    from django.urls import reverse
+
+    from billing.services import payment_record
+    from tests.billing.factories import issued_invoice
+
+    make_periods(start=date(2026, 1, 1), through=date(2026, 12, 31))
+    client = client_as("finance")
+    invoice = issued_invoice(client.user, "100.00")
+    url = reverse("billing:ar") + "?as_of=2026-03-31"
+    assert invoice.account.name in client.get(url).content.decode()
+    # paid through the service, not through a page: no write mark, so the page keeps its figures for the bound
+    payment_record(by=client.user, account_id=invoice.account_id, amount="120.00", received_on=date(2026, 2, 5))
+    page = client.get(url).content.decode()
+    assert 'data-testid="computed-note"' in page and invoice.account.name in page.split('data-testid="aging-table"')[1]
+    csv = client.get(url + "&format=csv").getvalue().decode()
+    assert invoice.account.name not in csv  # nothing owed any more: the export is never a reused figure
