@@ -303,12 +303,10 @@ def entry_post_statement(
     source = unnest(CodeLineRow, lines, params)
     params += [entry.idempotency_key, entity_id, entity_id, not system, JOURNAL_SERIES, JOURNAL_SERIES, entry.date,
                entry.date, *number_params, *entry]  # fmt: skip
-    with connection.cursor() as cursor:
-        prepared_execute(cursor, _entry_post_sql(source, cte, number_expr), params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = prepared_execute(_entry_post_sql(source, cte, number_expr), params)
+    if not rows:
         return Posted("look")
-    posted = Posted(*row)
+    posted = Posted(*rows[0])
     if posted.counter_at is not None:
         _COUNTER_AT[counter] = posted.counter_at
     return posted

@@ -1,5 +1,6 @@
-"""The kernel's hand-written SQL, in one place, through Django's public APIs only (`connection.cursor()`,
+"""The kernel's hand-written SQL, in one place, through Django's public APIs (`connection.cursor()`,
 `connection.ops.quote_name`, `Model._meta.db_table`): statements the ORM cannot say in one round trip.
+`prepared_execute` alone goes below them, to psycopg's prepared statements, still through Django's cursor wrapper.
 
 - `unnest`: set-based writes on PostgreSQL: rows as named tuples whose fields are the table's columns, sent as
   one array per column, so a statement has one parameter per column whatever the number of rows and no model
@@ -10,16 +11,15 @@
 - `database_ping`: the health checks' `SELECT 1`.
 """
 
-import hashlib
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 
 from psa.core.models import ExchangeRate, NumberSeries
 
@@ -129,34 +129,36 @@ def number_series_bump_cte_from(*, series_column: str, year: int, when: str) -> 
     return cte, [None, year, year]
 
 
-_PREPARED: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
-# A statement's text -> (its prepared name, the text with $n placeholders, its EXECUTE with %s ones): worked out
-# once per process, not on every call of a statement run thousands of times per job.
-_STATEMENTS: dict[str, tuple[str, str, str]] = {}
-_GENERIC = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true); "
+# A statement's text -> its number of parameters (counted once per process, not on every call of a statement run
+# thousands of times per job).
+_PLACEHOLDERS: dict[str, int] = {}
+_GENERIC = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
 # Raw connection -> the marker of the transaction in which the setting was made (see _generic_set).
 _GENERIC_IN: "weakref.WeakKeyDictionary[object, Callable[[], None]]" = weakref.WeakKeyDictionary()
 
 
-def _statement(sql: str) -> tuple[str, str, str]:
-    known = _STATEMENTS.get(sql)
-    if known is None:
-        name = "psa_" + hashlib.md5(sql.encode(), usedforsecurity=False).hexdigest()[:16]
-        pieces = sql.split("%s")
-        text = pieces[0] + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], start=1))
-        placeholders = ", ".join(["%s"] * (len(pieces) - 1))
-        execute = f"EXECUTE {name} ({placeholders})"
-        known = _STATEMENTS[sql] = (name, text, execute)
-    return known
+class _PreparedCursor(psycopg.Cursor):
+    """A psycopg cursor with server-side binding whose every statement runs as a prepared statement of the
+    protocol: parsed and planned once per session (psycopg keeps the name per connection), then each call sends
+    only its parameters (Bind/Execute), with no literal quoting here and no parsing of an EXECUTE command there.
+
+    `name`: pghistory's execute wrapper steps aside for a cursor with a name (it would put its own SELECT before
+    the statement, and a prepared statement is one statement). Its context is a transaction-local setting, so a
+    statement here still carries the context an earlier statement of the transaction set; it is meant for
+    statements that write no history-tracked table (the journal's), where no context is needed."""
+
+    name = "psa_prepared"
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
 
 
 def _generic_set(db: BaseDatabaseWrapper) -> bool:
-    """Whether this transaction has set `force_generic_plan` already (then the EXECUTE goes alone). The setting is
-    made with `set_config(..., true)`: it ends with the transaction, and with a savepoint rolled back after it.
-    Django's list of callbacks to run on commit ends the same way (emptied at commit and at rollback, a
-    savepoint's own taken out when it rolls back), so a marker callback put there with the setting is still in
-    the list exactly as long as the setting lasts. Outside a transaction the setting lasts one message: always
-    sent."""
+    """Whether this transaction has set `force_generic_plan` already (then the statement goes alone). The setting
+    is made with `set_config(..., true)`: it ends with the transaction, and with a savepoint rolled back after it.
+    Django's list of callbacks to run on commit ends the same way (emptied at commit and at rollback, a savepoint's
+    own taken out when it rolls back), so a marker callback put there with the setting is still in the list
+    exactly as long as the setting lasts. Outside a transaction the setting lasts one round trip: always sent."""
     if not db.in_atomic_block:
         return False
     marker = _GENERIC_IN.get(db.connection)
@@ -173,40 +175,52 @@ def _generic_mark(db: BaseDatabaseWrapper) -> None:
         _GENERIC_IN[db.connection] = marker
 
 
-def prepared_execute(cursor: CursorWrapper, sql: str, params: Sequence) -> None:
-    """Run `sql` as a PostgreSQL prepared statement: PREPARE it once per database session (named after its text),
-    then EXECUTE it with `params`, the cursor left on the statement's rows. For a large statement run thousands of
-    times per job (planning it would cost more than running it): the session plans it once, each call only binds
-    and runs it. Every placeholder in `sql` must carry a cast (`%s::date`) so the prepared statement knows its
-    parameter types. A prepared statement belongs to the session, not to a transaction (a rollback keeps it), and
-    is re-planned by PostgreSQL when a table it reads changes; a new connection prepares again.
+def _generic_send(raw: psycopg.Connection) -> None:
+    """Queue the setting in the open pipeline (its own function, so a test can see when it is sent)."""
+    raw.execute(_GENERIC)
 
-    Left to itself (plan_cache_mode `auto`) PostgreSQL plans such a statement again on every EXECUTE whenever the
+
+def prepared_execute(sql: str, params: Sequence, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """Run `sql` (with %s placeholders, each carrying a cast such as `%s::date`) as a prepared statement of
+    PostgreSQL's protocol and return its rows. For a large statement run thousands of times per job, where
+    planning it would cost more than running it: the session parses and plans it once, each call sends only its
+    parameters (psycopg's prepared statements, through a server-side binding cursor: no literals are quoted in
+    Python nor parsed by the server). The statement goes through Django's cursor wrapper, so execute wrappers and
+    the query log see it; pghistory's context is not attached (see _PreparedCursor). psycopg keeps the prepared
+    statements per connection (at most 100, the oldest deallocated) and prepares again after a rollback.
+
+    Left to itself (plan_cache_mode `auto`) PostgreSQL plans such a statement again on every call whenever the
     generic plan's estimate looks dearer than the plans made for the values (the posting statement's did, about
-    twice: its line arrays count as 10 rows), and planning was then half the statement's time. So the EXECUTE runs
-    with `force_generic_plan`, set in the same round trip as the transaction's first EXECUTE (two statements in one
-    message) for the rest of the transaction only (`set_config(..., true)`; outside a transaction, for the
-    message); the next EXECUTEs of the transaction go alone (the setting cost as much again as a round trip:
-    about 40 microseconds of the posting statement's 700). The setting only concerns
-    plans the server keeps: prepared statements like this one and the queries of PL/pgSQL functions and triggers
-    (simple look-ups by key, whose generic plan is what PostgreSQL settles on anyway); Django's own queries are
-    planned afresh each time whatever it says. The cursor ends on the last result, the EXECUTE's rows (where
-    pghistory's execute wrapper, active inside a history context, leaves it too)."""
-    name, text, execute = _statement(sql)
-    if execute.count("%s") != len(params):
+    twice: its line arrays count as 10 rows), and planning was then half the statement's time. So the statement
+    runs with `force_generic_plan`, set for the rest of the transaction (`set_config(..., true)`) by the
+    transaction's first call only, in the same round trip (a psycopg pipeline: the setting, then the statement);
+    outside a transaction the round trip is a transaction of its own, so the setting goes with every call. The
+    setting only concerns plans the server keeps: prepared statements like this one and the queries of PL/pgSQL
+    functions and triggers (simple look-ups by key, whose generic plan is what PostgreSQL settles on anyway);
+    Django's own queries are planned afresh each time whatever it says."""
+    placeholders = _PLACEHOLDERS.get(sql)
+    if placeholders is None:
+        placeholders = _PLACEHOLDERS[sql] = sql.count("%s")
+    if placeholders != len(params):
         raise ValueError("prepared_execute: one %s per parameter")
-    db = cursor.db  # the connection itself (not the proxy `connection`, which looks it up on every attribute)
-    done = _PREPARED.setdefault(db.connection, set())
-    if name not in done:
-        cursor.execute(f"PREPARE {name} AS {text}")
-        done.add(name)
-    if _generic_set(db):
-        cursor.execute(execute, params)
-    else:
-        cursor.execute(_GENERIC + execute, params)
-        _generic_mark(db)
-    while cursor.nextset():  # past the set_config, onto the EXECUTE's rows
-        pass
+    db = connections[using]
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's prepared statements off (threshold None); a threshold no statement reaches turns
+        # them on for the cursor that asks (prepare=True) and leaves every other statement unprepared.
+        raw.prepare_threshold = 2**31 - 1
+    cursor = cast(Any, _PreparedCursor(raw))  # Django wraps a driver's cursor (its stubs say a wrapper)
+    with db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor) as wrapped:
+        if _generic_set(db):
+            wrapped.execute(sql, params)
+        else:
+            with db.wrap_database_errors, raw.pipeline():
+                _generic_send(raw)
+                wrapped.execute(sql, params)
+            _generic_mark(db)
+        return wrapped.fetchall()
 
 
 class RateRow(NamedTuple):

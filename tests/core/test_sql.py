@@ -5,12 +5,14 @@ was."""
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
+from unittest import mock
 
 import pghistory
 import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+import psa.core.sql
 from psa.core.sql import prepared_execute, unnest
 
 pytestmark = pytest.mark.django_db
@@ -62,23 +64,43 @@ def test_a_prepared_statement_is_planned_once_and_the_setting_lasts_the_transact
         before = _plan_cache_mode(cursor)
         with transaction.atomic():
             for n in range(1, 8):
-                prepared_execute(cursor, sql, [n, 1])
-                assert cursor.fetchall() == [(2 * n, "force_generic_plan")]
+                assert prepared_execute(sql, [n, 1]) == [(2 * n, "force_generic_plan")]
         assert _plan_cache_mode(cursor) == before
         cursor.execute(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            "SELECT generic_plans, custom_plans, from_sql FROM pg_prepared_statements WHERE statement LIKE %s",
             ["%current_setting('plan_cache_mode') FROM generate_series%"],
         )
-        assert cursor.fetchone() == (7, 0)
+        assert cursor.fetchone() == (7, 0, False)  # prepared by the protocol: each call sends its parameters only
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_runs_again_after_rollbacks_made_psycopg_forget_it():
+    """psycopg deallocates every prepared statement of the session after a rollback (ROLLBACK TO SAVEPOINT
+    included) and prepares again on the next call; Django's own statements in between are never prepared."""
+    sql = "SELECT %s::integer * 3"
+    with transaction.atomic():
+        assert prepared_execute(sql, [1]) == [(3,)]
+        with pytest.raises(DataError), transaction.atomic():
+            prepared_execute("SELECT 1 / %s::integer", [0])
+        assert prepared_execute(sql, [2]) == [(6,)]
+        with transaction.atomic():
+            assert prepared_execute(sql, [3]) == [(9,)]
+            transaction.set_rollback(True)
+        with connection.cursor() as cursor:
+            for _ in range(3):
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%count(*)%"])
+                assert cursor.fetchone() == (0,)
+        assert prepared_execute(sql, [4]) == [(12,)]
+    assert prepared_execute(sql, [5]) == [(15,)]
 
 
 @pytest.mark.postgres
 def test_a_prepared_statement_returns_its_rows_inside_a_history_context():
     """pghistory's execute wrapper (active inside a context, e.g. every request) does not move the cursor off the
     statement's rows."""
-    with pghistory.context(note="test"), connection.cursor() as cursor:
-        prepared_execute(cursor, "SELECT %s::integer + 1", [41])
-        assert cursor.fetchone() == (42,)
+    with pghistory.context(note="test"):
+        assert prepared_execute("SELECT %s::integer + 1", [41]) == [(42,)]
 
 
 @pytest.mark.postgres
@@ -86,27 +108,32 @@ def test_a_failed_prepared_statement_leaves_the_setting_as_it_was():
     with connection.cursor() as cursor, transaction.atomic():
         before = _plan_cache_mode(cursor)
         with pytest.raises(DataError), transaction.atomic():
-            prepared_execute(cursor, "SELECT 1 / %s::integer", [0])
+            prepared_execute("SELECT 1 / %s::integer", [0])
         assert _plan_cache_mode(cursor) == before  # the savepoint's rollback took the setting back
 
 
 def test_a_prepared_statement_needs_one_parameter_per_placeholder():
-    with connection.cursor() as cursor, pytest.raises(ValueError):
-        prepared_execute(cursor, "SELECT %s::integer", [1, 2])
+    with pytest.raises(ValueError):
+        prepared_execute("SELECT %s::integer", [1, 2])
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # real transactions, each ending
 def test_the_setting_goes_with_the_transactions_first_execute_and_again_after_a_rollback_took_it_back():
     """The setting lasts the transaction, or up to the rollback of a savepoint made before it: it is sent with a
-    transaction's first EXECUTE, not with the next ones, and again once a rollback has taken it back."""
+    transaction's first call, not with the next ones, and again once a rollback has taken it back."""
     sql = "SELECT %s::integer, current_setting('plan_cache_mode')"
+    real = psa.core.sql._generic_send
 
     def sent(n: int) -> bool:
-        with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
-            prepared_execute(cursor, sql, [n])
-            assert cursor.fetchone() == (n, "force_generic_plan")
-        return "set_config('plan_cache_mode'" in queries[-1]["sql"]
+        calls: list[object] = []
+        with (
+            CaptureQueriesContext(connection) as queries,
+            mock.patch("psa.core.sql._generic_send", side_effect=lambda raw: calls.append(real(raw))),
+        ):
+            assert prepared_execute(sql, [n]) == [(n, "force_generic_plan")]
+        assert len(queries) == 1  # the setting rides with the statement: one round trip, one statement counted
+        return bool(calls)
 
     with transaction.atomic():
         assert sent(1)
@@ -122,4 +149,4 @@ def test_the_setting_goes_with_the_transactions_first_execute_and_again_after_a_
             assert sent(6)
             raise RuntimeError("the savepoint in which the setting was made rolls back")
         assert sent(7)
-    assert sent(8) and sent(9)  # outside a transaction the setting lasts one message
+    assert sent(8) and sent(9)  # outside a transaction the setting lasts one round trip
