@@ -206,6 +206,36 @@ def test_the_period_trigger_refuses_a_raw_posting_into_a_closed_month(periods, f
         run_immediate(sql)
 
 
+def _line_like(entry: JournalEntry, line_no: int) -> str:
+    """A raw line carrying exactly its entry's date, period and entity (what the entry's check noted)."""
+    return (
+        "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id, "
+        "entity_id, currency, amount_currency, rate) "
+        f"VALUES ({entry.pk}, {line_no}, {account_id('1000')}, 1, 0, '', '{entry.date}', {entry.period_id}, "
+        f"{entry.entity_id}, 'EUR', 1, 1)"
+    )
+
+
+def test_a_line_matching_an_entry_checked_in_this_transaction_is_refused_once_its_month_closed(periods, finance):
+    """The entry's check lets its lines through without a look-up while nothing has closed in the transaction;
+    a close in between ends that, and the line is looked up and refused."""
+    with pytest.raises(IntegrityError, match="2026-01 is closed"), transaction.atomic():
+        entry = post(balanced("5.00", on=date(2026, 1, 9)))
+        close_month(period_id=periods[0].pk, by=finance, reason="January done")
+        with connection.cursor() as cursor:
+            cursor.execute(_line_like(entry, 9))
+
+
+def test_a_line_with_another_date_than_the_entry_just_checked_is_refused(march):
+    entry = post(balanced("5.00"))
+    with (
+        pytest.raises(IntegrityError, match="must be those of its entry"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(_line_like(entry, 9).replace(f"'{entry.date}'", "'2026-03-01'"))
+
+
 def test_the_period_trigger_refuses_a_date_outside_its_period(march):
     sql = raw_entry(
         period_id=march.pk, on=date(2026, 4, 9), lines=[("1000", "5", ""), ("3000", "", "5")], key="outside", total="5"
