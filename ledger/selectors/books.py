@@ -34,6 +34,7 @@ from ledger.models import (
     PeriodClose,
 )
 from projects.models import Project
+from psa.core.models import LegalEntity
 from psa.core.money import ZERO, DecimalInput, round_money
 from psa.core.pagecache import stamped_result
 
@@ -185,13 +186,23 @@ def _movements(start: date, end: date, group: tuple[str, ...], filters: Q | None
     lines = JournalLine.objects.filter(filters, date__gte=start, date__lte=end)
     if spans:
         stored_in = Q(pk__in=[])
-        # An entity's closed months are contiguous: the lines still to read lie before or after them.
-        lines_in = ~Q(entity_id__in=list(spans))
-        for entity, (period_ids, first, last) in spans.items():
+        for entity, (period_ids, _first, _last) in spans.items():
             stored_in |= Q(entity_id=entity, period_id__in=period_ids)
-            lines_in |= Q(entity_id=entity) & (Q(date__lt=first) | Q(date__gt=last))
         stored = AccountBalance.objects.filter(filters).filter(stored_in)
         _add(totals, stored.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
+        # An entity's closed months are contiguous: the lines still to read lie before or after them. Each part is
+        # a date range of one entity (the index on entity and date reads it, and the monthly partitions outside
+        # every range are pruned), so the lines read are the open months', whatever the range spans.
+        lines_in = Q(pk__in=[])
+        if entity_id is None:
+            # The entities with no close in the range, as values: a subquery would keep every partition.
+            others = list(LegalEntity.objects.exclude(pk__in=list(spans)).order_by().values_list("pk", flat=True))
+            lines_in |= Q(entity_id__in=others)
+        for entity, (_period_ids, first, last) in spans.items():
+            if first > start:
+                lines_in |= Q(entity_id=entity, date__lt=first)
+            if last < end:  # from the next day: `date > last` would keep the last month's partition in the plan
+                lines_in |= Q(entity_id=entity, date__gte=last + timedelta(days=1))
         lines = lines.filter(lines_in)
     _add(totals, lines.values(*group).annotate(d=Sum("debit"), c=Sum("credit")).order_by(), group)
     return totals

@@ -132,6 +132,21 @@ def test_a_months_movements_read_only_that_months_partition(periods):
     assert movements(start=march.start, end=march.end)  # and it found March's entry
 
 
+def test_a_range_over_closed_months_reads_only_the_open_months_lines(periods, finance):
+    """The closed months come from the stored balances; the lines read are the open months' only, so a year's
+    P&L reads two months of lines, not twelve, and the cost follows the open months, not the range."""
+    line_partitions_ensure(today=date(2026, 1, 1), ahead=3)
+    for day in (date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)):
+        post(balanced("10.00", on=day))
+    for january_or_february in periods[:2]:
+        close_month(period_id=january_or_february.pk, by=finance)
+    start, end = periods[0].start, periods[2].end
+    read = partitions_read(TABLE, lambda: movements(start=start, end=end))
+    assert read == {f"{TABLE}_p202603"}
+    totals = movements(start=start, end=end)
+    assert sum(d for d, _c in totals.values()) == 30  # every month counted, two of them from the stored balances
+
+
 def test_the_beat_job_creates_this_month_and_three_ahead_once():
     created = line_partitions_ensure(today=date(2031, 5, 10))
     assert created == [f"{TABLE}_p2031{m:02d}" for m in (5, 6, 7, 8)]
