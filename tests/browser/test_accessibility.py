@@ -21,7 +21,7 @@ from projects.models import Project
 from psa.core import demo as core_demo
 from psa.web.demo import DEMO_PASSWORD, seed_users
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PERSONAS = ["sales", "pm", "consultant", "finance", "admin", "client"]

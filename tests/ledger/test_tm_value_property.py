@@ -34,7 +34,7 @@ from tests.ledger.revenue_factories import (
     zero_tax_account,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.slow]  # a property test: many firms
 
 JAN, FEB = date(2026, 1, 31), date(2026, 2, 28)
 ISSUE_ON = FEB  # one issue date for every document: numbering stays chronological whatever the order

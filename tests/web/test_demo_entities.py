@@ -23,6 +23,7 @@ def _german_default_entity(settings):
     settings.PSA_FIRM_ADDRESS = "12 Harbour Street\n10115 Berlin"
 
 
+@pytest.mark.slow  # seeds the whole demo firm
 def test_the_demo_seeds_three_entities_that_can_invoice_and_work_across_them():
     seed_all()
     entities = {e.code: e for e in LegalEntity.objects.prefetch_related("bank_accounts")}

@@ -107,6 +107,7 @@ def test_the_month_end_page_says_what_each_figure_means(firm, client_as):
         assert KPIS[key].formula in html
 
 
+@pytest.mark.slow  # seeds the whole demo firm
 def test_the_demo_firm_shows_no_negative_backlog_and_no_work_before_its_deals_closed(make_user):
     call_command("seed_demo", "--quiet")
     today = timezone.localdate()

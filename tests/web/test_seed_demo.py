@@ -65,6 +65,7 @@ def test_seed_demo_closes_no_period_of_a_database_holding_only_a_period(make_use
     assert _state() == before
 
 
+@pytest.mark.slow  # seeds the whole demo firm
 def test_the_demo_registers_what_it_seeds_and_leaves_a_firm_object_added_later_alone(make_user):
     # Given the demo seeded into an empty database
     call_command("seed_demo", "--quiet")
