@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.choices import PeriodStatus
-from ledger.models import AccountBalance, AccountingPeriod, HistoricalBalance, JournalLine, PeriodClose
+from ledger.models import AccountBalance, AccountingPeriod, HistoricalBalance, JournalEntry, JournalLine, PeriodClose
 from ledger.services.periods import _summaries_sync
 from psa.core.audit import audit_record
 from psa.core.dates import month_end, month_start, next_month
@@ -217,7 +217,7 @@ def history_closes_remove(*, close_ids: list[int]) -> int:
 def history_periods_remove(*, period_ids: list[int]) -> int:
     """Remove months a go-live created (its rollback), provided nothing refers to them any more."""
     if (
-        JournalLine.objects.filter(period_id__in=period_ids).exists()
+        JournalEntry.objects.filter(period_id__in=period_ids).exists()  # a line's period is its entry's
         or PeriodClose.objects.filter(period_id__in=period_ids).exists()
     ):
         raise ConflictError("The months the go-live created hold postings or closes now and cannot be removed.")

@@ -11,6 +11,7 @@
 - `database_ping`: the health checks' `SELECT 1`.
 """
 
+import functools
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -41,12 +42,14 @@ def _quoted(text: str) -> str:
 
 
 # The exact types each kind takes without a closer look (an int is a whole number in a numeric column; a bool,
-# though an int, is not; a datetime, though a date, is not).
+# though an int, is not; a datetime, though a date, is not), NULL included.
 _EXACT = {int: (int,), Decimal: (Decimal, int), date: (date,), str: (str,)}
+_PLAIN = {kind: frozenset((*types, type(None))) for kind, types in _EXACT.items()}
 
 
-def _array_literal(values: list, kind: type) -> str:
-    """The PostgreSQL text form of an array of `kind` (None is NULL); a value of another type is a TypeError."""
+def _array_check(values: Sequence, kind: type) -> None:
+    """A value of another type than the column's is a TypeError (the closer look, for values of other exact types:
+    a subclass of the kind passes, a bool or a datetime does not)."""
     exact = _EXACT[kind]
     for value in values:
         if (
@@ -59,19 +62,34 @@ def _array_literal(values: list, kind: type) -> str:
             )
         ):
             raise TypeError(f"unnest: {value!r} in a column of {kind.__name__}")
+
+
+def _array_literal(values: Sequence, kind: type) -> str:
+    """The PostgreSQL text form of an array of `kind` (None is NULL); a value of another type is a TypeError."""
+    if not _PLAIN[kind].issuperset(map(type, values)):
+        _array_check(values, kind)
     text = _quoted if kind is str else str
-    return "{" + ",".join("NULL" if v is None else text(v) for v in values) + "}"
+    if None in values:  # the values are of the exact types here, none of which equals None
+        return "{" + ",".join(["NULL" if v is None else text(v) for v in values]) + "}"
+    return "{" + ",".join(map(text, values)) + "}"
+
+
+@functools.cache
+def _unnest_shape(row_type: type[NamedTuple]) -> tuple[tuple[type, ...], str]:
+    """The row type's column kinds and its `unnest(...) AS u(...)` text (the same on every call: made once)."""
+    columns = row_type._fields
+    kinds = tuple(_LITERAL[row_type.__annotations__[c]] for c in columns)
+    arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
+    return kinds, f"unnest({arrays}) AS u({', '.join(columns)})"
 
 
 def unnest(row_type: type[NamedTuple], rows: Sequence[NamedTuple], params: list) -> str:
     """`unnest(%s::type[], ...) AS u(col, ...)` over the row type's fields, appending one array per column to
     `params` as an array literal."""
-    columns = row_type._fields
-    for i, column in enumerate(columns):
-        values = [row[i] for row in rows]
-        params.append(_array_literal(values, _LITERAL[row_type.__annotations__[column]]))
-    arrays = ", ".join(f"%s::{PG_TYPES[row_type.__annotations__[c]]}[]" for c in columns)
-    return f"unnest({arrays}) AS u({', '.join(columns)})"
+    kinds, text = _unnest_shape(row_type)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(kinds)
+    params.extend([_array_literal(values, kind) for values, kind in zip(columns, kinds, strict=True)])
+    return text
 
 
 def _number_series_upsert(source: str) -> str:

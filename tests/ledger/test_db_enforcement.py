@@ -109,6 +109,71 @@ def test_the_check_constraint_refuses_lines_that_are_not_one_sided_and_positive(
         )
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [
+        ("amount_currency", "-1", "ledger_line_amount_currency_positive"),
+        ("rate", "0", "ledger_line_rate_positive"),
+        ("line_no", "-1", "ledger_journalline_line_no_check"),
+    ],
+)
+def test_the_insert_trigger_refuses_a_line_breaking_a_value_rule_under_the_rules_name(march, column, value, rule):
+    """The line's value rules were CHECK constraints; the insert trigger checks them now (ledger migration 0026),
+    under the same names, for a line added to a posted entry."""
+    entry = post(balanced("5.00"))
+    values = {"line_no": "9", "amount_currency": "1", "rate": "1", column: value}
+    with pytest.raises(IntegrityError, match=rule) as refused:
+        run_immediate(
+            "INSERT INTO ledger_journalline (entry_id, line_no, account_id, debit, credit, memo, date, period_id, "
+            "currency, amount_currency, rate) "
+            f"VALUES ({entry.pk}, {values['line_no']}, {account_id('1000')}, 1, 0, '', '{entry.date}', "
+            f"{entry.period_id}, 'EUR', {values['amount_currency']}, {values['rate']})"
+        )
+    assert refused.value.__cause__.diag.constraint_name == rule
+    assert refused.value.__cause__.sqlstate == "23514"  # check_violation, as the constraint raised
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        ("v.debit + v.credit, 1", "ledger_line_one_sided_positive"),  # the first line's debit made 0 below
+        ("-1, 1", "ledger_line_amount_currency_positive"),
+        ("v.debit + v.credit, 0", "ledger_line_rate_positive"),
+    ],
+)
+def test_a_line_posted_with_its_entry_is_held_to_the_value_rules_too(march, bad, rule):
+    """A line inserted in the statement of its entry skips the period look-up (the entry's trigger did it), never the
+    value rules."""
+    sql = raw_entry(
+        period_id=march.pk, on=date(2026, 3, 3), lines=[("1000", "5", ""), ("3000", "", "5")], key="rules", total="5"
+    ).replace("v.debit + v.credit, 1", bad)
+    if rule == "ledger_line_one_sided_positive":
+        cash = account_id("1000")
+        sql = sql.replace(f"(1, {cash}, 5, 0)", f"(1, {cash}, 0, 0)")
+    with pytest.raises(IntegrityError, match=rule):
+        run_immediate(sql)
+    assert not JournalEntry.objects.filter(idempotency_key="rules").exists()
+
+
+@pytest.mark.parametrize(
+    "rule", ["ledger_entry_total_positive", "ledger_entry_origin_valid", "ledger_entry_auto_reverse_after_date"]
+)
+def test_the_insert_trigger_refuses_an_entry_breaking_a_value_rule_under_the_rules_name(march, rule):
+    """The entry's value rules were CHECK constraints; its insert trigger checks them now, under the same names."""
+    lines = [("1000", "5", ""), ("3000", "", "5")]
+    total = "0" if rule == "ledger_entry_total_positive" else "5"
+    sql = raw_entry(period_id=march.pk, on=date(2026, 3, 3), lines=lines, key="rule", total=total)
+    if rule == "ledger_entry_origin_valid":
+        sql = sql.replace("'manual'", "'imported'")
+    elif rule == "ledger_entry_auto_reverse_after_date":
+        sql = sql.replace("total, posted_at)", "total, posted_at, auto_reverse_on)").replace(
+            "now())", "now(), '2026-03-03')"
+        )
+    with pytest.raises(IntegrityError, match=rule) as refused:
+        run_immediate(sql)
+    assert refused.value.__cause__.diag.constraint_name == rule
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_balance_trigger_is_deferred_to_commit():
     (period,) = make_periods(start=date(2026, 3, 1), through=date(2026, 3, 31))
