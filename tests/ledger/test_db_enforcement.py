@@ -98,7 +98,7 @@ def test_the_balance_trigger_refuses_a_line_added_to_a_posted_entry(march):
 
 
 @pytest.mark.parametrize(("debit", "credit"), [("5", "5"), ("-5", "0"), ("0", "0"), ("0", "-1")])
-def test_the_check_constraint_refuses_lines_that_are_not_one_sided_and_positive(march, debit, credit):
+def test_the_insert_trigger_refuses_lines_that_are_not_one_sided_and_positive(march, debit, credit):
     entry = post(balanced("5.00"))
     with pytest.raises(IntegrityError, match="ledger_line_one_sided_positive"):
         run_immediate(
