@@ -28,7 +28,7 @@ CREATE TRIGGER ledger_entry_after_cutover BEFORE INSERT ON ledger_journalentry
   FOR EACH ROW EXECUTE FUNCTION ledger_refuse_before_cutover();
 """
 
-TRIGGER = r"""
+FUNCTION = r"""
 CREATE OR REPLACE FUNCTION ledger_refuse_closed_period() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   p record;
@@ -83,7 +83,11 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+"""
 
+TRIGGER = (
+    FUNCTION
+    + r"""
 DROP TRIGGER IF EXISTS ledger_entry_after_cutover ON ledger_journalentry;
 
 -- Closing a month ends every line's trust in an entry checked before it.
@@ -95,6 +99,7 @@ END $$;
 CREATE TRIGGER ledger_close_forgets_open_entry BEFORE INSERT ON ledger_periodclose
   FOR EACH STATEMENT EXECUTE FUNCTION ledger_forget_open_entry();
 """
+)
 
 REVERSE = (
     """

@@ -26,9 +26,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-PREVIOUS = import_module("ledger.migrations.0025_entry_checks_in_one_lookup").TRIGGER.split(
-    "DROP TRIGGER IF EXISTS ledger_entry_after_cutover", 1
-)[0]
+PREVIOUS = import_module("ledger.migrations.0025_entry_checks_in_one_lookup").FUNCTION
 
 TRIGGER = r"""
 CREATE OR REPLACE FUNCTION ledger_refuse_closed_period() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -69,7 +69,7 @@ def _array_literal(values: Sequence, kind: type) -> str:
     if not _PLAIN[kind].issuperset(map(type, values)):
         _array_check(values, kind)
     text = _quoted if kind is str else str
-    if None in values:  # the values are of the exact types here, none of which equals None
+    if None in values:  # the values passed the type check: numbers, dates and texts, none equal to None
         return "{" + ",".join(["NULL" if v is None else text(v) for v in values]) + "}"
     return "{" + ",".join(map(text, values)) + "}"
 

@@ -2,8 +2,9 @@
 sent, whatever characters a text holds. prepared_execute plans a statement once and puts the session back as it
 was."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from enum import IntEnum
 from typing import NamedTuple
 from unittest import mock
 
@@ -11,6 +12,7 @@ import pghistory
 import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils.safestring import mark_safe
 
 import psa.core.sql
 from psa.core.sql import prepared_execute, unnest
@@ -24,6 +26,11 @@ class Row(NamedTuple):
     day: date | None
     text: str
     ref: int | None
+
+
+class Step(IntEnum):
+    FIRST = 1
+    SECOND = 2
 
 
 AWKWARD = ["plain", "", "NULL", "a,b", "{x}", 'say "hi"', "back\\slash", '\\"', " spaced ", "it's", "é ✓", "x\ny"]
@@ -47,6 +54,31 @@ def test_a_value_of_another_type_is_refused():
         unnest(Row, [Row(1, "1.5", None, "x", None)], [])  # type: ignore[arg-type]  # text in a number column
     with pytest.raises(TypeError):
         unnest(Row, [Row(True, Decimal(1), None, "x", None)], [])  # a bool is not a number
+
+
+def test_a_datetime_in_a_date_column_is_refused():
+    with pytest.raises(TypeError):
+        unnest(Row, [Row(1, Decimal(1), datetime(2026, 1, 1, 12), "x", None)], [])  # type: ignore[arg-type]
+
+
+def test_a_subclass_of_the_columns_type_goes_as_its_value():
+    """Values of other exact types than the column's take the closer look: a str subclass (a template's safe
+    string) or an int subclass is sent as its plain value."""
+    rows = [Row(Step.SECOND, Decimal("1.50"), None, mark_safe('a "safe" text'), None)]
+    params: list = []
+    source = unnest(Row, rows, params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT n, amount, day, text, ref FROM {source}", params)
+        assert cursor.fetchall() == [(2, Decimal("1.50"), None, 'a "safe" text', None)]
+
+
+def test_no_rows_make_empty_arrays():
+    params: list = []
+    source = unnest(Row, [], params)
+    assert params == ["{}"] * len(Row._fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {source}", params)
+        assert cursor.fetchone() == (0,)
 
 
 def _plan_cache_mode(cursor) -> str:
