@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from ledger.models import AccountingPeriod, JournalEntry, LedgerAccount
 from psa.core.entities import entity_default_id
+from psa.core.models import LegalEntity
 from tests.ledger.factories import balanced, close_month, make_periods, post
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -289,6 +290,75 @@ def test_a_line_matching_an_entry_checked_in_this_transaction_is_refused_once_it
         close_month(period_id=periods[0].pk, by=finance, reason="January done")
         with connection.cursor() as cursor:
             cursor.execute(_line_like(entry, 9))
+
+
+def _noted(name: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [name])
+        return cursor.fetchone()[0]
+
+
+def test_the_entry_trigger_notes_the_month_it_found_open_for_the_rest_of_the_transaction(march):
+    """The next entry of the same month and entity is checked against the note, without a look-up."""
+    with transaction.atomic():
+        entry = post(balanced("5.00"))
+        noted = _noted("psa.ledger_period")
+    assert noted == f"{march.pk}:{entry.entity_id}|2026-03-01|2026-03-31|"
+
+
+def _entry_alone(period_id: int, entity_id: int, on: date, key: str) -> str:
+    """An entry row without lines: its own insert trigger is the one to refuse it (the balance waits for commit)."""
+    return (
+        "INSERT INTO ledger_journalentry (number, date, period_id, entity_id, memo, source, origin, idempotency_key, "
+        f"spec_hash, total, posted_at) VALUES ('RAW-{key}', '{on.isoformat()}', {period_id}, {entity_id}, 'raw', "
+        f"'raw', 'manual', '{key}', '', 5, now())"
+    )
+
+
+def test_an_entry_of_a_month_found_open_earlier_in_the_transaction_is_refused_once_it_closed(periods, finance):
+    with pytest.raises(IntegrityError, match="2026-01 is closed"), transaction.atomic():
+        entry = post(balanced("5.00", on=date(2026, 1, 9)))
+        close_month(period_id=periods[0].pk, by=finance, reason="January done")
+        with connection.cursor() as cursor:
+            cursor.execute(_entry_alone(periods[0].pk, entry.entity_id, date(2026, 1, 10), "after-close"))
+
+
+def test_an_entry_before_a_cutover_set_later_in_the_transaction_is_refused(march):
+    """Changing a legal entity (its go-live cut-over) ends the note: the next entry reads the cut-over again."""
+    with pytest.raises(IntegrityError, match="cut-over"), transaction.atomic():
+        entry = post(balanced("5.00"))
+        LegalEntity.objects.filter(pk=entry.entity_id).update(books_start=date(2026, 3, 15))
+        with connection.cursor() as cursor:
+            cursor.execute(_entry_alone(march.pk, entry.entity_id, date(2026, 3, 10), "before-cutover"))
+
+
+def test_an_entry_outside_a_period_changed_later_in_the_transaction_is_refused(march):
+    """Changing a period (its dates) ends the note: the next entry reads the period again."""
+    with pytest.raises(IntegrityError, match="outside its accounting period"), transaction.atomic():
+        entry = post(balanced("5.00", on=date(2026, 3, 3)))
+        AccountingPeriod.objects.filter(pk=march.pk).update(end=date(2026, 3, 20))
+        with connection.cursor() as cursor:
+            cursor.execute(_entry_alone(march.pk, entry.entity_id, date(2026, 3, 25), "after-the-new-end"))
+
+
+def test_a_note_made_in_a_savepoint_rolled_back_goes_with_it(march):
+    with transaction.atomic():
+        before = _noted("psa.ledger_period")
+        with transaction.atomic():
+            post(balanced("5.00"))
+            assert _noted("psa.ledger_period").startswith(f"{march.pk}:")
+            transaction.set_rollback(True)
+        assert _noted("psa.ledger_period") == before
+
+
+def test_the_balance_check_fired_by_the_entry_compares_its_own_total(march):
+    """Fired by the entry's row, the check takes the total from that row: lines that balance against each other
+    but not against the entry's total are refused."""
+    sql = raw_entry(
+        period_id=march.pk, on=date(2026, 3, 3), lines=[("1000", "5", ""), ("3000", "", "5")], key="total", total="7"
+    )
+    with pytest.raises(IntegrityError, match="total 7"):
+        run_immediate(sql)
 
 
 def test_a_line_with_another_date_than_the_entry_just_checked_is_refused(march):
