@@ -215,8 +215,9 @@ class CodeLineRow(NamedTuple):
 class Posted(NamedTuple):
     """What `entry_post_statement` did: `status` is "posted" (id, number, posted_at, period_id, entity_id of the new
     entry), "existing" (id and spec_hash of the entry posted with the key) or "look" (nothing written: an account,
-    client or project did not check out, no entity, or no period open for the entity covers the date; the caller
-    looks closer with its separate queries, which name the problem or resolve it)."""
+    client or project did not check out, no entity, no period open for the entity covers the date, or the journal
+    series has no counter for the year yet; the caller looks closer with its separate queries, which name the
+    problem or resolve it)."""
 
     status: str
     id: int | None = None
@@ -272,7 +273,7 @@ def _entry_post_sql(source: str, cte: str, number_expr: str) -> str:
         f"INSERT INTO {line_table} (entry_id, date, period_id, entity_id, account_id, client_id, "
         f"{', '.join(line_columns)}) "
         "SELECT entry.id, entry.date, entry.period_id, entry.entity_id, src.account_id, src.line_client_id, "
-        f"{', '.join('src.' + c for c in line_columns)} FROM entry, src ORDER BY src.line_no RETURNING 1) "
+        f"{', '.join('src.' + c for c in line_columns)} FROM entry, src RETURNING 1) "
         "SELECT 'posted', entry.id, number, posted_at, period_id, entity_id, '', number_next.ctid::text "
         "FROM entry, number_next "
         "UNION ALL SELECT 'existing', id, '', NULL, NULL, NULL, spec_hash, NULL FROM existing"
@@ -292,8 +293,9 @@ def entry_post_statement(
     client and project of each line (exist, the project's client; a line without a client takes its project's),
     the legal entity (`entity_id`, or the default: the first active one) and its journal series, the period open
     for the entity that covers the date (locked FOR NO KEY UPDATE against a concurrent close), the gapless number
-    (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
-    number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
+    (psa.core.numbering; the year's first entry of a series, whose counter does not exist yet, is "look" and numbered
+    by the caller), the entry and its lines. Anything that does not check out writes nothing and takes no number
+    ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
     still check every row."""
     counter = (entity_id, entry.date.year)
     cte, number_expr, number_params = number_next_sql_from(

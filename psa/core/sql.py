@@ -117,34 +117,35 @@ def number_series_bump_cte(*, series: str, year: int, when: str = "") -> tuple[s
 
 
 def number_series_bump_cte_from(*, series_column: str, year: int, when: str) -> tuple[str, list]:
-    """`number_series_bump_cte` for a series named by a column of the earlier CTE `when` (a statement that finds
-    the series, e.g. from a legal entity's prefix, in the same round trip); moves only if `when` returns a row.
-    The first parameter is where the caller last saw the counter's row (its `ctid` as text, or None), the CTE
-    `number_next` returns `last` and the row's new `ctid`, for the caller to pass next time.
+    """The counter bump as a CTE named `number_next` (returning `last` and the row's new `ctid`) for a series named
+    by a column of the earlier CTE `when` (a statement that finds the series, e.g. from a legal entity's prefix, in
+    the same round trip); it moves only if `when` returns a row, and only a counter that exists (one UPDATE: a new
+    series or year returns no row, and the caller numbers by `number_series_bump` instead, which creates it). The
+    first parameter is where the caller last saw the counter's row (its `ctid` as text, or None), for the caller to
+    pass the `ctid` returned next time.
 
     Why: a job posting thousands of entries in one transaction bumps the same counter row each time, and each
     bump leaves a row version only the transaction's end can clear. Found by its key, the row is found by walking
     every version left so far (through the unique index and each page's chain), so each bump cost more than the
     last: a fifth of the posting statement's time at 10,000 entries. Found at the address the last bump returned,
-    the current version is read directly. The address is only a hint: the UPDATE still matches the series and
-    year, sees only the version visible to it (a concurrent bump committed since is followed to its newest
-    version, as for any UPDATE under READ COMMITTED) and takes the same row lock; when the address no longer
-    holds the row (another process, a rolled-back bump, a new database), it matches nothing and the upsert by
-    key runs as before."""
+    the current version is read directly; the look-up by key runs only when the address does not hold the
+    counter (another process bumped it since, a rolled-back bump, a new database): PostgreSQL evaluates the second
+    operand of COALESCE only when the first is NULL. The address is only a hint: the UPDATE still matches the
+    series and year, sees only the version visible to it (a concurrent bump committed since is followed to its
+    newest version, as for any UPDATE under READ COMMITTED) and takes the same row lock. One UPDATE: the statement
+    runs no INSERT ... ON CONFLICT beside it, which PostgreSQL prepared on every call though the counter exists on
+    all but the first."""
     if not series_column.isidentifier() or not when.isidentifier():
         raise ValueError(f"invalid column or CTE name: {when}.{series_column}")
     table = connection.ops.quote_name(NumberSeries._meta.db_table)
-    source = (
-        f"SELECT {when}.{series_column}, %s::integer, 1 FROM {when} WHERE NOT EXISTS (SELECT 1 FROM number_at) LIMIT 1"
-    )
+    series = f"(SELECT {series_column} FROM {when} LIMIT 1)"
     cte = (
-        f"number_at AS (UPDATE {table} n SET last = n.last + 1 "
-        f"WHERE n.ctid = %s::tid AND n.series = (SELECT {series_column} FROM {when} LIMIT 1) AND n.year = %s::integer "
-        "RETURNING n.last, n.ctid), "
-        f"number_key AS ({_number_series_upsert(source)}, {table}.ctid), "
-        "number_next AS (SELECT last, ctid FROM number_at UNION ALL SELECT last, ctid FROM number_key)"
+        f"number_next AS (UPDATE {table} n SET last = n.last + 1 WHERE n.ctid = COALESCE("
+        f"(SELECT h.ctid FROM {table} h WHERE h.ctid = %s::tid AND h.series = {series} AND h.year = %s::integer), "
+        f"(SELECT k.ctid FROM {table} k WHERE k.series = {series} AND k.year = %s::integer)) "
+        f"AND n.series = {series} AND n.year = %s::integer RETURNING n.last, n.ctid)"
     )
-    return cte, [None, year, year]
+    return cte, [None, year, year, year]
 
 
 # A statement's text -> its number of parameters (counted once per process, not on every call of a statement run

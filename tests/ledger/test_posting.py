@@ -232,17 +232,31 @@ def test_the_counter_address_is_only_a_hint_a_wrong_one_numbers_by_key_and_leave
 
     first = post(balanced("1.00"))
     counter = (None, first.date.year)
-    assert sql._COUNTER_AT[counter]  # the first posting left the address
+    post(balanced("1.00"))
+    assert sql._COUNTER_AT[counter]  # the second posting left the address (the first created the counter)
     with transaction.atomic():
         number_next(series="INV", on=first.date)
     other = NumberSeries.objects.filter(series="INV").annotate(at=RawSQL("ctid::text", [])).values_list("at", flat=True)
     for wrong in (other[0], "(999999,1)", None):
         sql._COUNTER_AT[counter] = wrong
         post(balanced("1.00"))
-    assert [e.number for e in JournalEntry.objects.order_by("pk")] == [f"JE-2026-00000{n}" for n in range(1, 5)]
+    assert [e.number for e in JournalEntry.objects.order_by("pk")] == [f"JE-2026-00000{n}" for n in range(1, 6)]
     assert NumberSeries.objects.get(series="INV").last == 1
     assert sql._COUNTER_AT[counter] not in (other[0], "(999999,1)", None)  # the right address again
     with transaction.atomic():
         for _ in range(3):  # at the address the last bump returned: the counter row's new version each time
             post(balanced("1.00"))
-    assert NumberSeries.objects.get(series="JE").last == 7
+    assert NumberSeries.objects.get(series="JE").last == 8
+
+
+@pytest.mark.postgres
+def test_a_years_first_entry_creates_its_counter_and_the_next_ones_bump_it_in_the_posting_statement(periods):
+    """The posting statement only bumps a counter that exists: the year's first entry is numbered by the service's
+    own path, which creates the counter, and the next by the statement, which notes the counter's address."""
+    from ledger import sql
+
+    sql._COUNTER_AT.clear()
+    first = post(balanced("1.00"))
+    assert first.number == "JE-2026-000001" and (None, 2026) not in sql._COUNTER_AT
+    second = post(balanced("1.00"))
+    assert second.number == "JE-2026-000002" and sql._COUNTER_AT[(None, 2026)]
