@@ -107,6 +107,27 @@ def test_a_prepared_statement_is_planned_once_and_the_setting_lasts_the_transact
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_one_cursor_serves_a_connections_prepared_statements_and_a_new_connection_gets_its_own():
+    """The cursor is made once per driver connection and reused (its adapters stay looked up); once Django has
+    opened a new driver connection, the next call makes a cursor on that one."""
+    from django.db import connections
+
+    from psa.core import sql as core_sql
+
+    db = connections["default"]
+    assert prepared_execute("SELECT %s::integer", [1]) == [(1,)]
+    raw, cursor = core_sql._CURSORS[db]
+    assert raw is db.connection
+    assert prepared_execute("SELECT %s::text", ["a"]) == [("a",)]
+    assert core_sql._CURSORS[db][1] is cursor and not cursor.closed
+    db.close()
+    assert prepared_execute("SELECT %s::integer", [2]) == [(2,)]
+    new_raw, new_cursor = core_sql._CURSORS[db]
+    assert new_raw is db.connection and new_raw is not raw and new_cursor is not cursor
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_prepared_statement_runs_again_after_rollbacks_made_psycopg_forget_it():
     """psycopg deallocates every prepared statement of the session after a rollback (ROLLBACK TO SAVEPOINT
     included) and prepares again on the next call; Django's own statements in between are never prepared."""
