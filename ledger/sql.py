@@ -215,9 +215,8 @@ class CodeLineRow(NamedTuple):
 class Posted(NamedTuple):
     """What `entry_post_statement` did: `status` is "posted" (id, number, posted_at, period_id, entity_id of the new
     entry), "existing" (id and spec_hash of the entry posted with the key) or "look" (nothing written: an account,
-    client or project did not check out, no entity, no period open for the entity covers the date, or the journal
-    series has no counter for the year yet; the caller looks closer with its separate queries, which name the
-    problem or resolve it)."""
+    client or project did not check out, no entity, or no period open for the entity covers the date; the caller
+    looks closer with its separate queries, which name the problem or resolve it)."""
 
     status: str
     id: int | None = None
@@ -293,9 +292,8 @@ def entry_post_statement(
     client and project of each line (exist, the project's client; a line without a client takes its project's),
     the legal entity (`entity_id`, or the default: the first active one) and its journal series, the period open
     for the entity that covers the date (locked FOR NO KEY UPDATE against a concurrent close), the gapless number
-    (psa.core.numbering; the year's first entry of a series, whose counter does not exist yet, is "look" and numbered
-    by the caller), the entry and its lines. Anything that does not check out writes nothing and takes no number
-    ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
+    (psa.core.numbering), the entry and its lines. Anything that does not check out writes nothing and takes no
+    number ("look"). The database's triggers (open period, immutability, the balance at commit) and foreign keys
     still check every row."""
     counter = (entity_id, entry.date.year)
     cte, number_expr, number_params = number_next_sql_from(
@@ -307,6 +305,8 @@ def entry_post_statement(
                entry.date, *number_params, *entry]  # fmt: skip
     rows = prepared_execute(_entry_post_sql(source, cte, number_expr), params)
     if not rows:
+        # With an address the statement bumps only a counter that exists: the next one creates it if need be.
+        _COUNTER_AT.pop(counter, None)
         return Posted("look")
     posted = Posted(*rows[0])
     if posted.counter_at is not None:

@@ -141,14 +141,7 @@ class EntrySpec:
     entity_id: int | None = None
 
     def fingerprint(self) -> str:
-        def amount(value: DecimalInput) -> str:
-            if type(value) is Decimal and value.is_finite():
-                return f"{value:.2f}"
-            try:
-                return f"{to_decimal(value):.2f}"
-            except (TypeError, ValueError):
-                return repr(value)
-
+        amount = _fingerprint_amount
         functional = functional_currency()
         body = {
             "date": self.date.isoformat(),
@@ -166,7 +159,20 @@ class EntrySpec:
                 for ln in self.lines
             ],
         }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(body).encode()).hexdigest()
+
+
+# json.dumps(body, sort_keys=True) with its encoder made once (dumps makes one per call for a non-default option).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True)
+
+
+def _fingerprint_amount(value: DecimalInput) -> str:
+    if type(value) is Decimal and value.is_finite():
+        return f"{value:.2f}"
+    try:
+        return f"{to_decimal(value):.2f}"
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _amount(value: DecimalInput, name: str, errors: dict) -> Decimal:
@@ -312,7 +318,12 @@ def _check_balance(checked: list[_Checked], errors: dict[str, list[str]]) -> Non
             "an entry must balance."
         ]
     currencies = {c.currency for c in checked}
-    if len(currencies) == 1 and checked and not errors and all(c.amount_currency > 0 for c in checked):
+    if (
+        len(currencies) == 1
+        and not errors
+        and checked[0].currency != functional_currency()  # a functional line's amount is its debit or credit
+        and all(c.amount_currency > 0 for c in checked)
+    ):
         # Every line in one foreign currency: the entry balances in that currency too.
         fc_debits = sum((c.amount_currency for c in checked if c.debit), ZERO)
         fc_credits = sum((c.amount_currency for c in checked if c.credit), ZERO)

@@ -66,20 +66,20 @@ def number_next_sql_from(*, series_column: str, on: date, when: str, at: str | N
     """`number_next_sql` for a series that the statement itself finds: `when` is an earlier CTE returning at most
     one row and `series_column` its column holding the series name (already checked when it was stored, e.g. a
     legal entity's series prefix). Returns (cte, expression, params) used the same way; the counter moves only if
-    `when` returns a row and the counter exists (a series' first number of a year comes from `number_next`, which
-    creates it: here there is no number, so a statement inserting from `number_next` inserts nothing). `at` is
-    the counter row's address the last such statement returned (`number_next.ctid`, as text), a hint that saves
-    looking the row up by key (psa.core.sql.number_series_bump_cte_from)."""
-    cte, expression = _number_next_sql_from_text(series_column, when)
-    return cte, expression, [at, on.year, on.year, on.year, f"-{on.year}-"]
+    `when` returns a row. `at` is the counter row's address the last such statement returned (`number_next.ctid`,
+    as text), a hint that saves looking the row up by key; with it the statement bumps only a counter that exists,
+    and without it, it creates a missing one (psa.core.sql.number_series_bump_cte_from)."""
+    cte, expression = _number_next_sql_from_text(series_column, when, at is not None)
+    params = [at, on.year, on.year, on.year] if at is not None else [on.year]
+    return cte, expression, [*params, f"-{on.year}-"]
 
 
 @functools.cache
-def _number_next_sql_from_text(series_column: str, when: str) -> tuple[str, str]:
+def _number_next_sql_from_text(series_column: str, when: str, at_known: bool) -> tuple[str, str]:
     """number_next_sql_from's statement text (the same for every year and address: built once per process)."""
-    cte, params = number_series_bump_cte_from(series_column=series_column, year=0, when=when)
-    if len(params) != 4:
-        raise RuntimeError("number_next_sql_from passes the address and the year three times")
+    cte, params = number_series_bump_cte_from(series_column=series_column, year=0, when=when, at_known=at_known)
+    if len(params) != (4 if at_known else 1):
+        raise RuntimeError("number_next_sql_from passes the address and the year three times, or the year once")
     expression = (
         f"{when}.{series_column} || %s::text || "
         f"lpad(number_next.last::text, greatest({WIDTH}, length(number_next.last::text)), '0')"

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from crm.models import Account as Client
@@ -230,10 +230,10 @@ def test_the_counter_address_is_only_a_hint_a_wrong_one_numbers_by_key_and_leave
     from psa.core.models import NumberSeries
     from psa.core.numbering import number_next
 
-    first = post(balanced("1.00"))
+    first = post(balanced("1.00"))  # the service's own path: it makes the default legal entity
     counter = (None, first.date.year)
     post(balanced("1.00"))
-    assert sql._COUNTER_AT[counter]  # the second posting left the address (the first created the counter)
+    assert sql._COUNTER_AT[counter]  # the posting statement left the address
     with transaction.atomic():
         number_next(series="INV", on=first.date)
     other = NumberSeries.objects.filter(series="INV").annotate(at=RawSQL("ctid::text", [])).values_list("at", flat=True)
@@ -250,13 +250,43 @@ def test_the_counter_address_is_only_a_hint_a_wrong_one_numbers_by_key_and_leave
 
 
 @pytest.mark.postgres
-def test_a_years_first_entry_creates_its_counter_and_the_next_ones_bump_it_in_the_posting_statement(periods):
-    """The posting statement only bumps a counter that exists: the year's first entry is numbered by the service's
-    own path, which creates the counter, and the next by the statement, which notes the counter's address."""
+def test_an_address_noted_for_a_counter_that_is_gone_numbers_through_the_service_and_is_forgotten(periods):
+    """With an address the posting statement bumps only a counter that exists. Had the counter gone (a database
+    restored or emptied under a running process), the entry is numbered by the service's own path, which creates
+    the counter, and the address is forgotten: the next statement creates or finds the counter by key."""
     from ledger import sql
+    from psa.core.models import NumberSeries
 
-    sql._COUNTER_AT.clear()
+    post(balanced("1.00"))  # the service's own path: it makes the default legal entity
     first = post(balanced("1.00"))
-    assert first.number == "JE-2026-000001" and (None, 2026) not in sql._COUNTER_AT
-    second = post(balanced("1.00"))
-    assert second.number == "JE-2026-000002" and sql._COUNTER_AT[(None, 2026)]
+    counter = (None, first.date.year)
+    noted = sql._COUNTER_AT[counter]
+    with connection.cursor() as cursor:  # emptied as a restore or the tests' flush would
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the checks waiting for commit run first
+        cursor.execute("TRUNCATE ledger_journalline, ledger_journalentry, core_numberseries CASCADE")
+    assert sql._COUNTER_AT[counter] == noted and not NumberSeries.objects.exists()
+    again = post(balanced("1.00"))
+    assert again.number == "JE-2026-000001" and counter not in sql._COUNTER_AT
+    assert post(balanced("1.00")).number == "JE-2026-000002" and sql._COUNTER_AT[counter]
+
+
+def test_an_entrys_fingerprint_is_the_hash_earlier_versions_stored():
+    """A key reused after an upgrade is compared with the hash stored when it was first posted: the fingerprint's
+    text (sorted JSON of the date, memo, source, reversal date and lines, a foreign line with its transaction) must
+    not change. The digest is the one this spec had when the fingerprint was written."""
+    from ledger.services.posting import EntrySpec, LineSpec
+
+    pinned = EntrySpec(
+        date=date(2026, 3, 3),
+        memo="Pinned é",
+        source="pin",
+        auto_reverse_on=date(2026, 4, 1),
+        lines=(
+            LineSpec("1200", debit=Decimal("10.5"), client_id=3),
+            LineSpec("4000", credit="10.50", project_id=9, memo="m"),  # type: ignore[arg-type]  # as a form sends it
+            LineSpec("1210", debit=Decimal("5.00"), currency="USD", amount_currency=Decimal("5.40"),
+                     rate=Decimal("0.9259259259")),
+            LineSpec("4000", credit=Decimal("5.00")),
+        ),
+    )  # fmt: skip
+    assert pinned.fingerprint() == "c6512944943903f5944b0e842223062c47799635b16b79f10d110a29b26631a9"
