@@ -143,6 +143,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets render through Jinja2 with Django's own widget templates (psa/core/form_renderer.py).
+FORM_RENDERER = "psa.core.form_renderer.WidgetRenderer"
 
 # --- Database -------------------------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
