@@ -3,9 +3,9 @@
 The firm is fixed (the default chart, `clients` clients with two projects each) and posts a constant number of
 journal lines a month; a bigger ledger is a longer history, which is how a real ledger grows. The months end
 with the month before BASE_END; all but the last OPEN_MONTHS are closed through the real `period_close`
-service, which writes the stored monthly balances. Rows are streamed with COPY with triggers off for the load
-(`session_replication_role = replica`, the benchmark database's superuser), then the number series and
-sequences are set so the posting service continues gaplessly.
+service, which writes the stored monthly balances. Each month's lines go to their own monthly partition. Rows
+are streamed with COPY with triggers off for the load (`session_replication_role = replica`, the benchmark
+database's superuser), then the number series and sequences are set so the posting service continues gaplessly.
 """
 
 import random
@@ -19,6 +19,7 @@ from ledger.choices import PeriodStatus, RecognitionRunStatus
 from ledger.models import AccountingPeriod, LedgerAccount, RecognitionRun
 from ledger.services import period_close, periods_ensure
 from ledger.services.chart import chart_ensure_default
+from ledger.services.partitions import line_partitions_ensure
 from psa.core.dates import month_end
 from psa.core.entities import entity_default_id
 from psa.core.models import NumberSeries
@@ -161,6 +162,10 @@ def ledger_load(size: str, total_lines: int, *, seed: int = 20261121, close: boo
     n_months = max(OPEN_MONTHS + 1, round(total_lines / per_month))
     months = months_back(BASE_END, n_months)
     periods_ensure(start=months[0], through=months[-1])
+    # Each month of history in its own partition, as a running firm's ledger is (the beat job creates months
+    # ahead, and rows loaded into the DEFAULT partition are moved out month by month): a report's open months
+    # then read their own partitions, not one DEFAULT partition holding the whole history.
+    line_partitions_ensure(today=months[0], ahead=n_months + 3)
     period_ids = dict(AccountingPeriod.objects.values_list("start", "pk"))
     entity_id = entity_default_id()  # the whole history is the default entity's books
     rng = random.Random(seed)
