@@ -48,6 +48,19 @@ def test_each_format_writes_a_day_as_its_example(key, shown):
         date_format_reset(token)
 
 
+def test_each_format_writes_every_day_as_djangos_date_format_would():
+    # format_day writes the digits itself (Django's formatter cost a list page's hundred dates 5 ms); the
+    # patterns in PATTERNS are the definition it must agree with, across years, months and both day widths.
+    from django.utils.dateformat import format as django_format
+
+    from psa.core.dateformat import PATTERNS
+
+    days = [date(y, m, d) for y in (1, 999, 2026, 9999) for m in range(1, 13) for d in (1, 9, 28)]
+    for key, pattern in PATTERNS.items():
+        for day in days:
+            assert format_day(day, key) == django_format(day, pattern), (key, day)
+
+
 @pytest.mark.django_db
 def test_a_user_picks_a_format_on_the_preferences_page_and_a_bad_one_is_refused(client_as):
     c = client_as("consultant")
