@@ -163,13 +163,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The approved-time summary's key treats an empty contract line as one value (nulls_distinct=False), which
     # SQLite cannot declare; its refresh deletes a month before inserting it, so the demo never holds two rows.
     SILENCED_SYSTEM_CHECKS = ["models.W047"]
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool("DB_JIT", default=False):
-    # PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: on a 30-million-line ledger the
-    # trial balance's estimate crossed the inlining and optimisation thresholds and compiling took 0.2-0.3 s of a
-    # 0.4 s report whose work is 0.1 s (EXPLAIN ANALYZE, the L benchmark). A web request's queries are short;
-    # DB_JIT=true turns it back on.
-    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
+DB_JIT = env.bool("DB_JIT", default=False)
+
+
+def _without_jit(database: dict) -> None:
+    """PostgreSQL's JIT compiles a query whose estimated cost passes jit_above_cost: on a 30-million-line ledger the
+    trial balance's estimate crossed the inlining and optimisation thresholds and compiling took 0.2-0.3 s of a 0.4 s
+    report whose work is 0.1 s (EXPLAIN ANALYZE, the L benchmark). A web request's queries are short, so the
+    application's sessions run without it; DB_JIT=true turns it back on. Options the URL gave are kept."""
+    if database["ENGINE"] == "django.db.backends.postgresql" and not DB_JIT:
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+
+
+_without_jit(DATABASES["default"])
 # A streaming read replica (psa/core/replica.py): report and list views marked @replica_view read it, unless the
 # user wrote within PSA_REPLICA_STICKY_SECONDS or it is more than PSA_REPLICA_MAX_LAG_SECONDS behind.
 if env.str("DATABASE_REPLICA_URL", default=""):
@@ -178,8 +185,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
-    if "options" in DATABASES["default"].get("OPTIONS", {}):
-        DATABASES["replica"].setdefault("OPTIONS", {})["options"] = DATABASES["default"]["OPTIONS"]["options"]
+    _without_jit(DATABASES["replica"])
     # The test runner never creates a database on a read-only standby: under tests the alias mirrors default
     # (tests/fixtures_replica.py starts a real replica of the test database instead).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}

@@ -22,3 +22,6 @@ def test_db_jit_turns_it_back_on_and_options_in_the_url_are_kept():
     assert "jit" not in _settings_process(show, DB_JIT="true").stdout
     both = _settings_process(show, DATABASE_URL="postgres://psa@127.0.0.1:5432/psa?options=-c%20work_mem%3D8MB")
     assert "-c work_mem=8MB -c jit=off" in both.stdout, both.stdout + both.stderr
+    replica = "from django.conf import settings as s; print(repr(s.DATABASES['replica'].get('OPTIONS', {})))"
+    shown = _settings_process(replica, DATABASE_REPLICA_URL="postgres://psa@replica.internal:5433/psa")
+    assert "-c jit=off" in shown.stdout, shown.stdout + shown.stderr
