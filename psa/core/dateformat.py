@@ -5,6 +5,7 @@ format of the current request from a context variable the preferences middleware
 files and the value of every `<input type=date>` stay ISO 8601: only what a person reads changes.
 """
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
 
@@ -72,7 +73,7 @@ def _medium(day: date) -> str:
 # Each pattern of PATTERNS written directly: Django's formatter (a DateFormat object per call, every character of
 # the pattern looked up) cost a list page's hundred dates about 5 ms. A test checks every key against
 # django_format(day, PATTERNS[key]); `M` is Django's own (translated) month abbreviation.
-_WRITERS = {
+_WRITERS: dict[str, Callable[[date], str]] = {
     DateFormat.ISO: lambda day: f"{day.year:04d}-{day.month:02d}-{day.day:02d}",
     DateFormat.MEDIUM: _medium,
     DateFormat.DMY: lambda day: f"{day.day:02d}/{day.month:02d}/{day.year:04d}",
